@@ -1,0 +1,28 @@
+/// Which sample rows form each batch of an epoch.
+///
+/// Without shuffle, batch k is rows `k·B ..< (k+1)·B` every epoch (the order stateful
+/// training needs). With shuffle, the rows are permuted once per epoch by the model's seeded
+/// generator (Fisher–Yates), then cut the same way. The last batch may be short.
+public struct BatchOrder {
+    /// The rows of the epoch, in order; batch k is `rows[k·batchSize ..< min((k+1)·batchSize, count)]`.
+    public let rows: [Int]
+    public let batchSize: Int
+
+    public init(rows: Range<Int>, batchSize: Int, shuffle: Bool, generator: inout SeededGenerator) {
+        var order = Array(rows)
+        if shuffle {
+            for i in stride(from: order.count - 1, to: 0, by: -1) {
+                let j = Int(generator.next() % UInt64(i + 1))
+                order.swapAt(i, j)
+            }
+        }
+        self.rows = order
+        self.batchSize = batchSize
+    }
+
+    public var batchCount: Int { (rows.count + batchSize - 1) / batchSize }
+
+    public func batch(_ k: Int) -> ArraySlice<Int> {
+        rows[(k * batchSize) ..< min((k + 1) * batchSize, rows.count)]
+    }
+}

@@ -1,0 +1,56 @@
+/// Samples that training, evaluation and prediction read by row.
+///
+/// Shapes are per sample: a dataset of `(samples, timesteps, features)` has
+/// `inputShape == [timesteps, features]`. Rows are copied out in the order asked, each
+/// sample contiguous, into buffers of `rows.count` samples.
+public protocol Dataset {
+    var sampleCount: Int { get }
+    var inputShape: [Int] { get }
+    /// nil when the dataset has no targets (prediction input).
+    var targetShape: [Int]? { get }
+    /// Copies the inputs (and targets, when `targets` is given) of `rows` into the buffers.
+    /// Throws for data it cannot read or that is not finite.
+    func read(rows: ArraySlice<Int>, inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws
+}
+
+/// A dataset held in memory as tensors `x (samples, ...)` and optional `y (samples, ...)`.
+public struct InMemoryDataset: Dataset {
+    public let x: Tensor
+    public let y: Tensor?
+
+    /// Checks that x and y have the same sample count and hold no NaN or Inf.
+    public init(x: Tensor, y: Tensor? = nil) throws {
+        guard x.rank >= 2 else {
+            throw LoomError.shapeMismatch(context: "x", expected: "(samples, ...) with rank >= 2", found: x.shape)
+        }
+        if let bad = x.firstNonFiniteSample() { throw LoomError.nonFinite(name: "x", sample: bad) }
+        if let y {
+            guard y.rank >= 1, y.sampleCount == x.sampleCount else {
+                throw LoomError.shapeMismatch(
+                    context: "y", expected: "(\(x.sampleCount), ...) to match the \(x.sampleCount) samples of x",
+                    found: y.shape)
+            }
+            if let bad = y.firstNonFiniteSample() { throw LoomError.nonFinite(name: "y", sample: bad) }
+        }
+        self.x = x
+        self.y = y
+    }
+
+    public var sampleCount: Int { x.sampleCount }
+    public var inputShape: [Int] { x.sampleShape }
+    public var targetShape: [Int]? { y?.sampleShape }
+
+    public func read(rows: ArraySlice<Int>, inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {
+        InMemoryDataset.gather(x, rows: rows, into: inputs)
+        if let y, let targets { InMemoryDataset.gather(y, rows: rows, into: targets) }
+    }
+
+    private static func gather(_ tensor: Tensor, rows: ArraySlice<Int>, into buffer: UnsafeMutablePointer<Float>) {
+        let stride = Shape.count(tensor.sampleShape)
+        tensor.scalars.withUnsafeBufferPointer { source in
+            for (k, row) in rows.enumerated() {
+                (buffer + k * stride).update(from: source.baseAddress! + row * stride, count: stride)
+            }
+        }
+    }
+}

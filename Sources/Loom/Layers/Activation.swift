@@ -1,0 +1,112 @@
+import Foundation
+
+/// The activation functions of Keras that Loom's layers accept, by Keras's names.
+///
+/// Each is applied in place to a buffer, and each derivative is written in terms of the
+/// activation's *output* `y`, so a backward pass needs only what the forward pass kept.
+public enum Activation: String, Sendable, CaseIterable {
+    case linear
+    case relu
+    case sigmoid
+    case tanh
+    /// Keras 3's `hard_sigmoid`: `relu6(x + 3) / 6`.
+    case hardSigmoid = "hard_sigmoid"
+    /// Over the last axis; only where a whole row is at hand (Dense outputs).
+    case softmax
+
+    /// Parses a Keras name (`"tanh"`, `"hard_sigmoid"`, ...).
+    public init(kerasName: String) throws {
+        guard let activation = Activation(rawValue: kerasName) else {
+            throw LoomError.invalidArgument(
+                "unknown activation '\(kerasName)'; expected one of "
+                    + Activation.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        self = activation
+    }
+
+    /// `y = f(x)` over `rows` rows of `width` values each, in place.
+    @inlinable
+    public func apply(_ values: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        switch self {
+        case .softmax:
+            for row in 0..<rows { Activation.softmaxRow(values + row * width, width: width) }
+        default:
+            apply(values, count: rows * width)
+        }
+    }
+
+    /// `y = f(x)` elementwise over `count` values, in place (not for softmax).
+    @inlinable
+    public func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .linear: return
+        case .relu:
+            VectorMath.map(values, count: count) { $0.replacing(with: 0, where: $0 .< 0) }
+        case .sigmoid: VectorMath.map(values, count: count, VectorMath.sigmoid)
+        case .tanh: VectorMath.map(values, count: count, VectorMath.tanh)
+        case .hardSigmoid:
+            VectorMath.map(values, count: count) {
+                (($0 + 3) * (1 as Float / 6)).clamped(
+                    lowerBound: .zero, upperBound: VectorMath.Vector(repeating: 1))
+            }
+        case .softmax:
+            preconditionFailure("softmax needs rows; use apply(_:rows:width:)")
+        }
+    }
+
+    /// Turns `gradient` (dL/dy) into dL/dx in place, from the outputs `y` of `apply`.
+    ///
+    /// For softmax, over rows of `width`: `dx = y ⊙ (dy − Σ dy ⊙ y)`.
+    @inlinable
+    public func backward(
+        output y: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
+        rows: Int, width: Int
+    ) {
+        let count = rows * width
+        switch self {
+        case .linear: return
+        case .relu:
+            for i in 0..<count where y[i] <= 0 { gradient[i] = 0 }
+        case .sigmoid:
+            for i in 0..<count { gradient[i] *= y[i] * (1 - y[i]) }
+        case .tanh:
+            for i in 0..<count { gradient[i] *= 1 - y[i] * y[i] }
+        case .hardSigmoid:
+            for i in 0..<count { gradient[i] *= (y[i] > 0 && y[i] < 1) ? 1 / 6 : 0 }
+        case .softmax:
+            for row in 0..<rows {
+                let yRow = y + row * width, gRow = gradient + row * width
+                var dot: Float = 0
+                for j in 0..<width { dot += yRow[j] * gRow[j] }
+                for j in 0..<width { gRow[j] = yRow[j] * (gRow[j] - dot) }
+            }
+        }
+    }
+
+    /// f'(x) from y = f(x), one value (the LSTM cell's backward uses it per element).
+    @inlinable @inline(__always)
+    public func derivative(fromOutput y: Float) -> Float {
+        switch self {
+        case .linear: return 1
+        case .relu: return y > 0 ? 1 : 0
+        case .sigmoid: return y * (1 - y)
+        case .tanh: return 1 - y * y
+        case .hardSigmoid: return (y > 0 && y < 1) ? 1 / 6 : 0
+        case .softmax: preconditionFailure("softmax has no elementwise derivative")
+        }
+    }
+
+    /// Numerically stable softmax of one row: subtract the max before exponentiating.
+    @usableFromInline
+    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, width: Int) {
+        var maximum = -Float.infinity
+        for j in 0..<width { maximum = max(maximum, row[j]) }
+        var sum: Float = 0
+        for j in 0..<width {
+            row[j] = Foundation.exp(row[j] - maximum)
+            sum += row[j]
+        }
+        let scale = 1 / sum
+        for j in 0..<width { row[j] *= scale }
+    }
+}

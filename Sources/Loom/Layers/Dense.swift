@@ -1,0 +1,128 @@
+/// A fully connected layer, Keras's `Dense`: `y = activation(x · kernel + bias)`.
+///
+/// It acts on the last axis: a per-sample input `(..., inputDim)` gives `(..., units)`, so on
+/// a sequence `(timesteps, features)` it is applied to every timestep with shared weights.
+/// Parameters, in Keras's order: kernel `(inputDim, units)`, bias `(units)`.
+public final class Dense: ProbabilityOutputLayer {
+    public var name: String
+    public var typeName: String { "Dense" }
+    /// The size of the last output axis.
+    public let units: Int
+    /// Applied to the output (default `.linear`, as in Keras).
+    public let activation: Activation
+    /// Whether to add a bias vector (default true).
+    public let useBias: Bool
+    public let kernelInitializer: Initializer
+    public let biasInitializer: Initializer
+
+    public var outputActivation: Activation { activation }
+    public var receivesLogitGradient = false
+    public var logits: UnsafePointer<Float>? { receivesLogitGradient ? UnsafePointer(logitValues.pointer) : nil }
+
+    private var inputDim = 0
+    private var rowsPerSample = 1
+    private var kernel: UnsafeMutablePointer<Float>!
+    private var kernelGradient: UnsafeMutablePointer<Float>!
+    private var bias: UnsafeMutablePointer<Float>?
+    private var biasGradient: UnsafeMutablePointer<Float>?
+    private var input: UnsafePointer<Float>?
+    private let output = FloatBuffer()
+    private let logitValues = FloatBuffer()
+    private let inputGradient = FloatBuffer()
+
+    /// - Parameters:
+    ///   - units: output size of the last axis.
+    ///   - activation: applied elementwise (softmax over the last axis).
+    ///   - useBias: add a learned bias.
+    ///   - kernelInitializer: default glorot uniform.
+    ///   - biasInitializer: default zeros.
+    ///   - name: defaults to "dense", "dense_1", ... in model order.
+    public init(
+        _ units: Int, activation: Activation = .linear, useBias: Bool = true,
+        kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
+        name: String = ""
+    ) {
+        self.units = units
+        self.activation = activation
+        self.useBias = useBias
+        self.kernelInitializer = kernelInitializer
+        self.biasInitializer = biasInitializer
+        self.name = name
+    }
+
+    public func build(inputShape: [Int]) throws -> [Int] {
+        guard units > 0 else { throw LoomError.invalidArgument("Dense '\(name)': units must be positive, got \(units)") }
+        guard let last = inputShape.last, last > 0 else {
+            throw LoomError.shapeMismatch(context: "Dense '\(name)'", expected: "(batch, ..., features)", found: inputShape)
+        }
+        inputDim = last
+        rowsPerSample = Shape.count(Array(inputShape.dropLast()))
+        return Array(inputShape.dropLast()) + [units]
+    }
+
+    public var parameterSpecs: [ParameterSpec] {
+        var specs = [ParameterSpec(name: "kernel", shape: [inputDim, units], initializer: kernelInitializer)]
+        if useBias { specs.append(ParameterSpec(name: "bias", shape: [units], initializer: biasInitializer)) }
+        return specs
+    }
+
+    public func bind(_ binding: ParameterBinding) {
+        let specs = parameterSpecs
+        (kernel, kernelGradient) = binding.slot(0, of: specs)
+        if useBias { (bias, biasGradient) = binding.slot(1, of: specs) }
+    }
+
+    // MARK: forward: x (rows, inputDim) · kernel (inputDim, units) + bias -> y (rows, units)
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        let rows = batch * rowsPerSample
+        let y = output.reserve(rows * units)
+        if let bias {
+            for r in 0..<rows { (y + r * units).update(from: bias, count: units) }
+        }
+        BLAS.gemm(m: rows, n: units, k: inputDim, a: x, lda: inputDim, b: kernel, ldb: units,
+                  beta: useBias ? 1 : 0, c: y, ldc: units)
+        if receivesLogitGradient { logitValues.reserve(rows * units).update(from: y, count: rows * units) }
+        activation.apply(y, rows: rows, width: units)
+        input = x
+        return UnsafePointer(y)
+    }
+
+    // MARK: backward: dz = dy ⊙ f'(y); dkernel += xᵀ·dz; dbias += Σ_rows dz; dx = dz · kernelᵀ
+
+    public func backward(
+        _ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool
+    ) -> UnsafeMutablePointer<Float>? {
+        let rows = batch * rowsPerSample
+        guard let x = input else { preconditionFailure("Dense.backward before forward") }
+        if !receivesLogitGradient {
+            activation.backward(output: output.pointer, gradient: dy, rows: rows, width: units)
+        }
+        BLAS.gemm(transposeA: true, m: inputDim, n: units, k: rows, a: x, lda: inputDim,
+                  b: dy, ldb: units, beta: 1, c: kernelGradient, ldc: units)
+        if let biasGradient {
+            for r in 0..<rows {
+                let row = dy + r * units
+                for j in 0..<units { biasGradient[j] += row[j] }
+            }
+        }
+        guard needsInputGradient else { return nil }
+        let dx = inputGradient.reserve(rows * inputDim)
+        BLAS.gemm(transposeB: true, m: rows, n: inputDim, k: units, a: dy, lda: units,
+                  b: kernel, ldb: units, c: dx, ldc: inputDim)
+        return dx
+    }
+
+    public func makeReplica() -> any Layer {
+        let copy = Dense(units, activation: activation, useBias: useBias,
+                         kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
+        copy.inputDim = inputDim
+        copy.rowsPerSample = rowsPerSample
+        copy.kernel = kernel
+        copy.kernelGradient = kernelGradient
+        copy.bias = bias
+        copy.biasGradient = biasGradient
+        copy.receivesLogitGradient = receivesLogitGradient
+        return copy
+    }
+}

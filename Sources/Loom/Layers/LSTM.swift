@@ -1,0 +1,375 @@
+/// Long short-term memory, Keras's `LSTM`, with the same weights, gate order and defaults.
+///
+/// Per-sample input `(timesteps, features)`; output `(units)`, or `(timesteps, units)` with
+/// `returnSequences`. Parameters, in Keras's order and layout, with the four gates side by
+/// side in the order i, f, c, o:
+///
+///     kernel            (features, 4·units)
+///     recurrent_kernel  (units, 4·units)
+///     bias              (4·units)
+///
+/// The cell, for gates z = x·W + h·U + b split into (z_i, z_f, z_c, z_o):
+///
+///     i = σ(z_i)   f = σ(z_f)   g = act(z_c)   o = σ(z_o)      (σ = recurrentActivation)
+///     c' = f ⊙ c + i ⊙ g        h' = o ⊙ act(c')
+///
+/// Internally the sequence is processed time-major: the input is transposed once to
+/// `(T, B, F)`, every timestep's input projection is one GEMM over all `T·B` rows, and each
+/// step then adds `h·U` with one fused 4-gate GEMM into its contiguous `(B, 4·units)` block.
+///
+/// Stateful: row `i` of a batch starts from the state row `i` of the previous batch of the
+/// same size ended with. State is kept per batch size, so predicting with a batch size other
+/// than the one trained with acts like a second stateful model sharing these weights (Keras
+/// users build one for that): its state starts at zero, carries across its own calls, and
+/// leaves the training state untouched. `resetStates()` zeroes all of them.
+public final class LSTM: Layer {
+    public var name: String
+    public var typeName: String { "LSTM" }
+    public let units: Int
+    /// Applied to the candidate gate and to the cell state (default tanh).
+    public let activation: Activation
+    /// Applied to the input, forget and output gates (default sigmoid).
+    public let recurrentActivation: Activation
+    public let useBias: Bool
+    /// Initialises the forget gate's bias to 1 (default true, as in Keras).
+    public let unitForgetBias: Bool
+    /// Return the whole output sequence `(timesteps, units)` instead of the last output.
+    public let returnSequences: Bool
+    /// Keep the final `h` and `c` of each forward pass in `lastState` (Keras returns them as
+    /// extra outputs; in a `Sequential` model the output stays the sequence or last output).
+    public let returnState: Bool
+    /// Read the sequence from last to first; the returned sequence is in processing order
+    /// (reversed), as in Keras.
+    public let goBackwards: Bool
+    /// Carry each row's final state into the same row of the next batch.
+    public let stateful: Bool
+    public let kernelInitializer: Initializer
+    public let recurrentInitializer: Initializer
+    public let biasInitializer: Initializer
+
+    /// The final hidden and cell states `(batch, units)` of the last forward pass, kept when
+    /// `returnState` is true.
+    public private(set) var lastState: (h: Tensor, c: Tensor)?
+
+    public var isStateful: Bool { stateful }
+
+    private var timesteps = 0
+    private var features = 0
+    private var kernel: UnsafeMutablePointer<Float>!
+    private var kernelGradient: UnsafeMutablePointer<Float>!
+    private var recurrentKernel: UnsafeMutablePointer<Float>!
+    private var recurrentGradient: UnsafeMutablePointer<Float>!
+    private var bias: UnsafeMutablePointer<Float>?
+    private var biasGradient: UnsafeMutablePointer<Float>?
+
+    // Workspaces of the last forward pass, time-major (t outermost).
+    private let inputByTime = FloatBuffer()     // (T, B, F)
+    private let gates = FloatBuffer()           // (T, B, 4U), activated gate values i, f, g, o
+    private let cells = FloatBuffer()           // (T+1, B, U), cells[0] is the initial state
+    private let hidden = FloatBuffer()          // (T+1, B, U), hidden[0] is the initial state
+    private let cellActivations = FloatBuffer() // (T, B, U), act(c_t)
+    private let output = FloatBuffer()          // (B, T, U) or (B, U)
+    // Workspaces of backward.
+    private let gateGradients = FloatBuffer()   // (T, B, 4U), dL/dz
+    private let hiddenGradient = FloatBuffer()  // (B, U)
+    private let cellGradient = FloatBuffer()    // (B, U)
+    private let inputGradientByTime = FloatBuffer() // (T, B, F)
+    private let inputGradient = FloatBuffer()   // (B, T, F)
+    /// Stateful carry, per batch size: h and c, each (B, U).
+    private var states: [Int: (h: FloatBuffer, c: FloatBuffer)] = [:]
+
+    /// - Parameters:
+    ///   - units: size of the hidden state.
+    ///   - activation: default tanh.
+    ///   - recurrentActivation: default sigmoid.
+    ///   - useBias: default true.
+    ///   - unitForgetBias: default true.
+    ///   - returnSequences: default false.
+    ///   - returnState: default false.
+    ///   - goBackwards: default false.
+    ///   - stateful: default false; needs a fixed batch size (`Input(shape:batchSize:)`).
+    ///   - kernelInitializer: default glorot uniform.
+    ///   - recurrentInitializer: default orthogonal.
+    ///   - biasInitializer: default zeros (then the forget slice set to 1 if `unitForgetBias`).
+    ///   - name: defaults to "lstm", "lstm_1", ... in model order.
+    public init(
+        _ units: Int,
+        activation: Activation = .tanh,
+        recurrentActivation: Activation = .sigmoid,
+        useBias: Bool = true,
+        unitForgetBias: Bool = true,
+        returnSequences: Bool = false,
+        returnState: Bool = false,
+        goBackwards: Bool = false,
+        stateful: Bool = false,
+        kernelInitializer: Initializer = .glorotUniform,
+        recurrentInitializer: Initializer = .orthogonal,
+        biasInitializer: Initializer = .zeros,
+        name: String = ""
+    ) {
+        self.units = units
+        self.activation = activation
+        self.recurrentActivation = recurrentActivation
+        self.useBias = useBias
+        self.unitForgetBias = unitForgetBias
+        self.returnSequences = returnSequences
+        self.returnState = returnState
+        self.goBackwards = goBackwards
+        self.stateful = stateful
+        self.kernelInitializer = kernelInitializer
+        self.recurrentInitializer = recurrentInitializer
+        self.biasInitializer = biasInitializer
+        self.name = name
+    }
+
+    public func build(inputShape: [Int]) throws -> [Int] {
+        guard units > 0 else { throw LoomError.invalidArgument("LSTM '\(name)': units must be positive, got \(units)") }
+        guard activation != .softmax, recurrentActivation != .softmax else {
+            throw LoomError.invalidArgument("LSTM '\(name)': softmax is not an elementwise activation")
+        }
+        guard inputShape.count == 2, inputShape[0] > 0, inputShape[1] > 0 else {
+            throw LoomError.shapeMismatch(
+                context: "LSTM '\(name)'", expected: "(batch, timesteps, features)", found: [-1] + inputShape)
+        }
+        timesteps = inputShape[0]
+        features = inputShape[1]
+        return returnSequences ? [timesteps, units] : [units]
+    }
+
+    public var parameterSpecs: [ParameterSpec] {
+        var specs = [
+            ParameterSpec(name: "kernel", shape: [features, 4 * units], initializer: kernelInitializer),
+            ParameterSpec(name: "recurrent_kernel", shape: [units, 4 * units], initializer: recurrentInitializer),
+        ]
+        if useBias {
+            let initializer = unitForgetBias && biasInitializer == .zeros
+                ? Initializer.unitForgetBias(units: units) : biasInitializer
+            specs.append(ParameterSpec(name: "bias", shape: [4 * units], initializer: initializer))
+        }
+        return specs
+    }
+
+    public func bind(_ binding: ParameterBinding) {
+        let specs = parameterSpecs
+        (kernel, kernelGradient) = binding.slot(0, of: specs)
+        (recurrentKernel, recurrentGradient) = binding.slot(1, of: specs)
+        if useBias { (bias, biasGradient) = binding.slot(2, of: specs) }
+    }
+
+    public func resetStates() {
+        for state in states.values {
+            state.h.zero()
+            state.c.zero()
+        }
+    }
+
+    // MARK: forward
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        let (T, B, F, U) = (timesteps, batch, features, units)
+        let G = 4 * U
+        let xT = inputByTime.reserve(T * B * F)
+        let z = gates.reserve(T * B * G)
+        let c = cells.reserve((T + 1) * B * U)
+        let h = hidden.reserve((T + 1) * B * U)
+        let act = cellActivations.reserve(T * B * U)
+
+        // x (B, T, F) -> xT (T, B, F); step s reads timestep T-1-s when going backwards.
+        for b in 0..<B {
+            for t in 0..<T {
+                let step = goBackwards ? T - 1 - t : t
+                (xT + (step * B + b) * F).update(from: x + (b * T + t) * F, count: F)
+            }
+        }
+        // All input projections at once: z (T·B, 4U) = xT (T·B, F) · kernel (F, 4U).
+        BLAS.gemm(m: T * B, n: G, k: F, a: xT, lda: F, b: kernel, ldb: G, c: z, ldc: G)
+
+        var startsFromZero = true
+        if stateful, let state = states[B] {
+            h.update(from: state.h.pointer, count: B * U)
+            c.update(from: state.c.pointer, count: B * U)
+            startsFromZero = false
+        } else {
+            h.update(repeating: 0, count: B * U)
+            c.update(repeating: 0, count: B * U)
+        }
+
+        for t in 0..<T {
+            let zt = z + t * B * G
+            if t > 0 || !startsFromZero {
+                // z_t (B, 4U) += h_{t-1} (B, U) · recurrent_kernel (U, 4U): one fused 4-gate GEMM.
+                BLAS.gemm(m: B, n: G, k: U, a: h + t * B * U, lda: U, b: recurrentKernel, ldb: G,
+                          beta: 1, c: zt, ldc: G)
+            }
+            cellForward(gates: zt, previousCell: c + t * B * U, cell: c + (t + 1) * B * U,
+                        hidden: h + (t + 1) * B * U, cellActivation: act + t * B * U, rows: B)
+        }
+
+        let y: UnsafeMutablePointer<Float>
+        if returnSequences {
+            // out (B, T, U): out[b, t] = h_{t+1}[b].
+            y = output.reserve(B * T * U)
+            for t in 0..<T {
+                for b in 0..<B { (y + (b * T + t) * U).update(from: h + ((t + 1) * B + b) * U, count: U) }
+            }
+        } else {
+            y = output.reserve(B * U)
+            y.update(from: h + T * B * U, count: B * U)
+        }
+        if stateful { keepState(hidden: h + T * B * U, cell: c + T * B * U, batch: B) }
+        if returnState { recordLastState(hidden: h + T * B * U, cell: c + T * B * U, batch: B) }
+        return UnsafePointer(y)
+    }
+
+    /// One timestep for `rows` rows: activates the gates of `gates (rows, 4U)` in place
+    /// (adding the bias first) and writes c_t, act(c_t) and h_t, each `(rows, U)`.
+    private func cellForward(
+        gates z: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
+        cell: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>,
+        cellActivation: UnsafeMutablePointer<Float>, rows: Int
+    ) {
+        let U = units
+        for r in 0..<rows {
+            let row = z + r * 4 * U
+            if let bias { for j in 0..<(4 * U) { row[j] += bias[j] } }
+            recurrentActivation.apply(row, count: 2 * U)          // i, f
+            activation.apply(row + 2 * U, count: U)               // g
+            recurrentActivation.apply(row + 3 * U, count: U)      // o
+            let cPrev = previousCell + r * U, cNew = cell + r * U, a = cellActivation + r * U
+            for j in 0..<U {
+                cNew[j] = row[U + j] * cPrev[j] + row[j] * row[2 * U + j]
+                a[j] = cNew[j]
+            }
+            activation.apply(a, count: U)
+            let hNew = hidden + r * U
+            for j in 0..<U { hNew[j] = row[3 * U + j] * a[j] }
+        }
+    }
+
+    // MARK: backward (full backpropagation through time over the batch's timesteps)
+
+    public func backward(
+        _ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool
+    ) -> UnsafeMutablePointer<Float>? {
+        let (T, B, F, U) = (timesteps, batch, features, units)
+        let G = 4 * U
+        let dz = gateGradients.reserve(T * B * G)
+        let dh = hiddenGradient.reserve(B * U)
+        let dc = cellGradient.reserve(B * U)
+        dh.update(repeating: 0, count: B * U)
+        dc.update(repeating: 0, count: B * U)
+
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            // dh += dL/dh_t from the output: a row of the sequence, or the last output.
+            if returnSequences {
+                for b in 0..<B {
+                    let source = dy + (b * T + t) * U, target = dh + b * U
+                    for j in 0..<U { target[j] += source[j] }
+                }
+            } else if t == T - 1 {
+                for i in 0..<(B * U) { dh[i] += dy[i] }
+            }
+            cellBackward(step: t, rows: B, hiddenGradient: dh, cellGradient: dc,
+                         gateGradients: dz + t * B * G)
+            if t > 0 {
+                // dh_{t-1} (B, U) = dz_t (B, 4U) · recurrent_kernelᵀ (4U, U).
+                BLAS.gemm(transposeB: true, m: B, n: U, k: G, a: dz + t * B * G, lda: G,
+                          b: recurrentKernel, ldb: G, c: dh, ldc: U)
+            }
+        }
+
+        // Weight gradients over all T·B rows at once.
+        let xT = inputByTime.pointer, h = hidden.pointer
+        BLAS.gemm(transposeA: true, m: F, n: G, k: T * B, a: xT, lda: F, b: dz, ldb: G,
+                  beta: 1, c: kernelGradient, ldc: G)
+        BLAS.gemm(transposeA: true, m: U, n: G, k: T * B, a: h, lda: U, b: dz, ldb: G,
+                  beta: 1, c: recurrentGradient, ldc: G)
+        if let biasGradient {
+            for r in 0..<(T * B) {
+                let row = dz + r * G
+                for j in 0..<G { biasGradient[j] += row[j] }
+            }
+        }
+        guard needsInputGradient else { return nil }
+        // dxT (T·B, F) = dz (T·B, 4U) · kernelᵀ (4U, F), then back to (B, T, F).
+        let dxT = inputGradientByTime.reserve(T * B * F)
+        BLAS.gemm(transposeB: true, m: T * B, n: F, k: G, a: dz, lda: G, b: kernel, ldb: G,
+                  c: dxT, ldc: F)
+        let dx = inputGradient.reserve(B * T * F)
+        for b in 0..<B {
+            for t in 0..<T {
+                let step = goBackwards ? T - 1 - t : t
+                (dx + (b * T + t) * F).update(from: dxT + (step * B + b) * F, count: F)
+            }
+        }
+        return dx
+    }
+
+    /// The cell's backward at step `t`. In: dL/dh_t and dL/dc_t (from step t+1), each (B, U).
+    /// Out: dL/dz_t into `gateGradients (B, 4U)`, and dL/dc_{t-1} in place of `cellGradient`.
+    ///
+    ///     dc = dc_next + dh ⊙ o ⊙ act'(c)          do = dh ⊙ act(c)
+    ///     di = dc ⊙ g    df = dc ⊙ c_{t-1}    dg = dc ⊙ i    dc_{t-1} = dc ⊙ f
+    ///     dz = (di ⊙ σ'(i), df ⊙ σ'(f), dg ⊙ act'(g), do ⊙ σ'(o))
+    private func cellBackward(
+        step t: Int, rows: Int, hiddenGradient dh: UnsafePointer<Float>,
+        cellGradient dc: UnsafeMutablePointer<Float>, gateGradients dz: UnsafeMutablePointer<Float>
+    ) {
+        let U = units, G = 4 * U
+        let z = gates.pointer + t * rows * G
+        let previousCell = cells.pointer + t * rows * U
+        let cellActivation = cellActivations.pointer + t * rows * U
+        let gateActivation = recurrentActivation, candidateActivation = activation
+        for r in 0..<rows {
+            let gate = z + r * G, dGate = dz + r * G
+            let cPrev = previousCell + r * U, a = cellActivation + r * U
+            let dhRow = dh + r * U, dcRow = dc + r * U
+            for j in 0..<U {
+                let i = gate[j], f = gate[U + j], g = gate[2 * U + j], o = gate[3 * U + j]
+                let dcj = dcRow[j] + dhRow[j] * o * candidateActivation.derivative(fromOutput: a[j])
+                dGate[j] = dcj * g * gateActivation.derivative(fromOutput: i)
+                dGate[U + j] = dcj * cPrev[j] * gateActivation.derivative(fromOutput: f)
+                dGate[2 * U + j] = dcj * i * candidateActivation.derivative(fromOutput: g)
+                dGate[3 * U + j] = dhRow[j] * a[j] * gateActivation.derivative(fromOutput: o)
+                dcRow[j] = dcj * f
+            }
+        }
+    }
+
+    // MARK: state
+
+    private func keepState(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>, batch: Int) {
+        let state = states[batch] ?? (FloatBuffer(count: batch * units), FloatBuffer(count: batch * units))
+        state.h.pointer.update(from: hidden, count: batch * units)
+        state.c.pointer.update(from: cell, count: batch * units)
+        states[batch] = state
+    }
+
+    private func recordLastState(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>, batch: Int) {
+        lastState = (Tensor(shape: [batch, units], copying: hidden), Tensor(shape: [batch, units], copying: cell))
+    }
+
+    /// The carried state `(h, c)` for `batch`-row batches, or nil if none was kept yet.
+    public func state(forBatchSize batch: Int) -> (h: Tensor, c: Tensor)? {
+        guard let state = states[batch] else { return nil }
+        return (Tensor(shape: [batch, units], copying: state.h.pointer),
+                Tensor(shape: [batch, units], copying: state.c.pointer))
+    }
+
+    public func makeReplica() -> any Layer {
+        let copy = LSTM(
+            units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
+            unitForgetBias: unitForgetBias, returnSequences: returnSequences, returnState: returnState,
+            goBackwards: goBackwards, stateful: stateful, kernelInitializer: kernelInitializer,
+            recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
+        copy.timesteps = timesteps
+        copy.features = features
+        copy.kernel = kernel
+        copy.kernelGradient = kernelGradient
+        copy.recurrentKernel = recurrentKernel
+        copy.recurrentGradient = recurrentGradient
+        copy.bias = bias
+        copy.biasGradient = biasGradient
+        return copy
+    }
+}

@@ -1,0 +1,93 @@
+/// One parameter tensor a layer asks for: its Keras name, shape and initial values.
+public struct ParameterSpec: Sendable {
+    /// Keras's variable name: "kernel", "recurrent_kernel", "bias".
+    public let name: String
+    public let shape: [Int]
+    public let initializer: Initializer
+
+    public init(name: String, shape: [Int], initializer: Initializer) {
+        self.name = name
+        self.shape = shape
+        self.initializer = initializer
+    }
+
+    public var count: Int { Shape.count(shape) }
+}
+
+/// Where a layer's parameters live in the model's flat buffers, as seen by one replica.
+///
+/// The model keeps every parameter in one contiguous `values` buffer and every gradient in a
+/// `gradients` buffer of the same layout. A layer's parameters follow each other in the
+/// order of its `parameterSpecs`, starting at `offset`.
+public struct ParameterBinding {
+    public let values: UnsafeMutablePointer<Float>
+    public let gradients: UnsafeMutablePointer<Float>
+    public let offset: Int
+
+    public init(values: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>, offset: Int) {
+        self.values = values
+        self.gradients = gradients
+        self.offset = offset
+    }
+
+    /// The value and gradient pointers of the parameter `index` of `specs`.
+    public func slot(_ index: Int, of specs: [ParameterSpec]) -> (value: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>) {
+        let start = offset + specs[..<index].reduce(0) { $0 + $1.count }
+        return (values + start, gradients + start)
+    }
+}
+
+/// A layer of a `Sequential` model.
+///
+/// Shapes passed to `build` are per sample (no batch dimension), Keras-style. `forward` and
+/// `backward` work on contiguous row-major buffers of `batch` samples: the layer owns its
+/// output and input-gradient buffers (sized once per batch size) and returns pointers into
+/// them, valid until its next call. `backward` *adds* parameter gradients into the bound
+/// gradient buffer (the model zeroes it once per step) and may overwrite `outputGradient`.
+public protocol Layer: AnyObject {
+    /// The layer's name in summaries and weight files ("lstm", "dense_1"); empty until the
+    /// model names it.
+    var name: String { get set }
+    /// Keras's class name ("LSTM", "Dense").
+    var typeName: String { get }
+    /// Checks the per-sample input shape and returns the per-sample output shape.
+    func build(inputShape: [Int]) throws -> [Int]
+    /// The parameters this layer needs once built, in Keras's weight order.
+    var parameterSpecs: [ParameterSpec] { get }
+    /// Points the layer at its parameters and gradients.
+    func bind(_ binding: ParameterBinding)
+    /// Runs `batch` samples of the built input shape; returns the output.
+    func forward(_ input: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float>
+    /// Backpropagates the last `forward` (which must have had `training: true`). Returns
+    /// dL/dinput, or nil when `needsInputGradient` is false (the first layer).
+    func backward(
+        _ outputGradient: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool
+    ) -> UnsafeMutablePointer<Float>?
+    /// A copy with the same configuration and binding but its own workspaces and state,
+    /// for another worker thread.
+    func makeReplica() -> any Layer
+    /// Zeroes recurrent state (stateful layers); others do nothing.
+    func resetStates()
+    /// Whether the layer keeps state across batches and so needs a fixed batch size.
+    var isStateful: Bool { get }
+}
+
+extension Layer {
+    public var parameterSpecs: [ParameterSpec] { [] }
+    public func bind(_ binding: ParameterBinding) {}
+    public func resetStates() {}
+    public var isStateful: Bool { false }
+    /// The number of scalars over all the layer's parameters.
+    public var parameterCount: Int { parameterSpecs.reduce(0) { $0 + $1.count } }
+}
+
+/// A layer whose output may be a probability (sigmoid or softmax) that a cross-entropy loss
+/// differentiates through in one stable step, as Keras does: the loss hands back
+/// dL/dlogits = (p − y)/n and the layer skips its own activation's derivative.
+public protocol ProbabilityOutputLayer: Layer {
+    var outputActivation: Activation { get }
+    /// When set, `backward` takes dL/dlogits and `forward` keeps the logits.
+    var receivesLogitGradient: Bool { get set }
+    /// The pre-activation outputs of the last forward pass, while `receivesLogitGradient`.
+    var logits: UnsafePointer<Float>? { get }
+}

@@ -1,0 +1,30 @@
+/// Every error Loom throws for bad input: each case says what was expected and what was found,
+/// in the terms a Keras user would use (layer names, shapes with the batch first).
+public enum LoomError: Error, Equatable, CustomStringConvertible {
+    /// A tensor's shape does not fit where it is used (`context` names the place).
+    case shapeMismatch(context: String, expected: String, found: [Int])
+    /// A layer cannot take the output of the layer before it.
+    case incompatibleLayers(layer: String, previous: String, expected: String, found: [Int])
+    /// A value that is NaN or infinite in user data (`name` is "x", "y", ...).
+    case nonFinite(name: String, sample: Int)
+    /// A stateful model was asked to do something its fixed batch contract forbids.
+    case statefulBatch(String)
+    /// An argument outside its allowed range.
+    case invalidArgument(String)
+    /// The model is not ready for the call (not built, not compiled, no layers).
+    case notReady(String)
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(context, expected, found):
+            return "\(context): expected shape \(expected), found \(Shape.describe(found))"
+        case let .incompatibleLayers(layer, previous, expected, found):
+            return "layer '\(layer)' expects input of shape \(expected), "
+                + "but '\(previous)' before it gives \(Shape.describe(found))"
+        case let .nonFinite(name, sample):
+            return "\(name) holds NaN or Inf at sample \(sample)"
+        case let .statefulBatch(message), let .invalidArgument(message), let .notReady(message):
+            return message
+        }
+    }
+}

@@ -1,0 +1,329 @@
+import Foundation
+
+extension Sequential {
+    // MARK: fit
+
+    /// Trains the model, as Keras's `fit`, and returns the per-epoch losses and metrics.
+    ///
+    /// - Parameters:
+    ///   - x: inputs `(samples, ...)` matching the model's input shape.
+    ///   - y: targets `(samples, ...)` matching the model's output shape.
+    ///   - epochs: passes over the training samples.
+    ///   - batchSize: samples per step (default 32, or the model's fixed batch size).
+    ///   - shuffle: permute the training samples each epoch (default true). A stateful model
+    ///     refuses it unless `allowStatefulShuffle` is set, since it would scramble the
+    ///     row-to-row state.
+    ///   - validationSplit: the fraction of samples, taken from the end before any shuffle,
+    ///     held out and evaluated after every epoch (Keras's rule).
+    ///   - verbose: 0 silent, 1 or 2 one line per epoch.
+    ///   - resetStatesEachEpoch: zero recurrent state before each epoch (Keras users do this
+    ///     by hand in a loop of one-epoch fits).
+    @discardableResult
+    public func fit(
+        x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
+        validationSplit: Double = 0, verbose: Int = 1,
+        allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false
+    ) throws -> History {
+        try fit(dataset: InMemoryDataset(x: x, y: y), epochs: epochs, batchSize: batchSize, shuffle: shuffle,
+                validationSplit: validationSplit, verbose: verbose,
+                allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch)
+    }
+
+    /// Trains on any `Dataset` (in memory or streamed); see `fit(x:y:...)`.
+    @discardableResult
+    public func fit(
+        dataset: any Dataset, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
+        validationSplit: Double = 0, verbose: Int = 1,
+        allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false
+    ) throws -> History {
+        guard var setup = training else {
+            throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before fit")
+        }
+        guard epochs >= 0 else { throw LoomError.invalidArgument("fit: epochs must be >= 0, got \(epochs)") }
+        guard (0..<1).contains(validationSplit) else {
+            throw LoomError.invalidArgument("fit: validationSplit must be in [0, 1), got \(validationSplit)")
+        }
+        let batch = try checkData(dataset, batchSize: batchSize, requireTargets: true, context: "fit")
+        let splitAt = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
+        let trainingRows = 0..<splitAt, validationRows = splitAt..<dataset.sampleCount
+        guard !trainingRows.isEmpty else {
+            throw LoomError.invalidArgument("fit: no training samples left after validationSplit \(validationSplit)")
+        }
+        if layers.contains(where: \.isStateful) {
+            if shuffle && !allowStatefulShuffle {
+                throw LoomError.statefulBatch(
+                    "a stateful model needs shuffle: false so row i of each batch continues row i of the last "
+                        + "(pass allowStatefulShuffle: true to shuffle anyway)")
+            }
+            try checkStatefulRows(trainingRows.count, batch: batch, what: "training samples")
+            try checkStatefulRows(validationRows.count, batch: batch, what: "validation samples")
+        }
+
+        var history = History()
+        let reporter = ProgressReporter(verbose: verbose, epochs: epochs)
+        let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
+        for epoch in 0..<epochs {
+            if resetStatesEachEpoch { resetStates() }
+            let start = DispatchTime.now()
+            let order = BatchOrder(rows: trainingRows, batchSize: batch, shuffle: shuffle, generator: &generator)
+            var totals = RunningTotals(metrics: setup.metrics)
+            for k in 0..<order.batchCount {
+                let rows = order.batch(k)
+                try workspace.load(dataset, rows: rows)
+                setup.step += 1
+                let (loss, metricValues) = trainStep(workspace, batch: rows.count, setup: setup)
+                totals.add(loss: loss, metrics: metricValues, samples: rows.count)
+            }
+            training = setup
+            var logs = totals.logs(prefix: "")
+            if !validationRows.isEmpty {
+                let validation = try evaluate(dataset: dataset, rows: validationRows, batchSize: batch, workspace: workspace)
+                logs += validation.logs(prefix: "val_")
+            }
+            history.record(epoch: epoch, logs: logs)
+            reporter.epochEnded(epoch, steps: order.batchCount, seconds: start.secondsElapsed, logs: logs)
+        }
+        return history
+    }
+
+    /// One optimizer step on the batch in `workspace`: forward, loss, backward, update.
+    /// Returns the batch's loss and metric values.
+    func trainStep(_ workspace: BatchWorkspace, batch: Int, setup: TrainingSetup) -> (Double, [Double]) {
+        let result = backpropagate(workspace, batch: batch, setup: setup)
+        setup.optimizer.update(
+            parameters: parameterValues.pointer, gradients: parameterGradients.pointer,
+            range: 0..<parameterCount, step: setup.step)
+        return result
+    }
+
+    /// Forward, loss and backward on the batch in `workspace`, leaving dL/dparameters in the
+    /// gradient buffer. Returns the batch's loss and metric values.
+    private func backpropagate(_ workspace: BatchWorkspace, batch: Int, setup: TrainingSetup) -> (Double, [Double]) {
+        parameterGradients.pointer.update(repeating: 0, count: parameterCount)
+        let predictions = forwardPass(workspace.inputs.pointer, batch: batch, training: true)
+        let result = lossAndMetrics(
+            predictions: predictions, workspace: workspace, batch: batch, setup: setup, gradient: true)
+        var gradient = workspace.outputGradient.pointer
+        for (index, layer) in layers.enumerated().reversed() {
+            guard let next = layer.backward(gradient, batch: batch, needsInputGradient: index > 0) else { break }
+            gradient = next
+        }
+        return result
+    }
+
+    /// One optimizer step on one batch, as Keras's `train_on_batch`; returns the loss before
+    /// the step. Stateful layers carry their state as in `fit`.
+    @discardableResult
+    public func trainOnBatch(x: Tensor, y: Tensor) throws -> Double {
+        guard var setup = training else {
+            throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before trainOnBatch")
+        }
+        let dataset = try InMemoryDataset(x: x, y: y)
+        let batch = try checkData(dataset, batchSize: x.sampleCount, requireTargets: true, context: "trainOnBatch")
+        let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
+        try workspace.load(dataset, rows: Array(0..<batch)[...])
+        setup.step += 1
+        training = setup
+        return trainStep(workspace, batch: batch, setup: setup).0
+    }
+
+    /// The loss on one batch and its gradient for every parameter (in `weights()` order),
+    /// without updating anything but stateful layers' state, as a `GradientTape` would give.
+    public func lossAndGradients(x: Tensor, y: Tensor) throws -> (loss: Double, gradients: [Tensor]) {
+        guard let setup = training else {
+            throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) first")
+        }
+        let dataset = try InMemoryDataset(x: x, y: y)
+        let batch = try checkData(dataset, batchSize: x.sampleCount, requireTargets: true, context: "lossAndGradients")
+        let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
+        try workspace.load(dataset, rows: Array(0..<batch)[...])
+        let (loss, _) = backpropagate(workspace, batch: batch, setup: setup)
+        return (loss, gradients())
+    }
+
+    func forwardPass(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        var current = x
+        for layer in layers { current = layer.forward(current, batch: batch, training: training) }
+        return current
+    }
+
+    private func lossAndMetrics(
+        predictions: UnsafePointer<Float>, workspace: BatchWorkspace, batch: Int, setup: TrainingSetup, gradient: Bool
+    ) -> (Double, [Double]) {
+        let count = batch * workspace.outputCount
+        let width = outputShape!.last ?? 1
+        let logits = (layers.last as? any ProbabilityOutputLayer)?.logits
+        let loss = setup.loss.compute(
+            predictions: predictions, targets: workspace.targets.pointer, logits: logits, count: count, width: width,
+            gradient: gradient ? workspace.outputGradient.reserve(count) : nil)
+        let metrics = setup.metrics.map {
+            $0.resolved(loss: setup.loss, width: width)
+                .compute(predictions: predictions, targets: workspace.targets.pointer, count: count, width: width)
+        }
+        return (loss, metrics)
+    }
+
+    // MARK: evaluate
+
+    /// The loss and metrics on `x`, `y` (Keras's `evaluate(..., return_dict=True)`), keyed
+    /// "loss", "mae", ...
+    public func evaluate(x: Tensor, y: Tensor, batchSize: Int? = nil) throws -> [String: Double] {
+        try evaluate(dataset: InMemoryDataset(x: x, y: y), batchSize: batchSize)
+    }
+
+    /// The loss and metrics on a dataset; see `evaluate(x:y:batchSize:)`.
+    public func evaluate(dataset: any Dataset, batchSize: Int? = nil) throws -> [String: Double] {
+        guard training != nil else {
+            throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before evaluate")
+        }
+        let batch = try checkData(dataset, batchSize: batchSize, requireTargets: true, context: "evaluate")
+        if layers.contains(where: \.isStateful) { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
+        let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
+        let totals = try evaluate(dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: workspace)
+        return Dictionary(uniqueKeysWithValues: totals.logs(prefix: ""))
+    }
+
+    private func evaluate(
+        dataset: any Dataset, rows: Range<Int>, batchSize: Int, workspace: BatchWorkspace
+    ) throws -> RunningTotals {
+        let setup = training!
+        var totals = RunningTotals(metrics: setup.metrics)
+        var start = rows.lowerBound
+        let all = Array(rows)
+        while start < rows.upperBound {
+            let end = min(start + batchSize, rows.upperBound)
+            let slice = all[(start - rows.lowerBound)..<(end - rows.lowerBound)]
+            try workspace.load(dataset, rows: slice)
+            let predictions = forwardPass(workspace.inputs.pointer, batch: slice.count, training: false)
+            let (loss, metrics) = lossAndMetrics(
+                predictions: predictions, workspace: workspace, batch: slice.count, setup: setup, gradient: false)
+            totals.add(loss: loss, metrics: metrics, samples: slice.count)
+            start = end
+        }
+        return totals
+    }
+
+    // MARK: predict
+
+    /// The model's outputs for `x`, `(samples, ...output shape)`, computed `batchSize` samples
+    /// at a time. A stateful model may predict with another batch size than it trains with:
+    /// that batch size keeps its own state (see `LSTM`).
+    public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
+        try predict(dataset: InMemoryDataset(x: x), batchSize: batchSize)
+    }
+
+    /// The model's outputs for every sample of a dataset; see `predict(_:batchSize:)`.
+    public func predict(dataset: any Dataset, batchSize: Int = 32) throws -> Tensor {
+        try build(inputShape: dataset.inputShape)
+        let batch = try checkBatchSize(batchSize, samples: dataset.sampleCount, fixedAllowed: false)
+        if layers.contains(where: \.isStateful) { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
+        let outputCount = Shape.count(outputShape!)
+        var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
+        let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: outputCount)
+        let all = Array(0..<dataset.sampleCount)
+        var start = 0
+        while start < dataset.sampleCount {
+            let end = min(start + batch, dataset.sampleCount)
+            try workspace.load(dataset, rows: all[start..<end], targets: false)
+            let predictions = forwardPass(workspace.inputs.pointer, batch: end - start, training: false)
+            result.scalars.withUnsafeMutableBufferPointer {
+                ($0.baseAddress! + start * outputCount).update(from: predictions, count: (end - start) * outputCount)
+            }
+            start = end
+        }
+        return result
+    }
+
+    // MARK: checks
+
+    /// Builds the model for the data's shape and checks the targets; returns the batch size.
+    private func checkData(_ dataset: any Dataset, batchSize: Int?, requireTargets: Bool, context: String) throws -> Int {
+        try build(inputShape: dataset.inputShape)
+        if requireTargets {
+            guard let targetShape = dataset.targetShape else {
+                throw LoomError.invalidArgument("\(context): the dataset has no targets (y)")
+            }
+            let output = outputShape!
+            // Keras accepts y (samples,) for an output (samples, 1): compare without trailing 1s.
+            func squeezed(_ shape: [Int]) -> [Int] {
+                var s = shape
+                while s.last == 1 { s.removeLast() }
+                return s
+            }
+            guard squeezed(targetShape) == squeezed(output) else {
+                throw LoomError.shapeMismatch(
+                    context: "\(context): y does not match the output of layer '\(layers.last!.name)'",
+                    expected: Shape.describe(output, batch: nil), found: [dataset.sampleCount] + targetShape)
+            }
+        }
+        return try checkBatchSize(batchSize, samples: dataset.sampleCount, fixedAllowed: true)
+    }
+
+    private func checkBatchSize(_ requested: Int?, samples: Int, fixedAllowed: Bool) throws -> Int {
+        let batch = requested ?? batchSize ?? 32
+        guard batch > 0 else { throw LoomError.invalidArgument("batchSize must be positive, got \(batch)") }
+        if fixedAllowed, let fixed = batchSize, batch != fixed, layers.contains(where: \.isStateful) {
+            throw LoomError.statefulBatch(
+                "the stateful model was built for batches of \(fixed) (Input(batchSize:)), got batchSize \(batch)")
+        }
+        guard samples > 0 else { throw LoomError.invalidArgument("the data has no samples") }
+        return batch
+    }
+
+    private func checkStatefulRows(_ count: Int, batch: Int, what: String) throws {
+        guard count % batch == 0 else {
+            throw LoomError.statefulBatch(
+                "a stateful model needs the \(what) (\(count)) to be a multiple of the batch size (\(batch)), "
+                    + "so that every row continues the same sequence; drop or pad \(count % batch) samples")
+        }
+    }
+}
+
+/// The input, target and loss-gradient buffers of one batch, reused across steps.
+final class BatchWorkspace {
+    let inputCount: Int
+    let outputCount: Int
+    let inputs = FloatBuffer()
+    let targets = FloatBuffer()
+    let outputGradient = FloatBuffer()
+
+    init(inputCount: Int, outputCount: Int) {
+        self.inputCount = inputCount
+        self.outputCount = outputCount
+    }
+
+    func load(_ dataset: any Dataset, rows: ArraySlice<Int>, targets withTargets: Bool = true) throws {
+        let x = inputs.reserve(rows.count * inputCount)
+        let y = withTargets ? targets.reserve(rows.count * outputCount) : nil
+        try dataset.read(rows: rows, inputs: x, targets: y)
+    }
+}
+
+/// Sample-weighted running means of the loss and metrics over an epoch, as Keras reports them.
+struct RunningTotals {
+    let metrics: [Metric]
+    private var loss = 0.0
+    private var metricSums: [Double]
+    private var samples = 0
+
+    init(metrics: [Metric]) {
+        self.metrics = metrics
+        metricSums = Array(repeating: 0, count: metrics.count)
+    }
+
+    mutating func add(loss batchLoss: Double, metrics values: [Double], samples count: Int) {
+        loss += batchLoss * Double(count)
+        for i in values.indices { metricSums[i] += values[i] * Double(count) }
+        samples += count
+    }
+
+    func logs(prefix: String) -> [(String, Double)] {
+        let n = Double(max(samples, 1))
+        return [(prefix + "loss", loss / n)] + zip(metrics, metricSums).map { (prefix + $0.rawValue, $1 / n) }
+    }
+}
+
+extension DispatchTime {
+    /// Seconds from this time to now.
+    var secondsElapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - uptimeNanoseconds) / 1e9 }
+}

@@ -1,0 +1,229 @@
+import Foundation
+
+/// A linear stack of layers, as Keras's `Sequential`: built from a list in braces or with
+/// `add(_:)`, then `compile`d and trained with `fit`.
+///
+///     let model = Sequential {
+///         Input(shape: [10, 25])
+///         LSTM(10)
+///         Dense(1)
+///     }
+///     try model.compile(optimizer: Adam(), loss: .meanSquaredError, metrics: [.mae])
+///     let history = try model.fit(x: x, y: y, epochs: 10, batchSize: 32)
+///
+/// All parameters live in one flat buffer (and their gradients in one of the same layout);
+/// each layer holds pointers into it, in layer order and, within a layer, Keras's weight
+/// order. Every random draw (initial weights, shuffles) comes from the model's `seed`.
+public final class Sequential {
+    /// The layers, first to last.
+    public private(set) var layers: [any Layer] = []
+    /// The per-sample input shape, from `Input` or from the first data seen.
+    public private(set) var inputShape: [Int]?
+    /// The fixed batch size from `Input(batchSize:)`; required by stateful layers.
+    public private(set) var batchSize: Int?
+    /// The seed of every random draw of this model.
+    public let seed: UInt64
+    /// Keras's model name, shown by `summary()`.
+    public var name: String
+
+    var generator: SeededGenerator
+    /// Per-sample output shape of each layer, once built.
+    private(set) var outputShapes: [[Int]] = []
+    let parameterValues = FloatBuffer()
+    let parameterGradients = FloatBuffer()
+    /// The number of scalars in all parameters.
+    public private(set) var parameterCount = 0
+    var training: TrainingSetup?
+
+    /// What `compile` fixed.
+    struct TrainingSetup {
+        let optimizer: any Optimizer
+        let loss: Loss
+        let metrics: [Metric]
+        var step = 0
+    }
+
+    /// A model from a list of an optional `Input` and layers.
+    public init(name: String = "sequential", seed: UInt64 = 0, @SequentialBuilder _ content: () -> [SequentialComponent]) {
+        self.name = name
+        self.seed = seed
+        generator = SeededGenerator(seed: seed)
+        for component in content() {
+            switch component {
+            case let .input(input): inputShape = input.shape; batchSize = input.batchSize
+            case let .layer(layer): layers.append(layer)
+            }
+        }
+    }
+
+    /// An empty model (add layers with `add(_:)`), optionally with its input declared.
+    public convenience init(name: String = "sequential", seed: UInt64 = 0, inputShape: [Int]? = nil, batchSize: Int? = nil) {
+        self.init(name: name, seed: seed) { }
+        self.inputShape = inputShape
+        self.batchSize = batchSize
+    }
+
+    /// Appends a layer. Shapes are checked when the model is built (by `compile`, `summary`
+    /// or the first data).
+    public func add(_ layer: any Layer) {
+        layers.append(layer)
+        outputShapes = []
+    }
+
+    /// Declares the input, as Keras's `model.add(Input(...))`.
+    public func add(_ input: Input) {
+        inputShape = input.shape
+        batchSize = input.batchSize
+        outputShapes = []
+    }
+
+    /// Whether shapes are checked and parameters allocated.
+    public var isBuilt: Bool { !outputShapes.isEmpty }
+
+    /// The per-sample output shape of each layer, once built (Keras's summary column, batch excluded).
+    public var layerOutputShapes: [[Int]] { outputShapes }
+
+    /// The per-sample output shape of the model, once built.
+    public var outputShape: [Int]? { outputShapes.last }
+
+    /// Checks every layer's input shape, names unnamed layers Keras-style, and allocates and
+    /// initialises the parameters. A second call with the same input shape does nothing.
+    public func build(inputShape shape: [Int]? = nil) throws {
+        if let shape, let declared = inputShape, shape != declared {
+            throw LoomError.shapeMismatch(
+                context: "model '\(name)' input", expected: Shape.describe(declared, batch: batchSize),
+                found: [-1] + shape)
+        }
+        if isBuilt { return }
+        guard let input = shape ?? inputShape else {
+            throw LoomError.notReady("model '\(name)' has no input shape: start it with Input(shape:) or fit it on data")
+        }
+        guard !layers.isEmpty else { throw LoomError.notReady("model '\(name)' has no layers") }
+        inputShape = input
+        nameLayers()
+        var shapes: [[Int]] = []
+        var current = input
+        for (index, layer) in layers.enumerated() {
+            do {
+                current = try layer.build(inputShape: current)
+            } catch let LoomError.shapeMismatch(_, expected, found) {
+                let previous = index == 0 ? "the input" : layers[index - 1].name
+                throw LoomError.incompatibleLayers(
+                    layer: layer.name, previous: previous, expected: expected,
+                    found: [batchSize ?? -1] + Array(found.dropFirst()))
+            }
+            shapes.append(current)
+        }
+        if let stateful = layers.first(where: \.isStateful), batchSize == nil {
+            throw LoomError.statefulBatch(
+                "\(stateful.typeName) '\(stateful.name)' is stateful and needs a fixed batch size: "
+                    + "start the model with Input(shape: \(input), batchSize: N)")
+        }
+        allocateParameters()
+        outputShapes = shapes
+    }
+
+    private func nameLayers() {
+        var used = Set(layers.map(\.name).filter { !$0.isEmpty })
+        for layer in layers where layer.name.isEmpty {
+            let base = Sequential.snakeCase(layer.typeName)
+            var candidate = base, counter = 0
+            while used.contains(candidate) {
+                counter += 1
+                candidate = "\(base)_\(counter)"
+            }
+            layer.name = candidate
+            used.insert(candidate)
+        }
+    }
+
+    /// Keras's `to_snake_case`: "LSTM" → "lstm", "MaxPooling2D" → "max_pooling2d",
+    /// "SimpleRNN" → "simple_rnn" (the same two regular-expression passes).
+    static func snakeCase(_ name: String) -> String {
+        var text = name
+        for (pattern, template) in [("(.)([A-Z][a-z]+)", "$1_$2"), ("([a-z])([A-Z])", "$1_$2")] {
+            let expression = try! NSRegularExpression(pattern: pattern)
+            text = expression.stringByReplacingMatches(
+                in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)
+        }
+        return text.lowercased()
+    }
+
+    private func allocateParameters() {
+        parameterCount = layers.reduce(0) { $0 + $1.parameterCount }
+        parameterValues.reserve(parameterCount)
+        parameterGradients.reserve(parameterCount)
+        var offset = 0
+        for layer in layers {
+            let specs = layer.parameterSpecs
+            layer.bind(ParameterBinding(values: parameterValues.pointer, gradients: parameterGradients.pointer, offset: offset))
+            for spec in specs {
+                spec.initializer.fill(parameterValues.pointer + offset, shape: spec.shape, using: &generator)
+                offset += spec.count
+            }
+        }
+    }
+
+    /// Prepares the model for training: the optimizer, the loss and the metrics to report.
+    public func compile(optimizer: any Optimizer, loss: Loss, metrics: [Metric] = []) throws {
+        try build()
+        optimizer.prepare(parameterCount: parameterCount)
+        training = TrainingSetup(optimizer: optimizer, loss: loss, metrics: metrics)
+        if let output = layers.last as? any ProbabilityOutputLayer {
+            output.receivesLogitGradient = loss.fusedActivation == output.outputActivation
+        }
+    }
+
+    /// Zeroes the recurrent state of every stateful layer.
+    public func resetStates() {
+        for layer in layers { layer.resetStates() }
+    }
+
+    // MARK: weights
+
+    /// Every parameter tensor, layer by layer in Keras's `get_weights()` order.
+    public func weights() throws -> [Tensor] {
+        try build()
+        var result: [Tensor] = []
+        var offset = 0
+        for layer in layers {
+            for spec in layer.parameterSpecs {
+                result.append(Tensor(shape: spec.shape, copying: parameterValues.pointer + offset))
+                offset += spec.count
+            }
+        }
+        return result
+    }
+
+    /// Replaces every parameter, in `weights()` order (Keras's `set_weights`); checks each shape.
+    public func setWeights(_ tensors: [Tensor]) throws {
+        try build()
+        let specs = layers.flatMap { layer in layer.parameterSpecs.map { (layer.name, $0) } }
+        guard specs.count == tensors.count else {
+            throw LoomError.invalidArgument("setWeights: the model has \(specs.count) weight tensors, got \(tensors.count)")
+        }
+        for ((layerName, spec), tensor) in zip(specs, tensors) where spec.shape != tensor.shape {
+            throw LoomError.shapeMismatch(
+                context: "setWeights, layer '\(layerName)' \(spec.name)", expected: Shape.describe(spec.shape),
+                found: tensor.shape)
+        }
+        var offset = 0
+        for tensor in tensors {
+            tensor.scalars.withUnsafeBufferPointer { (parameterValues.pointer + offset).update(from: $0.baseAddress!, count: $0.count) }
+            offset += tensor.scalars.count
+        }
+    }
+
+    /// The gradients of the last training step, in `weights()` order.
+    public func gradients() -> [Tensor] {
+        var result: [Tensor] = []
+        var offset = 0
+        for layer in layers {
+            for spec in layer.parameterSpecs {
+                result.append(Tensor(shape: spec.shape, copying: parameterGradients.pointer + offset))
+                offset += spec.count
+            }
+        }
+        return result
+    }
+}

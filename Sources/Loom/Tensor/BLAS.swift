@@ -1,0 +1,42 @@
+import CBLAS
+
+/// Row-major wrappers over OpenBLAS. Every matrix is described by a pointer, its shape and
+/// its leading dimension (the distance between two rows, in elements), so a strided view of
+/// a larger buffer (one timestep of a `(batch, time, 4·units)` block) needs no copy.
+public enum BLAS {
+    /// `C = alpha · op(A) · op(B) + beta · C`, all row-major.
+    ///
+    /// `op(A)` is `(m, k)`: A is stored `(m, k)` with `lda >= k`, or `(k, m)` with `lda >= m`
+    /// when `transposeA`. Likewise `op(B)` is `(k, n)` and C is `(m, n)` with `ldc >= n`.
+    /// Cost: `2·m·n·k` flops.
+    @inlinable
+    public static func gemm(
+        transposeA: Bool = false, transposeB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            // Empty inner dimension: C = beta · C (OpenBLAS would do the same, with a call).
+            for row in 0..<m { for col in 0..<n { c[row * ldc + col] *= beta } }
+            return
+        }
+        cblas_sgemm(
+            CblasRowMajor,
+            transposeA ? CblasTrans : CblasNoTrans,
+            transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k),
+            alpha, a, Int32(lda), b, Int32(ldb),
+            beta, c, Int32(ldc))
+    }
+
+    /// The number of threads OpenBLAS uses for one call.
+    public static var threadCount: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+}

@@ -1,0 +1,17 @@
+/// Helpers for shapes written as `[Int]`, batch first, the way Keras prints them.
+public enum Shape {
+    /// The number of scalars a tensor of this shape holds.
+    @inlinable
+    public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
+
+    /// `(None, 10, 25)`-style text; `batch` nil prints `None` for a leading batch dimension.
+    public static func describe(_ shape: [Int], batch: Int?) -> String {
+        let dims = [batch.map(String.init) ?? "None"] + shape.map(String.init)
+        return "(" + dims.joined(separator: ", ") + ")"
+    }
+
+    /// `(32, 10, 25)`-style text of a full shape.
+    public static func describe(_ shape: [Int]) -> String {
+        "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    }
+}

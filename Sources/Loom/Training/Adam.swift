@@ -1,0 +1,48 @@
+import Foundation
+
+/// Adam, with Keras 3's update and defaults (epsilon 1e-7, as Keras, not PyTorch's 1e-8):
+///
+///     α = lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ)
+///     m += (g − m)(1 − β₁)      v += (g² − v)(1 − β₂)      w −= α·m / (√v + ε)
+public final class Adam: Optimizer {
+    public var name: String { "adam" }
+    public var learningRate: Float
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    private let firstMoments = FloatBuffer()
+    private let secondMoments = FloatBuffer()
+
+    public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+    }
+
+    public func prepare(parameterCount: Int) {
+        firstMoments.reserve(parameterCount)
+        secondMoments.reserve(parameterCount)
+        firstMoments.zero()
+        secondMoments.zero()
+    }
+
+    public func update(
+        parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>, step: Int
+    ) {
+        let t = Float(step)
+        let alpha = learningRate * (1 - Float.pow(beta2, t)).squareRoot() / (1 - Float.pow(beta1, t))
+        let m = firstMoments.pointer, v = secondMoments.pointer
+        let (oneMinusBeta1, oneMinusBeta2, epsilon) = (1 - beta1, 1 - beta2, self.epsilon)
+        for k in range {
+            m[k] += (g[k] - m[k]) * oneMinusBeta1
+            v[k] += (g[k] * g[k] - v[k]) * oneMinusBeta2
+            w[k] -= m[k] * alpha / (v[k].squareRoot() + epsilon)
+        }
+    }
+}
+
+extension Float {
+    /// `base` to the power `exponent` in Float, as TensorFlow computes Adam's bias correction.
+    static func pow(_ base: Float, _ exponent: Float) -> Float { Foundation.pow(base, exponent) }
+}

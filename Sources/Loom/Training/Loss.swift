@@ -1,0 +1,120 @@
+import Foundation
+
+/// The loss a model is trained to minimise, with Keras's names and reductions.
+///
+/// Reductions follow Keras: MSE, MAE and binary cross-entropy average over every output
+/// value; categorical cross-entropy sums over the last (class) axis and averages over the
+/// rest (samples, and timesteps for sequence outputs).
+public enum Loss: String, Sendable, CaseIterable {
+    case meanSquaredError = "mean_squared_error"
+    case meanAbsoluteError = "mean_absolute_error"
+    case binaryCrossentropy = "binary_crossentropy"
+    case categoricalCrossentropy = "categorical_crossentropy"
+
+    /// Keras's clipping constant for probabilities (`keras.backend.epsilon()`).
+    static let epsilon: Float = 1e-7
+
+    /// Parses a Keras name or alias ("mse", "mean_squared_error", "bce", ...).
+    public init(kerasName: String) throws {
+        switch kerasName.lowercased() {
+        case "mse", "mean_squared_error": self = .meanSquaredError
+        case "mae", "mean_absolute_error": self = .meanAbsoluteError
+        case "bce", "binary_crossentropy": self = .binaryCrossentropy
+        case "cce", "categorical_crossentropy": self = .categoricalCrossentropy
+        default:
+            throw LoomError.invalidArgument(
+                "unknown loss '\(kerasName)'; expected mse, mae, binary_crossentropy or categorical_crossentropy")
+        }
+    }
+
+    /// The activation whose output this loss can differentiate through in one stable step.
+    var fusedActivation: Activation? {
+        switch self {
+        case .binaryCrossentropy: return .sigmoid
+        case .categoricalCrossentropy: return .softmax
+        default: return nil
+        }
+    }
+
+    /// The loss of `count` predictions against targets, as a mean per Keras's reduction, and
+    /// its gradient written to `gradient` (nil to skip).
+    ///
+    /// - Parameters:
+    ///   - predictions: the model's outputs, `count` values in rows of `width` (the last axis).
+    ///   - logits: the pre-activation outputs when the loss is fused with a sigmoid/softmax
+    ///     output layer; then `gradient` receives dL/dlogits instead of dL/dpredictions.
+    public func compute(
+        predictions p: UnsafePointer<Float>, targets y: UnsafePointer<Float>, logits: UnsafePointer<Float>?,
+        count: Int, width: Int, gradient: UnsafeMutablePointer<Float>?
+    ) -> Double {
+        let rows = count / width
+        var total = 0.0
+        switch self {
+        case .meanSquaredError:
+            let scale = 2 / Float(count)
+            for k in 0..<count {
+                let d = p[k] - y[k]
+                total += Double(d * d)
+                gradient?[k] = scale * d
+            }
+            return total / Double(count)
+        case .meanAbsoluteError:
+            let scale = 1 / Float(count)
+            for k in 0..<count {
+                let d = p[k] - y[k]
+                total += Double(abs(d))
+                gradient?[k] = d > 0 ? scale : (d < 0 ? -scale : 0)
+            }
+            return total / Double(count)
+        case .binaryCrossentropy:
+            let scale = 1 / Float(count)
+            if let z = logits {
+                // TensorFlow's sigmoid_cross_entropy_with_logits: max(z, 0) − z·y + log(1 + e^−|z|).
+                for k in 0..<count {
+                    total += Double(max(z[k], 0) - z[k] * y[k] + log1p(exp(-abs(z[k]))))
+                    gradient?[k] = scale * (p[k] - y[k])
+                }
+            } else {
+                for k in 0..<count {
+                    let q = min(max(p[k], Loss.epsilon), 1 - Loss.epsilon)
+                    total -= Double(y[k] * log(q) + (1 - y[k]) * log(1 - q))
+                    let inside = p[k] > Loss.epsilon && p[k] < 1 - Loss.epsilon
+                    gradient?[k] = inside ? scale * (-(y[k] / q) + (1 - y[k]) / (1 - q)) : 0
+                }
+            }
+            return total / Double(count)
+        case .categoricalCrossentropy:
+            let scale = 1 / Float(rows)
+            for r in 0..<rows {
+                let pr = p + r * width, yr = y + r * width
+                var targetSum: Float = 0
+                for j in 0..<width { targetSum += yr[j] }
+                if let z = logits {
+                    // −Σ y·log softmax(z) = Σy·logsumexp(z) − Σ y·z; dL/dz = p·Σy − y.
+                    let zr = z + r * width
+                    var maximum = -Float.infinity
+                    for j in 0..<width { maximum = max(maximum, zr[j]) }
+                    var sum: Float = 0
+                    for j in 0..<width { sum += exp(zr[j] - maximum) }
+                    let logSumExp = maximum + log(sum)
+                    for j in 0..<width {
+                        total += Double(yr[j] * (logSumExp - zr[j]))
+                        gradient?[r * width + j] = scale * (pr[j] * targetSum - yr[j])
+                    }
+                } else {
+                    // Keras: p / Σp, clipped to [ε, 1 − ε], then −Σ y·log.
+                    var sum: Float = 0
+                    for j in 0..<width { sum += pr[j] }
+                    for j in 0..<width {
+                        let normalised = pr[j] / sum
+                        let q = min(max(normalised, Loss.epsilon), 1 - Loss.epsilon)
+                        total -= Double(yr[j] * log(q))
+                        let inside = normalised > Loss.epsilon && normalised < 1 - Loss.epsilon
+                        gradient?[r * width + j] = scale * ((inside ? -yr[j] / pr[j] : 0) + targetSum / sum)
+                    }
+                }
+            }
+            return total / Double(rows)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// A quantity reported during training besides the loss, with Keras's names.
+public enum Metric: String, Sendable, CaseIterable {
+    /// Mean absolute error over all output values.
+    case mae
+    /// Mean squared error over all output values.
+    case mse
+    /// Keras's "accuracy": binary accuracy for a binary cross-entropy loss or a single output,
+    /// categorical accuracy (argmax match) otherwise.
+    case accuracy
+    case binaryAccuracy = "binary_accuracy"
+    case categoricalAccuracy = "categorical_accuracy"
+
+    /// Parses a Keras name ("mae", "mean_absolute_error", "accuracy", "acc", ...).
+    public init(kerasName: String) throws {
+        switch kerasName.lowercased() {
+        case "mae", "mean_absolute_error": self = .mae
+        case "mse", "mean_squared_error": self = .mse
+        case "accuracy", "acc": self = .accuracy
+        case "binary_accuracy": self = .binaryAccuracy
+        case "categorical_accuracy": self = .categoricalAccuracy
+        default:
+            throw LoomError.invalidArgument(
+                "unknown metric '\(kerasName)'; expected one of " + Metric.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+    }
+
+    /// Resolves `.accuracy` to the variant Keras would pick for this loss and output width.
+    func resolved(loss: Loss, width: Int) -> Metric {
+        guard self == .accuracy else { return self }
+        if loss == .binaryCrossentropy || (loss != .categoricalCrossentropy && width == 1) { return .binaryAccuracy }
+        return .categoricalAccuracy
+    }
+
+    /// The metric's mean over `count` values in rows of `width`.
+    func compute(predictions p: UnsafePointer<Float>, targets y: UnsafePointer<Float>, count: Int, width: Int) -> Double {
+        var total = 0.0
+        switch self {
+        case .mae:
+            for k in 0..<count { total += Double(abs(p[k] - y[k])) }
+            return total / Double(count)
+        case .mse:
+            for k in 0..<count { total += Double((p[k] - y[k]) * (p[k] - y[k])) }
+            return total / Double(count)
+        case .binaryAccuracy, .accuracy:
+            for k in 0..<count where (p[k] > 0.5 ? 1 : 0) == y[k] { total += 1 }
+            return total / Double(count)
+        case .categoricalAccuracy:
+            let rows = count / width
+            for r in 0..<rows {
+                let pr = p + r * width, yr = y + r * width
+                var best = 0, truth = 0
+                for j in 1..<max(width, 1) {
+                    if pr[j] > pr[best] { best = j }
+                    if yr[j] > yr[truth] { truth = j }
+                }
+                if best == truth { total += 1 }
+            }
+            return total / Double(rows)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/// Stochastic gradient descent with optional momentum and Nesterov momentum, as in Keras 3:
+///
+///     no momentum:  w −= lr·g
+///     momentum μ:   v = μ·v − lr·g;  w += v           (nesterov: w += μ·v − lr·g)
+public final class SGD: Optimizer {
+    public var name: String { "sgd" }
+    public var learningRate: Float
+    public let momentum: Float
+    public let nesterov: Bool
+    private let velocities = FloatBuffer()
+
+    public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false) {
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.nesterov = nesterov
+    }
+
+    public func prepare(parameterCount: Int) {
+        velocities.reserve(parameterCount)
+        velocities.zero()
+    }
+
+    public func update(
+        parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>, step: Int
+    ) {
+        let lr = learningRate, mu = momentum
+        guard mu != 0 else {
+            for k in range { w[k] -= g[k] * lr }
+            return
+        }
+        let v = velocities.pointer
+        for k in range {
+            v[k] = -g[k] * lr + v[k] * mu
+            w[k] += nesterov ? -g[k] * lr + v[k] * mu : v[k]
+        }
+    }
+}

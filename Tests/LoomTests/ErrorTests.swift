@@ -1,0 +1,139 @@
+import XCTest
+@testable import Loom
+
+/// Every refusal: a thrown, specific error whose message names what was expected and found,
+/// and a model left as it was.
+final class ErrorTests: XCTestCase {
+    private func message(_ body: () throws -> Void) -> String {
+        do {
+            try body()
+            return "no error"
+        } catch {
+            return String(describing: error)
+        }
+    }
+
+    private func vanilla(batchSize: Int? = nil, stateful: Bool = false) throws -> Sequential {
+        let model = Sequential { Input(shape: [4, 3], batchSize: batchSize); LSTM(5, stateful: stateful); Dense(1) }
+        try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+        return model
+    }
+
+    func testLSTMFedTwoDimensionalInputNamesBothLayers() {
+        let model = Sequential { Input(shape: [6]); Dense(4); LSTM(3) }
+        let text = message { try model.build() }
+        XCTAssertEqual(text, "layer 'lstm' expects input of shape (batch, timesteps, features), but 'dense' before it gives (-1, 4)")
+    }
+
+    func testLSTMAsFirstLayerOnWrongRank() {
+        let model = Sequential { Input(shape: [6]); LSTM(3) }
+        XCTAssertTrue(message { try model.build() }.contains("'the input' before it gives (-1, 6)"))
+    }
+
+    func testInputOfWrongShape() throws {
+        let model = try vanilla()
+        let before = try model.weights()
+        let text = message { try model.fit(x: Tensor(shape: [8, 5, 3]), y: Tensor(shape: [8, 1]), verbose: 0) }
+        XCTAssertEqual(text, "model 'sequential' input: expected shape (None, 4, 3), found (-1, 5, 3)")
+        XCTAssertEqual(try model.weights(), before)
+    }
+
+    func testTargetsOfWrongShape() throws {
+        let model = try vanilla()
+        let text = message { try model.fit(x: Tensor(shape: [8, 4, 3]), y: Tensor(shape: [8, 2]), verbose: 0) }
+        XCTAssertEqual(text, "fit: y does not match the output of layer 'dense': expected shape (None, 1), found (8, 2)")
+    }
+
+    func testSampleCountsThatDiffer() throws {
+        let model = try vanilla()
+        let text = message { try model.fit(x: Tensor(shape: [8, 4, 3]), y: Tensor(shape: [7, 1]), verbose: 0) }
+        XCTAssertEqual(text, "y: expected shape (8, ...) to match the 8 samples of x, found (7, 1)")
+    }
+
+    func testYOfShapeSamplesIsAcceptedForOneOutput() throws {
+        let model = try vanilla()
+        XCTAssertNoThrow(try model.fit(x: Tensor(shape: [8, 4, 3]), y: Tensor(shape: [8]), epochs: 1, verbose: 0))
+    }
+
+    func testNaNInInputOrTargets() throws {
+        let model = try vanilla()
+        let before = try model.weights()
+        var x = Tensor(shape: [8, 4, 3])
+        x[5, 2, 1] = .nan
+        XCTAssertEqual(message { try model.fit(x: x, y: Tensor(shape: [8, 1]), verbose: 0) }, "x holds NaN or Inf at sample 5")
+        var y = Tensor(shape: [8, 1])
+        y[3, 0] = .infinity
+        XCTAssertEqual(message { try model.fit(x: Tensor(shape: [8, 4, 3]), y: y, verbose: 0) }, "y holds NaN or Inf at sample 3")
+        XCTAssertEqual(message { _ = try model.predict(x) }, "x holds NaN or Inf at sample 5")
+        XCTAssertEqual(try model.weights(), before)
+    }
+
+    func testStatefulNeedsFixedBatchSize() {
+        let model = Sequential { Input(shape: [4, 3]); LSTM(5, stateful: true) }
+        XCTAssertEqual(
+            message { try model.build() },
+            "LSTM 'lstm' is stateful and needs a fixed batch size: start the model with Input(shape: [4, 3], batchSize: N)")
+    }
+
+    func testStatefulSamplesThatDoNotDivideTheBatch() throws {
+        let model = try vanilla(batchSize: 4, stateful: true)
+        let before = try model.weights()
+        let text = message { try model.fit(x: Tensor(shape: [10, 4, 3]), y: Tensor(shape: [10, 1]), shuffle: false, verbose: 0) }
+        XCTAssertTrue(text.hasPrefix("a stateful model needs the training samples (10) to be a multiple of the batch size (4)"), text)
+        XCTAssertEqual(try model.weights(), before)
+        XCTAssertTrue(message { _ = try model.predict(Tensor(shape: [10, 4, 3]), batchSize: 4) }
+            .contains("samples (10) to be a multiple of the batch size (4)"))
+    }
+
+    func testStatefulValidationSplitThatDoesNotDivideTheBatch() throws {
+        let model = try vanilla(batchSize: 4, stateful: true)
+        let text = message {
+            try model.fit(x: Tensor(shape: [16, 4, 3]), y: Tensor(shape: [16, 1]), shuffle: false, validationSplit: 0.1, verbose: 0)
+        }
+        XCTAssertTrue(text.contains("training samples (14)"), text)
+    }
+
+    func testStatefulShuffleIsRefusedUnlessForced() throws {
+        let model = try vanilla(batchSize: 4, stateful: true)
+        let (x, y) = (Tensor(shape: [8, 4, 3]), Tensor(shape: [8, 1]))
+        XCTAssertTrue(message { try model.fit(x: x, y: y, verbose: 0) }.hasPrefix("a stateful model needs shuffle: false"))
+        XCTAssertNoThrow(try model.fit(x: x, y: y, verbose: 0, allowStatefulShuffle: true))
+    }
+
+    func testStatefulFitWithAnotherBatchSize() throws {
+        let model = try vanilla(batchSize: 4, stateful: true)
+        XCTAssertEqual(
+            message { try model.fit(x: Tensor(shape: [8, 4, 3]), y: Tensor(shape: [8, 1]), batchSize: 2, shuffle: false, verbose: 0) },
+            "the stateful model was built for batches of 4 (Input(batchSize:)), got batchSize 2")
+    }
+
+    func testFitBeforeCompile() {
+        let model = Sequential { Input(shape: [4, 3]); LSTM(5) }
+        XCTAssertEqual(
+            message { try model.fit(x: Tensor(shape: [8, 4, 3]), y: Tensor(shape: [8, 5]), verbose: 0) },
+            "model 'sequential' is not compiled: call compile(optimizer:loss:metrics:) before fit")
+    }
+
+    func testBadArguments() throws {
+        let model = try vanilla()
+        let (x, y) = (Tensor(shape: [8, 4, 3]), Tensor(shape: [8, 1]))
+        XCTAssertEqual(message { try model.fit(x: x, y: y, batchSize: 0, verbose: 0) }, "batchSize must be positive, got 0")
+        XCTAssertEqual(message { try model.fit(x: x, y: y, validationSplit: 1, verbose: 0) }, "fit: validationSplit must be in [0, 1), got 1.0")
+        XCTAssertEqual(message { _ = try Loss(kerasName: "hinge") },
+                       "unknown loss 'hinge'; expected mse, mae, binary_crossentropy or categorical_crossentropy")
+        XCTAssertEqual(message { _ = try Tensor(shape: [2, 3], scalars: [1, 2]) },
+                       "Tensor(shape:scalars:) with 2 values: expected shape with 2 elements, found (2, 3)")
+        XCTAssertEqual(message { try model.setWeights([Tensor(shape: [3, 20])]) },
+                       "setWeights: the model has 5 weight tensors, got 1")
+    }
+
+    func testSetWeightsOfWrongShapeChangesNothing() throws {
+        let model = try vanilla()
+        var weights = try model.weights()
+        let before = weights
+        weights[1] = Tensor(shape: [4, 20])
+        XCTAssertEqual(message { try model.setWeights(weights) },
+                       "setWeights, layer 'lstm' recurrent_kernel: expected shape (5, 20), found (4, 20)")
+        XCTAssertEqual(try model.weights(), before)
+    }
+}

@@ -1,0 +1,104 @@
+import XCTest
+@testable import Loom
+
+/// Every layer configuration and every loss against finite differences (see `checkGradients`).
+final class GradientCheckTests: XCTestCase {
+    private func compiled(_ model: Sequential, loss: Loss) throws -> Sequential {
+        try model.compile(optimizer: SGD(), loss: loss)
+        return model
+    }
+
+    func testDense() throws {
+        let model = try compiled(Sequential(seed: 1) { Input(shape: [5]); Dense(4, activation: .tanh); Dense(2) },
+                                 loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([3, 5], seed: 1), y: randomTensor([3, 2], seed: 2))
+    }
+
+    func testDenseOnSequencesAppliesToEveryTimestep() throws {
+        let model = try compiled(Sequential(seed: 2) { Input(shape: [4, 3]); Dense(3, activation: .sigmoid); Dense(2) },
+                                 loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([2, 4, 3], seed: 3), y: randomTensor([2, 4, 2], seed: 4))
+    }
+
+    func testLSTMLastOutput() throws {
+        // The Dense in front makes the LSTM's input gradient part of the check.
+        let model = try compiled(Sequential(seed: 3) { Input(shape: [5, 3]); Dense(3); LSTM(4); Dense(1) },
+                                 loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([3, 5, 3], seed: 5), y: randomTensor([3, 1], seed: 6))
+    }
+
+    func testLSTMReturnSequences() throws {
+        let model = try compiled(
+            Sequential(seed: 4) { Input(shape: [4, 2]); Dense(3); LSTM(3, returnSequences: true); LSTM(2) ; Dense(1) },
+            loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([2, 4, 2], seed: 7), y: randomTensor([2, 1], seed: 8))
+    }
+
+    func testLSTMGoBackwards() throws {
+        let model = try compiled(
+            Sequential(seed: 5) {
+                Input(shape: [4, 2]); Dense(3); LSTM(3, returnSequences: true, goBackwards: true); Dense(1)
+            },
+            loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([2, 4, 2], seed: 9), y: randomTensor([2, 4, 1], seed: 10))
+    }
+
+    func testLSTMOtherActivationsAndNoBias() throws {
+        let model = try compiled(
+            Sequential(seed: 6) {
+                Input(shape: [3, 2])
+                LSTM(3, activation: .sigmoid, recurrentActivation: .hardSigmoid, useBias: false)
+                Dense(1)
+            },
+            loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([2, 3, 2], seed: 11), y: randomTensor([2, 1], seed: 12))
+    }
+
+    func testStatefulLSTMFromCarriedState() throws {
+        // The second batch starts from the state the first left; the gradient treats that
+        // state as a constant input (truncated backpropagation, as Keras).
+        let model = try compiled(
+            Sequential(seed: 7) { Input(shape: [3, 2], batchSize: 2); LSTM(3, stateful: true); Dense(1) },
+            loss: .meanSquaredError)
+        let first = randomTensor([2, 3, 2], seed: 13)
+        try checkGradients(model, x: randomTensor([2, 3, 2], seed: 14), y: randomTensor([2, 1], seed: 15)) {
+            model.resetStates()
+            _ = try model.predict(first, batchSize: 2)
+        }
+    }
+
+    func testMeanAbsoluteError() throws {
+        let model = try compiled(Sequential(seed: 8) { Input(shape: [3, 2]); LSTM(3); Dense(2) }, loss: .meanAbsoluteError)
+        try checkGradients(model, x: randomTensor([3, 3, 2], seed: 16), y: randomTensor([3, 2], seed: 17))
+    }
+
+    func testBinaryCrossentropyFusedWithSigmoid() throws {
+        let model = try compiled(Sequential(seed: 9) { Input(shape: [3, 2]); LSTM(3); Dense(2, activation: .sigmoid) },
+                                 loss: .binaryCrossentropy)
+        try checkGradients(model, x: randomTensor([3, 3, 2], seed: 18), y: binaryTargets([3, 2], seed: 19))
+    }
+
+    func testBinaryCrossentropyOnOtherProbabilities() throws {
+        let model = try compiled(Sequential(seed: 10) { Input(shape: [4]); Dense(2, activation: .hardSigmoid) },
+                                 loss: .binaryCrossentropy)
+        try checkGradients(model, x: randomTensor([3, 4], seed: 20, scale: 0.5), y: binaryTargets([3, 2], seed: 21))
+    }
+
+    func testCategoricalCrossentropyFusedWithSoftmax() throws {
+        let model = try compiled(Sequential(seed: 11) { Input(shape: [3, 2]); LSTM(3); Dense(4, activation: .softmax) },
+                                 loss: .categoricalCrossentropy)
+        try checkGradients(model, x: randomTensor([3, 3, 2], seed: 22), y: oneHot(samples: 3, classes: 4, seed: 23))
+    }
+
+    func testCategoricalCrossentropyOnUnnormalisedProbabilities() throws {
+        let model = try compiled(Sequential(seed: 12) { Input(shape: [4]); Dense(3, activation: .sigmoid) },
+                                 loss: .categoricalCrossentropy)
+        try checkGradients(model, x: randomTensor([3, 4], seed: 24), y: oneHot(samples: 3, classes: 3, seed: 25))
+    }
+
+    func testSoftmaxBackwardWithoutFusedLoss() throws {
+        let model = try compiled(Sequential(seed: 13) { Input(shape: [4]); Dense(3, activation: .softmax) },
+                                 loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([3, 4], seed: 26), y: randomTensor([3, 3], seed: 27))
+    }
+}

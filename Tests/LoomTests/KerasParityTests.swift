@@ -1,0 +1,118 @@
+import XCTest
+@testable import Loom
+
+/// Forward outputs, losses, gradients and optimizer steps against Keras 3 itself, from the
+/// same weights (fixtures by `Fixtures/make_keras_fixtures.py`), to 1e-5 relative.
+final class KerasParityTests: XCTestCase {
+    /// The Loom model matching each fixture's Keras model, line by line.
+    static func model(for name: String) -> Sequential {
+        switch name {
+        case "vanilla":
+            return Sequential { Input(shape: [10, 25]); LSTM(10); Dense(1) }
+        case "return_sequences":
+            return Sequential { Input(shape: [6, 3]); LSTM(5, returnSequences: true); Dense(2) }
+        case "go_backwards":
+            return Sequential {
+                Input(shape: [7, 2])
+                LSTM(4, returnSequences: true, goBackwards: true)
+                LSTM(3, goBackwards: true)
+                Dense(1)
+            }
+        case "categorical":
+            return Sequential { Input(shape: [5, 4]); LSTM(6); Dense(3, activation: .softmax) }
+        case "binary":
+            return Sequential { Input(shape: [5, 4]); LSTM(6); Dense(1, activation: .sigmoid) }
+        case "stateful":
+            return Sequential { Input(shape: [5, 3], batchSize: 2); LSTM(4, stateful: true); Dense(1) }
+        default:
+            fatalError("no model for fixture \(name)")
+        }
+    }
+
+    static let names = ["vanilla", "return_sequences", "go_backwards", "categorical", "binary", "stateful"]
+
+    private func prepared(_ fixture: KerasFixture, optimizer: any Optimizer = SGD()) throws -> Sequential {
+        let model = Self.model(for: fixture.name)
+        try model.compile(optimizer: optimizer, loss: Loss(kerasName: fixture.loss))
+        try model.setWeights(fixture.weights.map(\.tensor))
+        return model
+    }
+
+    func testForwardLossAndGradientsMatchKeras() throws {
+        for name in Self.names {
+            let fixture = try KerasFixture.load(name)
+            let model = try prepared(fixture)
+            assertClose(try model.predict(fixture.x.tensor, batchSize: fixture.x.shape[0]), fixture.output.tensor,
+                        "\(name) output")
+            model.resetStates()
+            let (loss, gradients) = try model.lossAndGradients(x: fixture.x.tensor, y: fixture.y.tensor)
+            XCTAssertEqual(loss, fixture.loss_value, accuracy: 1e-5 * max(1, abs(fixture.loss_value)), "\(name) loss")
+            XCTAssertEqual(gradients.count, fixture.gradients.count, name)
+            for (i, (mine, theirs)) in zip(gradients, fixture.gradients).enumerated() {
+                assertClose(mine, theirs.tensor, "\(name) gradient \(i)")
+            }
+        }
+    }
+
+    func testOptimizerStepsMatchKeras() throws {
+        let optimizers: [(String, () -> any Optimizer, KeyPath<KerasFixture, [[KerasFixture.Array]]>)] = [
+            ("adam", { Adam(learningRate: 0.01) }, \.adam),
+            ("sgd", { SGD(learningRate: 0.1, momentum: 0.9, nesterov: true) }, \.sgd),
+            ("rmsprop", { RMSprop(learningRate: 0.01) }, \.rmsprop),
+        ]
+        for name in Self.names {
+            let fixture = try KerasFixture.load(name)
+            for (optimizerName, make, path) in optimizers {
+                let model = try prepared(fixture, optimizer: make())
+                // Consecutive steps on one batch; a stateful model carries state between them, as in Keras.
+                for (step, expected) in fixture[keyPath: path].enumerated() {
+                    try model.trainOnBatch(x: fixture.x.tensor, y: fixture.y.tensor)
+                    for (i, (mine, theirs)) in zip(try model.weights(), expected).enumerated() {
+                        assertClose(mine, theirs.tensor, "\(name) \(optimizerName) step \(step + 1) weight \(i)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testStatefulPredictionsCarryStateLikeKeras() throws {
+        let fixture = try KerasFixture.load("stateful")
+        let model = try prepared(fixture)
+        let batches = try XCTUnwrap(fixture.batches)
+        for (k, (batch, expected)) in zip(batches, try XCTUnwrap(fixture.stateful_predictions)).enumerated() {
+            assertClose(try model.predict(batch.tensor, batchSize: 2), expected.tensor, "stateful batch \(k)")
+        }
+        model.resetStates()
+        assertClose(try model.predict(batches[0].tensor, batchSize: 2), try XCTUnwrap(fixture.prediction_after_reset).tensor,
+                    "after resetStates")
+    }
+
+    func testStatefulTrainingCarriesStateLikeKeras() throws {
+        let fixture = try KerasFixture.load("stateful")
+        let model = try prepared(fixture, optimizer: SGD(learningRate: 0.1))
+        let batches = try XCTUnwrap(fixture.batches), targets = try XCTUnwrap(fixture.batch_targets)
+        for (k, (batch, target)) in zip(batches, targets).enumerated() {
+            let loss = try model.trainOnBatch(x: batch.tensor, y: target.tensor)
+            XCTAssertEqual(loss, fixture.stateful_sgd_losses![k], accuracy: 1e-5, "stateful loss of batch \(k)")
+        }
+        for (i, (mine, theirs)) in zip(try model.weights(), try XCTUnwrap(fixture.stateful_sgd_weights)).enumerated() {
+            assertClose(mine, theirs.tensor, "stateful SGD weight \(i)")
+        }
+    }
+
+    func testSummaryShapesAndParameterCountsMatchKeras() throws {
+        for name in Self.names {
+            let fixture = try KerasFixture.load(name)
+            let model = Self.model(for: name)
+            try model.build()
+            if name == "vanilla" {
+                // Keras numbers layers per Python session, so only the first model's names are plain.
+                XCTAssertEqual(model.layers.map(\.name), fixture.layers.map(\.name), name)
+            }
+            XCTAssertEqual(model.layers.map(\.typeName), fixture.layers.map(\.class), name)
+            XCTAssertEqual(model.layers.map(\.parameterCount), fixture.layers.map(\.params), name)
+            let batch = model.batchSize ?? -1
+            XCTAssertEqual(model.layerOutputShapes.map { [batch] + $0 }, fixture.layers.map(\.output_shape), name)
+        }
+    }
+}

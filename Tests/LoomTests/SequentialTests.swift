@@ -1,0 +1,138 @@
+import XCTest
+@testable import Loom
+
+final class SequentialTests: XCTestCase {
+    private func sineData(samples: Int, timesteps: Int, seed: UInt64) -> (Tensor, Tensor) {
+        var generator = SeededGenerator(seed: seed)
+        var x = Tensor(shape: [samples, timesteps, 1]), y = Tensor(shape: [samples, 1])
+        for s in 0..<samples {
+            let phase = Float(generator.uniform()) * 6.28
+            for t in 0..<timesteps { x[s, t, 0] = sin(phase + Float(t) * 0.3) }
+            y[s, 0] = sin(phase + Float(timesteps) * 0.3)
+        }
+        return (x, y)
+    }
+
+    func testSameSeedSameWeightsAndLossesRunAfterRun() throws {
+        let (x, y) = sineData(samples: 64, timesteps: 8, seed: 1)
+        func run(seed: UInt64) throws -> ([Tensor], [Double]) {
+            let model = Sequential(seed: seed) { Input(shape: [8, 1]); LSTM(6); Dense(1) }
+            try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+            let initial = try model.weights()
+            let history = try model.fit(x: x, y: y, epochs: 3, batchSize: 16, verbose: 0)
+            return (initial, history["loss"])
+        }
+        let (a, b, c) = (try run(seed: 7), try run(seed: 7), try run(seed: 8))
+        XCTAssertEqual(a.0, b.0)
+        XCTAssertEqual(a.1, b.1)
+        XCTAssertNotEqual(a.0, c.0)
+        XCTAssertNotEqual(a.1, c.1)
+    }
+
+    func testFitLearnsASineContinuation() throws {
+        let (x, y) = sineData(samples: 256, timesteps: 10, seed: 2)
+        let model = Sequential { Input(shape: [10, 1]); LSTM(16); Dense(1) }
+        try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.mae])
+        let history = try model.fit(x: x, y: y, epochs: 15, batchSize: 32, validationSplit: 0.25, verbose: 0)
+        // Predicting the mean scores 0.5 (the variance of sin); a working LSTM gets far below.
+        XCTAssertLessThan(history["val_loss"].last!, 0.01)
+        XCTAssertEqual(Set(history.history.keys), ["loss", "mae", "val_loss", "val_mae"])
+        XCTAssertEqual(history.epoch, Array(0..<15))
+    }
+
+    func testValidationSplitHoldsOutTheLastSamples() throws {
+        let (x, y) = sineData(samples: 40, timesteps: 5, seed: 3)
+        let model = Sequential { Input(shape: [5, 1]); LSTM(4); Dense(1) }
+        try model.compile(optimizer: SGD(learningRate: 0), loss: .meanSquaredError)
+        let history = try model.fit(x: x, y: y, epochs: 1, batchSize: 7, validationSplit: 0.25, verbose: 0)
+        let last = try model.evaluate(x: x.samples(30..<40), y: y.samples(30..<40))
+        let first = try model.evaluate(x: x.samples(0..<30), y: y.samples(0..<30))
+        XCTAssertEqual(history["val_loss"][0], last["loss"]!, accuracy: 1e-6)
+        XCTAssertEqual(history["loss"][0], first["loss"]!, accuracy: 1e-6)
+    }
+
+    func testPredictHandlesAShortLastBatch() throws {
+        let (x, _) = sineData(samples: 10, timesteps: 5, seed: 4)
+        let model = Sequential { Input(shape: [5, 1]); LSTM(4, returnSequences: true); Dense(2) }
+        let all = try model.predict(x, batchSize: 4)
+        XCTAssertEqual(all.shape, [10, 5, 2])
+        XCTAssertEqual(try model.predict(x, batchSize: 10), all)
+    }
+
+    func testAddBuildsTheSameModelAsTheBuilder() throws {
+        let built = Sequential(seed: 9) { Input(shape: [3, 2]); LSTM(4); Dense(1) }
+        let added = Sequential(seed: 9, inputShape: [3, 2])
+        added.add(LSTM(4))
+        added.add(Dense(1))
+        XCTAssertEqual(try built.weights(), try added.weights())
+        XCTAssertEqual(try built.summaryText(), try added.summaryText())
+    }
+
+    func testInputShapeComesFromTheDataWhenNotDeclared() throws {
+        let (x, y) = sineData(samples: 8, timesteps: 5, seed: 5)
+        let model = Sequential { LSTM(4); Dense(1) }
+        try model.build(inputShape: x.sampleShape)
+        try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+        XCTAssertNoThrow(try model.fit(x: x, y: y, verbose: 0))
+        XCTAssertEqual(model.inputShape, [5, 1])
+    }
+
+    func testSummaryIsKerasTable() throws {
+        let model = Sequential { Input(shape: [10, 25]); LSTM(10); Dense(1) }
+        let expected = """
+        Model: "sequential"
+        ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+        ┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+        ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+        │ lstm (LSTM)                     │ (None, 10)             │         1,440 │
+        ├─────────────────────────────────┼────────────────────────┼───────────────┤
+        │ dense (Dense)                   │ (None, 1)              │            11 │
+        └─────────────────────────────────┴────────────────────────┴───────────────┘
+         Total params: 1,451 (5.67 KB)
+         Trainable params: 1,451 (5.67 KB)
+         Non-trainable params: 0 (0.00 B)
+        """
+        XCTAssertEqual(try model.summaryText(), expected)
+    }
+
+    func testKerasLayerNames() {
+        XCTAssertEqual(Sequential.snakeCase("LSTM"), "lstm")
+        XCTAssertEqual(Sequential.snakeCase("MaxPooling2D"), "max_pooling2d")
+        XCTAssertEqual(Sequential.snakeCase("TimeDistributed"), "time_distributed")
+        XCTAssertEqual(Sequential.snakeCase("SimpleRNN"), "simple_rnn")
+    }
+
+    func testInitializersFollowKeras() throws {
+        let model = Sequential(seed: 1) { Input(shape: [7, 30]); LSTM(20) }
+        let weights = try model.weights()
+        // Glorot uniform bound sqrt(6 / (30 + 80)).
+        let bound = Float((6.0 / 110.0).squareRoot())
+        XCTAssertLessThanOrEqual(weights[0].scalars.map(abs).max()!, bound)
+        XCTAssertGreaterThan(weights[0].scalars.map(abs).max()!, 0.9 * bound)
+        // Orthogonal (20, 80): rows orthonormal.
+        let u = weights[1]
+        for i in 0..<20 { for j in 0..<20 {
+            var dot: Float = 0
+            for k in 0..<80 { dot += u[i, k] * u[j, k] }
+            XCTAssertEqual(dot, i == j ? 1 : 0, accuracy: 1e-5)
+        } }
+        // unit_forget_bias: ones on the forget slice only.
+        XCTAssertEqual(weights[2].scalars, [Float](repeating: 0, count: 20) + [Float](repeating: 1, count: 20)
+                       + [Float](repeating: 0, count: 40))
+    }
+
+    func testVectorMathMatchesLibm() {
+        var worstExp: Float = 0, worstTanh: Float = 0, worstSigmoid: Float = 0
+        for i in stride(from: -2000, to: 2000, by: 1) {
+            let x = Float(i) * 0.01 + 0.003
+            let v = VectorMath.Vector(repeating: x)
+            worstExp = max(worstExp, abs(VectorMath.exp(v)[0] - exp(x)) / exp(x))
+            worstTanh = max(worstTanh, abs(VectorMath.tanh(v)[0] - tanh(x)) / max(abs(tanh(x)), 1e-30))
+            let sigmoid = 1 / (1 + exp(-x))
+            worstSigmoid = max(worstSigmoid, abs(VectorMath.sigmoid(v)[0] - sigmoid) / sigmoid)
+        }
+        XCTAssertLessThan(worstExp, 3e-7)
+        XCTAssertLessThan(worstTanh, 5e-7)
+        XCTAssertLessThan(worstSigmoid, 5e-7)
+    }
+}
