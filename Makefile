@@ -4,6 +4,18 @@
 SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev libhdf5-dev pkg-config
 
+# Release builds are tuned to this machine's CPU, as -march=native would: Swift's default
+# target is baseline x86-64 (SSE2), which leaves the LSTM cell's vector math at 4 lanes.
+# Measured on the 2-core AVX-512 machine: the vanilla model trains 1.55x faster, LSTM(128) 1.06x.
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+ifneq ($(and $(findstring avx512f,$(CPU_FLAGS)),$(findstring avx512bw,$(CPU_FLAGS)),$(findstring avx512vl,$(CPU_FLAGS))),)
+SWIFT_TARGET_CPU ?= skylake-avx512
+else ifneq ($(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS))),)
+SWIFT_TARGET_CPU ?= haswell
+endif
+RELEASE_FLAGS := -c release $(if $(SWIFT_TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(SWIFT_TARGET_CPU))
+export RELEASE_FLAGS
+
 .PHONY: deps build release test demo bench compare clean
 
 deps:
@@ -16,21 +28,24 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS)
 
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 demo: deps
-	$(SWIFT) build -c release --product loom-demo
-	.build/release/loom-demo
+	$(SWIFT) build $(RELEASE_FLAGS) --product loom
+	.build/release/loom train
 
 # Single-thread training throughput of the issue's reference models (release build).
+# SwiftPM does not notice files added to or removed from the `..` path dependency, so the
+# benchmark package's cached build description is dropped first.
 bench: deps
-	$(SWIFT) build -c release --product loom-throughput
-	.build/release/loom-throughput vanilla
-	.build/release/loom-throughput lstm128
+	rm -f Benchmarks/.build/release.yaml Benchmarks/.build/release/description.json
+	cd Benchmarks && $(SWIFT) build $(RELEASE_FLAGS) --product loom-throughput
+	Benchmarks/.build/release/loom-throughput vanilla
+	Benchmarks/.build/release/loom-throughput lstm128
 
 # Loom side by side with Keras and PyTorch; creates its own virtual environment.
 compare: deps

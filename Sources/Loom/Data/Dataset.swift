@@ -11,6 +11,13 @@ public protocol Dataset {
     /// Copies the inputs (and targets, when `targets` is given) of `rows` into the buffers.
     /// Throws for data it cannot read or that is not finite.
     func read(rows: ArraySlice<Int>, inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws
+    /// A hint that `rows` will be read next, so a streaming dataset can start reading them in
+    /// the background while the current batch trains. In-memory datasets ignore it.
+    func prefetch(rows: ArraySlice<Int>, targets: Bool)
+}
+
+extension Dataset {
+    public func prefetch(rows: ArraySlice<Int>, targets: Bool) {}
 }
 
 /// A dataset held in memory as tensors `x (samples, ...)` and optional `y (samples, ...)`.

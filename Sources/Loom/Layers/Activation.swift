@@ -45,10 +45,7 @@ public enum Activation: String, Sendable, CaseIterable {
         case .sigmoid: VectorMath.map(values, count: count, VectorMath.sigmoid)
         case .tanh: VectorMath.map(values, count: count, VectorMath.tanh)
         case .hardSigmoid:
-            VectorMath.map(values, count: count) {
-                (($0 + 3) * (1 as Float / 6)).clamped(
-                    lowerBound: .zero, upperBound: VectorMath.Vector(repeating: 1))
-            }
+            VectorMath.map(values, count: count) { VectorMath.clamp(($0 + 3) * (1 as Float / 6), 0, 1) }
         case .softmax:
             preconditionFailure("softmax needs rows; use apply(_:rows:width:)")
         }
@@ -62,17 +59,8 @@ public enum Activation: String, Sendable, CaseIterable {
         output y: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
         rows: Int, width: Int
     ) {
-        let count = rows * width
         switch self {
         case .linear: return
-        case .relu:
-            for i in 0..<count where y[i] <= 0 { gradient[i] = 0 }
-        case .sigmoid:
-            for i in 0..<count { gradient[i] *= y[i] * (1 - y[i]) }
-        case .tanh:
-            for i in 0..<count { gradient[i] *= 1 - y[i] * y[i] }
-        case .hardSigmoid:
-            for i in 0..<count { gradient[i] *= (y[i] > 0 && y[i] < 1) ? 1 / 6 : 0 }
         case .softmax:
             for row in 0..<rows {
                 let yRow = y + row * width, gRow = gradient + row * width
@@ -80,18 +68,28 @@ public enum Activation: String, Sendable, CaseIterable {
                 for j in 0..<width { dot += yRow[j] * gRow[j] }
                 for j in 0..<width { gRow[j] = yRow[j] * (gRow[j] - dot) }
             }
+        default:
+            let count = rows * width
+            var i = 0
+            while i < count {
+                let n = min(8, count - i)
+                let dy = VectorMath.load(gradient + i, count: n)
+                VectorMath.store(dy * derivative(fromOutput: VectorMath.load(y + i, count: n)), to: gradient + i, count: n)
+                i += n
+            }
         }
     }
 
-    /// f'(x) from y = f(x), one value (the LSTM cell's backward uses it per element).
+    /// f'(x) from y = f(x), 8 values at a time (not for softmax).
     @inlinable @inline(__always)
-    public func derivative(fromOutput y: Float) -> Float {
+    public func derivative(fromOutput y: VectorMath.Vector) -> VectorMath.Vector {
         switch self {
-        case .linear: return 1
-        case .relu: return y > 0 ? 1 : 0
+        case .linear: return VectorMath.Vector(repeating: 1)
+        case .relu: return VectorMath.Vector(repeating: 0).replacing(with: 1, where: y .> 0)
         case .sigmoid: return y * (1 - y)
         case .tanh: return 1 - y * y
-        case .hardSigmoid: return (y > 0 && y < 1) ? 1 / 6 : 0
+        case .hardSigmoid:
+            return VectorMath.Vector(repeating: 0).replacing(with: 1 / 6, where: (y .> 0) .& (y .< 1))
         case .softmax: preconditionFailure("softmax has no elementwise derivative")
         }
     }

@@ -320,18 +320,27 @@ public final class LSTM: Layer {
         let previousCell = cells.pointer + t * rows * U
         let cellActivation = cellActivations.pointer + t * rows * U
         let gateActivation = recurrentActivation, candidateActivation = activation
+        typealias V = VectorMath.Vector
         for r in 0..<rows {
             let gate = z + r * G, dGate = dz + r * G
             let cPrev = previousCell + r * U, a = cellActivation + r * U
             let dhRow = dh + r * U, dcRow = dc + r * U
-            for j in 0..<U {
-                let i = gate[j], f = gate[U + j], g = gate[2 * U + j], o = gate[3 * U + j]
-                let dcj = dcRow[j] + dhRow[j] * o * candidateActivation.derivative(fromOutput: a[j])
-                dGate[j] = dcj * g * gateActivation.derivative(fromOutput: i)
-                dGate[U + j] = dcj * cPrev[j] * gateActivation.derivative(fromOutput: f)
-                dGate[2 * U + j] = dcj * i * candidateActivation.derivative(fromOutput: g)
-                dGate[3 * U + j] = dhRow[j] * a[j] * gateActivation.derivative(fromOutput: o)
-                dcRow[j] = dcj * f
+            // 8 units at a time; the last group may be partial (zero-padded lanes are discarded).
+            var j = 0
+            while j < U {
+                let n = min(8, U - j)
+                let i = VectorMath.load(gate + j, count: n), f = VectorMath.load(gate + U + j, count: n)
+                let g = VectorMath.load(gate + 2 * U + j, count: n), o = VectorMath.load(gate + 3 * U + j, count: n)
+                let cellAct = VectorMath.load(a + j, count: n), dhj = VectorMath.load(dhRow + j, count: n)
+                let dcj = VectorMath.load(dcRow + j, count: n)
+                    + dhj * o * candidateActivation.derivative(fromOutput: cellAct)
+                VectorMath.store(dcj * g * gateActivation.derivative(fromOutput: i), to: dGate + j, count: n)
+                VectorMath.store(dcj * VectorMath.load(cPrev + j, count: n) * gateActivation.derivative(fromOutput: f),
+                                 to: dGate + U + j, count: n)
+                VectorMath.store(dcj * i * candidateActivation.derivative(fromOutput: g), to: dGate + 2 * U + j, count: n)
+                VectorMath.store(dhj * cellAct * gateActivation.derivative(fromOutput: o), to: dGate + 3 * U + j, count: n)
+                VectorMath.store(dcj * f, to: dcRow + j, count: n)
+                j += n
             }
         }
     }

@@ -70,6 +70,7 @@ extension Sequential {
             for k in 0..<order.batchCount {
                 let rows = order.batch(k)
                 try workspace.load(dataset, rows: rows)
+                if k + 1 < order.batchCount { dataset.prefetch(rows: order.batch(k + 1), targets: true) }
                 setup.step += 1
                 let (loss, metricValues) = trainStep(workspace, batch: rows.count, setup: setup)
                 totals.add(loss: loss, metrics: metricValues, samples: rows.count)
@@ -194,6 +195,10 @@ extension Sequential {
             let end = min(start + batchSize, rows.upperBound)
             let slice = all[(start - rows.lowerBound)..<(end - rows.lowerBound)]
             try workspace.load(dataset, rows: slice)
+            if end < rows.upperBound {
+                let next = all[(end - rows.lowerBound)..<(min(end + batchSize, rows.upperBound) - rows.lowerBound)]
+                dataset.prefetch(rows: next, targets: true)
+            }
             let predictions = forwardPass(workspace.inputs.pointer, batch: slice.count, training: false)
             let (loss, metrics) = lossAndMetrics(
                 predictions: predictions, workspace: workspace, batch: slice.count, setup: setup, gradient: false)
@@ -225,6 +230,9 @@ extension Sequential {
         while start < dataset.sampleCount {
             let end = min(start + batch, dataset.sampleCount)
             try workspace.load(dataset, rows: all[start..<end], targets: false)
+            if end < dataset.sampleCount {
+                dataset.prefetch(rows: all[end..<min(end + batch, dataset.sampleCount)], targets: false)
+            }
             let predictions = forwardPass(workspace.inputs.pointer, batch: end - start, training: false)
             result.scalars.withUnsafeMutableBufferPointer {
                 ($0.baseAddress! + start * outputCount).update(from: predictions, count: (end - start) * outputCount)

@@ -34,6 +34,10 @@ public enum BLAS {
             beta, c, Int32(ldc))
     }
 
+    /// OpenBLAS's name for the kernels it runs ("Haswell", "Cooperlake", ...): chosen from the
+    /// CPU when the library loads, unless the environment's `OPENBLAS_CORETYPE` names them.
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
     /// The number of threads OpenBLAS uses for one call.
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }

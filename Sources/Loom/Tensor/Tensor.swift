@@ -31,6 +31,13 @@ public struct Tensor: Equatable, Sendable {
         self.scalars = Array(UnsafeBufferPointer(start: source, count: Shape.count(shape)))
     }
 
+    /// Calls `body` with the values' storage, to fill or change them in place.
+    public mutating func withUnsafeMutableScalars<R>(
+        _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
+    ) rethrows -> R {
+        try scalars.withUnsafeMutableBufferPointer { try body($0) }
+    }
+
     /// The number of dimensions.
     public var rank: Int { shape.count }
 

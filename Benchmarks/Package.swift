@@ -1,0 +1,24 @@
+// swift-tools-version: 6.1
+// Loom's benchmarks, kept out of the main package so `make test` never builds them.
+//   swift build -c release --product loom-throughput    (the side-by-side comparison runner)
+//   swift package benchmark                              (ordo-one suites: steps and kernels)
+import PackageDescription
+
+let package = Package(
+    name: "LoomBenchmarks",
+    platforms: [.macOS(.v13)],
+    dependencies: [
+        .package(name: "Loom", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .target(name: "ReferenceModels", dependencies: [.product(name: "Loom", package: "Loom")]),
+        .executableTarget(name: "loom-throughput", dependencies: ["ReferenceModels"]),
+        .executableTarget(
+            name: "LoomBenchmarks",
+            dependencies: ["ReferenceModels", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/LoomBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

@@ -1,0 +1,60 @@
+// Training and prediction throughput of one reference model, for Benchmarks/compare.
+//
+//   loom-throughput MODEL [--threads N] [--rounds R] [--steps S]
+//
+// Prints one line per round: `loom MODEL threads train_samples_per_s predict_samples_per_s
+// gflops`, where gflops counts training as 3x the forward flops. Also measures the sgemm
+// peak of this machine at the same thread count (`sgemm THREADS GFLOPS`).
+import Dispatch
+import Foundation
+import Loom
+import ReferenceModels
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func option(_ name: String, default value: Int) -> Int {
+    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count,
+          let parsed = Int(CommandLine.arguments[index + 1]) else { return value }
+    return parsed
+}
+
+/// sgemm GFLOP/s on square 1024 matrices, best of 5.
+func sgemmPeak() -> Double {
+    let n = 1024
+    let a = [Float](repeating: 0.5, count: n * n), b = a
+    var c = [Float](repeating: 0, count: n * n)
+    var best = Double.infinity
+    for _ in 0..<5 {
+        best = min(best, seconds {
+            c.withUnsafeMutableBufferPointer { c in
+                BLAS.gemm(m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c.baseAddress!, ldc: n)
+            }
+        })
+    }
+    return 2 * Double(n * n * n) / best / 1e9
+}
+
+guard CommandLine.arguments.count > 1, let reference = ReferenceModel.named(CommandLine.arguments[1]) else {
+    FileHandle.standardError.write("usage: loom-throughput \(ReferenceModel.all.map(\.id).joined(separator: "|")) [--threads N] [--rounds R] [--steps S]\n".data(using: .utf8)!)
+    exit(2)
+}
+let threads = option("--threads", default: 1)
+let rounds = option("--rounds", default: 3)
+let steps = option("--steps", default: reference.batchSize >= 256 ? 8 : 200)
+BLAS.threadCount = threads
+print("sgemm \(threads) \(String(format: "%.1f", sgemmPeak())) \(BLAS.coreName)")
+
+let model = try reference.makeModel()
+let (x, y) = try reference.makeData(samples: reference.batchSize * steps)
+try model.fit(x: x, y: y, epochs: 1, batchSize: reference.batchSize, verbose: 0)  // warm-up
+for _ in 0..<rounds {
+    let train = try seconds { try model.fit(x: x, y: y, epochs: 1, batchSize: reference.batchSize, verbose: 0) }
+    let predict = try seconds { _ = try model.predict(x, batchSize: 1024) }
+    let samples = Double(x.sampleCount)
+    let gflops = 3 * reference.forwardFlopsPerSample * samples / train / 1e9
+    print(String(format: "loom %@ %d %.0f %.0f %.1f", reference.id, threads, samples / train, samples / predict, gflops))
+}

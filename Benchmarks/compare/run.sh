@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Loom side by side with Keras 3 (TensorFlow CPU) and PyTorch (CPU), on this machine, in one
+# session: each round runs every framework once per model and thread count, one after
+# another, so machine noise hits them alike; the table reports medians over the rounds.
+#
+#   bash Benchmarks/compare/run.sh            (or `make compare` from the repository root)
+#   MODELS="vanilla lstm128" THREADS="1 2" ROUNDS=5 bash Benchmarks/compare/run.sh
+#
+# Every process is pinned with taskset to as many cores as it may use threads: TensorFlow's
+# oneDNN ignores its thread settings otherwise (measured: "1 thread" ran at 165 GFLOP/s, above
+# one core's sgemm peak). Loom's release build takes $RELEASE_FLAGS (set by the Makefile to
+# tune for this CPU). OpenBLAS runs whichever kernels the environment's OPENBLAS_CORETYPE
+# names, else its own choice; the runner prints the one it used.
+#
+# The Python frameworks go into a virtual environment outside the repository
+# ($LOOM_COMPARE_VENV, default ~/.cache/loom-compare-venv), created on first use.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+venv="${LOOM_COMPARE_VENV:-$HOME/.cache/loom-compare-venv}"
+models="${MODELS:-vanilla lstm128}"
+threads_list="${THREADS:-1}"
+rounds="${ROUNDS:-5}"
+out="${OUT:-$root/Benchmarks/compare/results.txt}"
+
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q tensorflow-cpu torch numpy
+fi
+# SwiftPM misses source files added to the `..` path dependency; drop its cached description.
+rm -f "$root/Benchmarks/.build/release.yaml" "$root/Benchmarks/.build/release/description.json"
+(cd "$root/Benchmarks" && swift build ${RELEASE_FLAGS:--c release} --product loom-throughput)
+runner="$root/Benchmarks/.build/release/loom-throughput"
+
+: > "$out"
+for round in $(seq "$rounds"); do
+    for model in $models; do
+        for threads in $threads_list; do
+            echo "round $round: $model, $threads thread(s)" >&2
+            cores="0-$((threads - 1))"
+            export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
+            taskset -c "$cores" "$runner" "$model" --threads "$threads" --rounds 1 | tee -a "$out"
+            taskset -c "$cores" "$venv/bin/python" "$here/keras_bench.py" "$model" --threads "$threads" --rounds 1 2>/dev/null | tee -a "$out"
+            taskset -c "$cores" "$venv/bin/python" "$here/torch_bench.py" "$model" --threads "$threads" --rounds 1 2>/dev/null | tee -a "$out"
+        done
+    done
+done
+"$venv/bin/python" "$here/table.py" "$out"

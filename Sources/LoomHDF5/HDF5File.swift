@@ -1,0 +1,329 @@
+import CHDF5
+import Foundation
+import Loom
+
+/// The element type of an HDF5 dataset, as far as Loom reads it. Every numeric type is read
+/// as Float32 (HDF5 converts while reading); anything else is refused by name.
+public enum HDF5ElementType: Equatable, Sendable, CustomStringConvertible {
+    case float(bits: Int)
+    case integer(bits: Int, signed: Bool)
+    /// A class Loom cannot read as numbers: "string", "compound", "enum", ...
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case let .float(bits): return "float\(bits)"
+        case let .integer(bits, signed): return (signed ? "int" : "uint") + "\(bits)"
+        case let .unsupported(name): return name
+        }
+    }
+}
+
+/// An open HDF5 file: named n-dimensional datasets (row-major, first axis the samples) read
+/// and written as Float32, whole or by rows, and attributes on the file or a dataset.
+///
+/// Every call takes the process-wide HDF5 lock, so one file may be used from several threads
+/// (the streaming dataset prefetches on a background queue).
+public final class HDF5File {
+    public enum Mode: Sendable {
+        /// An existing file, read only.
+        case read
+        /// An existing file, read and write.
+        case readWrite
+        /// A new file, replacing any file at the path.
+        case create
+    }
+
+    /// The path as given, used in every error message.
+    public let path: String
+    private let id: hid_t
+
+    public init(path: String, mode: Mode = .read) throws {
+        self.path = path
+        id = try HDF5Library.locked {
+            if mode == .create {
+                let file = H5Fcreate(path, loom_h5f_acc_trunc(), loom_h5p_default(), loom_h5p_default())
+                guard file >= 0 else { throw HDF5Error(file: path, "cannot create the file (check the folder exists and is writable)") }
+                return file
+            }
+            guard FileManager.default.fileExists(atPath: path) else { throw HDF5Error(file: path, "no such file") }
+            guard H5Fis_hdf5(path) > 0 else { throw HDF5Error(file: path, "not an HDF5 file (no HDF5 signature)") }
+            let file = H5Fopen(path, mode == .read ? loom_h5f_acc_rdonly() : loom_h5f_acc_rdwr(), loom_h5p_default())
+            guard file >= 0 else { throw HDF5Error(file: path, "cannot open the HDF5 file: it may be truncated or damaged") }
+            return file
+        }
+    }
+
+    deinit { HDF5Library.locked { _ = H5Fclose(id) } }
+
+    // MARK: what is in the file
+
+    /// Whether a dataset or group exists at `name` (a path such as "X" or "data/train/X").
+    public func contains(_ name: String) -> Bool {
+        HDF5Library.locked {
+            var prefix = ""
+            for component in name.split(separator: "/") {
+                prefix += (prefix.isEmpty ? "" : "/") + component
+                guard H5Lexists(id, prefix, loom_h5p_default()) > 0 else { return false }
+            }
+            return !prefix.isEmpty
+        }
+    }
+
+    /// The names of the objects at the file's root, sorted.
+    public func rootNames() -> [String] {
+        HDF5Library.locked {
+            var info = H5G_info_t()
+            guard H5Gget_info(id, &info) >= 0 else { return [] }
+            return (0..<info.nlinks).compactMap { index -> String? in
+                let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, loom_h5p_default())
+                guard length > 0 else { return nil }
+                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+                H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, Int(length) + 1, loom_h5p_default())
+                return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }.sorted()
+        }
+    }
+
+    /// The shape and element type of dataset `name`.
+    public func info(of name: String) throws -> (shape: [Int], elementType: HDF5ElementType) {
+        try withDataset(name) { dataset in
+            let space = H5Dget_space(dataset)
+            defer { H5Sclose(space) }
+            let type = H5Dget_type(dataset)
+            defer { H5Tclose(type) }
+            return (try shape(of: space, dataset: name), HDF5File.elementType(type))
+        }
+    }
+
+    // MARK: reading
+
+    /// The whole dataset as a tensor of its shape, converted to Float32.
+    public func read(_ name: String) throws -> Tensor {
+        let (shape, _) = try readableInfo(name)
+        var tensor = Tensor(shape: shape)
+        guard Shape.count(shape) > 0 else { return tensor }
+        try tensor.withUnsafeMutableScalars { buffer in
+            try readRows(name, shape: shape, start: 0, count: shape[0], into: buffer.baseAddress!)
+        }
+        return tensor
+    }
+
+    /// Rows `range` of the first axis, converted to Float32, into `buffer`
+    /// (`range.count × (values per row)` floats).
+    public func read(_ name: String, rows range: Range<Int>, into buffer: UnsafeMutablePointer<Float>) throws {
+        let (shape, _) = try readableInfo(name)
+        guard range.lowerBound >= 0, range.upperBound <= (shape.first ?? 0) else {
+            throw HDF5Error(file: path, dataset: name, "rows \(range) outside its \(shape.first ?? 0) rows")
+        }
+        try readRows(name, shape: shape, start: range.lowerBound, count: range.count, into: buffer)
+    }
+
+    /// The shape after checking the dataset is numeric.
+    func readableInfo(_ name: String) throws -> (shape: [Int], elementType: HDF5ElementType) {
+        let info = try info(of: name)
+        if case let .unsupported(kind) = info.elementType {
+            throw HDF5Error(file: path, dataset: name, "holds \(kind) values; Loom reads numbers (float or integer) only")
+        }
+        guard !info.shape.isEmpty else { throw HDF5Error(file: path, dataset: name, "is a scalar; expected an array") }
+        return info
+    }
+
+    private func readRows(_ name: String, shape: [Int], start: Int, count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
+        guard count > 0 else { return }
+        try withDataset(name) { dataset in
+            let fileSpace = H5Dget_space(dataset)
+            defer { H5Sclose(fileSpace) }
+            var offset = [hsize_t](repeating: 0, count: shape.count)
+            offset[0] = hsize_t(start)
+            var extent = shape.map { hsize_t($0) }
+            extent[0] = hsize_t(count)
+            H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, offset, nil, extent, nil)
+            let memorySpace = H5Screate_simple(Int32(shape.count), extent, nil)
+            defer { H5Sclose(memorySpace) }
+            guard H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
+                throw HDF5Error(file: path, dataset: name, "reading rows \(start)..<\(start + count) failed: the file may be truncated or damaged")
+            }
+        }
+    }
+
+    // MARK: writing
+
+    /// Creates dataset `name` of Float32 with `shape` (groups on its path are created too),
+    /// chunked by `chunkRows` rows of the first axis when given, gzip-compressed at level
+    /// `compression` (1–9, needs chunks) when given. Write its rows with `write(_:rows:from:)`.
+    public func createDataset(_ name: String, shape: [Int], chunkRows: Int? = nil, compression: Int? = nil) throws {
+        guard !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }) else {
+            throw HDF5Error(file: path, dataset: name, "cannot create a dataset of shape \(shape)")
+        }
+        try HDF5Library.locked {
+            let dims = shape.map { hsize_t($0) }
+            let space = H5Screate_simple(Int32(shape.count), dims, nil)
+            defer { H5Sclose(space) }
+            let creation = H5Pcreate(loom_h5p_dataset_create())
+            defer { H5Pclose(creation) }
+            let rows = chunkRows ?? (compression != nil ? 256 : nil)
+            if let rows, shape[0] > 0 {
+                var chunk = dims
+                chunk[0] = hsize_t(min(max(rows, 1), shape[0]))
+                H5Pset_chunk(creation, Int32(shape.count), chunk)
+                if let compression { H5Pset_deflate(creation, UInt32(min(max(compression, 0), 9))) }
+            }
+            let links = H5Pcreate(loom_h5p_link_create())
+            defer { H5Pclose(links) }
+            H5Pset_create_intermediate_group(links, 1)
+            let dataset = H5Dcreate2(id, name, loom_h5t_ieee_f32le(), space, links, creation, loom_h5p_default())
+            guard dataset >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot create the dataset (does it exist already?)") }
+            H5Dclose(dataset)
+        }
+    }
+
+    /// Writes `range.count` rows of Float32 from `buffer` at rows `range` of dataset `name`.
+    public func write(_ name: String, rows range: Range<Int>, from buffer: UnsafePointer<Float>) throws {
+        let (shape, _) = try info(of: name)
+        guard range.lowerBound >= 0, range.upperBound <= shape[0] else {
+            throw HDF5Error(file: path, dataset: name, "rows \(range) outside its \(shape[0]) rows")
+        }
+        guard !range.isEmpty else { return }
+        try withDataset(name) { dataset in
+            let fileSpace = H5Dget_space(dataset)
+            defer { H5Sclose(fileSpace) }
+            var offset = [hsize_t](repeating: 0, count: shape.count)
+            offset[0] = hsize_t(range.lowerBound)
+            var extent = shape.map { hsize_t($0) }
+            extent[0] = hsize_t(range.count)
+            H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, offset, nil, extent, nil)
+            let memorySpace = H5Screate_simple(Int32(shape.count), extent, nil)
+            defer { H5Sclose(memorySpace) }
+            guard H5Dwrite(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
+                throw HDF5Error(file: path, dataset: name, "writing rows \(range) failed")
+            }
+        }
+    }
+
+    /// Writes a whole tensor as a new Float32 dataset; see `createDataset` for the options.
+    public func write(_ tensor: Tensor, as name: String, chunkRows: Int? = nil, compression: Int? = nil) throws {
+        let shape = tensor.rank == 0 ? [1] : tensor.shape
+        try createDataset(name, shape: shape, chunkRows: chunkRows, compression: compression)
+        try tensor.scalars.withUnsafeBufferPointer { values in
+            guard let base = values.baseAddress else { return }
+            try write(name, rows: 0..<shape[0], from: base)
+        }
+    }
+
+    // MARK: attributes
+
+    /// Sets a Float64 array attribute on the file (`object` nil) or on a dataset or group.
+    public func setAttribute(_ attribute: String, _ values: [Double], on object: String? = nil) throws {
+        try withObject(object) { target in
+            if H5Aexists(target, attribute) > 0 { H5Adelete(target, attribute) }
+            var dims = [hsize_t(values.count)]
+            let space = H5Screate_simple(1, &dims, nil)
+            defer { H5Sclose(space) }
+            let handle = H5Acreate2(target, attribute, loom_h5t_ieee_f64le(), space, loom_h5p_default(), loom_h5p_default())
+            guard handle >= 0 else { throw HDF5Error(file: path, dataset: object, "cannot create attribute '\(attribute)'") }
+            defer { H5Aclose(handle) }
+            H5Awrite(handle, loom_h5t_native_double(), values)
+        }
+    }
+
+    /// Sets a string attribute (fixed-length ASCII/UTF-8) on the file or an object.
+    public func setAttribute(_ attribute: String, _ value: String, on object: String? = nil) throws {
+        try withObject(object) { target in
+            if H5Aexists(target, attribute) > 0 { H5Adelete(target, attribute) }
+            let bytes = Array(value.utf8)
+            let type = H5Tcopy(loom_h5t_c_s1())
+            defer { H5Tclose(type) }
+            H5Tset_size(type, max(bytes.count, 1))
+            let space = H5Screate(H5S_SCALAR)
+            defer { H5Sclose(space) }
+            let handle = H5Acreate2(target, attribute, type, space, loom_h5p_default(), loom_h5p_default())
+            guard handle >= 0 else { throw HDF5Error(file: path, dataset: object, "cannot create attribute '\(attribute)'") }
+            defer { H5Aclose(handle) }
+            H5Awrite(handle, type, bytes.isEmpty ? [0] : bytes)
+        }
+    }
+
+    /// A numeric attribute as Float64 values, or nil when absent.
+    public func doubleAttribute(_ attribute: String, on object: String? = nil) throws -> [Double]? {
+        try withObject(object) { target in
+            guard H5Aexists(target, attribute) > 0 else { return nil }
+            let handle = H5Aopen(target, attribute, loom_h5p_default())
+            defer { H5Aclose(handle) }
+            let space = H5Aget_space(handle)
+            defer { H5Sclose(space) }
+            var values = [Double](repeating: 0, count: Int(H5Sget_simple_extent_npoints(space)))
+            guard H5Aread(handle, loom_h5t_native_double(), &values) >= 0 else {
+                throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' is not numeric")
+            }
+            return values
+        }
+    }
+
+    /// A fixed-length string attribute, or nil when absent.
+    public func stringAttribute(_ attribute: String, on object: String? = nil) throws -> String? {
+        try withObject(object) { target in
+            guard H5Aexists(target, attribute) > 0 else { return nil }
+            let handle = H5Aopen(target, attribute, loom_h5p_default())
+            defer { H5Aclose(handle) }
+            let type = H5Aget_type(handle)
+            defer { H5Tclose(type) }
+            guard H5Tget_class(type) == H5T_STRING, H5Tis_variable_str(type) == 0 else {
+                throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' is not a fixed-length string")
+            }
+            var bytes = [UInt8](repeating: 0, count: H5Tget_size(type))
+            H5Aread(handle, type, &bytes)
+            return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    // MARK: handles
+
+    private func withDataset<T>(_ name: String, _ body: (hid_t) throws -> T) throws -> T {
+        guard contains(name) else {
+            throw HDF5Error(file: path, dataset: name, "no such dataset (the file has: \(rootNames().joined(separator: ", ")))")
+        }
+        return try HDF5Library.locked {
+            let dataset = H5Dopen2(id, name, loom_h5p_default())
+            guard dataset >= 0 else { throw HDF5Error(file: path, dataset: name, "is not a dataset, or cannot be opened") }
+            defer { H5Dclose(dataset) }
+            return try body(dataset)
+        }
+    }
+
+    private func withObject<T>(_ name: String?, _ body: (hid_t) throws -> T) throws -> T {
+        guard let name else { return try HDF5Library.locked { try body(id) } }
+        guard contains(name) else { throw HDF5Error(file: path, dataset: name, "no such dataset or group") }
+        return try HDF5Library.locked {
+            let object = H5Oopen(id, name, loom_h5p_default())
+            guard object >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot be opened") }
+            defer { H5Oclose(object) }
+            return try body(object)
+        }
+    }
+
+    private func shape(of space: hid_t, dataset: String) throws -> [Int] {
+        let rank = H5Sget_simple_extent_ndims(space)
+        guard rank >= 0 else { throw HDF5Error(file: path, dataset: dataset, "has no simple dataspace") }
+        var dims = [hsize_t](repeating: 0, count: Int(rank))
+        H5Sget_simple_extent_dims(space, &dims, nil)
+        return dims.map { Int($0) }
+    }
+
+    private static func elementType(_ type: hid_t) -> HDF5ElementType {
+        let bits = Int(H5Tget_size(type)) * 8
+        switch H5Tget_class(type) {
+        case H5T_FLOAT: return .float(bits: bits)
+        case H5T_INTEGER: return .integer(bits: bits, signed: H5Tget_sign(type) == H5T_SGN_2)
+        case H5T_STRING: return .unsupported("string")
+        case H5T_COMPOUND: return .unsupported("compound")
+        case H5T_ENUM: return .unsupported("enum")
+        case H5T_BITFIELD: return .unsupported("bitfield")
+        case H5T_OPAQUE: return .unsupported("opaque")
+        case H5T_REFERENCE: return .unsupported("reference")
+        case H5T_VLEN: return .unsupported("variable-length")
+        case H5T_ARRAY: return .unsupported("array")
+        default: return .unsupported("time")
+        }
+    }
+}
