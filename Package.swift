@@ -5,6 +5,11 @@ let package = Package(
     name: "Loom",
     products: [
         .library(name: "Loom", targets: ["Loom"]),
+        .library(name: "LoomHDF5", targets: ["LoomHDF5"]),
+        .executable(name: "loom", targets: ["loom"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // System modules: headers and link flags come from pkg-config.
@@ -21,6 +26,19 @@ let package = Package(
         .target(
             name: "Loom",
             dependencies: ["CBLAS"]
+        ),
+        .target(name: "LoomHDF5", dependencies: ["Loom", "CHDF5"]),
+        .executableTarget(
+            name: "loom",
+            dependencies: ["Loom", "LoomHDF5", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "LoomHDF5Tests",
+            dependencies: ["LoomHDF5", "CHDF5"]
+        ),
+        .testTarget(
+            name: "LoomCLITests",
+            dependencies: ["LoomHDF5"]
         ),
         .testTarget(
             name: "LoomTests",

@@ -10,7 +10,11 @@ import Loom
 /// so a batch in file order (shuffle off) is a single contiguous read. While a batch trains,
 /// the next one is read on a background queue (`prefetch`), so at most two batches are in
 /// memory. Values are checked as they are read: NaN or Inf throws, naming the sample.
-public final class HDF5Dataset: Dataset {
+///
+/// Thread safety (`@unchecked Sendable`): only the training thread calls `read` and
+/// `prefetch`. The background read touches the file (under the HDF5 lock) and the prefetch
+/// buffers, which the training thread reads only after waiting on that read's group.
+public final class HDF5Dataset: Dataset, @unchecked Sendable {
     public let file: HDF5File
     /// The dataset names of the inputs and targets.
     public let inputName: String
@@ -27,8 +31,9 @@ public final class HDF5Dataset: Dataset {
     private let prefetchInputs = FloatBuffer()
     private let prefetchTargets = FloatBuffer()
 
-    /// One batch read ahead: its rows, and the error the read ended with, if any.
-    private final class Prefetch {
+    /// One batch read ahead: its rows, and the error the read ended with, if any (written
+    /// before `done` is left, read after it is waited on).
+    private final class Prefetch: @unchecked Sendable {
         let rows: [Int]
         let withTargets: Bool
         let done = DispatchGroup()
@@ -89,13 +94,14 @@ public final class HDF5Dataset: Dataset {
         prefetched?.done.wait()
         let withTargets = targets && targetName != nil
         let pending = Prefetch(rows: Array(rows), withTargets: withTargets)
-        let inputs = prefetchInputs.reserve(rows.count * inputStride)
-        let targetBuffer = withTargets ? prefetchTargets.reserve(rows.count * targetStride) : nil
+        prefetchInputs.reserve(rows.count * inputStride)
+        if withTargets { prefetchTargets.reserve(rows.count * targetStride) }
         prefetched = pending
         pending.done.enter()
         queue.async { [self] in
             do {
-                try readNow(rows: rows, inputs: inputs, targets: targetBuffer)
+                try readNow(rows: pending.rows[...], inputs: prefetchInputs.pointer,
+                            targets: withTargets ? prefetchTargets.pointer : nil)
             } catch {
                 pending.error = error
             }

@@ -15,7 +15,7 @@ extension Sequential {
     ///     row-to-row state.
     ///   - validationSplit: the fraction of samples, taken from the end before any shuffle,
     ///     held out and evaluated after every epoch (Keras's rule).
-    ///   - verbose: 0 silent, 1 or 2 one line per epoch.
+    ///   - verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
     ///   - resetStatesEachEpoch: zero recurrent state before each epoch (Keras users do this
     ///     by hand in a loop of one-epoch fits).
     @discardableResult
@@ -60,10 +60,11 @@ extension Sequential {
         }
 
         var history = History()
-        let reporter = ProgressReporter(verbose: verbose, epochs: epochs)
+        var reporter = ProgressReporter(verbose: verbose, epochs: epochs)
         let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
         for epoch in 0..<epochs {
             if resetStatesEachEpoch { resetStates() }
+            reporter.epochStarted(epoch)
             let start = DispatchTime.now()
             let order = BatchOrder(rows: trainingRows, batchSize: batch, shuffle: shuffle, generator: &generator)
             var totals = RunningTotals(metrics: setup.metrics)
@@ -74,6 +75,7 @@ extension Sequential {
                 setup.step += 1
                 let (loss, metricValues) = trainStep(workspace, batch: rows.count, setup: setup)
                 totals.add(loss: loss, metrics: metricValues, samples: rows.count)
+                reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed)
             }
             training = setup
             var logs = totals.logs(prefix: "")

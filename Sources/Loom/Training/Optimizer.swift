@@ -13,7 +13,8 @@ public protocol Optimizer: AnyObject {
         parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, range: Range<Int>, step: Int)
 }
 
-extension Optimizer {
+/// Optimizers by Keras's names, for configuration files and the command line.
+public enum Optimizers {
     /// Parses Keras's name and learning rate into an optimizer with Keras's other defaults.
     public static func named(_ name: String, learningRate: Float? = nil) throws -> any Optimizer {
         switch name.lowercased() {

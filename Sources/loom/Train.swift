@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Loom
+import LoomHDF5
+
+/// `loom train`: fits a preset model to an HDF5 dataset. With no arguments it trains the
+/// default model on the bundled sunspot series and compares it with a naive forecast.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Train a model on an HDF5 dataset.")
+
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Passes over the training samples (the default suits the bundled demo data).")
+    var epochs = 60
+
+    @Option(help: "Samples per optimizer step.")
+    var batchSize = 32
+
+    @Option(help: "adam, sgd or rmsprop.")
+    var optimizer = "adam"
+
+    @Option(help: "Learning rate (default: the optimizer's Keras default).")
+    var lr: Float?
+
+    @Option(help: "mse, mae, binary_crossentropy or categorical_crossentropy.")
+    var loss = "mse"
+
+    @Option(help: "Comma-separated metrics to report (mae, mse, accuracy).")
+    var metrics = "mae"
+
+    @Option(help: "Fraction of samples, from the end, held out for validation.")
+    var validationSplit = 0.2
+
+    @Flag(help: "Keep batches in file order (the stateful preset always does).")
+    var noShuffle = false
+
+    @Option(help: "Worker threads (the data-parallel engine is not in this build yet: 1 is used).")
+    var workers = 1
+
+    @Option(help: "Write the trained weights (Keras .weights.h5 layout) to this HDF5 file.")
+    var save: String?
+
+    @Option(help: "Write the per-epoch losses and metrics to this CSV file.")
+    var history: String?
+
+    @Flag(help: "Print nothing while training.")
+    var quiet = false
+
+    func validate() throws {
+        guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        guard modelOptions.units > 0 else { throw ValidationError("--units must be positive") }
+    }
+
+    func run() throws {
+        if workers > 1 {
+            FileHandle.standardError.write("note: --workers \(workers) accepted; this build trains on 1 worker\n".data(using: .utf8)!)
+        }
+        modelOptions.configureBLAS()
+        let path = try dataOptions.path()
+        let dataset = try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
+        let targetShape = dataset.targetShape ?? []
+        guard targetShape.count <= 1 else {
+            throw ValidationError("\(path): y has shape \(Shape.describe([dataset.sampleCount] + targetShape)); "
+                                  + "the --arch presets predict (samples, outputs)")
+        }
+        let outputs = max(1, Shape.count(targetShape))
+        let arch = modelOptions.arch
+        let model = try arch.makeModel(inputShape: dataset.inputShape, outputs: outputs, units: modelOptions.units,
+                                       batchSize: batchSize, seed: modelOptions.seed)
+        try model.compile(optimizer: Optimizers.named(optimizer, learningRate: lr), loss: Loss(kerasName: loss),
+                          metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
+        if !quiet {
+            print("Training \(arch.rawValue) on \(path): X \(Shape.describe([dataset.sampleCount] + dataset.inputShape))")
+            try model.summary()
+        }
+        let statefulRun = arch == .stateful
+        let result = try model.fit(
+            dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
+            validationSplit: validationSplit, verbose: quiet ? 0 : 1, resetStatesEachEpoch: statefulRun)
+        if let save {
+            try SavedModel(architecture: arch, units: modelOptions.units, inputShape: dataset.inputShape, outputs: outputs,
+                           batchSize: batchSize).save(model, to: save)
+        }
+        if let history { try writeHistory(result, to: history) }
+        if !quiet, let validationLoss = result["val_loss"].last {
+            try reportBaseline(dataset: dataset, validationLoss: validationLoss)
+        }
+    }
+
+    private func writeHistory(_ history: History, to path: String) throws {
+        let keys = history.history.keys.sorted { ($0.hasPrefix("val_") ? 1 : 0, $0) < ($1.hasPrefix("val_") ? 1 : 0, $1) }
+        var lines = [(["epoch"] + keys).joined(separator: ",")]
+        for (row, epoch) in history.epoch.enumerated() {
+            lines.append(([String(epoch + 1)] + keys.map { String(history[$0][row]) }).joined(separator: ","))
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Prints the validation loss next to a naive forecast's: every output predicted as the
+    /// target's value at the window's last timestep (files from `loom import csv` record which
+    /// feature that is).
+    private func reportBaseline(dataset: HDF5Dataset, validationLoss: Double) throws {
+        guard let index = try dataset.file.doubleAttribute("target_feature_index")?.first.map({ Int($0) }),
+              let lossKind = try? Loss(kerasName: loss), [.meanSquaredError, .meanAbsoluteError].contains(lossKind) else {
+            print(String(format: "Validation loss: %.5f", validationLoss))
+            return
+        }
+        let splitAt = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
+        let rows = Array(splitAt..<dataset.sampleCount)
+        let (timesteps, features) = (dataset.inputShape[0], dataset.inputShape[1])
+        let outputs = max(1, Shape.count(dataset.targetShape ?? []))
+        let x = FloatBuffer(count: rows.count * timesteps * features), y = FloatBuffer(count: rows.count * outputs)
+        try dataset.read(rows: rows[...], inputs: x.pointer, targets: y.pointer)
+        var naive = [Float](repeating: 0, count: rows.count * outputs)
+        for s in 0..<rows.count {
+            for k in 0..<outputs { naive[s * outputs + k] = x.pointer[(s * timesteps + timesteps - 1) * features + index] }
+        }
+        let baseline = lossKind.compute(predictions: naive, targets: y.pointer, logits: nil, count: naive.count,
+                                        width: outputs, gradient: nil)
+        print(String(format: "Validation loss %.5f against %.5f for the naive forecast (last value repeated): %.1fx better",
+                     validationLoss, baseline, baseline / max(validationLoss, .leastNonzeroMagnitude)))
+    }
+}

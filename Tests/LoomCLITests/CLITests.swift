@@ -1,0 +1,103 @@
+import Foundation
+import LoomHDF5
+import XCTest
+
+/// Runs the built `loom` executable on small files: import, train, save, evaluate, predict,
+/// summary, and its answers to user mistakes (exit code and one line on stderr).
+final class CLITests: XCTestCase {
+    /// The working folder of each test's `loom` runs.
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try FileManager.default.removeItem(at: directory)
+    }
+
+    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    private var executable: URL {
+        // Test bundles live beside the products in .build/<triple>/debug.
+        var directory = Bundle.main.bundleURL
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("loom").path),
+              directory.pathComponents.count > 1 {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("loom")
+    }
+
+    @discardableResult
+    private func loom(_ arguments: [String], expect status: Int32 = 0, file: StaticString = #filePath, line: UInt = #line) throws -> (out: String, err: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile(), errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let result = (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        XCTAssertEqual(process.terminationStatus, status, "loom \(arguments.joined(separator: " ")): \(result.1)", file: file, line: line)
+        return result
+    }
+
+    private func writeSeries() throws -> String {
+        let path = path("series.csv")
+        let rows = (0..<120).map { t in "\(t),\(sin(Double(t) * 0.4)),\(cos(Double(t) * 0.4))" }
+        try (["t,s,c"] + rows).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testImportTrainSaveEvaluatePredictSummary() throws {
+        let csv = try writeSeries()
+        let data = path("series.h5")
+        let imported = try loom(["import", "csv", csv, "--window", "8", "--columns", "s,c", "--target", "s", "--out", data])
+        XCTAssertTrue(imported.out.contains("X [112, 8, 2]"), imported.out)
+
+        let weights = path("w.h5"), history = path("history.csv")
+        let trained = try loom(["train", "--data", data, "--epochs", "3", "--units", "8", "--batch-size", "16",
+                                "--save", weights, "--history", history])
+        XCTAssertTrue(trained.out.contains("Epoch 3/3"), trained.out)
+        XCTAssertTrue(trained.out.contains("for the naive forecast"), trained.out)
+        let historyLines = try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(historyLines.first, "epoch,loss,mae,val_loss,val_mae")
+        XCTAssertEqual(historyLines.count, 4)
+
+        let evaluated = try loom(["evaluate", "--weights", weights, "--data", data])
+        XCTAssertTrue(evaluated.out.hasPrefix("loss: "), evaluated.out)
+
+        let predictions = path("p.h5")
+        try loom(["predict", "--weights", weights, "--data", data, "--out", predictions])
+        XCTAssertEqual(try HDF5File(path: predictions).read("predictions").shape, [112, 1])
+
+        let summary = try loom(["summary", "--weights", weights])
+        XCTAssertTrue(summary.out.contains("lstm (LSTM)"), summary.out)
+        XCTAssertTrue(summary.out.contains("Total params: 361"), summary.out)
+    }
+
+    func testStackedAndStatefulPresets() throws {
+        let data = path("series.h5")
+        try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
+        try loom(["train", "--data", data, "--arch", "stacked", "--epochs", "1", "--units", "4", "--quiet"])
+        // 112 samples, validation 0.25 -> 84 training and 28 validation, both multiples of 28.
+        try loom(["train", "--data", data, "--arch", "stateful", "--epochs", "1", "--units", "4", "--batch-size", "28",
+                  "--validation-split", "0.25", "--quiet"])
+    }
+
+    func testUserErrorsExitNonZeroWithOneLine() throws {
+        let missing = try loom(["train", "--data", "absent.h5"], expect: 1)
+        XCTAssertEqual(missing.err, "Error: absent.h5: no such file\n")
+        let data = path("series.h5")
+        try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
+        let stateful = try loom(["train", "--data", data, "--arch", "stateful", "--batch-size", "32", "--quiet"], expect: 1)
+        XCTAssertTrue(stateful.err.hasPrefix("Error: a stateful model needs the training samples (89) to be a multiple of the batch size (32)"), stateful.err)
+        XCTAssertEqual(stateful.err.split(separator: "\n").count, 1)
+        let badColumn = try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "z", "--out", data], expect: 1)
+        XCTAssertTrue(badColumn.err.hasSuffix("has no column 'z' (columns: t, s, c)\n"), badColumn.err)
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Loom
+import LoomHDF5
+import XCTest
+
+final class HDF5DatasetTests: XCTestCase {
+    let folder = TemporaryFolder()
+
+    private func makeFile(samples: Int = 50, timesteps: Int = 4, features: Int = 3) throws -> (String, Tensor, Tensor) {
+        let path = folder.path("data.h5")
+        let x = ramp([samples, timesteps, features], scale: 0.01)
+        let y = ramp([samples, 2], scale: -0.1, offset: 1)
+        let file = try HDF5File(path: path, mode: .create)
+        try file.write(x, as: "X", chunkRows: 7, compression: 1)
+        try file.write(y, as: "y")
+        return (path, x, y)
+    }
+
+    /// Reads every batch of an epoch the way `fit` does (prefetching the next one).
+    private func epoch(_ dataset: any Dataset, shuffle: Bool, batch: Int, seed: UInt64) throws -> ([Float], [Float]) {
+        var generator = SeededGenerator(seed: seed)
+        let order = BatchOrder(rows: 0..<dataset.sampleCount, batchSize: batch, shuffle: shuffle, generator: &generator)
+        let inputStride = Shape.count(dataset.inputShape), targetStride = Shape.count(dataset.targetShape!)
+        var inputs: [Float] = [], targets: [Float] = []
+        for k in 0..<order.batchCount {
+            let rows = order.batch(k)
+            var x = [Float](repeating: 0, count: rows.count * inputStride)
+            var y = [Float](repeating: 0, count: rows.count * targetStride)
+            try x.withUnsafeMutableBufferPointer { xb in
+                try y.withUnsafeMutableBufferPointer { yb in
+                    try dataset.read(rows: rows, inputs: xb.baseAddress!, targets: yb.baseAddress!)
+                }
+            }
+            if k + 1 < order.batchCount { dataset.prefetch(rows: order.batch(k + 1), targets: true) }
+            inputs += x
+            targets += y
+        }
+        return (inputs, targets)
+    }
+
+    func testStreamedEpochSeesTheSameSamplesInTheSameOrder() throws {
+        let (path, x, y) = try makeFile()
+        let streamed = try HDF5Dataset(path: path)
+        let memory = try InMemoryDataset(x: x, y: y)
+        XCTAssertEqual(streamed.sampleCount, 50)
+        XCTAssertEqual(streamed.inputShape, [4, 3])
+        XCTAssertEqual(streamed.targetShape, [2])
+        for shuffle in [false, true] {
+            let a = try epoch(streamed, shuffle: shuffle, batch: 8, seed: 3)
+            let b = try epoch(memory, shuffle: shuffle, batch: 8, seed: 3)
+            XCTAssertEqual(a.0, b.0, "inputs, shuffle \(shuffle)")
+            XCTAssertEqual(a.1, b.1, "targets, shuffle \(shuffle)")
+        }
+        XCTAssertEqual(try epoch(streamed, shuffle: false, batch: 8, seed: 0).0, x.scalars)
+    }
+
+    func testTrainingFromTheFileEqualsTrainingFromMemory() throws {
+        let (path, x, y) = try makeFile()
+        func model() throws -> Sequential {
+            let model = Sequential(seed: 4) { Input(shape: [4, 3]); LSTM(5); Dense(2) }
+            try model.compile(optimizer: Adam(), loss: .meanSquaredError, metrics: [.mae])
+            return model
+        }
+        let fromFile = try model().fit(dataset: HDF5Dataset(path: path), epochs: 3, batchSize: 8, validationSplit: 0.2, verbose: 0)
+        let fromMemory = try model().fit(x: x, y: y, epochs: 3, batchSize: 8, validationSplit: 0.2, verbose: 0)
+        XCTAssertEqual(fromFile.history, fromMemory.history)
+    }
+
+    func testSampleCountsThatDiffer() throws {
+        let path = folder.path("counts.h5")
+        let file = try HDF5File(path: path, mode: .create)
+        try file.write(ramp([10, 4, 3]), as: "X")
+        try file.write(ramp([9, 1]), as: "y")
+        XCTAssertEqual(message { _ = try HDF5Dataset(path: path) },
+                       "\(path), dataset 'y': has 9 samples but 'X' has 10; they must match")
+    }
+
+    func testRanksNotAllowed() throws {
+        let path = folder.path("ranks.h5")
+        let file = try HDF5File(path: path, mode: .create)
+        try file.write(ramp([10]), as: "X")
+        try file.write(ramp([10, 2, 2, 2]), as: "y")
+        XCTAssertEqual(message { _ = try HDF5Dataset(path: path) },
+                       "\(path), dataset 'X': has shape (10); expected rank 2 to 5, (samples, timesteps, features) for sequences")
+        XCTAssertTrue(message { _ = try HDF5Dataset(path: path, x: "y", y: nil) }.contains("no error"))
+    }
+
+    func testNaNIsFoundWhileReadingAndNamesTheSample() throws {
+        let path = folder.path("nan.h5")
+        var x = ramp([20, 2, 1])
+        x[13, 1, 0] = .nan
+        let file = try HDF5File(path: path, mode: .create)
+        try file.write(x, as: "X")
+        try file.write(ramp([20, 1]), as: "y")
+        let model = Sequential { Input(shape: [2, 1]); LSTM(2); Dense(1) }
+        try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+        let before = try model.weights()
+        XCTAssertEqual(message { try model.fit(dataset: HDF5Dataset(path: path), epochs: 1, batchSize: 4, shuffle: false, verbose: 0) },
+                       "\(path), dataset 'X': holds NaN or Inf at sample 13")
+        // Batches before the bad one trained; the refusal leaves a usable model, not a crash.
+        XCTAssertNotEqual(try model.weights(), before)
+        XCTAssertTrue(try model.weights().allSatisfy { $0.firstNonFiniteSample() == nil })
+    }
+}

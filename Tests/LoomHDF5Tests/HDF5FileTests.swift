@@ -1,0 +1,99 @@
+import CHDF5
+import Foundation
+import Loom
+import LoomHDF5
+import XCTest
+
+final class HDF5FileTests: XCTestCase {
+    let folder = TemporaryFolder()
+
+    func testRoundTripOfEveryRank() throws {
+        let path = folder.path("ranks.h5")
+        let file = try HDF5File(path: path, mode: .create)
+        let tensors = (1...5).map { rank in ramp(Array([4, 3, 2, 2, 3].prefix(rank)), scale: 0.5, offset: -3) }
+        for (i, tensor) in tensors.enumerated() { try file.write(tensor, as: "rank\(i + 1)", compression: i % 2 == 0 ? 4 : nil) }
+        let reopened = try HDF5File(path: path)
+        for (i, tensor) in tensors.enumerated() {
+            XCTAssertEqual(try reopened.read("rank\(i + 1)"), tensor)
+            XCTAssertEqual(try reopened.info(of: "rank\(i + 1)").elementType, .float(bits: 32))
+        }
+        XCTAssertEqual(reopened.rootNames(), ["rank1", "rank2", "rank3", "rank4", "rank5"])
+    }
+
+    func testEveryNumericTypeIsReadAsFloat() throws {
+        let path = folder.path("types.h5")
+        let values: [Double] = [-3, 0, 1, 2, 120, 7]
+        let types: [(String, hid_t, HDF5ElementType)] = [
+            ("f64", loom_h5t_native_double(), .float(bits: 64)),
+            ("i32", loom_h5t_native_int32(), .integer(bits: 32, signed: true)),
+            ("i64", loom_h5t_native_int64(), .integer(bits: 64, signed: true)),
+            ("i8", loom_h5t_native_int8(), .integer(bits: 8, signed: true)),
+            ("u16", loom_h5t_native_uint16(), .integer(bits: 16, signed: false)),
+        ]
+        for (name, type, _) in types where name != "u16" {
+            writeRaw(path: path, name: name, shape: [2, 3], values: values, type: type)
+        }
+        writeRaw(path: path, name: "u16", shape: [2, 3], values: values.map(abs), type: loom_h5t_native_uint16())
+        let file = try HDF5File(path: path)
+        for (name, _, kind) in types {
+            XCTAssertEqual(try file.info(of: name).elementType, kind, name)
+            XCTAssertEqual(try file.read(name).scalars, (name == "u16" ? values.map(abs) : values).map(Float.init), name)
+        }
+    }
+
+    func testRowsAndAttributes() throws {
+        let path = folder.path("rows.h5")
+        let file = try HDF5File(path: path, mode: .create)
+        try file.write(ramp([10, 2, 3]), as: "group/X", chunkRows: 3)
+        try file.setAttribute("window", [24])
+        try file.setAttribute("scaling", "minmax", on: "group/X")
+        var buffer = [Float](repeating: 0, count: 3 * 6)
+        try buffer.withUnsafeMutableBufferPointer { try file.read("group/X", rows: 4..<7, into: $0.baseAddress!) }
+        XCTAssertEqual(buffer, (24..<42).map(Float.init))
+        XCTAssertEqual(try file.doubleAttribute("window"), [24])
+        XCTAssertEqual(try file.stringAttribute("scaling", on: "group/X"), "minmax")
+        XCTAssertNil(try file.stringAttribute("absent"))
+        XCTAssertEqual(message { try file.read("group/X", rows: 8..<11, into: &buffer) },
+                       "\(path), dataset 'group/X': rows 8..<11 outside its 10 rows")
+    }
+
+    func testMissingFile() {
+        let path = folder.path("absent.h5")
+        XCTAssertEqual(message { _ = try HDF5File(path: path) }, "\(path): no such file")
+    }
+
+    func testRandomBytesAreNotHDF5() throws {
+        let path = folder.path("random.h5")
+        var generator = SeededGenerator(seed: 1)
+        try Data((0..<4096).map { _ in UInt8(truncatingIfNeeded: generator.next()) }).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(message { _ = try HDF5File(path: path) }, "\(path): not an HDF5 file (no HDF5 signature)")
+    }
+
+    func testTruncatedFileGivesAnErrorNotACrash() throws {
+        let path = folder.path("whole.h5"), cut = folder.path("cut.h5")
+        try HDF5File(path: path, mode: .create).write(ramp([2000, 10, 4]), as: "X")
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: cut))
+        let text = message {
+            let file = try HDF5File(path: cut)
+            _ = try file.read("X")
+        }
+        XCTAssertTrue(text.hasPrefix("\(cut)"), text)
+        XCTAssertTrue(text.contains("truncated or damaged"), text)
+    }
+
+    func testMissingDatasetListsWhatIsThere() throws {
+        let path = folder.path("names.h5")
+        let file = try HDF5File(path: path, mode: .create)
+        try file.write(ramp([2, 2]), as: "inputs")
+        try file.write(ramp([2, 1]), as: "targets")
+        XCTAssertEqual(message { _ = try file.read("X") }, "\(path), dataset 'X': no such dataset (the file has: inputs, targets)")
+    }
+
+    func testStringsAreRefused() throws {
+        let path = folder.path("strings.h5")
+        writeStrings(path: path, name: "X", count: 3)
+        XCTAssertEqual(message { _ = try HDF5File(path: path).read("X") },
+                       "\(path), dataset 'X': holds string values; Loom reads numbers (float or integer) only")
+    }
+}
