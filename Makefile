@@ -32,7 +32,7 @@ release: deps
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 demo: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product loom

@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // Loom's benchmarks, kept out of the main package so `make test` never builds them.
 //   swift build -c release --product loom-throughput    (the side-by-side comparison runner)
+//   swift build -c release --product loom-hdf5-bench    (HDF5 streaming: throughput, memory bound)
 //   swift package benchmark                              (ordo-one suites: steps and kernels)
 import PackageDescription
 
@@ -14,6 +15,10 @@ let package = Package(
     targets: [
         .target(name: "ReferenceModels", dependencies: [.product(name: "Loom", package: "Loom")]),
         .executableTarget(name: "loom-throughput", dependencies: ["ReferenceModels"]),
+        .executableTarget(
+            name: "loom-hdf5-bench",
+            dependencies: ["ReferenceModels", .product(name: "LoomHDF5", package: "Loom")]
+        ),
         .executableTarget(
             name: "LoomBenchmarks",
             dependencies: ["ReferenceModels", .product(name: "Benchmark", package: "benchmark")],

@@ -2,18 +2,22 @@ import Dispatch
 import Foundation
 import Loom
 
-/// Training samples streamed from an HDF5 file, a batch at a time, never loading the file.
+/// Training samples streamed from an HDF5 file, never loading the whole file.
 ///
 /// `X` is `(samples, timesteps, features)` (any rank 2–5, e.g. `(samples, timesteps, h, w, c)`
 /// image sequences), `y` is `(samples, outputs)` or `(samples, timesteps, outputs)` (rank
-/// 1–3). Each batch is read with hyperslab selections: one read per run of consecutive rows,
-/// so a batch in file order (shuffle off) is a single contiguous read. While a batch trains,
-/// the next one is read on a background queue (`prefetch`), so at most two batches are in
-/// memory. Values are checked as they are read: NaN or Inf throws, naming the sample.
+/// 1–3). Values are checked as they are read: NaN or Inf throws, naming the sample.
+///
+/// Two read paths, both running one step ahead on a background queue while a batch trains:
+/// - Batches in file order (shuffle off) come from blocks of consecutive rows (`blockBytes`,
+///   at least one batch) read with one hyperslab each; the block after the current one is read
+///   ahead, so at most two blocks are in memory.
+/// - Shuffled batches are read one batch ahead, each with a single read per dataset through a
+///   union of the batch's row hyperslabs.
 ///
 /// Thread safety (`@unchecked Sendable`): only the training thread calls `read` and
-/// `prefetch`. The background read touches the file (under the HDF5 lock) and the prefetch
-/// buffers, which the training thread reads only after waiting on that read's group.
+/// `prefetch`. The background reads touch the file (under the HDF5 lock) and buffers the
+/// training thread reads only after waiting on that read's group.
 public final class HDF5Dataset: Dataset, @unchecked Sendable {
     public let file: HDF5File
     /// The dataset names of the inputs and targets.
@@ -22,26 +26,54 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
     public let sampleCount: Int
     public let inputShape: [Int]
     public let targetShape: [Int]?
+    /// The size of a read-ahead block for batches in file order (default 4 MiB; a block holds
+    /// whole batches, at least one).
+    public var blockBytes = 4 << 20
 
     private let inputStride: Int
     private let targetStride: Int
     private let queue = DispatchQueue(label: "loom.hdf5.prefetch")
-    private var prefetched: Prefetch?
-    /// Where the batch read ahead lands; reused from batch to batch.
-    private let prefetchInputs = FloatBuffer()
-    private let prefetchTargets = FloatBuffer()
+    /// The block batches are served from, and the one being read after it.
+    private var currentBlock: Read?
+    private var nextBlock: Read?
+    /// A shuffled batch read ahead.
+    private var nextBatch: Read?
+    /// Buffers reused by the reads: two for blocks (current and next), one for a batch, and
+    /// the staging area of scattered reads.
+    private let blockBuffers = [ReadBuffers(), ReadBuffers()]
+    private let batchBuffers = ReadBuffers()
+    private let staging = FloatBuffer()
 
-    /// One batch read ahead: its rows, and the error the read ended with, if any (written
-    /// before `done` is left, read after it is waited on).
-    private final class Prefetch: @unchecked Sendable {
+    /// Where one background read lands.
+    private final class ReadBuffers: @unchecked Sendable {
+        let inputs = FloatBuffer()
+        let targets = FloatBuffer()
+    }
+
+    /// Rows read (or being read) in the background into their own buffers; `error` is written
+    /// before `done` is left and read after it is waited on.
+    private final class Read: @unchecked Sendable {
         let rows: [Int]
         let withTargets: Bool
+        let buffers: ReadBuffers
         let done = DispatchGroup()
         var error: Error?
 
-        init(rows: [Int], withTargets: Bool) {
+        init(rows: [Int], withTargets: Bool, buffers: ReadBuffers, inputStride: Int, targetStride: Int) {
             self.rows = rows
             self.withTargets = withTargets
+            self.buffers = buffers
+            buffers.inputs.reserve(rows.count * inputStride)
+            if withTargets { buffers.targets.reserve(rows.count * targetStride) }
+        }
+
+        var inputs: FloatBuffer { buffers.inputs }
+        var targets: FloatBuffer { buffers.targets }
+
+        /// Waits for the read, rethrowing its error.
+        func wait() throws {
+            done.wait()
+            if let error { throw error }
         }
     }
 
@@ -79,63 +111,134 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         targetStride = targetShape.map(Shape.count) ?? 0
     }
 
+    // MARK: Dataset
+
     public func read(rows: ArraySlice<Int>, inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {
-        if let pending = takePrefetch(matching: rows, targets: targets != nil) {
-            pending.done.wait()
-            if let error = pending.error { throw error }
-            inputs.update(from: prefetchInputs.pointer, count: rows.count * inputStride)
-            targets?.update(from: prefetchTargets.pointer, count: rows.count * targetStride)
+        let withTargets = targets != nil && targetName != nil
+        if let range = HDF5Dataset.consecutive(rows) {
+            let block = try block(containing: range, withTargets: withTargets)
+            let offset = range.lowerBound - block.rows[0]
+            inputs.update(from: block.inputs.pointer + offset * inputStride, count: range.count * inputStride)
+            if withTargets, let targets {
+                targets.update(from: block.targets.pointer + offset * targetStride, count: range.count * targetStride)
+            }
             return
         }
-        try readNow(rows: rows, inputs: inputs, targets: targets)
+        if let batch = nextBatch, batch.rows.elementsEqual(rows), batch.withTargets == withTargets {
+            nextBatch = nil
+            try batch.wait()
+            inputs.update(from: batch.inputs.pointer, count: rows.count * inputStride)
+            if withTargets, let targets { targets.update(from: batch.targets.pointer, count: rows.count * targetStride) }
+            return
+        }
+        try? nextBatch?.wait()
+        nextBatch = nil
+        try readScattered(Array(rows), inputs: inputs, targets: withTargets ? targets : nil)
     }
 
     public func prefetch(rows: ArraySlice<Int>, targets: Bool) {
-        prefetched?.done.wait()
         let withTargets = targets && targetName != nil
-        let pending = Prefetch(rows: Array(rows), withTargets: withTargets)
-        prefetchInputs.reserve(rows.count * inputStride)
-        if withTargets { prefetchTargets.reserve(rows.count * targetStride) }
-        prefetched = pending
-        pending.done.enter()
-        queue.async { [self] in
-            do {
-                try readNow(rows: pending.rows[...], inputs: prefetchInputs.pointer,
-                            targets: withTargets ? prefetchTargets.pointer : nil)
-            } catch {
-                pending.error = error
+        if let range = HDF5Dataset.consecutive(rows) {
+            if let current = currentBlock, HDF5Dataset.covers(current, range, withTargets) {
+                if nextBlock == nil, let end = current.rows.last.map({ $0 + 1 }), end < sampleCount {
+                    nextBlock = startBlock(at: end, minimumRows: range.count, withTargets: withTargets)
+                }
+            } else if nextBlock.map({ !HDF5Dataset.covers($0, range, withTargets) }) ?? true {
+                nextBlock = startBlock(at: range.lowerBound, minimumRows: range.count, withTargets: withTargets)
             }
-            pending.done.leave()
+            return
+        }
+        try? nextBatch?.wait()
+        let read = Read(rows: Array(rows), withTargets: withTargets, buffers: batchBuffers,
+                        inputStride: inputStride, targetStride: targetStride)
+        nextBatch = read
+        start(read) { [self] in
+            try readScattered(read.rows, inputs: read.inputs.pointer, targets: read.withTargets ? read.targets.pointer : nil)
         }
     }
 
-    private func takePrefetch(matching rows: ArraySlice<Int>, targets: Bool) -> Prefetch? {
-        guard let pending = prefetched else { return nil }
-        prefetched = nil
-        guard pending.rows.elementsEqual(rows), pending.withTargets == (targets && targetName != nil) else {
-            pending.done.wait()
-            return nil
+    // MARK: blocks of consecutive rows
+
+    /// The block holding `range`: the current one, the one read ahead, or one read now.
+    private func block(containing range: Range<Int>, withTargets: Bool) throws -> Read {
+        if let current = currentBlock, HDF5Dataset.covers(current, range, withTargets) { return current }
+        if let next = nextBlock, HDF5Dataset.covers(next, range, withTargets) {
+            nextBlock = nil
+            currentBlock = next
+            try next.wait()
+            return next
         }
-        return pending
+        currentBlock = nil
+        let block = startBlock(at: range.lowerBound, minimumRows: range.count, withTargets: withTargets)
+        nextBlock = nil
+        currentBlock = block
+        try block.wait()
+        return block
     }
 
-    /// Reads `rows`, one hyperslab per run of consecutive rows, and checks every value.
-    private func readNow(rows: ArraySlice<Int>, inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {
-        var position = 0
-        let list = Array(rows)
-        while position < list.count {
-            var end = position + 1
-            while end < list.count && list[end] == list[end - 1] + 1 { end += 1 }
-            let range = list[position]..<(list[end - 1] + 1)
-            guard range.lowerBound >= 0, range.upperBound <= sampleCount else {
-                throw HDF5Error(file: file.path, dataset: inputName, "row \(range.lowerBound) outside its \(sampleCount) samples")
+    /// Starts reading the block of consecutive rows from `first` in the background, into the
+    /// block buffers the current block does not use (any earlier read-ahead is finished first).
+    private func startBlock(at first: Int, minimumRows: Int, withTargets: Bool) -> Read {
+        try? nextBlock?.wait()
+        let rowBytes = 4 * (inputStride + (withTargets ? targetStride : 0))
+        // Whole batches per block, so no batch straddles two blocks.
+        let batches = max(1, blockBytes / max(rowBytes, 1) / minimumRows)
+        let count = min(batches * minimumRows, sampleCount - first)
+        let buffers = blockBuffers[0] === currentBlock?.buffers ? blockBuffers[1] : blockBuffers[0]
+        let read = Read(rows: Array(first..<(first + count)), withTargets: withTargets, buffers: buffers,
+                        inputStride: inputStride, targetStride: targetStride)
+        start(read) { [self] in
+            let range = first..<(first + count)
+            try file.read(inputName, rows: range, into: read.inputs.pointer)
+            if read.withTargets, let targetName { try file.read(targetName, rows: range, into: read.targets.pointer) }
+            try checkFinite(read.inputs.pointer, stride: inputStride, rows: read.rows, dataset: inputName)
+            if read.withTargets, let targetName {
+                try checkFinite(read.targets.pointer, stride: targetStride, rows: read.rows, dataset: targetName)
             }
-            try file.read(inputName, rows: range, into: inputs + position * inputStride)
-            if let targets, let targetName { try file.read(targetName, rows: range, into: targets + position * targetStride) }
-            position = end
         }
-        try checkFinite(inputs, stride: inputStride, rows: list, dataset: inputName)
-        if let targets, let targetName { try checkFinite(targets, stride: targetStride, rows: list, dataset: targetName) }
+        return read
+    }
+
+    private func start(_ read: Read, _ body: @escaping @Sendable () throws -> Void) {
+        read.done.enter()
+        queue.async {
+            do { try body() } catch { read.error = error }
+            read.done.leave()
+        }
+    }
+
+    private static func consecutive(_ rows: ArraySlice<Int>) -> Range<Int>? {
+        guard let first = rows.first, let last = rows.last, last - first + 1 == rows.count else { return nil }
+        for (offset, row) in rows.enumerated() where row != first + offset { return nil }
+        return first..<(last + 1)
+    }
+
+    private static func covers(_ read: Read, _ range: Range<Int>, _ withTargets: Bool) -> Bool {
+        guard let first = read.rows.first, let last = read.rows.last else { return false }
+        return first <= range.lowerBound && range.upperBound <= last + 1 && (read.withTargets || !withTargets)
+    }
+
+    // MARK: scattered rows
+
+    /// Reads rows in any order: one union-of-hyperslabs read per dataset of the sorted rows,
+    /// then each row copied to its place in the batch. At most one runs at a time (callers
+    /// wait for the batch read ahead first), so `staging` is shared.
+    private func readScattered(_ rows: [Int], inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {
+        for row in rows where !(0..<sampleCount).contains(row) {
+            throw HDF5Error(file: file.path, dataset: inputName, "row \(row) outside its \(sampleCount) samples")
+        }
+        let sorted = Array(Set(rows)).sorted()
+        let position = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, $0) })
+        func gather(_ name: String, stride: Int, into target: UnsafeMutablePointer<Float>) throws {
+            let sortedValues = staging.reserve(sorted.count * stride)
+            try file.read(name, sortedRows: sorted, into: sortedValues)
+            try checkFinite(sortedValues, stride: stride, rows: sorted, dataset: name)
+            for (k, row) in rows.enumerated() {
+                (target + k * stride).update(from: sortedValues + position[row]! * stride, count: stride)
+            }
+        }
+        try gather(inputName, stride: inputStride, into: inputs)
+        if let targets, let targetName { try gather(targetName, stride: targetStride, into: targets) }
     }
 
     private func checkFinite(_ values: UnsafePointer<Float>, stride: Int, rows: [Int], dataset: String) throws {

@@ -119,6 +119,33 @@ public final class HDF5File {
         try readRows(name, shape: shape, start: range.lowerBound, count: range.count, into: buffer)
     }
 
+    /// Rows `rows` (ascending, no repeats) of the first axis, converted to Float32, into
+    /// `buffer` one after another, with a single read through a union of hyperslabs.
+    public func read(_ name: String, sortedRows rows: [Int], into buffer: UnsafeMutablePointer<Float>) throws {
+        let (shape, _) = try readableInfo(name)
+        guard let first = rows.first, let last = rows.last else { return }
+        guard first >= 0, last < shape[0] else {
+            throw HDF5Error(file: path, dataset: name, "row \(first < 0 ? first : last) outside its \(shape[0]) rows")
+        }
+        try withDataset(name) { dataset in
+            let fileSpace = H5Dget_space(dataset)
+            defer { H5Sclose(fileSpace) }
+            var offset = [hsize_t](repeating: 0, count: shape.count)
+            var extent = shape.map { hsize_t($0) }
+            extent[0] = 1
+            for (i, row) in rows.enumerated() {
+                offset[0] = hsize_t(row)
+                H5Sselect_hyperslab(fileSpace, i == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, offset, nil, extent, nil)
+            }
+            extent[0] = hsize_t(rows.count)
+            let memorySpace = H5Screate_simple(Int32(shape.count), extent, nil)
+            defer { H5Sclose(memorySpace) }
+            guard H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
+                throw HDF5Error(file: path, dataset: name, "reading \(rows.count) rows failed: the file may be truncated or damaged")
+            }
+        }
+    }
+
     /// The shape after checking the dataset is numeric.
     func readableInfo(_ name: String) throws -> (shape: [Int], elementType: HDF5ElementType) {
         let info = try info(of: name)

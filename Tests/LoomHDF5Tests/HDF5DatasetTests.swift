@@ -54,6 +54,20 @@ final class HDF5DatasetTests: XCTestCase {
         XCTAssertEqual(try epoch(streamed, shuffle: false, batch: 8, seed: 0).0, x.scalars)
     }
 
+    func testSmallBlocksAndAShortLastBatch() throws {
+        let (path, x, y) = try makeFile(samples: 53)
+        let streamed = try HDF5Dataset(path: path)
+        streamed.blockBytes = 3 * 14 * 4 * 8  // three batches of 8 rows (12 inputs + 2 targets each) per block
+        let (inputs, targets) = try epoch(streamed, shuffle: false, batch: 8, seed: 0)
+        XCTAssertEqual(inputs, x.scalars)
+        XCTAssertEqual(targets, y.scalars)
+        // Another batch size on the same dataset, and a read with no read-ahead at all.
+        XCTAssertEqual(try epoch(streamed, shuffle: false, batch: 5, seed: 0).0, x.scalars)
+        var row = [Float](repeating: 0, count: 12)
+        try row.withUnsafeMutableBufferPointer { try streamed.read(rows: [40][...], inputs: $0.baseAddress!, targets: nil) }
+        XCTAssertEqual(row, Array(x.scalars[(40 * 12)..<(41 * 12)]))
+    }
+
     func testTrainingFromTheFileEqualsTrainingFromMemory() throws {
         let (path, x, y) = try makeFile()
         func model() throws -> Sequential {
@@ -97,8 +111,11 @@ final class HDF5DatasetTests: XCTestCase {
         let before = try model.weights()
         XCTAssertEqual(message { try model.fit(dataset: HDF5Dataset(path: path), epochs: 1, batchSize: 4, shuffle: false, verbose: 0) },
                        "\(path), dataset 'X': holds NaN or Inf at sample 13")
-        // Batches before the bad one trained; the refusal leaves a usable model, not a crash.
-        XCTAssertNotEqual(try model.weights(), before)
+        // The bad value is found when its block is read, before any of its batches trains.
+        XCTAssertEqual(try model.weights(), before)
+        // Shuffled batches are read one by one and stop at the batch holding sample 13.
+        XCTAssertEqual(message { try model.fit(dataset: HDF5Dataset(path: path), epochs: 1, batchSize: 4, verbose: 0) },
+                       "\(path), dataset 'X': holds NaN or Inf at sample 13")
         XCTAssertTrue(try model.weights().allSatisfy { $0.firstNonFiniteSample() == nil })
     }
 }
