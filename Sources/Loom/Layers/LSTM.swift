@@ -1,3 +1,5 @@
+import Foundation
+
 /// Long short-term memory, Keras's `LSTM`, with the same weights, gate order and defaults.
 ///
 /// Per-sample input `(timesteps, features)`; output `(units)`, or `(timesteps, units)` with
@@ -75,8 +77,10 @@ public final class LSTM: Layer {
     private let cellGradient = FloatBuffer()    // (B, U)
     private let inputGradientByTime = FloatBuffer() // (T, B, F)
     private let inputGradient = FloatBuffer()   // (B, T, F)
-    /// Stateful carry, per batch size: h and c, each (B, U).
-    private var states: [Int: (h: FloatBuffer, c: FloatBuffer)] = [:]
+    /// Stateful carry, shared with this layer's replicas.
+    private var stateStore = RecurrentStateStore()
+    /// The rows of the whole batch this layer's batches are (set on data-parallel replicas).
+    private var batchRows: BatchRows?
 
     /// - Parameters:
     ///   - units: size of the hidden state.
@@ -156,12 +160,9 @@ public final class LSTM: Layer {
         if useBias { (bias, biasGradient) = binding.slot(2, of: specs) }
     }
 
-    public func resetStates() {
-        for state in states.values {
-            state.h.zero()
-            state.c.zero()
-        }
-    }
+    public func resetStates() { stateStore.reset() }
+
+    public func assign(rows: BatchRows?) { batchRows = rows }
 
     // MARK: forward
 
@@ -184,10 +185,11 @@ public final class LSTM: Layer {
         // All input projections at once: z (T·B, 4U) = xT (T·B, F) · kernel (F, 4U).
         BLAS.gemm(m: T * B, n: G, k: F, a: xT, lda: F, b: kernel, ldb: G, c: z, ldc: G)
 
+        let rows = batchRows ?? BatchRows(offset: 0, batchSize: B)
         var startsFromZero = true
-        if stateful, let state = states[B] {
-            h.update(from: state.h.pointer, count: B * U)
-            c.update(from: state.c.pointer, count: B * U)
+        if stateful, let state = stateStore.existing(batchSize: rows.batchSize) {
+            h.update(from: state.h.pointer + rows.offset * U, count: B * U)
+            c.update(from: state.c.pointer + rows.offset * U, count: B * U)
             startsFromZero = false
         } else {
             h.update(repeating: 0, count: B * U)
@@ -216,7 +218,11 @@ public final class LSTM: Layer {
             y = output.reserve(B * U)
             y.update(from: h + T * B * U, count: B * U)
         }
-        if stateful { keepState(hidden: h + T * B * U, cell: c + T * B * U, batch: B) }
+        if stateful {
+            let state = stateStore.state(batchSize: rows.batchSize, units: U)
+            (state.h.pointer + rows.offset * U).update(from: h + T * B * U, count: B * U)
+            (state.c.pointer + rows.offset * U).update(from: c + T * B * U, count: B * U)
+        }
         if returnState { recordLastState(hidden: h + T * B * U, cell: c + T * B * U, batch: B) }
         return UnsafePointer(y)
     }
@@ -347,20 +353,13 @@ public final class LSTM: Layer {
 
     // MARK: state
 
-    private func keepState(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>, batch: Int) {
-        let state = states[batch] ?? (FloatBuffer(count: batch * units), FloatBuffer(count: batch * units))
-        state.h.pointer.update(from: hidden, count: batch * units)
-        state.c.pointer.update(from: cell, count: batch * units)
-        states[batch] = state
-    }
-
     private func recordLastState(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>, batch: Int) {
         lastState = (Tensor(shape: [batch, units], copying: hidden), Tensor(shape: [batch, units], copying: cell))
     }
 
     /// The carried state `(h, c)` for `batch`-row batches, or nil if none was kept yet.
     public func state(forBatchSize batch: Int) -> (h: Tensor, c: Tensor)? {
-        guard let state = states[batch] else { return nil }
+        guard let state = stateStore.existing(batchSize: batch) else { return nil }
         return (Tensor(shape: [batch, units], copying: state.h.pointer),
                 Tensor(shape: [batch, units], copying: state.c.pointer))
     }
@@ -379,6 +378,40 @@ public final class LSTM: Layer {
         copy.recurrentGradient = recurrentGradient
         copy.bias = bias
         copy.biasGradient = biasGradient
+        copy.stateStore = stateStore
         return copy
+    }
+}
+
+/// The carried `h` and `c` of a stateful recurrent layer, per batch size, each
+/// `(batchSize, units)`, shared by the layer and its data-parallel replicas: each replica
+/// reads and writes only its own rows, so the state of row i is the same whatever the worker
+/// count. Entries are created under a lock; rows are disjoint, so reads and writes need none.
+final class RecurrentStateStore: @unchecked Sendable {
+    private var states: [Int: (h: FloatBuffer, c: FloatBuffer)] = [:]
+    private let lock = NSLock()
+
+    /// The state for `batchSize`-row batches, if one was kept.
+    func existing(batchSize: Int) -> (h: FloatBuffer, c: FloatBuffer)? {
+        lock.withLock { states[batchSize] }
+    }
+
+    /// The state for `batchSize`-row batches, created as zeros if there is none.
+    func state(batchSize: Int, units: Int) -> (h: FloatBuffer, c: FloatBuffer) {
+        lock.withLock {
+            if let state = states[batchSize] { return state }
+            let state = (FloatBuffer(count: batchSize * units), FloatBuffer(count: batchSize * units))
+            states[batchSize] = state
+            return state
+        }
+    }
+
+    func reset() {
+        lock.withLock {
+            for state in states.values {
+                state.h.zero()
+                state.c.zero()
+            }
+        }
     }
 }

@@ -37,6 +37,19 @@ public struct ParameterBinding {
     }
 }
 
+/// Where a batch a layer runs sits in the whole batch of a training step: rows
+/// `offset ..< offset + count` of `batchSize`. Data-parallel replicas each run a shard; a
+/// stateful layer uses it to carry the state of exactly its rows.
+public struct BatchRows: Equatable, Sendable {
+    public let offset: Int
+    public let batchSize: Int
+
+    public init(offset: Int, batchSize: Int) {
+        self.offset = offset
+        self.batchSize = batchSize
+    }
+}
+
 /// A layer of a `Sequential` model.
 ///
 /// Shapes passed to `build` are per sample (no batch dimension), Keras-style. `forward` and
@@ -68,6 +81,8 @@ public protocol Layer: AnyObject {
     func makeReplica() -> any Layer
     /// Zeroes recurrent state (stateful layers); others do nothing.
     func resetStates()
+    /// Tells a replica which rows of the whole batch its batches are (nil: all of them).
+    func assign(rows: BatchRows?)
     /// Whether the layer keeps state across batches and so needs a fixed batch size.
     var isStateful: Bool { get }
 }
@@ -76,6 +91,7 @@ extension Layer {
     public var parameterSpecs: [ParameterSpec] { [] }
     public func bind(_ binding: ParameterBinding) {}
     public func resetStates() {}
+    public func assign(rows: BatchRows?) {}
     public var isStateful: Bool { false }
     /// The number of scalars over all the layer's parameters.
     public var parameterCount: Int { parameterSpecs.reduce(0) { $0 + $1.count } }

@@ -18,15 +18,24 @@ extension Sequential {
     ///   - verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
     ///   - resetStatesEachEpoch: zero recurrent state before each epoch (Keras users do this
     ///     by hand in a loop of one-epoch fits).
+    ///   - workers: threads training data-parallel: each batch is cut into contiguous shards,
+    ///     one replica each, and their gradients averaged (see `DataParallelEngine`). OpenBLAS
+    ///     runs one thread per product meanwhile.
+    ///   - averaging: `.gradients` (every step, the same model as the whole batch on one
+    ///     thread) or `.parameters(every: k)`.
+    ///   - fixedShards: cut every batch into this many shards whatever the worker count, so
+    ///     the result is bitwise identical for any `workers` up to it.
     @discardableResult
     public func fit(
         x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
         validationSplit: Double = 0, verbose: Int = 1,
-        allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false
+        allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
+        workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil
     ) throws -> History {
         try fit(dataset: InMemoryDataset(x: x, y: y), epochs: epochs, batchSize: batchSize, shuffle: shuffle,
                 validationSplit: validationSplit, verbose: verbose,
-                allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch)
+                allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
+                workers: workers, averaging: averaging, fixedShards: fixedShards)
     }
 
     /// Trains on any `Dataset` (in memory or streamed); see `fit(x:y:...)`.
@@ -34,7 +43,8 @@ extension Sequential {
     public func fit(
         dataset: any Dataset, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
         validationSplit: Double = 0, verbose: Int = 1,
-        allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false
+        allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
+        workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil
     ) throws -> History {
         guard var setup = training else {
             throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before fit")
@@ -59,6 +69,17 @@ extension Sequential {
             try checkStatefulRows(validationRows.count, batch: batch, what: "validation samples")
         }
 
+        // The batch size asked for must fill every shard; a short last batch may leave some empty.
+        let engine = try makeEngine(workers: workers, fixedShards: fixedShards, averaging: averaging, optimizer: setup.optimizer)
+        try engine?.check(batch: batch, stateful: layers.contains(where: \.isStateful))
+        let blasThreads = BLAS.threadCount
+        if engine != nil { BLAS.threadCount = 1 }
+        defer {
+            engine?.finish()
+            BLAS.threadCount = blasThreads
+            lastFitProfile = engine?.profile
+        }
+
         var history = History()
         var reporter = ProgressReporter(verbose: verbose, epochs: epochs)
         let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
@@ -73,14 +94,16 @@ extension Sequential {
                 try workspace.load(dataset, rows: rows)
                 if k + 1 < order.batchCount { dataset.prefetch(rows: order.batch(k + 1), targets: true) }
                 setup.step += 1
-                let (loss, metricValues) = trainStep(workspace, batch: rows.count, setup: setup)
+                let (loss, metricValues) = engine?.trainStep(workspace, batch: rows.count, setup: setup)
+                    ?? trainStep(workspace, batch: rows.count, setup: setup)
                 totals.add(loss: loss, metrics: metricValues, samples: rows.count)
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed)
             }
             training = setup
             var logs = totals.logs(prefix: "")
             if !validationRows.isEmpty {
-                let validation = try evaluate(dataset: dataset, rows: validationRows, batchSize: batch, workspace: workspace)
+                let validation = try evaluate(
+                    dataset: dataset, rows: validationRows, batchSize: batch, workspace: workspace, engine: engine)
                 logs += validation.logs(prefix: "val_")
             }
             history.record(epoch: epoch, logs: logs)
@@ -89,29 +112,38 @@ extension Sequential {
         return history
     }
 
-    /// One optimizer step on the batch in `workspace`: forward, loss, backward, update.
-    /// Returns the batch's loss and metric values.
+    /// The model's own layers and gradient buffer, as the replica of single-thread training.
+    var primaryReplica: Replica {
+        Replica(layers: layers, gradients: parameterGradients.pointer, parameterCount: parameterCount)
+    }
+
+    /// One optimizer step on one thread on the batch in `workspace`: forward, loss, backward,
+    /// update. Returns the batch's loss and metric values.
     func trainStep(_ workspace: BatchWorkspace, batch: Int, setup: TrainingSetup) -> (Double, [Double]) {
-        let result = backpropagate(workspace, batch: batch, setup: setup)
+        let replica = backpropagate(workspace, batch: batch, setup: setup)
         setup.optimizer.update(
             parameters: parameterValues.pointer, gradients: parameterGradients.pointer,
             range: 0..<parameterCount, step: setup.step)
-        return result
+        return (replica.loss, replica.metrics)
     }
 
     /// Forward, loss and backward on the batch in `workspace`, leaving dL/dparameters in the
-    /// gradient buffer. Returns the batch's loss and metric values.
-    private func backpropagate(_ workspace: BatchWorkspace, batch: Int, setup: TrainingSetup) -> (Double, [Double]) {
-        parameterGradients.pointer.update(repeating: 0, count: parameterCount)
-        let predictions = forwardPass(workspace.inputs.pointer, batch: batch, training: true)
-        let result = lossAndMetrics(
-            predictions: predictions, workspace: workspace, batch: batch, setup: setup, gradient: true)
-        var gradient = workspace.outputGradient.pointer
-        for (index, layer) in layers.enumerated().reversed() {
-            guard let next = layer.backward(gradient, batch: batch, needsInputGradient: index > 0) else { break }
-            gradient = next
-        }
-        return result
+    /// gradient buffer.
+    private func backpropagate(_ workspace: BatchWorkspace, batch: Int, setup: TrainingSetup) -> Replica {
+        let replica = primaryReplica
+        replica.backpropagate(
+            inputs: workspace.inputs.pointer, targets: workspace.targets.pointer, batch: batch,
+            outputCount: workspace.outputCount, width: outputShape!.last ?? 1, setup: setup)
+        return replica
+    }
+
+    /// The engine for `workers` workers, or nil for plain single-thread training.
+    private func makeEngine(
+        workers: Int, fixedShards: Int?, averaging: Averaging, optimizer: any Optimizer
+    ) throws -> DataParallelEngine? {
+        guard workers != 1 || fixedShards != nil || averaging != .gradients else { return nil }
+        return try DataParallelEngine(
+            model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, optimizer: optimizer)
     }
 
     /// One optimizer step on one batch, as Keras's `train_on_batch`; returns the loss before
@@ -140,54 +172,35 @@ extension Sequential {
         let batch = try checkData(dataset, batchSize: x.sampleCount, requireTargets: true, context: "lossAndGradients")
         let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
         try workspace.load(dataset, rows: Array(0..<batch)[...])
-        let (loss, _) = backpropagate(workspace, batch: batch, setup: setup)
-        return (loss, gradients())
-    }
-
-    func forwardPass(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
-        var current = x
-        for layer in layers { current = layer.forward(current, batch: batch, training: training) }
-        return current
-    }
-
-    private func lossAndMetrics(
-        predictions: UnsafePointer<Float>, workspace: BatchWorkspace, batch: Int, setup: TrainingSetup, gradient: Bool
-    ) -> (Double, [Double]) {
-        let count = batch * workspace.outputCount
-        let width = outputShape!.last ?? 1
-        let logits = (layers.last as? any ProbabilityOutputLayer)?.logits
-        let loss = setup.loss.compute(
-            predictions: predictions, targets: workspace.targets.pointer, logits: logits, count: count, width: width,
-            gradient: gradient ? workspace.outputGradient.reserve(count) : nil)
-        let metrics = setup.metrics.map {
-            $0.resolved(loss: setup.loss, width: width)
-                .compute(predictions: predictions, targets: workspace.targets.pointer, count: count, width: width)
-        }
-        return (loss, metrics)
+        return (backpropagate(workspace, batch: batch, setup: setup).loss, gradients())
     }
 
     // MARK: evaluate
 
     /// The loss and metrics on `x`, `y` (Keras's `evaluate(..., return_dict=True)`), keyed
     /// "loss", "mae", ...
-    public func evaluate(x: Tensor, y: Tensor, batchSize: Int? = nil) throws -> [String: Double] {
-        try evaluate(dataset: InMemoryDataset(x: x, y: y), batchSize: batchSize)
+    /// With `workers` > 1 the batches are sharded over that many threads, as in `fit`.
+    public func evaluate(x: Tensor, y: Tensor, batchSize: Int? = nil, workers: Int = 1) throws -> [String: Double] {
+        try evaluate(dataset: InMemoryDataset(x: x, y: y), batchSize: batchSize, workers: workers)
     }
 
-    /// The loss and metrics on a dataset; see `evaluate(x:y:batchSize:)`.
-    public func evaluate(dataset: any Dataset, batchSize: Int? = nil) throws -> [String: Double] {
+    /// The loss and metrics on a dataset; see `evaluate(x:y:batchSize:workers:)`.
+    public func evaluate(dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1) throws -> [String: Double] {
         guard training != nil else {
             throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before evaluate")
         }
         let batch = try checkData(dataset, batchSize: batchSize, requireTargets: true, context: "evaluate")
         if layers.contains(where: \.isStateful) { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
         let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
-        let totals = try evaluate(dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: workspace)
+        let engine = try parallelForward(workers: workers, batch: batch)
+        defer { engine?.finish() }
+        let totals = try evaluate(dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: workspace,
+                                  engine: engine)
         return Dictionary(uniqueKeysWithValues: totals.logs(prefix: ""))
     }
 
     private func evaluate(
-        dataset: any Dataset, rows: Range<Int>, batchSize: Int, workspace: BatchWorkspace
+        dataset: any Dataset, rows: Range<Int>, batchSize: Int, workspace: BatchWorkspace, engine: DataParallelEngine?
     ) throws -> RunningTotals {
         let setup = training!
         var totals = RunningTotals(metrics: setup.metrics)
@@ -201,9 +214,16 @@ extension Sequential {
                 let next = all[(end - rows.lowerBound)..<(min(end + batchSize, rows.upperBound) - rows.lowerBound)]
                 dataset.prefetch(rows: next, targets: true)
             }
-            let predictions = forwardPass(workspace.inputs.pointer, batch: slice.count, training: false)
-            let (loss, metrics) = lossAndMetrics(
-                predictions: predictions, workspace: workspace, batch: slice.count, setup: setup, gradient: false)
+            let (loss, metrics): (Double, [Double])
+            if let engine {
+                (loss, metrics) = engine.forward(workspace, batch: slice.count, setup: setup, output: nil)
+            } else {
+                let replica = primaryReplica
+                let predictions = replica.forward(workspace.inputs.pointer, batch: slice.count, training: false)
+                replica.score(predictions, targets: workspace.targets.pointer, batch: slice.count,
+                              outputCount: workspace.outputCount, width: outputShape!.last ?? 1, setup: setup, gradient: false)
+                (loss, metrics) = (replica.loss, replica.metrics)
+            }
             totals.add(loss: loss, metrics: metrics, samples: slice.count)
             start = end
         }
@@ -214,19 +234,22 @@ extension Sequential {
 
     /// The model's outputs for `x`, `(samples, ...output shape)`, computed `batchSize` samples
     /// at a time. A stateful model may predict with another batch size than it trains with:
-    /// that batch size keeps its own state (see `LSTM`).
-    public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
-        try predict(dataset: InMemoryDataset(x: x), batchSize: batchSize)
+    /// that batch size keeps its own state (see `LSTM`). With `workers` > 1 the batches are
+    /// sharded over that many threads, as in `fit`.
+    public func predict(_ x: Tensor, batchSize: Int = 32, workers: Int = 1) throws -> Tensor {
+        try predict(dataset: InMemoryDataset(x: x), batchSize: batchSize, workers: workers)
     }
 
-    /// The model's outputs for every sample of a dataset; see `predict(_:batchSize:)`.
-    public func predict(dataset: any Dataset, batchSize: Int = 32) throws -> Tensor {
+    /// The model's outputs for every sample of a dataset; see `predict(_:batchSize:workers:)`.
+    public func predict(dataset: any Dataset, batchSize: Int = 32, workers: Int = 1) throws -> Tensor {
         try build(inputShape: dataset.inputShape)
         let batch = try checkBatchSize(batchSize, samples: dataset.sampleCount, fixedAllowed: false)
         if layers.contains(where: \.isStateful) { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
         let outputCount = Shape.count(outputShape!)
         var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
         let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: outputCount)
+        let engine = try parallelForward(workers: workers, batch: batch)
+        defer { engine?.finish() }
         let all = Array(0..<dataset.sampleCount)
         var start = 0
         while start < dataset.sampleCount {
@@ -235,13 +258,32 @@ extension Sequential {
             if end < dataset.sampleCount {
                 dataset.prefetch(rows: all[end..<min(end + batch, dataset.sampleCount)], targets: false)
             }
-            let predictions = forwardPass(workspace.inputs.pointer, batch: end - start, training: false)
-            result.scalars.withUnsafeMutableBufferPointer {
-                ($0.baseAddress! + start * outputCount).update(from: predictions, count: (end - start) * outputCount)
+            result.scalars.withUnsafeMutableBufferPointer { buffer in
+                let target = buffer.baseAddress! + start * outputCount
+                if let engine {
+                    _ = engine.forward(workspace, batch: end - start, setup: nil, output: target)
+                } else {
+                    target.update(from: primaryReplica.forward(workspace.inputs.pointer, batch: end - start, training: false),
+                                  count: (end - start) * outputCount)
+                }
             }
             start = end
         }
         return result
+    }
+
+    /// An engine for parallel forward passes, or nil for one worker.
+    private func parallelForward(workers: Int, batch: Int) throws -> DataParallelEngine? {
+        guard workers != 1 else { return nil }
+        let engine = try DataParallelEngine(
+            model: self, workers: workers, fixedShards: nil, averaging: .gradients, optimizer: SGD())
+        do {
+            try engine.check(batch: batch, stateful: layers.contains(where: \.isStateful))
+        } catch {
+            engine.finish()
+            throw error
+        }
+        return engine
     }
 
     // MARK: checks

@@ -34,6 +34,8 @@ public final class Sequential {
     /// The number of scalars in all parameters.
     public private(set) var parameterCount = 0
     var training: TrainingSetup?
+    /// Where the time of the last data-parallel `fit`'s steps went (nil after a one-worker fit).
+    public internal(set) var lastFitProfile: StepProfile?
 
     /// What `compile` fixed.
     struct TrainingSetup {

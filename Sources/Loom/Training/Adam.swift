@@ -20,6 +20,12 @@ public final class Adam: Optimizer {
         self.epsilon = epsilon
     }
 
+    public var stateBuffers: [FloatBuffer] { [firstMoments, secondMoments] }
+
+    public func makeCopy() -> any Optimizer {
+        Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    }
+
     public func prepare(parameterCount: Int) {
         firstMoments.reserve(parameterCount)
         secondMoments.reserve(parameterCount)

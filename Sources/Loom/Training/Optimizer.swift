@@ -11,6 +11,11 @@ public protocol Optimizer: AnyObject {
     /// Applies update number `step` (counting from 1) to `parameters[range]`.
     func update(
         parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, range: Range<Int>, step: Int)
+    /// The state buffers, each with the parameters' layout (averaged across replicas when
+    /// averaging parameters).
+    var stateBuffers: [FloatBuffer] { get }
+    /// An optimizer with the same settings and fresh state.
+    func makeCopy() -> any Optimizer
 }
 
 /// Optimizers by Keras's names, for configuration files and the command line.

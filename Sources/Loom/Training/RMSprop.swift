@@ -17,6 +17,12 @@ public final class RMSprop: Optimizer {
         self.epsilon = epsilon
     }
 
+    public var stateBuffers: [FloatBuffer] { [meanSquares, momenta] }
+
+    public func makeCopy() -> any Optimizer {
+        RMSprop(learningRate: learningRate, rho: rho, momentum: momentum, epsilon: epsilon)
+    }
+
     public func prepare(parameterCount: Int) {
         meanSquares.reserve(parameterCount)
         meanSquares.zero()

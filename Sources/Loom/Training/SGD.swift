@@ -15,6 +15,12 @@ public final class SGD: Optimizer {
         self.nesterov = nesterov
     }
 
+    public var stateBuffers: [FloatBuffer] { [velocities] }
+
+    public func makeCopy() -> any Optimizer {
+        SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov)
+    }
+
     public func prepare(parameterCount: Int) {
         velocities.reserve(parameterCount)
         velocities.zero()

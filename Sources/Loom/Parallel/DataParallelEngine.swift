@@ -1,0 +1,222 @@
+import Dispatch
+
+/// Trains, evaluates and predicts a `Sequential` model on several worker threads.
+///
+/// Each batch is cut into `shardCount` contiguous row ranges; shard `s` always covers the
+/// same rows, and worker `w` runs shards `w, w + workers, ...` with one replica per shard.
+/// With gradient averaging, a step is: every worker runs its shards' forward and backward
+/// passes; barrier; every worker sums all shards' gradients, weighted by their row counts,
+/// over its own slice of the flat gradient buffer, in shard order (so the result never
+/// depends on thread timing), and updates that slice of the parameters.
+///
+/// `shardCount` is the worker count, or a fixed number (`fixedShards`) that makes the result
+/// bitwise identical whatever the worker count, at the price of smaller GEMMs per shard and
+/// one replica's memory per shard.
+final class DataParallelEngine {
+    let workers: Int
+    let shardCount: Int
+    let averaging: Averaging
+    private unowned let model: Sequential
+    private let pool: WorkerPool
+    private let replicas: [Replica]
+    /// The slice of the parameters each worker reduces and updates.
+    private let slices: [Range<Int>]
+    private var localSteps = 0
+    private var timings: [StepProfile]
+    private var stepStart = DispatchTime.now()
+
+    init(model: Sequential, workers: Int, fixedShards: Int?, averaging: Averaging, optimizer: any Optimizer) throws {
+        guard workers >= 1 else { throw LoomError.invalidArgument("workers must be at least 1, got \(workers)") }
+        if let fixedShards, fixedShards < workers {
+            throw LoomError.invalidArgument("fixedShards (\(fixedShards)) must be at least the worker count (\(workers))")
+        }
+        if case let .parameters(every) = averaging, every < 1 {
+            throw LoomError.invalidArgument("parameter averaging needs every >= 1, got \(every)")
+        }
+        self.model = model
+        self.workers = workers
+        self.averaging = averaging
+        shardCount = fixedShards ?? workers
+        pool = WorkerPool(count: workers)
+        let ownOptimizer: (any Optimizer)? = averaging == .gradients ? nil : optimizer
+        replicas = (0..<shardCount).map { _ in Replica(replicating: model, optimizer: ownOptimizer) }
+        let count = model.parameterCount
+        slices = (0..<workers).map { w in (w * count / workers)..<((w + 1) * count / workers) }
+        timings = Array(repeating: StepProfile(), count: workers)
+    }
+
+    /// Ends the worker threads; with parameter averaging, first leaves the average in the model.
+    func finish() {
+        if case .parameters = averaging, localSteps > 0 { averageParameters() }
+        pool.shutdown()
+    }
+
+    /// The rows of each shard of a `batch`-row batch: contiguous, sizes differing by at most one.
+    func shardRanges(batch: Int) -> [Range<Int>] {
+        (0..<shardCount).map { s in (s * batch / shardCount)..<((s + 1) * batch / shardCount) }
+    }
+
+    /// Checks a batch size against the shards: none empty, and equal for a stateful model.
+    func check(batch: Int, stateful: Bool) throws {
+        guard batch >= shardCount else {
+            throw LoomError.invalidArgument(
+                "a batch of \(batch) cannot be cut into \(shardCount) shards (one per worker) without empty ones; "
+                    + "use at most \(batch) workers or a larger batch")
+        }
+        if stateful, batch % shardCount != 0 {
+            throw LoomError.statefulBatch(
+                "a stateful model's batch (\(batch)) must split evenly over the \(shardCount) shards, so that every "
+                    + "replica carries the same number of rows' state")
+        }
+    }
+
+    // MARK: training
+
+    /// One data-parallel training step on the batch in `workspace`; returns the batch's loss
+    /// and metrics (row-weighted means over the shards).
+    func trainStep(_ workspace: BatchWorkspace, batch: Int, setup: Sequential.TrainingSetup) -> (Double, [Double]) {
+        stepStart = DispatchTime.now()
+        let ranges = shardRanges(batch: batch)
+        let outputWidth = model.outputShape!.last ?? 1
+        let parameters = model.parameterValues.pointer, gradients = model.parameterGradients.pointer
+        let averagingGradients = averaging == .gradients
+        let weights = ranges.map { Float($0.count) / Float(batch) }
+        pool.run { [self] worker in
+            let start = DispatchTime.now()
+            var shard = worker
+            while shard < shardCount {
+                let rows = ranges[shard], replica = replicas[shard]
+                defer { shard += workers }
+                guard !rows.isEmpty else {
+                    // A short last batch can leave a shard empty: it adds nothing (weight 0).
+                    replica.gradients.update(repeating: 0, count: model.parameterCount)
+                    continue
+                }
+                replica.assign(rows: BatchRows(offset: rows.lowerBound, batchSize: batch))
+                replica.backpropagate(
+                    inputs: workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
+                    targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
+                    batch: rows.count, outputCount: workspace.outputCount, width: outputWidth, setup: setup)
+                if !averagingGradients {
+                    replica.optimizer!.update(
+                        parameters: replica.parameters(of: model), gradients: replica.gradients,
+                        range: 0..<model.parameterCount, step: setup.step)
+                }
+            }
+            let computed = DispatchTime.now()
+            timings[worker].compute += computed.seconds(since: start)
+            guard averagingGradients else { return }
+            pool.barrier.wait()
+            let arrived = DispatchTime.now()
+            let slice = slices[worker]
+            // grads[slice] = Σ_s (rows_s / batch) · grads_s[slice], in shard order.
+            for k in slice { gradients[k] = 0 }
+            for (replica, weight) in zip(replicas, weights) {
+                let source = replica.gradients
+                for k in slice { gradients[k] += weight * source[k] }
+            }
+            let reduced = DispatchTime.now()
+            setup.optimizer.update(parameters: parameters, gradients: gradients, range: slice, step: setup.step)
+            timings[worker].wait += arrived.seconds(since: computed)
+            timings[worker].reduce += reduced.seconds(since: arrived)
+            timings[worker].optimizer += DispatchTime.now().seconds(since: reduced)
+        }
+        if case let .parameters(every) = averaging {
+            localSteps += 1
+            if localSteps % every == 0 { averageParameters() }
+        }
+        timings[0].steps += 1
+        timings[0].total += DispatchTime.now().seconds(since: stepStart)
+        return weightedResults(ranges: ranges, batch: batch)
+    }
+
+    /// Averages the replicas' parameters and optimizer states, slice by slice, into the model
+    /// and back into every replica.
+    private func averageParameters() {
+        let count = model.parameterCount
+        let model = self.model
+        pool.run { [self] worker in
+            let start = DispatchTime.now()
+            let slice = slices[worker]
+            let scale = 1 / Float(shardCount)
+            func average(_ buffers: [UnsafeMutablePointer<Float>], into target: UnsafeMutablePointer<Float>?) {
+                for k in slice {
+                    var sum: Float = 0
+                    for buffer in buffers { sum += buffer[k] }
+                    let mean = sum * scale
+                    target?[k] = mean
+                    for buffer in buffers { buffer[k] = mean }
+                }
+            }
+            average(replicas.map { $0.parameters(of: model) }, into: model.parameterValues.pointer)
+            let states = replicas.map { $0.optimizer!.stateBuffers }
+            for index in states[0].indices where states[0][index].capacity >= count {
+                average(states.map { $0[index].pointer }, into: nil)
+            }
+            timings[worker].reduce += DispatchTime.now().seconds(since: start)
+        }
+    }
+
+    // MARK: evaluation and prediction
+
+    /// Forward passes of the batch in `workspace` on the shards. With `setup`, scores them and
+    /// returns the row-weighted loss and metrics; with `output`, copies the predictions there.
+    func forward(
+        _ workspace: BatchWorkspace, batch: Int, setup: Sequential.TrainingSetup?, output: UnsafeMutablePointer<Float>?
+    ) -> (Double, [Double]) {
+        let ranges = shardRanges(batch: batch)
+        let outputWidth = model.outputShape!.last ?? 1
+        pool.run { [self] worker in
+            var shard = worker
+            while shard < shardCount {
+                let rows = ranges[shard], replica = replicas[shard]
+                defer { shard += workers }
+                guard !rows.isEmpty else { continue }
+                replica.assign(rows: BatchRows(offset: rows.lowerBound, batchSize: batch))
+                let predictions = replica.forward(
+                    workspace.inputs.pointer + rows.lowerBound * workspace.inputCount, batch: rows.count, training: false)
+                if let setup {
+                    replica.score(predictions, targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
+                                  batch: rows.count, outputCount: workspace.outputCount, width: outputWidth,
+                                  setup: setup, gradient: false)
+                }
+                output?.advanced(by: rows.lowerBound * workspace.outputCount)
+                    .update(from: predictions, count: rows.count * workspace.outputCount)
+            }
+        }
+        return setup == nil ? (0, []) : weightedResults(ranges: ranges, batch: batch)
+    }
+
+    private func weightedResults(ranges: [Range<Int>], batch: Int) -> (Double, [Double]) {
+        var loss = 0.0
+        var metrics = [Double](repeating: 0, count: replicas[0].metrics.count)
+        for (replica, rows) in zip(replicas, ranges) where !rows.isEmpty {
+            let weight = Double(rows.count) / Double(batch)
+            loss += weight * replica.loss
+            for i in metrics.indices { metrics[i] += weight * replica.metrics[i] }
+        }
+        return (loss, metrics)
+    }
+
+    /// Seconds per step of the training so far, averaged over the workers.
+    var profile: StepProfile {
+        var result = StepProfile()
+        let steps = Double(max(timings[0].steps, 1))
+        result.steps = timings[0].steps
+        for timing in timings {
+            result.compute += timing.compute / steps / Double(workers)
+            result.wait += timing.wait / steps / Double(workers)
+            result.reduce += timing.reduce / steps / Double(workers)
+            result.optimizer += timing.optimizer / steps / Double(workers)
+        }
+        result.total = timings[0].total / steps
+        return result
+    }
+}
+
+extension DispatchTime {
+    /// Seconds from `earlier` to this time.
+    func seconds(since earlier: DispatchTime) -> Double {
+        Double(uptimeNanoseconds - earlier.uptimeNanoseconds) / 1e9
+    }
+}

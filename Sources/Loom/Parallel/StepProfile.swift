@@ -1,0 +1,17 @@
+/// Where the time of a data-parallel step went, in seconds per step, averaged over the steps
+/// of the last `fit` and over the workers.
+public struct StepProfile: Sendable, Equatable {
+    public var steps = 0
+    /// Forward and backward passes of the worker's shards.
+    public var compute = 0.0
+    /// Waiting at the barrier for the slowest worker.
+    public var wait = 0.0
+    /// Summing the shards' gradients (or averaging parameters) over the worker's slice.
+    public var reduce = 0.0
+    /// The optimizer update of the worker's slice.
+    public var optimizer = 0.0
+    /// The whole step as the calling thread saw it (data loading included).
+    public var total = 0.0
+
+    public init() {}
+}

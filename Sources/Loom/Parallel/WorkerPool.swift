@@ -1,0 +1,113 @@
+import Foundation
+import Synchronization
+
+/// `count` workers that live for a whole `fit`: the calling thread is worker 0 and
+/// `count − 1` threads wait for jobs. `run` hands every worker the same job (its index as
+/// argument) and returns when all have finished it; `barrier` synchronises them inside one.
+///
+/// A waiting worker spins on an atomic generation counter for about 50 µs, then sleeps on a
+/// condition variable, so a job reaches a worker in well under a microsecond while steps
+/// follow each other, and idle workers cost nothing between fits.
+///
+/// Thread safety (`@unchecked Sendable`): `job` is written by the caller before it publishes
+/// a new generation (release) and read by workers after they observe it (acquire).
+final class WorkerPool: @unchecked Sendable {
+    let count: Int
+    let barrier: SpinBarrier
+    private let generation = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
+    private let sleepers = NSCondition()
+    private let exited = DispatchGroup()
+    private var job: ((Int) -> Void)?
+    private var stopping = false
+
+    init(count: Int) {
+        self.count = count
+        barrier = SpinBarrier(count: count)
+        for index in 1..<max(count, 1) {
+            exited.enter()
+            let thread = Thread { [self] in
+                loop(index)
+                exited.leave()
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Runs `job(worker)` on every worker, the caller being worker 0; returns when all are done.
+    func run(_ job: @escaping (Int) -> Void) {
+        guard count > 1 else { return job(0) }
+        self.job = job
+        finished.store(0, ordering: .relaxed)
+        publish()
+        job(0)
+        var spins = 0
+        while finished.load(ordering: .acquiring) < count - 1 { SpinBarrier.pause(&spins) }
+        self.job = nil
+    }
+
+    /// Ends the worker threads; the pool cannot run jobs afterwards.
+    func shutdown() {
+        guard count > 1 else { return }
+        stopping = true
+        publish()
+        exited.wait()
+    }
+
+    private func publish() {
+        sleepers.lock()
+        generation.wrappingAdd(1, ordering: .releasing)
+        sleepers.broadcast()
+        sleepers.unlock()
+    }
+
+    private func loop(_ index: Int) {
+        var seen = 0
+        while true {
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen {
+                if spins < 20_000 {
+                    spins += 1
+                    continue
+                }
+                sleepers.lock()
+                while generation.load(ordering: .acquiring) == seen { sleepers.wait() }
+                sleepers.unlock()
+            }
+            seen = generation.load(ordering: .acquiring)
+            if stopping { return }
+            job?(index)
+            finished.wrappingAdd(1, ordering: .releasing)
+        }
+    }
+}
+
+/// A reusable barrier for the workers of one job: the last to arrive flips the phase the
+/// others spin on (yielding the core after a while, for more workers than cores).
+final class SpinBarrier: @unchecked Sendable {
+    let count: Int
+    private let arrived = Atomic<Int>(0)
+    private let phase = Atomic<Int>(0)
+
+    init(count: Int) { self.count = count }
+
+    func wait() {
+        guard count > 1 else { return }
+        let current = phase.load(ordering: .acquiring)
+        if arrived.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue == count {
+            arrived.store(0, ordering: .relaxed)
+            phase.store(current + 1, ordering: .releasing)
+            return
+        }
+        var spins = 0
+        while phase.load(ordering: .acquiring) == current { SpinBarrier.pause(&spins) }
+    }
+
+    /// One round of a spin wait: busy for the first few thousand rounds, then yield the core.
+    @inline(__always)
+    static func pause(_ spins: inout Int) {
+        spins += 1
+        if spins > 4_000 { sched_yield() }
+    }
+}

@@ -1,0 +1,188 @@
+import XCTest
+@testable import Loom
+
+/// The data-parallel engine against one thread, and its own guarantees.
+final class ParallelTests: XCTestCase {
+    private func sineData(samples: Int, seed: UInt64) -> (Tensor, Tensor) {
+        var generator = SeededGenerator(seed: seed)
+        var x = Tensor(shape: [samples, 8, 1]), y = Tensor(shape: [samples, 1])
+        for s in 0..<samples {
+            let phase = Float(generator.uniform()) * 6.28
+            for t in 0..<8 { x[s, t, 0] = sin(phase + Float(t) * 0.3) }
+            y[s, 0] = sin(phase + 8 * 0.3)
+        }
+        return (x, y)
+    }
+
+    private func sineModel(seed: UInt64 = 1) throws -> Sequential {
+        let model = Sequential(seed: seed) { Input(shape: [8, 1]); LSTM(8); Dense(1) }
+        try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.mae])
+        return model
+    }
+
+    private func message(_ body: () throws -> Void) -> String {
+        do {
+            try body()
+            return "no error"
+        } catch {
+            return String(describing: error)
+        }
+    }
+
+    func testOneStepWithSeveralWorkersMatchesOneWorkerForEveryArchitecture() throws {
+        for name in KerasParityTests.names {
+            let fixture = try KerasFixture.load(name)
+            let samples = fixture.x.shape[0]
+            var reference: ([Tensor], [Tensor])?
+            for workers in [1, 2, 3] where samples >= workers && (name != "stateful" || samples % workers == 0) {
+                let model = KerasParityTests.model(for: name)
+                try model.compile(optimizer: SGD(learningRate: 0.1, momentum: 0.9), loss: Loss(kerasName: fixture.loss))
+                try model.setWeights(fixture.weights.map(\.tensor))
+                try model.fit(x: fixture.x.tensor, y: fixture.y.tensor, epochs: 1, batchSize: samples, shuffle: false,
+                              verbose: 0, workers: workers)
+                let result = (try model.weights(), model.gradients())
+                if let reference {
+                    for (i, (mine, theirs)) in zip(result.1, reference.1).enumerated() {
+                        assertClose(mine, theirs, "\(name), \(workers) workers, gradient \(i)")
+                    }
+                    for (i, (mine, theirs)) in zip(result.0, reference.0).enumerated() {
+                        assertClose(mine, theirs, "\(name), \(workers) workers, weight \(i)")
+                    }
+                } else {
+                    reference = result
+                }
+            }
+        }
+    }
+
+    func testSameSeedSameWorkersIsBitwiseIdentical() throws {
+        let (x, y) = sineData(samples: 96, seed: 1)
+        func run() throws -> [Tensor] {
+            let model = try sineModel()
+            try model.fit(x: x, y: y, epochs: 2, batchSize: 16, verbose: 0, workers: 2)
+            return try model.weights()
+        }
+        XCTAssertEqual(try run(), try run())
+    }
+
+    func testFixedShardsAreBitwiseIdenticalForAnyWorkerCount() throws {
+        let (x, y) = sineData(samples: 90, seed: 2)
+        var results: [[Tensor]] = []
+        for workers in 1...4 {
+            let model = try sineModel()
+            let history = try model.fit(x: x, y: y, epochs: 2, batchSize: 20, validationSplit: 0.2, verbose: 0,
+                                        workers: workers, fixedShards: 4)
+            results.append(try model.weights() + [try Tensor(shape: [2], scalars: history["val_loss"].map(Float.init))])
+        }
+        for workers in 2...4 { XCTAssertEqual(results[workers - 1], results[0], "\(workers) workers") }
+    }
+
+    func testFullFitReachesTheSameValidationLoss() throws {
+        let (x, y) = sineData(samples: 256, seed: 3)
+        var losses: [Double] = []
+        for workers in [1, 2] {
+            let model = try sineModel()
+            let history = try model.fit(x: x, y: y, epochs: 12, batchSize: 32, validationSplit: 0.25, verbose: 0, workers: workers)
+            losses.append(history["val_loss"].last!)
+            if workers == 2 {
+                let profile = try XCTUnwrap(model.lastFitProfile)
+                XCTAssertEqual(profile.steps, 12 * 6)
+                XCTAssertGreaterThan(profile.compute, 0)
+            }
+        }
+        XCTAssertLessThan(losses[0], 0.01)
+        XCTAssertLessThan(losses[1], 0.01)
+    }
+
+    func testParallelPredictAndEvaluateMatchOneWorker() throws {
+        let (x, y) = sineData(samples: 50, seed: 4)
+        let model = try sineModel()
+        let one = try model.predict(x, batchSize: 16)
+        assertClose(try model.predict(x, batchSize: 16, workers: 3), one, tolerance: 1e-6, "predict")
+        let evaluated = try model.evaluate(x: x, y: y, batchSize: 16)
+        let parallel = try model.evaluate(x: x, y: y, batchSize: 16, workers: 2)
+        XCTAssertEqual(parallel["loss"]!, evaluated["loss"]!, accuracy: 1e-6)
+        XCTAssertEqual(parallel["mae"]!, evaluated["mae"]!, accuracy: 1e-6)
+    }
+
+    func testParameterAveragingEveryStepWithPlainSGDEqualsGradientAveraging() throws {
+        // w − lr·mean(g_s) is the mean of the replicas' w − lr·g_s when shards are equal.
+        let (x, y) = sineData(samples: 64, seed: 5)
+        var results: [[Tensor]] = []
+        for averaging in [Averaging.gradients, .parameters(every: 1)] {
+            let model = Sequential(seed: 2) { Input(shape: [8, 1]); LSTM(6); Dense(1) }
+            try model.compile(optimizer: SGD(learningRate: 0.05), loss: .meanSquaredError)
+            try model.fit(x: x, y: y, epochs: 2, batchSize: 16, shuffle: false, verbose: 0, workers: 2, averaging: averaging)
+            results.append(try model.weights())
+        }
+        for (a, b) in zip(results[0], results[1]) { assertClose(b, a, tolerance: 1e-5, "parameters vs gradients") }
+    }
+
+    func testParameterAveragingLearns() throws {
+        let (x, y) = sineData(samples: 256, seed: 6)
+        let model = try sineModel()
+        let history = try model.fit(x: x, y: y, epochs: 12, batchSize: 32, validationSplit: 0.25, verbose: 0,
+                                    workers: 2, averaging: .parameters(every: 4))
+        XCTAssertLessThan(history["val_loss"].last!, 0.02)
+    }
+
+    /// As `StatefulTests.testEchoOneBatchBackIsLearnedOnlyWithState`, trained by `fit` on
+    /// several workers: batch k holds chunk k of every row, so the samples are laid out
+    /// batch-major and the batches stay in file order.
+    func testStatefulEchoIsLearnedWithTwoAndFourWorkersAndNotWithoutState() throws {
+        let rows = 8, steps = 48
+        var generator = SeededGenerator(seed: 11)
+        let series = (0..<(rows * steps)).map { _ in Float(generator.uniform()) }
+        var x = Tensor(shape: [rows * steps, 1, 1]), y = Tensor(shape: [rows * steps, 1])
+        for k in 0..<steps {
+            for r in 0..<rows {
+                x[k * rows + r, 0, 0] = series[r * steps + k]
+                y[k * rows + r, 0] = k > 0 ? series[r * steps + k - 1] : 0.5
+            }
+        }
+        func model() throws -> Sequential {
+            let model = Sequential(seed: 1) { Input(shape: [1, 1], batchSize: rows); LSTM(16, stateful: true); Dense(1) }
+            try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError)
+            return model
+        }
+        for workers in [1, 2, 4] {
+            let trained = try model()
+            let history = try trained.fit(x: x, y: y, epochs: 30, batchSize: rows, shuffle: false, verbose: 0,
+                                          resetStatesEachEpoch: true, workers: workers)
+            XCTAssertLessThan(history["loss"].last!, 0.02, "\(workers) workers with state")
+        }
+        // State reset before every batch: one-batch fits, each starting from zero state.
+        let forgetful = try model()
+        var lastEpoch = 0.0
+        for _ in 0..<30 {
+            lastEpoch = 0
+            for k in 0..<steps {
+                let batch = k * rows..<(k + 1) * rows
+                let history = try forgetful.fit(x: x.samples(batch), y: y.samples(batch), batchSize: rows, shuffle: false,
+                                                verbose: 0, resetStatesEachEpoch: true, workers: 2)
+                lastEpoch += history["loss"][0] / Double(steps)
+            }
+        }
+        XCTAssertGreaterThan(lastEpoch, 0.06, "reset every batch")
+    }
+
+    func testRefusals() throws {
+        let (x, y) = sineData(samples: 32, seed: 7)
+        let model = try sineModel()
+        let before = try model.weights()
+        XCTAssertEqual(message { try model.fit(x: x, y: y, verbose: 0, workers: 0) }, "workers must be at least 1, got 0")
+        XCTAssertEqual(message { try model.fit(x: x, y: y, batchSize: 3, verbose: 0, workers: 4) },
+                       "a batch of 3 cannot be cut into 4 shards (one per worker) without empty ones; use at most 3 workers or a larger batch")
+        XCTAssertEqual(message { try model.fit(x: x, y: y, verbose: 0, workers: 4, fixedShards: 2) },
+                       "fixedShards (2) must be at least the worker count (4)")
+        XCTAssertEqual(message { try model.fit(x: x, y: y, verbose: 0, workers: 2, averaging: .parameters(every: 0)) },
+                       "parameter averaging needs every >= 1, got 0")
+        XCTAssertEqual(try model.weights(), before)
+        let stateful = Sequential { Input(shape: [8, 1], batchSize: 6); LSTM(4, stateful: true); Dense(1) }
+        try stateful.compile(optimizer: SGD(), loss: .meanSquaredError)
+        XCTAssertTrue(message { try stateful.fit(x: x.samples(0..<30), y: y.samples(0..<30), shuffle: false, verbose: 0, workers: 4) }
+            .hasPrefix("a stateful model's batch (6) must split evenly over the 4 shards"))
+        // A short last batch with fewer rows than workers is fine: 33 = 16 + 16 + 1.
+        XCTAssertNoThrow(try model.fit(x: Tensor(shape: [33, 8, 1]), y: Tensor(shape: [33, 1]), batchSize: 16, verbose: 0, workers: 2))
+    }
+}
