@@ -16,7 +16,7 @@ endif
 RELEASE_FLAGS := -c release $(if $(SWIFT_TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(SWIFT_TARGET_CPU))
 export RELEASE_FLAGS
 
-.PHONY: deps build release test demo bench compare clean
+.PHONY: deps build release test tsan demo bench compare clean
 
 deps:
 	@if ! pkg-config --exists openblas hdf5 2>/dev/null; then \
@@ -33,6 +33,12 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+
+# The data-parallel tests under Thread Sanitizer (its own build folder: every target is
+# rebuilt instrumented).
+tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-swift-testing --filter 'ParallelTests|HDF5DatasetTests'
 
 demo: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product loom

@@ -35,8 +35,14 @@ struct Train: ParsableCommand {
     @Flag(help: "Keep batches in file order (the stateful preset always does).")
     var noShuffle = false
 
-    @Option(help: "Worker threads (the data-parallel engine is not in this build yet: 1 is used).")
+    @Option(help: "Worker threads training data-parallel (each batch is cut into one shard per worker).")
     var workers = 1
+
+    @Option(help: "How workers combine their work: gradients (every step) or parameters (every --every steps).")
+    var averaging = "gradients"
+
+    @Option(help: "With --averaging parameters: local steps between two averagings.")
+    var every = 4
 
     @Option(help: "Write the trained weights (Keras .weights.h5 layout) to this HDF5 file.")
     var save: String?
@@ -52,12 +58,12 @@ struct Train: ParsableCommand {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard modelOptions.units > 0 else { throw ValidationError("--units must be positive") }
+        guard ["gradients", "parameters"].contains(averaging) else {
+            throw ValidationError("--averaging must be gradients or parameters")
+        }
     }
 
     func run() throws {
-        if workers > 1 {
-            FileHandle.standardError.write("note: --workers \(workers) accepted; this build trains on 1 worker\n".data(using: .utf8)!)
-        }
         modelOptions.configureBLAS()
         let path = try dataOptions.path()
         let dataset = try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
@@ -79,7 +85,8 @@ struct Train: ParsableCommand {
         let statefulRun = arch == .stateful
         let result = try model.fit(
             dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
-            validationSplit: validationSplit, verbose: quiet ? 0 : 1, resetStatesEachEpoch: statefulRun)
+            validationSplit: validationSplit, verbose: quiet ? 0 : 1, resetStatesEachEpoch: statefulRun,
+            workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients)
         if let save {
             try SavedModel(architecture: arch, units: modelOptions.units, inputShape: dataset.inputShape, outputs: outputs,
                            batchSize: batchSize).save(model, to: save)

@@ -89,6 +89,25 @@ final class CLITests: XCTestCase {
                   "--validation-split", "0.25", "--quiet"])
     }
 
+    func testTrainOnTwoWorkersAndBench() throws {
+        let data = path("series.h5")
+        try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
+        let trained = try loom(["train", "--data", data, "--epochs", "2", "--units", "4", "--workers", "2"])
+        XCTAssertTrue(trained.out.contains("Epoch 2/2"), trained.out)
+        try loom(["train", "--data", data, "--epochs", "1", "--units", "4", "--workers", "2", "--averaging", "parameters",
+                  "--every", "2", "--quiet"])
+
+        let csv = path("scaling.csv"), svg = path("scaling.svg")
+        let bench = try loom(["bench", "--workers", "1,2", "--steps", "4", "--rounds", "1", "--units", "4", "--csv", csv, "--plot", svg])
+        XCTAssertTrue(bench.out.contains("projected speedup"), bench.out)
+        let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 3)
+        XCTAssertTrue(lines[0].hasPrefix("workers,samples_per_second,speedup,efficiency"))
+        XCTAssertTrue(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg"))
+        let bad = try loom(["bench", "--workers", "0"], expect: 64)
+        XCTAssertTrue(bad.err.contains("--workers takes positive counts"), bad.err)
+    }
+
     func testUserErrorsExitNonZeroWithOneLine() throws {
         let missing = try loom(["train", "--data", "absent.h5"], expect: 1)
         XCTAssertEqual(missing.err, "Error: absent.h5: no such file\n")

@@ -14,10 +14,14 @@ public protocol Dataset {
     /// A hint that `rows` will be read next, so a streaming dataset can start reading them in
     /// the background while the current batch trains. In-memory datasets ignore it.
     func prefetch(rows: ArraySlice<Int>, targets: Bool)
+    /// Whether several threads may call `read` at once (on disjoint rows and buffers): then
+    /// data-parallel workers each load their own shard of a batch.
+    var supportsConcurrentReads: Bool { get }
 }
 
 extension Dataset {
     public func prefetch(rows: ArraySlice<Int>, targets: Bool) {}
+    public var supportsConcurrentReads: Bool { false }
 }
 
 /// A dataset held in memory as tensors `x (samples, ...)` and optional `y (samples, ...)`.
@@ -44,6 +48,7 @@ public struct InMemoryDataset: Dataset {
     }
 
     public var sampleCount: Int { x.sampleCount }
+    public var supportsConcurrentReads: Bool { true }
     public var inputShape: [Int] { x.sampleShape }
     public var targetShape: [Int]? { y?.sampleShape }
 

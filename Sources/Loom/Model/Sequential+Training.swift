@@ -91,11 +91,21 @@ extension Sequential {
             var totals = RunningTotals(metrics: setup.metrics)
             for k in 0..<order.batchCount {
                 let rows = order.batch(k)
-                try workspace.load(dataset, rows: rows)
-                if k + 1 < order.batchCount { dataset.prefetch(rows: order.batch(k + 1), targets: true) }
                 setup.step += 1
-                let (loss, metricValues) = engine?.trainStep(workspace, batch: rows.count, setup: setup)
-                    ?? trainStep(workspace, batch: rows.count, setup: setup)
+                let loss: Double, metricValues: [Double]
+                if let engine, dataset.supportsConcurrentReads {
+                    // Each worker gathers its own shard's rows.
+                    workspace.reserve(rows: rows.count)
+                    (loss, metricValues) = try engine.trainStep(workspace, batch: rows.count, setup: setup) { shard in
+                        try workspace.load(dataset, rows: rows[(rows.startIndex + shard.lowerBound)...].prefix(shard.count),
+                                           at: shard.lowerBound)
+                    }
+                } else {
+                    try workspace.load(dataset, rows: rows)
+                    if k + 1 < order.batchCount { dataset.prefetch(rows: order.batch(k + 1), targets: true) }
+                    (loss, metricValues) = try engine?.trainStep(workspace, batch: rows.count, setup: setup)
+                        ?? trainStep(workspace, batch: rows.count, setup: setup)
+                }
                 totals.add(loss: loss, metrics: metricValues, samples: rows.count)
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed)
             }
@@ -345,9 +355,20 @@ final class BatchWorkspace {
     }
 
     func load(_ dataset: any Dataset, rows: ArraySlice<Int>, targets withTargets: Bool = true) throws {
-        let x = inputs.reserve(rows.count * inputCount)
-        let y = withTargets ? targets.reserve(rows.count * outputCount) : nil
-        try dataset.read(rows: rows, inputs: x, targets: y)
+        reserve(rows: rows.count)
+        try load(dataset, rows: rows, at: 0, targets: withTargets)
+    }
+
+    /// Sizes the buffers for `count` rows (before workers load shards into them).
+    func reserve(rows count: Int) {
+        inputs.reserve(count * inputCount)
+        targets.reserve(count * outputCount)
+    }
+
+    /// Reads `rows` into the buffers from row `offset` on (already reserved).
+    func load(_ dataset: any Dataset, rows: ArraySlice<Int>, at offset: Int, targets withTargets: Bool = true) throws {
+        try dataset.read(rows: rows, inputs: inputs.pointer + offset * inputCount,
+                         targets: withTargets ? targets.pointer + offset * outputCount : nil)
     }
 }
 

@@ -22,7 +22,7 @@ final class DataParallelEngine {
     /// The slice of the parameters each worker reduces and updates.
     private let slices: [Range<Int>]
     private var localSteps = 0
-    private var timings: [StepProfile]
+    private let timings: WorkerTimings
     private var stepStart = DispatchTime.now()
 
     init(model: Sequential, workers: Int, fixedShards: Int?, averaging: Averaging, optimizer: any Optimizer) throws {
@@ -42,7 +42,7 @@ final class DataParallelEngine {
         replicas = (0..<shardCount).map { _ in Replica(replicating: model, optimizer: ownOptimizer) }
         let count = model.parameterCount
         slices = (0..<workers).map { w in (w * count / workers)..<((w + 1) * count / workers) }
-        timings = Array(repeating: StepProfile(), count: workers)
+        timings = WorkerTimings(workers: workers)
     }
 
     /// Ends the worker threads; with parameter averaging, first leaves the average in the model.
@@ -73,21 +73,38 @@ final class DataParallelEngine {
     // MARK: training
 
     /// One data-parallel training step on the batch in `workspace`; returns the batch's loss
-    /// and metrics (row-weighted means over the shards).
-    func trainStep(_ workspace: BatchWorkspace, batch: Int, setup: Sequential.TrainingSetup) -> (Double, [Double]) {
+    /// and metrics (row-weighted means over the shards). With `loadShard`, each worker first
+    /// loads its shards' rows into `workspace` (the dataset supports concurrent reads).
+    func trainStep(
+        _ workspace: BatchWorkspace, batch: Int, setup: Sequential.TrainingSetup,
+        loadShard: ((Range<Int>) throws -> Void)? = nil
+    ) throws -> (Double, [Double]) {
         stepStart = DispatchTime.now()
         let ranges = shardRanges(batch: batch)
         let outputWidth = model.outputShape!.last ?? 1
         let parameters = model.parameterValues.pointer, gradients = model.parameterGradients.pointer
         let averagingGradients = averaging == .gradients
         let weights = ranges.map { Float($0.count) / Float(batch) }
+        // One slot per worker, written by that worker only (a raw buffer: an array's
+        // copy-on-write check is a shared read-modify-write).
+        let loadErrors = UnsafeMutableBufferPointer<Error?>.allocate(capacity: workers)
+        loadErrors.initialize(repeating: nil)
+        defer {
+            _ = loadErrors.deinitialize()
+            loadErrors.deallocate()
+        }
         pool.run { [self] worker in
             let start = DispatchTime.now()
             var shard = worker
             while shard < shardCount {
                 let rows = ranges[shard], replica = replicas[shard]
                 defer { shard += workers }
-                guard !rows.isEmpty else {
+                do {
+                    try loadShard?(rows)
+                } catch {
+                    loadErrors[worker] = error
+                }
+                guard !rows.isEmpty, loadErrors[worker] == nil else {
                     // A short last batch can leave a shard empty: it adds nothing (weight 0).
                     replica.gradients.update(repeating: 0, count: model.parameterCount)
                     continue
@@ -104,9 +121,11 @@ final class DataParallelEngine {
                 }
             }
             let computed = DispatchTime.now()
-            timings[worker].compute += computed.seconds(since: start)
+            timings[worker].pointee.compute += computed.seconds(since: start)
             guard averagingGradients else { return }
             pool.barrier.wait()
+            // A failed load anywhere skips the update everywhere: the step did not happen.
+            guard loadErrors.allSatisfy({ $0 == nil }) else { return }
             let arrived = DispatchTime.now()
             let slice = slices[worker]
             // grads[slice] = Σ_s (rows_s / batch) · grads_s[slice], in shard order.
@@ -117,16 +136,17 @@ final class DataParallelEngine {
             }
             let reduced = DispatchTime.now()
             setup.optimizer.update(parameters: parameters, gradients: gradients, range: slice, step: setup.step)
-            timings[worker].wait += arrived.seconds(since: computed)
-            timings[worker].reduce += reduced.seconds(since: arrived)
-            timings[worker].optimizer += DispatchTime.now().seconds(since: reduced)
+            timings[worker].pointee.wait += arrived.seconds(since: computed)
+            timings[worker].pointee.reduce += reduced.seconds(since: arrived)
+            timings[worker].pointee.optimizer += DispatchTime.now().seconds(since: reduced)
         }
+        if let error = loadErrors.compactMap({ $0 }).first { throw error }
         if case let .parameters(every) = averaging {
             localSteps += 1
             if localSteps % every == 0 { averageParameters() }
         }
-        timings[0].steps += 1
-        timings[0].total += DispatchTime.now().seconds(since: stepStart)
+        timings[0].pointee.steps += 1
+        timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
         return weightedResults(ranges: ranges, batch: batch)
     }
 
@@ -153,7 +173,7 @@ final class DataParallelEngine {
             for index in states[0].indices where states[0][index].capacity >= count {
                 average(states.map { $0[index].pointer }, into: nil)
             }
-            timings[worker].reduce += DispatchTime.now().seconds(since: start)
+            timings[worker].pointee.reduce += DispatchTime.now().seconds(since: start)
         }
     }
 
@@ -201,17 +221,40 @@ final class DataParallelEngine {
     /// Seconds per step of the training so far, averaged over the workers.
     var profile: StepProfile {
         var result = StepProfile()
-        let steps = Double(max(timings[0].steps, 1))
-        result.steps = timings[0].steps
-        for timing in timings {
+        let steps = Double(max(timings[0].pointee.steps, 1))
+        result.steps = timings[0].pointee.steps
+        for worker in 0..<workers {
+            let timing = timings[worker].pointee
             result.compute += timing.compute / steps / Double(workers)
             result.wait += timing.wait / steps / Double(workers)
             result.reduce += timing.reduce / steps / Double(workers)
             result.optimizer += timing.optimizer / steps / Double(workers)
         }
-        result.total = timings[0].total / steps
+        result.total = timings[0].pointee.total / steps
         return result
     }
+}
+
+/// Each worker's running `StepProfile`, in its own cache lines (a Swift array would make
+/// every worker's update a modify access of the whole array: a race).
+private final class WorkerTimings: @unchecked Sendable {
+    /// Slots this many profiles apart, so two workers never share a 64-byte line.
+    private static let spacing = (64 + MemoryLayout<StepProfile>.stride - 1) / MemoryLayout<StepProfile>.stride + 1
+    private let slots: UnsafeMutablePointer<StepProfile>
+    private let count: Int
+
+    init(workers: Int) {
+        count = workers * WorkerTimings.spacing
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: StepProfile(), count: count)
+    }
+
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
+    }
+
+    subscript(worker: Int) -> UnsafeMutablePointer<StepProfile> { slots + worker * WorkerTimings.spacing }
 }
 
 extension DispatchTime {

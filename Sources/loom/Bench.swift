@@ -1,0 +1,171 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Loom
+
+/// `loom bench`: the data-parallel scaling benchmark on synthetic data of a given shape.
+///
+/// For each worker count it trains the preset for `--steps` steps (after one warm-up epoch)
+/// and reports samples/s, speedup and parallel efficiency against the first count, and where
+/// a step's time goes (compute, waiting at the barrier, gradient reduction, optimizer).
+///
+/// Projection to more cores, from the split measured at the largest count p₀: compute and
+/// optimizer divide among workers, reduction does not (each worker sums every shard over its
+/// 1/p of the parameters: p·(P/p) = P per step), and the barrier wait is taken as a constant:
+///
+///     T(p) = (compute(p₀)·p₀ + optimizer(p₀)·p₀) / p + reduce(p₀) + wait(p₀) + other(p₀)
+///
+/// where other is the step's remaining time (batch loading on the calling thread). Speedup(p)
+/// = T(1) / T(p), with T(1) measured. It ignores memory bandwidth, so it is an upper bound.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure data-parallel scaling on synthetic data.")
+
+    @Option(help: "Model preset.")
+    var arch: Architecture = .vanilla
+
+    @Option(help: "Comma-separated worker counts.")
+    var workers = "1,2"
+
+    @Option(help: "Samples per step.")
+    var batchSize = 32
+
+    @Option(help: "Timesteps per sample.")
+    var timesteps = 10
+
+    @Option(help: "Features per timestep.")
+    var features = 25
+
+    @Option(help: "Units of each LSTM layer.")
+    var units = 10
+
+    @Option(help: "Training steps measured per worker count.")
+    var steps = 400
+
+    @Option(help: "Rounds per worker count (the median is reported).")
+    var rounds = 3
+
+    @Option(help: "Write the table as CSV here.")
+    var csv: String?
+
+    @Option(help: "Write an SVG plot of speedup against workers here.")
+    var plot: String?
+
+    struct Row {
+        let workers: Int
+        let samplesPerSecond: Double
+        let profile: StepProfile
+    }
+
+    func run() throws {
+        let counts = try workers.split(separator: ",").map { field -> Int in
+            guard let count = Int(field.trimmingCharacters(in: .whitespaces)), count >= 1 else {
+                throw ValidationError("--workers takes positive counts such as 1,2,4; got '\(field)'")
+            }
+            return count
+        }
+        guard !counts.isEmpty, batchSize > 0, steps > 0, rounds > 0 else { throw ValidationError("nothing to measure") }
+        // Speedups are against one thread: OpenBLAS gets one per product at every worker count.
+        BLAS.threadCount = 1
+        var generator = SeededGenerator(seed: 42)
+        let samples = batchSize * steps
+        let x = try Tensor(shape: [samples, timesteps, features],
+                           scalars: (0..<(samples * timesteps * features)).map { _ in Float(2 * generator.uniform() - 1) })
+        let y = try Tensor(shape: [samples, 1], scalars: (0..<samples).map { _ in Float(2 * generator.uniform() - 1) })
+        print("loom bench: \(arch.rawValue), LSTM(\(units)) on (\(timesteps), \(features)), batch \(batchSize), "
+              + "\(steps) steps x \(rounds) rounds, OpenBLAS \(BLAS.coreName)")
+        var rows: [Row] = []
+        for count in counts {
+            var measured: [(Double, StepProfile)] = []
+            for _ in 0..<rounds {
+                let model = try arch.makeModel(inputShape: [timesteps, features], outputs: 1, units: units,
+                                               batchSize: batchSize, seed: 1)
+                try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+                let stateful = arch == .stateful
+                let warmUp = min(samples, batchSize * 20)
+                try model.fit(x: x.samples(0..<warmUp), y: y.samples(0..<warmUp), batchSize: batchSize, shuffle: !stateful,
+                              verbose: 0, workers: count)
+                let start = DispatchTime.now().uptimeNanoseconds
+                try model.fit(x: x, y: y, batchSize: batchSize, shuffle: !stateful, verbose: 0, workers: count)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                // One worker takes the plain single-thread path: all of its step is compute.
+                var profile = StepProfile()
+                profile.total = seconds / Double(steps)
+                profile.compute = profile.total
+                measured.append((Double(samples) / seconds, model.lastFitProfile ?? profile))
+            }
+            measured.sort { $0.0 < $1.0 }
+            let median = measured[measured.count / 2]
+            rows.append(Row(workers: count, samplesPerSecond: median.0, profile: median.1))
+        }
+        report(rows)
+        if let csv { try writeCSV(rows, to: csv) }
+        if let plot { try writePlot(rows, to: plot) }
+    }
+
+    private func report(_ rows: [Row]) {
+        let base = rows[0]
+        print("workers  samples/s  speedup  efficiency  step ms  compute  wait  reduce  optimizer")
+        for row in rows {
+            let speedup = row.samplesPerSecond / base.samplesPerSecond * Double(base.workers)
+            let p = row.profile, step = max(p.total, 1e-12)
+            print(String(format: "%7d  %9.0f  %6.2fx  %9.0f%%  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%",
+                         row.workers, row.samplesPerSecond, speedup, 100 * speedup / Double(row.workers), p.total * 1e3,
+                         100 * p.compute / step, 100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step))
+        }
+        guard let one = rows.first(where: { $0.workers == 1 }), let last = rows.last, last.workers > 1 else { return }
+        let p = last.profile, p0 = Double(last.workers)
+        let divisible = (p.compute + p.optimizer) * p0
+        let fixed = p.reduce + p.wait + max(0, p.total - p.compute - p.wait - p.reduce - p.optimizer)
+        let oneStep = one.profile.total > 0 ? one.profile.total : Double(batchSize) / one.samplesPerSecond
+        let projections = [8, 16, 32, 64].map { cores in
+            String(format: "%d: %.1fx", cores, oneStep / (divisible / Double(cores) + fixed))
+        }
+        print("projected speedup (from the split at \(last.workers) workers; see `loom bench --help`): "
+              + projections.joined(separator: ", "))
+    }
+
+    private func writeCSV(_ rows: [Row], to path: String) throws {
+        let base = rows[0]
+        var lines = ["workers,samples_per_second,speedup,efficiency,step_seconds,compute_seconds,wait_seconds,reduce_seconds,optimizer_seconds"]
+        for row in rows {
+            let speedup = row.samplesPerSecond / base.samplesPerSecond * Double(base.workers)
+            let p = row.profile
+            lines.append([Double(row.workers), row.samplesPerSecond, speedup, speedup / Double(row.workers),
+                          p.total, p.compute, p.wait, p.reduce, p.optimizer].map { String($0) }.joined(separator: ","))
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Speedup against workers, with the ideal line, as a small standalone SVG.
+    private func writePlot(_ rows: [Row], to path: String) throws {
+        let base = rows[0]
+        let maxWorkers = Double(rows.map(\.workers).max()!)
+        let (width, height, margin) = (480.0, 320.0, 48.0)
+        func point(_ workers: Double, _ speedup: Double) -> String {
+            let px = margin + (workers - 1) / max(maxWorkers - 1, 1) * (width - 2 * margin)
+            let py = height - margin - (speedup - 1) / max(maxWorkers - 1, 1) * (height - 2 * margin)
+            return String(format: "%.1f,%.1f", px, py)
+        }
+        let measured = rows.map { point(Double($0.workers), $0.samplesPerSecond / base.samplesPerSecond * Double(base.workers)) }
+        var svg = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(Int(width / 2))" y="20" text-anchor="middle">Loom data-parallel speedup: \(arch.rawValue), batch \(batchSize)</text>
+        <line x1="\(margin)" y1="\(height - margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="black"/>
+        <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(height - margin)" stroke="black"/>
+        <text x="\(Int(width / 2))" y="\(Int(height - 12))" text-anchor="middle">workers</text>
+        <text x="14" y="\(Int(height / 2))" transform="rotate(-90 14 \(Int(height / 2)))" text-anchor="middle">speedup</text>
+        <polyline points="\(point(1, 1)) \(point(maxWorkers, maxWorkers))" fill="none" stroke="gray" stroke-dasharray="4"/>
+        <polyline points="\(measured.joined(separator: " "))" fill="none" stroke="steelblue" stroke-width="2"/>
+
+        """
+        for (row, location) in zip(rows, measured) {
+            let xy = location.split(separator: ",")
+            svg += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"4\" fill=\"steelblue\"/>\n"
+            svg += "<text x=\"\(xy[0])\" y=\"\(Double(xy[1])! - 8)\" text-anchor=\"middle\">"
+                + String(format: "%.2fx", row.samplesPerSecond / base.samplesPerSecond * Double(base.workers)) + "</text>\n"
+        }
+        svg += "</svg>\n"
+        try svg.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
