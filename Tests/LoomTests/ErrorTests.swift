@@ -25,6 +25,19 @@ final class ErrorTests: XCTestCase {
         XCTAssertEqual(text, "layer 'lstm' expects input of shape (batch, timesteps, features), but 'dense' before it gives (-1, 4)")
     }
 
+    func testWrapperShapeMistakesNameBothLayers() {
+        let flat = Sequential { Input(shape: [6]); Dense(4); TimeDistributed(Dense(2)) }
+        XCTAssertEqual(message { try flat.build() },
+                       "layer 'time_distributed' expects input of shape (batch, timesteps, ...), but 'dense' before it gives (-1, 4)")
+        let sequence = Sequential { Input(shape: [5, 3]); LSTM(4, returnSequences: true); RepeatVector(2) }
+        XCTAssertEqual(message { try sequence.build() },
+                       "layer 'repeat_vector' expects input of shape (batch, features), but 'lstm' before it gives (-1, 5, 4)")
+        let bidirectional = Sequential { Input(shape: [6]); Dense(4); Bidirectional(LSTM(3)) }
+        XCTAssertEqual(message { try bidirectional.build() },
+                       "layer 'bidirectional' expects input of shape (batch, timesteps, features), but 'dense' before it gives (-1, 4)")
+        XCTAssertEqual(message { try Sequential { Input(shape: [3]); Dropout(1) }.build() }, "Dropout 'dropout': rate must be in [0, 1), got 1.0")
+    }
+
     func testLSTMAsFirstLayerOnWrongRank() {
         let model = Sequential { Input(shape: [6]); LSTM(3) }
         XCTAssertTrue(message { try model.build() }.contains("'the input' before it gives (-1, 6)"))

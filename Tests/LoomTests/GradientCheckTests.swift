@@ -101,4 +101,69 @@ final class GradientCheckTests: XCTestCase {
                                  loss: .meanSquaredError)
         try checkGradients(model, x: randomTensor([3, 4], seed: 26), y: randomTensor([3, 3], seed: 27))
     }
+
+    func testTimeDistributedDenseAndRepeatVector() throws {
+        let model = try compiled(
+            Sequential(seed: 14) {
+                Input(shape: [4, 2]); LSTM(3); RepeatVector(3); LSTM(3, returnSequences: true)
+                TimeDistributed(Dense(2, activation: .tanh))
+            },
+            loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([2, 4, 2], seed: 28), y: randomTensor([2, 3, 2], seed: 29))
+    }
+
+    func testTimeDistributedSigmoidFusedWithBinaryCrossentropy() throws {
+        let model = try compiled(
+            Sequential(seed: 15) { Input(shape: [3, 2]); LSTM(3, returnSequences: true); TimeDistributed(Dense(1, activation: .sigmoid)) },
+            loss: .binaryCrossentropy)
+        try checkGradients(model, x: randomTensor([2, 3, 2], seed: 30), y: binaryTargets([2, 3, 1], seed: 31))
+    }
+
+    func testBidirectionalEveryMergeMode() throws {
+        for (index, mode) in Bidirectional.MergeMode.allCases.enumerated() {
+            for sequences in [true, false] {
+                let model = try compiled(
+                    Sequential(seed: 16 + UInt64(index)) {
+                        Input(shape: [4, 2]); Dense(2)
+                        Bidirectional(LSTM(3, returnSequences: sequences), mergeMode: mode)
+                        Dense(1)
+                    },
+                    loss: .meanSquaredError)
+                let y = randomTensor(sequences ? [2, 4, 1] : [2, 1], seed: 32 + UInt64(index))
+                try checkGradients(model, x: randomTensor([2, 4, 2], seed: 40 + UInt64(index)), y: y)
+            }
+        }
+    }
+
+    func testStatefulBidirectionalFromCarriedState() throws {
+        let model = try compiled(
+            Sequential(seed: 20) { Input(shape: [3, 2], batchSize: 2); Bidirectional(LSTM(3, stateful: true)); Dense(1) },
+            loss: .meanSquaredError)
+        let first = randomTensor([2, 3, 2], seed: 50)
+        try checkGradients(model, x: randomTensor([2, 3, 2], seed: 51), y: randomTensor([2, 1], seed: 52)) {
+            model.resetStates()
+            _ = try model.predict(first, batchSize: 2)
+        }
+    }
+
+    func testFlattenAfterSequences() throws {
+        let model = try compiled(
+            Sequential(seed: 21) { Input(shape: [3, 2]); LSTM(2, returnSequences: true); Flatten(); Dense(1) },
+            loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([2, 3, 2], seed: 53), y: randomTensor([2, 1], seed: 54))
+    }
+
+    func testDropoutUsesTheForwardMaskBackwardAndIsIdentityAtInference() throws {
+        let layer = Dropout(0.5)
+        _ = try layer.build(inputShape: [1000])
+        layer.seed(1)
+        let x = [Float](repeating: 2, count: 1000)
+        let y = Array(UnsafeBufferPointer(start: layer.forward(x, batch: 1, training: true), count: 1000))
+        XCTAssertEqual(Set(y), [0, 4])
+        XCTAssertEqual(Double(y.filter { $0 == 0 }.count), 500, accuracy: 60)
+        var dy = [Float](repeating: 1, count: 1000)
+        let dx = dy.withUnsafeMutableBufferPointer { Array(UnsafeBufferPointer(start: layer.backward($0.baseAddress!, batch: 1, needsInputGradient: true), count: 1000)) }
+        XCTAssertEqual(dx, y.map { $0 / 2 })
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: layer.forward(x, batch: 1, training: false), count: 1000)), x)
+    }
 }

@@ -24,12 +24,43 @@ final class KerasParityTests: XCTestCase {
             return Sequential { Input(shape: [5, 4]); LSTM(6); Dense(1, activation: .sigmoid) }
         case "stateful":
             return Sequential { Input(shape: [5, 3], batchSize: 2); LSTM(4, stateful: true); Dense(1) }
+        case "one_to_one":
+            return Sequential { Input(shape: [1, 4]); LSTM(5); Dense(1) }
+        case "many_to_many":
+            return Sequential { Input(shape: [6, 3]); LSTM(5, returnSequences: true); TimeDistributed(Dense(1)) }
+        case "encoder_decoder":
+            return Sequential {
+                Input(shape: [7, 2])
+                LSTM(6)
+                RepeatVector(3)
+                LSTM(4, returnSequences: true)
+                TimeDistributed(Dense(1, activation: .sigmoid))
+            }
+        case "stacked":
+            return Sequential {
+                Input(shape: [5, 2])
+                LSTM(4, returnSequences: true)
+                LSTM(4, returnSequences: true)
+                LSTM(4, returnSequences: true)
+                LSTM(4)
+                Dense(1)
+            }
+        case "bidirectional_concat", "bidirectional_sum", "bidirectional_mul", "bidirectional_ave":
+            let mode = Bidirectional.MergeMode(rawValue: String(name.dropFirst("bidirectional_".count)))!
+            return Sequential {
+                Input(shape: [6, 3])
+                Bidirectional(LSTM(4, returnSequences: mode == .concat || mode == .mul), mergeMode: mode)
+                Dense(1)
+            }
         default:
             fatalError("no model for fixture \(name)")
         }
     }
 
-    static let names = ["vanilla", "return_sequences", "go_backwards", "categorical", "binary", "stateful"]
+    static let names = [
+        "vanilla", "return_sequences", "go_backwards", "categorical", "binary", "stateful", "one_to_one", "many_to_many",
+        "encoder_decoder", "stacked", "bidirectional_concat", "bidirectional_sum", "bidirectional_mul", "bidirectional_ave",
+    ]
 
     private func prepared(_ fixture: KerasFixture, optimizer: any Optimizer = SGD()) throws -> Sequential {
         let model = Self.model(for: fixture.name)

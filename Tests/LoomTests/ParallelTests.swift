@@ -166,6 +166,13 @@ final class ParallelTests: XCTestCase {
         XCTAssertGreaterThan(lastEpoch, 0.06, "reset every batch")
     }
 
+    func testTheCallerGetsItsCPUAffinityBack() throws {
+        let (x, y) = sineData(samples: 64, seed: 8)
+        let before = CPUAffinity.currentMask()
+        try sineModel().fit(x: x, y: y, batchSize: 16, verbose: 0, workers: 2)
+        XCTAssertEqual(CPUAffinity.currentMask(), before)
+    }
+
     func testRefusals() throws {
         let (x, y) = sineData(samples: 32, seed: 7)
         let model = try sineModel()

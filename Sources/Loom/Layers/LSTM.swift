@@ -364,7 +364,10 @@ public final class LSTM: Layer {
                 Tensor(shape: [batch, units], copying: state.c.pointer))
     }
 
-    public func makeReplica() -> any Layer {
+    public func makeReplica() -> any Layer { makeReplicaLSTM() }
+
+    /// `makeReplica()` with its concrete type (for wrappers that hold LSTMs).
+    func makeReplicaLSTM() -> LSTM {
         let copy = LSTM(
             units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
             unitForgetBias: unitForgetBias, returnSequences: returnSequences, returnState: returnState,

@@ -122,6 +122,9 @@ public final class Sequential {
                     + "start the model with Input(shape: \(input), batchSize: N)")
         }
         allocateParameters()
+        for (index, layer) in layers.enumerated() {
+            (layer as? Dropout)?.seed(seed &+ 0x9E37_79B9 &* UInt64(index + 1))
+        }
         outputShapes = shapes
     }
 

@@ -7,7 +7,9 @@ import Synchronization
 ///
 /// A waiting worker spins on an atomic generation counter for about 50 µs, then sleeps on a
 /// condition variable, so a job reaches a worker in well under a microsecond while steps
-/// follow each other, and idle workers cost nothing between fits.
+/// follow each other, and idle workers cost nothing between fits. While the pool lives, the
+/// caller is pinned to the CPU it was on and the workers to the other allowed CPUs, round
+/// robin; `shutdown` gives the caller its own affinity back (see `CPUAffinity`).
 ///
 /// Thread safety (`@unchecked Sendable`): `job` is written by the caller before it publishes
 /// a new generation (release) and read by workers after they observe it (acquire).
@@ -20,13 +22,21 @@ final class WorkerPool: @unchecked Sendable {
     private let exited = DispatchGroup()
     private var job: ((Int) -> Void)?
     private var stopping = false
+    /// The caller's affinity before the pool pinned it.
+    private let callerMask: [UInt8]?
 
     init(count: Int) {
         self.count = count
         barrier = SpinBarrier(count: count)
+        let cpus = count > 1 ? CPUAffinity.allowedCPUs() : []
+        callerMask = cpus.count > 1 ? CPUAffinity.currentMask() : nil
+        if callerMask != nil { CPUAffinity.pinCurrentThread(to: cpus[0]) }
         for index in 1..<max(count, 1) {
             exited.enter()
+            // The caller's CPU comes first in `cpus`: workers take the others, then wrap around.
+            let cpu: Int? = cpus.count > 1 ? cpus[1 + (index - 1) % (cpus.count - 1)] : nil
             let thread = Thread { [self] in
+                if let cpu { CPUAffinity.pinCurrentThread(to: cpu) }
                 loop(index)
                 exited.leave()
             }
@@ -53,6 +63,7 @@ final class WorkerPool: @unchecked Sendable {
         stopping = true
         publish()
         exited.wait()
+        if let callerMask { CPUAffinity.restore(callerMask) }
     }
 
     private func publish() {
@@ -68,7 +79,7 @@ final class WorkerPool: @unchecked Sendable {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
                 if spins < 20_000 {
-                    spins += 1
+                    SpinBarrier.pause(&spins)
                     continue
                 }
                 sleepers.lock()

@@ -38,9 +38,12 @@ public enum BLAS {
     /// CPU when the library loads, unless the environment's `OPENBLAS_CORETYPE` names them.
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
-    /// The number of threads OpenBLAS uses for one call.
+    /// The number of threads OpenBLAS uses for one call (setting the value it has is skipped).
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+        set {
+            let count = Int32(max(1, newValue))
+            if openblas_get_num_threads() != count { openblas_set_num_threads(count) }
+        }
     }
 }

@@ -164,6 +164,45 @@ def main():
     fixture("binary", sigmoid, rng.normal(size=(5, 5, 4)).astype(np.float32),
             rng.integers(0, 2, size=(5, 1)).astype(np.float32), "binary_crossentropy", seed=5)
 
+    def one_to_one():
+        return keras.Sequential([keras.Input((1, 4)), keras.layers.LSTM(5), keras.layers.Dense(1)])
+
+    fixture("one_to_one", one_to_one, rng.normal(size=(4, 1, 4)).astype(np.float32),
+            rng.normal(size=(4, 1)).astype(np.float32), "mse", seed=7)
+
+    def many_to_many():
+        return keras.Sequential([keras.Input((6, 3)), keras.layers.LSTM(5, return_sequences=True),
+                                 keras.layers.TimeDistributed(keras.layers.Dense(1))])
+
+    fixture("many_to_many", many_to_many, rng.normal(size=(3, 6, 3)).astype(np.float32),
+            rng.normal(size=(3, 6, 1)).astype(np.float32), "mse", seed=8)
+
+    def encoder_decoder():
+        return keras.Sequential([keras.Input((7, 2)), keras.layers.LSTM(6), keras.layers.RepeatVector(3),
+                                 keras.layers.LSTM(4, return_sequences=True),
+                                 keras.layers.TimeDistributed(keras.layers.Dense(1, activation="sigmoid"))])
+
+    fixture("encoder_decoder", encoder_decoder, rng.normal(size=(4, 7, 2)).astype(np.float32),
+            rng.integers(0, 2, size=(4, 3, 1)).astype(np.float32), "binary_crossentropy", seed=9)
+
+    def stacked():
+        return keras.Sequential([keras.Input((5, 2))] + [keras.layers.LSTM(4, return_sequences=True) for _ in range(3)]
+                                + [keras.layers.LSTM(4), keras.layers.Dense(1)])
+
+    fixture("stacked", stacked, rng.normal(size=(3, 5, 2)).astype(np.float32),
+            rng.normal(size=(3, 1)).astype(np.float32), "mse", seed=10)
+
+    for index, (mode, sequences) in enumerate([("concat", True), ("sum", False), ("mul", True), ("ave", False)]):
+        def bidirectional(mode=mode, sequences=sequences):
+            return keras.Sequential([keras.Input((6, 3)),
+                                     keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=sequences),
+                                                                merge_mode=mode),
+                                     keras.layers.Dense(1)])
+
+        target_shape = (3, 6, 1) if sequences else (3, 1)
+        fixture("bidirectional_" + mode, bidirectional, rng.normal(size=(3, 6, 3)).astype(np.float32),
+                rng.normal(size=target_shape).astype(np.float32), "mse", seed=11 + index)
+
     def stateful():
         return keras.Sequential([keras.Input(batch_shape=(2, 5, 3)), keras.layers.LSTM(4, stateful=True),
                                  keras.layers.Dense(1)])

@@ -1,0 +1,165 @@
+/// Keras's `Bidirectional(layer, mergeMode:)` over an `LSTM`.
+///
+/// A forward copy reads the sequence as given; a backward copy reads it reversed
+/// (`goBackwards`). With `returnSequences`, the backward copy's output sequence is flipped
+/// back in time, so step t of both describes input step t, before the two are merged:
+///
+///     concat: [y_f, y_b] on the last axis (2·units)   sum: y_f + y_b
+///     mul:    y_f ⊙ y_b                               ave: (y_f + y_b) / 2
+///
+/// Weights, in Keras's order: the forward layer's (kernel, recurrent kernel, bias), then the
+/// backward layer's. Stateful works in both directions (each copy carries its own state).
+public final class Bidirectional: Layer {
+    public enum MergeMode: String, Sendable, CaseIterable {
+        case concat, sum, mul, ave
+    }
+
+    public var name: String
+    public var typeName: String { "Bidirectional" }
+    public let mergeMode: MergeMode
+    /// The layer reading forwards, and its copy reading backwards.
+    public let forwardLayer: LSTM
+    public let backwardLayer: LSTM
+    public var isStateful: Bool { forwardLayer.stateful }
+
+    private var timesteps = 1
+    private var inputWidth = 0
+    private var units: Int { forwardLayer.units }
+    private let output = FloatBuffer()
+    private let forwardGradient = FloatBuffer()
+    private let backwardGradient = FloatBuffer()
+    private let mergedBackwardGradient = FloatBuffer()
+    private let inputGradient = FloatBuffer()
+    private var forwardOutput: UnsafePointer<Float>?
+    private var backwardOutput: UnsafePointer<Float>?
+    private let reversedBackward = FloatBuffer()
+
+    /// - Parameters:
+    ///   - layer: the recurrent layer; its backward copy gets the opposite `goBackwards`.
+    ///   - mergeMode: how the two outputs combine (default concat, as Keras).
+    public convenience init(_ layer: LSTM, mergeMode: MergeMode = .concat, name: String = "") {
+        let backward = LSTM(
+            layer.units, activation: layer.activation, recurrentActivation: layer.recurrentActivation,
+            useBias: layer.useBias, unitForgetBias: layer.unitForgetBias, returnSequences: layer.returnSequences,
+            returnState: false, goBackwards: !layer.goBackwards, stateful: layer.stateful,
+            kernelInitializer: layer.kernelInitializer, recurrentInitializer: layer.recurrentInitializer,
+            biasInitializer: layer.biasInitializer)
+        self.init(forward: layer, backward: backward, mergeMode: mergeMode, name: name)
+    }
+
+    private init(forward: LSTM, backward: LSTM, mergeMode: MergeMode, name: String) {
+        forwardLayer = forward
+        backwardLayer = backward
+        self.mergeMode = mergeMode
+        self.name = name
+    }
+
+    public func build(inputShape: [Int]) throws -> [Int] {
+        let inner = try forwardLayer.build(inputShape: inputShape)
+        _ = try backwardLayer.build(inputShape: inputShape)
+        // Keras's names: forward_lstm, backward_lstm.
+        let innerName = forwardLayer.name.isEmpty ? "lstm" : forwardLayer.name
+        if !innerName.hasPrefix("forward_") {
+            forwardLayer.name = "forward_\(innerName)"
+            backwardLayer.name = "backward_\(innerName)"
+        }
+        timesteps = forwardLayer.returnSequences ? inputShape[0] : 1
+        inputWidth = Shape.count(inputShape)
+        var shape = inner
+        if mergeMode == .concat { shape[shape.count - 1] *= 2 }
+        return shape
+    }
+
+    public var parameterSpecs: [ParameterSpec] { forwardLayer.parameterSpecs + backwardLayer.parameterSpecs }
+
+    public func bind(_ binding: ParameterBinding) {
+        forwardLayer.bind(binding)
+        backwardLayer.bind(ParameterBinding(
+            values: binding.values, gradients: binding.gradients, offset: binding.offset + forwardLayer.parameterCount))
+    }
+
+    public func resetStates() {
+        forwardLayer.resetStates()
+        backwardLayer.resetStates()
+    }
+
+    public func assign(rows: BatchRows?) {
+        forwardLayer.assign(rows: rows)
+        backwardLayer.assign(rows: rows)
+    }
+
+    /// Copies `source (batch, T, U)` to `target` with the time axis reversed (T = 1 copies).
+    private func reverseTime(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, batch: Int) {
+        let (T, U) = (timesteps, units)
+        for b in 0..<batch {
+            for t in 0..<T { (target + (b * T + t) * U).update(from: source + (b * T + T - 1 - t) * U, count: U) }
+        }
+    }
+
+    // MARK: forward: y = merge(y_f, flip(y_b))
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        let rows = batch * timesteps, U = units
+        let yf = forwardLayer.forward(x, batch: batch, training: training)
+        var yb = backwardLayer.forward(x, batch: batch, training: training)
+        if timesteps > 1 {
+            let flipped = reversedBackward.reserve(rows * U)
+            reverseTime(yb, into: flipped, batch: batch)
+            yb = UnsafePointer(flipped)
+        }
+        forwardOutput = yf
+        backwardOutput = yb
+        let width = mergeMode == .concat ? 2 * U : U
+        let y = output.reserve(rows * width)
+        for r in 0..<rows {
+            let f = yf + r * U, b = yb + r * U, out = y + r * width
+            switch mergeMode {
+            case .concat:
+                out.update(from: f, count: U)
+                (out + U).update(from: b, count: U)
+            case .sum: for j in 0..<U { out[j] = f[j] + b[j] }
+            case .mul: for j in 0..<U { out[j] = f[j] * b[j] }
+            case .ave: for j in 0..<U { out[j] = (f[j] + b[j]) * 0.5 }
+            }
+        }
+        return UnsafePointer(y)
+    }
+
+    // MARK: backward: split dy by the merge, flip the backward half, run both, add the dx's
+
+    public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
+        let rows = batch * timesteps, U = units
+        let width = mergeMode == .concat ? 2 * U : U
+        let dyf = forwardGradient.reserve(rows * U)
+        let dybMerged = mergedBackwardGradient.reserve(rows * U)
+        let yf = forwardOutput!, yb = backwardOutput!
+        for r in 0..<rows {
+            let g = dy + r * width, gf = dyf + r * U, gb = dybMerged + r * U
+            for j in 0..<U {
+                switch mergeMode {
+                case .concat: gf[j] = g[j]; gb[j] = g[U + j]
+                case .sum: gf[j] = g[j]; gb[j] = g[j]
+                case .mul: gf[j] = g[j] * yb[r * U + j]; gb[j] = g[j] * yf[r * U + j]
+                case .ave: gf[j] = 0.5 * g[j]; gb[j] = 0.5 * g[j]
+                }
+            }
+        }
+        let dyb = backwardGradient.reserve(rows * U)
+        if timesteps > 1 { reverseTime(dybMerged, into: dyb, batch: batch) } else { dyb.update(from: dybMerged, count: rows * U) }
+        let dxf = forwardLayer.backward(dyf, batch: batch, needsInputGradient: needsInputGradient)
+        let dxb = backwardLayer.backward(dyb, batch: batch, needsInputGradient: needsInputGradient)
+        guard needsInputGradient, let dxf, let dxb else { return nil }
+        let count = batch * inputWidth
+        let dx = inputGradient.reserve(count)
+        for i in 0..<count { dx[i] = dxf[i] + dxb[i] }
+        return dx
+    }
+
+    public func makeReplica() -> any Layer {
+        let copy = Bidirectional(
+            forward: forwardLayer.makeReplicaLSTM(), backward: backwardLayer.makeReplicaLSTM(), mergeMode: mergeMode, name: name)
+        copy.timesteps = timesteps
+        copy.inputWidth = inputWidth
+        return copy
+    }
+}

@@ -1,0 +1,63 @@
+/// Keras's `TimeDistributed(layer)`: applies `layer` to every timestep with shared weights.
+///
+/// Per-sample input `(timesteps, inner...)` → `(timesteps, innerOutput...)`. A batch of `B`
+/// samples is, in row-major memory, a batch of `B·timesteps` inner samples, so the wrapper
+/// folds time into the batch and calls the layer once, not once per timestep. The weights are
+/// the inner layer's, in its order.
+public final class TimeDistributed: ProbabilityOutputLayer {
+    public var name: String
+    public var typeName: String { "TimeDistributed" }
+    /// The layer applied at every timestep.
+    public let layer: any Layer
+    private var timesteps = 0
+
+    public init(_ layer: any Layer, name: String = "") {
+        self.layer = layer
+        self.name = name
+    }
+
+    public func build(inputShape: [Int]) throws -> [Int] {
+        guard inputShape.count >= 2 else {
+            throw LoomError.shapeMismatch(
+                context: "TimeDistributed '\(name)' over \(layer.typeName)", expected: "(batch, timesteps, ...)",
+                found: [-1] + inputShape)
+        }
+        guard !layer.isStateful else {
+            throw LoomError.invalidArgument("TimeDistributed '\(name)': the inner \(layer.typeName) cannot be stateful")
+        }
+        if layer.name.isEmpty { layer.name = Sequential.snakeCase(layer.typeName) }
+        timesteps = inputShape[0]
+        do {
+            return [timesteps] + (try layer.build(inputShape: Array(inputShape.dropFirst())))
+        } catch let LoomError.shapeMismatch(_, expected, found) {
+            throw LoomError.shapeMismatch(
+                context: "TimeDistributed '\(name)' over \(layer.typeName) '\(layer.name)' at each timestep",
+                expected: expected, found: found)
+        }
+    }
+
+    public var parameterSpecs: [ParameterSpec] { layer.parameterSpecs }
+    public func bind(_ binding: ParameterBinding) { layer.bind(binding) }
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        layer.forward(x, batch: batch * timesteps, training: training)
+    }
+
+    public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
+        layer.backward(dy, batch: batch * timesteps, needsInputGradient: needsInputGradient)
+    }
+
+    public func makeReplica() -> any Layer {
+        let copy = TimeDistributed(layer.makeReplica(), name: name)
+        copy.timesteps = timesteps
+        return copy
+    }
+
+    // A sigmoid or softmax output under TimeDistributed fuses with cross-entropy like a bare one.
+    public var outputActivation: Activation { (layer as? any ProbabilityOutputLayer)?.outputActivation ?? .linear }
+    public var receivesLogitGradient: Bool {
+        get { (layer as? any ProbabilityOutputLayer)?.receivesLogitGradient ?? false }
+        set { (layer as? any ProbabilityOutputLayer)?.receivesLogitGradient = newValue }
+    }
+    public var logits: UnsafePointer<Float>? { (layer as? any ProbabilityOutputLayer)?.logits }
+}
