@@ -38,7 +38,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoomCLITests",
-            dependencies: ["LoomHDF5"]
+            dependencies: ["Loom", "LoomHDF5"]
         ),
         .testTarget(
             name: "LoomTests",

@@ -49,7 +49,10 @@ public final class HDF5File {
             guard FileManager.default.fileExists(atPath: path) else { throw HDF5Error(file: path, "no such file") }
             guard H5Fis_hdf5(path) > 0 else { throw HDF5Error(file: path, "not an HDF5 file (no HDF5 signature)") }
             let file = H5Fopen(path, mode == .read ? loom_h5f_acc_rdonly() : loom_h5f_acc_rdwr(), loom_h5p_default())
-            guard file >= 0 else { throw HDF5Error(file: path, "cannot open the HDF5 file: it may be truncated or damaged") }
+            guard file >= 0 else {
+                throw HDF5Error(file: path, "cannot open the HDF5 file: it may be truncated or damaged, "
+                                + "or open for writing in another process (HDF5 locks it)")
+            }
             return file
         }
     }

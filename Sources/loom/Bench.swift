@@ -70,14 +70,17 @@ struct Bench: ParsableCommand {
         let samples = batchSize * steps
         let x = try Tensor(shape: [samples, timesteps, features],
                            scalars: (0..<(samples * timesteps * features)).map { _ in Float(2 * generator.uniform() - 1) })
-        let y = try Tensor(shape: [samples, 1], scalars: (0..<samples).map { _ in Float(2 * generator.uniform() - 1) })
+        // Sequence presets predict one value per input timestep.
+        let targetShape = [.manyToMany, .encoderDecoder].contains(arch) ? [timesteps, 1] : [1]
+        let y = try Tensor(shape: [samples] + targetShape,
+                           scalars: (0..<(samples * Shape.count(targetShape))).map { _ in Float(2 * generator.uniform() - 1) })
         print("loom bench: \(arch.rawValue), LSTM(\(units)) on (\(timesteps), \(features)), batch \(batchSize), "
               + "\(steps) steps x \(rounds) rounds, OpenBLAS \(BLAS.coreName)")
         var rows: [Row] = []
         for count in counts {
             var measured: [(Double, StepProfile)] = []
             for _ in 0..<rounds {
-                let model = try arch.makeModel(inputShape: [timesteps, features], outputs: 1, units: units,
+                let model = try arch.makeModel(inputShape: [timesteps, features], targetShape: targetShape, units: units,
                                                batchSize: batchSize, seed: 1)
                 try model.compile(optimizer: Adam(), loss: .meanSquaredError)
                 let stateful = arch == .stateful

@@ -79,8 +79,7 @@ struct Summary: ParsableCommand {
             return
         }
         let dataset = try HDF5Dataset(path: try dataOptions.path(), x: dataOptions.inputName, y: dataOptions.targetName)
-        let outputs = max(1, Shape.count(dataset.targetShape ?? []))
-        try modelOptions.arch.makeModel(inputShape: dataset.inputShape, outputs: outputs, units: modelOptions.units,
-                                        batchSize: batchSize, seed: modelOptions.seed).summary()
+        try modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: dataset.targetShape ?? [], batchSize: batchSize)
+            .summary()
     }
 }

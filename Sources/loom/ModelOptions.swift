@@ -3,24 +3,67 @@ import Foundation
 import Loom
 import LoomHDF5
 
-/// The model presets `--arch` names, sized from the data's shapes.
+/// The model presets `--arch` names, sized from the data's shapes: inputs `(timesteps,
+/// features)`, targets `(outputs)` or, for the sequence presets, `(steps, outputs)`.
 enum Architecture: String, ExpressibleByArgument, CaseIterable {
+    /// LSTM on one timestep (1, features) -> Dense(outputs).
+    case oneToOne = "one-to-one"
     /// LSTM(units) -> Dense(outputs).
     case vanilla
+    /// The same as vanilla, by the notes' name.
+    case manyToOne = "many-to-one"
+    /// LSTM(units, sequences) -> TimeDistributed(Dense(outputs)); y (samples, timesteps, outputs).
+    case manyToMany = "many-to-many"
+    /// LSTM(units) -> RepeatVector(steps) -> LSTM(units, sequences) -> TimeDistributed(Dense(outputs));
+    /// y (samples, steps, outputs), any number of steps.
+    case encoderDecoder = "encoder-decoder"
     /// LSTM(units, sequences) x3 -> LSTM(units) -> Dense(outputs).
     case stacked
+    /// Bidirectional(LSTM(units), merge mode) -> Dense(outputs).
+    case bidirectional
     /// LSTM(units, stateful) -> Dense(outputs), batches in file order.
     case stateful
 
-    /// The model for inputs `(timesteps, features)` and `outputs` values per sample.
-    func makeModel(inputShape: [Int], outputs: Int, units: Int, batchSize: Int, seed: UInt64) throws -> Sequential {
+    /// The model for per-sample inputs and targets of these shapes.
+    func makeModel(
+        inputShape: [Int], targetShape: [Int], units: Int, batchSize: Int, seed: UInt64,
+        mergeMode: Bidirectional.MergeMode = .concat
+    ) throws -> Sequential {
         guard inputShape.count == 2 else {
             throw LoomError.shapeMismatch(context: "--arch \(rawValue)", expected: "X of (samples, timesteps, features)",
                                           found: [-1] + inputShape)
         }
+        let sequenceTargets = [.manyToMany, .encoderDecoder].contains(self)
+        guard sequenceTargets ? targetShape.count == 2 : targetShape.count <= 1 else {
+            throw LoomError.shapeMismatch(
+                context: "--arch \(rawValue): y", expected: sequenceTargets ? "(samples, steps, outputs)" : "(samples, outputs)",
+                found: [-1] + targetShape)
+        }
+        if self == .oneToOne, inputShape[0] != 1 {
+            throw LoomError.shapeMismatch(context: "--arch one-to-one: X", expected: "(samples, 1, features)", found: [-1] + inputShape)
+        }
+        if self == .manyToMany, targetShape[0] != inputShape[0] {
+            throw LoomError.shapeMismatch(context: "--arch many-to-many: y", expected: "(samples, \(inputShape[0]), outputs)",
+                                          found: [-1] + targetShape)
+        }
+        let outputs = targetShape.last ?? 1
         switch self {
-        case .vanilla:
+        case .oneToOne, .vanilla, .manyToOne:
             return Sequential(seed: seed) { Input(shape: inputShape); LSTM(units); Dense(outputs) }
+        case .manyToMany:
+            return Sequential(seed: seed) {
+                Input(shape: inputShape)
+                LSTM(units, returnSequences: true)
+                TimeDistributed(Dense(outputs))
+            }
+        case .encoderDecoder:
+            return Sequential(seed: seed) {
+                Input(shape: inputShape)
+                LSTM(units)
+                RepeatVector(targetShape[0])
+                LSTM(units, returnSequences: true)
+                TimeDistributed(Dense(outputs))
+            }
         case .stacked:
             return Sequential(seed: seed) {
                 Input(shape: inputShape)
@@ -28,6 +71,12 @@ enum Architecture: String, ExpressibleByArgument, CaseIterable {
                 LSTM(units, returnSequences: true)
                 LSTM(units, returnSequences: true)
                 LSTM(units)
+                Dense(outputs)
+            }
+        case .bidirectional:
+            return Sequential(seed: seed) {
+                Input(shape: inputShape)
+                Bidirectional(LSTM(units), mergeMode: mergeMode)
                 Dense(outputs)
             }
         case .stateful:
@@ -39,6 +88,8 @@ enum Architecture: String, ExpressibleByArgument, CaseIterable {
         }
     }
 }
+
+extension Bidirectional.MergeMode: ExpressibleByArgument {}
 
 /// Where the data is: an HDF5 file and the names of its X and y datasets.
 struct DataOptions: ParsableArguments {
@@ -79,6 +130,15 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Seed of every random draw (weights, shuffles).")
     var seed: UInt64 = 0
 
+    @Option(help: "How the bidirectional preset merges its two directions: concat, sum, mul or ave.")
+    var mergeMode: Bidirectional.MergeMode = .concat
+
+    /// The preset for data of these per-sample shapes.
+    func makeModel(inputShape: [Int], targetShape: [Int], batchSize: Int) throws -> Sequential {
+        try arch.makeModel(inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
+                           seed: seed, mergeMode: mergeMode)
+    }
+
     @Option(help: "OpenBLAS threads per matrix product (0: OpenBLAS's own default). One is best for small models: more make tiny products spin and yield.")
     var blasThreads = 1
 
@@ -90,16 +150,18 @@ struct ModelOptions: ParsableArguments {
 
 /// What `loom train --save` writes besides the weights, so `evaluate` and `predict` rebuild
 /// the same model: file attributes `loom_arch`, `loom_units`, `loom_input_shape`,
-/// `loom_outputs`, `loom_batch_size`.
+/// `loom_target_shape`, `loom_batch_size`, `loom_merge_mode`.
 struct SavedModel {
     let architecture: Architecture
     let units: Int
     let inputShape: [Int]
-    let outputs: Int
+    let targetShape: [Int]
     let batchSize: Int
+    let mergeMode: Bidirectional.MergeMode
 
     func makeModel() throws -> Sequential {
-        try architecture.makeModel(inputShape: inputShape, outputs: outputs, units: units, batchSize: batchSize, seed: 0)
+        try architecture.makeModel(inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
+                                   seed: 0, mergeMode: mergeMode)
     }
 
     func save(_ model: Sequential, to path: String) throws {
@@ -108,8 +170,9 @@ struct SavedModel {
         try file.setAttribute("loom_arch", architecture.rawValue)
         try file.setAttribute("loom_units", [Double(units)])
         try file.setAttribute("loom_input_shape", inputShape.map(Double.init))
-        try file.setAttribute("loom_outputs", [Double(outputs)])
+        try file.setAttribute("loom_target_shape", targetShape.map(Double.init))
         try file.setAttribute("loom_batch_size", [Double(batchSize)])
+        try file.setAttribute("loom_merge_mode", mergeMode.rawValue)
     }
 
     /// The model described by a weights file written by `loom train --save`, with its weights.
@@ -118,12 +181,13 @@ struct SavedModel {
         guard let name = try file.stringAttribute("loom_arch"), let architecture = Architecture(rawValue: name),
               let units = try file.doubleAttribute("loom_units")?.first,
               let input = try file.doubleAttribute("loom_input_shape"),
-              let outputs = try file.doubleAttribute("loom_outputs")?.first,
-              let batch = try file.doubleAttribute("loom_batch_size")?.first else {
+              let target = try file.doubleAttribute("loom_target_shape"),
+              let batch = try file.doubleAttribute("loom_batch_size")?.first,
+              let merge = try file.stringAttribute("loom_merge_mode").flatMap(Bidirectional.MergeMode.init(rawValue:)) else {
             throw HDF5Error(file: path, "was not written by `loom train --save` (no loom_arch/loom_units/... attributes)")
         }
         let saved = SavedModel(architecture: architecture, units: Int(units), inputShape: input.map { Int($0) },
-                               outputs: Int(outputs), batchSize: Int(batch))
+                               targetShape: target.map { Int($0) }, batchSize: Int(batch), mergeMode: merge)
         let model = try saved.makeModel()
         try WeightsFile.load(into: model, from: file)
         return (saved, model)

@@ -68,14 +68,8 @@ struct Train: ParsableCommand {
         let path = try dataOptions.path()
         let dataset = try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
         let targetShape = dataset.targetShape ?? []
-        guard targetShape.count <= 1 else {
-            throw ValidationError("\(path): y has shape \(Shape.describe([dataset.sampleCount] + targetShape)); "
-                                  + "the --arch presets predict (samples, outputs)")
-        }
-        let outputs = max(1, Shape.count(targetShape))
         let arch = modelOptions.arch
-        let model = try arch.makeModel(inputShape: dataset.inputShape, outputs: outputs, units: modelOptions.units,
-                                       batchSize: batchSize, seed: modelOptions.seed)
+        let model = try modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize)
         try model.compile(optimizer: Optimizers.named(optimizer, learningRate: lr), loss: Loss(kerasName: loss),
                           metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
         if !quiet {
@@ -88,8 +82,8 @@ struct Train: ParsableCommand {
             validationSplit: validationSplit, verbose: quiet ? 0 : 1, resetStatesEachEpoch: statefulRun,
             workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients)
         if let save {
-            try SavedModel(architecture: arch, units: modelOptions.units, inputShape: dataset.inputShape, outputs: outputs,
-                           batchSize: batchSize).save(model, to: save)
+            try SavedModel(architecture: arch, units: modelOptions.units, inputShape: dataset.inputShape,
+                           targetShape: targetShape, batchSize: batchSize, mergeMode: modelOptions.mergeMode).save(model, to: save)
         }
         if let history { try writeHistory(result, to: history) }
         if !quiet, let validationLoss = result["val_loss"].last {
@@ -118,6 +112,10 @@ struct Train: ParsableCommand {
         let splitAt = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
         let rows = Array(splitAt..<dataset.sampleCount)
         let (timesteps, features) = (dataset.inputShape[0], dataset.inputShape[1])
+        guard (dataset.targetShape ?? []).count <= 1 else {
+            print(String(format: "Validation loss: %.5f", validationLoss))
+            return
+        }
         let outputs = max(1, Shape.count(dataset.targetShape ?? []))
         let x = FloatBuffer(count: rows.count * timesteps * features), y = FloatBuffer(count: rows.count * outputs)
         try dataset.read(rows: rows[...], inputs: x.pointer, targets: y.pointer)

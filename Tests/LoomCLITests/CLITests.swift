@@ -1,4 +1,5 @@
 import Foundation
+import Loom
 import LoomHDF5
 import XCTest
 
@@ -106,6 +107,29 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg"))
         let bad = try loom(["bench", "--workers", "0"], expect: 64)
         XCTAssertTrue(bad.err.contains("--workers takes positive counts"), bad.err)
+    }
+
+    func testSequencePresetsAndMergeModes() throws {
+        let data = path("sequences.h5")
+        do {
+            // Closed at the end of this block: HDF5 locks a file open for writing.
+            let file = try HDF5File(path: data, mode: .create)
+            try file.write(try Tensor(shape: [32, 5, 2], scalars: (0..<320).map { Float($0 % 7) / 7 }), as: "X")
+            try file.write(try Tensor(shape: [32, 5, 1], scalars: (0..<160).map { Float($0 % 5) / 5 }), as: "y")
+            try file.write(try Tensor(shape: [32, 3, 1], scalars: (0..<96).map { Float($0 % 3) / 3 }), as: "y3")
+            try file.write(try Tensor(shape: [32, 1], scalars: (0..<32).map { Float($0) / 32 }), as: "y1")
+            try file.write(try Tensor(shape: [32, 1, 2], scalars: (0..<64).map { Float($0) / 64 }), as: "x1")
+        }
+        let common = ["--epochs", "1", "--units", "4", "--batch-size", "8", "--quiet", "--data", data]
+        try loom(["train", "--arch", "many-to-many"] + common)
+        try loom(["train", "--arch", "encoder-decoder", "--y", "y3"] + common)
+        try loom(["train", "--arch", "one-to-one", "--x", "x1", "--y", "y1"] + common)
+        let weights = path("bi.h5")
+        try loom(["train", "--arch", "bidirectional", "--merge-mode", "sum", "--y", "y1", "--save", weights] + common)
+        let summary = try loom(["summary", "--weights", weights])
+        XCTAssertTrue(summary.out.contains("bidirectional (Bidirectional)"), summary.out)
+        let wrong = try loom(["train", "--arch", "many-to-many", "--y", "y1"] + common, expect: 1)
+        XCTAssertEqual(wrong.err, "Error: --arch many-to-many: y: expected shape (samples, steps, outputs), found (-1, 1)\n")
     }
 
     func testUserErrorsExitNonZeroWithOneLine() throws {
