@@ -72,6 +72,9 @@ struct Bench: ParsableCommand {
                            scalars: (0..<(samples * timesteps * features)).map { _ in Float(2 * generator.uniform() - 1) })
         // Sequence presets predict one value per input timestep.
         let targetShape = [.manyToMany, .encoderDecoder].contains(arch) ? [timesteps, 1] : [1]
+        guard ![.oneToMany, .cnnLSTM].contains(arch) else {
+            throw ValidationError("loom bench measures the sequence presets; --arch \(arch.rawValue) takes images")
+        }
         let y = try Tensor(shape: [samples] + targetShape,
                            scalars: (0..<(samples * Shape.count(targetShape))).map { _ in Float(2 * generator.uniform() - 1) })
         print("loom bench: \(arch.rawValue), LSTM(\(units)) on (\(timesteps), \(features)), batch \(batchSize), "

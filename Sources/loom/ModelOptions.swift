@@ -23,17 +23,25 @@ enum Architecture: String, ExpressibleByArgument, CaseIterable {
     case bidirectional
     /// LSTM(units, stateful) -> Dense(outputs), batches in file order.
     case stateful
+    /// An image (height, width, channels) through Conv2D(filters, 3x3, relu) -> MaxPooling2D(2x2)
+    /// -> Flatten -> RepeatVector(steps) -> LSTM(units, sequences) -> TimeDistributed(Dense(outputs)).
+    case oneToMany = "one-to-many"
+    /// Image sequences (timesteps, height, width, channels) through TimeDistributed Conv2D(filters,
+    /// 3x3, relu), MaxPooling2D(2x2) and Flatten -> LSTM(units) -> Dense(outputs).
+    case cnnLSTM = "cnn-lstm"
 
     /// The model for per-sample inputs and targets of these shapes.
     func makeModel(
         inputShape: [Int], targetShape: [Int], units: Int, batchSize: Int, seed: UInt64,
-        mergeMode: Bidirectional.MergeMode = .concat
+        mergeMode: Bidirectional.MergeMode = .concat, filters: Int = 8
     ) throws -> Sequential {
-        guard inputShape.count == 2 else {
-            throw LoomError.shapeMismatch(context: "--arch \(rawValue)", expected: "X of (samples, timesteps, features)",
-                                          found: [-1] + inputShape)
+        let expectedRank = self == .oneToMany ? 3 : self == .cnnLSTM ? 4 : 2
+        guard inputShape.count == expectedRank else {
+            let expected = ["(samples, timesteps, features)", "(samples, height, width, channels)",
+                            "(samples, timesteps, height, width, channels)"][expectedRank - 2]
+            throw LoomError.shapeMismatch(context: "--arch \(rawValue)", expected: "X of \(expected)", found: [-1] + inputShape)
         }
-        let sequenceTargets = [.manyToMany, .encoderDecoder].contains(self)
+        let sequenceTargets = [.manyToMany, .encoderDecoder, .oneToMany].contains(self)
         guard sequenceTargets ? targetShape.count == 2 : targetShape.count <= 1 else {
             throw LoomError.shapeMismatch(
                 context: "--arch \(rawValue): y", expected: sequenceTargets ? "(samples, steps, outputs)" : "(samples, outputs)",
@@ -85,6 +93,25 @@ enum Architecture: String, ExpressibleByArgument, CaseIterable {
                 LSTM(units, stateful: true)
                 Dense(outputs)
             }
+        case .oneToMany:
+            return Sequential(seed: seed) {
+                Input(shape: inputShape)
+                Conv2D(filters, kernelSize: (3, 3), activation: .relu)
+                MaxPooling2D(poolSize: (2, 2))
+                Flatten()
+                RepeatVector(targetShape[0])
+                LSTM(units, returnSequences: true)
+                TimeDistributed(Dense(outputs))
+            }
+        case .cnnLSTM:
+            return Sequential(seed: seed) {
+                Input(shape: inputShape)
+                TimeDistributed(Conv2D(filters, kernelSize: (3, 3), activation: .relu))
+                TimeDistributed(MaxPooling2D(poolSize: (2, 2)))
+                TimeDistributed(Flatten())
+                LSTM(units)
+                Dense(outputs)
+            }
         }
     }
 }
@@ -133,10 +160,13 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "How the bidirectional preset merges its two directions: concat, sum, mul or ave.")
     var mergeMode: Bidirectional.MergeMode = .concat
 
+    @Option(help: "Filters of the convolutional presets' Conv2D.")
+    var filters = 8
+
     /// The preset for data of these per-sample shapes.
     func makeModel(inputShape: [Int], targetShape: [Int], batchSize: Int) throws -> Sequential {
         try arch.makeModel(inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
-                           seed: seed, mergeMode: mergeMode)
+                           seed: seed, mergeMode: mergeMode, filters: filters)
     }
 
     @Option(help: "OpenBLAS threads per matrix product (0: OpenBLAS's own default). One is best for small models: more make tiny products spin and yield.")
@@ -150,7 +180,7 @@ struct ModelOptions: ParsableArguments {
 
 /// What `loom train --save` writes besides the weights, so `evaluate` and `predict` rebuild
 /// the same model: file attributes `loom_arch`, `loom_units`, `loom_input_shape`,
-/// `loom_target_shape`, `loom_batch_size`, `loom_merge_mode`.
+/// `loom_target_shape`, `loom_batch_size`, `loom_merge_mode`, `loom_filters`.
 struct SavedModel {
     let architecture: Architecture
     let units: Int
@@ -158,10 +188,11 @@ struct SavedModel {
     let targetShape: [Int]
     let batchSize: Int
     let mergeMode: Bidirectional.MergeMode
+    let filters: Int
 
     func makeModel() throws -> Sequential {
         try architecture.makeModel(inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
-                                   seed: 0, mergeMode: mergeMode)
+                                   seed: 0, mergeMode: mergeMode, filters: filters)
     }
 
     func save(_ model: Sequential, to path: String) throws {
@@ -173,6 +204,7 @@ struct SavedModel {
         try file.setAttribute("loom_target_shape", targetShape.map(Double.init))
         try file.setAttribute("loom_batch_size", [Double(batchSize)])
         try file.setAttribute("loom_merge_mode", mergeMode.rawValue)
+        try file.setAttribute("loom_filters", [Double(filters)])
     }
 
     /// The model described by a weights file written by `loom train --save`, with its weights.
@@ -183,11 +215,13 @@ struct SavedModel {
               let input = try file.doubleAttribute("loom_input_shape"),
               let target = try file.doubleAttribute("loom_target_shape"),
               let batch = try file.doubleAttribute("loom_batch_size")?.first,
-              let merge = try file.stringAttribute("loom_merge_mode").flatMap(Bidirectional.MergeMode.init(rawValue:)) else {
+              let merge = try file.stringAttribute("loom_merge_mode").flatMap(Bidirectional.MergeMode.init(rawValue:)),
+              let filters = try file.doubleAttribute("loom_filters")?.first else {
             throw HDF5Error(file: path, "was not written by `loom train --save` (no loom_arch/loom_units/... attributes)")
         }
         let saved = SavedModel(architecture: architecture, units: Int(units), inputShape: input.map { Int($0) },
-                               targetShape: target.map { Int($0) }, batchSize: Int(batch), mergeMode: merge)
+                               targetShape: target.map { Int($0) }, batchSize: Int(batch), mergeMode: merge,
+                               filters: Int(filters))
         let model = try saved.makeModel()
         try WeightsFile.load(into: model, from: file)
         return (saved, model)

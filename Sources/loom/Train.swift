@@ -83,7 +83,8 @@ struct Train: ParsableCommand {
             workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients)
         if let save {
             try SavedModel(architecture: arch, units: modelOptions.units, inputShape: dataset.inputShape,
-                           targetShape: targetShape, batchSize: batchSize, mergeMode: modelOptions.mergeMode).save(model, to: save)
+                           targetShape: targetShape, batchSize: batchSize, mergeMode: modelOptions.mergeMode,
+                           filters: modelOptions.filters).save(model, to: save)
         }
         if let history { try writeHistory(result, to: history) }
         if !quiet, let validationLoss = result["val_loss"].last {
@@ -112,7 +113,7 @@ struct Train: ParsableCommand {
         let splitAt = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
         let rows = Array(splitAt..<dataset.sampleCount)
         let (timesteps, features) = (dataset.inputShape[0], dataset.inputShape[1])
-        guard (dataset.targetShape ?? []).count <= 1 else {
+        guard (dataset.targetShape ?? []).count <= 1, dataset.inputShape.count == 2 else {
             print(String(format: "Validation loss: %.5f", validationLoss))
             return
         }

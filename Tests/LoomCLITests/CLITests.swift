@@ -119,11 +119,15 @@ final class CLITests: XCTestCase {
             try file.write(try Tensor(shape: [32, 3, 1], scalars: (0..<96).map { Float($0 % 3) / 3 }), as: "y3")
             try file.write(try Tensor(shape: [32, 1], scalars: (0..<32).map { Float($0) / 32 }), as: "y1")
             try file.write(try Tensor(shape: [32, 1, 2], scalars: (0..<64).map { Float($0) / 64 }), as: "x1")
+            try file.write(try Tensor(shape: [32, 6, 6, 1], scalars: (0..<1152).map { Float($0 % 11) / 11 }), as: "images")
+            try file.write(try Tensor(shape: [32, 3, 6, 6, 1], scalars: (0..<3456).map { Float($0 % 13) / 13 }), as: "clips")
         }
         let common = ["--epochs", "1", "--units", "4", "--batch-size", "8", "--quiet", "--data", data]
         try loom(["train", "--arch", "many-to-many"] + common)
         try loom(["train", "--arch", "encoder-decoder", "--y", "y3"] + common)
         try loom(["train", "--arch", "one-to-one", "--x", "x1", "--y", "y1"] + common)
+        try loom(["train", "--arch", "one-to-many", "--x", "images", "--y", "y3", "--filters", "2"] + common)
+        try loom(["train", "--arch", "cnn-lstm", "--x", "clips", "--y", "y1", "--filters", "2"] + common)
         let weights = path("bi.h5")
         try loom(["train", "--arch", "bidirectional", "--merge-mode", "sum", "--y", "y1", "--save", weights] + common)
         let summary = try loom(["summary", "--weights", weights])

@@ -86,4 +86,61 @@ final class ArchitectureTests: XCTestCase {
         // The targets' variance is 6 · (1/12) / 9 ≈ 0.056.
         XCTAssertLessThan(try train(model, x, y, epochs: 40), 0.005)
     }
+
+    /// A 2x2 bright blob at a random place in a 6x6 frame, or only noise.
+    private func frame(_ image: inout Tensor, _ index: [Int], blob: Bool, at position: (Int, Int), generator: inout SeededGenerator) {
+        for r in 0..<6 {
+            for c in 0..<6 {
+                let inBlob = blob && (position.0...position.0 + 1).contains(r) && (position.1...position.1 + 1).contains(c)
+                image.scalars[(index[0] * 36 + r * 6 + c)] = inBlob ? 1 : Float(generator.uniform()) * 0.3
+            }
+        }
+    }
+
+    /// The fraction of frames (of 4) that show a blob: the convolution must find blobs
+    /// anywhere, the LSTM count them. The targets' variance is 1/16.
+    func testCNNLSTMCountsFramesWithABlob() throws {
+        var generator = SeededGenerator(seed: 6)
+        var frames = Tensor(shape: [256 * 4, 6, 6, 1]), y = Tensor(shape: [256, 1])
+        for s in 0..<256 {
+            for t in 0..<4 {
+                let blob = generator.next() % 2 == 0
+                let position = (Int(generator.next() % 5), Int(generator.next() % 5))
+                frame(&frames, [s * 4 + t], blob: blob, at: position, generator: &generator)
+                if blob { y[s, 0] += 0.25 }
+            }
+        }
+        let x = try Tensor(shape: [256, 4, 6, 6, 1], scalars: frames.scalars)
+        let model = Sequential(seed: 6) {
+            Input(shape: [4, 6, 6, 1])
+            TimeDistributed(Conv2D(4, kernelSize: (3, 3), activation: .relu))
+            TimeDistributed(MaxPooling2D(poolSize: (2, 2)))
+            TimeDistributed(Flatten())
+            LSTM(8)
+            Dense(1)
+        }
+        XCTAssertLessThan(try train(model, x, y, epochs: 40), 0.01)
+    }
+
+    /// From one image to a sequence: step t of the output is (blob row + t) / 8. The blob's row
+    /// is uniform over 0...4, so a model blind to it scores at least 0.031.
+    func testOneToManyUnrollsThePosition() throws {
+        var generator = SeededGenerator(seed: 7)
+        var x = Tensor(shape: [256, 6, 6, 1]), y = Tensor(shape: [256, 3, 1])
+        for s in 0..<256 {
+            let position = (Int(generator.next() % 5), Int(generator.next() % 5))
+            frame(&x, [s], blob: true, at: position, generator: &generator)
+            for t in 0..<3 { y[s, t, 0] = Float(position.0 + t) / 8 }
+        }
+        let model = Sequential(seed: 7) {
+            Input(shape: [6, 6, 1])
+            Conv2D(4, kernelSize: (3, 3), activation: .relu)
+            MaxPooling2D(poolSize: (2, 2))
+            Flatten()
+            RepeatVector(3)
+            LSTM(8, returnSequences: true)
+            TimeDistributed(Dense(1))
+        }
+        XCTAssertLessThan(try train(model, x, y, epochs: 40), 0.005)
+    }
 }

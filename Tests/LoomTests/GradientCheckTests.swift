@@ -166,4 +166,36 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(dx, y.map { $0 / 2 })
         XCTAssertEqual(Array(UnsafeBufferPointer(start: layer.forward(x, batch: 1, training: false), count: 1000)), x)
     }
+
+    func testConv2DAndMaxPoolingValidAndSame() throws {
+        for (index, padding) in Padding.allCases.enumerated() {
+            let model = try compiled(
+                Sequential(seed: 22 + UInt64(index)) {
+                    Input(shape: [7, 7, 2])
+                    Conv2D(2, kernelSize: (3, 2), strides: (1, 2), padding: padding, activation: .tanh)
+                    Conv2D(2, kernelSize: (2, 2), padding: padding)
+                    MaxPooling2D(poolSize: (2, 2), padding: padding)
+                    Flatten()
+                    Dense(1)
+                },
+                loss: .meanSquaredError)
+            try checkGradients(model, x: randomTensor([2, 7, 7, 2], seed: 60 + UInt64(index)), y: randomTensor([2, 1], seed: 62))
+        }
+    }
+
+    /// Without pooling: a kernel perturbed by ε moves a window's values enough to change which
+    /// one is the maximum, which no finite difference can follow (pooling is checked above, and
+    /// against Keras in the cnn_lstm fixture).
+    func testTimeDistributedConv2DIntoLSTM() throws {
+        let model = try compiled(
+            Sequential(seed: 24) {
+                Input(shape: [3, 5, 5, 1])
+                TimeDistributed(Conv2D(2, kernelSize: (3, 3), strides: (2, 2), activation: .tanh))
+                TimeDistributed(Flatten())
+                LSTM(3)
+                Dense(1)
+            },
+            loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([2, 3, 5, 5, 1], seed: 63), y: randomTensor([2, 1], seed: 64))
+    }
 }

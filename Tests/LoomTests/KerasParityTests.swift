@@ -45,6 +45,33 @@ final class KerasParityTests: XCTestCase {
                 LSTM(4)
                 Dense(1)
             }
+        case "cnn_lstm":
+            return Sequential {
+                Input(shape: [4, 8, 8, 1])
+                TimeDistributed(Conv2D(3, kernelSize: (3, 3), activation: .relu))
+                TimeDistributed(MaxPooling2D(poolSize: (2, 2)))
+                TimeDistributed(Flatten())
+                LSTM(5)
+                Dense(1)
+            }
+        case "one_to_many":
+            return Sequential {
+                Input(shape: [8, 8, 1])
+                Conv2D(2, kernelSize: (3, 3), activation: .relu)
+                MaxPooling2D(poolSize: (2, 2))
+                Flatten()
+                RepeatVector(4)
+                LSTM(5, returnSequences: true)
+                TimeDistributed(Dense(1))
+            }
+        case "conv_same_strided":
+            return Sequential {
+                Input(shape: [7, 7, 2])
+                Conv2D(3, kernelSize: (3, 3), strides: (2, 2), padding: .same, activation: .tanh)
+                MaxPooling2D(poolSize: (2, 2), padding: .same)
+                Flatten()
+                Dense(1)
+            }
         case "bidirectional_concat", "bidirectional_sum", "bidirectional_mul", "bidirectional_ave":
             let mode = Bidirectional.MergeMode(rawValue: String(name.dropFirst("bidirectional_".count)))!
             return Sequential {
@@ -60,6 +87,7 @@ final class KerasParityTests: XCTestCase {
     static let names = [
         "vanilla", "return_sequences", "go_backwards", "categorical", "binary", "stateful", "one_to_one", "many_to_many",
         "encoder_decoder", "stacked", "bidirectional_concat", "bidirectional_sum", "bidirectional_mul", "bidirectional_ave",
+        "cnn_lstm", "one_to_many", "conv_same_strided",
     ]
 
     private func prepared(_ fixture: KerasFixture, optimizer: any Optimizer = SGD()) throws -> Sequential {

@@ -203,6 +203,34 @@ def main():
         fixture("bidirectional_" + mode, bidirectional, rng.normal(size=(3, 6, 3)).astype(np.float32),
                 rng.normal(size=target_shape).astype(np.float32), "mse", seed=11 + index)
 
+    def cnn_lstm():
+        return keras.Sequential([keras.Input((4, 8, 8, 1)),
+                                 keras.layers.TimeDistributed(keras.layers.Conv2D(3, (3, 3), activation="relu")),
+                                 keras.layers.TimeDistributed(keras.layers.MaxPooling2D((2, 2))),
+                                 keras.layers.TimeDistributed(keras.layers.Flatten()),
+                                 keras.layers.LSTM(5), keras.layers.Dense(1)])
+
+    fixture("cnn_lstm", cnn_lstm, rng.normal(size=(3, 4, 8, 8, 1)).astype(np.float32),
+            rng.normal(size=(3, 1)).astype(np.float32), "mse", seed=15)
+
+    def one_to_many():
+        return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, (3, 3), activation="relu"),
+                                 keras.layers.MaxPooling2D((2, 2)), keras.layers.Flatten(), keras.layers.RepeatVector(4),
+                                 keras.layers.LSTM(5, return_sequences=True),
+                                 keras.layers.TimeDistributed(keras.layers.Dense(1))])
+
+    fixture("one_to_many", one_to_many, rng.normal(size=(3, 8, 8, 1)).astype(np.float32),
+            rng.normal(size=(3, 4, 1)).astype(np.float32), "mse", seed=16)
+
+    def conv_same_strided():
+        return keras.Sequential([keras.Input((7, 7, 2)),
+                                 keras.layers.Conv2D(3, (3, 3), strides=(2, 2), padding="same", activation="tanh"),
+                                 keras.layers.MaxPooling2D((2, 2), padding="same"), keras.layers.Flatten(),
+                                 keras.layers.Dense(1)])
+
+    fixture("conv_same_strided", conv_same_strided, rng.normal(size=(3, 7, 7, 2)).astype(np.float32),
+            rng.normal(size=(3, 1)).astype(np.float32), "mse", seed=17)
+
     def stateful():
         return keras.Sequential([keras.Input(batch_shape=(2, 5, 3)), keras.layers.LSTM(4, stateful=True),
                                  keras.layers.Dense(1)])

@@ -1,0 +1,164 @@
+/// Keras's `Conv2D` in channels-last layout: per-sample `(height, width, channels)` →
+/// `(outHeight, outWidth, filters)`.
+///
+/// Parameters, in Keras's order and layout: kernel `(kh, kw, channels, filters)`, bias
+/// `(filters)`. Computed as im2col + one GEMM: every output position's window is copied into a
+/// row of `columns (B·outH·outW, kh·kw·channels)`, in the kernel's (i, j, c) order, so
+/// `y = columns · kernel` (the kernel read as a `(kh·kw·channels, filters)` matrix) is already
+/// NHWC. Backward: `dkernel += columnsᵀ · dz`, `dcolumns = dz · kernelᵀ`, scattered back
+/// (col2im) into dx.
+public final class Conv2D: Layer {
+    public var name: String
+    public var typeName: String { "Conv2D" }
+    public let filters: Int
+    public let kernelSize: (Int, Int)
+    public let strides: (Int, Int)
+    public let padding: Padding
+    public let activation: Activation
+    public let useBias: Bool
+    public let kernelInitializer: Initializer
+    public let biasInitializer: Initializer
+
+    private var geometry = WindowGeometry()
+    private var patch: Int { geometry.windowHeight * geometry.windowWidth * geometry.channels }
+    private var positions: Int { geometry.outputHeight * geometry.outputWidth }
+    private var kernel: UnsafeMutablePointer<Float>!
+    private var kernelGradient: UnsafeMutablePointer<Float>!
+    private var bias: UnsafeMutablePointer<Float>?
+    private var biasGradient: UnsafeMutablePointer<Float>?
+    private let columns = FloatBuffer()
+    private let output = FloatBuffer()
+    private let columnGradient = FloatBuffer()
+    private let inputGradient = FloatBuffer()
+
+    /// - Parameters:
+    ///   - filters: output channels.
+    ///   - kernelSize: (height, width) of the window.
+    ///   - strides: default (1, 1).
+    ///   - padding: `.valid` (default) or `.same`.
+    ///   - activation: default linear.
+    public init(
+        _ filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
+        activation: Activation = .linear, useBias: Bool = true,
+        kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros, name: String = ""
+    ) {
+        self.filters = filters
+        self.kernelSize = kernelSize
+        self.strides = strides
+        self.padding = padding
+        self.activation = activation
+        self.useBias = useBias
+        self.kernelInitializer = kernelInitializer
+        self.biasInitializer = biasInitializer
+        self.name = name
+    }
+
+    public func build(inputShape: [Int]) throws -> [Int] {
+        guard filters > 0, kernelSize.0 > 0, kernelSize.1 > 0, strides.0 > 0, strides.1 > 0, activation != .softmax else {
+            throw LoomError.invalidArgument("Conv2D '\(name)': filters, kernel size and strides must be positive (and no softmax)")
+        }
+        guard inputShape.count == 3 else {
+            throw LoomError.shapeMismatch(context: "Conv2D '\(name)'", expected: "(batch, height, width, channels)", found: [-1] + inputShape)
+        }
+        geometry = WindowGeometry(input: inputShape, window: kernelSize, strides: strides, padding: padding)
+        guard geometry.outputHeight > 0, geometry.outputWidth > 0 else {
+            throw LoomError.shapeMismatch(context: "Conv2D '\(name)' with a \(kernelSize.0)x\(kernelSize.1) kernel",
+                                          expected: "images at least as large as the kernel", found: [-1] + inputShape)
+        }
+        return [geometry.outputHeight, geometry.outputWidth, filters]
+    }
+
+    public var parameterSpecs: [ParameterSpec] {
+        var specs = [ParameterSpec(name: "kernel", shape: [kernelSize.0, kernelSize.1, geometry.channels, filters],
+                                   initializer: kernelInitializer)]
+        if useBias { specs.append(ParameterSpec(name: "bias", shape: [filters], initializer: biasInitializer)) }
+        return specs
+    }
+
+    public func bind(_ binding: ParameterBinding) {
+        let specs = parameterSpecs
+        (kernel, kernelGradient) = binding.slot(0, of: specs)
+        if useBias { (bias, biasGradient) = binding.slot(1, of: specs) }
+    }
+
+    // MARK: forward: columns (B·P, patch) = im2col(x); y (B·P, filters) = act(columns · kernel + bias)
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        let g = geometry, rows = batch * positions
+        let cols = columns.reserve(rows * patch)
+        for b in 0..<batch {
+            let image = x + b * g.height * g.width * g.channels
+            for oh in 0..<g.outputHeight {
+                for ow in 0..<g.outputWidth {
+                    var cell = cols + ((b * g.outputHeight + oh) * g.outputWidth + ow) * patch
+                    for i in 0..<g.windowHeight {
+                        for j in 0..<g.windowWidth {
+                            let (row, column) = g.source(oh, ow, i, j)
+                            if row >= 0, row < g.height, column >= 0, column < g.width {
+                                cell.update(from: image + (row * g.width + column) * g.channels, count: g.channels)
+                            } else {
+                                cell.update(repeating: 0, count: g.channels)
+                            }
+                            cell += g.channels
+                        }
+                    }
+                }
+            }
+        }
+        let y = output.reserve(rows * filters)
+        if let bias { for r in 0..<rows { (y + r * filters).update(from: bias, count: filters) } }
+        BLAS.gemm(m: rows, n: filters, k: patch, a: cols, lda: patch, b: kernel, ldb: filters,
+                  beta: useBias ? 1 : 0, c: y, ldc: filters)
+        activation.apply(y, count: rows * filters)
+        return UnsafePointer(y)
+    }
+
+    // MARK: backward: dz = dy ⊙ f'(y); dkernel += colsᵀ·dz; dbias += Σ dz; dx = col2im(dz · kernelᵀ)
+
+    public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
+        let g = geometry, rows = batch * positions
+        activation.backward(output: output.pointer, gradient: dy, rows: rows, width: filters)
+        BLAS.gemm(transposeA: true, m: patch, n: filters, k: rows, a: columns.pointer, lda: patch, b: dy, ldb: filters,
+                  beta: 1, c: kernelGradient, ldc: filters)
+        if let biasGradient {
+            for r in 0..<rows { for f in 0..<filters { biasGradient[f] += dy[r * filters + f] } }
+        }
+        guard needsInputGradient else { return nil }
+        let dcols = columnGradient.reserve(rows * patch)
+        BLAS.gemm(transposeB: true, m: rows, n: patch, k: filters, a: dy, lda: filters, b: kernel, ldb: filters,
+                  c: dcols, ldc: patch)
+        let imageSize = g.height * g.width * g.channels
+        let dx = inputGradient.reserve(batch * imageSize)
+        dx.update(repeating: 0, count: batch * imageSize)
+        for b in 0..<batch {
+            let image = dx + b * imageSize
+            for oh in 0..<g.outputHeight {
+                for ow in 0..<g.outputWidth {
+                    var cell = dcols + ((b * g.outputHeight + oh) * g.outputWidth + ow) * patch
+                    for i in 0..<g.windowHeight {
+                        for j in 0..<g.windowWidth {
+                            let (row, column) = g.source(oh, ow, i, j)
+                            if row >= 0, row < g.height, column >= 0, column < g.width {
+                                let target = image + (row * g.width + column) * g.channels
+                                for c in 0..<g.channels { target[c] += cell[c] }
+                            }
+                            cell += g.channels
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
+    public func makeReplica() -> any Layer {
+        let copy = Conv2D(filters, kernelSize: kernelSize, strides: strides, padding: padding, activation: activation,
+                          useBias: useBias, kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
+        copy.geometry = geometry
+        copy.kernel = kernel
+        copy.kernelGradient = kernelGradient
+        copy.bias = bias
+        copy.biasGradient = biasGradient
+        return copy
+    }
+}

@@ -1,0 +1,90 @@
+/// Keras's `MaxPooling2D` in channels-last layout: per-sample `(height, width, channels)` →
+/// `(outHeight, outWidth, channels)`, each output the maximum of its window (strides default
+/// to the pool size). Backward sends each output's gradient to the input that was the maximum
+/// (the first one, on ties), whose index the forward pass keeps.
+public final class MaxPooling2D: Layer {
+    public var name: String
+    public var typeName: String { "MaxPooling2D" }
+    public let poolSize: (Int, Int)
+    public let strides: (Int, Int)
+    public let padding: Padding
+    private var geometry = WindowGeometry()
+    private let output = FloatBuffer()
+    private var winners: [Int] = []
+    private let inputGradient = FloatBuffer()
+
+    public init(poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid, name: String = "") {
+        self.poolSize = poolSize
+        self.strides = strides ?? poolSize
+        self.padding = padding
+        self.name = name
+    }
+
+    public func build(inputShape: [Int]) throws -> [Int] {
+        guard poolSize.0 > 0, poolSize.1 > 0, strides.0 > 0, strides.1 > 0 else {
+            throw LoomError.invalidArgument("MaxPooling2D '\(name)': pool size and strides must be positive")
+        }
+        guard inputShape.count == 3 else {
+            throw LoomError.shapeMismatch(context: "MaxPooling2D '\(name)'", expected: "(batch, height, width, channels)",
+                                          found: [-1] + inputShape)
+        }
+        geometry = WindowGeometry(input: inputShape, window: poolSize, strides: strides, padding: padding)
+        guard geometry.outputHeight > 0, geometry.outputWidth > 0 else {
+            throw LoomError.shapeMismatch(context: "MaxPooling2D '\(name)' with a \(poolSize.0)x\(poolSize.1) pool",
+                                          expected: "images at least as large as the pool", found: [-1] + inputShape)
+        }
+        return [geometry.outputHeight, geometry.outputWidth, geometry.channels]
+    }
+
+    // forward: y[b, oh, ow, c] = max over the window of x; winners[·] = that input's index
+    // backward: dx[winner] += dy
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        let g = geometry
+        let count = batch * g.outputHeight * g.outputWidth * g.channels
+        let y = output.reserve(count)
+        if winners.count < count { winners = Array(repeating: 0, count: count) }
+        winners.withUnsafeMutableBufferPointer { winner in
+            var k = 0
+            for b in 0..<batch {
+                let base = b * g.height * g.width * g.channels
+                for oh in 0..<g.outputHeight {
+                    for ow in 0..<g.outputWidth {
+                        for c in 0..<g.channels {
+                            var best = -Float.infinity, bestIndex = -1
+                            for i in 0..<g.windowHeight {
+                                for j in 0..<g.windowWidth {
+                                    let (row, column) = g.source(oh, ow, i, j)
+                                    guard row >= 0, row < g.height, column >= 0, column < g.width else { continue }
+                                    let index = base + (row * g.width + column) * g.channels + c
+                                    if x[index] > best || bestIndex < 0 { best = x[index]; bestIndex = index }
+                                }
+                            }
+                            y[k] = best
+                            winner[k] = bestIndex
+                            k += 1
+                        }
+                    }
+                }
+            }
+        }
+        return UnsafePointer(y)
+    }
+
+    public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
+        guard needsInputGradient else { return nil }
+        let g = geometry
+        let inputCount = batch * g.height * g.width * g.channels
+        let dx = inputGradient.reserve(inputCount)
+        dx.update(repeating: 0, count: inputCount)
+        let count = batch * g.outputHeight * g.outputWidth * g.channels
+        for k in 0..<count { dx[winners[k]] += dy[k] }
+        return dx
+    }
+
+    public func makeReplica() -> any Layer {
+        let copy = MaxPooling2D(poolSize: poolSize, strides: strides, padding: padding, name: name)
+        copy.geometry = geometry
+        return copy
+    }
+}

@@ -1,0 +1,45 @@
+/// How a convolution or pooling window treats the border, with Keras's names.
+public enum Padding: String, Sendable, CaseIterable {
+    /// Only windows that fit inside the input: out = ⌊(in − window) / stride⌋ + 1.
+    case valid
+    /// Zero-padded so out = ⌈in / stride⌉; the padding is split as TensorFlow does, the
+    /// smaller half before (top, left).
+    case same
+
+    /// The output length and the padding before, for one spatial axis.
+    func geometry(input: Int, window: Int, stride: Int) -> (output: Int, before: Int) {
+        switch self {
+        case .valid:
+            return (input >= window ? (input - window) / stride + 1 : 0, 0)
+        case .same:
+            let output = (input + stride - 1) / stride
+            let total = max((output - 1) * stride + window - input, 0)
+            return (output, total / 2)
+        }
+    }
+}
+
+/// The geometry of a 2-D window sliding over channels-last images `(height, width, channels)`.
+struct WindowGeometry: Equatable {
+    var height = 0, width = 0, channels = 0
+    var windowHeight = 1, windowWidth = 1
+    var strideHeight = 1, strideWidth = 1
+    var outputHeight = 0, outputWidth = 0
+    var padTop = 0, padLeft = 0
+
+    init() {}
+
+    init(input: [Int], window: (Int, Int), strides: (Int, Int), padding: Padding) {
+        (height, width, channels) = (input[0], input[1], input[2])
+        (windowHeight, windowWidth) = window
+        (strideHeight, strideWidth) = strides
+        (outputHeight, padTop) = padding.geometry(input: height, window: windowHeight, stride: strideHeight)
+        (outputWidth, padLeft) = padding.geometry(input: width, window: windowWidth, stride: strideWidth)
+    }
+
+    /// The input row and column of window cell (i, j) at output (oh, ow); may lie outside.
+    @inline(__always)
+    func source(_ oh: Int, _ ow: Int, _ i: Int, _ j: Int) -> (row: Int, column: Int) {
+        (oh * strideHeight + i - padTop, ow * strideWidth + j - padLeft)
+    }
+}
