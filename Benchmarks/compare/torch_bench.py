@@ -2,14 +2,16 @@
 
     python torch_bench.py MODEL --threads N [--rounds R] [--steps S]
 
-The same models as keras_bench.py (nn.LSTM batch-first -> nn.Linear, MSE, Adam with Keras's
-epsilon 1e-7), a plain training loop over shuffled batches. Prints
+The same models as keras_bench.py (models.py), in PyTorch's idiom: nn.LSTM batch-first
+(bidirectional=True for the Bidirectional model, the two final states concatenated as Keras
+does), per-frame nn.Conv2d/MaxPool2d for the CNN-LSTM (inputs moved to channels-first), MSE,
+Adam with Keras's epsilon 1e-7, a plain training loop over shuffled batches. Prints
 `torch MODEL threads train_samples_per_s predict_samples_per_s gflops` per round.
 """
 import argparse
 import time
 
-MODELS = {"vanilla": (10, 25, 10, 32), "lstm128": (32, 64, 128, 512)}
+from models import MODELS, forward_flops, make_data
 
 parser = argparse.ArgumentParser()
 parser.add_argument("model", choices=sorted(MODELS))
@@ -18,27 +20,39 @@ parser.add_argument("--rounds", type=int, default=3)
 parser.add_argument("--steps", type=int, default=None)
 args = parser.parse_args()
 
-import numpy as np
 import torch
 
 torch.set_num_threads(args.threads)
 torch.manual_seed(1)
-timesteps, features, units, batch = MODELS[args.model]
-steps = args.steps or (8 if batch >= 256 else 200)
-rng = np.random.default_rng(42)
-x = torch.from_numpy(rng.uniform(-1, 1, (batch * steps, timesteps, features)).astype(np.float32))
-y = torch.from_numpy(rng.uniform(-1, 1, (batch * steps, 1)).astype(np.float32))
+spec = MODELS[args.model]
+x_np, y_np, batch = make_data(spec, args.steps)
+x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+units = spec["units"]
 
 
 class Model(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        self.lstm = torch.nn.LSTM(features, units, batch_first=True)
-        self.dense = torch.nn.Linear(units, 1)
+        kind = spec["kind"]
+        if kind == "cnnlstm":
+            frames, height, width, channels = spec["input"]
+            self.conv = torch.nn.Conv2d(channels, 8, 3)
+            self.pool = torch.nn.MaxPool2d(2)
+            features = ((height - 2) // 2) * ((width - 2) // 2) * 8
+        else:
+            features = spec["input"][1]
+        self.lstm = torch.nn.LSTM(features, units, batch_first=True, bidirectional=kind == "bidirectional")
+        self.dense = torch.nn.Linear(units * (2 if kind == "bidirectional" else 1), 1)
 
     def forward(self, inputs):
+        if spec["kind"] == "cnnlstm":
+            b, t, h, w, c = inputs.shape
+            frames = inputs.reshape(b * t, h, w, c).permute(0, 3, 1, 2)
+            features = self.pool(torch.relu(self.conv(frames)))
+            inputs = features.permute(0, 2, 3, 1).reshape(b, t, -1)
         _, (h, _) = self.lstm(inputs)
-        return self.dense(h[-1])
+        last = torch.cat([h[-2], h[-1]], dim=1) if spec["kind"] == "bidirectional" else h[-1]
+        return self.dense(last)
 
 
 model = Model()
@@ -64,7 +78,7 @@ def predict():
 
 epoch()
 predict()
-flops = 3 * (2 * timesteps * 4 * units * (features + units) + 2 * units)
+flops = 3 * forward_flops(spec)
 for _ in range(args.rounds):
     start = time.perf_counter()
     epoch()

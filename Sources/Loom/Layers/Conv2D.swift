@@ -86,21 +86,21 @@ public final class Conv2D: Layer {
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let g = geometry, rows = batch * positions
         let cols = columns.reserve(rows * patch)
+        if padding == .same { cols.update(repeating: 0, count: rows * patch) }  // cells outside the image stay zero
+        let rowLength = g.windowWidth * g.channels
         for b in 0..<batch {
             let image = x + b * g.height * g.width * g.channels
             for oh in 0..<g.outputHeight {
                 for ow in 0..<g.outputWidth {
-                    var cell = cols + ((b * g.outputHeight + oh) * g.outputWidth + ow) * patch
-                    for i in 0..<g.windowHeight {
-                        for j in 0..<g.windowWidth {
-                            let (row, column) = g.source(oh, ow, i, j)
-                            if row >= 0, row < g.height, column >= 0, column < g.width {
-                                cell.update(from: image + (row * g.width + column) * g.channels, count: g.channels)
-                            } else {
-                                cell.update(repeating: 0, count: g.channels)
-                            }
-                            cell += g.channels
-                        }
+                    let cell = cols + ((b * g.outputHeight + oh) * g.outputWidth + ow) * patch
+                    let (rows, columns) = g.inside(oh, ow)
+                    let count = columns.count * g.channels
+                    for i in rows {
+                        let (row, column) = g.source(oh, ow, i, columns.lowerBound)
+                        let source = image + (row * g.width + column) * g.channels
+                        let target = cell + i * rowLength + columns.lowerBound * g.channels
+                        // A window row is contiguous in the image: copy it in one loop.
+                        for k in 0..<count { target[k] = source[k] }
                     }
                 }
             }
@@ -130,20 +130,19 @@ public final class Conv2D: Layer {
         let imageSize = g.height * g.width * g.channels
         let dx = inputGradient.reserve(batch * imageSize)
         dx.update(repeating: 0, count: batch * imageSize)
+        let rowLength = g.windowWidth * g.channels
         for b in 0..<batch {
             let image = dx + b * imageSize
             for oh in 0..<g.outputHeight {
                 for ow in 0..<g.outputWidth {
-                    var cell = dcols + ((b * g.outputHeight + oh) * g.outputWidth + ow) * patch
-                    for i in 0..<g.windowHeight {
-                        for j in 0..<g.windowWidth {
-                            let (row, column) = g.source(oh, ow, i, j)
-                            if row >= 0, row < g.height, column >= 0, column < g.width {
-                                let target = image + (row * g.width + column) * g.channels
-                                for c in 0..<g.channels { target[c] += cell[c] }
-                            }
-                            cell += g.channels
-                        }
+                    let cell = dcols + ((b * g.outputHeight + oh) * g.outputWidth + ow) * patch
+                    let (rows, columns) = g.inside(oh, ow)
+                    let count = columns.count * g.channels
+                    for i in rows {
+                        let (row, column) = g.source(oh, ow, i, columns.lowerBound)
+                        let target = image + (row * g.width + column) * g.channels
+                        let source = cell + i * rowLength + columns.lowerBound * g.channels
+                        for k in 0..<count { target[k] += source[k] }
                     }
                 }
             }

@@ -1,7 +1,7 @@
 /// Keras's `MaxPooling2D` in channels-last layout: per-sample `(height, width, channels)` →
 /// `(outHeight, outWidth, channels)`, each output the maximum of its window (strides default
 /// to the pool size). Backward sends each output's gradient to the input that was the maximum
-/// (the first one, on ties), whose index the forward pass keeps.
+/// (the first one, on ties), whose index a training forward pass keeps.
 public final class MaxPooling2D: Layer {
     public var name: String
     public var typeName: String { "MaxPooling2D" }
@@ -45,24 +45,37 @@ public final class MaxPooling2D: Layer {
         let y = output.reserve(count)
         if winners.count < count { winners = Array(repeating: 0, count: count) }
         winners.withUnsafeMutableBufferPointer { winner in
-            var k = 0
+            let C = g.channels
             for b in 0..<batch {
-                let base = b * g.height * g.width * g.channels
+                let image = b * g.height * g.width * C
                 for oh in 0..<g.outputHeight {
                     for ow in 0..<g.outputWidth {
-                        for c in 0..<g.channels {
-                            var best = -Float.infinity, bestIndex = -1
-                            for i in 0..<g.windowHeight {
-                                for j in 0..<g.windowWidth {
-                                    let (row, column) = g.source(oh, ow, i, j)
-                                    guard row >= 0, row < g.height, column >= 0, column < g.width else { continue }
-                                    let index = base + (row * g.width + column) * g.channels + c
-                                    if x[index] > best || bestIndex < 0 { best = x[index]; bestIndex = index }
+                        // All channels of one output position at once: contiguous in both.
+                        let k = ((b * g.outputHeight + oh) * g.outputWidth + ow) * C
+                        let out = y + k
+                        let (rows, columns) = g.inside(oh, ow)
+                        let (top, left) = g.source(oh, ow, 0, 0)
+                        var first = true
+                        for i in rows {
+                            for j in columns {
+                                let p = image + ((top + i) * g.width + left + j) * C
+                                if first {
+                                    for c in 0..<C { out[c] = x[p + c] }
+                                    if training { for c in 0..<C { winner[k + c] = p + c } }
+                                    first = false
+                                    continue
+                                }
+                                // Branch-free selects, so the channel loop vectorises.
+                                if training {
+                                    for c in 0..<C {
+                                        let better = x[p + c] > out[c]
+                                        out[c] = better ? x[p + c] : out[c]
+                                        winner[k + c] = better ? p + c : winner[k + c]
+                                    }
+                                } else {
+                                    for c in 0..<C { out[c] = max(out[c], x[p + c]) }
                                 }
                             }
-                            y[k] = best
-                            winner[k] = bestIndex
-                            k += 1
                         }
                     }
                 }

@@ -42,4 +42,12 @@ struct WindowGeometry: Equatable {
     func source(_ oh: Int, _ ow: Int, _ i: Int, _ j: Int) -> (row: Int, column: Int) {
         (oh * strideHeight + i - padTop, ow * strideWidth + j - padLeft)
     }
+
+    /// The window cells of output (oh, ow) that lie inside the input: rows `i` and columns
+    /// `j` of the window, clipped once per output rather than tested per cell.
+    @inline(__always)
+    func inside(_ oh: Int, _ ow: Int) -> (rows: Range<Int>, columns: Range<Int>) {
+        let top = oh * strideHeight - padTop, left = ow * strideWidth - padLeft
+        return (max(0, -top)..<min(windowHeight, height - top), max(0, -left)..<min(windowWidth, width - left))
+    }
 }
