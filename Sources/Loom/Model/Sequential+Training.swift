@@ -122,9 +122,13 @@ extension Sequential {
         return history
     }
 
-    /// The model's own layers and gradient buffer, as the replica of single-thread training.
+    /// The model's own layers and gradient buffer, as the replica of single-thread training
+    /// (made once, so a step allocates nothing).
     var primaryReplica: Replica {
-        Replica(layers: layers, gradients: parameterGradients.pointer, parameterCount: parameterCount)
+        if let replica = primaryReplicaStorage { return replica }
+        let replica = Replica(layers: layers, gradients: parameterGradients.pointer, parameterCount: parameterCount)
+        primaryReplicaStorage = replica
+        return replica
     }
 
     /// One optimizer step on one thread on the batch in `workspace`: forward, loss, backward,

@@ -34,6 +34,8 @@ public final class Sequential {
     /// The number of scalars in all parameters.
     public private(set) var parameterCount = 0
     var training: TrainingSetup?
+    /// The model's own layers as a replica (single-thread training), made once per build.
+    var primaryReplicaStorage: Replica?
     /// Where the time of the last data-parallel `fit`'s steps went (nil after a one-worker fit).
     public internal(set) var lastFitProfile: StepProfile?
 
@@ -155,6 +157,7 @@ public final class Sequential {
     }
 
     private func allocateParameters() {
+        primaryReplicaStorage = nil
         parameterCount = layers.reduce(0) { $0 + $1.parameterCount }
         parameterValues.reserve(parameterCount)
         parameterGradients.reserve(parameterCount)

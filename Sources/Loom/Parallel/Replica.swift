@@ -92,8 +92,10 @@ final class Replica {
         loss = setup.loss.compute(
             predictions: predictions, targets: targets, logits: logits, count: count, width: width,
             gradient: gradient ? outputGradient.reserve(count) : nil)
-        metrics = setup.metrics.map {
-            $0.resolved(loss: setup.loss, width: width).compute(predictions: predictions, targets: targets, count: count, width: width)
+        if metrics.count != setup.metrics.count { metrics = Array(repeating: 0, count: setup.metrics.count) }
+        for (index, metric) in setup.metrics.enumerated() {
+            metrics[index] = metric.resolved(loss: setup.loss, width: width)
+                .compute(predictions: predictions, targets: targets, count: count, width: width)
         }
     }
 }
