@@ -6,19 +6,13 @@ The models of Benchmarks/Sources/ReferenceModels (MSE, Adam, synthetic data from
 seed). Prints `keras MODEL threads train_samples_per_s predict_samples_per_s gflops` per
 round, with the same flop count as the Swift runner (training counted as 3x the forward).
 """
-import argparse
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-from models import MODELS, forward_flops, make_data
+from models import MODELS, forward_flops, make_data, parse_arguments
 
-parser = argparse.ArgumentParser()
-parser.add_argument("model", choices=sorted(MODELS))
-parser.add_argument("--threads", type=int, default=1)
-parser.add_argument("--rounds", type=int, default=3)
-parser.add_argument("--steps", type=int, default=None)
-args = parser.parse_args()
+args = parse_arguments()
 
 import tensorflow as tf
 

@@ -1,5 +1,7 @@
 """The reference models shared by keras_bench.py and torch_bench.py, as in
 Benchmarks/Sources/ReferenceModels/ReferenceModel.swift."""
+import argparse
+
 import numpy as np
 
 MODELS = {
@@ -34,3 +36,13 @@ def forward_flops(spec):
     frames, height, width, channels = spec["input"]
     conv = 2 * (height - 2) * (width - 2) * 9 * channels * 8
     return frames * conv + lstm(frames, ((height - 2) // 2) * ((width - 2) // 2) * 8)
+
+
+def parse_arguments():
+    """MODEL --threads N [--rounds R] [--steps S], the command line of both scripts."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model", choices=sorted(MODELS))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=None)
+    return parser.parse_args()

@@ -8,17 +8,11 @@ does), per-frame nn.Conv2d/MaxPool2d for the CNN-LSTM (inputs moved to channels-
 Adam with Keras's epsilon 1e-7, a plain training loop over shuffled batches. Prints
 `torch MODEL threads train_samples_per_s predict_samples_per_s gflops` per round.
 """
-import argparse
 import time
 
-from models import MODELS, forward_flops, make_data
+from models import MODELS, forward_flops, make_data, parse_arguments
 
-parser = argparse.ArgumentParser()
-parser.add_argument("model", choices=sorted(MODELS))
-parser.add_argument("--threads", type=int, default=1)
-parser.add_argument("--rounds", type=int, default=3)
-parser.add_argument("--steps", type=int, default=None)
-args = parser.parse_args()
+args = parse_arguments()
 
 import torch
 

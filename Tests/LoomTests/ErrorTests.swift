@@ -4,15 +4,6 @@ import XCTest
 /// Every refusal: a thrown, specific error whose message names what was expected and found,
 /// and a model left as it was.
 final class ErrorTests: XCTestCase {
-    private func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch {
-            return String(describing: error)
-        }
-    }
-
     private func vanilla(batchSize: Int? = nil, stateful: Bool = false) throws -> Sequential {
         let model = Sequential { Input(shape: [4, 3], batchSize: batchSize); LSTM(5, stateful: stateful); Dense(1) }
         try model.compile(optimizer: Adam(), loss: .meanSquaredError)

@@ -20,15 +20,6 @@ final class ParallelTests: XCTestCase {
         return model
     }
 
-    private func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch {
-            return String(describing: error)
-        }
-    }
-
     func testOneStepWithSeveralWorkersMatchesOneWorkerForEveryArchitecture() throws {
         for name in KerasParityTests.names {
             let fixture = try KerasFixture.load(name)

@@ -22,10 +22,7 @@ public final class Conv2D: Layer {
     private var geometry = WindowGeometry()
     private var patch: Int { geometry.windowHeight * geometry.windowWidth * geometry.channels }
     private var positions: Int { geometry.outputHeight * geometry.outputWidth }
-    private var kernel: UnsafeMutablePointer<Float>!
-    private var kernelGradient: UnsafeMutablePointer<Float>!
-    private var bias: UnsafeMutablePointer<Float>?
-    private var biasGradient: UnsafeMutablePointer<Float>?
+    private var parameters = KernelAndBias()
     private let columns = FloatBuffer()
     private let output = FloatBuffer()
     private let columnGradient = FloatBuffer()
@@ -69,17 +66,11 @@ public final class Conv2D: Layer {
     }
 
     public var parameterSpecs: [ParameterSpec] {
-        var specs = [ParameterSpec(name: "kernel", shape: [kernelSize.0, kernelSize.1, geometry.channels, filters],
-                                   initializer: kernelInitializer)]
-        if useBias { specs.append(ParameterSpec(name: "bias", shape: [filters], initializer: biasInitializer)) }
-        return specs
+        KernelAndBias.specs(kernelShape: [kernelSize.0, kernelSize.1, geometry.channels, filters], useBias: useBias,
+                            kernelInitializer: kernelInitializer, biasInitializer: biasInitializer)
     }
 
-    public func bind(_ binding: ParameterBinding) {
-        let specs = parameterSpecs
-        (kernel, kernelGradient) = binding.slot(0, of: specs)
-        if useBias { (bias, biasGradient) = binding.slot(1, of: specs) }
-    }
+    public func bind(_ binding: ParameterBinding) { parameters.bind(binding, specs: parameterSpecs) }
 
     // MARK: forward: columns (B·P, patch) = im2col(x); y (B·P, filters) = act(columns · kernel + bias)
 
@@ -106,9 +97,7 @@ public final class Conv2D: Layer {
             }
         }
         let y = output.reserve(rows * filters)
-        if let bias { for r in 0..<rows { (y + r * filters).update(from: bias, count: filters) } }
-        BLAS.gemm(m: rows, n: filters, k: patch, a: cols, lda: patch, b: kernel, ldb: filters,
-                  beta: useBias ? 1 : 0, c: y, ldc: filters)
+        parameters.forward(cols, rows: rows, depth: patch, width: filters, into: y)
         activation.apply(y, count: rows * filters)
         return UnsafePointer(y)
     }
@@ -118,15 +107,9 @@ public final class Conv2D: Layer {
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let g = geometry, rows = batch * positions
         activation.backward(output: output.pointer, gradient: dy, rows: rows, width: filters)
-        BLAS.gemm(transposeA: true, m: patch, n: filters, k: rows, a: columns.pointer, lda: patch, b: dy, ldb: filters,
-                  beta: 1, c: kernelGradient, ldc: filters)
-        if let biasGradient {
-            for r in 0..<rows { for f in 0..<filters { biasGradient[f] += dy[r * filters + f] } }
-        }
-        guard needsInputGradient else { return nil }
-        let dcols = columnGradient.reserve(rows * patch)
-        BLAS.gemm(transposeB: true, m: rows, n: patch, k: filters, a: dy, lda: filters, b: kernel, ldb: filters,
-                  c: dcols, ldc: patch)
+        let dcols = needsInputGradient ? columnGradient.reserve(rows * patch) : nil
+        parameters.backward(dy, input: columns.pointer, rows: rows, depth: patch, width: filters, inputGradient: dcols)
+        guard let dcols else { return nil }
         let imageSize = g.height * g.width * g.channels
         let dx = inputGradient.reserve(batch * imageSize)
         dx.update(repeating: 0, count: batch * imageSize)
@@ -154,10 +137,7 @@ public final class Conv2D: Layer {
         let copy = Conv2D(filters, kernelSize: kernelSize, strides: strides, padding: padding, activation: activation,
                           useBias: useBias, kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
         copy.geometry = geometry
-        copy.kernel = kernel
-        copy.kernelGradient = kernelGradient
-        copy.bias = bias
-        copy.biasGradient = biasGradient
+        copy.parameters = parameters
         return copy
     }
 }

@@ -21,10 +21,7 @@ public final class Dense: ProbabilityOutputLayer {
 
     private var inputDim = 0
     private var rowsPerSample = 1
-    private var kernel: UnsafeMutablePointer<Float>!
-    private var kernelGradient: UnsafeMutablePointer<Float>!
-    private var bias: UnsafeMutablePointer<Float>?
-    private var biasGradient: UnsafeMutablePointer<Float>?
+    private var parameters = KernelAndBias()
     private var input: UnsafePointer<Float>?
     private let output = FloatBuffer()
     private let logitValues = FloatBuffer()
@@ -61,27 +58,18 @@ public final class Dense: ProbabilityOutputLayer {
     }
 
     public var parameterSpecs: [ParameterSpec] {
-        var specs = [ParameterSpec(name: "kernel", shape: [inputDim, units], initializer: kernelInitializer)]
-        if useBias { specs.append(ParameterSpec(name: "bias", shape: [units], initializer: biasInitializer)) }
-        return specs
+        KernelAndBias.specs(kernelShape: [inputDim, units], useBias: useBias,
+                            kernelInitializer: kernelInitializer, biasInitializer: biasInitializer)
     }
 
-    public func bind(_ binding: ParameterBinding) {
-        let specs = parameterSpecs
-        (kernel, kernelGradient) = binding.slot(0, of: specs)
-        if useBias { (bias, biasGradient) = binding.slot(1, of: specs) }
-    }
+    public func bind(_ binding: ParameterBinding) { parameters.bind(binding, specs: parameterSpecs) }
 
     // MARK: forward: x (rows, inputDim) · kernel (inputDim, units) + bias -> y (rows, units)
 
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let rows = batch * rowsPerSample
         let y = output.reserve(rows * units)
-        if let bias {
-            for r in 0..<rows { (y + r * units).update(from: bias, count: units) }
-        }
-        BLAS.gemm(m: rows, n: units, k: inputDim, a: x, lda: inputDim, b: kernel, ldb: units,
-                  beta: useBias ? 1 : 0, c: y, ldc: units)
+        parameters.forward(x, rows: rows, depth: inputDim, width: units, into: y)
         if receivesLogitGradient { logitValues.reserve(rows * units).update(from: y, count: rows * units) }
         activation.apply(y, rows: rows, width: units)
         input = x
@@ -98,18 +86,8 @@ public final class Dense: ProbabilityOutputLayer {
         if !receivesLogitGradient {
             activation.backward(output: output.pointer, gradient: dy, rows: rows, width: units)
         }
-        BLAS.gemm(transposeA: true, m: inputDim, n: units, k: rows, a: x, lda: inputDim,
-                  b: dy, ldb: units, beta: 1, c: kernelGradient, ldc: units)
-        if let biasGradient {
-            for r in 0..<rows {
-                let row = dy + r * units
-                for j in 0..<units { biasGradient[j] += row[j] }
-            }
-        }
-        guard needsInputGradient else { return nil }
-        let dx = inputGradient.reserve(rows * inputDim)
-        BLAS.gemm(transposeB: true, m: rows, n: inputDim, k: units, a: dy, lda: units,
-                  b: kernel, ldb: units, c: dx, ldc: inputDim)
+        let dx = needsInputGradient ? inputGradient.reserve(rows * inputDim) : nil
+        parameters.backward(dy, input: x, rows: rows, depth: inputDim, width: units, inputGradient: dx)
         return dx
     }
 
@@ -118,10 +96,7 @@ public final class Dense: ProbabilityOutputLayer {
                          kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
         copy.inputDim = inputDim
         copy.rowsPerSample = rowsPerSample
-        copy.kernel = kernel
-        copy.kernelGradient = kernelGradient
-        copy.bias = bias
-        copy.biasGradient = biasGradient
+        copy.parameters = parameters
         copy.receivesLogitGradient = receivesLogitGradient
         return copy
     }
