@@ -198,4 +198,29 @@ final class GradientCheckTests: XCTestCase {
             loss: .meanSquaredError)
         try checkGradients(model, x: randomTensor([2, 3, 5, 5, 1], seed: 63), y: randomTensor([2, 1], seed: 64))
     }
+
+    func testGRUAndSimpleRNNEveryDirection() throws {
+        for backwards in [false, true] {
+            let model = try compiled(
+                Sequential(seed: 25) {
+                    Input(shape: [4, 2]); Dense(3)
+                    GRU(3, returnSequences: true, goBackwards: backwards)
+                    SimpleRNN(2, goBackwards: !backwards)
+                    Dense(1)
+                },
+                loss: .meanSquaredError)
+            try checkGradients(model, x: randomTensor([2, 4, 2], seed: 65), y: randomTensor([2, 1], seed: 66))
+        }
+    }
+
+    func testStatefulGRUFromCarriedState() throws {
+        let model = try compiled(
+            Sequential(seed: 26) { Input(shape: [3, 2], batchSize: 2); GRU(3, returnSequences: true, stateful: true); SimpleRNN(2); Dense(1) },
+            loss: .meanSquaredError)
+        let first = randomTensor([2, 3, 2], seed: 67)
+        try checkGradients(model, x: randomTensor([2, 3, 2], seed: 68), y: randomTensor([2, 1], seed: 69)) {
+            model.resetStates()
+            _ = try model.predict(first, batchSize: 2)
+        }
+    }
 }

@@ -72,6 +72,12 @@ final class KerasParityTests: XCTestCase {
                 Flatten()
                 Dense(1)
             }
+        case "gru":
+            return Sequential { Input(shape: [6, 3]); GRU(4, returnSequences: true); GRU(3, goBackwards: true); Dense(1) }
+        case "simple_rnn":
+            return Sequential {
+                Input(shape: [6, 3]); SimpleRNN(4, returnSequences: true, goBackwards: true); SimpleRNN(3); Dense(1)
+            }
         case "bidirectional_concat", "bidirectional_sum", "bidirectional_mul", "bidirectional_ave":
             let mode = Bidirectional.MergeMode(rawValue: String(name.dropFirst("bidirectional_".count)))!
             return Sequential {
@@ -87,7 +93,7 @@ final class KerasParityTests: XCTestCase {
     static let names = [
         "vanilla", "return_sequences", "go_backwards", "categorical", "binary", "stateful", "one_to_one", "many_to_many",
         "encoder_decoder", "stacked", "bidirectional_concat", "bidirectional_sum", "bidirectional_mul", "bidirectional_ave",
-        "cnn_lstm", "one_to_many", "conv_same_strided",
+        "cnn_lstm", "one_to_many", "conv_same_strided", "gru", "simple_rnn",
     ]
 
     private func prepared(_ fixture: KerasFixture, optimizer: any Optimizer = SGD()) throws -> Sequential {

@@ -36,6 +36,15 @@ final class StatefulTests: XCTestCase {
         XCTAssertGreaterThan(zip(afterReset.scalars, continued.scalars).map { abs($0 - $1) }.max()!, 1e-3)
     }
 
+    func testStatelessLayersStartEveryBatchFromZero() throws {
+        // The second call reuses the first's buffers; nothing of it may leak into the second.
+        let model = Sequential(seed: 6) { Input(shape: [4, 2]); LSTM(3, returnSequences: true); LSTM(3); Dense(1) }
+        let fresh = Sequential(seed: 6) { Input(shape: [4, 2]); LSTM(3, returnSequences: true); LSTM(3); Dense(1) }
+        _ = try model.predict(randomTensor([5, 4, 2], seed: 1, scale: 3), batchSize: 5)
+        let second = randomTensor([5, 4, 2], seed: 2)
+        XCTAssertEqual(try model.predict(second, batchSize: 5), try fresh.predict(second, batchSize: 5))
+    }
+
     func testRowIContinuesRowINotAnotherRow() throws {
         let model = Sequential(seed: 4) { Input(shape: [3, 1], batchSize: 2); LSTM(3, stateful: true); Dense(1) }
         var first = Tensor(shape: [2, 3, 1])

@@ -94,6 +94,12 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
+    /// f'(x) from y = f(x) for one value, through the vector formula (one definition of each).
+    @inlinable @inline(__always)
+    public func derivative(fromOutput y: Float) -> Float {
+        derivative(fromOutput: VectorMath.Vector(repeating: y))[0]
+    }
+
     /// Numerically stable softmax of one row: subtract the max before exponentiating.
     @usableFromInline
     static func softmaxRow(_ row: UnsafeMutablePointer<Float>, width: Int) {

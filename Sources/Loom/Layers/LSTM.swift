@@ -77,8 +77,8 @@ public final class LSTM: Layer {
     private let cellGradient = FloatBuffer()    // (B, U)
     private let inputGradientByTime = FloatBuffer() // (T, B, F)
     private let inputGradient = FloatBuffer()   // (B, T, F)
-    /// Stateful carry, shared with this layer's replicas.
-    private var stateStore = RecurrentStateStore()
+    /// Stateful carry (h and c), shared with this layer's replicas.
+    private var stateStore = RecurrentStateStore(components: 2)
     /// The rows of the whole batch this layer's batches are (set on data-parallel replicas).
     private var batchRows: BatchRows?
 
@@ -175,22 +175,14 @@ public final class LSTM: Layer {
         let h = hidden.reserve((T + 1) * B * U)
         let act = cellActivations.reserve(T * B * U)
 
-        // x (B, T, F) -> xT (T, B, F); step s reads timestep T-1-s when going backwards.
-        for b in 0..<B {
-            for t in 0..<T {
-                let step = goBackwards ? T - 1 - t : t
-                (xT + (step * B + b) * F).update(from: x + (b * T + t) * F, count: F)
-            }
-        }
+        TimeMajor.transpose(x, into: xT, batch: B, steps: T, width: F, reversed: goBackwards)
         // All input projections at once: z (T·B, 4U) = xT (T·B, F) · kernel (F, 4U).
         BLAS.gemm(m: T * B, n: G, k: F, a: xT, lda: F, b: kernel, ldb: G, c: z, ldc: G)
 
         let rows = batchRows ?? BatchRows(offset: 0, batchSize: B)
         var startsFromZero = true
-        if stateful, let state = stateStore.existing(batchSize: rows.batchSize) {
-            h.update(from: state.h.pointer + rows.offset * U, count: B * U)
-            c.update(from: state.c.pointer + rows.offset * U, count: B * U)
-            startsFromZero = false
+        if stateful {
+            startsFromZero = !stateStore.load(into: [h, c], rows: rows, batch: B, units: U)
         } else {
             h.update(repeating: 0, count: B * U)
             c.update(repeating: 0, count: B * U)
@@ -207,22 +199,9 @@ public final class LSTM: Layer {
                         hidden: h + (t + 1) * B * U, cellActivation: act + t * B * U, rows: B)
         }
 
-        let y: UnsafeMutablePointer<Float>
-        if returnSequences {
-            // out (B, T, U): out[b, t] = h_{t+1}[b].
-            y = output.reserve(B * T * U)
-            for t in 0..<T {
-                for b in 0..<B { (y + (b * T + t) * U).update(from: h + ((t + 1) * B + b) * U, count: U) }
-            }
-        } else {
-            y = output.reserve(B * U)
-            y.update(from: h + T * B * U, count: B * U)
-        }
-        if stateful {
-            let state = stateStore.state(batchSize: rows.batchSize, units: U)
-            (state.h.pointer + rows.offset * U).update(from: h + T * B * U, count: B * U)
-            (state.c.pointer + rows.offset * U).update(from: c + T * B * U, count: B * U)
-        }
+        let y = output.reserve(B * (returnSequences ? T : 1) * U)
+        TimeMajor.output(hidden: h, into: y, batch: B, steps: T, units: U, sequences: returnSequences)
+        if stateful { stateStore.keep([h + T * B * U, c + T * B * U], rows: rows, batch: B, units: U) }
         if returnState { recordLastState(hidden: h + T * B * U, cell: c + T * B * U, batch: B) }
         return UnsafePointer(y)
     }
@@ -266,15 +245,7 @@ public final class LSTM: Layer {
         dc.update(repeating: 0, count: B * U)
 
         for t in stride(from: T - 1, through: 0, by: -1) {
-            // dh += dL/dh_t from the output: a row of the sequence, or the last output.
-            if returnSequences {
-                for b in 0..<B {
-                    let source = dy + (b * T + t) * U, target = dh + b * U
-                    for j in 0..<U { target[j] += source[j] }
-                }
-            } else if t == T - 1 {
-                for i in 0..<(B * U) { dh[i] += dy[i] }
-            }
+            TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
             cellBackward(step: t, rows: B, hiddenGradient: dh, cellGradient: dc,
                          gateGradients: dz + t * B * G)
             if t > 0 {
@@ -302,12 +273,7 @@ public final class LSTM: Layer {
         BLAS.gemm(transposeB: true, m: T * B, n: F, k: G, a: dz, lda: G, b: kernel, ldb: G,
                   c: dxT, ldc: F)
         let dx = inputGradient.reserve(B * T * F)
-        for b in 0..<B {
-            for t in 0..<T {
-                let step = goBackwards ? T - 1 - t : t
-                (dx + (b * T + t) * F).update(from: dxT + (step * B + b) * F, count: F)
-            }
-        }
+        TimeMajor.untranspose(dxT, into: dx, batch: B, steps: T, width: F, reversed: goBackwards)
         return dx
     }
 
@@ -360,8 +326,7 @@ public final class LSTM: Layer {
     /// The carried state `(h, c)` for `batch`-row batches, or nil if none was kept yet.
     public func state(forBatchSize batch: Int) -> (h: Tensor, c: Tensor)? {
         guard let state = stateStore.existing(batchSize: batch) else { return nil }
-        return (Tensor(shape: [batch, units], copying: state.h.pointer),
-                Tensor(shape: [batch, units], copying: state.c.pointer))
+        return (Tensor(shape: [batch, units], copying: state[0].pointer), Tensor(shape: [batch, units], copying: state[1].pointer))
     }
 
     public func makeReplica() -> any Layer { makeReplicaLSTM() }
@@ -386,35 +351,52 @@ public final class LSTM: Layer {
     }
 }
 
-/// The carried `h` and `c` of a stateful recurrent layer, per batch size, each
-/// `(batchSize, units)`, shared by the layer and its data-parallel replicas: each replica
-/// reads and writes only its own rows, so the state of row i is the same whatever the worker
-/// count. Entries are created under a lock; rows are disjoint, so reads and writes need none.
+/// The carried state of a stateful recurrent layer (`components` tensors, each
+/// `(batchSize, units)`: h, and c for an LSTM), per batch size, shared by the layer and its
+/// data-parallel replicas: each replica reads and writes only its own rows, so the state of
+/// row i is the same whatever the worker count. Entries are created under a lock; rows are
+/// disjoint, so reads and writes need none.
 final class RecurrentStateStore: @unchecked Sendable {
-    private var states: [Int: (h: FloatBuffer, c: FloatBuffer)] = [:]
+    let components: Int
+    private var states: [Int: [FloatBuffer]] = [:]
     private let lock = NSLock()
 
+    init(components: Int) { self.components = components }
+
     /// The state for `batchSize`-row batches, if one was kept.
-    func existing(batchSize: Int) -> (h: FloatBuffer, c: FloatBuffer)? {
+    func existing(batchSize: Int) -> [FloatBuffer]? {
         lock.withLock { states[batchSize] }
     }
 
-    /// The state for `batchSize`-row batches, created as zeros if there is none.
-    func state(batchSize: Int, units: Int) -> (h: FloatBuffer, c: FloatBuffer) {
-        lock.withLock {
-            if let state = states[batchSize] { return state }
-            let state = (FloatBuffer(count: batchSize * units), FloatBuffer(count: batchSize * units))
-            states[batchSize] = state
+    /// Copies the kept state of `rows` into `targets` (one `(batch, units)` buffer per
+    /// component), or zeros when none was kept; returns whether there was one.
+    func load(into targets: [UnsafeMutablePointer<Float>], rows: BatchRows, batch: Int, units: Int) -> Bool {
+        guard let state = existing(batchSize: rows.batchSize) else {
+            for target in targets { target.update(repeating: 0, count: batch * units) }
+            return false
+        }
+        for (target, buffer) in zip(targets, state) {
+            target.update(from: buffer.pointer + rows.offset * units, count: batch * units)
+        }
+        return true
+    }
+
+    /// Keeps the final state `sources` (one `(batch, units)` buffer per component) as the state of `rows`.
+    func keep(_ sources: [UnsafePointer<Float>], rows: BatchRows, batch: Int, units: Int) {
+        let state = lock.withLock {
+            if let state = states[rows.batchSize] { return state }
+            let state = (0..<components).map { _ in FloatBuffer(count: rows.batchSize * units) }
+            states[rows.batchSize] = state
             return state
+        }
+        for (source, buffer) in zip(sources, state) {
+            (buffer.pointer + rows.offset * units).update(from: source, count: batch * units)
         }
     }
 
     func reset() {
         lock.withLock {
-            for state in states.values {
-                state.h.zero()
-                state.c.zero()
-            }
+            for state in states.values { for buffer in state { buffer.zero() } }
         }
     }
 }

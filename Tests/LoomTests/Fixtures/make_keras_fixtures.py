@@ -231,6 +231,20 @@ def main():
     fixture("conv_same_strided", conv_same_strided, rng.normal(size=(3, 7, 7, 2)).astype(np.float32),
             rng.normal(size=(3, 1)).astype(np.float32), "mse", seed=17)
 
+    def gru():
+        return keras.Sequential([keras.Input((6, 3)), keras.layers.GRU(4, return_sequences=True),
+                                 keras.layers.GRU(3, go_backwards=True), keras.layers.Dense(1)])
+
+    fixture("gru", gru, rng.normal(size=(3, 6, 3)).astype(np.float32),
+            rng.normal(size=(3, 1)).astype(np.float32), "mse", seed=18)
+
+    def simple_rnn():
+        return keras.Sequential([keras.Input((6, 3)), keras.layers.SimpleRNN(4, return_sequences=True, go_backwards=True),
+                                 keras.layers.SimpleRNN(3), keras.layers.Dense(1)])
+
+    fixture("simple_rnn", simple_rnn, rng.normal(size=(3, 6, 3)).astype(np.float32),
+            rng.normal(size=(3, 1)).astype(np.float32), "mse", seed=19)
+
     def stateful():
         return keras.Sequential([keras.Input(batch_shape=(2, 5, 3)), keras.layers.LSTM(4, stateful=True),
                                  keras.layers.Dense(1)])

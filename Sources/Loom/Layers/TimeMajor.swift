@@ -1,0 +1,60 @@
+/// Moves sequences between the batch-major layout layers exchange, `(B, T, F)`, and the
+/// time-major layout the recurrent layers compute in, `(T, B, F)`, where one timestep of the
+/// whole batch is a contiguous block. Step `s` of the time-major copy is timestep `s`, or
+/// `T − 1 − s` for a layer that reads the sequence backwards.
+enum TimeMajor {
+    /// xT (T, B, F) from x (B, T, F).
+    static func transpose(
+        _ x: UnsafePointer<Float>, into xT: UnsafeMutablePointer<Float>, batch B: Int, steps T: Int, width F: Int,
+        reversed: Bool
+    ) {
+        for b in 0..<B {
+            for t in 0..<T {
+                let step = reversed ? T - 1 - t : t
+                (xT + (step * B + b) * F).update(from: x + (b * T + t) * F, count: F)
+            }
+        }
+    }
+
+    /// x (B, T, F) from xT (T, B, F): the inverse of `transpose`.
+    static func untranspose(
+        _ xT: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, batch B: Int, steps T: Int, width F: Int,
+        reversed: Bool
+    ) {
+        for b in 0..<B {
+            for t in 0..<T {
+                let step = reversed ? T - 1 - t : t
+                (x + (b * T + t) * F).update(from: xT + (step * B + b) * F, count: F)
+            }
+        }
+    }
+
+    /// A recurrent layer's output from its states `hidden (T+1, B, U)` (`hidden[0]` the
+    /// initial state): the sequence `(B, T, U)` in processing order, or the last state `(B, U)`.
+    static func output(
+        hidden h: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch B: Int, steps T: Int, units U: Int,
+        sequences: Bool
+    ) {
+        if sequences {
+            untranspose(h + B * U, into: y, batch: B, steps: T, width: U, reversed: false)
+        } else {
+            y.update(from: h + T * B * U, count: B * U)
+        }
+    }
+
+    /// dh (B, U) += dL/dh at step `t` from the output gradient `dy`: row t of the sequence,
+    /// or the whole `dy` at the last step when the layer returns its last output only.
+    static func addOutputGradient(
+        _ dy: UnsafePointer<Float>, step t: Int, into dh: UnsafeMutablePointer<Float>, batch B: Int, steps T: Int,
+        units U: Int, sequences: Bool
+    ) {
+        if sequences {
+            for b in 0..<B {
+                let source = dy + (b * T + t) * U, target = dh + b * U
+                for j in 0..<U { target[j] += source[j] }
+            }
+        } else if t == T - 1 {
+            for i in 0..<(B * U) { dh[i] += dy[i] }
+        }
+    }
+}
