@@ -114,6 +114,9 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
     // MARK: Dataset
 
     public func read(rows: ArraySlice<Int>, inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {
+        for row in rows where !(0..<sampleCount).contains(row) {
+            throw HDF5Error(file: file.path, dataset: inputName, "row \(row) outside its \(sampleCount) samples")
+        }
         let withTargets = targets != nil && targetName != nil
         if let range = HDF5Dataset.consecutive(rows) {
             let block = try block(containing: range, withTargets: withTargets)
@@ -162,17 +165,18 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
     /// The block holding `range`: the current one, the one read ahead, or one read now.
     private func block(containing range: Range<Int>, withTargets: Bool) throws -> Read {
         if let current = currentBlock, HDF5Dataset.covers(current, range, withTargets) { return current }
+        // A block becomes current only once read without error, so a failed one is never served.
         if let next = nextBlock, HDF5Dataset.covers(next, range, withTargets) {
             nextBlock = nil
-            currentBlock = next
             try next.wait()
+            currentBlock = next
             return next
         }
         currentBlock = nil
         let block = startBlock(at: range.lowerBound, minimumRows: range.count, withTargets: withTargets)
         nextBlock = nil
-        currentBlock = block
         try block.wait()
+        currentBlock = block
         return block
     }
 

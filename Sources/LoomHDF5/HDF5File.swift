@@ -210,7 +210,7 @@ public final class HDF5File {
 
     /// Writes `range.count` rows of Float32 from `buffer` at rows `range` of dataset `name`.
     public func write(_ name: String, rows range: Range<Int>, from buffer: UnsafePointer<Float>) throws {
-        let (shape, _) = try info(of: name)
+        let (shape, _) = try readableInfo(name)
         guard range.lowerBound >= 0, range.upperBound <= shape[0] else {
             throw HDF5Error(file: path, dataset: name, "rows \(range) outside its \(shape[0]) rows")
         }
@@ -298,8 +298,10 @@ public final class HDF5File {
             defer { H5Aclose(handle) }
             let type = H5Aget_type(handle)
             defer { H5Tclose(type) }
-            guard H5Tget_class(type) == H5T_STRING, H5Tis_variable_str(type) == 0 else {
-                throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' is not a fixed-length string")
+            let space = H5Aget_space(handle)
+            defer { H5Sclose(space) }
+            guard H5Tget_class(type) == H5T_STRING, H5Tis_variable_str(type) == 0, H5Sget_simple_extent_npoints(space) == 1 else {
+                throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' is not one fixed-length string")
             }
             var bytes = [UInt8](repeating: 0, count: H5Tget_size(type))
             H5Aread(handle, type, &bytes)

@@ -1,22 +1,45 @@
 import Foundation
 import Loom
 
-/// A model's weights in an HDF5 file with Keras 3's `.weights.h5` layout: layer `name`'s
-/// variables are datasets `layers/<name>/vars/0, 1, ...` in Keras's weight order
-/// (`layers/<name>/cell/vars/...` for recurrent layers, whose weights Keras keeps on the cell).
+/// A model's weights in an HDF5 file with Keras 3's `.weights.h5` layout: a layer's
+/// variables are datasets `layers/<name>/vars/0, 1, ...` in Keras's weight order, under
+/// `cell/` for recurrent layers, `layer/` for `TimeDistributed` and `forward_layer/` and
+/// `backward_layer/` for `Bidirectional` (as Keras 3.15 writes them).
 public enum WeightsFile {
-    /// The group that holds a layer's variables, as Keras 3 names it.
-    static func variablesGroup(of layer: any Layer) -> String {
-        ["LSTM", "GRU", "SimpleRNN"].contains(layer.typeName) ? "layers/\(layer.name)/cell/vars" : "layers/\(layer.name)/vars"
+    /// The groups holding a layer's variables, in its weight order, with how many each holds.
+    static func variableGroups(of layer: any Layer, path: String) -> [(group: String, count: Int)] {
+        switch layer {
+        case let wrapper as TimeDistributed:
+            return variableGroups(of: wrapper.layer, path: path + "/layer")
+        case let wrapper as Bidirectional:
+            return variableGroups(of: wrapper.forwardLayer, path: path + "/forward_layer")
+                + variableGroups(of: wrapper.backwardLayer, path: path + "/backward_layer")
+        case is LSTM, is GRU, is SimpleRNN:
+            return [(path + "/cell/vars", layer.parameterSpecs.count)]
+        default:
+            return [(path + "/vars", layer.parameterSpecs.count)]
+        }
+    }
+
+    /// Every weight's dataset name and spec, with the layer it belongs to, in `weights()` order.
+    static func entries(_ model: Sequential) -> [(name: String, layer: any Layer, spec: ParameterSpec)] {
+        model.layers.flatMap { layer -> [(name: String, layer: any Layer, spec: ParameterSpec)] in
+            let specs = layer.parameterSpecs
+            var index = 0
+            return variableGroups(of: layer, path: "layers/\(layer.name)").flatMap { group, count in
+                (0..<count).map { i in
+                    defer { index += 1 }
+                    return ("\(group)/\(i)", layer, specs[index])
+                }
+            }
+        }
     }
 
     /// Writes every layer's weights to `file` (which must be new or have no such datasets).
     public static func save(_ model: Sequential, to file: HDF5File) throws {
-        var weights = try model.weights()[...]
-        for layer in model.layers {
-            for index in layer.parameterSpecs.indices {
-                try file.write(weights.removeFirst(), as: "\(variablesGroup(of: layer))/\(index)")
-            }
+        try model.build()
+        for (entry, tensor) in zip(entries(model), try model.weights()) {
+            try file.write(tensor, as: entry.name)
         }
     }
 
@@ -25,20 +48,17 @@ public enum WeightsFile {
     public static func load(into model: Sequential, from file: HDF5File) throws {
         try model.build()
         var tensors: [Tensor] = []
-        for layer in model.layers {
-            for (index, spec) in layer.parameterSpecs.enumerated() {
-                let name = "\(variablesGroup(of: layer))/\(index)"
-                guard file.contains(name) else {
-                    throw HDF5Error(file: file.path, dataset: name,
-                                    "missing: the model's layer '\(layer.name)' (\(layer.typeName)) needs its \(spec.name) here")
-                }
-                let tensor = try file.read(name)
-                guard tensor.shape == spec.shape else {
-                    throw HDF5Error(file: file.path, dataset: name,
-                                    "has shape \(Shape.describe(tensor.shape)), but layer '\(layer.name)' \(spec.name) is \(Shape.describe(spec.shape))")
-                }
-                tensors.append(tensor)
+        for (name, layer, spec) in entries(model) {
+            guard file.contains(name) else {
+                throw HDF5Error(file: file.path, dataset: name,
+                                "missing: the model's layer '\(layer.name)' (\(layer.typeName)) needs its \(spec.name) here")
             }
+            let tensor = try file.read(name)
+            guard tensor.shape == spec.shape else {
+                throw HDF5Error(file: file.path, dataset: name,
+                                "has shape \(Shape.describe(tensor.shape)), but layer '\(layer.name)' \(spec.name) is \(Shape.describe(spec.shape))")
+            }
+            tensors.append(tensor)
         }
         try model.setWeights(tensors)
     }

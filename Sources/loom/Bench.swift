@@ -63,7 +63,11 @@ struct Bench: ParsableCommand {
             }
             return count
         }
-        guard !counts.isEmpty, batchSize > 0, steps > 0, rounds > 0 else { throw ValidationError("nothing to measure") }
+        guard !counts.isEmpty, [batchSize, steps, rounds, timesteps, features, units].allSatisfy({ $0 > 0 }),
+              Double(batchSize) * Double(steps) * Double(timesteps) * Double(features) <= 1e9 else {
+            throw ValidationError("--batch-size, --steps, --rounds, --timesteps, --features and --units must be positive, "
+                                  + "with batch-size · steps · timesteps · features at most 1e9 values")
+        }
         // Speedups are against one thread: OpenBLAS gets one per product at every worker count.
         BLAS.threadCount = 1
         var generator = SeededGenerator(seed: 42)

@@ -219,9 +219,16 @@ struct SavedModel {
               let filters = try file.doubleAttribute("loom_filters")?.first else {
             throw HDF5Error(file: path, "was not written by `loom train --save` (no loom_arch/loom_units/... attributes)")
         }
-        let saved = SavedModel(architecture: architecture, units: Int(units), inputShape: input.map { Int($0) },
-                               targetShape: target.map { Int($0) }, batchSize: Int(batch), mergeMode: merge,
-                               filters: Int(filters))
+        // Whole, positive sizes only: a damaged attribute must not reach Int(_:) as NaN or 1e300.
+        func size(_ value: Double) throws -> Int {
+            guard let size = Int(exactly: value), size > 0, size < 1 << 31 else {
+                throw HDF5Error(file: path, "holds a bad size \(value) in its loom_* attributes")
+            }
+            return size
+        }
+        let saved = SavedModel(architecture: architecture, units: try size(units), inputShape: try input.map(size),
+                               targetShape: try target.map(size), batchSize: try size(batch), mergeMode: merge,
+                               filters: try size(filters))
         let model = try saved.makeModel()
         try WeightsFile.load(into: model, from: file)
         return (saved, model)

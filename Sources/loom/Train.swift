@@ -105,7 +105,8 @@ struct Train: ParsableCommand {
     /// target's value at the window's last timestep (files from `loom import csv` record which
     /// feature that is).
     private func reportBaseline(dataset: HDF5Dataset, validationLoss: Double) throws {
-        guard let index = try dataset.file.doubleAttribute("target_feature_index")?.first.map({ Int($0) }),
+        guard let value = try dataset.file.doubleAttribute("target_feature_index")?.first,
+              let index = Int(exactly: value), (0..<(dataset.inputShape.last ?? 0)).contains(index),
               let lossKind = try? Loss(kerasName: loss), [.meanSquaredError, .meanAbsoluteError].contains(lossKind) else {
             print(String(format: "Validation loss: %.5f", validationLoss))
             return

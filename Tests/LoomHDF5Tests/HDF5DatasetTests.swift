@@ -80,6 +80,17 @@ final class HDF5DatasetTests: XCTestCase {
         XCTAssertEqual(fromFile.history, fromMemory.history)
     }
 
+    func testRowsOutsideTheDatasetAreRefused() throws {
+        let (path, _, _) = try makeFile(samples: 50)
+        let dataset = try HDF5Dataset(path: path)
+        var buffer = [Float](repeating: 0, count: 15 * 12)
+        for rows in [[100, 101], Array(45..<60)] {
+            XCTAssertEqual(message { try buffer.withUnsafeMutableBufferPointer {
+                try dataset.read(rows: rows[...], inputs: $0.baseAddress!, targets: nil)
+            } }, "\(path), dataset 'X': row \(rows.first! >= 50 ? rows.first! : 50) outside its 50 samples")
+        }
+    }
+
     func testSampleCountsThatDiffer() throws {
         let path = folder.path("counts.h5")
         let file = try HDF5File(path: path, mode: .create)

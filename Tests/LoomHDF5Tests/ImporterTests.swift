@@ -107,6 +107,25 @@ final class ImporterTests: XCTestCase {
                        "\(y): has 2 samples but \(x) has 3")
     }
 
+    func testWrapperWeightsUseKerasGroups() throws {
+        let model = Sequential(seed: 1) {
+            Input(shape: [5, 3]); Bidirectional(LSTM(4, returnSequences: true)); TimeDistributed(Dense(2)); GRU(3)
+        }
+        let path = folder.path("wrappers.weights.h5")
+        try WeightsFile.save(model, to: HDF5File(path: path, mode: .create))
+        let file = try HDF5File(path: path)
+        // The paths Keras 3.15 writes for this model (read off its own save_weights).
+        for name in ["layers/bidirectional/forward_layer/cell/vars/2", "layers/bidirectional/backward_layer/cell/vars/0",
+                     "layers/time_distributed/layer/vars/1", "layers/gru/cell/vars/2"] {
+            XCTAssertTrue(file.contains(name), name)
+        }
+        let copy = Sequential(seed: 9) {
+            Input(shape: [5, 3]); Bidirectional(LSTM(4, returnSequences: true)); TimeDistributed(Dense(2)); GRU(3)
+        }
+        try WeightsFile.load(into: copy, from: file)
+        XCTAssertEqual(try copy.weights(), try model.weights())
+    }
+
     func testWeightsRoundTripInKerasLayoutAndMismatch() throws {
         let model = Sequential(seed: 1) { Input(shape: [3, 2]); LSTM(4); Dense(1) }
         let path = folder.path("model.weights.h5")

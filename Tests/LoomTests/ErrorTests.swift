@@ -13,32 +13,84 @@ final class ErrorTests: XCTestCase {
     func testLSTMFedTwoDimensionalInputNamesBothLayers() {
         let model = Sequential { Input(shape: [6]); Dense(4); LSTM(3) }
         let text = message { try model.build() }
-        XCTAssertEqual(text, "layer 'lstm' expects input of shape (batch, timesteps, features), but 'dense' before it gives (-1, 4)")
+        XCTAssertEqual(text, "layer 'lstm' expects input of shape (batch, timesteps, features), but 'dense' before it gives (None, 4)")
     }
 
     func testWrapperShapeMistakesNameBothLayers() {
         let flat = Sequential { Input(shape: [6]); Dense(4); TimeDistributed(Dense(2)) }
         XCTAssertEqual(message { try flat.build() },
-                       "layer 'time_distributed' expects input of shape (batch, timesteps, ...), but 'dense' before it gives (-1, 4)")
+                       "layer 'time_distributed' expects input of shape (batch, timesteps, ...), but 'dense' before it gives (None, 4)")
         let sequence = Sequential { Input(shape: [5, 3]); LSTM(4, returnSequences: true); RepeatVector(2) }
         XCTAssertEqual(message { try sequence.build() },
-                       "layer 'repeat_vector' expects input of shape (batch, features), but 'lstm' before it gives (-1, 5, 4)")
+                       "layer 'repeat_vector' expects input of shape (batch, features), but 'lstm' before it gives (None, 5, 4)")
         let bidirectional = Sequential { Input(shape: [6]); Dense(4); Bidirectional(LSTM(3)) }
         XCTAssertEqual(message { try bidirectional.build() },
-                       "layer 'bidirectional' expects input of shape (batch, timesteps, features), but 'dense' before it gives (-1, 4)")
+                       "layer 'bidirectional' expects input of shape (batch, timesteps, features), but 'dense' before it gives (None, 4)")
         XCTAssertEqual(message { try Sequential { Input(shape: [3]); Dropout(1) }.build() }, "Dropout 'dropout': rate must be in [0, 1), got 1.0")
+    }
+
+    func testAddingALayerAfterCompileNeedsANewCompile() throws {
+        let model = Sequential { Input(shape: [3]); Dense(4, activation: .sigmoid) }
+        try model.compile(optimizer: Adam(), loss: .binaryCrossentropy)
+        model.add(Dense(1000))
+        let (x, y) = (Tensor(shape: [4, 3]), Tensor(shape: [4, 1000]))
+        XCTAssertEqual(message { try model.fit(x: x, y: y, verbose: 0) },
+                       "model 'sequential' is not compiled: call compile(optimizer:loss:metrics:) before fit")
+        try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+        XCTAssertNoThrow(try model.fit(x: x, y: y, verbose: 0))
+        // The first Dense is no longer the output: its sigmoid derivative must not be skipped.
+        XCTAssertFalse((model.layers[0] as! Dense).receivesLogitGradient)
+    }
+
+    func testEmptyDimensionsAreRefused() {
+        XCTAssertEqual(message { try Sequential { Input(shape: [3, 0]); Flatten() }.build() },
+                       "model 'sequential' input: expected shape positive dimensions, found (None, 3, 0)")
+        XCTAssertEqual(message { try Sequential { Input(shape: [-3, 4]); Dense(2) }.build() },
+                       "model 'sequential' input: expected shape positive dimensions, found (None, -3, 4)")
+    }
+
+    func testQueriesBeforeBuildDoNotCrash() {
+        XCTAssertEqual(Sequential { LSTM(2048) }.gradients(), [])
+        let wide = Sequential { Input(shape: [2]); Dense(3, biasInitializer: .unitForgetBias(units: 1000)) }
+        XCTAssertNoThrow(try wide.build())
+    }
+
+    func testAModelWithoutInputLearnsItsShapeFromDataAndSurvivesAWrongFirstTry() throws {
+        let model = Sequential { LSTM(4); Dense(1) }
+        try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+        XCTAssertTrue(message { _ = try model.predict(Tensor(shape: [2, 5])) }.contains("expects input of shape (batch, timesteps, features)"))
+        XCTAssertNoThrow(try model.fit(x: Tensor(shape: [8, 3, 5]), y: Tensor(shape: [8, 1]), verbose: 0))
+        XCTAssertEqual(model.inputShape, [3, 5])
+    }
+
+    func testAStatefulModelPredictsWithItsOwnBatchSizeByDefault() throws {
+        let model = Sequential { Input(shape: [3, 2], batchSize: 8); LSTM(4, stateful: true); Dense(1) }
+        XCTAssertEqual(try model.predict(Tensor(shape: [16, 3, 2])).shape, [16, 1])
+    }
+
+    func testAFailedParallelCheckLeavesNoPinnedThread() throws {
+        let model = try vanilla()
+        let before = CPUAffinity.currentMask()
+        XCTAssertTrue(message { try model.fit(x: Tensor(shape: [8, 4, 3]), y: Tensor(shape: [8, 1]), batchSize: 2, verbose: 0, workers: 4) }
+            .hasPrefix("a batch of 2 cannot be cut into 4 shards"))
+        XCTAssertEqual(CPUAffinity.currentMask(), before)
+    }
+
+    func testAccuracyFollowsKeras3ByOutputWidth() {
+        XCTAssertEqual(Metric.accuracy.resolved(loss: .binaryCrossentropy, width: 2), .categoricalAccuracy)
+        XCTAssertEqual(Metric.accuracy.resolved(loss: .meanSquaredError, width: 1), .binaryAccuracy)
     }
 
     func testLSTMAsFirstLayerOnWrongRank() {
         let model = Sequential { Input(shape: [6]); LSTM(3) }
-        XCTAssertTrue(message { try model.build() }.contains("'the input' before it gives (-1, 6)"))
+        XCTAssertTrue(message { try model.build() }.contains("'the input' before it gives (None, 6)"))
     }
 
     func testInputOfWrongShape() throws {
         let model = try vanilla()
         let before = try model.weights()
         let text = message { try model.fit(x: Tensor(shape: [8, 5, 3]), y: Tensor(shape: [8, 1]), verbose: 0) }
-        XCTAssertEqual(text, "model 'sequential' input: expected shape (None, 4, 3), found (-1, 5, 3)")
+        XCTAssertEqual(text, "model 'sequential' input: expected shape (None, 4, 3), found (None, 5, 3)")
         XCTAssertEqual(try model.weights(), before)
     }
 

@@ -109,6 +109,22 @@ final class ParallelTests: XCTestCase {
         for (a, b) in zip(results[0], results[1]) { assertClose(b, a, tolerance: 1e-5, "parameters vs gradients") }
     }
 
+    func testParallelEvaluateOfOneSampleKeepsItsMetrics() throws {
+        let (x, y) = sineData(samples: 1, seed: 9)
+        let model = try sineModel()
+        let one = try model.evaluate(x: x, y: y)
+        XCTAssertEqual(try model.evaluate(x: x, y: y, workers: 2)["mae"]!, one["mae"]!, accuracy: 1e-6)
+    }
+
+    func testParameterAveragingValidatesTheAveragedModel() throws {
+        let (x, y) = sineData(samples: 80, seed: 10)
+        let model = try sineModel()
+        let history = try model.fit(x: x, y: y, epochs: 1, batchSize: 16, validationSplit: 0.2, verbose: 0,
+                                    workers: 2, averaging: .parameters(every: 100))
+        let after = try model.evaluate(x: x.samples(64..<80), y: y.samples(64..<80), batchSize: 16)
+        XCTAssertEqual(history["val_loss"][0], after["loss"]!, accuracy: 1e-6)
+    }
+
     func testParameterAveragingLearns() throws {
         let (x, y) = sineData(samples: 256, seed: 6)
         let model = try sineModel()

@@ -50,7 +50,7 @@ public final class Dense: ProbabilityOutputLayer {
     public func build(inputShape: [Int]) throws -> [Int] {
         guard units > 0 else { throw LoomError.invalidArgument("Dense '\(name)': units must be positive, got \(units)") }
         guard let last = inputShape.last, last > 0 else {
-            throw LoomError.shapeMismatch(context: "Dense '\(name)'", expected: "(batch, ..., features)", found: inputShape)
+            throw LoomError.shapeMismatch(context: "Dense '\(name)'", expected: "(batch, ..., features)", found: [-1] + inputShape)
         }
         inputDim = last
         rowsPerSample = Shape.count(Array(inputShape.dropLast()))

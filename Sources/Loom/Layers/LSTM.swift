@@ -49,8 +49,9 @@ public final class LSTM: Layer {
     public let recurrentInitializer: Initializer
     public let biasInitializer: Initializer
 
-    /// The final hidden and cell states `(batch, units)` of the last forward pass, kept when
-    /// `returnState` is true.
+    /// The final hidden and cell states `(batch, units)` of the last forward pass of this
+    /// layer object, kept when `returnState` is true (data-parallel passes run on replicas
+    /// and do not update it: read it after a one-worker `predict`).
     public private(set) var lastState: (h: Tensor, c: Tensor)?
 
     public var isStateful: Bool { stateful }

@@ -69,9 +69,7 @@ extension Sequential {
             try checkStatefulRows(validationRows.count, batch: batch, what: "validation samples")
         }
 
-        // The batch size asked for must fill every shard; a short last batch may leave some empty.
         let engine = try makeEngine(workers: workers, fixedShards: fixedShards, averaging: averaging, optimizer: setup.optimizer)
-        try engine?.check(batch: batch, stateful: layers.contains(where: \.isStateful))
         let blasThreads = BLAS.threadCount
         if engine != nil { BLAS.threadCount = 1 }
         defer {
@@ -79,6 +77,8 @@ extension Sequential {
             BLAS.threadCount = blasThreads
             lastFitProfile = engine?.profile
         }
+        // The batch size asked for must fill every shard; a short last batch may leave some empty.
+        try engine?.check(batch: batch, stateful: layers.contains(where: \.isStateful))
 
         var history = History()
         var reporter = ProgressReporter(verbose: verbose, epochs: epochs)
@@ -112,6 +112,7 @@ extension Sequential {
             training = setup
             var logs = totals.logs(prefix: "")
             if !validationRows.isEmpty {
+                engine?.synchronizeParameters()
                 let validation = try evaluate(
                     dataset: dataset, rows: validationRows, batchSize: batch, workspace: workspace, engine: engine)
                 logs += validation.logs(prefix: "val_")
@@ -250,12 +251,13 @@ extension Sequential {
     /// at a time. A stateful model may predict with another batch size than it trains with:
     /// that batch size keeps its own state (see `LSTM`). With `workers` > 1 the batches are
     /// sharded over that many threads, as in `fit`.
-    public func predict(_ x: Tensor, batchSize: Int = 32, workers: Int = 1) throws -> Tensor {
+    public func predict(_ x: Tensor, batchSize: Int? = nil, workers: Int = 1) throws -> Tensor {
         try predict(dataset: InMemoryDataset(x: x), batchSize: batchSize, workers: workers)
     }
 
     /// The model's outputs for every sample of a dataset; see `predict(_:batchSize:workers:)`.
-    public func predict(dataset: any Dataset, batchSize: Int = 32, workers: Int = 1) throws -> Tensor {
+    /// The batch size defaults to the model's fixed one (`Input(batchSize:)`), else 32.
+    public func predict(dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1) throws -> Tensor {
         try build(inputShape: dataset.inputShape)
         let batch = try checkBatchSize(batchSize, samples: dataset.sampleCount, fixedAllowed: false)
         if layers.contains(where: \.isStateful) { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }

@@ -68,10 +68,11 @@ public final class Sequential {
     }
 
     /// Appends a layer. Shapes are checked when the model is built (by `compile`, `summary`
-    /// or the first data).
+    /// or the first data). The model must be compiled (again) before training.
     public func add(_ layer: any Layer) {
         layers.append(layer)
         outputShapes = []
+        training = nil
     }
 
     /// Declares the input, as Keras's `model.add(Input(...))`.
@@ -79,6 +80,7 @@ public final class Sequential {
         inputShape = input.shape
         batchSize = input.batchSize
         outputShapes = []
+        training = nil
     }
 
     /// Whether shapes are checked and parameters allocated.
@@ -103,18 +105,26 @@ public final class Sequential {
             throw LoomError.notReady("model '\(name)' has no input shape: start it with Input(shape:) or fit it on data")
         }
         guard !layers.isEmpty else { throw LoomError.notReady("model '\(name)' has no layers") }
-        inputShape = input
+        guard input.allSatisfy({ $0 > 0 }) else {
+            throw LoomError.shapeMismatch(context: "model '\(name)' input", expected: "positive dimensions", found: [-1] + input)
+        }
         nameLayers()
         var shapes: [[Int]] = []
         var current = input
         for (index, layer) in layers.enumerated() {
+            let previous = index == 0 ? "the input" : layers[index - 1].name
             do {
                 current = try layer.build(inputShape: current)
             } catch let LoomError.shapeMismatch(_, expected, found) {
-                let previous = index == 0 ? "the input" : layers[index - 1].name
+                // Layers report the shape they got batch first; show the model's batch size.
                 throw LoomError.incompatibleLayers(
                     layer: layer.name, previous: previous, expected: expected,
                     found: [batchSize ?? -1] + Array(found.dropFirst()))
+            }
+            guard current.allSatisfy({ $0 > 0 }) else {
+                throw LoomError.incompatibleLayers(
+                    layer: layer.name, previous: previous, expected: "an output with no empty dimension",
+                    found: [batchSize ?? -1] + current)
             }
             shapes.append(current)
         }
@@ -123,7 +133,9 @@ public final class Sequential {
                 "\(stateful.typeName) '\(stateful.name)' is stateful and needs a fixed batch size: "
                     + "start the model with Input(shape: \(input), batchSize: N)")
         }
+        inputShape = input
         allocateParameters()
+        if let training { prepare(training) }
         for (index, layer) in layers.enumerated() {
             (layer as? Dropout)?.seed(seed &+ 0x9E37_79B9 &* UInt64(index + 1))
         }
@@ -173,12 +185,24 @@ public final class Sequential {
     }
 
     /// Prepares the model for training: the optimizer, the loss and the metrics to report.
+    /// A model with no declared input is built, and the optimizer sized, on the first data.
     public func compile(optimizer: any Optimizer, loss: Loss, metrics: [Metric] = []) throws {
-        try build()
-        optimizer.prepare(parameterCount: parameterCount)
-        training = TrainingSetup(optimizer: optimizer, loss: loss, metrics: metrics)
-        if let output = layers.last as? any ProbabilityOutputLayer {
-            output.receivesLogitGradient = loss.fusedActivation == output.outputActivation
+        guard !layers.isEmpty else { throw LoomError.notReady("model '\(name)' has no layers") }
+        let setup = TrainingSetup(optimizer: optimizer, loss: loss, metrics: metrics)
+        training = setup
+        if inputShape != nil {
+            try build()
+            prepare(setup)
+        }
+    }
+
+    /// Sizes the optimizer for the built parameters and sets which output layer hands its
+    /// loss a logit gradient (only the last, only for a fused sigmoid/softmax cross-entropy).
+    private func prepare(_ setup: TrainingSetup) {
+        setup.optimizer.prepare(parameterCount: parameterCount)
+        for (index, layer) in layers.enumerated() {
+            guard let output = layer as? any ProbabilityOutputLayer else { continue }
+            output.receivesLogitGradient = index == layers.count - 1 && setup.loss.fusedActivation == output.outputActivation
         }
     }
 
@@ -222,8 +246,9 @@ public final class Sequential {
         }
     }
 
-    /// The gradients of the last training step, in `weights()` order.
+    /// The gradients of the last training step, in `weights()` order ([] before the model is built).
     public func gradients() -> [Tensor] {
+        guard isBuilt else { return [] }
         var result: [Tensor] = []
         var offset = 0
         for layer in layers {

@@ -73,8 +73,16 @@ final class DataParallelEngine {
 
     /// Ends the worker threads; with parameter averaging, first leaves the average in the model.
     func finish() {
-        if case .parameters = averaging, localSteps > 0 { averageParameters() }
+        synchronizeParameters()
         pool.shutdown()
+    }
+
+    /// With parameter averaging, averages the replicas into the model now (before evaluating
+    /// it, and at the end), unless nothing was trained since the last average.
+    func synchronizeParameters() {
+        guard case let .parameters(every) = averaging, localSteps % every != 0 else { return }
+        averageParameters()
+        localSteps = 0
     }
 
     /// The rows of each shard of a `batch`-row batch: contiguous, sizes differing by at most one.
@@ -121,7 +129,7 @@ final class DataParallelEngine {
         }
         timings[0].pointee.steps += 1
         timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
-        return weightedResults(ranges: plan.ranges, batch: batch)
+        return weightedResults(ranges: plan.ranges, batch: batch, metricCount: setup.metrics.count)
     }
 
     /// Worker `worker`'s part of a step: its shards' forward and backward passes, then
@@ -233,12 +241,12 @@ final class DataParallelEngine {
                     .update(from: predictions, count: rows.count * workspace.outputCount)
             }
         }
-        return setup == nil ? (0, []) : weightedResults(ranges: ranges, batch: batch)
+        return setup.map { weightedResults(ranges: ranges, batch: batch, metricCount: $0.metrics.count) } ?? (0, [])
     }
 
-    private func weightedResults(ranges: [Range<Int>], batch: Int) -> (Double, [Double]) {
+    private func weightedResults(ranges: [Range<Int>], batch: Int, metricCount: Int) -> (Double, [Double]) {
         var loss = 0.0
-        var metrics = [Double](repeating: 0, count: replicas[0].metrics.count)
+        var metrics = [Double](repeating: 0, count: metricCount)
         for (replica, rows) in zip(replicas, ranges) where !rows.isEmpty {
             let weight = Double(rows.count) / Double(batch)
             loss += weight * replica.loss

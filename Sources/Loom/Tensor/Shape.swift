@@ -10,8 +10,9 @@ public enum Shape {
         return "(" + dims.joined(separator: ", ") + ")"
     }
 
-    /// `(32, 10, 25)`-style text of a full shape.
+    /// `(32, 10, 25)`-style text of a full shape; −1, Loom's mark for an unknown batch size,
+    /// prints as `None`, as Keras prints it.
     public static func describe(_ shape: [Int]) -> String {
-        "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        "(" + shape.map { $0 == -1 ? "None" : String($0) }.joined(separator: ", ") + ")"
     }
 }

@@ -19,7 +19,7 @@ public enum Initializer: Sendable, Equatable {
             values.update(repeating: 1, count: count)
         case let .unitForgetBias(units):
             values.update(repeating: 0, count: count)
-            (values + units).update(repeating: 1, count: units)
+            if units < count { (values + units).update(repeating: 1, count: min(units, count - units)) }
         case .glorotUniform:
             let (fanIn, fanOut) = Initializer.fans(shape)
             let limit = (6 / Double(fanIn + fanOut)).squareRoot()

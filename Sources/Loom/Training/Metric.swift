@@ -4,8 +4,8 @@ public enum Metric: String, Sendable, CaseIterable {
     case mae
     /// Mean squared error over all output values.
     case mse
-    /// Keras's "accuracy": binary accuracy for a binary cross-entropy loss or a single output,
-    /// categorical accuracy (argmax match) otherwise.
+    /// Keras 3's "accuracy": binary accuracy for a single output, categorical accuracy
+    /// (argmax match) for several.
     case accuracy
     case binaryAccuracy = "binary_accuracy"
     case categoricalAccuracy = "categorical_accuracy"
@@ -24,11 +24,10 @@ public enum Metric: String, Sendable, CaseIterable {
         }
     }
 
-    /// Resolves `.accuracy` to the variant Keras would pick for this loss and output width.
+    /// Resolves `.accuracy` to the variant Keras 3 picks, by the output width.
     func resolved(loss: Loss, width: Int) -> Metric {
         guard self == .accuracy else { return self }
-        if loss == .binaryCrossentropy || (loss != .categoricalCrossentropy && width == 1) { return .binaryAccuracy }
-        return .categoricalAccuracy
+        return width == 1 ? .binaryAccuracy : .categoricalAccuracy
     }
 
     /// The metric's mean over `count` values in rows of `width`.

@@ -53,7 +53,7 @@ public struct CSVImporter {
         let targetIndices = try resolve(targets, in: table, file: csv) ?? [featureIndices.last!]
         var values = try table.numbers(columns: Array(Set(featureIndices + targetIndices)).sorted(), file: csv)
         let rows = table.rows.count
-        let samples = rows - window - horizon + 1
+        let samples = window < rows && horizon < rows ? rows - window - horizon + 1 : 0
         guard samples > 0 else {
             throw HDF5Error(file: csv, "has \(rows) rows; window \(window) + horizon \(horizon) needs at least \(window + horizon)")
         }

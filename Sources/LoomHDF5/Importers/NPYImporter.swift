@@ -37,7 +37,13 @@ public enum NPYImporter {
         default:
             throw HDF5Error(file: path, "has dtype '\(descr)'; expected little-endian float32, float64, int32 or int64 (<f4, <f8, <i4, <i8)")
         }
-        let count = Shape.count(shape)
+        let count = try shape.reduce(1) { total, dimension in
+            let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= bytes.count else {
+                throw HDF5Error(file: path, "has shape \(Shape.describe(shape)), more values than the file holds")
+            }
+            return product
+        }
         let start = headerStart + headerLength
         guard bytes.count - start == count * width else {
             throw HDF5Error(file: path, "holds \(bytes.count - start) data bytes; shape \(Shape.describe(shape)) of '\(descr)' needs \(count * width)")
