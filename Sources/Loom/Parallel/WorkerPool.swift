@@ -5,7 +5,7 @@ import Synchronization
 /// `count − 1` threads wait for jobs. `run` hands every worker the same job (its index as
 /// argument) and returns when all have finished it; `barrier` synchronises them inside one.
 ///
-/// A waiting worker spins on an atomic generation counter for about 50 µs, then sleeps on a
+/// A waiting worker spins on an atomic generation counter for up to 2 ms, then sleeps on a
 /// condition variable, so a job reaches a worker in well under a microsecond while steps
 /// follow each other, and idle workers cost nothing between fits. While the pool lives, the
 /// caller is pinned to the CPU it was on and the workers to the other allowed CPUs, round
@@ -76,9 +76,12 @@ final class WorkerPool: @unchecked Sendable {
     private func loop(_ index: Int) {
         var seen = 0
         while true {
+            // Spin (yielding the core after a while) for up to `spinWindow` before sleeping:
+            // a fixed count of rounds is too short when yields return slowly.
             var spins = 0
+            let start = DispatchTime.now().uptimeNanoseconds
             while generation.load(ordering: .acquiring) == seen {
-                if spins < 20_000 {
+                if DispatchTime.now().uptimeNanoseconds - start < WorkerPool.spinWindow {
                     SpinBarrier.pause(&spins)
                     continue
                 }
@@ -92,6 +95,10 @@ final class WorkerPool: @unchecked Sendable {
             finished.wrappingAdd(1, ordering: .releasing)
         }
     }
+
+    /// How long an idle worker spins before it sleeps: 2 ms, far above the gap between two
+    /// steps, far below anything a user would notice between two fits.
+    static let spinWindow: UInt64 = 2_000_000
 }
 
 /// A reusable barrier for the workers of one job: the last to arrive flips the phase the
