@@ -1,5 +1,3 @@
-import Foundation
-
 /// Long short-term memory, Keras's `LSTM`, with the same weights, gate order and defaults.
 ///
 /// Per-sample input `(timesteps, features)`; output `(units)`, or `(timesteps, units)` with
@@ -27,7 +25,7 @@ import Foundation
 public final class LSTM: Layer {
     public var name: String
     public var typeName: String { "LSTM" }
-    public let units: Int
+    public var units: Int { sequence.units }
     /// Applied to the candidate gate and to the cell state (default tanh).
     public let activation: Activation
     /// Applied to the input, forget and output gates (default sigmoid).
@@ -36,15 +34,15 @@ public final class LSTM: Layer {
     /// Initialises the forget gate's bias to 1 (default true, as in Keras).
     public let unitForgetBias: Bool
     /// Return the whole output sequence `(timesteps, units)` instead of the last output.
-    public let returnSequences: Bool
+    public var returnSequences: Bool { sequence.returnSequences }
     /// Keep the final `h` and `c` of each forward pass in `lastState` (Keras returns them as
     /// extra outputs; in a `Sequential` model the output stays the sequence or last output).
     public let returnState: Bool
     /// Read the sequence from last to first; the returned sequence is in processing order
     /// (reversed), as in Keras.
-    public let goBackwards: Bool
+    public var goBackwards: Bool { sequence.goBackwards }
     /// Carry each row's final state into the same row of the next batch.
-    public let stateful: Bool
+    public var stateful: Bool { sequence.stateful }
     public let kernelInitializer: Initializer
     public let recurrentInitializer: Initializer
     public let biasInitializer: Initializer
@@ -56,32 +54,16 @@ public final class LSTM: Layer {
 
     public var isStateful: Bool { stateful }
 
-    private var timesteps = 0
-    private var features = 0
-    private var kernel: UnsafeMutablePointer<Float>!
-    private var kernelGradient: UnsafeMutablePointer<Float>!
-    private var recurrentKernel: UnsafeMutablePointer<Float>!
-    private var recurrentGradient: UnsafeMutablePointer<Float>!
-    private var bias: UnsafeMutablePointer<Float>?
-    private var biasGradient: UnsafeMutablePointer<Float>?
-
-    // Workspaces of the last forward pass, time-major (t outermost).
-    private let inputByTime = FloatBuffer()     // (T, B, F)
+    private var sequence: RecurrentSequence
+    private var weights = RecurrentWeights()
+    // Workspaces of the last forward pass, time-major (t outermost); the input and hidden
+    // states are the sequence's.
     private let gates = FloatBuffer()           // (T, B, 4U), activated gate values i, f, g, o
     private let cells = FloatBuffer()           // (T+1, B, U), cells[0] is the initial state
-    private let hidden = FloatBuffer()          // (T+1, B, U), hidden[0] is the initial state
     private let cellActivations = FloatBuffer() // (T, B, U), act(c_t)
-    private let output = FloatBuffer()          // (B, T, U) or (B, U)
     // Workspaces of backward.
     private let gateGradients = FloatBuffer()   // (T, B, 4U), dL/dz
-    private let hiddenGradient = FloatBuffer()  // (B, U)
     private let cellGradient = FloatBuffer()    // (B, U)
-    private let inputGradientByTime = FloatBuffer() // (T, B, F)
-    private let inputGradient = FloatBuffer()   // (B, T, F)
-    /// Stateful carry (h and c), shared with this layer's replicas.
-    private var stateStore = RecurrentStateStore(components: 2)
-    /// The rows of the whole batch this layer's batches are (set on data-parallel replicas).
-    private var batchRows: BatchRows?
 
     /// - Parameters:
     ///   - units: size of the hidden state.
@@ -112,15 +94,13 @@ public final class LSTM: Layer {
         biasInitializer: Initializer = .zeros,
         name: String = ""
     ) {
-        self.units = units
+        sequence = RecurrentSequence(units: units, returnSequences: returnSequences, goBackwards: goBackwards,
+                                     stateful: stateful, stateComponents: 2)
         self.activation = activation
         self.recurrentActivation = recurrentActivation
         self.useBias = useBias
         self.unitForgetBias = unitForgetBias
-        self.returnSequences = returnSequences
         self.returnState = returnState
-        self.goBackwards = goBackwards
-        self.stateful = stateful
         self.kernelInitializer = kernelInitializer
         self.recurrentInitializer = recurrentInitializer
         self.biasInitializer = biasInitializer
@@ -128,83 +108,48 @@ public final class LSTM: Layer {
     }
 
     public func build(inputShape: [Int]) throws -> [Int] {
-        guard units > 0 else { throw LoomError.invalidArgument("LSTM '\(name)': units must be positive, got \(units)") }
         guard activation != .softmax, recurrentActivation != .softmax else {
             throw LoomError.invalidArgument("LSTM '\(name)': softmax is not an elementwise activation")
         }
-        guard inputShape.count == 2, inputShape[0] > 0, inputShape[1] > 0 else {
-            throw LoomError.shapeMismatch(
-                context: "LSTM '\(name)'", expected: "(batch, timesteps, features)", found: [-1] + inputShape)
-        }
-        timesteps = inputShape[0]
-        features = inputShape[1]
-        return returnSequences ? [timesteps, units] : [units]
+        return try sequence.build(inputShape: inputShape, layer: "LSTM '\(name)'")
     }
 
     public var parameterSpecs: [ParameterSpec] {
-        var specs = [
-            ParameterSpec(name: "kernel", shape: [features, 4 * units], initializer: kernelInitializer),
-            ParameterSpec(name: "recurrent_kernel", shape: [units, 4 * units], initializer: recurrentInitializer),
-        ]
-        if useBias {
-            let initializer = unitForgetBias && biasInitializer == .zeros
-                ? Initializer.unitForgetBias(units: units) : biasInitializer
-            specs.append(ParameterSpec(name: "bias", shape: [4 * units], initializer: initializer))
-        }
-        return specs
+        RecurrentWeights.specs(
+            features: sequence.features, width: 4 * units, units: units, bias: useBias ? [4 * units] : nil,
+            kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
+            biasInitializer: unitForgetBias && biasInitializer == .zeros ? .unitForgetBias(units: units) : biasInitializer)
     }
 
-    public func bind(_ binding: ParameterBinding) {
-        let specs = parameterSpecs
-        (kernel, kernelGradient) = binding.slot(0, of: specs)
-        (recurrentKernel, recurrentGradient) = binding.slot(1, of: specs)
-        if useBias { (bias, biasGradient) = binding.slot(2, of: specs) }
-    }
-
-    public func resetStates() { stateStore.reset() }
-
-    public func assign(rows: BatchRows?) { batchRows = rows }
+    public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
+    public func resetStates() { sequence.stateStore.reset() }
+    public func assign(rows: BatchRows?) { sequence.batchRows = rows }
 
     // MARK: forward
 
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
-        let (T, B, F, U) = (timesteps, batch, features, units)
+        let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 4 * U
-        let xT = inputByTime.reserve(T * B * F)
         let z = gates.reserve(T * B * G)
         let c = cells.reserve((T + 1) * B * U)
-        let h = hidden.reserve((T + 1) * B * U)
         let act = cellActivations.reserve(T * B * U)
-
-        TimeMajor.transpose(x, into: xT, batch: B, steps: T, width: F, reversed: goBackwards)
-        // All input projections at once: z (T·B, 4U) = xT (T·B, F) · kernel (F, 4U).
-        BLAS.gemm(m: T * B, n: G, k: F, a: xT, lda: F, b: kernel, ldb: G, c: z, ldc: G)
-
-        let rows = batchRows ?? BatchRows(offset: 0, batchSize: B)
-        var startsFromZero = true
-        if stateful {
-            startsFromZero = !stateStore.load(into: [h, c], rows: rows, batch: B, units: U)
-        } else {
-            h.update(repeating: 0, count: B * U)
-            c.update(repeating: 0, count: B * U)
-        }
-
+        let startsFromZero = sequence.begin(x, batch: B, cell: c)
+        let h = sequence.hidden.pointer
+        // All input projections at once: z (T·B, 4U) = xT (T·B, F) · kernel (F, 4U); the
+        // bias is added in the cell.
+        weights.projectInputs(sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: z,
+                              addBias: false)
         for t in 0..<T {
             let zt = z + t * B * G
             if t > 0 || !startsFromZero {
                 // z_t (B, 4U) += h_{t-1} (B, U) · recurrent_kernel (U, 4U): one fused 4-gate GEMM.
-                BLAS.gemm(m: B, n: G, k: U, a: h + t * B * U, lda: U, b: recurrentKernel, ldb: G,
-                          beta: 1, c: zt, ldc: G)
+                weights.addRecurrent(h + t * B * U, rows: B, units: U, width: G, into: zt)
             }
             cellForward(gates: zt, previousCell: c + t * B * U, cell: c + (t + 1) * B * U,
                         hidden: h + (t + 1) * B * U, cellActivation: act + t * B * U, rows: B)
         }
-
-        let y = output.reserve(B * (returnSequences ? T : 1) * U)
-        TimeMajor.output(hidden: h, into: y, batch: B, steps: T, units: U, sequences: returnSequences)
-        if stateful { stateStore.keep([h + T * B * U, c + T * B * U], rows: rows, batch: B, units: U) }
         if returnState { recordLastState(hidden: h + T * B * U, cell: c + T * B * U, batch: B) }
-        return UnsafePointer(y)
+        return sequence.end(batch: B, cell: c + T * B * U)
     }
 
     /// One timestep for `rows` rows: activates the gates of `gates (rows, 4U)` in place
@@ -217,7 +162,7 @@ public final class LSTM: Layer {
         let U = units
         for r in 0..<rows {
             let row = z + r * 4 * U
-            if let bias { for j in 0..<(4 * U) { row[j] += bias[j] } }
+            if let bias = weights.bias { for j in 0..<(4 * U) { row[j] += bias[j] } }
             recurrentActivation.apply(row, count: 2 * U)          // i, f
             activation.apply(row + 2 * U, count: U)               // g
             recurrentActivation.apply(row + 3 * U, count: U)      // o
@@ -237,12 +182,11 @@ public final class LSTM: Layer {
     public func backward(
         _ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool
     ) -> UnsafeMutablePointer<Float>? {
-        let (T, B, F, U) = (timesteps, batch, features, units)
+        let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 4 * U
         let dz = gateGradients.reserve(T * B * G)
-        let dh = hiddenGradient.reserve(B * U)
+        let dh = sequence.beginBackward(batch: B)
         let dc = cellGradient.reserve(B * U)
-        dh.update(repeating: 0, count: B * U)
         dc.update(repeating: 0, count: B * U)
 
         for t in stride(from: T - 1, through: 0, by: -1) {
@@ -251,31 +195,14 @@ public final class LSTM: Layer {
                          gateGradients: dz + t * B * G)
             if t > 0 {
                 // dh_{t-1} (B, U) = dz_t (B, 4U) · recurrent_kernelᵀ (4U, U).
-                BLAS.gemm(transposeB: true, m: B, n: U, k: G, a: dz + t * B * G, lda: G,
-                          b: recurrentKernel, ldb: G, c: dh, ldc: U)
+                weights.recurrentGradient(dz + t * B * G, rows: B, units: U, width: G, into: dh, accumulate: false)
             }
         }
-
         // Weight gradients over all T·B rows at once.
-        let xT = inputByTime.pointer, h = hidden.pointer
-        BLAS.gemm(transposeA: true, m: F, n: G, k: T * B, a: xT, lda: F, b: dz, ldb: G,
-                  beta: 1, c: kernelGradient, ldc: G)
-        BLAS.gemm(transposeA: true, m: U, n: G, k: T * B, a: h, lda: U, b: dz, ldb: G,
-                  beta: 1, c: recurrentGradient, ldc: G)
-        if let biasGradient {
-            for r in 0..<(T * B) {
-                let row = dz + r * G
-                for j in 0..<G { biasGradient[j] += row[j] }
-            }
-        }
+        weights.accumulateGradients(input: sequence.inputByTime.pointer, states: sequence.hidden.pointer, inputGates: dz,
+                                    recurrentGates: dz, rows: T * B, features: sequence.features, units: U, width: G)
         guard needsInputGradient else { return nil }
-        // dxT (T·B, F) = dz (T·B, 4U) · kernelᵀ (4U, F), then back to (B, T, F).
-        let dxT = inputGradientByTime.reserve(T * B * F)
-        BLAS.gemm(transposeB: true, m: T * B, n: F, k: G, a: dz, lda: G, b: kernel, ldb: G,
-                  c: dxT, ldc: F)
-        let dx = inputGradient.reserve(B * T * F)
-        TimeMajor.untranspose(dxT, into: dx, batch: B, steps: T, width: F, reversed: goBackwards)
-        return dx
+        return sequence.inputGradient(weights: weights, gates: dz, batch: B, width: G)
     }
 
     /// The cell's backward at step `t`. In: dL/dh_t and dL/dc_t (from step t+1), each (B, U).
@@ -326,7 +253,7 @@ public final class LSTM: Layer {
 
     /// The carried state `(h, c)` for `batch`-row batches, or nil if none was kept yet.
     public func state(forBatchSize batch: Int) -> (h: Tensor, c: Tensor)? {
-        guard let state = stateStore.existing(batchSize: batch) else { return nil }
+        guard let state = sequence.stateStore.existing(batchSize: batch) else { return nil }
         return (Tensor(shape: [batch, units], copying: state[0].pointer), Tensor(shape: [batch, units], copying: state[1].pointer))
     }
 
@@ -339,65 +266,8 @@ public final class LSTM: Layer {
             unitForgetBias: unitForgetBias, returnSequences: returnSequences, returnState: returnState,
             goBackwards: goBackwards, stateful: stateful, kernelInitializer: kernelInitializer,
             recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
-        copy.timesteps = timesteps
-        copy.features = features
-        copy.kernel = kernel
-        copy.kernelGradient = kernelGradient
-        copy.recurrentKernel = recurrentKernel
-        copy.recurrentGradient = recurrentGradient
-        copy.bias = bias
-        copy.biasGradient = biasGradient
-        copy.stateStore = stateStore
+        copy.sequence = sequence.replica(stateComponents: 2)
+        copy.weights = weights
         return copy
-    }
-}
-
-/// The carried state of a stateful recurrent layer (`components` tensors, each
-/// `(batchSize, units)`: h, and c for an LSTM), per batch size, shared by the layer and its
-/// data-parallel replicas: each replica reads and writes only its own rows, so the state of
-/// row i is the same whatever the worker count. Entries are created under a lock; rows are
-/// disjoint, so reads and writes need none.
-final class RecurrentStateStore: @unchecked Sendable {
-    let components: Int
-    private var states: [Int: [FloatBuffer]] = [:]
-    private let lock = NSLock()
-
-    init(components: Int) { self.components = components }
-
-    /// The state for `batchSize`-row batches, if one was kept.
-    func existing(batchSize: Int) -> [FloatBuffer]? {
-        lock.withLock { states[batchSize] }
-    }
-
-    /// Copies the kept state of `rows` into `targets` (one `(batch, units)` buffer per
-    /// component), or zeros when none was kept; returns whether there was one.
-    func load(into targets: [UnsafeMutablePointer<Float>], rows: BatchRows, batch: Int, units: Int) -> Bool {
-        guard let state = existing(batchSize: rows.batchSize) else {
-            for target in targets { target.update(repeating: 0, count: batch * units) }
-            return false
-        }
-        for (target, buffer) in zip(targets, state) {
-            target.update(from: buffer.pointer + rows.offset * units, count: batch * units)
-        }
-        return true
-    }
-
-    /// Keeps the final state `sources` (one `(batch, units)` buffer per component) as the state of `rows`.
-    func keep(_ sources: [UnsafePointer<Float>], rows: BatchRows, batch: Int, units: Int) {
-        let state = lock.withLock {
-            if let state = states[rows.batchSize] { return state }
-            let state = (0..<components).map { _ in FloatBuffer(count: rows.batchSize * units) }
-            states[rows.batchSize] = state
-            return state
-        }
-        for (source, buffer) in zip(sources, state) {
-            (buffer.pointer + rows.offset * units).update(from: source, count: batch * units)
-        }
-    }
-
-    func reset() {
-        lock.withLock {
-            for state in states.values { for buffer in state { buffer.zero() } }
-        }
     }
 }

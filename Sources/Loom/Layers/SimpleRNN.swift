@@ -7,47 +7,30 @@
 public final class SimpleRNN: Layer {
     public var name: String
     public var typeName: String { "SimpleRNN" }
-    public let units: Int
     public let activation: Activation
     public let useBias: Bool
-    public let returnSequences: Bool
-    public let goBackwards: Bool
-    public let stateful: Bool
     public let kernelInitializer: Initializer
     public let recurrentInitializer: Initializer
     public let biasInitializer: Initializer
+    public var units: Int { sequence.units }
+    public var returnSequences: Bool { sequence.returnSequences }
+    public var goBackwards: Bool { sequence.goBackwards }
+    public var stateful: Bool { sequence.stateful }
     public var isStateful: Bool { stateful }
 
-    private var timesteps = 0
-    private var features = 0
-    private var kernel: UnsafeMutablePointer<Float>!
-    private var kernelGradient: UnsafeMutablePointer<Float>!
-    private var recurrentKernel: UnsafeMutablePointer<Float>!
-    private var recurrentGradient: UnsafeMutablePointer<Float>!
-    private var bias: UnsafeMutablePointer<Float>?
-    private var biasGradient: UnsafeMutablePointer<Float>?
-    private var stateStore = RecurrentStateStore(components: 1)
-    private var batchRows: BatchRows?
-
-    private let inputByTime = FloatBuffer()          // (T, B, F)
-    private let hidden = FloatBuffer()               // (T+1, B, U); hidden[0] is the initial state
-    private let output = FloatBuffer()               // (B, T, U) or (B, U)
+    private var sequence: RecurrentSequence
+    private var weights = RecurrentWeights()
     private let preactivationGradients = FloatBuffer() // (T, B, U)
-    private let hiddenGradient = FloatBuffer()       // (B, U)
-    private let inputGradientByTime = FloatBuffer()  // (T, B, F)
-    private let inputGradient = FloatBuffer()        // (B, T, F)
 
     public init(
         _ units: Int, activation: Activation = .tanh, useBias: Bool = true, returnSequences: Bool = false,
         goBackwards: Bool = false, stateful: Bool = false, kernelInitializer: Initializer = .glorotUniform,
         recurrentInitializer: Initializer = .orthogonal, biasInitializer: Initializer = .zeros, name: String = ""
     ) {
-        self.units = units
+        sequence = RecurrentSequence(units: units, returnSequences: returnSequences, goBackwards: goBackwards,
+                                     stateful: stateful, stateComponents: 1)
         self.activation = activation
         self.useBias = useBias
-        self.returnSequences = returnSequences
-        self.goBackwards = goBackwards
-        self.stateful = stateful
         self.kernelInitializer = kernelInitializer
         self.recurrentInitializer = recurrentInitializer
         self.biasInitializer = biasInitializer
@@ -55,101 +38,65 @@ public final class SimpleRNN: Layer {
     }
 
     public func build(inputShape: [Int]) throws -> [Int] {
-        guard units > 0, activation != .softmax else {
-            throw LoomError.invalidArgument("SimpleRNN '\(name)': units must be positive and the activation elementwise")
+        guard activation != .softmax else {
+            throw LoomError.invalidArgument("SimpleRNN '\(name)': softmax is not an elementwise activation")
         }
-        guard inputShape.count == 2, inputShape[0] > 0, inputShape[1] > 0 else {
-            throw LoomError.shapeMismatch(context: "SimpleRNN '\(name)'", expected: "(batch, timesteps, features)", found: [-1] + inputShape)
-        }
-        (timesteps, features) = (inputShape[0], inputShape[1])
-        return returnSequences ? [timesteps, units] : [units]
+        return try sequence.build(inputShape: inputShape, layer: "SimpleRNN '\(name)'")
     }
 
     public var parameterSpecs: [ParameterSpec] {
-        var specs = [
-            ParameterSpec(name: "kernel", shape: [features, units], initializer: kernelInitializer),
-            ParameterSpec(name: "recurrent_kernel", shape: [units, units], initializer: recurrentInitializer),
-        ]
-        if useBias { specs.append(ParameterSpec(name: "bias", shape: [units], initializer: biasInitializer)) }
-        return specs
+        RecurrentWeights.specs(features: sequence.features, width: units, units: units, bias: useBias ? [units] : nil,
+                               kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
+                               biasInitializer: biasInitializer)
     }
 
-    public func bind(_ binding: ParameterBinding) {
-        let specs = parameterSpecs
-        (kernel, kernelGradient) = binding.slot(0, of: specs)
-        (recurrentKernel, recurrentGradient) = binding.slot(1, of: specs)
-        if useBias { (bias, biasGradient) = binding.slot(2, of: specs) }
-    }
-
-    public func resetStates() { stateStore.reset() }
-    public func assign(rows: BatchRows?) { batchRows = rows }
+    public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
+    public func resetStates() { sequence.stateStore.reset() }
+    public func assign(rows: BatchRows?) { sequence.batchRows = rows }
 
     // MARK: forward: h_t = act(x_t·W + h_{t−1}·U + b), all input projections in one GEMM
 
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
-        let (T, B, F, U) = (timesteps, batch, features, units)
-        let xT = inputByTime.reserve(T * B * F)
-        let h = hidden.reserve((T + 1) * B * U)
-        TimeMajor.transpose(x, into: xT, batch: B, steps: T, width: F, reversed: goBackwards)
-        let rows = batchRows ?? BatchRows(offset: 0, batchSize: B)
-        if stateful {
-            _ = stateStore.load(into: [h], rows: rows, batch: B, units: U)
-        } else {
-            h.update(repeating: 0, count: B * U)
-        }
-        // hidden[1...T] (T·B, U) = xT · W (+ b), then each step adds h_{t−1}·U and activates.
+        let (T, B, U) = (sequence.timesteps, batch, units)
+        _ = sequence.begin(x, batch: B)
+        let h = sequence.hidden.pointer
+        // hidden[1...T] (T·B, U) = xT · W + b, then each step adds h_{t−1}·U and activates.
         let z = h + B * U
-        if let bias { for r in 0..<(T * B) { (z + r * U).update(from: bias, count: U) } }
-        BLAS.gemm(m: T * B, n: U, k: F, a: xT, lda: F, b: kernel, ldb: U, beta: bias == nil ? 0 : 1, c: z, ldc: U)
+        weights.projectInputs(sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: U, into: z, addBias: true)
         for t in 0..<T {
             let zt = z + t * B * U
-            BLAS.gemm(m: B, n: U, k: U, a: h + t * B * U, lda: U, b: recurrentKernel, ldb: U, beta: 1, c: zt, ldc: U)
+            weights.addRecurrent(h + t * B * U, rows: B, units: U, width: U, into: zt)
             activation.apply(zt, count: B * U)
         }
-        let y = output.reserve(B * (returnSequences ? T : 1) * U)
-        TimeMajor.output(hidden: h, into: y, batch: B, steps: T, units: U, sequences: returnSequences)
-        if stateful { stateStore.keep([h + T * B * U], rows: rows, batch: B, units: U) }
-        return UnsafePointer(y)
+        return sequence.end(batch: B)
     }
 
     // MARK: backward: da_t = (dL/dh_t) ⊙ act'(h_t); dh_{t−1} = da_t · Uᵀ; dW, dU, db over all steps
 
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
-        let (T, B, F, U) = (timesteps, batch, features, units)
+        let (T, B, U) = (sequence.timesteps, batch, units)
         let da = preactivationGradients.reserve(T * B * U)
-        let dh = hiddenGradient.reserve(B * U)
-        let h = hidden.pointer
-        dh.update(repeating: 0, count: B * U)
+        let dh = sequence.beginBackward(batch: B)
+        let h = sequence.hidden.pointer
         for t in stride(from: T - 1, through: 0, by: -1) {
             TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
             let dat = da + t * B * U
             dat.update(from: dh, count: B * U)
             activation.backward(output: h + (t + 1) * B * U, gradient: dat, rows: B, width: U)
-            if t > 0 {
-                BLAS.gemm(transposeB: true, m: B, n: U, k: U, a: dat, lda: U, b: recurrentKernel, ldb: U, c: dh, ldc: U)
-            }
+            if t > 0 { weights.recurrentGradient(dat, rows: B, units: U, width: U, into: dh, accumulate: false) }
         }
-        BLAS.gemm(transposeA: true, m: F, n: U, k: T * B, a: inputByTime.pointer, lda: F, b: da, ldb: U,
-                  beta: 1, c: kernelGradient, ldc: U)
-        BLAS.gemm(transposeA: true, m: U, n: U, k: T * B, a: h, lda: U, b: da, ldb: U, beta: 1, c: recurrentGradient, ldc: U)
-        if let biasGradient { for r in 0..<(T * B) { for j in 0..<U { biasGradient[j] += da[r * U + j] } } }
+        weights.accumulateGradients(input: sequence.inputByTime.pointer, states: h, inputGates: da, recurrentGates: da,
+                                    rows: T * B, features: sequence.features, units: U, width: U)
         guard needsInputGradient else { return nil }
-        let dxT = inputGradientByTime.reserve(T * B * F)
-        BLAS.gemm(transposeB: true, m: T * B, n: F, k: U, a: da, lda: U, b: kernel, ldb: U, c: dxT, ldc: F)
-        let dx = inputGradient.reserve(B * T * F)
-        TimeMajor.untranspose(dxT, into: dx, batch: B, steps: T, width: F, reversed: goBackwards)
-        return dx
+        return sequence.inputGradient(weights: weights, gates: da, batch: B, width: U)
     }
 
     public func makeReplica() -> any Layer {
         let copy = SimpleRNN(units, activation: activation, useBias: useBias, returnSequences: returnSequences,
                              goBackwards: goBackwards, stateful: stateful, kernelInitializer: kernelInitializer,
                              recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
-        (copy.timesteps, copy.features) = (timesteps, features)
-        (copy.kernel, copy.kernelGradient) = (kernel, kernelGradient)
-        (copy.recurrentKernel, copy.recurrentGradient) = (recurrentKernel, recurrentGradient)
-        (copy.bias, copy.biasGradient) = (bias, biasGradient)
-        copy.stateStore = stateStore
+        copy.sequence = sequence.replica(stateComponents: 1)
+        copy.weights = weights
         return copy
     }
 }

@@ -1,0 +1,87 @@
+/// The parameters of a recurrent layer with `gates` gates side by side, in Keras's order and
+/// layout, and the matrix products every such layer makes of them:
+///
+///     kernel            (features, gates·units)
+///     recurrent_kernel  (units, gates·units)
+///     bias              (gates·units), or (2, gates·units) with a separate recurrent row (GRU)
+///
+/// Shared by `LSTM` (4 gates), `GRU` (3) and `SimpleRNN` (1); each keeps its cell math.
+struct RecurrentWeights {
+    private(set) var kernel: UnsafeMutablePointer<Float>!
+    private(set) var kernelGradient: UnsafeMutablePointer<Float>!
+    private(set) var recurrentKernel: UnsafeMutablePointer<Float>!
+    private(set) var recurrentGradient: UnsafeMutablePointer<Float>!
+    private(set) var bias: UnsafeMutablePointer<Float>?
+    private(set) var biasGradient: UnsafeMutablePointer<Float>?
+    /// Whether the bias has a second row for the recurrent projection (GRU's reset_after).
+    private(set) var recurrentBias = false
+
+    static func specs(
+        features: Int, width: Int, units: Int, bias biasShape: [Int]?,
+        kernelInitializer: Initializer, recurrentInitializer: Initializer, biasInitializer: Initializer
+    ) -> [ParameterSpec] {
+        var specs = [
+            ParameterSpec(name: "kernel", shape: [features, width], initializer: kernelInitializer),
+            ParameterSpec(name: "recurrent_kernel", shape: [units, width], initializer: recurrentInitializer),
+        ]
+        if let biasShape { specs.append(ParameterSpec(name: "bias", shape: biasShape, initializer: biasInitializer)) }
+        return specs
+    }
+
+    mutating func bind(_ binding: ParameterBinding, specs: [ParameterSpec]) {
+        (kernel, kernelGradient) = binding.slot(0, of: specs)
+        (recurrentKernel, recurrentGradient) = binding.slot(1, of: specs)
+        if specs.count > 2 {
+            (bias, biasGradient) = binding.slot(2, of: specs)
+            recurrentBias = specs[2].shape.count == 2
+        }
+    }
+
+    /// z (rows, width) = xT (rows, features) · kernel, plus the (input) bias when `addBias`:
+    /// every timestep's input projection in one GEMM.
+    func projectInputs(
+        _ xT: UnsafePointer<Float>, rows: Int, features: Int, width: Int, into z: UnsafeMutablePointer<Float>, addBias: Bool
+    ) {
+        let withBias = addBias && bias != nil
+        if withBias, let bias { for r in 0..<rows { (z + r * width).update(from: bias, count: width) } }
+        BLAS.gemm(m: rows, n: width, k: features, a: xT, lda: features, b: kernel, ldb: width,
+                  beta: withBias ? 1 : 0, c: z, ldc: width)
+    }
+
+    /// z (rows, width) += h (rows, units) · recurrent_kernel: all gates of one step in one GEMM.
+    func addRecurrent(_ h: UnsafePointer<Float>, rows: Int, units: Int, width: Int, into z: UnsafeMutablePointer<Float>) {
+        BLAS.gemm(m: rows, n: width, k: units, a: h, lda: units, b: recurrentKernel, ldb: width, beta: 1, c: z, ldc: width)
+    }
+
+    /// dh (rows, units) = (or +=, with `accumulate`) dz (rows, width) · recurrent_kernelᵀ.
+    func recurrentGradient(
+        _ dz: UnsafePointer<Float>, rows: Int, units: Int, width: Int, into dh: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        BLAS.gemm(transposeB: true, m: rows, n: units, k: width, a: dz, lda: width, b: recurrentKernel, ldb: width,
+                  beta: accumulate ? 1 : 0, c: dh, ldc: units)
+    }
+
+    /// The weight gradients over all T·B rows at once: dkernel += xTᵀ · dInput,
+    /// drecurrent += h_{0..T−1}ᵀ · dRecurrent, and the bias row(s) += their column sums.
+    /// `dInput` and `dRecurrent` are the same buffer except for GRU (reset_after).
+    func accumulateGradients(
+        input xT: UnsafePointer<Float>, states h: UnsafePointer<Float>, inputGates dInput: UnsafePointer<Float>,
+        recurrentGates dRecurrent: UnsafePointer<Float>, rows: Int, features: Int, units: Int, width: Int
+    ) {
+        BLAS.gemm(transposeA: true, m: features, n: width, k: rows, a: xT, lda: features, b: dInput, ldb: width,
+                  beta: 1, c: kernelGradient, ldc: width)
+        BLAS.gemm(transposeA: true, m: units, n: width, k: rows, a: h, lda: units, b: dRecurrent, ldb: width,
+                  beta: 1, c: recurrentGradient, ldc: width)
+        guard let biasGradient else { return }
+        for r in 0..<rows {
+            for j in 0..<width { biasGradient[j] += dInput[r * width + j] }
+            if recurrentBias { for j in 0..<width { biasGradient[width + j] += dRecurrent[r * width + j] } }
+        }
+    }
+
+    /// dxT (rows, features) = dInput (rows, width) · kernelᵀ.
+    func inputGradient(_ dInput: UnsafePointer<Float>, rows: Int, features: Int, width: Int, into dxT: UnsafeMutablePointer<Float>) {
+        BLAS.gemm(transposeB: true, m: rows, n: features, k: width, a: dInput, lda: width, b: kernel, ldb: width,
+                  c: dxT, ldc: features)
+    }
+}
