@@ -45,11 +45,8 @@ demo: deps
 	.build/release/loom train
 
 # Single-thread training throughput of the issue's reference models (release build).
-# SwiftPM does not notice files added to or removed from the `..` path dependency, so the
-# benchmark package's cached build description is dropped first.
 bench: deps
-	rm -f Benchmarks/.build/release.yaml Benchmarks/.build/release/description.json
-	cd Benchmarks && $(SWIFT) build $(RELEASE_FLAGS) --product loom-throughput
+	bash Benchmarks/build.sh loom-throughput
 	Benchmarks/.build/release/loom-throughput vanilla
 	Benchmarks/.build/release/loom-throughput lstm128
 

@@ -7,8 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 file="${FILE:-/tmp/loom-memory-bound.h5}"
-rm -f "$root/Benchmarks/.build/release.yaml" "$root/Benchmarks/.build/release/description.json"
-(cd "$root/Benchmarks" && swift build ${RELEASE_FLAGS:--c release} --product loom-hdf5-bench)
+bash "$root/Benchmarks/build.sh" loom-hdf5-bench
 bench="$root/Benchmarks/.build/release/loom-hdf5-bench"
 [ -f "$file" ] || "$bench" generate "$file" --gigabytes "${GIGABYTES:-2.1}"
 ls -l "$file"

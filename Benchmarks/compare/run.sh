@@ -27,9 +27,7 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q tensorflow-cpu torch numpy
 fi
-# SwiftPM misses source files added to the `..` path dependency; drop its cached description.
-rm -f "$root/Benchmarks/.build/release.yaml" "$root/Benchmarks/.build/release/description.json"
-(cd "$root/Benchmarks" && swift build ${RELEASE_FLAGS:--c release} --product loom-throughput)
+bash "$root/Benchmarks/build.sh" loom-throughput
 runner="$root/Benchmarks/.build/release/loom-throughput"
 
 : > "$out"
