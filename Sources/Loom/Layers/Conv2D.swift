@@ -78,23 +78,9 @@ public final class Conv2D: Layer {
         let g = geometry, rows = batch * positions
         let cols = columns.reserve(rows * patch)
         if padding == .same { cols.update(repeating: 0, count: rows * patch) }  // cells outside the image stay zero
-        let rowLength = g.windowWidth * g.channels
-        for b in 0..<batch {
-            let image = x + b * g.height * g.width * g.channels
-            for oh in 0..<g.outputHeight {
-                for ow in 0..<g.outputWidth {
-                    let cell = cols + ((b * g.outputHeight + oh) * g.outputWidth + ow) * patch
-                    let (rows, columns) = g.inside(oh, ow)
-                    let count = columns.count * g.channels
-                    for i in rows {
-                        let (row, column) = g.source(oh, ow, i, columns.lowerBound)
-                        let source = image + (row * g.width + column) * g.channels
-                        let target = cell + i * rowLength + columns.lowerBound * g.channels
-                        // A window row is contiguous in the image: copy it in one loop.
-                        for k in 0..<count { target[k] = source[k] }
-                    }
-                }
-            }
+        // im2col: each window row inside the image is one contiguous run.
+        g.forEachWindowRun(batch: batch) { input, cell, count in
+            for k in 0..<count { cols[cell + k] = x[input + k] }
         }
         let y = output.reserve(rows * filters)
         parameters.forward(cols, rows: rows, depth: patch, width: filters, into: y)
@@ -113,22 +99,9 @@ public final class Conv2D: Layer {
         let imageSize = g.height * g.width * g.channels
         let dx = inputGradient.reserve(batch * imageSize)
         dx.update(repeating: 0, count: batch * imageSize)
-        let rowLength = g.windowWidth * g.channels
-        for b in 0..<batch {
-            let image = dx + b * imageSize
-            for oh in 0..<g.outputHeight {
-                for ow in 0..<g.outputWidth {
-                    let cell = dcols + ((b * g.outputHeight + oh) * g.outputWidth + ow) * patch
-                    let (rows, columns) = g.inside(oh, ow)
-                    let count = columns.count * g.channels
-                    for i in rows {
-                        let (row, column) = g.source(oh, ow, i, columns.lowerBound)
-                        let target = image + (row * g.width + column) * g.channels
-                        let source = cell + i * rowLength + columns.lowerBound * g.channels
-                        for k in 0..<count { target[k] += source[k] }
-                    }
-                }
-            }
+        // col2im: every run of a window adds its cells' gradients back to the image.
+        g.forEachWindowRun(batch: batch) { input, cell, count in
+            for k in 0..<count { dx[input + k] += dcols[cell + k] }
         }
         return dx
     }

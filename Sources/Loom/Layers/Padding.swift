@@ -43,6 +43,30 @@ struct WindowGeometry: Equatable {
         (oh * strideHeight + i - padTop, ow * strideWidth + j - padLeft)
     }
 
+    /// Calls `body(input, cell, count)` for every run of a window that lies inside an image
+    /// of `batch` images: `count` contiguous values starting at offset `input` of the images
+    /// `(batch, height, width, channels)`, and at offset `cell` of the im2col rows
+    /// `(batch·outH·outW, windowHeight·windowWidth·channels)`. One run is a window row
+    /// clipped to the image (its cells outside it are skipped).
+    @inline(__always)
+    func forEachWindowRun(batch: Int, _ body: (_ input: Int, _ cell: Int, _ count: Int) -> Void) {
+        let patch = windowHeight * windowWidth * channels, rowLength = windowWidth * channels
+        for b in 0..<batch {
+            let image = b * height * width * channels
+            for oh in 0..<outputHeight {
+                for ow in 0..<outputWidth {
+                    let cell = ((b * outputHeight + oh) * outputWidth + ow) * patch
+                    let (rows, columns) = inside(oh, ow)
+                    let (top, left) = source(oh, ow, 0, columns.lowerBound)
+                    for i in rows {
+                        body(image + ((top + i) * width + left) * channels, cell + i * rowLength + columns.lowerBound * channels,
+                             columns.count * channels)
+                    }
+                }
+            }
+        }
+    }
+
     /// The window cells of output (oh, ow) that lie inside the input: rows `i` and columns
     /// `j` of the window, clipped once per output rather than tested per cell.
     @inline(__always)

@@ -8,11 +8,8 @@ enum TimeMajor {
         _ x: UnsafePointer<Float>, into xT: UnsafeMutablePointer<Float>, batch B: Int, steps T: Int, width F: Int,
         reversed: Bool
     ) {
-        for b in 0..<B {
-            for t in 0..<T {
-                let step = reversed ? T - 1 - t : t
-                (xT + (step * B + b) * F).update(from: x + (b * T + t) * F, count: F)
-            }
+        forEachRow(batch: B, steps: T, width: F, reversed: reversed) { batchMajor, timeMajor in
+            (xT + timeMajor).update(from: x + batchMajor, count: F)
         }
     }
 
@@ -21,11 +18,16 @@ enum TimeMajor {
         _ xT: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, batch B: Int, steps T: Int, width F: Int,
         reversed: Bool
     ) {
+        forEachRow(batch: B, steps: T, width: F, reversed: reversed) { batchMajor, timeMajor in
+            (x + batchMajor).update(from: xT + timeMajor, count: F)
+        }
+    }
+
+    /// The offsets of every row (b, t) in both layouts: `(b·T + t)·F` and `(s·B + b)·F`.
+    @inline(__always)
+    private static func forEachRow(batch B: Int, steps T: Int, width F: Int, reversed: Bool, _ body: (Int, Int) -> Void) {
         for b in 0..<B {
-            for t in 0..<T {
-                let step = reversed ? T - 1 - t : t
-                (x + (b * T + t) * F).update(from: xT + (step * B + b) * F, count: F)
-            }
+            for t in 0..<T { body((b * T + t) * F, ((reversed ? T - 1 - t : t) * B + b) * F) }
         }
     }
 
