@@ -116,7 +116,7 @@ public final class GRU: Layer {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 3 * U
         let dxp = inputGateGradients.reserve(T * B * G), dhp = recurrentGateGradients.reserve(T * B * G)
-        let dh = sequence.beginBackward(batch: B)
+        let (dh, transposed) = sequence.beginBackward(batch: B, weights: weights, width: G)
         let (g, hp, h) = (gates.pointer, recurrentProjections.pointer, sequence.hidden.pointer)
         for t in stride(from: T - 1, through: 0, by: -1) {
             TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
@@ -135,7 +135,7 @@ public final class GRU: Layer {
                     dhRow[j] *= z
                 }
             }
-            if t > 0 { weights.recurrentGradient(dhp + t * B * G, rows: B, units: U, width: G, into: dh, accumulate: true) }
+            if t > 0 { weights.recurrentGradient(dhp + t * B * G, rows: B, units: U, width: G, transposed: transposed, into: dh, accumulate: true) }
         }
         weights.accumulateGradients(input: sequence.inputByTime.pointer, states: h, inputGates: dxp, recurrentGates: dhp,
                                     rows: T * B, features: sequence.features, units: U, width: G)
@@ -150,6 +150,7 @@ public final class GRU: Layer {
                        biasInitializer: biasInitializer, name: name)
         copy.sequence = sequence.replica(stateComponents: 1)
         copy.weights = weights
+        copy.weights.avoidsBLASLock = true
         return copy
     }
 }

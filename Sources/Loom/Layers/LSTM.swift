@@ -185,7 +185,7 @@ public final class LSTM: Layer {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 4 * U
         let dz = gateGradients.reserve(T * B * G)
-        let dh = sequence.beginBackward(batch: B)
+        let (dh, transposed) = sequence.beginBackward(batch: B, weights: weights, width: G)
         let dc = cellGradient.reserve(B * U)
         dc.update(repeating: 0, count: B * U)
 
@@ -195,7 +195,7 @@ public final class LSTM: Layer {
                          gateGradients: dz + t * B * G)
             if t > 0 {
                 // dh_{t-1} (B, U) = dz_t (B, 4U) · recurrent_kernelᵀ (4U, U).
-                weights.recurrentGradient(dz + t * B * G, rows: B, units: U, width: G, into: dh, accumulate: false)
+                weights.recurrentGradient(dz + t * B * G, rows: B, units: U, width: G, transposed: transposed, into: dh, accumulate: false)
             }
         }
         // Weight gradients over all T·B rows at once.
@@ -268,6 +268,7 @@ public final class LSTM: Layer {
             recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
         copy.sequence = sequence.replica(stateComponents: 2)
         copy.weights = weights
+        copy.weights.avoidsBLASLock = true
         return copy
     }
 }

@@ -21,6 +21,7 @@ final class RecurrentSequence {
     let inputByTime = FloatBuffer()          // (T, B, F)
     let hidden = FloatBuffer()               // (T+1, B, U)
     let hiddenGradient = FloatBuffer()       // (B, U)
+    let transposedRecurrent = FloatBuffer()  // (width, U): recurrent_kernelᵀ for the backward
     private let output = FloatBuffer()       // (B, T, U) or (B, U)
     private let inputGradientByTime = FloatBuffer() // (T, B, F)
     private let inputGradient = FloatBuffer()       // (B, T, F)
@@ -79,11 +80,13 @@ final class RecurrentSequence {
         return UnsafePointer(y)
     }
 
-    /// Starts a backward pass: dL/dh zeroed, returned.
-    func beginBackward(batch: Int) -> UnsafeMutablePointer<Float> {
+    /// Starts a backward pass: dL/dh zeroed, returned, and recurrent_kernelᵀ `(width, units)`.
+    func beginBackward(batch: Int, weights: RecurrentWeights, width: Int) -> (UnsafeMutablePointer<Float>, UnsafePointer<Float>) {
         let dh = hiddenGradient.reserve(batch * units)
         dh.update(repeating: 0, count: batch * units)
-        return dh
+        let transposed = transposedRecurrent.reserve(width * units)
+        weights.transposeRecurrent(units: units, width: width, into: transposed)
+        return (dh, UnsafePointer(transposed))
     }
 
     /// dL/dx (B, T, F) from the input gates' gradient `dInput (T·B, width)`.

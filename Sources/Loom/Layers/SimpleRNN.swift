@@ -76,14 +76,14 @@ public final class SimpleRNN: Layer {
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let da = preactivationGradients.reserve(T * B * U)
-        let dh = sequence.beginBackward(batch: B)
+        let (dh, transposed) = sequence.beginBackward(batch: B, weights: weights, width: U)
         let h = sequence.hidden.pointer
         for t in stride(from: T - 1, through: 0, by: -1) {
             TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
             let dat = da + t * B * U
             dat.update(from: dh, count: B * U)
             activation.backward(output: h + (t + 1) * B * U, gradient: dat, rows: B, width: U)
-            if t > 0 { weights.recurrentGradient(dat, rows: B, units: U, width: U, into: dh, accumulate: false) }
+            if t > 0 { weights.recurrentGradient(dat, rows: B, units: U, width: U, transposed: transposed, into: dh, accumulate: false) }
         }
         weights.accumulateGradients(input: sequence.inputByTime.pointer, states: h, inputGates: da, recurrentGates: da,
                                     rows: T * B, features: sequence.features, units: U, width: U)
@@ -97,6 +97,7 @@ public final class SimpleRNN: Layer {
                              recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
         copy.sequence = sequence.replica(stateComponents: 1)
         copy.weights = weights
+        copy.weights.avoidsBLASLock = true
         return copy
     }
 }

@@ -23,6 +23,8 @@ final class DataParallelEngine {
     private let slices: [Range<Int>]
     private var localSteps = 0
     private let timings: WorkerTimings
+    /// The weighted metrics of the last step, reused (see `weightedResults`).
+    private var metricTotals: [Double] = []
     /// Shard rows and weights per batch size, computed once each.
     private var plans: [Int: ShardPlan] = [:]
     /// One error slot per worker, written by that worker only (a raw buffer: an array's
@@ -107,11 +109,12 @@ final class DataParallelEngine {
     // MARK: training
 
     /// One data-parallel training step on the batch in `workspace`; returns the batch's loss
-    /// and metrics (row-weighted means over the shards). With `loadShard`, each worker first
-    /// loads its shards' rows into `workspace` (the dataset supports concurrent reads).
+    /// and metrics (row-weighted means over the shards). Each worker first calls `loadShard`
+    /// for its shards' rows (which load them into `workspace` when the dataset supports
+    /// concurrent reads; by default the batch is already there).
     func trainStep(
         _ workspace: BatchWorkspace, batch: Int, setup: Sequential.TrainingSetup,
-        loadShard: ((Range<Int>) throws -> Void)? = nil
+        loadShard: (Range<Int>) throws -> Void = { _ in }
     ) throws -> (Double, [Double]) {
         stepStart = DispatchTime.now()
         let plan = plan(batch: batch)
@@ -136,7 +139,7 @@ final class DataParallelEngine {
     /// (averaging gradients) the reduction and update of its slice of the parameters.
     private func runTrainingStep(
         worker: Int, workspace: BatchWorkspace, batch: Int, plan: ShardPlan, setup: Sequential.TrainingSetup,
-        loadShard: ((Range<Int>) throws -> Void)?
+        loadShard: (Range<Int>) throws -> Void
     ) {
         let outputWidth = model.outputShape!.last ?? 1
         let start = DispatchTime.now()
@@ -145,7 +148,7 @@ final class DataParallelEngine {
             let rows = plan.ranges[shard], replica = replicas[shard]
             defer { shard += workers }
             do {
-                try loadShard?(rows)
+                try loadShard(rows)
             } catch {
                 loadErrors[worker] = error
             }
@@ -244,15 +247,18 @@ final class DataParallelEngine {
         return setup.map { weightedResults(ranges: ranges, batch: batch, metricCount: $0.metrics.count) } ?? (0, [])
     }
 
+    /// The row-weighted loss and metrics over the shards. The metrics array is the engine's,
+    /// refilled in place each step (the caller has let go of the last one by then).
     private func weightedResults(ranges: [Range<Int>], batch: Int, metricCount: Int) -> (Double, [Double]) {
         var loss = 0.0
-        var metrics = [Double](repeating: 0, count: metricCount)
+        if metricTotals.count != metricCount { metricTotals = Array(repeating: 0, count: metricCount) }
+        for i in metricTotals.indices { metricTotals[i] = 0 }
         for (replica, rows) in zip(replicas, ranges) where !rows.isEmpty {
             let weight = Double(rows.count) / Double(batch)
             loss += weight * replica.loss
-            for i in metrics.indices { metrics[i] += weight * replica.metrics[i] }
+            for i in metricTotals.indices { metricTotals[i] += weight * replica.metrics[i] }
         }
-        return (loss, metrics)
+        return (loss, metricTotals)
     }
 
     /// Seconds per step of the training so far, averaged over the workers.

@@ -46,15 +46,19 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs `job(worker)` on every worker, the caller being worker 0; returns when all are done.
-    func run(_ job: @escaping (Int) -> Void) {
+    /// The job is held only while `run` is on the stack (every worker has finished with it
+    /// before `run` returns), so it need not escape, and a step allocates no closure context.
+    func run(_ job: (Int) -> Void) {
         guard count > 1 else { return job(0) }
-        self.job = job
-        finished.store(0, ordering: .relaxed)
-        publish()
-        job(0)
-        var spins = 0
-        while finished.load(ordering: .acquiring) < count - 1 { SpinBarrier.pause(&spins) }
-        self.job = nil
+        withoutActuallyEscaping(job) { job in
+            self.job = job
+            finished.store(0, ordering: .relaxed)
+            publish()
+            job(0)
+            var spins = 0
+            while finished.load(ordering: .acquiring) < count - 1 { SpinBarrier.pause(&spins) }
+            self.job = nil
+        }
     }
 
     /// Ends the worker threads; the pool cannot run jobs afterwards.

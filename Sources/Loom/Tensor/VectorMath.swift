@@ -7,6 +7,7 @@
 /// within 2 ulp of libm over the range a network uses.
 public enum VectorMath {
     public typealias Vector = SIMD8<Float>
+    public static let width = Vector.scalarCount
 
     /// e^x, with x clamped to [-87, 88] (the result stays a normal float).
     @inlinable @inline(__always)
