@@ -1,0 +1,25 @@
+import XCTest
+@testable import Loom
+
+/// The replicas' small-product kernel against OpenBLAS (through `BLAS.gemm`).
+final class SmallGemmTests: XCTestCase {
+    func testMatchesOpenBLASWithTailColumnsAndStrides() {
+        var generator = SeededGenerator(seed: 3)
+        func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.normal()) } }
+        for (m, n, k) in [(1, 1, 1), (16, 40, 10), (16, 10, 40), (3, 17, 5), (5, 8, 3)] {
+            let (lda, ldb, ldc) = (k + 2, n + 1, n + 3)
+            let a = values(m * lda), b = values(k * ldb), start = values(m * ldc)
+            var mine = start, theirs = start
+            mine.withUnsafeMutableBufferPointer {
+                SmallGemm.accumulate(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: $0.baseAddress!, ldc: ldc)
+            }
+            theirs.withUnsafeMutableBufferPointer {
+                BLAS.gemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: $0.baseAddress!, ldc: ldc)
+            }
+            for i in 0..<m {
+                for j in 0..<n { XCTAssertEqual(mine[i * ldc + j], theirs[i * ldc + j], accuracy: 1e-4, "(\(m), \(n), \(k)) at \(i), \(j)") }
+                for j in n..<ldc { XCTAssertEqual(mine[i * ldc + j], start[i * ldc + j], "padding untouched") }
+            }
+        }
+    }
+}
