@@ -1,38 +1,76 @@
 """The reference models shared by keras_bench.py and torch_bench.py, as in
-Benchmarks/Sources/ReferenceModels/ReferenceModel.swift."""
+Benchmarks/Sources/ReferenceModels/ReferenceModel.swift. `id` is the model's B-number in the
+comparison tables; the dictionary's order is the tables' order."""
 import argparse
 
 import numpy as np
 
 MODELS = {
-    "vanilla": {"kind": "lstm", "input": (10, 25), "units": 10, "batch": 32},
-    "lstm128": {"kind": "lstm", "input": (32, 64), "units": 128, "batch": 512},
-    "bidirectional": {"kind": "bidirectional", "input": (30, 16), "units": 64, "batch": 128},
-    "cnnlstm": {"kind": "cnnlstm", "input": (8, 16, 16, 1), "units": 32, "batch": 64},
+    # LSTM(10) -> Dense(1).
+    "vanilla": {"id": "B1", "kind": "lstm", "input": (10, 25), "units": 10, "batch": 32},
+    # LSTM(128) -> Dense(1).
+    "lstm128": {"id": "B2", "kind": "lstm", "input": (32, 64), "units": 128, "batch": 512},
+    # LSTM(64, return_sequences) x3 -> LSTM(64) -> Dense(1).
+    "stacked": {"id": "B3", "kind": "stacked", "input": (20, 16), "units": 64, "batch": 128, "layers": 4},
+    # LSTM(64) -> RepeatVector(10) -> LSTM(64, return_sequences) -> TimeDistributed(Dense(1, sigmoid)),
+    # binary cross-entropy on targets in {0, 1} of shape (10, 1).
+    "seq2seq": {"id": "B4", "kind": "seq2seq", "input": (20, 8), "units": 64, "batch": 128,
+                "repeat": 10, "target": (10, 1), "loss": "binary_crossentropy"},
+    # Bidirectional(LSTM(64), concat) -> Dense(1).
+    "bidirectional": {"id": "B5", "kind": "bidirectional", "input": (30, 16), "units": 64, "batch": 128},
+    # TimeDistributed Conv2D(8, 3x3, relu), MaxPooling2D(2x2), Flatten -> LSTM(32) -> Dense(1).
+    "cnnlstm": {"id": "B6", "kind": "cnnlstm", "input": (8, 16, 16, 1), "units": 32, "batch": 64},
+    # LSTM(32, stateful) -> Dense(1): batches in order (no shuffle), row i of each batch continuing
+    # row i of the last, state reset at each epoch start; predicts with the same fixed batch.
+    "stateful": {"id": "B7", "kind": "stateful", "input": (10, 25), "units": 32, "batch": 32},
 }
 
 
 def make_data(spec, steps=None):
-    """Inputs and targets uniform in [-1, 1) from a fixed seed: `steps` batches' worth."""
+    """Inputs uniform in [-1, 1) from a fixed seed, `steps` batches' worth, and targets drawn after
+    them from the same generator: uniform in [-1, 1), of shape `spec["target"]` (default (1,));
+    for binary cross-entropy 1 where that draw is > 0, else 0."""
     batch = spec["batch"]
     steps = steps or (8 if batch >= 256 else 40 if batch >= 64 else 200)
     rng = np.random.default_rng(42)
     x = rng.uniform(-1, 1, (batch * steps,) + spec["input"]).astype(np.float32)
-    y = rng.uniform(-1, 1, (batch * steps, 1)).astype(np.float32)
+    y = rng.uniform(-1, 1, (batch * steps,) + spec.get("target", (1,))).astype(np.float32)
+    if spec.get("loss") == "binary_crossentropy":
+        y = (y > 0).astype(np.float32)
     return x, y, batch
 
 
+def predict_batch(spec):
+    """1024, except for the stateful model, whose batch size is fixed (Keras's batch_shape)."""
+    return spec["batch"] if spec["kind"] == "stateful" else 1024
+
+
 def forward_flops(spec):
-    """2·T·4U·(F + U) per LSTM direction; 2·outH·outW·9·C·8 per frame for the convolution."""
+    """Forward flops of one sample (a multiply-add counts 2): 2·T·4U·(F + U) per LSTM layer and
+    direction, over its T steps and F input features; 2·outH·outW·9·C·8 per frame for the
+    convolution. Dense heads (TimeDistributed's too), RepeatVector and pooling are left out.
+
+        vanilla, lstm128, stateful: 2·T·4U·(F + U)
+        stacked:       2·T·4U·(F + U) + 3 · 2·T·4U·(U + U)          (B3: 4,751,360)
+        seq2seq:       2·T·4U·(F + U) + 2·R·4U·(U + U), R = repeat  (B4: 1,392,640)
+        bidirectional: 2 · 2·T·4U·(F + U)
+        cnnlstm:       frames · conv + 2·T·4U·(F' + U), F' = the flattened pooled frame
+    """
     units = spec["units"]
 
     def lstm(steps, features):
         return 2 * steps * 4 * units * (features + units)
 
-    if spec["kind"] == "lstm":
+    kind = spec["kind"]
+    if kind in ("lstm", "stateful"):
         return lstm(*spec["input"])
-    if spec["kind"] == "bidirectional":
+    if kind == "bidirectional":
         return 2 * lstm(*spec["input"])
+    if kind == "stacked":
+        steps, features = spec["input"]
+        return lstm(steps, features) + (spec["layers"] - 1) * lstm(steps, units)
+    if kind == "seq2seq":
+        return lstm(*spec["input"]) + lstm(spec["repeat"], units)
     frames, height, width, channels = spec["input"]
     conv = 2 * (height - 2) * (width - 2) * 9 * channels * 8
     return frames * conv + lstm(frames, ((height - 2) // 2) * ((width - 2) // 2) * 8)

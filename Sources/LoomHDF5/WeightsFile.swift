@@ -14,7 +14,7 @@ public enum WeightsFile {
         case let wrapper as Bidirectional:
             return variableGroups(of: wrapper.forwardLayer, path: path + "/forward_layer")
                 + variableGroups(of: wrapper.backwardLayer, path: path + "/backward_layer")
-        case is LSTM, is GRU, is SimpleRNN:
+        case is any RecurrentLayer:
             return [(path + "/cell/vars", layer.parameterSpecs.count)]
         default:
             return [(path + "/vars", layer.parameterSpecs.count)]

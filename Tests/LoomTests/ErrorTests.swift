@@ -192,4 +192,23 @@ final class ErrorTests: XCTestCase {
                        "setWeights, layer 'lstm' recurrent_kernel: expected shape (5, 20), found (4, 20)")
         XCTAssertEqual(try model.weights(), before)
     }
+
+    func testEmbeddingIndicesOutsideTheVocabularyAreRefusedAndChangeNothing() throws {
+        let model = Sequential(seed: 3) { Input(shape: [3]); Embedding(inputDim: 4, outputDim: 2); LSTM(2); Dense(1) }
+        try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+        let before = try model.weights()
+        for (bad, shown) in [(Float(4), "4.0"), (-1, "-1.0"), (1.5, "1.5")] {
+            let x = try Tensor(shape: [4, 3], scalars: [0, 1, 2, 3, 3, 2, 1, 0, 1, bad, 1, 1])
+            let expected = "Embedding 'embedding': x holds \(shown) at sample 3, position 0; expected a whole number in 0..<4 (the inputDim)"
+            XCTAssertEqual(message { try model.fit(x: x, y: Tensor(shape: [4, 1]), batchSize: 2, verbose: 0) }, expected)
+            XCTAssertEqual(message { try model.fit(x: x, y: Tensor(shape: [4, 1]), batchSize: 4, verbose: 0, workers: 2) }, expected)
+            XCTAssertEqual(message { _ = try model.predict(x) }, expected)
+        }
+        XCTAssertEqual(try model.weights(), before)
+    }
+
+    func testDropoutRatesOutsideTheirRange() {
+        XCTAssertEqual(message { try Sequential { Input(shape: [3, 2]); LSTM(2, recurrentDropout: 1) }.build() },
+                       "LSTM 'lstm': recurrentDropout must be in [0, 1), got 1.0")
+    }
 }

@@ -135,6 +135,36 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    func testBidirectionalOverGRUAndSimpleRNN() throws {
+        for (index, mode) in [Bidirectional.MergeMode.concat, .mul].enumerated() {
+            let model = try compiled(
+                Sequential(seed: 30 + UInt64(index)) {
+                    Input(shape: [4, 2])
+                    Bidirectional(GRU(3, returnSequences: true), mergeMode: mode)
+                    Bidirectional(SimpleRNN(2), mergeMode: mode)
+                    Dense(1)
+                },
+                loss: .meanSquaredError)
+            try checkGradients(model, x: randomTensor([2, 4, 2], seed: 70 + UInt64(index)), y: randomTensor([2, 1], seed: 72))
+        }
+    }
+
+    func testLSTMDropoutAndRecurrentDropoutBackpropagateThroughTheirMasks() throws {
+        let lstm = LSTM(3, returnSequences: true, dropout: 0.3, recurrentDropout: 0.4)
+        let model = try compiled(
+            Sequential(seed: 27) { Input(shape: [4, 2]); Dense(3); lstm; Flatten(); Dense(1) }, loss: .meanSquaredError)
+        let x = randomTensor([3, 4, 2], seed: 73), y = randomTensor([3, 1], seed: 74)
+        try checkGradients(model, x: x, y: y, lossInTraining: true) { lstm.seed(99) }
+    }
+
+    func testEmbeddingIntoLSTM() throws {
+        let model = try compiled(
+            Sequential(seed: 28) { Input(shape: [4]); Embedding(inputDim: 5, outputDim: 3); LSTM(2); Dense(1) },
+            loss: .meanSquaredError)
+        let indices = try Tensor(shape: [3, 4], scalars: [0, 4, 2, 2, 1, 3, 0, 4, 4, 4, 1, 0])
+        try checkGradients(model, x: indices, y: randomTensor([3, 1], seed: 75))
+    }
+
     func testStatefulBidirectionalFromCarriedState() throws {
         let model = try compiled(
             Sequential(seed: 20) { Input(shape: [3, 2], batchSize: 2); Bidirectional(LSTM(3, stateful: true)); Dense(1) },

@@ -1,4 +1,4 @@
-/// Keras's `Bidirectional(layer, mergeMode:)` over an `LSTM`.
+/// Keras's `Bidirectional(layer, mergeMode:)` over an `LSTM`, `GRU` or `SimpleRNN`.
 ///
 /// A forward copy reads the sequence as given; a backward copy reads it reversed
 /// (`goBackwards`). With `returnSequences`, the backward copy's output sequence is flipped
@@ -9,7 +9,7 @@
 ///
 /// Weights, in Keras's order: the forward layer's (kernel, recurrent kernel, bias), then the
 /// backward layer's. Stateful works in both directions (each copy carries its own state).
-public final class Bidirectional: Layer {
+public final class Bidirectional: RandomizedLayer {
     public enum MergeMode: String, Sendable, CaseIterable {
         case concat, sum, mul, ave
     }
@@ -18,8 +18,8 @@ public final class Bidirectional: Layer {
     public var typeName: String { "Bidirectional" }
     public let mergeMode: MergeMode
     /// The layer reading forwards, and its copy reading backwards.
-    public let forwardLayer: LSTM
-    public let backwardLayer: LSTM
+    public let forwardLayer: any RecurrentLayer
+    public let backwardLayer: any RecurrentLayer
     public var isStateful: Bool { forwardLayer.stateful }
 
     private var timesteps = 1
@@ -37,17 +37,11 @@ public final class Bidirectional: Layer {
     /// - Parameters:
     ///   - layer: the recurrent layer; its backward copy gets the opposite `goBackwards`.
     ///   - mergeMode: how the two outputs combine (default concat, as Keras).
-    public convenience init(_ layer: LSTM, mergeMode: MergeMode = .concat, name: String = "") {
-        let backward = LSTM(
-            layer.units, activation: layer.activation, recurrentActivation: layer.recurrentActivation,
-            useBias: layer.useBias, unitForgetBias: layer.unitForgetBias, returnSequences: layer.returnSequences,
-            returnState: false, goBackwards: !layer.goBackwards, stateful: layer.stateful,
-            kernelInitializer: layer.kernelInitializer, recurrentInitializer: layer.recurrentInitializer,
-            biasInitializer: layer.biasInitializer)
-        self.init(forward: layer, backward: backward, mergeMode: mergeMode, name: name)
+    public convenience init(_ layer: any RecurrentLayer, mergeMode: MergeMode = .concat, name: String = "") {
+        self.init(forward: layer, backward: layer.reversedCopy(), mergeMode: mergeMode, name: name)
     }
 
-    private init(forward: LSTM, backward: LSTM, mergeMode: MergeMode, name: String) {
+    private init(forward: any RecurrentLayer, backward: any RecurrentLayer, mergeMode: MergeMode, name: String) {
         forwardLayer = forward
         backwardLayer = backward
         self.mergeMode = mergeMode
@@ -57,8 +51,8 @@ public final class Bidirectional: Layer {
     public func build(inputShape: [Int]) throws -> [Int] {
         let inner = try forwardLayer.build(inputShape: inputShape)
         _ = try backwardLayer.build(inputShape: inputShape)
-        // Keras's names: forward_lstm, backward_lstm.
-        let innerName = forwardLayer.name.isEmpty ? "lstm" : forwardLayer.name
+        // Keras's names: forward_lstm, backward_lstm (forward_gru, ...).
+        let innerName = forwardLayer.name.isEmpty ? Sequential.snakeCase(forwardLayer.typeName) : forwardLayer.name
         if !innerName.hasPrefix("forward_") {
             forwardLayer.name = "forward_\(innerName)"
             backwardLayer.name = "backward_\(innerName)"
@@ -86,6 +80,11 @@ public final class Bidirectional: Layer {
     public func assign(rows: BatchRows?) {
         forwardLayer.assign(rows: rows)
         backwardLayer.assign(rows: rows)
+    }
+
+    func seed(_ seed: UInt64) {
+        (forwardLayer as? any RandomizedLayer)?.seed(seed)
+        (backwardLayer as? any RandomizedLayer)?.seed(seed &* 0x2545_F491_4F6C_DD1D &+ 1)
     }
 
     /// Copies `source (batch, T, U)` to `target` with the time axis reversed (T = 1 copies).
@@ -157,7 +156,7 @@ public final class Bidirectional: Layer {
 
     public func makeReplica() -> any Layer {
         let copy = Bidirectional(
-            forward: forwardLayer.makeReplicaLSTM(), backward: backwardLayer.makeReplicaLSTM(), mergeMode: mergeMode, name: name)
+            forward: forwardLayer.makeRecurrentReplica(), backward: backwardLayer.makeRecurrentReplica(), mergeMode: mergeMode, name: name)
         copy.timesteps = timesteps
         copy.inputWidth = inputWidth
         return copy

@@ -3,7 +3,7 @@
 ///
 /// The masks come from a generator seeded from the model's seed and the layer's position, so
 /// the same seed gives the same masks; each data-parallel replica draws its own.
-public final class Dropout: Layer {
+public final class Dropout: RandomizedLayer {
     public var name: String
     public var typeName: String { "Dropout" }
     public let rate: Float

@@ -14,7 +14,7 @@
 ///     h' = z ⊙ h + (1 − z) ⊙ ĥ
 ///
 /// `goBackwards` and `stateful` behave as in `LSTM`.
-public final class GRU: Layer {
+public final class GRU: RecurrentLayer {
     public var name: String
     public var typeName: String { "GRU" }
     /// Applied to the candidate (default tanh).
@@ -143,11 +143,18 @@ public final class GRU: Layer {
         return sequence.inputGradient(weights: weights, gates: dxp, batch: B, width: G)
     }
 
-    public func makeReplica() -> any Layer {
-        let copy = GRU(units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
-                       returnSequences: returnSequences, goBackwards: goBackwards, stateful: stateful,
-                       kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
-                       biasInitializer: biasInitializer, name: name)
+    /// A new layer of this configuration (no weights or state).
+    private func configuredCopy(goBackwards: Bool, name: String) -> GRU {
+        GRU(units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
+            returnSequences: returnSequences, goBackwards: goBackwards, stateful: stateful,
+            kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
+            biasInitializer: biasInitializer, name: name)
+    }
+
+    public func reversedCopy() -> any RecurrentLayer { configuredCopy(goBackwards: !goBackwards, name: "") }
+
+    public func makeRecurrentReplica() -> any RecurrentLayer {
+        let copy = configuredCopy(goBackwards: goBackwards, name: name)
         copy.sequence = sequence.replica(stateComponents: 1)
         copy.weights = weights
         copy.weights.avoidsBLASLock = true

@@ -22,7 +22,7 @@
 /// than the one trained with acts like a second stateful model sharing these weights (Keras
 /// users build one for that): its state starts at zero, carries across its own calls, and
 /// leaves the training state untouched. `resetStates()` zeroes all of them.
-public final class LSTM: Layer {
+public final class LSTM: RecurrentLayer, RandomizedLayer {
     public var name: String
     public var typeName: String { "LSTM" }
     public var units: Int { sequence.units }
@@ -46,6 +46,10 @@ public final class LSTM: Layer {
     public let kernelInitializer: Initializer
     public let recurrentInitializer: Initializer
     public let biasInitializer: Initializer
+    /// While training, the fraction of input features dropped (one mask per sequence).
+    public var dropout: Float { dropoutMasks.inputRate }
+    /// While training, the fraction of the state fed to the recurrent product dropped.
+    public var recurrentDropout: Float { dropoutMasks.recurrentRate }
 
     /// The final hidden and cell states `(batch, units)` of the last forward pass of this
     /// layer object, kept when `returnState` is true (data-parallel passes run on replicas
@@ -56,11 +60,13 @@ public final class LSTM: Layer {
 
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
+    private var dropoutMasks: RecurrentDropout
     // Workspaces of the last forward pass, time-major (t outermost); the input and hidden
     // states are the sequence's.
     private let gates = FloatBuffer()           // (T, B, 4U), activated gate values i, f, g, o
     private let cells = FloatBuffer()           // (T+1, B, U), cells[0] is the initial state
     private let cellActivations = FloatBuffer() // (T, B, U), act(c_t)
+    private let maskedHidden = FloatBuffer()    // (T, B, U), h_{t-1} ⊙ r with recurrent dropout
     // Workspaces of backward.
     private let gateGradients = FloatBuffer()   // (T, B, 4U), dL/dz
     private let cellGradient = FloatBuffer()    // (B, U)
@@ -75,6 +81,8 @@ public final class LSTM: Layer {
     ///   - returnState: default false.
     ///   - goBackwards: default false.
     ///   - stateful: default false; needs a fixed batch size (`Input(shape:batchSize:)`).
+    ///   - dropout: fraction of the inputs dropped while training, default 0.
+    ///   - recurrentDropout: fraction of the recurrent state dropped while training, default 0.
     ///   - kernelInitializer: default glorot uniform.
     ///   - recurrentInitializer: default orthogonal.
     ///   - biasInitializer: default zeros (then the forget slice set to 1 if `unitForgetBias`).
@@ -89,6 +97,8 @@ public final class LSTM: Layer {
         returnState: Bool = false,
         goBackwards: Bool = false,
         stateful: Bool = false,
+        dropout: Float = 0,
+        recurrentDropout: Float = 0,
         kernelInitializer: Initializer = .glorotUniform,
         recurrentInitializer: Initializer = .orthogonal,
         biasInitializer: Initializer = .zeros,
@@ -104,6 +114,7 @@ public final class LSTM: Layer {
         self.kernelInitializer = kernelInitializer
         self.recurrentInitializer = recurrentInitializer
         self.biasInitializer = biasInitializer
+        dropoutMasks = RecurrentDropout(inputRate: dropout, recurrentRate: recurrentDropout)
         self.name = name
     }
 
@@ -111,6 +122,7 @@ public final class LSTM: Layer {
         guard activation != .softmax, recurrentActivation != .softmax else {
             throw LoomError.invalidArgument("LSTM '\(name)': softmax is not an elementwise activation")
         }
+        try dropoutMasks.check(layer: "LSTM '\(name)'")
         return try sequence.build(inputShape: inputShape, layer: "LSTM '\(name)'")
     }
 
@@ -124,6 +136,7 @@ public final class LSTM: Layer {
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
     public func resetStates() { sequence.stateStore.reset() }
     public func assign(rows: BatchRows?) { sequence.batchRows = rows }
+    func seed(_ seed: UInt64) { dropoutMasks.seed(seed) }
 
     // MARK: forward
 
@@ -135,15 +148,24 @@ public final class LSTM: Layer {
         let act = cellActivations.reserve(T * B * U)
         let startsFromZero = sequence.begin(x, batch: B, cell: c)
         let h = sequence.hidden.pointer
+        dropoutMasks.begin(batch: B, features: sequence.features, units: U, training: training)
+        if let m = dropoutMasks.inputMask {
+            RecurrentDropout.apply(m, to: sequence.inputByTime.pointer, steps: T, rows: B, width: sequence.features)
+        }
+        // The states the recurrent products read: h itself, or h ⊙ r under recurrent dropout.
+        let states = dropoutMasks.recurrentMask == nil ? h : maskedHidden.reserve(T * B * U)
         // All input projections at once: z (T·B, 4U) = xT (T·B, F) · kernel (F, 4U); the
         // bias is added in the cell.
         weights.projectInputs(sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: z,
                               addBias: false)
         for t in 0..<T {
             let zt = z + t * B * G
+            if let r = dropoutMasks.recurrentMask {
+                for i in 0..<(B * U) { states[t * B * U + i] = h[t * B * U + i] * r[i] }
+            }
             if t > 0 || !startsFromZero {
                 // z_t (B, 4U) += h_{t-1} (B, U) · recurrent_kernel (U, 4U): one fused 4-gate GEMM.
-                weights.addRecurrent(h + t * B * U, rows: B, units: U, width: G, into: zt)
+                weights.addRecurrent(states + t * B * U, rows: B, units: U, width: G, into: zt)
             }
             cellForward(gates: zt, previousCell: c + t * B * U, cell: c + (t + 1) * B * U,
                         hidden: h + (t + 1) * B * U, cellActivation: act + t * B * U, rows: B)
@@ -196,13 +218,15 @@ public final class LSTM: Layer {
             if t > 0 {
                 // dh_{t-1} (B, U) = dz_t (B, 4U) · recurrent_kernelᵀ (4U, U).
                 weights.recurrentGradient(dz + t * B * G, rows: B, units: U, width: G, transposed: transposed, into: dh, accumulate: false)
+                if let r = dropoutMasks.recurrentMask { for i in 0..<(B * U) { dh[i] *= r[i] } }
             }
         }
         // Weight gradients over all T·B rows at once.
-        weights.accumulateGradients(input: sequence.inputByTime.pointer, states: sequence.hidden.pointer, inputGates: dz,
+        let states = dropoutMasks.recurrentMask == nil ? sequence.hidden.pointer : maskedHidden.pointer
+        weights.accumulateGradients(input: sequence.inputByTime.pointer, states: states, inputGates: dz,
                                     recurrentGates: dz, rows: T * B, features: sequence.features, units: U, width: G)
         guard needsInputGradient else { return nil }
-        return sequence.inputGradient(weights: weights, gates: dz, batch: B, width: G)
+        return sequence.inputGradient(weights: weights, gates: dz, batch: B, width: G, inputMask: dropoutMasks.inputMask)
     }
 
     /// The cell's backward at step `t`. In: dL/dh_t and dL/dc_t (from step t+1), each (B, U).
@@ -257,18 +281,25 @@ public final class LSTM: Layer {
         return (Tensor(shape: [batch, units], copying: state[0].pointer), Tensor(shape: [batch, units], copying: state[1].pointer))
     }
 
-    public func makeReplica() -> any Layer { makeReplicaLSTM() }
+    /// A new layer of this configuration (no weights, state or masks).
+    private func configuredCopy(goBackwards: Bool, returnState: Bool, name: String) -> LSTM {
+        LSTM(units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
+             unitForgetBias: unitForgetBias, returnSequences: returnSequences, returnState: returnState,
+             goBackwards: goBackwards, stateful: stateful, dropout: dropout, recurrentDropout: recurrentDropout,
+             kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
+             biasInitializer: biasInitializer, name: name)
+    }
 
-    /// `makeReplica()` with its concrete type (for wrappers that hold LSTMs).
-    func makeReplicaLSTM() -> LSTM {
-        let copy = LSTM(
-            units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
-            unitForgetBias: unitForgetBias, returnSequences: returnSequences, returnState: returnState,
-            goBackwards: goBackwards, stateful: stateful, kernelInitializer: kernelInitializer,
-            recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
+    public func reversedCopy() -> any RecurrentLayer {
+        configuredCopy(goBackwards: !goBackwards, returnState: false, name: "")
+    }
+
+    public func makeRecurrentReplica() -> any RecurrentLayer {
+        let copy = configuredCopy(goBackwards: goBackwards, returnState: returnState, name: name)
         copy.sequence = sequence.replica(stateComponents: 2)
         copy.weights = weights
         copy.weights.avoidsBLASLock = true
+        copy.dropoutMasks = dropoutMasks.replica()
         return copy
     }
 }

@@ -85,6 +85,10 @@ public protocol Layer: AnyObject {
     func assign(rows: BatchRows?)
     /// Whether the layer keeps state across batches and so needs a fixed batch size.
     var isStateful: Bool { get }
+    /// Checks the values of a batch before it runs, for a first layer that needs more than
+    /// finite numbers (`Embedding`'s indices); `rows` are the batch's sample numbers, for the
+    /// message. The model calls it on its first layer only.
+    func checkInput(_ input: UnsafePointer<Float>, rows: ArraySlice<Int>) throws
 }
 
 extension Layer {
@@ -93,8 +97,15 @@ extension Layer {
     public func resetStates() {}
     public func assign(rows: BatchRows?) {}
     public var isStateful: Bool { false }
+    public func checkInput(_ input: UnsafePointer<Float>, rows: ArraySlice<Int>) throws {}
     /// The number of scalars over all the layer's parameters.
     public var parameterCount: Int { parameterSpecs.reduce(0) { $0 + $1.count } }
+}
+
+/// A layer that draws random numbers while training (dropout masks). The model seeds it from
+/// its own seed and the layer's position when it builds, so the same seed gives the same masks.
+protocol RandomizedLayer: Layer {
+    func seed(_ seed: UInt64)
 }
 
 /// A layer whose output may be a probability (sigmoid or softmax) that a cross-entropy loss

@@ -89,11 +89,16 @@ final class RecurrentSequence {
         return (dh, UnsafePointer(transposed))
     }
 
-    /// dL/dx (B, T, F) from the input gates' gradient `dInput (T·B, width)`.
-    func inputGradient(weights: RecurrentWeights, gates dInput: UnsafePointer<Float>, batch: Int, width: Int) -> UnsafeMutablePointer<Float> {
+    /// dL/dx (B, T, F) from the input gates' gradient `dInput (T·B, width)`, times the input
+    /// dropout mask `(B, F)` of the pass when there was one.
+    func inputGradient(
+        weights: RecurrentWeights, gates dInput: UnsafePointer<Float>, batch: Int, width: Int,
+        inputMask: UnsafePointer<Float>? = nil
+    ) -> UnsafeMutablePointer<Float> {
         let (T, B, F) = (timesteps, batch, features)
         let dxT = inputGradientByTime.reserve(T * B * F)
         weights.inputGradient(dInput, rows: T * B, features: F, width: width, into: dxT)
+        if let inputMask { RecurrentDropout.apply(inputMask, to: dxT, steps: T, rows: B, width: F) }
         let dx = inputGradient.reserve(B * T * F)
         TimeMajor.untranspose(dxT, into: dx, batch: B, steps: T, width: F, reversed: goBackwards)
         return dx

@@ -4,7 +4,7 @@
 /// `returnSequences`. Parameters, in Keras's order: kernel `(features, units)`,
 /// recurrent_kernel `(units, units)`, bias `(units)`. `goBackwards` and `stateful` behave as
 /// in `LSTM` (time-major computation, state per batch size, shared with replicas).
-public final class SimpleRNN: Layer {
+public final class SimpleRNN: RecurrentLayer {
     public var name: String
     public var typeName: String { "SimpleRNN" }
     public let activation: Activation
@@ -91,10 +91,17 @@ public final class SimpleRNN: Layer {
         return sequence.inputGradient(weights: weights, gates: da, batch: B, width: U)
     }
 
-    public func makeReplica() -> any Layer {
-        let copy = SimpleRNN(units, activation: activation, useBias: useBias, returnSequences: returnSequences,
-                             goBackwards: goBackwards, stateful: stateful, kernelInitializer: kernelInitializer,
-                             recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
+    /// A new layer of this configuration (no weights or state).
+    private func configuredCopy(goBackwards: Bool, name: String) -> SimpleRNN {
+        SimpleRNN(units, activation: activation, useBias: useBias, returnSequences: returnSequences,
+                  goBackwards: goBackwards, stateful: stateful, kernelInitializer: kernelInitializer,
+                  recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
+    }
+
+    public func reversedCopy() -> any RecurrentLayer { configuredCopy(goBackwards: !goBackwards, name: "") }
+
+    public func makeRecurrentReplica() -> any RecurrentLayer {
+        let copy = configuredCopy(goBackwards: goBackwards, name: name)
         copy.sequence = sequence.replica(stateComponents: 1)
         copy.weights = weights
         copy.weights.avoidsBLASLock = true

@@ -4,7 +4,7 @@
 /// samples is, in row-major memory, a batch of `B·timesteps` inner samples, so the wrapper
 /// folds time into the batch and calls the layer once, not once per timestep. The weights are
 /// the inner layer's, in its order.
-public final class TimeDistributed: ProbabilityOutputLayer {
+public final class TimeDistributed: ProbabilityOutputLayer, RandomizedLayer {
     public var name: String
     public var typeName: String { "TimeDistributed" }
     /// The layer applied at every timestep.
@@ -38,6 +38,7 @@ public final class TimeDistributed: ProbabilityOutputLayer {
 
     public var parameterSpecs: [ParameterSpec] { layer.parameterSpecs }
     public func bind(_ binding: ParameterBinding) { layer.bind(binding) }
+    func seed(_ seed: UInt64) { (layer as? any RandomizedLayer)?.seed(seed) }
 
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         layer.forward(x, batch: batch * timesteps, training: training)

@@ -82,7 +82,7 @@ extension Sequential {
 
         var history = History()
         var reporter = ProgressReporter(verbose: verbose, epochs: epochs)
-        let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
+        let workspace = BatchWorkspace(firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
         for epoch in 0..<epochs {
             if resetStatesEachEpoch { resetStates() }
             reporter.epochStarted(epoch)
@@ -170,7 +170,7 @@ extension Sequential {
         }
         let dataset = try InMemoryDataset(x: x, y: y)
         let batch = try checkData(dataset, batchSize: x.sampleCount, requireTargets: true, context: "trainOnBatch")
-        let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
+        let workspace = BatchWorkspace(firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
         try workspace.load(dataset, rows: Array(0..<batch)[...])
         setup.step += 1
         training = setup
@@ -185,7 +185,7 @@ extension Sequential {
         }
         let dataset = try InMemoryDataset(x: x, y: y)
         let batch = try checkData(dataset, batchSize: x.sampleCount, requireTargets: true, context: "lossAndGradients")
-        let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
+        let workspace = BatchWorkspace(firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
         try workspace.load(dataset, rows: Array(0..<batch)[...])
         return (backpropagate(workspace, batch: batch, setup: setup).loss, gradients())
     }
@@ -206,7 +206,7 @@ extension Sequential {
         }
         let batch = try checkData(dataset, batchSize: batchSize, requireTargets: true, context: "evaluate")
         if layers.contains(where: \.isStateful) { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
-        let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
+        let workspace = BatchWorkspace(firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
         let engine = try parallelForward(workers: workers, batch: batch)
         defer { engine?.finish() }
         let totals = try evaluate(dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: workspace,
@@ -263,7 +263,7 @@ extension Sequential {
         if layers.contains(where: \.isStateful) { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
         let outputCount = Shape.count(outputShape!)
         var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
-        let workspace = BatchWorkspace(inputCount: Shape.count(dataset.inputShape), outputCount: outputCount)
+        let workspace = BatchWorkspace(firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: outputCount)
         let engine = try parallelForward(workers: workers, batch: batch)
         defer { engine?.finish() }
         let all = Array(0..<dataset.sampleCount)
@@ -307,6 +307,13 @@ extension Sequential {
     /// Builds the model for the data's shape and checks the targets; returns the batch size.
     private func checkData(_ dataset: any Dataset, batchSize: Int?, requireTargets: Bool, context: String) throws -> Int {
         try build(inputShape: dataset.inputShape)
+        // Data in memory is checked whole before any step, so a bad sample changes nothing;
+        // a streaming dataset is checked batch by batch as it is read.
+        if let memory = dataset as? InMemoryDataset {
+            try memory.x.scalars.withUnsafeBufferPointer { x in
+                try layers[0].checkInput(x.baseAddress!, rows: ArraySlice(0..<memory.sampleCount))
+            }
+        }
         if requireTargets {
             guard let targetShape = dataset.targetShape else {
                 throw LoomError.invalidArgument("\(context): the dataset has no targets (y)")
@@ -349,13 +356,16 @@ extension Sequential {
 
 /// The input, target and loss-gradient buffers of one batch, reused across steps.
 final class BatchWorkspace {
+    /// The model's first layer, which checks every batch read (`Layer.checkInput`).
+    let firstLayer: any Layer
     let inputCount: Int
     let outputCount: Int
     let inputs = FloatBuffer()
     let targets = FloatBuffer()
     let outputGradient = FloatBuffer()
 
-    init(inputCount: Int, outputCount: Int) {
+    init(firstLayer: any Layer, inputCount: Int, outputCount: Int) {
+        self.firstLayer = firstLayer
         self.inputCount = inputCount
         self.outputCount = outputCount
     }
@@ -375,6 +385,7 @@ final class BatchWorkspace {
     func load(_ dataset: any Dataset, rows: ArraySlice<Int>, at offset: Int, targets withTargets: Bool = true) throws {
         try dataset.read(rows: rows, inputs: inputs.pointer + offset * inputCount,
                          targets: withTargets ? targets.pointer + offset * outputCount : nil)
+        try firstLayer.checkInput(inputs.pointer + offset * inputCount, rows: rows)
     }
 }
 

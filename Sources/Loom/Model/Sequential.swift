@@ -137,7 +137,7 @@ public final class Sequential {
         allocateParameters()
         if let training { prepare(training) }
         for (index, layer) in layers.enumerated() {
-            (layer as? Dropout)?.seed(seed &+ 0x9E37_79B9 &* UInt64(index + 1))
+            (layer as? any RandomizedLayer)?.seed(seed &+ 0x9E37_79B9 &* UInt64(index + 1))
         }
         outputShapes = shapes
     }

@@ -6,6 +6,8 @@ public enum Initializer: Sendable, Equatable {
     case orthogonal
     case zeros
     case ones
+    /// Uniform in [minimum, maximum) (Keras's `RandomUniform`; `Embedding` uses ±0.05).
+    case randomUniform(minimum: Float, maximum: Float)
     /// Zeros, except ones on the forget gate's slice `[units, 2·units)` (LSTM `unit_forget_bias`).
     case unitForgetBias(units: Int)
 
@@ -24,6 +26,8 @@ public enum Initializer: Sendable, Equatable {
             let (fanIn, fanOut) = Initializer.fans(shape)
             let limit = (6 / Double(fanIn + fanOut)).squareRoot()
             for i in 0..<count { values[i] = Float((2 * generator.uniform() - 1) * limit) }
+        case let .randomUniform(minimum, maximum):
+            for i in 0..<count { values[i] = minimum + Float(generator.uniform()) * (maximum - minimum) }
         case .orthogonal:
             Initializer.fillOrthogonal(values, shape: shape, using: &generator)
         }

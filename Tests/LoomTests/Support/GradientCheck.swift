@@ -10,9 +10,10 @@ import XCTest
 /// off-by-one timestep) misses that by orders of magnitude.
 ///
 /// `prepare` runs before every loss evaluation with the unperturbed weights in place (a
-/// stateful test uses it to rebuild the carried state).
+/// stateful test uses it to rebuild the carried state, a dropout test to reseed its masks).
+/// With `lossInTraining` the numeric loss comes from a training-mode pass (dropout on).
 func checkGradients(
-    _ model: Sequential, x: Tensor, y: Tensor, prepare: () throws -> Void = {},
+    _ model: Sequential, x: Tensor, y: Tensor, lossInTraining: Bool = false, prepare: () throws -> Void = {},
     file: StaticString = #filePath, line: UInt = #line
 ) throws {
     let epsilon: Float = 1e-2
@@ -26,6 +27,7 @@ func checkGradients(
         var perturbed = flat
         perturbed[index] += delta
         try model.setWeights(reshape(perturbed, like: original))
+        if lossInTraining { return try model.lossAndGradients(x: x, y: y).loss }
         return try model.evaluate(x: x, y: y, batchSize: x.sampleCount)["loss"]!
     }
     var failures = 0

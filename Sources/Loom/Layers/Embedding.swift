@@ -1,0 +1,92 @@
+/// Keras's `Embedding(inputDim, outputDim)`: each input value is an index into a table of
+/// `inputDim` learned vectors of `outputDim` values.
+///
+/// Per-sample input `(d...)` of whole numbers in `0..<inputDim` held as Float (for a
+/// sequence of tokens, `(timesteps)`); output `(d..., outputDim)`. One parameter,
+/// `embeddings (inputDim, outputDim)`, row i the vector of index i, initialised uniform in
+/// ±0.05 as Keras does. The input is not differentiable: gradients stop here, and a model
+/// checks its indices before every batch (`checkInput`) so a bad one is a thrown error.
+public final class Embedding: Layer {
+    public var name: String
+    public var typeName: String { "Embedding" }
+    /// The number of indices (vocabulary size).
+    public let inputDim: Int
+    /// The length of each vector.
+    public let outputDim: Int
+    public let embeddingsInitializer: Initializer
+    private var width = 0                  // indices per sample
+    private var table: UnsafeMutablePointer<Float>?
+    private var tableGradient: UnsafeMutablePointer<Float>?
+    private var indices: UnsafePointer<Float>?
+    private let output = FloatBuffer()
+    private let inputGradient = FloatBuffer()
+
+    public init(
+        inputDim: Int, outputDim: Int, embeddingsInitializer: Initializer = .randomUniform(minimum: -0.05, maximum: 0.05),
+        name: String = ""
+    ) {
+        self.inputDim = inputDim
+        self.outputDim = outputDim
+        self.embeddingsInitializer = embeddingsInitializer
+        self.name = name
+    }
+
+    public func build(inputShape: [Int]) throws -> [Int] {
+        guard inputDim > 0, outputDim > 0 else {
+            throw LoomError.invalidArgument("Embedding '\(name)': inputDim and outputDim must be positive, got \(inputDim) and \(outputDim)")
+        }
+        width = Shape.count(inputShape)
+        return inputShape + [outputDim]
+    }
+
+    public var parameterSpecs: [ParameterSpec] {
+        [ParameterSpec(name: "embeddings", shape: [inputDim, outputDim], initializer: embeddingsInitializer)]
+    }
+
+    public func bind(_ binding: ParameterBinding) {
+        (table, tableGradient) = binding.slot(0, of: parameterSpecs)
+    }
+
+    public func checkInput(_ input: UnsafePointer<Float>, rows: ArraySlice<Int>) throws {
+        for (k, row) in rows.enumerated() {
+            for i in 0..<width {
+                let value = input[k * width + i]
+                guard value >= 0, value < Float(inputDim), value.rounded(.down) == value else {
+                    throw LoomError.invalidArgument(
+                        "Embedding '\(name)': x holds \(value) at sample \(row), position \(i); "
+                            + "expected a whole number in 0..<\(inputDim) (the inputDim)")
+                }
+            }
+        }
+    }
+
+    // forward: y[s, i] = embeddings[x[s, i]]   backward: dEmbeddings[x[s, i]] += dy[s, i]
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        let table = table!, count = batch * width
+        let y = output.reserve(count * outputDim)
+        for i in 0..<count {
+            (y + i * outputDim).update(from: table + Int(x[i]) * outputDim, count: outputDim)
+        }
+        indices = x
+        return UnsafePointer(y)
+    }
+
+    public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
+        let gradient = tableGradient!, x = indices!
+        for i in 0..<(batch * width) {
+            let row = gradient + Int(x[i]) * outputDim, dyRow = dy + i * outputDim
+            for j in 0..<outputDim { row[j] += dyRow[j] }
+        }
+        guard needsInputGradient else { return nil }
+        let dx = inputGradient.reserve(batch * width)
+        dx.update(repeating: 0, count: batch * width)
+        return dx
+    }
+
+    public func makeReplica() -> any Layer {
+        let copy = Embedding(inputDim: inputDim, outputDim: outputDim, embeddingsInitializer: embeddingsInitializer, name: name)
+        copy.width = width
+        return copy
+    }
+}

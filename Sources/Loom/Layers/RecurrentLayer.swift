@@ -1,0 +1,20 @@
+/// A recurrent layer that `Bidirectional` can wrap (`LSTM`, `GRU`, `SimpleRNN`): per-sample
+/// input `(timesteps, features)`, output `(units)` or, with `returnSequences`,
+/// `(timesteps, units)`.
+public protocol RecurrentLayer: Layer {
+    var units: Int { get }
+    var returnSequences: Bool { get }
+    /// Reads the sequence from last to first.
+    var goBackwards: Bool { get }
+    /// Carries each row's final state into the same row of the next batch.
+    var stateful: Bool { get }
+    /// A new, unbuilt, unnamed layer with this one's configuration that reads the sequence
+    /// the other way (Keras's default backward layer of a `Bidirectional`).
+    func reversedCopy() -> any RecurrentLayer
+    /// `makeReplica()`, typed for wrappers.
+    func makeRecurrentReplica() -> any RecurrentLayer
+}
+
+extension RecurrentLayer {
+    public func makeReplica() -> any Layer { makeRecurrentReplica() }
+}
