@@ -2,7 +2,7 @@
 # Both install the system libraries first when pkg-config cannot find them (Debian, as root).
 
 SWIFT ?= swift
-APT_PACKAGES = libopenblas-dev libhdf5-dev pkg-config
+APT_PACKAGES = libopenblas-dev libhdf5-dev zlib1g-dev pkg-config
 
 # Release builds are tuned to this machine's CPU, as -march=native would: Swift's default
 # target is baseline x86-64 (SSE2), which leaves the LSTM cell's vector math at 4 lanes.
@@ -19,7 +19,7 @@ export RELEASE_FLAGS
 .PHONY: deps build release test tsan demo bench compare clean
 
 deps:
-	@if ! pkg-config --exists openblas hdf5 2>/dev/null; then \
+	@if ! pkg-config --exists openblas hdf5 zlib 2>/dev/null; then \
 		echo "Installing $(APT_PACKAGES)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
 	fi

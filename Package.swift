@@ -6,10 +6,12 @@ let package = Package(
     products: [
         .library(name: "Loom", targets: ["Loom"]),
         .library(name: "LoomHDF5", targets: ["LoomHDF5"]),
+        .library(name: "LoomKeras", targets: ["LoomKeras"]),
         .executable(name: "loom", targets: ["loom"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // System modules: headers and link flags come from pkg-config.
@@ -28,13 +30,19 @@ let package = Package(
             dependencies: ["CBLAS"]
         ),
         .target(name: "LoomHDF5", dependencies: ["Loom", "CHDF5"]),
+        .target(name: "LoomKeras", dependencies: ["Loom", "LoomHDF5", "ZIPFoundation"]),
         .executableTarget(
             name: "loom",
-            dependencies: ["Loom", "LoomHDF5", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Loom", "LoomHDF5", "LoomKeras", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "LoomHDF5Tests",
             dependencies: ["LoomHDF5", "CHDF5"]
+        ),
+        .testTarget(
+            name: "LoomKerasTests",
+            dependencies: ["LoomKeras", "LoomHDF5"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "LoomCLITests",

@@ -4,7 +4,9 @@
 # another, so machine noise hits them alike; the table reports medians over the rounds.
 #
 #   bash Benchmarks/compare/run.sh            (or `make compare` from the repository root)
-#   MODELS="vanilla lstm128" THREADS="1 2" ROUNDS=5 bash Benchmarks/compare/run.sh
+#   MODELS="vanilla lstm128" THREADS="1" ROUNDS=3 bash Benchmarks/compare/run.sh
+#
+# Defaults: the seven reference models B1-B7 (models.py), at 1 and 2 threads, 5 rounds.
 #
 # Every process is pinned with taskset to as many cores as it may use threads: TensorFlow's
 # oneDNN ignores its thread settings otherwise (measured: "1 thread" ran at 165 GFLOP/s, above
@@ -18,8 +20,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 venv="${LOOM_COMPARE_VENV:-$HOME/.cache/loom-compare-venv}"
-models="${MODELS:-vanilla lstm128}"
-threads_list="${THREADS:-1}"
+models="${MODELS:-vanilla lstm128 stacked seq2seq bidirectional cnnlstm stateful}"
+threads_list="${THREADS:-1 2}"
 rounds="${ROUNDS:-5}"
 out="${OUT:-$root/Benchmarks/compare/results.txt}"
 

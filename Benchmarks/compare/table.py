@@ -1,41 +1,104 @@
-"""Turns the lines of run.sh into a markdown table of medians (and Loom's ratio to each peer).
+"""Turns the lines of run.sh into markdown tables of medians over the rounds.
 
-Input lines: `FRAMEWORK MODEL THREADS TRAIN_SAMPLES_S PREDICT_SAMPLES_S GFLOPS`, and
-`sgemm THREADS GFLOPS` from Loom's runner (the machine's sgemm peak at that thread count).
+    python table.py RESULTS
+
+Input lines: `FRAMEWORK MODEL THREADS TRAIN_SAMPLES_S PREDICT_SAMPLES_S GFLOPS` (FRAMEWORK loom,
+keras or torch), and `sgemm THREADS GFLOPS [CORE]` from Loom's runner (the machine's sgemm
+peak at that thread count); other lines are skipped. Prints one row per model, thread count
+and framework (with Loom's ratio to that framework at the same thread count), then per model
+the train and the predict samples/s at each thread count, the best peer (the faster of Keras
+and PyTorch over all thread counts) and Loom's ratio to it at the most threads measured.
 """
 import statistics
 import sys
 from collections import defaultdict
 
+try:
+    from models import MODELS  # the B-ids and the tables' order
+except ImportError:  # numpy missing: no B-ids, models in name order
+    MODELS = {}
+
+NAMES = {"loom": "Loom", "keras": "Keras", "torch": "PyTorch"}
+PEERS = ("keras", "torch")
+
 runs = defaultdict(list)
 sgemm = defaultdict(list)
 for line in open(sys.argv[1]):
     fields = line.split()
-    if fields[:1] == ["sgemm"]:  # sgemm THREADS GFLOPS [OPENBLAS_CORE]
+    if fields[:1] == ["sgemm"] and len(fields) >= 3:  # sgemm THREADS GFLOPS [OPENBLAS_CORE]
         sgemm[int(fields[1])].append(float(fields[2]))
-    elif len(fields) == 6:
+    elif len(fields) == 6 and fields[0] in NAMES:
         framework, model, threads = fields[0], fields[1], int(fields[2])
         runs[(model, threads, framework)].append(tuple(map(float, fields[3:])))
 
+order = list(MODELS)
+models = sorted({m for m, _, _ in runs}, key=lambda m: (order.index(m) if m in order else len(order), m))
+thread_counts = sorted({t for _, t, _ in runs})
 
-def median(values, index):
-    return statistics.median(v[index] for v in values)
+
+def bid(model):
+    return MODELS.get(model, {}).get("id", "")
 
 
-print("| model | threads | framework | train samples/s | predict samples/s | GFLOP/s | % of sgemm | Loom train ratio | rounds |")
-print("|---|---|---|---|---|---|---|---|---|")
-for model, threads in sorted({(m, t) for m, t, _ in runs}):
-    loom = runs.get((model, threads, "loom"))
-    peak = statistics.median(sgemm[threads]) if sgemm[threads] else None
-    for framework in ("loom", "keras", "torch"):
-        values = runs.get((model, threads, framework))
-        if not values:
-            continue
-        train, predict, gflops = (median(values, i) for i in range(3))
-        ratio = f"{median(loom, 0) / train:.2f}x" if loom and framework != "loom" else ""
-        share = f"{100 * gflops / peak:.0f}%" if peak else ""
-        print(f"| {model} | {threads} | {framework} | {train:,.0f} | {predict:,.0f} | {gflops:.1f} | {share} | {ratio} | {len(values)} |")
+def median(model, threads, framework, index):
+    """The median of one column (0 train, 1 predict, 2 GFLOP/s) over the rounds, or None."""
+    values = runs.get((model, threads, framework))
+    return statistics.median(v[index] for v in values) if values else None
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a and b else "–"
+
+
+def rate(value):
+    return f"{value:,.0f}" if value is not None else "–"
+
+
+print("| id | model | threads | framework | train samples/s | predict samples/s | GFLOP/s | % of sgemm "
+      "| Loom train ratio | Loom predict ratio | rounds |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for model in models:
+    for threads in thread_counts:
+        peak = statistics.median(sgemm[threads]) if sgemm.get(threads) else None
+        for framework in NAMES:
+            if (model, threads, framework) not in runs:
+                continue
+            train, predict, gflops = (median(model, threads, framework, i) for i in range(3))
+            train_ratio = predict_ratio = ""
+            if framework != "loom":
+                train_ratio = ratio(median(model, threads, "loom", 0), train)
+                predict_ratio = ratio(median(model, threads, "loom", 1), predict)
+            share = f"{100 * gflops / peak:.0f}%" if peak else ""
+            print(f"| {bid(model)} | {model} | {threads} | {NAMES[framework]} | {train:,.0f} | {predict:,.0f} "
+                  f"| {gflops:.1f} | {share} | {train_ratio} | {predict_ratio} "
+                  f"| {len(runs[(model, threads, framework)])} |")
+print()
+print("GFLOP/s counts training: 3 × forward FLOPs per sample × train samples/s / 10⁹, the forward")
+print("being 2·T·4U·(F + U) per LSTM layer and direction (T steps, U units, F input features) plus")
+print("2·outH·outW·9·C·8 per frame for B6's convolution; Dense heads, RepeatVector and pooling are")
+print("left out. Ratios are Loom's samples/s over the framework's at the same thread count (above")
+print("1x: Loom is faster). Every figure is the median over the rounds.")
 if sgemm:
     print()
     for threads, values in sorted(sgemm.items()):
         print(f"sgemm peak, {threads} thread(s): {statistics.median(values):.1f} GFLOP/s (median of {len(values)})")
+
+top = max(thread_counts, default=None)
+for index, what in ((0, "train"), (1, "predict")) if runs else ():
+    columns = [(framework, threads) for framework in NAMES for threads in thread_counts]
+    print()
+    print(f"{what.capitalize()} samples/s; best peer = the faster of Keras and PyTorch over "
+          f"{', '.join(map(str, thread_counts))} thread(s).")
+    print()
+    print("| id | model | " + " | ".join(f"{NAMES[f]} {t}t" for f, t in columns)
+          + f" | best peer | Loom {top}t / best peer |")
+    print("|---|---|" + "---|" * len(columns) + "---|---|")
+    for model in models:
+        cells = [rate(median(model, t, f, index)) for f, t in columns]
+        peers = [(median(model, t, f, index), f, t) for f in PEERS for t in thread_counts]
+        peers = [p for p in peers if p[0] is not None]
+        best = max(peers, default=None)
+        best_cell = f"{NAMES[best[1]]} {best[2]}t: {best[0]:,.0f}" if best else "–"
+        loom = median(model, top, "loom", index)
+        print(f"| {bid(model)} | {model} | " + " | ".join(cells)
+              + f" | {best_cell} | {ratio(loom, best[0] if best else None)} |")

@@ -7,10 +7,20 @@ The same models as keras_bench.py (models.py), in PyTorch's idiom: nn.LSTM batch
 does), per-frame nn.Conv2d/MaxPool2d for the CNN-LSTM (inputs moved to channels-first), MSE,
 Adam with Keras's epsilon 1e-7, a plain training loop over shuffled batches. Prints
 `torch MODEL threads train_samples_per_s predict_samples_per_s gflops` per round.
+
+- stacked: one nn.LSTM(num_layers=4), the same math as four LSTMs each feeding its whole
+  sequence to the next (no dropout between them); the top layer's last step feeds the Dense.
+  Measured no slower than four separate nn.LSTMs (CPU time per epoch within noise).
+- seq2seq: the encoder's last hidden state repeated 10 times (expand, no copy) is the decoder
+  LSTM's input; nn.Linear(64, 1) on its (B, 10, 64) output gives logits, trained with
+  BCEWithLogitsLoss (sigmoid and cross-entropy fused); predict applies the sigmoid.
+- stateful: batches in order, no shuffle; (h, c) carried from batch to batch, detached (the
+  gradient stops at the batch, as in Keras), reset to zeros at each epoch start; predict runs
+  batches of the training batch size (Keras's fixed batch_shape) in order from a reset state.
 """
 import time
 
-from models import MODELS, forward_flops, make_data, parse_arguments
+from models import MODELS, forward_flops, make_data, parse_arguments, predict_batch
 
 args = parse_arguments()
 
@@ -22,12 +32,12 @@ spec = MODELS[args.model]
 x_np, y_np, batch = make_data(spec, args.steps)
 x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
 units = spec["units"]
+kind = spec["kind"]
 
 
 class Model(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        kind = spec["kind"]
         if kind == "cnnlstm":
             frames, height, width, channels = spec["input"]
             self.conv = torch.nn.Conv2d(channels, 8, 3)
@@ -35,26 +45,47 @@ class Model(torch.nn.Module):
             features = ((height - 2) // 2) * ((width - 2) // 2) * 8
         else:
             features = spec["input"][1]
-        self.lstm = torch.nn.LSTM(features, units, batch_first=True, bidirectional=kind == "bidirectional")
+        self.lstm = torch.nn.LSTM(features, units, num_layers=spec.get("layers", 1), batch_first=True,
+                                  bidirectional=kind == "bidirectional")
+        if kind == "seq2seq":
+            self.decoder = torch.nn.LSTM(units, units, batch_first=True)
         self.dense = torch.nn.Linear(units * (2 if kind == "bidirectional" else 1), 1)
 
-    def forward(self, inputs):
-        if spec["kind"] == "cnnlstm":
+    def forward(self, inputs, state=None):
+        """The outputs (logits for seq2seq); the stateful model also returns its final (h, c)."""
+        if kind == "cnnlstm":
             b, t, h, w, c = inputs.shape
             frames = inputs.reshape(b * t, h, w, c).permute(0, 3, 1, 2)
             features = self.pool(torch.relu(self.conv(frames)))
             inputs = features.permute(0, 2, 3, 1).reshape(b, t, -1)
+        if kind == "stateful":
+            _, state = self.lstm(inputs, state)
+            return self.dense(state[0][-1]), state
         _, (h, _) = self.lstm(inputs)
-        last = torch.cat([h[-2], h[-1]], dim=1) if spec["kind"] == "bidirectional" else h[-1]
+        if kind == "seq2seq":
+            repeated = h[-1].unsqueeze(1).expand(-1, spec["repeat"], -1)
+            decoded, _ = self.decoder(repeated)
+            return self.dense(decoded)
+        last = torch.cat([h[-2], h[-1]], dim=1) if kind == "bidirectional" else h[-1]
         return self.dense(last)
 
 
 model = Model()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-loss_fn = torch.nn.MSELoss()
+loss_fn = torch.nn.BCEWithLogitsLoss() if spec.get("loss") == "binary_crossentropy" else torch.nn.MSELoss()
 
 
 def epoch():
+    if kind == "stateful":
+        state = None  # zeros: the state is reset at the epoch's start
+        for start in range(0, len(x), batch):
+            optimizer.zero_grad()
+            outputs, state = model(x[start:start + batch], state)
+            loss = loss_fn(outputs, y[start:start + batch])
+            loss.backward()
+            optimizer.step()
+            state = tuple(s.detach() for s in state)
+        return
     order = torch.randperm(len(x))
     for start in range(0, len(x), batch):
         rows = order[start:start + batch]
@@ -65,9 +96,16 @@ def epoch():
 
 
 def predict():
+    size = predict_batch(spec)
     with torch.no_grad():
-        for start in range(0, len(x), 1024):
-            model(x[start:start + 1024])
+        state = None
+        for start in range(0, len(x), size):
+            if kind == "stateful":
+                _, state = model(x[start:start + size], state)
+            elif kind == "seq2seq":
+                torch.sigmoid(model(x[start:start + size]))
+            else:
+                model(x[start:start + size])
 
 
 epoch()

@@ -21,3 +21,4 @@ static inline hid_t loom_h5t_ieee_f64le(void) { return H5T_IEEE_F64LE; }
 static inline void loom_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 static inline hid_t loom_h5t_native_int8(void) { return H5T_NATIVE_INT8; }
 static inline hid_t loom_h5t_native_uint16(void) { return H5T_NATIVE_UINT16; }
+static inline size_t loom_h5t_variable(void) { return H5T_VARIABLE; }

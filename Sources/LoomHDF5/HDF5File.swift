@@ -290,8 +290,18 @@ public final class HDF5File {
         }
     }
 
-    /// A fixed-length string attribute, or nil when absent.
+    /// A string attribute holding one string, fixed or variable length, or nil when absent.
     public func stringAttribute(_ attribute: String, on object: String? = nil) throws -> String? {
+        guard let strings = try stringsAttribute(attribute, on: object) else { return nil }
+        guard strings.count == 1 else {
+            throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' holds \(strings.count) strings; expected one")
+        }
+        return strings[0]
+    }
+
+    /// A string attribute's strings (a scalar or an array; fixed-length, as NumPy byte
+    /// strings, or variable-length, as h5py writes Python strings), or nil when absent.
+    public func stringsAttribute(_ attribute: String, on object: String? = nil) throws -> [String]? {
         try withObject(object) { target in
             guard H5Aexists(target, attribute) > 0 else { return nil }
             let handle = H5Aopen(target, attribute, loom_h5p_default())
@@ -300,12 +310,32 @@ public final class HDF5File {
             defer { H5Tclose(type) }
             let space = H5Aget_space(handle)
             defer { H5Sclose(space) }
-            guard H5Tget_class(type) == H5T_STRING, H5Tis_variable_str(type) == 0, H5Sget_simple_extent_npoints(space) == 1 else {
-                throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' is not one fixed-length string")
+            let count = Int(H5Sget_simple_extent_npoints(space))
+            // An empty list has no strings to type (h5py writes it as float64).
+            if count == 0 { return [] }
+            guard H5Tget_class(type) == H5T_STRING, count > 0 else {
+                throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' does not hold strings")
             }
-            var bytes = [UInt8](repeating: 0, count: H5Tget_size(type))
-            H5Aread(handle, type, &bytes)
-            return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            if H5Tis_variable_str(type) > 0 {
+                let memoryType = H5Tcopy(loom_h5t_c_s1())
+                defer { H5Tclose(memoryType) }
+                H5Tset_size(memoryType, loom_h5t_variable())
+                H5Tset_cset(memoryType, H5Tget_cset(type))
+                var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+                guard H5Aread(handle, memoryType, &pointers) >= 0 else {
+                    throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' cannot be read")
+                }
+                defer { for pointer in pointers { H5free_memory(pointer) } }
+                return pointers.map { $0.map { String(cString: $0) } ?? "" }
+            }
+            let size = H5Tget_size(type)
+            var bytes = [UInt8](repeating: 0, count: max(size * count, 1))
+            guard H5Aread(handle, type, &bytes) >= 0 else {
+                throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' cannot be read")
+            }
+            return (0..<count).map { index in
+                String(decoding: bytes[(index * size)..<((index + 1) * size)].prefix { $0 != 0 }, as: UTF8.self)
+            }
         }
     }
 

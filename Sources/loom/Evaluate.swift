@@ -2,15 +2,14 @@ import ArgumentParser
 import Foundation
 import Loom
 import LoomHDF5
+import LoomKeras
 
 /// `loom evaluate`: the loss and metrics of saved weights on a dataset.
 struct Evaluate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Evaluate saved weights on an HDF5 dataset.")
+    static let configuration = CommandConfiguration(abstract: "Evaluate a saved model on an HDF5 dataset.")
 
     @OptionGroup var dataOptions: DataOptions
-
-    @Option(help: "Weights written by `loom train --save`.")
-    var weights: String
+    @OptionGroup var kerasOptions: KerasModelOptions
 
     @Option(help: "mse, mae, binary_crossentropy or categorical_crossentropy.")
     var loss = "mse"
@@ -18,16 +17,16 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Comma-separated metrics (mae, mse, accuracy).")
     var metrics = "mae"
 
-    @Option(help: "Samples per batch (default: the batch size trained with).")
+    @Option(help: "Samples per batch (default: the model's fixed batch size, else 32).")
     var batchSize: Int?
 
     func run() throws {
         BLAS.threadCount = 1
-        let (saved, model) = try SavedModel.load(from: weights)
+        let model = try kerasOptions.loadRequired()
         let dataset = try HDF5Dataset(path: try dataOptions.path(), x: dataOptions.inputName, y: dataOptions.targetName)
         try model.compile(optimizer: SGD(), loss: Loss(kerasName: loss),
                           metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
-        let results = try model.evaluate(dataset: dataset, batchSize: batchSize ?? saved.batchSize)
+        let results = try model.evaluate(dataset: dataset, batchSize: batchSize)
         for key in results.keys.sorted(by: { ($0 == "loss" ? 0 : 1, $0) < ($1 == "loss" ? 0 : 1, $1) }) {
             print(String(format: "%@: %.6f", key, results[key]!))
         }
@@ -36,37 +35,33 @@ struct Evaluate: ParsableCommand {
 
 /// `loom predict`: runs saved weights over a dataset's inputs and writes the outputs.
 struct Predict: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Predict with saved weights; write the outputs to HDF5.")
+    static let configuration = CommandConfiguration(abstract: "Predict with a saved model; write the outputs to HDF5.")
 
     @OptionGroup var dataOptions: DataOptions
-
-    @Option(help: "Weights written by `loom train --save`.")
-    var weights: String
+    @OptionGroup var kerasOptions: KerasModelOptions
 
     @Option(help: "HDF5 file to create, with dataset 'predictions' (samples, outputs).")
     var out: String
 
-    @Option(help: "Samples per batch (default: the batch size trained with).")
+    @Option(help: "Samples per batch (default: the model's fixed batch size, else 32).")
     var batchSize: Int?
 
     func run() throws {
         BLAS.threadCount = 1
-        let (saved, model) = try SavedModel.load(from: weights)
+        let model = try kerasOptions.loadRequired()
         let dataset = try HDF5Dataset(path: try dataOptions.path(), x: dataOptions.inputName, y: nil)
-        let predictions = try model.predict(dataset: dataset, batchSize: batchSize ?? saved.batchSize)
+        let predictions = try model.predict(dataset: dataset, batchSize: batchSize)
         let file = try HDF5File(path: out, mode: .create)
         try file.write(predictions, as: "predictions")
         print("wrote \(Shape.describe(predictions.shape)) predictions to \(out)")
     }
 }
 
-/// `loom summary`: the Keras-style table of a saved model, or of a preset sized for a dataset.
+/// `loom summary`: the Keras-style table of a saved model (`--model`), or of a preset sized for a dataset.
 struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a model's layers, output shapes and parameters.")
 
-    @Option(help: "Weights written by `loom train --save` (else: --arch sized from --data).")
-    var weights: String?
-
+    @OptionGroup var kerasOptions: KerasModelOptions
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var modelOptions: ModelOptions
 
@@ -74,8 +69,8 @@ struct Summary: ParsableCommand {
     var batchSize = 32
 
     func run() throws {
-        if let weights {
-            try SavedModel.load(from: weights).1.summary()
+        if let model = try kerasOptions.load() {
+            try model.summary()
             return
         }
         let dataset = try HDF5Dataset(path: try dataOptions.path(), x: dataOptions.inputName, y: dataOptions.targetName)

@@ -6,7 +6,7 @@ struct LoomCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Train recurrent sequence models on the CPU.",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Import.self, Bench.self],
+        subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Convert.self, Import.self, Bench.self],
         defaultSubcommand: Train.self
     )
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Loom
-import LoomHDF5
+import LoomKeras
 
 /// The model presets `--arch` names, sized from the data's shapes: inputs `(timesteps,
 /// features)`, targets `(outputs)` or, for the sequence presets, `(steps, outputs)`.
@@ -178,59 +178,26 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// What `loom train --save` writes besides the weights, so `evaluate` and `predict` rebuild
-/// the same model: file attributes `loom_arch`, `loom_units`, `loom_input_shape`,
-/// `loom_target_shape`, `loom_batch_size`, `loom_merge_mode`, `loom_filters`.
-struct SavedModel {
-    let architecture: Architecture
-    let units: Int
-    let inputShape: [Int]
-    let targetShape: [Int]
-    let batchSize: Int
-    let mergeMode: Bidirectional.MergeMode
-    let filters: Int
+/// A model from a Keras file: `--model FILE.keras|FILE.h5|FILE.json [--weights W]`.
+struct KerasModelOptions: ParsableArguments {
+    @Option(help: "Keras model file: .keras (Keras 3), .h5 (Keras 2 whole model) or .json (config; add --weights).")
+    var model: String?
 
-    func makeModel() throws -> Sequential {
-        try architecture.makeModel(inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
-                                   seed: 0, mergeMode: mergeMode, filters: filters)
+    @Option(help: "Weights to load into --model: .weights.h5 (Keras 3), a Keras 2 .h5, or a .keras file's.")
+    var weights: String?
+
+    /// The model the options name, or nil when there is no `--model`.
+    func load(seed: UInt64 = 0) throws -> Sequential? {
+        guard let model else {
+            if weights != nil { throw ValidationError("--weights needs --model (the architecture to load them into)") }
+            return nil
+        }
+        return try Sequential(kerasModel: URL(fileURLWithPath: model), weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed)
     }
 
-    func save(_ model: Sequential, to path: String) throws {
-        let file = try HDF5File(path: path, mode: .create)
-        try WeightsFile.save(model, to: file)
-        try file.setAttribute("loom_arch", architecture.rawValue)
-        try file.setAttribute("loom_units", [Double(units)])
-        try file.setAttribute("loom_input_shape", inputShape.map(Double.init))
-        try file.setAttribute("loom_target_shape", targetShape.map(Double.init))
-        try file.setAttribute("loom_batch_size", [Double(batchSize)])
-        try file.setAttribute("loom_merge_mode", mergeMode.rawValue)
-        try file.setAttribute("loom_filters", [Double(filters)])
-    }
-
-    /// The model described by a weights file written by `loom train --save`, with its weights.
-    static func load(from path: String) throws -> (SavedModel, Sequential) {
-        let file = try HDF5File(path: path)
-        guard let name = try file.stringAttribute("loom_arch"), let architecture = Architecture(rawValue: name),
-              let units = try file.doubleAttribute("loom_units")?.first,
-              let input = try file.doubleAttribute("loom_input_shape"),
-              let target = try file.doubleAttribute("loom_target_shape"),
-              let batch = try file.doubleAttribute("loom_batch_size")?.first,
-              let merge = try file.stringAttribute("loom_merge_mode").flatMap(Bidirectional.MergeMode.init(rawValue:)),
-              let filters = try file.doubleAttribute("loom_filters")?.first else {
-            throw HDF5Error(file: path, "was not written by `loom train --save` (no loom_arch/loom_units/... attributes)")
-        }
-        // Whole, positive sizes only: a damaged attribute must not reach Int(_:) as NaN or 1e300.
-        func size(_ value: Double) throws -> Int {
-            guard let size = Int(exactly: value), size > 0, size < 1 << 31 else {
-                throw HDF5Error(file: path, "holds a bad size \(value) in its loom_* attributes")
-            }
-            return size
-        }
-        let saved = SavedModel(architecture: architecture, units: try size(units), inputShape: try input.map(size),
-                               targetShape: try target.map(size), batchSize: try size(batch), mergeMode: merge,
-                               filters: try size(filters))
-        let model = try saved.makeModel()
-        try WeightsFile.load(into: model, from: file)
-        return (saved, model)
+    /// The model the options name; `--model` is required.
+    func loadRequired() throws -> Sequential {
+        guard let model = try load() else { throw ValidationError("--model is required (a .keras, .h5 or .json file)") }
+        return model
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Loom
 import LoomHDF5
+import LoomKeras
 
 /// `loom train`: fits a preset model to an HDF5 dataset. With no arguments it trains the
 /// default model on the bundled sunspot series and compares it with a naive forecast.
@@ -10,6 +11,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var kerasOptions: KerasModelOptions
 
     @Option(help: "Passes over the training samples (the default suits the bundled demo data).")
     var epochs = 60
@@ -32,7 +34,7 @@ struct Train: ParsableCommand {
     @Option(help: "Fraction of samples, from the end, held out for validation.")
     var validationSplit = 0.2
 
-    @Flag(help: "Keep batches in file order (the stateful preset always does).")
+    @Flag(help: "Keep batches in file order (stateful models always do).")
     var noShuffle = false
 
     @Option(help: "Worker threads training data-parallel (each batch is cut into one shard per worker).")
@@ -44,7 +46,7 @@ struct Train: ParsableCommand {
     @Option(help: "With --averaging parameters: local steps between two averagings.")
     var every = 4
 
-    @Option(help: "Write the trained weights (Keras .weights.h5 layout) to this HDF5 file.")
+    @Option(help: "Write the trained model for Keras: .keras (model), .weights.h5 (weights) or .json (config).")
     var save: String?
 
     @Option(help: "Write the per-epoch losses and metrics to this CSV file.")
@@ -68,24 +70,21 @@ struct Train: ParsableCommand {
         let path = try dataOptions.path()
         let dataset = try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
         let targetShape = dataset.targetShape ?? []
-        let arch = modelOptions.arch
-        let model = try modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize)
+        let model = try kerasOptions.load(seed: modelOptions.seed)
+            ?? modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize)
         try model.compile(optimizer: Optimizers.named(optimizer, learningRate: lr), loss: Loss(kerasName: loss),
                           metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
         if !quiet {
-            print("Training \(arch.rawValue) on \(path): X \(Shape.describe([dataset.sampleCount] + dataset.inputShape))")
+            let what = kerasOptions.model ?? modelOptions.arch.rawValue
+            print("Training \(what) on \(path): X \(Shape.describe([dataset.sampleCount] + dataset.inputShape))")
             try model.summary()
         }
-        let statefulRun = arch == .stateful
+        let statefulRun = model.layers.contains(where: \.isStateful)
         let result = try model.fit(
             dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
             validationSplit: validationSplit, verbose: quiet ? 0 : 1, resetStatesEachEpoch: statefulRun,
             workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients)
-        if let save {
-            try SavedModel(architecture: arch, units: modelOptions.units, inputShape: dataset.inputShape,
-                           targetShape: targetShape, batchSize: batchSize, mergeMode: modelOptions.mergeMode,
-                           filters: modelOptions.filters).save(model, to: save)
-        }
+        if let save { try model.save(to: URL(fileURLWithPath: save)) }
         if let history { try writeHistory(result, to: history) }
         if !quiet, let validationLoss = result["val_loss"].last {
             try reportBaseline(dataset: dataset, validationLoss: validationLoss)

@@ -60,25 +60,40 @@ final class CLITests: XCTestCase {
         let imported = try loom(["import", "csv", csv, "--window", "8", "--columns", "s,c", "--target", "s", "--out", data])
         XCTAssertTrue(imported.out.contains("X [112, 8, 2]"), imported.out)
 
-        let weights = path("w.h5"), history = path("history.csv")
+        let model = path("model.keras"), history = path("history.csv")
         let trained = try loom(["train", "--data", data, "--epochs", "3", "--units", "8", "--batch-size", "16",
-                                "--save", weights, "--history", history])
+                                "--save", model, "--history", history])
         XCTAssertTrue(trained.out.contains("Epoch 3/3"), trained.out)
         XCTAssertTrue(trained.out.contains("for the naive forecast"), trained.out)
         let historyLines = try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(historyLines.first, "epoch,loss,mae,val_loss,val_mae")
         XCTAssertEqual(historyLines.count, 4)
 
-        let evaluated = try loom(["evaluate", "--weights", weights, "--data", data])
+        let evaluated = try loom(["evaluate", "--model", model, "--data", data])
         XCTAssertTrue(evaluated.out.hasPrefix("loss: "), evaluated.out)
 
         let predictions = path("p.h5")
-        try loom(["predict", "--weights", weights, "--data", data, "--out", predictions])
+        try loom(["predict", "--model", model, "--data", data, "--out", predictions])
         XCTAssertEqual(try HDF5File(path: predictions).read("predictions").shape, [112, 1])
 
-        let summary = try loom(["summary", "--weights", weights])
+        let summary = try loom(["summary", "--model", model])
         XCTAssertTrue(summary.out.contains("lstm (LSTM)"), summary.out)
         XCTAssertTrue(summary.out.contains("Total params: 361"), summary.out)
+
+        // The saved model trains on from its weights, and converts to a config plus weights and back.
+        let json = path("model.json"), weights = path("model.weights.h5"), again = path("again.keras")
+        try loom(["train", "--data", data, "--model", model, "--epochs", "1", "--quiet", "--save", again])
+        try loom(["convert", model, json])
+        try loom(["convert", model, weights])
+        let converted = try loom(["convert", json, path("back.keras"), "--weights", weights])
+        XCTAssertEqual(converted.out, "wrote \(path("back.keras")): 2 layers, 361 parameters\n")
+        let first = try loom(["evaluate", "--model", model, "--data", data]).out
+        XCTAssertEqual(try loom(["evaluate", "--model", path("back.keras"), "--data", data]).out, first)
+        XCTAssertEqual(try loom(["evaluate", "--model", json, "--weights", weights, "--data", data]).out, first)
+        let noModel = try loom(["evaluate", "--weights", weights, "--data", data], expect: 64)
+        XCTAssertTrue(noModel.err.contains("--weights needs --model"), noModel.err)
+        let badName = try loom(["convert", model, path("model.txt")], expect: 1)
+        XCTAssertTrue(badName.err.contains("cannot tell the format"), badName.err)
     }
 
     func testStackedAndStatefulPresets() throws {
@@ -128,9 +143,9 @@ final class CLITests: XCTestCase {
         try loom(["train", "--arch", "one-to-one", "--x", "x1", "--y", "y1"] + common)
         try loom(["train", "--arch", "one-to-many", "--x", "images", "--y", "y3", "--filters", "2"] + common)
         try loom(["train", "--arch", "cnn-lstm", "--x", "clips", "--y", "y1", "--filters", "2"] + common)
-        let weights = path("bi.h5")
-        try loom(["train", "--arch", "bidirectional", "--merge-mode", "sum", "--y", "y1", "--save", weights] + common)
-        let summary = try loom(["summary", "--weights", weights])
+        let saved = path("bi.keras")
+        try loom(["train", "--arch", "bidirectional", "--merge-mode", "sum", "--y", "y1", "--save", saved] + common)
+        let summary = try loom(["summary", "--model", saved])
         XCTAssertTrue(summary.out.contains("bidirectional (Bidirectional)"), summary.out)
         let wrong = try loom(["train", "--arch", "many-to-many", "--y", "y1"] + common, expect: 1)
         XCTAssertEqual(wrong.err, "Error: --arch many-to-many: y: expected shape (samples, steps, outputs), found (None, 1)\n")

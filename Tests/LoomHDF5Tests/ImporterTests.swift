@@ -106,40 +106,4 @@ final class ImporterTests: XCTestCase {
         XCTAssertEqual(message { _ = try NPYImporter.run(x: x, y: y, output: self.folder.path("o.h5")) },
                        "\(y): has 2 samples but \(x) has 3")
     }
-
-    func testWrapperWeightsUseKerasGroups() throws {
-        let model = Sequential(seed: 1) {
-            Input(shape: [5, 3]); Bidirectional(LSTM(4, returnSequences: true)); TimeDistributed(Dense(2)); GRU(3)
-        }
-        let path = folder.path("wrappers.weights.h5")
-        try WeightsFile.save(model, to: HDF5File(path: path, mode: .create))
-        let file = try HDF5File(path: path)
-        // The paths Keras 3.15 writes for this model (read off its own save_weights).
-        for name in ["layers/bidirectional/forward_layer/cell/vars/2", "layers/bidirectional/backward_layer/cell/vars/0",
-                     "layers/time_distributed/layer/vars/1", "layers/gru/cell/vars/2"] {
-            XCTAssertTrue(file.contains(name), name)
-        }
-        let copy = Sequential(seed: 9) {
-            Input(shape: [5, 3]); Bidirectional(LSTM(4, returnSequences: true)); TimeDistributed(Dense(2)); GRU(3)
-        }
-        try WeightsFile.load(into: copy, from: file)
-        XCTAssertEqual(try copy.weights(), try model.weights())
-    }
-
-    func testWeightsRoundTripInKerasLayoutAndMismatch() throws {
-        let model = Sequential(seed: 1) { Input(shape: [3, 2]); LSTM(4); Dense(1) }
-        let path = folder.path("model.weights.h5")
-        try WeightsFile.save(model, to: HDF5File(path: path, mode: .create))
-        let file = try HDF5File(path: path)
-        XCTAssertTrue(file.contains("layers/lstm/cell/vars/1"))
-        XCTAssertTrue(file.contains("layers/dense/vars/0"))
-        let copy = Sequential(seed: 2) { Input(shape: [3, 2]); LSTM(4); Dense(1) }
-        try WeightsFile.load(into: copy, from: file)
-        XCTAssertEqual(try copy.weights(), try model.weights())
-        let wider = Sequential(seed: 3) { Input(shape: [3, 2]); LSTM(5); Dense(1) }
-        let before = try wider.weights()
-        XCTAssertEqual(message { try WeightsFile.load(into: wider, from: file) },
-                       "\(path), dataset 'layers/lstm/cell/vars/0': has shape (2, 16), but layer 'lstm' kernel is (2, 20)")
-        XCTAssertEqual(try wider.weights(), before)
-    }
 }

@@ -47,7 +47,8 @@ final class GradientCheckTests: XCTestCase {
         let model = try compiled(
             Sequential(seed: 6) {
                 Input(shape: [3, 2])
-                LSTM(3, activation: .sigmoid, recurrentActivation: .hardSigmoid, useBias: false)
+                LSTM(3, activation: .sigmoid, recurrentActivation: .hardSigmoid, useBias: false, returnSequences: true)
+                LSTM(2, recurrentActivation: .hardSigmoidKeras2)
                 Dense(1)
             },
             loss: .meanSquaredError)

@@ -11,6 +11,9 @@ public enum Activation: String, Sendable, CaseIterable {
     case tanh
     /// Keras 3's `hard_sigmoid`: `relu6(x + 3) / 6`.
     case hardSigmoid = "hard_sigmoid"
+    /// Keras 2's `hard_sigmoid`: `clip(0.2·x + 0.5, 0, 1)`, as models saved by Keras 2 and
+    /// tf.keras compute it (their files say "hard_sigmoid"; the Keras readers map it here).
+    case hardSigmoidKeras2 = "hard_sigmoid_keras2"
     /// Over the last axis; only where a whole row is at hand (Dense outputs).
     case softmax
 
@@ -46,6 +49,8 @@ public enum Activation: String, Sendable, CaseIterable {
         case .tanh: VectorMath.map(values, count: count, VectorMath.tanh)
         case .hardSigmoid:
             VectorMath.map(values, count: count) { VectorMath.clamp(($0 + 3) * (1 as Float / 6), 0, 1) }
+        case .hardSigmoidKeras2:
+            VectorMath.map(values, count: count) { VectorMath.clamp($0 * 0.2 + 0.5, 0, 1) }
         case .softmax:
             preconditionFailure("softmax needs rows; use apply(_:rows:width:)")
         }
@@ -90,6 +95,8 @@ public enum Activation: String, Sendable, CaseIterable {
         case .tanh: return 1 - y * y
         case .hardSigmoid:
             return VectorMath.Vector(repeating: 0).replacing(with: 1 / 6, where: (y .> 0) .& (y .< 1))
+        case .hardSigmoidKeras2:
+            return VectorMath.Vector(repeating: 0).replacing(with: 0.2, where: (y .> 0) .& (y .< 1))
         case .softmax: preconditionFailure("softmax has no elementwise derivative")
         }
     }

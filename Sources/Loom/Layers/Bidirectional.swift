@@ -52,11 +52,10 @@ public final class Bidirectional: RandomizedLayer {
         let inner = try forwardLayer.build(inputShape: inputShape)
         _ = try backwardLayer.build(inputShape: inputShape)
         // Keras's names: forward_lstm, backward_lstm (forward_gru, ...).
-        let innerName = forwardLayer.name.isEmpty ? Sequential.snakeCase(forwardLayer.typeName) : forwardLayer.name
-        if !innerName.hasPrefix("forward_") {
-            forwardLayer.name = "forward_\(innerName)"
-            backwardLayer.name = "backward_\(innerName)"
-        }
+        let given = forwardLayer.name.isEmpty ? Sequential.snakeCase(forwardLayer.typeName) : forwardLayer.name
+        let innerName = given.hasPrefix("forward_") ? String(given.dropFirst("forward_".count)) : given
+        forwardLayer.name = "forward_\(innerName)"
+        backwardLayer.name = "backward_\(innerName)"
         timesteps = forwardLayer.returnSequences ? inputShape[0] : 1
         inputWidth = Shape.count(inputShape)
         var shape = inner

@@ -83,6 +83,10 @@ def check(label, model, xs, ys):
     return ok
 
 
+def first_line(e):
+    return f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+
+
 def main(argv):
     if len(argv) not in (3, 4):
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
@@ -94,7 +98,7 @@ def main(argv):
     try:
         model = keras.models.load_model(model_path)
     except Exception as e:
-        print(f"FAIL load_model({model_path}): {type(e).__name__}: {e}")
+        print(f"FAIL load_model({model_path}): {first_line(e)}")
         return 1
     print(f"ok   load_model({model_path}): {type(model).__name__}, "
           f"{len(model.layers)} layers, {model.count_params()} params")
@@ -105,7 +109,7 @@ def main(argv):
             copy = keras.models.clone_model(model)  # fresh weights
             copy.load_weights(weights_path)
         except Exception as e:
-            print(f"FAIL load_weights({weights_path}): {type(e).__name__}: {e}")
+            print(f"FAIL load_weights({weights_path}): {first_line(e)}")
             return 1
         print(f"ok   load_weights({weights_path})")
         ok = check(os.path.basename(weights_path), copy, xs, ys) and ok

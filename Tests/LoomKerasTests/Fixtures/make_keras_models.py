@@ -7,7 +7,7 @@ What it writes (into the directory containing this script):
     NAME.keras           Keras 3 `model.save` (zip: config.json, metadata.json,
                          model.weights.h5)
     NAME.weights.h5      Keras 3 `model.save_weights`
-    NAME.json            Keras 3 `model.to_json()`
+    NAME.json            Keras 3 `model.to_json()` (re-indented, same content)
     NAME.expected.json   {"inputs":  [{"shape": [...], "data": [flat floats]}, ...],
                           "outputs": [{"shape": [...], "data": [flat floats]}, ...]}
                          one entry per consecutive `model.predict(x, batch_size=
@@ -17,7 +17,7 @@ What it writes (into the directory containing this script):
                          float32 written at full precision (repr of the float).
     With tf_keras (the tf.keras 2 API) installed, additionally:
     NAME.tf2.h5          legacy whole-model HDF5 (tf_keras `model.save("x.h5")`)
-    NAME.tf2.json        tf_keras `model.to_json()`
+    NAME.tf2.json        tf_keras `model.to_json()` (re-indented, same content)
                          Same architecture and the SAME weight values as the
                          Keras 3 model (set_weights(keras3_model.get_weights())).
                          The script checks that tf_keras predicts like Keras 3 to
@@ -336,8 +336,9 @@ def check_close(what, got, want, tol=TOL):
 
 
 def write_json(fname, text):
+    """Writes `to_json()` output pretty-printed (indent 2, key order kept)."""
     with open(path(fname), "w") as f:
-        f.write(json.dumps(json.loads(text), indent=2, sort_keys=False))
+        f.write(json.dumps(json.loads(text), indent=2))
         f.write("\n")
 
 
@@ -441,9 +442,18 @@ def main():
             line += "; tf2 ok"
 
             if name == "vanilla":
-                m2.save_weights(path("vanilla.tf2.weights.h5"))
+                # tf_keras writes its new (Keras-3-like) layout for paths
+                # ending in ".weights.h5"; the legacy layout needs another
+                # suffix, so save under a temporary name and rename.
+                tmp = path("vanilla.tf2.legacy-weights.tmp.h5")
+                m2.save_weights(tmp)
+                os.replace(tmp, path("vanilla.tf2.weights.h5"))
+                with h5py.File(path("vanilla.tf2.weights.h5"), "r") as f:
+                    assert "layer_names" in f.attrs and "lstm" in f, "not legacy"
                 r2 = fresh(tf_keras, builder)
-                r2.load_weights(path("vanilla.tf2.weights.h5"))
+                shutil.copyfile(path("vanilla.tf2.weights.h5"), tmp)
+                r2.load_weights(tmp)  # legacy loader (suffix is not .weights.h5)
+                os.remove(tmp)
                 check_close("vanilla.tf2.weights.h5 reload",
                             predict_all(r2, xs, batch), ys)
 

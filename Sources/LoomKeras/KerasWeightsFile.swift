@@ -1,11 +1,12 @@
 import Foundation
 import Loom
+import LoomHDF5
 
 /// A model's weights in an HDF5 file with Keras 3's `.weights.h5` layout: a layer's
 /// variables are datasets `layers/<name>/vars/0, 1, ...` in Keras's weight order, under
 /// `cell/` for recurrent layers, `layer/` for `TimeDistributed` and `forward_layer/` and
 /// `backward_layer/` for `Bidirectional` (as Keras 3.15 writes them).
-public enum WeightsFile {
+enum KerasWeightsFile {
     /// The groups holding a layer's variables, in its weight order, with how many each holds.
     static func variableGroups(of layer: any Layer, path: String) -> [(group: String, count: Int)] {
         switch layer {
@@ -36,7 +37,7 @@ public enum WeightsFile {
     }
 
     /// Writes every layer's weights to `file` (which must be new or have no such datasets).
-    public static func save(_ model: Sequential, to file: HDF5File) throws {
+    static func save(_ model: Sequential, to file: HDF5File) throws {
         try model.build()
         for (entry, tensor) in zip(entries(model), try model.weights()) {
             try file.write(tensor, as: entry.name)
@@ -45,7 +46,7 @@ public enum WeightsFile {
 
     /// Replaces the model's weights with those in `file`; every layer's variables must be
     /// there with the model's shapes. Nothing changes unless all of them fit.
-    public static func load(into model: Sequential, from file: HDF5File) throws {
+    static func load(into model: Sequential, from file: HDF5File) throws {
         try model.build()
         var tensors: [Tensor] = []
         for (name, layer, spec) in entries(model) {

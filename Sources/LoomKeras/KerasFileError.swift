@@ -1,0 +1,22 @@
+import Foundation
+
+/// What is wrong with a Keras model file or config: always names the file (or "JSON" for a
+/// config given as text) and, where it applies, the layer and the option.
+public struct KerasFileError: Error, Equatable, CustomStringConvertible {
+    public let file: String
+    public let message: String
+
+    public init(file: String, _ message: String) {
+        self.file = file
+        self.message = message
+    }
+
+    public var description: String { "\(file): \(message)" }
+}
+
+extension KerasFileError {
+    /// Runs `body`, turning a config problem into an error that names `url`.
+    static func naming<T>(_ url: URL, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let problem as KerasConfigProblem { throw KerasFileError(file: url.path, problem.message) }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Loom
+
+/// Writes a Loom layer as Keras 3 serializes it (`{"module", "class_name", "config",
+/// "registered_name"}`), with the options Loom implements; Keras fills in the rest with its
+/// defaults, which are the values Loom computes with.
+enum KerasLayerEncoder {
+    static func serialize(_ layer: any Layer, buildInputShape: [Int?]? = nil) throws -> [String: Any] {
+        var object: [String: Any] = [
+            "module": "keras.layers", "class_name": layer.typeName, "config": try config(of: layer),
+            "registered_name": NSNull(),
+        ]
+        if let buildInputShape { object["build_config"] = ["input_shape": buildInputShape.map(json)] }
+        return object
+    }
+
+    /// `nil` as JSON null, for the batch dimension of a shape.
+    static func json(_ dimension: Int?) -> Any { dimension.map { $0 as Any } ?? NSNull() }
+
+    private static func config(of layer: any Layer) throws -> [String: Any] {
+        var config: [String: Any] = ["name": layer.name, "trainable": true, "dtype": "float32"]
+        func initializers(_ pairs: [(String, Initializer)]) throws {
+            for (key, value) in pairs { config[key] = try initializer(value, layer: layer) }
+        }
+        switch layer {
+        case let dense as Dense:
+            config["units"] = dense.units
+            config["activation"] = try activation(dense.activation, layer: layer)
+            config["use_bias"] = dense.useBias
+            try initializers([("kernel_initializer", dense.kernelInitializer), ("bias_initializer", dense.biasInitializer)])
+        case let lstm as LSTM:
+            config.merge(recurrentOptions(lstm), uniquingKeysWith: { $1 })
+            config["activation"] = try activation(lstm.activation, layer: layer)
+            config["recurrent_activation"] = try activation(lstm.recurrentActivation, layer: layer)
+            config["use_bias"] = lstm.useBias
+            config["unit_forget_bias"] = lstm.unitForgetBias
+            config["return_state"] = lstm.returnState
+            config["dropout"] = Double(lstm.dropout)
+            config["recurrent_dropout"] = Double(lstm.recurrentDropout)
+            try initializers([("kernel_initializer", lstm.kernelInitializer), ("recurrent_initializer", lstm.recurrentInitializer),
+                              ("bias_initializer", lstm.biasInitializer)])
+        case let gru as GRU:
+            config.merge(recurrentOptions(gru), uniquingKeysWith: { $1 })
+            config["activation"] = try activation(gru.activation, layer: layer)
+            config["recurrent_activation"] = try activation(gru.recurrentActivation, layer: layer)
+            config["use_bias"] = gru.useBias
+            config["reset_after"] = true
+            try initializers([("kernel_initializer", gru.kernelInitializer), ("recurrent_initializer", gru.recurrentInitializer),
+                              ("bias_initializer", gru.biasInitializer)])
+        case let rnn as SimpleRNN:
+            config.merge(recurrentOptions(rnn), uniquingKeysWith: { $1 })
+            config["activation"] = try activation(rnn.activation, layer: layer)
+            config["use_bias"] = rnn.useBias
+            try initializers([("kernel_initializer", rnn.kernelInitializer), ("recurrent_initializer", rnn.recurrentInitializer),
+                              ("bias_initializer", rnn.biasInitializer)])
+        case let wrapper as Bidirectional:
+            // Keras derives the backward layer from this one, as Loom does.
+            let forward = try serialize(wrapper.forwardLayer)
+            config["layer"] = forward
+            config["merge_mode"] = wrapper.mergeMode.rawValue
+        case let wrapper as TimeDistributed:
+            config["layer"] = try serialize(wrapper.layer)
+        case let repeatVector as RepeatVector:
+            config["n"] = repeatVector.n
+        case is Flatten:
+            config["data_format"] = "channels_last"
+        case let dropout as Dropout:
+            config["rate"] = Double(dropout.rate)
+            config["noise_shape"] = NSNull()
+            config["seed"] = NSNull()
+        case let embedding as Embedding:
+            config["input_dim"] = embedding.inputDim
+            config["output_dim"] = embedding.outputDim
+            config["mask_zero"] = false
+            try initializers([("embeddings_initializer", embedding.embeddingsInitializer)])
+        case let conv as Conv2D:
+            config["filters"] = conv.filters
+            config["kernel_size"] = [conv.kernelSize.0, conv.kernelSize.1]
+            config["strides"] = [conv.strides.0, conv.strides.1]
+            config["padding"] = conv.padding.rawValue
+            config["data_format"] = "channels_last"
+            config["dilation_rate"] = [1, 1]
+            config["groups"] = 1
+            config["activation"] = try activation(conv.activation, layer: layer)
+            config["use_bias"] = conv.useBias
+            try initializers([("kernel_initializer", conv.kernelInitializer), ("bias_initializer", conv.biasInitializer)])
+        case let pool as MaxPooling2D:
+            config["pool_size"] = [pool.poolSize.0, pool.poolSize.1]
+            config["strides"] = [pool.strides.0, pool.strides.1]
+            config["padding"] = pool.padding.rawValue
+            config["data_format"] = "channels_last"
+        default:
+            throw KerasConfigProblem(message: "\(layer.typeName) '\(layer.name)' has no Keras equivalent Loom can write")
+        }
+        return config
+    }
+
+    private static func recurrentOptions(_ layer: any RecurrentLayer) -> [String: Any] {
+        ["units": layer.units, "return_sequences": layer.returnSequences, "go_backwards": layer.goBackwards,
+         "stateful": layer.stateful, "unroll": false]
+    }
+
+    private static func activation(_ activation: Activation, layer: any Layer) throws -> String {
+        guard activation != .hardSigmoidKeras2 else {
+            throw KerasConfigProblem(
+                message: "\(layer.typeName) '\(layer.name)' uses Keras 2's hard_sigmoid (0.2·x + 0.5), which Keras 3 does not have")
+        }
+        return activation.rawValue
+    }
+
+    private static func initializer(_ initializer: Initializer, layer: any Layer) throws -> [String: Any] {
+        let (className, config): (String, [String: Any])
+        switch initializer {
+        case .glorotUniform: (className, config) = ("GlorotUniform", ["seed": NSNull()])
+        case .orthogonal: (className, config) = ("Orthogonal", ["gain": 1.0, "seed": NSNull()])
+        case .zeros: (className, config) = ("Zeros", [:])
+        case .ones: (className, config) = ("Ones", [:])
+        case let .randomUniform(minimum, maximum):
+            (className, config) = ("RandomUniform", ["minval": Double(minimum), "maxval": Double(maximum), "seed": NSNull()])
+        case .unitForgetBias:
+            throw KerasConfigProblem(
+                message: "\(layer.typeName) '\(layer.name)': a unitForgetBias initializer is written as unit_forget_bias=True with zeros")
+        }
+        return ["module": "keras.initializers", "class_name": className, "config": config, "registered_name": NSNull()]
+    }
+}

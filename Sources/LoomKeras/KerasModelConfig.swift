@@ -1,0 +1,101 @@
+import Foundation
+import Loom
+
+/// A Keras `Sequential` model's config, the JSON of `model.to_json()` and of a `.keras`
+/// file's `config.json`: read from Keras 3 and Keras 2 / tf.keras, written as Keras 3 does.
+///
+/// The input shape comes from, in this order: an `InputLayer` (`batch_shape` in Keras 3,
+/// `batch_input_shape` in Keras 2), the first layer's `batch_input_shape`, the model's
+/// `build_input_shape`, or the first layer's `build_config`. The batch dimension, when not
+/// null, becomes the model's fixed batch size (stateful models need it).
+struct KerasModelConfig {
+    let name: String
+    let layers: [any Layer]
+    /// Per sample, batch excluded.
+    let inputShape: [Int]
+    let batchSize: Int?
+
+    /// Reads a config. `keras2` nil: decided from the config (`keras_version` 1.x or 2.x, or
+    /// no `module` key, which Keras 3 always writes).
+    init(json data: Data, keras2 hint: Bool? = nil) throws {
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
+            throw KerasConfigProblem(message: "the model config is not valid JSON (\(error.localizedDescription))")
+        }
+        guard let top = parsed as? [String: Any], let className = top["class_name"] as? String else {
+            throw KerasConfigProblem(message: "the model config has no class_name; expected a Keras model config")
+        }
+        guard className == "Sequential" else {
+            throw KerasConfigProblem(
+                message: "the model is a \(className == "Functional" || className == "Model" ? "functional (non-Sequential)" : className) "
+                    + "model; Loom reads Sequential models only (rebuild it as keras.Sequential)")
+        }
+        let version = top["keras_version"] as? String
+        let keras2 = hint ?? (version.map { $0.hasPrefix("1.") || $0.hasPrefix("2.") } ?? (top["module"] == nil))
+        let config = top["config"] as? [String: Any]
+        guard let entries = (config?["layers"] ?? top["config"]) as? [Any] else {
+            throw KerasConfigProblem(message: "the Sequential config has no list of layers")
+        }
+        let decoder = KerasLayerDecoder(keras2: keras2)
+        var layers: [any Layer] = []
+        var batchInputShape: [Int?]?
+        for entry in entries {
+            let object = entry as? [String: Any]
+            if object?["class_name"] as? String == "InputLayer" {
+                batchInputShape = KerasLayerDecoder.batchInputShape(object?["config"] as? [String: Any] ?? [:])
+                continue
+            }
+            let (layer, declared) = try decoder.layer(entry)
+            if layers.isEmpty, batchInputShape == nil {
+                let built = (object?["build_config"] as? [String: Any])?["input_shape"]
+                batchInputShape = declared ?? KerasLayerDecoder.batchInputShape(["batch_shape": built as Any])
+            }
+            layers.append(layer)
+        }
+        if batchInputShape == nil, let built = config?["build_input_shape"] {
+            batchInputShape = KerasLayerDecoder.batchInputShape(["batch_shape": built])
+        }
+        guard !layers.isEmpty else { throw KerasConfigProblem(message: "the Sequential model has no layers") }
+        guard let shape = batchInputShape, shape.count >= 2 else {
+            throw KerasConfigProblem(message: "the model config declares no input shape (add keras.Input(shape=...) in Keras)")
+        }
+        let sample = shape.dropFirst().compactMap { $0 }
+        guard sample.count == shape.count - 1 else {
+            throw KerasConfigProblem(
+                message: "the input shape \(Shape.describe(shape.map { $0 ?? -1 })) has None besides the batch; "
+                    + "Loom needs every size but the batch fixed (declare them in keras.Input)")
+        }
+        name = config?["name"] as? String ?? "sequential"
+        self.layers = layers
+        inputShape = sample
+        batchSize = shape[0]
+    }
+
+    /// The Keras 3 config of a built model (the JSON of `to_json()` and of `config.json`).
+    static func json(of model: Sequential) throws -> Data {
+        guard let input = model.inputShape, model.isBuilt else {
+            throw KerasConfigProblem(message: "model '\(model.name)' is not built; give it an Input and build it first")
+        }
+        let batch: Int? = model.batchSize
+        var layers: [Any] = [[
+            "module": "keras.layers", "class_name": "InputLayer", "registered_name": NSNull(),
+            "config": ["batch_shape": [KerasLayerEncoder.json(batch)] + input, "dtype": "float32", "sparse": false,
+                       "name": "input_layer"] as [String: Any],
+        ] as [String: Any]]
+        var layerInput = input
+        for (layer, output) in zip(model.layers, model.layerOutputShapes) {
+            layers.append(try KerasLayerEncoder.serialize(layer, buildInputShape: [batch] + layerInput))
+            layerInput = output
+        }
+        let top: [String: Any] = [
+            "module": "keras", "class_name": "Sequential", "registered_name": NSNull(),
+            "config": ["name": model.name, "trainable": true, "dtype": "float32", "layers": layers] as [String: Any],
+            "build_config": ["input_shape": [KerasLayerEncoder.json(batch)] + input] as [String: Any],
+        ]
+        do {
+            return try JSONSerialization.data(withJSONObject: top, options: [.sortedKeys])
+        } catch {
+            throw KerasConfigProblem(message: "cannot write the config as JSON: \(error)")
+        }
+    }
+}

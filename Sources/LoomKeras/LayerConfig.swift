@@ -1,0 +1,116 @@
+import Foundation
+
+/// One layer's `config` object from a Keras model config, read option by option.
+///
+/// Every read marks its key used; `finish()` then refuses any key left over that Loom does
+/// not implement, so no option is silently dropped. Keys that change no number Loom
+/// computes (`trainable`, `seed`, `implementation`, `unroll`, ...) are accepted by name, and
+/// the regularizer, constraint and LoRA keys only when they are null (they do not change
+/// predictions, but training would differ).
+struct LayerConfig {
+    /// "LSTM 'lstm'", for messages.
+    let layer: String
+    private let values: [String: Any]
+    private var used: Set<String> = []
+
+    init(_ values: [String: Any], layer: String) {
+        self.values = values
+        self.layer = layer
+    }
+
+    /// Keys every layer may carry that change nothing Loom computes.
+    private static let harmless: Set<String> = [
+        "name", "trainable", "dtype", "seed", "implementation", "unroll", "zero_output_for_mask", "input_length",
+        "sparse", "ragged", "optional", "autocast", "input_dim", "batch_input_shape", "batch_shape", "input_shape",
+        "batch_size", "lora_alpha",
+    ]
+
+    func error(_ message: String) -> KerasConfigProblem { KerasConfigProblem(message: "\(layer): \(message)") }
+
+    func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
+
+    mutating func raw(_ key: String) -> Any? {
+        used.insert(key)
+        guard let value = values[key], !(value is NSNull) else { return nil }
+        return value
+    }
+
+    mutating func int(_ key: String, default fallback: Int? = nil) throws -> Int {
+        guard let value = raw(key) else {
+            if let fallback { return fallback }
+            throw error("option '\(key)' is missing")
+        }
+        guard let number = value as? NSNumber, let int = Int(exactly: number.doubleValue) else {
+            throw error("option '\(key)' should be a whole number, found \(value)")
+        }
+        return int
+    }
+
+    mutating func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        guard let value = raw(key) else { return fallback }
+        guard let flag = value as? Bool else { throw error("option '\(key)' should be true or false, found \(value)") }
+        return flag
+    }
+
+    mutating func float(_ key: String, default fallback: Float) throws -> Float {
+        guard let value = raw(key) else { return fallback }
+        guard let number = value as? NSNumber else { throw error("option '\(key)' should be a number, found \(value)") }
+        return number.floatValue
+    }
+
+    mutating func string(_ key: String, default fallback: String? = nil) throws -> String {
+        guard let value = raw(key) else {
+            if let fallback { return fallback }
+            throw error("option '\(key)' is missing")
+        }
+        guard let text = value as? String else { throw error("option '\(key)' should be a string, found \(value)") }
+        return text
+    }
+
+    /// A pair such as `kernel_size`: `[3, 3]`, or one number meaning both.
+    mutating func pair(_ key: String, default fallback: (Int, Int)? = nil) throws -> (Int, Int) {
+        guard let value = raw(key) else {
+            if let fallback { return fallback }
+            throw error("option '\(key)' is missing")
+        }
+        if let number = value as? NSNumber, let n = Int(exactly: number.doubleValue) { return (n, n) }
+        guard let list = value as? [Any], list.count == 2,
+              let a = (list[0] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
+              let b = (list[1] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }) else {
+            throw error("option '\(key)' should be two whole numbers, found \(value)")
+        }
+        return (a, b)
+    }
+
+    /// Throws unless `key` is absent or equal to `expected` (an option Loom supports only in
+    /// its Keras default, such as `time_major: false`).
+    mutating func require<T: Equatable>(_ key: String, is expected: T, explaining why: String) throws {
+        guard let value = raw(key) else { return }
+        guard let typed = value as? T, typed == expected else {
+            throw error("option '\(key)' = \(value) is not supported (\(why))")
+        }
+    }
+
+    /// Throws for any key not read and not harmless, and for a regularizer, constraint or LoRA
+    /// setting that is not null.
+    mutating func finish() throws {
+        try require("trainable", is: true, explaining: "Loom trains every layer; unfreeze it in Keras first")
+        try require("time_major", is: false, explaining: "Loom's sequences are batch first")
+        try require("data_format", is: "channels_last", explaining: "Loom's images are channels last")
+        try require("mask_zero", is: false, explaining: "Loom has no masking")
+        for key in values.keys.sorted() where !used.contains(key) {
+            let nullOnly = key.hasSuffix("_regularizer") || key.hasSuffix("_constraint") || key == "lora_rank"
+                || key == "quantization_config"
+            if nullOnly {
+                guard values[key] is NSNull else { throw error("option '\(key)' is not supported (only null)") }
+            } else if !LayerConfig.harmless.contains(key) {
+                throw error("option '\(key)' is not supported")
+            }
+        }
+    }
+}
+
+/// A config problem, before the file name is known.
+struct KerasConfigProblem: Error {
+    let message: String
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import Loom
+import LoomKeras
+
+/// `loom convert`: reads a Keras model in one format and writes it in another.
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a Keras model between formats.",
+        discussion: """
+            Reads .keras (Keras 3), .h5 (Keras 2 whole model) or .json (config, with --weights); \
+            writes by OUTPUT's name: .keras (model), .weights.h5 (weights) or .json (config).
+            """)
+
+    @Argument(help: "The model to read.")
+    var input: String
+
+    @Argument(help: "The file to write: .keras, .weights.h5 or .json.")
+    var output: String
+
+    @Option(help: "Weights to load into the input model first (.weights.h5, Keras 2 .h5 or .keras).")
+    var weights: String?
+
+    func run() throws {
+        let model = try Sequential(kerasModel: URL(fileURLWithPath: input), weights: weights.map { URL(fileURLWithPath: $0) })
+        try model.save(to: URL(fileURLWithPath: output))
+        print("wrote \(output): \(model.layers.count) layers, \(model.parameterCount) parameters")
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Loom
+import LoomHDF5
+@testable import LoomKeras
+import XCTest
+
+/// Keras's own files, every architecture in every format, loaded and matched against Keras's
+/// predictions (fixtures from `Fixtures/make_keras_models.py`, Keras 3.15 and tf_keras 2).
+final class KerasModelTests: XCTestCase {
+    static let models = [
+        "vanilla", "lstm_options", "stateful", "encoder_decoder", "bidirectional", "bidirectional_sum_mul",
+        "bidirectional_stateful", "cnn_lstm", "conv", "one_to_many", "gru_simple_rnn", "dropout", "embedding", "hard_sigmoid",
+    ]
+
+    func testKeras3ModelFiles() throws {
+        for name in Self.models {
+            try assertPredicts(Sequential(kerasModel: fixture("\(name).keras")), like: .named(name), "\(name).keras")
+        }
+    }
+
+    func testKeras3ConfigsWithWeightsFiles() throws {
+        for name in Self.models {
+            let model = try Sequential(kerasModel: fixture("\(name).json"), weights: fixture("\(name).weights.h5"))
+            try assertPredicts(model, like: .named(name), "\(name).json + .weights.h5")
+        }
+    }
+
+    /// tf.keras 2 whole-model files, and their JSON with the same file as weights. The
+    /// hard_sigmoid model's tf2 files compute Keras 2's hard_sigmoid, so Keras 2's outputs.
+    func testKeras2ModelFilesAndConfigs() throws {
+        for name in Self.models {
+            let expected = try ExpectedPredictions.named(name == "hard_sigmoid" ? "hard_sigmoid.tf2" : name)
+            try assertPredicts(Sequential(kerasModel: fixture("\(name).tf2.h5")), like: expected, "\(name).tf2.h5")
+            let model = try Sequential(kerasModel: fixture("\(name).tf2.json"), weights: fixture("\(name).tf2.h5"))
+            try assertPredicts(model, like: expected, "\(name).tf2.json + .tf2.h5")
+        }
+    }
+
+    func testKeras2WeightsOnlyFileAndChunkedAttributes() throws {
+        let expected = try ExpectedPredictions.named("vanilla")
+        let model = try Sequential(kerasModel: fixture("vanilla.json"), weights: fixture("vanilla.tf2.weights.h5"))
+        try assertPredicts(model, like: expected, "vanilla.tf2.weights.h5")
+        try assertPredicts(Sequential(kerasModel: fixture("chunked.tf2.h5")), like: expected, "chunked.tf2.h5")
+    }
+
+    func testConfigsGiveKerasNamesShapesAndOptions() throws {
+        let model = try Sequential(kerasModel: fixture("bidirectional_stateful.keras"))
+        XCTAssertEqual(model.batchSize, 2)
+        XCTAssertEqual(model.inputShape, [4, 3])
+        let bidirectional = try XCTUnwrap(model.layers[0] as? Bidirectional)
+        XCTAssertTrue(bidirectional.isStateful)
+        XCTAssertEqual(bidirectional.forwardLayer.name, "forward_lstm")
+        XCTAssertEqual(bidirectional.backwardLayer.name, "backward_lstm")
+        let dropout = try XCTUnwrap(Sequential(kerasModel: fixture("dropout.json")).layers[0] as? LSTM)
+        XCTAssertEqual(dropout.dropout, 0.2)
+        XCTAssertEqual(dropout.recurrentDropout, 0.2)
+        let legacy = try XCTUnwrap(Sequential(kerasModel: fixture("hard_sigmoid.tf2.json")).layers[0] as? LSTM)
+        XCTAssertEqual(legacy.recurrentActivation, .hardSigmoidKeras2)
+        let keras3 = try XCTUnwrap(Sequential(kerasModel: fixture("hard_sigmoid.json")).layers[0] as? LSTM)
+        XCTAssertEqual(keras3.recurrentActivation, .hardSigmoid)
+    }
+
+    func testRefusals() throws {
+        func refusal(_ name: String) throws -> String { message { _ = try Sequential(kerasModel: fixture(name)) } }
+        let functional = try refusal("functional.keras")
+        XCTAssertTrue(functional.hasSuffix("the model is a functional (non-Sequential) model; Loom reads Sequential models only "
+                                           + "(rebuild it as keras.Sequential)"), functional)
+        let unknown = try refusal("unknown_layer.keras")
+        XCTAssertTrue(unknown.contains("layer 'layer_normalization' is a LayerNormalization, which Loom does not have"), unknown)
+        XCTAssertTrue(try refusal("truncated.keras").hasSuffix("is not a readable zip archive; it may be truncated or damaged"))
+        XCTAssertTrue(try refusal("truncated.tf2.h5").contains("cannot open the HDF5 file: it may be truncated or damaged"))
+        XCTAssertTrue(try refusal("vanilla.weights.h5").hasSuffix("holds weights only, no model config; load the model from its "
+                                                                  + ".keras or .json file and pass this file as its weights"))
+        let absent = message { _ = try Sequential(kerasModel: URL(fileURLWithPath: "/nonexistent/m.keras")) }
+        XCTAssertEqual(absent, "/nonexistent/m.keras: no such file")
+
+        let model = try Sequential(kerasModel: fixture("vanilla.keras"))
+        let before = try model.weights()
+        let mismatch = message { try model.loadWeights(from: fixture("mismatch.weights.h5")) }
+        XCTAssertTrue(mismatch.hasSuffix("dataset 'layers/lstm/cell/vars/0': has shape (5, 20), but layer 'lstm' kernel is (5, 16)"),
+                      mismatch)
+        let legacyMismatch = message { try model.loadWeights(from: fixture("bidirectional.tf2.h5")) }
+        XCTAssertTrue(legacyMismatch.contains("holds weights for 3 layers"), legacyMismatch)
+        XCTAssertEqual(try model.weights(), before)
+    }
+
+    func testUnsupportedOptionsAreNamed() throws {
+        func refusal(_ layer: String) -> String {
+            let json = #"{"class_name": "Sequential", "module": "keras", "config": {"name": "s", "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 4, 3]}}, "#
+                + layer + "]}}"
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("loom-\(UUID().uuidString).json")
+            defer { try? FileManager.default.removeItem(at: url) }
+            return message {
+                try Data(json.utf8).write(to: url)
+                _ = try Sequential(kerasModel: url)
+            }.replacingOccurrences(of: url.path + ": ", with: "")
+        }
+        XCTAssertEqual(refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "time_major": true}}"#),
+                       "LSTM 'l': option 'time_major' = 1 is not supported (Loom's sequences are batch first)")
+        XCTAssertEqual(refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "kernel_regularizer": {"class_name": "L2"}}}"#),
+                       "LSTM 'l': option 'kernel_regularizer' is not supported (only null)")
+        XCTAssertEqual(refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "activation": "elu"}}"#),
+                       "LSTM 'l': activation 'elu' in 'activation' is not supported (linear, relu, sigmoid, tanh, hard_sigmoid, softmax)")
+        XCTAssertEqual(refusal(#"{"class_name": "GRU", "config": {"name": "g", "units": 2, "reset_after": false}}"#),
+                       "GRU 'g': option 'reset_after' = 0 is not supported (Loom's GRU is Keras's reset_after=True form)")
+        XCTAssertEqual(refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "frobnicate": 3}}"#),
+                       "LSTM 'l': option 'frobnicate' is not supported")
+        XCTAssertEqual(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "trainable": false}}"#),
+                       "Dense 'd': option 'trainable' = 0 is not supported (Loom trains every layer; unfreeze it in Keras first)")
+    }
+}
