@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "Loom", targets: ["Loom"]),
         .library(name: "LoomHDF5", targets: ["LoomHDF5"]),
         .library(name: "LoomKeras", targets: ["LoomKeras"]),
+        .library(name: "ReferenceModels", targets: ["ReferenceModels"]),
         .executable(name: "loom", targets: ["loom"]),
     ],
     dependencies: [
@@ -31,9 +32,11 @@ let package = Package(
         ),
         .target(name: "LoomHDF5", dependencies: ["Loom", "CHDF5"]),
         .target(name: "LoomKeras", dependencies: ["Loom", "LoomHDF5", "ZIPFoundation"]),
+        // The benchmark models B1-B7, shared by `loom bench --reference` and Benchmarks/.
+        .target(name: "ReferenceModels", dependencies: ["Loom"]),
         .executableTarget(
             name: "loom",
-            dependencies: ["Loom", "LoomHDF5", "LoomKeras", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Loom", "LoomHDF5", "LoomKeras", "ReferenceModels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "LoomHDF5Tests",

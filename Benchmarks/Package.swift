@@ -13,15 +13,17 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        .target(name: "ReferenceModels", dependencies: [.product(name: "Loom", package: "Loom")]),
-        .executableTarget(name: "loom-throughput", dependencies: ["ReferenceModels"]),
+        .executableTarget(name: "loom-throughput", dependencies: [.product(name: "ReferenceModels", package: "Loom")]),
         .executableTarget(
             name: "loom-hdf5-bench",
-            dependencies: ["ReferenceModels", .product(name: "LoomHDF5", package: "Loom")]
+            dependencies: [.product(name: "ReferenceModels", package: "Loom"), .product(name: "LoomHDF5", package: "Loom")]
         ),
         .executableTarget(
             name: "LoomBenchmarks",
-            dependencies: ["ReferenceModels", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: [
+                .product(name: "ReferenceModels", package: "Loom"), .product(name: "Loom", package: "Loom"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
             path: "Benchmarks/LoomBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Loom
+import ReferenceModels
 
 /// `loom bench`: the data-parallel scaling benchmark on synthetic data of a given shape.
 ///
@@ -23,11 +24,15 @@ struct Bench: ParsableCommand {
     @Option(help: "Model preset.")
     var arch: Architecture = .vanilla
 
+    @Option(help: ArgumentHelp("A reference model instead of a preset, at its own shape and batch size: B1 ... B7 "
+                                + "(\(ReferenceModel.all.map(\.id).joined(separator: ", "))))."))
+    var reference: String?
+
     @Option(help: "Comma-separated worker counts.")
     var workers = "1,2"
 
-    @Option(help: "Samples per step.")
-    var batchSize = 32
+    @Option(help: "Samples per step (default 32; with --reference, the model's).")
+    var batchSize: Int?
 
     @Option(help: "Timesteps per sample.")
     var timesteps = 10
@@ -38,8 +43,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Units of each LSTM layer.")
     var units = 10
 
-    @Option(help: "Training steps measured per worker count.")
-    var steps = 400
+    @Option(help: "Training steps measured per worker count (default 400; with --reference 200, 40 or 8 by batch size).")
+    var steps: Int?
 
     @Option(help: "Rounds per worker count (the median is reported).")
     var rounds = 3
@@ -56,6 +61,17 @@ struct Bench: ParsableCommand {
         let profile: StepProfile
     }
 
+    /// What is measured: a model maker, its data, and how an epoch trains.
+    struct Workload {
+        let title: String
+        let batchSize: Int
+        let steps: Int
+        let x: Tensor
+        let y: Tensor
+        let makeModel: () throws -> Sequential
+        let fit: (Sequential, Tensor, Tensor, Int) throws -> Void
+    }
+
     func run() throws {
         let counts = try workers.split(separator: ",").map { field -> Int in
             guard let count = Int(field.trimmingCharacters(in: .whitespaces)), count >= 1 else {
@@ -63,56 +79,93 @@ struct Bench: ParsableCommand {
             }
             return count
         }
-        guard !counts.isEmpty, [batchSize, steps, rounds, timesteps, features, units].allSatisfy({ $0 > 0 }),
-              Double(batchSize) * Double(steps) * Double(timesteps) * Double(features) <= 1e9 else {
-            throw ValidationError("--batch-size, --steps, --rounds, --timesteps, --features and --units must be positive, "
-                                  + "with batch-size · steps · timesteps · features at most 1e9 values")
-        }
+        guard !counts.isEmpty else { throw ValidationError("--workers takes positive counts such as 1,2,4") }
         // Speedups are against one thread: OpenBLAS gets one per product at every worker count.
         BLAS.threadCount = 1
-        var generator = SeededGenerator(seed: 42)
-        let samples = batchSize * steps
-        let x = try Tensor(shape: [samples, timesteps, features],
-                           scalars: (0..<(samples * timesteps * features)).map { _ in Float(2 * generator.uniform() - 1) })
-        // Sequence presets predict one value per input timestep.
-        let targetShape = [.manyToMany, .encoderDecoder].contains(arch) ? [timesteps, 1] : [1]
-        guard ![.oneToMany, .cnnLSTM].contains(arch) else {
-            throw ValidationError("loom bench measures the sequence presets; --arch \(arch.rawValue) takes images")
-        }
-        let y = try Tensor(shape: [samples] + targetShape,
-                           scalars: (0..<(samples * Shape.count(targetShape))).map { _ in Float(2 * generator.uniform() - 1) })
-        print("loom bench: \(arch.rawValue), LSTM(\(units)) on (\(timesteps), \(features)), batch \(batchSize), "
-              + "\(steps) steps x \(rounds) rounds, OpenBLAS \(BLAS.coreName)")
+        let workload = try reference.map(referenceWorkload) ?? presetWorkload()
+        print("loom bench: \(workload.title), batch \(workload.batchSize), \(workload.steps) steps x \(rounds) rounds, "
+              + "OpenBLAS \(BLAS.coreName)")
         var rows: [Row] = []
         for count in counts {
             var measured: [(Double, StepProfile)] = []
             for _ in 0..<rounds {
-                let model = try arch.makeModel(inputShape: [timesteps, features], targetShape: targetShape, units: units,
-                                               batchSize: batchSize, seed: 1)
-                try model.compile(optimizer: Adam(), loss: .meanSquaredError)
-                let stateful = arch == .stateful
-                let warmUp = min(samples, batchSize * 20)
-                try model.fit(x: x.samples(0..<warmUp), y: y.samples(0..<warmUp), batchSize: batchSize, shuffle: !stateful,
-                              verbose: 0, workers: count)
+                let model = try workload.makeModel()
+                let warmUp = min(workload.x.sampleCount, workload.batchSize * 20)
+                try workload.fit(model, workload.x.samples(0..<warmUp), workload.y.samples(0..<warmUp), count)
                 let start = DispatchTime.now().uptimeNanoseconds
-                try model.fit(x: x, y: y, batchSize: batchSize, shuffle: !stateful, verbose: 0, workers: count)
+                try workload.fit(model, workload.x, workload.y, count)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 // One worker takes the plain single-thread path: all of its step is compute.
                 var profile = StepProfile()
-                profile.total = seconds / Double(steps)
+                profile.total = seconds / Double(workload.steps)
                 profile.compute = profile.total
-                measured.append((Double(samples) / seconds, model.lastFitProfile ?? profile))
+                measured.append((Double(workload.x.sampleCount) / seconds, model.lastFitProfile ?? profile))
             }
             measured.sort { $0.0 < $1.0 }
             let median = measured[measured.count / 2]
             rows.append(Row(workers: count, samplesPerSecond: median.0, profile: median.1))
         }
-        report(rows)
+        report(rows, batchSize: workload.batchSize)
         if let csv { try writeCSV(rows, to: csv) }
-        if let plot { try writePlot(rows, to: plot) }
+        if let plot { try writePlot(rows, to: plot, title: workload.title, batchSize: workload.batchSize) }
     }
 
-    private func report(_ rows: [Row]) {
+    /// A reference model (B1-B7) on its own synthetic data, trained as the comparison scripts train it.
+    private func referenceWorkload(_ name: String) throws -> Workload {
+        guard let model = ReferenceModel.named(name) else {
+            throw ValidationError("--reference takes B1 ... B7 or \(ReferenceModel.all.map(\.id).joined(separator: ", ")); got '\(name)'")
+        }
+        let batch = batchSize ?? model.batchSize
+        let steps = steps ?? (batch >= 256 ? 8 : batch >= 64 ? 40 : 200)
+        try checkSizes(batch: batch, steps: steps, sampleSize: Shape.count(model.inputShape))
+        let (x, y) = try model.makeData(samples: batch * steps)
+        let reference = model.withBatchSize(batch)
+        return Workload(title: "\(model.benchmark) \(model.id)", batchSize: batch, steps: steps, x: x, y: y,
+                        makeModel: reference.makeModel,
+                        fit: { model, x, y, workers in try reference.fitEpoch(model, x: x, y: y, workers: workers) })
+    }
+
+    /// A preset (`--arch`) of `--units` on synthetic `(--timesteps, --features)` data.
+    private func presetWorkload() throws -> Workload {
+        let batch = batchSize ?? 32, steps = steps ?? 400
+        guard [timesteps, features, units].allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--timesteps, --features and --units must be positive")
+        }
+        try checkSizes(batch: batch, steps: steps, sampleSize: timesteps * features)
+        guard ![.oneToMany, .cnnLSTM].contains(arch) else {
+            throw ValidationError("loom bench --arch measures the sequence presets; \(arch.rawValue) takes images (try --reference B6)")
+        }
+        var generator = SeededGenerator(seed: 42)
+        let samples = batch * steps
+        let x = try Tensor(shape: [samples, timesteps, features],
+                           scalars: (0..<(samples * timesteps * features)).map { _ in Float(2 * generator.uniform() - 1) })
+        // Sequence presets predict one value per input timestep.
+        let targetShape = [.manyToMany, .encoderDecoder].contains(arch) ? [timesteps, 1] : [1]
+        let y = try Tensor(shape: [samples] + targetShape,
+                           scalars: (0..<(samples * Shape.count(targetShape))).map { _ in Float(2 * generator.uniform() - 1) })
+        let (arch, units, timesteps, features) = (arch, units, timesteps, features)
+        let stateful = arch == .stateful
+        return Workload(
+            title: "\(arch.rawValue), LSTM(\(units)) on (\(timesteps), \(features))", batchSize: batch, steps: steps, x: x, y: y,
+            makeModel: {
+                let model = try arch.makeModel(inputShape: [timesteps, features], targetShape: targetShape, units: units,
+                                               batchSize: batch, seed: 1)
+                try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+                return model
+            },
+            fit: { model, x, y, workers in
+                try model.fit(x: x, y: y, batchSize: batch, shuffle: !stateful, verbose: 0, workers: workers)
+            })
+    }
+
+    private func checkSizes(batch: Int, steps: Int, sampleSize: Int) throws {
+        guard batch > 0, steps > 0, rounds > 0, Double(batch) * Double(steps) * Double(sampleSize) <= 1e9 else {
+            throw ValidationError("--batch-size, --steps and --rounds must be positive, "
+                                  + "with batch-size · steps · (values per sample) at most 1e9")
+        }
+    }
+
+    private func report(_ rows: [Row], batchSize: Int) {
         let base = rows[0]
         print("workers  samples/s  speedup  efficiency  step ms  compute  wait  reduce  optimizer")
         for row in rows {
@@ -147,7 +200,7 @@ struct Bench: ParsableCommand {
     }
 
     /// Speedup against workers, with the ideal line, as a small standalone SVG.
-    private func writePlot(_ rows: [Row], to path: String) throws {
+    private func writePlot(_ rows: [Row], to path: String, title: String, batchSize: Int) throws {
         let base = rows[0]
         let maxWorkers = Double(rows.map(\.workers).max()!)
         let (width, height, margin) = (480.0, 320.0, 48.0)
@@ -160,7 +213,7 @@ struct Bench: ParsableCommand {
         var svg = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(Int(width / 2))" y="20" text-anchor="middle">Loom data-parallel speedup: \(arch.rawValue), batch \(batchSize)</text>
+        <text x="\(Int(width / 2))" y="20" text-anchor="middle">Loom data-parallel speedup: \(title), batch \(batchSize)</text>
         <line x1="\(margin)" y1="\(height - margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="black"/>
         <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(height - margin)" stroke="black"/>
         <text x="\(Int(width / 2))" y="\(Int(height - 12))" text-anchor="middle">workers</text>

@@ -10,17 +10,49 @@ let benchmarks: @Sendable () -> Void = {
     BLAS.threadCount = 1
 
     for reference in ReferenceModel.all {
-        Benchmark("train step \(reference.id)") { benchmark in
+        Benchmark("train step \(reference.benchmark) \(reference.id)") { benchmark in
             let model = try reference.makeModel()
             let (x, y) = try reference.makeData(samples: reference.batchSize)
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations { try model.trainOnBatch(x: x, y: y) }
         }
-        Benchmark("predict \(reference.id)") { benchmark in
+        Benchmark("predict \(reference.benchmark) \(reference.id)") { benchmark in
             let model = try reference.makeModel()
-            let (x, _) = try reference.makeData(samples: 1024)
+            let (x, _) = try reference.makeData(samples: reference.predictBatchSize)
             benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations { blackHole(try model.predict(x, batchSize: 1024)) }
+            for _ in benchmark.scaledIterations { blackHole(try reference.predict(model, x: x, workers: 1)) }
+        }
+    }
+
+    // The LSTM of B2 and the convolution of B6 alone, forward and forward + backward.
+    let kernels: [(String, () -> any Layer, [Int], Int)] = [
+        ("LSTM(128) on (32, 64)", { LSTM(128) }, [32, 64], 512),
+        ("Conv2D(8, 3x3) on (16, 16, 1)", { Conv2D(8, kernelSize: (3, 3), activation: .relu) }, [16, 16, 1], 512),
+    ]
+    for (name, makeLayer, shape, batch) in kernels {
+        for backward in [false, true] {
+            Benchmark("\(name) batch \(batch) \(backward ? "forward + backward" : "forward")") { benchmark in
+                let layer = makeLayer()
+                let output = try layer.build(inputShape: shape)
+                let parameters = FloatBuffer(count: layer.parameterCount), gradients = FloatBuffer(count: layer.parameterCount)
+                var generator = SeededGenerator(seed: 1)
+                var offset = 0
+                for spec in layer.parameterSpecs {
+                    spec.initializer.fill(parameters.pointer + offset, shape: spec.shape, using: &generator)
+                    offset += spec.count
+                }
+                layer.bind(ParameterBinding(values: parameters.pointer, gradients: gradients.pointer, offset: 0))
+                let x = FloatBuffer(count: batch * Shape.count(shape)), dy = FloatBuffer(count: batch * Shape.count(output))
+                for i in 0..<(batch * Shape.count(shape)) { x.pointer[i] = Float(2 * generator.uniform() - 1) }
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    blackHole(layer.forward(x.pointer, batch: batch, training: backward))
+                    if backward {
+                        dy.pointer.update(repeating: 0.01, count: batch * Shape.count(output))
+                        blackHole(layer.backward(dy.pointer, batch: batch, needsInputGradient: true))
+                    }
+                }
+            }
         }
     }
 

@@ -4,7 +4,7 @@
 //
 // N threads means N data-parallel workers, each with one OpenBLAS thread. Prints one line per
 // round: `loom MODEL threads train_samples_per_s predict_samples_per_s gflops`, where gflops
-// counts training as 3x the forward flops. Also measures the sgemm peak of this machine at
+// counts training as 3x the forward flops. Predictions run at batch 1024 (B7: its fixed 32). Also measures the sgemm peak of this machine at
 // the same thread count (`sgemm THREADS GFLOPS CORE`, CORE the OpenBLAS kernels used).
 import Dispatch
 import Foundation
@@ -52,12 +52,10 @@ print("sgemm \(threads) \(String(format: "%.1f", sgemmPeak())) \(BLAS.coreName)"
 BLAS.threadCount = 1
 let model = try reference.makeModel()
 let (x, y) = try reference.makeData(samples: reference.batchSize * steps)
-try model.fit(x: x, y: y, epochs: 1, batchSize: reference.batchSize, verbose: 0, workers: threads)  // warm-up
+try reference.fitEpoch(model, x: x, y: y, workers: threads)  // warm-up
 for _ in 0..<rounds {
-    let train = try seconds {
-        try model.fit(x: x, y: y, epochs: 1, batchSize: reference.batchSize, verbose: 0, workers: threads)
-    }
-    let predict = try seconds { _ = try model.predict(x, batchSize: 1024, workers: threads) }
+    let train = try seconds { try reference.fitEpoch(model, x: x, y: y, workers: threads) }
+    let predict = try seconds { _ = try reference.predict(model, x: x, workers: threads) }
     let samples = Double(x.sampleCount)
     let gflops = 3 * reference.forwardFlopsPerSample * samples / train / 1e9
     print(String(format: "loom %@ %d %.0f %.0f %.1f", reference.id, threads, samples / train, samples / predict, gflops))

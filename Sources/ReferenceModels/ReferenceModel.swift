@@ -1,0 +1,168 @@
+import Loom
+
+/// The seven reference models Loom is measured on (B1–B7), with synthetic data from a fixed
+/// seed, so `loom bench --reference`, the Benchmarks runners and the Keras/PyTorch scripts
+/// (Benchmarks/compare/models.py) all train the same thing: Adam, one output per sample (per
+/// step for seq2seq), MSE except seq2seq's binary cross-entropy.
+public struct ReferenceModel: Sendable {
+    public enum Kind: Sendable {
+        /// LSTM(units) -> Dense(1).
+        case lstm
+        /// LSTM(units, sequences) x3 -> LSTM(units) -> Dense(1).
+        case stacked
+        /// LSTM(units) -> RepeatVector(steps) -> LSTM(units, sequences) ->
+        /// TimeDistributed(Dense(1, sigmoid)), binary cross-entropy on 0/1 targets.
+        case seq2seq(steps: Int)
+        /// Bidirectional(LSTM(units), concat) -> Dense(1).
+        case bidirectional
+        /// TimeDistributed Conv2D(8, 3x3, relu), MaxPooling2D(2x2), Flatten -> LSTM(units) -> Dense(1).
+        case cnnLSTM
+        /// LSTM(units, stateful) -> Dense(1): batches in order, state reset at each epoch.
+        case stateful
+    }
+
+    /// "B1" ... "B7".
+    public let benchmark: String
+    /// The name the comparison scripts use ("vanilla", "lstm128", ...).
+    public let id: String
+    public let kind: Kind
+    /// Per-sample input shape.
+    public let inputShape: [Int]
+    public let units: Int
+    public let batchSize: Int
+
+    /// B1, the seed's vanilla model: LSTM(10) on (10, 25) -> Dense(1), batch 32.
+    public static let vanilla = ReferenceModel(
+        benchmark: "B1", id: "vanilla", kind: .lstm, inputShape: [10, 25], units: 10, batchSize: 32)
+    /// B2, large batch: LSTM(128) on (32, 64) -> Dense(1), batch 512.
+    public static let lstm128 = ReferenceModel(
+        benchmark: "B2", id: "lstm128", kind: .lstm, inputShape: [32, 64], units: 128, batchSize: 512)
+    /// B3: four stacked LSTM(64) on (20, 16), batch 128.
+    public static let stacked = ReferenceModel(
+        benchmark: "B3", id: "stacked", kind: .stacked, inputShape: [20, 16], units: 64, batchSize: 128)
+    /// B4: encoder-decoder LSTM(64) on (20, 8) to 10 steps, batch 128.
+    public static let seq2seq = ReferenceModel(
+        benchmark: "B4", id: "seq2seq", kind: .seq2seq(steps: 10), inputShape: [20, 8], units: 64, batchSize: 128)
+    /// B5: Bidirectional(LSTM(64)) on (30, 16) -> Dense(1), batch 128.
+    public static let bidirectional = ReferenceModel(
+        benchmark: "B5", id: "bidirectional", kind: .bidirectional, inputShape: [30, 16], units: 64, batchSize: 128)
+    /// B6: CNN-LSTM on (8, 16, 16, 1) image sequences, LSTM(32), batch 64.
+    public static let cnnLSTM = ReferenceModel(
+        benchmark: "B6", id: "cnnlstm", kind: .cnnLSTM, inputShape: [8, 16, 16, 1], units: 32, batchSize: 64)
+    /// B7: stateful LSTM(32) on (10, 25) -> Dense(1), batch 32.
+    public static let stateful = ReferenceModel(
+        benchmark: "B7", id: "stateful", kind: .stateful, inputShape: [10, 25], units: 32, batchSize: 32)
+    public static let all = [vanilla, lstm128, stacked, seq2seq, bidirectional, cnnLSTM, stateful]
+
+    /// A model by benchmark ("B3", "b3") or script name ("stacked").
+    public static func named(_ name: String) -> ReferenceModel? {
+        all.first { $0.id == name || $0.benchmark == name.uppercased() }
+    }
+
+    /// The same model trained at another batch size.
+    public func withBatchSize(_ batch: Int) -> ReferenceModel {
+        ReferenceModel(benchmark: benchmark, id: id, kind: kind, inputShape: inputShape, units: units, batchSize: batch)
+    }
+
+    /// Whether batches keep their order and state carries between them (B7).
+    public var isStateful: Bool {
+        if case .stateful = kind { return true }
+        return false
+    }
+
+    /// The batch size predictions run at: 1024, except the stateful model's fixed batch.
+    public var predictBatchSize: Int { isStateful ? batchSize : 1024 }
+
+    /// Per-sample target shape.
+    public var targetShape: [Int] {
+        if case let .seq2seq(steps) = kind { return [steps, 1] }
+        return [1]
+    }
+
+    /// A compiled model (Adam; MSE, or binary cross-entropy for seq2seq) with the seed's weights.
+    public func makeModel() throws -> Sequential {
+        let model: Sequential
+        var loss = Loss.meanSquaredError
+        switch kind {
+        case .lstm:
+            model = Sequential(seed: 1) { Input(shape: inputShape); LSTM(units); Dense(1) }
+        case .stacked:
+            model = Sequential(seed: 1) {
+                Input(shape: inputShape)
+                LSTM(units, returnSequences: true)
+                LSTM(units, returnSequences: true)
+                LSTM(units, returnSequences: true)
+                LSTM(units)
+                Dense(1)
+            }
+        case let .seq2seq(steps):
+            model = Sequential(seed: 1) {
+                Input(shape: inputShape)
+                LSTM(units)
+                RepeatVector(steps)
+                LSTM(units, returnSequences: true)
+                TimeDistributed(Dense(1, activation: .sigmoid))
+            }
+            loss = .binaryCrossentropy
+        case .bidirectional:
+            model = Sequential(seed: 1) { Input(shape: inputShape); Bidirectional(LSTM(units)); Dense(1) }
+        case .cnnLSTM:
+            model = Sequential(seed: 1) {
+                Input(shape: inputShape)
+                TimeDistributed(Conv2D(8, kernelSize: (3, 3), activation: .relu))
+                TimeDistributed(MaxPooling2D(poolSize: (2, 2)))
+                TimeDistributed(Flatten())
+                LSTM(units)
+                Dense(1)
+            }
+        case .stateful:
+            model = Sequential(seed: 1) { Input(shape: inputShape, batchSize: batchSize); LSTM(units, stateful: true); Dense(1) }
+        }
+        try model.compile(optimizer: Adam(), loss: loss)
+        return model
+    }
+
+    /// `samples` inputs uniform in [-1, 1) and targets from a fixed seed (seq2seq: 1 where the
+    /// uniform draw is positive, else 0).
+    public func makeData(samples: Int) throws -> (x: Tensor, y: Tensor) {
+        var generator = SeededGenerator(seed: 42)
+        func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float(2 * generator.uniform() - 1) } }
+        let x = try Tensor(shape: [samples] + inputShape, scalars: values(samples * Shape.count(inputShape)))
+        var targets = values(samples * Shape.count(targetShape))
+        if case .seq2seq = kind { targets = targets.map { $0 > 0 ? 1 : 0 } }
+        return (x, try Tensor(shape: [samples] + targetShape, scalars: targets))
+    }
+
+    /// One training epoch over `x`, `y`, as the comparison scripts train: shuffled, except the
+    /// stateful model (in order, state reset at the epoch's start).
+    public func fitEpoch(_ model: Sequential, x: Tensor, y: Tensor, workers: Int) throws {
+        try model.fit(x: x, y: y, epochs: 1, batchSize: batchSize, shuffle: !isStateful, verbose: 0,
+                      resetStatesEachEpoch: isStateful, workers: workers)
+    }
+
+    /// Predictions over `x` at `predictBatchSize` (the stateful model from a reset state).
+    public func predict(_ model: Sequential, x: Tensor, workers: Int) throws -> Tensor {
+        if isStateful { model.resetStates() }
+        return try model.predict(x, batchSize: predictBatchSize, workers: workers)
+    }
+
+    /// Forward flops of one sample (multiply-adds count 2): an LSTM over T steps of F
+    /// features costs 2·T·4U·(F + U) (twice for Bidirectional; stacked: the first layer on
+    /// F, three more on U; seq2seq: the encoder over the input, the decoder over its steps of
+    /// U features); a 3x3 convolution to 8 filters costs 2·outH·outW·9·C·8 per frame. Dense
+    /// heads, RepeatVector and pooling are left out. Training counts as 3x.
+    public var forwardFlopsPerSample: Double {
+        func lstm(_ steps: Int, _ features: Int) -> Double { 2 * Double(steps * 4 * units * (features + units)) }
+        switch kind {
+        case .lstm, .stateful: return lstm(inputShape[0], inputShape[1])
+        case .stacked: return lstm(inputShape[0], inputShape[1]) + 3 * lstm(inputShape[0], units)
+        case let .seq2seq(steps): return lstm(inputShape[0], inputShape[1]) + lstm(steps, units)
+        case .bidirectional: return 2 * lstm(inputShape[0], inputShape[1])
+        case .cnnLSTM:
+            let (frames, height, width, channels) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+            let conv = 2 * Double((height - 2) * (width - 2) * 9 * channels * 8)
+            let features = ((height - 2) / 2) * ((width - 2) / 2) * 8
+            return Double(frames) * conv + lstm(frames, features)
+        }
+    }
+}
