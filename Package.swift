@@ -47,6 +47,7 @@ let package = Package(
             dependencies: ["LoomKeras", "LoomHDF5"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "ReferenceModelsTests", dependencies: ["ReferenceModels"]),
         .testTarget(
             name: "LoomCLITests",
             dependencies: ["Loom", "LoomHDF5"]

@@ -2,7 +2,7 @@
 
     python keras_bench.py MODEL --threads N [--rounds R] [--steps S]
 
-The models of Benchmarks/Sources/ReferenceModels (MSE, Adam, synthetic data from a fixed
+The models of Sources/ReferenceModels (MSE, Adam, synthetic data from a fixed
 seed; seq2seq: binary cross-entropy). Prints `keras MODEL threads train_samples_per_s
 predict_samples_per_s gflops` per round, with the same flop count as the Swift runner
 (training counted as 3x the forward).

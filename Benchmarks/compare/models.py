@@ -1,5 +1,5 @@
 """The reference models shared by keras_bench.py and torch_bench.py, as in
-Benchmarks/Sources/ReferenceModels/ReferenceModel.swift. `id` is the model's B-number in the
+Sources/ReferenceModels/ReferenceModel.swift. `id` is the model's B-number in the
 comparison tables; the dictionary's order is the tables' order."""
 import argparse
 

@@ -15,8 +15,13 @@ public struct KerasFileError: Error, Equatable, CustomStringConvertible {
 }
 
 extension KerasFileError {
-    /// Runs `body`, turning a config problem into an error that names `url`.
-    static func naming<T>(_ url: URL, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch let problem as KerasConfigProblem { throw KerasFileError(file: url.path, problem.message) }
+    /// Runs `body`, turning a config problem into an error that names `file`.
+    static func naming<T>(_ file: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let problem as KerasConfigProblem { throw KerasFileError(file: file, problem.message) }
     }
+}
+
+/// A problem in a model config, before the file it came from is known.
+struct KerasConfigProblem: Error {
+    let message: String
 }

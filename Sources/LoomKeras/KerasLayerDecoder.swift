@@ -5,6 +5,9 @@ import Loom
 ///
 /// Reads the layer configs of Keras 3 and of Keras 2 / tf.keras alike; where they differ in
 /// meaning, `keras2` says which: Keras 2's `hard_sigmoid` is `clip(0.2·x + 0.5, 0, 1)`.
+/// One difference affects training only and is not refused: tf.keras draws recurrent
+/// dropout's masks per gate (its `implementation=1`), Loom one mask for the four gates, as
+/// Keras 3 does.
 struct KerasLayerDecoder {
     /// Whether the config comes from Keras 2 (tf.keras, legacy .h5).
     let keras2: Bool
@@ -131,13 +134,16 @@ struct KerasLayerDecoder {
         guard let mergeMode = Bidirectional.MergeMode(rawValue: mode) else {
             throw config.error("merge_mode '\(mode)' is not supported (concat, sum, mul, ave)")
         }
-        // Keras 3 writes the backward layer it derived; Loom derives the same one. A different
-        // backward layer (another type or size) is refused.
+        // Keras 3 writes the backward layer it derived; Loom derives the same one. Any other
+        // backward layer (another type, size or option) is refused.
         if let backwardConfig = config.raw("backward_layer") {
-            guard let backward = try layer(backwardConfig).layer as? any RecurrentLayer,
-                  backward.typeName == inner.typeName, backward.units == inner.units,
-                  backward.returnSequences == inner.returnSequences, backward.goBackwards != inner.goBackwards,
-                  backward.parameterCount == inner.parameterCount else {
+            let backward = try layer(backwardConfig).layer
+            func options(_ layer: any Layer) throws -> NSDictionary {
+                var config = try KerasLayerEncoder.serialize(layer)["config"] as? [String: Any] ?? [:]
+                config["name"] = nil
+                return config as NSDictionary
+            }
+            guard try options(backward) == options(inner.reversedCopy()) else {
                 throw config.error("a backward_layer that is not the forward layer reading backwards is not supported")
             }
         }
@@ -162,9 +168,9 @@ struct KerasLayerDecoder {
     /// An activation by name; Keras 3 may also serialize it as `{"class_name": ..., "config": {"name": ...}}`.
     private func activation(_ config: inout LayerConfig, _ key: String, default fallback: Activation) throws -> Activation {
         guard let value = config.raw(key) else { return fallback }
+        // A name, or Keras 3's object for a plain function: {"class_name": "function", "config": "relu"}.
         let object = value as? [String: Any]
-        guard let name = (value as? String) ?? (object?["config"] as? [String: Any])?["name"] as? String
-                ?? object?["config"] as? String else {
+        guard let name = value as? String ?? (object?["class_name"] as? String == "function" ? object?["config"] as? String : nil) else {
             throw config.error("option '\(key)' is not an activation name: \(value)")
         }
         if name == "hard_sigmoid", keras2 { return .hardSigmoidKeras2 }

@@ -3,59 +3,14 @@ import Loom
 import LoomHDF5
 import ZIPFoundation
 
-/// A Keras model file opened for reading, told apart by its first bytes:
+/// The Keras model files Loom reads and writes, told apart by their first bytes:
 ///
 /// - `.keras` (Keras 3): a zip of `config.json`, `metadata.json` and `model.weights.h5`
-///   (the `.weights.h5` layout). Unpacked into a temporary folder, removed with this object.
-/// - Keras 2 whole-model `.h5`: the config in attribute `model_config`, the weights in the
-///   legacy layout (`LegacyKerasFile`).
-/// - JSON: a config alone (`model.to_json()`); weights come from elsewhere or from the seed.
-final class KerasModelFile {
-    let path: String
-    let config: KerasModelConfig
-    private let weights: (load: (Sequential) throws -> Void, folder: URL?)?
-
-    init(_ url: URL) throws {
-        path = url.path
-        switch try KerasModelFile.kind(of: url) {
-        case .zip:
-            let folder = try KerasModelFile.unpack(url)
-            do {
-                let configData = try Data(contentsOf: folder.appendingPathComponent("config.json"))
-                config = try KerasFileError.naming(url) { try KerasModelConfig(json: configData) }
-            } catch {
-                try? FileManager.default.removeItem(at: folder)
-                throw error
-            }
-            let weightsURL = folder.appendingPathComponent("model.weights.h5")
-            weights = ({ model in try KerasWeightsFile.load(into: model, from: HDF5File(path: weightsURL.path)) }, folder)
-        case .hdf5:
-            let file = try HDF5File(path: url.path)
-            guard let json = try LegacyKerasFile.modelConfig(in: file) else {
-                throw KerasFileError(file: url.path, "holds weights only, no model config; load the model from its "
-                                        + ".keras or .json file and pass this file as its weights")
-            }
-            let keras2 = LegacyKerasFile.writtenByKeras2(file)
-            config = try KerasFileError.naming(url) { try KerasModelConfig(json: json, keras2: keras2) }
-            weights = ({ model in try LegacyKerasFile.load(into: model, from: file) }, nil)
-        case .json:
-            let data = try Data(contentsOf: url)
-            config = try KerasFileError.naming(url) { try KerasModelConfig(json: data) }
-            weights = nil
-        }
-    }
-
-    deinit {
-        if let folder = weights?.folder { try? FileManager.default.removeItem(at: folder) }
-    }
-
-    /// Loads the file's own weights into `model` (built from `config`); does nothing for JSON.
-    func loadWeights(into model: Sequential) throws {
-        try weights?.load(model)
-    }
-
-    // MARK: formats
-
+///   (the `.weights.h5` layout, `KerasWeightsFile`).
+/// - Keras 2 `.h5`: a whole model (the config in attribute `model_config`) or weights only,
+///   in the legacy layout (`LegacyKerasFile`); or a Keras 3 `.weights.h5`.
+/// - JSON: a config alone (`model.to_json()`).
+enum KerasModelFile {
     enum Kind { case zip, hdf5, json }
 
     /// What `url` holds, by its first bytes.
@@ -70,65 +25,108 @@ final class KerasModelFile {
         throw KerasFileError(file: url.path, "is not a Keras model file (.keras zip, Keras 2 .h5 or JSON config)")
     }
 
-    /// Unpacks a `.keras` archive into a new temporary folder; checks it holds a config.
-    static func unpack(_ url: URL) throws -> URL {
+    /// The model config a file holds.
+    static func config(of url: URL, kind: Kind) throws -> KerasModelConfig {
+        switch kind {
+        case .zip:
+            let data = try entry("config.json", of: url)
+            return try KerasFileError.naming(url.path) { try KerasModelConfig(json: data) }
+        case .hdf5:
+            let file = try HDF5File(path: url.path)
+            guard let json = try LegacyKerasFile.modelConfig(in: file) else {
+                throw KerasFileError(file: url.path, "holds weights only, no model config; load the model from its "
+                                        + ".keras or .json file and pass this file as its weights")
+            }
+            let keras2 = LegacyKerasFile.writtenByKeras2(file)
+            return try KerasFileError.naming(url.path) { try KerasModelConfig(json: json, keras2: keras2) }
+        case .json:
+            let data = try Data(contentsOf: url)
+            return try KerasFileError.naming(url.path) { try KerasModelConfig(json: data) }
+        }
+    }
+
+    /// Loads the weights of any of the formats into `model`; errors name `url`.
+    static func loadWeights(into model: Sequential, from url: URL) throws {
+        switch try kind(of: url) {
+        case .zip:
+            // HDF5 reads files, not zip entries: the weights go to a temporary file first.
+            let folder = try temporaryFolder(near: FileManager.default.temporaryDirectory)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let weights = folder.appendingPathComponent("model.weights.h5")
+            try entry("model.weights.h5", of: url).write(to: weights)
+            do {
+                try KerasWeightsFile.load(into: model, from: HDF5File(path: weights.path))
+            } catch let error as HDF5Error {
+                throw KerasFileError(file: url.path, "model.weights.h5" + (error.dataset.map { ", dataset '\($0)'" } ?? "")
+                                        + ": " + error.message)
+            }
+        case .hdf5:
+            let file = try HDF5File(path: url.path)
+            if LegacyKerasFile.isLegacy(file) {
+                try LegacyKerasFile.load(into: model, from: file)
+            } else {
+                try KerasWeightsFile.load(into: model, from: file)
+            }
+        case .json:
+            throw KerasFileError(file: url.path, "is a model config (JSON), not weights")
+        }
+    }
+
+    /// One entry of a `.keras` archive, whole.
+    private static func entry(_ name: String, of url: URL) throws -> Data {
         let archive: Archive
         do { archive = try Archive(url: url, accessMode: .read) } catch {
             throw KerasFileError(file: url.path, "is not a readable zip archive; it may be truncated or damaged")
         }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("loom-keras-\(UUID().uuidString)")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            for name in ["config.json", "model.weights.h5"] {
-                guard let entry = archive[name] else {
-                    throw KerasFileError(file: url.path, "has no \(name); a .keras file holds config.json and model.weights.h5")
-                }
-                _ = try archive.extract(entry, to: folder.appendingPathComponent(name))
+        guard let entry = archive[name] else {
+            throw KerasFileError(file: url.path, "has no \(name); a .keras file holds config.json and model.weights.h5")
+        }
+        var data = Data()
+        do { _ = try archive.extract(entry) { data.append($0) } } catch {
+            throw KerasFileError(file: url.path, "cannot unpack \(name) (\(error)); the file may be truncated or damaged")
+        }
+        return data
+    }
+
+    // MARK: writing
+
+    /// Writes `model` in the format `url`'s name asks for (`KerasFileName`). The file is
+    /// assembled beside `url` and renamed into place, so a failure leaves any file already
+    /// there as it was.
+    static func write(_ model: Sequential, to url: URL) throws {
+        guard let format = KerasFileName(url) else {
+            throw KerasFileError(file: url.path, "cannot tell the format: name it .keras (model), .weights.h5 (weights) or .json (config)")
+        }
+        let folder = try temporaryFolder(near: url.deletingLastPathComponent())
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let staged = folder.appendingPathComponent(url.lastPathComponent)
+        let weights = folder.appendingPathComponent("model.weights.h5")
+        switch format {
+        case .json:
+            try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model) }.write(to: staged)
+        case .weights:
+            try KerasWeightsFile.save(model, to: HDF5File(path: staged.path, mode: .create))
+        case .keras:
+            let config = try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model) }
+            try config.write(to: folder.appendingPathComponent("config.json"))
+            let metadata: [String: Any] = ["keras_version": "3.15.1", "date_saved": timestamp(), "saved_by": "Loom"]
+            try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
+                .write(to: folder.appendingPathComponent("metadata.json"))
+            try KerasWeightsFile.save(model, to: HDF5File(path: weights.path, mode: .create))
+            let archive = try Archive(url: staged, accessMode: .create)
+            for name in ["metadata.json", "config.json", "model.weights.h5"] {
+                try archive.addEntry(with: name, fileURL: folder.appendingPathComponent(name), compressionMethod: .deflate)
             }
-        } catch {
-            try? FileManager.default.removeItem(at: folder)
-            if error is KerasFileError { throw error }
-            throw KerasFileError(file: url.path, "cannot be unpacked (\(error)); it may be truncated or damaged")
         }
+        if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+        try FileManager.default.moveItem(at: staged, to: url)
+    }
+
+    /// A new hidden folder inside `parent`.
+    private static func temporaryFolder(near parent: URL) throws -> URL {
+        let folder = parent.appendingPathComponent(".loom-keras-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         return folder
-    }
-
-    /// Writes `model` as a `.keras` archive at `url`: assembled in a temporary folder and moved
-    /// into place, so a failure leaves any file already at `url` as it was.
-    static func writeArchive(_ model: Sequential, to url: URL) throws {
-        let config = try KerasFileError.naming(url) { try KerasModelConfig.json(of: model) }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("loom-keras-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try config.write(to: folder.appendingPathComponent("config.json"))
-        let metadata: [String: Any] = ["keras_version": "3.15.1", "date_saved": Self.timestamp(), "saved_by": "Loom"]
-        try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
-            .write(to: folder.appendingPathComponent("metadata.json"))
-        try KerasWeightsFile.save(model, to: HDF5File(path: folder.appendingPathComponent("model.weights.h5").path, mode: .create))
-        let zip = folder.appendingPathComponent("model.keras")
-        let archive = try Archive(url: zip, accessMode: .create)
-        for name in ["metadata.json", "config.json", "model.weights.h5"] {
-            try archive.addEntry(with: name, fileURL: folder.appendingPathComponent(name), compressionMethod: .deflate)
-        }
-        try replace(url, with: zip)
-    }
-
-    /// Writes `model`'s weights in Keras 3's `.weights.h5` layout at `url` (atomically, as above).
-    static func writeWeights(_ model: Sequential, to url: URL) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("loom-keras-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("model.weights.h5")
-        try KerasWeightsFile.save(model, to: HDF5File(path: file.path, mode: .create))
-        try replace(url, with: file)
-    }
-
-    private static func replace(_ url: URL, with file: URL) throws {
-        if FileManager.default.fileExists(atPath: url.path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: file)
-        } else {
-            try FileManager.default.moveItem(at: file, to: url)
-        }
     }
 
     private static func timestamp() -> String {
@@ -136,5 +134,18 @@ final class KerasModelFile {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyy-MM-dd@HH:mm:ss"
         return formatter.string(from: Date())
+    }
+}
+
+/// The formats `Sequential.save(to:)` writes, by the file name's ending.
+enum KerasFileName {
+    case keras, weights, json
+
+    init?(_ url: URL) {
+        let name = url.lastPathComponent.lowercased()
+        if name.hasSuffix(".keras") { self = .keras }
+        else if name.hasSuffix(".weights.h5") { self = .weights }
+        else if name.hasSuffix(".json") { self = .json }
+        else { return nil }
     }
 }

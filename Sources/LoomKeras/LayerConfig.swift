@@ -20,7 +20,7 @@ struct LayerConfig {
 
     /// Keys every layer may carry that change nothing Loom computes.
     private static let harmless: Set<String> = [
-        "name", "trainable", "dtype", "seed", "implementation", "unroll", "zero_output_for_mask", "input_length",
+        "name", "trainable", "seed", "implementation", "unroll", "zero_output_for_mask", "input_length",
         "sparse", "ragged", "optional", "autocast", "input_dim", "batch_input_shape", "batch_shape", "input_shape",
         "batch_size", "lora_alpha",
     ]
@@ -98,6 +98,11 @@ struct LayerConfig {
         try require("time_major", is: false, explaining: "Loom's sequences are batch first")
         try require("data_format", is: "channels_last", explaining: "Loom's images are channels last")
         try require("mask_zero", is: false, explaining: "Loom has no masking")
+        // "float32", or a dtype policy {"class_name": "DTypePolicy", "config": {"name": "float32"}}.
+        if let dtype = raw("dtype") {
+            let name = dtype as? String ?? ((dtype as? [String: Any])?["config"] as? [String: Any])?["name"] as? String
+            guard name == "float32" else { throw error("dtype \(name ?? "\(dtype)") is not supported (Loom computes in float32)") }
+        }
         for key in values.keys.sorted() where !used.contains(key) {
             let nullOnly = key.hasSuffix("_regularizer") || key.hasSuffix("_constraint") || key == "lora_rank"
                 || key == "quantization_config"
@@ -108,9 +113,4 @@ struct LayerConfig {
             }
         }
     }
-}
-
-/// A config problem, before the file name is known.
-struct KerasConfigProblem: Error {
-    let message: String
 }

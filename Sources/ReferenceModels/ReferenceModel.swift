@@ -5,6 +5,7 @@ import Loom
 /// (Benchmarks/compare/models.py) all train the same thing: Adam, one output per sample (per
 /// step for seq2seq), MSE except seq2seq's binary cross-entropy.
 public struct ReferenceModel: Sendable {
+    /// The architecture; sizes come from `inputShape` and `units`.
     public enum Kind: Sendable {
         /// LSTM(units) -> Dense(1).
         case lstm

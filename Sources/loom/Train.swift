@@ -16,8 +16,8 @@ struct Train: ParsableCommand {
     @Option(help: "Passes over the training samples (the default suits the bundled demo data).")
     var epochs = 60
 
-    @Option(help: "Samples per optimizer step.")
-    var batchSize = 32
+    @Option(help: "Samples per optimizer step (default: a loaded model's fixed batch size, else 32).")
+    var batchSize: Int?
 
     @Option(help: "adam, sgd or rmsprop.")
     var optimizer = "adam"
@@ -57,7 +57,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard batchSize ?? 1 > 0 else { throw ValidationError("--batch-size must be positive") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard modelOptions.units > 0 else { throw ValidationError("--units must be positive") }
         guard ["gradients", "parameters"].contains(averaging) else {
@@ -71,7 +71,7 @@ struct Train: ParsableCommand {
         let dataset = try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
         let targetShape = dataset.targetShape ?? []
         let model = try kerasOptions.load(seed: modelOptions.seed)
-            ?? modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize)
+            ?? modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32)
         try model.compile(optimizer: Optimizers.named(optimizer, learningRate: lr), loss: Loss(kerasName: loss),
                           metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
         if !quiet {
@@ -81,7 +81,7 @@ struct Train: ParsableCommand {
         }
         let statefulRun = model.layers.contains(where: \.isStateful)
         let result = try model.fit(
-            dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
+            dataset: dataset, epochs: epochs, batchSize: batchSize ?? model.batchSize ?? 32, shuffle: !(noShuffle || statefulRun),
             validationSplit: validationSplit, verbose: quiet ? 0 : 1, resetStatesEachEpoch: statefulRun,
             workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients)
         if let save { try model.save(to: URL(fileURLWithPath: save)) }

@@ -100,6 +100,19 @@ final class HDF5DatasetTests: XCTestCase {
                        "\(path), dataset 'y': has 9 samples but 'X' has 10; they must match")
     }
 
+    func testEmbeddingIndicesAreCheckedAsBatchesStream() throws {
+        let path = folder.path("tokens.h5")
+        do {
+            let file = try HDF5File(path: path, mode: .create)
+            try file.write(try Tensor(shape: [8, 3], scalars: (0..<24).map { $0 == 19 ? 9 : Float($0 % 4) }), as: "X")
+            try file.write(ramp([8, 1]), as: "y")
+        }
+        let model = Sequential(seed: 1) { Input(shape: [3]); Embedding(inputDim: 4, outputDim: 2); LSTM(2); Dense(1) }
+        try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+        XCTAssertEqual(message { try model.fit(dataset: HDF5Dataset(path: path), batchSize: 4, shuffle: false, verbose: 0) },
+                       "Embedding 'embedding': x holds 9.0 at sample 6, position 1; expected a whole number in 0..<4 (the inputDim)")
+    }
+
     func testRanksNotAllowed() throws {
         let path = folder.path("ranks.h5")
         let file = try HDF5File(path: path, mode: .create)

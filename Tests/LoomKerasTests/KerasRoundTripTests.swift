@@ -108,6 +108,11 @@ final class KerasRoundTripTests: XCTestCase {
         XCTAssertTrue(message { try model.save(to: url) }.hasSuffix(
             "LSTM 'lstm' uses Keras 2's hard_sigmoid (0.2·x + 0.5), which Keras 3 does not have"))
         XCTAssertEqual(try Data(contentsOf: url), Data("old".utf8))
+        let good = Sequential(seed: 1) { Input(shape: [3, 2]); LSTM(2); Dense(1) }
+        try good.save(to: url)
+        try good.save(to: url)
+        XCTAssertEqual(try Sequential(kerasModel: url).weights(), try good.weights())
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(".") }, [])
         XCTAssertTrue(message { try model.save(to: file("m.txt")) }.hasSuffix(
             "cannot tell the format: name it .keras (model), .weights.h5 (weights) or .json (config)"))
     }

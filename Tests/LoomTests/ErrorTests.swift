@@ -207,6 +207,13 @@ final class ErrorTests: XCTestCase {
         XCTAssertEqual(try model.weights(), before)
     }
 
+    func testEmbeddingOnlyAsTheFirstLayer() {
+        let expected = "Embedding 'embedding' must be the model's first layer, unwrapped: it reads indices from the data"
+        XCTAssertEqual(message { try Sequential { Input(shape: [3]); Dense(3); Embedding(inputDim: 4, outputDim: 2) }.build() }, expected)
+        XCTAssertEqual(message { try Sequential { Input(shape: [3, 1]); TimeDistributed(Embedding(inputDim: 4, outputDim: 2)) }.build() },
+                       expected)
+    }
+
     func testDropoutRatesOutsideTheirRange() {
         XCTAssertEqual(message { try Sequential { Input(shape: [3, 2]); LSTM(2, recurrentDropout: 1) }.build() },
                        "LSTM 'lstm': recurrentDropout must be in [0, 1), got 1.0")

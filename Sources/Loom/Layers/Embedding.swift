@@ -13,6 +13,7 @@ public final class Embedding: Layer {
     public let inputDim: Int
     /// The length of each vector.
     public let outputDim: Int
+    /// The table's first values (default uniform in ±0.05, Keras's "uniform").
     public let embeddingsInitializer: Initializer
     private var width = 0                  // indices per sample
     private var table: UnsafeMutablePointer<Float>?
@@ -21,6 +22,11 @@ public final class Embedding: Layer {
     private let output = FloatBuffer()
     private let inputGradient = FloatBuffer()
 
+    /// - Parameters:
+    ///   - inputDim: the number of indices, `input_dim` in Keras.
+    ///   - outputDim: the length of each vector, `output_dim`.
+    ///   - embeddingsInitializer: default uniform in ±0.05.
+    ///   - name: defaults to "embedding", "embedding_1", ... in model order.
     public init(
         inputDim: Int, outputDim: Int, embeddingsInitializer: Initializer = .randomUniform(minimum: -0.05, maximum: 0.05),
         name: String = ""

@@ -259,6 +259,7 @@ extension Sequential {
     /// The batch size defaults to the model's fixed one (`Input(batchSize:)`), else 32.
     public func predict(dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1) throws -> Tensor {
         try build(inputShape: dataset.inputShape)
+        try checkInMemoryInputs(dataset)
         let batch = try checkBatchSize(batchSize, samples: dataset.sampleCount, fixedAllowed: false)
         if layers.contains(where: \.isStateful) { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
         let outputCount = Shape.count(outputShape!)
@@ -307,13 +308,7 @@ extension Sequential {
     /// Builds the model for the data's shape and checks the targets; returns the batch size.
     private func checkData(_ dataset: any Dataset, batchSize: Int?, requireTargets: Bool, context: String) throws -> Int {
         try build(inputShape: dataset.inputShape)
-        // Data in memory is checked whole before any step, so a bad sample changes nothing;
-        // a streaming dataset is checked batch by batch as it is read.
-        if let memory = dataset as? InMemoryDataset {
-            try memory.x.scalars.withUnsafeBufferPointer { x in
-                try layers[0].checkInput(x.baseAddress!, rows: ArraySlice(0..<memory.sampleCount))
-            }
-        }
+        try checkInMemoryInputs(dataset)
         if requireTargets {
             guard let targetShape = dataset.targetShape else {
                 throw LoomError.invalidArgument("\(context): the dataset has no targets (y)")
@@ -332,6 +327,15 @@ extension Sequential {
             }
         }
         return try checkBatchSize(batchSize, samples: dataset.sampleCount, fixedAllowed: true)
+    }
+
+    /// Data in memory is checked whole by the first layer before any step, so a bad sample
+    /// changes nothing; a streaming dataset is checked batch by batch as it is read.
+    private func checkInMemoryInputs(_ dataset: any Dataset) throws {
+        guard let memory = dataset as? InMemoryDataset else { return }
+        try memory.x.scalars.withUnsafeBufferPointer { x in
+            try layers[0].checkInput(x.baseAddress!, rows: ArraySlice(0..<memory.sampleCount))
+        }
     }
 
     private func checkBatchSize(_ requested: Int?, samples: Int, fixedAllowed: Bool) throws -> Int {
@@ -356,7 +360,8 @@ extension Sequential {
 
 /// The input, target and loss-gradient buffers of one batch, reused across steps.
 final class BatchWorkspace {
-    /// The model's first layer, which checks every batch read (`Layer.checkInput`).
+    /// The model's first layer, which checks every batch read from a streaming dataset
+    /// (`Layer.checkInput`; data in memory is checked whole before the first step).
     let firstLayer: any Layer
     let inputCount: Int
     let outputCount: Int
@@ -385,7 +390,9 @@ final class BatchWorkspace {
     func load(_ dataset: any Dataset, rows: ArraySlice<Int>, at offset: Int, targets withTargets: Bool = true) throws {
         try dataset.read(rows: rows, inputs: inputs.pointer + offset * inputCount,
                          targets: withTargets ? targets.pointer + offset * outputCount : nil)
-        try firstLayer.checkInput(inputs.pointer + offset * inputCount, rows: rows)
+        if !(dataset is InMemoryDataset) {
+            try firstLayer.checkInput(inputs.pointer + offset * inputCount, rows: rows)
+        }
     }
 }
 
