@@ -47,8 +47,9 @@ demo: deps
 # Single-thread training throughput of the issue's reference models (release build).
 bench: deps
 	bash Benchmarks/build.sh loom-throughput
-	Benchmarks/.build/release/loom-throughput vanilla
-	Benchmarks/.build/release/loom-throughput lstm128
+	for model in vanilla lstm128 stacked seq2seq bidirectional cnnlstm stateful; do \
+		Benchmarks/.build/release/loom-throughput $$model; \
+	done
 
 # Loom side by side with Keras and PyTorch; creates its own virtual environment.
 compare: deps

@@ -49,44 +49,34 @@ struct KerasLayerDecoder {
                          kernelInitializer: try initializer(&config, "kernel_initializer", default: .glorotUniform),
                          biasInitializer: try initializer(&config, "bias_initializer", default: .zeros), name: name)
         case "LSTM":
+            let common = try RecurrentOptions(&config, decoder: self)
             return LSTM(
-                try config.int("units"), activation: try activation(&config, "activation", default: .tanh),
+                common.units, activation: common.activation,
                 recurrentActivation: try activation(&config, "recurrent_activation", default: .sigmoid),
-                useBias: try config.bool("use_bias", default: true),
-                unitForgetBias: try config.bool("unit_forget_bias", default: true),
-                returnSequences: try config.bool("return_sequences", default: false),
-                returnState: try config.bool("return_state", default: false),
-                goBackwards: try config.bool("go_backwards", default: false),
-                stateful: try config.bool("stateful", default: false),
-                dropout: try config.float("dropout", default: 0),
-                recurrentDropout: try config.float("recurrent_dropout", default: 0),
-                kernelInitializer: try initializer(&config, "kernel_initializer", default: .glorotUniform),
-                recurrentInitializer: try initializer(&config, "recurrent_initializer", default: .orthogonal),
-                biasInitializer: try initializer(&config, "bias_initializer", default: .zeros), name: name)
+                useBias: common.useBias, unitForgetBias: try config.bool("unit_forget_bias", default: true),
+                returnSequences: common.returnSequences, returnState: try config.bool("return_state", default: false),
+                goBackwards: common.goBackwards, stateful: common.stateful,
+                dropout: try config.float("dropout", default: 0), recurrentDropout: try config.float("recurrent_dropout", default: 0),
+                kernelInitializer: common.kernelInitializer, recurrentInitializer: common.recurrentInitializer,
+                biasInitializer: common.biasInitializer, name: name)
         case "GRU":
             try config.require("reset_after", is: true, explaining: "Loom's GRU is Keras's reset_after=True form")
             try lstmOnlyOptions(&config)
+            let common = try RecurrentOptions(&config, decoder: self)
             return GRU(
-                try config.int("units"), activation: try activation(&config, "activation", default: .tanh),
+                common.units, activation: common.activation,
                 recurrentActivation: try activation(&config, "recurrent_activation", default: .sigmoid),
-                useBias: try config.bool("use_bias", default: true),
-                returnSequences: try config.bool("return_sequences", default: false),
-                goBackwards: try config.bool("go_backwards", default: false),
-                stateful: try config.bool("stateful", default: false),
-                kernelInitializer: try initializer(&config, "kernel_initializer", default: .glorotUniform),
-                recurrentInitializer: try initializer(&config, "recurrent_initializer", default: .orthogonal),
-                biasInitializer: try initializer(&config, "bias_initializer", default: .zeros), name: name)
+                useBias: common.useBias, returnSequences: common.returnSequences, goBackwards: common.goBackwards,
+                stateful: common.stateful, kernelInitializer: common.kernelInitializer,
+                recurrentInitializer: common.recurrentInitializer, biasInitializer: common.biasInitializer, name: name)
         case "SimpleRNN":
             try lstmOnlyOptions(&config)
+            let common = try RecurrentOptions(&config, decoder: self)
             return SimpleRNN(
-                try config.int("units"), activation: try activation(&config, "activation", default: .tanh),
-                useBias: try config.bool("use_bias", default: true),
-                returnSequences: try config.bool("return_sequences", default: false),
-                goBackwards: try config.bool("go_backwards", default: false),
-                stateful: try config.bool("stateful", default: false),
-                kernelInitializer: try initializer(&config, "kernel_initializer", default: .glorotUniform),
-                recurrentInitializer: try initializer(&config, "recurrent_initializer", default: .orthogonal),
-                biasInitializer: try initializer(&config, "bias_initializer", default: .zeros), name: name)
+                common.units, activation: common.activation, useBias: common.useBias,
+                returnSequences: common.returnSequences, goBackwards: common.goBackwards, stateful: common.stateful,
+                kernelInitializer: common.kernelInitializer, recurrentInitializer: common.recurrentInitializer,
+                biasInitializer: common.biasInitializer, name: name)
         case "Bidirectional":
             return try bidirectional(&config, name: name)
         case "TimeDistributed":
@@ -166,7 +156,7 @@ struct KerasLayerDecoder {
     }
 
     /// An activation by name; Keras 3 may also serialize it as `{"class_name": ..., "config": {"name": ...}}`.
-    private func activation(_ config: inout LayerConfig, _ key: String, default fallback: Activation) throws -> Activation {
+    fileprivate func activation(_ config: inout LayerConfig, _ key: String, default fallback: Activation) throws -> Activation {
         guard let value = config.raw(key) else { return fallback }
         // A name, or Keras 3's object for a plain function: {"class_name": "function", "config": "relu"}.
         let object = value as? [String: Any]
@@ -181,7 +171,7 @@ struct KerasLayerDecoder {
     }
 
     /// An initializer: a name ("glorot_uniform") or `{"class_name": "GlorotUniform", "config": {...}}`.
-    private func initializer(_ config: inout LayerConfig, _ key: String, default fallback: Initializer) throws -> Initializer {
+    fileprivate func initializer(_ config: inout LayerConfig, _ key: String, default fallback: Initializer) throws -> Initializer {
         guard let value = config.raw(key) else { return fallback }
         let object = value as? [String: Any]
         guard let name = (value as? String) ?? (object?["class_name"] as? String) else {
@@ -200,6 +190,26 @@ struct KerasLayerDecoder {
             return .randomUniform(minimum: Float(number("minval", -0.05)), maximum: Float(number("maxval", 0.05)))
         default:
             throw config.error("initializer \(name) in '\(key)' is not supported (glorot_uniform, orthogonal, zeros, ones, random_uniform)")
+        }
+    }
+
+    /// The options LSTM, GRU and SimpleRNN share, with Keras's defaults.
+    private struct RecurrentOptions {
+        let units: Int
+        let activation: Activation
+        let useBias, returnSequences, goBackwards, stateful: Bool
+        let kernelInitializer, recurrentInitializer, biasInitializer: Initializer
+
+        init(_ config: inout LayerConfig, decoder: KerasLayerDecoder) throws {
+            units = try config.int("units")
+            activation = try decoder.activation(&config, "activation", default: .tanh)
+            useBias = try config.bool("use_bias", default: true)
+            returnSequences = try config.bool("return_sequences", default: false)
+            goBackwards = try config.bool("go_backwards", default: false)
+            stateful = try config.bool("stateful", default: false)
+            kernelInitializer = try decoder.initializer(&config, "kernel_initializer", default: .glorotUniform)
+            recurrentInitializer = try decoder.initializer(&config, "recurrent_initializer", default: .orthogonal)
+            biasInitializer = try decoder.initializer(&config, "bias_initializer", default: .zeros)
         }
     }
 }

@@ -107,8 +107,8 @@ final class KerasModelTests: XCTestCase {
                        "LSTM 'l': option 'frobnicate' is not supported")
         XCTAssertEqual(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "dtype": {"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}}}"#),
                        "Dense 'd': dtype mixed_float16 is not supported (Loom computes in float32)")
-        XCTAssertEqual(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "activation": {"class_name": "ReLU", "config": {"name": "relu", "max_value": 6}}}}"#),
-                       #"Dense 'd': option 'activation' is not an activation name: ["class_name": "ReLU", "config": ["max_value": 6, "name": "relu"]]"#)
+        XCTAssertTrue(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "activation": {"class_name": "ReLU", "config": {"name": "relu", "max_value": 6}}}}"#)
+            .hasPrefix("Dense 'd': option 'activation' is not an activation name: ["))
         XCTAssertEqual(refusal(#"{"class_name": "Bidirectional", "config": {"name": "b", "layer": {"class_name": "LSTM", "config": {"name": "f", "units": 2}}, "backward_layer": {"class_name": "LSTM", "config": {"name": "r", "units": 2, "go_backwards": true, "activation": "relu"}}}}"#),
                        "Bidirectional 'b': a backward_layer that is not the forward layer reading backwards is not supported")
         XCTAssertEqual(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "trainable": false}}"#),
