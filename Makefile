@@ -13,7 +13,9 @@ SWIFT_TARGET_CPU ?= skylake-avx512
 else ifneq ($(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS))),)
 SWIFT_TARGET_CPU ?= haswell
 endif
-RELEASE_FLAGS := -c release $(if $(SWIFT_TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(SWIFT_TARGET_CPU))
+# On AVX-512, the layers' untransposed products use Loom's own 16-lane kernel (WideGemm).
+RELEASE_FLAGS := -c release $(if $(SWIFT_TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(SWIFT_TARGET_CPU)) \
+	$(if $(filter skylake-avx512,$(SWIFT_TARGET_CPU)),-Xswiftc -DLOOM_WIDE_GEMM)
 export RELEASE_FLAGS
 
 .PHONY: deps build release test tsan demo bench compare clean

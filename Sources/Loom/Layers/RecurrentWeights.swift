@@ -65,7 +65,8 @@ struct RecurrentWeights {
     }
 
     /// Copies recurrent_kernelᵀ `(width, units)` into `transposed`, for `recurrentGradient`'s
-    /// small products (once per pass: the weights do not change between forward and backward).
+    /// untransposed products (once per pass: the weights do not change between forward and
+    /// backward).
     func transposeRecurrent(units: Int, width: Int, into transposed: UnsafeMutablePointer<Float>) {
         for u in 0..<units { for g in 0..<width { transposed[g * units + u] = recurrentKernel[u * width + g] } }
     }
@@ -80,7 +81,7 @@ struct RecurrentWeights {
             if !accumulate { dh.update(repeating: 0, count: rows * units) }
             SmallGemm.accumulate(m: rows, n: units, k: width, a: dz, lda: width, b: transposed, ldb: units, c: dh, ldc: units)
         } else {
-            BLAS.gemm(transposeB: true, m: rows, n: units, k: width, a: dz, lda: width, b: recurrentKernel, ldb: width,
+            BLAS.gemm(m: rows, n: units, k: width, a: dz, lda: width, b: transposed, ldb: units,
                       beta: accumulate ? 1 : 0, c: dh, ldc: units)
         }
     }

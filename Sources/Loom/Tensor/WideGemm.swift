@@ -1,0 +1,147 @@
+/// `C (m, n) = A (m, k) · B (k, n) (+ C)`, row-major, in 16-lane vectors: Loom's own kernel
+/// for the untransposed products of the layers (input projections, recurrent steps, Dense
+/// and convolution forward passes, the recurrent backward through a transposed copy).
+///
+/// Why: on an AVX-512 CPU whose OpenBLAS runs its AVX2 kernels (this project's machines set
+/// `OPENBLAS_CORETYPE=Haswell`), these tiles are faster. Measured on one core of the 2-vCPU
+/// AMD EPYC, GFLOP/s against OpenBLAS 0.3.21 Haswell: 512×512×128 159 / 127, 16384×512×64
+/// 136 / 90, 128×256×64 155 / 119; OpenBLAS stays ahead on the transposed weight-gradient
+/// products (64×512×16384: 95 / 103), which keep going to it. `BLAS.gemm` sends products
+/// here when `isEnabled` (release builds for AVX-512, `-D LOOM_WIDE_GEMM`, set by the Makefile)
+/// and they are at least one tile; a baseline build would run these vectors at a quarter of
+/// the width, so it keeps OpenBLAS.
+///
+/// Blocking: the depth in slices of `depthBlock` (so a tile's B panel stays in L1), the rows
+/// in blocks of `rowBlock` (so their A slice stays in L1/L2 across all column tiles). A tile
+/// is 4 rows × 32 columns: 8 accumulators, two B vectors and four broadcasts of A per step.
+/// Edges (rows beyond a multiple of 4, columns beyond a multiple of 32) run one row at a
+/// time, 16, then 8, then 1 column at a time. The sums of a product come out in the same
+/// order on every call, so results are reproducible run after run.
+public enum WideGemm {
+    public typealias Vector = SIMD16<Float>
+    static let depthBlock = 256
+    static let rowBlock = 64
+
+    /// Whether `BLAS.gemm` uses this kernel (a compile-time choice; see the type's comment).
+    public static var isEnabled: Bool {
+        #if LOOM_WIDE_GEMM
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// Whether a product of this shape is worth a call: at least one full tile.
+    @inlinable
+    public static func suits(m: Int, n: Int, k: Int) -> Bool { m >= 4 && n >= 32 && k >= 1 }
+
+    /// `C = A · B`, or `C += A · B` when `accumulate`. `lda >= k`, `ldb >= n`, `ldc >= n`.
+    public static func multiply(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ) {
+        let tileRows = m - m % 4, tileColumns = n - n % 32
+        var p0 = 0
+        repeat {
+            let depth = min(depthBlock, k - p0)
+            // The first slice writes C (or adds to it); later ones always add.
+            let fresh = p0 == 0 && !accumulate
+            var i0 = 0
+            while i0 < m {
+                let rowEnd = min(i0 + rowBlock, m)
+                var j = 0
+                while j < tileColumns {
+                    var i = i0
+                    while i + 4 <= min(rowEnd, tileRows) {
+                        tile(depth: depth, a: a + i * lda + p0, lda: lda, b: b + p0 * ldb + j, ldb: ldb,
+                             c: c + i * ldc + j, ldc: ldc, fresh: fresh)
+                        i += 4
+                    }
+                    j += 32
+                }
+                // Rows past the last whole tile, all columns; then the last columns of tiled rows.
+                if tileRows < rowEnd {
+                    for i in max(i0, tileRows)..<rowEnd {
+                        row(depth: depth, a: a + i * lda + p0, b: b + p0 * ldb, ldb: ldb, c: c + i * ldc, columns: 0..<n, fresh: fresh)
+                    }
+                }
+                if tileColumns < n {
+                    for i in i0..<min(rowEnd, tileRows) {
+                        row(depth: depth, a: a + i * lda + p0, b: b + p0 * ldb, ldb: ldb, c: c + i * ldc,
+                            columns: tileColumns..<n, fresh: fresh)
+                    }
+                }
+                i0 = rowEnd
+            }
+            p0 += depth
+        } while p0 < k
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
+
+    @inline(__always)
+    private static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
+    }
+
+    /// C[0..<4, 0..<32] (+)= A[0..<4, 0..<depth] · B[0..<depth, 0..<32].
+    @inline(__always)
+    private static func tile(
+        depth: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, fresh: Bool
+    ) {
+        let zero = Vector(repeating: 0)
+        let (r1, r2, r3) = (c + ldc, c + 2 * ldc, c + 3 * ldc)
+        var c00 = fresh ? zero : load(c), c01 = fresh ? zero : load(c + 16)
+        var c10 = fresh ? zero : load(r1), c11 = fresh ? zero : load(r1 + 16)
+        var c20 = fresh ? zero : load(r2), c21 = fresh ? zero : load(r2 + 16)
+        var c30 = fresh ? zero : load(r3), c31 = fresh ? zero : load(r3 + 16)
+        var bp = b, ap = a
+        for _ in 0..<depth {
+            let b0 = load(bp), b1 = load(bp + 16)
+            var s = Vector(repeating: ap[0])
+            c00 += s * b0; c01 += s * b1
+            s = Vector(repeating: ap[lda])
+            c10 += s * b0; c11 += s * b1
+            s = Vector(repeating: ap[2 * lda])
+            c20 += s * b0; c21 += s * b1
+            s = Vector(repeating: ap[3 * lda])
+            c30 += s * b0; c31 += s * b1
+            bp += ldb
+            ap += 1
+        }
+        store(c00, c); store(c01, c + 16)
+        store(c10, r1); store(c11, r1 + 16)
+        store(c20, r2); store(c21, r2 + 16)
+        store(c30, r3); store(c31, r3 + 16)
+    }
+
+    /// One row of C over `columns`: 16, then 8, then 1 column at a time.
+    private static func row(
+        depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>,
+        columns: Range<Int>, fresh: Bool
+    ) {
+        var j = columns.lowerBound
+        while j + 16 <= columns.upperBound {
+            var sum = fresh ? Vector(repeating: 0) : load(c + j)
+            for p in 0..<depth { sum += Vector(repeating: a[p]) * load(b + p * ldb + j) }
+            store(sum, c + j)
+            j += 16
+        }
+        while j + 8 <= columns.upperBound {
+            var sum = fresh ? VectorMath.Vector(repeating: 0) : UnsafeRawPointer(c + j).loadUnaligned(as: VectorMath.Vector.self)
+            for p in 0..<depth {
+                sum += VectorMath.Vector(repeating: a[p]) * UnsafeRawPointer(b + p * ldb + j).loadUnaligned(as: VectorMath.Vector.self)
+            }
+            UnsafeMutableRawPointer(c + j).storeBytes(of: sum, as: VectorMath.Vector.self)
+            j += 8
+        }
+        while j < columns.upperBound {
+            var sum: Float = fresh ? 0 : c[j]
+            for p in 0..<depth { sum += a[p] * b[p * ldb + j] }
+            c[j] = sum
+            j += 1
+        }
+    }
+}
