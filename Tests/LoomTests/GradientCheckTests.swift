@@ -198,6 +198,23 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(Array(UnsafeBufferPointer(start: layer.forward(x, batch: 1, training: false), count: 1000)), x)
     }
 
+    /// Ties go to the first cell of the window, in the 8-channel vector path and the scalar one.
+    func testMaxPoolingSendsEachGradientToTheFirstMaximum() throws {
+        for channels in [8, 3, 11] {
+            let pool = MaxPooling2D(poolSize: (2, 2))
+            _ = try pool.build(inputShape: [2, 2, channels])
+            // Cells in window order hold 1, 3, 3, 2 in every channel: the maximum 3 is tied.
+            let x = [Float](repeating: 0, count: 4 * channels).enumerated().map { index, _ in [1, 3, 3, 2][index / channels] }
+            let y = Array(UnsafeBufferPointer(start: pool.forward(x, batch: 1, training: true), count: channels))
+            XCTAssertEqual(y, Array(repeating: 3, count: channels))
+            var dy = [Float](repeating: 1, count: channels)
+            let dx = dy.withUnsafeMutableBufferPointer {
+                Array(UnsafeBufferPointer(start: pool.backward($0.baseAddress!, batch: 1, needsInputGradient: true), count: 4 * channels))
+            }
+            XCTAssertEqual(dx, (0..<(4 * channels)).map { $0 / channels == 1 ? 1 : 0 }, "\(channels) channels")
+        }
+    }
+
     func testConv2DAndMaxPoolingValidAndSame() throws {
         for (index, padding) in Padding.allCases.enumerated() {
             let model = try compiled(

@@ -56,12 +56,19 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("sgemm 512x512x128") { benchmark in
-        let a = [Float](repeating: 0.5, count: 512 * 128), b = [Float](repeating: 0.5, count: 128 * 512)
-        var c = [Float](repeating: 0, count: 512 * 512)
-        for _ in benchmark.scaledIterations {
-            c.withUnsafeMutableBufferPointer {
-                BLAS.gemm(m: 512, n: 512, k: 128, a: a, lda: 128, b: b, ldb: 512, c: $0.baseAddress!, ldc: 512)
+    // The layers' product (WideGemm where enabled) and OpenBLAS's, on one recurrent-step shape.
+    for (name, wide) in [("BLAS.gemm 512x512x128", true), ("OpenBLAS sgemm 512x512x128", false)] {
+        Benchmark(name) { benchmark in
+            let a = [Float](repeating: 0.5, count: 512 * 128), b = [Float](repeating: 0.5, count: 128 * 512)
+            var c = [Float](repeating: 0, count: 512 * 512)
+            for _ in benchmark.scaledIterations {
+                c.withUnsafeMutableBufferPointer {
+                    if wide {
+                        BLAS.gemm(m: 512, n: 512, k: 128, a: a, lda: 128, b: b, ldb: 512, c: $0.baseAddress!, ldc: 512)
+                    } else {
+                        BLAS.openBLASGemm(m: 512, n: 512, k: 128, a: a, lda: 128, b: b, ldb: 512, c: $0.baseAddress!, ldc: 512)
+                    }
+                }
             }
         }
     }

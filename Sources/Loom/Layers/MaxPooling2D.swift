@@ -40,48 +40,64 @@ public final class MaxPooling2D: Layer {
     // backward: dx[winner] += dy
 
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
-        let g = geometry
-        let count = batch * g.outputHeight * g.outputWidth * g.channels
+        let g = geometry, C = g.channels
+        let count = batch * g.outputHeight * g.outputWidth * C
         let y = output.reserve(count)
         if winners.count < count { winners = Array(repeating: 0, count: count) }
-        winners.withUnsafeMutableBufferPointer { winner in
-            let C = g.channels
+        // The vector path keeps indices in 32 bits: batches of fewer than 2³¹ input values.
+        let vectorChannels = batch * g.height * g.width * C < Int(Int32.max) ? C - C % 8 : 0
+        winners.withUnsafeMutableBufferPointer { winners in
+            let winner = winners.baseAddress!
             for b in 0..<batch {
                 let image = b * g.height * g.width * C
                 for oh in 0..<g.outputHeight {
                     for ow in 0..<g.outputWidth {
-                        // All channels of one output position at once: contiguous in both.
                         let k = ((b * g.outputHeight + oh) * g.outputWidth + ow) * C
-                        let out = y + k
                         let (rows, columns) = g.inside(oh, ow)
                         let (top, left) = g.source(oh, ow, 0, 0)
-                        var first = true
-                        for i in rows {
-                            for j in columns {
-                                let p = image + ((top + i) * g.width + left + j) * C
-                                if first {
-                                    for c in 0..<C { out[c] = x[p + c] }
-                                    if training { for c in 0..<C { winner[k + c] = p + c } }
-                                    first = false
-                                    continue
-                                }
-                                // Branch-free selects, so the channel loop vectorises.
-                                if training {
-                                    for c in 0..<C {
-                                        let better = x[p + c] > out[c]
-                                        out[c] = better ? x[p + c] : out[c]
-                                        winner[k + c] = better ? p + c : winner[k + c]
-                                    }
-                                } else {
-                                    for c in 0..<C { out[c] = max(out[c], x[p + c]) }
+                        let first = image + ((top + rows.lowerBound) * g.width + left + columns.lowerBound) * C
+                        // 8 channels at a time, kept in registers over the window; the first
+                        // cell starts the maximum, a later one replaces it only when greater.
+                        var c0 = 0
+                        while c0 < vectorChannels {
+                            var best = Self.load(x + first + c0)
+                            var index = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: first + c0)) &+ Self.lanes
+                            for i in rows {
+                                for j in columns {
+                                    let p = image + ((top + i) * g.width + left + j) * C + c0
+                                    let value = Self.load(x + p)
+                                    let better = value .> best
+                                    best.replace(with: value, where: better)
+                                    index.replace(with: SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: p)) &+ Self.lanes, where: better)
                                 }
                             }
+                            UnsafeMutableRawPointer(y + k + c0).storeBytes(of: best, as: SIMD8<Float>.self)
+                            if training { for lane in 0..<8 { winner[k + c0 + lane] = Int(index[lane]) } }
+                            c0 += 8
+                        }
+                        for c in vectorChannels..<C {
+                            var best = x[first + c], index = first + c
+                            for i in rows {
+                                for j in columns {
+                                    let p = image + ((top + i) * g.width + left + j) * C + c
+                                    if x[p] > best { (best, index) = (x[p], p) }
+                                }
+                            }
+                            y[k + c] = best
+                            if training { winner[k + c] = index }
                         }
                     }
                 }
             }
         }
         return UnsafePointer(y)
+    }
+
+    private static let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {

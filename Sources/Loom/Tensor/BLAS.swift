@@ -1,6 +1,7 @@
 import CBLAS
 
-/// Row-major wrappers over OpenBLAS. Every matrix is described by a pointer, its shape and
+/// Row-major matrix products (OpenBLAS, or `WideGemm` where it is enabled) and OpenBLAS's
+/// settings. Every matrix is described by a pointer, its shape and
 /// its leading dimension (the distance between two rows, in elements), so a strided view of
 /// a larger buffer (one timestep of a `(batch, time, 4·units)` block) needs no copy.
 public enum BLAS {
@@ -30,6 +31,18 @@ public enum BLAS {
             WideGemm.multiply(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: beta == 1)
             return
         }
+        openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                     b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// `gemm` in OpenBLAS itself, never `WideGemm` (the benchmarks measure the machine's sgemm
+    /// peak with it). Same conventions; m, n and k positive.
+    @inlinable
+    public static func openBLASGemm(
+        transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         cblas_sgemm(
             CblasRowMajor,
             transposeA ? CblasTrans : CblasNoTrans,

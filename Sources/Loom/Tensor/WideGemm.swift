@@ -130,11 +130,11 @@ public enum WideGemm {
             j += 16
         }
         while j + 8 <= columns.upperBound {
-            var sum = fresh ? VectorMath.Vector(repeating: 0) : UnsafeRawPointer(c + j).loadUnaligned(as: VectorMath.Vector.self)
+            var sum = fresh ? SIMD8<Float>(repeating: 0) : UnsafeRawPointer(c + j).loadUnaligned(as: SIMD8<Float>.self)
             for p in 0..<depth {
-                sum += VectorMath.Vector(repeating: a[p]) * UnsafeRawPointer(b + p * ldb + j).loadUnaligned(as: VectorMath.Vector.self)
+                sum += SIMD8<Float>(repeating: a[p]) * UnsafeRawPointer(b + p * ldb + j).loadUnaligned(as: SIMD8<Float>.self)
             }
-            UnsafeMutableRawPointer(c + j).storeBytes(of: sum, as: VectorMath.Vector.self)
+            UnsafeMutableRawPointer(c + j).storeBytes(of: sum, as: SIMD8<Float>.self)
             j += 8
         }
         while j < columns.upperBound {
