@@ -204,14 +204,14 @@ final class GradientCheckTests: XCTestCase {
             let pool = MaxPooling2D(poolSize: (2, 2))
             _ = try pool.build(inputShape: [2, 2, channels])
             // Cells in window order hold 1, 3, 3, 2 in every channel: the maximum 3 is tied.
-            let x = [Float](repeating: 0, count: 4 * channels).enumerated().map { index, _ in [1, 3, 3, 2][index / channels] }
+            let x: [Float] = (0..<(4 * channels)).map { [1, 3, 3, 2][$0 / channels] }
             let y = Array(UnsafeBufferPointer(start: pool.forward(x, batch: 1, training: true), count: channels))
             XCTAssertEqual(y, Array(repeating: 3, count: channels))
             var dy = [Float](repeating: 1, count: channels)
             let dx = dy.withUnsafeMutableBufferPointer {
                 Array(UnsafeBufferPointer(start: pool.backward($0.baseAddress!, batch: 1, needsInputGradient: true), count: 4 * channels))
             }
-            XCTAssertEqual(dx, (0..<(4 * channels)).map { $0 / channels == 1 ? 1 : 0 }, "\(channels) channels")
+            XCTAssertEqual(dx, (0..<(4 * channels)).map { $0 / channels == 1 ? Float(1) : 0 }, "\(channels) channels")
         }
     }
 
