@@ -31,11 +31,12 @@ public enum WideGemm {
         #endif
     }
 
-    /// Whether a product of this shape is worth a call: at least a tile's rows and two tiles'
-    /// columns. Narrower ones (the vanilla model's 40 gate columns) stay in OpenBLAS: with two
-    /// workers the vanilla model trained at 1.35x one worker that way, 1.29x through here.
+    /// Whether a product of this shape is worth a call: at least one tile, and whole 16-column
+    /// vectors. Others (the vanilla model's 40 gate columns) stay in OpenBLAS: with two workers
+    /// the vanilla model trained at 1.35x one worker that way, 1.29x through here; requiring
+    /// 64 columns instead cost the stateful B7 model 7% (its recurrent backward has 32).
     @inlinable
-    public static func suits(m: Int, n: Int, k: Int) -> Bool { m >= 4 && n >= 64 && k >= 1 }
+    public static func suits(m: Int, n: Int, k: Int) -> Bool { m >= 4 && n >= 32 && n % 16 == 0 && k >= 1 }
 
     /// `C = A · B`, or `C += A · B` when `accumulate`. `lda >= k`, `ldb >= n`, `ldc >= n`.
     public static func multiply(
