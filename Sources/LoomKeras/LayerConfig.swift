@@ -25,6 +25,9 @@ struct LayerConfig {
         "batch_size", "lora_alpha",
     ]
 
+    /// The largest size any option may give (units, filters, kernel sizes, n): 2²⁴.
+    static let largestSize = 1 << 24
+
     func error(_ message: String) -> KerasConfigProblem { KerasConfigProblem(message: "\(layer): \(message)") }
 
     func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
@@ -42,6 +45,9 @@ struct LayerConfig {
         }
         guard let number = value as? NSNumber, let int = Int(exactly: number.doubleValue) else {
             throw error("option '\(key)' should be a whole number, found \(value)")
+        }
+        guard (0...LayerConfig.largestSize).contains(int) else {
+            throw error("option '\(key)' = \(int) is out of range (0 to \(LayerConfig.largestSize))")
         }
         return int
     }
@@ -73,11 +79,12 @@ struct LayerConfig {
             if let fallback { return fallback }
             throw error("option '\(key)' is missing")
         }
-        if let number = value as? NSNumber, let n = Int(exactly: number.doubleValue) { return (n, n) }
-        guard let list = value as? [Any], list.count == 2,
-              let a = (list[0] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
-              let b = (list[1] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }) else {
-            throw error("option '\(key)' should be two whole numbers, found \(value)")
+        func size(_ element: Any) -> Int? {
+            (element as? NSNumber).flatMap { Int(exactly: $0.doubleValue) }.flatMap { (0...LayerConfig.largestSize).contains($0) ? $0 : nil }
+        }
+        if let n = size(value) { return (n, n) }
+        guard let list = value as? [Any], list.count == 2, let a = size(list[0]), let b = size(list[1]) else {
+            throw error("option '\(key)' should be two whole numbers from 0 to \(LayerConfig.largestSize), found \(value)")
         }
         return (a, b)
     }

@@ -111,6 +111,10 @@ final class KerasModelTests: XCTestCase {
             .hasPrefix("Dense 'd': option 'activation' is not an activation name: ["))
         XCTAssertEqual(refusal(#"{"class_name": "Bidirectional", "config": {"name": "b", "layer": {"class_name": "LSTM", "config": {"name": "f", "units": 2}}, "backward_layer": {"class_name": "LSTM", "config": {"name": "r", "units": 2, "go_backwards": true, "activation": "relu"}}}}"#),
                        "Bidirectional 'b': a backward_layer that is not the forward layer reading backwards is not supported")
+        XCTAssertEqual(refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 1e12}}"#),
+                       "LSTM 'l': option 'units' = 1000000000000 is out of range (0 to 16777216)")
+        XCTAssertEqual(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 16777216}}, {"class_name": "Dense", "config": {"name": "e", "units": 16777216}}"#),
+                       "the model does not build in Loom: model 's' needs 281475060596736 parameters; Loom holds at most 2147483647 (8 GiB of Float32)")
         XCTAssertEqual(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "trainable": false}}"#),
                        "Dense 'd': option 'trainable' = 0 is not supported (Loom trains every layer; unfreeze it in Keras first)")
     }

@@ -214,6 +214,14 @@ final class ErrorTests: XCTestCase {
                        expected)
     }
 
+    func testSizesBeyondMemoryAreRefusedBeforeAllocating() {
+        XCTAssertEqual(message { try Sequential { Input(shape: [1 << 20, 1 << 20]); Dense(1) }.build() },
+                       "model 'sequential': the input of shape (None, 1048576, 1048576) holds more than 2147483647 values a sample")
+        XCTAssertEqual(message { try Sequential { Input(shape: [4]); Dense(1 << 20); RepeatVector(1 << 20) }.build() },
+                       "model 'sequential': the output of layer 'repeat_vector' of shape (None, 1048576, 1048576) holds more than "
+                        + "2147483647 values a sample")
+    }
+
     func testDropoutRatesOutsideTheirRange() {
         XCTAssertEqual(message { try Sequential { Input(shape: [3, 2]); LSTM(2, recurrentDropout: 1) }.build() },
                        "LSTM 'lstm': recurrentDropout must be in [0, 1), got 1.0")

@@ -108,6 +108,7 @@ public final class Sequential {
         guard input.allSatisfy({ $0 > 0 }) else {
             throw LoomError.shapeMismatch(context: "model '\(name)' input", expected: "positive dimensions", found: [-1] + input)
         }
+        try checkSize(input, of: "the input")
         nameLayers()
         // The model checks the indices an Embedding reads before every batch, so it must read
         // the model's input: first, not wrapped.
@@ -136,7 +137,19 @@ public final class Sequential {
                     layer: layer.name, previous: previous, expected: "an output with no empty dimension",
                     found: [batchSize ?? -1] + current)
             }
+            try checkSize(current, of: "the output of layer '\(layer.name)'")
             shapes.append(current)
+        }
+        let parameterCounts = layers.flatMap { $0.parameterSpecs.map { Shape.checkedCount($0.shape) } }
+        let total = parameterCounts.reduce(Int?.some(0)) { sum, count in
+            guard let sum, let count else { return nil }
+            let (added, overflow) = sum.addingReportingOverflow(count)
+            return overflow ? nil : added
+        }
+        guard let total, total <= Sequential.maximumSize else {
+            throw LoomError.invalidArgument(
+                "model '\(name)' needs \(total.map(String.init) ?? "more than 2^63") parameters; "
+                    + "Loom holds at most \(Sequential.maximumSize) (8 GiB of Float32)")
         }
         if let stateful = layers.first(where: \.isStateful), batchSize == nil {
             throw LoomError.statefulBatch(
@@ -150,6 +163,19 @@ public final class Sequential {
             (layer as? any RandomizedLayer)?.seed(seed &+ 0x9E37_79B9 &* UInt64(index + 1))
         }
         outputShapes = shapes
+    }
+
+    /// The most values a sample of any layer, or all the parameters, may hold: 2³¹ − 1 floats
+    /// (8 GiB). Sizes from a damaged or hostile model file are refused here, before they can
+    /// overflow a count or exhaust memory.
+    static let maximumSize = Int(Int32.max)
+
+    private func checkSize(_ shape: [Int], of what: String) throws {
+        guard let count = Shape.checkedCount(shape), count <= Sequential.maximumSize else {
+            throw LoomError.invalidArgument(
+                "model '\(name)': \(what) of shape \(Shape.describe(shape, batch: batchSize)) holds more than "
+                    + "\(Sequential.maximumSize) values a sample")
+        }
     }
 
     private func nameLayers() {

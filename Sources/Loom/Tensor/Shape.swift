@@ -4,6 +4,17 @@ public enum Shape {
     @inlinable
     public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 
+    /// `count`, or nil when the product overflows `Int` (for sizes that come from files).
+    public static func checkedCount(_ shape: [Int]) -> Int? {
+        var total = 1
+        for dimension in shape {
+            let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            total = product
+        }
+        return total
+    }
+
     /// `(None, 10, 25)`-style text; `batch` nil prints `None` for a leading batch dimension.
     public static func describe(_ shape: [Int], batch: Int?) -> String {
         let dims = [batch.map(String.init) ?? "None"] + shape.map(String.init)
