@@ -276,13 +276,8 @@ public final class HDF5File {
 
     /// A numeric attribute as Float64 values, or nil when absent.
     public func doubleAttribute(_ attribute: String, on object: String? = nil) throws -> [Double]? {
-        try withObject(object) { target in
-            guard H5Aexists(target, attribute) > 0 else { return nil }
-            let handle = H5Aopen(target, attribute, loom_h5p_default())
-            defer { H5Aclose(handle) }
-            let space = H5Aget_space(handle)
-            defer { H5Sclose(space) }
-            var values = [Double](repeating: 0, count: Int(H5Sget_simple_extent_npoints(space)))
+        try withAttribute(attribute, on: object) { handle, _, count in
+            var values = [Double](repeating: 0, count: count)
             guard H5Aread(handle, loom_h5t_native_double(), &values) >= 0 else {
                 throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' is not numeric")
             }
@@ -302,15 +297,7 @@ public final class HDF5File {
     /// A string attribute's strings (a scalar or an array; fixed-length, as NumPy byte
     /// strings, or variable-length, as h5py writes Python strings), or nil when absent.
     public func stringsAttribute(_ attribute: String, on object: String? = nil) throws -> [String]? {
-        try withObject(object) { target in
-            guard H5Aexists(target, attribute) > 0 else { return nil }
-            let handle = H5Aopen(target, attribute, loom_h5p_default())
-            defer { H5Aclose(handle) }
-            let type = H5Aget_type(handle)
-            defer { H5Tclose(type) }
-            let space = H5Aget_space(handle)
-            defer { H5Sclose(space) }
-            let count = Int(H5Sget_simple_extent_npoints(space))
+        try withAttribute(attribute, on: object) { handle, type, count in
             // An empty list has no strings to type (h5py writes it as float64).
             if count == 0 { return [] }
             guard H5Tget_class(type) == H5T_STRING, count > 0 else {
@@ -340,6 +327,23 @@ public final class HDF5File {
     }
 
     // MARK: handles
+
+    /// Opens `attribute` of the file or `object` and hands `body` its handle, type and element
+    /// count; nil when there is no such attribute.
+    private func withAttribute<T>(
+        _ attribute: String, on object: String?, _ body: (_ handle: hid_t, _ type: hid_t, _ count: Int) throws -> T
+    ) throws -> T? {
+        try withObject(object) { target in
+            guard H5Aexists(target, attribute) > 0 else { return nil }
+            let handle = H5Aopen(target, attribute, loom_h5p_default())
+            defer { H5Aclose(handle) }
+            let type = H5Aget_type(handle)
+            defer { H5Tclose(type) }
+            let space = H5Aget_space(handle)
+            defer { H5Sclose(space) }
+            return try body(handle, type, Int(H5Sget_simple_extent_npoints(space)))
+        }
+    }
 
     private func withDataset<T>(_ name: String, _ body: (hid_t) throws -> T) throws -> T {
         guard contains(name) else {

@@ -45,9 +45,10 @@ enum KerasModelFile {
         }
     }
 
-    /// Loads the weights of any of the formats into `model`; errors name `url`.
-    static func loadWeights(into model: Sequential, from url: URL) throws {
-        switch try kind(of: url) {
+    /// Loads the weights of any of the formats into `model`; errors name `url`. `kind`, when
+    /// known, saves reading the file's first bytes again.
+    static func loadWeights(into model: Sequential, from url: URL, kind known: Kind? = nil) throws {
+        switch try known ?? kind(of: url) {
         case .zip:
             // HDF5 reads files, not zip entries: the weights go to a temporary file first.
             let folder = try temporaryFolder(near: FileManager.default.temporaryDirectory)

@@ -23,10 +23,10 @@ enum LegacyKerasFile {
         return version.hasPrefix("1.") || version.hasPrefix("2.")
     }
 
-    /// Whether `file` is laid out this way (a `layer_names` list at the root or under `model_weights`).
+    /// Whether `file` is laid out this way (a `model_weights` group, or a `layer_names` list at
+    /// the root), without reading the model config.
     static func isLegacy(_ file: HDF5File) -> Bool {
-        (try? file.stringAttribute("model_config")) != nil
-            || (try? chunkedStrings("layer_names", on: nil, in: file)) != nil
+        file.contains("model_weights") || (try? chunkedStrings("layer_names", on: nil, in: file)) != nil
     }
 
     /// Loads the weights into `model` by position, as Keras 2's `load_weights` does: the i-th

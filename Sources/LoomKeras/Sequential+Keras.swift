@@ -20,7 +20,7 @@ extension Sequential {
         } catch {
             throw KerasFileError(file: url.path, "the model does not build in Loom: \(error)")
         }
-        if kind != .json { try loadWeights(from: url) }
+        if kind != .json { try KerasModelFile.loadWeights(into: self, from: url, kind: kind) }
         if let weights { try loadWeights(from: weights) }
     }
 

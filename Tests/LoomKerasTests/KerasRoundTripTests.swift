@@ -28,6 +28,7 @@ final class KerasRoundTripTests: XCTestCase {
             let expected = try ExpectedPredictions.named(name)
             try model.save(to: file("\(name).keras"))
             try model.save(to: file("\(name).json"))
+            XCTAssertEqual(try model.kerasJSON(), try String(contentsOf: file("\(name).json"), encoding: .utf8), name)
             try model.save(to: file("\(name).weights.h5"))
             try assertPredicts(Sequential(kerasModel: file("\(name).keras")), like: expected, "\(name): Loom's .keras")
             let split = try Sequential(kerasModel: file("\(name).json"), weights: file("\(name).weights.h5"))

@@ -53,6 +53,8 @@ public final class Embedding: Layer {
         (table, tableGradient) = binding.slot(0, of: parameterSpecs)
     }
 
+    public var needsCheckedInput: Bool { true }
+
     public func checkInput(_ input: UnsafePointer<Float>, rows: ArraySlice<Int>) throws {
         for (k, row) in rows.enumerated() {
             for i in 0..<width {

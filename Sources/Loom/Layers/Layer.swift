@@ -89,6 +89,9 @@ public protocol Layer: AnyObject {
     /// finite numbers (`Embedding`'s indices); `rows` are the batch's sample numbers, for the
     /// message. The model calls it on its first layer only.
     func checkInput(_ input: UnsafePointer<Float>, rows: ArraySlice<Int>) throws
+    /// Whether the layer's input must pass its `checkInput` to be safe to run (`Embedding`'s
+    /// indices), so that it can only be a model's first layer, unwrapped.
+    var needsCheckedInput: Bool { get }
 }
 
 extension Layer {
@@ -98,6 +101,12 @@ extension Layer {
     public func assign(rows: BatchRows?) {}
     public var isStateful: Bool { false }
     public func checkInput(_ input: UnsafePointer<Float>, rows: ArraySlice<Int>) throws {}
+    public var needsCheckedInput: Bool { false }
+
+    /// The refusal of a layer that `needsCheckedInput` anywhere the model cannot check it.
+    func uncheckedInputError() -> LoomError {
+        .invalidArgument("\(typeName) '\(name)' must be the model's first layer, unwrapped: it reads indices from the data")
+    }
     /// The number of scalars over all the layer's parameters.
     public var parameterCount: Int { parameterSpecs.reduce(0) { $0 + $1.count } }
 }

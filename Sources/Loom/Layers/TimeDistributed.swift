@@ -26,6 +26,8 @@ public final class TimeDistributed: ProbabilityOutputLayer, RandomizedLayer {
             throw LoomError.invalidArgument("TimeDistributed '\(name)': the inner \(layer.typeName) cannot be stateful")
         }
         if layer.name.isEmpty { layer.name = Sequential.snakeCase(layer.typeName) }
+        // The model checks only its own first layer's input, never a wrapped layer's.
+        guard !layer.needsCheckedInput else { throw layer.uncheckedInputError() }
         timesteps = inputShape[0]
         do {
             return [timesteps] + (try layer.build(inputShape: Array(inputShape.dropFirst())))

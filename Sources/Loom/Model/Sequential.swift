@@ -110,16 +110,8 @@ public final class Sequential {
         }
         try checkSize(input, of: "the input")
         nameLayers()
-        // The model checks the indices an Embedding reads before every batch, so it must read
-        // the model's input: first, not wrapped.
-        for (index, layer) in layers.enumerated() where index > 0 || !(layer is Embedding) {
-            let wrapped = (layer as? TimeDistributed)?.layer
-            if let embedding = (layer as? Embedding) ?? (wrapped as? Embedding) {
-                let name = embedding.name.isEmpty ? Sequential.snakeCase(embedding.typeName) : embedding.name
-                throw LoomError.invalidArgument(
-                    "Embedding '\(name)' must be the model's first layer, unwrapped: it reads indices from the data")
-            }
-        }
+        // The model checks its first layer's input only (`Layer.needsCheckedInput`).
+        if let unchecked = layers.dropFirst().first(where: \.needsCheckedInput) { throw unchecked.uncheckedInputError() }
         var shapes: [[Int]] = []
         var current = input
         for (index, layer) in layers.enumerated() {
