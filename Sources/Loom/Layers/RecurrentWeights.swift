@@ -98,10 +98,8 @@ struct RecurrentWeights {
         BLAS.gemm(transposeA: true, m: units, n: width, k: rows, a: h, lda: units, b: dRecurrent, ldb: width,
                   beta: 1, c: recurrentGradient, ldc: width)
         guard let biasGradient else { return }
-        for r in 0..<rows {
-            for j in 0..<width { biasGradient[j] += dInput[r * width + j] }
-            if recurrentBias { for j in 0..<width { biasGradient[width + j] += dRecurrent[r * width + j] } }
-        }
+        VectorMath.addColumnSums(of: dInput, rows: rows, columns: width, into: biasGradient)
+        if recurrentBias { VectorMath.addColumnSums(of: dRecurrent, rows: rows, columns: width, into: biasGradient + width) }
     }
 
     /// dxT (rows, features) = dInput (rows, width) · kernelᵀ.

@@ -5,8 +5,8 @@ import CBLAS
 /// its leading dimension (the distance between two rows, in elements), so a strided view of
 /// a larger buffer (one timestep of a `(batch, time, 4·units)` block) needs no copy.
 public enum BLAS {
-    /// `C = alpha · op(A) · op(B) + beta · C`, all row-major. Products with an untransposed B
-    /// and at least one tile go to `WideGemm` where it is enabled, the rest to OpenBLAS.
+    /// `C = alpha · op(A) · op(B) + beta · C`, all row-major. Products that `WideGemm.suits` go
+    /// to it where it is enabled, the rest to OpenBLAS.
     ///
     /// `op(A)` is `(m, k)`: A is stored `(m, k)` with `lda >= k`, or `(k, m)` with `lda >= m`
     /// when `transposeA`. Likewise `op(B)` is `(k, n)` and C is `(m, n)` with `ldc >= n`.
@@ -27,9 +27,9 @@ public enum BLAS {
             for row in 0..<m { for col in 0..<n { c[row * ldc + col] *= beta } }
             return
         }
-        if WideGemm.isEnabled, !transposeB, alpha == 1, beta == 0 || beta == 1, WideGemm.suits(m: m, n: n, k: k) {
-            WideGemm.multiply(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-                              accumulate: beta == 1)
+        if WideGemm.isEnabled, alpha == 1, beta == 0 || beta == 1, WideGemm.suits(m: m, n: n, k: k, transposeB: transposeB) {
+            WideGemm.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b,
+                              ldb: ldb, c: c, ldc: ldc, accumulate: beta == 1)
             return
         }
         openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,

@@ -83,6 +83,22 @@ public enum VectorMath {
         for j in 0..<count { target[j] = vector[j] }
     }
 
+    /// sums[j] += Σ_r matrix[r, j] for a `(rows, columns)` row-major matrix (a bias gradient):
+    /// 8 columns at a time, the rows added in order, so each sum comes out as a plain loop's.
+    @inlinable
+    public static func addColumnSums(
+        of matrix: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>
+    ) {
+        var j = 0
+        while j < columns {
+            let count = min(width, columns - j)
+            var sum = load(sums + j, count: count)
+            for r in 0..<rows { sum += load(matrix + r * columns + j, count: count) }
+            store(sum, to: sums + j, count: count)
+            j += count
+        }
+    }
+
     /// Applies `body` to `count` floats in place, 8 at a time; the tail goes through a
     /// zero-padded vector so every element sees the same arithmetic.
     @inlinable @inline(__always)

@@ -1,7 +1,8 @@
-/// `C (m, n) = op(A) · B (+ C)`, row-major, in 16-lane vectors, with `op(A)` = A `(m, k)` or
-/// Aᵀ for A stored `(k, m)`: Loom's own kernel for the layers' products (input projections,
-/// recurrent steps, Dense and convolution forward passes, the recurrent backward through a
-/// transposed copy, and the weight gradients `xᵀ · dz`).
+/// `C (m, n) = op(A) · op(B) (+ C)`, row-major, in 16-lane vectors, with `op(A)` = A `(m, k)`
+/// or Aᵀ for A stored `(k, m)`, likewise B: Loom's own kernel for the layers' products (input
+/// projections, recurrent steps, Dense and convolution forward passes, the recurrent backward
+/// through a transposed copy, the weight gradients `xᵀ · dz` and the input gradients
+/// `dz · kernelᵀ`).
 ///
 /// Why: on an AVX-512 CPU whose OpenBLAS runs its AVX2 kernels (this project's machines set
 /// `OPENBLAS_CORETYPE=Haswell`), these tiles are faster. Measured on one core of the 2-vCPU
@@ -30,6 +31,10 @@ public enum WideGemm {
     /// when the depth fills a whole slice, whose panel would not stay in L1 (transposed
     /// 32×128×1280: 153 in place, 166 packed).
     static let packingRows = 64
+    /// Products with B stored transposed need at least this many rows: B is first copied
+    /// untransposed, which costs about 1/m of the product (the layers' input gradients
+    /// `dz · kernelᵀ` have thousands).
+    public static let transposedBRows = 16
 
     /// Whether `BLAS.gemm` uses this kernel (a compile-time choice; see the type's comment).
     public static var isEnabled: Bool {
@@ -44,13 +49,33 @@ public enum WideGemm {
     /// vectors. Others (the vanilla model's 40 gate columns) stay in OpenBLAS: with two workers
     /// the vanilla model trained at 1.35x one worker that way, 1.29x through here; requiring
     /// 64 columns instead cost the stateful B7 model 7% (its recurrent backward has 32).
+    /// A transposed B needs `transposedBRows`.
     @inlinable
-    public static func suits(m: Int, n: Int, k: Int) -> Bool { m >= 4 && n >= 32 && n % 16 == 0 && k >= 1 }
+    public static func suits(m: Int, n: Int, k: Int, transposeB: Bool = false) -> Bool {
+        m >= (transposeB ? transposedBRows : 4) && n >= 32 && n % 16 == 0 && k >= 1
+    }
 
-    /// `C = op(A) · B`, or `C += op(A) · B` when `accumulate`. A is `(m, k)` with `lda >= k`,
-    /// or `(k, m)` with `lda >= m` when `transposeA`; `ldb >= n`, `ldc >= n`.
+    /// `C = op(A) · op(B)`, or `C += op(A) · op(B)` when `accumulate`. A is `(m, k)` with
+    /// `lda >= k`, or `(k, m)` with `lda >= m` when `transposeA`; B is `(k, n)` with `ldb >= n`,
+    /// or `(n, k)` with `ldb >= k` when `transposeB`; `ldc >= n`.
     public static func multiply(
-        transposeA: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+        transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ) {
+        guard !transposeB else {
+            let untransposed = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+            defer { untransposed.deallocate() }
+            for j in 0..<n { for p in 0..<k { untransposed[p * n + j] = b[j * ldb + p] } }
+            multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: untransposed, ldb: n,
+                                  c: c, ldc: ldc, accumulate: accumulate)
+            return
+        }
+        multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                              accumulate: accumulate)
+    }
+
+    private static func multiplyUntransposedB(
+        transposeA: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     ) {
         // op(A)[i, p] lies at a + i·rowStride + p·depthStride.
