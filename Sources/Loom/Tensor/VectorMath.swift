@@ -15,24 +15,35 @@ public enum VectorMath {
         let x = clamp(x, -87, 88)
         // n = round(x / ln 2) by the 1.5·2^23 trick: adding it leaves n in the low mantissa bits.
         let magic = Vector(repeating: 12_582_912)
-        let shifted = x * 1.442_695_04 + magic
+        let shifted = fused(x, 1.442_695_04, magic)
         let n = shifted - magic
         // r = x - n·ln 2, with ln 2 split in two so the product is exact.
-        var r = x - n * 0.693_359_375
-        r = r - n * -2.121_944_4e-4
+        var r = fused(n, -0.693_359_375, x)
+        r = fused(n, 2.121_944_4e-4, r)
         let r2 = r * r
         var p = Vector(repeating: 1.987_569_15e-4)
-        p = p * r + 1.398_199_95e-3
-        p = p * r + 8.333_451_9e-3
-        p = p * r + 4.166_579_59e-2
-        p = p * r + 1.666_666_55e-1
-        p = p * r + 5.000_000_12e-1
-        let poly = p * r2 + r + 1
+        p = fused(p, r, 1.398_199_95e-3)
+        p = fused(p, r, 8.333_451_9e-3)
+        p = fused(p, r, 4.166_579_59e-2)
+        p = fused(p, r, 1.666_666_55e-1)
+        p = fused(p, r, 5.000_000_12e-1)
+        let poly = fused(p, r2, r + 1)
         // 2^n built in the exponent field: (n + 127) << 23.
         let nBits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
         let scale = unsafeBitCast((nBits &+ 127) &<< 23, to: Vector.self)
         return poly * scale
     }
+
+    /// a·b + c in one rounding (a fused multiply-add where the target has one; a build for
+    /// baseline x86-64 computes the same value in software).
+    @inlinable @inline(__always)
+    public static func fused(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector { c.addingProduct(a, b) }
+
+    @inlinable @inline(__always)
+    public static func fused(_ a: Vector, _ b: Vector, _ c: Float) -> Vector { Vector(repeating: c).addingProduct(a, b) }
+
+    @inlinable @inline(__always)
+    public static func fused(_ a: Vector, _ b: Float, _ c: Vector) -> Vector { c.addingProduct(a, b) }
 
     /// `x` limited to [lower, upper]. (`SIMD.clamped` goes through generic `pointwiseMin/Max`
     /// calls that the optimiser does not specialise: 7% of an LSTM(128) step before this.)
@@ -54,11 +65,11 @@ public enum VectorMath {
         let magnitude = x.replacing(with: -x, where: x .< 0)
         let z = x * x
         var p = Vector(repeating: -5.704_988_727_45e-3)
-        p = p * z + 2.063_908_879_54e-2
-        p = p * z - 5.373_971_555_31e-2
-        p = p * z + 1.333_144_220_36e-1
-        p = p * z - 3.333_328_194_22e-1
-        let small = p * z * x + x
+        p = fused(p, z, 2.063_908_879_54e-2)
+        p = fused(p, z, -5.373_971_555_31e-2)
+        p = fused(p, z, 1.333_144_220_36e-1)
+        p = fused(p, z, -3.333_328_194_22e-1)
+        let small = fused(p * z, x, x)
         var large = 1 - 2 / (exp(2 * magnitude) + 1)
         large = large.replacing(with: -large, where: x .< 0)
         return small.replacing(with: large, where: magnitude .>= 0.625)
@@ -85,17 +96,24 @@ public enum VectorMath {
 
     /// sums[j] += Σ_r matrix[r, j] for a `(rows, columns)` row-major matrix (a bias gradient):
     /// 8 columns at a time, the rows added in order, so each sum comes out as a plain loop's.
+    /// The matrix is read in blocks of 8 whole rows (going down one column at a time would
+    /// fetch every cache line of a large matrix several times).
     @inlinable
     public static func addColumnSums(
         of matrix: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>
     ) {
-        var j = 0
-        while j < columns {
-            let count = min(width, columns - j)
-            var sum = load(sums + j, count: count)
-            for r in 0..<rows { sum += load(matrix + r * columns + j, count: count) }
-            store(sum, to: sums + j, count: count)
-            j += count
+        var r0 = 0
+        while r0 < rows {
+            let rowEnd = min(r0 + 8, rows)
+            var j = 0
+            while j < columns {
+                let count = min(width, columns - j)
+                var sum = load(sums + j, count: count)
+                for r in r0..<rowEnd { sum += load(matrix + r * columns + j, count: count) }
+                store(sum, to: sums + j, count: count)
+                j += count
+            }
+            r0 = rowEnd
         }
     }
 
