@@ -144,7 +144,7 @@ final class SequentialTests: XCTestCase {
         var worstExp: Float = 0, worstTanh: Float = 0, worstSigmoid: Float = 0
         for i in stride(from: -2000, to: 2000, by: 1) {
             let x = Float(i) * 0.01 + 0.003
-            let v = VectorMath.Vector(repeating: x)
+            let v = VectorMath.Wide(repeating: x)
             worstExp = max(worstExp, abs(VectorMath.exp(v)[0] - exp(x)) / exp(x))
             worstTanh = max(worstTanh, abs(VectorMath.tanh(v)[0] - tanh(x)) / max(abs(tanh(x)), 1e-30))
             let sigmoid = 1 / (1 + exp(-x))

@@ -43,14 +43,13 @@ public enum Activation: String, Sendable, CaseIterable {
     public func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .linear: return
-        case .relu:
-            VectorMath.map(values, count: count) { $0.replacing(with: 0, where: $0 .< 0) }
-        case .sigmoid: VectorMath.map(values, count: count, VectorMath.sigmoid)
-        case .tanh: VectorMath.map(values, count: count, VectorMath.tanh)
+        case .relu: VectorMath.map(values, count: count) { VectorMath.relu($0) }
+        case .sigmoid: VectorMath.map(values, count: count) { VectorMath.sigmoid($0) }
+        case .tanh: VectorMath.map(values, count: count) { VectorMath.tanh($0) }
         case .hardSigmoid:
-            VectorMath.map(values, count: count) { VectorMath.clamp(($0 + 3) * (1 as Float / 6), 0, 1) }
+            VectorMath.map(values, count: count) { VectorMath.hardSigmoid($0) }
         case .hardSigmoidKeras2:
-            VectorMath.map(values, count: count) { VectorMath.clamp($0 * 0.2 + 0.5, 0, 1) }
+            VectorMath.map(values, count: count) { VectorMath.hardSigmoidKeras2($0) }
         case .softmax:
             preconditionFailure("softmax needs rows; use apply(_:rows:width:)")
         }
