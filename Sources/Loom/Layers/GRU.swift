@@ -135,6 +135,7 @@ public final class GRU: RecurrentLayer {
                     dhRow[j] *= z
                 }
             }
+            weights.accumulateBiasGradient(inputGates: dxp + t * B * G, recurrentGates: dhp + t * B * G, rows: B, width: G)
             if t > 0 { weights.recurrentGradient(dhp + t * B * G, rows: B, units: U, width: G, transposed: transposed, into: dh, accumulate: true) }
         }
         weights.accumulateGradients(input: sequence.inputByTime.pointer, states: h, inputGates: dxp, recurrentGates: dhp,

@@ -215,13 +215,14 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
             TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
             cellBackward(step: t, rows: B, hiddenGradient: dh, cellGradient: dc,
                          gateGradients: dz + t * B * G)
+            weights.accumulateBiasGradient(inputGates: dz + t * B * G, recurrentGates: dz + t * B * G, rows: B, width: G)
             if t > 0 {
                 // dh_{t-1} (B, U) = dz_t (B, 4U) · recurrent_kernelᵀ (4U, U).
                 weights.recurrentGradient(dz + t * B * G, rows: B, units: U, width: G, transposed: transposed, into: dh, accumulate: false)
                 if let r = dropoutMasks.recurrentMask { for i in 0..<(B * U) { dh[i] *= r[i] } }
             }
         }
-        // Weight gradients over all T·B rows at once.
+        // Kernel gradients over all T·B rows at once.
         let states = dropoutMasks.recurrentMask == nil ? sequence.hidden.pointer : maskedHidden.pointer
         weights.accumulateGradients(input: sequence.inputByTime.pointer, states: states, inputGates: dz,
                                     recurrentGates: dz, rows: T * B, features: sequence.features, units: U, width: G)

@@ -83,6 +83,7 @@ public final class SimpleRNN: RecurrentLayer {
             let dat = da + t * B * U
             dat.update(from: dh, count: B * U)
             activation.backward(output: h + (t + 1) * B * U, gradient: dat, rows: B, width: U)
+            weights.accumulateBiasGradient(inputGates: dat, recurrentGates: dat, rows: B, width: U)
             if t > 0 { weights.recurrentGradient(dat, rows: B, units: U, width: U, transposed: transposed, into: dh, accumulate: false) }
         }
         weights.accumulateGradients(input: sequence.inputByTime.pointer, states: h, inputGates: da, recurrentGates: da,
