@@ -42,4 +42,39 @@ final class WideGemmTests: XCTestCase {
             }
         }
     }
+
+    /// `BLAS.gemm` against OpenBLAS on one shape per route: with `WideGemm` on (the Makefile's
+    /// release builds), untransposed, A transposed, B transposed (8-column multiples allowed)
+    /// and narrow products (`SmallGemm`, C written or added to); in other builds all of them
+    /// go to OpenBLAS.
+    func testEveryRouteOfBLASGemmMatchesOpenBLAS() {
+        var generator = SeededGenerator(seed: 5)
+        func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.normal()) } }
+        let routes: [(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, beta: Float)] = [
+            (false, false, 130, 64, 20, 0), (true, false, 40, 48, 300, 1), (false, true, 100, 40, 24, 0),
+            (false, false, 200, 8, 9, 0), (false, false, 200, 16, 9, 1), (false, false, 70, 24, 5, 0),
+        ]
+        for route in routes {
+            let (m, n, k) = (route.m, route.n, route.k)
+            let lda = route.transposeA ? m + 1 : k + 1, ldb = route.transposeB ? k + 3 : n + 3, ldc = n + 2
+            let a = values((route.transposeA ? k : m) * lda), b = values((route.transposeB ? n : k) * ldb)
+            let start = values(m * ldc)
+            var mine = start, theirs = start
+            mine.withUnsafeMutableBufferPointer {
+                BLAS.gemm(transposeA: route.transposeA, transposeB: route.transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                          b: b, ldb: ldb, beta: route.beta, c: $0.baseAddress!, ldc: ldc)
+            }
+            theirs.withUnsafeMutableBufferPointer {
+                BLAS.openBLASGemm(transposeA: route.transposeA, transposeB: route.transposeB, m: m, n: n, k: k, a: a,
+                                  lda: lda, b: b, ldb: ldb, beta: route.beta, c: $0.baseAddress!, ldc: ldc)
+            }
+            for i in 0..<m {
+                for j in 0..<n {
+                    XCTAssertEqual(mine[i * ldc + j], theirs[i * ldc + j], accuracy: 1e-4 * (1 + abs(theirs[i * ldc + j])),
+                                   "\(route) at \(i), \(j)")
+                }
+                for j in n..<ldc { XCTAssertEqual(mine[i * ldc + j], start[i * ldc + j], "\(route): padding touched") }
+            }
+        }
+    }
 }

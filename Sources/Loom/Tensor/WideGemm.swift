@@ -49,10 +49,12 @@ public enum WideGemm {
     /// vectors. Others (the vanilla model's 40 gate columns) stay in OpenBLAS: with two workers
     /// the vanilla model trained at 1.35x one worker that way, 1.29x through here; requiring
     /// 64 columns instead cost the stateful B7 model 7% (its recurrent backward has 32).
-    /// A transposed B needs `transposedBRows`.
+    /// A transposed B needs `transposedBRows`, and takes 8-column multiples too (B6's LSTM
+    /// input gradient has 392 columns: B6 trained at 34.9k samples/s on two workers this way,
+    /// 34.0k in OpenBLAS).
     @inlinable
     public static func suits(m: Int, n: Int, k: Int, transposeB: Bool = false) -> Bool {
-        m >= (transposeB ? transposedBRows : 4) && n >= 32 && n % 16 == 0 && k >= 1
+        m >= (transposeB ? transposedBRows : 4) && n >= 32 && n % (transposeB ? 8 : 16) == 0 && k >= 1
     }
 
     /// `C = op(A) · op(B)`, or `C += op(A) · op(B)` when `accumulate`. A is `(m, k)` with
@@ -74,6 +76,9 @@ public enum WideGemm {
                               accumulate: accumulate)
     }
 
+    /// `multiply` once B is untransposed. (A function of its own: with the transposed copy in
+    /// the same body, the optimiser compiled the tiles worse, and B3 predicted at 13.5k
+    /// samples/s instead of 17.5k.)
     private static func multiplyUntransposedB(
         transposeA: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
