@@ -52,7 +52,9 @@ print("sgemm \(threads) \(String(format: "%.1f", sgemmPeak())) \(BLAS.coreName)"
 BLAS.threadCount = 1
 let model = try reference.makeModel()
 let (x, y) = try reference.makeData(samples: reference.batchSize * steps)
-try reference.fitEpoch(model, x: x, y: y, workers: threads)  // warm-up
+// Warm-up, as the Keras and PyTorch scripts do: one epoch and one prediction.
+try reference.fitEpoch(model, x: x, y: y, workers: threads)
+_ = try reference.predict(model, x: x, workers: threads)
 for _ in 0..<rounds {
     let train = try seconds { try reference.fitEpoch(model, x: x, y: y, workers: threads) }
     let predict = try seconds { _ = try reference.predict(model, x: x, workers: threads) }

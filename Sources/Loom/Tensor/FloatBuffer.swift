@@ -11,22 +11,19 @@ public final class FloatBuffer {
 
     /// An empty buffer, or one of `count` zeros.
     public init(count: Int = 0) {
-        capacity = 0
-        pointer = FloatBuffer.allocate(0)
-        reserve(count)
+        (pointer, capacity) = FloatBuffer.allocate(count)
         zero()
     }
 
-    deinit { pointer.deallocate() }
+    deinit { FloatBuffer.release(pointer, capacity: capacity) }
 
     /// Makes room for at least `count` floats; returns the (possibly new) storage.
     @discardableResult
     public func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {
-            pointer.deallocate()
-            pointer = FloatBuffer.allocate(count)
-            capacity = count
-            pointer.initialize(repeating: 0, count: count)
+            FloatBuffer.release(pointer, capacity: capacity)
+            (pointer, capacity) = FloatBuffer.allocate(count)
+            pointer.initialize(repeating: 0, count: capacity)
         }
         return pointer
     }
@@ -34,9 +31,18 @@ public final class FloatBuffer {
     /// Sets every element to zero.
     public func zero() { pointer.update(repeating: 0, count: capacity) }
 
-    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-        return raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    /// Storage for at least `count` floats (large ones reused from `WorkspacePool`), and how
+    /// many it holds.
+    private static func allocate(_ count: Int) -> (UnsafeMutablePointer<Float>, Int) {
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let (start, size) = WorkspacePool.shared.take(bytes: bytes)
+            ?? (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
+        let floats = size / MemoryLayout<Float>.stride
+        return (start.bindMemory(to: Float.self, capacity: floats), count == 0 ? 0 : floats)
+    }
+
+    private static func release(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
+        let start = UnsafeMutableRawPointer(pointer)
+        if !WorkspacePool.shared.give(start, bytes: max(capacity, 1) * MemoryLayout<Float>.stride) { start.deallocate() }
     }
 }
