@@ -56,17 +56,26 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // The layers' product (WideGemm where enabled) and OpenBLAS's, on one recurrent-step shape.
-    for (name, wide) in [("BLAS.gemm 512x512x128", true), ("OpenBLAS sgemm 512x512x128", false)] {
-        Benchmark(name) { benchmark in
-            let a = [Float](repeating: 0.5, count: 512 * 128), b = [Float](repeating: 0.5, count: 128 * 512)
-            var c = [Float](repeating: 0, count: 512 * 512)
-            for _ in benchmark.scaledIterations {
-                c.withUnsafeMutableBufferPointer {
-                    if wide {
-                        BLAS.gemm(m: 512, n: 512, k: 128, a: a, lda: 128, b: b, ldb: 512, c: $0.baseAddress!, ldc: 512)
-                    } else {
-                        BLAS.openBLASGemm(m: 512, n: 512, k: 128, a: a, lda: 128, b: b, ldb: 512, c: $0.baseAddress!, ldc: 512)
+    // The layers' products (WideGemm where enabled) and OpenBLAS's: B2's recurrent step, and
+    // its recurrent-kernel gradient hᵀ · dz (A transposed: 128×512 over 16384 rows).
+    let shapes = [(name: "512x512x128", transposeA: false, m: 512, n: 512, k: 128),
+                  (name: "transposed 128x512x16384", transposeA: true, m: 128, n: 512, k: 16384)]
+    for shape in shapes {
+        for wide in [true, false] {
+            Benchmark("\(wide ? "BLAS.gemm" : "OpenBLAS sgemm") \(shape.name)") { benchmark in
+                let (m, n, k) = (shape.m, shape.n, shape.k)
+                let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.5, count: k * n)
+                var c = [Float](repeating: 0, count: m * n)
+                let lda = shape.transposeA ? m : k
+                for _ in benchmark.scaledIterations {
+                    c.withUnsafeMutableBufferPointer {
+                        if wide {
+                            BLAS.gemm(transposeA: shape.transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n,
+                                      c: $0.baseAddress!, ldc: n)
+                        } else {
+                            BLAS.openBLASGemm(transposeA: shape.transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n,
+                                              c: $0.baseAddress!, ldc: n)
+                        }
                     }
                 }
             }
