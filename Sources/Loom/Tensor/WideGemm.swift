@@ -32,9 +32,9 @@ public enum WideGemm {
     /// 32×128×1280: 153 in place, 166 packed).
     static let packingRows = 64
     /// Products with B stored transposed need at least this many rows: B is first copied
-    /// untransposed, which costs about 1/m of the product (the layers' input gradients
-    /// `dz · kernelᵀ` have thousands).
-    public static let transposedBRows = 16
+    /// untransposed, which costs about 1/m of the product (the recurrent layers' input
+    /// gradients `dz · kernelᵀ` have thousands; a Dense layer's, one batch).
+    public static let transposedBRows = 64
 
     /// Whether `BLAS.gemm` uses this kernel (a compile-time choice; see the type's comment).
     public static var isEnabled: Bool {
@@ -65,10 +65,11 @@ public enum WideGemm {
         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     ) {
         guard !transposeB else {
-            let untransposed = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
-            defer { untransposed.deallocate() }
-            for j in 0..<n { for p in 0..<k { untransposed[p * n + j] = b[j * ldb + p] } }
-            multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: untransposed, ldb: n,
+            // A workspace buffer, so a large copy reuses memory (`WorkspacePool`) call after call.
+            let untransposed = FloatBuffer(count: k * n)
+            let copy = untransposed.pointer
+            for j in 0..<n { for p in 0..<k { copy[p * n + j] = b[j * ldb + p] } }
+            multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: copy, ldb: n,
                                   c: c, ldc: ldc, accumulate: accumulate)
             return
         }
