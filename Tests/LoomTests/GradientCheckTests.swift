@@ -43,6 +43,12 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients(model, x: randomTensor([2, 4, 2], seed: 9), y: randomTensor([2, 4, 1], seed: 10))
     }
 
+    func testLSTMWithUnitsInWhole16LaneVectors() throws {
+        // 16 units: the cell activates its gates row by row (other counts: by blocks of rows).
+        let model = try compiled(Sequential(seed: 14) { Input(shape: [2, 1]); LSTM(16); Dense(1) }, loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([2, 2, 1], seed: 15), y: randomTensor([2, 1], seed: 16))
+    }
+
     func testLSTMOtherActivationsAndNoBias() throws {
         let model = try compiled(
             Sequential(seed: 6) {

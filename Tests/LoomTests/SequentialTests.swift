@@ -140,6 +140,18 @@ final class SequentialTests: XCTestCase {
                        + [Float](repeating: 0, count: 40))
     }
 
+    func testAnLSTMRowsOutputDoesNotDependOnItsBatch() throws {
+        // The cell works on blocks of rows (341 rows of 3 units, 64 of 16): a batch of 400
+        // crosses them, and each row must come out as it does alone.
+        for units in [3, 16] {
+            let model = Sequential(seed: 21) { Input(shape: [3, 2]); LSTM(units, returnSequences: true) }
+            let x = randomTensor([400, 3, 2], seed: 22)
+            let together = try model.predict(x, batchSize: 400).scalars
+            let alone = try model.predict(x, batchSize: 1).scalars
+            for (a, b) in zip(together, alone) { XCTAssertEqual(a, b, accuracy: 1e-6, "\(units) units") }
+        }
+    }
+
     func testVectorMathMatchesLibm() {
         var worstExp: Float = 0, worstTanh: Float = 0, worstSigmoid: Float = 0
         for i in stride(from: -2000, to: 2000, by: 1) {
