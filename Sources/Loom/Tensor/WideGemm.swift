@@ -67,10 +67,12 @@ public enum WideGemm {
         guard !transposeB else {
             // A workspace buffer, so a large copy reuses memory (`WorkspacePool`) call after call.
             let untransposed = FloatBuffer(count: k * n)
-            let copy = untransposed.pointer
-            for j in 0..<n { for p in 0..<k { copy[p * n + j] = b[j * ldb + p] } }
-            multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: copy, ldb: n,
-                                  c: c, ldc: ldc, accumulate: accumulate)
+            withExtendedLifetime(untransposed) {
+                let copy = untransposed.pointer
+                for j in 0..<n { for p in 0..<k { copy[p * n + j] = b[j * ldb + p] } }
+                multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: copy, ldb: n,
+                                      c: c, ldc: ldc, accumulate: accumulate)
+            }
             return
         }
         multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
