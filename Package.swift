@@ -38,23 +38,25 @@ let package = Package(
             name: "loom",
             dependencies: ["Loom", "LoomHDF5", "LoomKeras", "ReferenceModels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Helpers shared by the test targets (temporary folders, error messages).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "LoomHDF5Tests",
-            dependencies: ["LoomHDF5", "CHDF5"]
+            dependencies: ["LoomHDF5", "CHDF5", "TestSupport"]
         ),
         .testTarget(
             name: "LoomKerasTests",
-            dependencies: ["LoomKeras", "LoomHDF5"],
+            dependencies: ["LoomKeras", "LoomHDF5", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ReferenceModelsTests", dependencies: ["ReferenceModels"]),
         .testTarget(
             name: "LoomCLITests",
-            dependencies: ["Loom", "LoomHDF5"]
+            dependencies: ["Loom", "LoomHDF5", "TestSupport"]
         ),
         .testTarget(
             name: "LoomTests",
-            dependencies: ["Loom"],
+            dependencies: ["Loom", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -1,24 +1,16 @@
 import Foundation
 import Loom
 import LoomHDF5
+import TestSupport
 import XCTest
 
 /// Runs the built `loom` executable on small files: import, train, save, evaluate, predict,
 /// summary, and its answers to user mistakes (exit code and one line on stderr).
 final class CLITests: XCTestCase {
     /// The working folder of each test's `loom` runs.
-    private var directory: URL!
+    private let folder = TemporaryFolder()
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try FileManager.default.removeItem(at: directory)
-    }
-
-    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    private func path(_ name: String) -> String { folder.path(name) }
 
     private var executable: URL {
         // Test bundles live beside the products in .build/<triple>/debug.
@@ -35,7 +27,7 @@ final class CLITests: XCTestCase {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        process.currentDirectoryURL = directory
+        process.currentDirectoryURL = folder.url
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -1,6 +1,7 @@
 import Foundation
 import Loom
 import LoomHDF5
+import TestSupport
 import XCTest
 
 final class HDF5DatasetTests: XCTestCase {

@@ -2,6 +2,7 @@ import CHDF5
 import Foundation
 import Loom
 import LoomHDF5
+import TestSupport
 import XCTest
 
 final class HDF5FileTests: XCTestCase {

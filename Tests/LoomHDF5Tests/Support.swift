@@ -3,20 +3,6 @@ import Foundation
 import Loom
 import LoomHDF5
 
-/// A fresh temporary folder per test, removed when the test object goes away.
-final class TemporaryFolder {
-    let url: URL
-
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("loom-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-}
-
 /// Writes `values` as dataset `name` of the given HDF5 native type (values converted by
 /// HDF5), to make fixtures of every dtype; raw C calls, since Loom itself writes float32.
 func writeRaw(path: String, name: String, shape: [Int], values: [Double], type: hid_t) {
@@ -46,16 +32,6 @@ func writeStrings(path: String, name: String, count: Int) {
     H5Sclose(space)
     H5Tclose(type)
     H5Fclose(file)
-}
-
-/// The message of the error `body` throws, or "no error".
-func message(_ body: () throws -> Void) -> String {
-    do {
-        try body()
-        return "no error"
-    } catch {
-        return String(describing: error)
-    }
 }
 
 /// A tensor whose value at flat index i is `i * scale + offset`, to recognise rows.

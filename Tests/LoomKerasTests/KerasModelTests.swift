@@ -2,6 +2,7 @@ import Foundation
 import Loom
 import LoomHDF5
 @testable import LoomKeras
+import TestSupport
 import XCTest
 
 /// Keras's own files, every architecture in every format, loaded and matched against Keras's

@@ -2,24 +2,16 @@ import Foundation
 import Loom
 import LoomHDF5
 @testable import LoomKeras
+import TestSupport
 import XCTest
 import ZIPFoundation
 
 /// Loom's own Keras files: written, read back by Loom with the layout Keras 3 reads (checked
 /// here by reading the files; `Fixtures/check_loom_saved.py` loads them in Keras itself).
 final class KerasRoundTripTests: XCTestCase {
-    private var folder: URL!
+    private let folder = TemporaryFolder()
 
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("loom-keras-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try FileManager.default.removeItem(at: folder)
-    }
-
-    private func file(_ name: String) -> URL { folder.appendingPathComponent(name) }
+    private func file(_ name: String) -> URL { folder.url.appendingPathComponent(name) }
 
     /// Every fixture model, saved in each format and read back, predicts exactly as before.
     func testEveryArchitectureSurvivesEveryFormat() throws {
@@ -113,7 +105,7 @@ final class KerasRoundTripTests: XCTestCase {
         try good.save(to: url)
         try good.save(to: url)
         XCTAssertEqual(try Sequential(kerasModel: url).weights(), try good.weights())
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(".") }, [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0.hasPrefix(".") }, [])
         XCTAssertTrue(message { try model.save(to: file("m.txt")) }.hasSuffix(
             "cannot tell the format: name it .keras (model), .weights.h5 (weights) or .json (config)"))
     }

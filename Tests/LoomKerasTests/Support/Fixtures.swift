@@ -37,13 +37,3 @@ func assertPredicts(_ model: Sequential, like expected: ExpectedPredictions, _ w
         XCTAssertLessThanOrEqual(worst, 1e-6, "\(what): predictions differ from Keras's", file: file, line: line)
     }
 }
-
-/// The message of the error `body` throws, or "no error".
-func message(_ body: () throws -> Void) -> String {
-    do {
-        try body()
-        return "no error"
-    } catch {
-        return String(describing: error)
-    }
-}

@@ -53,16 +53,6 @@ private func reshape(_ flat: [Float], like tensors: [Tensor]) throws -> [Tensor]
     }
 }
 
-/// The message of the error `body` throws, or "no error".
-func message(_ body: () throws -> Void) -> String {
-    do {
-        try body()
-        return "no error"
-    } catch {
-        return String(describing: error)
-    }
-}
-
 /// A tensor of normal values from a fixed seed.
 func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
     var generator = SeededGenerator(seed: seed)
