@@ -78,8 +78,8 @@ final class ErrorTests: XCTestCase {
     }
 
     func testAccuracyFollowsKeras3ByOutputWidth() {
-        XCTAssertEqual(Metric.accuracy.resolved(loss: .binaryCrossentropy, width: 2), .categoricalAccuracy)
-        XCTAssertEqual(Metric.accuracy.resolved(loss: .meanSquaredError, width: 1), .binaryAccuracy)
+        XCTAssertEqual(Metric.accuracy.resolved(width: 2), .categoricalAccuracy)
+        XCTAssertEqual(Metric.accuracy.resolved(width: 1), .binaryAccuracy)
     }
 
     func testLSTMAsFirstLayerOnWrongRank() {

@@ -94,7 +94,7 @@ final class Replica {
             gradient: gradient ? outputGradient.reserve(count) : nil)
         if metrics.count != setup.metrics.count { metrics = Array(repeating: 0, count: setup.metrics.count) }
         for (index, metric) in setup.metrics.enumerated() {
-            metrics[index] = metric.resolved(loss: setup.loss, width: width)
+            metrics[index] = metric.resolved(width: width)
                 .compute(predictions: predictions, targets: targets, count: count, width: width)
         }
     }

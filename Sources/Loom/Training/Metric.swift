@@ -25,7 +25,7 @@ public enum Metric: String, Sendable, CaseIterable {
     }
 
     /// Resolves `.accuracy` to the variant Keras 3 picks, by the output width.
-    func resolved(loss: Loss, width: Int) -> Metric {
+    func resolved(width: Int) -> Metric {
         guard self == .accuracy else { return self }
         return width == 1 ? .binaryAccuracy : .categoricalAccuracy
     }
