@@ -14,14 +14,14 @@
 ///
 /// Blocking: the depth in slices of `depthBlock`, the rows in blocks of `rowBlock` (so their
 /// A slice stays in L2 across all column tiles). Products of at least `packingRows` rows
-/// first copy each 32-column B panel of a depth slice into a contiguous buffer, reused by
-/// every row tile of the block: B's own rows lie a power of two apart in the layers (256 or
-/// 512 gate columns), so its panel would fall into a few L1 sets and be fetched again for
-/// every tile (packing took 512×512×128 from 147 to 228 GFLOP/s). A tile is 4 rows × 32
-/// columns: 8 accumulators, two B vectors and four broadcasts of A per step. Edges (rows
-/// beyond a multiple of 4, columns beyond a multiple of 32) run one row at a time, 16, then
-/// 8, then 1 column at a time. The sums of a product come out in the same order on every
-/// call, packed or not, so results are reproducible run after run.
+/// first copy each 32-column B panel of a depth slice into a contiguous buffer (the thread's
+/// `GemmScratch`), reused by every row tile of the block: B's own rows lie a power of two
+/// apart in the layers (256 or 512 gate columns), so its panel would fall into a few L1 sets
+/// and be fetched again for every tile (packing took 512×512×128 from 147 to 228 GFLOP/s).
+/// A tile is 4 rows × 32 columns: 8 accumulators, two B vectors and four broadcasts of A per
+/// step. Edges (rows beyond a multiple of 4, columns beyond a multiple of 32) run one row at
+/// a time, 16, then 8, then 1 column at a time. The sums of a product come out in the same
+/// order on every call, packed or not, so results are reproducible run after run.
 public enum WideGemm {
     public typealias Vector = SIMD16<Float>
     static let depthBlock = 256
@@ -65,14 +65,10 @@ public enum WideGemm {
         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     ) {
         guard !transposeB else {
-            // A workspace buffer, so a large copy reuses memory (`WorkspacePool`) call after call.
-            let untransposed = FloatBuffer(count: k * n)
-            withExtendedLifetime(untransposed) {
-                let copy = untransposed.pointer
-                for j in 0..<n { for p in 0..<k { copy[p * n + j] = b[j * ldb + p] } }
-                multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: copy, ldb: n,
-                                      c: c, ldc: ldc, accumulate: accumulate)
-            }
+            let copy = GemmScratch.current.untransposed.reserve(k * n)
+            for j in 0..<n { for p in 0..<k { copy[p * n + j] = b[j * ldb + p] } }
+            multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: copy, ldb: n,
+                                  c: c, ldc: ldc, accumulate: accumulate)
             return
         }
         multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
@@ -90,8 +86,7 @@ public enum WideGemm {
         let (rowStride, depthStride) = transposeA ? (1, lda) : (lda, 1)
         let tileRows = m - m % 4, tileColumns = n - n % 32
         let packs = tileColumns > 0 && (tileRows >= packingRows || tileRows >= packingRows / 2 && k >= depthBlock)
-        let panel: UnsafeMutablePointer<Float>? = packs ? .allocate(capacity: depthBlock * 32) : nil
-        defer { panel?.deallocate() }
+        let panel = packs ? GemmScratch.current.panel.pointer : nil
         var p0 = 0
         repeat {
             let depth = min(depthBlock, k - p0)
