@@ -32,9 +32,14 @@ build: deps
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 
+# Then the kernels' routes and the tests that run through them again with WideGemm on (as in
+# release builds; its own build folder), on any x86-64: the kernel is plain SIMD code.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+	$(SWIFT) build --build-tests -Xswiftc -DLOOM_WIDE_GEMM --scratch-path .build-wide
+	$(SWIFT) test --skip-build -Xswiftc -DLOOM_WIDE_GEMM --scratch-path .build-wide --disable-swift-testing \
+		--filter 'WideGemmTests|SmallGemmTests|GradientCheckTests|KerasParityTests|ArchitectureTests|ParallelTests'
 
 # The data-parallel tests under Thread Sanitizer (its own build folder: every target is
 # rebuilt instrumented).

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Loom
 
-/// The replicas' small-product kernel against OpenBLAS (through `BLAS.gemm`).
+/// The replicas' small-product kernel against OpenBLAS itself.
 final class SmallGemmTests: XCTestCase {
     func testMatchesOpenBLASWithTailColumnsAndStrides() {
         var generator = SeededGenerator(seed: 3)
@@ -14,7 +14,7 @@ final class SmallGemmTests: XCTestCase {
                 SmallGemm.accumulate(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: $0.baseAddress!, ldc: ldc)
             }
             theirs.withUnsafeMutableBufferPointer {
-                BLAS.gemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: $0.baseAddress!, ldc: ldc)
+                BLAS.openBLASGemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: $0.baseAddress!, ldc: ldc)
             }
             for i in 0..<m {
                 for j in 0..<n { XCTAssertEqual(mine[i * ldc + j], theirs[i * ldc + j], accuracy: 1e-4, "(\(m), \(n), \(k)) at \(i), \(j)") }
