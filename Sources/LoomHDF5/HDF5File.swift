@@ -300,7 +300,7 @@ public final class HDF5File {
         try withAttribute(attribute, on: object) { handle, type, count in
             // An empty list has no strings to type (h5py writes it as float64).
             if count == 0 { return [] }
-            guard H5Tget_class(type) == H5T_STRING, count > 0 else {
+            guard H5Tget_class(type) == H5T_STRING else {
                 throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' does not hold strings")
             }
             if H5Tis_variable_str(type) > 0 {
@@ -336,12 +336,17 @@ public final class HDF5File {
         try withObject(object) { target in
             guard H5Aexists(target, attribute) > 0 else { return nil }
             let handle = H5Aopen(target, attribute, loom_h5p_default())
+            guard handle >= 0 else { throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' cannot be opened") }
             defer { H5Aclose(handle) }
             let type = H5Aget_type(handle)
             defer { H5Tclose(type) }
             let space = H5Aget_space(handle)
             defer { H5Sclose(space) }
-            return try body(handle, type, Int(H5Sget_simple_extent_npoints(space)))
+            let count = H5Sget_simple_extent_npoints(space)
+            guard type >= 0, space >= 0, count >= 0 else {
+                throw HDF5Error(file: path, dataset: object, "attribute '\(attribute)' cannot be read")
+            }
+            return try body(handle, type, Int(count))
         }
     }
 

@@ -52,6 +52,8 @@ final class ImporterTests: XCTestCase {
                        "\(csv): has no column 'c' (columns: a, b)")
         XCTAssertEqual(message { try CSVImporter(window: 3, horizon: 2, columns: ["a"]).run(csv: csv, output: out) },
                        "\(csv): has 3 rows; window 3 + horizon 2 needs at least 5")
+        XCTAssertEqual(message { try CSVImporter(window: Int.max, horizon: 1, columns: ["a"]).run(csv: csv, output: out) },
+                       "\(csv): has 3 rows; window \(Int.max) + horizon 1 needs at least more than \(Int.max)")
         let ragged = try writeCSV("1,2\n3\n", "ragged.csv")
         XCTAssertEqual(message { try CSVImporter(window: 1).run(csv: ragged, output: out) }, "\(ragged): line 2 has 1 fields, expected 2")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no output file after a refused import")

@@ -55,7 +55,10 @@ public struct CSVImporter {
         let rows = table.rows.count
         let samples = window < rows && horizon < rows ? rows - window - horizon + 1 : 0
         guard samples > 0 else {
-            throw HDF5Error(file: csv, "has \(rows) rows; window \(window) + horizon \(horizon) needs at least \(window + horizon)")
+            // The sum may overflow: the guard above is what keeps window + horizon from being computed.
+            let (needed, overflow) = window.addingReportingOverflow(horizon)
+            throw HDF5Error(file: csv, "has \(rows) rows; window \(window) + horizon \(horizon) needs at least "
+                                + (overflow ? "more than \(Int.max)" : "\(needed)"))
         }
 
         let statistics = scaling == .none ? [:] : Dictionary(uniqueKeysWithValues: values.map { column, series in
