@@ -106,7 +106,7 @@ struct KerasLayerDecoder {
                 biasInitializer: try initializer(&config, "bias_initializer", default: .zeros), name: name)
         case "MaxPooling2D":
             let poolSize = try config.pair("pool_size", default: (2, 2))
-            let strides = config.has("strides") ? try config.pair("strides") : poolSize
+            let strides = try config.pair("strides", default: poolSize)
             return MaxPooling2D(poolSize: poolSize, strides: strides, padding: try padding(&config), name: name)
         default:
             throw KerasConfigProblem(

@@ -30,8 +30,6 @@ struct LayerConfig {
 
     func error(_ message: String) -> KerasConfigProblem { KerasConfigProblem(message: "\(layer): \(message)") }
 
-    func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
-
     mutating func raw(_ key: String) -> Any? {
         used.insert(key)
         guard let value = values[key], !(value is NSNull) else { return nil }

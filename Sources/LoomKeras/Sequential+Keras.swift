@@ -20,8 +20,12 @@ extension Sequential {
         } catch {
             throw KerasFileError(file: url.path, "the model does not build in Loom: \(error)")
         }
-        if kind != .json { try KerasModelFile.loadWeights(into: self, from: url, kind: kind) }
-        if let weights { try loadWeights(from: weights) }
+        // Weights given apart replace the file's own, which are then not read at all.
+        if let weights {
+            try loadWeights(from: weights)
+        } else if kind != .json {
+            try KerasModelFile.loadWeights(into: self, from: url, kind: kind)
+        }
     }
 
     /// Saves the model for Keras, by the name's ending: `.keras` (the model, loaded by

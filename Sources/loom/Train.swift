@@ -79,9 +79,9 @@ struct Train: ParsableCommand {
             print("Training \(what) on \(path): X \(Shape.describe([dataset.sampleCount] + dataset.inputShape))")
             try model.summary()
         }
-        let statefulRun = model.layers.contains(where: \.isStateful)
+        let statefulRun = model.isStateful
         let result = try model.fit(
-            dataset: dataset, epochs: epochs, batchSize: batchSize ?? model.batchSize ?? 32, shuffle: !(noShuffle || statefulRun),
+            dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
             validationSplit: validationSplit, verbose: quiet ? 0 : 1, resetStatesEachEpoch: statefulRun,
             workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients)
         if let save { try model.save(to: URL(fileURLWithPath: save)) }

@@ -59,7 +59,7 @@ extension Sequential {
         guard !trainingRows.isEmpty else {
             throw LoomError.invalidArgument("fit: no training samples left after validationSplit \(validationSplit)")
         }
-        if layers.contains(where: \.isStateful) {
+        if isStateful {
             if shuffle && !allowStatefulShuffle {
                 throw LoomError.statefulBatch(
                     "a stateful model needs shuffle: false so row i of each batch continues row i of the last "
@@ -78,7 +78,7 @@ extension Sequential {
             lastFitProfile = engine?.profile
         }
         // The batch size asked for must fill every shard; a short last batch may leave some empty.
-        try engine?.check(batch: batch, stateful: layers.contains(where: \.isStateful))
+        try engine?.check(batch: batch, stateful: isStateful)
 
         var history = History()
         var reporter = ProgressReporter(verbose: verbose, epochs: epochs)
@@ -205,7 +205,7 @@ extension Sequential {
             throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before evaluate")
         }
         let batch = try checkData(dataset, batchSize: batchSize, requireTargets: true, context: "evaluate")
-        if layers.contains(where: \.isStateful) { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
+        if isStateful { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
         let workspace = BatchWorkspace(firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
         let engine = try parallelForward(workers: workers, batch: batch)
         defer { engine?.finish() }
@@ -261,7 +261,7 @@ extension Sequential {
         try build(inputShape: dataset.inputShape)
         try checkInMemoryInputs(dataset)
         let batch = try checkBatchSize(batchSize, samples: dataset.sampleCount, fixedAllowed: false)
-        if layers.contains(where: \.isStateful) { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
+        if isStateful { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
         let outputCount = Shape.count(outputShape!)
         var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
         let workspace = BatchWorkspace(firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: outputCount)
@@ -295,7 +295,7 @@ extension Sequential {
         let engine = try DataParallelEngine(
             model: self, workers: workers, fixedShards: nil, averaging: .gradients, optimizer: SGD())
         do {
-            try engine.check(batch: batch, stateful: layers.contains(where: \.isStateful))
+            try engine.check(batch: batch, stateful: isStateful)
         } catch {
             engine.finish()
             throw error
@@ -341,7 +341,7 @@ extension Sequential {
     private func checkBatchSize(_ requested: Int?, samples: Int, fixedAllowed: Bool) throws -> Int {
         let batch = requested ?? batchSize ?? 32
         guard batch > 0 else { throw LoomError.invalidArgument("batchSize must be positive, got \(batch)") }
-        if fixedAllowed, let fixed = batchSize, batch != fixed, layers.contains(where: \.isStateful) {
+        if fixedAllowed, let fixed = batchSize, batch != fixed, isStateful {
             throw LoomError.statefulBatch(
                 "the stateful model was built for batches of \(fixed) (Input(batchSize:)), got batchSize \(batch)")
         }

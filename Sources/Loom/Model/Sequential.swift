@@ -86,6 +86,9 @@ public final class Sequential {
     /// Whether shapes are checked and parameters allocated.
     public var isBuilt: Bool { !outputShapes.isEmpty }
 
+    /// Whether any layer carries state from batch to batch (a stateful recurrent layer).
+    public var isStateful: Bool { layers.contains(where: \.isStateful) }
+
     /// The per-sample output shape of each layer, once built (Keras's summary column, batch excluded).
     public var layerOutputShapes: [[Int]] { outputShapes }
 
@@ -218,9 +221,11 @@ public final class Sequential {
         guard !layers.isEmpty else { throw LoomError.notReady("model '\(name)' has no layers") }
         let setup = TrainingSetup(optimizer: optimizer, loss: loss, metrics: metrics)
         training = setup
-        if inputShape != nil {
-            try build()
+        // Building prepares the setup; a model already built is prepared here.
+        if isBuilt {
             prepare(setup)
+        } else if inputShape != nil {
+            try build()
         }
     }
 
