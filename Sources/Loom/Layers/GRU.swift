@@ -29,7 +29,6 @@ public final class GRU: RecurrentLayer {
     public var returnSequences: Bool { sequence.returnSequences }
     public var goBackwards: Bool { sequence.goBackwards }
     public var stateful: Bool { sequence.stateful }
-    public var isStateful: Bool { stateful }
 
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
@@ -156,7 +155,7 @@ public final class GRU: RecurrentLayer {
 
     public func makeRecurrentReplica() -> any RecurrentLayer {
         let copy = configuredCopy(goBackwards: goBackwards, name: name)
-        copy.sequence = sequence.replica(stateComponents: 1)
+        copy.sequence = sequence.replica()
         copy.weights = weights
         copy.weights.avoidsBLASLock = true
         return copy

@@ -56,7 +56,6 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
     /// and do not update it: read it after a one-worker `predict`).
     public private(set) var lastState: (h: Tensor, c: Tensor)?
 
-    public var isStateful: Bool { stateful }
 
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
@@ -330,7 +329,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
 
     public func makeRecurrentReplica() -> any RecurrentLayer {
         let copy = configuredCopy(goBackwards: goBackwards, returnState: returnState, name: name)
-        copy.sequence = sequence.replica(stateComponents: 2)
+        copy.sequence = sequence.replica()
         copy.weights = weights
         copy.weights.avoidsBLASLock = true
         copy.dropoutMasks = dropoutMasks.replica()

@@ -45,7 +45,7 @@ public final class MaxPooling2D: Layer {
         let y = output.reserve(count)
         if winners.count < count { winners = Array(repeating: 0, count: count) }
         // The vector path keeps indices in 32 bits: batches of fewer than 2³¹ input values.
-        let vectorChannels = batch * g.height * g.width * C < Int(Int32.max) ? C - C % 8 : 0
+        let vectorChannels = batch * g.height * g.width * C < Int(Int32.max) ? C - C % VectorMath.width : 0
         winners.withUnsafeMutableBufferPointer { winners in
             let winner = winners.baseAddress!
             for b in 0..<batch {
@@ -60,20 +60,20 @@ public final class MaxPooling2D: Layer {
                         // cell starts the maximum, a later one replaces it only when greater.
                         var c0 = 0
                         while c0 < vectorChannels {
-                            var best = Self.load(x + first + c0)
+                            var best = VectorMath.load(x + first + c0, count: VectorMath.width)
                             var index = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: first + c0)) &+ Self.lanes
                             for i in rows {
                                 for j in columns {
                                     let p = image + ((top + i) * g.width + left + j) * C + c0
-                                    let value = Self.load(x + p)
+                                    let value = VectorMath.load(x + p, count: VectorMath.width)
                                     let better = value .> best
                                     best.replace(with: value, where: better)
                                     index.replace(with: SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: p)) &+ Self.lanes, where: better)
                                 }
                             }
-                            UnsafeMutableRawPointer(y + k + c0).storeBytes(of: best, as: SIMD8<Float>.self)
-                            if training { for lane in 0..<8 { winner[k + c0 + lane] = Int(index[lane]) } }
-                            c0 += 8
+                            VectorMath.store(best, to: y + k + c0, count: VectorMath.width)
+                            if training { for lane in 0..<VectorMath.width { winner[k + c0 + lane] = Int(index[lane]) } }
+                            c0 += VectorMath.width
                         }
                         for c in vectorChannels..<C {
                             var best = x[first + c], index = first + c
@@ -94,11 +94,6 @@ public final class MaxPooling2D: Layer {
     }
 
     private static let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
-
-    @inline(__always)
-    private static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
 
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         guard needsInputGradient else { return nil }

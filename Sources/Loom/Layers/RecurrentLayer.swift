@@ -2,7 +2,9 @@
 /// input `(timesteps, features)`, output `(units)` or, with `returnSequences`,
 /// `(timesteps, units)`.
 public protocol RecurrentLayer: Layer {
+    /// The size of the hidden state (and of the output at each step).
     var units: Int { get }
+    /// Outputs every step, `(timesteps, units)`, rather than the last, `(units)`.
     var returnSequences: Bool { get }
     /// Reads the sequence from last to first.
     var goBackwards: Bool { get }
@@ -17,4 +19,5 @@ public protocol RecurrentLayer: Layer {
 
 extension RecurrentLayer {
     public func makeReplica() -> any Layer { makeRecurrentReplica() }
+    public var isStateful: Bool { stateful }
 }

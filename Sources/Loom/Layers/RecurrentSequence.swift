@@ -45,9 +45,9 @@ final class RecurrentSequence {
     }
 
     /// A copy for a replica: same configuration and shape, the same carried state, own buffers.
-    func replica(stateComponents: Int) -> RecurrentSequence {
+    func replica() -> RecurrentSequence {
         let copy = RecurrentSequence(units: units, returnSequences: returnSequences, goBackwards: goBackwards,
-                                     stateful: stateful, stateComponents: stateComponents)
+                                     stateful: stateful, stateComponents: stateStore.components)
         (copy.timesteps, copy.features, copy.stateStore) = (timesteps, features, stateStore)
         return copy
     }

@@ -37,12 +37,8 @@ public enum NPYImporter {
         default:
             throw HDF5Error(file: path, "has dtype '\(descr)'; expected little-endian float32, float64, int32 or int64 (<f4, <f8, <i4, <i8)")
         }
-        let count = try shape.reduce(1) { total, dimension in
-            let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
-            guard !overflow, product <= bytes.count else {
-                throw HDF5Error(file: path, "has shape \(Shape.describe(shape)), more values than the file holds")
-            }
-            return product
+        guard let count = Shape.checkedCount(shape), count <= bytes.count else {
+            throw HDF5Error(file: path, "has shape \(Shape.describe(shape)), more values than the file holds")
         }
         let start = headerStart + headerLength
         guard bytes.count - start == count * width else {
