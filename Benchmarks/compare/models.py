@@ -31,7 +31,7 @@ def make_data(spec, steps=None):
     them from the same generator: uniform in [-1, 1), of shape `spec["target"]` (default (1,));
     for binary cross-entropy 1 where that draw is > 0, else 0."""
     batch = spec["batch"]
-    steps = steps or (8 if batch >= 256 else 40 if batch >= 64 else 200)
+    steps = steps or (8 if batch >= 256 else 40 if batch >= 64 else 200)  # ReferenceModel.defaultSteps
     rng = np.random.default_rng(42)
     x = rng.uniform(-1, 1, (batch * steps,) + spec["input"]).astype(np.float32)
     y = rng.uniform(-1, 1, (batch * steps,) + spec.get("target", (1,))).astype(np.float32)

@@ -142,6 +142,10 @@ public struct ReferenceModel: Sendable {
     }
 
     /// Predictions over `x` at `predictBatchSize` (the stateful model from a reset state).
+    /// Training steps a benchmark times by default: fewer for the large batches, so each run
+    /// takes about the same time (`Benchmarks/compare/models.py` keeps the same rule).
+    public var defaultSteps: Int { batchSize >= 256 ? 8 : batchSize >= 64 ? 40 : 200 }
+
     public func predict(_ model: Sequential, x: Tensor, workers: Int) throws -> Tensor {
         if isStateful { model.resetStates() }
         return try model.predict(x, batchSize: predictBatchSize, workers: workers)

@@ -116,10 +116,10 @@ struct Bench: ParsableCommand {
             throw ValidationError("--reference takes B1 ... B7 or \(ReferenceModel.all.map(\.id).joined(separator: ", ")); got '\(name)'")
         }
         let batch = batchSize ?? model.batchSize
-        let steps = steps ?? (batch >= 256 ? 8 : batch >= 64 ? 40 : 200)
+        let reference = model.withBatchSize(batch)
+        let steps = steps ?? reference.defaultSteps
         try checkSizes(batch: batch, steps: steps, sampleSize: Shape.count(model.inputShape))
         let (x, y) = try model.makeData(samples: batch * steps)
-        let reference = model.withBatchSize(batch)
         return Workload(title: "\(model.benchmark) \(model.id)", batchSize: batch, steps: steps, x: x, y: y,
                         makeModel: reference.makeModel,
                         fit: { model, x, y, workers in try reference.fitEpoch(model, x: x, y: y, workers: workers) })

@@ -4,7 +4,7 @@ import Loom
 import LoomHDF5
 import LoomKeras
 
-/// `loom evaluate`: the loss and metrics of saved weights on a dataset.
+/// `loom evaluate`: the loss and metrics of a saved model (`--model`, `--weights`) on a dataset.
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a saved model on an HDF5 dataset.")
 
@@ -33,7 +33,7 @@ struct Evaluate: ParsableCommand {
     }
 }
 
-/// `loom predict`: runs saved weights over a dataset's inputs and writes the outputs.
+/// `loom predict`: runs a saved model (`--model`, `--weights`) over a dataset's inputs and writes the outputs.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Predict with a saved model; write the outputs to HDF5.")
 

@@ -10,7 +10,6 @@ final class CLITests: XCTestCase {
     /// The working folder of each test's `loom` runs.
     private let folder = TemporaryFolder()
 
-    private func path(_ name: String) -> String { folder.path(name) }
 
     private var executable: URL {
         // Test bundles live beside the products in .build/<triple>/debug.
@@ -40,7 +39,7 @@ final class CLITests: XCTestCase {
     }
 
     private func writeSeries() throws -> String {
-        let path = path("series.csv")
+        let path = folder.path("series.csv")
         let rows = (0..<120).map { t in "\(t),\(sin(Double(t) * 0.4)),\(cos(Double(t) * 0.4))" }
         try (["t,s,c"] + rows).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -48,11 +47,11 @@ final class CLITests: XCTestCase {
 
     func testImportTrainSaveEvaluatePredictSummary() throws {
         let csv = try writeSeries()
-        let data = path("series.h5")
+        let data = folder.path("series.h5")
         let imported = try loom(["import", "csv", csv, "--window", "8", "--columns", "s,c", "--target", "s", "--out", data])
         XCTAssertTrue(imported.out.contains("X [112, 8, 2]"), imported.out)
 
-        let model = path("model.keras"), history = path("history.csv")
+        let model = folder.path("model.keras"), history = folder.path("history.csv")
         let trained = try loom(["train", "--data", data, "--epochs", "3", "--units", "8", "--batch-size", "16",
                                 "--save", model, "--history", history])
         XCTAssertTrue(trained.out.contains("Epoch 3/3"), trained.out)
@@ -64,7 +63,7 @@ final class CLITests: XCTestCase {
         let evaluated = try loom(["evaluate", "--model", model, "--data", data])
         XCTAssertTrue(evaluated.out.hasPrefix("loss: "), evaluated.out)
 
-        let predictions = path("p.h5")
+        let predictions = folder.path("p.h5")
         try loom(["predict", "--model", model, "--data", data, "--out", predictions])
         XCTAssertEqual(try HDF5File(path: predictions).read("predictions").shape, [112, 1])
 
@@ -73,23 +72,23 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(summary.out.contains("Total params: 361"), summary.out)
 
         // The saved model trains on from its weights, and converts to a config plus weights and back.
-        let json = path("model.json"), weights = path("model.weights.h5"), again = path("again.keras")
+        let json = folder.path("model.json"), weights = folder.path("model.weights.h5"), again = folder.path("again.keras")
         try loom(["train", "--data", data, "--model", model, "--epochs", "1", "--quiet", "--save", again])
         try loom(["convert", model, json])
         try loom(["convert", model, weights])
-        let converted = try loom(["convert", json, path("back.keras"), "--weights", weights])
-        XCTAssertEqual(converted.out, "wrote \(path("back.keras")): 2 layers, 361 parameters\n")
+        let converted = try loom(["convert", json, folder.path("back.keras"), "--weights", weights])
+        XCTAssertEqual(converted.out, "wrote \(folder.path("back.keras")): 2 layers, 361 parameters\n")
         let first = try loom(["evaluate", "--model", model, "--data", data]).out
-        XCTAssertEqual(try loom(["evaluate", "--model", path("back.keras"), "--data", data]).out, first)
+        XCTAssertEqual(try loom(["evaluate", "--model", folder.path("back.keras"), "--data", data]).out, first)
         XCTAssertEqual(try loom(["evaluate", "--model", json, "--weights", weights, "--data", data]).out, first)
         let noModel = try loom(["evaluate", "--weights", weights, "--data", data], expect: 64)
         XCTAssertTrue(noModel.err.contains("--weights needs --model"), noModel.err)
-        let badName = try loom(["convert", model, path("model.txt")], expect: 1)
+        let badName = try loom(["convert", model, folder.path("model.txt")], expect: 1)
         XCTAssertTrue(badName.err.contains("cannot tell the format"), badName.err)
     }
 
     func testStackedAndStatefulPresets() throws {
-        let data = path("series.h5")
+        let data = folder.path("series.h5")
         try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
         try loom(["train", "--data", data, "--arch", "stacked", "--epochs", "1", "--units", "4", "--quiet"])
         // 112 samples, validation 0.25 -> 84 training and 28 validation, both multiples of 28.
@@ -98,14 +97,14 @@ final class CLITests: XCTestCase {
     }
 
     func testTrainOnTwoWorkersAndBench() throws {
-        let data = path("series.h5")
+        let data = folder.path("series.h5")
         try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
         let trained = try loom(["train", "--data", data, "--epochs", "2", "--units", "4", "--workers", "2"])
         XCTAssertTrue(trained.out.contains("Epoch 2/2"), trained.out)
         try loom(["train", "--data", data, "--epochs", "1", "--units", "4", "--workers", "2", "--averaging", "parameters",
                   "--every", "2", "--quiet"])
 
-        let csv = path("scaling.csv"), svg = path("scaling.svg")
+        let csv = folder.path("scaling.csv"), svg = folder.path("scaling.svg")
         let bench = try loom(["bench", "--workers", "1,2", "--steps", "4", "--rounds", "1", "--units", "4", "--csv", csv, "--plot", svg])
         XCTAssertTrue(bench.out.contains("projected speedup"), bench.out)
         let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
@@ -121,7 +120,7 @@ final class CLITests: XCTestCase {
     }
 
     func testSequencePresetsAndMergeModes() throws {
-        let data = path("sequences.h5")
+        let data = folder.path("sequences.h5")
         do {
             // Closed at the end of this block: HDF5 locks a file open for writing.
             let file = try HDF5File(path: data, mode: .create)
@@ -139,7 +138,7 @@ final class CLITests: XCTestCase {
         try loom(["train", "--arch", "one-to-one", "--x", "x1", "--y", "y1"] + common)
         try loom(["train", "--arch", "one-to-many", "--x", "images", "--y", "y3", "--filters", "2"] + common)
         try loom(["train", "--arch", "cnn-lstm", "--x", "clips", "--y", "y1", "--filters", "2"] + common)
-        let saved = path("bi.keras")
+        let saved = folder.path("bi.keras")
         try loom(["train", "--arch", "bidirectional", "--merge-mode", "sum", "--y", "y1", "--save", saved] + common)
         let summary = try loom(["summary", "--model", saved])
         XCTAssertTrue(summary.out.contains("bidirectional (Bidirectional)"), summary.out)
@@ -150,7 +149,7 @@ final class CLITests: XCTestCase {
     func testUserErrorsExitNonZeroWithOneLine() throws {
         let missing = try loom(["train", "--data", "absent.h5"], expect: 1)
         XCTAssertEqual(missing.err, "Error: absent.h5: no such file\n")
-        let data = path("series.h5")
+        let data = folder.path("series.h5")
         try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
         let stateful = try loom(["train", "--data", data, "--arch", "stateful", "--batch-size", "32", "--quiet"], expect: 1)
         XCTAssertTrue(stateful.err.hasPrefix("Error: a stateful model needs the training samples (89) to be a multiple of the batch size (32)"), stateful.err)

@@ -89,8 +89,8 @@ final class KerasModelTests: XCTestCase {
         func refusal(_ layer: String) -> String {
             let json = #"{"class_name": "Sequential", "module": "keras", "config": {"name": "s", "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 4, 3]}}, "#
                 + layer + "]}}"
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("loom-\(UUID().uuidString).json")
-            defer { try? FileManager.default.removeItem(at: url) }
+            let folder = TemporaryFolder()
+            let url = folder.url.appendingPathComponent("m.json")
             return message {
                 try Data(json.utf8).write(to: url)
                 _ = try Sequential(kerasModel: url)

@@ -4,17 +4,6 @@ import XCTest
 
 /// The data-parallel engine against one thread, and its own guarantees.
 final class ParallelTests: XCTestCase {
-    private func sineData(samples: Int, seed: UInt64) -> (Tensor, Tensor) {
-        var generator = SeededGenerator(seed: seed)
-        var x = Tensor(shape: [samples, 8, 1]), y = Tensor(shape: [samples, 1])
-        for s in 0..<samples {
-            let phase = Float(generator.uniform()) * 6.28
-            for t in 0..<8 { x[s, t, 0] = sin(phase + Float(t) * 0.3) }
-            y[s, 0] = sin(phase + 8 * 0.3)
-        }
-        return (x, y)
-    }
-
     private func sineModel(seed: UInt64 = 1) throws -> Sequential {
         let model = Sequential(seed: seed) { Input(shape: [8, 1]); LSTM(8); Dense(1) }
         try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.mae])
@@ -48,7 +37,7 @@ final class ParallelTests: XCTestCase {
     }
 
     func testSameSeedSameWorkersIsBitwiseIdentical() throws {
-        let (x, y) = sineData(samples: 96, seed: 1)
+        let (x, y) = sineData(samples: 96, timesteps: 8, seed: 1)
         func run() throws -> [Tensor] {
             let model = try sineModel()
             try model.fit(x: x, y: y, epochs: 2, batchSize: 16, verbose: 0, workers: 2)
@@ -58,7 +47,7 @@ final class ParallelTests: XCTestCase {
     }
 
     func testFixedShardsAreBitwiseIdenticalForAnyWorkerCount() throws {
-        let (x, y) = sineData(samples: 90, seed: 2)
+        let (x, y) = sineData(samples: 90, timesteps: 8, seed: 2)
         var results: [[Tensor]] = []
         for workers in 1...4 {
             let model = try sineModel()
@@ -70,7 +59,7 @@ final class ParallelTests: XCTestCase {
     }
 
     func testFullFitReachesTheSameValidationLoss() throws {
-        let (x, y) = sineData(samples: 256, seed: 3)
+        let (x, y) = sineData(samples: 256, timesteps: 8, seed: 3)
         var losses: [Double] = []
         for workers in [1, 2] {
             let model = try sineModel()
@@ -87,7 +76,7 @@ final class ParallelTests: XCTestCase {
     }
 
     func testParallelPredictAndEvaluateMatchOneWorker() throws {
-        let (x, y) = sineData(samples: 50, seed: 4)
+        let (x, y) = sineData(samples: 50, timesteps: 8, seed: 4)
         let model = try sineModel()
         let one = try model.predict(x, batchSize: 16)
         assertClose(try model.predict(x, batchSize: 16, workers: 3), one, tolerance: 1e-6, "predict")
@@ -99,7 +88,7 @@ final class ParallelTests: XCTestCase {
 
     func testParameterAveragingEveryStepWithPlainSGDEqualsGradientAveraging() throws {
         // w − lr·mean(g_s) is the mean of the replicas' w − lr·g_s when shards are equal.
-        let (x, y) = sineData(samples: 64, seed: 5)
+        let (x, y) = sineData(samples: 64, timesteps: 8, seed: 5)
         var results: [[Tensor]] = []
         for averaging in [Averaging.gradients, .parameters(every: 1)] {
             let model = Sequential(seed: 2) { Input(shape: [8, 1]); LSTM(6); Dense(1) }
@@ -111,14 +100,14 @@ final class ParallelTests: XCTestCase {
     }
 
     func testParallelEvaluateOfOneSampleKeepsItsMetrics() throws {
-        let (x, y) = sineData(samples: 1, seed: 9)
+        let (x, y) = sineData(samples: 1, timesteps: 8, seed: 9)
         let model = try sineModel()
         let one = try model.evaluate(x: x, y: y)
         XCTAssertEqual(try model.evaluate(x: x, y: y, workers: 2)["mae"]!, one["mae"]!, accuracy: 1e-6)
     }
 
     func testParameterAveragingValidatesTheAveragedModel() throws {
-        let (x, y) = sineData(samples: 80, seed: 10)
+        let (x, y) = sineData(samples: 80, timesteps: 8, seed: 10)
         let model = try sineModel()
         let history = try model.fit(x: x, y: y, epochs: 1, batchSize: 16, validationSplit: 0.2, verbose: 0,
                                     workers: 2, averaging: .parameters(every: 100))
@@ -127,7 +116,7 @@ final class ParallelTests: XCTestCase {
     }
 
     func testParameterAveragingLearns() throws {
-        let (x, y) = sineData(samples: 256, seed: 6)
+        let (x, y) = sineData(samples: 256, timesteps: 8, seed: 6)
         let model = try sineModel()
         let history = try model.fit(x: x, y: y, epochs: 12, batchSize: 32, validationSplit: 0.25, verbose: 0,
                                     workers: 2, averaging: .parameters(every: 4))
@@ -175,14 +164,14 @@ final class ParallelTests: XCTestCase {
     }
 
     func testTheCallerGetsItsCPUAffinityBack() throws {
-        let (x, y) = sineData(samples: 64, seed: 8)
+        let (x, y) = sineData(samples: 64, timesteps: 8, seed: 8)
         let before = CPUAffinity.currentMask()
         try sineModel().fit(x: x, y: y, batchSize: 16, verbose: 0, workers: 2)
         XCTAssertEqual(CPUAffinity.currentMask(), before)
     }
 
     func testRefusals() throws {
-        let (x, y) = sineData(samples: 32, seed: 7)
+        let (x, y) = sineData(samples: 32, timesteps: 8, seed: 7)
         let model = try sineModel()
         let before = try model.weights()
         XCTAssertEqual(message { try model.fit(x: x, y: y, verbose: 0, workers: 0) }, "workers must be at least 1, got 0")

@@ -2,17 +2,6 @@ import XCTest
 @testable import Loom
 
 final class SequentialTests: XCTestCase {
-    private func sineData(samples: Int, timesteps: Int, seed: UInt64) -> (Tensor, Tensor) {
-        var generator = SeededGenerator(seed: seed)
-        var x = Tensor(shape: [samples, timesteps, 1]), y = Tensor(shape: [samples, 1])
-        for s in 0..<samples {
-            let phase = Float(generator.uniform()) * 6.28
-            for t in 0..<timesteps { x[s, t, 0] = sin(phase + Float(t) * 0.3) }
-            y[s, 0] = sin(phase + Float(timesteps) * 0.3)
-        }
-        return (x, y)
-    }
-
     func testSameSeedSameWeightsAndLossesRunAfterRun() throws {
         let (x, y) = sineData(samples: 64, timesteps: 8, seed: 1)
         func run(seed: UInt64) throws -> ([Tensor], [Double]) {

@@ -45,7 +45,7 @@ guard CommandLine.arguments.count > 1, let reference = ReferenceModel.named(Comm
 }
 let threads = option("--threads", default: 1)
 let rounds = option("--rounds", default: 3)
-let steps = option("--steps", default: reference.batchSize >= 256 ? 8 : reference.batchSize >= 64 ? 40 : 200)
+let steps = option("--steps", default: reference.defaultSteps)
 BLAS.threadCount = threads
 print("sgemm \(threads) \(String(format: "%.1f", sgemmPeak())) \(BLAS.coreName)")
 

@@ -53,6 +53,18 @@ private func reshape(_ flat: [Float], like tensors: [Tensor]) throws -> [Tensor]
     }
 }
 
+/// Sine waves from random phases: x `(samples, timesteps, 1)`, and y the wave's next value.
+func sineData(samples: Int, timesteps: Int, seed: UInt64) -> (Tensor, Tensor) {
+    var generator = SeededGenerator(seed: seed)
+    var x = Tensor(shape: [samples, timesteps, 1]), y = Tensor(shape: [samples, 1])
+    for s in 0..<samples {
+        let phase = Float(generator.uniform()) * 6.28
+        for t in 0..<timesteps { x[s, t, 0] = sin(phase + Float(t) * 0.3) }
+        y[s, 0] = sin(phase + Float(timesteps) * 0.3)
+    }
+    return (x, y)
+}
+
 /// A tensor of normal values from a fixed seed.
 func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
     var generator = SeededGenerator(seed: seed)
