@@ -3,8 +3,8 @@
     python table.py RESULTS
 
 Input lines: `FRAMEWORK MODEL THREADS TRAIN_SAMPLES_S PREDICT_SAMPLES_S GFLOPS` (FRAMEWORK loom,
-keras or torch), and `sgemm THREADS GFLOPS [CORE]` from Loom's runner (the machine's sgemm
-peak at that thread count); other lines are skipped. Prints one row per model, thread count
+keras or torch), and `sgemm THREADS GFLOPS [CORE]` from Loom's runner (OpenBLAS's sgemm
+peak at that thread count, with the kernels CORE it runs: not always the CPU's own best); other lines are skipped. Prints one row per model, thread count
 and framework (with Loom's ratio to that framework at the same thread count), then per model
 the train and the predict samples/s at each thread count, the best peer (the faster of Keras
 and PyTorch over all thread counts) and Loom's ratio to it at the most threads measured.
