@@ -119,14 +119,20 @@ enum KerasModelFile {
                 try archive.addEntry(with: name, fileURL: folder.appendingPathComponent(name), compressionMethod: .deflate)
             }
         }
-        if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-        try FileManager.default.moveItem(at: staged, to: url)
+        // rename(2) replaces the target in one step: there is never a moment without a file.
+        guard rename(staged.path, url.path) == 0 else {
+            throw KerasFileError(file: url.path, "cannot replace the file: \(String(cString: strerror(errno)))")
+        }
     }
 
-    /// A new hidden folder inside `parent`.
+    /// A new hidden folder inside `parent`, which must exist (saving creates no folders).
     private static func temporaryFolder(near parent: URL) throws -> URL {
         let folder = parent.appendingPathComponent(".loom-keras-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+        } catch {
+            throw KerasFileError(file: parent.path, "cannot write there (check the folder exists and is writable)")
+        }
         return folder
     }
 

@@ -108,5 +108,9 @@ final class KerasRoundTripTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0.hasPrefix(".") }, [])
         XCTAssertTrue(message { try model.save(to: file("m.txt")) }.hasSuffix(
             "cannot tell the format: name it .keras (model), .weights.h5 (weights) or .json (config)"))
+        let missing = folder.url.appendingPathComponent("typo")
+        XCTAssertEqual(message { try good.save(to: missing.appendingPathComponent("m.keras")) },
+                       "\(missing.path): cannot write there (check the folder exists and is writable)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing.path), "saving creates no folders")
     }
 }
