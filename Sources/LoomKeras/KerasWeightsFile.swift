@@ -25,14 +25,10 @@ enum KerasWeightsFile {
     /// Every weight's dataset name and spec, with the layer it belongs to, in `weights()` order.
     static func entries(_ model: Sequential) -> [(name: String, layer: any Layer, spec: ParameterSpec)] {
         model.layers.flatMap { layer -> [(name: String, layer: any Layer, spec: ParameterSpec)] in
-            let specs = layer.parameterSpecs
-            var index = 0
-            return variableGroups(of: layer, path: "layers/\(layer.name)").flatMap { group, count in
-                (0..<count).map { i in
-                    defer { index += 1 }
-                    return ("\(group)/\(i)", layer, specs[index])
-                }
+            let names = variableGroups(of: layer, path: "layers/\(layer.name)").flatMap { group, count in
+                (0..<count).map { "\(group)/\($0)" }
             }
+            return zip(names, layer.parameterSpecs).map { ($0, layer, $1) }
         }
     }
 
@@ -54,13 +50,18 @@ enum KerasWeightsFile {
                 throw HDF5Error(file: file.path, dataset: name,
                                 "missing: the model's layer '\(layer.name)' (\(layer.typeName)) needs its \(spec.name) here")
             }
-            let tensor = try file.read(name)
-            guard tensor.shape == spec.shape else {
-                throw HDF5Error(file: file.path, dataset: name,
-                                "has shape \(Shape.describe(tensor.shape)), but layer '\(layer.name)' \(spec.name) is \(Shape.describe(spec.shape))")
-            }
-            tensors.append(tensor)
+            tensors.append(try read(name, for: spec, of: layer, in: file))
         }
         try model.setWeights(tensors)
+    }
+
+    /// The weight `name` of `file`, which must have the shape of `layer`'s `spec`.
+    static func read(_ name: String, for spec: ParameterSpec, of layer: any Layer, in file: HDF5File) throws -> Tensor {
+        let tensor = try file.read(name)
+        guard tensor.shape == spec.shape else {
+            throw HDF5Error(file: file.path, dataset: name,
+                            "has shape \(Shape.describe(tensor.shape)), but layer '\(layer.name)' \(spec.name) is \(Shape.describe(spec.shape))")
+        }
+        return tensor
     }
 }

@@ -59,13 +59,7 @@ enum LegacyKerasFile {
                                 "holds \(names.count) weights, but layer '\(layer.name)' (\(layer.typeName)) has \(specs.count)")
             }
             for (name, spec) in zip(names, specs) {
-                let tensor = try file.read(group + "/" + name)
-                guard tensor.shape == spec.shape else {
-                    throw HDF5Error(file: file.path, dataset: group + "/" + name,
-                                    "has shape \(Shape.describe(tensor.shape)), but layer '\(layer.name)' \(spec.name) "
-                                        + "is \(Shape.describe(spec.shape))")
-                }
-                tensors.append(tensor)
+                tensors.append(try KerasWeightsFile.read(group + "/" + name, for: spec, of: layer, in: file))
             }
         }
         try model.setWeights(tensors)
