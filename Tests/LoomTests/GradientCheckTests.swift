@@ -44,9 +44,16 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testLSTMWithUnitsInWhole16LaneVectors() throws {
-        // 16 units: the cell activates its gates row by row (other counts: by blocks of rows).
-        let model = try compiled(Sequential(seed: 14) { Input(shape: [2, 1]); LSTM(16); Dense(1) }, loss: .meanSquaredError)
-        try checkGradients(model, x: randomTensor([2, 2, 1], seed: 15), y: randomTensor([2, 1], seed: 16))
+        // 16 units: the cell activates its gates row by row (other counts: by blocks of rows),
+        // and the backward pass has one version for sigmoid and tanh, one for the others.
+        for (index, activations) in [(Activation.tanh, Activation.sigmoid), (.sigmoid, .hardSigmoid)].enumerated() {
+            let model = try compiled(
+                Sequential(seed: 14 + UInt64(index)) {
+                    Input(shape: [2, 1]); LSTM(16, activation: activations.0, recurrentActivation: activations.1); Dense(1)
+                },
+                loss: .meanSquaredError)
+            try checkGradients(model, x: randomTensor([2, 2, 1], seed: 15), y: randomTensor([2, 1], seed: 16))
+        }
     }
 
     func testLSTMOtherActivationsAndNoBias() throws {
@@ -235,6 +242,21 @@ final class GradientCheckTests: XCTestCase {
                 loss: .meanSquaredError)
             try checkGradients(model, x: randomTensor([2, 7, 7, 2], seed: 60 + UInt64(index)), y: randomTensor([2, 1], seed: 62))
         }
+    }
+
+    /// Eight filters over enough windows (98, then 72) for the narrow products of builds with
+    /// `WideGemm` on: the forward `columns · kernel` and the kernel gradient `columnsᵀ · dz`.
+    func testConv2DWithEightFilters() throws {
+        let model = try compiled(
+            Sequential(seed: 23) {
+                Input(shape: [9, 9, 1])
+                Conv2D(8, kernelSize: (3, 3), activation: .tanh)
+                Conv2D(8, kernelSize: (2, 2))
+                Flatten()
+                Dense(1)
+            },
+            loss: .meanSquaredError)
+        try checkGradients(model, x: randomTensor([2, 9, 9, 1], seed: 65), y: randomTensor([2, 1], seed: 66))
     }
 
     /// Without pooling: a kernel perturbed by ε moves a window's values enough to change which

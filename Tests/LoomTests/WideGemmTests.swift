@@ -43,7 +43,8 @@ final class WideGemmTests: XCTestCase {
 
     /// `BLAS.gemm` against OpenBLAS on one shape per route: with `WideGemm` on (the Makefile's
     /// release builds, and `make test`'s second pass), untransposed, A transposed, B transposed
-    /// (8-column multiples allowed) and narrow products (`SmallGemm`, C written or added to);
+    /// (8-column multiples allowed) and narrow products (`SmallGemm`, C written or added to,
+    /// A transposed or not);
     /// in other builds all of them go to OpenBLAS.
     func testEveryRouteOfBLASGemmMatchesOpenBLAS() {
         var generator = SeededGenerator(seed: 5)
@@ -51,6 +52,7 @@ final class WideGemmTests: XCTestCase {
         let routes: [(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, beta: Float)] = [
             (false, false, 130, 64, 20, 0), (true, false, 40, 48, 300, 1), (false, true, 100, 40, 24, 0),
             (false, false, 200, 8, 9, 0), (false, false, 200, 16, 9, 1), (false, false, 70, 24, 5, 0),
+            (true, false, 9, 8, 700, 1), (true, false, 6, 16, 80, 0),
         ]
         for route in routes {
             let (m, n, k) = (route.m, route.n, route.k)

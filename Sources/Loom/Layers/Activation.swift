@@ -55,6 +55,22 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
+    /// f'(x) from y = f(x), 16 values at a time (not for softmax).
+    @inlinable @inline(__always)
+    public func derivative(fromOutput y: VectorMath.Wide) -> VectorMath.Wide {
+        switch self {
+        case .linear: return VectorMath.Wide(repeating: 1)
+        case .relu: return VectorMath.Wide(repeating: 0).replacing(with: 1, where: y .> 0)
+        case .sigmoid: return y * (1 - y)
+        case .tanh: return 1 - y * y
+        case .hardSigmoid:
+            return VectorMath.Wide(repeating: 0).replacing(with: 1 / 6, where: (y .> 0) .& (y .< 1))
+        case .hardSigmoidKeras2:
+            return VectorMath.Wide(repeating: 0).replacing(with: 0.2, where: (y .> 0) .& (y .< 1))
+        case .softmax: preconditionFailure("softmax has no elementwise derivative")
+        }
+    }
+
     /// Turns `gradient` (dL/dy) into dL/dx in place, from the outputs `y` of `apply`.
     ///
     /// For softmax, over rows of `width`: `dx = y ⊙ (dy − Σ dy ⊙ y)`.
@@ -84,20 +100,10 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
-    /// f'(x) from y = f(x), 8 values at a time (not for softmax).
+    /// f'(x) from y = f(x), 8 values at a time (not for softmax): the 16-lane formula's low half.
     @inlinable @inline(__always)
     public func derivative(fromOutput y: VectorMath.Vector) -> VectorMath.Vector {
-        switch self {
-        case .linear: return VectorMath.Vector(repeating: 1)
-        case .relu: return VectorMath.Vector(repeating: 0).replacing(with: 1, where: y .> 0)
-        case .sigmoid: return y * (1 - y)
-        case .tanh: return 1 - y * y
-        case .hardSigmoid:
-            return VectorMath.Vector(repeating: 0).replacing(with: 1 / 6, where: (y .> 0) .& (y .< 1))
-        case .hardSigmoidKeras2:
-            return VectorMath.Vector(repeating: 0).replacing(with: 0.2, where: (y .> 0) .& (y .< 1))
-        case .softmax: preconditionFailure("softmax has no elementwise derivative")
-        }
+        derivative(fromOutput: VectorMath.Wide(lowHalf: y, highHalf: VectorMath.Vector())).lowHalf
     }
 
     /// f'(x) from y = f(x) for one value, through the vector formula (one definition of each).

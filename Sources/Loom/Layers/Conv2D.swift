@@ -78,10 +78,7 @@ public final class Conv2D: Layer {
         let g = geometry, rows = batch * positions
         let cols = columns.reserve(rows * patch)
         if padding == .same { cols.update(repeating: 0, count: rows * patch) }  // cells outside the image stay zero
-        // im2col: each window row inside the image is one contiguous run.
-        g.forEachWindowRun(batch: batch) { input, cell, count in
-            for k in 0..<count { cols[cell + k] = x[input + k] }
-        }
+        g.gatherWindows(x, into: cols, batch: batch)
         let y = output.reserve(rows * filters)
         parameters.forward(cols, rows: rows, depth: patch, width: filters, into: y)
         activation.apply(y, count: rows * filters)

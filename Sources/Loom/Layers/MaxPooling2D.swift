@@ -46,6 +46,7 @@ public final class MaxPooling2D: Layer {
         if winners.count < count { winners = Array(repeating: 0, count: count) }
         // The vector path keeps indices in 32 bits: batches of fewer than 2³¹ input values.
         let vectorChannels = batch * g.height * g.width * C < Int(Int32.max) ? C - C % VectorMath.width : 0
+        let lanes = Self.lanes  // read once: in the loop, every read went through the global's lazy initialiser
         winners.withUnsafeMutableBufferPointer { winners in
             let winner = winners.baseAddress!
             for b in 0..<batch {
@@ -61,14 +62,14 @@ public final class MaxPooling2D: Layer {
                         var c0 = 0
                         while c0 < vectorChannels {
                             var best = VectorMath.load(x + first + c0, count: VectorMath.width)
-                            var index = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: first + c0)) &+ Self.lanes
+                            var index = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: first + c0)) &+ lanes
                             for i in rows {
                                 for j in columns {
                                     let p = image + ((top + i) * g.width + left + j) * C + c0
                                     let value = VectorMath.load(x + p, count: VectorMath.width)
                                     let better = value .> best
                                     best.replace(with: value, where: better)
-                                    index.replace(with: SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: p)) &+ Self.lanes, where: better)
+                                    index.replace(with: SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: p)) &+ lanes, where: better)
                                 }
                             }
                             VectorMath.store(best, to: y + k + c0, count: VectorMath.width)

@@ -37,6 +37,12 @@ public enum BLAS {
             SmallGemm.accumulate(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
             return
         }
+        if WideGemm.isEnabled, transposeA, !transposeB, alpha == 1, beta == 0 || beta == 1,
+           SmallGemm.suitsNarrowTransposedA(m: m, n: n, k: k) {
+            if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }
+            SmallGemm.accumulateTransposedA(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+            return
+        }
         openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }

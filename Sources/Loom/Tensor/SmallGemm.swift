@@ -9,7 +9,7 @@
 /// these tiny products in step collide on it (measured with perf: all futex waits of a
 /// 2-worker vanilla run came from there, and the run fell to 1.05x). Data-parallel replicas
 /// use it (`RecurrentWeights.avoidsBLASLock`). Each row of C is updated 8 columns at a time,
-/// `C[i, j..<j+8] += A[i, p] · B[p, j..<j+8]`, the remaining columns one by one.
+/// `C[i, j..<j+8] += A[i, p] · B[p, j..<j+8]` for p in order, the remaining columns one by one.
 @usableFromInline
 enum SmallGemm {
     /// Products of at most this many multiply-adds go through `accumulate`.
@@ -21,27 +21,134 @@ enum SmallGemm {
     @usableFromInline
     static func suitsNarrow(m: Int, n: Int) -> Bool { m >= 64 && n < 32 && n % 8 == 0 }
 
+    /// Four rows of C go together (four independent sums, one load of each B vector): one row
+    /// at a time, each sum waited on its previous add (B6's convolution, 9 products a row, ran
+    /// at a third of the speed).
     @usableFromInline
     static func accumulate(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        let vectorEnd = n - n % VectorMath.width
-        for i in 0..<m {
-            let row = c + i * ldc, aRow = a + i * lda
+        typealias V = VectorMath
+        let vectorEnd = n - n % V.width
+        var i = 0
+        while i + 4 <= m {
+            let a0 = a + i * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
+            let c0 = c + i * ldc, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc
             var j = 0
             while j < vectorEnd {
-                var sum = UnsafeRawPointer(row + j).loadUnaligned(as: VectorMath.Vector.self)
-                for p in 0..<k { sum += aRow[p] * UnsafeRawPointer(b + p * ldb + j).loadUnaligned(as: VectorMath.Vector.self) }
-                UnsafeMutableRawPointer(row + j).storeBytes(of: sum, as: VectorMath.Vector.self)
-                j += VectorMath.width
+                var s0 = V.load(c0 + j, count: V.width), s1 = V.load(c1 + j, count: V.width)
+                var s2 = V.load(c2 + j, count: V.width), s3 = V.load(c3 + j, count: V.width)
+                var bRow = b + j
+                for p in 0..<k {
+                    let bp = V.load(bRow, count: V.width)
+                    s0 += a0[p] * bp
+                    s1 += a1[p] * bp
+                    s2 += a2[p] * bp
+                    s3 += a3[p] * bp
+                    bRow += ldb
+                }
+                V.store(s0, to: c0 + j, count: V.width)
+                V.store(s1, to: c1 + j, count: V.width)
+                V.store(s2, to: c2 + j, count: V.width)
+                V.store(s3, to: c3 + j, count: V.width)
+                j += V.width
             }
-            // The last n mod 8 columns: plain sums (a partial vector would be gathered at every p).
-            for column in vectorEnd..<n {
-                var sum = row[column]
-                for p in 0..<k { sum += aRow[p] * b[p * ldb + column] }
-                row[column] = sum
+            for row in i..<(i + 4) { accumulateColumns(vectorEnd..<n, row: row, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc) }
+            i += 4
+        }
+        while i < m {
+            let aRow = a + i * lda, cRow = c + i * ldc
+            var j = 0
+            while j < vectorEnd {
+                var sum = V.load(cRow + j, count: V.width)
+                var bRow = b + j
+                for p in 0..<k {
+                    sum += aRow[p] * V.load(bRow, count: V.width)
+                    bRow += ldb
+                }
+                V.store(sum, to: cRow + j, count: V.width)
+                j += V.width
             }
+            accumulateColumns(vectorEnd..<n, row: i, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+            i += 1
+        }
+    }
+
+    /// Whether `Aᵀ · B` suits `accumulateTransposedA`: a few rows and whole 8-column vectors
+    /// of C, summed over many rows of A and B (a convolution's kernel gradient
+    /// `columnsᵀ · dz`, `(9, B·positions) · (B·positions, 8)`, which OpenBLAS packs first).
+    @usableFromInline
+    static func suitsNarrowTransposedA(m: Int, n: Int, k: Int) -> Bool { m <= 32 && n < 32 && n % 8 == 0 && k >= 64 }
+
+    /// `C (m, n) += Aᵀ · B` for A `(k, m)` and B `(k, n)`, n a multiple of 8:
+    /// `C[i, j..<j+8] += A[p, i] · B[p, j..<j+8]`, p in order. The k rows go in chunks that
+    /// stay in L1; within a chunk, four rows of C at a time keep their sums in registers (one
+    /// row at a time, each sum would wait on its previous add), then the rows left one by one.
+    @usableFromInline
+    static func accumulateTransposedA(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        typealias V = VectorMath
+        let chunk = 512
+        var p0 = 0
+        while p0 < k {
+            let count = min(chunk, k - p0)
+            let aChunk = a + p0 * lda, bChunk = b + p0 * ldb
+            var j = 0
+            while j < n {
+                var i = 0
+                while i + 4 <= m {
+                    let c0 = c + i * ldc + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc
+                    var s0 = V.load(c0, count: V.width), s1 = V.load(c1, count: V.width)
+                    var s2 = V.load(c2, count: V.width), s3 = V.load(c3, count: V.width)
+                    var aRow = aChunk + i, bRow = bChunk + j
+                    for _ in 0..<count {
+                        let bp = V.load(bRow, count: V.width)
+                        s0 += aRow[0] * bp
+                        s1 += aRow[1] * bp
+                        s2 += aRow[2] * bp
+                        s3 += aRow[3] * bp
+                        aRow += lda
+                        bRow += ldb
+                    }
+                    V.store(s0, to: c0, count: V.width)
+                    V.store(s1, to: c1, count: V.width)
+                    V.store(s2, to: c2, count: V.width)
+                    V.store(s3, to: c3, count: V.width)
+                    i += 4
+                }
+                while i < m {
+                    let cRow = c + i * ldc + j
+                    var sum = V.load(cRow, count: V.width)
+                    var aRow = aChunk + i, bRow = bChunk + j
+                    for _ in 0..<count {
+                        sum += aRow[0] * V.load(bRow, count: V.width)
+                        aRow += lda
+                        bRow += ldb
+                    }
+                    V.store(sum, to: cRow, count: V.width)
+                    i += 1
+                }
+                j += V.width
+            }
+            p0 += count
+        }
+    }
+
+    /// The columns past the last whole vector of one row: plain sums (a partial vector would
+    /// be gathered at every p).
+    @inline(__always)
+    private static func accumulateColumns(
+        _ columns: Range<Int>, row i: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let aRow = a + i * lda, cRow = c + i * ldc
+        for column in columns {
+            var sum = cRow[column]
+            for p in 0..<k { sum += aRow[p] * b[p * ldb + column] }
+            cRow[column] = sum
         }
     }
 }

@@ -91,6 +91,18 @@ public enum VectorMath {
     @inlinable @inline(__always)
     public static func hardSigmoidKeras2(_ x: Wide) -> Wide { clamp(x * 0.2 + 0.5, 0, 1) }
 
+    /// Loads 16 floats from `source` (any alignment).
+    @inlinable @inline(__always)
+    public static func load(_ source: UnsafePointer<Float>) -> Wide {
+        UnsafeRawPointer(source).loadUnaligned(as: Wide.self)
+    }
+
+    /// Stores 16 floats at `target` (any alignment).
+    @inlinable @inline(__always)
+    public static func store(_ vector: Wide, to target: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(target).storeBytes(of: vector, as: Wide.self)
+    }
+
     /// Loads `count` (1...8) floats from `source`, zero-padded to a full vector.
     @inlinable @inline(__always)
     public static func load(_ source: UnsafePointer<Float>, count: Int) -> Vector {
@@ -139,8 +151,7 @@ public enum VectorMath {
     public static func map(_ values: UnsafeMutablePointer<Float>, count: Int, _ body: (Wide) -> Wide) {
         var i = 0
         while i + 16 <= count {
-            let raw = UnsafeMutableRawPointer(values + i)
-            raw.storeBytes(of: body(raw.loadUnaligned(as: Wide.self)), as: Wide.self)
+            store(body(load(values + i)), to: values + i)
             i += 16
         }
         if i < count {
