@@ -71,8 +71,9 @@ public protocol Layer: AnyObject {
     func bind(_ binding: ParameterBinding)
     /// Runs `batch` samples of the built input shape; returns the output.
     func forward(_ input: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float>
-    /// Backpropagates the last `forward` (which must have had `training: true`). Returns
-    /// dL/dinput, or nil when `needsInputGradient` is false (the first layer).
+    /// Backpropagates the last `forward` (which must have had `training: true`), once: it may
+    /// overwrite what the forward pass kept (an LSTM writes its gate gradients over its gate
+    /// values). Returns dL/dinput, or nil when `needsInputGradient` is false (the first layer).
     func backward(
         _ outputGradient: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool
     ) -> UnsafeMutablePointer<Float>?
