@@ -26,6 +26,11 @@ final class WorkspacePoolTests: XCTestCase {
 
     func testAFloatBufferOnReusedMemoryStartsAtZero() {
         let count = 700_001  // 2.8 MB: pooled
+        // Blocks that earlier tests left in the shared pool could serve either buffer below:
+        // freed first, so that `second` can only take what `first` gave back.
+        while let leftover = WorkspacePool.shared.take(bytes: count * MemoryLayout<Float>.stride) {
+            leftover.start.deallocate()
+        }
         var first: FloatBuffer? = FloatBuffer(count: count)
         first!.pointer.update(repeating: 7, count: count)
         let reused = first!.pointer
