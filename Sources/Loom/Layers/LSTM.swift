@@ -293,6 +293,8 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
 
     /// The cell's backward at step `t`. In: dL/dh_t and dL/dc_t (from step t+1), each (B, U).
     /// Out: dL/dz_t into `gateGradients (B, 4U)`, and dL/dc_{t-1} in place of `cellGradient`.
+    /// `gateGradients` is step t's block of the gate values it reads: every group of units
+    /// loads its gate values before it stores their gradients, and touches no other columns.
     ///
     ///     dc = dc_next + dh ⊙ o ⊙ act'(c)          do = dh ⊙ act(c)
     ///     di = dc ⊙ g    df = dc ⊙ c_{t-1}    dg = dc ⊙ i    dc_{t-1} = dc ⊙ f
@@ -346,7 +348,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
     /// activations' derivatives (sigmoid and tanh inlined, any others through a switch). The
     /// 8-lane loop above, with a partial last vector, serves other unit counts: as one
     /// function, its derivatives were calls, and B3 (64 units, one thread) trained at 10.7k
-    /// samples/s instead of 11.2k.
+    /// samples/s instead of 11.2k. `z` and `dz` are the same memory, as in `cellBackward`.
     private func cellBackwardInVectors<Derivatives: CellDerivatives>(
         gates z: UnsafePointer<Float>, previousCell: UnsafePointer<Float>, cellActivation: UnsafePointer<Float>,
         rows: Int, hiddenGradient dh: UnsafePointer<Float>, cellGradient dc: UnsafeMutablePointer<Float>,

@@ -1,12 +1,13 @@
 import CBLAS
 
-/// Row-major matrix products (OpenBLAS, or `WideGemm` where it is enabled) and OpenBLAS's
+/// Row-major matrix products (OpenBLAS, or `WideGemm` and `SmallGemm` where they are enabled) and OpenBLAS's
 /// settings. Every matrix is described by a pointer, its shape and
 /// its leading dimension (the distance between two rows, in elements), so a strided view of
 /// a larger buffer (one timestep of a `(batch, time, 4·units)` block) needs no copy.
 public enum BLAS {
-    /// `C = alpha · op(A) · op(B) + beta · C`, all row-major. Products that `WideGemm.suits` go
-    /// to it where it is enabled, the rest to OpenBLAS.
+    /// `C = alpha · op(A) · op(B) + beta · C`, all row-major. Where `WideGemm` is enabled,
+    /// products that `WideGemm.suits` go to it, narrow ones to `SmallGemm` (`suitsNarrow`,
+    /// `suitsNarrowTransposedA`), the rest to OpenBLAS.
     ///
     /// `op(A)` is `(m, k)`: A is stored `(m, k)` with `lda >= k`, or `(k, m)` with `lda >= m`
     /// when `transposeA`. Likewise `op(B)` is `(k, n)` and C is `(m, n)` with `ldc >= n`.

@@ -2,14 +2,16 @@
 /// layer: a few rows times a small weight matrix (the vanilla model's shard: 16×10 · 10×40);
 /// and, in builds with `WideGemm` on, for narrow products of any height (`suitsNarrow`:
 /// B6's convolution, 12544×9 · 9×8 a batch: B6 trained at 34.0k samples/s on two workers
-/// this way, 32.9k with OpenBLAS).
+/// this way, 32.9k with OpenBLAS), and `C += Aᵀ · B` for a few rows of C over many rows of A
+/// and B (`accumulateTransposedA`: the convolution's kernel gradient).
 ///
 /// Why not OpenBLAS: its `cblas_sgemm` takes a process-wide mutex to get a work buffer on
 /// every call (`blas_memory_alloc`, OpenBLAS 0.3.21), and two data-parallel workers issuing
 /// these tiny products in step collide on it (measured with perf: all futex waits of a
 /// 2-worker vanilla run came from there, and the run fell to 1.05x). Data-parallel replicas
-/// use it (`RecurrentWeights.avoidsBLASLock`). Each row of C is updated 8 columns at a time,
-/// `C[i, j..<j+8] += A[i, p] · B[p, j..<j+8]` for p in order, the remaining columns one by one.
+/// use it (`RecurrentWeights.avoidsBLASLock`). Rows of C are updated four at a time, 8 columns
+/// at a time, `C[i, j..<j+8] += A[i, p] · B[p, j..<j+8]` for p in order, the remaining
+/// columns one by one.
 @usableFromInline
 enum SmallGemm {
     /// Products of at most this many multiply-adds go through `accumulate`.
@@ -101,8 +103,9 @@ enum SmallGemm {
     static func suitsNarrowTransposedA(m: Int, n: Int, k: Int) -> Bool { m <= 32 && n < 32 && n % 8 == 0 && k >= 64 }
 
     /// `C (m, n) += Aᵀ · B` for A `(k, m)` and B `(k, n)`, n a multiple of 8:
-    /// `C[i, j..<j+8] += A[p, i] · B[p, j..<j+8]`, p in order. The k rows go in chunks that
-    /// stay in L1; within a chunk, four rows of C at a time keep their sums in registers (one
+    /// `C[i, j..<j+8] += A[p, i] · B[p, j..<j+8]`, p in order. The k rows go in chunks of 512
+    /// (B6's: 34 KB of A and B, in L1; the largest accepted, 32 × 24, about 110 KB, in L2),
+    /// re-read for each 8-column vector and block of rows; within a chunk, four rows of C at a time keep their sums in registers (one
     /// row at a time, each sum would wait on its previous add), then the rows left one by one.
     @usableFromInline
     static func accumulateTransposedA(
