@@ -6,31 +6,32 @@ final class SmallGemmTests: XCTestCase {
     func testMatchesOpenBLASWithTailColumnsAndStrides() {
         // Four rows at a time and the rows left (9 = 4 + 4 + 1), whole vectors and tail columns.
         for (m, n, k) in [(1, 1, 1), (16, 40, 10), (16, 10, 40), (3, 17, 5), (5, 8, 3), (9, 8, 9)] {
-            assertMatchesOpenBLAS(transposeA: false, m: m, n: n, k: k, accuracy: 1e-4, seed: 3, SmallGemm.accumulate)
+            assertMatchesOpenBLAS(transposeA: false, m: m, n: n, k: k, accuracy: 1e-4, seed: 3)
         }
     }
 
-    /// The transposed-A kernel (a convolution's kernel gradient): blocks of four rows and the
-    /// rows left, several 8-column vectors, k across chunks, strides.
+    /// A transposed (a convolution's kernel gradient): blocks of four rows and the rows left,
+    /// several 8-column vectors, k across chunks, strides.
     func testTransposedAMatchesOpenBLAS() {
         for (m, n, k) in [(1, 8, 64), (4, 8, 100), (9, 8, 1300), (13, 24, 515)] {
-            assertMatchesOpenBLAS(transposeA: true, m: m, n: n, k: k, accuracy: 1e-3, seed: 4, SmallGemm.accumulateTransposedA)
+            assertMatchesOpenBLAS(transposeA: true, m: m, n: n, k: k, accuracy: 1e-3, seed: 4)
         }
     }
 
-    /// `kernel` (C += op(A) · B) against OpenBLAS on random values, with every leading
-    /// dimension past the matrix width; the padding of C must stay as it was.
+    /// `SmallGemm.accumulate` (C += op(A) · B) against OpenBLAS on random values, with every
+    /// leading dimension past the matrix width; the padding of C must stay as it was.
     private func assertMatchesOpenBLAS(
-        transposeA: Bool, m: Int, n: Int, k: Int, accuracy: Float, seed: UInt64,
-        _ kernel: (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int) -> Void,
-        line: UInt = #line
+        transposeA: Bool, m: Int, n: Int, k: Int, accuracy: Float, seed: UInt64, line: UInt = #line
     ) {
         var generator = SeededGenerator(seed: seed)
         func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.normal()) } }
         let (lda, ldb, ldc) = (transposeA ? m + 2 : k + 2, n + 1, n + 3)
         let a = values((transposeA ? k : m) * lda), b = values(k * ldb), start = values(m * ldc)
         var mine = start, theirs = start
-        mine.withUnsafeMutableBufferPointer { kernel(m, n, k, a, lda, b, ldb, $0.baseAddress!, ldc) }
+        mine.withUnsafeMutableBufferPointer {
+            SmallGemm.accumulate(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                                 c: $0.baseAddress!, ldc: ldc)
+        }
         theirs.withUnsafeMutableBufferPointer {
             BLAS.openBLASGemm(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 1,
                               c: $0.baseAddress!, ldc: ldc)

@@ -68,7 +68,7 @@ struct RecurrentWeights {
     /// untransposed products (once per pass: the weights do not change between forward and
     /// backward).
     func transposeRecurrent(units: Int, width: Int, into transposed: UnsafeMutablePointer<Float>) {
-        for u in 0..<units { for g in 0..<width { transposed[g * units + u] = recurrentKernel[u * width + g] } }
+        BLAS.transpose(recurrentKernel, rows: units, columns: width, lda: width, into: transposed)
     }
 
     /// dh (rows, units) = (or +=, with `accumulate`) dz (rows, width) · recurrent_kernelᵀ;

@@ -33,19 +33,23 @@ public enum BLAS {
                               ldb: ldb, c: c, ldc: ldc, accumulate: beta == 1)
             return
         }
-        if WideGemm.isEnabled, !transposeA, !transposeB, alpha == 1, beta == 0 || beta == 1, SmallGemm.suitsNarrow(m: m, n: n) {
+        if WideGemm.isEnabled, !transposeB, alpha == 1, beta == 0 || beta == 1,
+           transposeA ? SmallGemm.suitsNarrowTransposedA(m: m, n: n, k: k) : SmallGemm.suitsNarrow(m: m, n: n) {
             if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }
-            SmallGemm.accumulate(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
-            return
-        }
-        if WideGemm.isEnabled, transposeA, !transposeB, alpha == 1, beta == 0 || beta == 1,
-           SmallGemm.suitsNarrowTransposedA(m: m, n: n, k: k) {
-            if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }
-            SmallGemm.accumulateTransposedA(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+            SmallGemm.accumulate(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
             return
         }
         openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// Writes Aᵀ `(columns, rows)`, packed, for A `(rows, columns)` with leading dimension `lda`
+    /// (A read row by row).
+    @inlinable
+    public static func transpose(
+        _ a: UnsafePointer<Float>, rows: Int, columns: Int, lda: Int, into transposed: UnsafeMutablePointer<Float>
+    ) {
+        for i in 0..<rows { for j in 0..<columns { transposed[j * rows + i] = a[i * lda + j] } }
     }
 
     /// `gemm` in OpenBLAS itself, never `WideGemm` (the benchmarks measure the machine's sgemm

@@ -66,7 +66,7 @@ public enum WideGemm {
     ) {
         guard !transposeB else {
             let copy = GemmScratch.current.untransposed.reserve(k * n)
-            for j in 0..<n { for p in 0..<k { copy[p * n + j] = b[j * ldb + p] } }
+            BLAS.transpose(b, rows: n, columns: k, lda: ldb, into: copy)
             multiplyUntransposedB(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: copy, ldb: n,
                                   c: c, ldc: ldc, accumulate: accumulate)
             return
