@@ -75,16 +75,71 @@ public final class HDF5File {
 
     /// The names of the objects at the file's root, sorted.
     public func rootNames() -> [String] {
-        HDF5Library.locked {
-            var info = H5G_info_t()
-            guard H5Gget_info(id, &info) >= 0 else { return [] }
-            return (0..<info.nlinks).compactMap { index -> String? in
-                let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, loom_h5p_default())
-                guard length > 0 else { return nil }
-                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-                H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, Int(length) + 1, loom_h5p_default())
-                return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }.sorted()
+        HDF5Library.locked { linkNames(of: id).sorted() }
+    }
+
+    /// The names of the objects in group `group`, sorted; empty when it is not a group.
+    public func childNames(of group: String) -> [String] {
+        guard contains(group) else { return [] }
+        return HDF5Library.locked {
+            let handle = H5Gopen2(id, group, loom_h5p_default())
+            guard handle >= 0 else { return [] }
+            defer { H5Gclose(handle) }
+            return linkNames(of: handle).sorted()
+        }
+    }
+
+    /// The most levels of groups `datasetNames(under:)` descends, and the most objects it
+    /// visits: a file may link a group into itself, and no Keras or Loom file comes near.
+    public static let maximumGroupDepth = 32
+    public static let maximumVisitedObjects = 1 << 20
+
+    /// The paths of every dataset below `group` ("layers/lstm/cell/vars/0", ...), sorted;
+    /// empty when there is no such group. Groups nested more than `maximumGroupDepth` deep,
+    /// or more than `maximumVisitedObjects` objects, are refused.
+    public func datasetNames(under group: String) throws -> [String] {
+        guard contains(group) else { return [] }
+        return try HDF5Library.locked {
+            var names: [String] = []
+            var visited = 0
+            func visit(_ name: String, depth: Int) throws {
+                visited += 1
+                guard visited <= HDF5File.maximumVisitedObjects else {
+                    throw HDF5Error(file: path, dataset: group,
+                                    "holds more than \(HDF5File.maximumVisitedObjects) objects (groups linked into themselves?)")
+                }
+                let object = H5Oopen(id, name, loom_h5p_default())
+                guard object >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot be opened (a dangling link?)") }
+                defer { H5Oclose(object) }
+                switch H5Iget_type(object) {
+                case H5I_DATASET:
+                    names.append(name)
+                case H5I_GROUP:
+                    guard depth < HDF5File.maximumGroupDepth else {
+                        throw HDF5Error(file: path, dataset: name,
+                                        "nests groups more than \(HDF5File.maximumGroupDepth) deep (a group linked into itself?)")
+                    }
+                    for child in linkNames(of: object) { try visit(name + "/" + child, depth: depth + 1) }
+                default:
+                    break
+                }
+            }
+            try visit(group, depth: 0)
+            return names.sorted()
+        }
+    }
+
+    /// The names of the links in the group `group` (the file's root for the file's id), in
+    /// HDF5's name order. The caller holds the HDF5 lock.
+    private func linkNames(of group: hid_t) -> [String] {
+        var info = H5G_info_t()
+        guard H5Gget_info(group, &info) >= 0 else { return [] }
+        return (0..<info.nlinks).compactMap { index -> String? in
+            let length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, loom_h5p_default())
+            guard length > 0 else { return nil }
+            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+            H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, Int(length) + 1, loom_h5p_default())
+            return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
     }
 
@@ -205,6 +260,20 @@ public final class HDF5File {
             let dataset = H5Dcreate2(id, name, loom_h5t_ieee_f32le(), space, links, creation, loom_h5p_default())
             guard dataset >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot create the dataset (does it exist already?)") }
             H5Dclose(dataset)
+        }
+    }
+
+    /// Creates group `name` and the groups on its path that are missing; an existing group
+    /// is left as it is.
+    public func createGroup(_ name: String) throws {
+        guard !contains(name) else { return }
+        try HDF5Library.locked {
+            let links = H5Pcreate(loom_h5p_link_create())
+            defer { H5Pclose(links) }
+            H5Pset_create_intermediate_group(links, 1)
+            let group = H5Gcreate2(id, name, links, loom_h5p_default(), loom_h5p_default())
+            guard group >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot create the group") }
+            H5Gclose(group)
         }
     }
 

@@ -76,11 +76,14 @@ struct KerasModelConfig {
         guard let input = model.inputShape, model.isBuilt else {
             throw KerasConfigProblem(message: "model '\(model.name)' is not built; give it an Input and build it first")
         }
+        try checkNames(of: model)
         let batch: Int? = model.batchSize
+        let names = Set(model.layers.map(\.name))
+        let inputName = (0...).lazy.map { $0 == 0 ? "input_layer" : "input_layer_\($0)" }.first { !names.contains($0) }!
         var layers: [Any] = [[
             "module": "keras.layers", "class_name": "InputLayer", "registered_name": NSNull(),
             "config": ["batch_shape": [KerasLayerEncoder.json(batch)] + input, "dtype": "float32", "sparse": false,
-                       "name": "input_layer"] as [String: Any],
+                       "name": inputName] as [String: Any],
         ] as [String: Any]]
         var layerInput = input
         for (layer, output) in zip(model.layers, model.layerOutputShapes) {
@@ -97,5 +100,30 @@ struct KerasModelConfig {
         } catch {
             throw KerasConfigProblem(message: "cannot write the config as JSON: \(error)")
         }
+    }
+
+    /// Refuses the layer names Keras refuses to load: two layers of the model with one name,
+    /// or a name with a `/` (Keras builds variable paths from names), at any depth.
+    static func checkNames(of model: Sequential) throws {
+        var seen: [String: Int] = [:]
+        for (index, layer) in model.layers.enumerated() {
+            if let first = seen[layer.name] {
+                throw KerasConfigProblem(
+                    message: "layers \(first + 1) and \(index + 1) are both named '\(layer.name)'; Keras needs each layer of a "
+                        + "Sequential model to have its own name (rename one)")
+            }
+            seen[layer.name] = index
+        }
+        func checkSlash(_ layer: any Layer) throws {
+            guard !layer.name.contains("/") else {
+                throw KerasConfigProblem(message: "\(layer.typeName) '\(layer.name)': Keras does not allow '/' in a layer name")
+            }
+            switch layer {
+            case let wrapper as TimeDistributed: try checkSlash(wrapper.layer)
+            case let wrapper as Bidirectional: try checkSlash(wrapper.forwardLayer)
+            default: break
+            }
+        }
+        for layer in model.layers { try checkSlash(layer) }
     }
 }

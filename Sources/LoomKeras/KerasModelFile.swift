@@ -106,14 +106,14 @@ enum KerasModelFile {
         case .json:
             try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model) }.write(to: staged)
         case .weights:
-            try KerasWeightsFile.save(model, to: HDF5File(path: staged.path, mode: .create))
+            try KerasFileError.naming(url.path) { try KerasWeightsFile.save(model, to: HDF5File(path: staged.path, mode: .create)) }
         case .keras:
             let config = try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model) }
             try config.write(to: folder.appendingPathComponent("config.json"))
             let metadata: [String: Any] = ["keras_version": "3.15.1", "date_saved": timestamp(), "saved_by": "Loom"]
             try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
                 .write(to: folder.appendingPathComponent("metadata.json"))
-            try KerasWeightsFile.save(model, to: HDF5File(path: weights.path, mode: .create))
+            try KerasFileError.naming(url.path) { try KerasWeightsFile.save(model, to: HDF5File(path: weights.path, mode: .create)) }
             let archive = try Archive(url: staged, accessMode: .create)
             for name in ["metadata.json", "config.json", "model.weights.h5"] {
                 try archive.addEntry(with: name, fileURL: folder.appendingPathComponent(name), compressionMethod: .deflate)

@@ -36,9 +36,11 @@ extension Sequential {
         try KerasModelFile.write(self, to: url)
     }
 
-    /// Replaces the weights with those of a Keras file: Keras 3 `.weights.h5` (by layer name),
-    /// a Keras 2 `.h5` (model or weights, by layer order, as Keras 2 loads them) or a `.keras`
-    /// archive's. Nothing changes unless every weight is there with the model's shapes.
+    /// Replaces the weights with those of a Keras file: Keras 3 `.weights.h5` or a `.keras`
+    /// archive's (found where Keras 3 stores them, by the order of the layers' classes, not
+    /// their names), or a Keras 2 `.h5` (model or weights, by layer order, as Keras 2 loads
+    /// them). Nothing changes unless every weight is there with the model's shapes and the
+    /// file holds no layer weights the model does not use.
     public func loadWeights(from url: URL) throws {
         try build()
         try KerasModelFile.loadWeights(into: self, from: url)

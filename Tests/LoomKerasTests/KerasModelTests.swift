@@ -11,6 +11,7 @@ final class KerasModelTests: XCTestCase {
     static let models = [
         "vanilla", "lstm_options", "stateful", "encoder_decoder", "bidirectional", "bidirectional_sum_mul",
         "bidirectional_stateful", "cnn_lstm", "conv", "one_to_many", "gru_simple_rnn", "dropout", "embedding", "hard_sigmoid",
+        "custom_names", "custom_wrappers",
     ]
 
     func testKeras3ModelFiles() throws {
@@ -37,6 +38,13 @@ final class KerasModelTests: XCTestCase {
         }
     }
 
+    /// Keras 3's own legacy `.h5` (weights under the layers' names, read by position).
+    func testKeras3LegacyModelFiles() throws {
+        for name in ["custom_names", "custom_wrappers"] {
+            try assertPredicts(Sequential(kerasModel: fixture("\(name).k3.h5")), like: .named(name), "\(name).k3.h5")
+        }
+    }
+
     func testKeras2WeightsOnlyFileAndChunkedAttributes() throws {
         let expected = try ExpectedPredictions.named("vanilla")
         let model = try Sequential(kerasModel: fixture("vanilla.json"), weights: fixture("vanilla.tf2.weights.h5"))
@@ -50,8 +58,8 @@ final class KerasModelTests: XCTestCase {
         XCTAssertEqual(model.inputShape, [4, 3])
         let bidirectional = try XCTUnwrap(model.layers[0] as? Bidirectional)
         XCTAssertTrue(bidirectional.isStateful)
-        XCTAssertEqual(bidirectional.forwardLayer.name, "forward_lstm")
-        XCTAssertEqual(bidirectional.backwardLayer.name, "backward_lstm")
+        XCTAssertEqual(bidirectional.forwardLayer.name, "forward_lstm_20")
+        XCTAssertEqual(bidirectional.backwardLayer.name, "backward_lstm_20")
         let dropout = try XCTUnwrap(Sequential(kerasModel: fixture("dropout.json")).layers[0] as? LSTM)
         XCTAssertEqual(dropout.dropout, 0.2)
         XCTAssertEqual(dropout.recurrentDropout, 0.2)

@@ -3,6 +3,11 @@
 
 What it writes (into the directory containing this script):
 
+  Every model is built in this one Python process, as users build theirs: default
+  layer names carry the session's counters ('lstm_7'), and some models name their
+  layers ('encoder', or a Dense named "lstm"). Keras 3 stores weights by the order of
+  layer classes whatever the names, which is what the Loom tests check.
+
   For every model NAME below (all Sequential, each with an explicit Input):
     NAME.keras           Keras 3 `model.save` (zip: config.json, metadata.json,
                          model.weights.h5)
@@ -15,6 +20,9 @@ What it writes (into the directory containing this script):
                          batches with NO reset_states between them (state carries
                          over); all others get one batch of 3 samples. Values are
                          float32 written at full precision (repr of the float).
+    For the models of LEGACY_KERAS3, additionally:
+    NAME.k3.h5           Keras 3's legacy whole-model HDF5 (`model.save("x.h5")`:
+                         `model_weights/<layer name>/...`, keras_version 3.x)
     With tf_keras (the tf.keras 2 API) installed, additionally:
     NAME.tf2.h5          legacy whole-model HDF5 (tf_keras `model.save("x.h5")`)
     NAME.tf2.json        tf_keras `model.to_json()` (re-indented, same content)
@@ -34,6 +42,13 @@ What it writes (into the directory containing this script):
                              `save_attributes_to_hdf5_group` does for attributes
                              over the HDF5 object-header limit. Predicts like
                              vanilla (vanilla.expected.json).
+
+  For every seed architecture NAME of TRAINING (Keras 3):
+    train_NAME.keras               the model with seeded uniform(-0.5, 0.5) weights
+    train_NAME.data.json           {"x", "y": {"shape", "data"}, "batch_size",
+                                    "learning_rate"}
+    train_NAME.trained.weights.h5  the weights after one epoch of plain SGD on x, y
+                                   (MSE, shuffle=False, no momentum)
 
   Refusal fixtures (Keras 3):
     functional.keras       a functional (non-Sequential) model
@@ -240,6 +255,33 @@ def hard_sigmoid(K):
     ])
 
 
+def custom_names(K):
+    # User-chosen names, two LSTMs with a Dropout between them, and names that
+    # are other classes' default names: Keras 3 stores the LSTM named "dense"
+    # under layers/lstm and the Dense named "lstm" under layers/dense.
+    L = K.layers
+    return K.Sequential([
+        K.Input((6, 3)),
+        L.LSTM(4, return_sequences=True, name="dense"),
+        L.Dropout(0.3, name="drop"),
+        L.LSTM(3, name="encoder"),
+        L.Dense(2, activation="tanh", name="lstm"),
+        L.Dense(1, name="lstm_1"),
+    ])
+
+
+def custom_wrappers(K):
+    # Each wrapper twice, with other layers between, named by the user.
+    L = K.layers
+    return K.Sequential([
+        K.Input((5, 3)),
+        L.Bidirectional(L.LSTM(3, return_sequences=True, name="fwd"), name="bi_encoder"),
+        L.TimeDistributed(L.Dense(4, activation="relu", name="proj"), name="per_step"),
+        L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode="sum", name="time_distributed"),
+        L.TimeDistributed(L.Dense(1, name="head"), name="bidirectional"),
+    ])
+
+
 # name -> (builder, number of consecutive batches, samples per batch)
 MODELS = [
     ("vanilla", vanilla, 1, 3),
@@ -256,7 +298,159 @@ MODELS = [
     ("dropout", dropout, 1, 3),
     ("embedding", embedding, 1, 3),
     ("hard_sigmoid", hard_sigmoid, 1, 3),
+    ("custom_names", custom_names, 1, 3),
+    ("custom_wrappers", custom_wrappers, 1, 3),
 ]
+
+
+# One epoch of plain SGD for each seed architecture: name -> (builder,
+# samples, batch size). Built in the same session as the models above, so
+# their layer names carry counters too.
+
+
+def t_many_to_one(K):
+    L = K.layers
+    return K.Sequential([K.Input((6, 3)), L.LSTM(4), L.Dense(1)])
+
+
+def t_one_to_one(K):
+    L = K.layers
+    return K.Sequential([K.Input((1, 4)), L.LSTM(5), L.Dense(1)])
+
+
+def t_stacked(K):
+    L = K.layers
+    return K.Sequential([K.Input((5, 2)), L.LSTM(4, return_sequences=True),
+                         L.LSTM(4, return_sequences=True), L.LSTM(3), L.Dense(1)])
+
+
+def t_many_to_many(K):
+    L = K.layers
+    return K.Sequential([K.Input((6, 3)), L.LSTM(5, return_sequences=True),
+                         L.TimeDistributed(L.Dense(1))])
+
+
+def t_encoder_decoder(K):
+    L = K.layers
+    return K.Sequential([K.Input((5, 2)), L.LSTM(4), L.RepeatVector(3),
+                         L.LSTM(4, return_sequences=True),
+                         L.TimeDistributed(L.Dense(1))])
+
+
+def t_one_to_many(K):
+    L = K.layers
+    return K.Sequential([K.Input((6, 6, 1)), L.Conv2D(2, (3, 3), activation="relu"),
+                         L.MaxPooling2D((2, 2)), L.Flatten(), L.RepeatVector(3),
+                         L.LSTM(3, return_sequences=True), L.TimeDistributed(L.Dense(1))])
+
+
+def t_cnn_lstm(K):
+    L = K.layers
+    return K.Sequential([K.Input((3, 6, 6, 1)),
+                         L.TimeDistributed(L.Conv2D(2, (3, 3), activation="relu")),
+                         L.TimeDistributed(L.MaxPooling2D((2, 2))),
+                         L.TimeDistributed(L.Flatten()), L.LSTM(3), L.Dense(1)])
+
+
+def t_bidirectional(mode):
+    def build(K):
+        L = K.layers
+        return K.Sequential([K.Input((5, 3)),
+                             L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode=mode),
+                             L.Bidirectional(L.LSTM(2), merge_mode=mode), L.Dense(1)])
+    return build
+
+
+def t_stateful(K):
+    L = K.layers
+    return K.Sequential([K.Input(batch_shape=(2, 4, 3)),
+                         L.LSTM(3, stateful=True, return_sequences=True),
+                         L.LSTM(2, stateful=True), L.Dense(1)])
+
+
+def t_gru(K):
+    L = K.layers
+    return K.Sequential([K.Input((5, 3)), L.GRU(4, return_sequences=True), L.GRU(3), L.Dense(1)])
+
+
+def t_simple_rnn(K):
+    L = K.layers
+    return K.Sequential([K.Input((5, 3)), L.SimpleRNN(4, return_sequences=True),
+                         L.SimpleRNN(3), L.Dense(1)])
+
+
+def t_embedding(K):
+    L = K.layers
+    return K.Sequential([K.Input((5,)), L.Embedding(7, 3), L.LSTM(3), L.Dense(1)])
+
+
+def t_go_backwards(K):
+    L = K.layers
+    return K.Sequential([K.Input((6, 3)), L.LSTM(4, return_sequences=True, go_backwards=True),
+                         L.LSTM(3, go_backwards=True), L.Dense(1)])
+
+
+def t_custom_names(K):
+    L = K.layers
+    return K.Sequential([K.Input((6, 3)), L.LSTM(4, return_sequences=True, name="dense"),
+                         L.LSTM(3, name="encoder"), L.Dense(2, name="lstm"),
+                         L.Dense(1, name="lstm_1")])
+
+
+TRAINING = [
+    ("many_to_one", t_many_to_one, 12, 4),
+    ("one_to_one", t_one_to_one, 12, 4),
+    ("stacked", t_stacked, 12, 4),
+    ("many_to_many", t_many_to_many, 12, 4),
+    ("encoder_decoder", t_encoder_decoder, 12, 4),
+    ("one_to_many", t_one_to_many, 12, 4),
+    ("cnn_lstm", t_cnn_lstm, 12, 4),
+    ("bidirectional_concat", t_bidirectional("concat"), 12, 4),
+    ("bidirectional_sum", t_bidirectional("sum"), 12, 4),
+    ("bidirectional_mul", t_bidirectional("mul"), 12, 4),
+    ("bidirectional_ave", t_bidirectional("ave"), 12, 4),
+    ("stateful", t_stateful, 6, 2),
+    ("gru", t_gru, 12, 4),
+    ("simple_rnn", t_simple_rnn, 12, 4),
+    ("embedding", t_embedding, 12, 4),
+    ("go_backwards", t_go_backwards, 12, 4),
+    ("custom_names", t_custom_names, 12, 4),
+]
+LEARNING_RATE = 0.1
+
+
+def make_training_fixtures(report):
+    """train_NAME.keras (the model before training), train_NAME.data.json
+    ({"x", "y": {"shape", "data"}, "batch_size", "learning_rate"}) and
+    train_NAME.trained.weights.h5 (its weights after one epoch of plain SGD
+    on x, y: MSE, no shuffle, no momentum)."""
+    for name, builder, samples, batch in TRAINING:
+        model = fresh(keras, builder)
+        randomize(model, seed_of("train_" + name))
+        model.save(path(f"train_{name}.keras"))
+        rng = np.random.default_rng(seed_of("train_" + name) + 1)
+        shape = (samples,) + tuple(model.inputs[0].shape[1:])
+        if name == "embedding":
+            x = rng.integers(0, 7, size=shape).astype(np.float32)
+        else:
+            x = rng.uniform(-1.0, 1.0, size=shape).astype(np.float32)
+        y = rng.uniform(-1.0, 1.0, size=(samples,) + tuple(model.outputs[0].shape[1:])).astype(np.float32)
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=LEARNING_RATE), loss="mse")
+        before = [w.copy() for w in model.get_weights()]
+        model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+        model.save_weights(path(f"train_{name}.trained.weights.h5"))
+        moved = max(float(np.max(np.abs(a - b))) for a, b in zip(model.get_weights(), before))
+        assert moved > 1e-3, f"train_{name}: the epoch barely moved the weights"
+        with open(path(f"train_{name}.data.json"), "w") as f:
+            json.dump({"x": tensor_json(x), "y": tensor_json(y), "batch_size": batch,
+                       "learning_rate": LEARNING_RATE}, f)
+            f.write("\n")
+        report.append(f"train_{name}: {model.count_params()} params, "
+                      f"layers {[l.name for l in model.layers]}, largest change {moved:.3g}")
+
+
+# Models also saved in Keras 3's own legacy HDF5 format (NAME.k3.h5).
+LEGACY_KERAS3 = ["custom_names", "custom_wrappers"]
 
 
 # --------------------------------------------------------------- helpers ---
@@ -267,13 +461,13 @@ def seed_of(name):
 
 
 def fresh(K, builder, *args):
-    """Build with a cleared session so layer names are the defaults
-    ('lstm', 'dense', ...) regardless of what was built before."""
+    """Build in the running session, as users do: every model of this script
+    is made in one process, so default layer names carry the session's
+    counters ('lstm_7', 'dense_12', ...) and differ from the paths Keras 3
+    stores weights under ('layers/lstm', 'layers/dense')."""
     if K is keras:
-        keras.backend.clear_session()
         keras.utils.set_random_seed(1234)
     else:
-        tf_keras.backend.clear_session()
         tf_keras.utils.set_random_seed(1234)
     return builder(K, *args)
 
@@ -417,6 +611,11 @@ def main():
         other.load_weights(path(f"{name}.weights.h5"))
         check_close(f"{name}.json reload", predict_all(other, xs, batch), ys)
         line = f"{name}: {model.count_params()} params"
+        if name in LEGACY_KERAS3:
+            model.save(path(f"{name}.k3.h5"))
+            check_close(f"{name}.k3.h5 reload", predict_all(
+                keras.models.load_model(path(f"{name}.k3.h5")), xs, batch), ys)
+            line += "; Keras 3 legacy .h5 ok"
 
         if tf_keras is not None:
             m2 = fresh(tf_keras, builder)
@@ -449,7 +648,7 @@ def main():
                 m2.save_weights(tmp)
                 os.replace(tmp, path("vanilla.tf2.weights.h5"))
                 with h5py.File(path("vanilla.tf2.weights.h5"), "r") as f:
-                    assert "layer_names" in f.attrs and "lstm" in f, "not legacy"
+                    assert "layer_names" in f.attrs and m2.layers[0].name in f, "not legacy"
                 r2 = fresh(tf_keras, builder)
                 shutil.copyfile(path("vanilla.tf2.weights.h5"), tmp)
                 r2.load_weights(tmp)  # legacy loader (suffix is not .weights.h5)
@@ -460,13 +659,12 @@ def main():
                 shutil.copyfile(path("vanilla.tf2.h5"), path("chunked.tf2.h5"))
                 with h5py.File(path("chunked.tf2.h5"), "r+") as f:
                     chunk_attribute(f["model_weights"], "layer_names", 2)
-                    chunk_attribute(f["model_weights"]["lstm"], "weight_names", 2)
+                    chunk_attribute(f["model_weights"][m2.layers[0].name], "weight_names", 2)
                 r2 = tf_keras.models.load_model(path("chunked.tf2.h5"))
                 check_close("chunked.tf2.h5 reload", predict_all(r2, xs, batch), ys)
         report.append(line)
 
     # ------------------------------------------------ refusal fixtures ---
-    keras.backend.clear_session()
     inp = keras.Input((5, 3))
     out = keras.layers.Dense(1)(keras.layers.LSTM(2)(inp))
     functional = keras.Model(inp, out)
@@ -495,6 +693,8 @@ def main():
         report.append(f"mismatch.weights.h5 refused by Keras 3: {type(e).__name__}")
     else:
         raise SystemExit("FAIL: mismatch.weights.h5 loaded into vanilla")
+
+    make_training_fixtures(report)
 
     print("\n".join(report))
     print("all fixtures written to", OUT)
