@@ -4,21 +4,19 @@
 SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev libhdf5-dev zlib1g-dev pkg-config
 
-# Release builds are tuned to this machine's CPU, as -march=native would: Swift's default
-# target is baseline x86-64 (SSE2), which leaves the LSTM cell's vector math at 4 lanes.
-# Measured on the 2-core AVX-512 machine: the vanilla model trains 1.55x faster, LSTM(128) 1.06x.
-CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
-ifneq ($(and $(findstring avx512f,$(CPU_FLAGS)),$(findstring avx512bw,$(CPU_FLAGS)),$(findstring avx512vl,$(CPU_FLAGS))),)
-SWIFT_TARGET_CPU ?= skylake-avx512
-else ifneq ($(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS))),)
-SWIFT_TARGET_CPU ?= haswell
-endif
-# On AVX-512, the layers' untransposed products use Loom's own 16-lane kernel (WideGemm).
-RELEASE_FLAGS := -c release $(if $(SWIFT_TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(SWIFT_TARGET_CPU)) \
-	$(if $(filter skylake-avx512,$(SWIFT_TARGET_CPU)),-Xswiftc -DLOOM_WIDE_GEMM)
+# Release builds are plain `-c release`: Loom's kernels choose the CPU's instruction set when
+# the process starts (see `Kernels`), so a build runs at full width on the machine it runs on
+# and still runs on any other x86-64. RELEASE_FLAGS takes the flags of every release build.
+RELEASE_FLAGS ?= -c release
 export RELEASE_FLAGS
 
-.PHONY: deps build release test tsan demo bench compare clean
+# The kernel levels this CPU has (LOOM_KERNEL_LEVEL caps the level; the tests run at each).
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+KERNEL_LEVELS := baseline \
+	$(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS))),avx2) \
+	$(if $(and $(findstring avx512f,$(CPU_FLAGS)),$(findstring avx512dq,$(CPU_FLAGS)),$(findstring avx512bw,$(CPU_FLAGS)),$(findstring avx512vl,$(CPU_FLAGS))),avx512)
+
+.PHONY: deps build release test dependent tsan demo bench compare clean
 
 deps:
 	@if ! pkg-config --exists openblas hdf5 zlib 2>/dev/null; then \
@@ -32,14 +30,24 @@ build: deps
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 
-# Then the kernels' routes and the tests that run through them again with WideGemm on (as in
-# release builds; its own build folder), on any x86-64: the kernel is plain SIMD code.
+# Every test at every kernel level this CPU has, highest first.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-swift-testing
-	$(SWIFT) build --build-tests -Xswiftc -DLOOM_WIDE_GEMM --scratch-path .build-wide
-	$(SWIFT) test --skip-build -Xswiftc -DLOOM_WIDE_GEMM --scratch-path .build-wide --disable-swift-testing \
-		--filter 'WideGemmTests|SmallGemmTests|GradientCheckTests|KerasParityTests|ArchitectureTests|ParallelTests'
+	set -e; for level in avx512 avx2 baseline; do \
+		case " $(KERNEL_LEVELS) " in *" $$level "*) \
+			echo "== tests at kernel level $$level"; \
+			LOOM_KERNEL_LEVEL=$$level $(SWIFT) test --skip-build --disable-swift-testing;; \
+		esac; \
+	done
+
+# Loom as a SwiftPM dependency, built as users build it: the Benchmarks package depends on
+# Loom by path; a plain `swift build -c release` of its runner trains the vanilla model, and
+# the binary must hold no call to libm's software fma (`objdump -d | grep 'call.*fma'`).
+dependent: deps
+	SCRATCH=.build-dependent RELEASE_FLAGS="-c release" bash Benchmarks/build.sh loom-throughput
+	Benchmarks/.build-dependent/release/loom-throughput vanilla --rounds 1 --steps 20
+	@calls=$$(objdump -d Benchmarks/.build-dependent/release/loom-throughput | grep -c 'call.*fma' || true); \
+		echo "calls to fma in the plain release binary: $$calls"; test "$$calls" -eq 0
 
 # The data-parallel tests under Thread Sanitizer (its own build folder: every target is
 # rebuilt instrumented).

@@ -26,9 +26,11 @@ let package = Package(
             pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
+        // Loom's numeric kernels in C, compiled for each x86-64 level and chosen at run time.
+        .target(name: "LoomKernels"),
         .target(
             name: "Loom",
-            dependencies: ["CBLAS"]
+            dependencies: ["CBLAS", "LoomKernels"]
         ),
         .target(name: "LoomHDF5", dependencies: ["Loom", "CHDF5"]),
         .target(name: "LoomKeras", dependencies: ["Loom", "LoomHDF5", "ZIPFoundation"]),

@@ -3,13 +3,14 @@
 #
 # SwiftPM caches this package's build plan and objects without noticing changes to its `..`
 # path dependency (new or removed files, changed signatures): the cached description and the
-# benchmark targets' objects are dropped first. $RELEASE_FLAGS (set by the Makefile to tune
-# for this CPU) replaces the plain `-c release`.
+# benchmark targets' objects are dropped first. $RELEASE_FLAGS (default `-c release`) are the
+# build's flags, $SCRATCH (default .build, relative to Benchmarks/) its build folder.
 set -euo pipefail
 cd "$(dirname "$0")"
-rm -rf .build/release.yaml .build/release/description.json \
-    .build/*/release/ReferenceModels.build .build/*/release/loom_throughput.build \
-    .build/*/release/loom_hdf5_bench.build .build/*/release/LoomBenchmarks.build
+scratch="${SCRATCH:-.build}"
+rm -rf "$scratch/release.yaml" "$scratch/release/description.json" \
+    "$scratch"/*/release/ReferenceModels.build "$scratch"/*/release/loom_throughput.build \
+    "$scratch"/*/release/loom_hdf5_bench.build "$scratch"/*/release/LoomBenchmarks.build
 for product in "$@"; do
-    swift build ${RELEASE_FLAGS:--c release} --product "$product"
+    swift build ${RELEASE_FLAGS:--c release} --scratch-path "$scratch" --product "$product"
 done

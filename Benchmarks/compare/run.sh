@@ -10,9 +10,9 @@
 #
 # Every process is pinned with taskset to as many cores as it may use threads: TensorFlow's
 # oneDNN ignores its thread settings otherwise (measured: "1 thread" ran at 165 GFLOP/s, above
-# one core's sgemm peak). Loom's release build takes $RELEASE_FLAGS (set by the Makefile to
-# tune for this CPU). OpenBLAS runs whichever kernels the environment's OPENBLAS_CORETYPE
-# names, else its own choice; the runner prints the one it used.
+# one core's sgemm peak). Loom's release build is plain (`-c release`, or $RELEASE_FLAGS):
+# its kernels pick the CPU's level themselves. OpenBLAS runs whichever kernels the
+# environment's OPENBLAS_CORETYPE names, else its own choice; the runner prints both.
 #
 # The Python frameworks go into a virtual environment outside the repository
 # ($LOOM_COMPARE_VENV, default ~/.cache/loom-compare-venv), created on first use.

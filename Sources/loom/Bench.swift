@@ -84,7 +84,7 @@ struct Bench: ParsableCommand {
         BLAS.threadCount = 1
         let workload = try reference.map(referenceWorkload) ?? presetWorkload()
         print("loom bench: \(workload.title), batch \(workload.batchSize), \(workload.steps) steps x \(rounds) rounds, "
-              + "OpenBLAS \(BLAS.coreName)")
+              + "OpenBLAS \(BLAS.coreName), Loom kernels \(Kernels.level)")
         var rows: [Row] = []
         for count in counts {
             var measured: [(Double, StepProfile)] = []

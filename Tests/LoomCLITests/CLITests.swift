@@ -22,10 +22,14 @@ final class CLITests: XCTestCase {
     }
 
     @discardableResult
-    private func loom(_ arguments: [String], expect status: Int32 = 0, file: StaticString = #filePath, line: UInt = #line) throws -> (out: String, err: String) {
+    private func loom(
+        _ arguments: [String], environment: [String: String] = [:], expect status: Int32 = 0,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> (out: String, err: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.currentDirectoryURL = folder.url
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -43,6 +47,17 @@ final class CLITests: XCTestCase {
         let rows = (0..<120).map { t in "\(t),\(sin(Double(t) * 0.4)),\(cos(Double(t) * 0.4))" }
         try (["t,s,c"] + rows).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    /// `LOOM_KERNEL_LEVEL` caps the kernels' level, which `loom bench` prints; a value that
+    /// names no level is refused before any work.
+    func testKernelLevelFromTheEnvironment() throws {
+        let bench = try loom(["bench", "--steps", "2", "--rounds", "1", "--workers", "1"],
+                             environment: ["LOOM_KERNEL_LEVEL": "baseline"])
+        XCTAssertTrue(bench.out.contains("Loom kernels baseline"), bench.out)
+        let refused = try loom(["bench", "--steps", "2"], environment: ["LOOM_KERNEL_LEVEL": "sse4"], expect: 64)
+        XCTAssertTrue(refused.err.hasPrefix("Error: LOOM_KERNEL_LEVEL must be baseline, avx2 or avx512"), refused.err)
+        XCTAssertEqual(refused.out, "")
     }
 
     func testImportTrainSaveEvaluatePredictSummary() throws {

@@ -140,19 +140,4 @@ final class SequentialTests: XCTestCase {
             for (a, b) in zip(together, alone) { XCTAssertEqual(a, b, accuracy: 1e-6, "\(units) units") }
         }
     }
-
-    func testVectorMathMatchesLibm() {
-        var worstExp: Float = 0, worstTanh: Float = 0, worstSigmoid: Float = 0
-        for i in stride(from: -2000, to: 2000, by: 1) {
-            let x = Float(i) * 0.01 + 0.003
-            let v = VectorMath.Wide(repeating: x)
-            worstExp = max(worstExp, abs(VectorMath.exp(v)[0] - exp(x)) / exp(x))
-            worstTanh = max(worstTanh, abs(VectorMath.tanh(v)[0] - tanh(x)) / max(abs(tanh(x)), 1e-30))
-            let sigmoid = 1 / (1 + exp(-x))
-            worstSigmoid = max(worstSigmoid, abs(VectorMath.sigmoid(v)[0] - sigmoid) / sigmoid)
-        }
-        XCTAssertLessThan(worstExp, 3e-7)
-        XCTAssertLessThan(worstTanh, 5e-7)
-        XCTAssertLessThan(worstSigmoid, 5e-7)
-    }
 }

@@ -1,7 +1,8 @@
+import LoomKernels
 import XCTest
 @testable import Loom
 
-/// The small-product kernels against OpenBLAS itself.
+/// The small-product kernels against OpenBLAS itself, at every kernel level this CPU has.
 final class SmallGemmTests: XCTestCase {
     func testMatchesOpenBLASWithTailColumnsAndStrides() {
         // Four rows at a time and the rows left (9 = 4 + 4 + 1), whole vectors and tail columns.
@@ -18,10 +19,21 @@ final class SmallGemmTests: XCTestCase {
         }
     }
 
-    /// `SmallGemm.accumulate` (C += op(A) · B) against OpenBLAS on random values, with every
+    /// The kernels' `smallGemm` (C += op(A) · B) against OpenBLAS on random values, with every
     /// leading dimension past the matrix width; the padding of C must stay as it was.
     private func assertMatchesOpenBLAS(
         transposeA: Bool, m: Int, n: Int, k: Int, accuracy: Float, seed: UInt64, line: UInt = #line
+    ) {
+        for level in Kernels.supportedLevels {
+            guard let table = Kernels.table(at: level) else { return XCTFail("no table for \(level)", line: line) }
+            assertMatchesOpenBLAS(table, level, transposeA: transposeA, m: m, n: n, k: k, accuracy: accuracy, seed: seed,
+                                  line: line)
+        }
+    }
+
+    private func assertMatchesOpenBLAS(
+        _ table: LoomKernelTable, _ level: Kernels.Level, transposeA: Bool, m: Int, n: Int, k: Int, accuracy: Float,
+        seed: UInt64, line: UInt
     ) {
         var generator = SeededGenerator(seed: seed)
         func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.normal()) } }
@@ -29,8 +41,7 @@ final class SmallGemmTests: XCTestCase {
         let a = values((transposeA ? k : m) * lda), b = values(k * ldb), start = values(m * ldc)
         var mine = start, theirs = start
         mine.withUnsafeMutableBufferPointer {
-            SmallGemm.accumulate(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                                 c: $0.baseAddress!, ldc: ldc)
+            table.smallGemm(transposeA, m, n, k, a, lda, b, ldb, $0.baseAddress!, ldc)
         }
         theirs.withUnsafeMutableBufferPointer {
             BLAS.openBLASGemm(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 1,
@@ -38,7 +49,7 @@ final class SmallGemmTests: XCTestCase {
         }
         for i in 0..<m {
             for j in 0..<n {
-                XCTAssertEqual(mine[i * ldc + j], theirs[i * ldc + j], accuracy: accuracy, "(\(m), \(n), \(k)) at \(i), \(j)",
+                XCTAssertEqual(mine[i * ldc + j], theirs[i * ldc + j], accuracy: accuracy, "\(level): (\(m), \(n), \(k)) at \(i), \(j)",
                                line: line)
             }
             for j in n..<ldc { XCTAssertEqual(mine[i * ldc + j], start[i * ldc + j], "padding untouched", line: line) }

@@ -1,11 +1,18 @@
+import LoomKernels
 import XCTest
 @testable import Loom
 
-/// Loom's 16-lane product kernel against OpenBLAS itself, over whole tiles, every edge, depths
-/// across a block boundary, strides, packed and in-place B panels, A and B transposed or not,
-/// and both writing and adding to C.
+/// Loom's 16-lane product kernel against OpenBLAS itself, at every kernel level this CPU has,
+/// over whole tiles, every edge, depths across a block boundary, strides, packed and in-place
+/// B panels, A and B transposed or not, and both writing and adding to C.
 final class WideGemmTests: XCTestCase {
-    func testMatchesOpenBLASOnTilesEdgesStridesAndDepthBlocks() {
+    func testMatchesOpenBLASOnTilesEdgesStridesAndDepthBlocks() throws {
+        for level in Kernels.supportedLevels {
+            try assertMatchesOpenBLAS(XCTUnwrap(Kernels.table(at: level)), level)
+        }
+    }
+
+    private func assertMatchesOpenBLAS(_ table: LoomKernelTable, _ level: Kernels.Level) {
         var generator = SeededGenerator(seed: 4)
         func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.normal()) } }
         // (67, 65, 300) and (130, 512, 64) pack their panels, (35, 48, 300) too for its depth;
@@ -19,8 +26,8 @@ final class WideGemmTests: XCTestCase {
                 let a = values((transposeA ? k : m) * lda), b = values((transposeB ? n : k) * ldb), start = values(m * ldc)
                 var mine = start, theirs = start
                 mine.withUnsafeMutableBufferPointer {
-                    WideGemm.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
-                                      b: b, ldb: ldb, c: $0.baseAddress!, ldc: ldc, accumulate: accumulate)
+                    WideGemm.multiply(table, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a,
+                                      lda: lda, b: b, ldb: ldb, c: $0.baseAddress!, ldc: ldc, accumulate: accumulate)
                 }
                 theirs.withUnsafeMutableBufferPointer {
                     BLAS.openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
@@ -36,16 +43,15 @@ final class WideGemmTests: XCTestCase {
                 }
                 // Float sums of up to 513 products of unit normals, in another order: typically
                 // ~1e-6 apart relative to 1 + |sum|, a few in ten thousand beyond 2e-5.
-                XCTAssertLessThan(worst, 1e-4, "(\(m), \(n), \(k)), transposed \(transposeA) \(transposeB), accumulate \(accumulate)")
+                XCTAssertLessThan(worst, 1e-4, "\(level): (\(m), \(n), \(k)), transposed \(transposeA) \(transposeB), accumulate \(accumulate)")
             }
         }
     }
 
-    /// `BLAS.gemm` against OpenBLAS on one shape per route: with `WideGemm` on (the Makefile's
-    /// release builds, and `make test`'s second pass), untransposed, A transposed, B transposed
-    /// (8-column multiples allowed) and narrow products (`SmallGemm`, C written or added to,
-    /// A transposed or not);
-    /// in other builds all of them go to OpenBLAS.
+    /// `BLAS.gemm` against OpenBLAS on one shape per route: with `WideGemm` on (the AVX-512
+    /// level), untransposed, A transposed, B transposed (8-column multiples allowed) and narrow
+    /// products (`SmallGemm`, C written or added to, A transposed or not); at other levels all
+    /// of them go to OpenBLAS.
     func testEveryRouteOfBLASGemmMatchesOpenBLAS() {
         var generator = SeededGenerator(seed: 5)
         func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.normal()) } }

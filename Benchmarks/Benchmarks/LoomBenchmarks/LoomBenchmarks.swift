@@ -8,6 +8,7 @@ import ReferenceModels
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput], maxDuration: .seconds(3))
     BLAS.threadCount = 1
+    print("Loom kernels \(Kernels.level), OpenBLAS \(BLAS.coreName)")
 
     for reference in ReferenceModel.all {
         Benchmark("train step \(reference.benchmark) \(reference.id)") { benchmark in

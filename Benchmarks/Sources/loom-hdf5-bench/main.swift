@@ -87,8 +87,8 @@ case "train":
     let elapsed = try seconds {
         try model.fit(dataset: dataset, epochs: epochs, batchSize: reference.batchSize, shuffle: false, verbose: 0)
     }
-    print(String(format: "trained %d samples x %d epochs from the file: %.0f samples/s",
-                 dataset.sampleCount, epochs, Double(dataset.sampleCount * epochs) / elapsed))
+    print(String(format: "trained %d samples x %d epochs from the file: %.0f samples/s (Loom kernels %@)",
+                 dataset.sampleCount, epochs, Double(dataset.sampleCount * epochs) / elapsed, Kernels.level.description))
 case "compare":
     let samples = Int(option("--samples", default: 200_000))
     let file = try HDF5File(path: path)

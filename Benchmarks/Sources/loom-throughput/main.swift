@@ -5,7 +5,8 @@
 // N threads means N data-parallel workers, each with one OpenBLAS thread. Prints one line per
 // round: `loom MODEL threads train_samples_per_s predict_samples_per_s gflops`, where gflops
 // counts training as 3x the forward flops. Predictions run at batch 1024 (B7: its fixed 32). Also measures the sgemm peak of this machine at
-// the same thread count (`sgemm THREADS GFLOPS CORE`, CORE the OpenBLAS kernels used).
+// the same thread count (`sgemm THREADS GFLOPS CORE`, CORE the OpenBLAS kernels used), and the
+// level of Loom's own kernels (`kernels LEVEL`).
 import Dispatch
 import Foundation
 import Loom
@@ -48,6 +49,7 @@ let rounds = option("--rounds", default: 3)
 let steps = option("--steps", default: reference.defaultSteps)
 BLAS.threadCount = threads
 print("sgemm \(threads) \(String(format: "%.1f", sgemmPeak())) \(BLAS.coreName)")
+print("kernels \(Kernels.level)")
 
 BLAS.threadCount = 1
 let model = try reference.makeModel()

@@ -1,4 +1,5 @@
 import Foundation
+import LoomKernels
 
 /// The activation functions of Keras that Loom's layers accept, by Keras's names.
 ///
@@ -38,35 +39,23 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
-    /// `y = f(x)` elementwise over `count` values, in place (not for softmax).
-    @inlinable
+    /// `y = f(x)` elementwise over `count` values, in place (not for softmax), in the
+    /// kernels' vectors (`Kernels`).
     public func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        switch self {
-        case .linear: return
-        case .relu: VectorMath.map(values, count: count) { VectorMath.relu($0) }
-        case .sigmoid: VectorMath.map(values, count: count) { VectorMath.sigmoid($0) }
-        case .tanh: VectorMath.map(values, count: count) { VectorMath.tanh($0) }
-        case .hardSigmoid:
-            VectorMath.map(values, count: count) { VectorMath.hardSigmoid($0) }
-        case .hardSigmoidKeras2:
-            VectorMath.map(values, count: count) { VectorMath.hardSigmoidKeras2($0) }
-        case .softmax:
-            preconditionFailure("softmax needs rows; use apply(_:rows:width:)")
-        }
+        precondition(self != .softmax, "softmax needs rows; use apply(_:rows:width:)")
+        Kernels.table.activate(kernelKind, values, count)
     }
 
-    /// f'(x) from y = f(x), 16 values at a time (not for softmax).
-    @inlinable @inline(__always)
-    public func derivative(fromOutput y: VectorMath.Wide) -> VectorMath.Wide {
+    /// f'(x) from y = f(x) (not for softmax).
+    @inlinable
+    public func derivative(fromOutput y: Float) -> Float {
         switch self {
-        case .linear: return VectorMath.Wide(repeating: 1)
-        case .relu: return VectorMath.Wide(repeating: 0).replacing(with: 1, where: y .> 0)
+        case .linear: return 1
+        case .relu: return y > 0 ? 1 : 0
         case .sigmoid: return y * (1 - y)
         case .tanh: return 1 - y * y
-        case .hardSigmoid:
-            return VectorMath.Wide(repeating: 0).replacing(with: 1 / 6, where: (y .> 0) .& (y .< 1))
-        case .hardSigmoidKeras2:
-            return VectorMath.Wide(repeating: 0).replacing(with: 0.2, where: (y .> 0) .& (y .< 1))
+        case .hardSigmoid: return y > 0 && y < 1 ? 1 / 6 : 0
+        case .hardSigmoidKeras2: return y > 0 && y < 1 ? 0.2 : 0
         case .softmax: preconditionFailure("softmax has no elementwise derivative")
         }
     }
@@ -74,7 +63,6 @@ public enum Activation: String, Sendable, CaseIterable {
     /// Turns `gradient` (dL/dy) into dL/dx in place, from the outputs `y` of `apply`.
     ///
     /// For softmax, over rows of `width`: `dx = y ⊙ (dy − Σ dy ⊙ y)`.
-    @inlinable
     public func backward(
         output y: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
         rows: Int, width: Int
@@ -89,27 +77,21 @@ public enum Activation: String, Sendable, CaseIterable {
                 for j in 0..<width { gRow[j] = yRow[j] * (gRow[j] - dot) }
             }
         default:
-            let count = rows * width
-            var i = 0
-            while i < count {
-                let n = min(8, count - i)
-                let dy = VectorMath.load(gradient + i, count: n)
-                VectorMath.store(dy * derivative(fromOutput: VectorMath.load(y + i, count: n)), to: gradient + i, count: n)
-                i += n
-            }
+            Kernels.table.activationBackward(kernelKind, y, gradient, rows * width)
         }
     }
 
-    /// f'(x) from y = f(x), 8 values at a time (not for softmax): the 16-lane formula's low half.
-    @inlinable @inline(__always)
-    public func derivative(fromOutput y: VectorMath.Vector) -> VectorMath.Vector {
-        derivative(fromOutput: VectorMath.Wide(lowHalf: y, highHalf: VectorMath.Vector())).lowHalf
-    }
-
-    /// f'(x) from y = f(x) for one value, through the vector formula (one definition of each).
-    @inlinable @inline(__always)
-    public func derivative(fromOutput y: Float) -> Float {
-        derivative(fromOutput: VectorMath.Vector(repeating: y))[0]
+    /// The kernels' name for this activation (not for softmax, which needs whole rows).
+    var kernelKind: LoomActivationKind {
+        switch self {
+        case .linear: return LoomActivationLinear
+        case .relu: return LoomActivationReLU
+        case .sigmoid: return LoomActivationSigmoid
+        case .tanh: return LoomActivationTanh
+        case .hardSigmoid: return LoomActivationHardSigmoid
+        case .hardSigmoidKeras2: return LoomActivationHardSigmoidKeras2
+        case .softmax: preconditionFailure("softmax has no elementwise kernel")
+        }
     }
 
     /// Numerically stable softmax of one row: subtract the max before exponentiating.

@@ -32,7 +32,7 @@ struct KernelAndBias {
     ) {
         BLAS.gemm(transposeA: true, m: depth, n: width, k: rows, a: x, lda: depth, b: dz, ldb: width,
                   beta: 1, c: kernelGradient, ldc: width)
-        if let biasGradient { VectorMath.addColumnSums(of: dz, rows: rows, columns: width, into: biasGradient) }
+        if let biasGradient { Kernels.table.addColumnSums(dz, rows, width, biasGradient) }
         if let dx {
             BLAS.gemm(transposeB: true, m: rows, n: depth, k: width, a: dz, lda: width, b: kernel, ldb: width, c: dx, ldc: depth)
         }

@@ -174,88 +174,17 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
     }
 
     /// One timestep for `rows` rows: activates the gates of `gates (rows, 4U)` in place
-    /// (adding the bias first) and writes c_t, act(c_t) and h_t, each `(rows, U)`.
-    ///
-    /// The rows go in blocks of about 4096 gate values (a block stays in L1); act(c) runs once
-    /// over a block's cells. When U is a multiple of 16 the gates are activated row by row,
-    /// slice by slice, all in whole 16-lane vectors. Otherwise each slice would end in a padded
-    /// tail (a layer of 10 units spent most of its time there), so the recurrent activation
-    /// runs once over every gate of the block, the g columns are redone from their copy in
-    /// `candidates`, and the activation runs once over those copies (B1, 10 units, one thread:
-    /// 1.43M samples/s predicted instead of 0.78M, 590k trained instead of 450k).
-    ///
-    /// With whole vectors, the bias, cell and output loops go 16 units at a time in explicit
-    /// vectors: as plain loops over pointers that may alias, they compiled to scalar code (B3,
-    /// 64 units, one thread: 10.7k samples/s trained instead of 10.1k). With a tail, the plain loops were
-    /// faster than 8-lane vectors with padded tails (B1: 600k against 560k).
+    /// (adding the bias first) and writes c_t, act(c_t) and h_t, each `(rows, U)`, in the
+    /// kernels' `lstmCellForward` (rows in blocks of about 4096 gate values, which stay in L1).
     private func cellForward(
         gates z: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
         cell: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>,
         cellActivation: UnsafeMutablePointer<Float>, rows: Int
     ) {
-        typealias V = VectorMath
-        let U = units, G = 4 * U
-        let wholeVectors = U % V.Wide.scalarCount == 0
-        let blockRows = max(1, 4096 / G)
-        let g = wholeVectors ? nil : candidates.reserve(min(rows, blockRows) * U)
-        var r0 = 0
-        while r0 < rows {
-            let count = min(blockRows, rows - r0)
-            let block = z + r0 * G, c = cell + r0 * U, a = cellActivation + r0 * U
-            for r in 0..<count {
-                let row = block + r * G
-                if let bias = weights.bias {
-                    if wholeVectors {
-                        for j in stride(from: 0, to: G, by: V.Wide.scalarCount) {
-                            V.store(V.load(row + j) + V.load(bias + j), to: row + j)
-                        }
-                    } else {
-                        for j in 0..<G { row[j] += bias[j] }
-                    }
-                }
-                if let g {
-                    (g + r * U).update(from: row + 2 * U, count: U)
-                } else {
-                    recurrentActivation.apply(row, count: 2 * U)      // i, f
-                    activation.apply(row + 2 * U, count: U)           // g
-                    recurrentActivation.apply(row + 3 * U, count: U)  // o
-                }
-            }
-            if let g {
-                recurrentActivation.apply(block, count: count * G)    // i, f, o (and g, redone below)
-                activation.apply(g, count: count * U)
-            }
-            for r in 0..<count {
-                let row = block + r * G
-                // The activated g, copied back for the backward pass.
-                if let g { (row + 2 * U).update(from: g + r * U, count: U) }
-                let cPrev = previousCell + (r0 + r) * U, cNew = c + r * U, aRow = a + r * U
-                if wholeVectors {
-                    for j in stride(from: 0, to: U, by: V.Wide.scalarCount) {
-                        let cj = V.load(row + U + j) * V.load(cPrev + j) + V.load(row + j) * V.load(row + 2 * U + j)
-                        V.store(cj, to: cNew + j)
-                        V.store(cj, to: aRow + j)
-                    }
-                } else {
-                    for j in 0..<U {
-                        cNew[j] = row[U + j] * cPrev[j] + row[j] * row[2 * U + j]
-                        aRow[j] = cNew[j]
-                    }
-                }
-            }
-            activation.apply(a, count: count * U)
-            for r in 0..<count {
-                let row = block + r * G, aRow = a + r * U, hNew = hidden + (r0 + r) * U
-                if wholeVectors {
-                    for j in stride(from: 0, to: U, by: V.Wide.scalarCount) {
-                        V.store(V.load(row + 3 * U + j) * V.load(aRow + j), to: hNew + j)
-                    }
-                } else {
-                    for j in 0..<U { hNew[j] = row[3 * U + j] * aRow[j] }
-                }
-            }
-            r0 += count
-        }
+        let U = units, blockRows = max(1, 4096 / (4 * U))
+        let scratch = candidates.reserve(min(rows, blockRows) * U)
+        Kernels.table.lstmCellForward(z, weights.bias, previousCell, cell, hidden, cellActivation, scratch, rows, U,
+                                      recurrentActivation.kernelKind, activation.kernelKind)
     }
 
     // MARK: backward (full backpropagation through time over the batch's timesteps)
@@ -293,8 +222,8 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
 
     /// The cell's backward at step `t`. In: dL/dh_t and dL/dc_t (from step t+1), each (B, U).
     /// Out: dL/dz_t into `gateGradients (B, 4U)`, and dL/dc_{t-1} in place of `cellGradient`.
-    /// `gateGradients` is step t's block of the gate values it reads: every group of units
-    /// loads its gate values before it stores their gradients, and touches no other columns.
+    /// `gateGradients` is step t's block of the gate values it reads (the kernel reads each
+    /// group of units' gate values before it stores their gradients).
     ///
     ///     dc = dc_next + dh ⊙ o ⊙ act'(c)          do = dh ⊙ act(c)
     ///     di = dc ⊙ g    df = dc ⊙ c_{t-1}    dg = dc ⊙ i    dc_{t-1} = dc ⊙ f
@@ -304,75 +233,9 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
         cellGradient dc: UnsafeMutablePointer<Float>, gateGradients dz: UnsafeMutablePointer<Float>
     ) {
         let U = units, G = 4 * U
-        let z = gates.pointer + t * rows * G
-        let previousCell = cells.pointer + t * rows * U
-        let cellActivation = cellActivations.pointer + t * rows * U
-        let gateActivation = recurrentActivation, candidateActivation = activation
-        if U % VectorMath.Wide.scalarCount == 0 {
-            if gateActivation == .sigmoid, candidateActivation == .tanh {
-                cellBackwardInVectors(gates: z, previousCell: previousCell, cellActivation: cellActivation, rows: rows,
-                                      hiddenGradient: dh, cellGradient: dc, gateGradients: dz,
-                                      derivatives: SigmoidTanhDerivatives())
-            } else {
-                cellBackwardInVectors(gates: z, previousCell: previousCell, cellActivation: cellActivation, rows: rows,
-                                      hiddenGradient: dh, cellGradient: dc, gateGradients: dz,
-                                      derivatives: ActivationDerivatives(gate: gateActivation, candidate: candidateActivation))
-            }
-            return
-        }
-        for r in 0..<rows {
-            let gate = z + r * G, dGate = dz + r * G
-            let cPrev = previousCell + r * U, a = cellActivation + r * U
-            let dhRow = dh + r * U, dcRow = dc + r * U
-            // 8 units at a time; the last group may be partial (zero-padded lanes are discarded).
-            var j = 0
-            while j < U {
-                let n = min(8, U - j)
-                let i = VectorMath.load(gate + j, count: n), f = VectorMath.load(gate + U + j, count: n)
-                let g = VectorMath.load(gate + 2 * U + j, count: n), o = VectorMath.load(gate + 3 * U + j, count: n)
-                let cellAct = VectorMath.load(a + j, count: n), dhj = VectorMath.load(dhRow + j, count: n)
-                let dcj = VectorMath.load(dcRow + j, count: n)
-                    + dhj * o * candidateActivation.derivative(fromOutput: cellAct)
-                VectorMath.store(dcj * g * gateActivation.derivative(fromOutput: i), to: dGate + j, count: n)
-                VectorMath.store(dcj * VectorMath.load(cPrev + j, count: n) * gateActivation.derivative(fromOutput: f),
-                                 to: dGate + U + j, count: n)
-                VectorMath.store(dcj * i * candidateActivation.derivative(fromOutput: g), to: dGate + 2 * U + j, count: n)
-                VectorMath.store(dhj * cellAct * gateActivation.derivative(fromOutput: o), to: dGate + 3 * U + j, count: n)
-                VectorMath.store(dcj * f, to: dcRow + j, count: n)
-                j += n
-            }
-        }
-    }
-
-    /// `cellBackward` when U is a multiple of 16, 16 units at a time, specialised for the
-    /// activations' derivatives (sigmoid and tanh inlined, any others through a switch). The
-    /// 8-lane loop above, with a partial last vector, serves other unit counts: as one
-    /// function, its derivatives were calls, and B3 (64 units, one thread) trained at 10.7k
-    /// samples/s instead of 11.2k. `z` and `dz` are the same memory, as in `cellBackward`.
-    private func cellBackwardInVectors<Derivatives: CellDerivatives>(
-        gates z: UnsafePointer<Float>, previousCell: UnsafePointer<Float>, cellActivation: UnsafePointer<Float>,
-        rows: Int, hiddenGradient dh: UnsafePointer<Float>, cellGradient dc: UnsafeMutablePointer<Float>,
-        gateGradients dz: UnsafeMutablePointer<Float>, derivatives d: Derivatives
-    ) {
-        typealias V = VectorMath
-        let U = units, G = 4 * U
-        for r in 0..<rows {
-            let row = z + r * G, dRow = dz + r * G
-            let cPrev = previousCell + r * U, aRow = cellActivation + r * U
-            let dhRow = dh + r * U, dcRow = dc + r * U
-            var j = 0
-            while j < U {
-                let i = V.load(row + j), f = V.load(row + U + j), g = V.load(row + 2 * U + j), o = V.load(row + 3 * U + j)
-                let a = V.load(aRow + j), dhj = V.load(dhRow + j)
-                let dcj = V.load(dcRow + j) + dhj * o * d.candidate(a)
-                V.store(dcj * g * d.gate(i), to: dRow + j)
-                V.store(dcj * V.load(cPrev + j) * d.gate(f), to: dRow + U + j)
-                V.store(dcj * i * d.candidate(g), to: dRow + 2 * U + j)
-                V.store(dhj * a * d.gate(o), to: dRow + 3 * U + j)
-                V.store(dcj * f, to: dcRow + j)
-                j += V.Wide.scalarCount
-            }
-        }
+        Kernels.table.lstmCellBackward(gates.pointer + t * rows * G, cells.pointer + t * rows * U,
+                                       cellActivations.pointer + t * rows * U, dh, dc, dz, rows, U,
+                                       recurrentActivation.kernelKind, activation.kernelKind)
     }
 
     // MARK: state
@@ -408,25 +271,4 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
         copy.dropoutMasks = dropoutMasks.replica()
         return copy
     }
-}
-
-/// The derivatives of an LSTM's recurrent activation (`gate`) and activation (`candidate`)
-/// from their outputs, 16 values at a time.
-private protocol CellDerivatives {
-    func gate(_ y: VectorMath.Wide) -> VectorMath.Wide
-    func candidate(_ y: VectorMath.Wide) -> VectorMath.Wide
-}
-
-/// Sigmoid and tanh, the defaults, known when compiled (their switch folds away).
-private struct SigmoidTanhDerivatives: CellDerivatives {
-    @inline(__always) func gate(_ y: VectorMath.Wide) -> VectorMath.Wide { Activation.sigmoid.derivative(fromOutput: y) }
-    @inline(__always) func candidate(_ y: VectorMath.Wide) -> VectorMath.Wide { Activation.tanh.derivative(fromOutput: y) }
-}
-
-/// Any pair of activations.
-private struct ActivationDerivatives: CellDerivatives {
-    let gateActivation: Activation, candidateActivation: Activation
-    init(gate: Activation, candidate: Activation) { (gateActivation, candidateActivation) = (gate, candidate) }
-    @inline(__always) func gate(_ y: VectorMath.Wide) -> VectorMath.Wide { gateActivation.derivative(fromOutput: y) }
-    @inline(__always) func candidate(_ y: VectorMath.Wide) -> VectorMath.Wide { candidateActivation.derivative(fromOutput: y) }
 }

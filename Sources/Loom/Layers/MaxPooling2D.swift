@@ -44,48 +44,27 @@ public final class MaxPooling2D: Layer {
         let count = batch * g.outputHeight * g.outputWidth * C
         let y = output.reserve(count)
         if winners.count < count { winners = Array(repeating: 0, count: count) }
-        // The vector path keeps indices in 32 bits: batches of fewer than 2³¹ input values.
-        let vectorChannels = batch * g.height * g.width * C < Int(Int32.max) ? C - C % VectorMath.width : 0
-        let lanes = Self.lanes  // read once: in the loop, every read went through the global's lazy initialiser
+        // Each output pixel in the kernels' `maxPoolPixel`, from the offsets of its window's
+        // cells inside the image (row by row, as ties go to the first).
+        var cells = [Int](repeating: 0, count: g.windowHeight * g.windowWidth)
         winners.withUnsafeMutableBufferPointer { winners in
-            let winner = winners.baseAddress!
-            for b in 0..<batch {
-                let image = b * g.height * g.width * C
-                for oh in 0..<g.outputHeight {
-                    for ow in 0..<g.outputWidth {
-                        let k = ((b * g.outputHeight + oh) * g.outputWidth + ow) * C
-                        let (rows, columns) = g.inside(oh, ow)
-                        let (top, left) = g.source(oh, ow, 0, 0)
-                        let first = image + ((top + rows.lowerBound) * g.width + left + columns.lowerBound) * C
-                        // 8 channels at a time, kept in registers over the window; the first
-                        // cell starts the maximum, a later one replaces it only when greater.
-                        var c0 = 0
-                        while c0 < vectorChannels {
-                            var best = VectorMath.load(x + first + c0, count: VectorMath.width)
-                            var index = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: first + c0)) &+ lanes
+            cells.withUnsafeMutableBufferPointer { cells in
+                for b in 0..<batch {
+                    let image = b * g.height * g.width * C
+                    for oh in 0..<g.outputHeight {
+                        for ow in 0..<g.outputWidth {
+                            let k = ((b * g.outputHeight + oh) * g.outputWidth + ow) * C
+                            let (rows, columns) = g.inside(oh, ow)
+                            let (top, left) = g.source(oh, ow, 0, 0)
+                            var cellCount = 0
                             for i in rows {
                                 for j in columns {
-                                    let p = image + ((top + i) * g.width + left + j) * C + c0
-                                    let value = VectorMath.load(x + p, count: VectorMath.width)
-                                    let better = value .> best
-                                    best.replace(with: value, where: better)
-                                    index.replace(with: SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: p)) &+ lanes, where: better)
+                                    cells[cellCount] = image + ((top + i) * g.width + left + j) * C
+                                    cellCount += 1
                                 }
                             }
-                            VectorMath.store(best, to: y + k + c0, count: VectorMath.width)
-                            if training { for lane in 0..<VectorMath.width { winner[k + c0 + lane] = Int(index[lane]) } }
-                            c0 += VectorMath.width
-                        }
-                        for c in vectorChannels..<C {
-                            var best = x[first + c], index = first + c
-                            for i in rows {
-                                for j in columns {
-                                    let p = image + ((top + i) * g.width + left + j) * C + c
-                                    if x[p] > best { (best, index) = (x[p], p) }
-                                }
-                            }
-                            y[k + c] = best
-                            if training { winner[k + c] = index }
+                            Kernels.table.maxPoolPixel(x, cells.baseAddress, cellCount, C, y + k,
+                                                       training ? winners.baseAddress! + k : nil)
                         }
                     }
                 }
@@ -93,8 +72,6 @@ public final class MaxPooling2D: Layer {
         }
         return UnsafePointer(y)
     }
-
-    private static let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
 
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         guard needsInputGradient else { return nil }

@@ -94,8 +94,8 @@ struct RecurrentWeights {
         inputGates dInput: UnsafePointer<Float>, recurrentGates dRecurrent: UnsafePointer<Float>, rows: Int, width: Int
     ) {
         guard let biasGradient else { return }
-        VectorMath.addColumnSums(of: dInput, rows: rows, columns: width, into: biasGradient)
-        if recurrentBias { VectorMath.addColumnSums(of: dRecurrent, rows: rows, columns: width, into: biasGradient + width) }
+        Kernels.table.addColumnSums(dInput, rows, width, biasGradient)
+        if recurrentBias { Kernels.table.addColumnSums(dRecurrent, rows, width, biasGradient + width) }
     }
 
     /// The kernel gradients over all T·B rows at once: dkernel += xTᵀ · dInput and

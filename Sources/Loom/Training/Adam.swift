@@ -38,23 +38,9 @@ public final class Adam: Optimizer {
     ) {
         let t = Float(step)
         let alpha = learningRate * (1 - Float.pow(beta2, t)).squareRoot() / (1 - Float.pow(beta1, t))
-        let m = firstMoments.pointer, v = secondMoments.pointer
-        let (oneMinusBeta1, oneMinusBeta2, epsilon) = (1 - beta1, 1 - beta2, self.epsilon)
-        // 8 parameters at a time (the compiler cannot vectorise the loop itself, not knowing
-        // that the four arrays are apart); each lane does a plain loop's arithmetic.
-        var k = range.lowerBound
-        while k < range.upperBound {
-            let count = min(VectorMath.width, range.upperBound - k)
-            let gk = VectorMath.load(g + k, count: count)
-            var mk = VectorMath.load(m + k, count: count), vk = VectorMath.load(v + k, count: count)
-            mk += (gk - mk) * oneMinusBeta1
-            vk += (gk * gk - vk) * oneMinusBeta2
-            let wk = VectorMath.load(w + k, count: count) - mk * alpha / (vk.squareRoot() + epsilon)
-            VectorMath.store(mk, to: m + k, count: count)
-            VectorMath.store(vk, to: v + k, count: count)
-            VectorMath.store(wk, to: w + k, count: count)
-            k += count
-        }
+        let count = range.count, start = range.lowerBound
+        Kernels.table.adam(w + start, g + start, firstMoments.pointer + start, secondMoments.pointer + start, count,
+                           alpha, 1 - beta1, 1 - beta2, epsilon)
     }
 }
 

@@ -33,17 +33,8 @@ public final class RMSprop: Optimizer {
     public func update(
         parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>, step: Int
     ) {
-        let s = meanSquares.pointer, u = momenta.pointer
-        let (lr, rho, mu, epsilon) = (learningRate, self.rho, momentum, self.epsilon)
-        for k in range {
-            s[k] = rho * s[k] + (1 - rho) * g[k] * g[k]
-            let increment = lr * g[k] / (s[k] + epsilon).squareRoot()
-            if mu != 0 {
-                u[k] = mu * u[k] + increment
-                w[k] -= u[k]
-            } else {
-                w[k] -= increment
-            }
-        }
+        let start = range.lowerBound
+        Kernels.table.rmsprop(w + start, g + start, meanSquares.pointer + start, momentum == 0 ? nil : momenta.pointer + start,
+                              range.count, learningRate, rho, momentum, epsilon)
     }
 }

@@ -29,15 +29,8 @@ public final class SGD: Optimizer {
     public func update(
         parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>, step: Int
     ) {
-        let lr = learningRate, mu = momentum
-        guard mu != 0 else {
-            for k in range { w[k] -= g[k] * lr }
-            return
-        }
-        let v = velocities.pointer
-        for k in range {
-            v[k] = -g[k] * lr + v[k] * mu
-            w[k] += nesterov ? -g[k] * lr + v[k] * mu : v[k]
-        }
+        let start = range.lowerBound
+        Kernels.table.sgd(w + start, g + start, momentum == 0 ? nil : velocities.pointer + start, range.count,
+                          learningRate, momentum, nesterov)
     }
 }

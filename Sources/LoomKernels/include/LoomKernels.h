@@ -1,0 +1,114 @@
+// Loom's own numeric kernels, compiled once per x86-64 instruction-set level and chosen when
+// the process starts from what the CPU reports (capped by the environment's
+// LOOM_KERNEL_LEVEL), so one binary runs at full width on an AVX-512 machine and still runs
+// on a baseline x86-64 or arm64 one. Swift reaches them through `loom_kernels()`.
+//
+// Every matrix is row-major with a leading dimension (the distance between two rows, in
+// elements). Counts are element counts. A kernel writes only the memory its comment says it
+// writes; the caller owns every buffer.
+#ifndef LOOM_KERNELS_H
+#define LOOM_KERNELS_H
+
+#include <stdbool.h>
+
+/// The instruction-set levels, lowest first.
+typedef enum LoomKernelLevel {
+    /// x86-64's SSE2 (or the portable C of other architectures): no fused multiply-add.
+    LoomKernelLevelBaseline = 0,
+    /// AVX2 with FMA (Haswell, Zen and later).
+    LoomKernelLevelAVX2 = 1,
+    /// AVX-512 F, DQ, BW and VL, with FMA (Skylake-SP, Ice Lake, Zen 4 and later).
+    LoomKernelLevelAVX512 = 2,
+} LoomKernelLevel;
+
+/// The elementwise activations, in the order of Swift's `Activation` cases (softmax, which
+/// needs whole rows, stays in Swift).
+typedef enum LoomActivationKind {
+    LoomActivationLinear = 0,
+    LoomActivationReLU = 1,
+    LoomActivationSigmoid = 2,
+    LoomActivationTanh = 3,
+    /// Keras 3: relu6(x + 3) / 6.
+    LoomActivationHardSigmoid = 4,
+    /// Keras 2: clip(0.2 x + 0.5, 0, 1).
+    LoomActivationHardSigmoidKeras2 = 5,
+} LoomActivationKind;
+
+/// One level's kernels. Every level computes the same formulas in the same order; they differ
+/// in vector width and in fusing `a * b + c` into one rounding where the level has FMA, so
+/// results can differ in the last bits between levels (cap the level to reproduce bits).
+typedef struct LoomKernelTable {
+    LoomKernelLevel level;
+
+    /// values[i] = f(values[i]) for i < count.
+    void (*activate)(LoomActivationKind kind, float *values, long count);
+
+    /// gradient[i] *= f'(x_i), with f' written from the outputs y = f(x).
+    void (*activationBackward)(LoomActivationKind kind, const float *y, float *gradient, long count);
+
+    /// C (m, n) = op(A) · B (+ C when `accumulate`), with op(A) = A (m, k), lda >= k, or A
+    /// stored (k, m), lda >= m, when `transposeA`; B (k, n), ldb >= n. 16-lane tiles of
+    /// 4 rows x 32 columns; `panel` is the caller's scratch of 256 * 32 floats.
+    void (*wideGemm)(bool transposeA, long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                     float *c, long ldc, bool accumulate, float *panel);
+
+    /// C (m, n) += op(A) · B, op(A) as in `wideGemm`: four rows of C at a time, 8 columns at a
+    /// time, for small and narrow products.
+    void (*smallGemm)(bool transposeA, long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                      float *c, long ldc);
+
+    /// sums[j] += sum over r of matrix[r, j], for a (rows, columns) packed matrix.
+    void (*addColumnSums)(const float *matrix, long rows, long columns, float *sums);
+
+    /// One LSTM timestep's cell for `rows` rows, gates i, f, g, o side by side in `z`
+    /// (rows, 4 units), pre-activation, overwritten with their activations (after adding
+    /// `bias` (4 units) when not NULL). Writes cell (rows, units) = f c_prev + i g, cellActivation
+    /// = act(cell) and hidden = o act(cell). `candidates` is scratch of min(rows, max(1,
+    /// 4096 / (4 units))) * units floats.
+    void (*lstmCellForward)(float *z, const float *bias, const float *previousCell, float *cell, float *hidden,
+                            float *cellActivation, float *candidates, long rows, long units,
+                            LoomActivationKind gate, LoomActivationKind candidate);
+
+    /// The LSTM cell's backward for `rows` rows: from the activated gates `z` (rows, 4 units),
+    /// c_{t-1}, act(c_t), dL/dh and dL/dc (rows, units), writes dL/dz (rows, 4 units) and
+    /// replaces dc with dL/dc_{t-1}. `gateGradients` may be `z` itself: each group of units
+    /// reads its gate values before it writes their gradients.
+    void (*lstmCellBackward)(const float *z, const float *previousCell, const float *cellActivation, const float *dh,
+                             float *dc, float *gateGradients, long rows, long units,
+                             LoomActivationKind gate, LoomActivationKind candidate);
+
+    /// One output pixel of a max pooling: y[c] = the largest x[cells[q] + c] over the
+    /// `cellCount` window cells inside the image (`cells` their offsets in x, in row-major
+    /// window order), for c < channels; when `winners` is not NULL, winners[c] = the offset
+    /// of the first cell holding it. Offsets below 2^31 go 8 channels at a time.
+    void (*maxPoolPixel)(const float *x, const long *cells, long cellCount, long channels, float *y, long *winners);
+
+    /// w -= lr g, or with momentum v = mu v - lr g; w += v (Nesterov: w += mu v - lr g).
+    /// `velocity` is NULL when mu is 0.
+    void (*sgd)(float *w, const float *g, float *velocity, long count, float lr, float mu, bool nesterov);
+
+    /// m += (g - m)(1 - beta1); v += (g² - v)(1 - beta2); w -= alpha m / (sqrt v + epsilon).
+    void (*adam)(float *w, const float *g, float *m, float *v, long count, float alpha, float oneMinusBeta1,
+                 float oneMinusBeta2, float epsilon);
+
+    /// s = rho s + (1 - rho) g²; step = lr g / sqrt(s + epsilon); with momentum u = mu u +
+    /// step, w -= u, else w -= step. `momenta` is NULL when mu is 0.
+    void (*rmsprop)(float *w, const float *g, float *meanSquares, float *momenta, long count, float lr, float rho,
+                    float mu, float epsilon);
+} LoomKernelTable;
+
+/// The kernels in use: the CPU's highest level, capped by LOOM_KERNEL_LEVEL (baseline, avx2
+/// or avx512) when set. Chosen on the first call; the same table every call after.
+const LoomKernelTable *loom_kernels(void);
+
+/// The highest level this CPU (and its operating system) supports.
+LoomKernelLevel loom_kernel_supported_level(void);
+
+/// The table of one level, or NULL when this CPU does not support it (for tests).
+const LoomKernelTable *loom_kernels_at(LoomKernelLevel level);
+
+/// The level LOOM_KERNEL_LEVEL asks for: 0 when unset, 1 with `*level` set when it names a
+/// level, -1 when it names none.
+int loom_kernel_level_requested(LoomKernelLevel *level);
+
+#endif

@@ -1,0 +1,244 @@
+import Foundation
+import LoomKernels
+import XCTest
+@testable import Loom
+
+/// The C kernels at every level this CPU has, against libm and plain Swift written from the
+/// formulas (one value at a time, no vectors), with counts that end in partial vectors.
+final class KernelTests: XCTestCase {
+    private func tables() throws -> [(Kernels.Level, LoomKernelTable)] {
+        try Kernels.supportedLevels.map { ($0, try XCTUnwrap(Kernels.table(at: $0))) }
+    }
+
+    private func values(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in Float(generator.normal()) * scale }
+    }
+
+    func testTheLevelIsTheCPUsCappedByTheEnvironment() {
+        XCTAssertLessThanOrEqual(Kernels.level, Kernels.supportedLevel)
+        XCTAssertEqual(Kernels.supportedLevels.last, Kernels.supportedLevel)
+        if let requested = ProcessInfo.processInfo.environment["LOOM_KERNEL_LEVEL"],
+           let level = Kernels.Level.allCases.first(where: { $0.description == requested }) {
+            XCTAssertEqual(Kernels.level, min(level, Kernels.supportedLevel))
+        } else if Kernels.requestedLevelProblem == nil {
+            XCTAssertEqual(Kernels.level, Kernels.supportedLevel)
+        }
+        #if arch(x86_64)
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        if !flags.isEmpty {
+            XCTAssertEqual(Kernels.supportedLevel >= .avx2, flags.isSuperset(of: ["avx2", "fma"]))
+            XCTAssertEqual(Kernels.supportedLevel >= .avx512,
+                           flags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]))
+        }
+        #endif
+    }
+
+    func testActivationsMatchLibm() throws {
+        let x = (0..<4007).map { Float($0 - 2000) * 0.01 + 0.003 }
+        // (activation, reference, tolerance, magnitude below which the error counts as absolute):
+        // the piecewise-linear ones cancel near 0, where a fused multiply-add rounds once less.
+        let references: [(Activation, (Float) -> Float, Float, Float)] = [
+            (.sigmoid, { 1 / (1 + exp(-$0)) }, 5e-7, 1e-30), (.tanh, { tanh($0) }, 5e-7, 1e-30), (.relu, { max($0, 0) }, 0, 1),
+            (.hardSigmoid, { min(max(($0 + 3) / 6, 0), 1) }, 1e-7, 1),
+            (.hardSigmoidKeras2, { min(max(0.2 * $0 + 0.5, 0), 1) }, 1e-7, 1), (.linear, { $0 }, 0, 1),
+        ]
+        for (level, table) in try tables() {
+            for (activation, reference, tolerance, floor) in references {
+                var y = x
+                table.activate(activation.kernelKind, &y, y.count)
+                let worst = zip(y, x).map { abs($0 - reference($1)) / max(abs(reference($1)), floor) }.max() ?? 0
+                XCTAssertLessThanOrEqual(worst, tolerance, "\(level) \(activation)")
+                var gradient = values(x.count, seed: 3)
+                let dy = gradient
+                table.activationBackward(activation.kernelKind, y, &gradient, gradient.count)
+                // A fused multiply-add (1 - y·y in one rounding) may differ from the plain formula in its last bit.
+                for i in 0..<y.count {
+                    let expected = dy[i] * activation.derivative(fromOutput: y[i])
+                    XCTAssertEqual(gradient[i], expected, accuracy: 1e-6 * abs(dy[i]), "\(level) \(activation) at \(i)")
+                }
+            }
+        }
+    }
+
+    func testColumnSumsAndOptimizers() throws {
+        let (rows, columns) = (13, 37)
+        let matrix = values(rows * columns, seed: 4), start = values(columns, seed: 5)
+        let g = values(45, seed: 6), w0 = values(45, seed: 7), m0 = values(45, seed: 8, scale: 0.1)
+        let s0 = values(45, seed: 9).map { $0 * $0 }
+        for (level, table) in try tables() {
+            var sums = start
+            table.addColumnSums(matrix, rows, columns, &sums)
+            for j in 0..<columns {
+                let expected = (0..<rows).reduce(start[j]) { $0 + matrix[$1 * columns + j] }
+                XCTAssertEqual(sums[j], expected, accuracy: 1e-5, "\(level) column sum \(j)")
+            }
+
+            var w = w0, v = m0
+            table.sgd(&w, g, &v, w.count, 0.1, 0.9, true)
+            for k in 0..<w.count {
+                let velocity = 0.9 * m0[k] - 0.1 * g[k]
+                XCTAssertEqual(v[k], velocity, accuracy: 1e-6, "\(level) sgd velocity")
+                XCTAssertEqual(w[k], w0[k] + 0.9 * velocity - 0.1 * g[k], accuracy: 1e-6, "\(level) sgd")
+            }
+            w = w0
+            table.sgd(&w, g, nil, w.count, 0.1, 0, false)
+            for k in 0..<w.count { XCTAssertEqual(w[k], w0[k] - 0.1 * g[k], accuracy: 1e-6, "\(level) plain sgd") }
+
+            var m = m0, second = s0
+            w = w0
+            table.adam(&w, g, &m, &second, w.count, 0.01, 0.1, 0.001, 1e-7)
+            for k in 0..<w.count {
+                let mk = m0[k] + (g[k] - m0[k]) * 0.1, vk = s0[k] + (g[k] * g[k] - s0[k]) * 0.001
+                XCTAssertEqual(m[k], mk, accuracy: 1e-6, "\(level) adam m")
+                XCTAssertEqual(second[k], vk, accuracy: 1e-6, "\(level) adam v")
+                XCTAssertEqual(w[k], w0[k] - mk * 0.01 / (vk.squareRoot() + 1e-7), accuracy: 1e-5, "\(level) adam")
+            }
+
+            var squares = s0, momenta = m0
+            w = w0
+            table.rmsprop(&w, g, &squares, &momenta, w.count, 0.01, 0.9, 0.5, 1e-7)
+            for k in 0..<w.count {
+                let sk = 0.9 * s0[k] + 0.1 * g[k] * g[k], step = 0.01 * g[k] / (sk + 1e-7).squareRoot()
+                XCTAssertEqual(squares[k], sk, accuracy: 1e-6, "\(level) rmsprop s")
+                XCTAssertEqual(w[k], w0[k] - (0.5 * m0[k] + step), accuracy: 1e-5, "\(level) rmsprop")
+            }
+        }
+    }
+
+    /// One pooled pixel: 8-channel groups and the channels left, ties going to the first cell,
+    /// winners written only when asked for.
+    func testMaxPoolPixel() throws {
+        let channels = 19, cells = [0, 19, 190, 209, 380]
+        var x = values(400, seed: 15).map { ($0 * 4).rounded() }  // coarse values: many ties
+        x[19 + 3] = 100
+        for (level, table) in try tables() {
+            var y = [Float](repeating: 0, count: channels), winners = [Int](repeating: -1, count: channels)
+            table.maxPoolPixel(x, cells, cells.count, channels, &y, &winners)
+            for c in 0..<channels {
+                let best = cells.map { x[$0 + c] }.max()!
+                let first = cells.first { x[$0 + c] == best }! + c
+                XCTAssertEqual(y[c], best, "\(level) channel \(c)")
+                XCTAssertEqual(winners[c], first, "\(level) winner of channel \(c)")
+            }
+            XCTAssertEqual(winners[3], 22, "\(level)")
+            table.maxPoolPixel(x, cells, cells.count, channels, &y, nil)
+        }
+    }
+
+    /// The cell's forward and backward against `ReferenceLSTMCell`, for unit counts with and
+    /// without a partial 16-lane vector, with and without a bias, with the default and other
+    /// activations, and enough rows for several blocks.
+    func testLSTMCellMatchesTheReferenceAlgebra() throws {
+        let cases: [(units: Int, rows: Int, gate: Activation, candidate: Activation, bias: Bool)] = [
+            (3, 5, .sigmoid, .tanh, true), (10, 130, .sigmoid, .tanh, true), (16, 70, .sigmoid, .tanh, false),
+            (35, 9, .hardSigmoid, .relu, true), (32, 4, .hardSigmoidKeras2, .tanh, true), (20, 3, .sigmoid, .linear, false),
+        ]
+        for (level, table) in try tables() {
+            for test in cases {
+                let (U, B) = (test.units, test.rows)
+                let reference = ReferenceLSTMCell(units: U, gate: test.gate, candidate: test.candidate)
+                let z0 = values(B * 4 * U, seed: 10, scale: 2), previous = values(B * U, seed: 11)
+                let bias = test.bias ? values(4 * U, seed: 12) : nil
+                var z = z0, cell = [Float](repeating: 0, count: B * U), hidden = cell, activated = cell
+                var scratch = [Float](repeating: 0, count: B * U)
+                table.lstmCellForward(&z, bias, previous, &cell, &hidden, &activated, &scratch, B, U,
+                                      test.gate.kernelKind, test.candidate.kernelKind)
+                let expected = reference.forward(gates: z0, bias: bias, previousCell: previous, rows: B)
+                let what = "\(level) LSTM cell \(test)"
+                assertClose(z, expected.gates, what + " gates")
+                assertClose(cell, expected.cell, what + " cell")
+                assertClose(hidden, expected.hidden, what + " hidden")
+                assertClose(activated, expected.cellActivation, what + " act(c)")
+
+                let dh = values(B * U, seed: 13), dc0 = values(B * U, seed: 14)
+                // The gradients replace the gate values in place, as in the layer.
+                var dc = dc0, dz = z
+                dz.withUnsafeMutableBufferPointer { dz in
+                    table.lstmCellBackward(dz.baseAddress, previous, activated, dh, &dc, dz.baseAddress, B, U,
+                                           test.gate.kernelKind, test.candidate.kernelKind)
+                }
+                let gradients = reference.backward(gates: z, previousCell: previous, cellActivation: activated,
+                                                   hiddenGradient: dh, cellGradient: dc0, rows: B)
+                assertClose(dz, gradients.gates, what + " dz")
+                assertClose(dc, gradients.previousCell, what + " dc")
+            }
+        }
+    }
+
+    private func assertClose(_ got: [Float], _ expected: [Float], _ what: String, line: UInt = #line) {
+        XCTAssertEqual(got.count, expected.count, what, line: line)
+        let worst = zip(got, expected).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 2e-6, what, line: line)
+    }
+}
+
+/// Keras's LSTM cell, one value at a time: the test oracle of the kernels' vector code. For
+/// `rows` rows, gates z `(rows, 4·units)` in Keras's order i, f, c, o:
+///
+///     i = σ(z_i)   f = σ(z_f)   g = act(z_c)   o = σ(z_o)      (σ the gate activation)
+///     c' = f ⊙ c + i ⊙ g        h' = o ⊙ act(c')
+///
+/// and backward, from dL/dh' and dL/dc':
+///
+///     dc = dc' + dh ⊙ o ⊙ act'(c')     do = dh ⊙ act(c')
+///     di = dc ⊙ g   df = dc ⊙ c   dg = dc ⊙ i   dL/dc = dc ⊙ f
+///     dz = (di ⊙ σ'(i), df ⊙ σ'(f), dg ⊙ act'(g), do ⊙ σ'(o))
+struct ReferenceLSTMCell {
+    let units: Int
+    let gate: Activation
+    let candidate: Activation
+
+    private func apply(_ activation: Activation, _ x: Float) -> Float {
+        switch activation {
+        case .linear: return x
+        case .relu: return max(x, 0)
+        case .sigmoid: return 1 / (1 + exp(-x))
+        case .tanh: return tanh(x)
+        case .hardSigmoid: return min(max((x + 3) / 6, 0), 1)
+        case .hardSigmoidKeras2: return min(max(0.2 * x + 0.5, 0), 1)
+        case .softmax: preconditionFailure("softmax is not a cell activation")
+        }
+    }
+
+    /// The activated gates, c', act(c') and h'.
+    func forward(gates z: [Float], bias: [Float]?, previousCell c: [Float], rows: Int)
+        -> (gates: [Float], cell: [Float], cellActivation: [Float], hidden: [Float]) {
+        let U = units, G = 4 * units
+        var gates = z, cell = [Float](repeating: 0, count: rows * U), activated = cell, hidden = cell
+        for r in 0..<rows {
+            for j in 0..<G {
+                let x = z[r * G + j] + (bias?[j] ?? 0)
+                gates[r * G + j] = apply(j / U == 2 ? candidate : gate, x)
+            }
+            for j in 0..<U {
+                let (i, f, g, o) = (gates[r * G + j], gates[r * G + U + j], gates[r * G + 2 * U + j], gates[r * G + 3 * U + j])
+                cell[r * U + j] = f * c[r * U + j] + i * g
+                activated[r * U + j] = apply(candidate, cell[r * U + j])
+                hidden[r * U + j] = o * activated[r * U + j]
+            }
+        }
+        return (gates, cell, activated, hidden)
+    }
+
+    /// dL/dz and dL/dc from the activated gates, c, act(c'), dL/dh' and dL/dc'.
+    func backward(gates: [Float], previousCell c: [Float], cellActivation: [Float], hiddenGradient dh: [Float],
+                  cellGradient dcNext: [Float], rows: Int) -> (gates: [Float], previousCell: [Float]) {
+        let U = units, G = 4 * units
+        var dz = [Float](repeating: 0, count: rows * G), dcPrevious = [Float](repeating: 0, count: rows * U)
+        for r in 0..<rows {
+            for j in 0..<U {
+                let (i, f, g, o) = (gates[r * G + j], gates[r * G + U + j], gates[r * G + 2 * U + j], gates[r * G + 3 * U + j])
+                let a = cellActivation[r * U + j], dhj = dh[r * U + j]
+                let dc = dcNext[r * U + j] + dhj * o * candidate.derivative(fromOutput: a)
+                dz[r * G + j] = dc * g * gate.derivative(fromOutput: i)
+                dz[r * G + U + j] = dc * c[r * U + j] * gate.derivative(fromOutput: f)
+                dz[r * G + 2 * U + j] = dc * i * candidate.derivative(fromOutput: g)
+                dz[r * G + 3 * U + j] = dhj * a * gate.derivative(fromOutput: o)
+                dcPrevious[r * U + j] = dc * f
+            }
+        }
+        return (dz, dcPrevious)
+    }
+}
