@@ -144,13 +144,14 @@ enum KerasWeightsFile {
         return "the file's layers are " + described.joined(separator: ", ")
     }
 
-    /// The weight `name` of `file`, which must have the shape of `layer`'s `spec`.
+    /// The weight `name` of `file`, which must have the shape of `layer`'s `spec`: the shape
+    /// the file declares is checked before anything is read or allocated.
     static func read(_ name: String, for spec: ParameterSpec, of layer: any Layer, in file: HDF5File) throws -> Tensor {
-        let tensor = try file.read(name)
-        guard tensor.shape == spec.shape else {
+        let declared = try file.info(of: name).shape
+        guard declared == spec.shape else {
             throw HDF5Error(file: file.path, dataset: name,
-                            "has shape \(Shape.describe(tensor.shape)), but layer '\(layer.name)' \(spec.name) is \(Shape.describe(spec.shape))")
+                            "has shape \(Shape.describe(declared)), but layer '\(layer.name)' \(spec.name) is \(Shape.describe(spec.shape))")
         }
-        return tensor
+        return try file.read(name)
     }
 }

@@ -154,6 +154,25 @@ final class KerasWeightPathTests: XCTestCase {
         XCTAssertEqual(try model.weights(), before)
     }
 
+    /// A dataset that declares a shape no machine holds is refused by its shape, before any
+    /// read or allocation (the file itself is small: HDF5 allocates contiguous data lazily).
+    func testAHugeDeclaredWeightIsRefusedBeforeItIsRead() throws {
+        let model = Sequential(seed: 1) { Input(shape: [4, 3]); LSTM(3); Dense(1) }
+        let url = file("huge.weights.h5")
+        let hostile = try HDF5File(path: url.path, mode: .create)
+        for (index, (entry, tensor)) in zip(KerasWeightsFile.entries(model), try model.weights()).enumerated() {
+            if index == 0 {
+                try hostile.createDataset(entry.path, shape: [1 << 40, 12])
+            } else {
+                try hostile.write(tensor, as: entry.path)
+            }
+        }
+        let before = try model.weights()
+        XCTAssertEqual(message { try model.loadWeights(from: url) },
+                       "\(url.path), dataset 'layers/lstm/cell/vars/0': has shape (1099511627776, 12), but layer 'lstm' kernel is (3, 12)")
+        XCTAssertEqual(try model.weights(), before)
+    }
+
     /// Keras 2.13's `.keras` files stored the layers under `_layer_checkpoint_dependencies`.
     func testKeras213LayerGroupIsRead() throws {
         let model = Sequential(seed: 1) { Input(shape: [4, 3]); LSTM(3); Dense(1) }
