@@ -32,14 +32,17 @@ INLINE F16 load(const float *p) {
     return v;
 }
 INLINE void store(float *p, F16 v) { memcpy(p, &v, sizeof v); }
-/// The first `n` (< 16) floats of `p`, the other lanes zero.
+/// The first `n` (< 16) floats of `p`, the other lanes zero: through a buffer on the stack
+/// (inserting lane by lane costs several times more below AVX-512).
 INLINE F16 loadPartial(const float *p, long n) {
-    F16 v = {0};
-    for (long i = 0; i < n; i++) v[i] = p[i];
-    return v;
+    float lanes[16] = {0};
+    memcpy(lanes, p, (size_t)n * sizeof(float));
+    return load(lanes);
 }
 INLINE void storePartial(float *p, F16 v, long n) {
-    for (long i = 0; i < n; i++) p[i] = v[i];
+    float lanes[16];
+    store(lanes, v);
+    memcpy(p, lanes, (size_t)n * sizeof(float));
 }
 /// The first `n` (<= 16) floats of `p`: a whole vector, or a partial one.
 INLINE F16 loadUpTo(const float *p, long n) { return n == 16 ? load(p) : loadPartial(p, n); }
