@@ -42,13 +42,17 @@ struct KerasLayerDecoder {
     }
 
     private func make(_ className: String, _ config: inout LayerConfig, name: String) throws -> any Layer {
-        switch className {
-        case "Dense":
+        guard let kind = KerasLayerKind(rawValue: className) else {
+            throw KerasConfigProblem(
+                message: "layer '\(name)' is a \(className), which Loom does not have (it has \(KerasLayerKind.classNames))")
+        }
+        switch kind {
+        case .dense:
             return Dense(try config.int("units"), activation: try activation(&config, "activation", default: .linear),
                          useBias: try config.bool("use_bias", default: true),
                          kernelInitializer: try initializer(&config, "kernel_initializer", default: .glorotUniform),
                          biasInitializer: try initializer(&config, "bias_initializer", default: .zeros), name: name)
-        case "LSTM":
+        case .lstm:
             let common = try RecurrentOptions(&config, decoder: self)
             return LSTM(
                 common.units, activation: common.activation,
@@ -59,7 +63,7 @@ struct KerasLayerDecoder {
                 dropout: try config.float("dropout", default: 0), recurrentDropout: try config.float("recurrent_dropout", default: 0),
                 kernelInitializer: common.kernelInitializer, recurrentInitializer: common.recurrentInitializer,
                 biasInitializer: common.biasInitializer, name: name)
-        case "GRU":
+        case .gru:
             try config.require("reset_after", is: true, explaining: "Loom's GRU is Keras's reset_after=True form")
             try lstmOnlyOptions(&config)
             let common = try RecurrentOptions(&config, decoder: self)
@@ -69,7 +73,7 @@ struct KerasLayerDecoder {
                 useBias: common.useBias, returnSequences: common.returnSequences, goBackwards: common.goBackwards,
                 stateful: common.stateful, kernelInitializer: common.kernelInitializer,
                 recurrentInitializer: common.recurrentInitializer, biasInitializer: common.biasInitializer, name: name)
-        case "SimpleRNN":
+        case .simpleRNN:
             try lstmOnlyOptions(&config)
             let common = try RecurrentOptions(&config, decoder: self)
             return SimpleRNN(
@@ -77,24 +81,24 @@ struct KerasLayerDecoder {
                 returnSequences: common.returnSequences, goBackwards: common.goBackwards, stateful: common.stateful,
                 kernelInitializer: common.kernelInitializer, recurrentInitializer: common.recurrentInitializer,
                 biasInitializer: common.biasInitializer, name: name)
-        case "Bidirectional":
+        case .bidirectional:
             return try bidirectional(&config, name: name)
-        case "TimeDistributed":
+        case .timeDistributed:
             guard let inner = config.raw("layer") else { throw config.error("option 'layer' is missing") }
             return TimeDistributed(try layer(inner).layer, name: name)
-        case "RepeatVector":
+        case .repeatVector:
             return RepeatVector(try config.int("n"), name: name)
-        case "Flatten":
+        case .flatten:
             return Flatten(name: name)
-        case "Dropout":
+        case .dropout:
             try config.require("noise_shape", is: NSNull(), explaining: "Loom drops values independently")
             return Dropout(try config.float("rate", default: 0), name: name)
-        case "Embedding":
+        case .embedding:
             return Embedding(inputDim: try config.int("input_dim"), outputDim: try config.int("output_dim"),
                              embeddingsInitializer: try initializer(&config, "embeddings_initializer",
                                                                     default: .randomUniform(minimum: -0.05, maximum: 0.05)),
                              name: name)
-        case "Conv2D":
+        case .conv2D:
             try config.require("dilation_rate", is: [1, 1], explaining: "Loom's convolution is not dilated")
             try config.require("groups", is: 1, explaining: "Loom's convolution is not grouped")
             return Conv2D(
@@ -104,14 +108,10 @@ struct KerasLayerDecoder {
                 useBias: try config.bool("use_bias", default: true),
                 kernelInitializer: try initializer(&config, "kernel_initializer", default: .glorotUniform),
                 biasInitializer: try initializer(&config, "bias_initializer", default: .zeros), name: name)
-        case "MaxPooling2D":
+        case .maxPooling2D:
             let poolSize = try config.pair("pool_size", default: (2, 2))
             let strides = try config.pair("strides", default: poolSize)
             return MaxPooling2D(poolSize: poolSize, strides: strides, padding: try padding(&config), name: name)
-        default:
-            throw KerasConfigProblem(
-                message: "layer '\(name)' is a \(className), which Loom does not have (it has Dense, LSTM, GRU, SimpleRNN, "
-                    + "Bidirectional, TimeDistributed, RepeatVector, Flatten, Dropout, Embedding, Conv2D, MaxPooling2D)")
         }
     }
 

@@ -6,8 +6,9 @@ import Loom
 /// defaults, which are the values Loom computes with.
 enum KerasLayerEncoder {
     static func serialize(_ layer: any Layer, buildInputShape: [Int?]? = nil) throws -> [String: Any] {
+        guard let kind = KerasLayerKind(layer) else { throw noKerasEquivalent(layer) }
         var object: [String: Any] = [
-            "module": "keras.layers", "class_name": layer.typeName, "config": try config(of: layer),
+            "module": "keras.layers", "class_name": kind.className, "config": try config(of: layer),
             "registered_name": NSNull(),
         ]
         if let buildInputShape { object["build_config"] = ["input_shape": buildInputShape.map(json)] }
@@ -90,9 +91,13 @@ enum KerasLayerEncoder {
             config["padding"] = pool.padding.rawValue
             config["data_format"] = "channels_last"
         default:
-            throw KerasConfigProblem(message: "\(layer.typeName) '\(layer.name)' has no Keras equivalent Loom can write")
+            throw noKerasEquivalent(layer)
         }
         return config
+    }
+
+    private static func noKerasEquivalent(_ layer: any Layer) -> KerasConfigProblem {
+        KerasConfigProblem(message: "\(layer.typeName) '\(layer.name)' has no Keras equivalent Loom can write")
     }
 
     private static func recurrentOptions(_ layer: any RecurrentLayer) -> [String: Any] {

@@ -43,7 +43,7 @@ enum KerasWeightsFile {
     static func layerPaths(_ layers: [any Layer], under root: String) -> [String] {
         var used: [String: Int] = [:]
         return layers.map { layer in
-            let base = Sequential.snakeCase(layer.typeName)
+            let base = Sequential.snakeCase(KerasLayerKind(layer)?.className ?? layer.typeName)
             let index = used[base, default: -1] + 1
             used[base] = index
             return root + "/" + (index == 0 ? base : "\(base)_\(index)")
