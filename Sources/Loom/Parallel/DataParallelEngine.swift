@@ -299,10 +299,3 @@ private final class WorkerTimings: @unchecked Sendable {
 
     subscript(worker: Int) -> UnsafeMutablePointer<StepProfile> { slots + worker * WorkerTimings.spacing }
 }
-
-extension DispatchTime {
-    /// Seconds from `earlier` to this time.
-    func seconds(since earlier: DispatchTime) -> Double {
-        Double(uptimeNanoseconds - earlier.uptimeNanoseconds) / 1e9
-    }
-}

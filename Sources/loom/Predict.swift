@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import Loom
+import LoomHDF5
+import LoomKeras
+
+/// `loom predict`: runs a saved model (`--model`, `--weights`) over a dataset's inputs and writes the outputs.
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Predict with a saved model; write the outputs to HDF5.")
+
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var kerasOptions: KerasModelOptions
+
+    @Option(help: "HDF5 file to create, with dataset 'predictions' (samples, outputs).")
+    var out: String
+
+    @Option(help: "Samples per batch (default: the model's fixed batch size, else 32).")
+    var batchSize: Int?
+
+    func run() throws {
+        BLAS.threadCount = 1
+        let model = try kerasOptions.loadRequired()
+        let dataset = try HDF5Dataset(path: try dataOptions.path(), x: dataOptions.inputName, y: nil)
+        let predictions = try model.predict(dataset: dataset, batchSize: batchSize)
+        let file = try HDF5File(path: out, mode: .create)
+        try file.write(predictions, as: "predictions")
+        print("wrote \(Shape.describe(predictions.shape)) predictions to \(out)")
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import Loom
+import LoomHDF5
+import LoomKeras
+
+/// `loom summary`: the Keras-style table of a saved model (`--model`), or of a preset sized for a dataset.
+struct Summary: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a model's layers, output shapes and parameters.")
+
+    @OptionGroup var kerasOptions: KerasModelOptions
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Batch size (shown for the stateful preset).")
+    var batchSize = 32
+
+    func run() throws {
+        if let model = try kerasOptions.load() {
+            try model.summary()
+            return
+        }
+        let dataset = try HDF5Dataset(path: try dataOptions.path(), x: dataOptions.inputName, y: dataOptions.targetName)
+        try modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: dataset.targetShape ?? [], batchSize: batchSize)
+            .summary()
+    }
+}
