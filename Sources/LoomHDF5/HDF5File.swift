@@ -185,19 +185,16 @@ public final class HDF5File {
         guard first >= 0, last < shape[0] else {
             throw HDF5Error(file: path, dataset: name, "row \(first < 0 ? first : last) outside its \(shape[0]) rows")
         }
-        try withDataset(name) { dataset in
-            let fileSpace = H5Dget_space(dataset)
-            defer { H5Sclose(fileSpace) }
-            var offset = [hsize_t](repeating: 0, count: shape.count)
-            var extent = shape.map { hsize_t($0) }
-            extent[0] = 1
-            for (i, row) in rows.enumerated() {
-                offset[0] = hsize_t(row)
-                H5Sselect_hyperslab(fileSpace, i == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, offset, nil, extent, nil)
+        // Consecutive rows go as one range: fewer hyperslabs for HDF5 to merge.
+        var ranges: [Range<Int>] = []
+        for row in rows {
+            if let last = ranges.last, last.upperBound == row {
+                ranges[ranges.count - 1] = last.lowerBound..<(row + 1)
+            } else {
+                ranges.append(row..<(row + 1))
             }
-            extent[0] = hsize_t(rows.count)
-            let memorySpace = H5Screate_simple(Int32(shape.count), extent, nil)
-            defer { H5Sclose(memorySpace) }
+        }
+        try withRows(name, shape: shape, ranges) { dataset, memorySpace, fileSpace in
             guard H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
                 throw HDF5Error(file: path, dataset: name, "reading \(rows.count) rows failed: the file may be truncated or damaged")
             }
@@ -216,19 +213,34 @@ public final class HDF5File {
 
     private func readRows(_ name: String, shape: [Int], start: Int, count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
         guard count > 0 else { return }
+        try withRows(name, shape: shape, [start..<(start + count)]) { dataset, memorySpace, fileSpace in
+            guard H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
+                throw HDF5Error(file: path, dataset: name, "reading rows \(start)..<\(start + count) failed: the file may be truncated or damaged")
+            }
+        }
+    }
+
+    /// Runs `body` on dataset `name` (of `shape`) with a file space selecting the rows of
+    /// `ranges` (ascending, disjoint) of the first axis and a memory space of as many rows,
+    /// one after another.
+    private func withRows<T>(
+        _ name: String, shape: [Int], _ ranges: [Range<Int>],
+        _ body: (_ dataset: hid_t, _ memorySpace: hid_t, _ fileSpace: hid_t) throws -> T
+    ) throws -> T {
         try withDataset(name) { dataset in
             let fileSpace = H5Dget_space(dataset)
             defer { H5Sclose(fileSpace) }
             var offset = [hsize_t](repeating: 0, count: shape.count)
-            offset[0] = hsize_t(start)
             var extent = shape.map { hsize_t($0) }
-            extent[0] = hsize_t(count)
-            H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, offset, nil, extent, nil)
+            for (index, range) in ranges.enumerated() {
+                offset[0] = hsize_t(range.lowerBound)
+                extent[0] = hsize_t(range.count)
+                H5Sselect_hyperslab(fileSpace, index == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, offset, nil, extent, nil)
+            }
+            extent[0] = hsize_t(ranges.reduce(0) { $0 + $1.count })
             let memorySpace = H5Screate_simple(Int32(shape.count), extent, nil)
             defer { H5Sclose(memorySpace) }
-            guard H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
-                throw HDF5Error(file: path, dataset: name, "reading rows \(start)..<\(start + count) failed: the file may be truncated or damaged")
-            }
+            return try body(dataset, memorySpace, fileSpace)
         }
     }
 
@@ -284,16 +296,7 @@ public final class HDF5File {
             throw HDF5Error(file: path, dataset: name, "rows \(range) outside its \(shape[0]) rows")
         }
         guard !range.isEmpty else { return }
-        try withDataset(name) { dataset in
-            let fileSpace = H5Dget_space(dataset)
-            defer { H5Sclose(fileSpace) }
-            var offset = [hsize_t](repeating: 0, count: shape.count)
-            offset[0] = hsize_t(range.lowerBound)
-            var extent = shape.map { hsize_t($0) }
-            extent[0] = hsize_t(range.count)
-            H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, offset, nil, extent, nil)
-            let memorySpace = H5Screate_simple(Int32(shape.count), extent, nil)
-            defer { H5Sclose(memorySpace) }
+        try withRows(name, shape: shape, [range]) { dataset, memorySpace, fileSpace in
             guard H5Dwrite(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
                 throw HDF5Error(file: path, dataset: name, "writing rows \(range) failed")
             }
