@@ -195,7 +195,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 4 * U
         // Each step's gate gradients replace its gate values, which nothing reads afterwards
-        // (in a buffer of their own, every write missed the caches: B3 trained 4–6% slower).
+        // (in a buffer of their own, every write missed the caches: training ran ~5% slower).
         let dz = gates.pointer
         let (dh, transposed) = sequence.beginBackward(batch: B, weights: weights, width: G)
         let dc = cellGradient.reserve(B * U)

@@ -1,15 +1,15 @@
 /// `C (m, n) += op(A) · B (k, n)`, row-major, op(A) = A `(m, k)` or Aᵀ for A stored `(k, m)`, for the per-step products of a recurrent
 /// layer: a few rows times a small weight matrix (the vanilla model's shard: 16×10 · 10×40);
 /// and, where `WideGemm` is on (AVX-512), for narrow products of any height (`suitsNarrow`:
-/// B6's convolution, 12544×9 · 9×8 a batch: B6 trained at 34.0k samples/s on two workers
-/// this way, 32.9k with OpenBLAS), and with A transposed for a few rows of C over many rows
-/// of A and B (`suitsNarrowTransposedA`: the convolution's kernel gradient).
+/// a convolution's `(positions, 9) · (9, 8)`, which OpenBLAS first packs into wide panels),
+/// and with A transposed for a few rows of C over many rows of A and B
+/// (`suitsNarrowTransposedA`: the convolution's kernel gradient).
 ///
 /// Why not OpenBLAS: its `cblas_sgemm` takes a process-wide mutex to get a work buffer on
 /// every call (`blas_memory_alloc`, OpenBLAS 0.3.21), and two data-parallel workers issuing
-/// these tiny products in step collide on it (measured with perf: all futex waits of a
-/// 2-worker vanilla run came from there, and the run fell to 1.05x). Data-parallel replicas
-/// use it (`RecurrentWeights.avoidsBLASLock`). Each sum adds its products in order of p.
+/// these tiny products in step collide on it (perf: all the futex waits of a 2-worker run of
+/// a small LSTM came from there). Data-parallel replicas use it
+/// (`RecurrentWeights.avoidsBLASLock`). Each sum adds its products in order of p.
 @usableFromInline
 enum SmallGemm {
     /// Products of at most this many multiply-adds go through `accumulate`.
@@ -28,11 +28,11 @@ enum SmallGemm {
     static func suitsNarrowTransposedA(m: Int, n: Int, k: Int) -> Bool { m <= 32 && n < 32 && n % 8 == 0 && k >= 64 }
 
     /// `C += op(A) · B`, A `(m, k)` with `lda >= k`, or `(k, m)` with `lda >= m` when
-    /// `transposeA`, in the kernels' `smallGemm`: the k rows in chunks of 512 (B6's kernel
-    /// gradient, A 512×9 and B 512×8, stays in L1), four rows of C at a time (four independent
-    /// sums share each B vector: one row at a time, each sum waited on its previous add, and
-    /// B6's convolution ran at a third of the speed), 8 columns at a time, then the last
-    /// columns four rows side by side, then the remaining rows one by one.
+    /// `transposeA`, in the kernels' `smallGemm`: the k rows in chunks of 512 (a convolution's
+    /// kernel gradient chunk, A 512×9 and B 512×8, stays in L1), four rows of C at a time
+    /// (four independent sums share each B vector; one row at a time, each sum would wait on
+    /// its previous add), 8 columns at a time, then the last columns four rows side by side,
+    /// then the remaining rows one by one.
     @usableFromInline
     static func accumulate(
         transposeA: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,

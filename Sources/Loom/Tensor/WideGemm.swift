@@ -28,12 +28,10 @@ public enum WideGemm {
     public static let isEnabled = Kernels.level >= .avx512
 
     /// Whether a product of this shape is worth a call: at least one tile, and whole 16-column
-    /// vectors. Others (the vanilla model's 40 gate columns) stay in OpenBLAS: with two workers
-    /// the vanilla model trained at 1.35x one worker that way, 1.29x through here; requiring
-    /// 64 columns instead cost the stateful B7 model 7% (its recurrent backward has 32).
-    /// A transposed B needs `transposedBRows`, and takes 8-column multiples too (B6's LSTM
-    /// input gradient has 392 columns: B6 trained at 34.9k samples/s on two workers this way,
-    /// 34.0k in OpenBLAS).
+    /// vectors (others, such as a 10-unit LSTM's 40 gate columns, ran faster in OpenBLAS; 32
+    /// columns suffice: a 32-column recurrent backward was 7% slower elsewhere). A transposed
+    /// B needs `transposedBRows`, and takes 8-column multiples too (a convolution-fed LSTM's
+    /// input gradient has 392 columns).
     @inlinable
     public static func suits(m: Int, n: Int, k: Int, transposeB: Bool = false) -> Bool {
         m >= (transposeB ? transposedBRows : 4) && n >= 32 && n % (transposeB ? 8 : 16) == 0 && k >= 1

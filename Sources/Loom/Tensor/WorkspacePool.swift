@@ -5,8 +5,8 @@ import Foundation
 ///
 /// Why: a data-parallel engine makes new replicas for every `fit`, `evaluate` and `predict`
 /// call, and memory fresh from the system costs a page fault and a page clear per 4 KiB the
-/// first time it is written. Served from here, the B2 model predicted at 47k samples/s on two
-/// workers instead of 36k, and trained 7% faster (as with glibc told to keep freed memory).
+/// first time it is written. Served from here, a 128-unit LSTM predicted 1.3x as fast on two
+/// workers (as with glibc told to keep freed memory).
 /// A block is taken only by a request of at least 4/5 of its size, so a small buffer never
 /// holds a large block.
 final class WorkspacePool: @unchecked Sendable {
