@@ -36,6 +36,48 @@ final class ParallelTests: XCTestCase {
         }
     }
 
+    /// Inputs that cannot be read from one row on, as a damaged file fails mid-epoch.
+    private struct FailingDataset: Dataset {
+        let base: InMemoryDataset
+        let badRow: Int
+        var sampleCount: Int { base.sampleCount }
+        var inputShape: [Int] { base.inputShape }
+        var targetShape: [Int]? { base.targetShape }
+        var supportsConcurrentReads: Bool { true }
+
+        func read(rows: ArraySlice<Int>, inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {
+            if rows.contains(badRow) { throw LoomError.invalidArgument("row \(badRow) cannot be read") }
+            try base.read(rows: rows, inputs: inputs, targets: targets)
+        }
+    }
+
+    /// A step that throws counts for nothing: the step counter stays at the last step that
+    /// updated the weights, so Adam's bias correction stays in step with its moments, and a
+    /// later fit continues exactly as one that never failed.
+    func testAFitThatThrowsMidEpochKeepsTheStepCountWithTheOptimizer() throws {
+        let (x, y) = sineData(samples: 16, timesteps: 8, seed: 5)
+        for workers in [1, 2] {
+            let model = try sineModel()
+            let failing = FailingDataset(base: try InMemoryDataset(x: x, y: y), badRow: 9)
+            XCTAssertThrowsError(try model.fit(dataset: failing, epochs: 1, batchSize: 4, shuffle: false, verbose: 0,
+                                               workers: workers))
+            XCTAssertEqual(model.training?.step, 2, "\(workers) workers")
+            try model.fit(x: x.samples(8..<16), y: y.samples(8..<16), epochs: 1, batchSize: 4, shuffle: false, verbose: 0,
+                          workers: workers)
+            XCTAssertEqual(model.training?.step, 4, "\(workers) workers")
+
+            let reference = try sineModel()
+            for k in 0..<4 { try reference.trainOnBatch(x: x.samples(4 * k..<4 * k + 4), y: y.samples(4 * k..<4 * k + 4)) }
+            for (mine, theirs) in zip(try model.weights(), try reference.weights()) {
+                if workers == 1 {
+                    XCTAssertEqual(mine, theirs, "one worker takes the same path as trainOnBatch")
+                } else {
+                    assertClose(mine, theirs, "\(workers) workers")
+                }
+            }
+        }
+    }
+
     func testSameSeedSameWorkersIsBitwiseIdentical() throws {
         let (x, y) = sineData(samples: 96, timesteps: 8, seed: 1)
         func run() throws -> [Tensor] {

@@ -91,25 +91,29 @@ extension Sequential {
             var totals = RunningTotals(metrics: setup.metrics)
             for k in 0..<order.batchCount {
                 let rows = order.batch(k)
-                setup.step += 1
+                // The step's number (Adam's bias correction reads it); counted once the step
+                // has updated the parameters, so a step that throws leaves no trace.
+                var stepSetup = setup
+                stepSetup.step += 1
                 let loss: Double, metricValues: [Double]
                 if let engine, dataset.supportsConcurrentReads {
                     // Each worker gathers its own shard's rows.
                     workspace.reserve(rows: rows.count)
-                    (loss, metricValues) = try engine.trainStep(workspace, batch: rows.count, setup: setup) { shard in
+                    (loss, metricValues) = try engine.trainStep(workspace, batch: rows.count, setup: stepSetup) { shard in
                         try workspace.load(dataset, rows: rows[(rows.startIndex + shard.lowerBound)...].prefix(shard.count),
                                            at: shard.lowerBound)
                     }
                 } else {
                     try workspace.load(dataset, rows: rows)
                     if k + 1 < order.batchCount { dataset.prefetch(rows: order.batch(k + 1), targets: true) }
-                    (loss, metricValues) = try engine?.trainStep(workspace, batch: rows.count, setup: setup)
-                        ?? trainStep(workspace, batch: rows.count, setup: setup)
+                    (loss, metricValues) = try engine?.trainStep(workspace, batch: rows.count, setup: stepSetup)
+                        ?? trainStep(workspace, batch: rows.count, setup: stepSetup)
                 }
+                setup = stepSetup
+                training = setup
                 totals.add(loss: loss, metrics: metricValues, samples: rows.count)
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed)
             }
-            training = setup
             var logs = totals.logs(prefix: "")
             if !validationRows.isEmpty {
                 engine?.synchronizeParameters()
@@ -173,8 +177,9 @@ extension Sequential {
         let workspace = BatchWorkspace(firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
         try workspace.load(dataset, rows: Array(0..<batch)[...])
         setup.step += 1
+        let loss = trainStep(workspace, batch: batch, setup: setup).0
         training = setup
-        return trainStep(workspace, batch: batch, setup: setup).0
+        return loss
     }
 
     /// The loss on one batch and its gradient for every parameter (in `weights()` order),
