@@ -76,7 +76,7 @@ public final class Bidirectional: RandomizedLayer {
         backwardLayer.resetStates()
     }
 
-    public func assign(rows: BatchRows?) {
+    public func assign(rows: ShardRows?) {
         forwardLayer.assign(rows: rows)
         backwardLayer.assign(rows: rows)
     }

@@ -69,7 +69,7 @@ public final class GRU: RecurrentLayer {
 
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
     public func resetStates() { sequence.stateStore.reset() }
-    public func assign(rows: BatchRows?) { sequence.batchRows = rows }
+    public func assign(rows: ShardRows?) { sequence.shardRows = rows }
 
     // MARK: forward
 
@@ -157,7 +157,7 @@ public final class GRU: RecurrentLayer {
         let copy = configuredCopy(goBackwards: goBackwards, name: name)
         copy.sequence = sequence.replica()
         copy.weights = weights
-        copy.weights.avoidsBLASLock = true
+        copy.weights.stepProductsInSmallGemm = true
         return copy
     }
 }

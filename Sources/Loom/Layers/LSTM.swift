@@ -134,7 +134,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
 
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
     public func resetStates() { sequence.stateStore.reset() }
-    public func assign(rows: BatchRows?) { sequence.batchRows = rows }
+    public func assign(rows: ShardRows?) { sequence.shardRows = rows }
     func seed(_ seed: UInt64) { dropoutMasks.seed(seed) }
 
     // MARK: forward
@@ -267,7 +267,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
         let copy = configuredCopy(goBackwards: goBackwards, returnState: returnState, name: name)
         copy.sequence = sequence.replica()
         copy.weights = weights
-        copy.weights.avoidsBLASLock = true
+        copy.weights.stepProductsInSmallGemm = true
         copy.dropoutMasks = dropoutMasks.replica()
         return copy
     }

@@ -37,10 +37,10 @@ public struct ParameterBinding {
     }
 }
 
-/// Where a batch a layer runs sits in the whole batch of a training step: rows
-/// `offset ..< offset + count` of `batchSize`. Data-parallel replicas each run a shard; a
-/// stateful layer uses it to carry the state of exactly its rows.
-public struct BatchRows: Equatable, Sendable {
+/// The rows of a step's whole batch that one data-parallel shard runs: from `offset` on, of
+/// `batchSize` rows in all (a shard's batch says how many). A stateful layer uses it to carry
+/// the state of exactly its rows.
+public struct ShardRows: Equatable, Sendable {
     public let offset: Int
     public let batchSize: Int
 
@@ -83,7 +83,7 @@ public protocol Layer: AnyObject {
     /// Zeroes recurrent state (stateful layers); others do nothing.
     func resetStates()
     /// Tells a replica which rows of the whole batch its batches are (nil: all of them).
-    func assign(rows: BatchRows?)
+    func assign(rows: ShardRows?)
     /// Whether the layer keeps state across batches and so needs a fixed batch size.
     var isStateful: Bool { get }
     /// Checks the values of a batch before it runs, for a first layer that needs more than
@@ -99,7 +99,7 @@ extension Layer {
     public var parameterSpecs: [ParameterSpec] { [] }
     public func bind(_ binding: ParameterBinding) {}
     public func resetStates() {}
-    public func assign(rows: BatchRows?) {}
+    public func assign(rows: ShardRows?) {}
     public var isStateful: Bool { false }
     public func checkInput(_ input: UnsafePointer<Float>, rows: ArraySlice<Int>) throws {}
     public var needsCheckedInput: Bool { false }

@@ -14,7 +14,7 @@ final class RecurrentSequence {
     private(set) var timesteps = 0
     private(set) var features = 0
     /// The rows of the whole batch this layer's batches are (set on data-parallel replicas).
-    var batchRows: BatchRows?
+    var shardRows: ShardRows?
     /// Stateful carry, shared with the layer's replicas.
     private(set) var stateStore: RecurrentStateStore
 
@@ -59,7 +59,7 @@ final class RecurrentSequence {
         let (T, B, F, U) = (timesteps, batch, features, units)
         let xT = inputByTime.reserve(T * B * F), h = hidden.reserve((T + 1) * B * U)
         TimeMajor.transpose(x, into: xT, batch: B, steps: T, width: F, reversed: goBackwards)
-        if stateful, stateStore.load(hidden: h, cell: cell, rows: batchRows ?? BatchRows(offset: 0, batchSize: B), batch: B, units: U) {
+        if stateful, stateStore.load(hidden: h, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B), batch: B, units: U) {
             return false
         }
         h.update(repeating: 0, count: B * U)
@@ -74,7 +74,7 @@ final class RecurrentSequence {
         let y = output.reserve(B * (returnSequences ? T : 1) * U)
         TimeMajor.output(hidden: h, into: y, batch: B, steps: T, units: U, sequences: returnSequences)
         if stateful {
-            stateStore.keep(hidden: h + T * B * U, cell: cell, rows: batchRows ?? BatchRows(offset: 0, batchSize: B),
+            stateStore.keep(hidden: h + T * B * U, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B),
                             batch: B, units: U)
         }
         return UnsafePointer(y)
@@ -125,7 +125,7 @@ final class RecurrentStateStore: @unchecked Sendable {
 
     /// Copies the kept state of `rows` into `hidden` (and `cell`), each `(batch, units)`;
     /// returns false, copying nothing, when none was kept.
-    func load(hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>?, rows: BatchRows, batch: Int, units: Int) -> Bool {
+    func load(hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>?, rows: ShardRows, batch: Int, units: Int) -> Bool {
         guard let state = existing(batchSize: rows.batchSize) else { return false }
         hidden.update(from: state[0].pointer + rows.offset * units, count: batch * units)
         cell?.update(from: state[1].pointer + rows.offset * units, count: batch * units)
@@ -133,7 +133,7 @@ final class RecurrentStateStore: @unchecked Sendable {
     }
 
     /// Keeps the final `hidden` (and `cell`) as the state of `rows`.
-    func keep(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>?, rows: BatchRows, batch: Int, units: Int) {
+    func keep(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>?, rows: ShardRows, batch: Int, units: Int) {
         let state = lock.withLock {
             if let state = states[rows.batchSize] { return state }
             let state = (0..<components).map { _ in FloatBuffer(count: rows.batchSize * units) }

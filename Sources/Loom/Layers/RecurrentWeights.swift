@@ -19,7 +19,7 @@ struct RecurrentWeights {
     /// data-parallel replicas: several threads calling OpenBLAS at once collide on its
     /// allocation lock (two workers of a 10-unit LSTM trained 1.3x faster through SmallGemm),
     /// while on one thread OpenBLAS is faster.
-    var avoidsBLASLock = false
+    var stepProductsInSmallGemm = false
 
     static func specs(
         features: Int, width: Int, units: Int, bias biasShape: [Int]?,
@@ -54,9 +54,9 @@ struct RecurrentWeights {
     }
 
     /// z (rows, width) += h (rows, units) · recurrent_kernel: all gates of one step in one
-    /// product (on replicas, small ones in `SmallGemm`: see `avoidsBLASLock`).
+    /// product (on replicas, small ones in `SmallGemm`: see `stepProductsInSmallGemm`).
     func addRecurrent(_ h: UnsafePointer<Float>, rows: Int, units: Int, width: Int, into z: UnsafeMutablePointer<Float>) {
-        if avoidsBLASLock, rows * units * width <= SmallGemm.maximumWork {
+        if stepProductsInSmallGemm, rows * units * width <= SmallGemm.maximumWork {
             SmallGemm.accumulate(m: rows, n: width, k: units, a: h, lda: units, b: recurrentKernel, ldb: width, c: z, ldc: width)
         } else {
             BLAS.gemm(m: rows, n: width, k: units, a: h, lda: units, b: recurrentKernel, ldb: width, beta: 1, c: z, ldc: width)
@@ -76,7 +76,7 @@ struct RecurrentWeights {
         _ dz: UnsafePointer<Float>, rows: Int, units: Int, width: Int, transposed: UnsafePointer<Float>,
         into dh: UnsafeMutablePointer<Float>, accumulate: Bool
     ) {
-        if avoidsBLASLock, rows * units * width <= SmallGemm.maximumWork {
+        if stepProductsInSmallGemm, rows * units * width <= SmallGemm.maximumWork {
             if !accumulate { dh.update(repeating: 0, count: rows * units) }
             SmallGemm.accumulate(m: rows, n: units, k: width, a: dz, lda: width, b: transposed, ldb: units, c: dh, ldc: units)
         } else {

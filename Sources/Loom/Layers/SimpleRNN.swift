@@ -51,7 +51,7 @@ public final class SimpleRNN: RecurrentLayer {
 
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
     public func resetStates() { sequence.stateStore.reset() }
-    public func assign(rows: BatchRows?) { sequence.batchRows = rows }
+    public func assign(rows: ShardRows?) { sequence.shardRows = rows }
 
     // MARK: forward: h_t = act(x_t·W + h_{t−1}·U + b), all input projections in one GEMM
 
@@ -104,7 +104,7 @@ public final class SimpleRNN: RecurrentLayer {
         let copy = configuredCopy(goBackwards: goBackwards, name: name)
         copy.sequence = sequence.replica()
         copy.weights = weights
-        copy.weights.avoidsBLASLock = true
+        copy.weights.stepProductsInSmallGemm = true
         return copy
     }
 }

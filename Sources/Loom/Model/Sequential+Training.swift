@@ -46,7 +46,7 @@ extension Sequential {
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil
     ) throws -> History {
-        guard var setup = training else {
+        guard var setup = trainingSetup else {
             throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before fit")
         }
         guard epochs >= 0 else { throw LoomError.invalidArgument("fit: epochs must be >= 0, got \(epochs)") }
@@ -110,7 +110,7 @@ extension Sequential {
                         ?? trainStep(workspace, batch: rows.count, setup: stepSetup)
                 }
                 setup = stepSetup
-                training = setup
+                trainingSetup = setup
                 totals.add(loss: loss, metrics: metricValues, samples: rows.count)
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed)
             }
@@ -169,7 +169,7 @@ extension Sequential {
     /// the step. Stateful layers carry their state as in `fit`.
     @discardableResult
     public func trainOnBatch(x: Tensor, y: Tensor) throws -> Double {
-        guard var setup = training else {
+        guard var setup = trainingSetup else {
             throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before trainOnBatch")
         }
         let dataset = try InMemoryDataset(x: x, y: y)
@@ -178,14 +178,14 @@ extension Sequential {
         try workspace.load(dataset, rows: Array(0..<batch)[...])
         setup.step += 1
         let loss = trainStep(workspace, batch: batch, setup: setup).0
-        training = setup
+        trainingSetup = setup
         return loss
     }
 
     /// The loss on one batch and its gradient for every parameter (in `weights()` order),
     /// without updating anything but stateful layers' state, as a `GradientTape` would give.
     public func lossAndGradients(x: Tensor, y: Tensor) throws -> (loss: Double, gradients: [Tensor]) {
-        guard let setup = training else {
+        guard let setup = trainingSetup else {
             throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) first")
         }
         let dataset = try InMemoryDataset(x: x, y: y)
@@ -206,7 +206,7 @@ extension Sequential {
 
     /// The loss and metrics on a dataset; see `evaluate(x:y:batchSize:workers:)`.
     public func evaluate(dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1) throws -> [String: Double] {
-        guard training != nil else {
+        guard trainingSetup != nil else {
             throw LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before evaluate")
         }
         let batch = try checkData(dataset, batchSize: batchSize, requireTargets: true, context: "evaluate")
@@ -222,7 +222,7 @@ extension Sequential {
     private func evaluate(
         dataset: any Dataset, rows: Range<Int>, batchSize: Int, workspace: BatchWorkspace, engine: DataParallelEngine?
     ) throws -> RunningTotals {
-        let setup = training!
+        let setup = trainingSetup!
         var totals = RunningTotals(metrics: setup.metrics)
         var start = rows.lowerBound
         let all = Array(rows)

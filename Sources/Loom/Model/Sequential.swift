@@ -33,7 +33,8 @@ public final class Sequential {
     let parameterGradients = FloatBuffer()
     /// The number of scalars in all parameters.
     public private(set) var parameterCount = 0
-    var training: TrainingSetup?
+    /// What `compile` fixed and the number of optimizer steps taken; nil until compiled.
+    var trainingSetup: TrainingSetup?
     /// The model's own layers as a replica (single-thread training), made once per build.
     var primaryReplicaStorage: Replica?
     /// Where the time of the last data-parallel `fit`'s steps went (nil after a one-worker fit).
@@ -72,7 +73,7 @@ public final class Sequential {
     public func add(_ layer: any Layer) {
         layers.append(layer)
         outputShapes = []
-        training = nil
+        trainingSetup = nil
     }
 
     /// Declares the input, as Keras's `model.add(Input(...))`.
@@ -80,7 +81,7 @@ public final class Sequential {
         inputShape = input.shape
         batchSize = input.batchSize
         outputShapes = []
-        training = nil
+        trainingSetup = nil
     }
 
     /// Whether shapes are checked and parameters allocated.
@@ -153,7 +154,7 @@ public final class Sequential {
         }
         inputShape = input
         allocateParameters()
-        if let training { prepare(training) }
+        if let trainingSetup { prepare(trainingSetup) }
         for (index, layer) in layers.enumerated() {
             (layer as? any RandomizedLayer)?.seed(seed &+ 0x9E37_79B9 &* UInt64(index + 1))
         }
@@ -220,7 +221,7 @@ public final class Sequential {
     public func compile(optimizer: any Optimizer, loss: Loss, metrics: [Metric] = []) throws {
         guard !layers.isEmpty else { throw LoomError.notReady("model '\(name)' has no layers") }
         let setup = TrainingSetup(optimizer: optimizer, loss: loss, metrics: metrics)
-        training = setup
+        trainingSetup = setup
         // Building prepares the setup; a model already built is prepared here.
         if isBuilt {
             prepare(setup)

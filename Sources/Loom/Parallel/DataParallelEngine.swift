@@ -157,7 +157,7 @@ final class DataParallelEngine {
                 replica.gradients.update(repeating: 0, count: model.parameterCount)
                 continue
             }
-            replica.assign(rows: BatchRows(offset: rows.lowerBound, batchSize: batch))
+            replica.assign(rows: ShardRows(offset: rows.lowerBound, batchSize: batch))
             replica.backpropagate(
                 inputs: workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
                 targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
@@ -232,7 +232,7 @@ final class DataParallelEngine {
                 let rows = ranges[shard], replica = replicas[shard]
                 defer { shard += workers }
                 guard !rows.isEmpty else { continue }
-                replica.assign(rows: BatchRows(offset: rows.lowerBound, batchSize: batch))
+                replica.assign(rows: ShardRows(offset: rows.lowerBound, batchSize: batch))
                 let predictions = replica.forward(
                     workspace.inputs.pointer + rows.lowerBound * workspace.inputCount, batch: rows.count, training: false)
                 if let setup {

@@ -55,7 +55,7 @@ final class Replica {
         ownParameters?.pointer ?? model.parameterValues.pointer
     }
 
-    func assign(rows: BatchRows?) {
+    func assign(rows: ShardRows?) {
         for layer in layers { layer.assign(rows: rows) }
     }
 

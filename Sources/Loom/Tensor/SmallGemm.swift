@@ -9,7 +9,7 @@
 /// every call (`blas_memory_alloc`, OpenBLAS 0.3.21), and two data-parallel workers issuing
 /// these tiny products in step collide on it (perf: all the futex waits of a 2-worker run of
 /// a small LSTM came from there). Data-parallel replicas use it
-/// (`RecurrentWeights.avoidsBLASLock`). Each sum adds its products in order of p.
+/// (`RecurrentWeights.stepProductsInSmallGemm`). Each sum adds its products in order of p.
 @usableFromInline
 enum SmallGemm {
     /// Products of at most this many multiply-adds go through `accumulate`.
