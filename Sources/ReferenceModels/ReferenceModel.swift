@@ -80,46 +80,23 @@ public struct ReferenceModel: Sendable {
         return [1]
     }
 
-    /// A compiled model (Adam; MSE, or binary cross-entropy for seq2seq) with the seed's weights.
+    /// A compiled model (Adam; MSE, or binary cross-entropy for seq2seq) with the seed's weights,
+    /// built from its `ModelPreset`.
     public func makeModel() throws -> Sequential {
-        let model: Sequential
-        var loss = Loss.meanSquaredError
+        let preset: ModelPreset
         switch kind {
-        case .lstm:
-            model = Sequential(seed: 1) { Input(shape: inputShape); LSTM(units); Dense(1) }
-        case .stacked:
-            model = Sequential(seed: 1) {
-                Input(shape: inputShape)
-                LSTM(units, returnSequences: true)
-                LSTM(units, returnSequences: true)
-                LSTM(units, returnSequences: true)
-                LSTM(units)
-                Dense(1)
-            }
-        case let .seq2seq(steps):
-            model = Sequential(seed: 1) {
-                Input(shape: inputShape)
-                LSTM(units)
-                RepeatVector(steps)
-                LSTM(units, returnSequences: true)
-                TimeDistributed(Dense(1, activation: .sigmoid))
-            }
-            loss = .binaryCrossentropy
-        case .bidirectional:
-            model = Sequential(seed: 1) { Input(shape: inputShape); Bidirectional(LSTM(units)); Dense(1) }
-        case .cnnLSTM:
-            model = Sequential(seed: 1) {
-                Input(shape: inputShape)
-                TimeDistributed(Conv2D(8, kernelSize: (3, 3), activation: .relu))
-                TimeDistributed(MaxPooling2D(poolSize: (2, 2)))
-                TimeDistributed(Flatten())
-                LSTM(units)
-                Dense(1)
-            }
-        case .stateful:
-            model = Sequential(seed: 1) { Input(shape: inputShape, batchSize: batchSize); LSTM(units, stateful: true); Dense(1) }
+        case .lstm: preset = .vanilla
+        case .stacked: preset = .stacked
+        case .seq2seq: preset = .encoderDecoder
+        case .bidirectional: preset = .bidirectional
+        case .cnnLSTM: preset = .cnnLSTM
+        case .stateful: preset = .stateful
         }
-        try model.compile(optimizer: Adam(), loss: loss)
+        let binaryTargets: Bool
+        if case .seq2seq = kind { binaryTargets = true } else { binaryTargets = false }
+        let model = try preset.makeModel(inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
+                                         seed: 1, outputActivation: binaryTargets ? .sigmoid : .linear)
+        try model.compile(optimizer: Adam(), loss: binaryTargets ? .binaryCrossentropy : .meanSquaredError)
         return model
     }
 

@@ -22,7 +22,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure data-parallel scaling on synthetic data.")
 
     @Option(help: "Model preset.")
-    var arch: Architecture = .vanilla
+    var arch: ModelPreset = .vanilla
 
     @Option(help: ArgumentHelp("A reference model instead of a preset, at its own shape and batch size: B1 ... B7 "
                                 + "(\(ReferenceModel.all.map(\.id).joined(separator: ", "))))."))

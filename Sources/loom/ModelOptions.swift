@@ -2,119 +2,9 @@ import ArgumentParser
 import Foundation
 import Loom
 import LoomKeras
+import ReferenceModels
 
-/// The model presets `--arch` names, sized from the data's shapes: inputs `(timesteps,
-/// features)`, targets `(outputs)` or, for the sequence presets, `(steps, outputs)`.
-enum Architecture: String, ExpressibleByArgument, CaseIterable {
-    /// LSTM on one timestep (1, features) -> Dense(outputs).
-    case oneToOne = "one-to-one"
-    /// LSTM(units) -> Dense(outputs).
-    case vanilla
-    /// The same as vanilla, by the notes' name.
-    case manyToOne = "many-to-one"
-    /// LSTM(units, sequences) -> TimeDistributed(Dense(outputs)); y (samples, timesteps, outputs).
-    case manyToMany = "many-to-many"
-    /// LSTM(units) -> RepeatVector(steps) -> LSTM(units, sequences) -> TimeDistributed(Dense(outputs));
-    /// y (samples, steps, outputs), any number of steps.
-    case encoderDecoder = "encoder-decoder"
-    /// LSTM(units, sequences) x3 -> LSTM(units) -> Dense(outputs).
-    case stacked
-    /// Bidirectional(LSTM(units), merge mode) -> Dense(outputs).
-    case bidirectional
-    /// LSTM(units, stateful) -> Dense(outputs), batches in file order.
-    case stateful
-    /// An image (height, width, channels) through Conv2D(filters, 3x3, relu) -> MaxPooling2D(2x2)
-    /// -> Flatten -> RepeatVector(steps) -> LSTM(units, sequences) -> TimeDistributed(Dense(outputs)).
-    case oneToMany = "one-to-many"
-    /// Image sequences (timesteps, height, width, channels) through TimeDistributed Conv2D(filters,
-    /// 3x3, relu), MaxPooling2D(2x2) and Flatten -> LSTM(units) -> Dense(outputs).
-    case cnnLSTM = "cnn-lstm"
-
-    /// The model for per-sample inputs and targets of these shapes.
-    func makeModel(
-        inputShape: [Int], targetShape: [Int], units: Int, batchSize: Int, seed: UInt64,
-        mergeMode: Bidirectional.MergeMode = .concat, filters: Int = 8
-    ) throws -> Sequential {
-        let expectedRank = self == .oneToMany ? 3 : self == .cnnLSTM ? 4 : 2
-        guard inputShape.count == expectedRank else {
-            let expected = ["(samples, timesteps, features)", "(samples, height, width, channels)",
-                            "(samples, timesteps, height, width, channels)"][expectedRank - 2]
-            throw LoomError.shapeMismatch(context: "--arch \(rawValue)", expected: "X of \(expected)", found: [-1] + inputShape)
-        }
-        let sequenceTargets = [.manyToMany, .encoderDecoder, .oneToMany].contains(self)
-        guard sequenceTargets ? targetShape.count == 2 : targetShape.count <= 1 else {
-            throw LoomError.shapeMismatch(
-                context: "--arch \(rawValue): y", expected: sequenceTargets ? "(samples, steps, outputs)" : "(samples, outputs)",
-                found: [-1] + targetShape)
-        }
-        if self == .oneToOne, inputShape[0] != 1 {
-            throw LoomError.shapeMismatch(context: "--arch one-to-one: X", expected: "(samples, 1, features)", found: [-1] + inputShape)
-        }
-        if self == .manyToMany, targetShape[0] != inputShape[0] {
-            throw LoomError.shapeMismatch(context: "--arch many-to-many: y", expected: "(samples, \(inputShape[0]), outputs)",
-                                          found: [-1] + targetShape)
-        }
-        let outputs = targetShape.last ?? 1
-        switch self {
-        case .oneToOne, .vanilla, .manyToOne:
-            return Sequential(seed: seed) { Input(shape: inputShape); LSTM(units); Dense(outputs) }
-        case .manyToMany:
-            return Sequential(seed: seed) {
-                Input(shape: inputShape)
-                LSTM(units, returnSequences: true)
-                TimeDistributed(Dense(outputs))
-            }
-        case .encoderDecoder:
-            return Sequential(seed: seed) {
-                Input(shape: inputShape)
-                LSTM(units)
-                RepeatVector(targetShape[0])
-                LSTM(units, returnSequences: true)
-                TimeDistributed(Dense(outputs))
-            }
-        case .stacked:
-            return Sequential(seed: seed) {
-                Input(shape: inputShape)
-                LSTM(units, returnSequences: true)
-                LSTM(units, returnSequences: true)
-                LSTM(units, returnSequences: true)
-                LSTM(units)
-                Dense(outputs)
-            }
-        case .bidirectional:
-            return Sequential(seed: seed) {
-                Input(shape: inputShape)
-                Bidirectional(LSTM(units), mergeMode: mergeMode)
-                Dense(outputs)
-            }
-        case .stateful:
-            return Sequential(seed: seed) {
-                Input(shape: inputShape, batchSize: batchSize)
-                LSTM(units, stateful: true)
-                Dense(outputs)
-            }
-        case .oneToMany:
-            return Sequential(seed: seed) {
-                Input(shape: inputShape)
-                Conv2D(filters, kernelSize: (3, 3), activation: .relu)
-                MaxPooling2D(poolSize: (2, 2))
-                Flatten()
-                RepeatVector(targetShape[0])
-                LSTM(units, returnSequences: true)
-                TimeDistributed(Dense(outputs))
-            }
-        case .cnnLSTM:
-            return Sequential(seed: seed) {
-                Input(shape: inputShape)
-                TimeDistributed(Conv2D(filters, kernelSize: (3, 3), activation: .relu))
-                TimeDistributed(MaxPooling2D(poolSize: (2, 2)))
-                TimeDistributed(Flatten())
-                LSTM(units)
-                Dense(outputs)
-            }
-        }
-    }
-}
+extension ModelPreset: ExpressibleByArgument {}
 
 extension Bidirectional.MergeMode: ExpressibleByArgument {}
 
@@ -148,8 +38,8 @@ struct DataOptions: ParsableArguments {
 
 /// How the model is built: a preset and its size.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Model preset: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var arch: Architecture = .vanilla
+    @Option(help: "Model preset: \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var arch: ModelPreset = .vanilla
 
     @Option(help: "Units of each LSTM layer.")
     var units = 32
