@@ -91,41 +91,46 @@ enum KerasModelFile {
 
     // MARK: writing
 
-    /// Writes `model` in the format `url`'s name asks for (`KerasFileName`). The file is
-    /// assembled beside `url` and renamed into place, so a failure leaves any file already
-    /// there as it was.
+    /// Writes `model` in the format `url`'s name asks for (`KerasFileName`), through
+    /// `OutputFile`: assembled under a temporary name beside `url` (a `.keras` archive's parts
+    /// in a temporary folder there), flushed and renamed into place, so a failure or a kill
+    /// leaves any file already there as it was, and the next save cleans up after a kill.
     static func write(_ model: Sequential, to url: URL) throws {
         guard let format = KerasFileName(url) else {
             throw KerasFileError(file: url.path, "cannot tell the format: name it .keras (model), .weights.h5 (weights) or .json (config)")
         }
-        let folder = try temporaryFolder(near: url.deletingLastPathComponent())
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let staged = folder.appendingPathComponent(url.lastPathComponent)
-        let weights = folder.appendingPathComponent("model.weights.h5")
-        switch format {
-        case .json:
-            try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model) }.write(to: staged)
-        case .weights:
-            try KerasFileError.naming(url.path) { try KerasWeightsFile.save(model, to: HDF5File(path: staged.path, mode: .create)) }
-        case .keras:
-            let config = try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model) }
-            try config.write(to: folder.appendingPathComponent("config.json"))
-            let metadata: [String: Any] = ["keras_version": "3.15.1", "date_saved": timestamp(), "saved_by": "Loom"]
-            try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
-                .write(to: folder.appendingPathComponent("metadata.json"))
-            try KerasFileError.naming(url.path) { try KerasWeightsFile.save(model, to: HDF5File(path: weights.path, mode: .create)) }
-            let archive = try Archive(url: staged, accessMode: .create)
-            for name in ["metadata.json", "config.json", "model.weights.h5"] {
-                try archive.addEntry(with: name, fileURL: folder.appendingPathComponent(name), compressionMethod: .deflate)
-            }
+        let output: OutputFile
+        do { output = try OutputFile(url.path, role: "the model file") } catch {
+            throw KerasFileError(file: url.deletingLastPathComponent().path, "cannot write there (check the folder exists and is writable)")
         }
-        // rename(2) replaces the target in one step: there is never a moment without a file.
-        guard rename(staged.path, url.path) == 0 else {
-            throw KerasFileError(file: url.path, "cannot replace the file: \(String(cString: strerror(errno)))")
+        try output.write { staged in
+            switch format {
+            case .json:
+                try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model) }.write(to: staged)
+            case .weights:
+                try KerasFileError.naming(url.path) { try KerasWeightsFile.save(model, to: HDF5File(path: staged.path, mode: .create)) }
+            case .keras:
+                // The parts' folder ends in the staged file's marker, so a killed save's parts are cleaned up too.
+                let parts = staged.deletingLastPathComponent().appendingPathComponent(".parts" + staged.lastPathComponent)
+                try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: false)
+                defer { try? FileManager.default.removeItem(at: parts) }
+                let config = try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model) }
+                try config.write(to: parts.appendingPathComponent("config.json"))
+                let metadata: [String: Any] = ["keras_version": "3.15.1", "date_saved": timestamp(), "saved_by": "Loom"]
+                try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
+                    .write(to: parts.appendingPathComponent("metadata.json"))
+                let weights = parts.appendingPathComponent("model.weights.h5")
+                try KerasFileError.naming(url.path) { try KerasWeightsFile.save(model, to: HDF5File(path: weights.path, mode: .create)) }
+                let archive = try Archive(url: staged, accessMode: .create)
+                for name in ["metadata.json", "config.json", "model.weights.h5"] {
+                    try archive.addEntry(with: name, fileURL: parts.appendingPathComponent(name), compressionMethod: .deflate)
+                }
+            }
         }
     }
 
-    /// A new hidden folder inside `parent`, which must exist (saving creates no folders).
+    /// A new hidden folder inside `parent` (where a `.keras` archive's weights are unpacked to
+    /// be read), which must exist.
     private static func temporaryFolder(near parent: URL) throws -> URL {
         let folder = parent.appendingPathComponent(".loom-keras-\(UUID().uuidString)")
         do {
@@ -145,10 +150,11 @@ enum KerasModelFile {
 }
 
 /// The formats `Sequential.save(to:)` writes, by the file name's ending.
-enum KerasFileName {
+public enum KerasFileName: Sendable {
     case keras, weights, json
 
-    init?(_ url: URL) {
+    /// The format a file name asks for; nil when its ending names none.
+    public init?(_ url: URL) {
         let name = url.lastPathComponent.lowercased()
         if name.hasSuffix(".keras") { self = .keras }
         else if name.hasSuffix(".weights.h5") { self = .weights }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Loom
 import LoomHDF5
 
 /// `loom import`: turns CSV time series and NumPy arrays into HDF5 training files.
@@ -35,10 +36,14 @@ struct Import: ParsableCommand {
             guard let scale = CSVImporter.Scaling(rawValue: scaling) else {
                 throw ValidationError("--scaling must be none, minmax or standard")
             }
-            let summary = try CSVImporter(
+            let importer = CSVImporter(
                 window: window, horizon: horizon, columns: columns?.split(separator: ",").map(String.init),
-                targets: target?.split(separator: ",").map(String.init), scaling: scale
-            ).run(csv: file, output: out)
+                targets: target?.split(separator: ",").map(String.init), scaling: scale)
+            var summary: CSVImporter.Summary?
+            try OutputFile(out, role: "--out", inputs: [file]).write { temporary in
+                summary = try importer.run(csv: file, output: temporary.path)
+            }
+            guard let summary else { return }
             print("wrote \(out): X \(summary.inputShape) from \(summary.featureColumns.joined(separator: ",")), "
                   + "y \(summary.targetShape) from \(summary.targetColumns.joined(separator: ","))")
         }
@@ -58,7 +63,11 @@ struct Import: ParsableCommand {
         var out: String
 
         func run() throws {
-            let shapes = try NPYImporter.run(x: x, y: y, output: out)
+            var written: (x: [Int], y: [Int]?)?
+            try OutputFile(out, role: "--out", inputs: [x] + [y].compactMap { $0 }).write { temporary in
+                written = try NPYImporter.run(x: x, y: y, output: temporary.path)
+            }
+            guard let shapes = written else { return }
             print("wrote \(out): X \(shapes.x)" + (shapes.y.map { ", y \($0)" } ?? ""))
         }
     }

@@ -76,6 +76,9 @@ struct KerasModelOptions: ParsableArguments {
     @Option(help: "Weights to load into --model: .weights.h5 (Keras 3), a Keras 2 .h5, or a .keras file's.")
     var weights: String?
 
+    /// The files these options read, which no output may replace.
+    var inputPaths: [String] { [model, weights].compactMap { $0 } }
+
     /// The model the options name, or nil when there is no `--model`.
     func load(seed: UInt64 = 0) throws -> Sequential? {
         guard let model else {

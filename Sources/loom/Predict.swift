@@ -19,11 +19,14 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         BLAS.threadCount = 1
+        let data = try dataOptions.path()
+        let output = try OutputFile(out, role: "--out", inputs: [data] + kerasOptions.inputPaths)
         let model = try kerasOptions.loadRequired()
-        let dataset = try HDF5Dataset(path: try dataOptions.path(), x: dataOptions.inputName, y: nil)
+        let dataset = try HDF5Dataset(path: data, x: dataOptions.inputName, y: nil)
         let predictions = try model.predict(dataset: dataset, batchSize: batchSize)
-        let file = try HDF5File(path: out, mode: .create)
-        try file.write(predictions, as: "predictions")
+        try output.write { temporary in
+            try HDF5File(path: temporary.path, mode: .create).write(predictions, as: "predictions")
+        }
         print("wrote \(Shape.describe(predictions.shape)) predictions to \(out)")
     }
 }

@@ -63,11 +63,22 @@ struct Train: ParsableCommand {
         guard ["gradients", "parameters"].contains(averaging) else {
             throw ValidationError("--averaging must be gradients or parameters")
         }
+        if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive finite number, got \(lr)") }
+        guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1)") }
+        guard every >= 1 else { throw ValidationError("--every must be at least 1") }
+        if let save, KerasFileName(URL(fileURLWithPath: save)) == nil {
+            throw ValidationError("--save \(save): name it .keras (model), .weights.h5 (weights) or .json (config); "
+                                  + "Loom does not write Keras 2 .h5 files")
+        }
     }
 
     func run() throws {
         modelOptions.configureBLAS()
         let path = try dataOptions.path()
+        // Outputs are checked before the first step: a typo costs a second, not the run.
+        let inputs = [path] + kerasOptions.inputPaths
+        let saveTarget = try save.map { try OutputFile($0, role: "--save", inputs: inputs) }
+        let historyTarget = try history.map { try OutputFile($0, role: "--history", inputs: inputs + [save].compactMap { $0 }) }
         let dataset = try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
         let targetShape = dataset.targetShape ?? []
         let model = try kerasOptions.load(seed: modelOptions.seed)
@@ -84,20 +95,20 @@ struct Train: ParsableCommand {
             dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
             validationSplit: validationSplit, verbose: quiet ? 0 : 1, resetStatesEachEpoch: statefulRun,
             workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients)
-        if let save { try model.save(to: URL(fileURLWithPath: save)) }
-        if let history { try writeHistory(result, to: history) }
+        if let saveTarget { try model.save(to: URL(fileURLWithPath: saveTarget.path)) }
+        if let historyTarget { try writeHistory(result, to: historyTarget) }
         if !quiet, let validationLoss = result["val_loss"].last {
             try reportBaseline(dataset: dataset, validationLoss: validationLoss)
         }
     }
 
-    private func writeHistory(_ history: History, to path: String) throws {
+    private func writeHistory(_ history: History, to output: OutputFile) throws {
         let keys = history.history.keys.sorted { ($0.hasPrefix("val_") ? 1 : 0, $0) < ($1.hasPrefix("val_") ? 1 : 0, $1) }
         var lines = [(["epoch"] + keys).joined(separator: ",")]
         for (row, epoch) in history.epoch.enumerated() {
             lines.append(([String(epoch + 1)] + keys.map { String(history[$0][row]) }).joined(separator: ","))
         }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try output.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
     /// Prints the validation loss next to a naive forecast's: every output predicted as the

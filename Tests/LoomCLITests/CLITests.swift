@@ -161,6 +161,39 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(wrong.err, "Error: --arch many-to-many: y: expected shape (samples, steps, outputs), found (None, 1)\n")
     }
 
+    /// Bad options and output paths are refused before the first epoch, and no output may
+    /// replace an input: what the run reads, and any old output, stay as they were.
+    func testOutputsAndOptionsAreCheckedBeforeAnyWork() throws {
+        let csv = try writeSeries()
+        let data = folder.path("series.h5")
+        try loom(["import", "csv", csv, "--window", "8", "--columns", "s", "--out", data])
+        let before = try Data(contentsOf: URL(fileURLWithPath: data))
+        let train = ["train", "--data", data, "--epochs", "50", "--units", "4"]
+        for lr in ["nan", "inf", "-1", "0"] {
+            let refused = try loom(train + ["--lr=\(lr)"], expect: 64)
+            XCTAssertTrue(refused.err.hasPrefix("Error: --lr must be a positive finite number"), refused.err)
+        }
+        let h5 = try loom(train + ["--save", folder.path("model.h5")], expect: 64)
+        XCTAssertTrue(h5.err.contains("name it .keras (model), .weights.h5 (weights) or .json (config)"), h5.err)
+        XCTAssertEqual(h5.out, "")
+        let missing = try loom(train + ["--save", folder.path("typo/model.keras")], expect: 1)
+        XCTAssertEqual(missing.err, "Error: --save: the folder \(folder.path("typo")) does not exist (Loom creates no folders)\n")
+        XCTAssertEqual(missing.out, "", "refused before training")
+        // The same file by another spelling is still the input.
+        let history = try loom(train + ["--history", folder.path("./series.h5")], expect: 1)
+        XCTAssertTrue(history.err.contains("--history: '\(folder.path("./series.h5"))' is also an input"), history.err)
+        let overwrite = try loom(["import", "csv", csv, "--window", "8", "--columns", "s", "--out", csv], expect: 1)
+        XCTAssertTrue(overwrite.err.contains("--out: '\(csv)' is also an input"), overwrite.err)
+        let predict = try loom(["predict", "--model", folder.path("absent.keras"), "--data", data, "--out", data], expect: 1)
+        XCTAssertTrue(predict.err.contains("--out: '\(data)' is also an input"), predict.err)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: data)), before)
+
+        // A failed import leaves the old file whole, and no temporary file behind.
+        try loom(["import", "csv", csv, "--window", "8", "--columns", "z", "--out", data], expect: 1)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: data)), before)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0.hasPrefix(".") }, [])
+    }
+
     func testUserErrorsExitNonZeroWithOneLine() throws {
         let missing = try loom(["train", "--data", "absent.h5"], expect: 1)
         XCTAssertEqual(missing.err, "Error: absent.h5: no such file\n")
