@@ -107,6 +107,12 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         } else {
             targetShape = nil
         }
+        for (name, shape) in [(x, inputShape), (y ?? "", targetShape ?? [])] {
+            guard let count = Shape.checkedCount(shape), count <= Int(Int32.max) else {
+                throw HDF5Error(file: file.path, dataset: name,
+                                "a sample of shape \(Shape.describe(shape)) holds more than 2^31 - 1 values; Loom reads at most that many")
+            }
+        }
         inputStride = Shape.count(inputShape)
         targetStride = targetShape.map(Shape.count) ?? 0
     }

@@ -81,6 +81,57 @@ final class HDF5DatasetTests: XCTestCase {
         XCTAssertEqual(fromFile.history, fromMemory.history)
     }
 
+    /// Files that declare more than any machine holds (HDF5 allocates contiguous data only
+    /// when written, so such a file is a few KB) are refused by name before any allocation.
+    func testDeclaredSizesBeyondTheMachineAreRefusedBeforeAnyAllocation() throws {
+        let samples = folder.path("huge-samples.h5"), wide = folder.path("huge-sample.h5")
+        do {
+            let file = try HDF5File(path: samples, mode: .create)
+            try file.createDataset("X", shape: [1_000_000_000_000, 24, 3])
+            try file.createDataset("y", shape: [1_000_000_000_000, 1])
+            let other = try HDF5File(path: wide, mode: .create)
+            try other.createDataset("X", shape: [2, 1 << 20, 1 << 20, 1 << 10])
+            try other.createDataset("y", shape: [2, 1])
+        }
+        XCTAssertLessThan(try FileManager.default.attributesOfItem(atPath: samples)[.size] as? Int ?? 0, 1 << 20)
+        XCTAssertEqual(message { _ = try HDF5Dataset(path: wide) },
+                       "\(wide), dataset 'X': a sample of shape (1048576, 1048576, 1024) holds more than 2^31 - 1 values; "
+                           + "Loom reads at most that many")
+        let dataset = try HDF5Dataset(path: samples)
+        let model = Sequential(seed: 1) { Input(shape: [24, 3]); LSTM(2); Dense(1) }
+        try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+        let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
+        XCTAssertEqual(message { try model.fit(dataset: dataset, epochs: 1, verbose: 0) },
+                       "fit: the data declares 1000000000000 samples; the list of their rows alone would need 7450 GiB, "
+                           + "more than this machine's \(memory) GiB")
+        XCTAssertTrue(message { _ = try model.evaluate(dataset: dataset) }.hasPrefix("evaluate: the data declares 1000000000000"))
+        XCTAssertEqual(message { _ = try model.predict(dataset: dataset) },
+                       "predict: the data declares 1000000000000 samples; their outputs and row list alone would need "
+                           + "11175 GiB, more than this machine's \(memory) GiB")
+    }
+
+    /// A batch size past the sample count, even the largest Int, is one batch of all samples,
+    /// in training, validation, evaluation and prediction, on one worker or several.
+    func testAnEnormousBatchSizeIsOneBatch() throws {
+        var generator = SeededGenerator(seed: 1)
+        let order = BatchOrder(rows: 0..<10, batchSize: Int.max, shuffle: false, generator: &generator)
+        XCTAssertEqual(order.batchCount, 1)
+        XCTAssertEqual(Array(order.batch(0)), Array(0..<10))
+        let short = BatchOrder(rows: 0..<10, batchSize: 4, shuffle: false, generator: &generator)
+        XCTAssertEqual((0..<short.batchCount).map { Array(short.batch($0)) }, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
+
+        let x = try Tensor(shape: [10, 3, 2], scalars: (0..<60).map { Float($0 % 7) / 7 })
+        let y = try Tensor(shape: [10, 1], scalars: (0..<10).map { Float($0) / 10 })
+        let model = Sequential(seed: 1) { Input(shape: [3, 2]); LSTM(2); Dense(1) }
+        try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+        for workers in [1, 2] {
+            let history = try model.fit(x: x, y: y, epochs: 1, batchSize: .max, validationSplit: 0.2, verbose: 0, workers: workers)
+            XCTAssertEqual(history["val_loss"].count, 1)
+            XCTAssertEqual(try model.predict(x, batchSize: .max, workers: workers).shape, [10, 1])
+            XCTAssertNotNil(try model.evaluate(x: x, y: y, batchSize: .max, workers: workers)["loss"])
+        }
+    }
+
     func testRowsOutsideTheDatasetAreRefused() throws {
         let (path, _, _) = try makeFile(samples: 50)
         let dataset = try HDF5Dataset(path: path)

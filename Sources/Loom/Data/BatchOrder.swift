@@ -20,9 +20,11 @@ public struct BatchOrder {
         self.batchSize = batchSize
     }
 
-    public var batchCount: Int { (rows.count + batchSize - 1) / batchSize }
+    /// The number of batches (a batch size past the sample count gives one batch of all).
+    public var batchCount: Int { rows.isEmpty ? 0 : (rows.count - 1) / batchSize + 1 }
 
     public func batch(_ k: Int) -> ArraySlice<Int> {
-        rows[(k * batchSize) ..< min((k + 1) * batchSize, rows.count)]
+        let start = k * batchSize
+        return rows[start..<(rows.count - start <= batchSize ? rows.count : start + batchSize)]
     }
 }

@@ -227,11 +227,11 @@ extension Sequential {
         var start = rows.lowerBound
         let all = Array(rows)
         while start < rows.upperBound {
-            let end = min(start + batchSize, rows.upperBound)
+            let end = Sequential.batchEnd(from: start, batch: batchSize, limit: rows.upperBound)
             let slice = all[(start - rows.lowerBound)..<(end - rows.lowerBound)]
             try workspace.load(dataset, rows: slice)
             if end < rows.upperBound {
-                let next = all[(end - rows.lowerBound)..<(min(end + batchSize, rows.upperBound) - rows.lowerBound)]
+                let next = all[(end - rows.lowerBound)..<(Sequential.batchEnd(from: end, batch: batchSize, limit: rows.upperBound) - rows.lowerBound)]
                 dataset.prefetch(rows: next, targets: true)
             }
             let (loss, metrics): (Double, [Double])
@@ -268,6 +268,7 @@ extension Sequential {
         let batch = try checkBatchSize(batchSize, samples: dataset.sampleCount, fixedAllowed: false)
         if isStateful { try checkStatefulRows(dataset.sampleCount, batch: batch, what: "samples") }
         let outputCount = Shape.count(outputShape!)
+        try checkMemory(samples: dataset.sampleCount, outputsPerSample: outputCount, context: "predict")
         var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
         let workspace = BatchWorkspace(firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: outputCount)
         let engine = try parallelForward(workers: workers, batch: batch)
@@ -275,10 +276,10 @@ extension Sequential {
         let all = Array(0..<dataset.sampleCount)
         var start = 0
         while start < dataset.sampleCount {
-            let end = min(start + batch, dataset.sampleCount)
+            let end = Sequential.batchEnd(from: start, batch: batch, limit: dataset.sampleCount)
             try workspace.load(dataset, rows: all[start..<end], targets: false)
             if end < dataset.sampleCount {
-                dataset.prefetch(rows: all[end..<min(end + batch, dataset.sampleCount)], targets: false)
+                dataset.prefetch(rows: all[end..<Sequential.batchEnd(from: end, batch: batch, limit: dataset.sampleCount)], targets: false)
             }
             result.scalars.withUnsafeMutableBufferPointer { buffer in
                 let target = buffer.baseAddress! + start * outputCount
@@ -331,7 +332,23 @@ extension Sequential {
                     expected: Shape.describe(output, batch: nil), found: [dataset.sampleCount] + targetShape)
             }
         }
+        try checkMemory(samples: dataset.sampleCount, outputsPerSample: 0, context: context)
         return try checkBatchSize(batchSize, samples: dataset.sampleCount, fixedAllowed: true)
+    }
+
+    /// Refuses, before anything is allocated, a run whose lists of rows (8 bytes a sample: an
+    /// epoch's order) and kept outputs (`outputsPerSample` floats a sample) would not fit in
+    /// this machine's memory: a file may declare more samples than any machine holds.
+    private func checkMemory(samples: Int, outputsPerSample: Int, context: String) throws {
+        let perSample = 8 + 4 * outputsPerSample
+        let (bytes, overflow) = samples.multipliedReportingOverflow(by: perSample)
+        let available = ProcessInfo.processInfo.physicalMemory
+        guard overflow || UInt64(bytes) > available else { return }
+        throw LoomError.invalidArgument(
+            "\(context): the data declares \(samples) samples; "
+                + (outputsPerSample > 0 ? "their outputs and row list" : "the list of their rows")
+                + " alone would need \(overflow ? "more than 2^63 bytes" : "\(bytes / (1 << 30)) GiB"), more than this machine's "
+                + "\(available / (1 << 30)) GiB")
     }
 
     /// Data in memory is checked whole by the first layer before any step, so a bad sample
@@ -341,6 +358,12 @@ extension Sequential {
         try memory.x.scalars.withUnsafeBufferPointer { x in
             try layers[0].checkInput(x.baseAddress!, rows: ArraySlice(0..<memory.sampleCount))
         }
+    }
+
+    /// The end of the batch that starts at `start`: `batch` rows on, or `limit` (a batch size
+    /// as large as `Int.max` must not overflow).
+    static func batchEnd(from start: Int, batch: Int, limit: Int) -> Int {
+        limit - start <= batch ? limit : start + batch
     }
 
     private func checkBatchSize(_ requested: Int?, samples: Int, fixedAllowed: Bool) throws -> Int {
