@@ -29,7 +29,8 @@ enum KerasModelFile {
     static func config(of url: URL, kind: Kind) throws -> KerasModelConfig {
         switch kind {
         case .zip:
-            let data = try entry("config.json", of: url)
+            var data = Data()
+            try unpack("config.json", of: url, limit: maximumConfigBytes) { data.append($0) }
             return try KerasFileError.naming(url.path) { try KerasModelConfig(json: data) }
         case .hdf5:
             let file = try HDF5File(path: url.path)
@@ -54,7 +55,14 @@ enum KerasModelFile {
             let folder = try temporaryFolder(near: FileManager.default.temporaryDirectory)
             defer { try? FileManager.default.removeItem(at: folder) }
             let weights = folder.appendingPathComponent("model.weights.h5")
-            try entry("model.weights.h5", of: url).write(to: weights)
+            guard FileManager.default.createFile(atPath: weights.path, contents: nil),
+                  let handle = FileHandle(forWritingAtPath: weights.path) else {
+                throw KerasFileError(file: folder.path, "cannot write the unpacked weights there")
+            }
+            defer { try? handle.close() }
+            // Weights, a Keras optimizer's state beside them and the file's own structure.
+            let limit = model.parameterCount * 4 * 4 + maximumConfigBytes
+            try unpack("model.weights.h5", of: url, limit: limit) { try handle.write(contentsOf: $0) }
             do {
                 try KerasWeightsFile.load(into: model, from: HDF5File(path: weights.path))
             } catch let error as HDF5Error {
@@ -73,8 +81,13 @@ enum KerasModelFile {
         }
     }
 
-    /// One entry of a `.keras` archive, whole.
-    private static func entry(_ name: String, of url: URL) throws -> Data {
+    /// The most a `.keras` archive's config may inflate to (a config is a few KB).
+    static let maximumConfigBytes = 64 << 20
+
+    /// Unpacks one entry of a `.keras` archive into `consume`, refusing it once it inflates
+    /// past `limit` bytes: checked against the size the archive declares before anything is
+    /// inflated, and while inflating, in case the declaration lies.
+    static func unpack(_ name: String, of url: URL, limit: Int, into consume: (Data) throws -> Void) throws {
         let archive: Archive
         do { archive = try Archive(url: url, accessMode: .read) } catch {
             throw KerasFileError(file: url.path, "is not a readable zip archive; it may be truncated or damaged")
@@ -82,11 +95,21 @@ enum KerasModelFile {
         guard let entry = archive[name] else {
             throw KerasFileError(file: url.path, "has no \(name); a .keras file holds config.json and model.weights.h5")
         }
-        var data = Data()
-        do { _ = try archive.extract(entry) { data.append($0) } } catch {
+        let tooLarge = KerasFileError(
+            file: url.path, "\(name) inflates to more than \(limit) bytes, more than the model can need; the file may be damaged")
+        guard entry.uncompressedSize <= UInt64(limit) else { throw tooLarge }
+        var inflated = 0
+        do {
+            _ = try archive.extract(entry) { chunk in
+                inflated += chunk.count
+                guard inflated <= limit else { throw tooLarge }
+                try consume(chunk)
+            }
+        } catch let error as KerasFileError {
+            throw error
+        } catch {
             throw KerasFileError(file: url.path, "cannot unpack \(name) (\(error)); the file may be truncated or damaged")
         }
-        return data
     }
 
     // MARK: writing

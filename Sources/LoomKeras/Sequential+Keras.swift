@@ -46,6 +46,12 @@ extension Sequential {
         try KerasModelFile.loadWeights(into: self, from: url)
     }
 
+    /// Whether a Keras model file holds weights (a `.keras` archive or an `.h5` file) rather
+    /// than a config alone (JSON), told by its first bytes.
+    public static func kerasFileHoldsWeights(_ url: URL) throws -> Bool {
+        try KerasModelFile.kind(of: url) != .json
+    }
+
     /// The Keras 3 config of the model as JSON text, as `model.to_json()` gives it.
     public func kerasJSON() throws -> String {
         try build()

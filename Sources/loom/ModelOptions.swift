@@ -88,8 +88,13 @@ struct KerasModelOptions: ParsableArguments {
         return try Sequential(kerasModel: URL(fileURLWithPath: model), weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed)
     }
 
-    /// The model the options name; `--model` is required.
+    /// The model the options name; `--model` is required, and so are weights: a config alone
+    /// (JSON) without `--weights` would be scored or run on fresh random weights.
     func loadRequired() throws -> Sequential {
+        if let model, weights == nil, try !Sequential.kerasFileHoldsWeights(URL(fileURLWithPath: model)) {
+            throw ValidationError("--model \(model) is a config without weights; pass them with --weights "
+                                  + "(a .weights.h5, Keras 2 .h5 or .keras file)")
+        }
         guard let model = try load() else { throw ValidationError("--model is required (a .keras, .h5 or .json file)") }
         return model
     }

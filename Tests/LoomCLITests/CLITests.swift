@@ -188,6 +188,16 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(predict.err.contains("--out: '\(data)' is also an input"), predict.err)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: data)), before)
 
+        // A config alone would be scored on fresh random weights: refused without --weights.
+        let config = folder.path("model.json"), weights = folder.path("model.weights.h5")
+        try loom(train.prefix(3) + ["--epochs", "1", "--units", "4", "--quiet", "--save", config])
+        try loom(train.prefix(3) + ["--epochs", "1", "--units", "4", "--quiet", "--save", weights])
+        let bare = try loom(["evaluate", "--model", config, "--data", data], expect: 64)
+        XCTAssertTrue(bare.err.hasPrefix("Error: --model \(config) is a config without weights; pass them with --weights"), bare.err)
+        try loom(["predict", "--model", config, "--data", data, "--out", folder.path("p.h5")], expect: 64)
+        let scored = try loom(["evaluate", "--model", config, "--weights", weights, "--data", data])
+        XCTAssertTrue(scored.out.contains("loss: "), scored.out)
+
         // A failed import leaves the old file whole, and no temporary file behind.
         try loom(["import", "csv", csv, "--window", "8", "--columns", "z", "--out", data], expect: 1)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: data)), before)

@@ -4,6 +4,7 @@ import LoomHDF5
 @testable import LoomKeras
 import TestSupport
 import XCTest
+import ZIPFoundation
 
 /// Where Keras 3 weights live: by the order of layer classes, numbered within the model
 /// (`layers/lstm`, `layers/lstm_1`), never by layer name; files of another architecture are
@@ -171,6 +172,25 @@ final class KerasWeightPathTests: XCTestCase {
         XCTAssertEqual(message { try model.loadWeights(from: url) },
                        "\(url.path), dataset 'layers/lstm/cell/vars/0': has shape (1099511627776, 12), but layer 'lstm' kernel is (3, 12)")
         XCTAssertEqual(try model.weights(), before)
+    }
+
+    /// An archive entry is refused once it would inflate past its limit (a config's is 64 MiB,
+    /// the weights' what the model can need), by its declared size and while inflating.
+    func testArchiveEntriesAreCappedBeforeTheyInflate() throws {
+        let url = file("bomb.keras")
+        let archive = try Archive(url: url, accessMode: .create)
+        let config = Data(repeating: UInt8(ascii: " "), count: 100_000)
+        try archive.addEntry(with: "config.json", type: .file, uncompressedSize: Int64(config.count),
+                             compressionMethod: .deflate) { position, size in
+            config.subdata(in: Int(position)..<(Int(position) + size))
+        }
+        XCTAssertEqual(message { try KerasModelFile.unpack("config.json", of: url, limit: 10_000) { _ in } },
+                       "\(url.path): config.json inflates to more than 10000 bytes, more than the model can need; "
+                           + "the file may be damaged")
+        var unpacked = 0
+        try KerasModelFile.unpack("config.json", of: url, limit: 100_000) { unpacked += $0.count }
+        XCTAssertEqual(unpacked, 100_000)
+        XCTAssertEqual(KerasModelFile.maximumConfigBytes, 64 << 20)
     }
 
     /// Keras 2.13's `.keras` files stored the layers under `_layer_checkpoint_dependencies`.
