@@ -57,7 +57,9 @@ public final class HDF5File {
         }
     }
 
-    deinit { HDF5Library.locked { _ = H5Fclose(id) } }
+    /// Closes the file, unless HDF5 has already closed everything (its exit-time teardown runs
+    /// before objects that outlive `main`, such as a prefetch queue's, are released).
+    deinit { HDF5Library.locked { if H5Iis_valid(id) > 0 { _ = H5Fclose(id) } } }
 
     // MARK: what is in the file
 

@@ -204,6 +204,17 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0.hasPrefix(".") }, [])
     }
 
+    /// A streamed run prints nothing of HDF5's own on stderr: the prefetch thread's errors were
+    /// printed (HDF5-DIAG) in about half the runs that read the data as one batch.
+    func testHDF5PrintsNothingOfItsOwn() throws {
+        let data = folder.path("series.h5")
+        try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
+        for _ in 0..<4 {
+            let run = try loom(["train", "--data", data, "--epochs", "1", "--units", "4", "--batch-size", "100000", "--quiet"])
+            XCTAssertEqual(run.err, "")
+        }
+    }
+
     func testUserErrorsExitNonZeroWithOneLine() throws {
         let missing = try loom(["train", "--data", "absent.h5"], expect: 1)
         XCTAssertEqual(missing.err, "Error: absent.h5: no such file\n")
