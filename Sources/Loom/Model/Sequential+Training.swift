@@ -69,7 +69,8 @@ extension Sequential {
             try checkStatefulRows(validationRows.count, batch: batch, what: "validation samples")
         }
 
-        let engine = try makeEngine(workers: workers, fixedShards: fixedShards, averaging: averaging, optimizer: setup.optimizer)
+        let engine = try makeEngine(
+            workers: workers, fixedShards: fixedShards, averaging: averaging, optimizer: setup.optimizer, batch: batch)
         let blasThreads = BLAS.threadCount
         if engine != nil { BLAS.threadCount = 1 }
         defer {
@@ -77,8 +78,6 @@ extension Sequential {
             BLAS.threadCount = blasThreads
             lastFitProfile = engine?.profile
         }
-        // The batch size asked for must fill every shard; a short last batch may leave some empty.
-        try engine?.check(batch: batch, stateful: isStateful)
 
         var history = History()
         var reporter = ProgressReporter(verbose: verbose, epochs: epochs)
@@ -158,11 +157,12 @@ extension Sequential {
 
     /// The engine for `workers` workers, or nil for plain single-thread training.
     private func makeEngine(
-        workers: Int, fixedShards: Int?, averaging: Averaging, optimizer: any Optimizer
+        workers: Int, fixedShards: Int?, averaging: Averaging, optimizer: any Optimizer, batch: Int
     ) throws -> DataParallelEngine? {
         guard workers != 1 || fixedShards != nil || averaging != .gradients else { return nil }
         return try DataParallelEngine(
-            model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, optimizer: optimizer)
+            model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, optimizer: optimizer,
+            batch: batch, stateful: isStateful)
     }
 
     /// One optimizer step on one batch, as Keras's `train_on_batch`; returns the loss before
@@ -298,15 +298,9 @@ extension Sequential {
     /// An engine for parallel forward passes, or nil for one worker.
     private func parallelForward(workers: Int, batch: Int) throws -> DataParallelEngine? {
         guard workers != 1 else { return nil }
-        let engine = try DataParallelEngine(
-            model: self, workers: workers, fixedShards: nil, averaging: .gradients, optimizer: SGD())
-        do {
-            try engine.check(batch: batch, stateful: isStateful)
-        } catch {
-            engine.finish()
-            throw error
-        }
-        return engine
+        return try DataParallelEngine(
+            model: self, workers: workers, fixedShards: nil, averaging: .gradients, optimizer: SGD(), batch: batch,
+            stateful: isStateful)
     }
 
     // MARK: checks

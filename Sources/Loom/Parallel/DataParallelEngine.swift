@@ -38,7 +38,12 @@ final class DataParallelEngine {
     }
     private var stepStart = DispatchTime.now()
 
-    init(model: Sequential, workers: Int, fixedShards: Int?, averaging: Averaging, optimizer: any Optimizer) throws {
+    /// Checks the settings and the batch size against the shards (before any thread starts),
+    /// then makes the replicas and starts the workers.
+    init(
+        model: Sequential, workers: Int, fixedShards: Int?, averaging: Averaging, optimizer: any Optimizer,
+        batch: Int, stateful: Bool
+    ) throws {
         guard workers >= 1 else { throw LoomError.invalidArgument("workers must be at least 1, got \(workers)") }
         if let fixedShards, fixedShards < workers {
             throw LoomError.invalidArgument("fixedShards (\(fixedShards)) must be at least the worker count (\(workers))")
@@ -46,11 +51,13 @@ final class DataParallelEngine {
         if case let .parameters(every) = averaging, every < 1 {
             throw LoomError.invalidArgument("parameter averaging needs every >= 1, got \(every)")
         }
+        // The batch size asked for must fill every shard; a short last batch may leave some empty.
+        try DataParallelEngine.check(batch: batch, shardCount: fixedShards ?? workers, stateful: stateful)
         self.model = model
         self.workers = workers
         self.averaging = averaging
         shardCount = fixedShards ?? workers
-        pool = WorkerPool(count: workers)
+        pool = try WorkerPool(count: workers)
         let ownOptimizer: (any Optimizer)? = averaging == .gradients ? nil : optimizer
         replicas = (0..<shardCount).map { _ in Replica(replicating: model, optimizer: ownOptimizer) }
         let count = model.parameterCount
@@ -93,7 +100,7 @@ final class DataParallelEngine {
     }
 
     /// Checks a batch size against the shards: none empty, and equal for a stateful model.
-    func check(batch: Int, stateful: Bool) throws {
+    static func check(batch: Int, shardCount: Int, stateful: Bool) throws {
         guard batch >= shardCount else {
             throw LoomError.invalidArgument(
                 "a batch of \(batch) cannot be cut into \(shardCount) shards (one per worker) without empty ones; "

@@ -25,7 +25,9 @@ final class WorkerPool: @unchecked Sendable {
     /// The caller's affinity before the pool pinned it.
     private let callerMask: [UInt8]?
 
-    init(count: Int) {
+    /// Starts the `count − 1` worker threads. A thread the system cannot create (a process
+    /// or memory limit) is an error, after the threads already started have been ended.
+    init(count: Int) throws {
         self.count = count
         barrier = SpinBarrier(count: count)
         let cpus = count > 1 ? CPUAffinity.allowedCPUs() : []
@@ -35,14 +37,41 @@ final class WorkerPool: @unchecked Sendable {
             exited.enter()
             // The caller's CPU comes first in `cpus`: workers take the others, then wrap around.
             let cpu: Int? = cpus.count > 1 ? cpus[1 + (index - 1) % (cpus.count - 1)] : nil
-            let thread = Thread { [self] in
+            let failure = WorkerPool.startThread { [self] in
                 if let cpu { CPUAffinity.pinCurrentThread(to: cpu) }
                 loop(index)
                 exited.leave()
             }
-            thread.stackSize = 8 << 20
-            thread.start()
+            if let failure {
+                exited.leave()
+                shutdown()
+                throw LoomError.invalidArgument(
+                    "cannot start worker thread \(index + 1) of \(count) (\(failure)); use fewer workers")
+            }
         }
+    }
+
+    /// Runs `body` on a new detached thread with an 8 MiB stack; the system's reason when it
+    /// cannot (Foundation's `Thread.start` gives none).
+    private static func startThread(_ body: @escaping () -> Void) -> String? {
+        final class Start {
+            let body: () -> Void
+            init(_ body: @escaping () -> Void) { self.body = body }
+        }
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, 8 << 20)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        let start = Unmanaged.passRetained(Start(body))
+        var thread = pthread_t()
+        let result = pthread_create(&thread, &attributes, { context in
+            Unmanaged<Start>.fromOpaque(context!).takeRetainedValue().body()
+            return nil
+        }, start.toOpaque())
+        guard result != 0 else { return nil }
+        start.release()
+        return String(cString: strerror(result))
     }
 
     /// Runs `job(worker)` on every worker, the caller being worker 0; returns when all are done.
