@@ -94,6 +94,24 @@ final class KerasRoundTripTests: XCTestCase {
         XCTAssertEqual((loaded.layers[0] as? LSTM)?.dropout, 0.1)
     }
 
+    /// A model whose weights hold NaN or Inf (a diverged run) is never saved over a file.
+    func testNonFiniteWeightsAreNotSaved() throws {
+        let model = Sequential(seed: 1) { Input(shape: [3, 2]); LSTM(2); Dense(1) }
+        let url = file("good.keras"), weights = file("good.weights.h5")
+        try model.save(to: url)
+        try model.save(to: weights)
+        let good = try Data(contentsOf: url)
+        var values = try model.weights()
+        values[3] = try Tensor(shape: values[3].shape, scalars: values[3].scalars.map { _ in .nan })
+        try model.setWeights(values)
+        XCTAssertEqual(message { try model.save(to: url) },
+                       "\(url.path): not written: the kernel of layer 'dense' holds NaN or Inf "
+                           + "(training diverged; a lower learning rate may help)")
+        XCTAssertTrue(message { try model.save(to: weights) }.hasSuffix("holds NaN or Inf (training diverged; a lower learning rate may help)"))
+        XCTAssertEqual(try Data(contentsOf: url), good)
+        try model.save(to: file("config.json"))  // a config holds no weights
+    }
+
     func testFailedSavesLeaveTheOldFile() throws {
         let model = Sequential(seed: 1) { Input(shape: [3, 2]); LSTM(2, recurrentActivation: .hardSigmoidKeras2); Dense(1) }
         let url = file("kept.keras")
