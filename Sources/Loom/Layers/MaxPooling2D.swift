@@ -12,6 +12,8 @@ public final class MaxPooling2D: Layer {
     private let output = FloatBuffer()
     private var winners: [Int] = []
     private let inputGradient = FloatBuffer()
+    /// The offsets of one window's cells, reused for every output pixel.
+    private var cellOffsets: [Int] = []
 
     public init(poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid, name: String = "") {
         self.poolSize = poolSize
@@ -41,32 +43,22 @@ public final class MaxPooling2D: Layer {
 
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let g = geometry, C = g.channels
-        let count = batch * g.outputHeight * g.outputWidth * C
+        let pixelsPerImage = g.outputHeight * g.outputWidth, count = batch * pixelsPerImage * C
+        let windowCells = g.windowHeight * g.windowWidth
         let y = output.reserve(count)
         if winners.count < count { winners = Array(repeating: 0, count: count) }
+        if cellOffsets.count < windowCells { cellOffsets = Array(repeating: 0, count: windowCells) }
+        let kernels = Kernels.table
         // Each output pixel in the kernels' `maxPoolPixel`, from the offsets of its window's
         // cells inside the image (row by row, as ties go to the first).
-        var cells = [Int](repeating: 0, count: g.windowHeight * g.windowWidth)
         winners.withUnsafeMutableBufferPointer { winners in
-            cells.withUnsafeMutableBufferPointer { cells in
-                for b in 0..<batch {
-                    let image = b * g.height * g.width * C
-                    for oh in 0..<g.outputHeight {
-                        for ow in 0..<g.outputWidth {
-                            let k = ((b * g.outputHeight + oh) * g.outputWidth + ow) * C
-                            let (rows, columns) = g.inside(oh, ow)
-                            let (top, left) = g.source(oh, ow, 0, 0)
-                            var cellCount = 0
-                            for i in rows {
-                                for j in columns {
-                                    cells[cellCount] = image + ((top + i) * g.width + left + j) * C
-                                    cellCount += 1
-                                }
-                            }
-                            Kernels.table.maxPoolPixel(x, cells.baseAddress, cellCount, C, y + k,
-                                                       training ? winners.baseAddress! + k : nil)
-                        }
-                    }
+            cellOffsets.withUnsafeMutableBufferPointer { offsets in
+                for pixel in 0..<(batch * pixelsPerImage) {
+                    let (b, position) = pixel.quotientAndRemainder(dividingBy: pixelsPerImage)
+                    let (oh, ow) = position.quotientAndRemainder(dividingBy: g.outputWidth)
+                    let cells = g.cellOffsets(image: b * g.height * g.width * C, oh, ow, into: offsets.baseAddress!)
+                    let winner = training ? winners.baseAddress! + pixel * C : nil
+                    kernels.maxPoolPixel(x, offsets.baseAddress, cells, C, y + pixel * C, winner)
                 }
             }
         }

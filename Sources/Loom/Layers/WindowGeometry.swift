@@ -84,6 +84,23 @@ struct WindowGeometry: Equatable {
         }
     }
 
+    /// Writes into `offsets` the offset, in images `(batch, height, width, channels)`, of channel
+    /// 0 of every cell of the window at output (oh, ow) of the image at `image` that lies
+    /// inside it, row by row; returns how many (at most windowHeight·windowWidth).
+    @inline(__always)
+    func cellOffsets(image: Int, _ oh: Int, _ ow: Int, into offsets: UnsafeMutablePointer<Int>) -> Int {
+        let (rows, columns) = inside(oh, ow)
+        let (top, left) = source(oh, ow, 0, 0)
+        var count = 0
+        for i in rows {
+            for j in columns {
+                offsets[count] = image + ((top + i) * width + left + j) * channels
+                count += 1
+            }
+        }
+        return count
+    }
+
     /// The window cells of output (oh, ow) that lie inside the input: rows `i` and columns
     /// `j` of the window, clipped once per output rather than tested per cell.
     @inline(__always)
