@@ -76,7 +76,6 @@ struct KerasModelConfig {
         guard let input = model.inputShape, model.isBuilt else {
             throw KerasConfigProblem(message: "model '\(model.name)' is not built; give it an Input and build it first")
         }
-        try checkNames(of: model)
         let batch: Int? = model.batchSize
         let names = Set(model.layers.map(\.name))
         let inputName = (0...).lazy.map { $0 == 0 ? "input_layer" : "input_layer_\($0)" }.first { !names.contains($0) }!
@@ -103,7 +102,8 @@ struct KerasModelConfig {
     }
 
     /// Refuses the layer names Keras refuses to load: two layers of the model with one name,
-    /// or a name with a `/` (Keras builds variable paths from names), at any depth.
+    /// or a name with a `/` (Keras builds variable paths from names), at any depth. Each way
+    /// of writing (`Sequential.save(to:)`, `kerasJSON()`) checks once, before writing anything.
     static func checkNames(of model: Sequential) throws {
         var seen: [String: Int] = [:]
         for (index, layer) in model.layers.enumerated() {

@@ -122,7 +122,7 @@ enum KerasModelFile {
         guard let format = KerasFileName(url) else {
             throw KerasFileError(file: url.path, "cannot tell the format: name it .keras (model), .weights.h5 (weights) or .json (config)")
         }
-        if format != .json { try checkFinite(model, savingTo: url) }
+        try KerasFileError.naming(url.path) { try KerasModelConfig.checkNames(of: model) }
         let output: OutputFile
         do { output = try OutputFile(url.path, role: "the model file") } catch {
             throw KerasFileError(file: url.deletingLastPathComponent().path, "cannot write there (check the folder exists and is writable)")
@@ -150,17 +150,6 @@ enum KerasModelFile {
                     try archive.addEntry(with: name, fileURL: parts.appendingPathComponent(name), compressionMethod: .deflate)
                 }
             }
-        }
-    }
-
-    /// Refuses weights that hold NaN or Inf (a run that diverged): saved, they would replace a
-    /// good file with a model that predicts nothing.
-    private static func checkFinite(_ model: Sequential, savingTo url: URL) throws {
-        let entries = KerasWeightsFile.entries(model)
-        for (entry, tensor) in zip(entries, try model.weights()) where tensor.scalars.contains(where: { !$0.isFinite }) {
-            throw KerasFileError(
-                file: url.path, "not written: the \(entry.spec.name) of layer '\(entry.layer.name)' holds NaN or Inf "
-                    + "(training diverged; a lower learning rate may help)")
         }
     }
 

@@ -76,11 +76,16 @@ enum KerasWeightsFile {
     }
 
     /// Writes every layer's weights to `file` (new, or without such datasets), with the
-    /// groups and names Keras 3 writes. Layer names Keras refuses are refused here too
-    /// (`KerasModelConfig.checkNames`).
+    /// groups and names Keras 3 writes; refuses weights that hold NaN or Inf before writing.
+    /// The model is built.
     static func save(_ model: Sequential, to file: HDF5File) throws {
-        try model.build()
-        try KerasModelConfig.checkNames(of: model)
+        let entries = entries(model), weights = try model.weights()
+        // A run that diverged must not replace a good file with a model that predicts nothing.
+        for (entry, tensor) in zip(entries, weights) where tensor.scalars.contains(where: { !$0.isFinite }) {
+            throw KerasConfigProblem(
+                message: "not written: the \(entry.spec.name) of layer '\(entry.layer.name)' holds NaN or Inf "
+                    + "(training diverged; a lower learning rate may help)")
+        }
         try file.createGroup("vars")
         try file.setAttribute("name", model.name, on: "vars")
         for (layer, path) in zip(model.layers, layerPaths(model.layers, under: layersGroup)) {
@@ -91,7 +96,7 @@ enum KerasWeightsFile {
                 try file.setAttribute("name", group.objectName, on: group.path)
             }
         }
-        for (entry, tensor) in zip(entries(model), try model.weights()) {
+        for (entry, tensor) in zip(entries, weights) {
             try file.write(tensor, as: entry.path)
         }
     }
@@ -105,13 +110,14 @@ enum KerasWeightsFile {
         try model.build()
         let root = !file.contains(layersGroup) && file.contains(keras213LayersGroup) ? keras213LayersGroup : layersGroup
         let entries = entries(model, under: root)
-        for entry in entries where !file.contains(entry.path) {
+        let stored = Set(try file.datasetNames(under: root))
+        for entry in entries where !stored.contains(entry.path) {
             throw HDF5Error(file: file.path, dataset: entry.path,
                             "missing: the model's layer '\(entry.layer.name)' (\(entry.layer.typeName)) needs its \(entry.spec.name) here; "
                                 + storedLayers(in: file, under: root))
         }
         let used = Set(entries.map(\.path))
-        if let unused = try file.datasetNames(under: root).first(where: { !used.contains($0) }) {
+        if let unused = stored.sorted().first(where: { !used.contains($0) }) {
             let group = outermostUnusedGroup(of: unused, used: used)
             throw HDF5Error(file: file.path, dataset: group,
                             "holds variables that no layer of the model uses; "
