@@ -25,6 +25,12 @@ public struct BatchOrder {
 
     public func batch(_ k: Int) -> ArraySlice<Int> {
         let start = k * batchSize
-        return rows[start..<(rows.count - start <= batchSize ? rows.count : start + batchSize)]
+        return rows[start..<BatchOrder.end(from: start, batch: batchSize, limit: rows.count)]
+    }
+
+    /// The end of the batch that starts at `start`: `batch` rows on, or `limit` when fewer are
+    /// left (computed without overflow for a batch size as large as `Int.max`).
+    static func end(from start: Int, batch: Int, limit: Int) -> Int {
+        limit - start <= batch ? limit : start + batch
     }
 }

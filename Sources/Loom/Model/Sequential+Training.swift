@@ -227,11 +227,11 @@ extension Sequential {
         var start = rows.lowerBound
         let all = Array(rows)
         while start < rows.upperBound {
-            let end = Sequential.batchEnd(from: start, batch: batchSize, limit: rows.upperBound)
+            let end = BatchOrder.end(from: start, batch: batchSize, limit: rows.upperBound)
             let slice = all[(start - rows.lowerBound)..<(end - rows.lowerBound)]
             try workspace.load(dataset, rows: slice)
             if end < rows.upperBound {
-                let next = all[(end - rows.lowerBound)..<(Sequential.batchEnd(from: end, batch: batchSize, limit: rows.upperBound) - rows.lowerBound)]
+                let next = all[(end - rows.lowerBound)..<(BatchOrder.end(from: end, batch: batchSize, limit: rows.upperBound) - rows.lowerBound)]
                 dataset.prefetch(rows: next, targets: true)
             }
             let (loss, metrics): (Double, [Double])
@@ -276,10 +276,10 @@ extension Sequential {
         let all = Array(0..<dataset.sampleCount)
         var start = 0
         while start < dataset.sampleCount {
-            let end = Sequential.batchEnd(from: start, batch: batch, limit: dataset.sampleCount)
+            let end = BatchOrder.end(from: start, batch: batch, limit: dataset.sampleCount)
             try workspace.load(dataset, rows: all[start..<end], targets: false)
             if end < dataset.sampleCount {
-                dataset.prefetch(rows: all[end..<Sequential.batchEnd(from: end, batch: batch, limit: dataset.sampleCount)], targets: false)
+                dataset.prefetch(rows: all[end..<BatchOrder.end(from: end, batch: batch, limit: dataset.sampleCount)], targets: false)
             }
             result.scalars.withUnsafeMutableBufferPointer { buffer in
                 let target = buffer.baseAddress! + start * outputCount
@@ -352,12 +352,6 @@ extension Sequential {
         try memory.x.scalars.withUnsafeBufferPointer { x in
             try layers[0].checkInput(x.baseAddress!, rows: ArraySlice(0..<memory.sampleCount))
         }
-    }
-
-    /// The end of the batch that starts at `start`: `batch` rows on, or `limit` (a batch size
-    /// as large as `Int.max` must not overflow).
-    static func batchEnd(from start: Int, batch: Int, limit: Int) -> Int {
-        limit - start <= batch ? limit : start + batch
     }
 
     private func checkBatchSize(_ requested: Int?, samples: Int, fixedAllowed: Bool) throws -> Int {
