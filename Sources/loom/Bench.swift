@@ -95,11 +95,7 @@ struct Bench: ParsableCommand {
                 let start = DispatchTime.now().uptimeNanoseconds
                 try workload.fit(model, workload.x, workload.y, count)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                // One worker takes the plain single-thread path: all of its step is compute.
-                var profile = StepProfile()
-                profile.total = seconds / Double(workload.steps)
-                profile.compute = profile.total
-                measured.append((Double(workload.x.sampleCount) / seconds, model.lastFitProfile ?? profile))
+                measured.append((Double(workload.x.sampleCount) / seconds, model.lastFitProfile ?? StepProfile()))
             }
             measured.sort { $0.0 < $1.0 }
             let median = measured[measured.count / 2]

@@ -61,10 +61,10 @@ final class ParallelTests: XCTestCase {
             let failing = FailingDataset(base: try InMemoryDataset(x: x, y: y), badRow: 9)
             XCTAssertThrowsError(try model.fit(dataset: failing, epochs: 1, batchSize: 4, shuffle: false, verbose: 0,
                                                workers: workers))
-            XCTAssertEqual(model.trainingSetup?.step, 2, "\(workers) workers")
+            XCTAssertEqual(model.parameterStore.step, 2, "\(workers) workers")
             try model.fit(x: x.samples(8..<16), y: y.samples(8..<16), epochs: 1, batchSize: 4, shuffle: false, verbose: 0,
                           workers: workers)
-            XCTAssertEqual(model.trainingSetup?.step, 4, "\(workers) workers")
+            XCTAssertEqual(model.parameterStore.step, 4, "\(workers) workers")
 
             let reference = try sineModel()
             for k in 0..<4 { try reference.trainOnBatch(x: x.samples(4 * k..<4 * k + 4), y: y.samples(4 * k..<4 * k + 4)) }

@@ -16,7 +16,7 @@ public final class Embedding: Layer {
     /// The table's first values (default uniform in ±0.05, Keras's "uniform").
     public let embeddingsInitializer: Initializer
     private var width = 0                  // indices per sample
-    private var table: UnsafeMutablePointer<Float>?
+    private var table: UnsafePointer<Float>?
     private var tableGradient: UnsafeMutablePointer<Float>?
     private var indices: UnsafePointer<Float>?
     private let output = FloatBuffer()

@@ -3,9 +3,9 @@
 /// `(inputs, units)`) and Conv2D (a kernel `(kh, kw, channels, filters)`, applied to im2col
 /// rows) share it.
 struct KernelAndBias {
-    private(set) var kernel: UnsafeMutablePointer<Float>!
+    private(set) var kernel: UnsafePointer<Float>!
     private(set) var kernelGradient: UnsafeMutablePointer<Float>!
-    private(set) var bias: UnsafeMutablePointer<Float>?
+    private(set) var bias: UnsafePointer<Float>?
     private(set) var biasGradient: UnsafeMutablePointer<Float>?
 
     static func specs(kernelShape: [Int], useBias: Bool, kernelInitializer: Initializer, biasInitializer: Initializer) -> [ParameterSpec] {

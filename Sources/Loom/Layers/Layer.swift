@@ -16,22 +16,23 @@ public struct ParameterSpec: Sendable {
 
 /// Where a layer's parameters live in the model's flat buffers, as seen by one replica.
 ///
-/// The model keeps every parameter in one contiguous `values` buffer and every gradient in a
-/// `gradients` buffer of the same layout. A layer's parameters follow each other in the
-/// order of its `parameterSpecs`, starting at `offset`.
+/// The model keeps every parameter in one contiguous `values` buffer (read-only to layers:
+/// the optimizer writes it) and every gradient in a `gradients` buffer of the same layout.
+/// A layer's parameters follow each other in the order of its `parameterSpecs`, starting at
+/// `offset`.
 public struct ParameterBinding {
-    public let values: UnsafeMutablePointer<Float>
+    public let values: UnsafePointer<Float>
     public let gradients: UnsafeMutablePointer<Float>
     public let offset: Int
 
-    public init(values: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>, offset: Int) {
+    public init(values: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, offset: Int) {
         self.values = values
         self.gradients = gradients
         self.offset = offset
     }
 
     /// The value and gradient pointers of the parameter `index` of `specs`.
-    public func slot(_ index: Int, of specs: [ParameterSpec]) -> (value: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>) {
+    public func slot(_ index: Int, of specs: [ParameterSpec]) -> (value: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>) {
         let start = offset + specs[..<index].reduce(0) { $0 + $1.count }
         return (values + start, gradients + start)
     }

@@ -7,11 +7,11 @@
 ///
 /// Shared by `LSTM` (4 gates), `GRU` (3) and `SimpleRNN` (1); each keeps its cell math.
 struct RecurrentWeights {
-    private(set) var kernel: UnsafeMutablePointer<Float>!
+    private(set) var kernel: UnsafePointer<Float>!
     private(set) var kernelGradient: UnsafeMutablePointer<Float>!
-    private(set) var recurrentKernel: UnsafeMutablePointer<Float>!
+    private(set) var recurrentKernel: UnsafePointer<Float>!
     private(set) var recurrentGradient: UnsafeMutablePointer<Float>!
-    private(set) var bias: UnsafeMutablePointer<Float>?
+    private(set) var bias: UnsafePointer<Float>?
     private(set) var biasGradient: UnsafeMutablePointer<Float>?
     /// Whether the bias has a second row for the recurrent projection (GRU's reset_after).
     private(set) var recurrentBias = false

@@ -29,24 +29,20 @@ public final class Sequential {
     var generator: SeededGenerator
     /// Per-sample output shape of each layer, once built.
     private(set) var outputShapes: [[Int]] = []
-    let parameterValues = FloatBuffer()
-    let parameterGradients = FloatBuffer()
-    /// The number of scalars in all parameters.
-    public private(set) var parameterCount = 0
-    /// What `compile` fixed and the number of optimizer steps taken; nil until compiled.
-    var trainingSetup: TrainingSetup?
-    /// The model's own layers as a replica (single-thread training), made once per build.
+    /// The parameters, their gradients, the optimizer and its step count.
+    let parameterStore = ParameterStore()
+    /// The loss and metrics `compile` fixed; nil until compiled.
+    var objective: Objective?
+    /// The model's own layers as a replica (the only one with one shard), made once per build.
     var primaryReplicaStorage: Replica?
-    /// Where the time of the last data-parallel `fit`'s steps went (nil after a one-worker fit).
+    /// Where the time of the last `fit`'s steps went.
     public internal(set) var lastFitProfile: StepProfile?
 
-    /// What `compile` fixed.
-    struct TrainingSetup {
-        let optimizer: any Optimizer
-        let loss: Loss
-        let metrics: [Metric]
-        var step = 0
-    }
+    /// The number of scalars in all parameters.
+    public var parameterCount: Int { parameterStore.count }
+
+    /// Whether `compile` was called since the layers last changed.
+    var isCompiled: Bool { objective != nil }
 
     /// A model from a list of an optional `Input` and layers.
     public init(name: String = "sequential", seed: UInt64 = 0, @SequentialBuilder _ content: () -> [SequentialComponent]) {
@@ -73,7 +69,7 @@ public final class Sequential {
     public func add(_ layer: any Layer) {
         layers.append(layer)
         outputShapes = []
-        trainingSetup = nil
+        forgetCompilation()
     }
 
     /// Declares the input, as Keras's `model.add(Input(...))`.
@@ -81,7 +77,13 @@ public final class Sequential {
         inputShape = input.shape
         batchSize = input.batchSize
         outputShapes = []
-        trainingSetup = nil
+        forgetCompilation()
+    }
+
+    private func forgetCompilation() {
+        objective = nil
+        parameterStore.optimizer = nil
+        parameterStore.step = 0
     }
 
     /// Whether shapes are checked and parameters allocated.
@@ -154,7 +156,7 @@ public final class Sequential {
         }
         inputShape = input
         allocateParameters()
-        if let trainingSetup { prepare(trainingSetup) }
+        if let objective { prepare(objective) }
         for (index, layer) in layers.enumerated() {
             (layer as? any RandomizedLayer)?.seed(seed &+ 0x9E37_79B9 &* UInt64(index + 1))
         }
@@ -200,31 +202,43 @@ public final class Sequential {
         return text.lowercased()
     }
 
+    /// Sizes the store (and the optimizer's state), binds every layer to it and draws the
+    /// initial values.
     private func allocateParameters() {
         primaryReplicaStorage = nil
-        parameterCount = layers.reduce(0) { $0 + $1.parameterCount }
-        parameterValues.reserve(parameterCount)
-        parameterGradients.reserve(parameterCount)
+        parameterStore.allocate(count: layers.reduce(0) { $0 + $1.parameterCount })
+        let values = parameterStore.values.pointer, gradients = parameterStore.gradients.pointer
         var offset = 0
         for layer in layers {
             let specs = layer.parameterSpecs
-            layer.bind(ParameterBinding(values: parameterValues.pointer, gradients: parameterGradients.pointer, offset: offset))
+            layer.bind(ParameterBinding(values: values, gradients: gradients, offset: offset))
             for spec in specs {
-                spec.initializer.fill(parameterValues.pointer + offset, shape: spec.shape, using: &generator)
+                spec.initializer.fill(values + offset, shape: spec.shape, using: &generator)
                 offset += spec.count
             }
         }
+    }
+
+    /// The model's own layers and the store's gradient buffer, as the replica of one-shard
+    /// work (made once a build, so a step allocates nothing).
+    var primaryReplica: Replica {
+        if let replica = primaryReplicaStorage { return replica }
+        let replica = Replica(modelLayers: layers, store: parameterStore)
+        primaryReplicaStorage = replica
+        return replica
     }
 
     /// Prepares the model for training: the optimizer, the loss and the metrics to report.
     /// A model with no declared input is built, and the optimizer sized, on the first data.
     public func compile(optimizer: any Optimizer, loss: Loss, metrics: [Metric] = []) throws {
         guard !layers.isEmpty else { throw LoomError.notReady("model '\(name)' has no layers") }
-        let setup = TrainingSetup(optimizer: optimizer, loss: loss, metrics: metrics)
-        trainingSetup = setup
-        // Building prepares the setup; a model already built is prepared here.
+        let objective = Objective(loss: loss, metrics: metrics)
+        self.objective = objective
+        parameterStore.optimizer = optimizer
+        parameterStore.step = 0
+        // Building prepares the optimizer; a model already built is prepared here.
         if isBuilt {
-            prepare(setup)
+            prepare(objective)
         } else if inputShape != nil {
             try build()
         }
@@ -232,11 +246,11 @@ public final class Sequential {
 
     /// Sizes the optimizer for the built parameters and sets which output layer hands its
     /// loss a logit gradient (only the last, only for a fused sigmoid/softmax cross-entropy).
-    private func prepare(_ setup: TrainingSetup) {
-        setup.optimizer.prepare(parameterCount: parameterCount)
+    private func prepare(_ objective: Objective) {
+        parameterStore.optimizer?.prepare(parameterCount: parameterCount)
         for (index, layer) in layers.enumerated() {
             guard let output = layer as? any ProbabilityOutputLayer else { continue }
-            output.receivesLogitGradient = index == layers.count - 1 && setup.loss.fusedActivation == output.outputActivation
+            output.receivesLogitGradient = index == layers.count - 1 && objective.loss.fusedActivation == output.outputActivation
         }
     }
 
@@ -254,7 +268,7 @@ public final class Sequential {
         var offset = 0
         for layer in layers {
             for spec in layer.parameterSpecs {
-                result.append(Tensor(shape: spec.shape, copying: parameterValues.pointer + offset))
+                result.append(Tensor(shape: spec.shape, copying: parameterStore.values.pointer + offset))
                 offset += spec.count
             }
         }
@@ -275,7 +289,7 @@ public final class Sequential {
         }
         var offset = 0
         for tensor in tensors {
-            tensor.scalars.withUnsafeBufferPointer { (parameterValues.pointer + offset).update(from: $0.baseAddress!, count: $0.count) }
+            tensor.scalars.withUnsafeBufferPointer { (parameterStore.values.pointer + offset).update(from: $0.baseAddress!, count: $0.count) }
             offset += tensor.scalars.count
         }
     }
@@ -287,7 +301,7 @@ public final class Sequential {
         var offset = 0
         for layer in layers {
             for spec in layer.parameterSpecs {
-                result.append(Tensor(shape: spec.shape, copying: parameterGradients.pointer + offset))
+                result.append(Tensor(shape: spec.shape, copying: parameterStore.gradients.pointer + offset))
                 offset += spec.count
             }
         }

@@ -1,58 +1,65 @@
-/// One copy of a model's layers with its own workspaces and gradient buffer: the model itself
-/// when training on one thread, or one shard's replica in data-parallel training.
+/// One copy of a model's layers with its workspaces and a gradient buffer: the model's own
+/// layers (one shard), or one shard's copy in data-parallel work.
 ///
-/// The layers are bound to a parameter buffer (the model's, shared read-only by the replicas
-/// during a step, or the replica's own when averaging parameters) and to `gradients`, a
-/// buffer of the model's parameter layout.
+/// The layers read the parameters through read-only pointers into a buffer of the store's
+/// layout: the store's values, shared by every replica during a step, or, with parameter
+/// averaging, the replica's own copy. Their backward passes add into `gradients`: the
+/// store's buffer for the model's own layers, else the replica's own.
 final class Replica {
     let layers: [any Layer]
     let parameterCount: Int
     let gradients: UnsafeMutablePointer<Float>
     private let ownedGradients: FloatBuffer?
     /// The replica's own parameters and optimizer, when averaging parameters.
-    private(set) var ownParameters: FloatBuffer?
-    private(set) var optimizer: (any Optimizer)?
+    let ownParameters: FloatBuffer?
+    let optimizer: (any Optimizer)?
     /// dL/dpredictions of the last step, `(rows, outputs)`.
     let outputGradient = FloatBuffer()
     /// The last step's loss and metric values (means over the replica's rows).
     var loss = 0.0
     var metrics: [Double] = []
 
-    /// The model's own layers and gradient buffer (single-thread training).
-    init(layers: [any Layer], gradients: UnsafeMutablePointer<Float>, parameterCount: Int) {
+    /// The model's own layers, already bound to `store` by the model.
+    init(modelLayers layers: [any Layer], store: ParameterStore) {
         self.layers = layers
-        self.gradients = gradients
-        self.parameterCount = parameterCount
+        parameterCount = store.count
+        gradients = store.gradients.pointer
         ownedGradients = nil
+        ownParameters = nil
+        optimizer = nil
     }
 
-    /// A replica of `model`'s layers with its own gradient buffer, and its own copy of the
-    /// parameters and of `optimizer` when given one (parameter averaging).
-    init(replicating model: Sequential, optimizer: (any Optimizer)? = nil) {
-        parameterCount = model.parameterCount
-        let gradientBuffer = FloatBuffer(count: model.parameterCount)
+    /// A copy of `layers` with its own gradient buffer, reading `store`'s values, or a copy
+    /// of them and an optimizer like the store's with fresh state when `ownsParameters`.
+    init(replicating layers: [any Layer], store: ParameterStore, ownsParameters: Bool) {
+        parameterCount = store.count
+        let gradientBuffer = FloatBuffer(count: store.count)
         ownedGradients = gradientBuffer
         gradients = gradientBuffer.pointer
-        layers = model.layers.map { $0.makeReplica() }
-        var values = model.parameterValues.pointer
-        if let optimizer {
-            let copy = FloatBuffer(count: model.parameterCount)
-            copy.pointer.update(from: values, count: model.parameterCount)
+        self.layers = layers.map { $0.makeReplica() }
+        var values = UnsafePointer(store.values.pointer)
+        if ownsParameters, let storeOptimizer = store.optimizer {
+            let copy = FloatBuffer(count: store.count)
+            copy.pointer.update(from: values, count: store.count)
             ownParameters = copy
-            values = copy.pointer
-            self.optimizer = optimizer.makeCopy()
-            self.optimizer?.prepare(parameterCount: model.parameterCount)
+            values = UnsafePointer(copy.pointer)
+            let optimizer = storeOptimizer.makeCopy()
+            optimizer.prepare(parameterCount: store.count)
+            self.optimizer = optimizer
+        } else {
+            ownParameters = nil
+            optimizer = nil
         }
         var offset = 0
-        for layer in layers {
+        for layer in self.layers {
             layer.bind(ParameterBinding(values: values, gradients: gradients, offset: offset))
             offset += layer.parameterCount
         }
     }
 
-    /// The parameters this replica's layers read.
-    func parameters(of model: Sequential) -> UnsafeMutablePointer<Float> {
-        ownParameters?.pointer ?? model.parameterValues.pointer
+    /// One optimizer step of the replica's own parameters (parameter averaging).
+    func updateOwnParameters(step: Int) {
+        optimizer!.update(parameters: ownParameters!.pointer, gradients: gradients, range: 0..<parameterCount, step: step)
     }
 
     func assign(rows: ShardRows?) {
@@ -69,11 +76,12 @@ final class Replica {
     /// rows) in `gradients` and the loss and metrics in `loss` and `metrics`.
     func backpropagate(
         inputs: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int, outputCount: Int,
-        width: Int, setup: Sequential.TrainingSetup
+        width: Int, objective: Objective
     ) {
         gradients.update(repeating: 0, count: parameterCount)
         let predictions = forward(inputs, batch: batch, training: true)
-        score(predictions, targets: targets, batch: batch, outputCount: outputCount, width: width, setup: setup, gradient: true)
+        score(predictions, targets: targets, batch: batch, outputCount: outputCount, width: width, objective: objective,
+              gradient: true)
         var gradient = outputGradient.pointer
         for (index, layer) in layers.enumerated().reversed() {
             guard let next = layer.backward(gradient, batch: batch, needsInputGradient: index > 0) else { break }
@@ -85,15 +93,15 @@ final class Replica {
     /// into `outputGradient`.
     func score(
         _ predictions: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int, outputCount: Int,
-        width: Int, setup: Sequential.TrainingSetup, gradient: Bool
+        width: Int, objective: Objective, gradient: Bool
     ) {
         let count = batch * outputCount
         let logits = (layers.last as? any ProbabilityOutputLayer)?.logits
-        loss = setup.loss.compute(
+        loss = objective.loss.compute(
             predictions: predictions, targets: targets, logits: logits, count: count, width: width,
             gradient: gradient ? outputGradient.reserve(count) : nil)
-        if metrics.count != setup.metrics.count { metrics = Array(repeating: 0, count: setup.metrics.count) }
-        for (index, metric) in setup.metrics.enumerated() {
+        if metrics.count != objective.metrics.count { metrics = Array(repeating: 0, count: objective.metrics.count) }
+        for (index, metric) in objective.metrics.enumerated() {
             metrics[index] = metric.resolved(width: width)
                 .compute(predictions: predictions, targets: targets, count: count, width: width)
         }

@@ -1,0 +1,94 @@
+import Foundation
+
+extension Sequential {
+    /// What a run does with its data, which decides what is checked.
+    enum DataUse {
+        /// Steps on batches of the given size (`fit`, `trainOnBatch`): targets needed, and a
+        /// stateful model's fixed batch size is the only one allowed.
+        case training
+        /// Forward passes scored against targets.
+        case evaluation
+        /// Forward passes whose outputs are kept: no targets; any batch size (a stateful
+        /// model keeps a state per batch size).
+        case prediction
+    }
+
+    /// Every check of a run's data against the model, made once before any work: builds the
+    /// model for the data's shape, checks data in memory whole (the first layer's rules), the
+    /// targets against the output, that the run's row list (and kept outputs) fit in memory,
+    /// the batch size, and for a stateful model that each of `parts` (a description and a
+    /// row count) fills whole batches. Returns the batch size.
+    func checkRun(
+        _ dataset: any Dataset, batchSize requested: Int?, context: String, use: DataUse, parts: [(String, Int)]
+    ) throws -> Int {
+        try build(inputShape: dataset.inputShape)
+        try checkInMemoryInputs(dataset)
+        if use != .prediction { try checkTargets(dataset, context: context) }
+        try checkMemory(
+            samples: dataset.sampleCount, outputsPerSample: use == .prediction ? Shape.count(outputShape!) : 0,
+            context: context)
+        let batch = requested ?? batchSize ?? 32
+        guard batch > 0 else { throw LoomError.invalidArgument("batchSize must be positive, got \(batch)") }
+        if use != .prediction, let fixed = batchSize, batch != fixed, isStateful {
+            throw LoomError.statefulBatch(
+                "the stateful model was built for batches of \(fixed) (Input(batchSize:)), got batchSize \(batch)")
+        }
+        guard dataset.sampleCount > 0 else { throw LoomError.invalidArgument("the data has no samples") }
+        if isStateful {
+            for (what, count) in parts where count % batch != 0 {
+                throw LoomError.statefulBatch(
+                    "a stateful model needs the \(what) (\(count)) to be a multiple of the batch size (\(batch)), "
+                        + "so that every row continues the same sequence; drop or pad \(count % batch) samples")
+            }
+        }
+        return batch
+    }
+
+    /// The error of a run that needs `compile` first.
+    func notCompiled(_ context: String) -> LoomError {
+        LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before \(context)")
+    }
+
+    /// Keras accepts y `(samples,)` for an output `(samples, 1)`: shapes are compared without
+    /// trailing 1s.
+    private func checkTargets(_ dataset: any Dataset, context: String) throws {
+        guard let targetShape = dataset.targetShape else {
+            throw LoomError.invalidArgument("\(context): the dataset has no targets (y)")
+        }
+        let output = outputShape!
+        func squeezed(_ shape: [Int]) -> [Int] {
+            var s = shape
+            while s.last == 1 { s.removeLast() }
+            return s
+        }
+        guard squeezed(targetShape) == squeezed(output) else {
+            throw LoomError.shapeMismatch(
+                context: "\(context): y does not match the output of layer '\(layers.last!.name)'",
+                expected: Shape.describe(output, batch: nil), found: [dataset.sampleCount] + targetShape)
+        }
+    }
+
+    /// Refuses, before anything is allocated, a run whose lists of rows (8 bytes a sample: an
+    /// epoch's order) and kept outputs (`outputsPerSample` floats a sample) would not fit in
+    /// this machine's memory: a file may declare more samples than any machine holds.
+    private func checkMemory(samples: Int, outputsPerSample: Int, context: String) throws {
+        let perSample = 8 + 4 * outputsPerSample
+        let (bytes, overflow) = samples.multipliedReportingOverflow(by: perSample)
+        let available = ProcessInfo.processInfo.physicalMemory
+        guard overflow || UInt64(bytes) > available else { return }
+        throw LoomError.invalidArgument(
+            "\(context): the data declares \(samples) samples; "
+                + (outputsPerSample > 0 ? "their outputs and row list" : "the list of their rows")
+                + " alone would need \(overflow ? "more than 2^63 bytes" : "\(bytes / (1 << 30)) GiB"), more than this machine's "
+                + "\(available / (1 << 30)) GiB")
+    }
+
+    /// Data in memory is checked whole by the first layer before any step, so a bad sample
+    /// changes nothing; a streaming dataset is checked batch by batch as it is read.
+    private func checkInMemoryInputs(_ dataset: any Dataset) throws {
+        guard let memory = dataset as? InMemoryDataset else { return }
+        try memory.x.scalars.withUnsafeBufferPointer { x in
+            try layers[0].checkInput(x.baseAddress!, rows: ArraySlice(0..<memory.sampleCount))
+        }
+    }
+}
