@@ -14,6 +14,7 @@ public enum LoomError: Error, Equatable, CustomStringConvertible {
     /// The model is not ready for the call (not built, not compiled, no layers).
     case notReady(String)
 
+    /// The message a user sees: what was expected and what was found, shapes printed as Keras prints them.
     public var description: String {
         switch self {
         case let .shapeMismatch(context, expected, found):

@@ -19,12 +19,17 @@ import Loom
 /// `prefetch`. The background reads touch the file (under the HDF5 lock) and buffers the
 /// training thread reads only after waiting on that read's group.
 public final class HDF5Dataset: Dataset, @unchecked Sendable {
+    /// The open file the rows are read from.
     public let file: HDF5File
     /// The dataset names of the inputs and targets.
     public let inputName: String
+    /// The targets' dataset name ("y" by default); nil when the file is read without targets.
     public let targetName: String?
+    /// The input dataset's first dimension, which the targets' must match.
     public let sampleCount: Int
+    /// The input dataset's shape without its samples axis.
     public let inputShape: [Int]
+    /// The target dataset's shape without its samples axis; nil without targets.
     public let targetShape: [Int]?
     /// The size of a read-ahead block for batches in file order (default 4 MiB; a block holds
     /// whole batches, at least one).
@@ -82,6 +87,7 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         try self.init(file: HDF5File(path: path), x: x, y: y)
     }
 
+    /// Reads from an open `file`, checking the datasets as `init(path:x:y:)` does.
     public init(file: HDF5File, x: String = "X", y: String? = "y") throws {
         self.file = file
         inputName = x
@@ -119,6 +125,8 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
 
     // MARK: Dataset
 
+    /// Copies `rows` from the block or batch read ahead when it holds them, else reads them now; throws for a row
+    /// out of range, a failed read, or a NaN or Inf value.
     public func read(rows: ArraySlice<Int>, inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {
         for row in rows where !(0..<sampleCount).contains(row) {
             throw HDF5Error(file: file.path, dataset: inputName, "row \(row) outside its \(sampleCount) samples")
@@ -145,6 +153,7 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         try readScattered(Array(rows), inputs: inputs, targets: withTargets ? targets : nil)
     }
 
+    /// Starts reading the next block (rows in file order) or this batch (shuffled rows) on the background queue.
     public func prefetch(rows: ArraySlice<Int>, targets: Bool) {
         let withTargets = targets && targetName != nil
         if let range = HDF5Dataset.consecutive(rows) {

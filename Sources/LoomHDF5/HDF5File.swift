@@ -5,11 +5,14 @@ import Loom
 /// The element type of an HDF5 dataset, as far as Loom reads it. Every numeric type is read
 /// as Float32 (HDF5 converts while reading); anything else is refused by name.
 public enum HDF5ElementType: Equatable, Sendable, CustomStringConvertible {
+    /// An IEEE float of `bits` bits ("float32", "float64").
     case float(bits: Int)
+    /// An integer of `bits` bits, signed or not ("int64", "uint8").
     case integer(bits: Int, signed: Bool)
     /// A class Loom cannot read as numbers: "string", "compound", "enum", ...
     case unsupported(String)
 
+    /// The NumPy-style name ("float32", "int64", "uint8"), or the unsupported class's name.
     public var description: String {
         switch self {
         case let .float(bits): return "float\(bits)"
@@ -25,6 +28,7 @@ public enum HDF5ElementType: Equatable, Sendable, CustomStringConvertible {
 /// Every call takes the process-wide HDF5 lock, so one file may be used from several threads
 /// (the streaming dataset prefetches on a background queue).
 public final class HDF5File {
+    /// How `init(path:mode:)` opens the file.
     public enum Mode: Sendable {
         /// An existing file, read only.
         case read
@@ -38,6 +42,7 @@ public final class HDF5File {
     public let path: String
     private let id: hid_t
 
+    /// Opens or creates the file at `path`; throws `HDF5Error` when it is missing, not HDF5, damaged or locked.
     public init(path: String, mode: Mode = .read) throws {
         self.path = path
         id = try HDF5Library.locked {
@@ -94,6 +99,7 @@ public final class HDF5File {
     /// The most levels of groups `datasetNames(under:)` descends, and the most objects it
     /// visits: a file may link a group into itself, and no Keras or Loom file comes near.
     public static let maximumGroupDepth = 32
+    /// The most objects (2^20) one `datasetNames(under:)` call visits before it refuses the file.
     public static let maximumVisitedObjects = 1 << 20
 
     /// The paths of every dataset below `group` ("layers/lstm/cell/vars/0", ...), sorted;

@@ -175,6 +175,7 @@ enum KerasModelFile {
 
 /// The formats `Sequential.save(to:)` writes, by the file name's ending.
 public enum KerasFileName: Sendable {
+    /// `keras`: a Keras 3 archive (config and weights); `weights`: `.weights.h5`, weights only; `json`: the config.
     case keras, weights, json
 
     /// The format a file name asks for; nil when its ending names none.

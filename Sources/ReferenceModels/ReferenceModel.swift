@@ -26,10 +26,13 @@ public struct ReferenceModel: Sendable {
     public let benchmark: String
     /// The name the comparison scripts use ("vanilla", "lstm128", ...).
     public let id: String
+    /// The architecture, with sizes from `inputShape` and `units`.
     public let kind: Kind
     /// Per-sample input shape.
     public let inputShape: [Int]
+    /// The units of each LSTM.
     public let units: Int
+    /// The training batch size (the stateful model's fixed batch).
     public let batchSize: Int
 
     /// B1, the seed's vanilla model: LSTM(10) on (10, 25) -> Dense(1), batch 32.
@@ -53,6 +56,7 @@ public struct ReferenceModel: Sendable {
     /// B7: stateful LSTM(32) on (10, 25) -> Dense(1), batch 32.
     public static let stateful = ReferenceModel(
         benchmark: "B7", id: "stateful", kind: .stateful, inputShape: [10, 25], units: 32, batchSize: 32)
+    /// B1–B7, in order.
     public static let all = [vanilla, lstm128, stacked, seq2seq, bidirectional, cnnLSTM, stateful]
 
     /// A model by benchmark ("B3", "b3") or script name ("stacked").
@@ -118,11 +122,11 @@ public struct ReferenceModel: Sendable {
                       resetStatesEachEpoch: isStateful, workers: workers)
     }
 
-    /// Predictions over `x` at `predictBatchSize` (the stateful model from a reset state).
     /// Training steps a benchmark times by default: fewer for the large batches, so each run
     /// takes about the same time (`Benchmarks/compare/models.py` keeps the same rule).
     public var defaultSteps: Int { batchSize >= 256 ? 8 : batchSize >= 64 ? 40 : 200 }
 
+    /// Predictions over `x` at `predictBatchSize` (the stateful model from a reset state).
     public func predict(_ model: Sequential, x: Tensor, workers: Int) throws -> Tensor {
         if isStateful { model.resetStates() }
         return try model.predict(x, batchSize: predictBatchSize, workers: workers)

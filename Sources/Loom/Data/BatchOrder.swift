@@ -6,8 +6,10 @@
 public struct BatchOrder {
     /// The rows of the epoch, in order; batch k is `rows[k·batchSize ..< min((k+1)·batchSize, count)]`.
     public let rows: [Int]
+    /// The rows per batch (the last batch may have fewer).
     public let batchSize: Int
 
+    /// The rows of `rows` in order, or shuffled by `generator` (which advances) when `shuffle`.
     public init(rows: Range<Int>, batchSize: Int, shuffle: Bool, generator: inout SeededGenerator) {
         var order = Array(rows)
         if shuffle {
@@ -23,6 +25,7 @@ public struct BatchOrder {
     /// The number of batches (a batch size past the sample count gives one batch of all).
     public var batchCount: Int { rows.isEmpty ? 0 : (rows.count - 1) / batchSize + 1 }
 
+    /// The rows of batch `k` (0-based, below `batchCount`), in epoch order.
     public func batch(_ k: Int) -> ArraySlice<Int> {
         let start = k * batchSize
         return rows[start..<BatchOrder.end(from: start, batch: batchSize, limit: rows.count)]

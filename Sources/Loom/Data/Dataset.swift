@@ -4,7 +4,9 @@
 /// `inputShape == [timesteps, features]`. Rows are copied out in the order asked, each
 /// sample contiguous, into buffers of `rows.count` samples.
 public protocol Dataset {
+    /// The number of samples (rows).
     var sampleCount: Int { get }
+    /// The shape of one input sample, without the samples axis: `[timesteps, features]`.
     var inputShape: [Int] { get }
     /// nil when the dataset has no targets (prediction input).
     var targetShape: [Int]? { get }
@@ -20,13 +22,17 @@ public protocol Dataset {
 }
 
 extension Dataset {
+    /// Does nothing: the default, for datasets with nothing to read ahead.
     public func prefetch(rows: ArraySlice<Int>, targets: Bool) {}
+    /// False: the default; `read` is then called from one thread at a time.
     public var supportsConcurrentReads: Bool { false }
 }
 
 /// A dataset held in memory as tensors `x (samples, ...)` and optional `y (samples, ...)`.
 public struct InMemoryDataset: Dataset {
+    /// The inputs, `(samples, ...)` with rank 2 or more, all finite.
     public let x: Tensor
+    /// The targets, `(samples, ...)` with x's sample count, all finite; nil for prediction input.
     public let y: Tensor?
 
     /// Checks that x and y have the same sample count and hold no NaN or Inf.
@@ -47,11 +53,16 @@ public struct InMemoryDataset: Dataset {
         self.y = y
     }
 
+    /// x's first dimension.
     public var sampleCount: Int { x.sampleCount }
+    /// True: reads only copy out of immutable tensors.
     public var supportsConcurrentReads: Bool { true }
+    /// x's shape without its samples axis.
     public var inputShape: [Int] { x.sampleShape }
+    /// y's shape without its samples axis; nil without y.
     public var targetShape: [Int]? { y?.sampleShape }
 
+    /// Copies `rows` of x (and of y, when both it and `targets` are given) into the buffers; never throws.
     public func read(rows: ArraySlice<Int>, inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {
         InMemoryDataset.gather(x, rows: rows, into: inputs)
         if let y, let targets { InMemoryDataset.gather(y, rows: rows, into: targets) }

@@ -6,9 +6,13 @@ import LoomKernels
 /// Each is applied in place to a buffer, and each derivative is written in terms of the
 /// activation's *output* `y`, so a backward pass needs only what the forward pass kept.
 public enum Activation: String, Sendable, CaseIterable {
+    /// The identity, `f(x) = x` (Keras's default activation).
     case linear
+    /// `max(x, 0)`.
     case relu
+    /// `1 / (1 + e^−x)`.
     case sigmoid
+    /// The hyperbolic tangent (the recurrent layers' default activation).
     case tanh
     /// Keras 3's `hard_sigmoid`: `relu6(x + 3) / 6`.
     case hardSigmoid = "hard_sigmoid"

@@ -10,16 +10,23 @@
 /// Weights, in Keras's order: the forward layer's (kernel, recurrent kernel, bias), then the
 /// backward layer's. Stateful works in both directions (each copy carries its own state).
 public final class Bidirectional: RandomizedLayer {
+    /// How the two directions' outputs combine, Keras's `merge_mode` (default "concat").
     public enum MergeMode: String, Sendable, CaseIterable {
+        /// `concat`: side by side on the last axis (2·units); `sum`, `mul`, `ave`: elementwise sum, product, mean.
         case concat, sum, mul, ave
     }
 
+    /// Empty until the model names it ("bidirectional", ...); the inner layers become "forward_x" and "backward_x".
     public var name: String
+    /// "Bidirectional", Keras's class name.
     public var typeName: String { "Bidirectional" }
+    /// How the two directions' outputs combine (default `.concat`).
     public let mergeMode: MergeMode
     /// The layer reading forwards, and its copy reading backwards.
     public let forwardLayer: any RecurrentLayer
+    /// The copy reading backwards (`layer.reversedCopy()`); its weights follow the forward layer's.
     public let backwardLayer: any RecurrentLayer
+    /// The wrapped layer's `stateful`.
     public var isStateful: Bool { forwardLayer.stateful }
 
     private var timesteps = 1
@@ -48,6 +55,8 @@ public final class Bidirectional: RandomizedLayer {
         self.name = name
     }
 
+    /// Builds and names both directions on `(timesteps, features)`; returns the inner output shape, its last axis
+    /// doubled for `.concat`.
     public func build(inputShape: [Int]) throws -> [Int] {
         let inner = try forwardLayer.build(inputShape: inputShape)
         _ = try backwardLayer.build(inputShape: inputShape)
@@ -63,19 +72,23 @@ public final class Bidirectional: RandomizedLayer {
         return shape
     }
 
+    /// The forward layer's parameters, then the backward layer's.
     public var parameterSpecs: [ParameterSpec] { forwardLayer.parameterSpecs + backwardLayer.parameterSpecs }
 
+    /// Binds the forward layer at the offset and the backward layer right after the forward layer's parameters.
     public func bind(_ binding: ParameterBinding) {
         forwardLayer.bind(binding)
         backwardLayer.bind(ParameterBinding(
             values: binding.values, gradients: binding.gradients, offset: binding.offset + forwardLayer.parameterCount))
     }
 
+    /// Zeroes both directions' carried state.
     public func resetStates() {
         forwardLayer.resetStates()
         backwardLayer.resetStates()
     }
 
+    /// Assigns the rows to both directions.
     public func assign(rows: ShardRows?) {
         forwardLayer.assign(rows: rows)
         backwardLayer.assign(rows: rows)
@@ -96,6 +109,7 @@ public final class Bidirectional: RandomizedLayer {
 
     // MARK: forward: y = merge(y_f, flip(y_b))
 
+    /// Runs both directions, flips the backward output back in time (with `returnSequences`), and merges the two.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let rows = batch * timesteps, U = units
         let yf = forwardLayer.forward(x, batch: batch, training: training)
@@ -125,6 +139,7 @@ public final class Bidirectional: RandomizedLayer {
 
     // MARK: backward: split dy by the merge, flip the backward half, run both, add the dx's
 
+    /// Splits `dy` by the merge, flips the backward half, backpropagates both; returns the sum of their dx, or nil.
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let rows = batch * timesteps, U = units
         let width = mergeMode == .concat ? 2 * U : U
@@ -153,6 +168,7 @@ public final class Bidirectional: RandomizedLayer {
         return dx
     }
 
+    /// A copy wrapping replicas of both directions.
     public func makeReplica() -> any Layer {
         let copy = Bidirectional(
             forward: forwardLayer.makeRecurrentReplica(), backward: backwardLayer.makeRecurrentReplica(), mergeMode: mergeMode, name: name)

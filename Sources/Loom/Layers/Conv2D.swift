@@ -8,15 +8,25 @@
 /// NHWC. Backward: `dkernel += columnsᵀ · dz`, `dcolumns = dz · kernelᵀ`, scattered back
 /// (col2im) into dx.
 public final class Conv2D: Layer {
+    /// Empty until the model names it ("conv2d", "conv2d_1", ...), unless given to `init`.
     public var name: String
+    /// "Conv2D", Keras's class name.
     public var typeName: String { "Conv2D" }
+    /// The number of output channels.
     public let filters: Int
+    /// The window's (height, width).
     public let kernelSize: (Int, Int)
+    /// The window's step (down, across); default (1, 1).
     public let strides: (Int, Int)
+    /// `.valid` (default) or `.same`, Keras's `padding`.
     public let padding: Padding
+    /// Applied elementwise to the output (default `.linear`; softmax is refused).
     public let activation: Activation
+    /// Whether to add a bias per filter (default true).
     public let useBias: Bool
+    /// Fills the kernel `(kh, kw, channels, filters)` (default `.glorotUniform`).
     public let kernelInitializer: Initializer
+    /// Fills the bias `(filters)` (default `.zeros`).
     public let biasInitializer: Initializer
 
     private var geometry = WindowGeometry()
@@ -50,6 +60,8 @@ public final class Conv2D: Layer {
         self.name = name
     }
 
+    /// Takes `(height, width, channels)` and returns `(outHeight, outWidth, filters)`; throws for a size or
+    /// stride that is not positive, a softmax, or an image smaller than the kernel.
     public func build(inputShape: [Int]) throws -> [Int] {
         guard filters > 0, kernelSize.0 > 0, kernelSize.1 > 0, strides.0 > 0, strides.1 > 0, activation != .softmax else {
             throw LoomError.invalidArgument("Conv2D '\(name)': filters, kernel size and strides must be positive (and no softmax)")
@@ -65,15 +77,19 @@ public final class Conv2D: Layer {
         return [geometry.outputHeight, geometry.outputWidth, filters]
     }
 
+    /// kernel `(kh, kw, channels, filters)`, then bias `(filters)` when `useBias`.
     public var parameterSpecs: [ParameterSpec] {
         KernelAndBias.specs(kernelShape: [kernelSize.0, kernelSize.1, geometry.channels, filters], useBias: useBias,
                             kernelInitializer: kernelInitializer, biasInitializer: biasInitializer)
     }
 
+    /// Points the kernel and bias at their slots of the model's buffers.
     public func bind(_ binding: ParameterBinding) { parameters.bind(binding, specs: parameterSpecs) }
 
     // MARK: forward: columns (B·P, patch) = im2col(x); y (B·P, filters) = act(columns · kernel + bias)
 
+    /// im2col into `columns (batch·outH·outW, kh·kw·channels)`, one GEMM with the kernel, the bias and the
+    /// activation; returns `(batch, outH, outW, filters)`, channels last.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let g = geometry, rows = batch * positions
         let cols = columns.reserve(rows * patch)
@@ -87,6 +103,8 @@ public final class Conv2D: Layer {
 
     // MARK: backward: dz = dy ⊙ f'(y); dkernel += colsᵀ·dz; dbias += Σ dz; dx = col2im(dz · kernelᵀ)
 
+    /// Adds the kernel and bias gradients (overwriting `dy` with dL/dz) and returns dx
+    /// `(batch, height, width, channels)`, scattered back by col2im, or nil when not needed.
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let g = geometry, rows = batch * positions
         activation.backward(output: output.pointer, gradient: dy, rows: rows, width: filters)
@@ -103,6 +121,7 @@ public final class Conv2D: Layer {
         return dx
     }
 
+    /// A copy with the same configuration, geometry and binding, and its own workspaces.
     public func makeReplica() -> any Layer {
         let copy = Conv2D(filters, kernelSize: kernelSize, strides: strides, padding: padding, activation: activation,
                           useBias: useBias, kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)

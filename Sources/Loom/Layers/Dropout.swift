@@ -4,8 +4,11 @@
 /// The masks come from a generator seeded from the model's seed and the layer's position, so
 /// the same seed gives the same masks; each data-parallel replica draws its own.
 public final class Dropout: RandomizedLayer {
+    /// Empty until the model names it ("dropout", "dropout_1", ...), unless given to `init`.
     public var name: String
+    /// "Dropout", Keras's class name.
     public var typeName: String { "Dropout" }
+    /// The fraction of values zeroed while training, in [0, 1) (checked by `build`).
     public let rate: Float
     private var generator = SeededGenerator(seed: 0)
     private var width = 0
@@ -13,11 +16,13 @@ public final class Dropout: RandomizedLayer {
     private let output = FloatBuffer()
     private var maskActive = false
 
+    /// A dropout of `rate` (Keras's `rate`); `name` defaults to "dropout", "dropout_1", ... in model order.
     public init(_ rate: Float, name: String = "") {
         self.rate = rate
         self.name = name
     }
 
+    /// Returns the input shape unchanged; throws when `rate` is outside [0, 1).
     public func build(inputShape: [Int]) throws -> [Int] {
         guard (0..<1).contains(rate) else { throw LoomError.invalidArgument("Dropout '\(name)': rate must be in [0, 1), got \(rate)") }
         width = Shape.count(inputShape)
@@ -29,6 +34,7 @@ public final class Dropout: RandomizedLayer {
 
     // forward: y = x ⊙ m with m ∈ {0, 1/(1−rate)}   backward: dx = dy ⊙ m
 
+    /// While training with `rate` > 0, `x ⊙ mask` with a fresh mask; otherwise `x` itself.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         maskActive = training && rate > 0
         guard maskActive else { return x }
@@ -42,6 +48,7 @@ public final class Dropout: RandomizedLayer {
         return UnsafePointer(y)
     }
 
+    /// `dy ⊙ mask` in place over `dy` (`dy` unchanged when the forward pass dropped nothing); nil when not needed.
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         guard needsInputGradient else { return nil }
         if maskActive {
@@ -51,6 +58,7 @@ public final class Dropout: RandomizedLayer {
         return dy
     }
 
+    /// A copy whose generator is seeded from this one's next draw, so each replica draws its own masks.
     public func makeReplica() -> any Layer {
         let copy = Dropout(rate, name: name)
         copy.width = width

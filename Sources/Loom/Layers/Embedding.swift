@@ -7,7 +7,9 @@
 /// ±0.05 as Keras does. The input is not differentiable: gradients stop here, and a model
 /// checks its indices before every batch (`checkInput`) so a bad one is a thrown error.
 public final class Embedding: Layer {
+    /// Empty until the model names it ("embedding", "embedding_1", ...), unless given to `init`.
     public var name: String
+    /// "Embedding", Keras's class name.
     public var typeName: String { "Embedding" }
     /// The number of indices (vocabulary size).
     public let inputDim: Int
@@ -37,6 +39,7 @@ public final class Embedding: Layer {
         self.name = name
     }
 
+    /// Returns `inputShape + [outputDim]`; throws when `inputDim` or `outputDim` is not positive.
     public func build(inputShape: [Int]) throws -> [Int] {
         guard inputDim > 0, outputDim > 0 else {
             throw LoomError.invalidArgument("Embedding '\(name)': inputDim and outputDim must be positive, got \(inputDim) and \(outputDim)")
@@ -45,16 +48,20 @@ public final class Embedding: Layer {
         return inputShape + [outputDim]
     }
 
+    /// One parameter, `embeddings (inputDim, outputDim)`.
     public var parameterSpecs: [ParameterSpec] {
         [ParameterSpec(name: "embeddings", shape: [inputDim, outputDim], initializer: embeddingsInitializer)]
     }
 
+    /// Points the table and its gradient at their slot of the model's buffers.
     public func bind(_ binding: ParameterBinding) {
         (table, tableGradient) = binding.slot(0, of: parameterSpecs)
     }
 
+    /// True: the indices must be checked, so the layer can only be a model's first layer, unwrapped.
     public var needsCheckedInput: Bool { true }
 
+    /// Throws unless every value is a whole number in `0..<inputDim`, naming the sample and the position.
     public func checkInput(_ input: UnsafePointer<Float>, rows: ArraySlice<Int>) throws {
         for (k, row) in rows.enumerated() {
             for i in 0..<width {
@@ -70,6 +77,7 @@ public final class Embedding: Layer {
 
     // forward: y[s, i] = embeddings[x[s, i]]   backward: dEmbeddings[x[s, i]] += dy[s, i]
 
+    /// Row `x[i]` of the table for every index: `(batch, d..., outputDim)`.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let table = table!, count = batch * width
         let y = output.reserve(count * outputDim)
@@ -80,6 +88,7 @@ public final class Embedding: Layer {
         return UnsafePointer(y)
     }
 
+    /// Adds each `dy` row into the table row its index picked; dx is zeros (indices have no gradient), or nil.
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let gradient = tableGradient!, x = indices!
         for i in 0..<(batch * width) {
@@ -92,6 +101,7 @@ public final class Embedding: Layer {
         return dx
     }
 
+    /// A copy with the same configuration and binding, and its own buffers.
     public func makeReplica() -> any Layer {
         let copy = Embedding(inputDim: inputDim, outputDim: outputDim, embeddingsInitializer: embeddingsInitializer, name: name)
         copy.width = width

@@ -15,19 +15,29 @@
 ///
 /// `goBackwards` and `stateful` behave as in `LSTM`.
 public final class GRU: RecurrentLayer {
+    /// Empty until the model names it ("gru", "gru_1", ...), unless given to `init`.
     public var name: String
+    /// "GRU", Keras's class name.
     public var typeName: String { "GRU" }
     /// Applied to the candidate (default tanh).
     public let activation: Activation
     /// Applied to the update and reset gates (default sigmoid).
     public let recurrentActivation: Activation
+    /// Whether to add the bias `(2, 3·units)`, a row each for the input and recurrent projections (default true).
     public let useBias: Bool
+    /// Fills the kernel `(features, 3·units)` (default `.glorotUniform`).
     public let kernelInitializer: Initializer
+    /// Fills the recurrent kernel `(units, 3·units)` (default `.orthogonal`).
     public let recurrentInitializer: Initializer
+    /// Fills the bias `(2, 3·units)` (default `.zeros`).
     public let biasInitializer: Initializer
+    /// The size of the hidden state and of each output step.
     public var units: Int { sequence.units }
+    /// Output every step, `(timesteps, units)`, rather than the last, `(units)` (default false).
     public var returnSequences: Bool { sequence.returnSequences }
+    /// Read the sequence from last to first (default false).
     public var goBackwards: Bool { sequence.goBackwards }
+    /// Carry each row's final state into the same row of the next batch (default false).
     public var stateful: Bool { sequence.stateful }
 
     private var sequence: RecurrentSequence
@@ -37,6 +47,7 @@ public final class GRU: RecurrentLayer {
     private let inputGateGradients = FloatBuffer()     // (T, B, 3U): dL/dxp
     private let recurrentGateGradients = FloatBuffer() // (T, B, 3U): dL/dhp
 
+    /// A GRU of `units` with Keras's defaults (`reset_after=True`); `name` defaults to "gru", ... in model order.
     public init(
         _ units: Int, activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, useBias: Bool = true,
         returnSequences: Bool = false, goBackwards: Bool = false, stateful: Bool = false,
@@ -54,6 +65,8 @@ public final class GRU: RecurrentLayer {
         self.name = name
     }
 
+    /// Takes `(timesteps, features)` and returns `(units)`, or `(timesteps, units)` with `returnSequences`;
+    /// throws for a size that is not positive or a softmax activation.
     public func build(inputShape: [Int]) throws -> [Int] {
         guard activation != .softmax, recurrentActivation != .softmax else {
             throw LoomError.invalidArgument("GRU '\(name)': softmax is not an elementwise activation")
@@ -61,18 +74,24 @@ public final class GRU: RecurrentLayer {
         return try sequence.build(inputShape: inputShape, layer: "GRU '\(name)'")
     }
 
+    /// kernel `(features, 3·units)`, recurrent_kernel `(units, 3·units)`, then bias `(2, 3·units)` when `useBias`.
     public var parameterSpecs: [ParameterSpec] {
         RecurrentWeights.specs(features: sequence.features, width: 3 * units, units: units,
                                bias: useBias ? [2, 3 * units] : nil, kernelInitializer: kernelInitializer,
                                recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer)
     }
 
+    /// Points the kernels and bias at their slots of the model's buffers.
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
+    /// Zeroes the carried state of every batch size.
     public func resetStates() { sequence.stateStore.reset() }
+    /// Sets the rows of the whole batch whose state this replica carries (nil: all of them).
     public func assign(rows: ShardRows?) { sequence.shardRows = rows }
 
     // MARK: forward
 
+    /// All steps' input projections in one GEMM, then per step one fused 3-gate recurrent GEMM and the cell;
+    /// returns the states as the output sequence or the last state.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 3 * U
@@ -111,6 +130,8 @@ public final class GRU: RecurrentLayer {
     //     da_h = dĥ ⊙ act'(ĥ)    dr = da_h ⊙ hp_h
     //     dxp = (dz ⊙ σ'(z), dr ⊙ σ'(r), da_h)    dhp = (dz ⊙ σ'(z), dr ⊙ σ'(r), da_h ⊙ r)
 
+    /// Backpropagation through all the batch's timesteps: adds the kernel, recurrent kernel and bias gradients;
+    /// returns dx `(batch, timesteps, features)`, or nil when not needed.
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 3 * U
@@ -151,8 +172,10 @@ public final class GRU: RecurrentLayer {
             biasInitializer: biasInitializer, name: name)
     }
 
+    /// An unbuilt, unnamed copy of the configuration with `goBackwards` flipped.
     public func reversedCopy() -> any RecurrentLayer { configuredCopy(goBackwards: !goBackwards, name: "") }
 
+    /// A copy sharing the binding and carried state, with its own workspaces (step products in `SmallGemm`).
     public func makeRecurrentReplica() -> any RecurrentLayer {
         let copy = configuredCopy(goBackwards: goBackwards, name: name)
         copy.sequence = sequence.replica()

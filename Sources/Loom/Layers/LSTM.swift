@@ -23,13 +23,17 @@
 /// users build one for that): its state starts at zero, carries across its own calls, and
 /// leaves the training state untouched. `resetStates()` zeroes all of them.
 public final class LSTM: RecurrentLayer, RandomizedLayer {
+    /// Empty until the model names it ("lstm", "lstm_1", ...), unless given to `init`.
     public var name: String
+    /// "LSTM", Keras's class name.
     public var typeName: String { "LSTM" }
+    /// The size of the hidden and cell states and of each output step.
     public var units: Int { sequence.units }
     /// Applied to the candidate gate and to the cell state (default tanh).
     public let activation: Activation
     /// Applied to the input, forget and output gates (default sigmoid).
     public let recurrentActivation: Activation
+    /// Whether to add the bias `(4·units)` (default true).
     public let useBias: Bool
     /// Initialises the forget gate's bias to 1 (default true, as in Keras).
     public let unitForgetBias: Bool
@@ -43,8 +47,11 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
     public var goBackwards: Bool { sequence.goBackwards }
     /// Carry each row's final state into the same row of the next batch.
     public var stateful: Bool { sequence.stateful }
+    /// Fills the kernel `(features, 4·units)` (default `.glorotUniform`).
     public let kernelInitializer: Initializer
+    /// Fills the recurrent kernel `(units, 4·units)` (default `.orthogonal`).
     public let recurrentInitializer: Initializer
+    /// Fills the bias `(4·units)` (default `.zeros`, its forget slice then set to 1 when `unitForgetBias`).
     public let biasInitializer: Initializer
     /// While training, the fraction of input features dropped (one mask per sequence).
     public var dropout: Float { dropoutMasks.inputRate }
@@ -117,6 +124,8 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
         self.name = name
     }
 
+    /// Takes `(timesteps, features)` and returns `(units)`, or `(timesteps, units)` with `returnSequences`;
+    /// throws for a size that is not positive, a softmax activation, or a dropout rate outside [0, 1).
     public func build(inputShape: [Int]) throws -> [Int] {
         guard activation != .softmax, recurrentActivation != .softmax else {
             throw LoomError.invalidArgument("LSTM '\(name)': softmax is not an elementwise activation")
@@ -125,6 +134,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
         return try sequence.build(inputShape: inputShape, layer: "LSTM '\(name)'")
     }
 
+    /// kernel `(features, 4·units)`, recurrent_kernel `(units, 4·units)`, then bias `(4·units)` when `useBias`.
     public var parameterSpecs: [ParameterSpec] {
         RecurrentWeights.specs(
             features: sequence.features, width: 4 * units, units: units, bias: useBias ? [4 * units] : nil,
@@ -132,13 +142,18 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
             biasInitializer: unitForgetBias && biasInitializer == .zeros ? .unitForgetBias(units: units) : biasInitializer)
     }
 
+    /// Points the kernels and bias at their slots of the model's buffers.
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
+    /// Zeroes the carried state of every batch size.
     public func resetStates() { sequence.stateStore.reset() }
+    /// Sets the rows of the whole batch whose state this replica carries (nil: all of them).
     public func assign(rows: ShardRows?) { sequence.shardRows = rows }
     func seed(_ seed: UInt64) { dropoutMasks.seed(seed) }
 
     // MARK: forward
 
+    /// All steps' input projections in one GEMM, then per step one fused 4-gate recurrent GEMM and the cell
+    /// (with dropout masks while training); returns the states as the output sequence or the last state.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 4 * U
@@ -189,6 +204,8 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
 
     // MARK: backward (full backpropagation through time over the batch's timesteps)
 
+    /// Backpropagation through all the batch's timesteps: adds the kernel, recurrent kernel and bias gradients;
+    /// returns dx `(batch, timesteps, features)`, or nil when not needed. Overwrites the gate values.
     public func backward(
         _ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool
     ) -> UnsafeMutablePointer<Float>? {
@@ -259,10 +276,13 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
              biasInitializer: biasInitializer, name: name)
     }
 
+    /// An unbuilt, unnamed copy of the configuration with `goBackwards` flipped and `returnState` off.
     public func reversedCopy() -> any RecurrentLayer {
         configuredCopy(goBackwards: !goBackwards, returnState: false, name: "")
     }
 
+    /// A copy sharing the binding and carried state, with its own workspaces and dropout masks (step products in
+    /// `SmallGemm`).
     public func makeRecurrentReplica() -> any RecurrentLayer {
         let copy = configuredCopy(goBackwards: goBackwards, returnState: returnState, name: name)
         copy.sequence = sequence.replica()

@@ -2,15 +2,19 @@
 public struct ParameterSpec: Sendable {
     /// Keras's variable name: "kernel", "recurrent_kernel", "bias".
     public let name: String
+    /// The dimensions, in Keras's layout: `(inputDim, units)` for a Dense kernel, `(units)` for its bias.
     public let shape: [Int]
+    /// Fills the parameter's first values when the model builds.
     public let initializer: Initializer
 
+    /// Describes one parameter; a layer lists these in `parameterSpecs`, in Keras's weight order.
     public init(name: String, shape: [Int], initializer: Initializer) {
         self.name = name
         self.shape = shape
         self.initializer = initializer
     }
 
+    /// The number of scalars, `shape.reduce(1, *)`: the parameter's length in the flat buffers.
     public var count: Int { Shape.count(shape) }
 }
 
@@ -21,10 +25,14 @@ public struct ParameterSpec: Sendable {
 /// A layer's parameters follow each other in the order of its `parameterSpecs`, starting at
 /// `offset`.
 public struct ParameterBinding {
+    /// The start of the whole flat parameter buffer (of the model or a replica), not of this layer's slice.
     public let values: UnsafePointer<Float>
+    /// The start of the flat gradient buffer, laid out as `values`; `backward` adds into it.
     public let gradients: UnsafeMutablePointer<Float>
+    /// The index of the layer's first scalar in both buffers.
     public let offset: Int
 
+    /// Binds a layer's parameters from `offset` on in `values` and `gradients`.
     public init(values: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, offset: Int) {
         self.values = values
         self.gradients = gradients
@@ -42,9 +50,12 @@ public struct ParameterBinding {
 /// `batchSize` rows in all (a shard's batch says how many). A stateful layer uses it to carry
 /// the state of exactly its rows.
 public struct ShardRows: Equatable, Sendable {
+    /// The index, in the whole batch, of the shard's first row.
     public let offset: Int
+    /// The row count of the whole batch (not of the shard): the batch size the carried state is kept for.
     public let batchSize: Int
 
+    /// The rows from `offset` on of a whole batch of `batchSize` rows.
     public init(offset: Int, batchSize: Int) {
         self.offset = offset
         self.batchSize = batchSize
@@ -97,12 +108,19 @@ public protocol Layer: AnyObject {
 }
 
 extension Layer {
+    /// None: the default for layers without weights (Flatten, Dropout, ...).
     public var parameterSpecs: [ParameterSpec] { [] }
+    /// Does nothing: the default for layers without parameters.
     public func bind(_ binding: ParameterBinding) {}
+    /// Does nothing: the default for layers without state.
     public func resetStates() {}
+    /// Ignores the rows: the default for layers without state.
     public func assign(rows: ShardRows?) {}
+    /// False: the default; only stateful recurrent layers (and their wrappers) keep state.
     public var isStateful: Bool { false }
+    /// Accepts every batch: the default for layers that take any finite value.
     public func checkInput(_ input: UnsafePointer<Float>, rows: ArraySlice<Int>) throws {}
+    /// False: the default; only layers that read indices (`Embedding`) need their input checked.
     public var needsCheckedInput: Bool { false }
 
     /// The refusal of a layer that `needsCheckedInput` anywhere the model cannot check it.
@@ -123,6 +141,7 @@ protocol RandomizedLayer: Layer {
 /// differentiates through in one stable step, as Keras does: the loss hands back
 /// dL/dlogits = (p − y)/n and the layer skips its own activation's derivative.
 public protocol ProbabilityOutputLayer: Layer {
+    /// The activation applied to the output; a cross-entropy loss fuses with `.sigmoid` or `.softmax`.
     var outputActivation: Activation { get }
     /// When set, `backward` takes dL/dlogits and `forward` keeps the logits.
     var receivesLogitGradient: Bool { get set }

@@ -3,10 +3,15 @@
 /// to the pool size). Backward sends each output's gradient to the input that was the maximum
 /// (the first one, on ties), whose index a training forward pass keeps.
 public final class MaxPooling2D: Layer {
+    /// Empty until the model names it ("max_pooling2d", "max_pooling2d_1", ...), unless given to `init`.
     public var name: String
+    /// "MaxPooling2D", Keras's class name.
     public var typeName: String { "MaxPooling2D" }
+    /// The window's (height, width); default (2, 2).
     public let poolSize: (Int, Int)
+    /// The window's step (down, across); defaults to `poolSize`, as in Keras.
     public let strides: (Int, Int)
+    /// `.valid` (default) or `.same`, Keras's `padding`.
     public let padding: Padding
     private var geometry = WindowGeometry()
     private let output = FloatBuffer()
@@ -15,6 +20,7 @@ public final class MaxPooling2D: Layer {
     /// The offsets of one window's cells, reused for every output pixel.
     private var cellOffsets: [Int] = []
 
+    /// A pooling layer; `strides` nil takes `poolSize`, and `name` defaults to "max_pooling2d", ... in model order.
     public init(poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid, name: String = "") {
         self.poolSize = poolSize
         self.strides = strides ?? poolSize
@@ -22,6 +28,8 @@ public final class MaxPooling2D: Layer {
         self.name = name
     }
 
+    /// Takes `(height, width, channels)` and returns `(outHeight, outWidth, channels)`; throws for a pool size or
+    /// stride that is not positive, or an image smaller than the pool.
     public func build(inputShape: [Int]) throws -> [Int] {
         guard poolSize.0 > 0, poolSize.1 > 0, strides.0 > 0, strides.1 > 0 else {
             throw LoomError.invalidArgument("MaxPooling2D '\(name)': pool size and strides must be positive")
@@ -41,6 +49,7 @@ public final class MaxPooling2D: Layer {
     // forward: y[b, oh, ow, c] = max over the window of x; winners[·] = that input's index
     // backward: dx[winner] += dy
 
+    /// Each output the maximum of its window, per channel; a training pass keeps each maximum's input index.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let g = geometry, C = g.channels
         let pixelsPerImage = g.outputHeight * g.outputWidth, count = batch * pixelsPerImage * C
@@ -65,6 +74,7 @@ public final class MaxPooling2D: Layer {
         return UnsafePointer(y)
     }
 
+    /// Adds each output's gradient to the input that was its window's maximum (zero elsewhere); nil when not needed.
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         guard needsInputGradient else { return nil }
         let g = geometry
@@ -76,6 +86,7 @@ public final class MaxPooling2D: Layer {
         return dx
     }
 
+    /// A copy with the same configuration and geometry, and its own buffers.
     public func makeReplica() -> any Layer {
         let copy = MaxPooling2D(poolSize: poolSize, strides: strides, padding: padding, name: name)
         copy.geometry = geometry

@@ -18,6 +18,8 @@ public protocol RecurrentLayer: Layer {
 }
 
 extension RecurrentLayer {
+    /// `makeRecurrentReplica()`, as a plain `Layer`.
     public func makeReplica() -> any Layer { makeRecurrentReplica() }
+    /// `stateful`: a recurrent layer keeps state exactly when it is configured to.
     public var isStateful: Bool { stateful }
 }

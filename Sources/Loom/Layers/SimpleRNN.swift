@@ -5,22 +5,34 @@
 /// recurrent_kernel `(units, units)`, bias `(units)`. `goBackwards` and `stateful` behave as
 /// in `LSTM` (time-major computation, state per batch size, shared with replicas).
 public final class SimpleRNN: RecurrentLayer {
+    /// Empty until the model names it ("simple_rnn", "simple_rnn_1", ...), unless given to `init`.
     public var name: String
+    /// "SimpleRNN", Keras's class name.
     public var typeName: String { "SimpleRNN" }
+    /// Applied to each new state (default tanh; softmax is refused).
     public let activation: Activation
+    /// Whether to add a bias `(units)` (default true).
     public let useBias: Bool
+    /// Fills the kernel `(features, units)` (default `.glorotUniform`).
     public let kernelInitializer: Initializer
+    /// Fills the recurrent kernel `(units, units)` (default `.orthogonal`).
     public let recurrentInitializer: Initializer
+    /// Fills the bias `(units)` (default `.zeros`).
     public let biasInitializer: Initializer
+    /// The size of the hidden state and of each output step.
     public var units: Int { sequence.units }
+    /// Output every step, `(timesteps, units)`, rather than the last, `(units)` (default false).
     public var returnSequences: Bool { sequence.returnSequences }
+    /// Read the sequence from last to first (default false).
     public var goBackwards: Bool { sequence.goBackwards }
+    /// Carry each row's final state into the same row of the next batch (default false).
     public var stateful: Bool { sequence.stateful }
 
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
     private let preactivationGradients = FloatBuffer() // (T, B, U)
 
+    /// A SimpleRNN of `units` with Keras's defaults; `name` defaults to "simple_rnn", ... in model order.
     public init(
         _ units: Int, activation: Activation = .tanh, useBias: Bool = true, returnSequences: Bool = false,
         goBackwards: Bool = false, stateful: Bool = false, kernelInitializer: Initializer = .glorotUniform,
@@ -36,6 +48,8 @@ public final class SimpleRNN: RecurrentLayer {
         self.name = name
     }
 
+    /// Takes `(timesteps, features)` and returns `(units)`, or `(timesteps, units)` with `returnSequences`;
+    /// throws for a size that is not positive or a softmax activation.
     public func build(inputShape: [Int]) throws -> [Int] {
         guard activation != .softmax else {
             throw LoomError.invalidArgument("SimpleRNN '\(name)': softmax is not an elementwise activation")
@@ -43,18 +57,24 @@ public final class SimpleRNN: RecurrentLayer {
         return try sequence.build(inputShape: inputShape, layer: "SimpleRNN '\(name)'")
     }
 
+    /// kernel `(features, units)`, recurrent_kernel `(units, units)`, then bias `(units)` when `useBias`.
     public var parameterSpecs: [ParameterSpec] {
         RecurrentWeights.specs(features: sequence.features, width: units, units: units, bias: useBias ? [units] : nil,
                                kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
                                biasInitializer: biasInitializer)
     }
 
+    /// Points the kernels and bias at their slots of the model's buffers.
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
+    /// Zeroes the carried state of every batch size.
     public func resetStates() { sequence.stateStore.reset() }
+    /// Sets the rows of the whole batch whose state this replica carries (nil: all of them).
     public func assign(rows: ShardRows?) { sequence.shardRows = rows }
 
     // MARK: forward: h_t = act(x_t·W + h_{t−1}·U + b), all input projections in one GEMM
 
+    /// All steps' input projections in one GEMM, then per step the recurrent product and the activation;
+    /// returns the states as the output sequence or the last state.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let (T, B, U) = (sequence.timesteps, batch, units)
         _ = sequence.begin(x, batch: B)
@@ -72,6 +92,8 @@ public final class SimpleRNN: RecurrentLayer {
 
     // MARK: backward: da_t = (dL/dh_t) ⊙ act'(h_t); dh_{t−1} = da_t · Uᵀ; dW, dU, db over all steps
 
+    /// Backpropagation through all the batch's timesteps: adds the kernel, recurrent kernel and bias gradients;
+    /// returns dx `(batch, timesteps, features)`, or nil when not needed.
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let da = preactivationGradients.reserve(T * B * U)
@@ -98,8 +120,10 @@ public final class SimpleRNN: RecurrentLayer {
                   recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
     }
 
+    /// An unbuilt, unnamed copy of the configuration with `goBackwards` flipped.
     public func reversedCopy() -> any RecurrentLayer { configuredCopy(goBackwards: !goBackwards, name: "") }
 
+    /// A copy sharing the binding and carried state, with its own workspaces (step products in `SmallGemm`).
     public func makeRecurrentReplica() -> any RecurrentLayer {
         let copy = configuredCopy(goBackwards: goBackwards, name: name)
         copy.sequence = sequence.replica()

@@ -5,17 +5,22 @@
 /// folds time into the batch and calls the layer once, not once per timestep. The weights are
 /// the inner layer's, in its order.
 public final class TimeDistributed: ProbabilityOutputLayer, RandomizedLayer {
+    /// Empty until the model names it ("time_distributed", ...), unless given to `init`.
     public var name: String
+    /// "TimeDistributed", Keras's class name.
     public var typeName: String { "TimeDistributed" }
     /// The layer applied at every timestep.
     public let layer: any Layer
     private var timesteps = 0
 
+    /// Wraps `layer`, which must not be stateful; `name` defaults to "time_distributed", ... in model order.
     public init(_ layer: any Layer, name: String = "") {
         self.layer = layer
         self.name = name
     }
 
+    /// Takes `(timesteps, inner...)` and returns `(timesteps, innerOutput...)`, naming the inner layer if unnamed;
+    /// throws for a rank below 2, a stateful inner layer, or one that needs checked input (`Embedding`).
     public func build(inputShape: [Int]) throws -> [Int] {
         guard inputShape.count >= 2 else {
             throw LoomError.shapeMismatch(
@@ -38,18 +43,23 @@ public final class TimeDistributed: ProbabilityOutputLayer, RandomizedLayer {
         }
     }
 
+    /// The inner layer's parameters, in its order.
     public var parameterSpecs: [ParameterSpec] { layer.parameterSpecs }
+    /// Binds the inner layer at this layer's offset.
     public func bind(_ binding: ParameterBinding) { layer.bind(binding) }
     func seed(_ seed: UInt64) { (layer as? any RandomizedLayer)?.seed(seed) }
 
+    /// The inner layer's forward pass over `batch · timesteps` samples.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         layer.forward(x, batch: batch * timesteps, training: training)
     }
 
+    /// The inner layer's backward pass over `batch · timesteps` samples.
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         layer.backward(dy, batch: batch * timesteps, needsInputGradient: needsInputGradient)
     }
 
+    /// A wrapper around a replica of the inner layer.
     public func makeReplica() -> any Layer {
         let copy = TimeDistributed(layer.makeReplica(), name: name)
         copy.timesteps = timesteps
@@ -57,10 +67,13 @@ public final class TimeDistributed: ProbabilityOutputLayer, RandomizedLayer {
     }
 
     // A sigmoid or softmax output under TimeDistributed fuses with cross-entropy like a bare one.
+    /// The inner layer's output activation (`.linear` when it is not a `ProbabilityOutputLayer`).
     public var outputActivation: Activation { (layer as? any ProbabilityOutputLayer)?.outputActivation ?? .linear }
+    /// The inner layer's flag (always false when it is not a `ProbabilityOutputLayer`).
     public var receivesLogitGradient: Bool {
         get { (layer as? any ProbabilityOutputLayer)?.receivesLogitGradient ?? false }
         set { (layer as? any ProbabilityOutputLayer)?.receivesLogitGradient = newValue }
     }
+    /// The inner layer's logits, `(batch·timesteps, ...)`, while it receives the logit gradient.
     public var logits: UnsafePointer<Float>? { (layer as? any ProbabilityOutputLayer)?.logits }
 }

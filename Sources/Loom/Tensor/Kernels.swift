@@ -28,6 +28,7 @@ public enum Kernels {
             }
         }
 
+        /// Lower levels first: `baseline < avx2 < avx512`.
         public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rawValue < rhs.rawValue }
 
         init(_ level: LoomKernelLevel) { self = Level(rawValue: Int(level.rawValue)) ?? .baseline }

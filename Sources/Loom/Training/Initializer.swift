@@ -4,7 +4,9 @@ public enum Initializer: Sendable, Equatable {
     case glorotUniform
     /// A random orthogonal matrix (Keras's default recurrent kernel initializer).
     case orthogonal
+    /// All zeros (Keras's `Zeros`, the default for biases).
     case zeros
+    /// All ones (Keras's `Ones`).
     case ones
     /// Uniform in [minimum, maximum) (Keras's `RandomUniform`; `Embedding` uses ±0.05).
     case randomUniform(minimum: Float, maximum: Float)

@@ -6,9 +6,13 @@ import Foundation
 /// value; categorical cross-entropy sums over the last (class) axis and averages over the
 /// rest (samples, and timesteps for sequence outputs).
 public enum Loss: String, Sendable, CaseIterable {
+    /// The mean of (p − y)² over every value ("mse").
     case meanSquaredError = "mean_squared_error"
+    /// The mean of |p − y| over every value ("mae").
     case meanAbsoluteError = "mean_absolute_error"
+    /// −(y·log p + (1 − y)·log(1 − p)), p clipped to [ε, 1 − ε], averaged over every value ("bce").
     case binaryCrossentropy = "binary_crossentropy"
+    /// −Σ y·log p over the class axis (p divided by its sum, then clipped), averaged over the rest ("cce").
     case categoricalCrossentropy = "categorical_crossentropy"
 
     /// Keras's clipping constant for probabilities (`keras.backend.epsilon()`).

@@ -7,7 +7,9 @@ public enum Metric: String, Sendable, CaseIterable {
     /// Keras 3's "accuracy": binary accuracy for a single output, categorical accuracy
     /// (argmax match) for several.
     case accuracy
+    /// The fraction of values where (p > 0.5) equals the 0/1 target.
     case binaryAccuracy = "binary_accuracy"
+    /// The fraction of rows whose largest prediction is where the target is largest (argmax match).
     case categoricalAccuracy = "categorical_accuracy"
 
     /// Parses a Keras name ("mae", "mean_absolute_error", "accuracy", "acc", ...).

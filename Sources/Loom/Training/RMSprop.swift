@@ -2,14 +2,20 @@
 ///
 ///     s = ρ·s + (1 − ρ)·g²;   Δ = lr·g / √(s + ε);   w −= Δ     (momentum μ: u = μ·u + Δ; w −= u)
 public final class RMSprop: Optimizer {
+    /// "rmsprop", Keras's name.
     public var name: String { "rmsprop" }
+    /// The step size (default 0.001, as in Keras).
     public var learningRate: Float
+    /// The decay ρ of the mean square (default 0.9).
     public let rho: Float
+    /// The momentum μ (default 0: none).
     public let momentum: Float
+    /// Added to the mean square under the square root (default 1e-7, Keras's).
     public let epsilon: Float
     private let meanSquares = FloatBuffer()
     private let momenta = FloatBuffer()
 
+    /// RMSprop with Keras 3's defaults.
     public init(learningRate: Float = 0.001, rho: Float = 0.9, momentum: Float = 0, epsilon: Float = 1e-7) {
         self.learningRate = learningRate
         self.rho = rho
@@ -17,12 +23,15 @@ public final class RMSprop: Optimizer {
         self.epsilon = epsilon
     }
 
+    /// The mean squares s and the momenta u (the momenta untouched while `momentum` is 0).
     public var stateBuffers: [FloatBuffer] { [meanSquares, momenta] }
 
+    /// An RMSprop with the same settings and fresh state.
     public func makeCopy() -> any Optimizer {
         RMSprop(learningRate: learningRate, rho: rho, momentum: momentum, epsilon: epsilon)
     }
 
+    /// Sizes the mean squares and momenta for `parameterCount` parameters and zeroes them.
     public func prepare(parameterCount: Int) {
         meanSquares.reserve(parameterCount)
         meanSquares.zero()
@@ -30,6 +39,7 @@ public final class RMSprop: Optimizer {
         momenta.zero()
     }
 
+    /// One RMSprop step on `parameters[range]`, in the kernels' `rmsprop` (`step` is not used).
     public func update(
         parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>, step: Int
     ) {

@@ -3,29 +3,38 @@
 ///     no momentum:  w −= lr·g
 ///     momentum μ:   v = μ·v − lr·g;  w += v           (nesterov: w += μ·v − lr·g)
 public final class SGD: Optimizer {
+    /// "sgd", Keras's name.
     public var name: String { "sgd" }
+    /// The step size (default 0.01, as in Keras).
     public var learningRate: Float
+    /// The velocity's decay μ (default 0: plain gradient descent).
     public let momentum: Float
+    /// Whether to take the Nesterov step (default false).
     public let nesterov: Bool
     private let velocities = FloatBuffer()
 
+    /// SGD with Keras 3's defaults: learning rate 0.01, no momentum.
     public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false) {
         self.learningRate = learningRate
         self.momentum = momentum
         self.nesterov = nesterov
     }
 
+    /// The velocities, one per parameter (untouched while `momentum` is 0).
     public var stateBuffers: [FloatBuffer] { [velocities] }
 
+    /// An SGD with the same settings and fresh velocities.
     public func makeCopy() -> any Optimizer {
         SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov)
     }
 
+    /// Sizes the velocities for `parameterCount` parameters and zeroes them.
     public func prepare(parameterCount: Int) {
         velocities.reserve(parameterCount)
         velocities.zero()
     }
 
+    /// One SGD step on `parameters[range]`, in the kernels' `sgd` (`step` is not used).
     public func update(
         parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>, step: Int
     ) {

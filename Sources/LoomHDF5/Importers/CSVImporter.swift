@@ -8,6 +8,7 @@ import Loom
 public struct CSVImporter {
     /// How values are rescaled, per column, with statistics over the whole series.
     public enum Scaling: String, Sendable, CaseIterable {
+        /// Values as they are in the file.
         case none
         /// To [0, 1]: (v − min) / (max − min).
         case minMax = "minmax"
@@ -15,14 +16,18 @@ public struct CSVImporter {
         case standard
     }
 
+    /// The timesteps of each input sample (positive).
     public var window: Int
+    /// The number of steps predicted after each window (default 1).
     public var horizon: Int
     /// Feature columns by name (with a header) or 0-based index; nil: every numeric column.
     public var columns: [String]?
     /// Target columns; nil: the last feature column.
     public var targets: [String]?
+    /// How the columns are rescaled before windowing (default `.none`).
     public var scaling: Scaling
 
+    /// An importer of `window`-step inputs predicting `horizon` steps; nil columns or targets take the defaults.
     public init(window: Int, horizon: Int = 1, columns: [String]? = nil, targets: [String]? = nil, scaling: Scaling = .none) {
         self.window = window
         self.horizon = horizon
@@ -33,10 +38,15 @@ public struct CSVImporter {
 
     /// What an import wrote.
     public struct Summary: Sendable, Equatable {
+        /// The number of windows written: rows − window − horizon + 1.
         public let samples: Int
+        /// The feature columns' names (header names, or 0-based indices as text), in X's feature order.
         public let featureColumns: [String]
+        /// The target columns' names, in y's order.
         public let targetColumns: [String]
+        /// X's full shape, `(samples, window, features)`.
         public let inputShape: [Int]
+        /// y's full shape, `(samples, horizon)`, or `(samples, horizon, targets)` for several target columns.
         public let targetShape: [Int]
     }
 
