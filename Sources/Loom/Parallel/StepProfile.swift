@@ -1,6 +1,7 @@
-/// Where the time of a data-parallel step went, in seconds per step, averaged over the steps
-/// of the last `fit` and over the workers.
+/// Where the time of a training step went, in seconds per step, averaged over the steps of
+/// the last `fit` and over the workers.
 public struct StepProfile: Sendable, Equatable {
+    /// The steps measured.
     public var steps = 0
     /// Forward and backward passes of the worker's shards.
     public var compute = 0.0
@@ -13,5 +14,6 @@ public struct StepProfile: Sendable, Equatable {
     /// The whole step as the calling thread saw it (data loading included).
     public var total = 0.0
 
+    /// A profile of no steps.
     public init() {}
 }

@@ -5,6 +5,7 @@
 public protocol Optimizer: AnyObject {
     /// Keras's name ("adam", "sgd", "rmsprop").
     var name: String { get }
+    /// The step size of the next update (Keras's `learning_rate`).
     var learningRate: Float { get set }
     /// Sizes the state for `parameterCount` parameters (zeroed); called before the first update.
     func prepare(parameterCount: Int)
