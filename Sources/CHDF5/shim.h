@@ -22,3 +22,5 @@ static inline void loom_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL
 static inline hid_t loom_h5t_native_int8(void) { return H5T_NATIVE_INT8; }
 static inline hid_t loom_h5t_native_uint16(void) { return H5T_NATIVE_UINT16; }
 static inline size_t loom_h5t_variable(void) { return H5T_VARIABLE; }
+static inline hid_t loom_h5t_native_uint64(void) { return H5T_NATIVE_UINT64; }
+static inline hid_t loom_h5t_std_u64le(void) { return H5T_STD_U64LE; }

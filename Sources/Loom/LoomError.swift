@@ -13,6 +13,9 @@ public enum LoomError: Error, Equatable, CustomStringConvertible {
     case invalidArgument(String)
     /// The model is not ready for the call (not built, not compiled, no layers).
     case notReady(String)
+    /// Training stopped at a step whose loss or gradient was NaN or infinite, before that
+    /// step changed any weight (`epoch` and `batch` count from 0, `step` from 1).
+    case diverged(epoch: Int, batch: Int, step: Int, detail: String)
 
     /// The message a user sees: what was expected and what was found, shapes printed as Keras prints them.
     public var description: String {
@@ -26,6 +29,9 @@ public enum LoomError: Error, Equatable, CustomStringConvertible {
             return "\(name) holds NaN or Inf at sample \(sample)"
         case let .statefulBatch(message), let .invalidArgument(message), let .notReady(message):
             return message
+        case let .diverged(epoch, batch, step, detail):
+            return "training diverged at epoch \(epoch + 1), batch \(batch + 1) (step \(step)): \(detail); "
+                + "the weights are those before this step (a lower learning rate, or gradient clipping, may help)"
         }
     }
 }

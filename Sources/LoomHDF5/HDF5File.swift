@@ -321,6 +321,78 @@ public final class HDF5File {
         }
     }
 
+    /// Writes `values` as a new 1-D dataset of unsigned 64-bit words (little-endian in the file).
+    public func write(words values: [UInt64], as name: String) throws {
+        try writeVector(name, count: values.count, fileType: loom_h5t_std_u64le(), memoryType: loom_h5t_native_uint64()) { write in
+            values.withUnsafeBytes { write($0.baseAddress) }
+        }
+    }
+
+    /// Writes `values` as a new 1-D dataset of Float64.
+    public func write(reals values: [Double], as name: String) throws {
+        try writeVector(name, count: values.count, fileType: loom_h5t_ieee_f64le(), memoryType: loom_h5t_native_double()) { write in
+            values.withUnsafeBytes { write($0.baseAddress) }
+        }
+    }
+
+    /// A 1-D dataset of unsigned 64-bit words (as `write(words:as:)` writes them).
+    public func readWords(_ name: String) throws -> [UInt64] {
+        let count = try vectorCount(name, elementSize: 8)
+        var values = [UInt64](repeating: 0, count: count)
+        try readVector(name, count: count, memoryType: loom_h5t_native_uint64(), into: &values)
+        return values
+    }
+
+    /// A 1-D dataset converted to Float64.
+    public func readReals(_ name: String) throws -> [Double] {
+        let count = try vectorCount(name, elementSize: 8)
+        var values = [Double](repeating: 0, count: count)
+        try readVector(name, count: count, memoryType: loom_h5t_native_double(), into: &values)
+        return values
+    }
+
+    /// The length of 1-D dataset `name`, refused when the file is too short to hold it (a
+    /// damaged size must not become an allocation).
+    private func vectorCount(_ name: String, elementSize: Int) throws -> Int {
+        let (shape, _) = try readableInfo(name)
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? Int.max
+        guard shape.count == 1, shape[0] <= fileSize / elementSize else {
+            throw HDF5Error(file: path, dataset: name, "has shape \(shape); expected a vector the file can hold")
+        }
+        return shape[0]
+    }
+
+    private func readVector<T>(_ name: String, count: Int, memoryType: hid_t, into values: inout [T]) throws {
+        guard count > 0 else { return }
+        try withDataset(name) { dataset in
+            let status = values.withUnsafeMutableBytes {
+                H5Dread(dataset, memoryType, loom_h5s_all(), loom_h5s_all(), loom_h5p_default(), $0.baseAddress)
+            }
+            guard status >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot be read: the file may be truncated or damaged") }
+        }
+    }
+
+    private func writeVector(
+        _ name: String, count: Int, fileType: hid_t, memoryType: hid_t,
+        _ body: ((UnsafeRawPointer?) -> herr_t) -> herr_t
+    ) throws {
+        try HDF5Library.locked {
+            var dims = [hsize_t(count)]
+            let space = H5Screate_simple(1, &dims, nil)
+            defer { H5Sclose(space) }
+            let links = H5Pcreate(loom_h5p_link_create())
+            defer { H5Pclose(links) }
+            H5Pset_create_intermediate_group(links, 1)
+            let dataset = H5Dcreate2(id, name, fileType, space, links, loom_h5p_default(), loom_h5p_default())
+            guard dataset >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot create the dataset (does it exist already?)") }
+            defer { H5Dclose(dataset) }
+            let status = count == 0 ? 0 : body { pointer in
+                H5Dwrite(dataset, memoryType, loom_h5s_all(), loom_h5s_all(), loom_h5p_default(), pointer)
+            }
+            guard status >= 0 else { throw HDF5Error(file: path, dataset: name, "writing \(count) values failed") }
+        }
+    }
+
     // MARK: attributes
 
     /// Sets a Float64 array attribute on the file (`object` nil) or on a dataset or group.

@@ -55,6 +55,30 @@ struct Train: ParsableCommand {
     @Flag(help: "Print nothing while training.")
     var quiet = false
 
+    @Option(help: "Checkpoint the whole run into this folder (created if missing): weights, optimizer, position, generators.")
+    var checkpointDir: String?
+
+    @Option(help: "With --checkpoint-dir: a checkpoint every N optimizer steps (default: after every epoch).")
+    var checkpointEvery: Int?
+
+    @Option(help: "With --checkpoint-dir: how many of the newest checkpoints to keep.")
+    var keep = 2
+
+    @Flag(help: "Continue from --checkpoint-dir's latest checkpoint: the same command line (--epochs may grow).")
+    var resume = false
+
+    @Option(help: "Stop once --monitor has not improved for this many epochs (Keras's EarlyStopping patience).")
+    var earlyStopping: Int?
+
+    @Option(help: "FACTOR,PATIENCE: multiply the learning rate by FACTOR after PATIENCE epochs without improvement.")
+    var reduceLrOnPlateau: String?
+
+    @Flag(help: "With --save: write the model after an epoch only when --monitor improved (Keras's save_best_only).")
+    var saveBest = false
+
+    @Option(help: "What --early-stopping, --reduce-lr-on-plateau and --save-best watch (val_loss, loss, val_mae, ...).")
+    var monitor = "val_loss"
+
     func validate() throws {
         guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more") }
         guard batchSize ?? 1 > 0 else { throw ValidationError("--batch-size must be positive") }
@@ -66,10 +90,35 @@ struct Train: ParsableCommand {
         if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive finite number, got \(lr)") }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1)") }
         guard every >= 1 else { throw ValidationError("--every must be at least 1") }
+        guard checkpointEvery ?? 1 >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
+        guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
+        if checkpointDir == nil {
+            for (set, name) in [(resume, "--resume"), (checkpointEvery != nil, "--checkpoint-every")] where set {
+                throw ValidationError("\(name) needs --checkpoint-dir")
+            }
+        }
+        if let patience = earlyStopping, patience < 0 { throw ValidationError("--early-stopping must be 0 or more") }
+        _ = try plateauRule()
+        if saveBest {
+            guard let save, save.hasSuffix(".keras") || save.hasSuffix(".weights.h5") else {
+                throw ValidationError("--save-best needs --save naming a .keras or .weights.h5 file")
+            }
+        }
         if let save, KerasFileName(URL(fileURLWithPath: save)) == nil {
             throw ValidationError("--save \(save): name it .keras (model), .weights.h5 (weights) or .json (config); "
                                   + "Loom does not write Keras 2 .h5 files")
         }
+    }
+
+    /// --reduce-lr-on-plateau FACTOR,PATIENCE, parsed.
+    private func plateauRule() throws -> (factor: Float, patience: Int)? {
+        guard let text = reduceLrOnPlateau else { return nil }
+        let parts = text.split(separator: ",")
+        guard parts.count == 2, let factor = Float(parts[0]), let patience = Int(parts[1]),
+              factor > 0, factor < 1, patience >= 0 else {
+            throw ValidationError("--reduce-lr-on-plateau takes FACTOR,PATIENCE with 0 < FACTOR < 1, such as 0.5,3; got \(text)")
+        }
+        return (factor, patience)
     }
 
     func run() throws {
@@ -90,20 +139,63 @@ struct Train: ParsableCommand {
             print("Training \(what) on \(path): X \(Shape.describe([dataset.sampleCount] + dataset.inputShape))")
             try model.summary()
         }
+        let watch = StopRequest.Watch()
+        var callbacks: [any Callback] = [watch]
+        let backup = try checkpointDir.map { try backupCallback(folder: $0, data: path) }
+        if let backup { callbacks.append(backup) }
+        if let patience = earlyStopping { callbacks.append(EarlyStopping(monitor: monitor, patience: patience)) }
+        if let (factor, patience) = try plateauRule() {
+            callbacks.append(try ReduceLROnPlateau(monitor: monitor, factor: factor, patience: patience))
+        }
+        if saveBest, let save { callbacks.append(try ModelCheckpoint(filepath: save, monitor: monitor, saveBestOnly: true)) }
+        StopRequest.install()
         let statefulRun = model.isStateful
         let result = try model.fit(
             dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
             validationSplit: validationSplit, verbose: quiet ? 0 : 1, resetStatesEachEpoch: statefulRun,
-            workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients)
-        if let saveTarget { try model.save(to: URL(fileURLWithPath: saveTarget.path)) }
+            workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients,
+            callbacks: callbacks)
         if let historyTarget { try writeHistory(result, to: historyTarget) }
+        if let backup, !quiet, backup.writing.count > 0 {
+            print(String(format: "Checkpoints: %d written to %@, %.1f ms each on average", backup.writing.count,
+                         backup.folder.path, 1e3 * backup.writing.seconds / Double(backup.writing.count)))
+        }
+        if let run = watch.run, run.interrupted {
+            let resumable = checkpointDir.map { " into \($0); continue with the same command and --resume" } ?? ""
+            print("Stopped by a signal after step \(run.step): checkpoint written\(resumable)")
+            throw ExitCode(StopRequest.exitStatus)
+        }
+        if let saveTarget, !saveBest { try model.save(to: URL(fileURLWithPath: saveTarget.path)) }
         if !quiet, let validationLoss = result["val_loss"].last {
             try reportBaseline(dataset: dataset, validationLoss: validationLoss)
         }
     }
 
+    /// The --checkpoint-dir callback: refuses a folder holding an earlier run's checkpoints
+    /// without --resume, and says when --resume finds none yet.
+    private func backupCallback(folder: String, data: String) throws -> BackupAndRestore {
+        let settings = [
+            "--data": URL(fileURLWithPath: data).standardizedFileURL.path, "--x": dataOptions.inputName,
+            "--y": dataOptions.targetName, "--model": kerasOptions.model ?? modelOptions.arch.rawValue,
+            "--units": String(modelOptions.units), "--seed": String(modelOptions.seed), "--metrics": metrics,
+            "--lr": lr.map { "\($0)" } ?? "default",
+        ]
+        let backup = try BackupAndRestore(
+            backupDirectory: folder, saveFrequency: checkpointEvery.map { .steps($0) } ?? .epoch, deleteCheckpoint: false,
+            keep: keep, settings: settings)
+        let existing = try backup.folder.latestPath()
+        if existing != nil && !resume {
+            throw ValidationError("--checkpoint-dir \(folder) holds a checkpoint of an earlier run (\(existing!)); "
+                                  + "pass --resume to continue it, or choose another folder")
+        }
+        if existing == nil && resume && !quiet { print("No checkpoint in \(folder) yet: starting from the beginning") }
+        return backup
+    }
+
     private func writeHistory(_ history: History, to output: OutputFile) throws {
-        let keys = history.history.keys.sorted { ($0.hasPrefix("val_") ? 1 : 0, $0) < ($1.hasPrefix("val_") ? 1 : 0, $1) }
+        // Training values, then validation values, then the learning rate.
+        func rank(_ key: String) -> Int { key == "learning_rate" ? 2 : key.hasPrefix("val_") ? 1 : 0 }
+        let keys = history.history.keys.sorted { (rank($0), $0) < (rank($1), $1) }
         var lines = [(["epoch"] + keys).joined(separator: ",")]
         for (row, epoch) in history.epoch.enumerated() {
             lines.append(([String(epoch + 1)] + keys.map { String(history[$0][row]) }).joined(separator: ","))

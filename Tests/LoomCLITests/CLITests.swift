@@ -72,7 +72,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(trained.out.contains("Epoch 3/3"), trained.out)
         XCTAssertTrue(trained.out.contains("for the naive forecast"), trained.out)
         let historyLines = try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(historyLines.first, "epoch,loss,mae,val_loss,val_mae")
+        XCTAssertEqual(historyLines.first, "epoch,loss,mae,val_loss,val_mae,learning_rate")
         XCTAssertEqual(historyLines.count, 4)
 
         let evaluated = try loom(["evaluate", "--model", model, "--data", data])

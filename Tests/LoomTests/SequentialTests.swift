@@ -44,7 +44,7 @@ final class SequentialTests: XCTestCase {
         let history = try model.fit(x: x, y: y, epochs: 15, batchSize: 32, validationSplit: 0.25, verbose: 0)
         // Predicting the mean scores 0.5 (the variance of sin); a working LSTM gets far below.
         XCTAssertLessThan(history["val_loss"].last!, 0.01)
-        XCTAssertEqual(Set(history.history.keys), ["loss", "mae", "val_loss", "val_mae"])
+        XCTAssertEqual(Set(history.history.keys), ["loss", "mae", "val_loss", "val_mae", "learning_rate"])
         XCTAssertEqual(history.epoch, Array(0..<15))
     }
 

@@ -9,7 +9,7 @@
 ///
 /// Weights, in Keras's order: the forward layer's (kernel, recurrent kernel, bias), then the
 /// backward layer's. Stateful works in both directions (each copy carries its own state).
-public final class Bidirectional: RandomizedLayer {
+public final class Bidirectional: RandomizedLayer, StateCarryingLayer {
     /// How the two directions' outputs combine, Keras's `merge_mode` (default "concat").
     public enum MergeMode: String, Sendable, CaseIterable {
         /// `concat`: side by side on the last axis (2·units); `sum`, `mul`, `ave`: elementwise sum, product, mean.
@@ -97,6 +97,20 @@ public final class Bidirectional: RandomizedLayer {
     func seed(_ seed: UInt64) {
         (forwardLayer as? any RandomizedLayer)?.seed(seed)
         (backwardLayer as? any RandomizedLayer)?.seed(seed &* 0x2545_F491_4F6C_DD1D &+ 1)
+    }
+
+    /// The forward layer's words, then the backward layer's.
+    var randomState: [UInt64] {
+        get { ((forwardLayer as? any RandomizedLayer)?.randomState ?? []) + ((backwardLayer as? any RandomizedLayer)?.randomState ?? []) }
+        set {
+            let split = (forwardLayer as? any RandomizedLayer)?.randomState.count ?? 0
+            if let forward = forwardLayer as? any RandomizedLayer { forward.randomState = Array(newValue.prefix(split)) }
+            if let backward = backwardLayer as? any RandomizedLayer { backward.randomState = Array(newValue.dropFirst(split)) }
+        }
+    }
+
+    var stateStores: [RecurrentStateStore] {
+        [forwardLayer, backwardLayer].flatMap { ($0 as? any StateCarryingLayer)?.stateStores ?? [] }
     }
 
     /// Copies `source (batch, T, U)` to `target` with the time axis reversed (T = 1 copies).

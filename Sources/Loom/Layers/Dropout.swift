@@ -32,6 +32,11 @@ public final class Dropout: RandomizedLayer {
     /// Seeds the masks (the model calls it with its seed and the layer's index).
     func seed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
+    var randomState: [UInt64] {
+        get { generator.state }
+        set { generator = SeededGenerator(state: newValue) ?? generator }
+    }
+
     // forward: y = x ⊙ m with m ∈ {0, 1/(1−rate)}   backward: dx = dy ⊙ m
 
     /// While training with `rate` > 0, `x ⊙ mask` with a fresh mask; otherwise `x` itself.

@@ -14,7 +14,7 @@
 ///     h' = z ⊙ h + (1 − z) ⊙ ĥ
 ///
 /// `goBackwards` and `stateful` behave as in `LSTM`.
-public final class GRU: RecurrentLayer {
+public final class GRU: RecurrentLayer, StateCarryingLayer {
     /// Empty until the model names it ("gru", "gru_1", ...), unless given to `init`.
     public var name: String
     /// "GRU", Keras's class name.
@@ -85,6 +85,7 @@ public final class GRU: RecurrentLayer {
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
     /// Zeroes the carried state of every batch size.
     public func resetStates() { sequence.stateStore.reset() }
+    var stateStores: [RecurrentStateStore] { [sequence.stateStore] }
     /// Sets the rows of the whole batch whose state this replica carries (nil: all of them).
     public func assign(rows: ShardRows?) { sequence.shardRows = rows }
 

@@ -22,7 +22,7 @@
 /// than the one trained with acts like a second stateful model sharing these weights (Keras
 /// users build one for that): its state starts at zero, carries across its own calls, and
 /// leaves the training state untouched. `resetStates()` zeroes all of them.
-public final class LSTM: RecurrentLayer, RandomizedLayer {
+public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
     /// Empty until the model names it ("lstm", "lstm_1", ...), unless given to `init`.
     public var name: String
     /// "LSTM", Keras's class name.
@@ -149,6 +149,11 @@ public final class LSTM: RecurrentLayer, RandomizedLayer {
     /// Sets the rows of the whole batch whose state this replica carries (nil: all of them).
     public func assign(rows: ShardRows?) { sequence.shardRows = rows }
     func seed(_ seed: UInt64) { dropoutMasks.seed(seed) }
+    var randomState: [UInt64] {
+        get { dropoutMasks.generatorState }
+        set { dropoutMasks.generatorState = newValue }
+    }
+    var stateStores: [RecurrentStateStore] { [sequence.stateStore] }
 
     // MARK: forward
 

@@ -135,6 +135,16 @@ extension Layer {
 /// its own seed and the layer's position when it builds, so the same seed gives the same masks.
 protocol RandomizedLayer: Layer {
     func seed(_ seed: UInt64)
+    /// The words of every generator the layer draws from (its own, then its inner layers'),
+    /// four per generator: setting words read from a layer of the same configuration
+    /// continues its sequences exactly (checkpoints keep them).
+    var randomState: [UInt64] { get set }
+}
+
+/// A layer that carries recurrent state from batch to batch: the stores (one per recurrent
+/// layer inside it) a checkpoint keeps.
+protocol StateCarryingLayer: Layer {
+    var stateStores: [RecurrentStateStore] { get }
 }
 
 /// A layer whose output may be a probability (sigmoid or softmax) that a cross-entropy loss

@@ -28,6 +28,12 @@ final class RecurrentDropout {
 
     func seed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
+    /// The mask generator's state (see `SeededGenerator.state`).
+    var generatorState: [UInt64] {
+        get { generator.state }
+        set { generator = SeededGenerator(state: newValue) ?? generator }
+    }
+
     /// A copy for a replica: the same rates, its own masks and generator.
     func replica() -> RecurrentDropout {
         let copy = RecurrentDropout(inputRate: inputRate, recurrentRate: recurrentRate)

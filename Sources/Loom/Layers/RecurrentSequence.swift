@@ -144,6 +144,28 @@ final class RecurrentStateStore: @unchecked Sendable {
         if let cell { (state[1].pointer + rows.offset * units).update(from: cell, count: batch * units) }
     }
 
+    /// The kept states, by batch size ascending: each one buffer per component,
+    /// `(batchSize, units)`.
+    var entries: [(batchSize: Int, buffers: [FloatBuffer])] {
+        lock.withLock { states.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
+
+    /// Replaces the kept state for `batchSize`-row batches with `values` (one array per
+    /// component, `batchSize · units` values each).
+    func restore(batchSize: Int, values: [[Float]]) {
+        let state = values.map { component in
+            let buffer = FloatBuffer(count: component.count)
+            component.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: $0.count) }
+            return buffer
+        }
+        lock.withLock { states[batchSize] = state }
+    }
+
+    /// Forgets every kept state (the next batch of any size starts from zeros).
+    func removeAll() {
+        lock.withLock { states = [:] }
+    }
+
     func reset() {
         lock.withLock {
             for state in states.values { for buffer in state { buffer.zero() } }

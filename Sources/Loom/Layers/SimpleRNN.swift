@@ -4,7 +4,7 @@
 /// `returnSequences`. Parameters, in Keras's order: kernel `(features, units)`,
 /// recurrent_kernel `(units, units)`, bias `(units)`. `goBackwards` and `stateful` behave as
 /// in `LSTM` (time-major computation, state per batch size, shared with replicas).
-public final class SimpleRNN: RecurrentLayer {
+public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
     /// Empty until the model names it ("simple_rnn", "simple_rnn_1", ...), unless given to `init`.
     public var name: String
     /// "SimpleRNN", Keras's class name.
@@ -68,6 +68,7 @@ public final class SimpleRNN: RecurrentLayer {
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
     /// Zeroes the carried state of every batch size.
     public func resetStates() { sequence.stateStore.reset() }
+    var stateStores: [RecurrentStateStore] { [sequence.stateStore] }
     /// Sets the rows of the whole batch whose state this replica carries (nil: all of them).
     public func assign(rows: ShardRows?) { sequence.shardRows = rows }
 

@@ -48,6 +48,13 @@ public final class TimeDistributed: ProbabilityOutputLayer, RandomizedLayer {
     /// Binds the inner layer at this layer's offset.
     public func bind(_ binding: ParameterBinding) { layer.bind(binding) }
     func seed(_ seed: UInt64) { (layer as? any RandomizedLayer)?.seed(seed) }
+    var randomState: [UInt64] {
+        get { (layer as? any RandomizedLayer)?.randomState ?? [] }
+        set {
+            guard let inner = layer as? any RandomizedLayer else { return }
+            inner.randomState = newValue
+        }
+    }
 
     /// The inner layer's forward pass over `batch · timesteps` samples.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {

@@ -6,6 +6,7 @@ public struct History: Sendable {
     /// Values per key, one per epoch.
     public internal(set) var history: [String: [Double]] = [:]
 
+    /// The values of `key` per epoch ([] for a key never recorded).
     public subscript(key: String) -> [Double] { history[key] ?? [] }
 
     mutating func record(epoch index: Int, logs: [(String, Double)]) {

@@ -19,23 +19,29 @@ extension Sequential {
     ///   - resetStatesEachEpoch: zero recurrent state before each epoch (Keras users do this
     ///     by hand in a loop of one-epoch fits).
     ///   - workers: threads training data-parallel: each batch is cut into contiguous shards,
-    ///     one replica each, and their gradients averaged (see `DataParallelEngine`). OpenBLAS
+    ///     one replica each, and their gradients averaged (see `TrainingEngine`). OpenBLAS
     ///     runs one thread per product meanwhile.
     ///   - averaging: `.gradients` (every step, the same model as the whole batch on one
     ///     thread) or `.parameters(every: k)`.
     ///   - fixedShards: cut every batch into this many shards whatever the worker count, so
     ///     the result is bitwise identical for any `workers` up to it.
+    ///   - callbacks: called at the edges of training, epochs and batches (see `Callback`);
+    ///     `BackupAndRestore` among them makes the run resumable.
+    ///   - guardNonFinite: stop with `LoomError.diverged` at the first step whose loss or
+    ///     gradient is NaN or infinite, before it changes any weight (default true).
     @discardableResult
     public func fit(
         x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
         validationSplit: Double = 0, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
-        workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil
+        workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
+        callbacks: [any Callback] = [], guardNonFinite: Bool = true
     ) throws -> History {
         try fit(dataset: InMemoryDataset(x: x, y: y), epochs: epochs, batchSize: batchSize, shuffle: shuffle,
                 validationSplit: validationSplit, verbose: verbose,
                 allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
-                workers: workers, averaging: averaging, fixedShards: fixedShards)
+                workers: workers, averaging: averaging, fixedShards: fixedShards, callbacks: callbacks,
+                guardNonFinite: guardNonFinite)
     }
 
     /// Trains on any `Dataset` (in memory or streamed); see `fit(x:y:...)`.
@@ -44,7 +50,8 @@ extension Sequential {
         dataset: any Dataset, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
         validationSplit: Double = 0, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
-        workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil
+        workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
+        callbacks: [any Callback] = [], guardNonFinite: Bool = true
     ) throws -> History {
         guard let objective else { throw notCompiled("fit") }
         guard epochs >= 0 else { throw LoomError.invalidArgument("fit: epochs must be >= 0, got \(epochs)") }
@@ -66,7 +73,8 @@ extension Sequential {
         }
 
         let engine = try TrainingEngine(
-            model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, batch: batch)
+            model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, batch: batch,
+            guardNonFinite: guardNonFinite)
         let blasThreads = BLAS.threadCount
         if engine.replicas.isParallel { BLAS.threadCount = 1 }
         defer {
@@ -74,25 +82,58 @@ extension Sequential {
             BLAS.threadCount = blasThreads
             lastFitProfile = engine.profile
         }
+        let settings = [
+            "layers": layers.enumerated().map { "\($1.typeName)\(layerOutputShapes[$0])" }.joined(separator: ","),
+            "batch size": String(batch), "workers": String(workers), "shards": String(engine.replicas.shardCount),
+            "averaging": "\(averaging)", "samples": String(dataset.sampleCount), "validation split": "\(validationSplit)",
+            "shuffle": "\(shuffle)", "optimizer": parameterStore.optimizer!.name, "loss": objective.loss.rawValue,
+        ]
+        let run = TrainingRun(model: self, epochs: epochs, engine: engine, callbacks: callbacks, settings: settings)
+        for callback in callbacks { try callback.onTrainBegin(run) }
+        for callback in callbacks {
+            guard let snapshot = try callback.snapshotToRestore(run) else { continue }
+            try run.restore(snapshot)
+            break
+        }
 
-        var history = History()
         var reporter = ProgressReporter(verbose: verbose, epochs: epochs)
         let workspace = makeWorkspace(dataset)
-        for epoch in 0..<epochs {
-            if resetStatesEachEpoch { resetStates() }
+        while run.epoch < epochs && !run.stopTraining {
+            let epoch = run.epoch
+            if run.batch == 0 {
+                if resetStatesEachEpoch { resetStates() }
+                run.totals = RunningTotals(metrics: objective.metrics)
+            }
+            // A run resumed mid-epoch draws the epoch's order again from the generator as it was.
+            run.epochGenerator = generator
+            for callback in callbacks { try callback.onEpochBegin(epoch, run: run) }
             reporter.epochStarted(epoch)
             let start = DispatchTime.now()
             let order = BatchOrder(rows: trainingRows, batchSize: batch, shuffle: shuffle, generator: &generator)
-            var totals = RunningTotals(metrics: objective.metrics)
-            for k in 0..<order.batchCount {
+            while run.batch < order.batchCount && !run.stopTraining {
+                let k = run.batch
+                for callback in callbacks { try callback.onBatchBegin(k, run: run) }
                 let rows = order.batch(k)
-                let (loss, metricValues) = try trainStep(
-                    engine, workspace: workspace, dataset: dataset, rows: rows,
-                    next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
-                totals.add(loss: loss, metrics: metricValues, samples: rows.count)
+                let (loss, metricValues): (Double, [Double])
+                do {
+                    (loss, metricValues) = try trainStep(
+                        engine, workspace: workspace, dataset: dataset, rows: rows,
+                        next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
+                } catch let failure as NonFiniteStep {
+                    throw LoomError.diverged(epoch: epoch, batch: k, step: failure.step, detail: failure.detail)
+                }
+                run.totals.add(loss: loss, metrics: metricValues, samples: rows.count)
+                run.batch = k + 1
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed)
+                if !callbacks.isEmpty {
+                    let logs = [("loss", loss)] + zip(objective.metrics, metricValues).map { ($0.rawValue, $1) }
+                    let values = Dictionary(uniqueKeysWithValues: logs)
+                    for callback in callbacks { try callback.onBatchEnd(k, logs: values, run: run) }
+                }
             }
-            var logs = totals.logs(prefix: "")
+            // Stopped inside the epoch: it is not recorded (a checkpoint continues it).
+            guard run.batch == order.batchCount else { break }
+            var logs = run.totals.logs(prefix: "")
             if !validationRows.isEmpty {
                 engine.synchronizeParameters()
                 let validation = try evaluate(
@@ -100,10 +141,18 @@ extension Sequential {
                     replicas: engine.replicas, objective: objective)
                 logs += validation.logs(prefix: "val_")
             }
-            history.record(epoch: epoch, logs: logs)
             reporter.epochEnded(epoch, steps: order.batchCount, seconds: start.secondsElapsed, logs: logs)
+            logs.append(("learning_rate", Double(run.learningRate)))
+            run.history.record(epoch: epoch, logs: logs)
+            run.epoch = epoch + 1
+            run.batch = 0
+            run.epochGenerator = generator
+            run.totals = RunningTotals(metrics: objective.metrics)
+            let values = Dictionary(uniqueKeysWithValues: logs)
+            for callback in callbacks { try callback.onEpochEnd(epoch, logs: values, run: run) }
         }
-        return history
+        for callback in callbacks { try callback.onTrainEnd(run) }
+        return run.history
     }
 
     /// Reads the batch `rows` and trains one step on it. With several workers and a dataset

@@ -57,6 +57,9 @@ final class Replica {
         }
     }
 
+    /// Whether the layers are copies of the model's (not the model's own).
+    var isCopy: Bool { ownedGradients != nil }
+
     /// One optimizer step of the replica's own parameters (parameter averaging).
     func updateOwnParameters(step: Int) {
         optimizer!.update(parameters: ownParameters!.pointer, gradients: gradients, range: 0..<parameterCount, step: step)

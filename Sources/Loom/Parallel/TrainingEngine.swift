@@ -19,23 +19,30 @@ final class TrainingEngine {
     private let objective: Objective
     /// The slice of the parameters each worker reduces and updates.
     private let slices: [Range<Int>]
-    private var localSteps = 0
+    /// Steps since the replicas' parameters were last averaged (parameter averaging).
+    private(set) var localSteps = 0
     private let timings: WorkerTimings
     /// One error slot per worker, written by that worker only (a raw buffer: an array's
     /// copy-on-write check is a shared read-modify-write).
     private let loadErrors: UnsafeMutableBufferPointer<Error?>
     private var stepStart = DispatchTime.now()
+    /// Whether a shard whose loss or gradient is not finite stops the step (`NonFiniteStep`).
+    private let guardNonFinite: Bool
+    private var lastStepFailed = false
 
     var workers: Int { replicas.workers }
 
     /// Checks the settings and the batch size against the shards (before any thread starts),
     /// then makes the replicas and starts the workers. The model must be compiled and built.
-    init(model: Sequential, workers: Int, fixedShards: Int?, averaging: Averaging, batch: Int) throws {
+    init(
+        model: Sequential, workers: Int, fixedShards: Int?, averaging: Averaging, batch: Int, guardNonFinite: Bool = true
+    ) throws {
         if case let .parameters(every) = averaging, every < 1 {
             throw LoomError.invalidArgument("parameter averaging needs every >= 1, got \(every)")
         }
         store = model.parameterStore
         objective = model.objective!
+        self.guardNonFinite = guardNonFinite
         self.averaging = averaging
         replicas = try ReplicaSet(
             model: model, workers: workers, fixedShards: fixedShards, ownParameters: averaging != .gradients, batch: batch)
@@ -51,9 +58,10 @@ final class TrainingEngine {
         loadErrors.deallocate()
     }
 
-    /// Ends the worker threads; with parameter averaging, first leaves the average in the store.
+    /// Ends the worker threads; with parameter averaging, first leaves the average in the
+    /// store, unless the last step failed (a replica may have stepped alone).
     func finish() {
-        synchronizeParameters()
+        if !lastStepFailed { synchronizeParameters() }
         replicas.finish()
     }
 
@@ -71,7 +79,8 @@ final class TrainingEngine {
     /// reads; by default the batch is already there). Without `update` the step stops once
     /// the gradients are in the store (nothing else changes but stateful layers' state).
     /// The store's step count grows only when the parameters were updated: a step whose
-    /// load failed updates nothing anywhere and throws.
+    /// load failed, or (guarding) whose loss or gradient is not finite on any shard, updates
+    /// nothing anywhere and throws (`NonFiniteStep` for the latter).
     func trainStep(
         _ workspace: BatchWorkspace, batch: Int, update: Bool = true, loadShard: (Range<Int>) throws -> Void = { _ in }
     ) throws -> (Double, [Double]) {
@@ -85,6 +94,7 @@ final class TrainingEngine {
             runTrainingStep(worker: worker, workspace: workspace, batch: batch, plan: plan, step: update ? step : nil,
                             loadShard: loadShard)
         }
+        lastStepFailed = loadErrors.contains { $0 != nil }
         for case let error? in loadErrors { throw error }
         if update {
             store.step = step
@@ -126,6 +136,10 @@ final class TrainingEngine {
                 targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
                 batch: rows.count, outputCount: workspace.outputCount, width: replicas.outputWidth,
                 objective: objective)
+            if guardNonFinite, let failure = NonFiniteStep(replica, step: store.step + 1) {
+                loadErrors[worker] = failure
+                continue
+            }
             if averaging != .gradients, let step { replica.updateOwnParameters(step: step) }
         }
         let computed = DispatchTime.now()
@@ -178,6 +192,54 @@ final class TrainingEngine {
                 average(states.map { $0[index].pointer }, into: nil)
             }
             timings[worker].pointee.reduce += DispatchTime.now().seconds(since: start)
+        }
+    }
+
+    // MARK: checkpoints
+
+    /// Adds what the replicas hold beyond the store to `snapshot`: when they are copies, each
+    /// one's dropout generators, and with parameter averaging its parameters and optimizer
+    /// state.
+    func save(into snapshot: inout TrainingSnapshot) {
+        for (s, replica) in replicas.replicas.enumerated() where replica.isCopy {
+            for (index, layer) in replica.layers.enumerated() {
+                if let randomized = layer as? any RandomizedLayer {
+                    snapshot.words["replica.\(s).random.\(index)"] = randomized.randomState
+                }
+            }
+            if let own = replica.ownParameters, let optimizer = replica.optimizer {
+                snapshot.floats["replica.\(s).parameters"] = TrainingRun.array(own.pointer, store.count)
+                for (index, buffer) in optimizer.stateBuffers.enumerated() where buffer.capacity >= store.count {
+                    snapshot.floats["replica.\(s).optimizer.\(index)"] = TrainingRun.array(buffer.pointer, store.count)
+                }
+            }
+        }
+    }
+
+    /// Reads and checks the replicas' part of `snapshot`; returns what applies it (given the
+    /// local step count), so that a bad snapshot is refused before anything changes.
+    func prepareRestore(from snapshot: TrainingSnapshot) throws -> (Int) -> Void {
+        var writes: [(UnsafeMutablePointer<Float>, [Float])] = []
+        var randomStates: [(any RandomizedLayer, [UInt64])] = []
+        for (s, replica) in replicas.replicas.enumerated() where replica.isCopy {
+            for (index, layer) in replica.layers.enumerated() {
+                guard let randomized = layer as? any RandomizedLayer else { continue }
+                randomStates.append(
+                    (randomized, try snapshot.words("replica.\(s).random.\(index)", count: randomized.randomState.count)))
+            }
+            if let own = replica.ownParameters, let optimizer = replica.optimizer {
+                writes.append((own.pointer, try snapshot.floats("replica.\(s).parameters", count: store.count)))
+                for (index, buffer) in optimizer.stateBuffers.enumerated() where buffer.capacity >= store.count {
+                    writes.append((buffer.pointer, try snapshot.floats("replica.\(s).optimizer.\(index)", count: store.count)))
+                }
+            }
+        }
+        return { [self] localSteps in
+            for (target, values) in writes {
+                values.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: $0.count) }
+            }
+            for (layer, state) in randomStates { layer.randomState = state }
+            self.localSteps = localSteps
         }
     }
 

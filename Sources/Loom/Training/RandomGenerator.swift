@@ -5,7 +5,7 @@ import Foundation
 /// The same seed gives the same initial weights, shuffles and dropout masks on every run and
 /// every machine (it uses no platform generator).
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: (UInt64, UInt64, UInt64, UInt64)
+    private var words: (UInt64, UInt64, UInt64, UInt64)
 
     /// A generator whose whole sequence is fixed by `seed` (the state is filled by SplitMix64).
     public init(seed: UInt64) {
@@ -17,19 +17,30 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        state = (splitMix(), splitMix(), splitMix(), splitMix())
+        words = (splitMix(), splitMix(), splitMix(), splitMix())
+    }
+
+    /// The generator's whole state, four words: a generator made from them with
+    /// `init(state:)` continues this one's sequence exactly (checkpoints keep it).
+    public var state: [UInt64] { [words.0, words.1, words.2, words.3] }
+
+    /// A generator continuing the sequence of the one whose `state` this was; nil unless
+    /// `state` holds four words, not all zero (xoshiro's one forbidden state).
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        words = (state[0], state[1], state[2], state[3])
     }
 
     /// The next 64 random bits (xoshiro256**).
     public mutating func next() -> UInt64 {
-        let result = rotate(state.1 &* 5, 7) &* 9
-        let t = state.1 << 17
-        state.2 ^= state.0
-        state.3 ^= state.1
-        state.1 ^= state.2
-        state.0 ^= state.3
-        state.2 ^= t
-        state.3 = rotate(state.3, 45)
+        let result = rotate(words.1 &* 5, 7) &* 9
+        let t = words.1 << 17
+        words.2 ^= words.0
+        words.3 ^= words.1
+        words.1 ^= words.2
+        words.0 ^= words.3
+        words.2 ^= t
+        words.3 = rotate(words.3, 45)
         return result
     }
 

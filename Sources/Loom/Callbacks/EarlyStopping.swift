@@ -1,0 +1,115 @@
+/// Keras's `EarlyStopping`: stops training once `monitor` has not improved by more than
+/// `minDelta` for `patience` epochs, optionally putting back the best epoch's weights.
+///
+/// Keras 3's rule, epoch by epoch from `startFromEpoch` on: the wait count grows by one;
+/// a value better than the best by more than `minDelta` becomes the best and, unless a
+/// `baseline` is set and not beaten, resets the wait to 0; otherwise once the wait reaches
+/// `patience` (and past the first epoch) training stops, and with `restoreBestWeights` the
+/// best epoch's weights (or the first monitored epoch's, if none improved) come back.
+public final class EarlyStopping: Callback {
+    /// The log key watched (default "val_loss").
+    public let monitor: String
+    /// The smallest change that counts as an improvement (default 0).
+    public let minDelta: Double
+    /// Epochs without improvement before stopping (default 0).
+    public let patience: Int
+    /// Whether lower or higher is better (default `.auto`).
+    public let mode: MonitorMode
+    /// A value the monitored one must beat for the wait to reset (default none).
+    public let baseline: Double?
+    /// Whether to put back the best epoch's weights when stopping (default false).
+    public let restoreBestWeights: Bool
+    /// Epochs not monitored at the start, counted from 0 (default 0).
+    public let startFromEpoch: Int
+    /// The epoch (from 0) at which training was stopped, 0 when it was not.
+    public private(set) var stoppedEpoch = 0
+    /// The best value so far, nil before the first monitored epoch.
+    public private(set) var best: Double?
+    /// Epochs since the last improvement.
+    public private(set) var wait = 0
+    /// The epoch (from 0) of the best value.
+    public private(set) var bestEpoch = 0
+    private var bestWeights: [Tensor]?
+
+    /// An early stop with Keras's arguments and defaults.
+    public init(
+        monitor: String = "val_loss", minDelta: Double = 0, patience: Int = 0, mode: MonitorMode = .auto,
+        baseline: Double? = nil, restoreBestWeights: Bool = false, startFromEpoch: Int = 0
+    ) {
+        self.monitor = monitor
+        self.minDelta = abs(minDelta)
+        self.patience = patience
+        self.mode = mode
+        self.baseline = baseline
+        self.restoreBestWeights = restoreBestWeights
+        self.startFromEpoch = startFromEpoch
+    }
+
+    /// Forgets the last run's best and wait.
+    public func onTrainBegin(_ run: TrainingRun) throws {
+        (wait, stoppedEpoch, best, bestWeights, bestEpoch) = (0, 0, nil, nil, 0)
+    }
+
+    /// Applies the rule to the epoch's `monitor` value (a missing key is skipped, as Keras
+    /// warns and skips).
+    public func onEpochEnd(_ epoch: Int, logs: [String: Double], run: TrainingRun) throws {
+        guard let current = logs[monitor], epoch >= startFromEpoch else { return }
+        if restoreBestWeights && bestWeights == nil { bestWeights = try run.model.weights() }
+        wait += 1
+        if isImprovement(current, over: best) {
+            best = current
+            bestEpoch = epoch
+            if restoreBestWeights { bestWeights = try run.model.weights() }
+            if baseline == nil || isImprovement(current, over: baseline) {
+                wait = 0
+                return
+            }
+        }
+        if wait >= patience && epoch > 0 {
+            stoppedEpoch = epoch
+            run.stopTraining = true
+            if restoreBestWeights, let bestWeights { try run.model.setWeights(bestWeights) }
+        }
+    }
+
+    private func isImprovement(_ value: Double, over reference: Double?) -> Bool {
+        guard let reference else { return true }
+        return mode.prefersHigher(monitor) ? value - minDelta > reference : value + minDelta < reference
+    }
+
+    /// [wait, stopped epoch, best epoch, has best, best, then the kept weights: their count,
+    /// each one's rank and dimensions, then all their values].
+    public var checkpointState: [Double] {
+        get {
+            var state = [Double(wait), Double(stoppedEpoch), Double(bestEpoch), best == nil ? 0 : 1, best ?? 0]
+            let weights = bestWeights ?? []
+            state.append(Double(weights.count))
+            for tensor in weights { state += [Double(tensor.shape.count)] + tensor.shape.map(Double.init) }
+            for tensor in weights { state += tensor.scalars.map(Double.init) }
+            return state
+        }
+        set {
+            guard newValue.count >= 6 else { return }
+            (wait, stoppedEpoch, bestEpoch) = (Int(newValue[0]), Int(newValue[1]), Int(newValue[2]))
+            best = newValue[3] != 0 ? newValue[4] : nil
+            var shapes: [[Int]] = []
+            var offset = 6
+            for _ in 0..<Int(newValue[5]) {
+                guard offset < newValue.count else { return }
+                let rank = Int(newValue[offset])
+                shapes.append(newValue[(offset + 1)..<min(offset + 1 + rank, newValue.count)].map { Int($0) })
+                offset += 1 + rank
+            }
+            var weights: [Tensor] = []
+            for shape in shapes {
+                let count = Shape.count(shape)
+                guard offset + count <= newValue.count,
+                      let tensor = try? Tensor(shape: shape, scalars: newValue[offset..<(offset + count)].map(Float.init))
+                else { return }
+                weights.append(tensor)
+                offset += count
+            }
+            bestWeights = shapes.isEmpty ? nil : weights
+        }
+    }
+}

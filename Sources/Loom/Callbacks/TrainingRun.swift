@@ -1,0 +1,190 @@
+import Foundation
+
+/// One `fit` call as its callbacks see it: the model, where training stands, the learning
+/// rate, the history so far, and the whole state of the run as a `TrainingSnapshot`.
+///
+/// Position: `epoch` is the epoch being trained (or, between epochs, the next one) and
+/// `batch` the number of its batches finished; a snapshot taken now continues from there.
+public final class TrainingRun {
+    /// The model being trained.
+    public let model: Sequential
+    /// The epochs `fit` was asked for (a resumed run ends at the same count).
+    public let epochs: Int
+    /// Set to end training after the current batch (Keras's `model.stop_training`).
+    public var stopTraining = false
+    /// Whether training was interrupted (`interrupt()`, for a signal) rather than finished
+    /// or stopped by a rule: `BackupAndRestore` then keeps its checkpoint.
+    public private(set) var interrupted = false
+    /// The epoch being trained, or between epochs the next one (counted from 0).
+    public internal(set) var epoch = 0
+    /// Batches of `epoch` finished.
+    public internal(set) var batch = 0
+    /// The losses and metrics of the finished epochs.
+    public internal(set) var history = History()
+    /// What decides the run's bits besides the data's values (the model's layout, the batch
+    /// size, the shards, ...): a snapshot taken under other settings is refused by `restore`.
+    /// A caller may add its own (a data file's name) before training starts.
+    public var settings: [String: String]
+
+    let engine: TrainingEngine
+    let callbacks: [any Callback]
+    /// The epoch's running loss and metric sums.
+    var totals: RunningTotals
+    /// The model's generator as it was before the current epoch's order was drawn.
+    var epochGenerator: SeededGenerator
+
+    init(model: Sequential, epochs: Int, engine: TrainingEngine, callbacks: [any Callback], settings: [String: String]) {
+        self.model = model
+        self.epochs = epochs
+        self.engine = engine
+        self.callbacks = callbacks
+        self.settings = settings
+        totals = RunningTotals(metrics: model.objective!.metrics)
+        epochGenerator = model.generator
+    }
+
+    /// Stops training after the current batch as interrupted (see `interrupted`).
+    public func interrupt() {
+        stopTraining = true
+        interrupted = true
+    }
+
+    /// The optimizer's learning rate; a change applies from the next step.
+    public var learningRate: Float {
+        get { model.parameterStore.optimizer!.learningRate }
+        set { model.parameterStore.optimizer!.learningRate = newValue }
+    }
+
+    /// Optimizer steps taken since `compile`.
+    public var step: Int { model.parameterStore.step }
+
+    // MARK: snapshots
+
+    /// The whole state of the run at this point (see `TrainingSnapshot` for what it holds).
+    public func snapshot() -> TrainingSnapshot {
+        var snapshot = TrainingSnapshot()
+        let store = model.parameterStore
+        snapshot.floats["parameters"] = TrainingRun.array(store.values.pointer, store.count)
+        for (index, buffer) in store.optimizer!.stateBuffers.enumerated() where buffer.capacity >= store.count {
+            snapshot.floats["optimizer.\(index)"] = TrainingRun.array(buffer.pointer, store.count)
+        }
+        for (layerIndex, layer) in model.layers.enumerated() {
+            for (storeIndex, states) in ((layer as? any StateCarryingLayer)?.stateStores ?? []).enumerated() {
+                for entry in states.entries {
+                    for (component, buffer) in entry.buffers.enumerated() {
+                        snapshot.floats["state.\(layerIndex).\(storeIndex).\(entry.batchSize).\(component)"] =
+                            TrainingRun.array(buffer.pointer, buffer.capacity)
+                    }
+                }
+            }
+            if let randomized = layer as? any RandomizedLayer { snapshot.words["random.\(layerIndex)"] = randomized.randomState }
+        }
+        engine.save(into: &snapshot)
+        snapshot.words["position"] = [UInt64(epoch), UInt64(batch), UInt64(store.step), UInt64(engine.localSteps)]
+        snapshot.words["generator"] = epochGenerator.state
+        snapshot.reals["learning_rate"] = [Double(learningRate)]
+        snapshot.reals["totals"] = totals.values
+        for (key, values) in history.history { snapshot.reals["history.\(key)"] = values }
+        for (key, callback) in callbackKeys() { snapshot.reals["callback.\(key)"] = callback.checkpointState }
+        for (name, value) in settings { snapshot.texts["setting.\(name)"] = value }
+        return snapshot
+    }
+
+    /// Continues the run from `snapshot`: every setting must match this run's (only `epochs`
+    /// may differ) and every array fit this model, else nothing changes and the error names
+    /// the first difference.
+    public func restore(_ snapshot: TrainingSnapshot) throws {
+        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+            let saved = snapshot.texts["setting.\(name)"]
+            guard saved == value else {
+                throw LoomError.invalidArgument(
+                    "cannot resume: the checkpoint was taken with \(name) \(saved ?? "unset"), this run has \(value) "
+                        + "(only the number of epochs may change between a run and its resumption)")
+            }
+        }
+        // Everything is read and checked before anything changes.
+        let store = model.parameterStore
+        let parameters = try snapshot.floats("parameters", count: store.count)
+        let stateBuffers = store.optimizer!.stateBuffers.enumerated().filter { $0.element.capacity >= store.count }
+        let optimizerStates = try stateBuffers.map { try snapshot.floats("optimizer.\($0.offset)", count: store.count) }
+        let position = try snapshot.words("position", count: 4)
+        guard let generator = SeededGenerator(state: try snapshot.words("generator", count: 4)) else {
+            throw TrainingSnapshot.wrongSize("generator", 0, 4)
+        }
+        guard let learningRate = snapshot.reals["learning_rate"]?.first, let totals = snapshot.reals["totals"],
+              let restoredTotals = RunningTotals(metrics: model.objective!.metrics, values: totals) else {
+            throw TrainingSnapshot.missing("learning_rate/totals")
+        }
+        guard Int(position[0]) <= epochs else {
+            throw LoomError.invalidArgument(
+                "cannot resume: the checkpoint is at epoch \(position[0] + 1), past this run's \(epochs) epochs")
+        }
+        var randomStates: [(any RandomizedLayer, [UInt64])] = []
+        var carried: [(RecurrentStateStore, [(Int, [[Float]])])] = []
+        for (layerIndex, layer) in model.layers.enumerated() {
+            if let randomized = layer as? any RandomizedLayer {
+                randomStates.append(
+                    (randomized, try snapshot.words("random.\(layerIndex)", count: randomized.randomState.count)))
+            }
+            for (storeIndex, states) in ((layer as? any StateCarryingLayer)?.stateStores ?? []).enumerated() {
+                carried.append((states, try TrainingRun.carriedState(snapshot, prefix: "state.\(layerIndex).\(storeIndex).",
+                                                                     components: states.components)))
+            }
+        }
+        let engineState = try engine.prepareRestore(from: snapshot)
+
+        parameters.withUnsafeBufferPointer { store.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        for ((_, buffer), values) in zip(stateBuffers, optimizerStates) {
+            values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        }
+        store.step = Int(position[2])
+        self.learningRate = Float(learningRate)
+        for (layer, state) in randomStates { layer.randomState = state }
+        for (states, entries) in carried {
+            states.removeAll()
+            for (batchSize, values) in entries { states.restore(batchSize: batchSize, values: values) }
+        }
+        engineState(Int(position[3]))
+        epoch = Int(position[0])
+        batch = Int(position[1])
+        epochGenerator = generator
+        model.generator = generator
+        self.totals = restoredTotals
+        var restoredHistory = History()
+        for (name, values) in snapshot.reals where name.hasPrefix("history.") {
+            restoredHistory.history[String(name.dropFirst("history.".count))] = values
+        }
+        restoredHistory.epoch = Array(0..<(restoredHistory.history.values.first?.count ?? 0))
+        history = restoredHistory
+        for (key, callback) in callbackKeys() {
+            if let state = snapshot.reals["callback.\(key)"] { callback.checkpointState = state }
+        }
+    }
+
+    /// Each callback with its key: its type's name and its rank among callbacks of that type.
+    private func callbackKeys() -> [(String, any Callback)] {
+        var seen: [String: Int] = [:]
+        return callbacks.map { callback in
+            let type = String(describing: Swift.type(of: callback))
+            let rank = seen[type, default: 0]
+            seen[type] = rank + 1
+            return ("\(type).\(rank)", callback)
+        }
+    }
+
+    /// The carried states under `prefix` (`<batch size>.<component>` follow it), by batch size.
+    private static func carriedState(_ snapshot: TrainingSnapshot, prefix: String, components: Int) throws -> [(Int, [[Float]])] {
+        var sizes = Set<Int>()
+        for name in snapshot.floats.keys where name.hasPrefix(prefix) {
+            guard let size = Int(name.dropFirst(prefix.count).split(separator: ".").first ?? "") else { continue }
+            sizes.insert(size)
+        }
+        return try sizes.sorted().map { size in
+            (size, try (0..<components).map { try snapshot.floats("\(prefix)\(size).\($0)") })
+        }
+    }
+
+    static func array(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Float] {
+        Array(UnsafeBufferPointer(start: pointer, count: count))
+    }
+}

@@ -1,0 +1,72 @@
+/// Everything a training run needs to continue bit for bit from the end of a step: what
+/// `TrainingRun.snapshot()` gives and `restore(_:)` takes, and what a checkpoint file holds.
+///
+/// Named arrays of four kinds (names use `.` as separator, never `/`):
+///
+/// - `floats`: `parameters` (the store's layout); `optimizer.<i>` (the optimizer's state
+///   buffers); `state.<layer>.<store>.<batch size>.<component>` (carried recurrent state,
+///   `(batch size, units)`); with parameter averaging `replica.<s>.parameters` and
+///   `replica.<s>.optimizer.<i>`.
+/// - `words`: `position` = [next epoch, next batch of that epoch, optimizer steps, local
+///   steps since the last parameter average]; `generator` (the model's, as it was when that
+///   epoch's order was drawn); `random.<layer>` and `replica.<s>.random.<layer>` (dropout
+///   generators, `SeededGenerator.state` words).
+/// - `reals`: `learning_rate`; `totals` (the epoch's running loss and metric sums and its
+///   sample count); `history.<key>` (one value per finished epoch); `callback.<type>.<n>`
+///   (each callback's `checkpointState`).
+/// - `texts`: `setting.<name>`, the run's settings that decide its bits (checked on resume).
+public struct TrainingSnapshot: Equatable, Sendable {
+    /// Float32 arrays by name.
+    public var floats: [String: [Float]] = [:]
+    /// 64-bit words by name.
+    public var words: [String: [UInt64]] = [:]
+    /// Float64 arrays by name.
+    public var reals: [String: [Double]] = [:]
+    /// Texts by name.
+    public var texts: [String: String] = [:]
+
+    /// An empty snapshot.
+    public init() {}
+
+    /// CRC-32 over every entry, kinds in the order above and names sorted, each as its
+    /// name's UTF-8 bytes, its element count and its little-endian values: a checkpoint file
+    /// stores it and a reader recomputes it, so a flipped byte is caught.
+    public var checksum: UInt32 {
+        var crc = CRC32()
+        func entries<T>(_ kind: String, _ values: [String: [T]], _ body: (inout CRC32, [T]) -> Void) {
+            for name in values.keys.sorted() {
+                crc.add(Array((kind + ":" + name).utf8))
+                let array = values[name]!
+                crc.add(UInt64(array.count))
+                body(&crc, array)
+            }
+        }
+        entries("floats", floats) { crc, values in for value in values { crc.add(value.bitPattern) } }
+        entries("words", words) { crc, values in for value in values { crc.add(value) } }
+        entries("reals", reals) { crc, values in for value in values { crc.add(value.bitPattern) } }
+        entries("texts", texts.mapValues { Array($0.utf8) }) { crc, bytes in crc.add(bytes) }
+        return crc.value
+    }
+
+    /// The `floats` entry `name`, or an error naming what the snapshot lacks.
+    func floats(_ name: String, count: Int? = nil) throws -> [Float] {
+        guard let values = floats[name] else { throw TrainingSnapshot.missing(name) }
+        if let count, values.count != count { throw TrainingSnapshot.wrongSize(name, values.count, count) }
+        return values
+    }
+
+    /// The `words` entry `name`, or an error naming what the snapshot lacks.
+    func words(_ name: String, count: Int? = nil) throws -> [UInt64] {
+        guard let values = words[name] else { throw TrainingSnapshot.missing(name) }
+        if let count, values.count != count { throw TrainingSnapshot.wrongSize(name, values.count, count) }
+        return values
+    }
+
+    static func missing(_ name: String) -> LoomError {
+        .invalidArgument("the checkpoint has no '\(name)': it was not written by this kind of run")
+    }
+
+    static func wrongSize(_ name: String, _ found: Int, _ expected: Int) -> LoomError {
+        .invalidArgument("the checkpoint's '\(name)' holds \(found) values; this run needs \(expected)")
+    }
+}

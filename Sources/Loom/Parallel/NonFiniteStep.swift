@@ -1,0 +1,49 @@
+/// A training step whose loss or gradient on some shard is NaN or infinite: the engine
+/// stops the step before any update and `fit` reports it as `LoomError.diverged`.
+struct NonFiniteStep: Error {
+    /// The step's number (from 1).
+    let step: Int
+    /// What was not finite: the loss's value, and the first layer (in model order) and weight
+    /// whose gradient holds NaN or Inf.
+    let detail: String
+
+    /// The failure of `replica`'s last backward pass, or nil when its loss and every
+    /// gradient are finite.
+    init?(_ replica: Replica, step: Int) {
+        let firstBad = NonFiniteStep.firstNonFinite(replica.gradients, count: replica.parameterCount)
+        guard firstBad != nil || !replica.loss.isFinite else { return nil }
+        self.step = step
+        var parts: [String] = []
+        if !replica.loss.isFinite { parts.append("the loss is \(replica.loss)") }
+        if let firstBad {
+            var offset = 0
+            search: for layer in replica.layers {
+                for spec in layer.parameterSpecs {
+                    if firstBad < offset + spec.count {
+                        let value = replica.gradients[firstBad]
+                        parts.append("the gradient of layer '\(layer.name)' (\(spec.name)) holds \(value.isNaN ? "NaN" : "\(value)")")
+                        break search
+                    }
+                    offset += spec.count
+                }
+            }
+        } else {
+            parts.append("every gradient is finite")
+        }
+        detail = parts.joined(separator: "; ")
+    }
+
+    /// The index of the first NaN or infinite value of `values[0..<count]`, or nil. A finite
+    /// x gives x · 0 = 0 and any other NaN, so eight lanes at a time sum `x · 0` first and
+    /// only a block whose sum is not 0 is searched.
+    static func firstNonFinite(_ values: UnsafePointer<Float>, count: Int) -> Int? {
+        var block = 0
+        while block + 8 <= count {
+            let lanes = UnsafeRawPointer(values + block).loadUnaligned(as: SIMD8<Float>.self)
+            if (lanes * 0).sum() != 0 { break }
+            block += 8
+        }
+        for k in block..<count where !values[k].isFinite { return k }
+        return nil
+    }
+}

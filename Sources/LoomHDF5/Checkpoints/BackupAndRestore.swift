@@ -1,0 +1,98 @@
+import Foundation
+import Loom
+
+/// Keras's `BackupAndRestore`: checkpoints the whole run into `backupDirectory` and, when
+/// `fit` starts with a checkpoint there, continues from it: a resumed run ends with the same
+/// weights, bit for bit, as one never interrupted (same settings; only `epochs` may grow).
+///
+/// Saves after every epoch, or every `saveFrequency` steps, and when the run is interrupted
+/// (`TrainingRun.interrupt()`). As Keras's, it deletes its checkpoints when training ends
+/// normally unless `deleteCheckpoint` is false; an interrupted run or one that throws keeps
+/// them.
+public final class BackupAndRestore: Callback {
+    /// When checkpoints are written.
+    public enum SaveFrequency: Sendable, Equatable {
+        /// After every epoch (Keras's "epoch").
+        case epoch
+        /// After every n optimizer steps (Keras's integer `save_freq`).
+        case steps(Int)
+    }
+
+    /// The checkpoints.
+    public let folder: CheckpointFolder
+    /// When checkpoints are written (default `.epoch`).
+    public let saveFrequency: SaveFrequency
+    /// Whether a normal end of training removes the checkpoints (default true, as Keras).
+    public let deleteCheckpoint: Bool
+    /// Settings the run must share with its checkpoint besides `fit`'s own (a data file's
+    /// name, ...), added to `TrainingRun.settings`.
+    public let settings: [String: String]
+    /// The step of the checkpoint the last `fit` continued from, nil when it started afresh.
+    public private(set) var resumedFromStep: Int?
+    /// Seconds spent writing checkpoints in the last `fit`, and how many were written.
+    public private(set) var writing: (seconds: Double, count: Int) = (0, 0)
+    private var lastSavedStep: Int?
+
+    /// A backup into `backupDirectory` (created when missing; checked now), keeping the
+    /// newest `keep` checkpoints.
+    public init(
+        backupDirectory: String, saveFrequency: SaveFrequency = .epoch, deleteCheckpoint: Bool = true, keep: Int = 2,
+        settings: [String: String] = [:]
+    ) throws {
+        if case let .steps(n) = saveFrequency, n < 1 {
+            throw LoomError.invalidArgument("BackupAndRestore: save every n steps needs n >= 1, got \(n)")
+        }
+        folder = try CheckpointFolder(backupDirectory, keep: keep)
+        self.saveFrequency = saveFrequency
+        self.deleteCheckpoint = deleteCheckpoint
+        self.settings = settings
+    }
+
+    /// Adds `settings` to the run's.
+    public func onTrainBegin(_ run: TrainingRun) throws {
+        run.settings.merge(settings) { _, own in own }
+        resumedFromStep = nil
+        lastSavedStep = nil
+        writing = (0, 0)
+    }
+
+    /// The newest checkpoint, if the folder holds one.
+    public func snapshotToRestore(_ run: TrainingRun) throws -> TrainingSnapshot? {
+        guard let snapshot = try folder.latest() else { return nil }
+        resumedFromStep = snapshot.words["position"].flatMap { $0.count == 4 ? Int($0[2]) : nil }
+        lastSavedStep = resumedFromStep
+        return snapshot
+    }
+
+    /// Saves every `saveFrequency` steps, and when the run was interrupted.
+    public func onBatchEnd(_ batch: Int, logs: [String: Double], run: TrainingRun) throws {
+        if case let .steps(n) = saveFrequency, run.step % n == 0 {
+            try save(run)
+        } else if run.interrupted {
+            try save(run)
+        }
+    }
+
+    /// Saves after the epoch when saving by epoch.
+    public func onEpochEnd(_ epoch: Int, logs: [String: Double], run: TrainingRun) throws {
+        if saveFrequency == .epoch || run.interrupted { try save(run) }
+    }
+
+    /// Removes the checkpoints after a normal end (when asked to), keeps them otherwise.
+    public func onTrainEnd(_ run: TrainingRun) throws {
+        if run.interrupted {
+            try save(run)
+        } else if deleteCheckpoint {
+            try folder.removeAll()
+        }
+    }
+
+    private func save(_ run: TrainingRun) throws {
+        guard lastSavedStep != run.step else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        try folder.save(run.snapshot(), step: run.step)
+        lastSavedStep = run.step
+        writing.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        writing.count += 1
+    }
+}

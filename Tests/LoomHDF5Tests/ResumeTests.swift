@@ -1,0 +1,127 @@
+import Foundation
+import Loom
+import LoomHDF5
+import TestSupport
+import XCTest
+
+/// A run interrupted at a step and resumed from its checkpoint ends with the same weights,
+/// bit for bit, as the run never interrupted: with 1 and 2 workers, parameter averaging, a
+/// stateful model and dropout, checkpointing by epoch and by steps.
+final class ResumeTests: XCTestCase {
+    let folder = TemporaryFolder()
+
+    /// Interrupts the run once it has taken `step` optimizer steps.
+    final class InterruptAt: Callback {
+        let step: Int
+        init(step: Int) { self.step = step }
+        func onBatchEnd(_ batch: Int, logs: [String: Double], run: TrainingRun) throws {
+            if run.step == step { run.interrupt() }
+        }
+    }
+
+    /// Sequences of 6 steps of 3 features and a target of 2 from a fixed generator.
+    private func data(samples: Int) throws -> (Tensor, Tensor) {
+        var generator = SeededGenerator(seed: 42)
+        let x = try Tensor(shape: [samples, 6, 3], scalars: (0..<(samples * 18)).map { _ in Float(generator.uniform() * 2 - 1) })
+        let y = try Tensor(shape: [samples, 2], scalars: (0..<(samples * 2)).map { _ in Float(generator.uniform()) })
+        return (x, y)
+    }
+
+    private struct Setup {
+        var stateful = false
+        var dropout = false
+        var workers = 1
+        var averaging = Averaging.gradients
+        var frequency = BackupAndRestore.SaveFrequency.epoch
+        var epochs = 4
+    }
+
+    private func model(_ setup: Setup) throws -> Sequential {
+        let model = Sequential(seed: 7) {
+            Input(shape: [6, 3], batchSize: setup.stateful ? 8 : nil)
+            LSTM(5, returnSequences: true, stateful: setup.stateful,
+                 dropout: setup.dropout ? 0.2 : 0, recurrentDropout: setup.dropout ? 0.3 : 0)
+            LSTM(4, stateful: setup.stateful)
+            Dropout(setup.dropout ? 0.25 : 0)
+            Dense(2)
+        }
+        try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.mae])
+        return model
+    }
+
+    /// Trains `setup`: uninterrupted, then interrupted after `step` and resumed in a new
+    /// model (as a new process would); returns both final weights and histories.
+    private func trainTwice(_ setup: Setup, interruptAt step: Int) throws -> (History, History, [Tensor], [Tensor]) {
+        let (x, y) = try data(samples: 64)
+        func fit(_ model: Sequential, _ callbacks: [any Callback]) throws -> History {
+            try model.fit(x: x, y: y, epochs: setup.epochs, batchSize: 8, shuffle: !setup.stateful, validationSplit: 0.25,
+                          verbose: 0, resetStatesEachEpoch: setup.stateful, workers: setup.workers,
+                          averaging: setup.averaging, callbacks: callbacks)
+        }
+        let straight = try model(setup)
+        let expected = try fit(straight, [])
+        let directory = folder.path("backup-\(UUID().uuidString)")
+        let first = try model(setup)
+        let backup = try BackupAndRestore(backupDirectory: directory, saveFrequency: setup.frequency)
+        _ = try fit(first, [backup, InterruptAt(step: step)])
+        XCTAssertNotNil(try backup.folder.latestPath(), "an interrupted run keeps its checkpoint")
+        let resumed = try model(setup)
+        let second = try BackupAndRestore(backupDirectory: directory, saveFrequency: setup.frequency)
+        let history = try fit(resumed, [second])
+        XCTAssertEqual(second.resumedFromStep, step)
+        XCTAssertNil(try second.folder.latestPath(), "a finished run deletes its backup, as Keras's")
+        return (expected, history, try straight.weights(), try resumed.weights())
+    }
+
+    private func assertSameBits(_ setup: Setup, interruptAt step: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (expected, history, weights, resumed) = try trainTwice(setup, interruptAt: step)
+        XCTAssertEqual(weights.count, resumed.count, file: file, line: line)
+        for (a, b) in zip(weights, resumed) {
+            XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "\(setup)", file: file, line: line)
+        }
+        XCTAssertEqual(expected.history, history.history, "\(setup)", file: file, line: line)
+        XCTAssertEqual(expected.epoch, history.epoch, file: file, line: line)
+    }
+
+    func testOneWorkerMidEpochAndAtAnEpochEnd() throws {
+        try assertSameBits(Setup(), interruptAt: 11)
+        try assertSameBits(Setup(), interruptAt: 12)
+        try assertSameBits(Setup(frequency: .steps(5)), interruptAt: 13)
+    }
+
+    func testTwoWorkersWithDropout() throws {
+        try assertSameBits(Setup(dropout: true, workers: 2), interruptAt: 9)
+        try assertSameBits(Setup(dropout: true), interruptAt: 17)
+    }
+
+    func testParameterAveraging() throws {
+        try assertSameBits(Setup(workers: 2, averaging: .parameters(every: 3)), interruptAt: 7)
+        try assertSameBits(Setup(workers: 2, averaging: .parameters(every: 3)), interruptAt: 12)
+    }
+
+    func testStatefulModel() throws {
+        try assertSameBits(Setup(stateful: true), interruptAt: 10)
+        try assertSameBits(Setup(stateful: true, workers: 2, frequency: .steps(3)), interruptAt: 14)
+    }
+
+    /// Resuming may raise the epoch count; any setting that changes the bits is refused by
+    /// name before anything changes.
+    func testOnlyTheEpochCountMayChange() throws {
+        let (x, y) = try data(samples: 64)
+        let directory = folder.path("settings")
+        let first = try model(Setup())
+        _ = try first.fit(x: x, y: y, epochs: 2, batchSize: 8, verbose: 0,
+                          callbacks: [try BackupAndRestore(backupDirectory: directory), InterruptAt(step: 10)])
+        let other = try model(Setup())
+        let before = try other.weights()
+        XCTAssertThrowsError(try other.fit(x: x, y: y, epochs: 2, batchSize: 16, verbose: 0,
+                                           callbacks: [try BackupAndRestore(backupDirectory: directory)])) { error in
+            XCTAssertEqual("\(error)", "cannot resume: the checkpoint was taken with batch size 8, this run has 16 "
+                            + "(only the number of epochs may change between a run and its resumption)")
+        }
+        XCTAssertEqual(try other.weights().map(\.scalars), before.map(\.scalars), "nothing changed")
+        let longer = try other.fit(x: x, y: y, epochs: 3, batchSize: 8, verbose: 0,
+                                   callbacks: [try BackupAndRestore(backupDirectory: directory)])
+        XCTAssertEqual(longer.epoch, [0, 1, 2])
+    }
+}
