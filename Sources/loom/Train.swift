@@ -111,10 +111,10 @@ struct Train: ParsableCommand {
     }
 
     /// --reduce-lr-on-plateau FACTOR,PATIENCE, parsed.
-    private func plateauRule() throws -> (factor: Float, patience: Int)? {
+    private func plateauRule() throws -> (factor: Double, patience: Int)? {
         guard let text = reduceLrOnPlateau else { return nil }
         let parts = text.split(separator: ",")
-        guard parts.count == 2, let factor = Float(parts[0]), let patience = Int(parts[1]),
+        guard parts.count == 2, let factor = Double(parts[0]), let patience = Int(parts[1]),
               factor > 0, factor < 1, patience >= 0 else {
             throw ValidationError("--reduce-lr-on-plateau takes FACTOR,PATIENCE with 0 < FACTOR < 1, such as 0.5,3; got \(text)")
         }

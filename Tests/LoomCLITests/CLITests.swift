@@ -8,10 +8,10 @@ import XCTest
 /// summary, and its answers to user mistakes (exit code and one line on stderr).
 final class CLITests: XCTestCase {
     /// The working folder of each test's `loom` runs.
-    private let folder = TemporaryFolder()
+    let folder = TemporaryFolder()
 
 
-    private var executable: URL {
+    var executable: URL {
         // Test bundles live beside the products in .build/<triple>/debug.
         var directory = Bundle.main.bundleURL
         while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("loom").path),
@@ -22,7 +22,7 @@ final class CLITests: XCTestCase {
     }
 
     @discardableResult
-    private func loom(
+    func loom(
         _ arguments: [String], environment: [String: String] = [:], expect status: Int32 = 0,
         file: StaticString = #filePath, line: UInt = #line
     ) throws -> (out: String, err: String) {
@@ -42,7 +42,7 @@ final class CLITests: XCTestCase {
         return result
     }
 
-    private func writeSeries() throws -> String {
+    func writeSeries() throws -> String {
         let path = folder.path("series.csv")
         let rows = (0..<120).map { t in "\(t),\(sin(Double(t) * 0.4)),\(cos(Double(t) * 0.4))" }
         try (["t,s,c"] + rows).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)

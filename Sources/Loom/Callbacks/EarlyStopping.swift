@@ -4,8 +4,9 @@
 /// Keras 3's rule, epoch by epoch from `startFromEpoch` on: the wait count grows by one;
 /// a value better than the best by more than `minDelta` becomes the best and, unless a
 /// `baseline` is set and not beaten, resets the wait to 0; otherwise once the wait reaches
-/// `patience` (and past the first epoch) training stops, and with `restoreBestWeights` the
-/// best epoch's weights (or the first monitored epoch's, if none improved) come back.
+/// `patience` (and past the first epoch) training stops. With `restoreBestWeights`, when
+/// training ends (stopped or not) the best epoch's weights come back (the first monitored
+/// epoch's, if none improved).
 public final class EarlyStopping: Callback {
     /// The log key watched (default "val_loss").
     public let monitor: String
@@ -54,22 +55,28 @@ public final class EarlyStopping: Callback {
     /// warns and skips).
     public func onEpochEnd(_ epoch: Int, logs: [String: Double], run: TrainingRun) throws {
         guard let current = logs[monitor], epoch >= startFromEpoch else { return }
-        if restoreBestWeights && bestWeights == nil { bestWeights = try run.model.weights() }
+        if restoreBestWeights && bestWeights == nil {
+            bestWeights = try run.model.weights()
+            bestEpoch = epoch
+        }
         wait += 1
         if isImprovement(current, over: best) {
             best = current
             bestEpoch = epoch
             if restoreBestWeights { bestWeights = try run.model.weights() }
-            if baseline == nil || isImprovement(current, over: baseline) {
-                wait = 0
-                return
-            }
+            if baseline == nil || isImprovement(current, over: baseline) { wait = 0 }
+            return
         }
         if wait >= patience && epoch > 0 {
             stoppedEpoch = epoch
             run.stopTraining = true
-            if restoreBestWeights, let bestWeights { try run.model.setWeights(bestWeights) }
         }
+    }
+
+    /// Puts back the best weights (with `restoreBestWeights`), unless the run was
+    /// interrupted (it continues later from its checkpoint).
+    public func onTrainEnd(_ run: TrainingRun) throws {
+        if restoreBestWeights, !run.interrupted, let bestWeights { try run.model.setWeights(bestWeights) }
     }
 
     private func isImprovement(_ value: Double, over reference: Double?) -> Bool {

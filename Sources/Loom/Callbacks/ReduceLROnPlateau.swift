@@ -11,7 +11,7 @@ public final class ReduceLROnPlateau: Callback {
     /// The log key watched (default "val_loss").
     public let monitor: String
     /// What the rate is multiplied by, below 1 (default 0.1).
-    public let factor: Float
+    public let factor: Double
     /// Epochs without improvement before a reduction (default 10).
     public let patience: Int
     /// Whether lower or higher is better (default `.auto`).
@@ -21,15 +21,15 @@ public final class ReduceLROnPlateau: Callback {
     /// Epochs after a reduction during which no wait is counted (default 0).
     public let cooldown: Int
     /// The lowest rate (default 0).
-    public let minLR: Float
+    public let minLR: Double
     private var best = Double.infinity
     private var wait = 0
     private var cooldownCounter = 0
 
     /// A plateau rule with Keras's arguments and defaults; `factor` must be below 1.
     public init(
-        monitor: String = "val_loss", factor: Float = 0.1, patience: Int = 10, mode: MonitorMode = .auto,
-        minDelta: Double = 1e-4, cooldown: Int = 0, minLR: Float = 0
+        monitor: String = "val_loss", factor: Double = 0.1, patience: Int = 10, mode: MonitorMode = .auto,
+        minDelta: Double = 1e-4, cooldown: Int = 0, minLR: Double = 0
     ) throws {
         guard factor < 1 else {
             throw LoomError.invalidArgument("ReduceLROnPlateau does not support a factor >= 1.0, got \(factor)")
@@ -65,9 +65,10 @@ public final class ReduceLROnPlateau: Callback {
         } else if cooldownCounter == 0 {
             wait += 1
             if wait >= patience {
-                let rate = run.learningRate
-                if rate > minLR {
-                    run.learningRate = max(rate * factor, minLR)
+                // In Float64, then stored as the optimizer's Float32, as Keras computes it.
+                let rate = Double(run.learningRate)
+                if rate > Double(Float(minLR)) {
+                    run.learningRate = Float(max(rate * factor, minLR))
                     cooldownCounter = cooldown
                     wait = 0
                 }

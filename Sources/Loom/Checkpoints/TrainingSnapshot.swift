@@ -70,3 +70,13 @@ public struct TrainingSnapshot: Equatable, Sendable {
         .invalidArgument("the checkpoint's '\(name)' holds \(found) values; this run needs \(expected)")
     }
 }
+
+extension Sequential {
+    /// Replaces the weights with a checkpoint's (its `parameters`), to predict or evaluate
+    /// with them; the rest of the run's state is for `TrainingRun.restore`.
+    public func loadWeights(from snapshot: TrainingSnapshot) throws {
+        try build()
+        let values = try snapshot.floats("parameters", count: parameterCount)
+        values.withUnsafeBufferPointer { parameterStore.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
+    }
+}

@@ -41,6 +41,9 @@ public final class Sequential {
     /// The number of scalars in all parameters.
     public var parameterCount: Int { parameterStore.count }
 
+    /// The optimizer `compile` was given (Keras's `model.optimizer`); nil until compiled.
+    public var optimizer: (any Optimizer)? { parameterStore.optimizer }
+
     /// Whether `compile` was called since the layers last changed.
     var isCompiled: Bool { objective != nil }
 
