@@ -88,6 +88,24 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(try run(), try run())
     }
 
+    /// A parallel predict or evaluate between two fits leaves the dropout masks of the next
+    /// fit as they would have been: inference replicas draw nothing from the training streams.
+    func testParallelInferenceBetweenFitsChangesNoDropoutMask() throws {
+        let (x, y) = sineData(samples: 96, timesteps: 8, seed: 1)
+        func run(predicting: Bool) throws -> [Tensor] {
+            let model = Sequential(seed: 4) { Input(shape: [8, 1]); LSTM(8, dropout: 0.2, recurrentDropout: 0.2); Dropout(0.3); Dense(1) }
+            try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError)
+            try model.fit(x: x, y: y, epochs: 1, batchSize: 16, verbose: 0, workers: 2)
+            if predicting {
+                _ = try model.predict(x, workers: 2)
+                _ = try model.evaluate(x: x, y: y, workers: 3)
+            }
+            try model.fit(x: x, y: y, epochs: 1, batchSize: 16, verbose: 0, workers: 2)
+            return try model.weights()
+        }
+        XCTAssertEqual(try run(predicting: true), try run(predicting: false))
+    }
+
     func testFixedShardsAreBitwiseIdenticalForAnyWorkerCount() throws {
         let (x, y) = sineData(samples: 90, timesteps: 8, seed: 2)
         var results: [[Tensor]] = []

@@ -213,7 +213,8 @@ extension Sequential {
         guard let objective else { throw notCompiled("evaluate") }
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "evaluate", use: .evaluation, parts: [("samples", dataset.sampleCount)])
-        let replicas = try ReplicaSet(model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch)
+        let replicas = try ReplicaSet(model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
+                                      training: false)
         defer { replicas.finish() }
         let totals = try evaluate(
             dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: makeWorkspace(dataset),
@@ -251,7 +252,8 @@ extension Sequential {
             dataset, batchSize: batchSize, context: "predict", use: .prediction, parts: [("samples", dataset.sampleCount)])
         let outputCount = Shape.count(outputShape!)
         var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
-        let replicas = try ReplicaSet(model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch)
+        let replicas = try ReplicaSet(model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
+                                      training: false)
         defer { replicas.finish() }
         let workspace = makeWorkspace(dataset)
         try result.scalars.withUnsafeMutableBufferPointer { buffer in

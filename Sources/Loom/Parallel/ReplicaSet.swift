@@ -29,7 +29,9 @@ final class ReplicaSet {
     /// Checks the worker and shard counts against `batch` (before any thread starts), then
     /// makes the replicas and starts the workers. With `ownParameters` (parameter
     /// averaging) every shard gets a copy of the layers, the parameters and the optimizer.
-    init(model: Sequential, workers: Int, fixedShards: Int?, ownParameters: Bool, batch: Int) throws {
+    /// Copies for inference (`training` false) leave the model's dropout generators as they
+    /// were: a parallel predict or evaluate between two fits changes no training mask.
+    init(model: Sequential, workers: Int, fixedShards: Int?, ownParameters: Bool, batch: Int, training: Bool) throws {
         guard workers >= 1 else { throw LoomError.invalidArgument("workers must be at least 1, got \(workers)") }
         if let fixedShards, fixedShards < workers {
             throw LoomError.invalidArgument("fixedShards (\(fixedShards)) must be at least the worker count (\(workers))")
@@ -43,9 +45,12 @@ final class ReplicaSet {
         if shardCount == 1 && !ownParameters {
             replicas = [model.primaryReplica]
         } else {
+            let randomized = model.layers.compactMap { $0 as? any RandomizedLayer }
+            let streams = randomized.map(\.randomState)
             replicas = (0..<shardCount).map { _ in
                 Replica(replicating: model.layers, store: model.parameterStore, ownsParameters: ownParameters)
             }
+            if !training { for (layer, state) in zip(randomized, streams) { layer.randomState = state } }
         }
         pool = try WorkerPool(count: workers)
     }

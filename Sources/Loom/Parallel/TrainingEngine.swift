@@ -45,7 +45,8 @@ final class TrainingEngine {
         self.guardNonFinite = guardNonFinite
         self.averaging = averaging
         replicas = try ReplicaSet(
-            model: model, workers: workers, fixedShards: fixedShards, ownParameters: averaging != .gradients, batch: batch)
+            model: model, workers: workers, fixedShards: fixedShards, ownParameters: averaging != .gradients, batch: batch,
+            training: true)
         let count = store.count
         slices = (0..<workers).map { w in (w * count / workers)..<((w + 1) * count / workers) }
         timings = WorkerTimings(workers: workers)
