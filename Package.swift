@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "Loom", targets: ["Loom"]),
         .library(name: "LoomHDF5", targets: ["LoomHDF5"]),
         .library(name: "LoomKeras", targets: ["LoomKeras"]),
+        .library(name: "LoomMPI", targets: ["LoomMPI"]),
         .library(name: "ReferenceModels", targets: ["ReferenceModels"]),
         .executable(name: "loom", targets: ["loom"]),
     ],
@@ -26,6 +27,11 @@ let package = Package(
             pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         // Loom's numeric kernels in C, compiled for each x86-64 level and chosen at run time.
         .target(name: "LoomKernels"),
         .target(
@@ -34,11 +40,13 @@ let package = Package(
         ),
         .target(name: "LoomHDF5", dependencies: ["Loom", "CHDF5"]),
         .target(name: "LoomKeras", dependencies: ["Loom", "LoomHDF5", "ZIPFoundation"]),
+        // Training across processes and hosts: Open MPI's ranks as a Loom ProcessGroup.
+        .target(name: "LoomMPI", dependencies: ["Loom", "CMPI"]),
         // The benchmark models B1-B7, shared by `loom bench --reference` and Benchmarks/.
         .target(name: "ReferenceModels", dependencies: ["Loom"]),
         .executableTarget(
             name: "loom",
-            dependencies: ["Loom", "LoomHDF5", "LoomKeras", "ReferenceModels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Loom", "LoomHDF5", "LoomKeras", "LoomMPI", "ReferenceModels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Helpers shared by the test targets (temporary folders, error messages).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

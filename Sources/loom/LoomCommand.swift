@@ -1,5 +1,6 @@
 import ArgumentParser
 import Loom
+import LoomMPI
 
 /// `loom`: trains, evaluates and runs Loom models on HDF5 data from the shell.
 @main
@@ -11,9 +12,11 @@ struct LoomCommand: ParsableCommand {
         defaultSubcommand: Train.self
     )
 
-    /// Refuses a `LOOM_KERNEL_LEVEL` that names no level before any work starts.
+    /// Refuses a `LOOM_KERNEL_LEVEL` that names no level before any work starts; under
+    /// `mpirun`, joins the job first (see `Job`).
     static func main() {
         if let problem = Kernels.requestedLevelProblem { exit(withError: ValidationError(problem)) }
+        if MPIProcessGroup.launchedByMPIRun { Job.runUnderMPIRun(self) }
         main(nil)
     }
 }

@@ -3,7 +3,8 @@ import Loom
 import Synchronization
 
 /// SIGTERM and SIGINT while `loom train` runs: the first asks training to stop after the
-/// current step (writing a checkpoint when one is configured), a second SIGINT exits at once.
+/// current step (`TrainingStop`: a checkpoint is written when one is configured, and under
+/// `mpirun` every rank stops in the same step), a second SIGINT exits at once.
 enum StopRequest {
     /// Signals received so far (written by the handler; an atomic is async-signal-safe).
     static let received = Atomic<Int>(0)
@@ -15,27 +16,9 @@ enum StopRequest {
         let handler: @convention(c) (Int32) -> Void = { signal in
             let count = StopRequest.received.wrappingAdd(1, ordering: .relaxed).newValue
             if count > 1 && signal == SIGINT { _exit(130) }
+            TrainingStop.request()
         }
         signal(SIGTERM, handler)
         signal(SIGINT, handler)
-    }
-
-    /// A callback that interrupts the run at the first batch or epoch end after a signal.
-    final class Watch: Callback {
-        /// The run being watched, once training began.
-        private(set) var run: TrainingRun?
-
-        /// Remembers the run.
-        func onTrainBegin(_ run: TrainingRun) throws { self.run = run }
-
-        /// Interrupts after the step that was running when the signal came.
-        func onBatchEnd(_ batch: Int, logs: [String: Double], run: TrainingRun) throws {
-            if StopRequest.received.load(ordering: .relaxed) > 0 { run.interrupt() }
-        }
-
-        /// Interrupts after the epoch's validation when the signal came during it.
-        func onEpochEnd(_ epoch: Int, logs: [String: Double], run: TrainingRun) throws {
-            if StopRequest.received.load(ordering: .relaxed) > 0 { run.interrupt() }
-        }
     }
 }

@@ -46,6 +46,9 @@ struct Train: ParsableCommand {
     @Option(help: "With --averaging parameters: local steps between two averagings.")
     var every = 4
 
+    @Option(help: "Cut every batch into this many shards per process whatever --workers (bitwise the same model for any worker count up to it).")
+    var fixedShards: Int?
+
     @Option(help: "Write the trained model for Keras: .keras (model), .weights.h5 (weights) or .json (config).")
     var save: String?
 
@@ -90,6 +93,9 @@ struct Train: ParsableCommand {
         if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive finite number, got \(lr)") }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1)") }
         guard every >= 1 else { throw ValidationError("--every must be at least 1") }
+        if let fixedShards, fixedShards < workers {
+            throw ValidationError("--fixed-shards (\(fixedShards)) must be at least --workers (\(workers))")
+        }
         guard checkpointEvery ?? 1 >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
         if checkpointDir == nil {
@@ -124,49 +130,62 @@ struct Train: ParsableCommand {
     func run() throws {
         modelOptions.configureBLAS()
         let path = try dataOptions.path()
-        // Outputs are checked before the first step: a typo costs a second, not the run.
+        let group = Job.group
+        if group != nil, checkpointDir != nil {
+            throw ValidationError("--checkpoint-dir is not supported under mpirun yet: a checkpoint would need every rank's state")
+        }
+        // Outputs are checked before the first step: a typo costs a second, not the run. Only
+        // rank 0 writes; an error there stops every rank.
         let inputs = [path] + kerasOptions.inputPaths
-        let saveTarget = try save.map { try OutputFile($0, role: "--save", inputs: inputs) }
-        let historyTarget = try history.map { try OutputFile($0, role: "--history", inputs: inputs + [save].compactMap { $0 }) }
-        let dataset = try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
+        let (saveTarget, historyTarget) = try Job.together("check its output paths") {
+            guard Job.speaks else { return (OutputFile?.none, OutputFile?.none) }
+            return (try save.map { try OutputFile($0, role: "--save", inputs: inputs) },
+                    try history.map { try OutputFile($0, role: "--history", inputs: inputs + [save].compactMap { $0 }) })
+        }
+        let dataset = try Job.together("open --data \(path)") {
+            try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
+        }
         let targetShape = dataset.targetShape ?? []
         let model = try kerasOptions.load(seed: modelOptions.seed)
             ?? modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32)
         try model.compile(optimizer: Optimizers.named(optimizer, learningRate: lr), loss: Loss(kerasName: loss),
                           metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
-        if !quiet {
+        let speaking = !quiet && Job.speaks
+        if speaking {
             let what = kerasOptions.model ?? modelOptions.arch.rawValue
-            print("Training \(what) on \(path): X \(Shape.describe([dataset.sampleCount] + dataset.inputShape))")
+            let ranks = group.map { " on \($0.size) ranks x \(workers) workers" } ?? ""
+            print("Training \(what) on \(path)\(ranks): X \(Shape.describe([dataset.sampleCount] + dataset.inputShape))")
             try model.summary()
         }
-        let watch = StopRequest.Watch()
-        var callbacks: [any Callback] = [watch]
+        var callbacks: [any Callback] = []
         let backup = try checkpointDir.map { try backupCallback(folder: $0, data: path) }
         if let backup { callbacks.append(backup) }
         if let patience = earlyStopping { callbacks.append(EarlyStopping(monitor: monitor, patience: patience)) }
         if let (factor, patience) = try plateauRule() {
             callbacks.append(try ReduceLROnPlateau(monitor: monitor, factor: factor, patience: patience))
         }
-        if saveBest, let save { callbacks.append(try ModelCheckpoint(filepath: save, monitor: monitor, saveBestOnly: true)) }
+        if saveBest, Job.speaks, let save {
+            callbacks.append(try ModelCheckpoint(filepath: save, monitor: monitor, saveBestOnly: true))
+        }
         StopRequest.install()
         let statefulRun = model.isStateful
         let result = try model.fit(
             dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
-            validationSplit: validationSplit, verbose: quiet ? 0 : 1, resetStatesEachEpoch: statefulRun,
+            validationSplit: validationSplit, verbose: speaking ? 1 : 0, resetStatesEachEpoch: statefulRun,
             workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients,
-            callbacks: callbacks)
+            fixedShards: fixedShards, callbacks: callbacks, processGroup: group)
         if let historyTarget { try writeHistory(result, to: historyTarget) }
-        if let backup, !quiet, backup.writing.count > 0 {
+        if let backup, speaking, backup.writing.count > 0 {
             print(String(format: "Checkpoints: %d written to %@, %.1f ms each on average", backup.writing.count,
                          backup.folder.path, 1e3 * backup.writing.seconds / Double(backup.writing.count)))
         }
-        if let run = watch.run, run.interrupted {
-            let resumable = checkpointDir.map { " into \($0); continue with the same command and --resume" } ?? ""
-            print("Stopped by a signal after step \(run.step): checkpoint written\(resumable)")
+        if TrainingStop.isRequested {
+            let resumable = checkpointDir.map { ": checkpoint written into \($0); continue with the same command and --resume" } ?? ""
+            if Job.speaks { print("Stopped by a signal after epoch \(result.epoch.count) and a step of the next\(resumable)") }
             throw ExitCode(StopRequest.exitStatus)
         }
         if let saveTarget, !saveBest { try model.save(to: URL(fileURLWithPath: saveTarget.path)) }
-        if !quiet, let validationLoss = result["val_loss"].last {
+        if speaking, let validationLoss = result["val_loss"].last {
             try reportBaseline(dataset: dataset, validationLoss: validationLoss)
         }
     }

@@ -29,19 +29,24 @@ extension Sequential {
     ///     `BackupAndRestore` among them makes the run resumable.
     ///   - guardNonFinite: stop with `LoomError.diverged` at the first step whose loss or
     ///     gradient is NaN or infinite, before it changes any weight (default true).
+    ///   - processGroup: the processes of a job across processes or hosts (`LoomMPI`'s ranks):
+    ///     every rank calls `fit` with the same model, data and arguments; the batch is cut
+    ///     into ranks × shards, each rank reads and runs its own, and all end with the same
+    ///     weights, bitwise those of one process with `fixedShards` = ranks × shards. Only
+    ///     rank 0 prints progress. Nil: this process alone.
     @discardableResult
     public func fit(
         x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
         validationSplit: Double = 0, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
-        callbacks: [any Callback] = [], guardNonFinite: Bool = true
+        callbacks: [any Callback] = [], guardNonFinite: Bool = true, processGroup: (any ProcessGroup)? = nil
     ) throws -> History {
         try fit(dataset: InMemoryDataset(x: x, y: y), epochs: epochs, batchSize: batchSize, shuffle: shuffle,
                 validationSplit: validationSplit, verbose: verbose,
                 allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
                 workers: workers, averaging: averaging, fixedShards: fixedShards, callbacks: callbacks,
-                guardNonFinite: guardNonFinite)
+                guardNonFinite: guardNonFinite, processGroup: processGroup)
     }
 
     /// Trains on any `Dataset` (in memory or streamed); see `fit(x:y:...)`.
@@ -51,9 +56,10 @@ extension Sequential {
         validationSplit: Double = 0, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
-        callbacks: [any Callback] = [], guardNonFinite: Bool = true
+        callbacks: [any Callback] = [], guardNonFinite: Bool = true, processGroup: (any ProcessGroup)? = nil
     ) throws -> History {
         guard let objective else { throw notCompiled("fit") }
+        let group = processGroup ?? SingleProcess()
         guard epochs >= 0 else { throw LoomError.invalidArgument("fit: epochs must be >= 0, got \(epochs)") }
         guard (0..<1).contains(validationSplit) else {
             throw LoomError.invalidArgument("fit: validationSplit must be in [0, 1), got \(validationSplit)")
@@ -74,11 +80,12 @@ extension Sequential {
 
         let engine = try TrainingEngine(
             model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, batch: batch,
-            guardNonFinite: guardNonFinite)
+            guardNonFinite: guardNonFinite, group: group)
         let blasThreads = BLAS.threadCount
         if engine.replicas.isParallel { BLAS.threadCount = 1 }
+        var completed = false
         defer {
-            engine.finish()
+            engine.finish(completed: completed)
             BLAS.threadCount = blasThreads
             lastFitProfile = engine.profile
         }
@@ -87,7 +94,12 @@ extension Sequential {
             "batch size": String(batch), "workers": String(workers), "shards": String(engine.replicas.shardCount),
             "averaging": "\(averaging)", "samples": String(dataset.sampleCount), "validation split": "\(validationSplit)",
             "shuffle": "\(shuffle)", "optimizer": parameterStore.optimizer!.name, "loss": objective.loss.rawValue,
+            "x shape": Shape.describe(dataset.inputShape), "y shape": Shape.describe(dataset.targetShape ?? []),
         ]
+        if group.size > 1 {
+            try group.checkSame(settings: settings.merging(["epochs": String(epochs)]) { $1 })
+            try checkSameWeights(group, when: "start")
+        }
         let run = TrainingRun(model: self, epochs: epochs, engine: engine, callbacks: callbacks, settings: settings)
         for callback in callbacks { try callback.onTrainBegin(run) }
         for callback in callbacks {
@@ -96,7 +108,7 @@ extension Sequential {
             break
         }
 
-        var reporter = ProgressReporter(verbose: verbose, epochs: epochs)
+        var reporter = ProgressReporter(verbose: group.rank == 0 ? verbose : 0, epochs: epochs)
         let workspace = makeWorkspace(dataset)
         while run.epoch < epochs && !run.stopTraining {
             let epoch = run.epoch
@@ -124,6 +136,7 @@ extension Sequential {
                 }
                 run.totals.add(loss: loss, metrics: metricValues, samples: rows.count)
                 run.batch = k + 1
+                if engine.lastStepRequestedStop { run.interrupt() }
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed)
                 if !callbacks.isEmpty {
                     let logs = [("loss", loss)] + zip(objective.metrics, metricValues).map { ($0.rawValue, $1) }
@@ -152,7 +165,19 @@ extension Sequential {
             for callback in callbacks { try callback.onEpochEnd(epoch, logs: values, run: run) }
         }
         for callback in callbacks { try callback.onTrainEnd(run) }
+        completed = true
+        if group.size > 1 {
+            engine.synchronizeParameters()
+            try checkSameWeights(group, when: "end")
+        }
         return run.history
+    }
+
+    /// Throws on every rank unless all hold the same parameters (CRC-32 of their bits).
+    private func checkSameWeights(_ group: any ProcessGroup, when: String) throws {
+        var snapshot = TrainingSnapshot()
+        snapshot.floats["parameters"] = TrainingRun.array(parameterStore.values.pointer, parameterCount)
+        try group.checkSame("the weights at the \(when) of fit (their CRC-32)", String(snapshot.checksum))
     }
 
     /// Reads the batch `rows` and trains one step on it. With several workers and a dataset
@@ -162,6 +187,13 @@ extension Sequential {
         _ engine: TrainingEngine, workspace: BatchWorkspace, dataset: any Dataset, rows: ArraySlice<Int>,
         next: ArraySlice<Int>?
     ) throws -> (Double, [Double]) {
+        if engine.replicas.isMultiProcess {
+            // Only this process's shards' rows are read.
+            let own = engine.replicas.localRows(batch: rows.count)
+            workspace.reserve(rows: rows.count)
+            try workspace.load(dataset, rows: rows[(rows.startIndex + own.lowerBound)...].prefix(own.count), at: own.lowerBound)
+            return try engine.trainStep(workspace, batch: rows.count)
+        }
         if engine.workers > 1, dataset.supportsConcurrentReads {
             workspace.reserve(rows: rows.count)
             return try engine.trainStep(workspace, batch: rows.count) { shard in
@@ -195,7 +227,7 @@ extension Sequential {
         let workspace = makeWorkspace(dataset)
         try workspace.load(dataset, rows: Array(0..<batch)[...])
         let engine = try TrainingEngine(model: self, workers: 1, fixedShards: nil, averaging: .gradients, batch: batch)
-        defer { engine.finish() }
+        defer { engine.finish(completed: true) }
         return try engine.trainStep(workspace, batch: batch, update: update).0
     }
 
@@ -204,17 +236,22 @@ extension Sequential {
     /// The loss and metrics on `x`, `y` (Keras's `evaluate(..., return_dict=True)`), keyed
     /// "loss", "mae", ...
     /// With `workers` > 1 the batches are sharded over that many threads, as in `fit`.
-    public func evaluate(x: Tensor, y: Tensor, batchSize: Int? = nil, workers: Int = 1) throws -> [String: Double] {
-        try evaluate(dataset: InMemoryDataset(x: x, y: y), batchSize: batchSize, workers: workers)
+    public func evaluate(
+        x: Tensor, y: Tensor, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil
+    ) throws -> [String: Double] {
+        try evaluate(dataset: InMemoryDataset(x: x, y: y), batchSize: batchSize, workers: workers, processGroup: processGroup)
     }
 
-    /// The loss and metrics on a dataset; see `evaluate(x:y:batchSize:workers:)`.
-    public func evaluate(dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1) throws -> [String: Double] {
+    /// The loss and metrics on a dataset; see `evaluate(x:y:batchSize:workers:)`. With a
+    /// `processGroup`, every rank evaluates its shards of each batch and all get the totals.
+    public func evaluate(
+        dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil
+    ) throws -> [String: Double] {
         guard let objective else { throw notCompiled("evaluate") }
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "evaluate", use: .evaluation, parts: [("samples", dataset.sampleCount)])
         let replicas = try ReplicaSet(model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
-                                      training: false)
+                                      training: false, group: processGroup ?? SingleProcess())
         defer { replicas.finish() }
         let totals = try evaluate(
             dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: makeWorkspace(dataset),
@@ -228,8 +265,9 @@ extension Sequential {
         objective: Objective
     ) throws -> RunningTotals {
         var totals = RunningTotals(metrics: objective.metrics)
-        try forEachBatch(of: dataset, rows: rows, batchSize: batchSize, into: workspace, targets: true) { _, count in
-            let (loss, metrics) = replicas.forward(workspace, batch: count, objective: objective, output: nil)
+        try forEachBatch(of: dataset, rows: rows, batchSize: batchSize, into: workspace, targets: true, replicas: replicas) {
+            _, count in
+            let (loss, metrics) = try replicas.forward(workspace, batch: count, objective: objective, output: nil)
             totals.add(loss: loss, metrics: metrics, samples: count)
         }
         return totals
@@ -241,25 +279,31 @@ extension Sequential {
     /// at a time. A stateful model may predict with another batch size than it trains with:
     /// that batch size keeps its own state (see `LSTM`). With `workers` > 1 the batches are
     /// sharded over that many threads, as in `fit`.
-    public func predict(_ x: Tensor, batchSize: Int? = nil, workers: Int = 1) throws -> Tensor {
-        try predict(dataset: InMemoryDataset(x: x), batchSize: batchSize, workers: workers)
+    public func predict(
+        _ x: Tensor, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil
+    ) throws -> Tensor {
+        try predict(dataset: InMemoryDataset(x: x), batchSize: batchSize, workers: workers, processGroup: processGroup)
     }
 
     /// The model's outputs for every sample of a dataset; see `predict(_:batchSize:workers:)`.
-    /// The batch size defaults to the model's fixed one (`Input(batchSize:)`), else 32.
-    public func predict(dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1) throws -> Tensor {
+    /// The batch size defaults to the model's fixed one (`Input(batchSize:)`), else 32. With a
+    /// `processGroup`, every rank predicts its shards of each batch and all get every row.
+    public func predict(
+        dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil
+    ) throws -> Tensor {
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "predict", use: .prediction, parts: [("samples", dataset.sampleCount)])
         let outputCount = Shape.count(outputShape!)
         var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
         let replicas = try ReplicaSet(model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
-                                      training: false)
+                                      training: false, group: processGroup ?? SingleProcess())
         defer { replicas.finish() }
         let workspace = makeWorkspace(dataset)
         try result.scalars.withUnsafeMutableBufferPointer { buffer in
-            try forEachBatch(of: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, into: workspace, targets: false) {
-                start, count in
-                _ = replicas.forward(workspace, batch: count, objective: nil, output: buffer.baseAddress! + start * outputCount)
+            try forEachBatch(
+                of: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, into: workspace, targets: false, replicas: replicas
+            ) { start, count in
+                _ = try replicas.forward(workspace, batch: count, objective: nil, output: buffer.baseAddress! + start * outputCount)
             }
         }
         return result
@@ -274,15 +318,24 @@ extension Sequential {
 
     /// Reads `rows` of `dataset` into `workspace` a batch at a time, prefetching the next
     /// batch, and calls `body` with each batch's first row (counted from `rows`'s start) and
-    /// its row count.
+    /// its row count. With other processes only this one's shards' rows are read.
     private func forEachBatch(
         of dataset: any Dataset, rows: Range<Int>, batchSize: Int, into workspace: BatchWorkspace, targets: Bool,
-        _ body: (Int, Int) throws -> Void
+        replicas: ReplicaSet, _ body: (Int, Int) throws -> Void
     ) throws {
         let all = Array(rows)
         var start = 0
         while start < all.count {
             let end = BatchOrder.end(from: start, batch: batchSize, limit: all.count)
+            if replicas.isMultiProcess {
+                let own = replicas.localRows(batch: end - start)
+                workspace.reserve(rows: end - start)
+                try workspace.load(dataset, rows: all[(start + own.lowerBound)..<(start + own.upperBound)], at: own.lowerBound,
+                                   targets: targets)
+                try body(start, end - start)
+                start = end
+                continue
+            }
             try workspace.load(dataset, rows: all[start..<end], targets: targets)
             if end < all.count {
                 dataset.prefetch(rows: all[end..<BatchOrder.end(from: end, batch: batchSize, limit: all.count)], targets: targets)

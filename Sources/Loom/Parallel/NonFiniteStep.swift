@@ -7,6 +7,12 @@ struct NonFiniteStep: Error {
     /// whose gradient holds NaN or Inf.
     let detail: String
 
+    /// A failure found elsewhere (another process), described by `detail`.
+    init(step: Int, detail: String) {
+        self.step = step
+        self.detail = detail
+    }
+
     /// The failure of `replica`'s last backward pass, or nil when its loss and every
     /// gradient are finite.
     init?(_ replica: Replica, step: Int) {

@@ -1,8 +1,10 @@
 /// The workers a model runs on, one replica per shard, and how a batch is cut into shards:
 /// what training, evaluation and prediction share.
 ///
-/// A batch is cut into `shardCount` contiguous row ranges, sizes differing by at most one;
-/// shard `s` always covers the same rows, and worker `w` runs shards `w, w + workers, ...`.
+/// A batch is cut into `globalShardCount` contiguous row ranges, sizes differing by at most
+/// one; shard `s` always covers the same rows. This process runs `shardCount` of them,
+/// global shards `firstShard ..< firstShard + shardCount` (all of them without other
+/// processes, see `ProcessGroup`), and worker `w` runs local shards `w, w + workers, ...`.
 /// With one shard the replica is the model's own layers and the only worker the calling
 /// thread (no thread is started); with more, each shard has a copy of the layers.
 /// `shardCount` is the worker count, or a fixed number (`fixedShards`) that makes the result
@@ -10,17 +12,27 @@
 /// and one replica's memory per shard.
 final class ReplicaSet {
     let workers: Int
+    /// The shards this process runs.
     let shardCount: Int
+    /// The shards of every process.
+    let globalShardCount: Int
+    /// The global index of this process's first shard.
+    let firstShard: Int
+    /// The job's processes.
+    let group: any ProcessGroup
     let pool: WorkerPool
+    /// One per local shard.
     let replicas: [Replica]
     /// The model's last output axis (the loss's and metrics' class width).
     let outputWidth: Int
-    /// The weighted metrics of the last batch, reused (see `weightedResults`).
+    /// The weighted loss and metrics of the last batch, reused (see `weightedResults`).
+    private var resultSums: [Double] = []
     private var metricTotals: [Double] = []
     /// Shard rows and weights per batch size, computed once each.
     private var plans: [Int: ShardPlan] = [:]
 
-    /// How a batch of one size is cut: each shard's rows, and its weight rows / batch.
+    /// How a batch of one size is cut: each local shard's rows (of the whole batch), and its
+    /// weight rows / batch.
     struct ShardPlan {
         let ranges: [Range<Int>]
         let weights: [Float]
@@ -31,29 +43,61 @@ final class ReplicaSet {
     /// averaging) every shard gets a copy of the layers, the parameters and the optimizer.
     /// Copies for inference (`training` false) leave the model's dropout generators as they
     /// were: a parallel predict or evaluate between two fits changes no training mask.
-    init(model: Sequential, workers: Int, fixedShards: Int?, ownParameters: Bool, batch: Int, training: Bool) throws {
+    ///
+    /// With other processes every shard is a copy, as with several fixed shards in one
+    /// process, and each copy's dropout streams are those that one process would give the
+    /// same global shard: each replica takes one draw from every generator of the model's
+    /// layers, so this process skips the draws of the shards before its own and after them.
+    init(
+        model: Sequential, workers: Int, fixedShards: Int?, ownParameters: Bool, batch: Int, training: Bool,
+        group: any ProcessGroup = SingleProcess()
+    ) throws {
         guard workers >= 1 else { throw LoomError.invalidArgument("workers must be at least 1, got \(workers)") }
         if let fixedShards, fixedShards < workers {
             throw LoomError.invalidArgument("fixedShards (\(fixedShards)) must be at least the worker count (\(workers))")
         }
         let shardCount = fixedShards ?? workers
+        globalShardCount = shardCount * group.size
+        firstShard = shardCount * group.rank
         // The batch size asked for must fill every shard; a short last batch may leave some empty.
-        try ReplicaSet.check(batch: batch, shardCount: shardCount, stateful: model.isStateful)
+        try ReplicaSet.check(batch: batch, shardCount: globalShardCount, stateful: model.isStateful)
         self.workers = workers
         self.shardCount = shardCount
+        self.group = group
         outputWidth = model.outputShape!.last ?? 1
-        if shardCount == 1 && !ownParameters {
+        if globalShardCount == 1 && !ownParameters {
             replicas = [model.primaryReplica]
         } else {
             let randomized = model.layers.compactMap { $0 as? any RandomizedLayer }
             let streams = randomized.map(\.randomState)
+            ReplicaSet.skipDraws(firstShard, of: randomized)
             replicas = (0..<shardCount).map { _ in
                 Replica(replicating: model.layers, store: model.parameterStore, ownsParameters: ownParameters)
             }
+            ReplicaSet.skipDraws(globalShardCount - firstShard - shardCount, of: randomized)
             if !training { for (layer, state) in zip(randomized, streams) { layer.randomState = state } }
         }
-        pool = try WorkerPool(count: workers)
+        pool = try WorkerPool(count: workers, firstCPU: group.localRank * workers, sharers: group.localSize)
     }
+
+    /// Advances every generator of `layers` by `count` draws: what making `count` replicas
+    /// takes from them.
+    private static func skipDraws(_ count: Int, of layers: [any RandomizedLayer]) {
+        guard count > 0 else { return }
+        for layer in layers {
+            let words = layer.randomState
+            var advanced: [UInt64] = []
+            for start in stride(from: 0, to: words.count, by: 4) {
+                guard var generator = SeededGenerator(state: Array(words[start..<(start + 4)])) else { return }
+                for _ in 0..<count { _ = generator.next() }
+                advanced += generator.state
+            }
+            layer.randomState = advanced
+        }
+    }
+
+    /// Whether other processes run shards of the same batches.
+    var isMultiProcess: Bool { group.size > 1 }
 
     /// Checks a batch size against the shards: none empty, and equal for a stateful model.
     static func check(batch: Int, shardCount: Int, stateful: Bool) throws {
@@ -70,7 +114,7 @@ final class ReplicaSet {
     }
 
     /// Whether work runs on more than the model's own layers on the calling thread.
-    var isParallel: Bool { workers > 1 || replicas.count > 1 }
+    var isParallel: Bool { workers > 1 || replicas.count > 1 || isMultiProcess }
 
     /// Ends the worker threads.
     func finish() {
@@ -85,17 +129,26 @@ final class ReplicaSet {
         return plan
     }
 
-    /// The rows of each shard of a `batch`-row batch: contiguous, sizes differing by at most one.
+    /// The rows of each local shard of a `batch`-row batch: contiguous, sizes differing by at
+    /// most one over the global shards.
     func shardRanges(batch: Int) -> [Range<Int>] {
-        (0..<shardCount).map { s in (s * batch / shardCount)..<((s + 1) * batch / shardCount) }
+        let count = globalShardCount
+        return (firstShard..<(firstShard + shardCount)).map { s in (s * batch / count)..<((s + 1) * batch / count) }
+    }
+
+    /// The rows of `batch` this process runs (all of them alone).
+    func localRows(batch: Int) -> Range<Int> {
+        let ranges = plan(batch: batch).ranges
+        return ranges.first!.lowerBound..<ranges.last!.upperBound
     }
 
     /// Forward passes (inference) of the batch in `workspace` on the shards. With
-    /// `objective`, scores them and returns the row-weighted loss and metrics; with `output`,
-    /// copies the predictions there, `(batch, outputs)`.
+    /// `objective`, scores them and returns the row-weighted loss and metrics (over every
+    /// process's shards); with `output`, copies the predictions there, `(batch, outputs)`
+    /// (every process's rows).
     func forward(
         _ workspace: BatchWorkspace, batch: Int, objective: Objective?, output: UnsafeMutablePointer<Float>?
-    ) -> (Double, [Double]) {
+    ) throws -> (Double, [Double]) {
         let ranges = plan(batch: batch).ranges
         pool.run { [self] worker in
             var shard = worker
@@ -115,20 +168,54 @@ final class ReplicaSet {
                     .update(from: predictions, count: rows.count * workspace.outputCount)
             }
         }
-        return objective.map { weightedResults(ranges: ranges, batch: batch, metricCount: $0.metrics.count) } ?? (0, [])
+        if let output, isMultiProcess { try gatherRows(output, batch: batch, width: workspace.outputCount) }
+        guard let objective else { return (0, []) }
+        return try weightedResults(ranges: ranges, batch: batch, metricCount: objective.metrics.count)
     }
 
-    /// The row-weighted loss and metrics over the shards. The metrics array is the set's,
-    /// refilled in place each batch (the caller has let go of the last one by then).
-    func weightedResults(ranges: [Range<Int>], batch: Int, metricCount: Int) -> (Double, [Double]) {
-        var loss = 0.0
+    /// Every process's rows of `output` (`(batch, width)`) into every process: each writes
+    /// its own rows over the running buffer as it passes along the ranks.
+    private func gatherRows(_ output: UnsafeMutablePointer<Float>, batch: Int, width: Int) throws {
+        let all = UnsafeMutableBufferPointer(start: output, count: batch * width)
+        let own = localRows(batch: batch)
+        let mine = Array(UnsafeBufferPointer(start: output + own.lowerBound * width, count: own.count * width))
+        var none: [Double] = []
+        try none.withUnsafeMutableBufferPointer { doubles in
+            try group.receiveRunningSums(floats: all, doubles: doubles)
+            mine.withUnsafeBufferPointer { (output + own.lowerBound * width).update(from: $0.baseAddress!, count: $0.count) }
+            try group.sendRunningSums(floats: UnsafeBufferPointer(all), doubles: UnsafeBufferPointer(doubles))
+            try group.broadcastTotals(floats: all, doubles: doubles)
+        }
+    }
+
+    /// The row-weighted loss and metrics over every process's shards, summed in global shard
+    /// order. The metrics array is the set's, refilled in place each batch (the caller has
+    /// let go of the last one by then).
+    func weightedResults(ranges: [Range<Int>], batch: Int, metricCount: Int) throws -> (Double, [Double]) {
+        if resultSums.count != 1 + metricCount { resultSums = Array(repeating: 0, count: 1 + metricCount) }
+        for i in resultSums.indices { resultSums[i] = 0 }
+        if isMultiProcess {
+            try resultSums.withUnsafeMutableBufferPointer { try group.receiveRunningSums(floats: .init(start: nil, count: 0), doubles: $0) }
+        }
+        addWeightedResults(into: &resultSums, ranges: ranges, batch: batch)
+        if isMultiProcess {
+            try resultSums.withUnsafeMutableBufferPointer { doubles in
+                try group.sendRunningSums(floats: .init(start: nil, count: 0), doubles: UnsafeBufferPointer(doubles))
+                try group.broadcastTotals(floats: .init(start: nil, count: 0), doubles: doubles)
+            }
+        }
         if metricTotals.count != metricCount { metricTotals = Array(repeating: 0, count: metricCount) }
-        for i in metricTotals.indices { metricTotals[i] = 0 }
+        for i in metricTotals.indices { metricTotals[i] = resultSums[i + 1] }
+        return (resultSums[0], metricTotals)
+    }
+
+    /// Adds each local shard's loss and metrics, weighted by its rows, to `sums` ([loss,
+    /// metrics...]), in shard order.
+    func addWeightedResults(into sums: inout [Double], ranges: [Range<Int>], batch: Int) {
         for (replica, rows) in zip(replicas, ranges) where !rows.isEmpty {
             let weight = Double(rows.count) / Double(batch)
-            loss += weight * replica.loss
-            for i in metricTotals.indices { metricTotals[i] += weight * replica.metrics[i] }
+            sums[0] += weight * replica.loss
+            for i in 1..<sums.count { sums[i] += weight * replica.metrics[i - 1] }
         }
-        return (loss, metricTotals)
     }
 }

@@ -29,13 +29,18 @@ final class TrainingEngine {
     /// Whether a shard whose loss or gradient is not finite stops the step (`NonFiniteStep`).
     private let guardNonFinite: Bool
     private var lastStepFailed = false
+    /// Whether the last step ended with a stop request (`TrainingStop`) on any process.
+    private(set) var lastStepRequestedStop = false
+    /// With other processes, what travels with a step's running sums (see `Exchange`).
+    private var exchange: [Double] = []
 
     var workers: Int { replicas.workers }
 
     /// Checks the settings and the batch size against the shards (before any thread starts),
     /// then makes the replicas and starts the workers. The model must be compiled and built.
     init(
-        model: Sequential, workers: Int, fixedShards: Int?, averaging: Averaging, batch: Int, guardNonFinite: Bool = true
+        model: Sequential, workers: Int, fixedShards: Int?, averaging: Averaging, batch: Int, guardNonFinite: Bool = true,
+        group: any ProcessGroup = SingleProcess()
     ) throws {
         if case let .parameters(every) = averaging, every < 1 {
             throw LoomError.invalidArgument("parameter averaging needs every >= 1, got \(every)")
@@ -46,7 +51,7 @@ final class TrainingEngine {
         self.averaging = averaging
         replicas = try ReplicaSet(
             model: model, workers: workers, fixedShards: fixedShards, ownParameters: averaging != .gradients, batch: batch,
-            training: true)
+            training: true, group: group)
         let count = store.count
         slices = (0..<workers).map { w in (w * count / workers)..<((w + 1) * count / workers) }
         timings = WorkerTimings(workers: workers)
@@ -60,9 +65,10 @@ final class TrainingEngine {
     }
 
     /// Ends the worker threads; with parameter averaging, first leaves the average in the
-    /// store, unless the last step failed (a replica may have stepped alone).
-    func finish() {
-        if !lastStepFailed { synchronizeParameters() }
+    /// store, unless the last step failed (a replica may have stepped alone) or, with other
+    /// processes, training did not end normally on every one (the average is collective).
+    func finish(completed: Bool) {
+        if !lastStepFailed && (completed || !replicas.isMultiProcess) { synchronizeParameters() }
         replicas.finish()
     }
 
@@ -96,6 +102,14 @@ final class TrainingEngine {
                             loadShard: loadShard)
         }
         lastStepFailed = loadErrors.contains { $0 != nil }
+        if replicas.isMultiProcess {
+            lastStepFailed = lastStepFailed || exchange[Exchange.failedRank] != 0 || exchange[Exchange.nonFiniteRank] != 0
+            lastStepRequestedStop = exchange[Exchange.stop] != 0
+            for case let error? in loadErrors { throw error }
+            try throwRemoteFailure(step: step)
+        } else {
+            lastStepRequestedStop = TrainingStop.isRequested
+        }
         for case let error? in loadErrors { throw error }
         if update {
             store.step = step
@@ -106,7 +120,69 @@ final class TrainingEngine {
         }
         timings[0].pointee.steps += 1
         timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
-        return replicas.weightedResults(ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count)
+        if replicas.isMultiProcess {
+            return (exchange[Exchange.loss], Array(exchange[(Exchange.loss + 1)...]))
+        }
+        return try replicas.weightedResults(ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count)
+    }
+
+    /// The doubles that travel with a step's running sums between processes: flags combined
+    /// by maximum, then the loss and metric sums continued in global shard order.
+    private enum Exchange {
+        /// 1 + the rank whose rows could not be read (0: none).
+        static let failedRank = 0
+        /// 1 + the rank whose loss or gradient is not finite (0: none).
+        static let nonFiniteRank = 1
+        /// 1 when any process was asked to stop (`TrainingStop`).
+        static let stop = 2
+        /// The row-weighted loss, then each metric.
+        static let loss = 3
+    }
+
+    /// With other processes, worker 0's first half of the exchange: receives the running
+    /// gradient sums (averaging gradients; zeros on rank 0) and the exchanged values, and adds
+    /// this process's flags, loss and metrics.
+    private func beginExchange(plan: ReplicaSet.ShardPlan, batch: Int) throws {
+        let count = Exchange.loss + 1 + objective.metrics.count
+        if exchange.count != count { exchange = Array(repeating: 0, count: count) }
+        for i in exchange.indices { exchange[i] = 0 }
+        let gradients = averaging == .gradients ? store.gradients.pointer : nil
+        if let gradients, replicas.group.rank == 0 { gradients.update(repeating: 0, count: store.count) }
+        try exchange.withUnsafeMutableBufferPointer { doubles in
+            try replicas.group.receiveRunningSums(
+                floats: .init(start: gradients, count: gradients == nil ? 0 : store.count), doubles: doubles)
+        }
+        let rank = Double(replicas.group.rank + 1)
+        if loadErrors.contains(where: { $0 is NonFiniteStep }) {
+            exchange[Exchange.nonFiniteRank] = max(exchange[Exchange.nonFiniteRank], rank)
+        } else if loadErrors.contains(where: { $0 != nil }) {
+            exchange[Exchange.failedRank] = max(exchange[Exchange.failedRank], rank)
+        }
+        if TrainingStop.isRequested { exchange[Exchange.stop] = 1 }
+        var sums = Array(exchange[Exchange.loss...])
+        replicas.addWeightedResults(into: &sums, ranges: plan.ranges, batch: batch)
+        exchange.replaceSubrange(Exchange.loss..., with: sums)
+    }
+
+    /// Worker 0's second half: passes the sums on and receives the last rank's totals.
+    private func endExchange() throws {
+        let gradients = averaging == .gradients ? store.gradients.pointer : nil
+        let floats = UnsafeMutableBufferPointer(start: gradients, count: gradients == nil ? 0 : store.count)
+        try exchange.withUnsafeMutableBufferPointer { doubles in
+            try replicas.group.sendRunningSums(floats: UnsafeBufferPointer(floats), doubles: UnsafeBufferPointer(doubles))
+            try replicas.group.broadcastTotals(floats: floats, doubles: doubles)
+        }
+    }
+
+    /// The error of a step another process could not take.
+    private func throwRemoteFailure(step: Int) throws {
+        if exchange[Exchange.nonFiniteRank] != 0 {
+            throw NonFiniteStep(step: step, detail: "on rank \(Int(exchange[Exchange.nonFiniteRank]) - 1), a loss or gradient is not finite")
+        }
+        if exchange[Exchange.failedRank] != 0 {
+            throw LoomError.invalidArgument(
+                "rank \(Int(exchange[Exchange.failedRank]) - 1) could not take step \(step) (its own error says why)")
+        }
     }
 
     /// Worker `worker`'s part of a step: its shards' forward and backward passes, then
@@ -145,21 +221,38 @@ final class TrainingEngine {
         }
         let computed = DispatchTime.now()
         timings[worker].pointee.compute += computed.seconds(since: start)
-        guard averaging == .gradients else { return }
-        replicas.pool.barrier.wait()
+        let multiProcess = replicas.isMultiProcess
+        guard averaging == .gradients || multiProcess else { return }
+        let barrier = replicas.pool.barrier
+        barrier.wait()
+        if multiProcess {
+            // Worker 0 talks to the other processes; the workers fold their slices in between.
+            if worker == 0 { recordFailure { try beginExchange(plan: plan, batch: batch) } }
+            barrier.wait()
+        }
         // A failed load anywhere skips the update everywhere: the step did not happen.
-        for index in 0..<workers where loadErrors[index] != nil { return }
+        for index in 0..<workers where loadErrors[index] != nil {
+            if multiProcess, worker == 0 { recordFailure { try endExchange() } }
+            return
+        }
         let arrived = DispatchTime.now()
         let slice = slices[worker]
         let gradients = store.gradients.pointer
         // One shard: its backward passes wrote the store's gradients. Several:
-        // grads[slice] = Σ_s (rows_s / batch) · grads_s[slice], in shard order.
-        if replicas.shardCount > 1 {
-            for k in slice { gradients[k] = 0 }
+        // grads[slice] = Σ_s (rows_s / batch) · grads_s[slice], in global shard order (the
+        // sums of earlier processes' shards are already there).
+        if averaging == .gradients && replicas.globalShardCount > 1 {
+            if !multiProcess { for k in slice { gradients[k] = 0 } }
             for (replica, weight) in zip(replicas.replicas, plan.weights) {
                 let source = replica.gradients
                 for k in slice { gradients[k] += weight * source[k] }
             }
+        }
+        if multiProcess {
+            barrier.wait()
+            if worker == 0 { recordFailure { try endExchange() } }
+            barrier.wait()
+            if exchange[Exchange.failedRank] != 0 || exchange[Exchange.nonFiniteRank] != 0 || averaging != .gradients { return }
         }
         let reduced = DispatchTime.now()
         if let step { store.update(range: slice, step: step) }
@@ -168,9 +261,18 @@ final class TrainingEngine {
         timings[worker].pointee.optimizer += DispatchTime.now().seconds(since: reduced)
     }
 
+    /// Runs `body` (worker 0's part of an exchange), keeping its error in worker 0's slot.
+    private func recordFailure(_ body: () throws -> Void) {
+        do { try body() } catch { loadErrors[0] = loadErrors[0] ?? error }
+    }
+
     /// Averages the replicas' parameters and optimizer states, slice by slice, into the store
     /// and back into every replica.
     private func averageParameters() {
+        if replicas.isMultiProcess {
+            recordFailure { try averageAcrossProcesses() }
+            return
+        }
         let count = store.count
         let target = store.values.pointer
         replicas.pool.run { [self] worker in
@@ -241,6 +343,40 @@ final class TrainingEngine {
             }
             for (layer, state) in randomStates { layer.randomState = state }
             self.localSteps = localSteps
+        }
+    }
+
+    /// `averageParameters` over every process's replicas, on the calling thread: each buffer
+    /// (parameters, then each optimizer state) summed in global shard order along the ranks,
+    /// the last rank's totals sent to every rank, then scaled as one process scales them.
+    private func averageAcrossProcesses() throws {
+        let count = store.count
+        let copies = replicas.replicas
+        let scale = 1 / Float(replicas.globalShardCount)
+        let states = copies.map { $0.optimizer!.stateBuffers }
+        var buffers: [([UnsafeMutablePointer<Float>], UnsafeMutablePointer<Float>?)] = [
+            (copies.map { $0.ownParameters!.pointer }, store.values.pointer),
+        ]
+        for index in states[0].indices where states[0][index].capacity >= count {
+            buffers.append((states.map { $0[index].pointer }, nil))
+        }
+        var sums = [Float](repeating: 0, count: count)
+        var none: [Double] = []
+        for (sources, target) in buffers {
+            for k in 0..<count { sums[k] = 0 }
+            try sums.withUnsafeMutableBufferPointer { floats in
+                try none.withUnsafeMutableBufferPointer { doubles in
+                    try replicas.group.receiveRunningSums(floats: floats, doubles: doubles)
+                    for source in sources { for k in 0..<count { floats[k] += source[k] } }
+                    try replicas.group.sendRunningSums(floats: UnsafeBufferPointer(floats), doubles: UnsafeBufferPointer(doubles))
+                    try replicas.group.broadcastTotals(floats: floats, doubles: doubles)
+                }
+            }
+            for k in 0..<count {
+                let mean = sums[k] * scale
+                target?[k] = mean
+                for source in sources { source[k] = mean }
+            }
         }
     }
 

@@ -27,11 +27,20 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Starts the `count − 1` worker threads. A thread the system cannot create (a process
     /// or memory limit) is an error, after the threads already started have been ended.
-    init(count: Int) throws {
+    /// When `sharers` processes share the host (MPI ranks), this one's threads take the
+    /// allowed CPUs `firstCPU ..< firstCPU + count`, or none are pinned when there are not
+    /// enough for every process.
+    init(count: Int, firstCPU: Int = 0, sharers: Int = 1) throws {
         self.count = count
         barrier = SpinBarrier(count: count)
-        let cpus = count > 1 ? CPUAffinity.allowedCPUs() : []
-        callerMask = cpus.count > 1 ? CPUAffinity.currentMask() : nil
+        var cpus = count > 1 || sharers > 1 ? CPUAffinity.allowedCPUs() : []
+        if sharers > 1 {
+            // Numbered, not the caller's first: every process sees the same order.
+            cpus = cpus.sorted()
+            cpus = firstCPU + count <= cpus.count && count * sharers <= cpus.count
+                ? Array(cpus[firstCPU..<(firstCPU + count)]) : []
+        }
+        callerMask = cpus.count > 1 || (sharers > 1 && !cpus.isEmpty) ? CPUAffinity.currentMask() : nil
         if callerMask != nil { CPUAffinity.pinCurrentThread(to: cpus[0]) }
         for index in 1..<max(count, 1) {
             exited.enter()
@@ -92,11 +101,11 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Ends the worker threads; the pool cannot run jobs afterwards.
     func shutdown() {
+        if let callerMask { CPUAffinity.restore(callerMask) }
         guard count > 1 else { return }
         stopping = true
         publish()
         exited.wait()
-        if let callerMask { CPUAffinity.restore(callerMask) }
     }
 
     private func publish() {

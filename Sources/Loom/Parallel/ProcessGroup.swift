@@ -1,0 +1,90 @@
+/// The processes of one data-parallel job (ranks `0..<size`), as the training engine sees
+/// them: one process alone by default; `LoomMPI` provides the ranks `mpirun` started.
+///
+/// A step's shards are numbered globally: with R ranks of L local shards each, rank r owns
+/// shards r·L ..< (r+1)·L of every batch. Sums over shards are taken in one canonical order,
+/// a running fold over the global shard index (0 + w₀g₀ + w₁g₁ + ...), whatever the split:
+/// each rank receives the running sums of the ranks before it (`receiveRunningSums`), adds
+/// its own shards, and passes them on (`sendRunningSums`); the last rank's totals reach
+/// every rank (`broadcastTotals`). R ranks of L shards therefore give the bits of one process
+/// with R·L fixed shards.
+///
+/// Every method is called by every rank in the same order, from the thread that started the
+/// job (the training engine's worker 0).
+public protocol ProcessGroup: AnyObject {
+    /// This process's index.
+    var rank: Int { get }
+    /// The number of processes.
+    var size: Int { get }
+    /// This process's index among the processes on its host (thread placement).
+    var localRank: Int { get }
+    /// The number of processes on this host.
+    var localSize: Int { get }
+    /// Fills `floats` and `doubles` with the running sums of the ranks before this one
+    /// (rank 0: leaves them as they are).
+    func receiveRunningSums(floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>) throws
+    /// Passes the running sums to the next rank (the last rank: does nothing).
+    func sendRunningSums(floats: UnsafeBufferPointer<Float>, doubles: UnsafeBufferPointer<Double>) throws
+    /// Gives every rank the last rank's `floats` and `doubles`.
+    func broadcastTotals(floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>) throws
+    /// Every rank's `bytes`, in rank order (start-up checks, checksums).
+    func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
+}
+
+extension ProcessGroup {
+    /// Throws on every rank, naming the rank and the value, unless every rank gave the same
+    /// `value` for `name` (an option, a data shape): called at the same point on every rank,
+    /// so a mismatch stops all of them instead of leaving some waiting.
+    public func checkSame(_ name: String, _ value: String) throws {
+        let values = try allGather(Array(value.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        guard let differing = values.indices.first(where: { values[$0] != values[0] }) else { return }
+        throw LoomError.invalidArgument(
+            "the ranks disagree on \(name): rank 0 has \(values[0]), rank \(differing) has \(values[differing]); "
+                + "every rank must run the same command on the same data")
+    }
+
+    /// `checkSame` for each of `settings` at once (one exchange), naming the first that differs.
+    public func checkSame(settings: [String: String]) throws {
+        let encoded = settings.sorted { $0.key < $1.key }.map { "\($0.key)\u{1F}\($0.value)" }.joined(separator: "\u{1E}")
+        let all = try allGather(Array(encoded.utf8)).map { bytes in
+            Dictionary(String(decoding: bytes, as: UTF8.self).split(separator: "\u{1E}").map { entry in
+                let parts = entry.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
+                return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+            }, uniquingKeysWith: { $1 })
+        }
+        for (rank, values) in all.enumerated() {
+            for name in Set(values.keys).union(all[0].keys).sorted() where values[name] != all[0][name] {
+                throw LoomError.invalidArgument(
+                    "the ranks disagree on \(name): rank 0 has \(all[0][name] ?? "none"), rank \(rank) has \(values[name] ?? "none"); "
+                        + "every rank must run the same command on the same data")
+            }
+        }
+    }
+
+    /// Throws on every rank when any rank's `body` threw, naming that rank and its error;
+    /// called at the same point on every rank, so that no rank is left waiting for one that
+    /// failed (a missing file on one host).
+    public func together<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        var result: Result<T, Error>
+        do { result = .success(try body()) } catch { result = .failure(error) }
+        let failure: String
+        if case let .failure(error) = result { failure = "\(error)" } else { failure = "" }
+        let failures = try allGather(Array(failure.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        if let rank = failures.indices.first(where: { !failures[$0].isEmpty }) {
+            throw LoomError.invalidArgument("rank \(rank) of \(size) could not \(what): \(failures[rank])")
+        }
+        return try result.get()
+    }
+}
+
+/// One process alone: the default group.
+final class SingleProcess: ProcessGroup {
+    var rank: Int { 0 }
+    var size: Int { 1 }
+    var localRank: Int { 0 }
+    var localSize: Int { 1 }
+    func receiveRunningSums(floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>) {}
+    func sendRunningSums(floats: UnsafeBufferPointer<Float>, doubles: UnsafeBufferPointer<Double>) {}
+    func broadcastTotals(floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>) {}
+    func allGather(_ bytes: [UInt8]) -> [[UInt8]] { [bytes] }
+}

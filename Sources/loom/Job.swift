@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Loom
+import LoomMPI
+
+/// The processes this `loom` belongs to: under `mpirun`, Open MPI's ranks (joined before the
+/// command runs); otherwise this process alone.
+enum Job {
+    /// The ranks, when `mpirun` started this process.
+    nonisolated(unsafe) static var group: MPIProcessGroup?
+
+    /// This process's rank (0 alone).
+    static var rank: Int { group?.rank ?? 0 }
+
+    /// Whether this process writes files and prints (rank 0 does; the others stay silent).
+    static var speaks: Bool { rank == 0 }
+
+    /// `body`'s result; under `mpirun`, every rank learns whether any rank's `body` threw and
+    /// all throw then, naming the rank (see `ProcessGroup.together`).
+    static func together<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        guard let group else { return try body() }
+        return try group.together(what, body)
+    }
+
+    /// Runs the command line as a rank of an `mpirun` job: the ranks first agree that they
+    /// run the same command (an MPMD launch with other options or data is refused by name,
+    /// on every rank); an error on any rank prints its message, prefixed with the rank, and
+    /// ends every rank (`MPI_Abort`) so that none is left waiting.
+    static func runUnderMPIRun(_ command: LoomCommand.Type) -> Never {
+        let group: MPIProcessGroup
+        do { group = try MPIProcessGroup.join() } catch { command.exit(withError: error) }
+        Job.group = group
+        do {
+            try group.checkSame(settings: options(CommandLine.arguments))
+            var parsed = try command.parseAsRoot()
+            try parsed.run()
+            group.finish()
+            exit(0)
+        } catch {
+            let status = command.exitCode(for: error).rawValue
+            let message = command.fullMessage(for: error)
+            if status == StopRequest.exitStatus {
+                // Every rank stopped in the same step (a signal reaches them all through the step).
+                if group.rank == 0 { print(message) }
+                group.finish()
+                exit(status)
+            }
+            if !message.isEmpty {
+                FileHandle.standardError.write(Data("rank \(group.rank) of \(group.size): \(message)\n".utf8))
+            }
+            if status == 0 {
+                group.finish()
+                exit(0)
+            }
+            group.abort(status: status)
+        }
+    }
+
+    /// A command line's options by name ("--data" → its value, a flag → "set"), and its
+    /// positional arguments by position, for comparing ranks.
+    private static func options(_ arguments: [String]) -> [String: String] {
+        var result: [String: String] = [:]
+        var index = 1, position = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument.hasPrefix("--") {
+                if let equals = argument.firstIndex(of: "=") {
+                    result[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
+                } else if index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") {
+                    result[argument] = arguments[index + 1]
+                    index += 1
+                } else {
+                    result[argument] = "set"
+                }
+            } else {
+                result["argument \(position + 1)"] = argument
+                position += 1
+            }
+            index += 1
+        }
+        return result
+    }
+}
