@@ -2,7 +2,7 @@
 # Both install the system libraries first when pkg-config cannot find them (Debian, as root).
 
 SWIFT ?= swift
-APT_PACKAGES = libopenblas-dev libhdf5-dev zlib1g-dev pkg-config
+APT_PACKAGES = libopenblas-dev libhdf5-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin
 
 # Release builds are plain `-c release`: Loom's kernels choose the CPU's instruction set when
 # the process starts (see `Kernels`), so a build runs at full width on the machine it runs on
@@ -19,7 +19,7 @@ KERNEL_LEVELS := baseline \
 .PHONY: deps build release test dependent tsan demo bench compare clean
 
 deps:
-	@if ! pkg-config --exists openblas hdf5 zlib 2>/dev/null; then \
+	@if ! pkg-config --exists openblas hdf5 zlib ompi-c 2>/dev/null || ! command -v mpirun >/dev/null; then \
 		echo "Installing $(APT_PACKAGES)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
 	fi

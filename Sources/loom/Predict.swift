@@ -17,13 +17,20 @@ struct Predict: ParsableCommand {
     @Option(help: "Samples per batch (default: the model's fixed batch size, else 32).")
     var batchSize: Int?
 
+    @Option(help: "Worker threads (each batch is cut into one shard per worker, and per rank under mpirun).")
+    var workers = 1
+
     func run() throws {
         BLAS.threadCount = 1
         let data = try dataOptions.path()
-        let output = try OutputFile(out, role: "--out", inputs: [data] + kerasOptions.inputPaths)
+        // Rank 0 writes; an unwritable --out stops every rank before any work.
+        let output = try Job.together("check --out") {
+            Job.speaks ? try OutputFile(out, role: "--out", inputs: [data] + kerasOptions.inputPaths) : nil
+        }
         let model = try kerasOptions.loadRequired()
-        let dataset = try HDF5Dataset(path: data, x: dataOptions.inputName, y: nil)
-        let predictions = try model.predict(dataset: dataset, batchSize: batchSize)
+        let dataset = try Job.together("open --data \(data)") { try HDF5Dataset(path: data, x: dataOptions.inputName, y: nil) }
+        let predictions = try model.predict(dataset: dataset, batchSize: batchSize, workers: workers, processGroup: Job.group)
+        guard let output else { return }
         try output.write { temporary in
             try HDF5File(path: temporary.path, mode: .create).write(predictions, as: "predictions")
         }

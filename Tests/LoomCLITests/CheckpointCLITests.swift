@@ -7,8 +7,8 @@ import XCTest
 /// stopped with SIGTERM, and resumed with `--resume`, saves the same weights, bit for bit, as
 /// a run never interrupted; the options a resumption may not change are refused by name.
 extension CLITests {
-    /// A series of 600 windows, imported by `loom import`.
-    private func importedData() throws -> String {
+    /// A series of 612 windows of 8 steps, imported by `loom import`.
+    func importedData() throws -> String {
         let csv = folder.path("long.csv"), data = folder.path("long.h5")
         let rows = (0..<620).map { t in "\(t),\(sin(Double(t) * 0.3)),\(cos(Double(t) * 0.7))" }
         try (["t,s,c"] + rows).joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
@@ -22,7 +22,7 @@ extension CLITests {
     }
 
     /// Every weight of a `.weights.h5` file, by dataset name.
-    private func weights(_ path: String) throws -> [String: [UInt32]] {
+    func weights(_ path: String) throws -> [String: [UInt32]] {
         let file = try HDF5File(path: path)
         var result: [String: [UInt32]] = [:]
         for name in try file.datasetNames(under: "layers") { result[name] = try file.read(name).scalars.map(\.bitPattern) }

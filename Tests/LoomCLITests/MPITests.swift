@@ -1,0 +1,163 @@
+import Foundation
+import Loom
+import LoomHDF5
+import XCTest
+
+/// `mpirun -np R loom ...` on this machine (ranks oversubscribed): R ranks of W workers give
+/// bitwise the weights of one process with R·W fixed shards; a rank killed ends the job; ranks
+/// that run different commands, or miss their data, are refused at start-up, by name.
+extension CLITests {
+    /// Runs `mpirun` (as root where that applies, more ranks than cores allowed, threads not
+    /// bound) with `arguments`; returns its status and its stdout and stderr together.
+    func mpirun(_ arguments: [String], timeout: TimeInterval = 120) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "/usr/bin/mpirun"), "make deps installs Open MPI")
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none"] + arguments
+        process.currentDirectoryURL = folder.url
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGTERM) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        watchdog.cancel()
+        XCTAssertFalse(watchdog.isCancelled == false && process.terminationReason == .uncaughtSignal,
+                       "mpirun \(arguments.joined(separator: " ")) ran past \(timeout) s")
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func testRanksGiveTheBitsOfOneProcessWithFixedShards() throws {
+        let data = try importedData()
+        for arch in ["vanilla", "stacked", "bidirectional", "stateful"] {
+            for (ranks, workers) in [(2, 1), (3, 2)] {
+                let common = ["train", "--data", data, "--arch", arch, "--units", "5", "--epochs", "2", "--batch-size", "36",
+                              "--validation-split", "0", "--quiet"]
+                let spread = folder.path("\(arch)-\(ranks)x\(workers).weights.h5")
+                let run = try mpirun(["-np", String(ranks), executable.path] + common + ["--workers", String(workers), "--save", spread])
+                XCTAssertEqual(run.status, 0, run.output)
+                let alone = folder.path("\(arch)-fixed-\(ranks * workers).weights.h5")
+                try loom(common + ["--fixed-shards", String(ranks * workers), "--save", alone])
+                XCTAssertEqual(try weights(spread), try weights(alone), "\(arch) on \(ranks) ranks x \(workers) workers")
+            }
+        }
+        let averaged = ["train", "--data", data, "--units", "5", "--epochs", "2", "--batch-size", "36", "--averaging",
+                        "parameters", "--every", "3", "--quiet"]
+        let spread = folder.path("averaged-2.weights.h5"), alone = folder.path("averaged-fixed.weights.h5")
+        XCTAssertEqual(try mpirun(["-np", "2", executable.path] + averaged + ["--save", spread]).status, 0)
+        try loom(averaged + ["--fixed-shards", "2", "--save", alone])
+        XCTAssertEqual(try weights(spread), try weights(alone), "parameter averaging across ranks")
+    }
+
+    func testEvaluateAndPredictAcrossRanksMatchOneProcess() throws {
+        let data = try importedData()
+        let model = folder.path("m.keras")
+        try loom(["train", "--data", data, "--units", "5", "--epochs", "1", "--quiet", "--save", model])
+        // The same shards in one process: 3 workers for 3 ranks.
+        let alone = try loom(["evaluate", "--model", model, "--data", data, "--batch-size", "36", "--workers", "3"]).out
+        let spread = try mpirun(["-np", "3", executable.path, "evaluate", "--model", model, "--data", data, "--batch-size", "36"])
+        XCTAssertEqual(spread.status, 0, spread.output)
+        XCTAssertEqual(spread.output, alone)
+        let out = folder.path("p.h5"), outAlone = folder.path("p1.h5")
+        XCTAssertEqual(try mpirun(["-np", "2", executable.path, "predict", "--model", model, "--data", data, "--out", out]).status, 0)
+        try loom(["predict", "--model", model, "--data", data, "--out", outAlone, "--workers", "2"])
+        let file = try HDF5File(path: out), single = try HDF5File(path: outAlone)
+        XCTAssertEqual(try file.read("predictions").scalars, try single.read("predictions").scalars)
+    }
+
+    /// A rank killed with SIGKILL mid-epoch: mpirun ends the job, non-zero, naming the rank,
+    /// and no rank is left running.
+    func testAKilledRankEndsTheJob() throws {
+        let data = try importedData()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "2", executable.path, "train",
+                             "--data", data, "--units", "5", "--epochs", "500", "--quiet"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        var ranks: [Int32] = []
+        for _ in 0..<200 where ranks.count < 2 {
+            usleep(50_000)
+            ranks = children(of: process.processIdentifier)
+        }
+        XCTAssertEqual(ranks.count, 2, "the two ranks started")
+        usleep(500_000)
+        let start = Date()
+        kill(ranks[1], SIGKILL)
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(start), 60)
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        XCTAssertTrue(output.contains("process rank 1") || output.contains("rank 1"), output)
+        for rank in ranks { XCTAssertFalse(isRunning(rank), "rank process \(rank) is gone") }
+    }
+
+    /// Whether `pid` is a live process (not gone, not a zombie left for a parent to reap).
+    private func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+
+    /// The processes whose parent is `parent` (from /proc).
+    private func children(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == parent
+        }.sorted()
+    }
+
+    /// Two hosts: network namespaces joined by a veth pair, the second reached through a launch
+    /// agent instead of ssh, MPI over TCP only (`Tests/MPI/two-hosts.sh`): the same bits as one
+    /// process with two fixed shards.
+    func testTwoHostsOverTCPGiveTheSameBits() throws {
+        let data = try importedData()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("MPI/two-hosts.sh").path
+        let common = ["train", "--data", data, "--units", "5", "--epochs", "2", "--batch-size", "36", "--quiet"]
+        let spread = folder.path("two-hosts.weights.h5"), alone = folder.path("one-host.weights.h5")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script, executable.path] + common + ["--save", spread]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if process.terminationStatus == 77 { throw XCTSkip(output) }
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        try loom(common + ["--fixed-shards", "2", "--save", alone])
+        XCTAssertEqual(try weights(spread), try weights(alone))
+    }
+
+    func testRanksThatDisagreeAreRefusedAtStartUp() throws {
+        let data = try importedData()
+        let copy = folder.path("copy.h5")
+        try FileManager.default.copyItem(atPath: data, toPath: copy)
+        let train = ["train", "--units", "5", "--epochs", "1", "--quiet"]
+        let mixed = try mpirun(["-np", "1", executable.path] + train + ["--data", data, ":", "-np", "1", executable.path]
+                               + train + ["--data", copy], timeout: 60)
+        XCTAssertNotEqual(mixed.status, 0)
+        XCTAssertTrue(mixed.output.contains("the ranks disagree on --data: rank 0 has \(data), rank 1 has \(copy)"), mixed.output)
+        let seeds = try mpirun(["-np", "1", executable.path] + train + ["--data", data, ":", "-np", "1", executable.path]
+                               + train + ["--data", data, "--seed", "2"], timeout: 60)
+        XCTAssertTrue(seeds.output.contains("the ranks disagree on --seed"), seeds.output)
+        // The same relative path, missing in rank 1's folder.
+        let here = folder.path("here"), empty = folder.path("empty")
+        for path in [here, empty] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) }
+        try FileManager.default.copyItem(atPath: data, toPath: here + "/d.h5")
+        let missing = try mpirun(["-np", "1", "--wdir", here, executable.path] + train + ["--data", "d.h5", ":", "-np", "1",
+                                  "--wdir", empty, executable.path] + train + ["--data", "d.h5"], timeout: 60)
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.output.contains("rank 1 of 2 could not open --data d.h5"), missing.output)
+    }
+}
