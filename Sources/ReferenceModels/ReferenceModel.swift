@@ -117,9 +117,11 @@ public struct ReferenceModel: Sendable {
 
     /// One training epoch over `x`, `y`, as the comparison scripts train: shuffled, except the
     /// stateful model (in order, state reset at the epoch's start).
-    public func fitEpoch(_ model: Sequential, x: Tensor, y: Tensor, workers: Int) throws {
+    public func fitEpoch(
+        _ model: Sequential, x: Tensor, y: Tensor, workers: Int, processGroup: (any ProcessGroup)? = nil
+    ) throws {
         try model.fit(x: x, y: y, epochs: 1, batchSize: batchSize, shuffle: !isStateful, verbose: 0,
-                      resetStatesEachEpoch: isStateful, workers: workers)
+                      resetStatesEachEpoch: isStateful, workers: workers, processGroup: processGroup)
     }
 
     /// Training steps a benchmark times by default: fewer for the large batches, so each run

@@ -18,6 +18,19 @@ import ReferenceModels
 ///
 /// where other is the step's remaining time (batch loading on the calling thread). Speedup(p)
 /// = T(1) / T(p), with T(1) measured. It ignores memory bandwidth, so it is an upper bound.
+///
+/// Under `mpirun` (R ranks) each configuration is R × workers, and the split gains the time
+/// worker 0 spends in messages (`comm`). The projection is then to H hosts of `--cores`
+/// cores over Ethernet, from an α-β model of the exchange Loom makes (a running sum of S
+/// bytes passed along the hosts in order, then the last host's totals broadcast down a
+/// binomial tree):
+///
+///     comm(H) = (H − 1)·(α + S/β) + ⌈log₂ H⌉·(α + S/β),   S = 4 · parameters
+///
+/// and a host's step without communication taken from the one measured, scaled to `--cores`
+/// cores (perfect scaling inside a host: an upper bound, as memory bandwidth and stragglers
+/// are ignored). Weak scaling keeps each host's batch (efficiency = step / (step + comm(H)));
+/// strong scaling divides one batch over the hosts (efficiency = (step/H) / (step/H + comm(H))).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure data-parallel scaling on synthetic data.")
 
@@ -55,6 +68,15 @@ struct Bench: ParsableCommand {
     @Option(help: "Write an SVG plot of speedup against workers here.")
     var plot: String?
 
+    @Option(help: "Under mpirun: the network latency α of the projection, in microseconds.")
+    var latencyMicroseconds = 30.0
+
+    @Option(help: "Under mpirun: the link speeds of the projection, in Gbit/s, comma-separated.")
+    var bandwidthsGbit = "10,100"
+
+    @Option(help: "Under mpirun: the cores of each projected host.")
+    var cores = 16
+
     struct Row {
         let workers: Int
         let samplesPerSecond: Double
@@ -83,8 +105,11 @@ struct Bench: ParsableCommand {
         // Speedups are against one thread: OpenBLAS gets one per product at every worker count.
         BLAS.threadCount = 1
         let workload = try reference.map(referenceWorkload) ?? presetWorkload()
-        print("loom bench: \(workload.title), batch \(workload.batchSize), \(workload.steps) steps x \(rounds) rounds, "
-              + "OpenBLAS \(BLAS.coreName), Loom kernels \(Kernels.level)")
+        let ranks = Job.group?.size ?? 1
+        if Job.speaks {
+            print("loom bench: \(workload.title), batch \(workload.batchSize), \(workload.steps) steps x \(rounds) rounds, "
+                  + "OpenBLAS \(BLAS.coreName), Loom kernels \(Kernels.level)" + (ranks > 1 ? ", \(ranks) ranks" : ""))
+        }
         var rows: [Row] = []
         for count in counts {
             var measured: [(Double, StepProfile)] = []
@@ -92,6 +117,8 @@ struct Bench: ParsableCommand {
                 let model = try workload.makeModel()
                 let warmUp = min(workload.x.sampleCount, workload.batchSize * 20)
                 try workload.fit(model, workload.x.samples(0..<warmUp), workload.y.samples(0..<warmUp), count)
+                // The ranks start each measured fit together.
+                _ = try Job.group?.allGather([])
                 let start = DispatchTime.now().uptimeNanoseconds
                 try workload.fit(model, workload.x, workload.y, count)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -100,6 +127,11 @@ struct Bench: ParsableCommand {
             measured.sort { $0.0 < $1.0 }
             let median = measured[measured.count / 2]
             rows.append(Row(workers: count, samplesPerSecond: median.0, profile: median.1))
+        }
+        guard Job.speaks else { return }
+        if ranks > 1 {
+            try reportAcrossRanks(rows, ranks: ranks, parameters: workload.makeModel().parameterCount)
+            return
         }
         report(rows, batchSize: workload.batchSize)
         if let csv { try writeCSV(rows, to: csv) }
@@ -118,7 +150,9 @@ struct Bench: ParsableCommand {
         let (x, y) = try model.makeData(samples: batch * steps)
         return Workload(title: "\(model.benchmark) \(model.id)", batchSize: batch, steps: steps, x: x, y: y,
                         makeModel: reference.makeModel,
-                        fit: { model, x, y, workers in try reference.fitEpoch(model, x: x, y: y, workers: workers) })
+                        fit: { model, x, y, workers in
+                            try reference.fitEpoch(model, x: x, y: y, workers: workers, processGroup: Job.group)
+                        })
     }
 
     /// A preset (`--arch`) of `--units` on synthetic `(--timesteps, --features)` data.
@@ -150,7 +184,8 @@ struct Bench: ParsableCommand {
                 return model
             },
             fit: { model, x, y, workers in
-                try model.fit(x: x, y: y, batchSize: batch, shuffle: !stateful, verbose: 0, workers: workers)
+                try model.fit(x: x, y: y, batchSize: batch, shuffle: !stateful, verbose: 0, workers: workers,
+                              processGroup: Job.group)
             })
     }
 
@@ -181,6 +216,38 @@ struct Bench: ParsableCommand {
         }
         print("projected speedup (from the split at \(last.workers) workers; see `loom bench --help`): "
               + projections.joined(separator: ", "))
+    }
+
+    /// The table of an `mpirun` launch (R × workers) and the α-β projection to more hosts.
+    private func reportAcrossRanks(_ rows: [Row], ranks: Int, parameters: Int) throws {
+        print("ranks x workers  samples/s  step ms  compute  wait  reduce  optimizer  comm")
+        for row in rows {
+            let p = row.profile, step = max(p.total, 1e-12)
+            print(String(format: "%7d x %-7d  %9.0f  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%  %4.1f%%",
+                         ranks, row.workers, row.samplesPerSecond, p.total * 1e3, 100 * p.compute / step,
+                         100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step, 100 * p.communicate / step))
+        }
+        let last = rows.last!, p = last.profile
+        let bytes = 4.0 * Double(parameters), alpha = latencyMicroseconds * 1e-6
+        let measuredCores = Double(ranks * last.workers)
+        let hostStep = (p.total - p.communicate) * measuredCores / Double(cores)
+        print(String(format: "measured: %.3f ms a step without communication on %d cores, %.3f ms of messages for "
+                     + "%.0f bytes (%d parameters)", (p.total - p.communicate) * 1e3, ranks * last.workers,
+                     p.communicate * 1e3, bytes, parameters))
+        print(String(format: "projection: comm(H) = (H-1)(a + S/b) + ceil(log2 H)(a + S/b), S = %.0f bytes, a = %.0f us; "
+                     + "a host's step %.3f ms (%d cores, perfect scaling inside a host; an upper bound)",
+                     bytes, latencyMicroseconds, hostStep * 1e3, cores))
+        let speeds = bandwidthsGbit.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        for gbit in speeds {
+            let beta = gbit * 1e9 / 8
+            let cells = [8, 16, 32, 64].map { hosts -> String in
+                let h = Double(hosts)
+                let comm = (h - 1) * (alpha + bytes / beta) + ceil(log2(h)) * (alpha + bytes / beta)
+                let weak = hostStep / (hostStep + comm), strong = (hostStep / h) / (hostStep / h + comm)
+                return String(format: "%d hosts: weak %.0f%%, strong %.0f%%", hosts, 100 * weak, 100 * strong)
+            }
+            print(String(format: "  %.0f Gbit/s: ", gbit) + cells.joined(separator: "; "))
+        }
     }
 
     private func writeCSV(_ rows: [Row], to path: String) throws {

@@ -11,6 +11,9 @@ public struct StepProfile: Sendable, Equatable {
     public var reduce = 0.0
     /// The optimizer update of the worker's slice.
     public var optimizer = 0.0
+    /// With other processes: worker 0's messages to and from them (receiving the running
+    /// sums, passing them on, the last rank's totals), counted once a step, not per worker.
+    public var communicate = 0.0
     /// The whole step as the calling thread saw it (data loading included).
     public var total = 0.0
 

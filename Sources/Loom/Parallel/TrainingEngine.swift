@@ -227,12 +227,12 @@ final class TrainingEngine {
         barrier.wait()
         if multiProcess {
             // Worker 0 talks to the other processes; the workers fold their slices in between.
-            if worker == 0 { recordFailure { try beginExchange(plan: plan, batch: batch) } }
+            if worker == 0 { timeCommunication { try beginExchange(plan: plan, batch: batch) } }
             barrier.wait()
         }
         // A failed load anywhere skips the update everywhere: the step did not happen.
         for index in 0..<workers where loadErrors[index] != nil {
-            if multiProcess, worker == 0 { recordFailure { try endExchange() } }
+            if multiProcess, worker == 0 { timeCommunication { try endExchange() } }
             return
         }
         let arrived = DispatchTime.now()
@@ -250,7 +250,7 @@ final class TrainingEngine {
         }
         if multiProcess {
             barrier.wait()
-            if worker == 0 { recordFailure { try endExchange() } }
+            if worker == 0 { timeCommunication { try endExchange() } }
             barrier.wait()
             if exchange[Exchange.failedRank] != 0 || exchange[Exchange.nonFiniteRank] != 0 || averaging != .gradients { return }
         }
@@ -264,6 +264,13 @@ final class TrainingEngine {
     /// Runs `body` (worker 0's part of an exchange), keeping its error in worker 0's slot.
     private func recordFailure(_ body: () throws -> Void) {
         do { try body() } catch { loadErrors[0] = loadErrors[0] ?? error }
+    }
+
+    /// `recordFailure(body)`, its time counted as communication.
+    private func timeCommunication(_ body: () throws -> Void) {
+        let start = DispatchTime.now()
+        recordFailure(body)
+        timings[0].pointee.communicate += DispatchTime.now().seconds(since: start)
     }
 
     /// Averages the replicas' parameters and optimizer states, slice by slice, into the store
@@ -393,6 +400,7 @@ final class TrainingEngine {
             result.optimizer += timing.optimizer / steps / Double(workers)
         }
         result.total = timings[0].pointee.total / steps
+        result.communicate = timings[0].pointee.communicate / steps
         return result
     }
 }
