@@ -19,8 +19,6 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// The ranks on this host (`OMPI_COMM_WORLD_LOCAL_SIZE`, 1 when unset).
     public let localSize: Int
     private let world = loom_mpi_comm_world()
-    /// The tag of every message of the running-sum chain (sends and receives pair in order).
-    private static let chainTag: Int32 = 7
 
     /// Whether `mpirun` (Open MPI) started this process: its environment names the job's size.
     public static var launchedByMPIRun: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
@@ -63,40 +61,58 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         exit(status)
     }
 
-    /// Receives the running sums from the rank before (rank 0: nothing).
-    public func receiveRunningSums(floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>) throws {
-        guard rank > 0 else { return }
-        if floats.count > 0 {
-            try Self.check(MPI_Recv(floats.baseAddress, Int32(floats.count), loom_mpi_float(), Int32(rank - 1), Self.chainTag, world,
-                                    loom_mpi_status_ignore()), "MPI_Recv")
+    /// Values of `floats` per message: chunks small enough that the next rank folds one while
+    /// the following one is on its way, large enough that a message's fixed cost stays small.
+    public static let chunkSize = 16_384
+
+    /// The running sums along the ranks in order and the totals back down (see
+    /// `ProcessGroup.sumAlongRanks`): blocking point-to-point messages between neighbours,
+    /// chunk by chunk, so a chunk moves on while the next is folded.
+    public func sumAlongRanks(
+        floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>,
+        addDoubles: () -> Void, addFloats: (Range<Int>) -> Void
+    ) throws {
+        let up = rank + 1 < size ? Int32(rank + 1) : nil, down = rank > 0 ? Int32(rank - 1) : nil
+        let chunks = stride(from: 0, to: floats.count, by: Self.chunkSize).map { $0..<min($0 + Self.chunkSize, floats.count) }
+        if let down {
+            try receive(doubles, from: down, tag: Self.upTag)
+        } else {
+            doubles.update(repeating: 0)
         }
-        if doubles.count > 0 {
-            try Self.check(MPI_Recv(doubles.baseAddress, Int32(doubles.count), loom_mpi_double(), Int32(rank - 1), Self.chainTag,
-                                    world, loom_mpi_status_ignore()), "MPI_Recv")
+        addDoubles()
+        if let up { try send(UnsafeBufferPointer(doubles), to: up, tag: Self.upTag) }
+        for range in chunks {
+            let chunk = UnsafeMutableBufferPointer(rebasing: floats[range])
+            if let down {
+                try receive(chunk, from: down, tag: Self.upTag)
+            } else {
+                chunk.update(repeating: 0)
+            }
+            addFloats(range)
+            if let up { try send(UnsafeBufferPointer(chunk), to: up, tag: Self.upTag) }
+        }
+        // The last rank holds the totals: they travel back down, chunk by chunk.
+        if let up { try receive(doubles, from: up, tag: Self.downTag) }
+        if let down { try send(UnsafeBufferPointer(doubles), to: down, tag: Self.downTag) }
+        for range in chunks {
+            let chunk = UnsafeMutableBufferPointer(rebasing: floats[range])
+            if let up { try receive(chunk, from: up, tag: Self.downTag) }
+            if let down { try send(UnsafeBufferPointer(chunk), to: down, tag: Self.downTag) }
         }
     }
 
-    /// Sends the running sums to the rank after (the last rank: nothing).
-    public func sendRunningSums(floats: UnsafeBufferPointer<Float>, doubles: UnsafeBufferPointer<Double>) throws {
-        guard rank < size - 1 else { return }
-        if floats.count > 0 {
-            try Self.check(MPI_Send(floats.baseAddress, Int32(floats.count), loom_mpi_float(), Int32(rank + 1), Self.chainTag, world),
-                           "MPI_Send")
-        }
-        if doubles.count > 0 {
-            try Self.check(MPI_Send(doubles.baseAddress, Int32(doubles.count), loom_mpi_double(), Int32(rank + 1), Self.chainTag,
-                                    world), "MPI_Send")
-        }
+    /// The tags of the sums going up the ranks and of the totals coming down.
+    private static let upTag: Int32 = 7, downTag: Int32 = 8
+
+    private func receive<T: MPIElement>(_ values: UnsafeMutableBufferPointer<T>, from source: Int32, tag: Int32) throws {
+        guard values.count > 0 else { return }
+        try Self.check(MPI_Recv(values.baseAddress, Int32(values.count), T.mpiType, source, tag, world, loom_mpi_status_ignore()),
+                       "MPI_Recv")
     }
 
-    /// The last rank's values to every rank (`MPI_Bcast`).
-    public func broadcastTotals(floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>) throws {
-        if floats.count > 0 {
-            try Self.check(MPI_Bcast(floats.baseAddress, Int32(floats.count), loom_mpi_float(), Int32(size - 1), world), "MPI_Bcast")
-        }
-        if doubles.count > 0 {
-            try Self.check(MPI_Bcast(doubles.baseAddress, Int32(doubles.count), loom_mpi_double(), Int32(size - 1), world), "MPI_Bcast")
-        }
+    private func send<T: MPIElement>(_ values: UnsafeBufferPointer<T>, to destination: Int32, tag: Int32) throws {
+        guard values.count > 0 else { return }
+        try Self.check(MPI_Send(values.baseAddress, Int32(values.count), T.mpiType, destination, tag, world), "MPI_Send")
     }
 
     /// Every rank's bytes, in rank order (`MPI_Allgather` of the lengths, then `MPI_Allgatherv`).
@@ -122,6 +138,20 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         let bytes = text.prefix(Int(length)).map { UInt8(bitPattern: $0) }
         throw MPIError(call: call, message: String(decoding: bytes, as: UTF8.self))
     }
+}
+
+/// A value type MPI sends as it is.
+protocol MPIElement {
+    /// Its MPI datatype.
+    static var mpiType: MPI_Datatype { get }
+}
+
+extension Float: MPIElement {
+    static var mpiType: MPI_Datatype { loom_mpi_float() }
+}
+
+extension Double: MPIElement {
+    static var mpiType: MPI_Datatype { loom_mpi_double() }
 }
 
 /// An MPI call that failed: the call and Open MPI's message.

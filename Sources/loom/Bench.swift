@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Loom
+import LoomMPI
 import ReferenceModels
 
 /// `loom bench`: the data-parallel scaling benchmark on synthetic data of a given shape.
@@ -22,10 +23,10 @@ import ReferenceModels
 /// Under `mpirun` (R ranks) each configuration is R × workers, and the split gains the time
 /// worker 0 spends in messages (`comm`). The projection is then to H hosts of `--cores`
 /// cores over Ethernet, from an α-β model of the exchange Loom makes (a running sum of S
-/// bytes passed along the hosts in order, then the last host's totals broadcast down a
-/// binomial tree):
+/// bytes passed up the hosts in order in chunks of C bytes, each chunk moving on while the
+/// next is folded, then the totals back down the same way):
 ///
-///     comm(H) = (H − 1)·(α + S/β) + ⌈log₂ H⌉·(α + S/β),   S = 4 · parameters
+///     comm(H) = 2 · ((H − 1)·α + (S + (H − 2)·C)/β),   S = 4 · parameters, C = 64 KiB
 ///
 /// and a host's step without communication taken from the one measured, scaled to `--cores`
 /// cores (perfect scaling inside a host: an upper bound, as memory bandwidth and stragglers
@@ -234,15 +235,16 @@ struct Bench: ParsableCommand {
         print(String(format: "measured: %.3f ms a step without communication on %d cores, %.3f ms of messages for "
                      + "%.0f bytes (%d parameters)", (p.total - p.communicate) * 1e3, ranks * last.workers,
                      p.communicate * 1e3, bytes, parameters))
-        print(String(format: "projection: comm(H) = (H-1)(a + S/b) + ceil(log2 H)(a + S/b), S = %.0f bytes, a = %.0f us; "
+        let chunk = 4.0 * Double(MPIProcessGroup.chunkSize)
+        print(String(format: "projection: comm(H) = 2((H-1)a + (S + (H-2)C)/b), S = %.0f bytes, C = %.0f bytes, a = %.0f us; "
                      + "a host's step %.3f ms (%d cores, perfect scaling inside a host; an upper bound)",
-                     bytes, latencyMicroseconds, hostStep * 1e3, cores))
+                     bytes, chunk, latencyMicroseconds, hostStep * 1e3, cores))
         let speeds = bandwidthsGbit.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         for gbit in speeds {
             let beta = gbit * 1e9 / 8
             let cells = [8, 16, 32, 64].map { hosts -> String in
                 let h = Double(hosts)
-                let comm = (h - 1) * (alpha + bytes / beta) + ceil(log2(h)) * (alpha + bytes / beta)
+                let comm = 2 * ((h - 1) * alpha + (bytes + max(h - 2, 0) * chunk) / beta)
                 let weak = hostStep / (hostStep + comm), strong = (hostStep / h) / (hostStep / h + comm)
                 return String(format: "%d hosts: weak %.0f%%, strong %.0f%%", hosts, 100 * weak, 100 * strong)
             }

@@ -4,10 +4,9 @@
 /// A step's shards are numbered globally: with R ranks of L local shards each, rank r owns
 /// shards r·L ..< (r+1)·L of every batch. Sums over shards are taken in one canonical order,
 /// a running fold over the global shard index (0 + w₀g₀ + w₁g₁ + ...), whatever the split:
-/// each rank receives the running sums of the ranks before it (`receiveRunningSums`), adds
-/// its own shards, and passes them on (`sendRunningSums`); the last rank's totals reach
-/// every rank (`broadcastTotals`). R ranks of L shards therefore give the bits of one process
-/// with R·L fixed shards.
+/// `sumAlongRanks` passes the running sums from rank to rank in order, each adding its own
+/// shards, and brings the last rank's totals back to every rank. R ranks of L shards
+/// therefore give the bits of one process with R·L fixed shards.
 ///
 /// Every method is called by every rank in the same order, from the thread that started the
 /// job (the training engine's worker 0).
@@ -20,13 +19,18 @@ public protocol ProcessGroup: AnyObject {
     var localRank: Int { get }
     /// The number of processes on this host.
     var localSize: Int { get }
-    /// Fills `floats` and `doubles` with the running sums of the ranks before this one
-    /// (rank 0: leaves them as they are).
-    func receiveRunningSums(floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>) throws
-    /// Passes the running sums to the next rank (the last rank: does nothing).
-    func sendRunningSums(floats: UnsafeBufferPointer<Float>, doubles: UnsafeBufferPointer<Double>) throws
-    /// Gives every rank the last rank's `floats` and `doubles`.
-    func broadcastTotals(floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>) throws
+    /// Running sums along the ranks in order, and their totals to every rank.
+    ///
+    /// `doubles` go first, whole: rank 0 starts from zeros, every other rank receives the
+    /// previous ranks' sums; `addDoubles` adds this rank's terms and the sums move on. Then
+    /// `floats`, in chunks: rank 0 zeroes each chunk, every other rank receives it,
+    /// `addFloats(range)` adds this rank's terms over that range, and the chunk moves on
+    /// while the next one is folded behind it. The last rank's totals then travel back down
+    /// the ranks, chunk by chunk, into every rank's `doubles` and `floats`.
+    func sumAlongRanks(
+        floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>,
+        addDoubles: () -> Void, addFloats: (Range<Int>) -> Void
+    ) throws
     /// Every rank's `bytes`, in rank order (start-up checks, checksums).
     func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
 }
@@ -83,8 +87,17 @@ final class SingleProcess: ProcessGroup {
     var size: Int { 1 }
     var localRank: Int { 0 }
     var localSize: Int { 1 }
-    func receiveRunningSums(floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>) {}
-    func sendRunningSums(floats: UnsafeBufferPointer<Float>, doubles: UnsafeBufferPointer<Double>) {}
-    func broadcastTotals(floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>) {}
+
+    /// Zeros, then this process's terms.
+    func sumAlongRanks(
+        floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>,
+        addDoubles: () -> Void, addFloats: (Range<Int>) -> Void
+    ) {
+        doubles.update(repeating: 0)
+        addDoubles()
+        floats.update(repeating: 0)
+        addFloats(0..<floats.count)
+    }
+
     func allGather(_ bytes: [UInt8]) -> [[UInt8]] { [bytes] }
 }

@@ -176,15 +176,17 @@ final class ReplicaSet {
     /// Every process's rows of `output` (`(batch, width)`) into every process: each writes
     /// its own rows over the running buffer as it passes along the ranks.
     private func gatherRows(_ output: UnsafeMutablePointer<Float>, batch: Int, width: Int) throws {
-        let all = UnsafeMutableBufferPointer(start: output, count: batch * width)
         let own = localRows(batch: batch)
-        let mine = Array(UnsafeBufferPointer(start: output + own.lowerBound * width, count: own.count * width))
+        let ownValues = (own.lowerBound * width)..<(own.upperBound * width)
+        let mine = Array(UnsafeBufferPointer(start: output + ownValues.lowerBound, count: ownValues.count))
         var none: [Double] = []
         try none.withUnsafeMutableBufferPointer { doubles in
-            try group.receiveRunningSums(floats: all, doubles: doubles)
-            mine.withUnsafeBufferPointer { (output + own.lowerBound * width).update(from: $0.baseAddress!, count: $0.count) }
-            try group.sendRunningSums(floats: UnsafeBufferPointer(all), doubles: UnsafeBufferPointer(doubles))
-            try group.broadcastTotals(floats: all, doubles: doubles)
+            try group.sumAlongRanks(
+                floats: UnsafeMutableBufferPointer(start: output, count: batch * width), doubles: doubles, addDoubles: {}
+            ) { range in
+                let overlap = range.clamped(to: ownValues)
+                for k in overlap { output[k] = mine[k - ownValues.lowerBound] }
+            }
         }
     }
 
@@ -195,14 +197,13 @@ final class ReplicaSet {
         if resultSums.count != 1 + metricCount { resultSums = Array(repeating: 0, count: 1 + metricCount) }
         for i in resultSums.indices { resultSums[i] = 0 }
         if isMultiProcess {
-            try resultSums.withUnsafeMutableBufferPointer { try group.receiveRunningSums(floats: .init(start: nil, count: 0), doubles: $0) }
-        }
-        addWeightedResults(into: &resultSums, ranges: ranges, batch: batch)
-        if isMultiProcess {
             try resultSums.withUnsafeMutableBufferPointer { doubles in
-                try group.sendRunningSums(floats: .init(start: nil, count: 0), doubles: UnsafeBufferPointer(doubles))
-                try group.broadcastTotals(floats: .init(start: nil, count: 0), doubles: doubles)
+                try group.sumAlongRanks(floats: .init(start: nil, count: 0), doubles: doubles, addDoubles: {
+                    addWeightedResults(into: doubles, ranges: ranges, batch: batch)
+                }, addFloats: { _ in })
             }
+        } else {
+            resultSums.withUnsafeMutableBufferPointer { addWeightedResults(into: $0, ranges: ranges, batch: batch) }
         }
         if metricTotals.count != metricCount { metricTotals = Array(repeating: 0, count: metricCount) }
         for i in metricTotals.indices { metricTotals[i] = resultSums[i + 1] }
@@ -211,7 +212,7 @@ final class ReplicaSet {
 
     /// Adds each local shard's loss and metrics, weighted by its rows, to `sums` ([loss,
     /// metrics...]), in shard order.
-    func addWeightedResults(into sums: inout [Double], ranges: [Range<Int>], batch: Int) {
+    func addWeightedResults(into sums: UnsafeMutableBufferPointer<Double>, ranges: [Range<Int>], batch: Int) {
         for (replica, rows) in zip(replicas, ranges) where !rows.isEmpty {
             let weight = Double(rows.count) / Double(batch)
             sums[0] += weight * replica.loss

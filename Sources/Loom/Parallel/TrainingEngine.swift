@@ -139,38 +139,35 @@ final class TrainingEngine {
         static let loss = 3
     }
 
-    /// With other processes, worker 0's first half of the exchange: receives the running
-    /// gradient sums (averaging gradients; zeros on rank 0) and the exchanged values, and adds
-    /// this process's flags, loss and metrics.
-    private func beginExchange(plan: ReplicaSet.ShardPlan, batch: Int) throws {
+    /// With other processes, worker 0's part of a step: the running sums pass along the ranks
+    /// (`ProcessGroup.sumAlongRanks`), this process adding its flags, loss and metrics and,
+    /// averaging gradients, its shards' weighted gradients in shard order as each chunk of the
+    /// store's gradients passes; every rank ends with the totals.
+    private func exchange(plan: ReplicaSet.ShardPlan, batch: Int) throws {
         let count = Exchange.loss + 1 + objective.metrics.count
         if exchange.count != count { exchange = Array(repeating: 0, count: count) }
-        for i in exchange.indices { exchange[i] = 0 }
         let gradients = averaging == .gradients ? store.gradients.pointer : nil
-        if let gradients, replicas.group.rank == 0 { gradients.update(repeating: 0, count: store.count) }
-        try exchange.withUnsafeMutableBufferPointer { doubles in
-            try replicas.group.receiveRunningSums(
-                floats: .init(start: gradients, count: gradients == nil ? 0 : store.count), doubles: doubles)
-        }
         let rank = Double(replicas.group.rank + 1)
-        if loadErrors.contains(where: { $0 is NonFiniteStep }) {
-            exchange[Exchange.nonFiniteRank] = max(exchange[Exchange.nonFiniteRank], rank)
-        } else if loadErrors.contains(where: { $0 != nil }) {
-            exchange[Exchange.failedRank] = max(exchange[Exchange.failedRank], rank)
-        }
-        if TrainingStop.isRequested { exchange[Exchange.stop] = 1 }
-        var sums = Array(exchange[Exchange.loss...])
-        replicas.addWeightedResults(into: &sums, ranges: plan.ranges, batch: batch)
-        exchange.replaceSubrange(Exchange.loss..., with: sums)
-    }
-
-    /// Worker 0's second half: passes the sums on and receives the last rank's totals.
-    private func endExchange() throws {
-        let gradients = averaging == .gradients ? store.gradients.pointer : nil
-        let floats = UnsafeMutableBufferPointer(start: gradients, count: gradients == nil ? 0 : store.count)
+        let nonFinite = loadErrors.contains { $0 is NonFiniteStep }
+        let failed = !nonFinite && loadErrors.contains { $0 != nil }
+        let copies = replicas.replicas, weights = plan.weights
         try exchange.withUnsafeMutableBufferPointer { doubles in
-            try replicas.group.sendRunningSums(floats: UnsafeBufferPointer(floats), doubles: UnsafeBufferPointer(doubles))
-            try replicas.group.broadcastTotals(floats: floats, doubles: doubles)
+            try replicas.group.sumAlongRanks(
+                floats: .init(start: gradients, count: gradients == nil ? 0 : store.count), doubles: doubles,
+                addDoubles: {
+                    if nonFinite { doubles[Exchange.nonFiniteRank] = max(doubles[Exchange.nonFiniteRank], rank) }
+                    if failed { doubles[Exchange.failedRank] = max(doubles[Exchange.failedRank], rank) }
+                    if TrainingStop.isRequested { doubles[Exchange.stop] = 1 }
+                    replicas.addWeightedResults(
+                        into: UnsafeMutableBufferPointer(rebasing: doubles[Exchange.loss...]), ranges: plan.ranges, batch: batch)
+                },
+                addFloats: { range in
+                    guard let gradients else { return }
+                    for (replica, weight) in zip(copies, weights) {
+                        let source = replica.gradients
+                        for k in range { gradients[k] += weight * source[k] }
+                    }
+                })
         }
     }
 
@@ -225,34 +222,29 @@ final class TrainingEngine {
         guard averaging == .gradients || multiProcess else { return }
         let barrier = replicas.pool.barrier
         barrier.wait()
-        if multiProcess {
-            // Worker 0 talks to the other processes; the workers fold their slices in between.
-            if worker == 0 { timeCommunication { try beginExchange(plan: plan, batch: batch) } }
-            barrier.wait()
-        }
-        // A failed load anywhere skips the update everywhere: the step did not happen.
-        for index in 0..<workers where loadErrors[index] != nil {
-            if multiProcess, worker == 0 { timeCommunication { try endExchange() } }
-            return
-        }
-        let arrived = DispatchTime.now()
+        var arrived = DispatchTime.now()
         let slice = slices[worker]
-        let gradients = store.gradients.pointer
-        // One shard: its backward passes wrote the store's gradients. Several:
-        // grads[slice] = Σ_s (rows_s / batch) · grads_s[slice], in global shard order (the
-        // sums of earlier processes' shards are already there).
-        if averaging == .gradients && replicas.globalShardCount > 1 {
-            if !multiProcess { for k in slice { gradients[k] = 0 } }
-            for (replica, weight) in zip(replicas.replicas, plan.weights) {
-                let source = replica.gradients
-                for k in slice { gradients[k] += weight * source[k] }
-            }
-        }
         if multiProcess {
+            // Worker 0 sums with the other processes, folding in this one's shards as the sums
+            // pass; the others wait for the totals.
+            if worker == 0 { timeCommunication { try exchange(plan: plan, batch: batch) } }
             barrier.wait()
-            if worker == 0 { timeCommunication { try endExchange() } }
-            barrier.wait()
-            if exchange[Exchange.failedRank] != 0 || exchange[Exchange.nonFiniteRank] != 0 || averaging != .gradients { return }
+            arrived = DispatchTime.now()
+            let failed = exchange[Exchange.failedRank] != 0 || exchange[Exchange.nonFiniteRank] != 0
+            if failed || averaging != .gradients || loadErrors.contains(where: { $0 != nil }) { return }
+        } else {
+            // A failed load anywhere skips the update everywhere: the step did not happen.
+            for index in 0..<workers where loadErrors[index] != nil { return }
+            // One shard: its backward passes wrote the store's gradients. Several:
+            // grads[slice] = Σ_s (rows_s / batch) · grads_s[slice], in shard order.
+            if replicas.shardCount > 1 {
+                let gradients = store.gradients.pointer
+                for k in slice { gradients[k] = 0 }
+                for (replica, weight) in zip(replicas.replicas, plan.weights) {
+                    let source = replica.gradients
+                    for k in slice { gradients[k] += weight * source[k] }
+                }
+            }
         }
         let reduced = DispatchTime.now()
         if let step { store.update(range: slice, step: step) }
@@ -370,13 +362,11 @@ final class TrainingEngine {
         var sums = [Float](repeating: 0, count: count)
         var none: [Double] = []
         for (sources, target) in buffers {
-            for k in 0..<count { sums[k] = 0 }
             try sums.withUnsafeMutableBufferPointer { floats in
                 try none.withUnsafeMutableBufferPointer { doubles in
-                    try replicas.group.receiveRunningSums(floats: floats, doubles: doubles)
-                    for source in sources { for k in 0..<count { floats[k] += source[k] } }
-                    try replicas.group.sendRunningSums(floats: UnsafeBufferPointer(floats), doubles: UnsafeBufferPointer(doubles))
-                    try replicas.group.broadcastTotals(floats: floats, doubles: doubles)
+                    try replicas.group.sumAlongRanks(floats: floats, doubles: doubles, addDoubles: {}) { range in
+                        for source in sources { for k in range { floats[k] += source[k] } }
+                    }
                 }
             }
             for k in 0..<count {
