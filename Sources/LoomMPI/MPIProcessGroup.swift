@@ -63,7 +63,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
 
     /// Values of `floats` per message: chunks small enough that the next rank folds one while
     /// the following one is on its way, large enough that a message's fixed cost stays small.
-    public static let chunkSize = 16_384
+    public static let chunkSize = 4_096
 
     /// The running sums along the ranks in order and the totals back down (see
     /// `ProcessGroup.sumAlongRanks`): blocking point-to-point messages between neighbours,

@@ -26,7 +26,7 @@ import ReferenceModels
 /// bytes passed up the hosts in order in chunks of C bytes, each chunk moving on while the
 /// next is folded, then the totals back down the same way):
 ///
-///     comm(H) = 2 · ((H − 1)·α + (S + (H − 2)·C)/β),   S = 4 · parameters, C = 64 KiB
+///     comm(H) = 2 · ((H − 1)·α + (S + (H − 2)·C)/β),   S = 4 · parameters, C = 16 KiB
 ///
 /// and a host's step without communication taken from the one measured, scaled to `--cores`
 /// cores (perfect scaling inside a host: an upper bound, as memory bandwidth and stragglers
