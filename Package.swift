@@ -46,7 +46,10 @@ let package = Package(
         .target(name: "ReferenceModels", dependencies: ["Loom"]),
         .executableTarget(
             name: "loom",
-            dependencies: ["Loom", "LoomHDF5", "LoomKeras", "LoomMPI", "ReferenceModels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Loom", "LoomHDF5", "LoomKeras", "LoomMPI", "ReferenceModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         // Helpers shared by the test targets (temporary folders, error messages).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -94,20 +94,23 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         targetName = y
         let input = try file.readableInfo(x)
         guard (2...5).contains(input.shape.count) else {
-            throw HDF5Error(file: file.path, dataset: x,
-                            "has shape \(Shape.describe(input.shape)); expected rank 2 to 5, (samples, timesteps, features) for sequences")
+            throw HDF5Error(
+                file: file.path, dataset: x,
+                "has shape \(Shape.describe(input.shape)); expected rank 2 to 5, (samples, timesteps, features) for sequences")
         }
         sampleCount = input.shape[0]
         inputShape = Array(input.shape.dropFirst())
         if let y {
             let target = try file.readableInfo(y)
             guard (1...3).contains(target.shape.count) else {
-                throw HDF5Error(file: file.path, dataset: y,
-                                "has shape \(Shape.describe(target.shape)); expected (samples, outputs) or (samples, timesteps, outputs)")
+                throw HDF5Error(
+                    file: file.path, dataset: y,
+                    "has shape \(Shape.describe(target.shape)); expected (samples, outputs) or (samples, timesteps, outputs)")
             }
             guard target.shape[0] == sampleCount else {
-                throw HDF5Error(file: file.path, dataset: y,
-                                "has \(target.shape[0]) samples but '\(x)' has \(sampleCount); they must match")
+                throw HDF5Error(
+                    file: file.path, dataset: y,
+                    "has \(target.shape[0]) samples but '\(x)' has \(sampleCount); they must match")
             }
             targetShape = Array(target.shape.dropFirst())
         } else {
@@ -115,8 +118,9 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         }
         for (name, shape) in [(x, inputShape), (y ?? "", targetShape ?? [])] {
             guard let count = Shape.checkedCount(shape), count <= Int(Int32.max) else {
-                throw HDF5Error(file: file.path, dataset: name,
-                                "a sample of shape \(Shape.describe(shape)) holds more than 2^31 - 1 values; Loom reads at most that many")
+                throw HDF5Error(
+                    file: file.path, dataset: name,
+                    "a sample of shape \(Shape.describe(shape)) holds more than 2^31 - 1 values; Loom reads at most that many")
             }
         }
         inputStride = Shape.count(inputShape)
@@ -167,8 +171,9 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
             return
         }
         try? nextBatch?.wait()
-        let read = Read(rows: Array(rows), withTargets: withTargets, buffers: batchBuffers,
-                        inputStride: inputStride, targetStride: targetStride)
+        let read = Read(
+            rows: Array(rows), withTargets: withTargets, buffers: batchBuffers,
+            inputStride: inputStride, targetStride: targetStride)
         nextBatch = read
         start(read) { [self] in
             try readScattered(read.rows, inputs: read.inputs.pointer, targets: read.withTargets ? read.targets.pointer : nil)
@@ -204,8 +209,9 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         let batches = max(1, blockBytes / max(rowBytes, 1) / minimumRows)
         let count = min(batches * minimumRows, sampleCount - first)
         let buffers = blockBuffers[0] === currentBlock?.buffers ? blockBuffers[1] : blockBuffers[0]
-        let read = Read(rows: Array(first..<(first + count)), withTargets: withTargets, buffers: buffers,
-                        inputStride: inputStride, targetStride: targetStride)
+        let read = Read(
+            rows: Array(first..<(first + count)), withTargets: withTargets, buffers: buffers,
+            inputStride: inputStride, targetStride: targetStride)
         start(read) { [self] in
             let range = first..<(first + count)
             try file.read(inputName, rows: range, into: read.inputs.pointer)

@@ -55,8 +55,10 @@ public final class HDF5File {
             guard H5Fis_hdf5(path) > 0 else { throw HDF5Error(file: path, "not an HDF5 file (no HDF5 signature)") }
             let file = H5Fopen(path, mode == .read ? loom_h5f_acc_rdonly() : loom_h5f_acc_rdwr(), loom_h5p_default())
             guard file >= 0 else {
-                throw HDF5Error(file: path, "cannot open the HDF5 file: it may be truncated or damaged, "
-                                + "or open for writing in another process (HDF5 locks it)")
+                throw HDF5Error(
+                    file: path,
+                    "cannot open the HDF5 file: it may be truncated or damaged, "
+                        + "or open for writing in another process (HDF5 locks it)")
             }
             return file
         }
@@ -113,8 +115,9 @@ public final class HDF5File {
             func visit(_ name: String, depth: Int) throws {
                 visited += 1
                 guard visited <= HDF5File.maximumVisitedObjects else {
-                    throw HDF5Error(file: path, dataset: group,
-                                    "holds more than \(HDF5File.maximumVisitedObjects) objects (groups linked into themselves?)")
+                    throw HDF5Error(
+                        file: path, dataset: group,
+                        "holds more than \(HDF5File.maximumVisitedObjects) objects (groups linked into themselves?)")
                 }
                 let object = H5Oopen(id, name, loom_h5p_default())
                 guard object >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot be opened (a dangling link?)") }
@@ -124,8 +127,9 @@ public final class HDF5File {
                     names.append(name)
                 case H5I_GROUP:
                     guard depth < HDF5File.maximumGroupDepth else {
-                        throw HDF5Error(file: path, dataset: name,
-                                        "nests groups more than \(HDF5File.maximumGroupDepth) deep (a group linked into itself?)")
+                        throw HDF5Error(
+                            file: path, dataset: name,
+                            "nests groups more than \(HDF5File.maximumGroupDepth) deep (a group linked into itself?)")
                     }
                     for child in linkNames(of: object) { try visit(name + "/" + child, depth: depth + 1) }
                 default:
@@ -223,7 +227,8 @@ public final class HDF5File {
         guard count > 0 else { return }
         try withRows(name, shape: shape, [start..<(start + count)]) { dataset, memorySpace, fileSpace in
             guard H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
-                throw HDF5Error(file: path, dataset: name, "reading rows \(start)..<\(start + count) failed: the file may be truncated or damaged")
+                throw HDF5Error(
+                    file: path, dataset: name, "reading rows \(start)..<\(start + count) failed: the file may be truncated or damaged")
             }
         }
     }
@@ -386,9 +391,12 @@ public final class HDF5File {
             let dataset = H5Dcreate2(id, name, fileType, space, links, loom_h5p_default(), loom_h5p_default())
             guard dataset >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot create the dataset (does it exist already?)") }
             defer { H5Dclose(dataset) }
-            let status = count == 0 ? 0 : body { pointer in
-                H5Dwrite(dataset, memoryType, loom_h5s_all(), loom_h5s_all(), loom_h5p_default(), pointer)
-            }
+            let status =
+                count == 0
+                ? 0
+                : body { pointer in
+                    H5Dwrite(dataset, memoryType, loom_h5s_all(), loom_h5s_all(), loom_h5p_default(), pointer)
+                }
             guard status >= 0 else { throw HDF5Error(file: path, dataset: name, "writing \(count) values failed") }
         }
     }

@@ -48,10 +48,11 @@ struct KerasLayerDecoder {
         }
         switch kind {
         case .dense:
-            return Dense(try config.int("units"), activation: try activation(&config, "activation", default: .linear),
-                         useBias: try config.bool("use_bias", default: true),
-                         kernelInitializer: try initializer(&config, "kernel_initializer", default: .glorotUniform),
-                         biasInitializer: try initializer(&config, "bias_initializer", default: .zeros), name: name)
+            return Dense(
+                try config.int("units"), activation: try activation(&config, "activation", default: .linear),
+                useBias: try config.bool("use_bias", default: true),
+                kernelInitializer: try initializer(&config, "kernel_initializer", default: .glorotUniform),
+                biasInitializer: try initializer(&config, "bias_initializer", default: .zeros), name: name)
         case .lstm:
             let common = try RecurrentOptions(&config, decoder: self)
             return LSTM(
@@ -94,10 +95,12 @@ struct KerasLayerDecoder {
             try config.require("noise_shape", is: NSNull(), explaining: "Loom drops values independently")
             return Dropout(try config.float("rate", default: 0), name: name)
         case .embedding:
-            return Embedding(inputDim: try config.int("input_dim"), outputDim: try config.int("output_dim"),
-                             embeddingsInitializer: try initializer(&config, "embeddings_initializer",
-                                                                    default: .randomUniform(minimum: -0.05, maximum: 0.05)),
-                             name: name)
+            return Embedding(
+                inputDim: try config.int("input_dim"), outputDim: try config.int("output_dim"),
+                embeddingsInitializer: try initializer(
+                    &config, "embeddings_initializer",
+                    default: .randomUniform(minimum: -0.05, maximum: 0.05)),
+                name: name)
         case .conv2D:
             try config.require("dilation_rate", is: [1, 1], explaining: "Loom's convolution is not dilated")
             try config.require("groups", is: 1, explaining: "Loom's convolution is not grouped")
@@ -182,7 +185,9 @@ struct KerasLayerDecoder {
         switch name {
         case "GlorotUniform", "glorot_uniform": return .glorotUniform
         case "Orthogonal", "orthogonal":
-            guard number("gain", 1) == 1 else { throw config.error("an Orthogonal initializer with gain \(number("gain", 1)) is not supported (gain 1)") }
+            guard number("gain", 1) == 1 else {
+                throw config.error("an Orthogonal initializer with gain \(number("gain", 1)) is not supported (gain 1)")
+            }
             return .orthogonal
         case "Zeros", "zeros": return .zeros
         case "Ones", "ones": return .ones

@@ -38,22 +38,28 @@ enum KerasLayerEncoder {
             config["return_state"] = lstm.returnState
             config["dropout"] = Double(lstm.dropout)
             config["recurrent_dropout"] = Double(lstm.recurrentDropout)
-            try initializers([("kernel_initializer", lstm.kernelInitializer), ("recurrent_initializer", lstm.recurrentInitializer),
-                              ("bias_initializer", lstm.biasInitializer)])
+            try initializers([
+                ("kernel_initializer", lstm.kernelInitializer), ("recurrent_initializer", lstm.recurrentInitializer),
+                ("bias_initializer", lstm.biasInitializer),
+            ])
         case let gru as GRU:
             config.merge(recurrentOptions(gru), uniquingKeysWith: { $1 })
             config["activation"] = try activation(gru.activation, layer: layer)
             config["recurrent_activation"] = try activation(gru.recurrentActivation, layer: layer)
             config["use_bias"] = gru.useBias
             config["reset_after"] = true
-            try initializers([("kernel_initializer", gru.kernelInitializer), ("recurrent_initializer", gru.recurrentInitializer),
-                              ("bias_initializer", gru.biasInitializer)])
+            try initializers([
+                ("kernel_initializer", gru.kernelInitializer), ("recurrent_initializer", gru.recurrentInitializer),
+                ("bias_initializer", gru.biasInitializer),
+            ])
         case let rnn as SimpleRNN:
             config.merge(recurrentOptions(rnn), uniquingKeysWith: { $1 })
             config["activation"] = try activation(rnn.activation, layer: layer)
             config["use_bias"] = rnn.useBias
-            try initializers([("kernel_initializer", rnn.kernelInitializer), ("recurrent_initializer", rnn.recurrentInitializer),
-                              ("bias_initializer", rnn.biasInitializer)])
+            try initializers([
+                ("kernel_initializer", rnn.kernelInitializer), ("recurrent_initializer", rnn.recurrentInitializer),
+                ("bias_initializer", rnn.biasInitializer),
+            ])
         case let wrapper as Bidirectional:
             // Keras derives the backward layer from this one, as Loom does.
             let forward = try serialize(wrapper.forwardLayer)
@@ -101,8 +107,10 @@ enum KerasLayerEncoder {
     }
 
     private static func recurrentOptions(_ layer: any RecurrentLayer) -> [String: Any] {
-        ["units": layer.units, "return_sequences": layer.returnSequences, "go_backwards": layer.goBackwards,
-         "stateful": layer.stateful, "unroll": false]
+        [
+            "units": layer.units, "return_sequences": layer.returnSequences, "go_backwards": layer.goBackwards,
+            "stateful": layer.stateful, "unroll": false,
+        ]
     }
 
     private static func activation(_ activation: Activation, layer: any Layer) throws -> String {

@@ -79,11 +79,15 @@ struct KerasModelConfig {
         let batch: Int? = model.batchSize
         let names = Set(model.layers.map(\.name))
         let inputName = (0...).lazy.map { $0 == 0 ? "input_layer" : "input_layer_\($0)" }.first { !names.contains($0) }!
-        var layers: [Any] = [[
-            "module": "keras.layers", "class_name": "InputLayer", "registered_name": NSNull(),
-            "config": ["batch_shape": [KerasLayerEncoder.json(batch)] + input, "dtype": "float32", "sparse": false,
-                       "name": inputName] as [String: Any],
-        ] as [String: Any]]
+        var layers: [Any] = [
+            [
+                "module": "keras.layers", "class_name": "InputLayer", "registered_name": NSNull(),
+                "config": [
+                    "batch_shape": [KerasLayerEncoder.json(batch)] + input, "dtype": "float32", "sparse": false,
+                    "name": inputName,
+                ] as [String: Any],
+            ] as [String: Any]
+        ]
         var layerInput = input
         for (layer, output) in zip(model.layers, model.layerOutputShapes) {
             layers.append(try KerasLayerEncoder.serialize(layer, buildInputShape: [batch] + layerInput))

@@ -35,8 +35,10 @@ enum KerasModelFile {
         case .hdf5:
             let file = try HDF5File(path: url.path)
             guard let json = try LegacyKerasFile.modelConfig(in: file) else {
-                throw KerasFileError(file: url.path, "holds weights only, no model config; load the model from its "
-                                        + ".keras or .json file and pass this file as its weights")
+                throw KerasFileError(
+                    file: url.path,
+                    "holds weights only, no model config; load the model from its "
+                        + ".keras or .json file and pass this file as its weights")
             }
             let keras2 = LegacyKerasFile.writtenByKeras2(file)
             return try KerasFileError.naming(url.path) { try KerasModelConfig(json: json, keras2: keras2) }
@@ -56,7 +58,8 @@ enum KerasModelFile {
             defer { try? FileManager.default.removeItem(at: folder) }
             let weights = folder.appendingPathComponent("model.weights.h5")
             guard FileManager.default.createFile(atPath: weights.path, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: weights.path) else {
+                let handle = FileHandle(forWritingAtPath: weights.path)
+            else {
                 throw KerasFileError(file: folder.path, "cannot write the unpacked weights there")
             }
             defer { try? handle.close() }
@@ -66,8 +69,10 @@ enum KerasModelFile {
             do {
                 try KerasWeightsFile.load(into: model, from: HDF5File(path: weights.path))
             } catch let error as HDF5Error {
-                throw KerasFileError(file: url.path, "model.weights.h5" + (error.dataset.map { ", dataset '\($0)'" } ?? "")
-                                        + ": " + error.message)
+                throw KerasFileError(
+                    file: url.path,
+                    "model.weights.h5" + (error.dataset.map { ", dataset '\($0)'" } ?? "")
+                        + ": " + error.message)
             }
         case .hdf5:
             let file = try HDF5File(path: url.path)
@@ -181,9 +186,14 @@ public enum KerasFileName: Sendable {
     /// The format a file name asks for; nil when its ending names none.
     public init?(_ url: URL) {
         let name = url.lastPathComponent.lowercased()
-        if name.hasSuffix(".keras") { self = .keras }
-        else if name.hasSuffix(".weights.h5") { self = .weights }
-        else if name.hasSuffix(".json") { self = .json }
-        else { return nil }
+        if name.hasSuffix(".keras") {
+            self = .keras
+        } else if name.hasSuffix(".weights.h5") {
+            self = .weights
+        } else if name.hasSuffix(".json") {
+            self = .json
+        } else {
+            return nil
+        }
     }
 }

@@ -112,17 +112,19 @@ enum KerasWeightsFile {
         let entries = entries(model, under: root)
         let stored = Set(try file.datasetNames(under: root))
         for entry in entries where !stored.contains(entry.path) {
-            throw HDF5Error(file: file.path, dataset: entry.path,
-                            "missing: the model's layer '\(entry.layer.name)' (\(entry.layer.typeName)) needs its \(entry.spec.name) here; "
-                                + storedLayers(in: file, under: root))
+            throw HDF5Error(
+                file: file.path, dataset: entry.path,
+                "missing: the model's layer '\(entry.layer.name)' (\(entry.layer.typeName)) needs its \(entry.spec.name) here; "
+                    + storedLayers(in: file, under: root))
         }
         let used = Set(entries.map(\.path))
         if let unused = stored.sorted().first(where: { !used.contains($0) }) {
             let group = outermostUnusedGroup(of: unused, used: used)
-            throw HDF5Error(file: file.path, dataset: group,
-                            "holds variables that no layer of the model uses; "
-                                + storedLayers(in: file, under: root) + ", the model's are "
-                                + layerPaths(model.layers, under: root).joined(separator: ", "))
+            throw HDF5Error(
+                file: file.path, dataset: group,
+                "holds variables that no layer of the model uses; "
+                    + storedLayers(in: file, under: root) + ", the model's are "
+                    + layerPaths(model.layers, under: root).joined(separator: ", "))
         }
         try model.setWeights(try entries.map { try read($0.path, for: $0.spec, of: $0.layer, in: file) })
     }
@@ -155,8 +157,9 @@ enum KerasWeightsFile {
     static func read(_ name: String, for spec: ParameterSpec, of layer: any Layer, in file: HDF5File) throws -> Tensor {
         let declared = try file.info(of: name).shape
         guard declared == spec.shape else {
-            throw HDF5Error(file: file.path, dataset: name,
-                            "has shape \(Shape.describe(declared)), but layer '\(layer.name)' \(spec.name) is \(Shape.describe(spec.shape))")
+            throw HDF5Error(
+                file: file.path, dataset: name,
+                "has shape \(Shape.describe(declared)), but layer '\(layer.name)' \(spec.name) is \(Shape.describe(spec.shape))")
         }
         return try file.read(name)
     }

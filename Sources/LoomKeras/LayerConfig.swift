@@ -78,7 +78,9 @@ struct LayerConfig {
             throw error("option '\(key)' is missing")
         }
         func size(_ element: Any) -> Int? {
-            (element as? NSNumber).flatMap { Int(exactly: $0.doubleValue) }.flatMap { (0...LayerConfig.largestSize).contains($0) ? $0 : nil }
+            (element as? NSNumber).flatMap { Int(exactly: $0.doubleValue) }.flatMap {
+                (0...LayerConfig.largestSize).contains($0) ? $0 : nil
+            }
         }
         if let n = size(value) { return (n, n) }
         guard let list = value as? [Any], list.count == 2, let a = size(list[0]), let b = size(list[1]) else {
@@ -109,7 +111,8 @@ struct LayerConfig {
             guard name == "float32" else { throw error("dtype \(name ?? "\(dtype)") is not supported (Loom computes in float32)") }
         }
         for key in values.keys.sorted() where !used.contains(key) {
-            let nullOnly = key.hasSuffix("_regularizer") || key.hasSuffix("_constraint") || key == "lora_rank"
+            let nullOnly =
+                key.hasSuffix("_regularizer") || key.hasSuffix("_constraint") || key == "lora_rank"
                 || key == "quantization_config"
             if nullOnly {
                 guard values[key] is NSNull else { throw error("option '\(key)' is not supported (only null)") }

@@ -46,17 +46,19 @@ enum LegacyKerasFile {
         }
         let modelLayers = model.layers.filter { $0.parameterCount > 0 }
         guard fileLayers.count == modelLayers.count else {
-            throw HDF5Error(file: file.path,
-                            "holds weights for \(fileLayers.count) layers (\(fileLayers.map(\.name).joined(separator: ", "))), "
-                                + "but the model has \(modelLayers.count) layers with weights "
-                                + "(\(modelLayers.map(\.name).joined(separator: ", ")))")
+            throw HDF5Error(
+                file: file.path,
+                "holds weights for \(fileLayers.count) layers (\(fileLayers.map(\.name).joined(separator: ", "))), "
+                    + "but the model has \(modelLayers.count) layers with weights "
+                    + "(\(modelLayers.map(\.name).joined(separator: ", ")))")
         }
         var tensors: [Tensor] = []
         for ((group, names), layer) in zip(fileLayers, modelLayers) {
             let specs = layer.parameterSpecs
             guard names.count == specs.count else {
-                throw HDF5Error(file: file.path, dataset: group,
-                                "holds \(names.count) weights, but layer '\(layer.name)' (\(layer.typeName)) has \(specs.count)")
+                throw HDF5Error(
+                    file: file.path, dataset: group,
+                    "holds \(names.count) weights, but layer '\(layer.name)' (\(layer.typeName)) has \(specs.count)")
             }
             for (name, spec) in zip(names, specs) {
                 tensors.append(try KerasWeightsFile.read(group + "/" + name, for: spec, of: layer, in: file))

@@ -42,8 +42,10 @@ public final class ModelCheckpoint: Callback {
         self.saveBestOnly = saveBestOnly
         self.saveWeightsOnly = saveWeightsOnly
         self.mode = mode
-        initialBest = initialValueThreshold ?? (mode == .max || (mode == .auto && (monitor.contains("acc") || monitor.contains("auc")))
-            ? -.infinity : .infinity)
+        initialBest =
+            initialValueThreshold
+            ?? (mode == .max || (mode == .auto && (monitor.contains("acc") || monitor.contains("auc")))
+                ? -.infinity : .infinity)
         best = initialBest
     }
 
@@ -80,7 +82,8 @@ public final class ModelCheckpoint: Callback {
             // Only printf conversions of one number: a user's pattern never reaches printf unchecked.
             let allowed = key == "epoch" ? "0123456789d" : "0123456789.fge"
             guard spec.allSatisfy(allowed.contains), spec.isEmpty || allowed.contains(spec.last!),
-                  spec.isEmpty || spec.last!.isLetter else {
+                spec.isEmpty || spec.last!.isLetter
+            else {
                 throw LoomError.invalidArgument("ModelCheckpoint: cannot format {\(field)} (use forms such as {epoch:02d}, {val_loss:.4f})")
             }
             if key == "epoch" {

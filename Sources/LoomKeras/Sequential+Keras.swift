@@ -55,9 +55,10 @@ extension Sequential {
     /// The Keras 3 config of the model as JSON text, as `model.to_json()` gives it.
     public func kerasJSON() throws -> String {
         try build()
-        return String(decoding: try KerasFileError.naming("JSON") {
-            try KerasModelConfig.checkNames(of: self)
-            return try KerasModelConfig.json(of: self)
-        }, as: UTF8.self)
+        return String(
+            decoding: try KerasFileError.naming("JSON") {
+                try KerasModelConfig.checkNames(of: self)
+                return try KerasModelConfig.json(of: self)
+            }, as: UTF8.self)
     }
 }

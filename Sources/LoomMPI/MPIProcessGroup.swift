@@ -106,8 +106,9 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
 
     private func receive<T: MPIElement>(_ values: UnsafeMutableBufferPointer<T>, from source: Int32, tag: Int32) throws {
         guard values.count > 0 else { return }
-        try Self.check(MPI_Recv(values.baseAddress, Int32(values.count), T.mpiType, source, tag, world, loom_mpi_status_ignore()),
-                       "MPI_Recv")
+        try Self.check(
+            MPI_Recv(values.baseAddress, Int32(values.count), T.mpiType, source, tag, world, loom_mpi_status_ignore()),
+            "MPI_Recv")
     }
 
     private func send<T: MPIElement>(_ values: UnsafeBufferPointer<T>, to destination: Int32, tag: Int32) throws {
@@ -124,8 +125,9 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         for index in 1..<max(size, 1) { offsets[index] = offsets[index - 1] + lengths[index - 1] }
         var all = [UInt8](repeating: 0, count: Int(lengths.reduce(0, +)))
         try bytes.withUnsafeBufferPointer { own in
-            try Self.check(MPI_Allgatherv(own.baseAddress, length, loom_mpi_byte(), &all, lengths, offsets, loom_mpi_byte(), world),
-                           "MPI_Allgatherv")
+            try Self.check(
+                MPI_Allgatherv(own.baseAddress, length, loom_mpi_byte(), &all, lengths, offsets, loom_mpi_byte(), world),
+                "MPI_Allgatherv")
         }
         return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])]) }
     }

@@ -36,8 +36,10 @@ public enum ModelPreset: String, CaseIterable, Sendable {
     ) throws -> Sequential {
         let expectedRank = self == .oneToMany ? 3 : self == .cnnLSTM ? 4 : 2
         guard inputShape.count == expectedRank else {
-            let expected = ["(samples, timesteps, features)", "(samples, height, width, channels)",
-                            "(samples, timesteps, height, width, channels)"][expectedRank - 2]
+            let expected = [
+                "(samples, timesteps, features)", "(samples, height, width, channels)",
+                "(samples, timesteps, height, width, channels)",
+            ][expectedRank - 2]
             throw LoomError.shapeMismatch(context: "--arch \(rawValue)", expected: "X of \(expected)", found: [-1] + inputShape)
         }
         let sequenceTargets = [.manyToMany, .encoderDecoder, .oneToMany].contains(self)
@@ -50,13 +52,16 @@ public enum ModelPreset: String, CaseIterable, Sendable {
             throw LoomError.shapeMismatch(context: "--arch one-to-one: X", expected: "(samples, 1, features)", found: [-1] + inputShape)
         }
         if self == .manyToMany, targetShape[0] != inputShape[0] {
-            throw LoomError.shapeMismatch(context: "--arch many-to-many: y", expected: "(samples, \(inputShape[0]), outputs)",
-                                          found: [-1] + targetShape)
+            throw LoomError.shapeMismatch(
+                context: "--arch many-to-many: y", expected: "(samples, \(inputShape[0]), outputs)",
+                found: [-1] + targetShape)
         }
         let outputs = targetShape.last ?? 1
         switch self {
         case .oneToOne, .vanilla, .manyToOne:
-            return Sequential(seed: seed) { Input(shape: inputShape); LSTM(units); Dense(outputs, activation: outputActivation) }
+            return Sequential(seed: seed) {
+                Input(shape: inputShape); LSTM(units); Dense(outputs, activation: outputActivation)
+            }
         case .manyToMany:
             return Sequential(seed: seed) {
                 Input(shape: inputShape)

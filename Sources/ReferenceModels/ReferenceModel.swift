@@ -98,8 +98,9 @@ public struct ReferenceModel: Sendable {
         }
         let binaryTargets: Bool
         if case .seq2seq = kind { binaryTargets = true } else { binaryTargets = false }
-        let model = try preset.makeModel(inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
-                                         seed: 1, outputActivation: binaryTargets ? .sigmoid : .linear)
+        let model = try preset.makeModel(
+            inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
+            seed: 1, outputActivation: binaryTargets ? .sigmoid : .linear)
         try model.compile(optimizer: Adam(), loss: binaryTargets ? .binaryCrossentropy : .meanSquaredError)
         return model
     }
@@ -120,8 +121,9 @@ public struct ReferenceModel: Sendable {
     public func fitEpoch(
         _ model: Sequential, x: Tensor, y: Tensor, workers: Int, processGroup: (any ProcessGroup)? = nil
     ) throws {
-        try model.fit(x: x, y: y, epochs: 1, batchSize: batchSize, shuffle: !isStateful, verbose: 0,
-                      resetStatesEachEpoch: isStateful, workers: workers, processGroup: processGroup)
+        try model.fit(
+            x: x, y: y, epochs: 1, batchSize: batchSize, shuffle: !isStateful, verbose: 0,
+            resetStatesEachEpoch: isStateful, workers: workers, processGroup: processGroup)
     }
 
     /// Training steps a benchmark times by default: fewer for the large batches, so each run

@@ -38,8 +38,10 @@ struct Bench: ParsableCommand {
     @Option(help: "Model preset.")
     var arch: ModelPreset = .vanilla
 
-    @Option(help: ArgumentHelp("A reference model instead of a preset, at its own shape and batch size: B1 ... B7 "
-                                + "(\(ReferenceModel.all.map(\.id).joined(separator: ", "))))."))
+    @Option(
+        help: ArgumentHelp(
+            "A reference model instead of a preset, at its own shape and batch size: B1 ... B7 "
+                + "(\(ReferenceModel.all.map(\.id).joined(separator: ", "))))."))
     var reference: String?
 
     @Option(help: "Comma-separated worker counts.")
@@ -108,8 +110,9 @@ struct Bench: ParsableCommand {
         let workload = try reference.map(referenceWorkload) ?? presetWorkload()
         let ranks = Job.group?.size ?? 1
         if Job.speaks {
-            print("loom bench: \(workload.title), batch \(workload.batchSize), \(workload.steps) steps x \(rounds) rounds, "
-                  + "OpenBLAS \(BLAS.coreName), Loom kernels \(Kernels.level)" + (ranks > 1 ? ", \(ranks) ranks" : ""))
+            print(
+                "loom bench: \(workload.title), batch \(workload.batchSize), \(workload.steps) steps x \(rounds) rounds, "
+                    + "OpenBLAS \(BLAS.coreName), Loom kernels \(Kernels.level)" + (ranks > 1 ? ", \(ranks) ranks" : ""))
         }
         var rows: [Row] = []
         for count in counts {
@@ -149,11 +152,12 @@ struct Bench: ParsableCommand {
         let steps = steps ?? reference.defaultSteps
         try checkSizes(batch: batch, steps: steps, sampleSize: Shape.count(model.inputShape))
         let (x, y) = try model.makeData(samples: batch * steps)
-        return Workload(title: "\(model.benchmark) \(model.id)", batchSize: batch, steps: steps, x: x, y: y,
-                        makeModel: reference.makeModel,
-                        fit: { model, x, y, workers in
-                            try reference.fitEpoch(model, x: x, y: y, workers: workers, processGroup: Job.group)
-                        })
+        return Workload(
+            title: "\(model.benchmark) \(model.id)", batchSize: batch, steps: steps, x: x, y: y,
+            makeModel: reference.makeModel,
+            fit: { model, x, y, workers in
+                try reference.fitEpoch(model, x: x, y: y, workers: workers, processGroup: Job.group)
+            })
     }
 
     /// A preset (`--arch`) of `--units` on synthetic `(--timesteps, --features)` data.
@@ -168,32 +172,37 @@ struct Bench: ParsableCommand {
         }
         var generator = SeededGenerator(seed: 42)
         let samples = batch * steps
-        let x = try Tensor(shape: [samples, timesteps, features],
-                           scalars: (0..<(samples * timesteps * features)).map { _ in Float(2 * generator.uniform() - 1) })
+        let x = try Tensor(
+            shape: [samples, timesteps, features],
+            scalars: (0..<(samples * timesteps * features)).map { _ in Float(2 * generator.uniform() - 1) })
         // Sequence presets predict one value per input timestep.
         let targetShape = [.manyToMany, .encoderDecoder].contains(arch) ? [timesteps, 1] : [1]
-        let y = try Tensor(shape: [samples] + targetShape,
-                           scalars: (0..<(samples * Shape.count(targetShape))).map { _ in Float(2 * generator.uniform() - 1) })
+        let y = try Tensor(
+            shape: [samples] + targetShape,
+            scalars: (0..<(samples * Shape.count(targetShape))).map { _ in Float(2 * generator.uniform() - 1) })
         let (arch, units, timesteps, features) = (arch, units, timesteps, features)
         let stateful = arch == .stateful
         return Workload(
             title: "\(arch.rawValue), LSTM(\(units)) on (\(timesteps), \(features))", batchSize: batch, steps: steps, x: x, y: y,
             makeModel: {
-                let model = try arch.makeModel(inputShape: [timesteps, features], targetShape: targetShape, units: units,
-                                               batchSize: batch, seed: 1)
+                let model = try arch.makeModel(
+                    inputShape: [timesteps, features], targetShape: targetShape, units: units,
+                    batchSize: batch, seed: 1)
                 try model.compile(optimizer: Adam(), loss: .meanSquaredError)
                 return model
             },
             fit: { model, x, y, workers in
-                try model.fit(x: x, y: y, batchSize: batch, shuffle: !stateful, verbose: 0, workers: workers,
-                              processGroup: Job.group)
+                try model.fit(
+                    x: x, y: y, batchSize: batch, shuffle: !stateful, verbose: 0, workers: workers,
+                    processGroup: Job.group)
             })
     }
 
     private func checkSizes(batch: Int, steps: Int, sampleSize: Int) throws {
         guard batch > 0, steps > 0, rounds > 0, Double(batch) * Double(steps) * Double(sampleSize) <= 1e9 else {
-            throw ValidationError("--batch-size, --steps and --rounds must be positive, "
-                                  + "with batch-size · steps · (values per sample) at most 1e9")
+            throw ValidationError(
+                "--batch-size, --steps and --rounds must be positive, "
+                    + "with batch-size · steps · (values per sample) at most 1e9")
         }
     }
 
@@ -203,9 +212,11 @@ struct Bench: ParsableCommand {
         for row in rows {
             let speedup = row.samplesPerSecond / base.samplesPerSecond * Double(base.workers)
             let p = row.profile, step = max(p.total, 1e-12)
-            print(String(format: "%7d  %9.0f  %6.2fx  %9.0f%%  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%",
-                         row.workers, row.samplesPerSecond, speedup, 100 * speedup / Double(row.workers), p.total * 1e3,
-                         100 * p.compute / step, 100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step))
+            print(
+                String(
+                    format: "%7d  %9.0f  %6.2fx  %9.0f%%  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%",
+                    row.workers, row.samplesPerSecond, speedup, 100 * speedup / Double(row.workers), p.total * 1e3,
+                    100 * p.compute / step, 100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step))
         }
         guard let one = rows.first(where: { $0.workers == 1 }), let last = rows.last, last.workers > 1 else { return }
         let p = last.profile, p0 = Double(last.workers)
@@ -215,8 +226,9 @@ struct Bench: ParsableCommand {
         let projections = [8, 16, 32, 64].map { cores in
             String(format: "%d: %.1fx", cores, oneStep / (divisible / Double(cores) + fixed))
         }
-        print("projected speedup (from the split at \(last.workers) workers; see `loom bench --help`): "
-              + projections.joined(separator: ", "))
+        print(
+            "projected speedup (from the split at \(last.workers) workers; see `loom bench --help`): "
+                + projections.joined(separator: ", "))
     }
 
     /// The table of an `mpirun` launch (R × workers) and the α-β projection to more hosts.
@@ -224,21 +236,27 @@ struct Bench: ParsableCommand {
         print("ranks x workers  samples/s  step ms  compute  wait  reduce  optimizer  comm")
         for row in rows {
             let p = row.profile, step = max(p.total, 1e-12)
-            print(String(format: "%7d x %-7d  %9.0f  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%  %4.1f%%",
-                         ranks, row.workers, row.samplesPerSecond, p.total * 1e3, 100 * p.compute / step,
-                         100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step, 100 * p.communicate / step))
+            print(
+                String(
+                    format: "%7d x %-7d  %9.0f  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%  %4.1f%%",
+                    ranks, row.workers, row.samplesPerSecond, p.total * 1e3, 100 * p.compute / step,
+                    100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step, 100 * p.communicate / step))
         }
         let last = rows.last!, p = last.profile
         let bytes = 4.0 * Double(parameters), alpha = latencyMicroseconds * 1e-6
         let measuredCores = Double(ranks * last.workers)
         let hostStep = (p.total - p.communicate) * measuredCores / Double(cores)
-        print(String(format: "measured: %.3f ms a step without communication on %d cores, %.3f ms of messages for "
-                     + "%.0f bytes (%d parameters)", (p.total - p.communicate) * 1e3, ranks * last.workers,
-                     p.communicate * 1e3, bytes, parameters))
+        print(
+            String(
+                format: "measured: %.3f ms a step without communication on %d cores, %.3f ms of messages for "
+                    + "%.0f bytes (%d parameters)", (p.total - p.communicate) * 1e3, ranks * last.workers,
+                p.communicate * 1e3, bytes, parameters))
         let chunk = 4.0 * Double(MPIProcessGroup.chunkSize)
-        print(String(format: "projection: comm(H) = 2((H-1)a + (S + (H-2)C)/b), S = %.0f bytes, C = %.0f bytes, a = %.0f us; "
-                     + "a host's step %.3f ms (%d cores, perfect scaling inside a host; an upper bound)",
-                     bytes, chunk, latencyMicroseconds, hostStep * 1e3, cores))
+        print(
+            String(
+                format: "projection: comm(H) = 2((H-1)a + (S + (H-2)C)/b), S = %.0f bytes, C = %.0f bytes, a = %.0f us; "
+                    + "a host's step %.3f ms (%d cores, perfect scaling inside a host; an upper bound)",
+                bytes, chunk, latencyMicroseconds, hostStep * 1e3, cores))
         let speeds = bandwidthsGbit.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         for gbit in speeds {
             let beta = gbit * 1e9 / 8
@@ -254,12 +272,17 @@ struct Bench: ParsableCommand {
 
     private func writeCSV(_ rows: [Row], to path: String) throws {
         let base = rows[0]
-        var lines = ["workers,samples_per_second,speedup,efficiency,step_seconds,compute_seconds,wait_seconds,reduce_seconds,optimizer_seconds"]
+        var lines = [
+            "workers,samples_per_second,speedup,efficiency,step_seconds,compute_seconds,wait_seconds,reduce_seconds,optimizer_seconds"
+        ]
         for row in rows {
             let speedup = row.samplesPerSecond / base.samplesPerSecond * Double(base.workers)
             let p = row.profile
-            lines.append([Double(row.workers), row.samplesPerSecond, speedup, speedup / Double(row.workers),
-                          p.total, p.compute, p.wait, p.reduce, p.optimizer].map { String($0) }.joined(separator: ","))
+            lines.append(
+                [
+                    Double(row.workers), row.samplesPerSecond, speedup, speedup / Double(row.workers),
+                    p.total, p.compute, p.wait, p.reduce, p.optimizer,
+                ].map { String($0) }.joined(separator: ","))
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
@@ -276,21 +299,22 @@ struct Bench: ParsableCommand {
         }
         let measured = rows.map { point(Double($0.workers), $0.samplesPerSecond / base.samplesPerSecond * Double(base.workers)) }
         var svg = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(Int(width / 2))" y="20" text-anchor="middle">Loom data-parallel speedup: \(title), batch \(batchSize)</text>
-        <line x1="\(margin)" y1="\(height - margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="black"/>
-        <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(height - margin)" stroke="black"/>
-        <text x="\(Int(width / 2))" y="\(Int(height - 12))" text-anchor="middle">workers</text>
-        <text x="14" y="\(Int(height / 2))" transform="rotate(-90 14 \(Int(height / 2)))" text-anchor="middle">speedup</text>
-        <polyline points="\(point(1, 1)) \(point(maxWorkers, maxWorkers))" fill="none" stroke="gray" stroke-dasharray="4"/>
-        <polyline points="\(measured.joined(separator: " "))" fill="none" stroke="steelblue" stroke-width="2"/>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(Int(width / 2))" y="20" text-anchor="middle">Loom data-parallel speedup: \(title), batch \(batchSize)</text>
+            <line x1="\(margin)" y1="\(height - margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="black"/>
+            <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(height - margin)" stroke="black"/>
+            <text x="\(Int(width / 2))" y="\(Int(height - 12))" text-anchor="middle">workers</text>
+            <text x="14" y="\(Int(height / 2))" transform="rotate(-90 14 \(Int(height / 2)))" text-anchor="middle">speedup</text>
+            <polyline points="\(point(1, 1)) \(point(maxWorkers, maxWorkers))" fill="none" stroke="gray" stroke-dasharray="4"/>
+            <polyline points="\(measured.joined(separator: " "))" fill="none" stroke="steelblue" stroke-width="2"/>
 
-        """
+            """
         for (row, location) in zip(rows, measured) {
             let xy = location.split(separator: ",")
             svg += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"4\" fill=\"steelblue\"/>\n"
-            svg += "<text x=\"\(xy[0])\" y=\"\(Double(xy[1])! - 8)\" text-anchor=\"middle\">"
+            svg +=
+                "<text x=\"\(xy[0])\" y=\"\(Double(xy[1])! - 8)\" text-anchor=\"middle\">"
                 + String(format: "%.2fx", row.samplesPerSecond / base.samplesPerSecond * Double(base.workers)) + "</text>\n"
         }
         svg += "</svg>\n"

@@ -30,8 +30,9 @@ struct Evaluate: ParsableCommand {
         let dataset = try Job.together("open --data \(path)") {
             try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
         }
-        try model.compile(optimizer: SGD(), loss: Loss(kerasName: loss),
-                          metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
+        try model.compile(
+            optimizer: SGD(), loss: Loss(kerasName: loss),
+            metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
         let results = try model.evaluate(dataset: dataset, batchSize: batchSize, workers: workers, processGroup: Job.group)
         guard Job.speaks else { return }
         for key in results.keys.sorted(by: { ($0 == "loss" ? 0 : 1, $0) < ($1 == "loss" ? 0 : 1, $1) }) {

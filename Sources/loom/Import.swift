@@ -44,8 +44,9 @@ struct Import: ParsableCommand {
                 summary = try importer.run(csv: file, output: temporary.path)
             }
             guard let summary else { return }
-            print("wrote \(out): X \(summary.inputShape) from \(summary.featureColumns.joined(separator: ",")), "
-                  + "y \(summary.targetShape) from \(summary.targetColumns.joined(separator: ","))")
+            print(
+                "wrote \(out): X \(summary.inputShape) from \(summary.featureColumns.joined(separator: ",")), "
+                    + "y \(summary.targetShape) from \(summary.targetColumns.joined(separator: ","))")
         }
     }
 

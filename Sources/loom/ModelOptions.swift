@@ -55,11 +55,15 @@ struct ModelOptions: ParsableArguments {
 
     /// The preset for data of these per-sample shapes.
     func makeModel(inputShape: [Int], targetShape: [Int], batchSize: Int) throws -> Sequential {
-        try arch.makeModel(inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
-                           seed: seed, mergeMode: mergeMode, filters: filters)
+        try arch.makeModel(
+            inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
+            seed: seed, mergeMode: mergeMode, filters: filters)
     }
 
-    @Option(help: "OpenBLAS threads per matrix product (0: OpenBLAS's own default). One is best for small models: more make tiny products spin and yield.")
+    @Option(
+        help:
+            "OpenBLAS threads per matrix product (0: OpenBLAS's own default). One is best for small models: more make tiny products spin and yield."
+    )
     var blasThreads = 1
 
     /// Applies `--blas-threads`.
@@ -92,8 +96,9 @@ struct KerasModelOptions: ParsableArguments {
     /// (JSON) without `--weights` would be scored or run on fresh random weights.
     func loadRequired() throws -> Sequential {
         if let model, weights == nil, try !Sequential.kerasFileHoldsWeights(URL(fileURLWithPath: model)) {
-            throw ValidationError("--model \(model) is a config without weights; pass them with --weights "
-                                  + "(a .weights.h5, Keras 2 .h5 or .keras file)")
+            throw ValidationError(
+                "--model \(model) is a config without weights; pass them with --weights "
+                    + "(a .weights.h5, Keras 2 .h5 or .keras file)")
         }
         guard let model = try load() else { throw ValidationError("--model is required (a .keras, .h5 or .json file)") }
         return model

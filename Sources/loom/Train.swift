@@ -46,7 +46,9 @@ struct Train: ParsableCommand {
     @Option(help: "With --averaging parameters: local steps between two averagings.")
     var every = 4
 
-    @Option(help: "Cut every batch into this many shards per process whatever --workers (bitwise the same model for any worker count up to it).")
+    @Option(
+        help: "Cut every batch into this many shards per process whatever --workers (bitwise the same model for any worker count up to it)."
+    )
     var fixedShards: Int?
 
     @Option(help: "Write the trained model for Keras: .keras (model), .weights.h5 (weights) or .json (config).")
@@ -111,8 +113,9 @@ struct Train: ParsableCommand {
             }
         }
         if let save, KerasFileName(URL(fileURLWithPath: save)) == nil {
-            throw ValidationError("--save \(save): name it .keras (model), .weights.h5 (weights) or .json (config); "
-                                  + "Loom does not write Keras 2 .h5 files")
+            throw ValidationError(
+                "--save \(save): name it .keras (model), .weights.h5 (weights) or .json (config); "
+                    + "Loom does not write Keras 2 .h5 files")
         }
     }
 
@@ -121,7 +124,8 @@ struct Train: ParsableCommand {
         guard let text = reduceLrOnPlateau else { return nil }
         let parts = text.split(separator: ",")
         guard parts.count == 2, let factor = Double(parts[0]), let patience = Int(parts[1]),
-              factor > 0, factor < 1, patience >= 0 else {
+            factor > 0, factor < 1, patience >= 0
+        else {
             throw ValidationError("--reduce-lr-on-plateau takes FACTOR,PATIENCE with 0 < FACTOR < 1, such as 0.5,3; got \(text)")
         }
         return (factor, patience)
@@ -139,17 +143,21 @@ struct Train: ParsableCommand {
         let inputs = [path] + kerasOptions.inputPaths
         let (saveTarget, historyTarget) = try Job.together("check its output paths") {
             guard Job.speaks else { return (OutputFile?.none, OutputFile?.none) }
-            return (try save.map { try OutputFile($0, role: "--save", inputs: inputs) },
-                    try history.map { try OutputFile($0, role: "--history", inputs: inputs + [save].compactMap { $0 }) })
+            return (
+                try save.map { try OutputFile($0, role: "--save", inputs: inputs) },
+                try history.map { try OutputFile($0, role: "--history", inputs: inputs + [save].compactMap { $0 }) }
+            )
         }
         let dataset = try Job.together("open --data \(path)") {
             try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
         }
         let targetShape = dataset.targetShape ?? []
-        let model = try kerasOptions.load(seed: modelOptions.seed)
+        let model =
+            try kerasOptions.load(seed: modelOptions.seed)
             ?? modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32)
-        try model.compile(optimizer: Optimizers.named(optimizer, learningRate: lr), loss: Loss(kerasName: loss),
-                          metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
+        try model.compile(
+            optimizer: Optimizers.named(optimizer, learningRate: lr), loss: Loss(kerasName: loss),
+            metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
         let speaking = !quiet && Job.speaks
         if speaking {
             let what = kerasOptions.model ?? modelOptions.arch.rawValue
@@ -176,8 +184,10 @@ struct Train: ParsableCommand {
             fixedShards: fixedShards, callbacks: callbacks, processGroup: group)
         if let historyTarget { try writeHistory(result, to: historyTarget) }
         if let backup, speaking, backup.writing.count > 0 {
-            print(String(format: "Checkpoints: %d written to %@, %.1f ms each on average", backup.writing.count,
-                         backup.folder.path, 1e3 * backup.writing.seconds / Double(backup.writing.count)))
+            print(
+                String(
+                    format: "Checkpoints: %d written to %@, %.1f ms each on average", backup.writing.count,
+                    backup.folder.path, 1e3 * backup.writing.seconds / Double(backup.writing.count)))
         }
         if TrainingStop.isRequested {
             let resumable = checkpointDir.map { ": checkpoint written into \($0); continue with the same command and --resume" } ?? ""
@@ -204,8 +214,9 @@ struct Train: ParsableCommand {
             keep: keep, settings: settings)
         let existing = try backup.folder.latestPath()
         if existing != nil && !resume {
-            throw ValidationError("--checkpoint-dir \(folder) holds a checkpoint of an earlier run (\(existing!)); "
-                                  + "pass --resume to continue it, or choose another folder")
+            throw ValidationError(
+                "--checkpoint-dir \(folder) holds a checkpoint of an earlier run (\(existing!)); "
+                    + "pass --resume to continue it, or choose another folder")
         }
         if existing == nil && resume && !quiet { print("No checkpoint in \(folder) yet: starting from the beginning") }
         return backup
@@ -227,8 +238,9 @@ struct Train: ParsableCommand {
     /// feature that is).
     private func reportBaseline(dataset: HDF5Dataset, validationLoss: Double) throws {
         guard let value = try dataset.file.doubleAttribute("target_feature_index")?.first,
-              let index = Int(exactly: value), (0..<(dataset.inputShape.last ?? 0)).contains(index),
-              let lossKind = try? Loss(kerasName: loss), [.meanSquaredError, .meanAbsoluteError].contains(lossKind) else {
+            let index = Int(exactly: value), (0..<(dataset.inputShape.last ?? 0)).contains(index),
+            let lossKind = try? Loss(kerasName: loss), [.meanSquaredError, .meanAbsoluteError].contains(lossKind)
+        else {
             print(String(format: "Validation loss: %.5f", validationLoss))
             return
         }
@@ -246,9 +258,12 @@ struct Train: ParsableCommand {
         for s in 0..<rows.count {
             for k in 0..<outputs { naive[s * outputs + k] = x.pointer[(s * timesteps + timesteps - 1) * features + index] }
         }
-        let baseline = lossKind.compute(predictions: naive, targets: y.pointer, logits: nil, count: naive.count,
-                                        width: outputs, gradient: nil)
-        print(String(format: "Validation loss %.5f against %.5f for the naive forecast (last value repeated): %.1fx better",
-                     validationLoss, baseline, baseline / max(validationLoss, .leastNonzeroMagnitude)))
+        let baseline = lossKind.compute(
+            predictions: naive, targets: y.pointer, logits: nil, count: naive.count,
+            width: outputs, gradient: nil)
+        print(
+            String(
+                format: "Validation loss %.5f against %.5f for the naive forecast (last value repeated): %.1fx better",
+                validationLoss, baseline, baseline / max(validationLoss, .leastNonzeroMagnitude)))
     }
 }

@@ -10,12 +10,12 @@ final class CLITests: XCTestCase {
     /// The working folder of each test's `loom` runs.
     let folder = TemporaryFolder()
 
-
     var executable: URL {
         // Test bundles live beside the products in .build/<triple>/debug.
         var directory = Bundle.main.bundleURL
         while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("loom").path),
-              directory.pathComponents.count > 1 {
+            directory.pathComponents.count > 1
+        {
             directory.deleteLastPathComponent()
         }
         return directory.appendingPathComponent("loom")
@@ -52,8 +52,9 @@ final class CLITests: XCTestCase {
     /// `LOOM_KERNEL_LEVEL` caps the kernels' level, which `loom bench` prints; a value that
     /// names no level is refused before any work.
     func testKernelLevelFromTheEnvironment() throws {
-        let bench = try loom(["bench", "--steps", "2", "--rounds", "1", "--workers", "1"],
-                             environment: ["LOOM_KERNEL_LEVEL": "baseline"])
+        let bench = try loom(
+            ["bench", "--steps", "2", "--rounds", "1", "--workers", "1"],
+            environment: ["LOOM_KERNEL_LEVEL": "baseline"])
         XCTAssertTrue(bench.out.contains("Loom kernels baseline"), bench.out)
         let refused = try loom(["bench", "--steps", "2"], environment: ["LOOM_KERNEL_LEVEL": "sse4"], expect: 64)
         XCTAssertTrue(refused.err.hasPrefix("Error: LOOM_KERNEL_LEVEL must be baseline, avx2 or avx512"), refused.err)
@@ -67,8 +68,10 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(imported.out.contains("X [112, 8, 2]"), imported.out)
 
         let model = folder.path("model.keras"), history = folder.path("history.csv")
-        let trained = try loom(["train", "--data", data, "--epochs", "3", "--units", "8", "--batch-size", "16",
-                                "--save", model, "--history", history])
+        let trained = try loom([
+            "train", "--data", data, "--epochs", "3", "--units", "8", "--batch-size", "16",
+            "--save", model, "--history", history,
+        ])
         XCTAssertTrue(trained.out.contains("Epoch 3/3"), trained.out)
         XCTAssertTrue(trained.out.contains("for the naive forecast"), trained.out)
         let historyLines = try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n")
@@ -107,8 +110,10 @@ final class CLITests: XCTestCase {
         try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
         try loom(["train", "--data", data, "--arch", "stacked", "--epochs", "1", "--units", "4", "--quiet"])
         // 112 samples, validation 0.25 -> 84 training and 28 validation, both multiples of 28.
-        try loom(["train", "--data", data, "--arch", "stateful", "--epochs", "1", "--units", "4", "--batch-size", "28",
-                  "--validation-split", "0.25", "--quiet"])
+        try loom([
+            "train", "--data", data, "--arch", "stateful", "--epochs", "1", "--units", "4", "--batch-size", "28",
+            "--validation-split", "0.25", "--quiet",
+        ])
     }
 
     func testTrainOnTwoWorkersAndBench() throws {
@@ -116,8 +121,10 @@ final class CLITests: XCTestCase {
         try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
         let trained = try loom(["train", "--data", data, "--epochs", "2", "--units", "4", "--workers", "2"])
         XCTAssertTrue(trained.out.contains("Epoch 2/2"), trained.out)
-        try loom(["train", "--data", data, "--epochs", "1", "--units", "4", "--workers", "2", "--averaging", "parameters",
-                  "--every", "2", "--quiet"])
+        try loom([
+            "train", "--data", data, "--epochs", "1", "--units", "4", "--workers", "2", "--averaging", "parameters",
+            "--every", "2", "--quiet",
+        ])
 
         let csv = folder.path("scaling.csv"), svg = folder.path("scaling.svg")
         let bench = try loom(["bench", "--workers", "1,2", "--steps", "4", "--rounds", "1", "--units", "4", "--csv", csv, "--plot", svg])
@@ -226,8 +233,11 @@ final class CLITests: XCTestCase {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "ulimit -v 2000000; exec \"$0\" train --data \"$1\" --workers 600 --batch-size 1200 "
-                             + "--epochs 1 --units 2 --quiet", executable.path, data]
+        process.arguments = [
+            "-c",
+            "ulimit -v 2000000; exec \"$0\" train --data \"$1\" --workers 600 --batch-size 1200 "
+                + "--epochs 1 --units 2 --quiet", executable.path, data,
+        ]
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
@@ -245,7 +255,9 @@ final class CLITests: XCTestCase {
         let data = folder.path("series.h5")
         try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
         let stateful = try loom(["train", "--data", data, "--arch", "stateful", "--batch-size", "32", "--quiet"], expect: 1)
-        XCTAssertTrue(stateful.err.hasPrefix("Error: a stateful model needs the training samples (89) to be a multiple of the batch size (32)"), stateful.err)
+        XCTAssertTrue(
+            stateful.err.hasPrefix("Error: a stateful model needs the training samples (89) to be a multiple of the batch size (32)"),
+            stateful.err)
         XCTAssertEqual(stateful.err.split(separator: "\n").count, 1)
         let badColumn = try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "z", "--out", data], expect: 1)
         XCTAssertTrue(badColumn.err.hasSuffix("has no column 'z' (columns: t, s, c)\n"), badColumn.err)

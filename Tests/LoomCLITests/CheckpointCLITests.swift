@@ -17,8 +17,10 @@ extension CLITests {
     }
 
     private func trainArguments(_ data: String, save: String, checkpoints: String, extra: [String] = []) -> [String] {
-        ["train", "--data", data, "--epochs", "6", "--units", "6", "--batch-size", "16", "--quiet", "--save", save,
-         "--checkpoint-dir", checkpoints, "--checkpoint-every", "3"] + extra
+        [
+            "train", "--data", data, "--epochs", "6", "--units", "6", "--batch-size", "16", "--quiet", "--save", save,
+            "--checkpoint-dir", checkpoints, "--checkpoint-every", "3",
+        ] + extra
     }
 
     /// Every weight of a `.weights.h5` file, by dataset name.
@@ -93,13 +95,17 @@ extension CLITests {
         let again = try loom(arguments, expect: 64)
         XCTAssertTrue(again.err.hasPrefix("Error: --checkpoint-dir \(checkpoints) holds a checkpoint of an earlier run"), again.err)
         let changed = try loom(arguments.map { $0 == "16" ? "32" : $0 } + ["--resume"], expect: 1)
-        XCTAssertEqual(changed.err, "Error: cannot resume: the checkpoint was taken with batch size 16, this run has 32 "
-                       + "(only the number of epochs may change between a run and its resumption)\n")
+        XCTAssertEqual(
+            changed.err,
+            "Error: cannot resume: the checkpoint was taken with batch size 16, this run has 32 "
+                + "(only the number of epochs may change between a run and its resumption)\n")
         let copy = folder.path("copy.h5")
         try FileManager.default.copyItem(atPath: data, toPath: copy)
         let otherData = try loom(arguments.map { $0 == data ? copy : $0 } + ["--resume"], expect: 1)
-        XCTAssertEqual(otherData.err, "Error: cannot resume: the checkpoint was taken with --data \(data), this run has \(copy) "
-                       + "(only the number of epochs may change between a run and its resumption)\n")
+        XCTAssertEqual(
+            otherData.err,
+            "Error: cannot resume: the checkpoint was taken with --data \(data), this run has \(copy) "
+                + "(only the number of epochs may change between a run and its resumption)\n")
         var longer = arguments
         longer[longer.firstIndex(of: "--epochs")! + 1] = "8"
         XCTAssertEqual(try loom(longer + ["--resume"]).err, "")

@@ -25,8 +25,9 @@ extension CLITests {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         watchdog.cancel()
-        XCTAssertFalse(watchdog.isCancelled == false && process.terminationReason == .uncaughtSignal,
-                       "mpirun \(arguments.joined(separator: " ")) ran past \(timeout) s")
+        XCTAssertFalse(
+            watchdog.isCancelled == false && process.terminationReason == .uncaughtSignal,
+            "mpirun \(arguments.joined(separator: " ")) ran past \(timeout) s")
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
@@ -34,8 +35,10 @@ extension CLITests {
         let data = try importedData()
         for arch in ["vanilla", "stacked", "bidirectional", "stateful"] {
             for (ranks, workers) in [(2, 1), (3, 2)] {
-                let common = ["train", "--data", data, "--arch", arch, "--units", "5", "--epochs", "2", "--batch-size", "36",
-                              "--validation-split", "0", "--quiet"]
+                let common = [
+                    "train", "--data", data, "--arch", arch, "--units", "5", "--epochs", "2", "--batch-size", "36",
+                    "--validation-split", "0", "--quiet",
+                ]
                 let spread = folder.path("\(arch)-\(ranks)x\(workers).weights.h5")
                 let run = try mpirun(["-np", String(ranks), executable.path] + common + ["--workers", String(workers), "--save", spread])
                 XCTAssertEqual(run.status, 0, run.output)
@@ -44,8 +47,10 @@ extension CLITests {
                 XCTAssertEqual(try weights(spread), try weights(alone), "\(arch) on \(ranks) ranks x \(workers) workers")
             }
         }
-        let averaged = ["train", "--data", data, "--units", "5", "--epochs", "2", "--batch-size", "36", "--averaging",
-                        "parameters", "--every", "3", "--quiet"]
+        let averaged = [
+            "train", "--data", data, "--units", "5", "--epochs", "2", "--batch-size", "36", "--averaging",
+            "parameters", "--every", "3", "--quiet",
+        ]
         let spread = folder.path("averaged-2.weights.h5"), alone = folder.path("averaged-fixed.weights.h5")
         XCTAssertEqual(try mpirun(["-np", "2", executable.path] + averaged + ["--save", spread]).status, 0)
         try loom(averaged + ["--fixed-shards", "2", "--save", alone])
@@ -74,8 +79,10 @@ extension CLITests {
         let data = try importedData()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        process.arguments = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "2", executable.path, "train",
-                             "--data", data, "--units", "5", "--epochs", "500", "--quiet"]
+        process.arguments = [
+            "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "2", executable.path, "train",
+            "--data", data, "--units", "5", "--epochs", "500", "--quiet",
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -100,7 +107,8 @@ extension CLITests {
     /// Whether `pid` is a live process (not gone, not a zombie left for a parent to reap).
     private func isRunning(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 
@@ -109,7 +117,8 @@ extension CLITests {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
+                let close = stat.lastIndex(of: ")")
+            else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 2 && Int32(fields[1]) == parent
         }.sorted()
@@ -144,19 +153,24 @@ extension CLITests {
         let copy = folder.path("copy.h5")
         try FileManager.default.copyItem(atPath: data, toPath: copy)
         let train = ["train", "--units", "5", "--epochs", "1", "--quiet"]
-        let mixed = try mpirun(["-np", "1", executable.path] + train + ["--data", data, ":", "-np", "1", executable.path]
-                               + train + ["--data", copy], timeout: 60)
+        let mixed = try mpirun(
+            ["-np", "1", executable.path] + train + ["--data", data, ":", "-np", "1", executable.path]
+                + train + ["--data", copy], timeout: 60)
         XCTAssertNotEqual(mixed.status, 0)
         XCTAssertTrue(mixed.output.contains("the ranks disagree on --data: rank 0 has \(data), rank 1 has \(copy)"), mixed.output)
-        let seeds = try mpirun(["-np", "1", executable.path] + train + ["--data", data, ":", "-np", "1", executable.path]
-                               + train + ["--data", data, "--seed", "2"], timeout: 60)
+        let seeds = try mpirun(
+            ["-np", "1", executable.path] + train + ["--data", data, ":", "-np", "1", executable.path]
+                + train + ["--data", data, "--seed", "2"], timeout: 60)
         XCTAssertTrue(seeds.output.contains("the ranks disagree on --seed"), seeds.output)
         // The same relative path, missing in rank 1's folder.
         let here = folder.path("here"), empty = folder.path("empty")
         for path in [here, empty] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) }
         try FileManager.default.copyItem(atPath: data, toPath: here + "/d.h5")
-        let missing = try mpirun(["-np", "1", "--wdir", here, executable.path] + train + ["--data", "d.h5", ":", "-np", "1",
-                                  "--wdir", empty, executable.path] + train + ["--data", "d.h5"], timeout: 60)
+        let missing = try mpirun(
+            ["-np", "1", "--wdir", here, executable.path] + train + [
+                "--data", "d.h5", ":", "-np", "1",
+                "--wdir", empty, executable.path,
+            ] + train + ["--data", "d.h5"], timeout: 60)
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.output.contains("rank 1 of 2 could not open --data d.h5"), missing.output)
     }

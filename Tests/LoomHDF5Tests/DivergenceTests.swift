@@ -42,15 +42,19 @@ final class DivergenceTests: XCTestCase {
         for (workers, averaging) in [(1, Averaging.gradients), (2, .gradients), (2, .parameters(every: 2))] {
             let model = try model(learningRate: 1e6)
             let last = LastWeights()
-            XCTAssertThrowsError(try model.fit(x: x, y: y, epochs: 5, batchSize: 16, verbose: 0, workers: workers,
-                                               averaging: averaging, callbacks: [last])) { error in
+            XCTAssertThrowsError(
+                try model.fit(
+                    x: x, y: y, epochs: 5, batchSize: 16, verbose: 0, workers: workers,
+                    averaging: averaging, callbacks: [last])
+            ) { error in
                 guard case let LoomError.diverged(epoch, batch, step, detail) = error else {
                     return XCTFail("\(error)")
                 }
                 XCTAssertEqual(step, last.step + 1)
                 XCTAssertEqual(epoch * 4 + batch + 1, step)
-                XCTAssertTrue(detail.contains("the gradient of layer 'encoder' (kernel) holds")
-                                || detail.contains("the loss is"), detail)
+                XCTAssertTrue(
+                    detail.contains("the gradient of layer 'encoder' (kernel) holds")
+                        || detail.contains("the loss is"), detail)
                 XCTAssertTrue("\(error)".hasPrefix("training diverged at epoch \(epoch + 1), batch \(batch + 1) (step \(step)): "))
                 XCTAssertTrue("\(error)".contains("the weights are those before this step"))
             }
@@ -79,8 +83,9 @@ final class DivergenceTests: XCTestCase {
         let (x, y) = try data()
         let model = try model(learningRate: 1e6)
         let terminate = TerminateOnNaN()
-        let history = try model.fit(x: x, y: y, epochs: 5, batchSize: 16, verbose: 0, callbacks: [terminate],
-                                    guardNonFinite: false)
+        let history = try model.fit(
+            x: x, y: y, epochs: 5, batchSize: 16, verbose: 0, callbacks: [terminate],
+            guardNonFinite: false)
         XCTAssertNotNil(terminate.stoppedAt)
         XCTAssertLessThan(history.epoch.count, 5)
     }

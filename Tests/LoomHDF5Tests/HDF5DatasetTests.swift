@@ -72,7 +72,9 @@ final class HDF5DatasetTests: XCTestCase {
     func testTrainingFromTheFileEqualsTrainingFromMemory() throws {
         let (path, x, y) = try makeFile()
         func model() throws -> Sequential {
-            let model = Sequential(seed: 4) { Input(shape: [4, 3]); LSTM(5); Dense(2) }
+            let model = Sequential(seed: 4) {
+                Input(shape: [4, 3]); LSTM(5); Dense(2)
+            }
             try model.compile(optimizer: Adam(), loss: .meanSquaredError, metrics: [.mae])
             return model
         }
@@ -94,20 +96,25 @@ final class HDF5DatasetTests: XCTestCase {
             try other.createDataset("y", shape: [2, 1])
         }
         XCTAssertLessThan(try FileManager.default.attributesOfItem(atPath: samples)[.size] as? Int ?? 0, 1 << 20)
-        XCTAssertEqual(message { _ = try HDF5Dataset(path: wide) },
-                       "\(wide), dataset 'X': a sample of shape (1048576, 1048576, 1024) holds more than 2^31 - 1 values; "
-                           + "Loom reads at most that many")
+        XCTAssertEqual(
+            message { _ = try HDF5Dataset(path: wide) },
+            "\(wide), dataset 'X': a sample of shape (1048576, 1048576, 1024) holds more than 2^31 - 1 values; "
+                + "Loom reads at most that many")
         let dataset = try HDF5Dataset(path: samples)
-        let model = Sequential(seed: 1) { Input(shape: [24, 3]); LSTM(2); Dense(1) }
+        let model = Sequential(seed: 1) {
+            Input(shape: [24, 3]); LSTM(2); Dense(1)
+        }
         try model.compile(optimizer: SGD(), loss: .meanSquaredError)
         let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
-        XCTAssertEqual(message { try model.fit(dataset: dataset, epochs: 1, verbose: 0) },
-                       "fit: the data declares 1000000000000 samples; the list of their rows alone would need 7450 GiB, "
-                           + "more than this machine's \(memory) GiB")
+        XCTAssertEqual(
+            message { try model.fit(dataset: dataset, epochs: 1, verbose: 0) },
+            "fit: the data declares 1000000000000 samples; the list of their rows alone would need 7450 GiB, "
+                + "more than this machine's \(memory) GiB")
         XCTAssertTrue(message { _ = try model.evaluate(dataset: dataset) }.hasPrefix("evaluate: the data declares 1000000000000"))
-        XCTAssertEqual(message { _ = try model.predict(dataset: dataset) },
-                       "predict: the data declares 1000000000000 samples; their outputs and row list alone would need "
-                           + "11175 GiB, more than this machine's \(memory) GiB")
+        XCTAssertEqual(
+            message { _ = try model.predict(dataset: dataset) },
+            "predict: the data declares 1000000000000 samples; their outputs and row list alone would need "
+                + "11175 GiB, more than this machine's \(memory) GiB")
     }
 
     /// A batch size past the sample count, even the largest Int, is one batch of all samples,
@@ -122,7 +129,9 @@ final class HDF5DatasetTests: XCTestCase {
 
         let x = try Tensor(shape: [10, 3, 2], scalars: (0..<60).map { Float($0 % 7) / 7 })
         let y = try Tensor(shape: [10, 1], scalars: (0..<10).map { Float($0) / 10 })
-        let model = Sequential(seed: 1) { Input(shape: [3, 2]); LSTM(2); Dense(1) }
+        let model = Sequential(seed: 1) {
+            Input(shape: [3, 2]); LSTM(2); Dense(1)
+        }
         try model.compile(optimizer: SGD(), loss: .meanSquaredError)
         for workers in [1, 2] {
             let history = try model.fit(x: x, y: y, epochs: 1, batchSize: .max, validationSplit: 0.2, verbose: 0, workers: workers)
@@ -137,9 +146,12 @@ final class HDF5DatasetTests: XCTestCase {
         let dataset = try HDF5Dataset(path: path)
         var buffer = [Float](repeating: 0, count: 15 * 12)
         for rows in [[100, 101], Array(45..<60)] {
-            XCTAssertEqual(message { try buffer.withUnsafeMutableBufferPointer {
-                try dataset.read(rows: rows[...], inputs: $0.baseAddress!, targets: nil)
-            } }, "\(path), dataset 'X': row \(rows.first! >= 50 ? rows.first! : 50) outside its 50 samples")
+            XCTAssertEqual(
+                message {
+                    try buffer.withUnsafeMutableBufferPointer {
+                        try dataset.read(rows: rows[...], inputs: $0.baseAddress!, targets: nil)
+                    }
+                }, "\(path), dataset 'X': row \(rows.first! >= 50 ? rows.first! : 50) outside its 50 samples")
         }
     }
 
@@ -148,8 +160,9 @@ final class HDF5DatasetTests: XCTestCase {
         let file = try HDF5File(path: path, mode: .create)
         try file.write(ramp([10, 4, 3]), as: "X")
         try file.write(ramp([9, 1]), as: "y")
-        XCTAssertEqual(message { _ = try HDF5Dataset(path: path) },
-                       "\(path), dataset 'y': has 9 samples but 'X' has 10; they must match")
+        XCTAssertEqual(
+            message { _ = try HDF5Dataset(path: path) },
+            "\(path), dataset 'y': has 9 samples but 'X' has 10; they must match")
     }
 
     func testEmbeddingIndicesAreCheckedAsBatchesStream() throws {
@@ -159,10 +172,13 @@ final class HDF5DatasetTests: XCTestCase {
             try file.write(try Tensor(shape: [8, 3], scalars: (0..<24).map { $0 == 19 ? 9 : Float($0 % 4) }), as: "X")
             try file.write(ramp([8, 1]), as: "y")
         }
-        let model = Sequential(seed: 1) { Input(shape: [3]); Embedding(inputDim: 4, outputDim: 2); LSTM(2); Dense(1) }
+        let model = Sequential(seed: 1) {
+            Input(shape: [3]); Embedding(inputDim: 4, outputDim: 2); LSTM(2); Dense(1)
+        }
         try model.compile(optimizer: SGD(), loss: .meanSquaredError)
-        XCTAssertEqual(message { try model.fit(dataset: HDF5Dataset(path: path), batchSize: 4, shuffle: false, verbose: 0) },
-                       "Embedding 'embedding': x holds 9.0 at sample 6, position 1; expected a whole number in 0..<4 (the inputDim)")
+        XCTAssertEqual(
+            message { try model.fit(dataset: HDF5Dataset(path: path), batchSize: 4, shuffle: false, verbose: 0) },
+            "Embedding 'embedding': x holds 9.0 at sample 6, position 1; expected a whole number in 0..<4 (the inputDim)")
     }
 
     func testRanksNotAllowed() throws {
@@ -170,8 +186,9 @@ final class HDF5DatasetTests: XCTestCase {
         let file = try HDF5File(path: path, mode: .create)
         try file.write(ramp([10]), as: "X")
         try file.write(ramp([10, 2, 2, 2]), as: "y")
-        XCTAssertEqual(message { _ = try HDF5Dataset(path: path) },
-                       "\(path), dataset 'X': has shape (10); expected rank 2 to 5, (samples, timesteps, features) for sequences")
+        XCTAssertEqual(
+            message { _ = try HDF5Dataset(path: path) },
+            "\(path), dataset 'X': has shape (10); expected rank 2 to 5, (samples, timesteps, features) for sequences")
         XCTAssertTrue(message { _ = try HDF5Dataset(path: path, x: "y", y: nil) }.contains("no error"))
     }
 
@@ -182,16 +199,20 @@ final class HDF5DatasetTests: XCTestCase {
         let file = try HDF5File(path: path, mode: .create)
         try file.write(x, as: "X")
         try file.write(ramp([20, 1]), as: "y")
-        let model = Sequential { Input(shape: [2, 1]); LSTM(2); Dense(1) }
+        let model = Sequential {
+            Input(shape: [2, 1]); LSTM(2); Dense(1)
+        }
         try model.compile(optimizer: SGD(), loss: .meanSquaredError)
         let before = try model.weights()
-        XCTAssertEqual(message { try model.fit(dataset: HDF5Dataset(path: path), epochs: 1, batchSize: 4, shuffle: false, verbose: 0) },
-                       "\(path), dataset 'X': holds NaN or Inf at sample 13")
+        XCTAssertEqual(
+            message { try model.fit(dataset: HDF5Dataset(path: path), epochs: 1, batchSize: 4, shuffle: false, verbose: 0) },
+            "\(path), dataset 'X': holds NaN or Inf at sample 13")
         // The bad value is found when its block is read, before any of its batches trains.
         XCTAssertEqual(try model.weights(), before)
         // Shuffled batches are read one by one and stop at the batch holding sample 13.
-        XCTAssertEqual(message { try model.fit(dataset: HDF5Dataset(path: path), epochs: 1, batchSize: 4, verbose: 0) },
-                       "\(path), dataset 'X': holds NaN or Inf at sample 13")
+        XCTAssertEqual(
+            message { try model.fit(dataset: HDF5Dataset(path: path), epochs: 1, batchSize: 4, verbose: 0) },
+            "\(path), dataset 'X': holds NaN or Inf at sample 13")
         XCTAssertTrue(try model.weights().allSatisfy { $0.firstNonFiniteSample() == nil })
     }
 }

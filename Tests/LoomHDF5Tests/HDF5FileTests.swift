@@ -54,8 +54,9 @@ final class HDF5FileTests: XCTestCase {
         XCTAssertEqual(try file.doubleAttribute("window"), [24])
         XCTAssertEqual(try file.stringAttribute("scaling", on: "group/X"), "minmax")
         XCTAssertNil(try file.stringAttribute("absent"))
-        XCTAssertEqual(message { try file.read("group/X", rows: 8..<11, into: &buffer) },
-                       "\(path), dataset 'group/X': rows 8..<11 outside its 10 rows")
+        XCTAssertEqual(
+            message { try file.read("group/X", rows: 8..<11, into: &buffer) },
+            "\(path), dataset 'group/X': rows 8..<11 outside its 10 rows")
     }
 
     func testMissingFile() {
@@ -94,7 +95,8 @@ final class HDF5FileTests: XCTestCase {
     func testStringsAreRefused() throws {
         let path = folder.path("strings.h5")
         writeStrings(path: path, name: "X", count: 3)
-        XCTAssertEqual(message { _ = try HDF5File(path: path).read("X") },
-                       "\(path), dataset 'X': holds string values; Loom reads numbers (float or integer) only")
+        XCTAssertEqual(
+            message { _ = try HDF5File(path: path).read("X") },
+            "\(path), dataset 'X': holds string values; Loom reads numbers (float or integer) only")
     }
 }

@@ -46,14 +46,18 @@ final class ImporterTests: XCTestCase {
     func testCSVErrors() throws {
         let csv = try writeCSV("a,b\n1,2\n3,x\n5,6\n", "bad.csv")
         let out = folder.path("bad.h5")
-        XCTAssertEqual(message { try CSVImporter(window: 1, columns: ["a", "b"]).run(csv: csv, output: out) },
-                       "\(csv): line 3, column 'b': 'x' is not a finite number")
-        XCTAssertEqual(message { try CSVImporter(window: 1, columns: ["c"]).run(csv: csv, output: out) },
-                       "\(csv): has no column 'c' (columns: a, b)")
-        XCTAssertEqual(message { try CSVImporter(window: 3, horizon: 2, columns: ["a"]).run(csv: csv, output: out) },
-                       "\(csv): has 3 rows; window 3 + horizon 2 needs at least 5")
-        XCTAssertEqual(message { try CSVImporter(window: Int.max, horizon: 1, columns: ["a"]).run(csv: csv, output: out) },
-                       "\(csv): has 3 rows; window \(Int.max) + horizon 1 needs at least more than \(Int.max)")
+        XCTAssertEqual(
+            message { try CSVImporter(window: 1, columns: ["a", "b"]).run(csv: csv, output: out) },
+            "\(csv): line 3, column 'b': 'x' is not a finite number")
+        XCTAssertEqual(
+            message { try CSVImporter(window: 1, columns: ["c"]).run(csv: csv, output: out) },
+            "\(csv): has no column 'c' (columns: a, b)")
+        XCTAssertEqual(
+            message { try CSVImporter(window: 3, horizon: 2, columns: ["a"]).run(csv: csv, output: out) },
+            "\(csv): has 3 rows; window 3 + horizon 2 needs at least 5")
+        XCTAssertEqual(
+            message { try CSVImporter(window: Int.max, horizon: 1, columns: ["a"]).run(csv: csv, output: out) },
+            "\(csv): has 3 rows; window \(Int.max) + horizon 1 needs at least more than \(Int.max)")
         let ragged = try writeCSV("1,2\n3\n", "ragged.csv")
         XCTAssertEqual(message { try CSVImporter(window: 1).run(csv: ragged, output: out) }, "\(ragged): line 2 has 1 fields, expected 2")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no output file after a refused import")
@@ -99,14 +103,17 @@ final class ImporterTests: XCTestCase {
 
     func testNPYRefusals() throws {
         let big = try writeNPY("big.npy", descr: ">f4", shape: [2], data: [0, 0, 0, 0, 0, 0, 0, 0])
-        XCTAssertTrue(message { _ = try NPYImporter.read(big) }.hasSuffix("has dtype '>f4'; expected little-endian float32, float64, int32 or int64 (<f4, <f8, <i4, <i8)"))
+        XCTAssertTrue(
+            message { _ = try NPYImporter.read(big) }.hasSuffix(
+                "has dtype '>f4'; expected little-endian float32, float64, int32 or int64 (<f4, <f8, <i4, <i8)"))
         let fortran = try writeNPY("f.npy", descr: "<f4", shape: [2], data: [0, 0, 0, 0, 0, 0, 0, 0], fortran: true)
         XCTAssertTrue(message { _ = try NPYImporter.read(fortran) }.contains("Fortran order"))
         let short = try writeNPY("short.npy", descr: "<f4", shape: [3], data: [0, 0, 0, 0])
         XCTAssertEqual(message { _ = try NPYImporter.read(short) }, "\(short): holds 4 data bytes; shape (3) of '<f4' needs 12")
         let x = try writeNPY("x3.npy", descr: "<f4", shape: [3, 1], data: [UInt8](repeating: 0, count: 12))
         let y = try writeNPY("y2.npy", descr: "<f4", shape: [2], data: [UInt8](repeating: 0, count: 8))
-        XCTAssertEqual(message { _ = try NPYImporter.run(x: x, y: y, output: self.folder.path("o.h5")) },
-                       "\(y): has 2 samples but \(x) has 3")
+        XCTAssertEqual(
+            message { _ = try NPYImporter.run(x: x, y: y, output: self.folder.path("o.h5")) },
+            "\(y): has 2 samples but \(x) has 3")
     }
 }

@@ -39,8 +39,9 @@ final class ResumeTests: XCTestCase {
     private func model(_ setup: Setup) throws -> Sequential {
         let model = Sequential(seed: 7) {
             Input(shape: [6, 3], batchSize: setup.stateful ? 8 : nil)
-            LSTM(5, returnSequences: true, stateful: setup.stateful,
-                 dropout: setup.dropout ? 0.2 : 0, recurrentDropout: setup.dropout ? 0.3 : 0)
+            LSTM(
+                5, returnSequences: true, stateful: setup.stateful,
+                dropout: setup.dropout ? 0.2 : 0, recurrentDropout: setup.dropout ? 0.3 : 0)
             LSTM(4, stateful: setup.stateful)
             Dropout(setup.dropout ? 0.25 : 0)
             Dense(2)
@@ -54,9 +55,10 @@ final class ResumeTests: XCTestCase {
     private func trainTwice(_ setup: Setup, interruptAt step: Int) throws -> (History, History, [Tensor], [Tensor]) {
         let (x, y) = try data(samples: 64)
         func fit(_ model: Sequential, _ callbacks: [any Callback]) throws -> History {
-            try model.fit(x: x, y: y, epochs: setup.epochs, batchSize: 8, shuffle: !setup.stateful, validationSplit: 0.25,
-                          verbose: 0, resetStatesEachEpoch: setup.stateful, workers: setup.workers,
-                          averaging: setup.averaging, callbacks: callbacks)
+            try model.fit(
+                x: x, y: y, epochs: setup.epochs, batchSize: 8, shuffle: !setup.stateful, validationSplit: 0.25,
+                verbose: 0, resetStatesEachEpoch: setup.stateful, workers: setup.workers,
+                averaging: setup.averaging, callbacks: callbacks)
         }
         let straight = try model(setup)
         let expected = try fit(straight, [])
@@ -110,18 +112,25 @@ final class ResumeTests: XCTestCase {
         let (x, y) = try data(samples: 64)
         let directory = folder.path("settings")
         let first = try model(Setup())
-        _ = try first.fit(x: x, y: y, epochs: 2, batchSize: 8, verbose: 0,
-                          callbacks: [try BackupAndRestore(backupDirectory: directory), InterruptAt(step: 10)])
+        _ = try first.fit(
+            x: x, y: y, epochs: 2, batchSize: 8, verbose: 0,
+            callbacks: [try BackupAndRestore(backupDirectory: directory), InterruptAt(step: 10)])
         let other = try model(Setup())
         let before = try other.weights()
-        XCTAssertThrowsError(try other.fit(x: x, y: y, epochs: 2, batchSize: 16, verbose: 0,
-                                           callbacks: [try BackupAndRestore(backupDirectory: directory)])) { error in
-            XCTAssertEqual("\(error)", "cannot resume: the checkpoint was taken with batch size 8, this run has 16 "
-                            + "(only the number of epochs may change between a run and its resumption)")
+        XCTAssertThrowsError(
+            try other.fit(
+                x: x, y: y, epochs: 2, batchSize: 16, verbose: 0,
+                callbacks: [try BackupAndRestore(backupDirectory: directory)])
+        ) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "cannot resume: the checkpoint was taken with batch size 8, this run has 16 "
+                    + "(only the number of epochs may change between a run and its resumption)")
         }
         XCTAssertEqual(try other.weights().map(\.scalars), before.map(\.scalars), "nothing changed")
-        let longer = try other.fit(x: x, y: y, epochs: 3, batchSize: 8, verbose: 0,
-                                   callbacks: [try BackupAndRestore(backupDirectory: directory)])
+        let longer = try other.fit(
+            x: x, y: y, epochs: 3, batchSize: 8, verbose: 0,
+            callbacks: [try BackupAndRestore(backupDirectory: directory)])
         XCTAssertEqual(longer.epoch, [0, 1, 2])
     }
 }

@@ -6,7 +6,8 @@ import LoomHDF5
 /// Writes `values` as dataset `name` of the given HDF5 native type (values converted by
 /// HDF5), to make fixtures of every dtype; raw C calls, since Loom itself writes float32.
 func writeRaw(path: String, name: String, shape: [Int], values: [Double], type: hid_t) {
-    let file = FileManager.default.fileExists(atPath: path)
+    let file =
+        FileManager.default.fileExists(atPath: path)
         ? H5Fopen(path, loom_h5f_acc_rdwr(), loom_h5p_default())
         : H5Fcreate(path, loom_h5f_acc_trunc(), loom_h5p_default(), loom_h5p_default())
     let dims = shape.map { hsize_t($0) }

@@ -57,8 +57,9 @@ final class CallbackParityTests: XCTestCase {
         }
         try model.compile(optimizer: SGD(learningRate: 1), loss: .meanSquaredError)
         let x = try Tensor(shape: [4, 1], scalars: [0, 0, 0, 0]), y = Tensor(shape: [4, 1])
-        let history = try model.fit(x: x, y: y, epochs: values.count, batchSize: 4, verbose: 0,
-                                    callbacks: [Scripted(callback, monitor: monitor, values: values)])
+        let history = try model.fit(
+            x: x, y: y, epochs: values.count, batchSize: 4, verbose: 0,
+            callbacks: [Scripted(callback, monitor: monitor, values: values)])
         // The rate each epoch trained with is logged; the rate after epoch e is the one epoch e + 1 used.
         let used = history["learning_rate"]
         return (model, history.epoch.count, Array(used.dropFirst()) + [Double(model.optimizer!.learningRate)])
@@ -110,7 +111,8 @@ final class CallbackParityTests: XCTestCase {
 
     func testModelCheckpointRefusesAWrongEndingOrAnUnknownKey() throws {
         XCTAssertThrowsError(try ModelCheckpoint(filepath: folder.path("m.h5"))) { error in
-            XCTAssertEqual("\(error)", "ModelCheckpoint: with saveWeightsOnly false the file path must end in .keras, got \(folder.path("m.h5"))")
+            XCTAssertEqual(
+                "\(error)", "ModelCheckpoint: with saveWeightsOnly false the file path must end in .keras, got \(folder.path("m.h5"))")
         }
         let callback = try ModelCheckpoint(filepath: folder.path("m-{val_mae:.2f}.keras"))
         XCTAssertThrowsError(try drive(callback, monitor: "val_loss", values: [1])) { error in

@@ -1,9 +1,10 @@
 import Foundation
 import Loom
 import LoomHDF5
-@testable import LoomKeras
 import TestSupport
 import XCTest
+
+@testable import LoomKeras
 
 /// Keras's own files, every architecture in every format, loaded and matched against Keras's
 /// predictions (fixtures from `Fixtures/make_keras_models.py`, Keras 3.15 and tf_keras 2).
@@ -72,22 +73,27 @@ final class KerasModelTests: XCTestCase {
     func testRefusals() throws {
         func refusal(_ name: String) throws -> String { message { _ = try Sequential(kerasModel: fixture(name)) } }
         let functional = try refusal("functional.keras")
-        XCTAssertTrue(functional.hasSuffix("the model is a functional (non-Sequential) model; Loom reads Sequential models only "
-                                           + "(rebuild it as keras.Sequential)"), functional)
+        XCTAssertTrue(
+            functional.hasSuffix(
+                "the model is a functional (non-Sequential) model; Loom reads Sequential models only "
+                    + "(rebuild it as keras.Sequential)"), functional)
         let unknown = try refusal("unknown_layer.keras")
         XCTAssertTrue(unknown.contains("layer 'layer_normalization' is a LayerNormalization, which Loom does not have"), unknown)
         XCTAssertTrue(try refusal("truncated.keras").hasSuffix("is not a readable zip archive; it may be truncated or damaged"))
         XCTAssertTrue(try refusal("truncated.tf2.h5").contains("cannot open the HDF5 file: it may be truncated or damaged"))
-        XCTAssertTrue(try refusal("vanilla.weights.h5").hasSuffix("holds weights only, no model config; load the model from its "
-                                                                  + ".keras or .json file and pass this file as its weights"))
+        XCTAssertTrue(
+            try refusal("vanilla.weights.h5").hasSuffix(
+                "holds weights only, no model config; load the model from its "
+                    + ".keras or .json file and pass this file as its weights"))
         let absent = message { _ = try Sequential(kerasModel: URL(fileURLWithPath: "/nonexistent/m.keras")) }
         XCTAssertEqual(absent, "/nonexistent/m.keras: no such file")
 
         let model = try Sequential(kerasModel: fixture("vanilla.keras"))
         let before = try model.weights()
         let mismatch = message { try model.loadWeights(from: fixture("mismatch.weights.h5")) }
-        XCTAssertTrue(mismatch.hasSuffix("dataset 'layers/lstm/cell/vars/0': has shape (5, 20), but layer 'lstm' kernel is (5, 16)"),
-                      mismatch)
+        XCTAssertTrue(
+            mismatch.hasSuffix("dataset 'layers/lstm/cell/vars/0': has shape (5, 20), but layer 'lstm' kernel is (5, 16)"),
+            mismatch)
         let legacyMismatch = message { try model.loadWeights(from: fixture("bidirectional.tf2.h5")) }
         XCTAssertTrue(legacyMismatch.contains("holds weights for 3 layers"), legacyMismatch)
         XCTAssertEqual(try model.weights(), before)
@@ -95,7 +101,8 @@ final class KerasModelTests: XCTestCase {
 
     func testUnsupportedOptionsAreNamed() throws {
         func refusal(_ layer: String) -> String {
-            let json = #"{"class_name": "Sequential", "module": "keras", "config": {"name": "s", "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 4, 3]}}, "#
+            let json =
+                #"{"class_name": "Sequential", "module": "keras", "config": {"name": "s", "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 4, 3]}}, "#
                 + layer + "]}}"
             let folder = TemporaryFolder()
             let url = folder.url.appendingPathComponent("m.json")
@@ -104,27 +111,47 @@ final class KerasModelTests: XCTestCase {
                 _ = try Sequential(kerasModel: url)
             }.replacingOccurrences(of: url.path + ": ", with: "")
         }
-        XCTAssertEqual(refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "time_major": true}}"#),
-                       "LSTM 'l': option 'time_major' = 1 is not supported (Loom's sequences are batch first)")
-        XCTAssertEqual(refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "kernel_regularizer": {"class_name": "L2"}}}"#),
-                       "LSTM 'l': option 'kernel_regularizer' is not supported (only null)")
-        XCTAssertEqual(refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "activation": "elu"}}"#),
-                       "LSTM 'l': activation 'elu' in 'activation' is not supported (linear, relu, sigmoid, tanh, hard_sigmoid, softmax)")
-        XCTAssertEqual(refusal(#"{"class_name": "GRU", "config": {"name": "g", "units": 2, "reset_after": false}}"#),
-                       "GRU 'g': option 'reset_after' = 0 is not supported (Loom's GRU is Keras's reset_after=True form)")
-        XCTAssertEqual(refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "frobnicate": 3}}"#),
-                       "LSTM 'l': option 'frobnicate' is not supported")
-        XCTAssertEqual(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "dtype": {"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}}}"#),
-                       "Dense 'd': dtype mixed_float16 is not supported (Loom computes in float32)")
-        XCTAssertTrue(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "activation": {"class_name": "ReLU", "config": {"name": "relu", "max_value": 6}}}}"#)
+        XCTAssertEqual(
+            refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "time_major": true}}"#),
+            "LSTM 'l': option 'time_major' = 1 is not supported (Loom's sequences are batch first)")
+        XCTAssertEqual(
+            refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "kernel_regularizer": {"class_name": "L2"}}}"#),
+            "LSTM 'l': option 'kernel_regularizer' is not supported (only null)")
+        XCTAssertEqual(
+            refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "activation": "elu"}}"#),
+            "LSTM 'l': activation 'elu' in 'activation' is not supported (linear, relu, sigmoid, tanh, hard_sigmoid, softmax)")
+        XCTAssertEqual(
+            refusal(#"{"class_name": "GRU", "config": {"name": "g", "units": 2, "reset_after": false}}"#),
+            "GRU 'g': option 'reset_after' = 0 is not supported (Loom's GRU is Keras's reset_after=True form)")
+        XCTAssertEqual(
+            refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "frobnicate": 3}}"#),
+            "LSTM 'l': option 'frobnicate' is not supported")
+        XCTAssertEqual(
+            refusal(
+                #"{"class_name": "Dense", "config": {"name": "d", "units": 2, "dtype": {"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}}}"#
+            ),
+            "Dense 'd': dtype mixed_float16 is not supported (Loom computes in float32)")
+        XCTAssertTrue(
+            refusal(
+                #"{"class_name": "Dense", "config": {"name": "d", "units": 2, "activation": {"class_name": "ReLU", "config": {"name": "relu", "max_value": 6}}}}"#
+            )
             .hasPrefix("Dense 'd': option 'activation' is not an activation name: ["))
-        XCTAssertEqual(refusal(#"{"class_name": "Bidirectional", "config": {"name": "b", "layer": {"class_name": "LSTM", "config": {"name": "f", "units": 2}}, "backward_layer": {"class_name": "LSTM", "config": {"name": "r", "units": 2, "go_backwards": true, "activation": "relu"}}}}"#),
-                       "Bidirectional 'b': a backward_layer that is not the forward layer reading backwards is not supported")
-        XCTAssertEqual(refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 1e12}}"#),
-                       "LSTM 'l': option 'units' = 1000000000000 is out of range (0 to 16777216)")
-        XCTAssertEqual(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 16777216}}, {"class_name": "Dense", "config": {"name": "e", "units": 16777216}}"#),
-                       "the model does not build in Loom: model 's' needs 281475060596736 parameters; Loom holds at most 2147483647 (8 GiB of Float32)")
-        XCTAssertEqual(refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "trainable": false}}"#),
-                       "Dense 'd': option 'trainable' = 0 is not supported (Loom trains every layer; unfreeze it in Keras first)")
+        XCTAssertEqual(
+            refusal(
+                #"{"class_name": "Bidirectional", "config": {"name": "b", "layer": {"class_name": "LSTM", "config": {"name": "f", "units": 2}}, "backward_layer": {"class_name": "LSTM", "config": {"name": "r", "units": 2, "go_backwards": true, "activation": "relu"}}}}"#
+            ),
+            "Bidirectional 'b': a backward_layer that is not the forward layer reading backwards is not supported")
+        XCTAssertEqual(
+            refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 1e12}}"#),
+            "LSTM 'l': option 'units' = 1000000000000 is out of range (0 to 16777216)")
+        XCTAssertEqual(
+            refusal(
+                #"{"class_name": "Dense", "config": {"name": "d", "units": 16777216}}, {"class_name": "Dense", "config": {"name": "e", "units": 16777216}}"#
+            ),
+            "the model does not build in Loom: model 's' needs 281475060596736 parameters; Loom holds at most 2147483647 (8 GiB of Float32)"
+        )
+        XCTAssertEqual(
+            refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "trainable": false}}"#),
+            "Dense 'd': option 'trainable' = 0 is not supported (Loom trains every layer; unfreeze it in Keras first)")
     }
 }

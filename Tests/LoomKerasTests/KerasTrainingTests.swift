@@ -1,7 +1,8 @@
 import Foundation
 import Loom
-@testable import LoomKeras
 import XCTest
+
+@testable import LoomKeras
 
 /// One epoch of plain SGD in Loom, from a Keras model file's weights, ends at the weights
 /// Keras reached after the same epoch (fixtures `train_NAME.*` by `make_keras_models.py`,
@@ -35,8 +36,9 @@ final class KerasTrainingTests: XCTestCase {
             try model.compile(optimizer: SGD(learningRate: epoch.learningRate), loss: .meanSquaredError)
             try model.fit(x: epoch.x.tensor(), y: epoch.y.tensor(), epochs: 1, batchSize: epoch.batchSize, shuffle: false, verbose: 0)
 
-            let expected = try Sequential(kerasModel: fixture("train_\(name).keras"),
-                                          weights: fixture("train_\(name).trained.weights.h5"))
+            let expected = try Sequential(
+                kerasModel: fixture("train_\(name).keras"),
+                weights: fixture("train_\(name).trained.weights.h5"))
             let before = try Sequential(kerasModel: fixture("train_\(name).keras")).weights()
             for (index, (trained, keras)) in zip(try model.weights(), try expected.weights()).enumerated() {
                 XCTAssertEqual(trained.shape, keras.shape, "\(name) weight \(index)")

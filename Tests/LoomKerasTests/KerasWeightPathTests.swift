@@ -1,10 +1,11 @@
 import Foundation
 import Loom
 import LoomHDF5
-@testable import LoomKeras
 import TestSupport
 import XCTest
 import ZIPFoundation
+
+@testable import LoomKeras
 
 /// Where Keras 3 weights live: by the order of layer classes, numbered within the model
 /// (`layers/lstm`, `layers/lstm_1`), never by layer name; files of another architecture are
@@ -43,11 +44,13 @@ final class KerasWeightPathTests: XCTestCase {
         let url = file("custom.weights.h5")
         try model.save(to: url)
         let weights = try HDF5File(path: url.path)
-        XCTAssertEqual(try weights.datasetNames(under: "layers"), [
-            "layers/dense/vars/0", "layers/dense/vars/1", "layers/dense_1/vars/0", "layers/dense_1/vars/1",
-            "layers/lstm/cell/vars/0", "layers/lstm/cell/vars/1", "layers/lstm/cell/vars/2",
-            "layers/lstm_1/cell/vars/0", "layers/lstm_1/cell/vars/1", "layers/lstm_1/cell/vars/2",
-        ])
+        XCTAssertEqual(
+            try weights.datasetNames(under: "layers"),
+            [
+                "layers/dense/vars/0", "layers/dense/vars/1", "layers/dense_1/vars/0", "layers/dense_1/vars/1",
+                "layers/lstm/cell/vars/0", "layers/lstm/cell/vars/1", "layers/lstm/cell/vars/2",
+                "layers/lstm_1/cell/vars/0", "layers/lstm_1/cell/vars/1", "layers/lstm_1/cell/vars/2",
+            ])
         XCTAssertEqual(try weights.info(of: "layers/lstm/cell/vars/0").shape, [3, 16])
         XCTAssertEqual(try weights.info(of: "layers/lstm_1/cell/vars/0").shape, [4, 12])
         XCTAssertEqual(try weights.info(of: "layers/dense/vars/0").shape, [3, 2])
@@ -71,9 +74,11 @@ final class KerasWeightPathTests: XCTestCase {
         try model.save(to: file("wrappers.weights.h5"))
         let weights = try HDF5File(path: file("wrappers.weights.h5").path)
         let stored = try weights.datasetNames(under: "layers")
-        for name in ["layers/bidirectional/forward_layer/cell/vars/2", "layers/bidirectional/backward_layer/cell/vars/0",
-                     "layers/bidirectional_1/forward_layer/cell/vars/1", "layers/bidirectional_1/backward_layer/cell/vars/2",
-                     "layers/time_distributed/layer/vars/0", "layers/time_distributed_1/layer/vars/1"] {
+        for name in [
+            "layers/bidirectional/forward_layer/cell/vars/2", "layers/bidirectional/backward_layer/cell/vars/0",
+            "layers/bidirectional_1/forward_layer/cell/vars/1", "layers/bidirectional_1/backward_layer/cell/vars/2",
+            "layers/time_distributed/layer/vars/0", "layers/time_distributed_1/layer/vars/1",
+        ] {
             XCTAssertTrue(stored.contains(name), name)
         }
         XCTAssertEqual(stored.count, 4 * 3 + 2 * 2)
@@ -90,7 +95,9 @@ final class KerasWeightPathTests: XCTestCase {
     /// to load them in Keras 3.
     func testCustomNamedLoomModelsPredictTheSameAfterSaving() throws {
         let export = ProcessInfo.processInfo.environment["LOOM_KERAS_EXPORT"].map { URL(fileURLWithPath: $0) }
-        for (name, model) in [("loom_custom_names", customNamed(seed: 7)), ("loom_custom_wrappers", customWrapped(seed: 3, mergeMode: .ave))] {
+        for (name, model) in [
+            ("loom_custom_names", customNamed(seed: 7)), ("loom_custom_wrappers", customWrapped(seed: 3, mergeMode: .ave)),
+        ] {
             let x = try Tensor(shape: [3] + (model.inputShape ?? []), scalars: (0..<54).map { Float(($0 * 37) % 19) / 9 - 1 })
             let predicted = try model.predict(x)
             let target = export ?? folder.url
@@ -112,53 +119,69 @@ final class KerasWeightPathTests: XCTestCase {
     /// A stacked model's file holds a second LSTM of the same shapes: loading it into a model
     /// with one LSTM would fill every weight and silently drop one layer. It is refused.
     func testAFileWithLayersTheModelLacksIsRefusedByName() throws {
-        let stacked = Sequential(seed: 1) { Input(shape: [4, 3]); LSTM(3, returnSequences: true); LSTM(3); Dense(1) }
+        let stacked = Sequential(seed: 1) {
+            Input(shape: [4, 3]); LSTM(3, returnSequences: true); LSTM(3); Dense(1)
+        }
         let url = file("stacked.weights.h5")
         try stacked.save(to: url)
-        let single = Sequential(seed: 2) { Input(shape: [4, 3]); LSTM(3, name: "only"); Dense(1) }
+        let single = Sequential(seed: 2) {
+            Input(shape: [4, 3]); LSTM(3, name: "only"); Dense(1)
+        }
         let before = try single.weights()
-        XCTAssertEqual(message { try single.loadWeights(from: url) },
-                       "\(url.path), dataset 'layers/lstm_1': holds variables that no layer of the model uses; the file's layers are "
-                           + "layers/dense ('dense'), layers/lstm ('lstm'), layers/lstm_1 ('lstm_1'), "
-                           + "the model's are layers/lstm, layers/dense")
+        XCTAssertEqual(
+            message { try single.loadWeights(from: url) },
+            "\(url.path), dataset 'layers/lstm_1': holds variables that no layer of the model uses; the file's layers are "
+                + "layers/dense ('dense'), layers/lstm ('lstm'), layers/lstm_1 ('lstm_1'), "
+                + "the model's are layers/lstm, layers/dense")
         XCTAssertEqual(try single.weights(), before)
 
         // A .keras archive carries the same check, naming the archive.
         try stacked.save(to: file("stacked.keras"))
         let archive = message { try single.loadWeights(from: file("stacked.keras")) }
-        XCTAssertTrue(archive.hasPrefix("\(file("stacked.keras").path): model.weights.h5, dataset 'layers/lstm_1': holds variables"),
-                      archive)
+        XCTAssertTrue(
+            archive.hasPrefix("\(file("stacked.keras").path): model.weights.h5, dataset 'layers/lstm_1': holds variables"),
+            archive)
         XCTAssertEqual(try single.weights(), before)
     }
 
     func testAFileOfOtherClassesNamesWhatItHolds() throws {
-        let gru = Sequential(seed: 1) { Input(shape: [4, 3]); GRU(3, name: "recurrent"); Dense(1, name: "out") }
+        let gru = Sequential(seed: 1) {
+            Input(shape: [4, 3]); GRU(3, name: "recurrent"); Dense(1, name: "out")
+        }
         let url = file("gru.weights.h5")
         try gru.save(to: url)
-        let lstm = Sequential(seed: 2) { Input(shape: [4, 3]); LSTM(3); Dense(1) }
+        let lstm = Sequential(seed: 2) {
+            Input(shape: [4, 3]); LSTM(3); Dense(1)
+        }
         let before = try lstm.weights()
-        XCTAssertEqual(message { try lstm.loadWeights(from: url) },
-                       "\(url.path), dataset 'layers/lstm/cell/vars/0': missing: the model's layer 'lstm' (LSTM) needs its kernel "
-                           + "here; the file's layers are layers/dense ('out'), layers/gru ('recurrent')")
+        XCTAssertEqual(
+            message { try lstm.loadWeights(from: url) },
+            "\(url.path), dataset 'layers/lstm/cell/vars/0': missing: the model's layer 'lstm' (LSTM) needs its kernel "
+                + "here; the file's layers are layers/dense ('out'), layers/gru ('recurrent')")
         XCTAssertEqual(try lstm.weights(), before)
     }
 
     /// An extra variable inside a group the model uses is named by its own path.
     func testAnExtraVariableInAUsedGroupIsRefused() throws {
-        let model = Sequential(seed: 1) { Input(shape: [4, 3]); LSTM(3); Dense(1) }
+        let model = Sequential(seed: 1) {
+            Input(shape: [4, 3]); LSTM(3); Dense(1)
+        }
         let url = file("extra.weights.h5")
         try model.save(to: url)
         try HDF5File(path: url.path, mode: .readWrite).write(Tensor(shape: [3]), as: "layers/dense/vars/2")
         let before = try model.weights()
-        XCTAssertTrue(message { try model.loadWeights(from: url) }.hasPrefix(
-            "\(url.path), dataset 'layers/dense/vars/2': holds variables that no layer of the model uses"))
+        XCTAssertTrue(
+            message { try model.loadWeights(from: url) }.hasPrefix(
+                "\(url.path), dataset 'layers/dense/vars/2': holds variables that no layer of the model uses"))
         XCTAssertEqual(try model.weights(), before)
     }
 
     /// A dataset that declares a shape no machine holds is refused by its shape, before any
     /// read or allocation (the file itself is small: HDF5 allocates contiguous data lazily).
     func testAHugeDeclaredWeightIsRefusedBeforeItIsRead() throws {
-        let model = Sequential(seed: 1) { Input(shape: [4, 3]); LSTM(3); Dense(1) }
+        let model = Sequential(seed: 1) {
+            Input(shape: [4, 3]); LSTM(3); Dense(1)
+        }
         let url = file("huge.weights.h5")
         let hostile = try HDF5File(path: url.path, mode: .create)
         for (index, (entry, tensor)) in zip(KerasWeightsFile.entries(model), try model.weights()).enumerated() {
@@ -169,8 +192,9 @@ final class KerasWeightPathTests: XCTestCase {
             }
         }
         let before = try model.weights()
-        XCTAssertEqual(message { try model.loadWeights(from: url) },
-                       "\(url.path), dataset 'layers/lstm/cell/vars/0': has shape (1099511627776, 12), but layer 'lstm' kernel is (3, 12)")
+        XCTAssertEqual(
+            message { try model.loadWeights(from: url) },
+            "\(url.path), dataset 'layers/lstm/cell/vars/0': has shape (1099511627776, 12), but layer 'lstm' kernel is (3, 12)")
         XCTAssertEqual(try model.weights(), before)
     }
 
@@ -180,13 +204,16 @@ final class KerasWeightPathTests: XCTestCase {
         let url = file("bomb.keras")
         let archive = try Archive(url: url, accessMode: .create)
         let config = Data(repeating: UInt8(ascii: " "), count: 100_000)
-        try archive.addEntry(with: "config.json", type: .file, uncompressedSize: Int64(config.count),
-                             compressionMethod: .deflate) { position, size in
+        try archive.addEntry(
+            with: "config.json", type: .file, uncompressedSize: Int64(config.count),
+            compressionMethod: .deflate
+        ) { position, size in
             config.subdata(in: Int(position)..<(Int(position) + size))
         }
-        XCTAssertEqual(message { try KerasModelFile.unpack("config.json", of: url, limit: 10_000) { _ in } },
-                       "\(url.path): config.json inflates to more than 10000 bytes, more than the model can need; "
-                           + "the file may be damaged")
+        XCTAssertEqual(
+            message { try KerasModelFile.unpack("config.json", of: url, limit: 10_000) { _ in } },
+            "\(url.path): config.json inflates to more than 10000 bytes, more than the model can need; "
+                + "the file may be damaged")
         var unpacked = 0
         try KerasModelFile.unpack("config.json", of: url, limit: 100_000) { unpacked += $0.count }
         XCTAssertEqual(unpacked, 100_000)
@@ -195,13 +222,17 @@ final class KerasWeightPathTests: XCTestCase {
 
     /// Keras 2.13's `.keras` files stored the layers under `_layer_checkpoint_dependencies`.
     func testKeras213LayerGroupIsRead() throws {
-        let model = Sequential(seed: 1) { Input(shape: [4, 3]); LSTM(3); Dense(1) }
+        let model = Sequential(seed: 1) {
+            Input(shape: [4, 3]); LSTM(3); Dense(1)
+        }
         let url = file("keras213.weights.h5")
         let old = try HDF5File(path: url.path, mode: .create)
         for (entry, tensor) in zip(KerasWeightsFile.entries(model, under: "_layer_checkpoint_dependencies"), try model.weights()) {
             try old.write(tensor, as: entry.path)
         }
-        let copy = Sequential(seed: 5) { Input(shape: [4, 3]); LSTM(3); Dense(1) }
+        let copy = Sequential(seed: 5) {
+            Input(shape: [4, 3]); LSTM(3); Dense(1)
+        }
         try copy.loadWeights(from: url)
         XCTAssertEqual(try copy.weights(), try model.weights())
     }
@@ -209,15 +240,21 @@ final class KerasWeightPathTests: XCTestCase {
     func testSavingRefusesNamesKerasCannotLoad() throws {
         let url = file("kept.keras")
         try Data("old".utf8).write(to: url)
-        let twice = Sequential(seed: 1) { Input(shape: [4, 3]); LSTM(3, returnSequences: true, name: "x"); LSTM(2); Dense(1, name: "x") }
-        for name in ["kept.keras", "kept.json", "kept.weights.h5"] {
-            XCTAssertEqual(message { try twice.save(to: file(name)) },
-                           "\(file(name).path): layers 1 and 3 are both named 'x'; Keras needs each layer of a Sequential model "
-                               + "to have its own name (rename one)")
+        let twice = Sequential(seed: 1) {
+            Input(shape: [4, 3]); LSTM(3, returnSequences: true, name: "x"); LSTM(2); Dense(1, name: "x")
         }
-        let slash = Sequential(seed: 1) { Input(shape: [4, 3]); TimeDistributed(Dense(2, name: "a/b")); LSTM(2) }
-        XCTAssertEqual(message { try slash.save(to: url) },
-                       "\(url.path): Dense 'a/b': Keras does not allow '/' in a layer name")
+        for name in ["kept.keras", "kept.json", "kept.weights.h5"] {
+            XCTAssertEqual(
+                message { try twice.save(to: file(name)) },
+                "\(file(name).path): layers 1 and 3 are both named 'x'; Keras needs each layer of a Sequential model "
+                    + "to have its own name (rename one)")
+        }
+        let slash = Sequential(seed: 1) {
+            Input(shape: [4, 3]); TimeDistributed(Dense(2, name: "a/b")); LSTM(2)
+        }
+        XCTAssertEqual(
+            message { try slash.save(to: url) },
+            "\(url.path): Dense 'a/b': Keras does not allow '/' in a layer name")
         XCTAssertEqual(try Data(contentsOf: url), Data("old".utf8))
         XCTAssertFalse(FileManager.default.fileExists(atPath: file("kept.json").path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: file("kept.weights.h5").path))
@@ -226,10 +263,13 @@ final class KerasWeightPathTests: XCTestCase {
     /// Keras refuses a config whose InputLayer shares a layer's name: Loom names its
     /// InputLayer past the names the model uses.
     func testTheInputLayerNameAvoidsTheModelsNames() throws {
-        let model = Sequential(seed: 1) { Input(shape: [4, 3]); LSTM(3, name: "input_layer"); Dense(1, name: "input_layer_1") }
+        let model = Sequential(seed: 1) {
+            Input(shape: [4, 3]); LSTM(3, name: "input_layer"); Dense(1, name: "input_layer_1")
+        }
         let json = try JSONSerialization.jsonObject(with: Data(try model.kerasJSON().utf8)) as? [String: Any]
         let layers = try XCTUnwrap((json?["config"] as? [String: Any])?["layers"] as? [[String: Any]])
-        XCTAssertEqual(layers.compactMap { ($0["config"] as? [String: Any])?["name"] as? String },
-                       ["input_layer_2", "input_layer", "input_layer_1"])
+        XCTAssertEqual(
+            layers.compactMap { ($0["config"] as? [String: Any])?["name"] as? String },
+            ["input_layer_2", "input_layer", "input_layer_1"])
     }
 }

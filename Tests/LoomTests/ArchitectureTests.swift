@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Loom
 
 /// Each architecture of the notes, built through the public API and trained on a small task
@@ -21,7 +22,10 @@ final class ArchitectureTests: XCTestCase {
         let x = uniform([256, 1, 2], seed: 1)
         var y = Tensor(shape: [256, 1])
         for s in 0..<256 { y[s, 0] = 2 * x[s, 0, 0] - x[s, 0, 1] + 0.5 }
-        let loss = try train(Sequential(seed: 1) { Input(shape: [1, 2]); LSTM(8); Dense(1) }, x, y, epochs: 40)
+        let loss = try train(
+            Sequential(seed: 1) {
+                Input(shape: [1, 2]); LSTM(8); Dense(1)
+            }, x, y, epochs: 40)
         XCTAssertLessThan(loss, 0.005)
     }
 
@@ -30,7 +34,9 @@ final class ArchitectureTests: XCTestCase {
         let x = uniform([256, 8, 1], seed: 2)
         var y = Tensor(shape: [256, 8, 1])
         for s in 0..<256 { for t in 1..<8 { y[s, t, 0] = x[s, t - 1, 0] } }
-        let model = Sequential(seed: 2) { Input(shape: [8, 1]); LSTM(16, returnSequences: true); TimeDistributed(Dense(1)) }
+        let model = Sequential(seed: 2) {
+            Input(shape: [8, 1]); LSTM(16, returnSequences: true); TimeDistributed(Dense(1))
+        }
         XCTAssertLessThan(try train(model, x, y, epochs: 40), 0.01)
     }
 
@@ -66,7 +72,9 @@ final class ArchitectureTests: XCTestCase {
             }
             XCTAssertLessThan(try train(model, x, y, epochs: 40), 0.01, "merge mode \(mode)")
         }
-        let forwardOnly = Sequential(seed: 4) { Input(shape: [8, 1]); LSTM(16, returnSequences: true); TimeDistributed(Dense(1)) }
+        let forwardOnly = Sequential(seed: 4) {
+            Input(shape: [8, 1]); LSTM(16, returnSequences: true); TimeDistributed(Dense(1))
+        }
         XCTAssertGreaterThan(try train(forwardOnly, x, y, epochs: 40), 0.05, "a forward LSTM cannot see step t + 1")
     }
 

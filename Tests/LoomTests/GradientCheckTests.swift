@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Loom
 
 /// Every layer configuration and every loss against finite differences (see `checkGradients`).
@@ -9,27 +10,38 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testDense() throws {
-        let model = try compiled(Sequential(seed: 1) { Input(shape: [5]); Dense(4, activation: .tanh); Dense(2) },
-                                 loss: .meanSquaredError)
+        let model = try compiled(
+            Sequential(seed: 1) {
+                Input(shape: [5]); Dense(4, activation: .tanh); Dense(2)
+            },
+            loss: .meanSquaredError)
         try checkGradients(model, x: randomTensor([3, 5], seed: 1), y: randomTensor([3, 2], seed: 2))
     }
 
     func testDenseOnSequencesAppliesToEveryTimestep() throws {
-        let model = try compiled(Sequential(seed: 2) { Input(shape: [4, 3]); Dense(3, activation: .sigmoid); Dense(2) },
-                                 loss: .meanSquaredError)
+        let model = try compiled(
+            Sequential(seed: 2) {
+                Input(shape: [4, 3]); Dense(3, activation: .sigmoid); Dense(2)
+            },
+            loss: .meanSquaredError)
         try checkGradients(model, x: randomTensor([2, 4, 3], seed: 3), y: randomTensor([2, 4, 2], seed: 4))
     }
 
     func testLSTMLastOutput() throws {
         // The Dense in front makes the LSTM's input gradient part of the check.
-        let model = try compiled(Sequential(seed: 3) { Input(shape: [5, 3]); Dense(3); LSTM(4); Dense(1) },
-                                 loss: .meanSquaredError)
+        let model = try compiled(
+            Sequential(seed: 3) {
+                Input(shape: [5, 3]); Dense(3); LSTM(4); Dense(1)
+            },
+            loss: .meanSquaredError)
         try checkGradients(model, x: randomTensor([3, 5, 3], seed: 5), y: randomTensor([3, 1], seed: 6))
     }
 
     func testLSTMReturnSequences() throws {
         let model = try compiled(
-            Sequential(seed: 4) { Input(shape: [4, 2]); Dense(3); LSTM(3, returnSequences: true); LSTM(2) ; Dense(1) },
+            Sequential(seed: 4) {
+                Input(shape: [4, 2]); Dense(3); LSTM(3, returnSequences: true); LSTM(2); Dense(1)
+            },
             loss: .meanSquaredError)
         try checkGradients(model, x: randomTensor([2, 4, 2], seed: 7), y: randomTensor([2, 1], seed: 8))
     }
@@ -72,7 +84,9 @@ final class GradientCheckTests: XCTestCase {
         // The second batch starts from the state the first left; the gradient treats that
         // state as a constant input (truncated backpropagation, as Keras).
         let model = try compiled(
-            Sequential(seed: 7) { Input(shape: [3, 2], batchSize: 2); LSTM(3, stateful: true); Dense(1) },
+            Sequential(seed: 7) {
+                Input(shape: [3, 2], batchSize: 2); LSTM(3, stateful: true); Dense(1)
+            },
             loss: .meanSquaredError)
         let first = randomTensor([2, 3, 2], seed: 13)
         try checkGradients(model, x: randomTensor([2, 3, 2], seed: 14), y: randomTensor([2, 1], seed: 15)) {
@@ -82,37 +96,55 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testMeanAbsoluteError() throws {
-        let model = try compiled(Sequential(seed: 8) { Input(shape: [3, 2]); LSTM(3); Dense(2) }, loss: .meanAbsoluteError)
+        let model = try compiled(
+            Sequential(seed: 8) {
+                Input(shape: [3, 2]); LSTM(3); Dense(2)
+            }, loss: .meanAbsoluteError)
         try checkGradients(model, x: randomTensor([3, 3, 2], seed: 16), y: randomTensor([3, 2], seed: 17))
     }
 
     func testBinaryCrossentropyFusedWithSigmoid() throws {
-        let model = try compiled(Sequential(seed: 9) { Input(shape: [3, 2]); LSTM(3); Dense(2, activation: .sigmoid) },
-                                 loss: .binaryCrossentropy)
+        let model = try compiled(
+            Sequential(seed: 9) {
+                Input(shape: [3, 2]); LSTM(3); Dense(2, activation: .sigmoid)
+            },
+            loss: .binaryCrossentropy)
         try checkGradients(model, x: randomTensor([3, 3, 2], seed: 18), y: binaryTargets([3, 2], seed: 19))
     }
 
     func testBinaryCrossentropyOnOtherProbabilities() throws {
-        let model = try compiled(Sequential(seed: 10) { Input(shape: [4]); Dense(2, activation: .hardSigmoid) },
-                                 loss: .binaryCrossentropy)
+        let model = try compiled(
+            Sequential(seed: 10) {
+                Input(shape: [4]); Dense(2, activation: .hardSigmoid)
+            },
+            loss: .binaryCrossentropy)
         try checkGradients(model, x: randomTensor([3, 4], seed: 20, scale: 0.5), y: binaryTargets([3, 2], seed: 21))
     }
 
     func testCategoricalCrossentropyFusedWithSoftmax() throws {
-        let model = try compiled(Sequential(seed: 11) { Input(shape: [3, 2]); LSTM(3); Dense(4, activation: .softmax) },
-                                 loss: .categoricalCrossentropy)
+        let model = try compiled(
+            Sequential(seed: 11) {
+                Input(shape: [3, 2]); LSTM(3); Dense(4, activation: .softmax)
+            },
+            loss: .categoricalCrossentropy)
         try checkGradients(model, x: randomTensor([3, 3, 2], seed: 22), y: oneHot(samples: 3, classes: 4, seed: 23))
     }
 
     func testCategoricalCrossentropyOnUnnormalisedProbabilities() throws {
-        let model = try compiled(Sequential(seed: 12) { Input(shape: [4]); Dense(3, activation: .sigmoid) },
-                                 loss: .categoricalCrossentropy)
+        let model = try compiled(
+            Sequential(seed: 12) {
+                Input(shape: [4]); Dense(3, activation: .sigmoid)
+            },
+            loss: .categoricalCrossentropy)
         try checkGradients(model, x: randomTensor([3, 4], seed: 24), y: oneHot(samples: 3, classes: 3, seed: 25))
     }
 
     func testSoftmaxBackwardWithoutFusedLoss() throws {
-        let model = try compiled(Sequential(seed: 13) { Input(shape: [4]); Dense(3, activation: .softmax) },
-                                 loss: .meanSquaredError)
+        let model = try compiled(
+            Sequential(seed: 13) {
+                Input(shape: [4]); Dense(3, activation: .softmax)
+            },
+            loss: .meanSquaredError)
         try checkGradients(model, x: randomTensor([3, 4], seed: 26), y: randomTensor([3, 3], seed: 27))
     }
 
@@ -128,7 +160,9 @@ final class GradientCheckTests: XCTestCase {
 
     func testTimeDistributedSigmoidFusedWithBinaryCrossentropy() throws {
         let model = try compiled(
-            Sequential(seed: 15) { Input(shape: [3, 2]); LSTM(3, returnSequences: true); TimeDistributed(Dense(1, activation: .sigmoid)) },
+            Sequential(seed: 15) {
+                Input(shape: [3, 2]); LSTM(3, returnSequences: true); TimeDistributed(Dense(1, activation: .sigmoid))
+            },
             loss: .binaryCrossentropy)
         try checkGradients(model, x: randomTensor([2, 3, 2], seed: 30), y: binaryTargets([2, 3, 1], seed: 31))
     }
@@ -166,14 +200,18 @@ final class GradientCheckTests: XCTestCase {
     func testLSTMDropoutAndRecurrentDropoutBackpropagateThroughTheirMasks() throws {
         let lstm = LSTM(3, returnSequences: true, dropout: 0.3, recurrentDropout: 0.4)
         let model = try compiled(
-            Sequential(seed: 27) { Input(shape: [4, 2]); Dense(3); lstm; Flatten(); Dense(1) }, loss: .meanSquaredError)
+            Sequential(seed: 27) {
+                Input(shape: [4, 2]); Dense(3); lstm; Flatten(); Dense(1)
+            }, loss: .meanSquaredError)
         let x = randomTensor([3, 4, 2], seed: 73), y = randomTensor([3, 1], seed: 74)
         try checkGradients(model, x: x, y: y, lossInTraining: true) { lstm.seed(99) }
     }
 
     func testEmbeddingIntoLSTM() throws {
         let model = try compiled(
-            Sequential(seed: 28) { Input(shape: [4]); Embedding(inputDim: 5, outputDim: 3); LSTM(2); Dense(1) },
+            Sequential(seed: 28) {
+                Input(shape: [4]); Embedding(inputDim: 5, outputDim: 3); LSTM(2); Dense(1)
+            },
             loss: .meanSquaredError)
         let indices = try Tensor(shape: [3, 4], scalars: [0, 4, 2, 2, 1, 3, 0, 4, 4, 4, 1, 0])
         try checkGradients(model, x: indices, y: randomTensor([3, 1], seed: 75))
@@ -181,7 +219,9 @@ final class GradientCheckTests: XCTestCase {
 
     func testStatefulBidirectionalFromCarriedState() throws {
         let model = try compiled(
-            Sequential(seed: 20) { Input(shape: [3, 2], batchSize: 2); Bidirectional(LSTM(3, stateful: true)); Dense(1) },
+            Sequential(seed: 20) {
+                Input(shape: [3, 2], batchSize: 2); Bidirectional(LSTM(3, stateful: true)); Dense(1)
+            },
             loss: .meanSquaredError)
         let first = randomTensor([2, 3, 2], seed: 50)
         try checkGradients(model, x: randomTensor([2, 3, 2], seed: 51), y: randomTensor([2, 1], seed: 52)) {
@@ -192,7 +232,9 @@ final class GradientCheckTests: XCTestCase {
 
     func testFlattenAfterSequences() throws {
         let model = try compiled(
-            Sequential(seed: 21) { Input(shape: [3, 2]); LSTM(2, returnSequences: true); Flatten(); Dense(1) },
+            Sequential(seed: 21) {
+                Input(shape: [3, 2]); LSTM(2, returnSequences: true); Flatten(); Dense(1)
+            },
             loss: .meanSquaredError)
         try checkGradients(model, x: randomTensor([2, 3, 2], seed: 53), y: randomTensor([2, 1], seed: 54))
     }
@@ -206,7 +248,9 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(Set(y), [0, 4])
         XCTAssertEqual(Double(y.filter { $0 == 0 }.count), 500, accuracy: 60)
         var dy = [Float](repeating: 1, count: 1000)
-        let dx = dy.withUnsafeMutableBufferPointer { Array(UnsafeBufferPointer(start: layer.backward($0.baseAddress!, batch: 1, needsInputGradient: true), count: 1000)) }
+        let dx = dy.withUnsafeMutableBufferPointer {
+            Array(UnsafeBufferPointer(start: layer.backward($0.baseAddress!, batch: 1, needsInputGradient: true), count: 1000))
+        }
         XCTAssertEqual(dx, y.map { $0 / 2 })
         XCTAssertEqual(Array(UnsafeBufferPointer(start: layer.forward(x, batch: 1, training: false), count: 1000)), x)
     }
@@ -291,7 +335,9 @@ final class GradientCheckTests: XCTestCase {
 
     func testStatefulGRUFromCarriedState() throws {
         let model = try compiled(
-            Sequential(seed: 26) { Input(shape: [3, 2], batchSize: 2); GRU(3, returnSequences: true, stateful: true); SimpleRNN(2); Dense(1) },
+            Sequential(seed: 26) {
+                Input(shape: [3, 2], batchSize: 2); GRU(3, returnSequences: true, stateful: true); SimpleRNN(2); Dense(1)
+            },
             loss: .meanSquaredError)
         let first = randomTensor([2, 3, 2], seed: 67)
         try checkGradients(model, x: randomTensor([2, 3, 2], seed: 68), y: randomTensor([2, 1], seed: 69)) {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Loom
 
 /// Forward outputs, losses, gradients and optimizer steps against Keras 3 itself, from the
@@ -8,9 +9,13 @@ final class KerasParityTests: XCTestCase {
     static func model(for name: String) -> Sequential {
         switch name {
         case "vanilla":
-            return Sequential { Input(shape: [10, 25]); LSTM(10); Dense(1) }
+            return Sequential {
+                Input(shape: [10, 25]); LSTM(10); Dense(1)
+            }
         case "return_sequences":
-            return Sequential { Input(shape: [6, 3]); LSTM(5, returnSequences: true); Dense(2) }
+            return Sequential {
+                Input(shape: [6, 3]); LSTM(5, returnSequences: true); Dense(2)
+            }
         case "go_backwards":
             return Sequential {
                 Input(shape: [7, 2])
@@ -19,15 +24,25 @@ final class KerasParityTests: XCTestCase {
                 Dense(1)
             }
         case "categorical":
-            return Sequential { Input(shape: [5, 4]); LSTM(6); Dense(3, activation: .softmax) }
+            return Sequential {
+                Input(shape: [5, 4]); LSTM(6); Dense(3, activation: .softmax)
+            }
         case "binary":
-            return Sequential { Input(shape: [5, 4]); LSTM(6); Dense(1, activation: .sigmoid) }
+            return Sequential {
+                Input(shape: [5, 4]); LSTM(6); Dense(1, activation: .sigmoid)
+            }
         case "stateful":
-            return Sequential { Input(shape: [5, 3], batchSize: 2); LSTM(4, stateful: true); Dense(1) }
+            return Sequential {
+                Input(shape: [5, 3], batchSize: 2); LSTM(4, stateful: true); Dense(1)
+            }
         case "one_to_one":
-            return Sequential { Input(shape: [1, 4]); LSTM(5); Dense(1) }
+            return Sequential {
+                Input(shape: [1, 4]); LSTM(5); Dense(1)
+            }
         case "many_to_many":
-            return Sequential { Input(shape: [6, 3]); LSTM(5, returnSequences: true); TimeDistributed(Dense(1)) }
+            return Sequential {
+                Input(shape: [6, 3]); LSTM(5, returnSequences: true); TimeDistributed(Dense(1))
+            }
         case "encoder_decoder":
             return Sequential {
                 Input(shape: [7, 2])
@@ -73,7 +88,9 @@ final class KerasParityTests: XCTestCase {
                 Dense(1)
             }
         case "gru":
-            return Sequential { Input(shape: [6, 3]); GRU(4, returnSequences: true); GRU(3, goBackwards: true); Dense(1) }
+            return Sequential {
+                Input(shape: [6, 3]); GRU(4, returnSequences: true); GRU(3, goBackwards: true); Dense(1)
+            }
         case "simple_rnn":
             return Sequential {
                 Input(shape: [6, 3]); SimpleRNN(4, returnSequences: true, goBackwards: true); SimpleRNN(3); Dense(1)
@@ -107,8 +124,9 @@ final class KerasParityTests: XCTestCase {
         for name in Self.names {
             let fixture = try KerasFixture.load(name)
             let model = try prepared(fixture)
-            assertClose(try model.predict(fixture.x.tensor, batchSize: fixture.x.shape[0]), fixture.output.tensor,
-                        "\(name) output")
+            assertClose(
+                try model.predict(fixture.x.tensor, batchSize: fixture.x.shape[0]), fixture.output.tensor,
+                "\(name) output")
             model.resetStates()
             let (loss, gradients) = try model.lossAndGradients(x: fixture.x.tensor, y: fixture.y.tensor)
             XCTAssertEqual(loss, fixture.loss_value, accuracy: 1e-5 * max(1, abs(fixture.loss_value)), "\(name) loss")
@@ -148,8 +166,9 @@ final class KerasParityTests: XCTestCase {
             assertClose(try model.predict(batch.tensor, batchSize: 2), expected.tensor, "stateful batch \(k)")
         }
         model.resetStates()
-        assertClose(try model.predict(batches[0].tensor, batchSize: 2), try XCTUnwrap(fixture.prediction_after_reset).tensor,
-                    "after resetStates")
+        assertClose(
+            try model.predict(batches[0].tensor, batchSize: 2), try XCTUnwrap(fixture.prediction_after_reset).tensor,
+            "after resetStates")
     }
 
     func testStatefulTrainingCarriesStateLikeKeras() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import LoomKernels
 import XCTest
+
 @testable import Loom
 
 /// The C kernels at every level this CPU has, against libm and plain Swift written from the
@@ -19,18 +20,21 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThanOrEqual(Kernels.level, Kernels.supportedLevel)
         XCTAssertEqual(Kernels.supportedLevels.last, Kernels.supportedLevel)
         if let requested = ProcessInfo.processInfo.environment["LOOM_KERNEL_LEVEL"],
-           let level = Kernels.Level.allCases.first(where: { $0.description == requested }) {
+            let level = Kernels.Level.allCases.first(where: { $0.description == requested })
+        {
             XCTAssertEqual(Kernels.level, min(level, Kernels.supportedLevel))
         } else if Kernels.requestedLevelProblem == nil {
             XCTAssertEqual(Kernels.level, Kernels.supportedLevel)
         }
         #if arch(x86_64)
-        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        let flags =
+            (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
         if !flags.isEmpty {
             XCTAssertEqual(Kernels.supportedLevel >= .avx2, flags.isSuperset(of: ["avx2", "fma"]))
-            XCTAssertEqual(Kernels.supportedLevel >= .avx512,
-                           flags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]))
+            XCTAssertEqual(
+                Kernels.supportedLevel >= .avx512,
+                flags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]))
         }
         #endif
     }
@@ -143,8 +147,9 @@ final class KernelTests: XCTestCase {
                 let bias = test.bias ? values(4 * U, seed: 12) : nil
                 var z = z0, cell = [Float](repeating: 0, count: B * U), hidden = cell, activated = cell
                 var scratch = [Float](repeating: 0, count: B * U)
-                table.lstmCellForward(&z, bias, previous, &cell, &hidden, &activated, &scratch, B, U,
-                                      test.gate.kernelKind, test.candidate.kernelKind)
+                table.lstmCellForward(
+                    &z, bias, previous, &cell, &hidden, &activated, &scratch, B, U,
+                    test.gate.kernelKind, test.candidate.kernelKind)
                 let expected = reference.forward(gates: z0, bias: bias, previousCell: previous, rows: B)
                 let what = "\(level) LSTM cell \(test)"
                 assertClose(z, expected.gates, what + " gates")
@@ -156,11 +161,13 @@ final class KernelTests: XCTestCase {
                 // The gradients replace the gate values in place, as in the layer.
                 var dc = dc0, dz = z
                 dz.withUnsafeMutableBufferPointer { dz in
-                    table.lstmCellBackward(dz.baseAddress, previous, activated, dh, &dc, dz.baseAddress, B, U,
-                                           test.gate.kernelKind, test.candidate.kernelKind)
+                    table.lstmCellBackward(
+                        dz.baseAddress, previous, activated, dh, &dc, dz.baseAddress, B, U,
+                        test.gate.kernelKind, test.candidate.kernelKind)
                 }
-                let gradients = reference.backward(gates: z, previousCell: previous, cellActivation: activated,
-                                                   hiddenGradient: dh, cellGradient: dc0, rows: B)
+                let gradients = reference.backward(
+                    gates: z, previousCell: previous, cellActivation: activated,
+                    hiddenGradient: dh, cellGradient: dc0, rows: B)
                 assertClose(dz, gradients.gates, what + " dz")
                 assertClose(dc, gradients.previousCell, what + " dc")
             }
@@ -204,7 +211,8 @@ struct ReferenceLSTMCell {
 
     /// The activated gates, c', act(c') and h'.
     func forward(gates z: [Float], bias: [Float]?, previousCell c: [Float], rows: Int)
-        -> (gates: [Float], cell: [Float], cellActivation: [Float], hidden: [Float]) {
+        -> (gates: [Float], cell: [Float], cellActivation: [Float], hidden: [Float])
+    {
         let U = units, G = 4 * units
         var gates = z, cell = [Float](repeating: 0, count: rows * U), activated = cell, hidden = cell
         for r in 0..<rows {
@@ -223,8 +231,10 @@ struct ReferenceLSTMCell {
     }
 
     /// dL/dz and dL/dc from the activated gates, c, act(c'), dL/dh' and dL/dc'.
-    func backward(gates: [Float], previousCell c: [Float], cellActivation: [Float], hiddenGradient dh: [Float],
-                  cellGradient dcNext: [Float], rows: Int) -> (gates: [Float], previousCell: [Float]) {
+    func backward(
+        gates: [Float], previousCell c: [Float], cellActivation: [Float], hiddenGradient dh: [Float],
+        cellGradient dcNext: [Float], rows: Int
+    ) -> (gates: [Float], previousCell: [Float]) {
         let U = units, G = 4 * units
         var dz = [Float](repeating: 0, count: rows * G), dcPrevious = [Float](repeating: 0, count: rows * U)
         for r in 0..<rows {

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Loom
 
 /// Loom's one way of writing a file: checked first, replaced whole or not at all.
@@ -12,10 +13,11 @@ final class OutputFileTests: XCTestCase {
         try Data("old".utf8).write(to: URL(fileURLWithPath: path))
         let output = try OutputFile(path, role: "--history")
         struct Interrupted: Error {}
-        XCTAssertThrowsError(try output.write { temporary in
-            try Data("half".utf8).write(to: temporary)
-            throw Interrupted()
-        })
+        XCTAssertThrowsError(
+            try output.write { temporary in
+                try Data("half".utf8).write(to: temporary)
+                throw Interrupted()
+            })
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data("old".utf8))
         try output.write(Data("new".utf8))
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data("new".utf8))
@@ -23,16 +25,19 @@ final class OutputFileTests: XCTestCase {
     }
 
     func testRefusalsComeBeforeAnyWork() throws {
-        XCTAssertEqual(message { _ = try OutputFile(self.folder.path("no/such/m.keras"), role: "--save") },
-                       "--save: the folder \(folder.path("no/such")) does not exist (Loom creates no folders)")
-        XCTAssertEqual(message { _ = try OutputFile(self.folder.url.path, role: "--out") },
-                       "--out: '\(folder.url.path)' is a folder; give a file name")
+        XCTAssertEqual(
+            message { _ = try OutputFile(self.folder.path("no/such/m.keras"), role: "--save") },
+            "--save: the folder \(folder.path("no/such")) does not exist (Loom creates no folders)")
+        XCTAssertEqual(
+            message { _ = try OutputFile(self.folder.url.path, role: "--out") },
+            "--out: '\(folder.url.path)' is a folder; give a file name")
         let input = folder.path("data.h5")
         try Data("data".utf8).write(to: URL(fileURLWithPath: input))
         try FileManager.default.createSymbolicLink(atPath: folder.path("alias.h5"), withDestinationPath: input)
-        XCTAssertEqual(message { _ = try OutputFile(self.folder.path("alias.h5"), role: "--out", inputs: [input]) },
-                       "--out: '\(folder.path("alias.h5"))' is also an input ('\(input)'); "
-                           + "writing it would destroy what the run reads")
+        XCTAssertEqual(
+            message { _ = try OutputFile(self.folder.path("alias.h5"), role: "--out", inputs: [input]) },
+            "--out: '\(folder.path("alias.h5"))' is also an input ('\(input)'); "
+                + "writing it would destroy what the run reads")
     }
 
     /// A killed run's temporary file is removed by the next write in its folder; one of a

@@ -1,11 +1,14 @@
 import TestSupport
 import XCTest
+
 @testable import Loom
 
 /// The data-parallel engine against one thread, and its own guarantees.
 final class ParallelTests: XCTestCase {
     private func sineModel(seed: UInt64 = 1) throws -> Sequential {
-        let model = Sequential(seed: seed) { Input(shape: [8, 1]); LSTM(8); Dense(1) }
+        let model = Sequential(seed: seed) {
+            Input(shape: [8, 1]); LSTM(8); Dense(1)
+        }
         try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.mae])
         return model
     }
@@ -19,8 +22,9 @@ final class ParallelTests: XCTestCase {
                 let model = KerasParityTests.model(for: name)
                 try model.compile(optimizer: SGD(learningRate: 0.1, momentum: 0.9), loss: Loss(kerasName: fixture.loss))
                 try model.setWeights(fixture.weights.map(\.tensor))
-                try model.fit(x: fixture.x.tensor, y: fixture.y.tensor, epochs: 1, batchSize: samples, shuffle: false,
-                              verbose: 0, workers: workers)
+                try model.fit(
+                    x: fixture.x.tensor, y: fixture.y.tensor, epochs: 1, batchSize: samples, shuffle: false,
+                    verbose: 0, workers: workers)
                 let result = (try model.weights(), model.gradients())
                 if let reference {
                     for (i, (mine, theirs)) in zip(result.1, reference.1).enumerated() {
@@ -59,11 +63,14 @@ final class ParallelTests: XCTestCase {
         for workers in [1, 2] {
             let model = try sineModel()
             let failing = FailingDataset(base: try InMemoryDataset(x: x, y: y), badRow: 9)
-            XCTAssertThrowsError(try model.fit(dataset: failing, epochs: 1, batchSize: 4, shuffle: false, verbose: 0,
-                                               workers: workers))
+            XCTAssertThrowsError(
+                try model.fit(
+                    dataset: failing, epochs: 1, batchSize: 4, shuffle: false, verbose: 0,
+                    workers: workers))
             XCTAssertEqual(model.parameterStore.step, 2, "\(workers) workers")
-            try model.fit(x: x.samples(8..<16), y: y.samples(8..<16), epochs: 1, batchSize: 4, shuffle: false, verbose: 0,
-                          workers: workers)
+            try model.fit(
+                x: x.samples(8..<16), y: y.samples(8..<16), epochs: 1, batchSize: 4, shuffle: false, verbose: 0,
+                workers: workers)
             XCTAssertEqual(model.parameterStore.step, 4, "\(workers) workers")
 
             let reference = try sineModel()
@@ -93,7 +100,9 @@ final class ParallelTests: XCTestCase {
     func testParallelInferenceBetweenFitsChangesNoDropoutMask() throws {
         let (x, y) = sineData(samples: 96, timesteps: 8, seed: 1)
         func run(predicting: Bool) throws -> [Tensor] {
-            let model = Sequential(seed: 4) { Input(shape: [8, 1]); LSTM(8, dropout: 0.2, recurrentDropout: 0.2); Dropout(0.3); Dense(1) }
+            let model = Sequential(seed: 4) {
+                Input(shape: [8, 1]); LSTM(8, dropout: 0.2, recurrentDropout: 0.2); Dropout(0.3); Dense(1)
+            }
             try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError)
             try model.fit(x: x, y: y, epochs: 1, batchSize: 16, verbose: 0, workers: 2)
             if predicting {
@@ -111,8 +120,9 @@ final class ParallelTests: XCTestCase {
         var results: [[Tensor]] = []
         for workers in 1...4 {
             let model = try sineModel()
-            let history = try model.fit(x: x, y: y, epochs: 2, batchSize: 20, validationSplit: 0.2, verbose: 0,
-                                        workers: workers, fixedShards: 4)
+            let history = try model.fit(
+                x: x, y: y, epochs: 2, batchSize: 20, validationSplit: 0.2, verbose: 0,
+                workers: workers, fixedShards: 4)
             results.append(try model.weights() + [try Tensor(shape: [2], scalars: history["val_loss"].map(Float.init))])
         }
         for workers in 2...4 { XCTAssertEqual(results[workers - 1], results[0], "\(workers) workers") }
@@ -158,7 +168,9 @@ final class ParallelTests: XCTestCase {
         let (x, y) = sineData(samples: 64, timesteps: 8, seed: 5)
         var results: [[Tensor]] = []
         for averaging in [Averaging.gradients, .parameters(every: 1)] {
-            let model = Sequential(seed: 2) { Input(shape: [8, 1]); LSTM(6); Dense(1) }
+            let model = Sequential(seed: 2) {
+                Input(shape: [8, 1]); LSTM(6); Dense(1)
+            }
             try model.compile(optimizer: SGD(learningRate: 0.05), loss: .meanSquaredError)
             try model.fit(x: x, y: y, epochs: 2, batchSize: 16, shuffle: false, verbose: 0, workers: 2, averaging: averaging)
             results.append(try model.weights())
@@ -176,8 +188,9 @@ final class ParallelTests: XCTestCase {
     func testParameterAveragingValidatesTheAveragedModel() throws {
         let (x, y) = sineData(samples: 80, timesteps: 8, seed: 10)
         let model = try sineModel()
-        let history = try model.fit(x: x, y: y, epochs: 1, batchSize: 16, validationSplit: 0.2, verbose: 0,
-                                    workers: 2, averaging: .parameters(every: 100))
+        let history = try model.fit(
+            x: x, y: y, epochs: 1, batchSize: 16, validationSplit: 0.2, verbose: 0,
+            workers: 2, averaging: .parameters(every: 100))
         let after = try model.evaluate(x: x.samples(64..<80), y: y.samples(64..<80), batchSize: 16)
         XCTAssertEqual(history["val_loss"][0], after["loss"]!, accuracy: 1e-6)
     }
@@ -185,8 +198,9 @@ final class ParallelTests: XCTestCase {
     func testParameterAveragingLearns() throws {
         let (x, y) = sineData(samples: 256, timesteps: 8, seed: 6)
         let model = try sineModel()
-        let history = try model.fit(x: x, y: y, epochs: 12, batchSize: 32, validationSplit: 0.25, verbose: 0,
-                                    workers: 2, averaging: .parameters(every: 4))
+        let history = try model.fit(
+            x: x, y: y, epochs: 12, batchSize: 32, validationSplit: 0.25, verbose: 0,
+            workers: 2, averaging: .parameters(every: 4))
         XCTAssertLessThan(history["val_loss"].last!, 0.02)
     }
 
@@ -205,14 +219,17 @@ final class ParallelTests: XCTestCase {
             }
         }
         func model() throws -> Sequential {
-            let model = Sequential(seed: 1) { Input(shape: [1, 1], batchSize: rows); LSTM(16, stateful: true); Dense(1) }
+            let model = Sequential(seed: 1) {
+                Input(shape: [1, 1], batchSize: rows); LSTM(16, stateful: true); Dense(1)
+            }
             try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError)
             return model
         }
         for workers in [1, 2, 4] {
             let trained = try model()
-            let history = try trained.fit(x: x, y: y, epochs: 30, batchSize: rows, shuffle: false, verbose: 0,
-                                          resetStatesEachEpoch: true, workers: workers)
+            let history = try trained.fit(
+                x: x, y: y, epochs: 30, batchSize: rows, shuffle: false, verbose: 0,
+                resetStatesEachEpoch: true, workers: workers)
             XCTAssertLessThan(history["loss"].last!, 0.02, "\(workers) workers with state")
         }
         // State reset before every batch: one-batch fits, each starting from zero state.
@@ -222,8 +239,9 @@ final class ParallelTests: XCTestCase {
             lastEpoch = 0
             for k in 0..<steps {
                 let batch = k * rows..<(k + 1) * rows
-                let history = try forgetful.fit(x: x.samples(batch), y: y.samples(batch), batchSize: rows, shuffle: false,
-                                                verbose: 0, resetStatesEachEpoch: true, workers: 2)
+                let history = try forgetful.fit(
+                    x: x.samples(batch), y: y.samples(batch), batchSize: rows, shuffle: false,
+                    verbose: 0, resetStatesEachEpoch: true, workers: 2)
                 lastEpoch += history["loss"][0] / Double(steps)
             }
         }
@@ -242,17 +260,23 @@ final class ParallelTests: XCTestCase {
         let model = try sineModel()
         let before = try model.weights()
         XCTAssertEqual(message { try model.fit(x: x, y: y, verbose: 0, workers: 0) }, "workers must be at least 1, got 0")
-        XCTAssertEqual(message { try model.fit(x: x, y: y, batchSize: 3, verbose: 0, workers: 4) },
-                       "a batch of 3 cannot be cut into 4 shards (one per worker) without empty ones; use at most 3 workers or a larger batch")
-        XCTAssertEqual(message { try model.fit(x: x, y: y, verbose: 0, workers: 4, fixedShards: 2) },
-                       "fixedShards (2) must be at least the worker count (4)")
-        XCTAssertEqual(message { try model.fit(x: x, y: y, verbose: 0, workers: 2, averaging: .parameters(every: 0)) },
-                       "parameter averaging needs every >= 1, got 0")
+        XCTAssertEqual(
+            message { try model.fit(x: x, y: y, batchSize: 3, verbose: 0, workers: 4) },
+            "a batch of 3 cannot be cut into 4 shards (one per worker) without empty ones; use at most 3 workers or a larger batch")
+        XCTAssertEqual(
+            message { try model.fit(x: x, y: y, verbose: 0, workers: 4, fixedShards: 2) },
+            "fixedShards (2) must be at least the worker count (4)")
+        XCTAssertEqual(
+            message { try model.fit(x: x, y: y, verbose: 0, workers: 2, averaging: .parameters(every: 0)) },
+            "parameter averaging needs every >= 1, got 0")
         XCTAssertEqual(try model.weights(), before)
-        let stateful = Sequential { Input(shape: [8, 1], batchSize: 6); LSTM(4, stateful: true); Dense(1) }
+        let stateful = Sequential {
+            Input(shape: [8, 1], batchSize: 6); LSTM(4, stateful: true); Dense(1)
+        }
         try stateful.compile(optimizer: SGD(), loss: .meanSquaredError)
-        XCTAssertTrue(message { try stateful.fit(x: x.samples(0..<30), y: y.samples(0..<30), shuffle: false, verbose: 0, workers: 4) }
-            .hasPrefix("a stateful model's batch (6) must split evenly over the 4 shards"))
+        XCTAssertTrue(
+            message { try stateful.fit(x: x.samples(0..<30), y: y.samples(0..<30), shuffle: false, verbose: 0, workers: 4) }
+                .hasPrefix("a stateful model's batch (6) must split evenly over the 4 shards"))
         // A short last batch with fewer rows than workers is fine: 33 = 16 + 16 + 1.
         XCTAssertNoThrow(try model.fit(x: Tensor(shape: [33, 8, 1]), y: Tensor(shape: [33, 1]), batchSize: 16, verbose: 0, workers: 2))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Loom
 
 /// `GRU` and `SimpleRNN` against `ReferenceGRU` and `ReferenceSimpleRNN`: the output of `predict`, the parameter
@@ -34,16 +35,25 @@ final class RecurrentReferenceTests: XCTestCase {
             }
             let gruGradients = gru.backward(gru.forward(x), outputGradient: dy)
             let gruNumeric: [[Double]] = [
-                numericGradient(of: gru.kernel) { var r = gru; r.kernel = $0; return gruLoss(r, x) },
-                numericGradient(of: gru.recurrentKernel) { var r = gru; r.recurrentKernel = $0; return gruLoss(r, x) },
-                numericGradient(of: gru.bias!) { var r = gru; r.bias = $0; return gruLoss(r, x) },
+                numericGradient(of: gru.kernel) {
+                    var r = gru; r.kernel = $0; return gruLoss(r, x)
+                },
+                numericGradient(of: gru.recurrentKernel) {
+                    var r = gru; r.recurrentKernel = $0; return gruLoss(r, x)
+                },
+                numericGradient(of: gru.bias!) {
+                    var r = gru; r.bias = $0; return gruLoss(r, x)
+                },
             ].map { flattened($0) }
-            for (name, (analytic, numeric)) in zip(["kernel", "recurrent_kernel", "bias"],
-                                                    zip(gruGradients.kerasOrder, gruNumeric)) {
+            for (name, (analytic, numeric)) in zip(
+                ["kernel", "recurrent_kernel", "bias"],
+                zip(gruGradients.kerasOrder, gruNumeric))
+            {
                 assertAgrees(analytic, numeric, tolerance: 1e-6, "reference GRU \(what) d\(name)")
             }
-            assertAgrees(flattened(gruGradients.input), numericInputGradient(x) { gruLoss(gru, $0) },
-                         tolerance: 1e-6, "reference GRU \(what) dx")
+            assertAgrees(
+                flattened(gruGradients.input), numericInputGradient(x) { gruLoss(gru, $0) },
+                tolerance: 1e-6, "reference GRU \(what) dx")
 
             let rnn = ReferenceSimpleRNN(
                 units: units, activation: .tanh, returnSequences: returnSequences, goBackwards: goBackwards,
@@ -55,16 +65,25 @@ final class RecurrentReferenceTests: XCTestCase {
             }
             let rnnGradients = rnn.backward(rnn.forward(x), outputGradient: dy)
             let rnnNumeric: [[Double]] = [
-                numericGradient(of: rnn.kernel) { var r = rnn; r.kernel = $0; return rnnLoss(r, x) },
-                numericGradient(of: rnn.recurrentKernel) { var r = rnn; r.recurrentKernel = $0; return rnnLoss(r, x) },
-                numericGradient(of: [rnn.bias!]) { var r = rnn; r.bias = $0[0]; return rnnLoss(r, x) },
+                numericGradient(of: rnn.kernel) {
+                    var r = rnn; r.kernel = $0; return rnnLoss(r, x)
+                },
+                numericGradient(of: rnn.recurrentKernel) {
+                    var r = rnn; r.recurrentKernel = $0; return rnnLoss(r, x)
+                },
+                numericGradient(of: [rnn.bias!]) {
+                    var r = rnn; r.bias = $0[0]; return rnnLoss(r, x)
+                },
             ].map { flattened($0) }
-            for (name, (analytic, numeric)) in zip(["kernel", "recurrent_kernel", "bias"],
-                                                    zip(rnnGradients.kerasOrder, rnnNumeric)) {
+            for (name, (analytic, numeric)) in zip(
+                ["kernel", "recurrent_kernel", "bias"],
+                zip(rnnGradients.kerasOrder, rnnNumeric))
+            {
                 assertAgrees(analytic, numeric, tolerance: 1e-6, "reference SimpleRNN \(what) d\(name)")
             }
-            assertAgrees(flattened(rnnGradients.input), numericInputGradient(x) { rnnLoss(rnn, $0) },
-                         tolerance: 1e-6, "reference SimpleRNN \(what) dx")
+            assertAgrees(
+                flattened(rnnGradients.input), numericInputGradient(x) { rnnLoss(rnn, $0) },
+                tolerance: 1e-6, "reference SimpleRNN \(what) dx")
         }
     }
 
@@ -91,8 +110,9 @@ final class RecurrentReferenceTests: XCTestCase {
         let dDense = dense.backward(secondPass.output, outputGradient: dOutput)
         let dSecond = second.backward(secondPass, outputGradient: dDense.input)
         let dFirst = first.backward(firstPass, outputGradient: dSecond.input)
-        assertMatchesKeras(fixture, output: output,
-                           gradients: dFirst.kerasOrder + dSecond.kerasOrder + [flattened(dDense.kernel), dDense.bias])
+        assertMatchesKeras(
+            fixture, output: output,
+            gradients: dFirst.kerasOrder + dSecond.kerasOrder + [flattened(dDense.kernel), dDense.bias])
     }
 
     /// simple_rnn.json: Keras's SimpleRNN(4, return_sequences=True, go_backwards=True), SimpleRNN(3), Dense(1)
@@ -115,8 +135,9 @@ final class RecurrentReferenceTests: XCTestCase {
         let dDense = dense.backward(secondPass.output, outputGradient: dOutput)
         let dSecond = second.backward(secondPass, outputGradient: dDense.input)
         let dFirst = first.backward(firstPass, outputGradient: dSecond.input)
-        assertMatchesKeras(fixture, output: output,
-                           gradients: dFirst.kerasOrder + dSecond.kerasOrder + [flattened(dDense.kernel), dDense.bias])
+        assertMatchesKeras(
+            fixture, output: output,
+            gradients: dFirst.kerasOrder + dSecond.kerasOrder + [flattened(dDense.kernel), dDense.bias])
     }
 
     /// The output, the mean squared error and the gradients in Keras's weight order against a fixture's, to 1e-5
@@ -125,15 +146,18 @@ final class RecurrentReferenceTests: XCTestCase {
         _ fixture: KerasFixture, output: [[[Double]]], gradients: [[Double]], line: UInt = #line
     ) {
         let predictions = flattened(output), targets = doubles(fixture.y.tensor)
-        assertAgrees(predictions, doubles(fixture.output.tensor), tolerance: 1e-5, "\(fixture.name): output",
-                     line: line)
+        assertAgrees(
+            predictions, doubles(fixture.output.tensor), tolerance: 1e-5, "\(fixture.name): output",
+            line: line)
         let loss = zip(predictions, targets).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Double(targets.count)
-        XCTAssertEqual(loss, fixture.loss_value, accuracy: 1e-5 * fixture.loss_value, "\(fixture.name): loss",
-                       line: line)
+        XCTAssertEqual(
+            loss, fixture.loss_value, accuracy: 1e-5 * fixture.loss_value, "\(fixture.name): loss",
+            line: line)
         XCTAssertEqual(gradients.count, fixture.gradients.count, "\(fixture.name): gradient count", line: line)
         for (index, (got, keras)) in zip(gradients, fixture.gradients).enumerated() {
-            assertAgrees(got, doubles(keras.tensor), tolerance: 1e-5, "\(fixture.name): gradient \(index)",
-                         line: line)
+            assertAgrees(
+                got, doubles(keras.tensor), tolerance: 1e-5, "\(fixture.name): gradient \(index)",
+                line: line)
         }
     }
 
@@ -155,16 +179,21 @@ final class RecurrentReferenceTests: XCTestCase {
     /// with one feature and with 17 (a 16-lane vector and one more).
     func testGRUWithOtherActivationsAndWithoutBias() throws {
         let cases = [
-            RecurrentCase(units: 20, batch: 5, timesteps: 7, features: 17, returnSequences: true, goBackwards: false,
-                          activation: .relu, recurrentActivation: .hardSigmoid),
-            RecurrentCase(units: 16, batch: 3, timesteps: 5, features: 1, returnSequences: false, goBackwards: true,
-                          activation: .relu, recurrentActivation: .hardSigmoidKeras2, useBias: false),
-            RecurrentCase(units: 3, batch: 5, timesteps: 7, features: 4, returnSequences: true, goBackwards: true,
-                          activation: .linear, recurrentActivation: .sigmoid, useBias: false),
-            RecurrentCase(units: 16, batch: 2, timesteps: 6, features: 2, returnSequences: false, goBackwards: false,
-                          activation: .sigmoid, recurrentActivation: .hardSigmoid),
-            RecurrentCase(units: 20, batch: 1, timesteps: 7, features: 3, returnSequences: false, goBackwards: false,
-                          useBias: false),
+            RecurrentCase(
+                units: 20, batch: 5, timesteps: 7, features: 17, returnSequences: true, goBackwards: false,
+                activation: .relu, recurrentActivation: .hardSigmoid),
+            RecurrentCase(
+                units: 16, batch: 3, timesteps: 5, features: 1, returnSequences: false, goBackwards: true,
+                activation: .relu, recurrentActivation: .hardSigmoidKeras2, useBias: false),
+            RecurrentCase(
+                units: 3, batch: 5, timesteps: 7, features: 4, returnSequences: true, goBackwards: true,
+                activation: .linear, recurrentActivation: .sigmoid, useBias: false),
+            RecurrentCase(
+                units: 16, batch: 2, timesteps: 6, features: 2, returnSequences: false, goBackwards: false,
+                activation: .sigmoid, recurrentActivation: .hardSigmoid),
+            RecurrentCase(
+                units: 20, batch: 1, timesteps: 7, features: 3, returnSequences: false, goBackwards: false,
+                useBias: false),
         ]
         for (index, test) in cases.enumerated() { try checkGRU(test, seed: UInt64(index + 201)) }
     }
@@ -172,16 +201,21 @@ final class RecurrentReferenceTests: XCTestCase {
     /// As for the GRU: activations other than tanh, no bias, one feature and 17.
     func testSimpleRNNWithOtherActivationsAndWithoutBias() throws {
         let cases = [
-            RecurrentCase(units: 20, batch: 5, timesteps: 7, features: 17, returnSequences: true, goBackwards: false,
-                          activation: .relu),
-            RecurrentCase(units: 16, batch: 3, timesteps: 5, features: 1, returnSequences: false, goBackwards: true,
-                          activation: .relu, useBias: false),
-            RecurrentCase(units: 3, batch: 5, timesteps: 7, features: 4, returnSequences: true, goBackwards: true,
-                          activation: .sigmoid),
-            RecurrentCase(units: 16, batch: 2, timesteps: 6, features: 2, returnSequences: false, goBackwards: false,
-                          activation: .hardSigmoid),
-            RecurrentCase(units: 20, batch: 1, timesteps: 7, features: 3, returnSequences: true, goBackwards: false,
-                          activation: .linear, useBias: false),
+            RecurrentCase(
+                units: 20, batch: 5, timesteps: 7, features: 17, returnSequences: true, goBackwards: false,
+                activation: .relu),
+            RecurrentCase(
+                units: 16, batch: 3, timesteps: 5, features: 1, returnSequences: false, goBackwards: true,
+                activation: .relu, useBias: false),
+            RecurrentCase(
+                units: 3, batch: 5, timesteps: 7, features: 4, returnSequences: true, goBackwards: true,
+                activation: .sigmoid),
+            RecurrentCase(
+                units: 16, batch: 2, timesteps: 6, features: 2, returnSequences: false, goBackwards: false,
+                activation: .hardSigmoid),
+            RecurrentCase(
+                units: 20, batch: 1, timesteps: 7, features: 3, returnSequences: true, goBackwards: false,
+                activation: .linear, useBias: false),
         ]
         for (index, test) in cases.enumerated() { try checkSimpleRNN(test, seed: UInt64(index + 301)) }
     }
@@ -195,9 +229,10 @@ final class RecurrentReferenceTests: XCTestCase {
                 for timesteps in [1, 7] {
                     for returnSequences in [false, true] {
                         for goBackwards in [false, true] {
-                            shapes.append(RecurrentCase(
-                                units: units, batch: batch, timesteps: timesteps, features: 3,
-                                returnSequences: returnSequences, goBackwards: goBackwards))
+                            shapes.append(
+                                RecurrentCase(
+                                    units: units, batch: batch, timesteps: timesteps, features: 3,
+                                    returnSequences: returnSequences, goBackwards: goBackwards))
                         }
                     }
                 }
@@ -211,9 +246,12 @@ final class RecurrentReferenceTests: XCTestCase {
     private func checkGRU(
         _ test: RecurrentCase, seed: UInt64, file: StaticString = #filePath, line: UInt = #line
     ) throws {
-        let layer = GRU(test.units, activation: test.activation, recurrentActivation: test.recurrentActivation,
-                        useBias: test.useBias, returnSequences: test.returnSequences, goBackwards: test.goBackwards)
-        let model = Sequential(seed: seed) { Input(shape: [test.timesteps, test.features]); layer }
+        let layer = GRU(
+            test.units, activation: test.activation, recurrentActivation: test.recurrentActivation,
+            useBias: test.useBias, returnSequences: test.returnSequences, goBackwards: test.goBackwards)
+        let model = Sequential(seed: seed) {
+            Input(shape: [test.timesteps, test.features]); layer
+        }
         try model.compile(optimizer: SGD(), loss: .meanSquaredError)
         let weights = try weightsWithRandomBias(model, seed: seed &+ 1000)
         let reference = ReferenceGRU(
@@ -235,9 +273,12 @@ final class RecurrentReferenceTests: XCTestCase {
     private func checkSimpleRNN(
         _ test: RecurrentCase, seed: UInt64, file: StaticString = #filePath, line: UInt = #line
     ) throws {
-        let layer = SimpleRNN(test.units, activation: test.activation, useBias: test.useBias,
-                              returnSequences: test.returnSequences, goBackwards: test.goBackwards)
-        let model = Sequential(seed: seed) { Input(shape: [test.timesteps, test.features]); layer }
+        let layer = SimpleRNN(
+            test.units, activation: test.activation, useBias: test.useBias,
+            returnSequences: test.returnSequences, goBackwards: test.goBackwards)
+        let model = Sequential(seed: seed) {
+            Input(shape: [test.timesteps, test.features]); layer
+        }
         try model.compile(optimizer: SGD(), loss: .meanSquaredError)
         let weights = try weightsWithRandomBias(model, seed: seed &+ 1000)
         let reference = ReferenceSimpleRNN(
@@ -282,15 +323,17 @@ final class RecurrentReferenceTests: XCTestCase {
         let batch = x.sampleCount
         let prediction = try model.predict(x, batchSize: batch)
         XCTAssertEqual(prediction.shape, y.shape, "\(what): output shape", file: file, line: line)
-        assertAgrees(prediction.scalars.map { Double($0) }, flattened(output), tolerance: 1e-5, "\(what): output",
-                     file: file, line: line)
+        assertAgrees(
+            prediction.scalars.map { Double($0) }, flattened(output), tolerance: 1e-5, "\(what): output",
+            file: file, line: line)
 
         let gradients = try model.lossAndGradients(x: x, y: y).gradients
         let names = layer.parameterSpecs.map(\.name)
         XCTAssertEqual(gradients.count, parameterGradients.count, "\(what): parameter count", file: file, line: line)
         for (index, (got, expected)) in zip(gradients, parameterGradients).enumerated() {
-            assertAgrees(got.scalars.map { Double($0) }, expected, tolerance: 1e-4, "\(what): d\(names[index])",
-                         file: file, line: line)
+            assertAgrees(
+                got.scalars.map { Double($0) }, expected, tolerance: 1e-4, "\(what): d\(names[index])",
+                file: file, line: line)
         }
 
         var dy = flattened(outputGradient).map { Float($0) }
@@ -303,8 +346,9 @@ final class RecurrentReferenceTests: XCTestCase {
                 return Array(UnsafeBufferPointer(start: inputGradient, count: inputCount))
             }
         }
-        assertAgrees(dx.map { Double($0) }, flattened(inputGradient), tolerance: 1e-4, "\(what): dx",
-                     file: file, line: line)
+        assertAgrees(
+            dx.map { Double($0) }, flattened(inputGradient), tolerance: 1e-4, "\(what): dx",
+            file: file, line: line)
     }
 
     /// Asserts `got` and `expected` have the same count and differ nowhere by more than `tolerance` times the
@@ -372,7 +416,7 @@ private func matrix(_ tensor: Tensor) -> [[Double]] {
     precondition(tensor.rank == 2, "a matrix from a tensor of shape \(tensor.shape)")
     let columns = tensor.shape[1]
     return (0..<tensor.shape[0]).map { row in
-        tensor.scalars[row * columns ..< (row + 1) * columns].map { Double($0) }
+        tensor.scalars[row * columns..<(row + 1) * columns].map { Double($0) }
     }
 }
 
@@ -385,7 +429,7 @@ private func sequences(_ tensor: Tensor) -> [[[Double]]] {
 /// Row-major `flat` values as nested arrays `(a, b, c)`.
 private func nested(_ flat: [Double], _ a: Int, _ b: Int, _ c: Int) -> [[[Double]]] {
     precondition(flat.count == a * b * c, "\(flat.count) values for (\(a), \(b), \(c))")
-    return (0..<a).map { i in (0..<b).map { j in Array(flat[(i * b + j) * c ..< (i * b + j + 1) * c]) } }
+    return (0..<a).map { i in (0..<b).map { j in Array(flat[(i * b + j) * c..<(i * b + j + 1) * c]) } }
 }
 
 /// Nested arrays' values in row-major order.
@@ -414,11 +458,12 @@ private func numericGradient(of matrix: [[Double]], _ loss: ([[Double]]) -> Doub
 /// Central differences of `loss` along every input value, flattened `(batch, timesteps, features)`.
 private func numericInputGradient(_ x: [[[Double]]], _ loss: ([[[Double]]]) -> Double) -> [Double] {
     x.indices.flatMap { b in
-        flattened(numericGradient(of: x[b]) { sample in
-            var perturbed = x
-            perturbed[b] = sample
-            return loss(perturbed)
-        })
+        flattened(
+            numericGradient(of: x[b]) { sample in
+                var perturbed = x
+                perturbed[b] = sample
+                return loss(perturbed)
+            })
     }
 }
 
@@ -433,8 +478,8 @@ extension Activation {
         case .relu: return max(x, 0)
         case .sigmoid: return 1 / (1 + exp(-x))
         case .tanh: return Foundation.tanh(x)
-        case .hardSigmoid: return min(max((x + 3) / 6, 0), 1)            // Keras 3: relu6(x + 3) / 6
-        case .hardSigmoidKeras2: return min(max(0.2 * x + 0.5, 0), 1)   // Keras 2: clip(0.2·x + 0.5, 0, 1)
+        case .hardSigmoid: return min(max((x + 3) / 6, 0), 1)  // Keras 3: relu6(x + 3) / 6
+        case .hardSigmoidKeras2: return min(max(0.2 * x + 0.5, 0), 1)  // Keras 2: clip(0.2·x + 0.5, 0, 1)
         case .softmax: preconditionFailure("softmax is not an elementwise activation")
         }
     }
@@ -633,7 +678,7 @@ struct ReferenceGRU {
     }
 
     /// Gate `k` (0 z, 1 r, 2 h) of a `(3·units)` vector.
-    private func gate(_ k: Int, of v: [Double]) -> [Double] { Array(v[k * units ..< (k + 1) * units]) }
+    private func gate(_ k: Int, of v: [Double]) -> [Double] { Array(v[k * units..<(k + 1) * units]) }
 
     /// Runs every sample of x `(batch, timesteps, features)` from a zero state.
     func forward(_ x: [[[Double]]]) -> Pass {
@@ -665,9 +710,10 @@ struct ReferenceGRU {
         let aH = (0..<units).map { j in xpH[j] + r[j] * hpH[j] }
         let candidate = aH.map { activation.referenceValue(at: $0) }
         let state = (0..<units).map { j in z[j] * h[j] + (1 - z[j]) * candidate[j] }
-        return Step(time: time, input: x, previous: h, updatePreactivation: aZ, resetPreactivation: aR,
-                    candidatePreactivation: aH, update: z, reset: r, candidate: candidate, recurrentCandidate: hpH,
-                    state: state)
+        return Step(
+            time: time, input: x, previous: h, updatePreactivation: aZ, resetPreactivation: aR,
+            candidatePreactivation: aH, update: z, reset: r, candidate: candidate, recurrentCandidate: hpH,
+            state: state)
     }
 
     /// Backpropagation through time of `pass` for dL/doutput `outputGradient`, of the output's shape.
@@ -682,7 +728,8 @@ struct ReferenceGRU {
             for s in steps.indices.reversed() {
                 let step = steps[s]
                 if let fromOutput = ReferenceSequence.outputGradient(
-                    dy[b], step: s, steps: steps.count, returnSequences: returnSequences) {
+                    dy[b], step: s, steps: steps.count, returnSequences: returnSequences)
+                {
                     dh = ReferenceAlgebra.sum(dh, fromOutput)
                 }
                 // h_t = z ⊙ h_{t−1} + (1 − z) ⊙ ĥ
@@ -708,8 +755,9 @@ struct ReferenceGRU {
                 dBias[0] = ReferenceAlgebra.sum(dBias[0], dxp)
                 dBias[1] = ReferenceAlgebra.sum(dBias[1], dhp)
                 dx[step.time] = ReferenceAlgebra.productWithTranspose(dxp, kernel)
-                dh = ReferenceAlgebra.sum((0..<U).map { j in dh[j] * step.update[j] },
-                                          ReferenceAlgebra.productWithTranspose(dhp, recurrentKernel))
+                dh = ReferenceAlgebra.sum(
+                    (0..<U).map { j in dh[j] * step.update[j] },
+                    ReferenceAlgebra.productWithTranspose(dhp, recurrentKernel))
             }
             dInput.append(dx)
         }
@@ -811,11 +859,13 @@ struct ReferenceSimpleRNN {
 
     /// One step of one sample: h_t from x_t and h_{t−1}.
     func step(_ x: [Double], time: Int, previous h: [Double]) -> Step {
-        let projections = ReferenceAlgebra.sum(ReferenceAlgebra.product(x, kernel),
-                                               ReferenceAlgebra.product(h, recurrentKernel))
+        let projections = ReferenceAlgebra.sum(
+            ReferenceAlgebra.product(x, kernel),
+            ReferenceAlgebra.product(h, recurrentKernel))
         let a = ReferenceAlgebra.sum(projections, bias ?? ReferenceAlgebra.zeros(units))
-        return Step(time: time, input: x, previous: h, preactivation: a,
-                    state: a.map { activation.referenceValue(at: $0) })
+        return Step(
+            time: time, input: x, previous: h, preactivation: a,
+            state: a.map { activation.referenceValue(at: $0) })
     }
 
     /// Backpropagation through time of `pass` for dL/doutput `outputGradient`, of the output's shape.
@@ -830,7 +880,8 @@ struct ReferenceSimpleRNN {
             for s in steps.indices.reversed() {
                 let step = steps[s]
                 if let fromOutput = ReferenceSequence.outputGradient(
-                    dy[b], step: s, steps: steps.count, returnSequences: returnSequences) {
+                    dy[b], step: s, steps: steps.count, returnSequences: returnSequences)
+                {
                     dh = ReferenceAlgebra.sum(dh, fromOutput)
                 }
                 let da = (0..<U).map { j in dh[j] * activation.referenceDerivative(at: step.preactivation[j]) }

@@ -1,11 +1,14 @@
 import XCTest
+
 @testable import Loom
 
 final class SequentialTests: XCTestCase {
     func testSameSeedSameWeightsAndLossesRunAfterRun() throws {
         let (x, y) = sineData(samples: 64, timesteps: 8, seed: 1)
         func run(seed: UInt64) throws -> ([Tensor], [Double]) {
-            let model = Sequential(seed: seed) { Input(shape: [8, 1]); LSTM(6); Dense(1) }
+            let model = Sequential(seed: seed) {
+                Input(shape: [8, 1]); LSTM(6); Dense(1)
+            }
             try model.compile(optimizer: Adam(), loss: .meanSquaredError)
             let initial = try model.weights()
             let history = try model.fit(x: x, y: y, epochs: 3, batchSize: 16, verbose: 0)
@@ -21,7 +24,9 @@ final class SequentialTests: XCTestCase {
     func testLSTMDropoutIsOffAtInferenceOnWhileTrainingAndSeeded() throws {
         let (x, y) = sineData(samples: 32, timesteps: 6, seed: 2)
         func model(dropout: Float) throws -> Sequential {
-            let model = Sequential(seed: 5) { Input(shape: [6, 1]); LSTM(8, dropout: dropout, recurrentDropout: dropout); Dense(1) }
+            let model = Sequential(seed: 5) {
+                Input(shape: [6, 1]); LSTM(8, dropout: dropout, recurrentDropout: dropout); Dense(1)
+            }
             try model.compile(optimizer: Adam(), loss: .meanSquaredError)
             return model
         }
@@ -39,7 +44,9 @@ final class SequentialTests: XCTestCase {
 
     func testFitLearnsASineContinuation() throws {
         let (x, y) = sineData(samples: 256, timesteps: 10, seed: 2)
-        let model = Sequential { Input(shape: [10, 1]); LSTM(16); Dense(1) }
+        let model = Sequential {
+            Input(shape: [10, 1]); LSTM(16); Dense(1)
+        }
         try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.mae])
         let history = try model.fit(x: x, y: y, epochs: 15, batchSize: 32, validationSplit: 0.25, verbose: 0)
         // Predicting the mean scores 0.5 (the variance of sin); a working LSTM gets far below.
@@ -50,7 +57,9 @@ final class SequentialTests: XCTestCase {
 
     func testValidationSplitHoldsOutTheLastSamples() throws {
         let (x, y) = sineData(samples: 40, timesteps: 5, seed: 3)
-        let model = Sequential { Input(shape: [5, 1]); LSTM(4); Dense(1) }
+        let model = Sequential {
+            Input(shape: [5, 1]); LSTM(4); Dense(1)
+        }
         try model.compile(optimizer: SGD(learningRate: 0), loss: .meanSquaredError)
         let history = try model.fit(x: x, y: y, epochs: 1, batchSize: 7, validationSplit: 0.25, verbose: 0)
         let last = try model.evaluate(x: x.samples(30..<40), y: y.samples(30..<40))
@@ -61,14 +70,18 @@ final class SequentialTests: XCTestCase {
 
     func testPredictHandlesAShortLastBatch() throws {
         let (x, _) = sineData(samples: 10, timesteps: 5, seed: 4)
-        let model = Sequential { Input(shape: [5, 1]); LSTM(4, returnSequences: true); Dense(2) }
+        let model = Sequential {
+            Input(shape: [5, 1]); LSTM(4, returnSequences: true); Dense(2)
+        }
         let all = try model.predict(x, batchSize: 4)
         XCTAssertEqual(all.shape, [10, 5, 2])
         XCTAssertEqual(try model.predict(x, batchSize: 10), all)
     }
 
     func testAddBuildsTheSameModelAsTheBuilder() throws {
-        let built = Sequential(seed: 9) { Input(shape: [3, 2]); LSTM(4); Dense(1) }
+        let built = Sequential(seed: 9) {
+            Input(shape: [3, 2]); LSTM(4); Dense(1)
+        }
         let added = Sequential(seed: 9, inputShape: [3, 2])
         added.add(LSTM(4))
         added.add(Dense(1))
@@ -78,7 +91,9 @@ final class SequentialTests: XCTestCase {
 
     func testInputShapeComesFromTheDataWhenNotDeclared() throws {
         let (x, y) = sineData(samples: 8, timesteps: 5, seed: 5)
-        let model = Sequential { LSTM(4); Dense(1) }
+        let model = Sequential {
+            LSTM(4); Dense(1)
+        }
         try model.build(inputShape: x.sampleShape)
         try model.compile(optimizer: Adam(), loss: .meanSquaredError)
         XCTAssertNoThrow(try model.fit(x: x, y: y, verbose: 0))
@@ -86,20 +101,22 @@ final class SequentialTests: XCTestCase {
     }
 
     func testSummaryIsKerasTable() throws {
-        let model = Sequential { Input(shape: [10, 25]); LSTM(10); Dense(1) }
+        let model = Sequential {
+            Input(shape: [10, 25]); LSTM(10); Dense(1)
+        }
         let expected = """
-        Model: "sequential"
-        ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
-        ┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
-        ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
-        │ lstm (LSTM)                     │ (None, 10)             │         1,440 │
-        ├─────────────────────────────────┼────────────────────────┼───────────────┤
-        │ dense (Dense)                   │ (None, 1)              │            11 │
-        └─────────────────────────────────┴────────────────────────┴───────────────┘
-         Total params: 1,451 (5.67 KB)
-         Trainable params: 1,451 (5.67 KB)
-         Non-trainable params: 0 (0.00 B)
-        """
+            Model: "sequential"
+            ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+            ┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+            ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+            │ lstm (LSTM)                     │ (None, 10)             │         1,440 │
+            ├─────────────────────────────────┼────────────────────────┼───────────────┤
+            │ dense (Dense)                   │ (None, 1)              │            11 │
+            └─────────────────────────────────┴────────────────────────┴───────────────┘
+             Total params: 1,451 (5.67 KB)
+             Trainable params: 1,451 (5.67 KB)
+             Non-trainable params: 0 (0.00 B)
+            """
         XCTAssertEqual(try model.summaryText(), expected)
     }
 
@@ -111,7 +128,9 @@ final class SequentialTests: XCTestCase {
     }
 
     func testInitializersFollowKeras() throws {
-        let model = Sequential(seed: 1) { Input(shape: [7, 30]); LSTM(20) }
+        let model = Sequential(seed: 1) {
+            Input(shape: [7, 30]); LSTM(20)
+        }
         let weights = try model.weights()
         // Glorot uniform bound sqrt(6 / (30 + 80)).
         let bound = Float((6.0 / 110.0).squareRoot())
@@ -119,21 +138,27 @@ final class SequentialTests: XCTestCase {
         XCTAssertGreaterThan(weights[0].scalars.map(abs).max()!, 0.9 * bound)
         // Orthogonal (20, 80): rows orthonormal.
         let u = weights[1]
-        for i in 0..<20 { for j in 0..<20 {
-            var dot: Float = 0
-            for k in 0..<80 { dot += u[i, k] * u[j, k] }
-            XCTAssertEqual(dot, i == j ? 1 : 0, accuracy: 1e-5)
-        } }
+        for i in 0..<20 {
+            for j in 0..<20 {
+                var dot: Float = 0
+                for k in 0..<80 { dot += u[i, k] * u[j, k] }
+                XCTAssertEqual(dot, i == j ? 1 : 0, accuracy: 1e-5)
+            }
+        }
         // unit_forget_bias: ones on the forget slice only.
-        XCTAssertEqual(weights[2].scalars, [Float](repeating: 0, count: 20) + [Float](repeating: 1, count: 20)
-                       + [Float](repeating: 0, count: 40))
+        XCTAssertEqual(
+            weights[2].scalars,
+            [Float](repeating: 0, count: 20) + [Float](repeating: 1, count: 20)
+                + [Float](repeating: 0, count: 40))
     }
 
     func testAnLSTMRowsOutputDoesNotDependOnItsBatch() throws {
         // The cell works on blocks of rows (341 rows of 3 units, 64 of 16): a batch of 400
         // crosses them, and each row must come out as it does alone.
         for units in [3, 16] {
-            let model = Sequential(seed: 21) { Input(shape: [3, 2]); LSTM(units, returnSequences: true) }
+            let model = Sequential(seed: 21) {
+                Input(shape: [3, 2]); LSTM(units, returnSequences: true)
+            }
             let x = randomTensor([400, 3, 2], seed: 22)
             let together = try model.predict(x, batchSize: 400).scalars
             let alone = try model.predict(x, batchSize: 1).scalars

@@ -1,5 +1,6 @@
 import LoomKernels
 import XCTest
+
 @testable import Loom
 
 /// The small-product kernels against OpenBLAS itself, at every kernel level this CPU has.
@@ -26,8 +27,9 @@ final class SmallGemmTests: XCTestCase {
     ) {
         for level in Kernels.supportedLevels {
             guard let table = Kernels.table(at: level) else { return XCTFail("no table for \(level)", line: line) }
-            assertMatchesOpenBLAS(table, level, transposeA: transposeA, m: m, n: n, k: k, accuracy: accuracy, seed: seed,
-                                  line: line)
+            assertMatchesOpenBLAS(
+                table, level, transposeA: transposeA, m: m, n: n, k: k, accuracy: accuracy, seed: seed,
+                line: line)
         }
     }
 
@@ -44,13 +46,15 @@ final class SmallGemmTests: XCTestCase {
             table.smallGemm(transposeA, m, n, k, a, lda, b, ldb, $0.baseAddress!, ldc)
         }
         theirs.withUnsafeMutableBufferPointer {
-            BLAS.openBLASGemm(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 1,
-                              c: $0.baseAddress!, ldc: ldc)
+            BLAS.openBLASGemm(
+                transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 1,
+                c: $0.baseAddress!, ldc: ldc)
         }
         for i in 0..<m {
             for j in 0..<n {
-                XCTAssertEqual(mine[i * ldc + j], theirs[i * ldc + j], accuracy: accuracy, "\(level): (\(m), \(n), \(k)) at \(i), \(j)",
-                               line: line)
+                XCTAssertEqual(
+                    mine[i * ldc + j], theirs[i * ldc + j], accuracy: accuracy, "\(level): (\(m), \(n), \(k)) at \(i), \(j)",
+                    line: line)
             }
             for j in n..<ldc { XCTAssertEqual(mine[i * ldc + j], start[i * ldc + j], "padding untouched", line: line) }
         }

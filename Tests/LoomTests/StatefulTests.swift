@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Loom
 
 /// Keras's stateful contract: row i of batch k+1 starts from the state row i of batch k ended
@@ -8,16 +9,24 @@ final class StatefulTests: XCTestCase {
     private func halves(_ whole: Tensor) -> (Tensor, Tensor) {
         let (b, t2, f) = (whole.shape[0], whole.shape[1], whole.shape[2])
         var first = Tensor(shape: [b, t2 / 2, f]), second = first
-        for i in 0..<b { for t in 0..<(t2 / 2) { for k in 0..<f {
-            first[i, t, k] = whole[i, t, k]
-            second[i, t, k] = whole[i, t + t2 / 2, k]
-        } } }
+        for i in 0..<b {
+            for t in 0..<(t2 / 2) {
+                for k in 0..<f {
+                    first[i, t, k] = whole[i, t, k]
+                    second[i, t, k] = whole[i, t + t2 / 2, k]
+                }
+            }
+        }
         return (first, second)
     }
 
     func testStateFlowsRowToRowAcrossBatchesAndResetCutsIt() throws {
-        let stateful = Sequential(seed: 3) { Input(shape: [5, 2], batchSize: 3); LSTM(4, stateful: true); Dense(1) }
-        let whole = Sequential(seed: 3) { Input(shape: [10, 2]); LSTM(4); Dense(1) }
+        let stateful = Sequential(seed: 3) {
+            Input(shape: [5, 2], batchSize: 3); LSTM(4, stateful: true); Dense(1)
+        }
+        let whole = Sequential(seed: 3) {
+            Input(shape: [10, 2]); LSTM(4); Dense(1)
+        }
         try stateful.build()
         try whole.setWeights(try stateful.weights())
         let sequence = randomTensor([3, 10, 2], seed: 1)
@@ -29,7 +38,9 @@ final class StatefulTests: XCTestCase {
         assertClose(continued, try whole.predict(sequence), tolerance: 1e-5, "continued state")
 
         stateful.resetStates()
-        let fresh = Sequential(seed: 3) { Input(shape: [5, 2]); LSTM(4); Dense(1) }
+        let fresh = Sequential(seed: 3) {
+            Input(shape: [5, 2]); LSTM(4); Dense(1)
+        }
         try fresh.setWeights(try stateful.weights())
         let afterReset = try stateful.predict(second, batchSize: 3)
         assertClose(afterReset, try fresh.predict(second), tolerance: 1e-6, "after reset")
@@ -38,15 +49,21 @@ final class StatefulTests: XCTestCase {
 
     func testStatelessLayersStartEveryBatchFromZero() throws {
         // The second call reuses the first's buffers; nothing of it may leak into the second.
-        let model = Sequential(seed: 6) { Input(shape: [4, 2]); LSTM(3, returnSequences: true); LSTM(3); Dense(1) }
-        let fresh = Sequential(seed: 6) { Input(shape: [4, 2]); LSTM(3, returnSequences: true); LSTM(3); Dense(1) }
+        let model = Sequential(seed: 6) {
+            Input(shape: [4, 2]); LSTM(3, returnSequences: true); LSTM(3); Dense(1)
+        }
+        let fresh = Sequential(seed: 6) {
+            Input(shape: [4, 2]); LSTM(3, returnSequences: true); LSTM(3); Dense(1)
+        }
         _ = try model.predict(randomTensor([5, 4, 2], seed: 1, scale: 3), batchSize: 5)
         let second = randomTensor([5, 4, 2], seed: 2)
         XCTAssertEqual(try model.predict(second, batchSize: 5), try fresh.predict(second, batchSize: 5))
     }
 
     func testRowIContinuesRowINotAnotherRow() throws {
-        let model = Sequential(seed: 4) { Input(shape: [3, 1], batchSize: 2); LSTM(3, stateful: true); Dense(1) }
+        let model = Sequential(seed: 4) {
+            Input(shape: [3, 1], batchSize: 2); LSTM(3, stateful: true); Dense(1)
+        }
         var first = Tensor(shape: [2, 3, 1])
         for t in 0..<3 { first[0, t, 0] = 2; first[1, t, 0] = -2 }
         let same = Tensor(shape: [2, 3, 1], repeating: 0.5)
@@ -57,7 +74,9 @@ final class StatefulTests: XCTestCase {
     }
 
     func testAnotherBatchSizeKeepsItsOwnState() throws {
-        let model = Sequential(seed: 5) { Input(shape: [5, 2], batchSize: 3); LSTM(4, stateful: true); Dense(1) }
+        let model = Sequential(seed: 5) {
+            Input(shape: [5, 2], batchSize: 3); LSTM(4, stateful: true); Dense(1)
+        }
         let sequence = randomTensor([3, 10, 2], seed: 2)
         let (first, second) = halves(sequence)
         _ = try model.predict(first, batchSize: 3)
@@ -69,7 +88,9 @@ final class StatefulTests: XCTestCase {
         XCTAssertNotNil(lstm.state(forBatchSize: 1))
         XCTAssertEqual(lstm.state(forBatchSize: 3)!.h, trainingState.h)
         let continued = try model.predict(second, batchSize: 3)
-        let whole = Sequential(seed: 5) { Input(shape: [10, 2]); LSTM(4); Dense(1) }
+        let whole = Sequential(seed: 5) {
+            Input(shape: [10, 2]); LSTM(4); Dense(1)
+        }
         try whole.setWeights(try model.weights())
         assertClose(continued, try whole.predict(sequence), tolerance: 1e-5, "training state untouched")
     }
@@ -91,7 +112,9 @@ final class StatefulTests: XCTestCase {
             return (x, y)
         }
         func train(resetEveryBatch: Bool) throws -> Double {
-            let model = Sequential(seed: 1) { Input(shape: [1, 1], batchSize: rows); LSTM(16, stateful: true); Dense(1) }
+            let model = Sequential(seed: 1) {
+                Input(shape: [1, 1], batchSize: rows); LSTM(16, stateful: true); Dense(1)
+            }
             try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError)
             var lastEpoch = 0.0
             for _ in 0..<30 {

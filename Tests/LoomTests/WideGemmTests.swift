@@ -1,5 +1,6 @@
 import LoomKernels
 import XCTest
+
 @testable import Loom
 
 /// Loom's 16-lane product kernel against OpenBLAS itself, at every kernel level this CPU has,
@@ -17,21 +18,27 @@ final class WideGemmTests: XCTestCase {
         func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.normal()) } }
         // (67, 65, 300) and (130, 512, 64) pack their panels, (35, 48, 300) too for its depth;
         // (270, 32, 3) crosses a row block.
-        let shapes = [(4, 32, 1), (8, 64, 16), (5, 40, 7), (67, 65, 300), (130, 512, 64), (3, 31, 9), (1, 16, 513),
-                      (64, 24, 5), (35, 48, 300), (270, 32, 3)]
+        let shapes = [
+            (4, 32, 1), (8, 64, 16), (5, 40, 7), (67, 65, 300), (130, 512, 64), (3, 31, 9), (1, 16, 513),
+            (64, 24, 5), (35, 48, 300), (270, 32, 3),
+        ]
         for (m, n, k) in shapes {
-            for (transposeA, transposeB, accumulate) in [(false, false, false), (false, false, true), (true, false, false),
-                                                         (true, false, true), (false, true, false), (true, true, true)] {
+            for (transposeA, transposeB, accumulate) in [
+                (false, false, false), (false, false, true), (true, false, false),
+                (true, false, true), (false, true, false), (true, true, true),
+            ] {
                 let (lda, ldb, ldc) = (transposeA ? m + 3 : k + 3, transposeB ? k + 5 : n + 5, n + 2)
                 let a = values((transposeA ? k : m) * lda), b = values((transposeB ? n : k) * ldb), start = values(m * ldc)
                 var mine = start, theirs = start
                 mine.withUnsafeMutableBufferPointer {
-                    WideGemm.multiply(table, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a,
-                                      lda: lda, b: b, ldb: ldb, c: $0.baseAddress!, ldc: ldc, accumulate: accumulate)
+                    WideGemm.multiply(
+                        table, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a,
+                        lda: lda, b: b, ldb: ldb, c: $0.baseAddress!, ldc: ldc, accumulate: accumulate)
                 }
                 theirs.withUnsafeMutableBufferPointer {
-                    BLAS.openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
-                                      b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: $0.baseAddress!, ldc: ldc)
+                    BLAS.openBLASGemm(
+                        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                        b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: $0.baseAddress!, ldc: ldc)
                 }
                 var worst: Float = 0
                 for i in 0..<m {
@@ -43,7 +50,8 @@ final class WideGemmTests: XCTestCase {
                 }
                 // Float sums of up to 513 products of unit normals, in another order: typically
                 // ~1e-6 apart relative to 1 + |sum|, a few in ten thousand beyond 2e-5.
-                XCTAssertLessThan(worst, 1e-4, "\(level): (\(m), \(n), \(k)), transposed \(transposeA) \(transposeB), accumulate \(accumulate)")
+                XCTAssertLessThan(
+                    worst, 1e-4, "\(level): (\(m), \(n), \(k)), transposed \(transposeA) \(transposeB), accumulate \(accumulate)")
             }
         }
     }
@@ -67,17 +75,20 @@ final class WideGemmTests: XCTestCase {
             let start = values(m * ldc)
             var mine = start, theirs = start
             mine.withUnsafeMutableBufferPointer {
-                BLAS.gemm(transposeA: route.transposeA, transposeB: route.transposeB, m: m, n: n, k: k, a: a, lda: lda,
-                          b: b, ldb: ldb, beta: route.beta, c: $0.baseAddress!, ldc: ldc)
+                BLAS.gemm(
+                    transposeA: route.transposeA, transposeB: route.transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                    b: b, ldb: ldb, beta: route.beta, c: $0.baseAddress!, ldc: ldc)
             }
             theirs.withUnsafeMutableBufferPointer {
-                BLAS.openBLASGemm(transposeA: route.transposeA, transposeB: route.transposeB, m: m, n: n, k: k, a: a,
-                                  lda: lda, b: b, ldb: ldb, beta: route.beta, c: $0.baseAddress!, ldc: ldc)
+                BLAS.openBLASGemm(
+                    transposeA: route.transposeA, transposeB: route.transposeB, m: m, n: n, k: k, a: a,
+                    lda: lda, b: b, ldb: ldb, beta: route.beta, c: $0.baseAddress!, ldc: ldc)
             }
             for i in 0..<m {
                 for j in 0..<n {
-                    XCTAssertEqual(mine[i * ldc + j], theirs[i * ldc + j], accuracy: 1e-4 * (1 + abs(theirs[i * ldc + j])),
-                                   "\(route) at \(i), \(j)")
+                    XCTAssertEqual(
+                        mine[i * ldc + j], theirs[i * ldc + j], accuracy: 1e-4 * (1 + abs(theirs[i * ldc + j])),
+                        "\(route) at \(i), \(j)")
                 }
                 for j in n..<ldc { XCTAssertEqual(mine[i * ldc + j], start[i * ldc + j], "\(route): padding touched") }
             }

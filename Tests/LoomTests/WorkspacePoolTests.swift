@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Loom
 
 /// The reuse of freed workspace memory: which blocks a request may take, the pool's bound,

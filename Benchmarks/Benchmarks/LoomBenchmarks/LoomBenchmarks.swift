@@ -60,8 +60,10 @@ let benchmarks: @Sendable () -> Void = {
     // The layers' products (WideGemm where enabled) and OpenBLAS's: B2's recurrent step, and
     // its recurrent-kernel gradient hᵀ · dz (A transposed: 128×512 over 16384 rows). Without
     // WideGemm (the plugin's plain release build), `BLAS.gemm` is OpenBLAS: timed once.
-    let shapes = [(name: "512x512x128", transposeA: false, m: 512, n: 512, k: 128),
-                  (name: "transposed 128x512x16384", transposeA: true, m: 128, n: 512, k: 16384)]
+    let shapes = [
+        (name: "512x512x128", transposeA: false, m: 512, n: 512, k: 128),
+        (name: "transposed 128x512x16384", transposeA: true, m: 128, n: 512, k: 16384),
+    ]
     for shape in shapes {
         for wide in WideGemm.isEnabled ? [true, false] : [false] {
             Benchmark("\(wide ? "BLAS.gemm" : "OpenBLAS sgemm") \(shape.name)") { benchmark in
@@ -72,11 +74,13 @@ let benchmarks: @Sendable () -> Void = {
                 for _ in benchmark.scaledIterations {
                     c.withUnsafeMutableBufferPointer {
                         if wide {
-                            BLAS.gemm(transposeA: shape.transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n,
-                                      c: $0.baseAddress!, ldc: n)
+                            BLAS.gemm(
+                                transposeA: shape.transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n,
+                                c: $0.baseAddress!, ldc: n)
                         } else {
-                            BLAS.openBLASGemm(transposeA: shape.transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n,
-                                              c: $0.baseAddress!, ldc: n)
+                            BLAS.openBLASGemm(
+                                transposeA: shape.transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n,
+                                c: $0.baseAddress!, ldc: n)
                         }
                     }
                 }

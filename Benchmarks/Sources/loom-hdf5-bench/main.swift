@@ -87,8 +87,10 @@ case "train":
     let elapsed = try seconds {
         try model.fit(dataset: dataset, epochs: epochs, batchSize: reference.batchSize, shuffle: false, verbose: 0)
     }
-    print(String(format: "trained %d samples x %d epochs from the file: %.0f samples/s (Loom kernels %@)",
-                 dataset.sampleCount, epochs, Double(dataset.sampleCount * epochs) / elapsed, Kernels.level.description))
+    print(
+        String(
+            format: "trained %d samples x %d epochs from the file: %.0f samples/s (Loom kernels %@)",
+            dataset.sampleCount, epochs, Double(dataset.sampleCount * epochs) / elapsed, Kernels.level.description))
 case "compare":
     let samples = Int(option("--samples", default: 200_000))
     let file = try HDF5File(path: path)
@@ -124,9 +126,11 @@ case "compare":
             }
         }
         let median = { (values: [Double]) in values.sorted()[values.count / 2] }
-        print(String(format: "shuffle %@: from file %.0f samples/s, from memory %.0f samples/s (medians of %d): file/memory %.3f",
-                     shuffle ? "on " : "off", median(fileRates), median(memoryRates), fileRates.count,
-                     median(fileRates) / median(memoryRates)))
+        print(
+            String(
+                format: "shuffle %@: from file %.0f samples/s, from memory %.0f samples/s (medians of %d): file/memory %.3f",
+                shuffle ? "on " : "off", median(fileRates), median(memoryRates), fileRates.count,
+                median(fileRates) / median(memoryRates)))
     }
 default:
     print("unknown command \(command)")

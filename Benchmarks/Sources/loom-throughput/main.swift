@@ -20,7 +20,8 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 func option(_ name: String, default value: Int) -> Int {
     guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count,
-          let parsed = Int(CommandLine.arguments[index + 1]) else { return value }
+        let parsed = Int(CommandLine.arguments[index + 1])
+    else { return value }
     return parsed
 }
 
@@ -31,17 +32,21 @@ func sgemmPeak() -> Double {
     var c = [Float](repeating: 0, count: n * n)
     var best = Double.infinity
     for _ in 0..<5 {
-        best = min(best, seconds {
-            c.withUnsafeMutableBufferPointer { c in
-                BLAS.openBLASGemm(m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c.baseAddress!, ldc: n)
-            }
-        })
+        best = min(
+            best,
+            seconds {
+                c.withUnsafeMutableBufferPointer { c in
+                    BLAS.openBLASGemm(m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c.baseAddress!, ldc: n)
+                }
+            })
     }
     return 2 * Double(n * n * n) / best / 1e9
 }
 
 guard CommandLine.arguments.count > 1, let reference = ReferenceModel.named(CommandLine.arguments[1]) else {
-    FileHandle.standardError.write("usage: loom-throughput \(ReferenceModel.all.map(\.id).joined(separator: "|")) [--threads N] [--rounds R] [--steps S]\n".data(using: .utf8)!)
+    FileHandle.standardError.write(
+        "usage: loom-throughput \(ReferenceModel.all.map(\.id).joined(separator: "|")) [--threads N] [--rounds R] [--steps S]\n".data(
+            using: .utf8)!)
     exit(2)
 }
 let threads = option("--threads", default: 1)

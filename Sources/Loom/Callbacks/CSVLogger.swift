@@ -37,9 +37,11 @@ public final class CSVLogger: Callback {
         var lines: [String] = []
         if earlier.isEmpty { lines.append((["epoch"] + keys).joined(separator: separator)) }
         for (row, index) in history.epoch.enumerated() {
-            lines.append(([String(index)] + keys.map { key in
-                history[key].indices.contains(row) ? String(history[key][row]) : ""
-            }).joined(separator: separator))
+            lines.append(
+                ([String(index)]
+                    + keys.map { key in
+                        history[key].indices.contains(row) ? String(history[key][row]) : ""
+                    }).joined(separator: separator))
         }
         try output.write(Data((earlier + lines.joined(separator: "\n") + "\n").utf8))
     }

@@ -111,7 +111,7 @@ public final class EarlyStopping: Callback {
             for shape in shapes {
                 let count = Shape.count(shape)
                 guard offset + count <= newValue.count,
-                      let tensor = try? Tensor(shape: shape, scalars: newValue[offset..<(offset + count)].map(Float.init))
+                    let tensor = try? Tensor(shape: shape, scalars: newValue[offset..<(offset + count)].map(Float.init))
                 else { return }
                 weights.append(tensor)
                 offset += count

@@ -112,7 +112,8 @@ public final class TrainingRun {
             throw TrainingSnapshot.wrongSize("generator", 0, 4)
         }
         guard let learningRate = snapshot.reals["learning_rate"]?.first, let totals = snapshot.reals["totals"],
-              let restoredTotals = RunningTotals(metrics: model.objective!.metrics, values: totals) else {
+            let restoredTotals = RunningTotals(metrics: model.objective!.metrics, values: totals)
+        else {
             throw TrainingSnapshot.missing("learning_rate/totals")
         }
         guard Int(position[0]) <= epochs else {
@@ -127,8 +128,13 @@ public final class TrainingRun {
                     (randomized, try snapshot.words("random.\(layerIndex)", count: randomized.randomState.count)))
             }
             for (storeIndex, states) in ((layer as? any StateCarryingLayer)?.stateStores ?? []).enumerated() {
-                carried.append((states, try TrainingRun.carriedState(snapshot, prefix: "state.\(layerIndex).\(storeIndex).",
-                                                                     components: states.components)))
+                carried.append(
+                    (
+                        states,
+                        try TrainingRun.carriedState(
+                            snapshot, prefix: "state.\(layerIndex).\(storeIndex).",
+                            components: states.components)
+                    ))
             }
         }
         let engineState = try engine.prepareRestore(from: snapshot)

@@ -78,8 +78,9 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer {
     /// Binds the forward layer at the offset and the backward layer right after the forward layer's parameters.
     public func bind(_ binding: ParameterBinding) {
         forwardLayer.bind(binding)
-        backwardLayer.bind(ParameterBinding(
-            values: binding.values, gradients: binding.gradients, offset: binding.offset + forwardLayer.parameterCount))
+        backwardLayer.bind(
+            ParameterBinding(
+                values: binding.values, gradients: binding.gradients, offset: binding.offset + forwardLayer.parameterCount))
     }
 
     /// Zeroes both directions' carried state.

@@ -67,20 +67,23 @@ public final class Conv2D: Layer {
             throw LoomError.invalidArgument("Conv2D '\(name)': filters, kernel size and strides must be positive (and no softmax)")
         }
         guard inputShape.count == 3 else {
-            throw LoomError.shapeMismatch(context: "Conv2D '\(name)'", expected: "(batch, height, width, channels)", found: [-1] + inputShape)
+            throw LoomError.shapeMismatch(
+                context: "Conv2D '\(name)'", expected: "(batch, height, width, channels)", found: [-1] + inputShape)
         }
         geometry = WindowGeometry(input: inputShape, window: kernelSize, strides: strides, padding: padding)
         guard geometry.outputHeight > 0, geometry.outputWidth > 0 else {
-            throw LoomError.shapeMismatch(context: "Conv2D '\(name)' with a \(kernelSize.0)x\(kernelSize.1) kernel",
-                                          expected: "images at least as large as the kernel", found: [-1] + inputShape)
+            throw LoomError.shapeMismatch(
+                context: "Conv2D '\(name)' with a \(kernelSize.0)x\(kernelSize.1) kernel",
+                expected: "images at least as large as the kernel", found: [-1] + inputShape)
         }
         return [geometry.outputHeight, geometry.outputWidth, filters]
     }
 
     /// kernel `(kh, kw, channels, filters)`, then bias `(filters)` when `useBias`.
     public var parameterSpecs: [ParameterSpec] {
-        KernelAndBias.specs(kernelShape: [kernelSize.0, kernelSize.1, geometry.channels, filters], useBias: useBias,
-                            kernelInitializer: kernelInitializer, biasInitializer: biasInitializer)
+        KernelAndBias.specs(
+            kernelShape: [kernelSize.0, kernelSize.1, geometry.channels, filters], useBias: useBias,
+            kernelInitializer: kernelInitializer, biasInitializer: biasInitializer)
     }
 
     /// Points the kernel and bias at their slots of the model's buffers.
@@ -123,8 +126,9 @@ public final class Conv2D: Layer {
 
     /// A copy with the same configuration, geometry and binding, and its own workspaces.
     public func makeReplica() -> any Layer {
-        let copy = Conv2D(filters, kernelSize: kernelSize, strides: strides, padding: padding, activation: activation,
-                          useBias: useBias, kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
+        let copy = Conv2D(
+            filters, kernelSize: kernelSize, strides: strides, padding: padding, activation: activation,
+            useBias: useBias, kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
         copy.geometry = geometry
         copy.parameters = parameters
         return copy

@@ -68,8 +68,9 @@ public final class Dense: ProbabilityOutputLayer {
 
     /// kernel `(inputDim, units)`, then bias `(units)` when `useBias`.
     public var parameterSpecs: [ParameterSpec] {
-        KernelAndBias.specs(kernelShape: [inputDim, units], useBias: useBias,
-                            kernelInitializer: kernelInitializer, biasInitializer: biasInitializer)
+        KernelAndBias.specs(
+            kernelShape: [inputDim, units], useBias: useBias,
+            kernelInitializer: kernelInitializer, biasInitializer: biasInitializer)
     }
 
     /// Points the kernel and bias at their slots of the model's buffers.
@@ -108,8 +109,9 @@ public final class Dense: ProbabilityOutputLayer {
 
     /// A copy with the same configuration and binding, and its own workspaces.
     public func makeReplica() -> any Layer {
-        let copy = Dense(units, activation: activation, useBias: useBias,
-                         kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
+        let copy = Dense(
+            units, activation: activation, useBias: useBias,
+            kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
         copy.inputDim = inputDim
         copy.rowsPerSample = rowsPerSample
         copy.parameters = parameters

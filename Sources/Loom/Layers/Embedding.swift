@@ -17,7 +17,7 @@ public final class Embedding: Layer {
     public let outputDim: Int
     /// The table's first values (default uniform in ±0.05, Keras's "uniform").
     public let embeddingsInitializer: Initializer
-    private var width = 0                  // indices per sample
+    private var width = 0  // indices per sample
     private var table: UnsafePointer<Float>?
     private var tableGradient: UnsafeMutablePointer<Float>?
     private var indices: UnsafePointer<Float>?
@@ -42,7 +42,8 @@ public final class Embedding: Layer {
     /// Returns `inputShape + [outputDim]`; throws when `inputDim` or `outputDim` is not positive.
     public func build(inputShape: [Int]) throws -> [Int] {
         guard inputDim > 0, outputDim > 0 else {
-            throw LoomError.invalidArgument("Embedding '\(name)': inputDim and outputDim must be positive, got \(inputDim) and \(outputDim)")
+            throw LoomError.invalidArgument(
+                "Embedding '\(name)': inputDim and outputDim must be positive, got \(inputDim) and \(outputDim)")
         }
         width = Shape.count(inputShape)
         return inputShape + [outputDim]

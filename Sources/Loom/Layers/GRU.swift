@@ -42,10 +42,10 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
 
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
-    private let gates = FloatBuffer()                  // (T, B, 3U): xp, then z, r, ĥ in place
-    private let recurrentProjections = FloatBuffer()   // (T, B, 3U): hp = h_{t−1}·U + b₁
-    private let inputGateGradients = FloatBuffer()     // (T, B, 3U): dL/dxp
-    private let recurrentGateGradients = FloatBuffer() // (T, B, 3U): dL/dhp
+    private let gates = FloatBuffer()  // (T, B, 3U): xp, then z, r, ĥ in place
+    private let recurrentProjections = FloatBuffer()  // (T, B, 3U): hp = h_{t−1}·U + b₁
+    private let inputGateGradients = FloatBuffer()  // (T, B, 3U): dL/dxp
+    private let recurrentGateGradients = FloatBuffer()  // (T, B, 3U): dL/dhp
 
     /// A GRU of `units` with Keras's defaults (`reset_after=True`); `name` defaults to "gru", ... in model order.
     public init(
@@ -54,8 +54,9 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
         kernelInitializer: Initializer = .glorotUniform, recurrentInitializer: Initializer = .orthogonal,
         biasInitializer: Initializer = .zeros, name: String = ""
     ) {
-        sequence = RecurrentSequence(units: units, returnSequences: returnSequences, goBackwards: goBackwards,
-                                     stateful: stateful, stateComponents: 1)
+        sequence = RecurrentSequence(
+            units: units, returnSequences: returnSequences, goBackwards: goBackwards,
+            stateful: stateful, stateComponents: 1)
         self.activation = activation
         self.recurrentActivation = recurrentActivation
         self.useBias = useBias
@@ -76,9 +77,10 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
 
     /// kernel `(features, 3·units)`, recurrent_kernel `(units, 3·units)`, then bias `(2, 3·units)` when `useBias`.
     public var parameterSpecs: [ParameterSpec] {
-        RecurrentWeights.specs(features: sequence.features, width: 3 * units, units: units,
-                               bias: useBias ? [2, 3 * units] : nil, kernelInitializer: kernelInitializer,
-                               recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer)
+        RecurrentWeights.specs(
+            features: sequence.features, width: 3 * units, units: units,
+            bias: useBias ? [2, 3 * units] : nil, kernelInitializer: kernelInitializer,
+            recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer)
     }
 
     /// Points the kernels and bias at their slots of the model's buffers.
@@ -100,8 +102,9 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
         _ = sequence.begin(x, batch: B)
         let h = sequence.hidden.pointer
         // xp (T·B, 3U) = xT · W + b₀ for every step at once.
-        weights.projectInputs(sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: xp,
-                              addBias: true)
+        weights.projectInputs(
+            sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: xp,
+            addBias: true)
         for t in 0..<T {
             let xpt = xp + t * B * G, hpt = hp + t * B * G
             let hPrev = h + t * B * U, hNew = h + (t + 1) * B * U
@@ -115,9 +118,9 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
             for r in 0..<B {
                 let g = xpt + r * G, p = hpt + r * G
                 for j in 0..<(2 * U) { g[j] += p[j] }
-                recurrentActivation.apply(g, count: 2 * U)                  // z, r
-                for j in 0..<U { g[2 * U + j] += g[U + j] * p[2 * U + j] }   // xp_h + r ⊙ hp_h
-                activation.apply(g + 2 * U, count: U)                        // ĥ
+                recurrentActivation.apply(g, count: 2 * U)  // z, r
+                for j in 0..<U { g[2 * U + j] += g[U + j] * p[2 * U + j] }  // xp_h + r ⊙ hp_h
+                activation.apply(g + 2 * U, count: U)  // ĥ
                 let previous = hPrev + r * U, next = hNew + r * U
                 for j in 0..<U { next[j] = g[j] * previous[j] + (1 - g[j]) * g[2 * U + j] }
             }
@@ -157,17 +160,21 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
                 }
             }
             weights.accumulateBiasGradient(inputGates: dxp + t * B * G, recurrentGates: dhp + t * B * G, rows: B, width: G)
-            if t > 0 { weights.recurrentGradient(dhp + t * B * G, rows: B, units: U, width: G, transposed: transposed, into: dh, accumulate: true) }
+            if t > 0 {
+                weights.recurrentGradient(dhp + t * B * G, rows: B, units: U, width: G, transposed: transposed, into: dh, accumulate: true)
+            }
         }
-        weights.accumulateGradients(input: sequence.inputByTime.pointer, states: h, inputGates: dxp, recurrentGates: dhp,
-                                    rows: T * B, features: sequence.features, units: U, width: G)
+        weights.accumulateGradients(
+            input: sequence.inputByTime.pointer, states: h, inputGates: dxp, recurrentGates: dhp,
+            rows: T * B, features: sequence.features, units: U, width: G)
         guard needsInputGradient else { return nil }
         return sequence.inputGradient(weights: weights, gates: dxp, batch: B, width: G)
     }
 
     /// A new layer of this configuration (no weights or state).
     private func configuredCopy(goBackwards: Bool, name: String) -> GRU {
-        GRU(units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
+        GRU(
+            units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
             returnSequences: returnSequences, goBackwards: goBackwards, stateful: stateful,
             kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
             biasInitializer: biasInitializer, name: name)

@@ -30,8 +30,9 @@ struct KernelAndBias {
         _ dz: UnsafePointer<Float>, input x: UnsafePointer<Float>, rows: Int, depth: Int, width: Int,
         inputGradient dx: UnsafeMutablePointer<Float>?
     ) {
-        BLAS.gemm(transposeA: true, m: depth, n: width, k: rows, a: x, lda: depth, b: dz, ldb: width,
-                  beta: 1, c: kernelGradient, ldc: width)
+        BLAS.gemm(
+            transposeA: true, m: depth, n: width, k: rows, a: x, lda: depth, b: dz, ldb: width,
+            beta: 1, c: kernelGradient, ldc: width)
         if let biasGradient { Kernels.table.addColumnSums(dz, rows, width, biasGradient) }
         if let dx {
             BLAS.gemm(transposeB: true, m: rows, n: depth, k: width, a: dz, lda: width, b: kernel, ldb: width, c: dx, ldc: depth)

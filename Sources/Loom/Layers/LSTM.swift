@@ -63,19 +63,18 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
     /// and do not update it: read it after a one-worker `predict`).
     public private(set) var lastState: (h: Tensor, c: Tensor)?
 
-
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
     private var dropoutMasks: RecurrentDropout
     // Workspaces of the last forward pass, time-major (t outermost); the input and hidden
     // states are the sequence's.
-    private let gates = FloatBuffer()           // (T, B, 4U), activated gate values i, f, g, o; backward: dL/dz
-    private let cells = FloatBuffer()           // (T+1, B, U), cells[0] is the initial state
-    private let cellActivations = FloatBuffer() // (T, B, U), act(c_t)
-    private let maskedHidden = FloatBuffer()    // (T, B, U), h_{t-1} ⊙ r with recurrent dropout
-    private let candidates = FloatBuffer()      // (rows, U), a block's g gates, for their activation
+    private let gates = FloatBuffer()  // (T, B, 4U), activated gate values i, f, g, o; backward: dL/dz
+    private let cells = FloatBuffer()  // (T+1, B, U), cells[0] is the initial state
+    private let cellActivations = FloatBuffer()  // (T, B, U), act(c_t)
+    private let maskedHidden = FloatBuffer()  // (T, B, U), h_{t-1} ⊙ r with recurrent dropout
+    private let candidates = FloatBuffer()  // (rows, U), a block's g gates, for their activation
     // Workspaces of backward.
-    private let cellGradient = FloatBuffer()    // (B, U)
+    private let cellGradient = FloatBuffer()  // (B, U)
 
     /// - Parameters:
     ///   - units: size of the hidden state.
@@ -110,8 +109,9 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         biasInitializer: Initializer = .zeros,
         name: String = ""
     ) {
-        sequence = RecurrentSequence(units: units, returnSequences: returnSequences, goBackwards: goBackwards,
-                                     stateful: stateful, stateComponents: 2)
+        sequence = RecurrentSequence(
+            units: units, returnSequences: returnSequences, goBackwards: goBackwards,
+            stateful: stateful, stateComponents: 2)
         self.activation = activation
         self.recurrentActivation = recurrentActivation
         self.useBias = useBias
@@ -175,8 +175,9 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         let states = dropoutMasks.recurrentMask == nil ? h : maskedHidden.reserve(T * B * U)
         // All input projections at once: z (T·B, 4U) = xT (T·B, F) · kernel (F, 4U); the
         // bias is added in the cell.
-        weights.projectInputs(sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: z,
-                              addBias: false)
+        weights.projectInputs(
+            sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: z,
+            addBias: false)
         for t in 0..<T {
             let zt = z + t * B * G
             if let r = dropoutMasks.recurrentMask {
@@ -186,8 +187,9 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
                 // z_t (B, 4U) += h_{t-1} (B, U) · recurrent_kernel (U, 4U): one fused 4-gate GEMM.
                 weights.addRecurrent(states + t * B * U, rows: B, units: U, width: G, into: zt)
             }
-            cellForward(gates: zt, previousCell: c + t * B * U, cell: c + (t + 1) * B * U,
-                        hidden: h + (t + 1) * B * U, cellActivation: act + t * B * U, rows: B)
+            cellForward(
+                gates: zt, previousCell: c + t * B * U, cell: c + (t + 1) * B * U,
+                hidden: h + (t + 1) * B * U, cellActivation: act + t * B * U, rows: B)
         }
         if returnState { recordLastState(hidden: h + T * B * U, cell: c + T * B * U, batch: B) }
         return sequence.end(batch: B, cell: c + T * B * U)
@@ -203,8 +205,9 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
     ) {
         let U = units, blockRows = max(1, 4096 / (4 * U))
         let scratch = candidates.reserve(min(rows, blockRows) * U)
-        Kernels.table.lstmCellForward(z, weights.bias, previousCell, cell, hidden, cellActivation, scratch, rows, U,
-                                      recurrentActivation.kernelKind, activation.kernelKind)
+        Kernels.table.lstmCellForward(
+            z, weights.bias, previousCell, cell, hidden, cellActivation, scratch, rows, U,
+            recurrentActivation.kernelKind, activation.kernelKind)
     }
 
     // MARK: backward (full backpropagation through time over the batch's timesteps)
@@ -225,8 +228,9 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
 
         for t in stride(from: T - 1, through: 0, by: -1) {
             TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
-            cellBackward(step: t, rows: B, hiddenGradient: dh, cellGradient: dc,
-                         gateGradients: dz + t * B * G)
+            cellBackward(
+                step: t, rows: B, hiddenGradient: dh, cellGradient: dc,
+                gateGradients: dz + t * B * G)
             weights.accumulateBiasGradient(inputGates: dz + t * B * G, recurrentGates: dz + t * B * G, rows: B, width: G)
             if t > 0 {
                 // dh_{t-1} (B, U) = dz_t (B, 4U) · recurrent_kernelᵀ (4U, U).
@@ -236,8 +240,9 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         }
         // Kernel gradients over all T·B rows at once.
         let states = dropoutMasks.recurrentMask == nil ? sequence.hidden.pointer : maskedHidden.pointer
-        weights.accumulateGradients(input: sequence.inputByTime.pointer, states: states, inputGates: dz,
-                                    recurrentGates: dz, rows: T * B, features: sequence.features, units: U, width: G)
+        weights.accumulateGradients(
+            input: sequence.inputByTime.pointer, states: states, inputGates: dz,
+            recurrentGates: dz, rows: T * B, features: sequence.features, units: U, width: G)
         guard needsInputGradient else { return nil }
         return sequence.inputGradient(weights: weights, gates: dz, batch: B, width: G, inputMask: dropoutMasks.inputMask)
     }
@@ -255,9 +260,10 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         cellGradient dc: UnsafeMutablePointer<Float>, gateGradients dz: UnsafeMutablePointer<Float>
     ) {
         let U = units, G = 4 * U
-        Kernels.table.lstmCellBackward(gates.pointer + t * rows * G, cells.pointer + t * rows * U,
-                                       cellActivations.pointer + t * rows * U, dh, dc, dz, rows, U,
-                                       recurrentActivation.kernelKind, activation.kernelKind)
+        Kernels.table.lstmCellBackward(
+            gates.pointer + t * rows * G, cells.pointer + t * rows * U,
+            cellActivations.pointer + t * rows * U, dh, dc, dz, rows, U,
+            recurrentActivation.kernelKind, activation.kernelKind)
     }
 
     // MARK: state
@@ -274,11 +280,12 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
 
     /// A new layer of this configuration (no weights, state or masks).
     private func configuredCopy(goBackwards: Bool, returnState: Bool, name: String) -> LSTM {
-        LSTM(units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
-             unitForgetBias: unitForgetBias, returnSequences: returnSequences, returnState: returnState,
-             goBackwards: goBackwards, stateful: stateful, dropout: dropout, recurrentDropout: recurrentDropout,
-             kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
-             biasInitializer: biasInitializer, name: name)
+        LSTM(
+            units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
+            unitForgetBias: unitForgetBias, returnSequences: returnSequences, returnState: returnState,
+            goBackwards: goBackwards, stateful: stateful, dropout: dropout, recurrentDropout: recurrentDropout,
+            kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
+            biasInitializer: biasInitializer, name: name)
     }
 
     /// An unbuilt, unnamed copy of the configuration with `goBackwards` flipped and `returnState` off.

@@ -35,13 +35,15 @@ public final class MaxPooling2D: Layer {
             throw LoomError.invalidArgument("MaxPooling2D '\(name)': pool size and strides must be positive")
         }
         guard inputShape.count == 3 else {
-            throw LoomError.shapeMismatch(context: "MaxPooling2D '\(name)'", expected: "(batch, height, width, channels)",
-                                          found: [-1] + inputShape)
+            throw LoomError.shapeMismatch(
+                context: "MaxPooling2D '\(name)'", expected: "(batch, height, width, channels)",
+                found: [-1] + inputShape)
         }
         geometry = WindowGeometry(input: inputShape, window: poolSize, strides: strides, padding: padding)
         guard geometry.outputHeight > 0, geometry.outputWidth > 0 else {
-            throw LoomError.shapeMismatch(context: "MaxPooling2D '\(name)' with a \(poolSize.0)x\(poolSize.1) pool",
-                                          expected: "images at least as large as the pool", found: [-1] + inputShape)
+            throw LoomError.shapeMismatch(
+                context: "MaxPooling2D '\(name)' with a \(poolSize.0)x\(poolSize.1) pool",
+                expected: "images at least as large as the pool", found: [-1] + inputShape)
         }
         return [geometry.outputHeight, geometry.outputWidth, geometry.channels]
     }

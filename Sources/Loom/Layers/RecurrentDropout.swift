@@ -8,8 +8,8 @@ final class RecurrentDropout {
     let inputRate: Float
     let recurrentRate: Float
     private var generator = SeededGenerator(seed: 0)
-    private let inputMaskBuffer = FloatBuffer()     // (B, F)
-    private let recurrentMaskBuffer = FloatBuffer() // (B, U)
+    private let inputMaskBuffer = FloatBuffer()  // (B, F)
+    private let recurrentMaskBuffer = FloatBuffer()  // (B, U)
     /// The masks of the current pass, or nil where that dropout is off.
     private(set) var inputMask: UnsafePointer<Float>?
     private(set) var recurrentMask: UnsafePointer<Float>?

@@ -18,13 +18,13 @@ final class RecurrentSequence {
     /// Stateful carry, shared with the layer's replicas.
     private(set) var stateStore: RecurrentStateStore
 
-    let inputByTime = FloatBuffer()          // (T, B, F)
-    let hidden = FloatBuffer()               // (T+1, B, U)
-    let hiddenGradient = FloatBuffer()       // (B, U)
+    let inputByTime = FloatBuffer()  // (T, B, F)
+    let hidden = FloatBuffer()  // (T+1, B, U)
+    let hiddenGradient = FloatBuffer()  // (B, U)
     let transposedRecurrent = FloatBuffer()  // (width, U): recurrent_kernelᵀ for the backward
-    private let output = FloatBuffer()       // (B, T, U) or (B, U)
-    private let inputGradientByTime = FloatBuffer() // (T, B, F)
-    private let inputGradient = FloatBuffer()       // (B, T, F)
+    private let output = FloatBuffer()  // (B, T, U) or (B, U)
+    private let inputGradientByTime = FloatBuffer()  // (T, B, F)
+    private let inputGradient = FloatBuffer()  // (B, T, F)
 
     init(units: Int, returnSequences: Bool, goBackwards: Bool, stateful: Bool, stateComponents: Int) {
         self.units = units
@@ -46,8 +46,9 @@ final class RecurrentSequence {
 
     /// A copy for a replica: same configuration and shape, the same carried state, own buffers.
     func replica() -> RecurrentSequence {
-        let copy = RecurrentSequence(units: units, returnSequences: returnSequences, goBackwards: goBackwards,
-                                     stateful: stateful, stateComponents: stateStore.components)
+        let copy = RecurrentSequence(
+            units: units, returnSequences: returnSequences, goBackwards: goBackwards,
+            stateful: stateful, stateComponents: stateStore.components)
         (copy.timesteps, copy.features, copy.stateStore) = (timesteps, features, stateStore)
         return copy
     }
@@ -74,8 +75,9 @@ final class RecurrentSequence {
         let y = output.reserve(B * (returnSequences ? T : 1) * U)
         TimeMajor.output(hidden: h, into: y, batch: B, steps: T, units: U, sequences: returnSequences)
         if stateful {
-            stateStore.keep(hidden: h + T * B * U, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B),
-                            batch: B, units: U)
+            stateStore.keep(
+                hidden: h + T * B * U, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B),
+                batch: B, units: U)
         }
         return UnsafePointer(y)
     }

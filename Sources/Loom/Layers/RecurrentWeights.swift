@@ -49,8 +49,9 @@ struct RecurrentWeights {
     ) {
         let withBias = addBias && bias != nil
         if withBias, let bias { for r in 0..<rows { (z + r * width).update(from: bias, count: width) } }
-        BLAS.gemm(m: rows, n: width, k: features, a: xT, lda: features, b: kernel, ldb: width,
-                  beta: withBias ? 1 : 0, c: z, ldc: width)
+        BLAS.gemm(
+            m: rows, n: width, k: features, a: xT, lda: features, b: kernel, ldb: width,
+            beta: withBias ? 1 : 0, c: z, ldc: width)
     }
 
     /// z (rows, width) += h (rows, units) · recurrent_kernel: all gates of one step in one
@@ -80,8 +81,9 @@ struct RecurrentWeights {
             if !accumulate { dh.update(repeating: 0, count: rows * units) }
             SmallGemm.accumulate(m: rows, n: units, k: width, a: dz, lda: width, b: transposed, ldb: units, c: dh, ldc: units)
         } else {
-            BLAS.gemm(m: rows, n: units, k: width, a: dz, lda: width, b: transposed, ldb: units,
-                      beta: accumulate ? 1 : 0, c: dh, ldc: units)
+            BLAS.gemm(
+                m: rows, n: units, k: width, a: dz, lda: width, b: transposed, ldb: units,
+                beta: accumulate ? 1 : 0, c: dh, ldc: units)
         }
     }
 
@@ -104,15 +106,18 @@ struct RecurrentWeights {
         input xT: UnsafePointer<Float>, states h: UnsafePointer<Float>, inputGates dInput: UnsafePointer<Float>,
         recurrentGates dRecurrent: UnsafePointer<Float>, rows: Int, features: Int, units: Int, width: Int
     ) {
-        BLAS.gemm(transposeA: true, m: features, n: width, k: rows, a: xT, lda: features, b: dInput, ldb: width,
-                  beta: 1, c: kernelGradient, ldc: width)
-        BLAS.gemm(transposeA: true, m: units, n: width, k: rows, a: h, lda: units, b: dRecurrent, ldb: width,
-                  beta: 1, c: recurrentGradient, ldc: width)
+        BLAS.gemm(
+            transposeA: true, m: features, n: width, k: rows, a: xT, lda: features, b: dInput, ldb: width,
+            beta: 1, c: kernelGradient, ldc: width)
+        BLAS.gemm(
+            transposeA: true, m: units, n: width, k: rows, a: h, lda: units, b: dRecurrent, ldb: width,
+            beta: 1, c: recurrentGradient, ldc: width)
     }
 
     /// dxT (rows, features) = dInput (rows, width) · kernelᵀ.
     func inputGradient(_ dInput: UnsafePointer<Float>, rows: Int, features: Int, width: Int, into dxT: UnsafeMutablePointer<Float>) {
-        BLAS.gemm(transposeB: true, m: rows, n: features, k: width, a: dInput, lda: width, b: kernel, ldb: width,
-                  c: dxT, ldc: features)
+        BLAS.gemm(
+            transposeB: true, m: rows, n: features, k: width, a: dInput, lda: width, b: kernel, ldb: width,
+            c: dxT, ldc: features)
     }
 }

@@ -30,7 +30,7 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
 
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
-    private let preactivationGradients = FloatBuffer() // (T, B, U)
+    private let preactivationGradients = FloatBuffer()  // (T, B, U)
 
     /// A SimpleRNN of `units` with Keras's defaults; `name` defaults to "simple_rnn", ... in model order.
     public init(
@@ -38,8 +38,9 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
         goBackwards: Bool = false, stateful: Bool = false, kernelInitializer: Initializer = .glorotUniform,
         recurrentInitializer: Initializer = .orthogonal, biasInitializer: Initializer = .zeros, name: String = ""
     ) {
-        sequence = RecurrentSequence(units: units, returnSequences: returnSequences, goBackwards: goBackwards,
-                                     stateful: stateful, stateComponents: 1)
+        sequence = RecurrentSequence(
+            units: units, returnSequences: returnSequences, goBackwards: goBackwards,
+            stateful: stateful, stateComponents: 1)
         self.activation = activation
         self.useBias = useBias
         self.kernelInitializer = kernelInitializer
@@ -59,9 +60,10 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
 
     /// kernel `(features, units)`, recurrent_kernel `(units, units)`, then bias `(units)` when `useBias`.
     public var parameterSpecs: [ParameterSpec] {
-        RecurrentWeights.specs(features: sequence.features, width: units, units: units, bias: useBias ? [units] : nil,
-                               kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
-                               biasInitializer: biasInitializer)
+        RecurrentWeights.specs(
+            features: sequence.features, width: units, units: units, bias: useBias ? [units] : nil,
+            kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
+            biasInitializer: biasInitializer)
     }
 
     /// Points the kernels and bias at their slots of the model's buffers.
@@ -108,17 +110,19 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
             weights.accumulateBiasGradient(inputGates: dat, recurrentGates: dat, rows: B, width: U)
             if t > 0 { weights.recurrentGradient(dat, rows: B, units: U, width: U, transposed: transposed, into: dh, accumulate: false) }
         }
-        weights.accumulateGradients(input: sequence.inputByTime.pointer, states: h, inputGates: da, recurrentGates: da,
-                                    rows: T * B, features: sequence.features, units: U, width: U)
+        weights.accumulateGradients(
+            input: sequence.inputByTime.pointer, states: h, inputGates: da, recurrentGates: da,
+            rows: T * B, features: sequence.features, units: U, width: U)
         guard needsInputGradient else { return nil }
         return sequence.inputGradient(weights: weights, gates: da, batch: B, width: U)
     }
 
     /// A new layer of this configuration (no weights or state).
     private func configuredCopy(goBackwards: Bool, name: String) -> SimpleRNN {
-        SimpleRNN(units, activation: activation, useBias: useBias, returnSequences: returnSequences,
-                  goBackwards: goBackwards, stateful: stateful, kernelInitializer: kernelInitializer,
-                  recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
+        SimpleRNN(
+            units, activation: activation, useBias: useBias, returnSequences: returnSequences,
+            goBackwards: goBackwards, stateful: stateful, kernelInitializer: kernelInitializer,
+            recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
     }
 
     /// An unbuilt, unnamed copy of the configuration with `goBackwards` flipped.

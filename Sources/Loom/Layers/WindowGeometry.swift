@@ -79,8 +79,9 @@ struct WindowGeometry: Equatable {
         let (rows, columns) = inside(oh, ow)
         let (top, left) = source(oh, ow, 0, columns.lowerBound)
         for i in rows {
-            body(image + ((top + i) * width + left) * channels, cell + i * rowLength + columns.lowerBound * channels,
-                 columns.count * channels)
+            body(
+                image + ((top + i) * width + left) * channels, cell + i * rowLength + columns.lowerBound * channels,
+                columns.count * channels)
         }
     }
 

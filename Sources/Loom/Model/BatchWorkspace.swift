@@ -28,8 +28,9 @@ final class BatchWorkspace {
 
     /// Reads `rows` into the buffers from row `offset` on (already reserved).
     func load(_ dataset: any Dataset, rows: ArraySlice<Int>, at offset: Int, targets withTargets: Bool = true) throws {
-        try dataset.read(rows: rows, inputs: inputs.pointer + offset * inputCount,
-                         targets: withTargets ? targets.pointer + offset * outputCount : nil)
+        try dataset.read(
+            rows: rows, inputs: inputs.pointer + offset * inputCount,
+            targets: withTargets ? targets.pointer + offset * outputCount : nil)
         if !(dataset is InMemoryDataset) {
             try firstLayer.checkInput(inputs.pointer + offset * inputCount, rows: rows)
         }

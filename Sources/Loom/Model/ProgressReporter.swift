@@ -40,9 +40,12 @@ struct ProgressReporter {
         let filled = steps > 0 ? 20 * step / steps : 20
         let bar = String(repeating: "━", count: filled) + String(repeating: " ", count: 20 - filled)
         let perStep = seconds / Double(max(step, 1))
-        let stepText = perStep >= 1 ? String(format: "%.0fs/step", perStep)
-            : perStep >= 1e-3 ? String(format: "%.0fms/step", perStep * 1e3)
-            : String(format: "%.0fus/step", perStep * 1e6)
+        let stepText =
+            perStep >= 1
+            ? String(format: "%.0fs/step", perStep)
+            : perStep >= 1e-3
+                ? String(format: "%.0fms/step", perStep * 1e3)
+                : String(format: "%.0fus/step", perStep * 1e6)
         let values = logs.map { " - \($0.0): " + String(format: "%.4f", $0.1) }.joined()
         return "\(step)/\(steps) \(bar) \(Int(seconds.rounded()))s \(stepText)\(values)"
     }

@@ -42,11 +42,12 @@ extension Sequential {
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, processGroup: (any ProcessGroup)? = nil
     ) throws -> History {
-        try fit(dataset: InMemoryDataset(x: x, y: y), epochs: epochs, batchSize: batchSize, shuffle: shuffle,
-                validationSplit: validationSplit, verbose: verbose,
-                allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
-                workers: workers, averaging: averaging, fixedShards: fixedShards, callbacks: callbacks,
-                guardNonFinite: guardNonFinite, processGroup: processGroup)
+        try fit(
+            dataset: InMemoryDataset(x: x, y: y), epochs: epochs, batchSize: batchSize, shuffle: shuffle,
+            validationSplit: validationSplit, verbose: verbose,
+            allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
+            workers: workers, averaging: averaging, fixedShards: fixedShards, callbacks: callbacks,
+            guardNonFinite: guardNonFinite, processGroup: processGroup)
     }
 
     /// Trains on any `Dataset` (in memory or streamed); see `fit(x:y:...)`.
@@ -197,8 +198,9 @@ extension Sequential {
         if engine.workers > 1, dataset.supportsConcurrentReads {
             workspace.reserve(rows: rows.count)
             return try engine.trainStep(workspace, batch: rows.count) { shard in
-                try workspace.load(dataset, rows: rows[(rows.startIndex + shard.lowerBound)...].prefix(shard.count),
-                                   at: shard.lowerBound)
+                try workspace.load(
+                    dataset, rows: rows[(rows.startIndex + shard.lowerBound)...].prefix(shard.count),
+                    at: shard.lowerBound)
             }
         }
         try workspace.load(dataset, rows: rows)
@@ -250,8 +252,9 @@ extension Sequential {
         guard let objective else { throw notCompiled("evaluate") }
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "evaluate", use: .evaluation, parts: [("samples", dataset.sampleCount)])
-        let replicas = try ReplicaSet(model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
-                                      training: false, group: processGroup ?? SingleProcess())
+        let replicas = try ReplicaSet(
+            model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
+            training: false, group: processGroup ?? SingleProcess())
         defer { replicas.finish() }
         let totals = try evaluate(
             dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: makeWorkspace(dataset),
@@ -295,8 +298,9 @@ extension Sequential {
             dataset, batchSize: batchSize, context: "predict", use: .prediction, parts: [("samples", dataset.sampleCount)])
         let outputCount = Shape.count(outputShape!)
         var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
-        let replicas = try ReplicaSet(model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
-                                      training: false, group: processGroup ?? SingleProcess())
+        let replicas = try ReplicaSet(
+            model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
+            training: false, group: processGroup ?? SingleProcess())
         defer { replicas.finish() }
         let workspace = makeWorkspace(dataset)
         try result.scalars.withUnsafeMutableBufferPointer { buffer in
@@ -330,8 +334,9 @@ extension Sequential {
             if replicas.isMultiProcess {
                 let own = replicas.localRows(batch: end - start)
                 workspace.reserve(rows: end - start)
-                try workspace.load(dataset, rows: all[(start + own.lowerBound)..<(start + own.upperBound)], at: own.lowerBound,
-                                   targets: targets)
+                try workspace.load(
+                    dataset, rows: all[(start + own.lowerBound)..<(start + own.upperBound)], at: own.lowerBound,
+                    targets: targets)
                 try body(start, end - start)
                 start = end
                 continue

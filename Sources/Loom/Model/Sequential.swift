@@ -62,7 +62,7 @@ public final class Sequential {
 
     /// An empty model (add layers with `add(_:)`), optionally with its input declared.
     public convenience init(name: String = "sequential", seed: UInt64 = 0, inputShape: [Int]? = nil, batchSize: Int? = nil) {
-        self.init(name: name, seed: seed) { }
+        self.init(name: name, seed: seed) {}
         self.inputShape = inputShape
         self.batchSize = batchSize
     }
@@ -292,7 +292,9 @@ public final class Sequential {
         }
         var offset = 0
         for tensor in tensors {
-            tensor.scalars.withUnsafeBufferPointer { (parameterStore.values.pointer + offset).update(from: $0.baseAddress!, count: $0.count) }
+            tensor.scalars.withUnsafeBufferPointer {
+                (parameterStore.values.pointer + offset).update(from: $0.baseAddress!, count: $0.count)
+            }
             offset += tensor.scalars.count
         }
     }

@@ -23,11 +23,13 @@ extension Sequential {
         lines.append(rule("┡", "━", "╇", "┩"))
         for (index, layer) in layers.enumerated() {
             if index > 0 { lines.append(rule("├", "─", "┼", "┤")) }
-            lines.append(row([
-                "\(layer.name) (\(layer.typeName))",
-                Shape.describe(outputShapes[index], batch: batchSize),
-                Sequential.grouped(layer.parameterCount),
-            ], "│", "│"))
+            lines.append(
+                row(
+                    [
+                        "\(layer.name) (\(layer.typeName))",
+                        Shape.describe(outputShapes[index], batch: batchSize),
+                        Sequential.grouped(layer.parameterCount),
+                    ], "│", "│"))
         }
         lines.append(rule("└", "─", "┴", "┘"))
         let bytes = Sequential.byteText(parameterCount * 4)

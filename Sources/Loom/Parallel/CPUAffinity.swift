@@ -41,7 +41,8 @@ enum CPUAffinity {
         guard let set = currentMask() else { return [] }
         let cpus = (0..<(setSize * 8)).filter { set[$0 / 8] & (1 << ($0 % 8)) != 0 }
         guard let current = symbol("sched_getcpu", as: GetCPU.self).map({ Int($0()) }),
-              let index = cpus.firstIndex(of: current) else { return cpus }
+            let index = cpus.firstIndex(of: current)
+        else { return cpus }
         return Array(cpus[index...] + cpus[..<index])
     }
 

@@ -51,10 +51,11 @@ extension ProcessGroup {
     public func checkSame(settings: [String: String]) throws {
         let encoded = settings.sorted { $0.key < $1.key }.map { "\($0.key)\u{1F}\($0.value)" }.joined(separator: "\u{1E}")
         let all = try allGather(Array(encoded.utf8)).map { bytes in
-            Dictionary(String(decoding: bytes, as: UTF8.self).split(separator: "\u{1E}").map { entry in
-                let parts = entry.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
-                return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-            }, uniquingKeysWith: { $1 })
+            Dictionary(
+                String(decoding: bytes, as: UTF8.self).split(separator: "\u{1E}").map { entry in
+                    let parts = entry.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
+                    return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+                }, uniquingKeysWith: { $1 })
         }
         for (rank, values) in all.enumerated() {
             for name in Set(values.keys).union(all[0].keys).sorted() where values[name] != all[0][name] {

@@ -83,8 +83,9 @@ final class Replica {
     ) {
         gradients.update(repeating: 0, count: parameterCount)
         let predictions = forward(inputs, batch: batch, training: true)
-        score(predictions, targets: targets, batch: batch, outputCount: outputCount, width: width, objective: objective,
-              gradient: true)
+        score(
+            predictions, targets: targets, batch: batch, outputCount: outputCount, width: width, objective: objective,
+            gradient: true)
         var gradient = outputGradient.pointer
         for (index, layer) in layers.enumerated().reversed() {
             guard let next = layer.backward(gradient, batch: batch, needsInputGradient: index > 0) else { break }

@@ -160,9 +160,10 @@ final class ReplicaSet {
                 let predictions = replica.forward(
                     workspace.inputs.pointer + rows.lowerBound * workspace.inputCount, batch: rows.count, training: false)
                 if let objective {
-                    replica.score(predictions, targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
-                                  batch: rows.count, outputCount: workspace.outputCount, width: outputWidth,
-                                  objective: objective, gradient: false)
+                    replica.score(
+                        predictions, targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
+                        batch: rows.count, outputCount: workspace.outputCount, width: outputWidth,
+                        objective: objective, gradient: false)
                 }
                 output?.advanced(by: rows.lowerBound * workspace.outputCount)
                     .update(from: predictions, count: rows.count * workspace.outputCount)
@@ -198,9 +199,11 @@ final class ReplicaSet {
         for i in resultSums.indices { resultSums[i] = 0 }
         if isMultiProcess {
             try resultSums.withUnsafeMutableBufferPointer { doubles in
-                try group.sumAlongRanks(floats: .init(start: nil, count: 0), doubles: doubles, addDoubles: {
-                    addWeightedResults(into: doubles, ranges: ranges, batch: batch)
-                }, addFloats: { _ in })
+                try group.sumAlongRanks(
+                    floats: .init(start: nil, count: 0), doubles: doubles,
+                    addDoubles: {
+                        addWeightedResults(into: doubles, ranges: ranges, batch: batch)
+                    }, addFloats: { _ in })
             }
         } else {
             resultSums.withUnsafeMutableBufferPointer { addWeightedResults(into: $0, ranges: ranges, batch: batch) }

@@ -98,8 +98,9 @@ final class TrainingEngine {
         // The job's captures are handed to each worker as arguments, not copied into a shared
         // struct: a struct of references copied on every core costs contended refcounting.
         replicas.pool.run { [self] worker in
-            runTrainingStep(worker: worker, workspace: workspace, batch: batch, plan: plan, step: update ? step : nil,
-                            loadShard: loadShard)
+            runTrainingStep(
+                worker: worker, workspace: workspace, batch: batch, plan: plan, step: update ? step : nil,
+                loadShard: loadShard)
         }
         lastStepFailed = loadErrors.contains { $0 != nil }
         if replicas.isMultiProcess {
@@ -174,7 +175,8 @@ final class TrainingEngine {
     /// The error of a step another process could not take.
     private func throwRemoteFailure(step: Int) throws {
         if exchange[Exchange.nonFiniteRank] != 0 {
-            throw NonFiniteStep(step: step, detail: "on rank \(Int(exchange[Exchange.nonFiniteRank]) - 1), a loss or gradient is not finite")
+            throw NonFiniteStep(
+                step: step, detail: "on rank \(Int(exchange[Exchange.nonFiniteRank]) - 1), a loss or gradient is not finite")
         }
         if exchange[Exchange.failedRank] != 0 {
             throw LoomError.invalidArgument(
@@ -354,7 +356,7 @@ final class TrainingEngine {
         let scale = 1 / Float(replicas.globalShardCount)
         let states = copies.map { $0.optimizer!.stateBuffers }
         var buffers: [([UnsafeMutablePointer<Float>], UnsafeMutablePointer<Float>?)] = [
-            (copies.map { $0.ownParameters!.pointer }, store.values.pointer),
+            (copies.map { $0.ownParameters!.pointer }, store.values.pointer)
         ]
         for index in states[0].indices where states[0][index].capacity >= count {
             buffers.append((states.map { $0[index].pointer }, nil))

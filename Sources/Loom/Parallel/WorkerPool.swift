@@ -37,7 +37,8 @@ final class WorkerPool: @unchecked Sendable {
         if sharers > 1 {
             // Numbered, not the caller's first: every process sees the same order.
             cpus = cpus.sorted()
-            cpus = firstCPU + count <= cpus.count && count * sharers <= cpus.count
+            cpus =
+                firstCPU + count <= cpus.count && count * sharers <= cpus.count
                 ? Array(cpus[firstCPU..<(firstCPU + count)]) : []
         }
         callerMask = cpus.count > 1 || (sharers > 1 && !cpus.isEmpty) ? CPUAffinity.currentMask() : nil
@@ -74,10 +75,12 @@ final class WorkerPool: @unchecked Sendable {
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         let start = Unmanaged.passRetained(Start(body))
         var thread = pthread_t()
-        let result = pthread_create(&thread, &attributes, { context in
-            Unmanaged<Start>.fromOpaque(context!).takeRetainedValue().body()
-            return nil
-        }, start.toOpaque())
+        let result = pthread_create(
+            &thread, &attributes,
+            { context in
+                Unmanaged<Start>.fromOpaque(context!).takeRetainedValue().body()
+                return nil
+            }, start.toOpaque())
         guard result != 0 else { return nil }
         start.release()
         return String(cString: strerror(result))

@@ -29,18 +29,21 @@ public enum BLAS {
             return
         }
         if WideGemm.isEnabled, alpha == 1, beta == 0 || beta == 1, WideGemm.suits(m: m, n: n, k: k, transposeB: transposeB) {
-            WideGemm.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b,
-                              ldb: ldb, c: c, ldc: ldc, accumulate: beta == 1)
+            WideGemm.multiply(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b,
+                ldb: ldb, c: c, ldc: ldc, accumulate: beta == 1)
             return
         }
         if WideGemm.isEnabled, !transposeB, alpha == 1, beta == 0 || beta == 1,
-           transposeA ? SmallGemm.suitsNarrowTransposedA(m: m, n: n, k: k) : SmallGemm.suitsNarrow(m: m, n: n) {
+            transposeA ? SmallGemm.suitsNarrowTransposedA(m: m, n: n, k: k) : SmallGemm.suitsNarrow(m: m, n: n)
+        {
             if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }
             SmallGemm.accumulate(transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
             return
         }
-        openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                     b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        openBLASGemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+            b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
     /// Writes Aᵀ `(columns, rows)`, packed, for A `(rows, columns)` with leading dimension `lda`

@@ -35,7 +35,8 @@ public final class FloatBuffer {
     /// many it holds.
     private static func allocate(_ count: Int) -> (UnsafeMutablePointer<Float>, Int) {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let (start, size) = WorkspacePool.shared.take(bytes: bytes)
+        let (start, size) =
+            WorkspacePool.shared.take(bytes: bytes)
             ?? (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
         let floats = size / MemoryLayout<Float>.stride
         return (start.bindMemory(to: Float.self, capacity: floats), count == 0 ? 0 : floats)

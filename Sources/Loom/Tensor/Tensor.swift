@@ -64,7 +64,7 @@ public struct Tensor: Equatable, Sendable {
     public func samples(_ range: Range<Int>) -> Tensor {
         let stride = Shape.count(sampleShape)
         var result = Tensor(shape: [range.count] + sampleShape)
-        result.scalars = Array(scalars[range.lowerBound * stride ..< range.upperBound * stride])
+        result.scalars = Array(scalars[range.lowerBound * stride..<range.upperBound * stride])
         return result
     }
 

@@ -45,8 +45,9 @@ public enum WideGemm {
         transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     ) {
-        multiply(Kernels.table, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b,
-                 ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+        multiply(
+            Kernels.table, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b,
+            ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
     }
 
     /// `multiply` with the kernels of `table` (the tests run each level's).

@@ -49,8 +49,9 @@ public final class Adam: Optimizer {
         let t = Float(step)
         let alpha = learningRate * (1 - Float.pow(beta2, t)).squareRoot() / (1 - Float.pow(beta1, t))
         let count = range.count, start = range.lowerBound
-        Kernels.table.adam(w + start, g + start, firstMoments.pointer + start, secondMoments.pointer + start, count,
-                           alpha, 1 - beta1, 1 - beta2, epsilon)
+        Kernels.table.adam(
+            w + start, g + start, firstMoments.pointer + start, secondMoments.pointer + start, count,
+            alpha, 1 - beta1, 1 - beta2, epsilon)
     }
 }
 

@@ -44,7 +44,8 @@ public final class RMSprop: Optimizer {
         parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>, step: Int
     ) {
         let start = range.lowerBound
-        Kernels.table.rmsprop(w + start, g + start, meanSquares.pointer + start, momentum == 0 ? nil : momenta.pointer + start,
-                              range.count, learningRate, rho, momentum, epsilon)
+        Kernels.table.rmsprop(
+            w + start, g + start, meanSquares.pointer + start, momentum == 0 ? nil : momenta.pointer + start,
+            range.count, learningRate, rho, momentum, epsilon)
     }
 }

@@ -39,7 +39,8 @@ public final class SGD: Optimizer {
         parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>, step: Int
     ) {
         let start = range.lowerBound
-        Kernels.table.sgd(w + start, g + start, momentum == 0 ? nil : velocities.pointer + start, range.count,
-                          learningRate, momentum, nesterov)
+        Kernels.table.sgd(
+            w + start, g + start, momentum == 0 ? nil : velocities.pointer + start, range.count,
+            learningRate, momentum, nesterov)
     }
 }

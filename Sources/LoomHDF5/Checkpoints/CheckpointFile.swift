@@ -35,8 +35,9 @@ public enum CheckpointFile {
     /// checkpoint.
     public static func read(_ path: String) throws -> TrainingSnapshot {
         func damaged(_ why: String) -> LoomError {
-            .invalidArgument("checkpoint \(path) is damaged or not a Loom checkpoint (\(why)); "
-                                + "remove it to resume from an earlier one")
+            .invalidArgument(
+                "checkpoint \(path) is damaged or not a Loom checkpoint (\(why)); "
+                    + "remove it to resume from an earlier one")
         }
         let file: HDF5File
         do { file = try HDF5File(path: path) } catch { throw damaged("\(error)") }
@@ -54,12 +55,14 @@ public enum CheckpointFile {
             for name in file.childNames(of: "words") { snapshot.words[name] = try file.readWords("words/\(name)") }
             for name in file.childNames(of: "reals") { snapshot.reals[name] = try file.readReals("reals/\(name)") }
             guard let json = try file.stringAttribute("texts"),
-                  let texts = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String] else {
+                let texts = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]
+            else {
                 throw damaged("no texts")
             }
             snapshot.texts = texts
             guard Double(snapshot.checksum) == stored else {
-                throw damaged("its checksum is \(snapshot.checksum), the file says \(UInt32(exactly: stored).map(String.init) ?? "\(stored)")")
+                throw damaged(
+                    "its checksum is \(snapshot.checksum), the file says \(UInt32(exactly: stored).map(String.init) ?? "\(stored)")")
             }
         } catch let error as LoomError {
             throw error

@@ -67,27 +67,41 @@ public struct CSVImporter {
         guard samples > 0 else {
             // The sum may overflow: the guard above is what keeps window + horizon from being computed.
             let (needed, overflow) = window.addingReportingOverflow(horizon)
-            throw HDF5Error(file: csv, "has \(rows) rows; window \(window) + horizon \(horizon) needs at least "
-                                + (overflow ? "more than \(Int.max)" : "\(needed)"))
+            throw HDF5Error(
+                file: csv,
+                "has \(rows) rows; window \(window) + horizon \(horizon) needs at least "
+                    + (overflow ? "more than \(Int.max)" : "\(needed)"))
         }
 
-        let statistics = scaling == .none ? [:] : Dictionary(uniqueKeysWithValues: values.map { column, series in
-            (column, CSVImporter.statistics(series, scaling: scaling))
-        })
+        let statistics =
+            scaling == .none
+            ? [:]
+            : Dictionary(
+                uniqueKeysWithValues: values.map { column, series in
+                    (column, CSVImporter.statistics(series, scaling: scaling))
+                })
         for (column, (shift, scale)) in statistics { values[column] = values[column]!.map { ($0 - shift) / scale } }
 
         let features = featureIndices.count, targetCount = targetIndices.count
         var x = Tensor(shape: [samples, window, features])
         var y = Tensor(shape: targetCount == 1 ? [samples, horizon] : [samples, horizon, targetCount])
         x.withUnsafeMutableScalars { buffer in
-            for s in 0..<samples { for t in 0..<window { for (f, column) in featureIndices.enumerated() {
-                buffer[(s * window + t) * features + f] = Float(values[column]![s + t])
-            } } }
+            for s in 0..<samples {
+                for t in 0..<window {
+                    for (f, column) in featureIndices.enumerated() {
+                        buffer[(s * window + t) * features + f] = Float(values[column]![s + t])
+                    }
+                }
+            }
         }
         y.withUnsafeMutableScalars { buffer in
-            for s in 0..<samples { for h in 0..<horizon { for (k, column) in targetIndices.enumerated() {
-                buffer[(s * horizon + h) * targetCount + k] = Float(values[column]![s + window + h])
-            } } }
+            for s in 0..<samples {
+                for h in 0..<horizon {
+                    for (k, column) in targetIndices.enumerated() {
+                        buffer[(s * horizon + h) * targetCount + k] = Float(values[column]![s + window + h])
+                    }
+                }
+            }
         }
 
         let file = try HDF5File(path: output, mode: .create)
@@ -111,8 +125,9 @@ public struct CSVImporter {
             try file.setAttribute("target_shift", targetIndices.map { statistics[$0]!.shift })
             try file.setAttribute("target_scale", targetIndices.map { statistics[$0]!.scale })
         }
-        return Summary(samples: samples, featureColumns: featureNames, targetColumns: targetNames,
-                       inputShape: x.shape, targetShape: y.shape)
+        return Summary(
+            samples: samples, featureColumns: featureNames, targetColumns: targetNames,
+            inputShape: x.shape, targetShape: y.shape)
     }
 
     /// (shift, scale) so that (v − shift) / scale is the scaled value; a constant column keeps scale 1.
@@ -157,9 +172,13 @@ struct CSVTable {
         for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty else { continue }
-            lines.append((number + 1, trimmed.split(separator: ",", omittingEmptySubsequences: false).map {
-                $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-            }))
+            lines.append(
+                (
+                    number + 1,
+                    trimmed.split(separator: ",", omittingEmptySubsequences: false).map {
+                        $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                    }
+                ))
         }
         guard let first = lines.first else { throw HDF5Error(file: path, "is empty") }
         let hasHeader = first.1.contains { Double($0) == nil }
@@ -188,8 +207,10 @@ struct CSVTable {
         for column in columns {
             result[column] = try rows.indices.map { row in
                 guard let value = Double(rows[row][column]), value.isFinite else {
-                    throw HDF5Error(file: file, "line \(lineNumbers[row]), column '\(name(of: column))': "
-                                    + "'\(rows[row][column])' is not a finite number")
+                    throw HDF5Error(
+                        file: file,
+                        "line \(lineNumbers[row]), column '\(name(of: column))': "
+                            + "'\(rows[row][column])' is not a finite number")
                 }
                 return value
             }

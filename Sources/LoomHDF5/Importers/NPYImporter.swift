@@ -25,7 +25,7 @@ public enum NPYImporter {
             throw HDF5Error(file: path, ".npy format version \(major) is not supported (1, 2 or 3)")
         }
         guard bytes.count >= headerStart + headerLength else { throw HDF5Error(file: path, "truncated .npy header") }
-        let header = String(decoding: bytes[headerStart ..< headerStart + headerLength], as: UTF8.self)
+        let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
         let (descr, fortranOrder, shape) = try parseHeader(header, path: path)
         guard !fortranOrder else {
             throw HDF5Error(file: path, "is in Fortran order; save it in C order (numpy.ascontiguousarray) first")
@@ -35,14 +35,16 @@ public enum NPYImporter {
         case "<f4", "<i4": width = 4
         case "<f8", "<i8": width = 8
         default:
-            throw HDF5Error(file: path, "has dtype '\(descr)'; expected little-endian float32, float64, int32 or int64 (<f4, <f8, <i4, <i8)")
+            throw HDF5Error(
+                file: path, "has dtype '\(descr)'; expected little-endian float32, float64, int32 or int64 (<f4, <f8, <i4, <i8)")
         }
         guard let count = Shape.checkedCount(shape), count <= bytes.count else {
             throw HDF5Error(file: path, "has shape \(Shape.describe(shape)), more values than the file holds")
         }
         let start = headerStart + headerLength
         guard bytes.count - start == count * width else {
-            throw HDF5Error(file: path, "holds \(bytes.count - start) data bytes; shape \(Shape.describe(shape)) of '\(descr)' needs \(count * width)")
+            throw HDF5Error(
+                file: path, "holds \(bytes.count - start) data bytes; shape \(Shape.describe(shape)) of '\(descr)' needs \(count * width)")
         }
         var tensor = Tensor(shape: shape)
         tensor.withUnsafeMutableScalars { out in
@@ -86,7 +88,8 @@ public enum NPYImporter {
             return header[range.upperBound...].drop { $0 == " " }
         }
         guard let descrText = value(of: "descr"), descrText.first == "'",
-              let end = descrText.dropFirst().firstIndex(of: "'") else {
+            let end = descrText.dropFirst().firstIndex(of: "'")
+        else {
             throw HDF5Error(file: path, "the .npy header has no 'descr'")
         }
         let descr = String(descrText[descrText.index(after: descrText.startIndex)..<end])

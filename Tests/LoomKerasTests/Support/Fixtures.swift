@@ -27,8 +27,10 @@ func fixture(_ name: String) throws -> URL {
 
 /// Runs the expected inputs through `model` in order and compares every output with Keras's,
 /// to 1e-5 relative (plus 1e-6 absolute for values near zero).
-func assertPredicts(_ model: Sequential, like expected: ExpectedPredictions, _ what: String,
-                    file: StaticString = #filePath, line: UInt = #line) throws {
+func assertPredicts(
+    _ model: Sequential, like expected: ExpectedPredictions, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) throws {
     model.resetStates()
     for (input, output) in zip(expected.inputs, expected.outputs) {
         let predicted = try model.predict(try input.tensor(), batchSize: input.shape[0])

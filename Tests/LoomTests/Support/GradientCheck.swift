@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Loom
 
 /// Finite-difference check of every parameter gradient of a compiled model.
@@ -49,7 +50,7 @@ private func reshape(_ flat: [Float], like tensors: [Tensor]) throws -> [Tensor]
     var offset = 0
     return try tensors.map { tensor in
         defer { offset += tensor.scalars.count }
-        return try Tensor(shape: tensor.shape, scalars: Array(flat[offset ..< offset + tensor.scalars.count]))
+        return try Tensor(shape: tensor.shape, scalars: Array(flat[offset..<offset + tensor.scalars.count]))
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Loom
 
 /// One model's Keras reference numbers, read from `Fixtures/NAME.json`
