@@ -16,7 +16,7 @@ KERNEL_LEVELS := baseline \
 	$(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS))),avx2) \
 	$(if $(and $(findstring avx512f,$(CPU_FLAGS)),$(findstring avx512dq,$(CPU_FLAGS)),$(findstring avx512bw,$(CPU_FLAGS)),$(findstring avx512vl,$(CPU_FLAGS))),avx512)
 
-.PHONY: deps build release test dependent tsan demo bench compare clean
+.PHONY: deps build release test dependent tsan format lint demo bench compare clean
 
 deps:
 	@if ! pkg-config --exists openblas hdf5 zlib ompi-c 2>/dev/null || ! command -v mpirun >/dev/null; then \
@@ -54,6 +54,16 @@ dependent: deps
 tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-swift-testing --filter 'ParallelTests|HDF5DatasetTests'
+
+# swift-format (in the toolchain) with .swift-format: `make format` rewrites, `make lint`
+# fails on any finding (CI runs it).
+FORMAT_PATHS = Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Package.swift Benchmarks/Package.swift
+
+format:
+	$(SWIFT) format --in-place --recursive $(FORMAT_PATHS)
+
+lint:
+	$(SWIFT) format lint --strict --recursive $(FORMAT_PATHS)
 
 demo: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product loom
