@@ -135,9 +135,6 @@ struct Train: ParsableCommand {
         modelOptions.configureBLAS()
         let path = try dataOptions.path()
         let group = Job.group
-        if group != nil, checkpointDir != nil {
-            throw ValidationError("--checkpoint-dir is not supported under mpirun yet: a checkpoint would need every rank's state")
-        }
         // Outputs are checked before the first step: a typo costs a second, not the run. Only
         // rank 0 writes; an error there stops every rank.
         let inputs = [path] + kerasOptions.inputPaths
@@ -212,13 +209,18 @@ struct Train: ParsableCommand {
         let backup = try BackupAndRestore(
             backupDirectory: folder, saveFrequency: checkpointEvery.map { .steps($0) } ?? .epoch, deleteCheckpoint: false,
             keep: keep, settings: settings)
-        let existing = try backup.folder.latestPath()
-        if existing != nil && !resume {
+        // Rank 0 looks; every rank learns what it found.
+        let found = try Job.together("look into --checkpoint-dir \(folder)") { Job.speaks ? try backup.folder.latestPath() : nil }
+        let existing =
+            try Job.group.map { String(decoding: try $0.allGather(Array((found ?? "").utf8))[0], as: UTF8.self) } ?? found ?? ""
+        if !existing.isEmpty && !resume {
             throw ValidationError(
-                "--checkpoint-dir \(folder) holds a checkpoint of an earlier run (\(existing!)); "
+                "--checkpoint-dir \(folder) holds a checkpoint of an earlier run (\(existing)); "
                     + "pass --resume to continue it, or choose another folder")
         }
-        if existing == nil && resume && !quiet { print("No checkpoint in \(folder) yet: starting from the beginning") }
+        if existing.isEmpty && resume && !quiet && Job.speaks {
+            print("No checkpoint in \(folder) yet: starting from the beginning")
+        }
         return backup
     }
 

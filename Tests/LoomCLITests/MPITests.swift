@@ -1,6 +1,7 @@
 import Foundation
 import Loom
 import LoomHDF5
+import LoomKeras
 import XCTest
 
 /// `mpirun -np R loom ...` on this machine (ranks oversubscribed): R ranks of W workers give
@@ -110,6 +111,56 @@ extension CLITests {
             let close = stat.lastIndex(of: ")")
         else { return false }
         return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+
+    /// A job whose rank is killed after a checkpoint, launched again with `--resume`, ends with
+    /// the bits of a job never interrupted: rank 0 gathers every rank's state into the
+    /// checkpoint and sends it back to all on resuming. A dropout model, so every rank's
+    /// dropout streams must come back.
+    func testAJobKilledMidRunResumesToTheSameBits() throws {
+        let data = try importedData()
+        let config = folder.path("dropout.json")
+        let model = Sequential(seed: 3) {
+            Input(shape: [8, 2])
+            LSTM(5, returnSequences: true, dropout: 0.2, recurrentDropout: 0.2)
+            Dropout(0.25)
+            LSTM(4)
+            Dense(1)
+        }
+        try model.kerasJSON().write(toFile: config, atomically: true, encoding: .utf8)
+        let common = [
+            "train", "--data", data, "--model", config, "--epochs", "40", "--batch-size", "36", "--quiet",
+            "--checkpoint-every", "5",
+        ]
+        let straight = folder.path("straight.weights.h5"), resumed = folder.path("resumed.weights.h5")
+        let reference = try mpirun(
+            ["-np", "2", executable.path] + common + [
+                "--save", straight, "--checkpoint-dir",
+                folder.path("straight"),
+            ])
+        XCTAssertEqual(reference.status, 0, reference.output)
+        let checkpoints = folder.path("checkpoints")
+        let arguments = ["-np", "2", executable.path] + common + ["--save", resumed, "--checkpoint-dir", checkpoints]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: checkpoints + "/checkpoint-0000000100.h5"), process.isRunning,
+            Date() < deadline
+        {
+            usleep(5_000)
+        }
+        let ranks = children(of: process.processIdentifier)
+        XCTAssertEqual(ranks.count, 2)
+        if let rank = ranks.last { kill(rank, SIGKILL) }
+        process.waitUntilExit()
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        let again = try mpirun(arguments + ["--resume"])
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertEqual(try weights(resumed), try weights(straight))
     }
 
     /// The processes whose parent is `parent` (from /proc).

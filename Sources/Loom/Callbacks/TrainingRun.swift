@@ -60,8 +60,37 @@ public final class TrainingRun {
 
     // MARK: snapshots
 
+    /// The processes training together (this one alone without `mpirun`).
+    public var processGroup: any ProcessGroup { engine.replicas.group }
+
     /// The whole state of the run at this point (see `TrainingSnapshot` for what it holds).
-    public func snapshot() -> TrainingSnapshot {
+    /// With other processes every rank calls it at the same point: each adds its replicas'
+    /// state and its rows of the carried recurrent state, and every rank gets the whole.
+    public func snapshot() throws -> TrainingSnapshot {
+        var snapshot = localSnapshot()
+        let group = processGroup
+        guard group.size > 1 else { return snapshot }
+        let all = try group.allGather(snapshot.encoded()).map { try TrainingSnapshot(encoded: $0) }
+        for (rank, other) in all.enumerated() where rank != group.rank {
+            for (name, values) in other.words where name.hasPrefix("replica.") { snapshot.words[name] = values }
+            for (name, values) in other.floats where name.hasPrefix("replica.") { snapshot.floats[name] = values }
+            for (name, values) in other.floats where name.hasPrefix("state.") {
+                // state.<layer>.<store>.<batch size>.<component>: the rows that rank carries.
+                let parts = name.split(separator: ".")
+                guard parts.count == 5, let batch = Int(parts[3]), batch > 0, var merged = snapshot.floats[name],
+                    merged.count == values.count
+                else { continue }
+                let width = values.count / batch
+                let rows = engine.replicas.rows(ofRank: rank, batch: batch)
+                for k in (rows.lowerBound * width)..<(rows.upperBound * width) { merged[k] = values[k] }
+                snapshot.floats[name] = merged
+            }
+        }
+        return snapshot
+    }
+
+    /// This process's part of `snapshot()`.
+    private func localSnapshot() -> TrainingSnapshot {
         var snapshot = TrainingSnapshot()
         let store = model.parameterStore
         snapshot.floats["parameters"] = TrainingRun.array(store.values.pointer, store.count)
@@ -71,9 +100,8 @@ public final class TrainingRun {
         for (layerIndex, layer) in model.layers.enumerated() {
             for (storeIndex, states) in ((layer as? any StateCarryingLayer)?.stateStores ?? []).enumerated() {
                 for entry in states.entries {
-                    for (component, buffer) in entry.buffers.enumerated() {
-                        snapshot.floats["state.\(layerIndex).\(storeIndex).\(entry.batchSize).\(component)"] =
-                            TrainingRun.array(buffer.pointer, buffer.capacity)
+                    for (component, values) in entry.values.enumerated() {
+                        snapshot.floats["state.\(layerIndex).\(storeIndex).\(entry.batchSize).\(component)"] = values
                     }
                 }
             }

@@ -80,3 +80,63 @@ extension Sequential {
         values.withUnsafeBufferPointer { parameterStore.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
     }
 }
+
+extension TrainingSnapshot {
+    /// The snapshot as bytes, for sending between processes: "LOOMSNAP", then each kind's
+    /// entries (a count, then per entry its name's length and UTF-8, its element count and
+    /// its little-endian values), kinds in the order floats, words, reals, texts.
+    public func encoded() -> [UInt8] {
+        var bytes = Array("LOOMSNAP".utf8)
+        func word(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+        func entries<T>(_ values: [String: [T]], _ element: (T) -> UInt64, width: Int) {
+            word(UInt64(values.count))
+            for name in values.keys.sorted() {
+                let utf8 = Array(name.utf8)
+                word(UInt64(utf8.count))
+                bytes += utf8
+                word(UInt64(values[name]!.count))
+                for value in values[name]! {
+                    withUnsafeBytes(of: element(value).littleEndian) { bytes += $0.prefix(width) }
+                }
+            }
+        }
+        entries(floats, { UInt64($0.bitPattern) }, width: 4)
+        entries(words, { $0 }, width: 8)
+        entries(reals, { $0.bitPattern }, width: 8)
+        entries(texts.mapValues { Array($0.utf8) }, { UInt64($0) }, width: 1)
+        return bytes
+    }
+
+    /// The snapshot `encoded()` gave; throws on any other bytes.
+    public init(encoded bytes: [UInt8]) throws {
+        var offset = 8
+        let malformed = LoomError.invalidArgument("a snapshot received from another process is malformed")
+        guard bytes.starts(with: Array("LOOMSNAP".utf8)) else { throw malformed }
+        func value(width: Int) throws -> UInt64 {
+            guard width <= bytes.count - offset else { throw malformed }
+            var result: UInt64 = 0
+            for k in 0..<width { result |= UInt64(bytes[offset + k]) << (8 * UInt64(k)) }
+            offset += width
+            return result
+        }
+        func entries<T>(width: Int, _ make: (UInt64) -> T) throws -> [String: [T]] {
+            var result: [String: [T]] = [:]
+            for _ in 0..<(try value(width: 8)) {
+                let length = Int(try value(width: 8))
+                guard length <= bytes.count - offset else { throw malformed }
+                let name = String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
+                offset += length
+                let count = try value(width: 8)
+                guard count <= UInt64(bytes.count - offset) / UInt64(width) else { throw malformed }
+                result[name] = try (0..<Int(count)).map { _ in make(try value(width: width)) }
+            }
+            return result
+        }
+        self.init()
+        floats = try entries(width: 4) { Float(bitPattern: UInt32(truncatingIfNeeded: $0)) }
+        words = try entries(width: 8) { $0 }
+        reals = try entries(width: 8) { Double(bitPattern: $0) }
+        texts = try entries(width: 1) { UInt8(truncatingIfNeeded: $0) }.mapValues { String(decoding: $0, as: UTF8.self) }
+        guard offset == bytes.count else { throw malformed }
+    }
+}

@@ -116,6 +116,8 @@ final class RecurrentStateStore: @unchecked Sendable {
     /// 1 (h) or 2 (h and c).
     let components: Int
     private var states: [Int: [FloatBuffer]] = [:]
+    /// The layer's units: the width of a row of every state.
+    private var units = 0
     private let lock = NSLock()
 
     init(components: Int) { self.components = components }
@@ -137,6 +139,7 @@ final class RecurrentStateStore: @unchecked Sendable {
     /// Keeps the final `hidden` (and `cell`) as the state of `rows`.
     func keep(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>?, rows: ShardRows, batch: Int, units: Int) {
         let state = lock.withLock {
+            self.units = units
             if let state = states[rows.batchSize] { return state }
             let state = (0..<components).map { _ in FloatBuffer(count: rows.batchSize * units) }
             states[rows.batchSize] = state
@@ -146,15 +149,20 @@ final class RecurrentStateStore: @unchecked Sendable {
         if let cell { (state[1].pointer + rows.offset * units).update(from: cell, count: batch * units) }
     }
 
-    /// The kept states, by batch size ascending: each one buffer per component,
-    /// `(batchSize, units)`.
-    var entries: [(batchSize: Int, buffers: [FloatBuffer])] {
-        lock.withLock { states.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    /// Copies of the kept states, by batch size ascending: one array per component,
+    /// `(batchSize, units)` row-major.
+    var entries: [(batchSize: Int, values: [[Float]])] {
+        lock.withLock {
+            states.sorted { $0.key < $1.key }.map { batchSize, buffers in
+                (batchSize, buffers.map { Array(UnsafeBufferPointer(start: $0.pointer, count: batchSize * units)) })
+            }
+        }
     }
 
     /// Replaces the kept state for `batchSize`-row batches with `values` (one array per
     /// component, `batchSize · units` values each).
     func restore(batchSize: Int, values: [[Float]]) {
+        if let first = values.first, batchSize > 0 { lock.withLock { units = first.count / batchSize } }
         let state = values.map { component in
             let buffer = FloatBuffer(count: component.count)
             component.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: $0.count) }

@@ -136,6 +136,12 @@ final class ReplicaSet {
         return (firstShard..<(firstShard + shardCount)).map { s in (s * batch / count)..<((s + 1) * batch / count) }
     }
 
+    /// The rows of `batch` that rank `rank`'s shards cover (every rank runs as many shards).
+    func rows(ofRank rank: Int, batch: Int) -> Range<Int> {
+        let first = rank * shardCount, count = globalShardCount
+        return (first * batch / count)..<((first + shardCount) * batch / count)
+    }
+
     /// The rows of `batch` this process runs (all of them alone).
     func localRows(batch: Int) -> Range<Int> {
         let ranges = plan(batch: batch).ranges

@@ -15,12 +15,12 @@ import Dispatch
 final class TrainingEngine {
     let replicas: ReplicaSet
     let averaging: Averaging
-    private let store: ParameterStore
+    let store: ParameterStore
     private let objective: Objective
     /// The slice of the parameters each worker reduces and updates.
     private let slices: [Range<Int>]
     /// Steps since the replicas' parameters were last averaged (parameter averaging).
-    private(set) var localSteps = 0
+    var localSteps = 0
     private let timings: WorkerTimings
     /// One error slot per worker, written by that worker only (a raw buffer: an array's
     /// copy-on-write check is a shared read-modify-write).
@@ -299,54 +299,6 @@ final class TrainingEngine {
         }
     }
 
-    // MARK: checkpoints
-
-    /// Adds what the replicas hold beyond the store to `snapshot`: when they are copies, each
-    /// one's dropout generators, and with parameter averaging its parameters and optimizer
-    /// state.
-    func save(into snapshot: inout TrainingSnapshot) {
-        for (s, replica) in replicas.replicas.enumerated() where replica.isCopy {
-            for (index, layer) in replica.layers.enumerated() {
-                if let randomized = layer as? any RandomizedLayer {
-                    snapshot.words["replica.\(s).random.\(index)"] = randomized.randomState
-                }
-            }
-            if let own = replica.ownParameters, let optimizer = replica.optimizer {
-                snapshot.floats["replica.\(s).parameters"] = TrainingRun.array(own.pointer, store.count)
-                for (index, buffer) in optimizer.stateBuffers.enumerated() where buffer.capacity >= store.count {
-                    snapshot.floats["replica.\(s).optimizer.\(index)"] = TrainingRun.array(buffer.pointer, store.count)
-                }
-            }
-        }
-    }
-
-    /// Reads and checks the replicas' part of `snapshot`; returns what applies it (given the
-    /// local step count), so that a bad snapshot is refused before anything changes.
-    func prepareRestore(from snapshot: TrainingSnapshot) throws -> (Int) -> Void {
-        var writes: [(UnsafeMutablePointer<Float>, [Float])] = []
-        var randomStates: [(any RandomizedLayer, [UInt64])] = []
-        for (s, replica) in replicas.replicas.enumerated() where replica.isCopy {
-            for (index, layer) in replica.layers.enumerated() {
-                guard let randomized = layer as? any RandomizedLayer else { continue }
-                randomStates.append(
-                    (randomized, try snapshot.words("replica.\(s).random.\(index)", count: randomized.randomState.count)))
-            }
-            if let own = replica.ownParameters, let optimizer = replica.optimizer {
-                writes.append((own.pointer, try snapshot.floats("replica.\(s).parameters", count: store.count)))
-                for (index, buffer) in optimizer.stateBuffers.enumerated() where buffer.capacity >= store.count {
-                    writes.append((buffer.pointer, try snapshot.floats("replica.\(s).optimizer.\(index)", count: store.count)))
-                }
-            }
-        }
-        return { [self] localSteps in
-            for (target, values) in writes {
-                values.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: $0.count) }
-            }
-            for (layer, state) in randomStates { layer.randomState = state }
-            self.localSteps = localSteps
-        }
-    }
-
     /// `averageParameters` over every process's replicas, on the calling thread: each buffer
     /// (parameters, then each optimizer state) summed in global shard order along the ranks,
     /// the last rank's totals sent to every rank, then scaled as one process scales them.
@@ -395,26 +347,4 @@ final class TrainingEngine {
         result.communicate = timings[0].pointee.communicate / steps
         return result
     }
-}
-
-/// Each worker's running `StepProfile`, in its own cache lines (a Swift array would make
-/// every worker's update a modify access of the whole array: a race).
-private final class WorkerTimings: @unchecked Sendable {
-    /// Slots this many profiles apart, so two workers never share a 64-byte line.
-    private static let spacing = (64 + MemoryLayout<StepProfile>.stride - 1) / MemoryLayout<StepProfile>.stride + 1
-    private let slots: UnsafeMutablePointer<StepProfile>
-    private let count: Int
-
-    init(workers: Int) {
-        count = workers * WorkerTimings.spacing
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: StepProfile(), count: count)
-    }
-
-    deinit {
-        slots.deinitialize(count: count)
-        slots.deallocate()
-    }
-
-    subscript(worker: Int) -> UnsafeMutablePointer<StepProfile> { slots + worker * WorkerTimings.spacing }
 }

@@ -9,6 +9,10 @@ import Loom
 /// (`TrainingRun.interrupt()`). As Keras's, it deletes its checkpoints when training ends
 /// normally unless `deleteCheckpoint` is false; an interrupted run or one that throws keeps
 /// them.
+///
+/// With other processes (`mpirun`), every rank has one: the ranks gather the whole run into
+/// each checkpoint, and only rank 0 reads and writes the folder; on resuming, rank 0 sends
+/// the checkpoint to every rank (no shared filesystem is assumed).
 public final class BackupAndRestore: Callback {
     /// When checkpoints are written.
     public enum SaveFrequency: Sendable, Equatable {
@@ -56,9 +60,20 @@ public final class BackupAndRestore: Callback {
         writing = (0, 0)
     }
 
-    /// The newest checkpoint, if the folder holds one.
+    /// The newest checkpoint, if the folder holds one (rank 0's, sent to every rank).
     public func snapshotToRestore(_ run: TrainingRun) throws -> TrainingSnapshot? {
-        guard let snapshot = try folder.latest() else { return nil }
+        let group = run.processGroup
+        let found: TrainingSnapshot?
+        if group.size > 1 {
+            let bytes = try group.together("read the checkpoint in \(folder.path)") {
+                group.rank == 0 ? (try folder.latest()?.encoded() ?? []) : []
+            }
+            let sent = try group.allGather(bytes)[0]
+            found = sent.isEmpty ? nil : try TrainingSnapshot(encoded: sent)
+        } else {
+            found = try folder.latest()
+        }
+        guard let snapshot = found else { return nil }
         resumedFromStep = snapshot.words["position"].flatMap { $0.count == 4 ? Int($0[2]) : nil }
         lastSavedStep = resumedFromStep
         return snapshot
@@ -82,7 +97,7 @@ public final class BackupAndRestore: Callback {
     public func onTrainEnd(_ run: TrainingRun) throws {
         if run.interrupted {
             try save(run)
-        } else if deleteCheckpoint {
+        } else if deleteCheckpoint && run.processGroup.rank == 0 {
             try folder.removeAll()
         }
     }
@@ -90,7 +105,11 @@ public final class BackupAndRestore: Callback {
     private func save(_ run: TrainingRun) throws {
         guard lastSavedStep != run.step else { return }
         let start = DispatchTime.now().uptimeNanoseconds
-        try folder.save(run.snapshot(), step: run.step)
+        let snapshot = try run.snapshot()
+        let group = run.processGroup
+        try group.together("write a checkpoint into \(folder.path)") {
+            if group.rank == 0 { try folder.save(snapshot, step: run.step) }
+        }
         lastSavedStep = run.step
         writing.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         writing.count += 1

@@ -27,7 +27,8 @@ public struct CheckpointFolder: Sendable {
                 throw LoomError.invalidArgument("checkpoints: the folder \(parent) does not exist")
             }
             do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+                // Tolerates another process (an MPI rank on this host) creating it at the same moment.
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             } catch {
                 throw LoomError.invalidArgument("checkpoints: cannot create the folder \(path) (\(error.localizedDescription))")
             }

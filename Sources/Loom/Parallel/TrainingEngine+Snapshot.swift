@@ -1,0 +1,50 @@
+/// What the engine adds to a `TrainingSnapshot`, and takes back from one.
+extension TrainingEngine {
+    /// Adds what the replicas hold beyond the store to `snapshot`, under their global shard
+    /// index: when they are copies, each one's dropout generators, and with parameter
+    /// averaging its parameters and optimizer state.
+    func save(into snapshot: inout TrainingSnapshot) {
+        for (local, replica) in replicas.replicas.enumerated() where replica.isCopy {
+            let s = replicas.firstShard + local
+            for (index, layer) in replica.layers.enumerated() {
+                if let randomized = layer as? any RandomizedLayer {
+                    snapshot.words["replica.\(s).random.\(index)"] = randomized.randomState
+                }
+            }
+            if let own = replica.ownParameters, let optimizer = replica.optimizer {
+                snapshot.floats["replica.\(s).parameters"] = TrainingRun.array(own.pointer, store.count)
+                for (index, buffer) in optimizer.stateBuffers.enumerated() where buffer.capacity >= store.count {
+                    snapshot.floats["replica.\(s).optimizer.\(index)"] = TrainingRun.array(buffer.pointer, store.count)
+                }
+            }
+        }
+    }
+
+    /// Reads and checks the replicas' part of `snapshot`; returns what applies it (given the
+    /// local step count), so that a bad snapshot is refused before anything changes.
+    func prepareRestore(from snapshot: TrainingSnapshot) throws -> (Int) -> Void {
+        var writes: [(UnsafeMutablePointer<Float>, [Float])] = []
+        var randomStates: [(any RandomizedLayer, [UInt64])] = []
+        for (local, replica) in replicas.replicas.enumerated() where replica.isCopy {
+            let s = replicas.firstShard + local
+            for (index, layer) in replica.layers.enumerated() {
+                guard let randomized = layer as? any RandomizedLayer else { continue }
+                randomStates.append(
+                    (randomized, try snapshot.words("replica.\(s).random.\(index)", count: randomized.randomState.count)))
+            }
+            if let own = replica.ownParameters, let optimizer = replica.optimizer {
+                writes.append((own.pointer, try snapshot.floats("replica.\(s).parameters", count: store.count)))
+                for (index, buffer) in optimizer.stateBuffers.enumerated() where buffer.capacity >= store.count {
+                    writes.append((buffer.pointer, try snapshot.floats("replica.\(s).optimizer.\(index)", count: store.count)))
+                }
+            }
+        }
+        return { [self] localSteps in
+            for (target, values) in writes {
+                values.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: $0.count) }
+            }
+            for (layer, state) in randomStates { layer.randomState = state }
+            self.localSteps = localSteps
+        }
+    }
+}
