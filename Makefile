@@ -16,7 +16,7 @@ KERNEL_LEVELS := baseline \
 	$(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS))),avx2) \
 	$(if $(and $(findstring avx512f,$(CPU_FLAGS)),$(findstring avx512dq,$(CPU_FLAGS)),$(findstring avx512bw,$(CPU_FLAGS)),$(findstring avx512vl,$(CPU_FLAGS))),avx512)
 
-.PHONY: deps build release test dependent tsan format lint demo bench compare clean
+.PHONY: deps build release test dependent tsan asan fuzz fuzz-build fuzz-replay format lint demo bench compare clean
 
 deps:
 	@if ! pkg-config --exists openblas hdf5 zlib ompi-c 2>/dev/null || ! command -v mpirun >/dev/null; then \
@@ -54,6 +54,44 @@ dependent: deps
 tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-swift-testing --filter 'ParallelTests|HDF5DatasetTests'
+
+# The test suite under AddressSanitizer and UndefinedBehaviorSanitizer (its own build folder).
+# LSan's suppressions name only the system libraries' own leaks (Fuzz/lsan.supp).
+asan: deps
+	$(SWIFT) build --build-tests --sanitize=address --sanitize=undefined --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp UBSAN_OPTIONS=halt_on_error=1 \
+		$(SWIFT) test --skip-build --sanitize=address --sanitize=undefined --scratch-path .build-asan --disable-swift-testing
+
+# libFuzzer targets (Fuzz/, a package of its own): every module built with coverage and
+# AddressSanitizer, linked with libFuzzer's runtime without its `main` (each fuzzer hands
+# itself to LLVMFuzzerRunDriver). `make fuzz` runs each for FUZZ_SECONDS, new inputs going
+# to Fuzz/.work, findings to Fuzz/findings; `make fuzz-replay` (CI) runs every committed
+# input (Fuzz/Corpus: seeds and every crash input ever found) once.
+FUZZERS = npy csv keras-config keras-archive hdf5
+FUZZ_SECONDS ?= 600
+FUZZ_RUNTIME = $(shell find "$$(dirname "$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")")")/lib/clang" \
+	-name 'libclang_rt.fuzzer_no_main-x86_64.a' | head -1)
+FUZZ_ENV = LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp
+
+fuzz-build: deps
+	@test -n "$(FUZZ_RUNTIME)" || { echo "no libclang_rt.fuzzer_no_main in the Swift toolchain"; exit 1; }
+	set -e; for f in $(FUZZERS); do \
+		(cd Fuzz && $(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-$$f \
+			-Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
+			-Xlinker $(FUZZ_RUNTIME) -Xlinker -lstdc++); \
+	done
+
+fuzz: fuzz-build
+	set -e; for f in $(FUZZERS); do \
+		mkdir -p Fuzz/.work/$$f Fuzz/findings/$$f; \
+		$(FUZZ_ENV) Fuzz/.build-fuzz/release/fuzz-$$f Fuzz/.work/$$f Fuzz/Corpus/$$f -max_total_time=$(FUZZ_SECONDS) \
+			-timeout=10 -rss_limit_mb=4096 -artifact_prefix=Fuzz/findings/$$f/ -print_final_stats=1; \
+	done
+
+fuzz-replay: fuzz-build
+	set -e; for f in $(FUZZERS); do \
+		$(FUZZ_ENV) Fuzz/.build-fuzz/release/fuzz-$$f -runs=0 -timeout=10 -rss_limit_mb=4096 Fuzz/Corpus/$$f; \
+	done
 
 # swift-format (in the toolchain) with .swift-format: `make format` rewrites, `make lint`
 # fails on any finding (CI runs it).

@@ -159,9 +159,10 @@ enum KerasModelFile {
     }
 
     /// A new hidden folder inside `parent` (where a `.keras` archive's weights are unpacked to
-    /// be read), which must exist.
+    /// be read), which must exist; named so that a later run removes it if this process is
+    /// killed while reading (`OutputFile.temporaryURL`).
     private static func temporaryFolder(near parent: URL) throws -> URL {
-        let folder = parent.appendingPathComponent(".loom-keras-\(UUID().uuidString)")
+        let folder = OutputFile.temporaryURL(in: parent, for: "keras-weights-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
         } catch {

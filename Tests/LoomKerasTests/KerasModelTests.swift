@@ -15,6 +15,22 @@ final class KerasModelTests: XCTestCase {
         "custom_names", "custom_wrappers",
     ]
 
+    /// A `.keras` read unpacks its weights into a hidden folder named for this process; one
+    /// left by a process that was killed while reading is removed by the next read.
+    func testAReadKilledMidwayLeavesNothingBehind() throws {
+        let temporary = FileManager.default.temporaryDirectory
+        let own = OutputFile.temporaryURL(in: temporary, for: "keras-weights-test").lastPathComponent
+        var dead: Int32 = 4_000_000
+        while kill(dead, 0) == 0 || errno != ESRCH { dead -= 1 }
+        let stale = temporary.appendingPathComponent(own.replacingOccurrences(of: "-\(getpid())-", with: "-\(dead)-"))
+        try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: false)
+        try Data(count: 1 << 20).write(to: stale.appendingPathComponent("model.weights.h5"))
+        _ = try Sequential(kerasModel: fixture("vanilla.keras"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path))
+        let left = try FileManager.default.contentsOfDirectory(atPath: temporary.path).filter { $0.contains("keras-weights-") }
+        XCTAssertEqual(left, [], "the read's own folder is removed too")
+    }
+
     func testKeras3ModelFiles() throws {
         for name in Self.models {
             try assertPredicts(Sequential(kerasModel: fixture("\(name).keras")), like: .named(name), "\(name).keras")

@@ -14,6 +14,12 @@ final class ErrorTests: XCTestCase {
         return model
     }
 
+    /// A shape whose element count overflows (found by fuzz-hdf5) is an error, not a trap.
+    func testATensorShapeWhoseCountOverflowsIsRefused() {
+        XCTAssertThrowsError(try Tensor(shape: [1 << 40, 1 << 40, 16], scalars: []))
+        XCTAssertThrowsError(try Tensor(shape: [-1, -2], scalars: [1, 2]))
+    }
+
     func testLSTMFedTwoDimensionalInputNamesBothLayers() {
         let model = Sequential {
             Input(shape: [6]); Dense(4); LSTM(3)

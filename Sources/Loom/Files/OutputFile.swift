@@ -77,6 +77,14 @@ public struct OutputFile: Sendable {
         }
     }
 
+    /// A path in `folder` for a temporary file or folder of this process named after `base`
+    /// (unique within the process when `base` is), which a later run removes if this process
+    /// dies before it does; first removes those of dead processes (`removeStaleTemporaries`).
+    public static func temporaryURL(in folder: URL, for base: String) -> URL {
+        removeStaleTemporaries(in: folder)
+        return folder.appendingPathComponent(".\(base).\(temporaryMarker)\(getpid())-\(hostName)")
+    }
+
     // MARK: helpers
 
     static let temporaryMarker = "loom-tmp-"
@@ -106,7 +114,7 @@ public struct OutputFile: Sendable {
     }
 
     /// Removes `.NAME.loom-tmp-PID-HOST` files (and folders) of this host whose process is gone.
-    static func removeStaleTemporaries(in folder: URL) {
+    public static func removeStaleTemporaries(in folder: URL) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
         for name in names where name.hasPrefix(".") {
             guard let marker = name.range(of: temporaryMarker, options: .backwards) else { continue }

@@ -10,7 +10,8 @@ public struct Tensor: Equatable, Sendable {
 
     /// A tensor of the given shape and values; throws if the counts differ.
     public init(shape: [Int], scalars: [Float]) throws {
-        guard shape.allSatisfy({ $0 >= 0 }), Shape.count(shape) == scalars.count else {
+        // Checked: a shape from a file may overflow the count.
+        guard shape.allSatisfy({ $0 >= 0 }), Shape.checkedCount(shape) == scalars.count else {
             throw LoomError.shapeMismatch(
                 context: "Tensor(shape:scalars:) with \(scalars.count) values",
                 expected: "with \(scalars.count) elements", found: shape)
