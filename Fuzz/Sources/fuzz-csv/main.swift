@@ -1,5 +1,5 @@
-import FuzzInput
 import Foundation
+import FuzzInput
 import LoomHDF5
 
 // The CSV importer (`loom import csv`): header, columns, numbers, windows, into an HDF5 file.

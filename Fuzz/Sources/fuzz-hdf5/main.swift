@@ -1,5 +1,5 @@
-import FuzzInput
 import Foundation
+import FuzzInput
 import Loom
 import LoomHDF5
 import LoomKeras
@@ -17,8 +17,10 @@ FuzzInput.run { data, size in
     guard let data else { return 0 }
     var recipe = Recipe(data, size)
     let path = FuzzInput.path("input.weights.h5")
-    let names = ["X", "y", "layers/dense/vars/0", "layers/dense/vars/1", "layers/dense_1/vars/0", "floats/parameters",
-                 "words/position", "words/generator", "reals/totals", "reals/learning_rate", "layers/lstm/cell/vars/0"]
+    let names = [
+        "X", "y", "layers/dense/vars/0", "layers/dense/vars/1", "layers/dense_1/vars/0", "floats/parameters",
+        "words/position", "words/generator", "reals/totals", "reals/learning_rate", "layers/lstm/cell/vars/0",
+    ]
     let attributes = ["format", "version", "checksum", "target_feature_index", "texts"]
     FuzzInput.expectingErrors {
         let file = try HDF5File(path: path, mode: .create)
@@ -55,7 +57,9 @@ FuzzInput.run { data, size in
         try dataset.read(rows: [dataset.sampleCount - 1][...], inputs: x.pointer, targets: y.pointer)
     }
     FuzzInput.expectingErrors {
-        let model = Sequential { Input(shape: [3]); Dense(2); Dense(1) }
+        let model = Sequential {
+            Input(shape: [3]); Dense(2); Dense(1)
+        }
         try model.loadWeights(from: URL(fileURLWithPath: path))
     }
     FuzzInput.expectingErrors { _ = try CheckpointFile.read(path) }

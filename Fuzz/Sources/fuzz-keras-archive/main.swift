@@ -1,5 +1,5 @@
-import FuzzInput
 import Foundation
+import FuzzInput
 import Loom
 import LoomKeras
 
