@@ -29,11 +29,18 @@ struct Predict: ParsableCommand {
         }
         let model = try kerasOptions.loadRequired()
         let dataset = try Job.together("open --data \(data)") { try HDF5Dataset(path: data, x: dataOptions.inputName, y: nil) }
-        let predictions = try model.predict(dataset: dataset, batchSize: batchSize, workers: workers, processGroup: Job.group)
-        guard let output else { return }
-        try output.write { temporary in
-            try HDF5File(path: temporary.path, mode: .create).write(predictions, as: "predictions")
+        try model.build(inputShape: dataset.inputShape)
+        let shape = [dataset.sampleCount] + model.outputShape!
+        let predict = { (sink: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) in
+            try model.predict(dataset: dataset, batchSize: batchSize, workers: workers, processGroup: Job.group, each: sink)
         }
-        print("wrote \(Shape.describe(predictions.shape)) predictions to \(out)")
+        // Written a batch at a time: memory holds one batch of predictions, whatever the rows.
+        guard let output else { return try predict { _, _ in } }
+        try output.write { temporary in
+            let file = try HDF5File(path: temporary.path, mode: .create)
+            try file.createDataset("predictions", shape: shape, chunkRows: 4096)
+            try predict { rows, values in try file.write("predictions", rows: rows, from: values.baseAddress!) }
+        }
+        print("wrote \(Shape.describe(shape)) predictions to \(out)")
     }
 }

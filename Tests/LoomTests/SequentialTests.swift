@@ -78,6 +78,24 @@ final class SequentialTests: XCTestCase {
         XCTAssertEqual(try model.predict(x, batchSize: 10), all)
     }
 
+    /// Streamed predictions (a batch at a time, as `loom predict --out` writes them) are the
+    /// rows of the whole prediction, in order, in batches of the size asked for.
+    func testStreamedPredictionsAreTheRowsInOrder() throws {
+        let (x, _) = sineData(samples: 10, timesteps: 5, seed: 4)
+        let model = Sequential {
+            Input(shape: [5, 1]); LSTM(4, returnSequences: true); Dense(2)
+        }
+        let all = try model.predict(x, batchSize: 4)
+        var streamed: [Float] = []
+        var batches: [Range<Int>] = []
+        try model.predict(dataset: InMemoryDataset(x: x), batchSize: 4) { rows, outputs in
+            batches.append(rows)
+            streamed += outputs
+        }
+        XCTAssertEqual(batches, [0..<4, 4..<8, 8..<10])
+        XCTAssertEqual(streamed, all.scalars)
+    }
+
     func testAddBuildsTheSameModelAsTheBuilder() throws {
         let built = Sequential(seed: 9) {
             Input(shape: [3, 2]); LSTM(4); Dense(1)

@@ -11,6 +11,9 @@ extension Sequential {
         /// Forward passes whose outputs are kept: no targets; any batch size (a stateful
         /// model keeps a state per batch size).
         case prediction
+        /// Forward passes whose outputs go elsewhere a batch at a time: as `prediction`, but
+        /// memory holds one batch of outputs.
+        case streamedPrediction
     }
 
     /// Every check of a run's data against the model, made once before any work: builds the
@@ -23,13 +26,14 @@ extension Sequential {
     ) throws -> Int {
         try build(inputShape: dataset.inputShape)
         try checkInMemoryInputs(dataset)
-        if use != .prediction { try checkTargets(dataset, context: context) }
+        let predicting = use == .prediction || use == .streamedPrediction
+        if !predicting { try checkTargets(dataset, context: context) }
         try checkMemory(
             samples: dataset.sampleCount, outputsPerSample: use == .prediction ? Shape.count(outputShape!) : 0,
             context: context)
         let batch = requested ?? batchSize ?? 32
         guard batch > 0 else { throw LoomError.invalidArgument("batchSize must be positive, got \(batch)") }
-        if use != .prediction, let fixed = batchSize, batch != fixed, isStateful {
+        if !predicting, let fixed = batchSize, batch != fixed, isStateful {
             throw LoomError.statefulBatch(
                 "the stateful model was built for batches of \(fixed) (Input(batchSize:)), got batchSize \(batch)")
         }

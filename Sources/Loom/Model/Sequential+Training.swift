@@ -298,19 +298,39 @@ extension Sequential {
             dataset, batchSize: batchSize, context: "predict", use: .prediction, parts: [("samples", dataset.sampleCount)])
         let outputCount = Shape.count(outputShape!)
         var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
+        try result.scalars.withUnsafeMutableBufferPointer { buffer in
+            try predict(dataset: dataset, batchSize: batch, workers: workers, processGroup: processGroup) { rows, outputs in
+                (buffer.baseAddress! + rows.lowerBound * outputCount).update(from: outputs.baseAddress!, count: outputs.count)
+            }
+        }
+        return result
+    }
+
+    /// The model's outputs for every sample of a dataset, handed to `body` a batch at a time:
+    /// the batch's rows and their outputs `(rows, ...output shape)`, valid during the call.
+    /// Memory holds one batch's outputs, whatever the sample count (`loom predict --out`
+    /// writes them to the file as they come). With a `processGroup`, every rank calls `body`
+    /// with every row.
+    public func predict(
+        dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil,
+        each body: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void
+    ) throws {
+        let batch = try checkRun(
+            dataset, batchSize: batchSize, context: "predict", use: .streamedPrediction,
+            parts: [("samples", dataset.sampleCount)])
+        let outputCount = Shape.count(outputShape!)
         let replicas = try ReplicaSet(
             model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
             training: false, group: processGroup ?? SingleProcess())
         defer { replicas.finish() }
         let workspace = makeWorkspace(dataset)
-        try result.scalars.withUnsafeMutableBufferPointer { buffer in
-            try forEachBatch(
-                of: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, into: workspace, targets: false, replicas: replicas
-            ) { start, count in
-                _ = try replicas.forward(workspace, batch: count, objective: nil, output: buffer.baseAddress! + start * outputCount)
-            }
+        let outputs = FloatBuffer(count: batch * outputCount)
+        try forEachBatch(
+            of: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, into: workspace, targets: false, replicas: replicas
+        ) { start, count in
+            _ = try replicas.forward(workspace, batch: count, objective: nil, output: outputs.pointer)
+            try body(start..<(start + count), UnsafeBufferPointer(start: outputs.pointer, count: count * outputCount))
         }
-        return result
     }
 
     // MARK: data
