@@ -324,7 +324,14 @@ extension Sequential {
             training: false, group: processGroup ?? SingleProcess())
         defer { replicas.finish() }
         let workspace = makeWorkspace(dataset)
-        let outputs = FloatBuffer(count: batch * outputCount)
+        // One batch of outputs; a batch larger than the data is the whole data.
+        let (outputValues, overflow) = min(batch, dataset.sampleCount).multipliedReportingOverflow(by: outputCount)
+        guard !overflow, UInt64(outputValues) * 4 <= ProcessInfo.processInfo.physicalMemory else {
+            throw LoomError.invalidArgument(
+                "predict: a batch of \(min(batch, dataset.sampleCount)) outputs of \(outputCount) values does not fit in memory; "
+                    + "use a smaller batchSize")
+        }
+        let outputs = FloatBuffer(count: outputValues)
         try forEachBatch(
             of: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, into: workspace, targets: false, replicas: replicas
         ) { start, count in
