@@ -17,23 +17,18 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Comma-separated metrics (mae, mse, accuracy).")
     var metrics = "mae"
 
-    @Option(help: "Samples per batch (default: the model's fixed batch size, else 32).")
-    var batchSize: Int?
-
-    @Option(help: "Worker threads (each batch is cut into one shard per worker, and per rank under mpirun).")
-    var workers = 1
+    @OptionGroup var inferenceOptions: InferenceOptions
 
     func run() throws {
         BLAS.threadCount = 1
         let model = try kerasOptions.loadRequired()
         let path = try dataOptions.path()
-        let dataset = try Job.together("open --data \(path)") {
-            try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
-        }
+        let dataset = try dataOptions.open(path)
         try model.compile(
             optimizer: SGD(), loss: Loss(kerasName: loss),
             metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
-        let results = try model.evaluate(dataset: dataset, batchSize: batchSize, workers: workers, processGroup: Job.group)
+        let results = try model.evaluate(
+            dataset: dataset, batchSize: inferenceOptions.batchSize, workers: inferenceOptions.workers, processGroup: Job.group)
         guard Job.speaks else { return }
         for key in results.keys.sorted(by: { ($0 == "loss" ? 0 : 1, $0) < ($1 == "loss" ? 0 : 1, $1) }) {
             print(String(format: "%@: %.6f", key, results[key]!))

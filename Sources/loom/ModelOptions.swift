@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Loom
+import LoomHDF5
 import LoomKeras
 import ReferenceModels
 
@@ -34,6 +35,21 @@ struct DataOptions: ParsableArguments {
         }
         return found
     }
+
+    /// Opens the data at `path` (the `--data` file), with its targets when `targets`; under
+    /// `mpirun` every rank learns whether any could not (`Job.together`).
+    func open(_ path: String, targets: Bool = true) throws -> HDF5Dataset {
+        try Job.together("open --data \(path)") { try HDF5Dataset(path: path, x: inputName, y: targets ? targetName : nil) }
+    }
+}
+
+/// The batch size and worker threads of `loom evaluate` and `loom predict`.
+struct InferenceOptions: ParsableArguments {
+    @Option(help: "Samples per batch (default: the model's fixed batch size, else 32).")
+    var batchSize: Int?
+
+    @Option(help: "Worker threads (each batch is cut into one shard per worker, and per rank under mpirun).")
+    var workers = 1
 }
 
 /// How the model is built: a preset and its size.

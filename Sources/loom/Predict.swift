@@ -14,11 +14,7 @@ struct Predict: ParsableCommand {
     @Option(help: "HDF5 file to create, with dataset 'predictions' (samples, outputs).")
     var out: String
 
-    @Option(help: "Samples per batch (default: the model's fixed batch size, else 32).")
-    var batchSize: Int?
-
-    @Option(help: "Worker threads (each batch is cut into one shard per worker, and per rank under mpirun).")
-    var workers = 1
+    @OptionGroup var inferenceOptions: InferenceOptions
 
     func run() throws {
         BLAS.threadCount = 1
@@ -28,11 +24,13 @@ struct Predict: ParsableCommand {
             Job.speaks ? try OutputFile(out, role: "--out", inputs: [data] + kerasOptions.inputPaths) : nil
         }
         let model = try kerasOptions.loadRequired()
-        let dataset = try Job.together("open --data \(data)") { try HDF5Dataset(path: data, x: dataOptions.inputName, y: nil) }
+        let dataset = try dataOptions.open(data, targets: false)
         try model.build(inputShape: dataset.inputShape)
         let shape = [dataset.sampleCount] + model.outputShape!
         let predict = { (sink: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) in
-            try model.predict(dataset: dataset, batchSize: batchSize, workers: workers, processGroup: Job.group, each: sink)
+            try model.predict(
+                dataset: dataset, batchSize: inferenceOptions.batchSize, workers: inferenceOptions.workers, processGroup: Job.group,
+                each: sink)
         }
         // Written a batch at a time: memory holds one batch of predictions, whatever the rows.
         guard let output else { return try predict { _, _ in } }

@@ -145,9 +145,7 @@ struct Train: ParsableCommand {
                 try history.map { try OutputFile($0, role: "--history", inputs: inputs + [save].compactMap { $0 }) }
             )
         }
-        let dataset = try Job.together("open --data \(path)") {
-            try HDF5Dataset(path: path, x: dataOptions.inputName, y: dataOptions.targetName)
-        }
+        let dataset = try dataOptions.open(path)
         let targetShape = dataset.targetShape ?? []
         let model =
             try kerasOptions.load(seed: modelOptions.seed)

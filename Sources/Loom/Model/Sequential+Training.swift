@@ -299,7 +299,7 @@ extension Sequential {
         let outputCount = Shape.count(outputShape!)
         var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
         try result.scalars.withUnsafeMutableBufferPointer { buffer in
-            try predict(dataset: dataset, batchSize: batch, workers: workers, processGroup: processGroup) { rows, outputs in
+            try streamPredictions(dataset, batch: batch, workers: workers, processGroup: processGroup) { rows, outputs in
                 (buffer.baseAddress! + rows.lowerBound * outputCount).update(from: outputs.baseAddress!, count: outputs.count)
             }
         }
@@ -318,6 +318,14 @@ extension Sequential {
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "predict", use: .streamedPrediction,
             parts: [("samples", dataset.sampleCount)])
+        try streamPredictions(dataset, batch: batch, workers: workers, processGroup: processGroup, body)
+    }
+
+    /// The streamed predictions of `dataset`, checked by the caller, in batches of `batch`.
+    private func streamPredictions(
+        _ dataset: any Dataset, batch: Int, workers: Int, processGroup: (any ProcessGroup)?,
+        _ body: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void
+    ) throws {
         let outputCount = Shape.count(outputShape!)
         let replicas = try ReplicaSet(
             model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,

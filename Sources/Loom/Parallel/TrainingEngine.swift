@@ -33,6 +33,8 @@ final class TrainingEngine {
     private(set) var lastStepRequestedStop = false
     /// With other processes, what travels with a step's running sums (see `Exchange`).
     private var exchange: [Double] = []
+    /// The exchanged metrics of the last step, refilled in place (a step allocates nothing).
+    private var exchangedMetrics: [Double] = []
 
     var workers: Int { replicas.workers }
 
@@ -122,7 +124,9 @@ final class TrainingEngine {
         timings[0].pointee.steps += 1
         timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
         if replicas.isMultiProcess {
-            return (exchange[Exchange.loss], Array(exchange[(Exchange.loss + 1)...]))
+            if exchangedMetrics.count != objective.metrics.count { exchangedMetrics = Array(repeating: 0, count: objective.metrics.count) }
+            for i in exchangedMetrics.indices { exchangedMetrics[i] = exchange[Exchange.loss + 1 + i] }
+            return (exchange[Exchange.loss], exchangedMetrics)
         }
         return try replicas.weightedResults(ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count)
     }
