@@ -155,7 +155,6 @@ final class TrainingEngine {
         let rank = Double(replicas.group.rank + 1)
         let nonFinite = loadErrors.contains { $0 is NonFiniteStep }
         let failed = !nonFinite && loadErrors.contains { $0 != nil }
-        let copies = replicas.replicas, weights = plan.weights
         try exchange.withUnsafeMutableBufferPointer { doubles in
             try replicas.group.sumAlongRanks(
                 floats: .init(start: gradients, count: gradients == nil ? 0 : store.count), doubles: doubles,
@@ -167,12 +166,17 @@ final class TrainingEngine {
                         into: UnsafeMutableBufferPointer(rebasing: doubles[Exchange.loss...]), ranges: plan.ranges, batch: batch)
                 },
                 addFloats: { range in
-                    guard let gradients else { return }
-                    for (replica, weight) in zip(copies, weights) {
-                        let source = replica.gradients
-                        for k in range { gradients[k] += weight * source[k] }
-                    }
+                    if let gradients { addShardGradients(into: gradients, range: range, weights: plan.weights) }
                 })
+        }
+    }
+
+    /// gradients[range] += Σ_s weights[s] · grads_s[range] over this process's shards, in
+    /// shard order: the one fold of the canonical sum, in a process and across processes.
+    private func addShardGradients(into gradients: UnsafeMutablePointer<Float>, range: Range<Int>, weights: [Float]) {
+        for (replica, weight) in zip(replicas.replicas, weights) {
+            let source = replica.gradients
+            for k in range { gradients[k] += weight * source[k] }
         }
     }
 
@@ -246,10 +250,7 @@ final class TrainingEngine {
             if replicas.shardCount > 1 {
                 let gradients = store.gradients.pointer
                 for k in slice { gradients[k] = 0 }
-                for (replica, weight) in zip(replicas.replicas, plan.weights) {
-                    let source = replica.gradients
-                    for k in slice { gradients[k] += weight * source[k] }
-                }
+                addShardGradients(into: gradients, range: slice, weights: plan.weights)
             }
         }
         let reduced = DispatchTime.now()
