@@ -7,7 +7,9 @@ import PackageDescription
 
 let package = Package(
     name: "LoomFuzz",
-    dependencies: [.package(name: "Loom", path: "..")],
+    dependencies: [
+        .package(name: "Loom", path: ".."), .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
     targets: [
         .target(name: "FuzzInput", dependencies: [.product(name: "Loom", package: "Loom")]),
         .executableTarget(name: "fuzz-npy", dependencies: ["FuzzInput", .product(name: "LoomHDF5", package: "Loom")]),
@@ -15,7 +17,10 @@ let package = Package(
         .executableTarget(
             name: "fuzz-keras-config", dependencies: ["FuzzInput", .product(name: "LoomKeras", package: "Loom")]),
         .executableTarget(
-            name: "fuzz-keras-archive", dependencies: ["FuzzInput", .product(name: "LoomKeras", package: "Loom")]),
+            name: "fuzz-keras-archive",
+            dependencies: [
+                "FuzzInput", .product(name: "LoomKeras", package: "Loom"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]),
         .executableTarget(
             name: "fuzz-hdf5",
             dependencies: ["FuzzInput", .product(name: "LoomHDF5", package: "Loom"), .product(name: "LoomKeras", package: "Loom")]
