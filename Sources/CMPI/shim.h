@@ -12,3 +12,4 @@ static inline MPI_Errhandler loom_mpi_errors_return(void) { return MPI_ERRORS_RE
 static inline int loom_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int loom_mpi_success(void) { return MPI_SUCCESS; }
 static inline int loom_mpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
+static inline void *loom_mpi_in_place(void) { return MPI_IN_PLACE; }

@@ -61,60 +61,184 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         exit(status)
     }
 
-    /// Values of `floats` per message: chunks small enough that the next rank folds one while
-    /// the following one is on its way, large enough that a message's fixed cost stays small.
-    public static let chunkSize = 4_096
-
-    /// The running sums along the ranks in order and the totals back down (see
-    /// `ProcessGroup.sumAlongRanks`): blocking point-to-point messages between neighbours,
-    /// chunk by chunk, so a chunk moves on while the next is folded.
-    public func sumAlongRanks(
-        floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>,
-        addDoubles: () -> Void, addFloats: (Range<Int>) -> Void
-    ) throws {
-        let up = rank + 1 < size ? Int32(rank + 1) : nil, down = rank > 0 ? Int32(rank - 1) : nil
-        let chunks = stride(from: 0, to: floats.count, by: Self.chunkSize).map { $0..<min($0 + Self.chunkSize, floats.count) }
-        if let down {
-            try receive(doubles, from: down, tag: Self.upTag)
+    /// Completes `sum`'s tree across the ranks (see `ProcessGroup.sumShards`): a
+    /// reduce-scatter in tree order, so that rank o sums slice o of the floats (and every
+    /// header), then an all-gather of the summed slices. Messages carry data only; every
+    /// addition is made here, in the tree's order, whatever Open MPI's algorithms.
+    ///
+    /// With a power-of-two number of ranks, each holding one piece (shards per rank a power of
+    /// two), the tree above the pieces is the ranks' complete binary tree: recursive halving
+    /// (log₂ R exchanges with ranks 1, 2, 4, ... apart, each half the size of the last, the
+    /// lower rank's sums the left operand), then recursive doubling back. Otherwise every rank
+    /// sends each rank its pieces' part of that rank's slice (`MPI_Alltoallv`) and gathers
+    /// the slices (`MPI_Allgatherv`).
+    public func sumShards(_ sum: ShardSum) throws {
+        if size.nonzeroBitCount == 1 && sum.pieceFloats.count == 1 && sum.shardsPerRank.nonzeroBitCount == 1 {
+            try sumByHalving(sum)
         } else {
-            doubles.update(repeating: 0)
+            try sumDirectly(sum)
         }
-        addDoubles()
-        if let up { try send(UnsafeBufferPointer(doubles), to: up, tag: Self.upTag) }
-        for range in chunks {
-            let chunk = UnsafeMutableBufferPointer(rebasing: floats[range])
-            if let down {
-                try receive(chunk, from: down, tag: Self.upTag)
-            } else {
-                chunk.update(repeating: 0)
+    }
+
+    /// Recursive halving and doubling (see `sumShards`).
+    private func sumByHalving(_ sum: ShardSum) throws {
+        let values = sum.pieceFloats[0], header = sum.pieceHeaders[0], headerCount = sum.header.count
+        var portions: [Range<Int>] = []
+        var portion = 0..<sum.floats.count
+        var distance = 1
+        while distance < size {
+            let partner = rank ^ distance, lower = rank & distance == 0
+            let middle = portion.lowerBound + portion.count / 2
+            let kept = lower ? portion.lowerBound..<middle : middle..<portion.upperBound
+            let given = lower ? middle..<portion.upperBound : portion.lowerBound..<middle
+            outgoing.removeAll(keepingCapacity: true)
+            pack(headers: [header], headerCount: headerCount, floats: [values], range: given, into: &outgoing)
+            incoming.removeAll(keepingCapacity: true)
+            incoming.append(contentsOf: repeatElement(0, count: 8 * headerCount + 4 * kept.count))
+            try exchange(with: partner)
+            incoming.withUnsafeBytes { bytes in
+                for k in 0..<headerCount {
+                    let theirs = bytes.loadUnaligned(fromByteOffset: 8 * k, as: Double.self)
+                    let (left, right) = lower ? (header[k], theirs) : (theirs, header[k])
+                    header[k] = k < sum.maxima ? max(left, right) : left + right
+                }
+                let base = 8 * headerCount
+                for (index, k) in kept.enumerated() {
+                    let theirs = bytes.loadUnaligned(fromByteOffset: base + 4 * index, as: Float.self)
+                    values[k] = lower ? values[k] + theirs : theirs + values[k]
+                }
             }
-            addFloats(range)
-            if let up { try send(UnsafeBufferPointer(chunk), to: up, tag: Self.upTag) }
+            portions.append(portion)
+            portion = kept
+            distance *= 2
         }
-        // The last rank holds the totals: they travel back down, chunk by chunk.
-        if let up { try receive(doubles, from: up, tag: Self.downTag) }
-        if let down { try send(UnsafeBufferPointer(doubles), to: down, tag: Self.downTag) }
-        for range in chunks {
-            let chunk = UnsafeMutableBufferPointer(rebasing: floats[range])
-            if let up { try receive(chunk, from: up, tag: Self.downTag) }
-            if let down { try send(UnsafeBufferPointer(chunk), to: down, tag: Self.downTag) }
+        for k in portion { sum.floats[k] = values[k] }
+        for k in 0..<headerCount { sum.header[k] = header[k] }
+        // A sum of headers alone (the same on every rank) has no floats to gather.
+        guard let floats = sum.floats.baseAddress else { return }
+        for (round, whole) in portions.enumerated().reversed() {
+            let distance = 1 << round, partner = rank ^ distance, lower = rank & distance == 0
+            let middle = whole.lowerBound + whole.count / 2
+            let own = lower ? whole.lowerBound..<middle : middle..<whole.upperBound
+            let theirs = lower ? middle..<whole.upperBound : whole.lowerBound..<middle
+            try Self.check(
+                MPI_Sendrecv(
+                    floats + own.lowerBound, Int32(own.count), loom_mpi_float(), Int32(partner), Self.tag,
+                    floats + theirs.lowerBound, Int32(theirs.count), loom_mpi_float(), Int32(partner),
+                    Self.tag, world, loom_mpi_status_ignore()),
+                "MPI_Sendrecv")
         }
     }
 
-    /// The tags of the sums going up the ranks and of the totals coming down.
-    private static let upTag: Int32 = 7, downTag: Int32 = 8
+    /// Every rank's pieces of each slice to the slice's rank, which completes the tree over it
+    /// (see `sumShards`), then the slices to every rank.
+    private func sumDirectly(_ sum: ShardSum) throws {
+        let count = sum.floats.count, headerCount = sum.header.count
+        let slices = (0..<size).map { ($0 * count / size)..<(($0 + 1) * count / size) }
+        let own = slices[rank]
+        let nodes = (0..<size).map { sum.pieces(ofRank: $0) }
+        outgoing.removeAll(keepingCapacity: true)
+        var sent: [Int32] = [], received: [Int32] = []
+        for slice in slices {
+            let start = outgoing.count
+            pack(headers: sum.pieceHeaders, headerCount: headerCount, floats: sum.pieceFloats, range: slice, into: &outgoing)
+            sent.append(Int32(outgoing.count - start))
+        }
+        for pieces in nodes { received.append(Int32(pieces.count * (8 * headerCount + 4 * own.count))) }
+        incoming.removeAll(keepingCapacity: true)
+        incoming.append(contentsOf: repeatElement(0, count: Int(received.reduce(0, +))))
+        try outgoing.withUnsafeBufferPointer { send in
+            try incoming.withUnsafeMutableBufferPointer { receive in
+                try Self.check(
+                    MPI_Alltoallv(
+                        send.baseAddress, sent, Self.offsets(sent), loom_mpi_byte(), receive.baseAddress, received,
+                        Self.offsets(received), loom_mpi_byte(), world),
+                    "MPI_Alltoallv")
+            }
+        }
+        // Each rank's pieces came as their headers, then their floats over this rank's slice:
+        // unpacked into one buffer of nodes each, in shard order.
+        let total = nodes.reduce(0) { $0 + $1.count }
+        var nodeHeaders = [Double](repeating: 0, count: total * headerCount)
+        var nodeFloats = [Float](repeating: 0, count: total * own.count)
+        incoming.withUnsafeBytes { bytes in
+            var offset = 0, node = 0
+            for pieces in nodes {
+                for index in node..<(node + pieces.count) {
+                    for k in 0..<headerCount {
+                        nodeHeaders[index * headerCount + k] = bytes.loadUnaligned(fromByteOffset: offset, as: Double.self)
+                        offset += 8
+                    }
+                }
+                for index in node..<(node + pieces.count) {
+                    for k in 0..<own.count {
+                        nodeFloats[index * own.count + k] = bytes.loadUnaligned(fromByteOffset: offset, as: Float.self)
+                        offset += 4
+                    }
+                }
+                node += pieces.count
+            }
+        }
+        nodeFloats.withUnsafeMutableBufferPointer { floats in
+            nodeHeaders.withUnsafeMutableBufferPointer { headers in
+                sum.complete(
+                    sum.tree.reduction(of: nodes.flatMap { $0 }),
+                    floats: (0..<total).map { floats.baseAddress! + $0 * own.count },
+                    headers: (0..<total).map { headers.baseAddress! + $0 * headerCount }, count: own.count,
+                    into: own.lowerBound)
+            }
+        }
+        try allGather(sum.floats, parts: slices)
+    }
 
-    private func receive<T: MPIElement>(_ values: UnsafeMutableBufferPointer<T>, from source: Int32, tag: Int32) throws {
-        guard values.count > 0 else { return }
+    /// Appends the headers of `headers`' nodes, then their floats over `range`, to `bytes`.
+    private func pack(
+        headers: [UnsafeMutablePointer<Double>], headerCount: Int, floats: [UnsafeMutablePointer<Float>], range: Range<Int>,
+        into bytes: inout [UInt8]
+    ) {
+        for header in headers {
+            bytes += UnsafeRawBufferPointer(start: header, count: 8 * headerCount)
+        }
+        for node in floats {
+            bytes += UnsafeRawBufferPointer(start: node + range.lowerBound, count: 4 * range.count)
+        }
+    }
+
+    /// `outgoing` to `partner` while `incoming` (sized for it) comes from it.
+    private func exchange(with partner: Int) throws {
+        try outgoing.withUnsafeBufferPointer { send in
+            try incoming.withUnsafeMutableBufferPointer { receive in
+                try Self.check(
+                    MPI_Sendrecv(
+                        send.baseAddress, Int32(send.count), loom_mpi_byte(), Int32(partner), Self.tag,
+                        receive.baseAddress, Int32(receive.count), loom_mpi_byte(), Int32(partner), Self.tag, world,
+                        loom_mpi_status_ignore()),
+                    "MPI_Sendrecv")
+            }
+        }
+    }
+
+    /// The messages of a sum being sent and received, kept between calls.
+    private var outgoing: [UInt8] = [], incoming: [UInt8] = []
+
+    /// Fills `values` with every rank's part (`MPI_Allgatherv` in place).
+    public func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {
+        let counts = parts.map { Int32($0.count) }, offsets = parts.map { Int32($0.lowerBound) }
         try Self.check(
-            MPI_Recv(values.baseAddress, Int32(values.count), T.mpiType, source, tag, world, loom_mpi_status_ignore()),
-            "MPI_Recv")
+            MPI_Allgatherv(
+                loom_mpi_in_place(), 0, loom_mpi_float(), values.baseAddress, counts, offsets, loom_mpi_float(), world),
+            "MPI_Allgatherv")
     }
 
-    private func send<T: MPIElement>(_ values: UnsafeBufferPointer<T>, to destination: Int32, tag: Int32) throws {
-        guard values.count > 0 else { return }
-        try Self.check(MPI_Send(values.baseAddress, Int32(values.count), T.mpiType, destination, tag, world), "MPI_Send")
+    /// Where each part starts when `counts` are laid end to end.
+    private static func offsets(_ counts: [Int32]) -> [Int32] {
+        var offsets: [Int32] = [0]
+        for count in counts.dropLast() { offsets.append(offsets.last! + count) }
+        return offsets
     }
+
+    /// The tag of the sums' messages.
+    private static let tag: Int32 = 7
 
     /// Every rank's bytes, in rank order (`MPI_Allgather` of the lengths, then `MPI_Allgatherv`).
     public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
@@ -140,20 +264,6 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         let bytes = text.prefix(Int(length)).map { UInt8(bitPattern: $0) }
         throw MPIError(call: call, message: String(decoding: bytes, as: UTF8.self))
     }
-}
-
-/// A value type MPI sends as it is.
-protocol MPIElement {
-    /// Its MPI datatype.
-    static var mpiType: MPI_Datatype { get }
-}
-
-extension Float: MPIElement {
-    static var mpiType: MPI_Datatype { loom_mpi_float() }
-}
-
-extension Double: MPIElement {
-    static var mpiType: MPI_Datatype { loom_mpi_double() }
 }
 
 /// An MPI call that failed: the call and Open MPI's message.

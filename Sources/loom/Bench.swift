@@ -21,12 +21,12 @@ import ReferenceModels
 /// = T(1) / T(p), with T(1) measured. It ignores memory bandwidth, so it is an upper bound.
 ///
 /// Under `mpirun` (R ranks) each configuration is R × workers, and the split gains the time
-/// worker 0 spends in messages (`comm`). The projection is then to H hosts of `--cores`
-/// cores over Ethernet, from an α-β model of the exchange Loom makes (a running sum of S
-/// bytes passed up the hosts in order in chunks of C bytes, each chunk moving on while the
-/// next is folded, then the totals back down the same way):
+/// worker 0 spends in messages (`comm`). The projection is then to H hosts (a power of two,
+/// one rank each) of `--cores` cores over Ethernet, from an α-β model of the exchange Loom
+/// makes there: recursive halving (log₂ H messages, of S/2, S/4, ... bytes) summing each
+/// host's slice of the gradients, then recursive doubling gathering the slices back:
 ///
-///     comm(H) = 2 · ((H − 1)·α + (S + (H − 2)·C)/β),   S = 4 · parameters, C = 16 KiB
+///     comm(H) = 2 · (log₂H · α + (H − 1)/H · S/β),   S = 4 · parameters
 ///
 /// and a host's step without communication taken from the one measured, scaled to `--cores`
 /// cores (perfect scaling inside a host: an upper bound, as memory bandwidth and stragglers
@@ -251,18 +251,17 @@ struct Bench: ParsableCommand {
                 format: "measured: %.3f ms a step without communication on %d cores, %.3f ms of messages for "
                     + "%.0f bytes (%d parameters)", (p.total - p.communicate) * 1e3, ranks * last.workers,
                 p.communicate * 1e3, bytes, parameters))
-        let chunk = 4.0 * Double(MPIProcessGroup.chunkSize)
         print(
             String(
-                format: "projection: comm(H) = 2((H-1)a + (S + (H-2)C)/b), S = %.0f bytes, C = %.0f bytes, a = %.0f us; "
+                format: "projection: comm(H) = 2(log2(H) a + (H-1)/H S/b), S = %.0f bytes, a = %.0f us; "
                     + "a host's step %.3f ms (%d cores, perfect scaling inside a host; an upper bound)",
-                bytes, chunk, latencyMicroseconds, hostStep * 1e3, cores))
+                bytes, latencyMicroseconds, hostStep * 1e3, cores))
         let speeds = bandwidthsGbit.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         for gbit in speeds {
             let beta = gbit * 1e9 / 8
             let cells = [8, 16, 32, 64].map { hosts -> String in
                 let h = Double(hosts)
-                let comm = 2 * ((h - 1) * alpha + (bytes + max(h - 2, 0) * chunk) / beta)
+                let comm = 2 * (log2(h) * alpha + (h - 1) / h * bytes / beta)
                 let weak = hostStep / (hostStep + comm), strong = (hostStep / h) / (hostStep / h + comm)
                 return String(format: "%d hosts: weak %.0f%%, strong %.0f%%", hosts, 100 * weak, 100 * strong)
             }

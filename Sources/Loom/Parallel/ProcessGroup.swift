@@ -3,10 +3,9 @@
 ///
 /// A step's shards are numbered globally: with R ranks of L local shards each, rank r owns
 /// shards r·L ..< (r+1)·L of every batch. Sums over shards are taken in one canonical order,
-/// a running fold over the global shard index (0 + w₀g₀ + w₁g₁ + ...), whatever the split:
-/// `sumAlongRanks` passes the running sums from rank to rank in order, each adding its own
-/// shards, and brings the last rank's totals back to every rank. R ranks of L shards
-/// therefore give the bits of one process with R·L fixed shards.
+/// the `ShardTree` over the global shard index, whatever the split: each rank sums the
+/// subtrees its own shards make up, and `sumShards` completes the tree across the ranks. R
+/// ranks of L shards therefore give the bits of one process with R·L fixed shards.
 ///
 /// Every method is called by every rank in the same order, from the thread that started the
 /// job (the training engine's worker 0).
@@ -19,18 +18,11 @@ public protocol ProcessGroup: AnyObject {
     var localRank: Int { get }
     /// The number of processes on this host.
     var localSize: Int { get }
-    /// Running sums along the ranks in order, and their totals to every rank.
-    ///
-    /// `doubles` go first, whole: rank 0 starts from zeros, every other rank receives the
-    /// previous ranks' sums; `addDoubles` adds this rank's terms and the sums move on. Then
-    /// `floats`, in chunks: rank 0 zeroes each chunk, every other rank receives it,
-    /// `addFloats(range)` adds this rank's terms over that range, and the chunk moves on
-    /// while the next one is folded behind it. The last rank's totals then travel back down
-    /// the ranks, chunk by chunk, into every rank's `doubles` and `floats`.
-    func sumAlongRanks(
-        floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>,
-        addDoubles: () -> Void, addFloats: (Range<Int>) -> Void
-    ) throws
+    /// Completes `sum`'s tree across the ranks: every rank gets the totals.
+    func sumShards(_ sum: ShardSum) throws
+    /// Fills `values` with every rank's part: rank r's own values are at `parts[r]` in its
+    /// buffer, the parts contiguous and in rank order.
+    func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws
     /// Every rank's `bytes`, in rank order (start-up checks, checksums).
     func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
 }
@@ -89,16 +81,14 @@ final class SingleProcess: ProcessGroup {
     var localRank: Int { 0 }
     var localSize: Int { 1 }
 
-    /// Zeros, then this process's terms.
-    func sumAlongRanks(
-        floats: UnsafeMutableBufferPointer<Float>, doubles: UnsafeMutableBufferPointer<Double>,
-        addDoubles: () -> Void, addFloats: (Range<Int>) -> Void
-    ) {
-        doubles.update(repeating: 0)
-        addDoubles()
-        floats.update(repeating: 0)
-        addFloats(0..<floats.count)
+    /// The one piece, or the pieces completed here, into the totals.
+    func sumShards(_ sum: ShardSum) {
+        sum.complete(
+            sum.tree.reduction(of: sum.pieces(ofRank: 0)), floats: sum.pieceFloats, headers: sum.pieceHeaders,
+            count: sum.floats.count, into: 0)
     }
+
+    func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) {}
 
     func allGather(_ bytes: [UInt8]) -> [[UInt8]] { [bytes] }
 }

@@ -25,7 +25,22 @@ final class ReplicaSet {
     let replicas: [Replica]
     /// The model's last output axis (the loss's and metrics' class width).
     let outputWidth: Int
-    /// The weighted loss and metrics of the last batch, reused (see `weightedResults`).
+    /// The canonical order of sums over the job's shards (`ShardTree`).
+    let tree: ShardTree
+    /// How this process's shards reduce in it: to one piece when their number is a power of
+    /// two, a few otherwise, which `ProcessGroup.sumShards` completes.
+    let localReduction: ShardTree.Reduction
+    /// Each local shard's gradient buffer, in shard order.
+    let shardGradients: [UnsafeMutablePointer<Float>]
+    /// The gradient buffers of this process's pieces (after `localReduction`).
+    let pieceGradients: [UnsafeMutablePointer<Float>]
+    /// Each local shard's `StepHeader`, reduced in place; (re)made for a metric count.
+    private var headerStorage = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
+    private var shardHeaders: [UnsafeMutablePointer<Double>] = []
+    /// The pieces' headers (after `localReduction`); valid memory even before a first step
+    /// (sums without a header pass them).
+    private(set) var pieceHeaders: [UnsafeMutablePointer<Double>] = []
+    /// The totals' header of the last batch, reused (see `weightedResults`).
     private var resultSums: [Double] = []
     private var metricTotals: [Double] = []
     /// Shard rows and weights per batch size, computed once each.
@@ -77,7 +92,18 @@ final class ReplicaSet {
             ReplicaSet.skipDraws(globalShardCount - firstShard - shardCount, of: randomized)
             if !training { for (layer, state) in zip(randomized, streams) { layer.randomState = state } }
         }
+        tree = ShardTree(shardCount: globalShardCount)
+        let reduction = tree.reduction(of: firstShard..<(firstShard + shardCount))
+        let gradients = replicas.map(\.gradients)
+        localReduction = reduction
+        shardGradients = gradients
+        pieceGradients = reduction.remaining.map { gradients[$0] }
         pool = try WorkerPool(count: workers, firstCPU: group.localRank * workers, sharers: group.localSize)
+        makeHeaders(width: StepHeader.width(metrics: 0))
+    }
+
+    deinit {
+        headerStorage.deallocate()
     }
 
     /// Advances every generator of `layers` by `count` draws: what making `count` replicas
@@ -180,52 +206,62 @@ final class ReplicaSet {
         return try weightedResults(ranges: ranges, batch: batch, metricCount: objective.metrics.count)
     }
 
-    /// Every process's rows of `output` (`(batch, width)`) into every process: each writes
-    /// its own rows over the running buffer as it passes along the ranks.
+    /// Every process's rows of `output` (`(batch, width)`) into every process.
     private func gatherRows(_ output: UnsafeMutablePointer<Float>, batch: Int, width: Int) throws {
-        let own = localRows(batch: batch)
-        let ownValues = (own.lowerBound * width)..<(own.upperBound * width)
-        let mine = Array(UnsafeBufferPointer(start: output + ownValues.lowerBound, count: ownValues.count))
-        var none: [Double] = []
-        try none.withUnsafeMutableBufferPointer { doubles in
-            try group.sumAlongRanks(
-                floats: UnsafeMutableBufferPointer(start: output, count: batch * width), doubles: doubles, addDoubles: {}
-            ) { range in
-                let overlap = range.clamped(to: ownValues)
-                for k in overlap { output[k] = mine[k - ownValues.lowerBound] }
-            }
+        let parts = (0..<group.size).map { rank in
+            let rows = self.rows(ofRank: rank, batch: batch)
+            return (rows.lowerBound * width)..<(rows.upperBound * width)
         }
+        try group.allGather(UnsafeMutableBufferPointer(start: output, count: batch * width), parts: parts)
     }
 
-    /// The row-weighted loss and metrics over every process's shards, summed in global shard
-    /// order. The metrics array is the set's, refilled in place each batch (the caller has
-    /// let go of the last one by then).
+    /// The row-weighted loss and metrics over every process's shards, summed in tree order.
+    /// The metrics array is the set's, refilled in place each batch (the caller has let go of
+    /// the last one by then).
     func weightedResults(ranges: [Range<Int>], batch: Int, metricCount: Int) throws -> (Double, [Double]) {
-        if resultSums.count != 1 + metricCount { resultSums = Array(repeating: 0, count: 1 + metricCount) }
-        for i in resultSums.indices { resultSums[i] = 0 }
-        if isMultiProcess {
-            try resultSums.withUnsafeMutableBufferPointer { doubles in
-                try group.sumAlongRanks(
-                    floats: .init(start: nil, count: 0), doubles: doubles,
-                    addDoubles: {
-                        addWeightedResults(into: doubles, ranges: ranges, batch: batch)
-                    }, addFloats: { _ in })
+        reduceHeaders(ranges: ranges, batch: batch, metricCount: metricCount)
+        try resultSums.withUnsafeMutableBufferPointer { totals in
+            if isMultiProcess {
+                try group.sumShards(
+                    ShardSum(
+                        tree: tree, shardsPerRank: shardCount, pieceFloats: pieceGradients, pieceHeaders: pieceHeaders,
+                        floats: .init(start: nil, count: 0), header: totals, maxima: StepHeader.flags))
+            } else {
+                for k in totals.indices { totals[k] = pieceHeaders[0][k] }
             }
-        } else {
-            resultSums.withUnsafeMutableBufferPointer { addWeightedResults(into: $0, ranges: ranges, batch: batch) }
         }
         if metricTotals.count != metricCount { metricTotals = Array(repeating: 0, count: metricCount) }
-        for i in metricTotals.indices { metricTotals[i] = resultSums[i + 1] }
-        return (resultSums[0], metricTotals)
+        for i in metricTotals.indices { metricTotals[i] = resultSums[StepHeader.loss + 1 + i] }
+        return (resultSums[StepHeader.loss], metricTotals)
     }
 
-    /// Adds each local shard's loss and metrics, weighted by its rows, to `sums` ([loss,
-    /// metrics...]), in shard order.
-    func addWeightedResults(into sums: UnsafeMutableBufferPointer<Double>, ranges: [Range<Int>], batch: Int) {
-        for (replica, rows) in zip(replicas, ranges) where !rows.isEmpty {
-            let weight = Double(rows.count) / Double(batch)
-            sums[0] += weight * replica.loss
-            for i in 1..<sums.count { sums[i] += weight * replica.metrics[i - 1] }
+    /// Writes each local shard's `StepHeader` (the flags given, its loss and metrics weighted
+    /// by its share of the batch's rows; zeros for an empty shard) and reduces them in tree
+    /// order into `pieceHeaders`. `resultSums` is sized for the totals.
+    func reduceHeaders(
+        ranges: [Range<Int>], batch: Int, metricCount: Int, failedRank: Double = 0, nonFiniteRank: Double = 0,
+        stop: Double = 0
+    ) {
+        let width = StepHeader.width(metrics: metricCount)
+        if resultSums.count != width { makeHeaders(width: width) }
+        for (header, (replica, rows)) in zip(shardHeaders, zip(replicas, ranges)) {
+            header[StepHeader.failedRank] = failedRank
+            header[StepHeader.nonFiniteRank] = nonFiniteRank
+            header[StepHeader.stop] = stop
+            let weight = rows.isEmpty ? 0 : Double(rows.count) / Double(batch)
+            header[StepHeader.loss] = rows.isEmpty ? 0 : weight * replica.loss
+            for i in 0..<metricCount { header[StepHeader.loss + 1 + i] = rows.isEmpty ? 0 : weight * replica.metrics[i] }
         }
+        localReduction.add(headers: shardHeaders, count: width, maxima: StepHeader.flags)
+    }
+
+    /// Makes the shards' headers and the totals `width` doubles.
+    private func makeHeaders(width: Int) {
+        resultSums = Array(repeating: 0, count: width)
+        headerStorage.deallocate()
+        headerStorage = .allocate(capacity: width * shardCount)
+        let base = headerStorage.baseAddress!
+        shardHeaders = (0..<shardCount).map { base + $0 * width }
+        pieceHeaders = localReduction.remaining.map { shardHeaders[$0] }
     }
 }

@@ -5,7 +5,8 @@ import Dispatch
 /// A step runs on the shards of a `ReplicaSet`. With gradient averaging: every worker runs
 /// its shards' forward and backward passes; barrier; every worker sums all shards'
 /// gradients, weighted by their row counts, over its own slice of the parameter store, in
-/// shard order (so the result never depends on thread timing), and updates that slice.
+/// the order of the `ShardTree` (so the result never depends on thread timing or on how the
+/// shards are split), and updates that slice.
 /// With one shard the model's own layers write the store's gradients and the sum is skipped.
 /// With parameter averaging each replica steps its own copy, and the copies are averaged
 /// every k steps.
@@ -31,7 +32,7 @@ final class TrainingEngine {
     private var lastStepFailed = false
     /// Whether the last step ended with a stop request (`TrainingStop`) on any process.
     private(set) var lastStepRequestedStop = false
-    /// With other processes, what travels with a step's running sums (see `Exchange`).
+    /// With other processes, the totals' `StepHeader` of the last step.
     private var exchange: [Double] = []
     /// The exchanged metrics of the last step, refilled in place (a step allocates nothing).
     private var exchangedMetrics: [Double] = []
@@ -106,8 +107,8 @@ final class TrainingEngine {
         }
         lastStepFailed = loadErrors.contains { $0 != nil }
         if replicas.isMultiProcess {
-            lastStepFailed = lastStepFailed || exchange[Exchange.failedRank] != 0 || exchange[Exchange.nonFiniteRank] != 0
-            lastStepRequestedStop = exchange[Exchange.stop] != 0
+            lastStepFailed = lastStepFailed || exchange[StepHeader.failedRank] != 0 || exchange[StepHeader.nonFiniteRank] != 0
+            lastStepRequestedStop = exchange[StepHeader.stop] != 0
             for case let error? in loadErrors { throw error }
             try throwRemoteFailure(step: step)
         } else {
@@ -125,70 +126,45 @@ final class TrainingEngine {
         timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
         if replicas.isMultiProcess {
             if exchangedMetrics.count != objective.metrics.count { exchangedMetrics = Array(repeating: 0, count: objective.metrics.count) }
-            for i in exchangedMetrics.indices { exchangedMetrics[i] = exchange[Exchange.loss + 1 + i] }
-            return (exchange[Exchange.loss], exchangedMetrics)
+            for i in exchangedMetrics.indices { exchangedMetrics[i] = exchange[StepHeader.loss + 1 + i] }
+            return (exchange[StepHeader.loss], exchangedMetrics)
         }
         return try replicas.weightedResults(ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count)
     }
 
-    /// The doubles that travel with a step's running sums between processes: flags combined
-    /// by maximum, then the loss and metric sums continued in global shard order.
-    private enum Exchange {
-        /// 1 + the rank whose rows could not be read (0: none).
-        static let failedRank = 0
-        /// 1 + the rank whose loss or gradient is not finite (0: none).
-        static let nonFiniteRank = 1
-        /// 1 when any process was asked to stop (`TrainingStop`).
-        static let stop = 2
-        /// The row-weighted loss, then each metric.
-        static let loss = 3
-    }
-
-    /// With other processes, worker 0's part of a step: the running sums pass along the ranks
-    /// (`ProcessGroup.sumAlongRanks`), this process adding its flags, loss and metrics and,
-    /// averaging gradients, its shards' weighted gradients in shard order as each chunk of the
-    /// store's gradients passes; every rank ends with the totals.
+    /// With other processes, worker 0's part of a step, once every worker has reduced its
+    /// slice of this process's shards' gradients to its pieces: the pieces' headers (this
+    /// process's flags, loss and metrics) are reduced too, and `ProcessGroup.sumShards`
+    /// completes the tree with the other processes' pieces, into the store's gradients
+    /// (averaging gradients) and `exchange`.
     private func exchange(plan: ReplicaSet.ShardPlan, batch: Int) throws {
-        let count = Exchange.loss + 1 + objective.metrics.count
-        if exchange.count != count { exchange = Array(repeating: 0, count: count) }
-        let gradients = averaging == .gradients ? store.gradients.pointer : nil
         let rank = Double(replicas.group.rank + 1)
         let nonFinite = loadErrors.contains { $0 is NonFiniteStep }
         let failed = !nonFinite && loadErrors.contains { $0 != nil }
-        try exchange.withUnsafeMutableBufferPointer { doubles in
-            try replicas.group.sumAlongRanks(
-                floats: .init(start: gradients, count: gradients == nil ? 0 : store.count), doubles: doubles,
-                addDoubles: {
-                    if nonFinite { doubles[Exchange.nonFiniteRank] = max(doubles[Exchange.nonFiniteRank], rank) }
-                    if failed { doubles[Exchange.failedRank] = max(doubles[Exchange.failedRank], rank) }
-                    if TrainingStop.isRequested { doubles[Exchange.stop] = 1 }
-                    replicas.addWeightedResults(
-                        into: UnsafeMutableBufferPointer(rebasing: doubles[Exchange.loss...]), ranges: plan.ranges, batch: batch)
-                },
-                addFloats: { range in
-                    if let gradients { addShardGradients(into: gradients, range: range, weights: plan.weights) }
-                })
-        }
-    }
-
-    /// gradients[range] += Σ_s weights[s] · grads_s[range] over this process's shards, in
-    /// shard order: the one fold of the canonical sum, in a process and across processes.
-    private func addShardGradients(into gradients: UnsafeMutablePointer<Float>, range: Range<Int>, weights: [Float]) {
-        for (replica, weight) in zip(replicas.replicas, weights) {
-            let source = replica.gradients
-            for k in range { gradients[k] += weight * source[k] }
+        replicas.reduceHeaders(
+            ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count, failedRank: failed ? rank : 0,
+            nonFiniteRank: nonFinite ? rank : 0, stop: TrainingStop.isRequested ? 1 : 0)
+        let count = StepHeader.width(metrics: objective.metrics.count)
+        if exchange.count != count { exchange = Array(repeating: 0, count: count) }
+        let gradients = UnsafeMutableBufferPointer(
+            start: store.gradients.pointer, count: averaging == .gradients ? store.count : 0)
+        try exchange.withUnsafeMutableBufferPointer { header in
+            try replicas.group.sumShards(
+                ShardSum(
+                    tree: replicas.tree, shardsPerRank: replicas.shardCount, pieceFloats: replicas.pieceGradients,
+                    pieceHeaders: replicas.pieceHeaders, floats: gradients, header: header, maxima: StepHeader.flags))
         }
     }
 
     /// The error of a step another process could not take.
     private func throwRemoteFailure(step: Int) throws {
-        if exchange[Exchange.nonFiniteRank] != 0 {
+        if exchange[StepHeader.nonFiniteRank] != 0 {
             throw NonFiniteStep(
-                step: step, detail: "on rank \(Int(exchange[Exchange.nonFiniteRank]) - 1), a loss or gradient is not finite")
+                step: step, detail: "on rank \(Int(exchange[StepHeader.nonFiniteRank]) - 1), a loss or gradient is not finite")
         }
-        if exchange[Exchange.failedRank] != 0 {
+        if exchange[StepHeader.failedRank] != 0 {
             throw LoomError.invalidArgument(
-                "rank \(Int(exchange[Exchange.failedRank]) - 1) could not take step \(step) (its own error says why)")
+                "rank \(Int(exchange[StepHeader.failedRank]) - 1) could not take step \(step) (its own error says why)")
         }
     }
 
@@ -232,32 +208,40 @@ final class TrainingEngine {
         guard averaging == .gradients || multiProcess else { return }
         let barrier = replicas.pool.barrier
         barrier.wait()
-        var arrived = DispatchTime.now()
+        let arrived = DispatchTime.now()
+        var waited = arrived.seconds(since: computed)
         let slice = slices[worker]
+        // Each worker reduces its slice of this process's shards' weighted gradients in tree
+        // order: to the total with one process, to this process's pieces with several.
+        if averaging == .gradients && (replicas.shardCount > 1 || multiProcess) {
+            replicas.localReduction.add(replicas.shardGradients, range: slice, weights: plan.weights)
+        }
+        var reduced = DispatchTime.now()
         if multiProcess {
-            // Worker 0 sums with the other processes, folding in this one's shards as the sums
-            // pass; the others wait for the totals.
+            // Worker 0 completes the sums with the other processes; the others wait for it.
+            barrier.wait()
+            let ready = DispatchTime.now()
+            waited += ready.seconds(since: reduced)
             if worker == 0 { timeCommunication { try exchange(plan: plan, batch: batch) } }
             barrier.wait()
-            arrived = DispatchTime.now()
-            let failed = exchange[Exchange.failedRank] != 0 || exchange[Exchange.nonFiniteRank] != 0
+            if worker != 0 { waited += DispatchTime.now().seconds(since: ready) }
+            let failed = exchange[StepHeader.failedRank] != 0 || exchange[StepHeader.nonFiniteRank] != 0
             if failed || averaging != .gradients || loadErrors.contains(where: { $0 != nil }) { return }
         } else {
             // A failed load anywhere skips the update everywhere: the step did not happen.
             for index in 0..<workers where loadErrors[index] != nil { return }
-            // One shard: its backward passes wrote the store's gradients. Several:
-            // grads[slice] = Σ_s (rows_s / batch) · grads_s[slice], in shard order.
+            // One shard: its backward passes wrote the store's gradients. Several: the root's sums.
             if replicas.shardCount > 1 {
-                let gradients = store.gradients.pointer
-                for k in slice { gradients[k] = 0 }
-                addShardGradients(into: gradients, range: slice, weights: plan.weights)
+                let gradients = store.gradients.pointer, root = replicas.pieceGradients[0]
+                for k in slice { gradients[k] = root[k] }
             }
         }
-        let reduced = DispatchTime.now()
+        let updating = DispatchTime.now()
+        if !multiProcess { reduced = updating }
         if let step { store.update(range: slice, step: step) }
-        timings[worker].pointee.wait += arrived.seconds(since: computed)
+        timings[worker].pointee.wait += waited
         timings[worker].pointee.reduce += reduced.seconds(since: arrived)
-        timings[worker].pointee.optimizer += DispatchTime.now().seconds(since: reduced)
+        timings[worker].pointee.optimizer += DispatchTime.now().seconds(since: updating)
     }
 
     /// Runs `body` (worker 0's part of an exchange), keeping its error in worker 0's slot.
@@ -273,65 +257,70 @@ final class TrainingEngine {
     }
 
     /// Averages the replicas' parameters and optimizer states, slice by slice, into the store
-    /// and back into every replica.
+    /// and back into every replica: each buffer summed in tree order over the shards (in
+    /// place: every copy is overwritten by the mean), then scaled.
     private func averageParameters() {
         if replicas.isMultiProcess {
             recordFailure { try averageAcrossProcesses() }
             return
         }
-        let count = store.count
         let target = store.values.pointer
         replicas.pool.run { [self] worker in
             let start = DispatchTime.now()
             let slice = slices[worker]
-            let copies = replicas.replicas
-            let scale = 1 / Float(copies.count)
-            func average(_ buffers: [UnsafeMutablePointer<Float>], into target: UnsafeMutablePointer<Float>?) {
-                for k in slice {
-                    var sum: Float = 0
-                    for buffer in buffers { sum += buffer[k] }
-                    let mean = sum * scale
-                    target?[k] = mean
-                    for buffer in buffers { buffer[k] = mean }
-                }
-            }
-            average(copies.map { $0.ownParameters!.pointer }, into: target)
-            let states = copies.map { $0.optimizer!.stateBuffers }
-            for index in states[0].indices where states[0][index].capacity >= count {
-                average(states.map { $0[index].pointer }, into: nil)
+            for (copies, target) in averagedBuffers(target: target) {
+                replicas.localReduction.add(copies, range: slice)
+                spreadMean(of: copies[replicas.localReduction.remaining[0]], over: slice, to: copies, target: target)
             }
             timings[worker].pointee.reduce += DispatchTime.now().seconds(since: start)
         }
     }
 
-    /// `averageParameters` over every process's replicas, on the calling thread: each buffer
-    /// (parameters, then each optimizer state) summed in global shard order along the ranks,
-    /// the last rank's totals sent to every rank, then scaled as one process scales them.
-    private func averageAcrossProcesses() throws {
-        let count = store.count
+    /// The buffers parameter averaging averages: every replica's parameters (their mean goes
+    /// to `target`, the store's), then each optimizer state of the parameters' size.
+    private func averagedBuffers(target: UnsafeMutablePointer<Float>) -> [([UnsafeMutablePointer<Float>], UnsafeMutablePointer<Float>?)] {
         let copies = replicas.replicas
-        let scale = 1 / Float(replicas.globalShardCount)
         let states = copies.map { $0.optimizer!.stateBuffers }
         var buffers: [([UnsafeMutablePointer<Float>], UnsafeMutablePointer<Float>?)] = [
-            (copies.map { $0.ownParameters!.pointer }, store.values.pointer)
+            (copies.map { $0.ownParameters!.pointer }, target)
         ]
-        for index in states[0].indices where states[0][index].capacity >= count {
+        for index in states[0].indices where states[0][index].capacity >= store.count {
             buffers.append((states.map { $0[index].pointer }, nil))
         }
+        return buffers
+    }
+
+    /// Writes `sums[range]` / (the job's shards) into `target` and every buffer of `copies`.
+    private func spreadMean(
+        of sums: UnsafeMutablePointer<Float>, over range: Range<Int>, to copies: [UnsafeMutablePointer<Float>],
+        target: UnsafeMutablePointer<Float>?
+    ) {
+        let scale = 1 / Float(replicas.globalShardCount)
+        for k in range {
+            let mean = sums[k] * scale
+            target?[k] = mean
+            for copy in copies { copy[k] = mean }
+        }
+    }
+
+    /// `averageParameters` over every process's replicas, on the calling thread: each buffer
+    /// reduced to this process's pieces, the tree completed with the other processes'
+    /// (`ProcessGroup.sumShards`), then scaled as one process scales it.
+    private func averageAcrossProcesses() throws {
+        let count = store.count
         var sums = [Float](repeating: 0, count: count)
         var none: [Double] = []
-        for (sources, target) in buffers {
+        for (copies, target) in averagedBuffers(target: store.values.pointer) {
+            replicas.localReduction.add(copies, range: 0..<count)
             try sums.withUnsafeMutableBufferPointer { floats in
-                try none.withUnsafeMutableBufferPointer { doubles in
-                    try replicas.group.sumAlongRanks(floats: floats, doubles: doubles, addDoubles: {}) { range in
-                        for source in sources { for k in range { floats[k] += source[k] } }
-                    }
+                try none.withUnsafeMutableBufferPointer { header in
+                    try replicas.group.sumShards(
+                        ShardSum(
+                            tree: replicas.tree, shardsPerRank: replicas.shardCount,
+                            pieceFloats: replicas.localReduction.remaining.map { copies[$0] },
+                            pieceHeaders: replicas.pieceHeaders, floats: floats, header: header, maxima: 0))
                 }
-            }
-            for k in 0..<count {
-                let mean = sums[k] * scale
-                target?[k] = mean
-                for source in sources { source[k] = mean }
+                spreadMean(of: floats.baseAddress!, over: 0..<count, to: copies, target: target)
             }
         }
     }
