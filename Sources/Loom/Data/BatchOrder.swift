@@ -1,25 +1,24 @@
-/// Which sample rows form each batch of an epoch.
+/// Which sample rows form each batch of an epoch, computed batch by batch: an epoch's order
+/// takes no memory, whatever the sample count a file declares.
 ///
 /// Without shuffle, batch k is rows `k·B ..< (k+1)·B` every epoch (the order stateful
-/// training needs). With shuffle, the rows are permuted once per epoch by the model's seeded
-/// generator (Fisher–Yates), then cut the same way. The last batch may be short.
+/// training needs). With shuffle, the epoch's rows are permuted by a pseudo-random
+/// permutation keyed by one draw of the model's seeded generator (`RowPermutation`), then cut
+/// the same way. The last batch may be short.
 public struct BatchOrder {
-    /// The rows of the epoch, in order; batch k is `rows[k·batchSize ..< min((k+1)·batchSize, count)]`.
-    public let rows: [Int]
+    /// The rows the epoch covers.
+    public let rows: Range<Int>
     /// The rows per batch (the last batch may have fewer).
     public let batchSize: Int
+    /// Position → row offset, when shuffled.
+    private let permutation: RowPermutation?
 
-    /// The rows of `rows` in order, or shuffled by `generator` (which advances) when `shuffle`.
+    /// The rows of `rows` in order, or shuffled by a permutation drawn from `generator` (which
+    /// advances by one draw) when `shuffle`.
     public init(rows: Range<Int>, batchSize: Int, shuffle: Bool, generator: inout SeededGenerator) {
-        var order = Array(rows)
-        if shuffle {
-            for i in stride(from: order.count - 1, to: 0, by: -1) {
-                let j = Int(generator.next() % UInt64(i + 1))
-                order.swapAt(i, j)
-            }
-        }
-        self.rows = order
+        self.rows = rows
         self.batchSize = batchSize
+        permutation = shuffle ? RowPermutation(count: rows.count, key: generator.next()) : nil
     }
 
     /// The number of batches (a batch size past the sample count gives one batch of all).
@@ -28,7 +27,11 @@ public struct BatchOrder {
     /// The rows of batch `k` (0-based, below `batchCount`), in epoch order.
     public func batch(_ k: Int) -> ArraySlice<Int> {
         let start = k * batchSize
-        return rows[start..<BatchOrder.end(from: start, batch: batchSize, limit: rows.count)]
+        let positions = start..<BatchOrder.end(from: start, batch: batchSize, limit: rows.count)
+        guard let permutation else {
+            return ArraySlice((rows.lowerBound + positions.lowerBound)..<(rows.lowerBound + positions.upperBound))
+        }
+        return ArraySlice(positions.map { rows.lowerBound + permutation[$0] })
     }
 
     /// The end of the batch that starts at `start`: `batch` rows on, or `limit` when fewer are

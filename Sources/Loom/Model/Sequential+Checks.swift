@@ -18,7 +18,7 @@ extension Sequential {
 
     /// Every check of a run's data against the model, made once before any work: builds the
     /// model for the data's shape, checks data in memory whole (the first layer's rules), the
-    /// targets against the output, that the run's row list (and kept outputs) fit in memory,
+    /// targets against the output, that kept outputs fit in memory,
     /// the batch size, and for a stateful model that each of `parts` (a description and a
     /// row count) fills whole batches. Returns the batch size.
     func checkRun(
@@ -28,9 +28,7 @@ extension Sequential {
         try checkInMemoryInputs(dataset)
         let predicting = use == .prediction || use == .streamedPrediction
         if !predicting { try checkTargets(dataset, context: context) }
-        try checkMemory(
-            samples: dataset.sampleCount, outputsPerSample: use == .prediction ? Shape.count(outputShape!) : 0,
-            context: context)
+        if use == .prediction { try checkOutputMemory(samples: dataset.sampleCount, context: context) }
         let batch = requested ?? batchSize ?? 32
         guard batch > 0 else { throw LoomError.invalidArgument("batchSize must be positive, got \(batch)") }
         if !predicting, let fixed = batchSize, batch != fixed, isStateful {
@@ -72,19 +70,19 @@ extension Sequential {
         }
     }
 
-    /// Refuses, before anything is allocated, a run whose lists of rows (8 bytes a sample: an
-    /// epoch's order) and kept outputs (`outputsPerSample` floats a sample) would not fit in
-    /// this machine's memory: a file may declare more samples than any machine holds.
-    private func checkMemory(samples: Int, outputsPerSample: Int, context: String) throws {
-        let perSample = 8 + 4 * outputsPerSample
-        let (bytes, overflow) = samples.multipliedReportingOverflow(by: perSample)
+    /// Refuses, before anything is allocated, a prediction whose outputs, kept whole, would
+    /// not fit in this machine's memory: a file may declare more samples than any machine
+    /// holds (`predict(dataset:each:)` streams them instead). Nothing else a run allocates
+    /// grows with the sample count: data is read a batch at a time, and an epoch's order is
+    /// computed batch by batch (`BatchOrder`).
+    private func checkOutputMemory(samples: Int, context: String) throws {
+        let (bytes, overflow) = samples.multipliedReportingOverflow(by: 4 * Shape.count(outputShape!))
         let available = ProcessInfo.processInfo.physicalMemory
         guard overflow || UInt64(bytes) > available else { return }
         throw LoomError.invalidArgument(
-            "\(context): the data declares \(samples) samples; "
-                + (outputsPerSample > 0 ? "their outputs and row list" : "the list of their rows")
-                + " alone would need \(overflow ? "more than 2^63 bytes" : "\(bytes / (1 << 30)) GiB"), more than this machine's "
-                + "\(available / (1 << 30)) GiB")
+            "\(context): the data declares \(samples) samples; their outputs alone would need "
+                + "\(overflow ? "more than 2^63 bytes" : "\(bytes / (1 << 30)) GiB"), more than this machine's "
+                + "\(available / (1 << 30)) GiB; stream them with predict(dataset:each:) (loom predict --out)")
     }
 
     /// Data in memory is checked whole by the first layer before any step, so a bad sample

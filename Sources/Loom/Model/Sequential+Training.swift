@@ -362,23 +362,24 @@ extension Sequential {
         of dataset: any Dataset, rows: Range<Int>, batchSize: Int, into workspace: BatchWorkspace, targets: Bool,
         replicas: ReplicaSet, _ body: (Int, Int) throws -> Void
     ) throws {
-        let all = Array(rows)
         var start = 0
-        while start < all.count {
-            let end = BatchOrder.end(from: start, batch: batchSize, limit: all.count)
+        let count = rows.count
+        /// The rows `from ..< to` of the run, counted from its start.
+        func part(_ from: Int, _ to: Int) -> ArraySlice<Int> { ArraySlice((rows.lowerBound + from)..<(rows.lowerBound + to)) }
+        while start < count {
+            let end = BatchOrder.end(from: start, batch: batchSize, limit: count)
             if replicas.isMultiProcess {
                 let own = replicas.localRows(batch: end - start)
                 workspace.reserve(rows: end - start)
                 try workspace.load(
-                    dataset, rows: all[(start + own.lowerBound)..<(start + own.upperBound)], at: own.lowerBound,
-                    targets: targets)
+                    dataset, rows: part(start + own.lowerBound, start + own.upperBound), at: own.lowerBound, targets: targets)
                 try body(start, end - start)
                 start = end
                 continue
             }
-            try workspace.load(dataset, rows: all[start..<end], targets: targets)
-            if end < all.count {
-                dataset.prefetch(rows: all[end..<BatchOrder.end(from: end, batch: batchSize, limit: all.count)], targets: targets)
+            try workspace.load(dataset, rows: part(start, end), targets: targets)
+            if end < count {
+                dataset.prefetch(rows: part(end, BatchOrder.end(from: end, batch: batchSize, limit: count)), targets: targets)
             }
             try body(start, end - start)
             start = end
