@@ -6,7 +6,8 @@ import Loom
 ///
 /// `X` is `(samples, timesteps, features)` (any rank 2–5, e.g. `(samples, timesteps, h, w, c)`
 /// image sequences), `y` is `(samples, outputs)` or `(samples, timesteps, outputs)` (rank
-/// 1–3). Values are checked as they are read: NaN or Inf throws, naming the sample.
+/// 1–3). A dataset never written (declared only) is refused when opened; values are checked
+/// as they are read: NaN or Inf throws, naming the sample.
 ///
 /// Two read paths, both running one step ahead on a background queue while a batch trains:
 /// - Batches in file order (shuffle off) come from blocks of consecutive rows (`blockBytes`,
@@ -123,6 +124,8 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
                     "a sample of shape \(Shape.describe(shape)) holds more than 2^31 - 1 values; Loom reads at most that many")
             }
         }
+        try file.checkWritten(x, shape: input.shape)
+        if let y, let targetShape { try file.checkWritten(y, shape: [sampleCount] + targetShape) }
         inputStride = Shape.count(inputShape)
         targetStride = targetShape.map(Shape.count) ?? 0
     }

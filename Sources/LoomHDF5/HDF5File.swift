@@ -190,7 +190,8 @@ public final class HDF5File {
     }
 
     /// Rows `rows` (ascending, no repeats) of the first axis, converted to Float32, into
-    /// `buffer` one after another, with a single read through a union of hyperslabs.
+    /// `buffer` one after another, read through unions of hyperslabs (one, unless the dataset
+    /// is chunked and the rows lie far apart).
     public func read(_ name: String, sortedRows rows: [Int], into buffer: UnsafeMutablePointer<Float>) throws {
         let (shape, _) = try readableInfo(name)
         guard let first = rows.first, let last = rows.last else { return }
@@ -206,11 +207,40 @@ public final class HDF5File {
                 ranges.append(row..<(row + 1))
             }
         }
-        try withRows(name, shape: shape, ranges) { dataset, memorySpace, fileSpace in
-            guard H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
-                throw HDF5Error(file: path, dataset: name, "reading \(rows.count) rows failed: the file may be truncated or damaged")
+        // libhdf5 visits every chunk between a selection's first and last rows: in a chunked
+        // dataset, rows far apart (a shuffled batch of a large file) are read in groups that
+        // span at most `chunksPerRead` chunks, so a read costs what it reads, not the file's size.
+        let span = try withDataset(name) { HDF5File.chunkRows(of: $0) }.map { $0 * HDF5File.chunksPerRead } ?? Int.max
+        let rowValues = Shape.count(Array(shape.dropFirst()))
+        var start = 0, done = 0
+        while start < ranges.count {
+            var end = start + 1
+            while end < ranges.count, ranges[end].upperBound - ranges[start].lowerBound <= span { end += 1 }
+            let group = Array(ranges[start..<end]), count = group.reduce(0) { $0 + $1.count }
+            try withRows(name, shape: shape, group) { dataset, memorySpace, fileSpace in
+                guard
+                    H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer + done * rowValues)
+                        >= 0
+                else {
+                    throw HDF5Error(file: path, dataset: name, "reading \(rows.count) rows failed: the file may be truncated or damaged")
+                }
             }
+            done += count
+            start = end
         }
+    }
+
+    /// The chunks of rows one scattered read may span (see `read(_:sortedRows:into:)`).
+    static let chunksPerRead = 64
+
+    /// The rows of a chunk of `dataset` (its first axis), or nil when it is not chunked.
+    private static func chunkRows(of dataset: hid_t) -> Int? {
+        let creation = H5Dget_create_plist(dataset)
+        defer { H5Pclose(creation) }
+        guard H5Pget_layout(creation) == H5D_CHUNKED else { return nil }
+        var dims = [hsize_t](repeating: 0, count: 32)
+        guard H5Pget_chunk(creation, Int32(dims.count), &dims) > 0 else { return nil }
+        return max(Int(dims[0]), 1)
     }
 
     /// The shape after checking the dataset is numeric.
@@ -221,6 +251,26 @@ public final class HDF5File {
         }
         guard !info.shape.isEmpty else { throw HDF5Error(file: path, dataset: name, "is a scalar; expected an array") }
         return info
+    }
+
+    /// Refuses a dataset of `shape` (not empty) none of whose storage was ever written: HDF5
+    /// allocates it on the first write, and a dataset only declared reads as its fill value
+    /// everywhere (its file can be a few KB whatever the shape).
+    func checkWritten(_ name: String, shape: [Int]) throws {
+        guard shape.allSatisfy({ $0 > 0 }) else { return }
+        let written = try withDataset(name) { dataset in
+            var status = H5D_SPACE_STATUS_ERROR
+            guard H5Dget_space_status(dataset, &status) >= 0 else {
+                throw HDF5Error(file: path, dataset: name, "its storage cannot be inspected: the file may be damaged")
+            }
+            return status != H5D_SPACE_STATUS_NOT_ALLOCATED
+        }
+        guard written else {
+            throw HDF5Error(
+                file: path, dataset: name,
+                "declares shape \(Shape.describe(shape)) but holds no data: nothing was ever written to it, "
+                    + "so every value would be its fill value")
+        }
     }
 
     private func readRows(_ name: String, shape: [Int], start: Int, count: Int, into buffer: UnsafeMutablePointer<Float>) throws {

@@ -83,24 +83,44 @@ final class HDF5DatasetTests: XCTestCase {
         XCTAssertEqual(fromFile.history, fromMemory.history)
     }
 
-    /// Files that declare more than any machine holds (HDF5 allocates contiguous data only
-    /// when written, so such a file is a few KB): a sample too large to read, or predictions
-    /// too large to keep, are refused by name before any allocation; training streams them.
+    /// Files that declare more than any machine holds (HDF5 allocates storage only when
+    /// written, so such a file is a few KB): a sample too large to read, a dataset never
+    /// written, or predictions too large to keep are refused by name before any allocation;
+    /// training streams the rows that are there.
     func testDeclaredSizesBeyondTheMachineStreamOrAreRefusedBeforeAnyAllocation() throws {
         let samples = folder.path("huge-samples.h5"), wide = folder.path("huge-sample.h5")
+        let declared = folder.path("declared.h5"), overflowing = folder.path("overflowing.h5")
         do {
+            // 10^12 samples in chunks of 64 rows, the first chunk written.
             let file = try HDF5File(path: samples, mode: .create)
-            try file.createDataset("X", shape: [1_000_000_000_000, 24, 3])
-            try file.createDataset("y", shape: [1_000_000_000_000, 1])
+            try file.createDataset("X", shape: [1_000_000_000_000, 24, 3], chunkRows: 64)
+            try file.createDataset("y", shape: [1_000_000_000_000, 1], chunkRows: 64)
+            let rows = [Float](repeating: 0.5, count: 64 * 72)
+            try file.write("X", rows: 0..<64, from: rows)
+            try file.write("y", rows: 0..<64, from: rows)
             let other = try HDF5File(path: wide, mode: .create)
             try other.createDataset("X", shape: [2, 1 << 20, 1 << 20, 1 << 10])
             try other.createDataset("y", shape: [2, 1])
+            let only = try HDF5File(path: declared, mode: .create)
+            try only.createDataset("X", shape: [1_000_000_000_000, 24, 3])
+            try only.createDataset("y", shape: [1_000_000_000_000, 1])
+            let product = try HDF5File(path: overflowing, mode: .create)
+            try product.createDataset("X", shape: [4, 1 << 32, 1 << 32])
+            try product.createDataset("y", shape: [4, 1])
         }
         XCTAssertLessThan(try FileManager.default.attributesOfItem(atPath: samples)[.size] as? Int ?? 0, 1 << 20)
         XCTAssertEqual(
             message { _ = try HDF5Dataset(path: wide) },
             "\(wide), dataset 'X': a sample of shape (1048576, 1048576, 1024) holds more than 2^31 - 1 values; "
                 + "Loom reads at most that many")
+        XCTAssertEqual(
+            message { _ = try HDF5Dataset(path: overflowing) },
+            "\(overflowing), dataset 'X': a sample of shape (4294967296, 4294967296) holds more than 2^31 - 1 values; "
+                + "Loom reads at most that many")
+        XCTAssertEqual(
+            message { _ = try HDF5Dataset(path: declared) },
+            "\(declared), dataset 'X': declares shape (1000000000000, 24, 3) but holds no data: nothing was ever "
+                + "written to it, so every value would be its fill value")
         let dataset = try HDF5Dataset(path: samples)
         let model = Sequential(seed: 1) {
             Input(shape: [24, 3]); LSTM(2); Dense(1)
