@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ReferenceModelsTests", dependencies: ["ReferenceModels"]),
         .testTarget(
             name: "LoomCLITests",
-            dependencies: ["Loom", "LoomHDF5", "LoomKeras", "TestSupport"]
+            dependencies: ["Loom", "LoomHDF5", "LoomKeras", "TestSupport", "ZIPFoundation"]
         ),
         .testTarget(
             name: "LoomTests",

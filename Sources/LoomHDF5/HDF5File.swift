@@ -68,6 +68,19 @@ public final class HDF5File {
     /// before objects that outlive `main`, such as a prefetch queue's, are released).
     deinit { HDF5Library.locked { if H5Iis_valid(id) > 0 { _ = H5Fclose(id) } } }
 
+    /// Writes what HDF5 still holds in its caches and closes the file, throwing when that
+    /// fails (a full disk): a file written through HDF5 is whole only once this returned (a
+    /// dataset's write can succeed into the cache and fail only here). Any use afterwards
+    /// throws.
+    public func close() throws {
+        try HDF5Library.locked {
+            guard H5Iis_valid(id) > 0 else { return }
+            guard H5Fflush(id, H5F_SCOPE_LOCAL) >= 0, H5Fclose(id) >= 0 else {
+                throw HDF5Error(file: path, "its last changes could not be written; is the disk full?")
+            }
+        }
+    }
+
     // MARK: what is in the file
 
     /// Whether a dataset or group exists at `name` (a path such as "X" or "data/train/X").

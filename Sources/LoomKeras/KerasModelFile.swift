@@ -137,7 +137,11 @@ enum KerasModelFile {
             case .json:
                 try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model) }.write(to: staged)
             case .weights:
-                try KerasFileError.naming(url.path) { try KerasWeightsFile.save(model, to: HDF5File(path: staged.path, mode: .create)) }
+                try KerasFileError.naming(url.path) {
+                    let file = try HDF5File(path: staged.path, mode: .create)
+                    try KerasWeightsFile.save(model, to: file)
+                    try file.close()
+                }
             case .keras:
                 // The parts' folder ends in the staged file's marker, so a killed save's parts are cleaned up too.
                 let parts = staged.deletingLastPathComponent().appendingPathComponent(".parts" + staged.lastPathComponent)
@@ -149,7 +153,11 @@ enum KerasModelFile {
                 try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
                     .write(to: parts.appendingPathComponent("metadata.json"))
                 let weights = parts.appendingPathComponent("model.weights.h5")
-                try KerasFileError.naming(url.path) { try KerasWeightsFile.save(model, to: HDF5File(path: weights.path, mode: .create)) }
+                try KerasFileError.naming(url.path) {
+                    let file = try HDF5File(path: weights.path, mode: .create)
+                    try KerasWeightsFile.save(model, to: file)
+                    try file.close()
+                }
                 let archive = try Archive(url: staged, accessMode: .create)
                 for name in ["metadata.json", "config.json", "model.weights.h5"] {
                     try archive.addEntry(with: name, fileURL: parts.appendingPathComponent(name), compressionMethod: .deflate)

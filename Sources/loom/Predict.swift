@@ -38,6 +38,7 @@ struct Predict: ParsableCommand {
             let file = try HDF5File(path: temporary.path, mode: .create)
             try file.createDataset("predictions", shape: shape, chunkRows: 4096)
             try predict { rows, values in try file.write("predictions", rows: rows, from: values.baseAddress!) }
+            try file.close()
         }
         print("wrote \(Shape.describe(shape)) predictions to \(out)")
     }

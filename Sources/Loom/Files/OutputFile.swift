@@ -48,7 +48,8 @@ public struct OutputFile: Sendable {
 
     /// Writes the file: `body` writes the whole content at the temporary URL it is given;
     /// then the file is flushed and renamed over the target. If `body` throws, the target is
-    /// untouched and the temporary file removed.
+    /// untouched and the temporary file removed; an error that names the temporary file (a
+    /// full disk) is rethrown naming the target.
     public func write(_ body: (URL) throws -> Void) throws {
         OutputFile.removeStaleTemporaries(in: folder)
         let temporary = folder.appendingPathComponent(
@@ -61,7 +62,15 @@ public struct OutputFile: Sendable {
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw error
+            // An error writing the temporary file (a full disk) is told as one writing the target.
+            let description = "\(error)"
+            guard description.contains(temporary.path) else { throw error }
+            let existed = FileManager.default.fileExists(atPath: path)
+            throw LoomError.invalidArgument(
+                "\(role): cannot write \(path) ("
+                    + description.replacingOccurrences(of: "\(temporary.path), ", with: "")
+                    .replacingOccurrences(of: "\(temporary.path): ", with: "").replacingOccurrences(of: temporary.path, with: path)
+                    + (existed ? "); the file there is left as it was" : ")"))
         }
         try? OutputFile.flush(folder.path)
     }

@@ -28,6 +28,7 @@ public enum CheckpointFile {
             try file.setAttribute("format", format)
             try file.setAttribute("version", [1])
             try file.setAttribute("checksum", [Double(snapshot.checksum)])
+            try file.close()
         }
     }
 

@@ -125,6 +125,7 @@ public struct CSVImporter {
             try file.setAttribute("target_shift", targetIndices.map { statistics[$0]!.shift })
             try file.setAttribute("target_scale", targetIndices.map { statistics[$0]!.scale })
         }
+        try file.close()
         return Summary(
             samples: samples, featureColumns: featureNames, targetColumns: targetNames,
             inputShape: x.shape, targetShape: y.shape)

@@ -78,6 +78,7 @@ public enum NPYImporter {
         let file = try HDF5File(path: output, mode: .create)
         try file.write(x, as: "X", compression: 4)
         if let y { try file.write(y, as: "y", compression: 4) }
+        try file.close()
         return (x.shape, y?.shape)
     }
 
