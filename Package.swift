@@ -52,7 +52,7 @@ let package = Package(
             ]
         ),
         // Helpers shared by the test targets (temporary folders, error messages).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Loom"], path: "Tests/TestSupport"),
         .testTarget(
             name: "LoomHDF5Tests",
             dependencies: ["LoomHDF5", "CHDF5", "TestSupport"]

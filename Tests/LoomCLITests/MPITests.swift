@@ -2,6 +2,7 @@ import Foundation
 import Loom
 import LoomHDF5
 import LoomKeras
+import TestSupport
 import XCTest
 
 /// `mpirun -np R loom ...` on this machine (ranks oversubscribed): R ranks of W workers give
@@ -85,15 +86,7 @@ extension CLITests {
     /// epoch on every rank; not learned by the same LSTM without state (reset every batch).
     func testStatefulEchoIsLearnedAcrossRanks() throws {
         let rows = 8, steps = 48
-        var generator = SeededGenerator(seed: 11)
-        let series = (0..<(rows * steps)).map { _ in Float(generator.uniform()) }
-        var x = Tensor(shape: [rows * steps, 1, 1]), y = Tensor(shape: [rows * steps, 1])
-        for k in 0..<steps {
-            for r in 0..<rows {
-                x[k * rows + r, 0, 0] = series[r * steps + k]
-                y[k * rows + r, 0] = k > 0 ? series[r * steps + k - 1] : 0.5
-            }
-        }
+        let (x, y) = EchoTask.data(rows: rows, steps: steps, seed: 11)
         let data = folder.path("echo.h5")
         do {
             // Closed at the end of this block: HDF5 locks a file open for writing.

@@ -209,15 +209,7 @@ final class ParallelTests: XCTestCase {
     /// batch-major and the batches stay in file order.
     func testStatefulEchoIsLearnedWithTwoAndFourWorkersAndNotWithoutState() throws {
         let rows = 8, steps = 48
-        var generator = SeededGenerator(seed: 11)
-        let series = (0..<(rows * steps)).map { _ in Float(generator.uniform()) }
-        var x = Tensor(shape: [rows * steps, 1, 1]), y = Tensor(shape: [rows * steps, 1])
-        for k in 0..<steps {
-            for r in 0..<rows {
-                x[k * rows + r, 0, 0] = series[r * steps + k]
-                y[k * rows + r, 0] = k > 0 ? series[r * steps + k - 1] : 0.5
-            }
-        }
+        let (x, y) = EchoTask.data(rows: rows, steps: steps, seed: 11)
         func model() throws -> Sequential {
             let model = Sequential(seed: 1) {
                 Input(shape: [1, 1], batchSize: rows); LSTM(16, stateful: true); Dense(1)
