@@ -64,14 +64,14 @@ public final class HDF5File {
         }
     }
 
-    /// Closes the file, unless HDF5 has already closed everything (its exit-time teardown runs
-    /// before objects that outlive `main`, such as a prefetch queue's, are released).
+    /// Closes the file unless `close` did (a file only read needs nothing more; one written
+    /// is whole only once `close` returned).
     deinit { HDF5Library.locked { if H5Iis_valid(id) > 0 { _ = H5Fclose(id) } } }
 
     /// Writes what HDF5 still holds in its caches and closes the file, throwing when that
     /// fails (a full disk): a file written through HDF5 is whole only once this returned (a
-    /// dataset's write can succeed into the cache and fail only here). Any use afterwards
-    /// throws.
+    /// dataset's write can succeed into the cache and fail only here). Reads and writes
+    /// afterwards throw.
     public func close() throws {
         try HDF5Library.locked {
             guard H5Iis_valid(id) > 0 else { return }
@@ -222,7 +222,7 @@ public final class HDF5File {
         }
         // libhdf5 visits every chunk between a selection's first and last rows: in a chunked
         // dataset, rows far apart (a shuffled batch of a large file) are read in groups that
-        // span at most `chunksPerRead` chunks, so a read costs what it reads, not the file's size.
+        // span at most `chunksPerRead` chunks' worth of rows, so a read costs what it reads, not the file's size.
         let span = try withDataset(name) { HDF5File.chunkRows(of: $0) }.map { $0 * HDF5File.chunksPerRead } ?? Int.max
         let rowValues = Shape.count(Array(shape.dropFirst()))
         var start = 0, done = 0

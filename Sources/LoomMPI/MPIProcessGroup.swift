@@ -73,6 +73,14 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// sends each rank its pieces' part of that rank's slice (`MPI_Alltoallv`) and gathers
     /// the slices (`MPI_Allgatherv`).
     public func sumShards(_ sum: ShardSum) throws {
+        // Counts and offsets of MPI messages are 32-bit: a rank's whole message must fit.
+        let bytes = sum.pieceFloats.count * (8 * sum.header.count + 4 * sum.floats.count)
+        guard bytes <= Int(Int32.max) else {
+            throw MPIError(
+                call: "sumShards",
+                message: "a rank's gradients and pieces take \(bytes) bytes, more than one MPI message carries (2^31 - 1); "
+                    + "use fewer parameters, or shards per rank a power of two (one piece)")
+        }
         if size.nonzeroBitCount == 1 && sum.pieceFloats.count == 1 && sum.shardsPerRank.nonzeroBitCount == 1 {
             try sumByHalving(sum)
         } else {
@@ -188,7 +196,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
                     into: own.lowerBound)
             }
         }
-        try allGather(sum.floats, parts: slices)
+        if count > 0 { try allGather(sum.floats, parts: slices) }
     }
 
     /// Appends the headers of `headers`' nodes, then their floats over `range`, to `bytes`.

@@ -6,7 +6,7 @@
 /// `[i + w, min(i + 2w, shardCount))` when that one is not empty. Six shards sum as
 /// ((s0 + s1) + (s2 + s3)) + (s4 + s5). Every aligned run of 2ᵏ shards is a subtree, so
 /// with shards per process a power of two each process's run is one subtree; any run of
-/// shards is a few (`pieces(of:)`), which other processes complete.
+/// shards is a few (`reduction(of:)`'s `pieces`), which other processes complete.
 public struct ShardTree: Sendable, Equatable {
     /// The number of leaves (the job's shards).
     public let shardCount: Int

@@ -119,7 +119,11 @@ final class TrainingEngine {
             store.step = step
             if case let .parameters(every) = averaging {
                 localSteps += 1
-                if localSteps % every == 0 { averageParameters() }
+                if localSteps % every == 0 {
+                    averageParameters()
+                    // Across processes the average is an exchange, which can fail.
+                    if let error = loadErrors[0] { throw error }
+                }
             }
         }
         timings[0].pointee.steps += 1
@@ -146,8 +150,9 @@ final class TrainingEngine {
             nonFiniteRank: nonFinite ? rank : 0, stop: TrainingStop.isRequested ? 1 : 0)
         let count = StepHeader.width(metrics: objective.metrics.count)
         if exchange.count != count { exchange = Array(repeating: 0, count: count) }
+        // Parameter averaging sends no gradients: the headers alone.
         let gradients = UnsafeMutableBufferPointer(
-            start: store.gradients.pointer, count: averaging == .gradients ? store.count : 0)
+            start: averaging == .gradients ? store.gradients.pointer : nil, count: averaging == .gradients ? store.count : 0)
         try exchange.withUnsafeMutableBufferPointer { header in
             try replicas.group.sumShards(
                 ShardSum(
