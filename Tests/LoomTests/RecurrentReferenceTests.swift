@@ -101,18 +101,7 @@ final class RecurrentReferenceTests: XCTestCase {
         let second = ReferenceGRU(
             units: 3, activation: .tanh, recurrentActivation: .sigmoid, returnSequences: false, goBackwards: true,
             kernel: matrix(w[3]), recurrentKernel: matrix(w[4]), bias: matrix(w[5]))
-        let dense = ReferenceDense(kernel: matrix(w[6]), bias: doubles(w[7]))
-
-        let firstPass = first.forward(sequences(fixture.x.tensor))
-        let secondPass = second.forward(firstPass.output)
-        let output = dense.forward(secondPass.output)
-        let dOutput = meanSquaredErrorGradient(output, targets: fixture.y.tensor)
-        let dDense = dense.backward(secondPass.output, outputGradient: dOutput)
-        let dSecond = second.backward(secondPass, outputGradient: dDense.input)
-        let dFirst = first.backward(firstPass, outputGradient: dSecond.input)
-        assertMatchesKeras(
-            fixture, output: output,
-            gradients: dFirst.kerasOrder + dSecond.kerasOrder + [flattened(dDense.kernel), dDense.bias])
+        assertChainMatchesKeras(fixture, first, second, ReferenceDense(kernel: matrix(w[6]), bias: doubles(w[7])))
     }
 
     /// simple_rnn.json: Keras's SimpleRNN(4, return_sequences=True, go_backwards=True), SimpleRNN(3), Dense(1)
@@ -126,8 +115,13 @@ final class RecurrentReferenceTests: XCTestCase {
         let second = ReferenceSimpleRNN(
             units: 3, activation: .tanh, returnSequences: false, goBackwards: false,
             kernel: matrix(w[3]), recurrentKernel: matrix(w[4]), bias: doubles(w[5]))
-        let dense = ReferenceDense(kernel: matrix(w[6]), bias: doubles(w[7]))
+        assertChainMatchesKeras(fixture, first, second, ReferenceDense(kernel: matrix(w[6]), bias: doubles(w[7])))
+    }
 
+    /// The fixtures' model, `first`, `second` and `dense` chained: its output, loss and gradients against Keras's.
+    private func assertChainMatchesKeras<R: ReferenceRecurrentLayer>(
+        _ fixture: KerasFixture, _ first: R, _ second: R, _ dense: ReferenceDense, line: UInt = #line
+    ) {
         let firstPass = first.forward(sequences(fixture.x.tensor))
         let secondPass = second.forward(firstPass.output)
         let output = dense.forward(secondPass.output)
@@ -137,7 +131,7 @@ final class RecurrentReferenceTests: XCTestCase {
         let dFirst = first.backward(firstPass, outputGradient: dSecond.input)
         assertMatchesKeras(
             fixture, output: output,
-            gradients: dFirst.kerasOrder + dSecond.kerasOrder + [flattened(dDense.kernel), dDense.bias])
+            gradients: dFirst.kerasOrder + dSecond.kerasOrder + [flattened(dDense.kernel), dDense.bias], line: line)
     }
 
     /// The output, the mean squared error and the gradients in Keras's weight order against a fixture's, to 1e-5
@@ -249,25 +243,13 @@ final class RecurrentReferenceTests: XCTestCase {
         let layer = GRU(
             test.units, activation: test.activation, recurrentActivation: test.recurrentActivation,
             useBias: test.useBias, returnSequences: test.returnSequences, goBackwards: test.goBackwards)
-        let model = Sequential(seed: seed) {
-            Input(shape: [test.timesteps, test.features]); layer
+        try check(layer, test, seed: seed, name: "GRU", file: file, line: line) { weights in
+            ReferenceGRU(
+                units: test.units, activation: test.activation, recurrentActivation: test.recurrentActivation,
+                returnSequences: test.returnSequences, goBackwards: test.goBackwards,
+                kernel: matrix(weights[0]), recurrentKernel: matrix(weights[1]),
+                bias: test.useBias ? matrix(weights[2]) : nil)
         }
-        try model.compile(optimizer: SGD(), loss: .meanSquaredError)
-        let weights = try weightsWithRandomBias(model, seed: seed &+ 1000)
-        let reference = ReferenceGRU(
-            units: test.units, activation: test.activation, recurrentActivation: test.recurrentActivation,
-            returnSequences: test.returnSequences, goBackwards: test.goBackwards,
-            kernel: matrix(weights[0]), recurrentKernel: matrix(weights[1]),
-            bias: test.useBias ? matrix(weights[2]) : nil)
-        let x = randomTensor([test.batch, test.timesteps, test.features], seed: seed)
-        let y = randomTensor(test.outputShape, seed: seed &+ 2000)
-        let pass = reference.forward(sequences(x))
-        let dy = meanSquaredErrorGradient(pass.output, targets: y)
-        let gradients = reference.backward(pass, outputGradient: dy)
-        try assertLayerMatches(
-            model: model, layer: layer, x: x, y: y, output: pass.output, outputGradient: dy,
-            parameterGradients: gradients.kerasOrder, inputGradient: gradients.input, "GRU \(test)",
-            file: file, line: line)
     }
 
     private func checkSimpleRNN(
@@ -276,16 +258,26 @@ final class RecurrentReferenceTests: XCTestCase {
         let layer = SimpleRNN(
             test.units, activation: test.activation, useBias: test.useBias,
             returnSequences: test.returnSequences, goBackwards: test.goBackwards)
+        try check(layer, test, seed: seed, name: "SimpleRNN", file: file, line: line) { weights in
+            ReferenceSimpleRNN(
+                units: test.units, activation: test.activation,
+                returnSequences: test.returnSequences, goBackwards: test.goBackwards,
+                kernel: matrix(weights[0]), recurrentKernel: matrix(weights[1]),
+                bias: test.useBias ? doubles(weights[2]) : nil)
+        }
+    }
+
+    /// `layer` alone in a model, with random weights (biases too), against the reference made from those
+    /// weights: output, loss gradient, parameter and input gradients.
+    private func check<R: ReferenceRecurrentLayer>(
+        _ layer: any Layer, _ test: RecurrentCase, seed: UInt64, name: String, file: StaticString, line: UInt,
+        reference makeReference: ([Tensor]) -> R
+    ) throws {
         let model = Sequential(seed: seed) {
             Input(shape: [test.timesteps, test.features]); layer
         }
         try model.compile(optimizer: SGD(), loss: .meanSquaredError)
-        let weights = try weightsWithRandomBias(model, seed: seed &+ 1000)
-        let reference = ReferenceSimpleRNN(
-            units: test.units, activation: test.activation,
-            returnSequences: test.returnSequences, goBackwards: test.goBackwards,
-            kernel: matrix(weights[0]), recurrentKernel: matrix(weights[1]),
-            bias: test.useBias ? doubles(weights[2]) : nil)
+        let reference = makeReference(try weightsWithRandomBias(model, seed: seed &+ 1000))
         let x = randomTensor([test.batch, test.timesteps, test.features], seed: seed)
         let y = randomTensor(test.outputShape, seed: seed &+ 2000)
         let pass = reference.forward(sequences(x))
@@ -293,7 +285,7 @@ final class RecurrentReferenceTests: XCTestCase {
         let gradients = reference.backward(pass, outputGradient: dy)
         try assertLayerMatches(
             model: model, layer: layer, x: x, y: y, output: pass.output, outputGradient: dy,
-            parameterGradients: gradients.kerasOrder, inputGradient: gradients.input, "SimpleRNN \(test)",
+            parameterGradients: gradients.kerasOrder, inputGradient: gradients.input, "\(name) \(test)",
             file: file, line: line)
     }
 
@@ -585,6 +577,123 @@ struct ReferenceDense {
     }
 }
 
+/// Keras's recurrent layers written for reading (`ReferenceGRU`, `ReferenceSimpleRNN`): each
+/// gives one step forward and back; the loops over samples and time are shared here.
+protocol ReferenceRecurrentLayer {
+    associatedtype Step: ReferenceStep
+    var units: Int { get }
+    var returnSequences: Bool { get }
+    var goBackwards: Bool { get }
+    /// W `(features, gates·units)`.
+    var kernel: [[Double]] { get }
+    /// R `(units, gates·units)`.
+    var recurrentKernel: [[Double]] { get }
+    var hasBias: Bool { get }
+    /// One step of one sample: h_t from x_t and h_{t−1}.
+    func step(_ x: [Double], time: Int, previous h: [Double]) -> Step
+    /// One step back from dh = dL/dh_t.
+    func stepBackward(_ step: Step, dh: [Double]) -> ReferenceStepGradients
+}
+
+/// What every reference step keeps.
+protocol ReferenceStep {
+    /// t: the index of x_t in the input sequence (reading order is reversed with goBackwards).
+    var time: Int { get }
+    /// x_t `(features)`.
+    var input: [Double] { get }
+    /// h_{t−1} `(units)`.
+    var previous: [Double] { get }
+    /// h_t `(units)`.
+    var state: [Double] { get }
+}
+
+/// One step's gradients: dL/d(x_t·W) and dL/d(h_{t−1}·R) (gates side by side), the bias rows'
+/// gradients, and the part of dL/dh_{t−1} that does not go through R (nil: none).
+struct ReferenceStepGradients {
+    let input: [Double]
+    let recurrent: [Double]
+    let bias: [[Double]]
+    let direct: [Double]?
+}
+
+/// A forward pass: the output and, per sample, the steps in reading order.
+struct ReferencePass<Step> {
+    /// `(batch, timesteps, units)` with returnSequences, else `(batch, 1, units)`.
+    let output: [[[Double]]]
+    /// `(batch, timesteps)`, in reading order.
+    let steps: [[Step]]
+}
+
+/// The gradients of a backward pass.
+struct ReferenceGradients {
+    /// dL/dx `(batch, timesteps, features)`, in the input's time order.
+    let input: [[[Double]]]
+    /// dL/dW and dL/dR, of their shapes.
+    let kernel: [[Double]]
+    let recurrentKernel: [[Double]]
+    /// dL/db by rows (GRU: b₀, b₁; SimpleRNN: b); nil without bias.
+    let bias: [[Double]]?
+
+    /// The parameter gradients flattened, in Keras's weight order (kernel, recurrent_kernel, then bias).
+    var kerasOrder: [[Double]] {
+        var order = [kernel.flatMap { $0 }, recurrentKernel.flatMap { $0 }]
+        if let bias { order.append(bias.flatMap { $0 }) }
+        return order
+    }
+}
+
+extension ReferenceRecurrentLayer {
+    /// Runs every sample of x `(batch, timesteps, features)` from a zero state.
+    func forward(_ x: [[[Double]]]) -> ReferencePass<Step> {
+        var output: [[[Double]]] = [], steps: [[Step]] = []
+        for sample in x {
+            var h = ReferenceAlgebra.zeros(units)
+            var sampleSteps: [Step] = []
+            for t in ReferenceSequence.readingOrder(timesteps: sample.count, goBackwards: goBackwards) {
+                let step = self.step(sample[t], time: t, previous: h)
+                sampleSteps.append(step)
+                h = step.state
+            }
+            steps.append(sampleSteps)
+            output.append(returnSequences ? sampleSteps.map(\.state) : [h])
+        }
+        return ReferencePass(output: output, steps: steps)
+    }
+
+    /// Backpropagation through time of `pass` for dL/doutput `outputGradient`, of the output's
+    /// shape: dW += x_tᵀ·dxp, dR += h_{t−1}ᵀ·dhp, db += the step's bias rows, dL/dx_t = dxp·Wᵀ,
+    /// dL/dh_{t−1} = direct + dhp·Rᵀ.
+    func backward(_ pass: ReferencePass<Step>, outputGradient dy: [[[Double]]]) -> ReferenceGradients {
+        let F = kernel.count
+        var dKernel = ReferenceAlgebra.zeros(F, kernel[0].count)
+        var dRecurrent = ReferenceAlgebra.zeros(units, recurrentKernel[0].count)
+        var dBias: [[Double]] = []
+        var dInput: [[[Double]]] = []
+        for (b, steps) in pass.steps.enumerated() {
+            var dx = ReferenceAlgebra.zeros(steps.count, F)
+            var dh = ReferenceAlgebra.zeros(units)  // dL/dh_t
+            for s in steps.indices.reversed() {
+                let step = steps[s]
+                if let fromOutput = ReferenceSequence.outputGradient(
+                    dy[b], step: s, steps: steps.count, returnSequences: returnSequences)
+                {
+                    dh = ReferenceAlgebra.sum(dh, fromOutput)
+                }
+                let gradients = stepBackward(step, dh: dh)
+                ReferenceAlgebra.addOuterProduct(step.input, gradients.input, to: &dKernel)
+                ReferenceAlgebra.addOuterProduct(step.previous, gradients.recurrent, to: &dRecurrent)
+                dBias = dBias.isEmpty ? gradients.bias : zip(dBias, gradients.bias).map(ReferenceAlgebra.sum)
+                dx[step.time] = ReferenceAlgebra.productWithTranspose(gradients.input, kernel)
+                let throughR = ReferenceAlgebra.productWithTranspose(gradients.recurrent, recurrentKernel)
+                dh = gradients.direct.map { ReferenceAlgebra.sum($0, throughR) } ?? throughR
+            }
+            dInput.append(dx)
+        }
+        return ReferenceGradients(
+            input: dInput, kernel: dKernel, recurrentKernel: dRecurrent, bias: hasBias ? dBias : nil)
+    }
+}
+
 /// Keras's `GRU` with `reset_after=True` (its default, the cuDNN-compatible form, and Loom's), written for reading:
 /// the test oracle of `GRU`. Plain nested arrays in Double, one sample and one step at a time.
 ///
@@ -613,7 +722,7 @@ struct ReferenceDense {
 ///     dxp = (da_z, da_r, da_h)       dhp = (da_z, da_r, da_h ⊙ r)
 ///     dW += x_tᵀ·dxp                 dR += h_{t−1}ᵀ·dhp           db₀ += dxp        db₁ += dhp
 ///     dL/dx_t = dxp·Wᵀ               dL/dh_{t−1} = dh ⊙ z + dhp·Rᵀ
-struct ReferenceGRU {
+struct ReferenceGRU: ReferenceRecurrentLayer {
     let units: Int
     /// act, applied to the candidate (Keras's default tanh).
     let activation: Activation
@@ -627,9 +736,10 @@ struct ReferenceGRU {
     var recurrentKernel: [[Double]]
     /// `(2, 3·units)`: b₀ then b₁; nil for a layer without bias (both zero).
     var bias: [[Double]]?
+    var hasBias: Bool { bias != nil }
 
     /// What one step computes, kept for the backward pass.
-    struct Step {
+    struct Step: ReferenceStep {
         /// t: the index of x_t in the input sequence (reading order is reversed with goBackwards).
         let time: Int
         /// x_t `(features)`.
@@ -650,52 +760,8 @@ struct ReferenceGRU {
         let state: [Double]
     }
 
-    /// A forward pass: the output and, per sample, the steps in reading order.
-    struct Pass {
-        /// `(batch, timesteps, units)` with returnSequences, else `(batch, 1, units)`.
-        let output: [[[Double]]]
-        /// `(batch, timesteps)`, in reading order.
-        let steps: [[Step]]
-    }
-
-    /// The gradients of a backward pass.
-    struct Gradients {
-        /// dL/dx `(batch, timesteps, features)`, in the input's time order.
-        let input: [[[Double]]]
-        /// dL/dW `(features, 3·units)`.
-        let kernel: [[Double]]
-        /// dL/dR `(units, 3·units)`.
-        let recurrentKernel: [[Double]]
-        /// dL/db `(2, 3·units)`; nil without bias.
-        let bias: [[Double]]?
-
-        /// The parameter gradients flattened, in Keras's weight order (kernel, recurrent_kernel, then bias).
-        var kerasOrder: [[Double]] {
-            var order = [kernel.flatMap { $0 }, recurrentKernel.flatMap { $0 }]
-            if let bias { order.append(bias.flatMap { $0 }) }
-            return order
-        }
-    }
-
     /// Gate `k` (0 z, 1 r, 2 h) of a `(3·units)` vector.
     private func gate(_ k: Int, of v: [Double]) -> [Double] { Array(v[k * units..<(k + 1) * units]) }
-
-    /// Runs every sample of x `(batch, timesteps, features)` from a zero state.
-    func forward(_ x: [[[Double]]]) -> Pass {
-        var output: [[[Double]]] = [], steps: [[Step]] = []
-        for sample in x {
-            var h = ReferenceAlgebra.zeros(units)
-            var sampleSteps: [Step] = []
-            for t in ReferenceSequence.readingOrder(timesteps: sample.count, goBackwards: goBackwards) {
-                let step = self.step(sample[t], time: t, previous: h)
-                sampleSteps.append(step)
-                h = step.state
-            }
-            steps.append(sampleSteps)
-            output.append(returnSequences ? sampleSteps.map(\.state) : [h])
-        }
-        return Pass(output: output, steps: steps)
-    }
 
     /// One step of one sample: h_t from x_t and h_{t−1}.
     func step(_ x: [Double], time: Int, previous h: [Double]) -> Step {
@@ -716,52 +782,23 @@ struct ReferenceGRU {
             state: state)
     }
 
-    /// Backpropagation through time of `pass` for dL/doutput `outputGradient`, of the output's shape.
-    func backward(_ pass: Pass, outputGradient dy: [[[Double]]]) -> Gradients {
-        let (U, F) = (units, kernel.count)
-        var dKernel = ReferenceAlgebra.zeros(F, 3 * U), dRecurrent = ReferenceAlgebra.zeros(U, 3 * U)
-        var dBias = ReferenceAlgebra.zeros(2, 3 * U)
-        var dInput: [[[Double]]] = []
-        for (b, steps) in pass.steps.enumerated() {
-            var dx = ReferenceAlgebra.zeros(steps.count, F)
-            var dh = ReferenceAlgebra.zeros(U)  // dL/dh_t
-            for s in steps.indices.reversed() {
-                let step = steps[s]
-                if let fromOutput = ReferenceSequence.outputGradient(
-                    dy[b], step: s, steps: steps.count, returnSequences: returnSequences)
-                {
-                    dh = ReferenceAlgebra.sum(dh, fromOutput)
-                }
-                // h_t = z ⊙ h_{t−1} + (1 − z) ⊙ ĥ
-                let dCandidate = (0..<U).map { j in dh[j] * (1 - step.update[j]) }
-                let dUpdate = (0..<U).map { j in dh[j] * (step.previous[j] - step.candidate[j]) }
-                // ĥ = act(a_h), a_h = xp_h + r ⊙ hp_h; z = σ(a_z); r = σ(a_r)
-                let daH = (0..<U).map { j in
-                    dCandidate[j] * activation.referenceDerivative(at: step.candidatePreactivation[j])
-                }
-                let daZ = (0..<U).map { j in
-                    dUpdate[j] * recurrentActivation.referenceDerivative(at: step.updatePreactivation[j])
-                }
-                let daR = (0..<U).map { j in
-                    daH[j] * step.recurrentCandidate[j]
-                        * recurrentActivation.referenceDerivative(at: step.resetPreactivation[j])
-                }
-                // The projections' gradients, gates side by side.
-                let dhpH = (0..<U).map { j in daH[j] * step.reset[j] }
-                let dxp: [Double] = daZ + daR + daH
-                let dhp: [Double] = daZ + daR + dhpH
-                ReferenceAlgebra.addOuterProduct(step.input, dxp, to: &dKernel)
-                ReferenceAlgebra.addOuterProduct(step.previous, dhp, to: &dRecurrent)
-                dBias[0] = ReferenceAlgebra.sum(dBias[0], dxp)
-                dBias[1] = ReferenceAlgebra.sum(dBias[1], dhp)
-                dx[step.time] = ReferenceAlgebra.productWithTranspose(dxp, kernel)
-                dh = ReferenceAlgebra.sum(
-                    (0..<U).map { j in dh[j] * step.update[j] },
-                    ReferenceAlgebra.productWithTranspose(dhp, recurrentKernel))
-            }
-            dInput.append(dx)
+    /// One step back from dh = dL/dh_t.
+    func stepBackward(_ step: Step, dh: [Double]) -> ReferenceStepGradients {
+        let U = units
+        // h_t = z ⊙ h_{t−1} + (1 − z) ⊙ ĥ
+        let dCandidate = (0..<U).map { j in dh[j] * (1 - step.update[j]) }
+        let dUpdate = (0..<U).map { j in dh[j] * (step.previous[j] - step.candidate[j]) }
+        // ĥ = act(a_h), a_h = xp_h + r ⊙ hp_h; z = σ(a_z); r = σ(a_r)
+        let daH = (0..<U).map { j in dCandidate[j] * activation.referenceDerivative(at: step.candidatePreactivation[j]) }
+        let daZ = (0..<U).map { j in dUpdate[j] * recurrentActivation.referenceDerivative(at: step.updatePreactivation[j]) }
+        let daR = (0..<U).map { j in
+            daH[j] * step.recurrentCandidate[j] * recurrentActivation.referenceDerivative(at: step.resetPreactivation[j])
         }
-        return Gradients(input: dInput, kernel: dKernel, recurrentKernel: dRecurrent, bias: bias == nil ? nil : dBias)
+        // The projections' gradients, gates side by side.
+        let dhpH = (0..<U).map { j in daH[j] * step.reset[j] }
+        let dxp: [Double] = daZ + daR + daH, dhp: [Double] = daZ + daR + dhpH
+        return ReferenceStepGradients(
+            input: dxp, recurrent: dhp, bias: [dxp, dhp], direct: (0..<U).map { j in dh[j] * step.update[j] })
     }
 }
 
@@ -786,7 +823,7 @@ struct ReferenceGRU {
 ///     da = dh ⊙ act'(a_t)
 ///     dW += x_tᵀ·da      dR += h_{t−1}ᵀ·da      db += da
 ///     dL/dx_t = da·Wᵀ    dL/dh_{t−1} = da·Rᵀ
-struct ReferenceSimpleRNN {
+struct ReferenceSimpleRNN: ReferenceRecurrentLayer {
     let units: Int
     /// act (Keras's default tanh).
     let activation: Activation
@@ -798,9 +835,10 @@ struct ReferenceSimpleRNN {
     var recurrentKernel: [[Double]]
     /// b `(units)`; nil for a layer without bias.
     var bias: [Double]?
+    var hasBias: Bool { bias != nil }
 
     /// What one step computes, kept for the backward pass.
-    struct Step {
+    struct Step: ReferenceStep {
         /// t: the index of x_t in the input sequence (reading order is reversed with goBackwards).
         let time: Int
         /// x_t `(features)`.
@@ -811,50 +849,6 @@ struct ReferenceSimpleRNN {
         let preactivation: [Double]
         /// h_t `(units)`.
         let state: [Double]
-    }
-
-    /// A forward pass: the output and, per sample, the steps in reading order.
-    struct Pass {
-        /// `(batch, timesteps, units)` with returnSequences, else `(batch, 1, units)`.
-        let output: [[[Double]]]
-        /// `(batch, timesteps)`, in reading order.
-        let steps: [[Step]]
-    }
-
-    /// The gradients of a backward pass.
-    struct Gradients {
-        /// dL/dx `(batch, timesteps, features)`, in the input's time order.
-        let input: [[[Double]]]
-        /// dL/dW `(features, units)`.
-        let kernel: [[Double]]
-        /// dL/dR `(units, units)`.
-        let recurrentKernel: [[Double]]
-        /// dL/db `(units)`; nil without bias.
-        let bias: [Double]?
-
-        /// The parameter gradients flattened, in Keras's weight order (kernel, recurrent_kernel, then bias).
-        var kerasOrder: [[Double]] {
-            var order = [kernel.flatMap { $0 }, recurrentKernel.flatMap { $0 }]
-            if let bias { order.append(bias) }
-            return order
-        }
-    }
-
-    /// Runs every sample of x `(batch, timesteps, features)` from a zero state.
-    func forward(_ x: [[[Double]]]) -> Pass {
-        var output: [[[Double]]] = [], steps: [[Step]] = []
-        for sample in x {
-            var h = ReferenceAlgebra.zeros(units)
-            var sampleSteps: [Step] = []
-            for t in ReferenceSequence.readingOrder(timesteps: sample.count, goBackwards: goBackwards) {
-                let step = self.step(sample[t], time: t, previous: h)
-                sampleSteps.append(step)
-                h = step.state
-            }
-            steps.append(sampleSteps)
-            output.append(returnSequences ? sampleSteps.map(\.state) : [h])
-        }
-        return Pass(output: output, steps: steps)
     }
 
     /// One step of one sample: h_t from x_t and h_{t−1}.
@@ -868,31 +862,9 @@ struct ReferenceSimpleRNN {
             state: a.map { activation.referenceValue(at: $0) })
     }
 
-    /// Backpropagation through time of `pass` for dL/doutput `outputGradient`, of the output's shape.
-    func backward(_ pass: Pass, outputGradient dy: [[[Double]]]) -> Gradients {
-        let (U, F) = (units, kernel.count)
-        var dKernel = ReferenceAlgebra.zeros(F, U), dRecurrent = ReferenceAlgebra.zeros(U, U)
-        var dBias = ReferenceAlgebra.zeros(U)
-        var dInput: [[[Double]]] = []
-        for (b, steps) in pass.steps.enumerated() {
-            var dx = ReferenceAlgebra.zeros(steps.count, F)
-            var dh = ReferenceAlgebra.zeros(U)  // dL/dh_t
-            for s in steps.indices.reversed() {
-                let step = steps[s]
-                if let fromOutput = ReferenceSequence.outputGradient(
-                    dy[b], step: s, steps: steps.count, returnSequences: returnSequences)
-                {
-                    dh = ReferenceAlgebra.sum(dh, fromOutput)
-                }
-                let da = (0..<U).map { j in dh[j] * activation.referenceDerivative(at: step.preactivation[j]) }
-                ReferenceAlgebra.addOuterProduct(step.input, da, to: &dKernel)
-                ReferenceAlgebra.addOuterProduct(step.previous, da, to: &dRecurrent)
-                dBias = ReferenceAlgebra.sum(dBias, da)
-                dx[step.time] = ReferenceAlgebra.productWithTranspose(da, kernel)
-                dh = ReferenceAlgebra.productWithTranspose(da, recurrentKernel)
-            }
-            dInput.append(dx)
-        }
-        return Gradients(input: dInput, kernel: dKernel, recurrentKernel: dRecurrent, bias: bias == nil ? nil : dBias)
+    /// One step back from dh = dL/dh_t.
+    func stepBackward(_ step: Step, dh: [Double]) -> ReferenceStepGradients {
+        let da = (0..<units).map { j in dh[j] * activation.referenceDerivative(at: step.preactivation[j]) }
+        return ReferenceStepGradients(input: da, recurrent: da, bias: [da], direct: nil)
     }
 }
