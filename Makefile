@@ -72,7 +72,7 @@ asan: deps
 # itself to LLVMFuzzerRunDriver). `make fuzz` runs each for FUZZ_SECONDS, new inputs going
 # to Fuzz/.work, findings to Fuzz/findings; `make fuzz-replay` (CI) runs every committed
 # input (Fuzz/Corpus: seeds and every crash input ever found) once.
-FUZZERS = npy csv keras-config keras-archive hdf5
+FUZZERS = npy csv keras-config keras-archive hdf5 checkpoint
 FUZZ_SECONDS ?= 600
 FUZZ_RUNTIME = $(shell find "$$(dirname "$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")")")/lib/clang" \
 	-name 'libclang_rt.fuzzer_no_main-x86_64.a' | head -1)

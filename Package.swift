@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ReferenceModelsTests", dependencies: ["ReferenceModels"]),
         .testTarget(
             name: "LoomCLITests",
-            dependencies: ["Loom", "LoomHDF5", "LoomKeras", "TestSupport", "ZIPFoundation"]
+            dependencies: ["Loom", "LoomHDF5", "LoomKeras", "TestSupport", "ZIPFoundation", "CHDF5"]
         ),
         .testTarget(
             name: "LoomTests",

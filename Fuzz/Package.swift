@@ -21,6 +21,7 @@ let package = Package(
             dependencies: [
                 "FuzzInput", .product(name: "LoomKeras", package: "Loom"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]),
+        .executableTarget(name: "fuzz-checkpoint", dependencies: ["FuzzInput", .product(name: "LoomHDF5", package: "Loom")]),
         .executableTarget(
             name: "fuzz-hdf5",
             dependencies: ["FuzzInput", .product(name: "LoomHDF5", package: "Loom"), .product(name: "LoomKeras", package: "Loom")]

@@ -1,6 +1,7 @@
 """Writes the generated seeds of Fuzz/Corpus: .npy arrays of several dtypes and layouts, and
 recipes for fuzz-hdf5 (see its main.swift for the byte layout). The CSV, JSON and .keras
-seeds are copied by hand (the last two from Tests/LoomKerasTests/Fixtures).
+seeds are copied by hand (the last two from Tests/LoomKerasTests/Fixtures); fuzz-checkpoint
+writes its own (`fuzz-checkpoint --write-seeds Corpus/checkpoint`).
 
     python make_seeds.py   # needs numpy
 """
@@ -23,6 +24,15 @@ recipes = {
     "weights": [2, 2, 0, 1, 0, 3, 0, 2, 3, 0, 0, 0, 2],
     "huge": [1, 0, 0, 2, 0xFF, 0xFF, 0, 3, 0, 1],
     "checkpoint": [4, 5, 0, 0, 0, 5, 6, 1, 0, 0, 4, 7, 1, 0, 0, 4, 8, 3, 1, 0, 2, 0, 0, 0, 0],
+    # X and y external links into other.h5 (made: the last byte is even).
+    "external-link": [2, 0, 4, 2, 0, 4, 0, 2, 0, 1, 0, 0, 1, 4, 1, 0, 4, 0, 1, 1, 0],
+    # X and y virtual datasets of other.h5's, then the same with other.h5 missing (odd last byte).
+    "virtual": [2, 0, 5, 2, 0, 4, 0, 2, 0, 1, 0, 0, 1, 5, 1, 0, 4, 0, 1, 1, 0],
+    "virtual-missing": [2, 0, 5, 2, 0, 4, 0, 2, 0, 1, 0, 0, 1, 5, 1, 0, 4, 0, 1, 1, 0, 1],
+    # A Keras weight declared and never written.
+    "unwritten-weights": [2, 2, 6, 1, 0, 3, 0, 1, 3, 0, 0, 0, 1, 0],
+    # A checkpoint whose parameters were declared and never written.
+    "unwritten-checkpoint": [2, 5, 6, 0, 0, 8, 0, 3, 0, 0, 15, 0, 1] + list(b"loom-checkpoint"),
 }
 for name, recipe in recipes.items():
     with open(os.path.join(here, "Corpus", "hdf5", name), "wb") as file:

@@ -1,6 +1,7 @@
 // libhdf5's C API, plus functions for the constants HDF5 defines as macros
 // (H5T_NATIVE_FLOAT expands to `(H5open(), H5T_NATIVE_FLOAT_g)`, which Swift cannot import).
 #include <hdf5.h>
+#include <stdio.h>
 
 static inline hid_t loom_h5p_default(void) { return H5P_DEFAULT; }
 static inline hid_t loom_h5s_all(void) { return H5S_ALL; }
@@ -24,3 +25,24 @@ static inline hid_t loom_h5t_native_uint16(void) { return H5T_NATIVE_UINT16; }
 static inline size_t loom_h5t_variable(void) { return H5T_VARIABLE; }
 static inline hid_t loom_h5t_native_uint64(void) { return H5T_NATIVE_UINT64; }
 static inline hid_t loom_h5t_std_u64le(void) { return H5T_STD_U64LE; }
+/* The kind of the link `name` in `loc`: 0 hard or soft (inside the file), 1 external (to
+   another file), 2 user-defined, -1 when it cannot be read. With an external link and
+   `target` non-NULL, the target's file and object are written into `target` as "FILE:OBJECT"
+   (cut to `size` bytes). */
+static inline int loom_h5_link_kind(hid_t loc, const char *name, char *target, size_t size) {
+    H5L_info_t info;
+    if (H5Lget_info(loc, name, &info, H5P_DEFAULT) < 0) return -1;
+    if (info.type == H5L_TYPE_HARD || info.type == H5L_TYPE_SOFT) return 0;
+    if (info.type != H5L_TYPE_EXTERNAL) return 2;
+    if (target != NULL && size > 0) {
+        target[0] = 0;
+        char value[4096];
+        const char *file = NULL, *object = NULL;
+        size_t length = info.u.val_size < sizeof(value) ? info.u.val_size : sizeof(value);
+        if (H5Lget_val(loc, name, value, length, H5P_DEFAULT) >= 0
+            && H5Lunpack_elink_val(value, length, NULL, &file, &object) >= 0 && file && object) {
+            snprintf(target, size, "%s:%s", file, object);
+        }
+    }
+    return 1;
+}

@@ -84,8 +84,10 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
     }
 
     /// Opens `path` and checks the datasets' ranks, types and sample counts.
-    public convenience init(path: String, x: String = "X", y: String? = "y") throws {
-        try self.init(file: HDF5File(path: path), x: x, y: y)
+    /// `followsOtherFiles` allows datasets whose values lie in other files (external links,
+    /// virtual datasets; see `HDF5File`).
+    public convenience init(path: String, x: String = "X", y: String? = "y", followsOtherFiles: Bool = false) throws {
+        try self.init(file: HDF5File(path: path, followsOtherFiles: followsOtherFiles), x: x, y: y)
     }
 
     /// Reads from an open `file`, checking the datasets as `init(path:x:y:)` does.
@@ -93,7 +95,7 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         self.file = file
         inputName = x
         targetName = y
-        let input = try file.readableInfo(x)
+        let input = try file.readableInfo(x, deferringStorage: true)
         guard (2...5).contains(input.shape.count) else {
             throw HDF5Error(
                 file: file.path, dataset: x,
@@ -102,7 +104,7 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         sampleCount = input.shape[0]
         inputShape = Array(input.shape.dropFirst())
         if let y {
-            let target = try file.readableInfo(y)
+            let target = try file.readableInfo(y, deferringStorage: true)
             guard (1...3).contains(target.shape.count) else {
                 throw HDF5Error(
                     file: file.path, dataset: y,
@@ -124,8 +126,8 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
                     "a sample of shape \(Shape.describe(shape)) holds more than 2^31 - 1 values; Loom reads at most that many")
             }
         }
-        try file.checkWritten(x, shape: input.shape)
-        if let y, let targetShape { try file.checkWritten(y, shape: [sampleCount] + targetShape) }
+        try file.checkStorage(x, shape: input.shape)
+        if let y, let targetShape { try file.checkStorage(y, shape: [sampleCount] + targetShape) }
         inputStride = Shape.count(inputShape)
         targetStride = targetShape.map(Shape.count) ?? 0
     }

@@ -40,11 +40,19 @@ public final class HDF5File {
 
     /// The path as given, used in every error message.
     public let path: String
+    /// Whether datasets may take their values from other files (external links, virtual
+    /// datasets, external raw storage); false by default: a dataset Loom reads is refused
+    /// unless its file holds it (see `checkStorage`).
+    public let followsOtherFiles: Bool
     private let id: hid_t
+    /// The datasets `checkStorage` has passed (written under the HDF5 lock).
+    private var checkedDatasets = Set<String>()
 
-    /// Opens or creates the file at `path`; throws `HDF5Error` when it is missing, not HDF5, damaged or locked.
-    public init(path: String, mode: Mode = .read) throws {
+    /// Opens or creates the file at `path`; throws `HDF5Error` when it is missing, not HDF5,
+    /// damaged or locked. `followsOtherFiles` allows datasets that read other files.
+    public init(path: String, mode: Mode = .read, followsOtherFiles: Bool = false) throws {
         self.path = path
+        self.followsOtherFiles = followsOtherFiles
         id = try HDF5Library.locked {
             if mode == .create {
                 let file = H5Fcreate(path, loom_h5f_acc_trunc(), loom_h5p_default(), loom_h5p_default())
@@ -256,20 +264,139 @@ public final class HDF5File {
         return max(Int(dims[0]), 1)
     }
 
-    /// The shape after checking the dataset is numeric.
-    func readableInfo(_ name: String) throws -> (shape: [Int], elementType: HDF5ElementType) {
+    /// The shape after checking the dataset is numeric and readable: its storage
+    /// (`checkStorage`) unless `deferringStorage` (the caller checks the shape first and calls
+    /// `checkStorage` itself). Its links are checked whenever it is opened (`withDataset`).
+    func readableInfo(_ name: String, deferringStorage: Bool = false) throws -> (shape: [Int], elementType: HDF5ElementType) {
+        let checked = HDF5Library.locked { checkedDatasets.contains(name) }
         let info = try info(of: name)
         if case let .unsupported(kind) = info.elementType {
             throw HDF5Error(file: path, dataset: name, "holds \(kind) values; Loom reads numbers (float or integer) only")
         }
         guard !info.shape.isEmpty else { throw HDF5Error(file: path, dataset: name, "is a scalar; expected an array") }
+        if !checked && !deferringStorage { try checkStorage(name, shape: info.shape) }
         return info
     }
 
-    /// Refuses a dataset of `shape` (not empty) none of whose storage was ever written: HDF5
-    /// allocates it on the first write, and a dataset only declared reads as its fill value
-    /// everywhere (its file can be a few KB whatever the shape).
-    func checkWritten(_ name: String, shape: [Int]) throws {
+    /// Refuses, once per dataset, values that are not the file's own: a virtual dataset or
+    /// one whose raw data lies in external files (both read other files, at any path the file
+    /// names) unless `followsOtherFiles`, and then a virtual dataset whose source file is
+    /// missing (it would read as its fill value); and a dataset of `shape` (not empty) none
+    /// of whose storage was ever written: HDF5 allocates it on the first write, and a dataset
+    /// only declared reads as its fill value everywhere (its file can be a few KB whatever
+    /// the shape). External and user-defined links are refused by `withDataset` before.
+    func checkStorage(_ name: String, shape: [Int]) throws {
+        try HDF5Library.locked {
+            guard !checkedDatasets.contains(name) else { return }
+            let virtual = try withDataset(name) { dataset in
+                let creation = H5Dget_create_plist(dataset)
+                defer { H5Pclose(creation) }
+                return try checkLayout(of: name, creation: creation)
+            }
+            if !virtual { try checkWritten(name, shape: shape) }
+            checkedDatasets.insert(name)
+        }
+    }
+
+    /// The advice added to a refusal of another file's data.
+    private static let selfContained = "Loom reads only self-contained files"
+
+    /// Refuses an external link on the path to `name` unless `followsOtherFiles`, and a
+    /// user-defined link; a missing component is left for the read to name.
+    private func checkLinks(to name: String) throws {
+        var prefix = ""
+        for component in name.split(separator: "/") {
+            prefix += (prefix.isEmpty ? "" : "/") + component
+            guard H5Lexists(id, prefix, loom_h5p_default()) > 0 else { return }
+            var target = [CChar](repeating: 0, count: 4096)
+            switch loom_h5_link_kind(id, prefix, &target, target.count) {
+            case 0: continue
+            case 1 where !followsOtherFiles:
+                let text = HDF5File.text(target)
+                throw HDF5Error(
+                    file: path, dataset: name,
+                    "'\(prefix)' is an external link to another file (\(text.isEmpty ? "unreadable target" : text)); "
+                        + HDF5File.selfContained)
+            case 1: continue
+            case 2:
+                throw HDF5Error(file: path, dataset: name, "'\(prefix)' is a user-defined link; \(HDF5File.selfContained)")
+            default: throw HDF5Error(file: path, dataset: name, "its link '\(prefix)' cannot be read: the file may be damaged")
+            }
+        }
+    }
+
+    /// Refuses a virtual dataset or external raw storage unless `followsOtherFiles`, and a
+    /// virtual dataset's missing source file in any case; returns whether the dataset is virtual.
+    private func checkLayout(of name: String, creation: hid_t) throws -> Bool {
+        let external = H5Pget_external_count(creation)
+        if external != 0 && !followsOtherFiles {
+            throw HDF5Error(
+                file: path, dataset: name, "keeps its values in \(max(external, 0)) external file(s); \(HDF5File.selfContained)")
+        }
+        guard H5Pget_layout(creation) == H5D_VIRTUAL else { return false }
+        guard followsOtherFiles else {
+            throw HDF5Error(
+                file: path, dataset: name, "is a virtual dataset (its values come from other datasets); \(HDF5File.selfContained)")
+        }
+        var count = 0
+        guard H5Pget_virtual_count(creation, &count) >= 0 else {
+            throw HDF5Error(file: path, dataset: name, "its virtual mapping cannot be read: the file may be damaged")
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        for index in 0..<count {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            guard H5Pget_virtual_filename(creation, index, &buffer, buffer.count) >= 0 else {
+                throw HDF5Error(file: path, dataset: name, "its virtual mapping cannot be read: the file may be damaged")
+            }
+            let source = HDF5File.text(buffer)
+            buffer = [CChar](repeating: 0, count: 4096)
+            guard H5Pget_virtual_dsetname(creation, index, &buffer, buffer.count) >= 0 else {
+                throw HDF5Error(file: path, dataset: name, "its virtual mapping cannot be read: the file may be damaged")
+            }
+            let sourceDataset = HDF5File.text(buffer)
+            let resolved = source.hasPrefix("/") || source == "." ? source : folder.appendingPathComponent(source).path
+            guard source == "." || FileManager.default.fileExists(atPath: resolved) else {
+                throw HDF5Error(
+                    file: path, dataset: name,
+                    "is a virtual dataset whose source file \(source) is missing: its values would read as the fill value")
+            }
+            if let problem = HDF5File.virtualSourceProblem(source == "." ? nil : resolved, sourceDataset, in: id) {
+                throw HDF5Error(file: path, dataset: name, "is a virtual dataset whose source \(source):\(sourceDataset) \(problem)")
+            }
+        }
+        return true
+    }
+
+    /// What makes dataset `name` of the file at `file` (nil: the file `own`) unfit as a
+    /// virtual dataset's source, nil when it is fit: missing (it would read as the fill value)
+    /// or itself virtual (a chain libhdf5 may follow without end: a virtual dataset mapped
+    /// onto itself overflows its stack).
+    private static func virtualSourceProblem(_ file: String?, _ name: String, in own: hid_t) -> String? {
+        let handle = file.map { H5Fopen($0, loom_h5f_acc_rdonly(), loom_h5p_default()) } ?? own
+        guard handle >= 0 else { return "cannot be opened" }
+        defer { if file != nil { H5Fclose(handle) } }
+        var prefix = ""
+        for component in name.split(separator: "/") {
+            prefix += "/" + component
+            guard loom_h5_link_kind(handle, prefix, nil, 0) == 0 else {
+                return "is missing or reached through a link to another file: its values would read as the fill value"
+            }
+        }
+        let dataset = H5Dopen2(handle, name, loom_h5p_default())
+        guard dataset >= 0 else { return "is not a dataset: its values would read as the fill value" }
+        defer { H5Dclose(dataset) }
+        let creation = H5Dget_create_plist(dataset)
+        defer { H5Pclose(creation) }
+        return H5Pget_layout(creation) == H5D_VIRTUAL ? "is itself virtual; Loom follows one level of mapping only" : nil
+    }
+
+    /// The text C wrote into `buffer`, up to its first NUL.
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Refuses a dataset of `shape` (not empty) none of whose storage was ever written.
+    private func checkWritten(_ name: String, shape: [Int]) throws {
         guard shape.allSatisfy({ $0 > 0 }) else { return }
         let written = try withDataset(name) { dataset in
             var status = H5D_SPACE_STATUS_ERROR
@@ -365,9 +492,48 @@ public final class HDF5File {
         }
     }
 
+    /// Makes `name` an external link to `object` ("/X") in the file at `file` (a path, as
+    /// libhdf5 resolves it: absolute, or relative to the working folder or this file's). A file
+    /// with one is read only with `followsOtherFiles`.
+    public func createExternalLink(_ name: String, to object: String, in file: String) throws {
+        try HDF5Library.locked {
+            let links = H5Pcreate(loom_h5p_link_create())
+            defer { H5Pclose(links) }
+            H5Pset_create_intermediate_group(links, 1)
+            guard H5Lcreate_external(file, object, id, name, links, loom_h5p_default()) >= 0 else {
+                throw HDF5Error(file: path, dataset: name, "cannot create the external link (does the name exist already?)")
+            }
+        }
+    }
+
+    /// Creates dataset `name` of Float32 with `shape` as a virtual dataset whose values are all
+    /// of `dataset` (of the same shape) in the file at `file` ("." for this file). A file with
+    /// one is read only with `followsOtherFiles`.
+    public func createVirtualDataset(_ name: String, shape: [Int], source file: String, dataset: String) throws {
+        guard !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }) else {
+            throw HDF5Error(file: path, dataset: name, "cannot create a dataset of shape \(shape)")
+        }
+        try HDF5Library.locked {
+            let dims = shape.map { hsize_t($0) }
+            let space = H5Screate_simple(Int32(dims.count), dims, nil)
+            defer { H5Sclose(space) }
+            let creation = H5Pcreate(loom_h5p_dataset_create())
+            defer { H5Pclose(creation) }
+            let links = H5Pcreate(loom_h5p_link_create())
+            defer { H5Pclose(links) }
+            H5Pset_create_intermediate_group(links, 1)
+            guard H5Pset_virtual(creation, space, file, dataset, space) >= 0 else {
+                throw HDF5Error(file: path, dataset: name, "cannot map \(file):\(dataset) into a virtual dataset")
+            }
+            let created = H5Dcreate2(id, name, loom_h5t_native_float(), space, links, creation, loom_h5p_default())
+            guard created >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot create the virtual dataset") }
+            H5Dclose(created)
+        }
+    }
+
     /// Writes `range.count` rows of Float32 from `buffer` at rows `range` of dataset `name`.
     public func write(_ name: String, rows range: Range<Int>, from buffer: UnsafePointer<Float>) throws {
-        let (shape, _) = try readableInfo(name)
+        let (shape, _) = try readableInfo(name, deferringStorage: true)
         guard range.lowerBound >= 0, range.upperBound <= shape[0] else {
             throw HDF5Error(file: path, dataset: name, "rows \(range) outside its \(shape[0]) rows")
         }
@@ -423,11 +589,19 @@ public final class HDF5File {
     /// damaged size must not become an allocation).
     private func vectorCount(_ name: String, elementSize: Int) throws -> Int {
         let (shape, _) = try readableInfo(name)
-        let fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? Int.max
+        let fileSize = HDF5File.size(of: path)
         guard shape.count == 1, shape[0] <= fileSize / elementSize else {
             throw HDF5Error(file: path, dataset: name, "has shape \(shape); expected a vector the file can hold")
         }
         return shape[0]
+    }
+
+    /// The size in bytes of the file at `path`, its symbolic links followed; `Int.max` when
+    /// it cannot be read.
+    static func size(of path: String) -> Int {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return Int.max }
+        return Int(info.st_size)
     }
 
     private func readVector<T>(_ name: String, count: Int, memoryType: hid_t, into values: inout [T]) throws {
@@ -573,7 +747,10 @@ public final class HDF5File {
         }
     }
 
+    /// Runs `body` on dataset `name`, open; its links are checked first (`checkLinks`), so
+    /// no link to another file is followed unless `followsOtherFiles`.
     private func withDataset<T>(_ name: String, _ body: (hid_t) throws -> T) throws -> T {
+        try HDF5Library.locked { try checkLinks(to: name) }
         guard contains(name) else {
             throw HDF5Error(file: path, dataset: name, "no such dataset (the file has: \(rootNames().joined(separator: ", ")))")
         }
@@ -587,6 +764,7 @@ public final class HDF5File {
 
     private func withObject<T>(_ name: String?, _ body: (hid_t) throws -> T) throws -> T {
         guard let name else { return try HDF5Library.locked { try body(id) } }
+        try HDF5Library.locked { try checkLinks(to: name) }
         guard contains(name) else { throw HDF5Error(file: path, dataset: name, "no such dataset or group") }
         return try HDF5Library.locked {
             let object = H5Oopen(id, name, loom_h5p_default())

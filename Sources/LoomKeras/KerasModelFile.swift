@@ -100,6 +100,13 @@ enum KerasModelFile {
         guard let entry = archive[name] else {
             throw KerasFileError(file: url.path, "has no \(name); a .keras file holds config.json and model.weights.h5")
         }
+        let copies = archive.reduce(0) { $0 + ($1.path == name ? 1 : 0) }
+        guard copies == 1 else {
+            throw KerasFileError(
+                file: url.path,
+                "holds \(copies) entries named \(name); Keras reads the last, Loom refuses an archive whose entries disagree on what it holds"
+            )
+        }
         let tooLarge = KerasFileError(
             file: url.path, "\(name) inflates to more than \(limit) bytes, more than the model can need; the file may be damaged")
         guard entry.uncompressedSize <= UInt64(limit) else { throw tooLarge }
@@ -130,7 +137,12 @@ enum KerasModelFile {
         try KerasFileError.naming(url.path) { try KerasModelConfig.checkNames(of: model) }
         let output: OutputFile
         do { output = try OutputFile(url.path, role: "the model file") } catch {
-            throw KerasFileError(file: url.deletingLastPathComponent().path, "cannot write there (check the folder exists and is writable)")
+            // A folder that is there and writable: the target itself is refused (a device, a folder).
+            let folder = url.deletingLastPathComponent().path
+            guard FileManager.default.fileExists(atPath: folder), access(folder, W_OK | X_OK) == 0 else {
+                throw KerasFileError(file: folder, "cannot write there (check the folder exists and is writable)")
+            }
+            throw error
         }
         try output.write { staged in
             switch format {

@@ -153,7 +153,9 @@ enum KerasWeightsFile {
     }
 
     /// The weight `name` of `file`, which must have the shape of `layer`'s `spec`: the shape
-    /// the file declares is checked before anything is read or allocated.
+    /// the file declares is checked before anything is read or allocated. Every weight Loom
+    /// loads (Keras 3 and Keras 2 files, for every command) must be finite, as every weight it
+    /// writes: a model holding NaN or Inf predicts nothing.
     static func read(_ name: String, for spec: ParameterSpec, of layer: any Layer, in file: HDF5File) throws -> Tensor {
         let declared = try file.info(of: name).shape
         guard declared == spec.shape else {
@@ -161,6 +163,13 @@ enum KerasWeightsFile {
                 file: file.path, dataset: name,
                 "has shape \(Shape.describe(declared)), but layer '\(layer.name)' \(spec.name) is \(Shape.describe(spec.shape))")
         }
-        return try file.read(name)
+        let tensor = try file.read(name)
+        if let index = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw HDF5Error(
+                file: file.path, dataset: name,
+                "the \(spec.name) of layer '\(layer.name)' holds \(tensor.scalars[index]) at index \(index); "
+                    + "a model's weights must be finite (was it saved from a run that diverged?)")
+        }
+        return tensor
     }
 }

@@ -8,7 +8,7 @@ import Loom
 /// `{epoch:02d}` pads) and any log key with a format, such as `{val_loss:.4f}`. As in Keras,
 /// with `saveWeightsOnly` the name must end in `.weights.h5`, otherwise in `.keras`. An
 /// improvement is strictly better than the best so far (`initialValueThreshold` the first
-/// best, when given); a missing key skips the save.
+/// best, when given); a missing key skips the save with a warning, as Keras.
 public final class ModelCheckpoint: Callback {
     /// The file name pattern.
     public let filepath: String
@@ -54,7 +54,8 @@ public final class ModelCheckpoint: Callback {
     /// Saves after the epoch: always, or when `monitor` beat the best.
     public func onEpochEnd(_ epoch: Int, logs: [String: Double], run: TrainingRun) throws {
         if saveBestOnly {
-            guard let current = logs[monitor], prefersHigher ? current > best : current < best else { return }
+            guard let current = logs[monitor] else { return MissingMonitor.warn("ModelCheckpoint", monitor: monitor, logs: logs) }
+            guard prefersHigher ? current > best : current < best else { return }
             best = current
         }
         let path = try ModelCheckpoint.format(filepath, epoch: epoch, logs: logs)

@@ -97,10 +97,24 @@ struct Bench: ParsableCommand {
         let fit: (Sequential, Tensor, Tensor, Int) throws -> Void
     }
 
+    /// Refuses projection parameters out of range before any work.
+    func validate() throws {
+        guard (1...(1 << 20)).contains(cores) else { throw ValidationError("--cores must be in 1...\(1 << 20), got \(cores)") }
+        guard latencyMicroseconds.isFinite, latencyMicroseconds >= 0 else {
+            throw ValidationError("--latency-microseconds must be a finite number of 0 or more, got \(latencyMicroseconds)")
+        }
+        for field in bandwidthsGbit.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let speed = Double(field.trimmingCharacters(in: .whitespaces)), speed.isFinite, speed > 0 else {
+                throw ValidationError("--bandwidths-gbit takes positive speeds such as 10,100; got '\(field)'")
+            }
+        }
+    }
+
     func run() throws {
         let counts = try workers.split(separator: ",").map { field -> Int in
-            guard let count = Int(field.trimmingCharacters(in: .whitespaces)), count >= 1 else {
-                throw ValidationError("--workers takes positive counts such as 1,2,4; got '\(field)'")
+            guard let count = Int(field.trimmingCharacters(in: .whitespaces)), (1...InferenceOptions.mostWorkers).contains(count) else {
+                throw ValidationError(
+                    "--workers takes positive counts (at most \(InferenceOptions.mostWorkers)) such as 1,2,4; got '\(field)'")
             }
             return count
         }

@@ -39,7 +39,7 @@ enum Job {
         } catch {
             let status = command.exitCode(for: error).rawValue
             let message = command.fullMessage(for: error)
-            if status == StopRequest.exitStatus {
+            if [StopRequest.exitStatus, StopRequest.interruptedStatus].contains(status) {
                 // Every rank stopped in the same step (a signal reaches them all through the step).
                 if group.rank == 0 { print(message) }
                 group.finish()

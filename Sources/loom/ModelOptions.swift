@@ -20,6 +20,9 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("y"), help: "Name of the targets dataset, (samples, outputs).")
     var targetName = "y"
 
+    @Flag(help: "Let the data's datasets take values from other files (HDF5 external links, virtual datasets).")
+    var allowExternalData = false
+
     /// The data file: `--data`, else the bundled sunspot series, looked for from the current folder
     /// and from the executable's (a release build lives in `.build/release/`).
     func path() throws -> String {
@@ -39,7 +42,9 @@ struct DataOptions: ParsableArguments {
     /// Opens the data at `path` (the `--data` file), with its targets when `targets`; under
     /// `mpirun` every rank learns whether any could not (`Job.together`).
     func open(_ path: String, targets: Bool = true) throws -> HDF5Dataset {
-        try Job.together("open --data \(path)") { try HDF5Dataset(path: path, x: inputName, y: targets ? targetName : nil) }
+        try Job.together("open --data \(path)") {
+            try HDF5Dataset(path: path, x: inputName, y: targets ? targetName : nil, followsOtherFiles: allowExternalData)
+        }
     }
 }
 
@@ -50,6 +55,17 @@ struct InferenceOptions: ParsableArguments {
 
     @Option(help: "Worker threads (each batch is cut into one shard per worker, and per rank under mpirun).")
     var workers = 1
+
+    /// The most worker threads (or fixed shards) a process may ask for.
+    static let mostWorkers = 4096
+
+    /// Refuses a batch size or worker count out of range before any work.
+    func validate() throws {
+        guard batchSize ?? 1 > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard (1...InferenceOptions.mostWorkers).contains(workers) else {
+            throw ValidationError("--workers must be in 1...\(InferenceOptions.mostWorkers), got \(workers)")
+        }
+    }
 }
 
 /// How the model is built: a preset and its size.
@@ -81,6 +97,20 @@ struct ModelOptions: ParsableArguments {
             "OpenBLAS threads per matrix product (0: OpenBLAS's own default). One is best for small models: more make tiny products spin and yield."
     )
     var blasThreads = 1
+
+    /// Refuses sizes out of range before any work (they would overflow a count or a C int).
+    func validate() throws {
+        guard (1...Int(Int32.max)).contains(units) else { throw ValidationError("--units must be in 1...\(Int32.max), got \(units)") }
+        guard (1...Int(Int32.max)).contains(filters) else {
+            throw ValidationError("--filters must be in 1...\(Int32.max), got \(filters)")
+        }
+        guard (0...ModelOptions.mostBLASThreads).contains(blasThreads) else {
+            throw ValidationError("--blas-threads must be in 0...\(ModelOptions.mostBLASThreads), got \(blasThreads)")
+        }
+    }
+
+    /// The most OpenBLAS threads `--blas-threads` takes.
+    static let mostBLASThreads = 1024
 
     /// Applies `--blas-threads`.
     func configureBLAS() {

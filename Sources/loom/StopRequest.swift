@@ -8,8 +8,13 @@ import Synchronization
 enum StopRequest {
     /// Signals received so far (written by the handler; an atomic is async-signal-safe).
     static let received = Atomic<Int>(0)
-    /// The exit status of a run that stopped on a signal: EX_TEMPFAIL, "try again" (with `--resume`).
+    /// The exit status of a run that stopped on a signal with a checkpoint to continue from:
+    /// EX_TEMPFAIL, "try again" (with `--resume`).
     static let exitStatus: Int32 = 75
+    /// The exit status of a run that stopped on a signal with nothing to resume (no
+    /// `--checkpoint-dir`; its `--save` and `--history` hold the last finished step), as a
+    /// shell reports an interrupted command; also a second SIGINT's.
+    static let interruptedStatus: Int32 = 130
 
     /// Installs the handlers.
     static func install() {

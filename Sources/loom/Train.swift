@@ -87,16 +87,18 @@ struct Train: ParsableCommand {
     func validate() throws {
         guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more") }
         guard batchSize ?? 1 > 0 else { throw ValidationError("--batch-size must be positive") }
-        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
-        guard modelOptions.units > 0 else { throw ValidationError("--units must be positive") }
+        guard (1...InferenceOptions.mostWorkers).contains(workers) else {
+            throw ValidationError("--workers must be in 1...\(InferenceOptions.mostWorkers), got \(workers)")
+        }
         guard ["gradients", "parameters"].contains(averaging) else {
             throw ValidationError("--averaging must be gradients or parameters")
         }
         if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive finite number, got \(lr)") }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1)") }
         guard every >= 1 else { throw ValidationError("--every must be at least 1") }
-        if let fixedShards, fixedShards < workers {
-            throw ValidationError("--fixed-shards (\(fixedShards)) must be at least --workers (\(workers))")
+        if let fixedShards, fixedShards < workers || fixedShards > InferenceOptions.mostWorkers {
+            throw ValidationError(
+                "--fixed-shards (\(fixedShards)) must be at least --workers (\(workers)) and at most \(InferenceOptions.mostWorkers)")
         }
         guard checkpointEvery ?? 1 >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
@@ -107,6 +109,20 @@ struct Train: ParsableCommand {
         }
         if let patience = earlyStopping, patience < 0 { throw ValidationError("--early-stopping must be 0 or more") }
         _ = try plateauRule()
+        _ = try metricList()
+        if saveBest || earlyStopping != nil || reduceLrOnPlateau != nil {
+            let logged = try loggedKeys()
+            guard logged.contains(monitor) else {
+                let users = [
+                    (saveBest, "--save-best"), (earlyStopping != nil, "--early-stopping"),
+                    (reduceLrOnPlateau != nil, "--reduce-lr-on-plateau"),
+                ]
+                .filter(\.0).map(\.1).joined(separator: ", ")
+                let why = monitor.hasPrefix("val_") && validationSplit == 0 ? " (--validation-split 0 holds out no validation samples)" : ""
+                throw ValidationError(
+                    "--monitor \(monitor), watched by \(users), is never logged\(why); this run logs \(logged.joined(separator: ", "))")
+            }
+        }
         if saveBest {
             guard let save, save.hasSuffix(".keras") || save.hasSuffix(".weights.h5") else {
                 throw ValidationError("--save-best needs --save naming a .keras or .weights.h5 file")
@@ -117,6 +133,22 @@ struct Train: ParsableCommand {
                 "--save \(save): name it .keras (model), .weights.h5 (weights) or .json (config); "
                     + "Loom does not write Keras 2 .h5 files")
         }
+    }
+
+    /// --metrics, parsed; a metric named twice (under any of its names) is refused.
+    private func metricList() throws -> [Metric] {
+        let metrics = try self.metrics.split(separator: ",").map { try Metric(kerasName: String($0)) }
+        for (index, metric) in metrics.enumerated() where metrics[..<index].contains(metric) {
+            throw ValidationError("--metrics names \(metric.rawValue) twice; name each metric once")
+        }
+        return metrics
+    }
+
+    /// The keys the run's history logs: the loss and each metric, and with validation
+    /// samples the same with `val_`.
+    private func loggedKeys() throws -> [String] {
+        let training = ["loss"] + (try metricList()).map(\.rawValue)
+        return training + (validationSplit > 0 ? training.map { "val_" + $0 } : [])
     }
 
     /// --reduce-lr-on-plateau FACTOR,PATIENCE, parsed.
@@ -140,19 +172,25 @@ struct Train: ParsableCommand {
         let inputs = [path] + kerasOptions.inputPaths
         let (saveTarget, historyTarget) = try Job.together("check its output paths") {
             guard Job.speaks else { return (OutputFile?.none, OutputFile?.none) }
-            return (
+            let targets = (
                 try save.map { try OutputFile($0, role: "--save", inputs: inputs) },
                 try history.map { try OutputFile($0, role: "--history", inputs: inputs + [save].compactMap { $0 }) }
             )
+            try OutputFile.checkDistinct([targets.0, targets.1].compactMap { $0 })
+            return targets
         }
         let dataset = try dataOptions.open(path)
         let targetShape = dataset.targetShape ?? []
         let model =
             try kerasOptions.load(seed: modelOptions.seed)
             ?? modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32)
-        try model.compile(
-            optimizer: Optimizers.named(optimizer, learningRate: lr), loss: Loss(kerasName: loss),
-            metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
+        let optimizer = try Optimizers.named(self.optimizer, learningRate: lr)
+        try model.build(inputShape: dataset.inputShape)
+        try model.checkTrainingMemory(
+            batchSize: min(batchSize ?? model.batchSize ?? 32, dataset.sampleCount), workers: fixedShards ?? workers,
+            averaging: averaging == "parameters" ? .parameters(every: every) : .gradients,
+            optimizerStates: optimizer.stateBuffers.count, processes: group?.size ?? 1, processesOnHost: group?.localSize ?? 1)
+        try model.compile(optimizer: optimizer, loss: Loss(kerasName: loss), metrics: try metricList())
         let speaking = !quiet && Job.speaks
         if speaking {
             let what = kerasOptions.model ?? modelOptions.arch.rawValue
@@ -161,14 +199,16 @@ struct Train: ParsableCommand {
             try model.summary()
         }
         var callbacks: [any Callback] = []
-        let backup = try checkpointDir.map { try backupCallback(folder: $0, data: path) }
+        let backup = try checkpointDir.map { try backupCallback(folder: $0, data: path, model: model) }
         if let backup { callbacks.append(backup) }
         if let patience = earlyStopping { callbacks.append(EarlyStopping(monitor: monitor, patience: patience)) }
         if let (factor, patience) = try plateauRule() {
             callbacks.append(try ReduceLROnPlateau(monitor: monitor, factor: factor, patience: patience))
         }
         if saveBest, Job.speaks, let save {
-            callbacks.append(try ModelCheckpoint(filepath: save, monitor: monitor, saveBestOnly: true))
+            callbacks.append(
+                try ModelCheckpoint(
+                    filepath: save, monitor: monitor, saveBestOnly: true, saveWeightsOnly: save.hasSuffix(".weights.h5")))
         }
         StopRequest.install()
         let statefulRun = model.isStateful
@@ -178,37 +218,62 @@ struct Train: ParsableCommand {
             workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients,
             fixedShards: fixedShards, callbacks: callbacks, processGroup: group)
         if let historyTarget { try writeHistory(result, to: historyTarget) }
+        let stopped = TrainingStop.isRequested
+        // A run stopped with nothing to resume from still leaves what was asked: the model of
+        // its last finished step.
+        if let saveTarget, !saveBest, !stopped || checkpointDir == nil { try model.save(to: URL(fileURLWithPath: saveTarget.path)) }
         if let backup, speaking, backup.writing.count > 0 {
             print(
                 String(
                     format: "Checkpoints: %d written to %@, %.1f ms each on average", backup.writing.count,
                     backup.folder.path, 1e3 * backup.writing.seconds / Double(backup.writing.count)))
         }
-        if TrainingStop.isRequested {
-            let resumable = checkpointDir.map { ": checkpoint written into \($0); continue with the same command and --resume" } ?? ""
-            if Job.speaks { print("Stopped by a signal after epoch \(result.epoch.count) and a step of the next\(resumable)") }
+        if stopped {
+            let position = "Stopped by a signal after epoch \(result.epoch.count) and a step of the next"
+            guard let checkpointDir else {
+                let saved = [save, history].compactMap { $0 }.joined(separator: " and ")
+                if Job.speaks { print(position + (saved.isEmpty ? "" : ": wrote \(saved) as of the last finished step")) }
+                throw ExitCode(StopRequest.interruptedStatus)
+            }
+            if Job.speaks { print(position + ": checkpoint written into \(checkpointDir); continue with the same command and --resume") }
             throw ExitCode(StopRequest.exitStatus)
         }
-        if let saveTarget, !saveBest { try model.save(to: URL(fileURLWithPath: saveTarget.path)) }
         if speaking, let validationLoss = result["val_loss"].last {
             try reportBaseline(dataset: dataset, validationLoss: validationLoss)
         }
     }
 
-    /// The --checkpoint-dir callback: refuses a folder holding an earlier run's checkpoints
-    /// without --resume, and says when --resume finds none yet.
-    private func backupCallback(folder: String, data: String) throws -> BackupAndRestore {
-        let settings = [
+    /// Options a resumed run may change: they decide nothing of the run's bits (outputs,
+    /// printing, when checkpoints are written), or are compared in a form of their own
+    /// (`--data`, by its standardized path). Every other option, and the model's Keras config,
+    /// must be as the checkpoint recorded them.
+    static let optionsAResumeMayChange: Set<String> = [
+        "--epochs", "--save", "--history", "--quiet", "--resume", "--checkpoint-dir", "--checkpoint-every", "--keep", "--data",
+        "--blas-threads",
+    ]
+
+    /// The --checkpoint-dir callback: takes the folder (rank 0), refuses one holding an
+    /// earlier run's checkpoints without --resume, and says when --resume finds none yet.
+    private func backupCallback(folder: String, data: String, model: Sequential) throws -> BackupAndRestore {
+        var settings = [
             "--data": URL(fileURLWithPath: data).standardizedFileURL.path, "--x": dataOptions.inputName,
             "--y": dataOptions.targetName, "--model": kerasOptions.model ?? modelOptions.arch.rawValue,
             "--units": String(modelOptions.units), "--seed": String(modelOptions.seed), "--metrics": metrics,
             "--lr": lr.map { "\($0)" } ?? "default",
         ]
+        for (name, value) in ParsedOptions.values(of: self) where !Train.optionsAResumeMayChange.contains(name) {
+            settings["option \(name)"] = value
+        }
+        settings["option model-config"] = try model.kerasJSON()
         let backup = try BackupAndRestore(
             backupDirectory: folder, saveFrequency: checkpointEvery.map { .steps($0) } ?? .epoch, deleteCheckpoint: false,
             keep: keep, settings: settings)
-        // Rank 0 looks; every rank learns what it found.
-        let found = try Job.together("look into --checkpoint-dir \(folder)") { Job.speaks ? try backup.folder.latestPath() : nil }
+        // Rank 0 takes the folder and looks; every rank learns what it found.
+        let found = try Job.together("look into --checkpoint-dir \(folder)") {
+            guard Job.speaks else { return String?.none }
+            try backup.claim()
+            return try backup.folder.latestPath()
+        }
         let existing =
             try Job.group.map { String(decoding: try $0.allGather(Array((found ?? "").utf8))[0], as: UTF8.self) } ?? found ?? ""
         if !existing.isEmpty && !resume {

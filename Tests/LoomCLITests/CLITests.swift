@@ -43,6 +43,18 @@ final class CLITests: XCTestCase {
         return result
     }
 
+    /// Starts `loom arguments` in the background, its output discarded.
+    func background(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = folder.url
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func writeSeries() throws -> String {
         let path = folder.path("series.csv")
         let rows = (0..<120).map { t in "\(t),\(sin(Double(t) * 0.4)),\(cos(Double(t) * 0.4))" }

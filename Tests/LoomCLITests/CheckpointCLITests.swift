@@ -41,13 +41,7 @@ extension CLITests {
     /// Starts `loom train`, waits for a checkpoint at or past `step`, then sends `signal`;
     /// returns the exit status.
     private func interrupt(_ arguments: [String], checkpoints: String, atStep step: Int, signal: Int32) throws -> Int32 {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = folder.url
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try background(arguments)
         let deadline = Date().addingTimeInterval(120)
         while latestStep(checkpoints) < step && process.isRunning && Date() < deadline { usleep(2_000) }
         XCTAssertTrue(process.isRunning, "the run ended before step \(step)")

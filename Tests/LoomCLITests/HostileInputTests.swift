@@ -9,16 +9,21 @@ import ZIPFoundation
 /// and every file already in the folder (the data, old outputs, old models) unchanged, with
 /// no temporary file left behind.
 extension CLITests {
-    /// Every file below the working folder, hidden ones included, with its bytes.
+    /// Every file below the working folder, hidden ones included: a regular file's bytes, a
+    /// link's target, and the kind of anything else (a folder, a FIFO, a device).
     func folderContents() throws -> [String: Data] {
         var contents: [String: Data] = [:]
         let root = folder.url.path
         guard let walker = FileManager.default.enumerator(atPath: root) else { return contents }
         for case let name as String in walker {
             let path = (root as NSString).appendingPathComponent(name)
-            var isFolder: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
-            contents[name] = !exists || isFolder.boolValue ? Data() : try Data(contentsOf: URL(fileURLWithPath: path))
+            let type = try FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType
+            switch type {
+            case .typeRegular?: contents[name] = try Data(contentsOf: URL(fileURLWithPath: path))
+            case .typeSymbolicLink?:
+                contents[name] = Data(("link to " + (try FileManager.default.destinationOfSymbolicLink(atPath: path))).utf8)
+            default: contents[name] = Data((type?.rawValue ?? "unknown").utf8)
+            }
         }
         return contents
     }

@@ -99,4 +99,42 @@ final class HDF5FileTests: XCTestCase {
             message { _ = try HDF5File(path: path).read("X") },
             "\(path), dataset 'X': holds string values; Loom reads numbers (float or integer) only")
     }
+
+    /// Datasets whose values lie elsewhere are read only when the file may follow other
+    /// files; even then a virtual dataset mapped onto a virtual dataset (here onto itself,
+    /// which overflows libhdf5's stack) or onto a missing one is refused.
+    func testDatasetsOfOtherFilesAndVirtualChains() throws {
+        let source = folder.path("source.h5"), path = folder.path("mapped.h5")
+        let values = ramp([4, 2], scale: 1, offset: 0)
+        do {
+            let file = try HDF5File(path: source, mode: .create)
+            try file.write(values, as: "X")
+            try file.close()
+        }
+        do {
+            let file = try HDF5File(path: path, mode: .create)
+            try file.createExternalLink("linked", to: "/X", in: source)
+            try file.createVirtualDataset("virtual", shape: [4, 2], source: source, dataset: "/X")
+            try file.createVirtualDataset("itself", shape: [4, 2], source: ".", dataset: "/itself")
+            try file.createVirtualDataset("nothing", shape: [4, 2], source: ".", dataset: "/none")
+            try file.close()
+        }
+        let strict = try HDF5File(path: path), following = try HDF5File(path: path, followsOtherFiles: true)
+        XCTAssertEqual(
+            message { _ = try strict.read("linked") },
+            "\(path), dataset 'linked': 'linked' is an external link to another file (\(source):/X); Loom reads only self-contained files")
+        XCTAssertEqual(
+            message { _ = try strict.read("virtual") },
+            "\(path), dataset 'virtual': is a virtual dataset (its values come from other datasets); Loom reads only self-contained files")
+        XCTAssertEqual(try following.read("linked"), values)
+        XCTAssertEqual(try following.read("virtual"), values)
+        XCTAssertEqual(
+            message { _ = try following.read("itself") },
+            "\(path), dataset 'itself': is a virtual dataset whose source .:/itself is itself virtual; Loom follows one level of "
+                + "mapping only")
+        XCTAssertEqual(
+            message { _ = try following.read("nothing") },
+            "\(path), dataset 'nothing': is a virtual dataset whose source .:/none is missing or reached through a link to "
+                + "another file: its values would read as the fill value")
+    }
 }

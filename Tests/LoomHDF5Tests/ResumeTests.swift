@@ -133,4 +133,28 @@ final class ResumeTests: XCTestCase {
             callbacks: [try BackupAndRestore(backupDirectory: directory)])
         XCTAssertEqual(longer.epoch, [0, 1, 2])
     }
+
+    /// A checkpoint written before the global shard count was recorded resumes: the count is
+    /// inferred from its replicas' keys (here two workers with dropout, replica 1's streams).
+    func testACheckpointWithoutTheGlobalShardCountInfersIt() throws {
+        let setup = Setup(dropout: true, workers: 2)
+        let (x, y) = try data(samples: 64)
+        func fit(_ model: Sequential, _ callbacks: [any Callback]) throws -> [Tensor] {
+            try model.fit(
+                x: x, y: y, epochs: setup.epochs, batchSize: 8, validationSplit: 0.25, verbose: 0, workers: setup.workers,
+                callbacks: callbacks)
+            return try model.weights()
+        }
+        let expected = try fit(try model(setup), [])
+        let directory = folder.path("older")
+        let backup = try BackupAndRestore(backupDirectory: directory)
+        _ = try fit(try model(setup), [backup, InterruptAt(step: 9)])
+        let path = try XCTUnwrap(try backup.folder.latestPath())
+        var older = try CheckpointFile.read(path)
+        XCTAssertEqual(older.texts.removeValue(forKey: "setting.global shards"), "2")
+        XCTAssertNotNil(older.words["replica.1.random.0"])
+        try CheckpointFile.write(older, to: OutputFile(path, role: "the older checkpoint"))
+        let resumed = try fit(try model(setup), [try BackupAndRestore(backupDirectory: directory)])
+        XCTAssertEqual(resumed.map { $0.scalars.map(\.bitPattern) }, expected.map { $0.scalars.map(\.bitPattern) })
+    }
 }

@@ -54,7 +54,8 @@ public final class EarlyStopping: Callback {
     /// Applies the rule to the epoch's `monitor` value (a missing key is skipped, as Keras
     /// warns and skips).
     public func onEpochEnd(_ epoch: Int, logs: [String: Double], run: TrainingRun) throws {
-        guard let current = logs[monitor], epoch >= startFromEpoch else { return }
+        guard let current = logs[monitor] else { return MissingMonitor.warn("EarlyStopping", monitor: monitor, logs: logs) }
+        guard epoch >= startFromEpoch else { return }
         if restoreBestWeights && bestWeights == nil {
             bestWeights = try run.model.weights()
             bestEpoch = epoch
@@ -96,26 +97,30 @@ public final class EarlyStopping: Callback {
             return state
         }
         set {
-            guard newValue.count >= 6 else { return }
-            (wait, stoppedEpoch, bestEpoch) = (Int(newValue[0]), Int(newValue[1]), Int(newValue[2]))
-            best = newValue[3] != 0 ? newValue[4] : nil
+            guard newValue.count >= 6, let wait = Int(checkpointCount: newValue[0]),
+                let stoppedEpoch = Int(checkpointCount: newValue[1]), let bestEpoch = Int(checkpointCount: newValue[2]),
+                let tensors = Int(checkpointCount: newValue[5])
+            else { return }
             var shapes: [[Int]] = []
             var offset = 6
-            for _ in 0..<Int(newValue[5]) {
-                guard offset < newValue.count else { return }
-                let rank = Int(newValue[offset])
-                shapes.append(newValue[(offset + 1)..<min(offset + 1 + rank, newValue.count)].map { Int($0) })
+            for _ in 0..<tensors {
+                guard offset < newValue.count, let rank = Int(checkpointCount: newValue[offset]), rank < newValue.count - offset
+                else { return }
+                let dimensions = newValue[(offset + 1)..<(offset + 1 + rank)].compactMap { Int(checkpointCount: $0) }
+                guard dimensions.count == rank else { return }
+                shapes.append(dimensions)
                 offset += 1 + rank
             }
             var weights: [Tensor] = []
             for shape in shapes {
-                let count = Shape.count(shape)
-                guard offset + count <= newValue.count,
+                guard let count = Shape.checkedCount(shape), count <= newValue.count - offset,
                     let tensor = try? Tensor(shape: shape, scalars: newValue[offset..<(offset + count)].map(Float.init))
                 else { return }
                 weights.append(tensor)
                 offset += count
             }
+            (self.wait, self.stoppedEpoch, self.bestEpoch) = (wait, stoppedEpoch, bestEpoch)
+            best = newValue[3] != 0 ? newValue[4] : nil
             bestWeights = shapes.isEmpty ? nil : weights
         }
     }

@@ -52,9 +52,9 @@ public final class ReduceLROnPlateau: Callback {
         cooldownCounter = 0
     }
 
-    /// Applies the rule to the epoch's `monitor` value (a missing key is skipped).
+    /// Applies the rule to the epoch's `monitor` value (a missing key is skipped with a warning, as Keras).
     public func onEpochEnd(_ epoch: Int, logs: [String: Double], run: TrainingRun) throws {
-        guard let current = logs[monitor] else { return }
+        guard let current = logs[monitor] else { return MissingMonitor.warn("ReduceLROnPlateau", monitor: monitor, logs: logs) }
         if cooldownCounter > 0 {
             cooldownCounter -= 1
             wait = 0
@@ -80,8 +80,10 @@ public final class ReduceLROnPlateau: Callback {
     public var checkpointState: [Double] {
         get { [best, Double(wait), Double(cooldownCounter)] }
         set {
-            guard newValue.count == 3 else { return }
-            (best, wait, cooldownCounter) = (newValue[0], Int(newValue[1]), Int(newValue[2]))
+            guard newValue.count == 3, let wait = Int(checkpointCount: newValue[1]),
+                let cooldown = Int(checkpointCount: newValue[2])
+            else { return }
+            (best, self.wait, cooldownCounter) = (newValue[0], wait, cooldown)
         }
     }
 }

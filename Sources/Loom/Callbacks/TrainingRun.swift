@@ -119,23 +119,23 @@ public final class TrainingRun {
     }
 
     /// Continues the run from `snapshot`: every setting must match this run's (only `epochs`
-    /// may differ) and every array fit this model, else nothing changes and the error names
-    /// the first difference.
+    /// may differ) and every array and number fit this model and run, else nothing changes
+    /// and the error names the first difference. A checkpoint's content is untrusted (its
+    /// checksum is public): every count and index is checked before use.
     public func restore(_ snapshot: TrainingSnapshot) throws {
-        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
-            let saved = snapshot.texts["setting.\(name)"]
-            guard saved == value else {
-                throw LoomError.invalidArgument(
-                    "cannot resume: the checkpoint was taken with \(name) \(saved ?? "unset"), this run has \(value) "
-                        + "(only the number of epochs may change between a run and its resumption)")
-            }
-        }
+        try checkSettings(of: snapshot)
         // Everything is read and checked before anything changes.
         let store = model.parameterStore
         let parameters = try snapshot.floats("parameters", count: store.count)
         let stateBuffers = store.optimizer!.stateBuffers.enumerated().filter { $0.element.capacity >= store.count }
         let optimizerStates = try stateBuffers.map { try snapshot.floats("optimizer.\($0.offset)", count: store.count) }
-        let position = try snapshot.words("position", count: 4)
+        let words = try snapshot.words("position", count: 4)
+        let position = try words.map { word in
+            guard let value = Int(exactly: word) else {
+                throw LoomError.invalidArgument("the checkpoint's position \(words) holds a number beyond \(Int.max)")
+            }
+            return value
+        }
         guard let generator = SeededGenerator(state: try snapshot.words("generator", count: 4)) else {
             throw TrainingSnapshot.wrongSize("generator", 0, 4)
         }
@@ -144,10 +144,14 @@ public final class TrainingRun {
         else {
             throw TrainingSnapshot.missing("learning_rate/totals")
         }
-        guard Int(position[0]) <= epochs else {
+        guard learningRate.isFinite, learningRate > 0 else {
+            throw LoomError.invalidArgument("the checkpoint's learning rate \(learningRate) is not a positive finite number")
+        }
+        guard position[0] <= epochs else {
             throw LoomError.invalidArgument(
                 "cannot resume: the checkpoint is at epoch \(position[0] + 1), past this run's \(epochs) epochs")
         }
+        let restoredHistory = try TrainingRun.history(in: snapshot, epochs: position[0])
         var randomStates: [(any RandomizedLayer, [UInt64])] = []
         var carried: [(RecurrentStateStore, [(Int, [[Float]])])] = []
         for (layerIndex, layer) in model.layers.enumerated() {
@@ -157,41 +161,98 @@ public final class TrainingRun {
             }
             for (storeIndex, states) in ((layer as? any StateCarryingLayer)?.stateStores ?? []).enumerated() {
                 carried.append(
-                    (
-                        states,
-                        try TrainingRun.carriedState(
-                            snapshot, prefix: "state.\(layerIndex).\(storeIndex).",
-                            components: states.components)
-                    ))
+                    (states, try TrainingRun.carriedState(snapshot, prefix: "state.\(layerIndex).\(storeIndex).", store: states)))
             }
         }
         let engineState = try engine.prepareRestore(from: snapshot)
+        try restoreCallbacks(from: snapshot)
 
         parameters.withUnsafeBufferPointer { store.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
         for ((_, buffer), values) in zip(stateBuffers, optimizerStates) {
             values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: $0.count) }
         }
-        store.step = Int(position[2])
+        store.step = position[2]
         self.learningRate = Float(learningRate)
         for (layer, state) in randomStates { layer.randomState = state }
         for (states, entries) in carried {
             states.removeAll()
             for (batchSize, values) in entries { states.restore(batchSize: batchSize, values: values) }
         }
-        engineState(Int(position[3]))
-        epoch = Int(position[0])
-        batch = Int(position[1])
+        engineState(position[3])
+        epoch = position[0]
+        batch = position[1]
         epochGenerator = generator
         model.generator = generator
         self.totals = restoredTotals
-        var restoredHistory = History()
-        for (name, values) in snapshot.reals where name.hasPrefix("history.") {
-            restoredHistory.history[String(name.dropFirst("history.".count))] = values
-        }
-        restoredHistory.epoch = Array(0..<(restoredHistory.history.values.first?.count ?? 0))
         history = restoredHistory
-        for (key, callback) in callbackKeys() {
-            if let state = snapshot.reals["callback.\(key)"] { callback.checkpointState = state }
+    }
+
+    /// Refuses a snapshot taken under other settings, naming the first that differs. Snapshots
+    /// written before a setting was recorded: the global shard count is inferred from the
+    /// replicas' keys (`replica.<global shard>.…`) and the shards per process; settings named
+    /// `option …` (the command line's, which `loom train` adds) are not compared when the
+    /// snapshot holds none of them.
+    private func checkSettings(of snapshot: TrainingSnapshot) throws {
+        let savedNames = snapshot.texts.keys.filter { $0.hasPrefix("setting.") }.map { $0.dropFirst("setting.".count) }
+        func family(_ name: String) -> Substring? { name.firstIndex(of: " ").map { name[..<$0] } }
+        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+            var saved = snapshot.texts["setting.\(name)"]
+            if saved == nil, name == TrainingRun.globalShardsSetting {
+                saved = String(TrainingRun.inferredGlobalShards(snapshot))
+            } else if saved == nil, let prefix = family(name), name.hasPrefix("option "),
+                !savedNames.contains(where: { family(String($0)) == prefix })
+            {
+                continue
+            }
+            guard saved == value else {
+                throw LoomError.invalidArgument(
+                    "cannot resume: the checkpoint was taken with \(name) \(saved ?? "unset"), this run has \(value) "
+                        + "(only the number of epochs may change between a run and its resumption)")
+            }
+        }
+    }
+
+    /// The setting that records the global shard count (processes × shards per process).
+    static let globalShardsSetting = "global shards"
+
+    /// The global shard count of a snapshot that does not record it: one past the highest
+    /// replica index among its keys, at least its `shards` setting.
+    private static func inferredGlobalShards(_ snapshot: TrainingSnapshot) -> Int {
+        let names = Array(snapshot.floats.keys) + Array(snapshot.words.keys)
+        let replicas = names.compactMap { name -> Int? in
+            guard name.hasPrefix("replica.") else { return nil }
+            return Int(name.dropFirst("replica.".count).prefix { $0 != "." })
+        }
+        let local = snapshot.texts["setting.shards"].flatMap { Int($0) } ?? 1
+        return max(local, (replicas.max() ?? -1) + 1)
+    }
+
+    /// The history of `epochs` finished epochs in `snapshot`: every key with one value per epoch.
+    private static func history(in snapshot: TrainingSnapshot, epochs: Int) throws -> History {
+        var history = History()
+        for (name, values) in snapshot.reals where name.hasPrefix("history.") {
+            guard values.count == epochs else {
+                throw LoomError.invalidArgument(
+                    "the checkpoint's '\(name)' holds \(values.count) values for \(epochs) finished epochs; it is malformed")
+            }
+            history.history[String(name.dropFirst("history.".count))] = values
+        }
+        history.epoch = Array(0..<(history.history.isEmpty ? 0 : epochs))
+        return history
+    }
+
+    /// Gives each callback its state from `snapshot`; a state the callback does not take back
+    /// as it is (malformed) is an error, and every callback keeps its state then.
+    private func restoreCallbacks(from snapshot: TrainingSnapshot) throws {
+        let keyed = callbackKeys()
+        let previous = keyed.map { $0.1.checkpointState }
+        for (key, callback) in keyed {
+            guard let state = snapshot.reals["callback.\(key)"] else { continue }
+            callback.checkpointState = state
+            guard callback.checkpointState.elementsEqual(state, by: { $0.bitPattern == $1.bitPattern }) else {
+                for ((_, callback), state) in zip(keyed, previous) { callback.checkpointState = state }
+                throw LoomError.invalidArgument("the checkpoint's 'callback.\(key)' state is malformed")
+            }
         }
     }
 
@@ -206,15 +267,21 @@ public final class TrainingRun {
         }
     }
 
-    /// The carried states under `prefix` (`<batch size>.<component>` follow it), by batch size.
-    private static func carriedState(_ snapshot: TrainingSnapshot, prefix: String, components: Int) throws -> [(Int, [[Float]])] {
+    /// The carried states under `prefix` (`<batch size>.<component>` follow it), by batch
+    /// size, each component `(batch size, units)` of `store`.
+    private static func carriedState(_ snapshot: TrainingSnapshot, prefix: String, store: RecurrentStateStore) throws -> [(Int, [[Float]])]
+    {
         var sizes = Set<Int>()
         for name in snapshot.floats.keys where name.hasPrefix(prefix) {
-            guard let size = Int(name.dropFirst(prefix.count).split(separator: ".").first ?? "") else { continue }
+            guard let size = Int(name.dropFirst(prefix.count).split(separator: ".").first ?? ""), size > 0 else {
+                throw LoomError.invalidArgument("the checkpoint's '\(name)' names no batch size")
+            }
             sizes.insert(size)
         }
         return try sizes.sorted().map { size in
-            (size, try (0..<components).map { try snapshot.floats("\(prefix)\(size).\($0)") })
+            let (count, overflow) = size.multipliedReportingOverflow(by: store.units)
+            guard !overflow else { throw LoomError.invalidArgument("the checkpoint's '\(prefix)\(size)' state is malformed") }
+            return (size, try (0..<store.components).map { try snapshot.floats("\(prefix)\(size).\($0)", count: count) })
         }
     }
 

@@ -122,8 +122,7 @@ extension TrainingSnapshot {
         func entries<T>(width: Int, _ make: (UInt64) -> T) throws -> [String: [T]] {
             var result: [String: [T]] = [:]
             for _ in 0..<(try value(width: 8)) {
-                let length = Int(try value(width: 8))
-                guard length <= bytes.count - offset else { throw malformed }
+                guard let length = Int(exactly: try value(width: 8)), length <= bytes.count - offset else { throw malformed }
                 let name = String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
                 offset += length
                 let count = try value(width: 8)
@@ -138,5 +137,14 @@ extension TrainingSnapshot {
         reals = try entries(width: 8) { Double(bitPattern: $0) }
         texts = try entries(width: 1) { UInt8(truncatingIfNeeded: $0) }.mapValues { String(decoding: $0, as: UTF8.self) }
         guard offset == bytes.count else { throw malformed }
+    }
+}
+
+extension Int {
+    /// A count or index kept as a Float64 in a checkpoint (a callback's state): nil unless
+    /// it is a whole number in 0...Int32.max, so a crafted value never traps a conversion.
+    init?(checkpointCount value: Double) {
+        guard value.isFinite, value >= 0, value <= Double(Int32.max), value == value.rounded() else { return nil }
+        self.init(value)
     }
 }

@@ -4,8 +4,10 @@ import Foundation
 /// and replaced only once it is whole.
 ///
 /// `init` refuses, by name and before hours of training: a missing or unwritable folder, a
-/// folder where the file should be, and a target that is one of the run's inputs (compared by
-/// device and inode, so another spelling of the same path is caught). `write` puts the
+/// target that exists and is not a regular file (a folder, a device such as `/dev/null`, a
+/// FIFO, a socket: renaming over it would replace it), and a target that is one of the run's
+/// inputs (compared by device and inode, so another spelling of the same path is caught). A
+/// symbolic link is followed: the file it leads to is replaced, not the link. `write` puts the
 /// content under a temporary name beside the target (`.NAME.loom-tmp-PID-HOST`), flushes it,
 /// renames it over the target in one step and flushes the folder: a crash, a kill or a full
 /// disk leaves the previous file as it was. Temporary files that a killed run left behind
@@ -16,21 +18,22 @@ public struct OutputFile: Sendable {
     public let path: String
     /// What the file is, for messages ("--save", "the predictions").
     public let role: String
+    /// The file replaced: `path` with its symbolic links followed.
+    public let resolvedPath: String
 
-    private var url: URL { URL(fileURLWithPath: path) }
+    private var url: URL { URL(fileURLWithPath: resolvedPath) }
     private var folder: URL { url.deletingLastPathComponent() }
 
     /// Checks that `path` can be written and is none of `inputs` (paths that may not exist).
     public init(_ path: String, role: String, inputs: [String] = []) throws {
         self.path = path
         self.role = role
-        var isFolder: ObjCBool = false
         guard !path.isEmpty, !path.hasSuffix("/") else {
             throw LoomError.invalidArgument("\(role): '\(path)' names a folder; give a file name")
         }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            throw LoomError.invalidArgument("\(role): '\(path)' is a folder; give a file name")
-        }
+        resolvedPath = try OutputFile.followingLinks(path, role: role)
+        try OutputFile.checkReplaceable(resolvedPath, given: path, role: role)
+        var isFolder: ObjCBool = false
         let folderPath = folder.path
         guard FileManager.default.fileExists(atPath: folderPath, isDirectory: &isFolder), isFolder.boolValue else {
             throw LoomError.invalidArgument("\(role): the folder \(folderPath) does not exist (Loom creates no folders)")
@@ -46,6 +49,29 @@ public struct OutputFile: Sendable {
         }
     }
 
+    /// The file as one name whatever its spelling: its folder's real path and its name.
+    public var canonicalPath: String {
+        let folderPath = folder.path
+        guard let real = realpath(folderPath, nil) else { return url.standardizedFileURL.path }
+        defer { free(real) }
+        return (String(cString: real) as NSString).appendingPathComponent(url.lastPathComponent)
+    }
+
+    /// Refuses two outputs of one run that name the same file (by canonical path, so a file
+    /// that does not exist yet is caught too, and by device and inode): the later write
+    /// would replace the earlier.
+    public static func checkDistinct(_ outputs: [OutputFile]) throws {
+        for (index, output) in outputs.enumerated() {
+            for earlier in outputs[..<index] {
+                let sameFile = OutputFile.identity(of: output.resolvedPath).map { $0 == OutputFile.identity(of: earlier.resolvedPath) }
+                guard output.canonicalPath == earlier.canonicalPath || sameFile == true else { continue }
+                throw LoomError.invalidArgument(
+                    "\(output.role): '\(output.path)' is the file \(earlier.role) writes ('\(earlier.path)'); "
+                        + "give each output its own file")
+            }
+        }
+    }
+
     /// Writes the file: `body` writes the whole content at the temporary URL it is given;
     /// then the file is flushed and renamed over the target. If `body` throws, the target is
     /// untouched and the temporary file removed; an error that names the temporary file (a
@@ -57,7 +83,9 @@ public struct OutputFile: Sendable {
         do {
             try body(temporary)
             try OutputFile.flush(temporary.path)
-            guard rename(temporary.path, path) == 0 else {
+            // Checked again: something else may have appeared there since `init`.
+            try OutputFile.checkReplaceable(resolvedPath, given: path, role: role)
+            guard rename(temporary.path, resolvedPath) == 0 else {
                 throw LoomError.invalidArgument("\(role): cannot replace \(path) (\(String(cString: strerror(errno))))")
             }
         } catch {
@@ -104,6 +132,42 @@ public struct OutputFile: Sendable {
         let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return name.filter { $0.isLetter || $0.isNumber || $0 == "-" }
     }()
+
+    /// `path` with its symbolic links followed (each relative to the link's folder), as far
+    /// as they lead: to an existing file or to a name that does not exist yet.
+    private static func followingLinks(_ path: String, role: String) throws -> String {
+        var current = path
+        for _ in 0..<40 {
+            var info = stat()
+            guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink(current, &buffer, buffer.count - 1)
+            guard length > 0 else { return current }
+            let target = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current =
+                target.hasPrefix("/")
+                ? target : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(target).path
+        }
+        throw LoomError.invalidArgument("\(role): '\(path)' is a loop of symbolic links")
+    }
+
+    /// Refuses a target that exists and is not a regular file.
+    private static func checkReplaceable(_ resolved: String, given path: String, role: String) throws {
+        var info = stat()
+        guard lstat(resolved, &info) == 0 else { return }
+        let kind: String
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: throw LoomError.invalidArgument("\(role): '\(path)' is a folder; give a file name")
+        case S_IFCHR: kind = "a character device"
+        case S_IFBLK: kind = "a block device"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "not a regular file"
+        }
+        throw LoomError.invalidArgument(
+            "\(role): '\(path)' is \(kind); Loom writes only regular files (it would replace it): give a file name")
+    }
 
     /// The device and inode of an existing file, nil when there is none.
     private static func identity(of path: String) -> [UInt64]? {

@@ -31,7 +31,7 @@ final class RecurrentSequence {
         self.returnSequences = returnSequences
         self.goBackwards = goBackwards
         self.stateful = stateful
-        stateStore = RecurrentStateStore(components: stateComponents)
+        stateStore = RecurrentStateStore(components: stateComponents, units: units)
     }
 
     /// Checks a per-sample input shape for the layer `layer` ("LSTM 'lstm'"); returns the output shape.
@@ -117,10 +117,13 @@ final class RecurrentStateStore: @unchecked Sendable {
     let components: Int
     private var states: [Int: [FloatBuffer]] = [:]
     /// The layer's units: the width of a row of every state.
-    private var units = 0
+    let units: Int
     private let lock = NSLock()
 
-    init(components: Int) { self.components = components }
+    init(components: Int, units: Int) {
+        self.components = components
+        self.units = units
+    }
 
     /// The state for `batchSize`-row batches, if one was kept.
     func existing(batchSize: Int) -> [FloatBuffer]? {
@@ -139,7 +142,6 @@ final class RecurrentStateStore: @unchecked Sendable {
     /// Keeps the final `hidden` (and `cell`) as the state of `rows`.
     func keep(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>?, rows: ShardRows, batch: Int, units: Int) {
         let state = lock.withLock {
-            self.units = units
             if let state = states[rows.batchSize] { return state }
             let state = (0..<components).map { _ in FloatBuffer(count: rows.batchSize * units) }
             states[rows.batchSize] = state
@@ -160,9 +162,8 @@ final class RecurrentStateStore: @unchecked Sendable {
     }
 
     /// Replaces the kept state for `batchSize`-row batches with `values` (one array per
-    /// component, `batchSize · units` values each).
+    /// component, `batchSize · units` values each, as `TrainingRun.restore` checks).
     func restore(batchSize: Int, values: [[Float]]) {
-        if let first = values.first, batchSize > 0 { lock.withLock { units = first.count / batchSize } }
         let state = values.map { component in
             let buffer = FloatBuffer(count: component.count)
             component.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: $0.count) }

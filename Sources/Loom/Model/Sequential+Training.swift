@@ -79,6 +79,10 @@ extension Sequential {
             throw LoomError.invalidArgument("fit: no training samples left after validationSplit \(validationSplit)")
         }
 
+        try checkTrainingMemory(
+            batchSize: min(batch, trainingRows.count), workers: fixedShards ?? workers, averaging: averaging,
+            optimizerStates: parameterStore.optimizer!.stateBuffers.count, processes: group.size,
+            processesOnHost: group.localSize)
         let engine = try TrainingEngine(
             model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, batch: batch,
             guardNonFinite: guardNonFinite, group: group)
@@ -93,6 +97,7 @@ extension Sequential {
         let settings = [
             "layers": layers.enumerated().map { "\($1.typeName)\(layerOutputShapes[$0])" }.joined(separator: ","),
             "batch size": String(batch), "workers": String(workers), "shards": String(engine.replicas.shardCount),
+            TrainingRun.globalShardsSetting: String(engine.replicas.globalShardCount),
             "averaging": "\(averaging)", "samples": String(dataset.sampleCount), "validation split": "\(validationSplit)",
             "shuffle": "\(shuffle)", "optimizer": parameterStore.optimizer!.name, "loss": objective.loss.rawValue,
             "x shape": Shape.describe(dataset.inputShape), "y shape": Shape.describe(dataset.targetShape ?? []),

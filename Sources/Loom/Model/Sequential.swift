@@ -157,6 +157,9 @@ public final class Sequential {
                 "\(stateful.typeName) '\(stateful.name)' is stateful and needs a fixed batch size: "
                     + "start the model with Input(shape: \(input), batchSize: N)")
         }
+        try Sequential.checkMemory(
+            bytes: Double(total) * 2 * 4, for: "model '\(name)'",
+            what: "\(total) parameters and their gradients")
         inputShape = input
         allocateParameters()
         if let objective { prepare(objective) }
@@ -235,6 +238,9 @@ public final class Sequential {
     /// A model with no declared input is built, and the optimizer sized, on the first data.
     public func compile(optimizer: any Optimizer, loss: Loss, metrics: [Metric] = []) throws {
         guard !layers.isEmpty else { throw LoomError.notReady("model '\(name)' has no layers") }
+        for (index, metric) in metrics.enumerated() where metrics[..<index].contains(metric) {
+            throw LoomError.invalidArgument("compile: metric '\(metric.rawValue)' is listed twice; list each metric once")
+        }
         let objective = Objective(loss: loss, metrics: metrics)
         self.objective = objective
         parameterStore.optimizer = optimizer

@@ -61,7 +61,9 @@ extension ProcessGroup {
     /// Throws on every rank when any rank's `body` threw, naming that rank and its error;
     /// called at the same point on every rank, so that no rank is left waiting for one that
     /// failed (a missing file on one host).
+    /// One process alone throws its own error as it is.
     public func together<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        guard size > 1 else { return try body() }
         var result: Result<T, Error>
         do { result = .success(try body()) } catch { result = .failure(error) }
         let failure: String

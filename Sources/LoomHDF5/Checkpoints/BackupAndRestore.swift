@@ -13,6 +13,10 @@ import Loom
 /// With other processes (`mpirun`), every rank has one: the ranks gather the whole run into
 /// each checkpoint, and only rank 0 reads and writes the folder; on resuming, rank 0 sends
 /// the checkpoint to every rank (no shared filesystem is assumed).
+///
+/// The folder belongs to one run at a time: from `claim()` (or the start of `fit`, on rank
+/// 0) until training ends, this backup holds its lock (`CheckpointFolderLock`), and another
+/// run on the same folder is refused naming it.
 public final class BackupAndRestore: Callback {
     /// When checkpoints are written.
     public enum SaveFrequency: Sendable, Equatable {
@@ -36,6 +40,7 @@ public final class BackupAndRestore: Callback {
     /// Seconds spent writing checkpoints in the last `fit`, and how many were written.
     public private(set) var writing: (seconds: Double, count: Int) = (0, 0)
     private var lastSavedStep: Int?
+    private var folderLock: CheckpointFolderLock?
 
     /// A backup into `backupDirectory` (created when missing; checked now), keeping the
     /// newest `keep` checkpoints.
@@ -52,8 +57,16 @@ public final class BackupAndRestore: Callback {
         self.settings = settings
     }
 
-    /// Adds `settings` to the run's.
+    /// Takes the folder for this backup's runs (see `CheckpointFolderLock`), unless it holds
+    /// it already; under `mpirun` only rank 0 calls it, as only rank 0 touches the folder.
+    public func claim() throws {
+        if folderLock == nil { folderLock = try folder.lock() }
+    }
+
+    /// Claims the folder (rank 0) and adds `settings` to the run's.
     public func onTrainBegin(_ run: TrainingRun) throws {
+        let group = run.processGroup
+        try group.together("claim --checkpoint-dir \(folder.path)") { if group.rank == 0 { try claim() } }
         run.settings.merge(settings) { _, own in own }
         resumedFromStep = nil
         lastSavedStep = nil
@@ -74,7 +87,7 @@ public final class BackupAndRestore: Callback {
             found = try folder.latest()
         }
         guard let snapshot = found else { return nil }
-        resumedFromStep = snapshot.words["position"].flatMap { $0.count == 4 ? Int($0[2]) : nil }
+        resumedFromStep = snapshot.words["position"].flatMap { $0.count == 4 ? Int(exactly: $0[2]) : nil }
         lastSavedStep = resumedFromStep
         return snapshot
     }
@@ -93,8 +106,10 @@ public final class BackupAndRestore: Callback {
         if saveFrequency == .epoch || run.interrupted { try save(run) }
     }
 
-    /// Removes the checkpoints after a normal end (when asked to), keeps them otherwise.
+    /// Removes the checkpoints after a normal end (when asked to), keeps them otherwise;
+    /// releases the folder.
     public func onTrainEnd(_ run: TrainingRun) throws {
+        defer { folderLock = nil }
         if run.interrupted {
             try save(run)
         } else if deleteCheckpoint && run.processGroup.rank == 0 {

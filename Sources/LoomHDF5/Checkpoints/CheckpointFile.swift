@@ -32,13 +32,19 @@ public enum CheckpointFile {
         }
     }
 
+    /// Whether the file at `path` says it is a Loom checkpoint (its `format` attribute; the
+    /// content is not checked).
+    public static func isCheckpoint(_ path: String) -> Bool {
+        guard let file = try? HDF5File(path: path) else { return false }
+        return (try? file.stringAttribute("format")) == format
+    }
+
     /// Reads the snapshot in the file at `path`; throws when the file is not a whole Loom
     /// checkpoint.
     public static func read(_ path: String) throws -> TrainingSnapshot {
         func damaged(_ why: String) -> LoomError {
             .invalidArgument(
-                "checkpoint \(path) is damaged or not a Loom checkpoint (\(why)); "
-                    + "remove it to resume from an earlier one")
+                "checkpoint \(path) is damaged or not a Loom checkpoint (\(why))")
         }
         let file: HDF5File
         do { file = try HDF5File(path: path) } catch { throw damaged("\(error)") }
@@ -47,7 +53,7 @@ public enum CheckpointFile {
             guard try file.stringAttribute("format") == format else { throw damaged("no 'format' attribute \(format)") }
             guard try file.doubleAttribute("version") == [1] else { throw damaged("an unknown version") }
             guard let stored = try file.doubleAttribute("checksum")?.first else { throw damaged("no checksum") }
-            let fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? Int.max
+            let fileSize = HDF5File.size(of: path)
             for name in file.childNames(of: "floats") {
                 let (shape, _) = try file.info(of: "floats/\(name)")
                 guard shape.count == 1, shape[0] <= fileSize / 4 else { throw damaged("floats/\(name) has shape \(shape)") }

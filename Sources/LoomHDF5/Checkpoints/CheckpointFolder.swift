@@ -7,7 +7,10 @@ import Loom
 /// `save` writes the new checkpoint through `OutputFile` (temporary name, flush, rename,
 /// folder flush), then replaces `latest` the same way, then removes all but the newest
 /// `keep`: a kill, a full disk or a read-only folder at any point leaves `latest` naming a
-/// whole checkpoint.
+/// whole checkpoint. Only Loom's checkpoints are ever removed or replaced: regular files of
+/// exactly that name whose content is a Loom checkpoint (`CheckpointFile.isCheckpoint`);
+/// other files (Keras's `checkpoint-01.h5`, folders, links) stay as they are. A run holds
+/// the folder while it trains (`CheckpointFolderLock`).
 public struct CheckpointFolder: Sendable {
     /// The folder.
     public let path: String
@@ -42,11 +45,30 @@ public struct CheckpointFolder: Sendable {
 
     private static func name(step: Int) -> String { String(format: "checkpoint-%010d.h5", step) }
 
-    /// The step of a checkpoint file's name, nil for any other file.
+    /// The step of a checkpoint file's name (ten digits), nil for any other name.
     private static func step(of name: String) -> Int? {
         guard name.hasPrefix("checkpoint-"), name.hasSuffix(".h5") else { return nil }
-        return Int(name.dropFirst("checkpoint-".count).dropLast(".h5".count))
+        let digits = name.dropFirst("checkpoint-".count).dropLast(".h5".count)
+        guard digits.count == 10, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int(digits)
     }
+
+    /// The checkpoints Loom wrote into the folder, newest first: names of that form, regular
+    /// files (not links, not folders), holding a Loom checkpoint.
+    private func ownCheckpoints() -> [(step: Int, name: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.compactMap { name in
+            guard let step = CheckpointFolder.step(of: name) else { return nil }
+            let file = (path as NSString).appendingPathComponent(name)
+            var info = stat()
+            guard lstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG, CheckpointFile.isCheckpoint(file) else { return nil }
+            return (step, name)
+        }.sorted { $0.step > $1.step }
+    }
+
+    /// Takes the folder for this run (see `CheckpointFolderLock`); the run holds it as long
+    /// as it keeps the lock.
+    public func lock() throws -> CheckpointFolderLock { try CheckpointFolderLock(folder: path) }
 
     /// Writes `snapshot` as the checkpoint of step `step`, points `latest` at it and removes
     /// the checkpoints beyond `keep`; returns the checkpoint's path.
@@ -54,6 +76,12 @@ public struct CheckpointFolder: Sendable {
     public func save(_ snapshot: TrainingSnapshot, step: Int) throws -> String {
         let name = CheckpointFolder.name(step: step)
         let target = (path as NSString).appendingPathComponent(name)
+        var info = stat()
+        if lstat(target, &info) == 0, !(info.st_mode & S_IFMT == S_IFREG && CheckpointFile.isCheckpoint(target)) {
+            throw LoomError.invalidArgument(
+                "cannot write checkpoint \(target): a file of that name that Loom did not write is there; "
+                    + "move it away or choose another folder")
+        }
         do {
             try CheckpointFile.write(snapshot, to: OutputFile(target, role: "checkpoint"))
             try OutputFile(pointerPath, role: "checkpoint pointer").write(Data((name + "\n").utf8))
@@ -61,11 +89,8 @@ public struct CheckpointFolder: Sendable {
             throw LoomError.invalidArgument(
                 "cannot write checkpoint \(target): \(error); the previous checkpoint is unchanged")
         }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        let older = names.compactMap { file in CheckpointFolder.step(of: file).map { ($0, file) } }
-            .sorted { $0.0 > $1.0 }.dropFirst(keep)
-        for (_, file) in older where file != name {
-            try? FileManager.default.removeItem(atPath: (path as NSString).appendingPathComponent(file))
+        for (_, file) in ownCheckpoints().dropFirst(keep) where file != name {
+            unlink((path as NSString).appendingPathComponent(file))
         }
         return target
     }
@@ -81,16 +106,46 @@ public struct CheckpointFolder: Sendable {
         return (path as NSString).appendingPathComponent(name)
     }
 
-    /// The newest checkpoint, nil when the folder holds none yet.
-    public func latest() throws -> TrainingSnapshot? {
-        try latestPath().map { try CheckpointFile.read($0) }
+    /// The newest whole checkpoint, nil when the folder holds none yet. When the one `latest`
+    /// names is missing or damaged, the newest earlier checkpoint of the folder that reads
+    /// whole is taken instead (the run continues from there to the same bits): the damaged
+    /// file is moved aside to `<name>.damaged`, `latest` names the earlier one, and `warning`
+    /// is told; with none, the error says what to do.
+    public func latest(warning: (String) -> Void = CheckpointFolder.printWarning) throws -> TrainingSnapshot? {
+        guard let newest = try latestPath() else { return nil }
+        let problem: String
+        do {
+            return try CheckpointFile.read(newest)
+        } catch {
+            problem = "\(error)"
+        }
+        let newestName = (newest as NSString).lastPathComponent
+        for (_, name) in ownCheckpoints() where name != newestName {
+            let earlier = (path as NSString).appendingPathComponent(name)
+            guard let snapshot = try? CheckpointFile.read(earlier) else { continue }
+            var info = stat()
+            let aside = newest + ".damaged"
+            let moved = lstat(newest, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && rename(newest, aside) == 0
+            try OutputFile(pointerPath, role: "checkpoint pointer").write(Data((name + "\n").utf8))
+            warning("\(problem); \(moved ? "moved it to \(aside) and " : "")resuming from the earlier checkpoint \(earlier)")
+            return snapshot
+        }
+        throw LoomError.invalidArgument(
+            "\(problem); the folder holds no earlier whole checkpoint: start again without --resume in another folder")
     }
 
-    /// Removes the checkpoints and the pointer (the folder stays).
+    /// Prints a warning on standard error.
+    public static func printWarning(_ text: String) {
+        FileHandle.standardError.write(Data("Warning: \(text)\n".utf8))
+    }
+
+    /// Removes the checkpoints Loom wrote and the pointer (the folder, the lock file and
+    /// any other file stay).
     public func removeAll() throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        for file in names where CheckpointFolder.step(of: file) != nil || file == "latest" {
+        for (_, file) in ownCheckpoints() {
             try FileManager.default.removeItem(atPath: (path as NSString).appendingPathComponent(file))
         }
+        var info = stat()
+        if lstat(pointerPath, &info) == 0, info.st_mode & S_IFMT == S_IFREG { try FileManager.default.removeItem(atPath: pointerPath) }
     }
 }

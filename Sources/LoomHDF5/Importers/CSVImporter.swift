@@ -80,7 +80,18 @@ public struct CSVImporter {
                 uniqueKeysWithValues: values.map { column, series in
                     (column, CSVImporter.statistics(series, scaling: scaling))
                 })
-        for (column, (shift, scale)) in statistics { values[column] = values[column]!.map { ($0 - shift) / scale } }
+        for (column, (shift, scale)) in statistics {
+            values[column] = try values[column]!.enumerated().map { row, value in
+                let scaled = (value - shift) / scale
+                guard Float(scaled).isFinite else {
+                    throw HDF5Error(
+                        file: csv,
+                        "line \(table.lineNumbers[row]), column '\(table.name(of: column))': \(value) scales to \(scaled) "
+                            + "with --scaling \(scaling.rawValue), beyond float32's range")
+                }
+                return scaled
+            }
+        }
 
         let features = featureIndices.count, targetCount = targetIndices.count
         var x = Tensor(shape: [samples, window, features])
@@ -202,7 +213,8 @@ struct CSVTable {
         return first.indices.filter { Double(first[$0]) != nil }
     }
 
-    /// The values of `columns`, refusing a field that is not a finite number.
+    /// The values of `columns`, refusing a field that is not a finite number or lies beyond
+    /// Float32's range (it would be stored as Inf).
     func numbers(columns: [Int], file: String) throws -> [Int: [Double]] {
         var result: [Int: [Double]] = [:]
         for column in columns {
@@ -212,6 +224,12 @@ struct CSVTable {
                         file: file,
                         "line \(lineNumbers[row]), column '\(name(of: column))': "
                             + "'\(rows[row][column])' is not a finite number")
+                }
+                guard Float(value).isFinite else {
+                    throw HDF5Error(
+                        file: file,
+                        "line \(lineNumbers[row]), column '\(name(of: column))': "
+                            + "\(rows[row][column]) is beyond float32's range (±3.4e38); Loom stores float32")
                 }
                 return value
             }

@@ -65,13 +65,14 @@ public enum NPYImporter {
     }
 
     /// Writes `x` (and `y`) `.npy` files as datasets "X" and "y" of a new HDF5 file, after
-    /// checking that their sample counts agree.
+    /// checking that their sample counts agree and that every value is finite as float32 (a
+    /// float64 beyond ±3.4e38 would be stored as Inf).
     public static func run(x xPath: String, y yPath: String?, output: String) throws -> (x: [Int], y: [Int]?) {
-        let x = try read(xPath)
+        let x = try checkedFinite(read(xPath), path: xPath)
         guard x.rank >= 2 else {
             throw HDF5Error(file: xPath, "has shape \(Shape.describe(x.shape)); X needs (samples, ...) of rank 2 or more")
         }
-        let y = try yPath.map(read)
+        let y = try yPath.map { try checkedFinite(read($0), path: $0) }
         if let y, let yPath, y.sampleCount != x.sampleCount {
             throw HDF5Error(file: yPath, "has \(y.sampleCount) samples but \(xPath) has \(x.sampleCount)")
         }
@@ -83,6 +84,19 @@ public enum NPYImporter {
     }
 
     /// Reads `'descr'`, `'fortran_order'` and `'shape'` from the header's Python dict literal.
+    /// `tensor`, refused when a value is NaN or infinite, naming its index.
+    private static func checkedFinite(_ tensor: Tensor, path: String) throws -> Tensor {
+        guard let flat = tensor.scalars.firstIndex(where: { !$0.isFinite }) else { return tensor }
+        var index: [Int] = [], rest = flat
+        for extent in tensor.shape.reversed() {
+            index.insert(rest % max(extent, 1), at: 0)
+            rest /= max(extent, 1)
+        }
+        throw HDF5Error(
+            file: path,
+            "element \(Shape.describe(index)) is \(tensor.scalars[flat]) as float32; Loom imports finite numbers only")
+    }
+
     private static func parseHeader(_ header: String, path: String) throws -> (String, Bool, [Int]) {
         func value(of key: String) -> Substring? {
             guard let range = header.range(of: "'\(key)':") else { return nil }
