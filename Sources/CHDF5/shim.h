@@ -25,13 +25,13 @@ static inline hid_t loom_h5t_native_uint16(void) { return H5T_NATIVE_UINT16; }
 static inline size_t loom_h5t_variable(void) { return H5T_VARIABLE; }
 static inline hid_t loom_h5t_native_uint64(void) { return H5T_NATIVE_UINT64; }
 static inline hid_t loom_h5t_std_u64le(void) { return H5T_STD_U64LE; }
-/* The kind of the link `name` in `loc`: 0 hard or soft (inside the file), 1 external (to
+/* The kind of the link `name` in `loc` (reached with link access list `access`): 0 hard or soft (inside the file), 1 external (to
    another file), 2 user-defined, -1 when it cannot be read. With an external link and
    `target` non-NULL, the target's file and object are written into `target` as "FILE:OBJECT"
    (cut to `size` bytes). */
-static inline int loom_h5_link_kind(hid_t loc, const char *name, char *target, size_t size) {
+static inline int loom_h5_link_kind(hid_t loc, const char *name, char *target, size_t size, hid_t access) {
     H5L_info_t info;
-    if (H5Lget_info(loc, name, &info, H5P_DEFAULT) < 0) return -1;
+    if (H5Lget_info(loc, name, &info, access) < 0) return -1;
     if (info.type == H5L_TYPE_HARD || info.type == H5L_TYPE_SOFT) return 0;
     if (info.type != H5L_TYPE_EXTERNAL) return 2;
     if (target != NULL && size > 0) {
@@ -46,3 +46,21 @@ static inline int loom_h5_link_kind(hid_t loc, const char *name, char *target, s
     }
     return 1;
 }
+/* An external-link traversal callback that refuses to open the other file, noting the
+   refusal in the int `refused` points at. */
+static herr_t loom_h5_refuse_external(const char *parent_file, const char *parent_group, const char *child_file,
+                                      const char *child_object, unsigned *flags, hid_t fapl, void *refused) {
+    (void)parent_file; (void)parent_group; (void)child_file; (void)child_object; (void)flags; (void)fapl;
+    if (refused != NULL) *(int *)refused = 1;
+    return -1;
+}
+/* A new access property list of class `kind` (link, dataset or group access) through which
+   no external link is followed; a refusal sets *refused. */
+static inline hid_t loom_h5p_refusing_external(hid_t kind, int *refused) {
+    hid_t list = H5Pcreate(kind);
+    if (list >= 0) H5Pset_elink_cb(list, loom_h5_refuse_external, refused);
+    return list;
+}
+static inline hid_t loom_h5p_link_access(void) { return H5P_LINK_ACCESS; }
+static inline hid_t loom_h5p_dataset_access(void) { return H5P_DATASET_ACCESS; }
+static inline hid_t loom_h5p_group_access(void) { return H5P_GROUP_ACCESS; }

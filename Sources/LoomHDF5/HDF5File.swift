@@ -45,6 +45,8 @@ public final class HDF5File {
     /// unless its file holds it (see `checkStorage`).
     public let followsOtherFiles: Bool
     private let id: hid_t
+    /// How objects are opened: refusing external links unless `followsOtherFiles`.
+    private let access: HDF5LinkAccess
     /// The datasets `checkStorage` has passed (written under the HDF5 lock).
     private var checkedDatasets = Set<String>()
 
@@ -53,6 +55,7 @@ public final class HDF5File {
     public init(path: String, mode: Mode = .read, followsOtherFiles: Bool = false) throws {
         self.path = path
         self.followsOtherFiles = followsOtherFiles
+        access = HDF5Library.locked { HDF5LinkAccess(followsOtherFiles: followsOtherFiles) }
         id = try HDF5Library.locked {
             if mode == .create {
                 let file = H5Fcreate(path, loom_h5f_acc_trunc(), loom_h5p_default(), loom_h5p_default())
@@ -97,7 +100,7 @@ public final class HDF5File {
             var prefix = ""
             for component in name.split(separator: "/") {
                 prefix += (prefix.isEmpty ? "" : "/") + component
-                guard H5Lexists(id, prefix, loom_h5p_default()) > 0 else { return false }
+                guard H5Lexists(id, prefix, access.link) > 0 else { return false }
             }
             return !prefix.isEmpty
         }
@@ -112,7 +115,7 @@ public final class HDF5File {
     public func childNames(of group: String) -> [String] {
         guard contains(group) else { return [] }
         return HDF5Library.locked {
-            let handle = H5Gopen2(id, group, loom_h5p_default())
+            let handle = H5Gopen2(id, group, access.group)
             guard handle >= 0 else { return [] }
             defer { H5Gclose(handle) }
             return linkNames(of: handle).sorted()
@@ -140,8 +143,13 @@ public final class HDF5File {
                         file: path, dataset: group,
                         "holds more than \(HDF5File.maximumVisitedObjects) objects (groups linked into themselves?)")
                 }
-                let object = H5Oopen(id, name, loom_h5p_default())
-                guard object >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot be opened (a dangling link?)") }
+                try checkLinks(to: name)
+                access.reset()
+                let object = H5Oopen(id, name, access.link)
+                guard object >= 0 else {
+                    if access.refusedExternal { throw HDF5Error(file: path, dataset: name, HDF5File.crossesToAnotherFile) }
+                    throw HDF5Error(file: path, dataset: name, "cannot be opened (a dangling link?)")
+                }
                 defer { H5Oclose(object) }
                 switch H5Iget_type(object) {
                 case H5I_DATASET:
@@ -300,6 +308,8 @@ public final class HDF5File {
 
     /// The advice added to a refusal of another file's data.
     private static let selfContained = "Loom reads only self-contained files"
+    /// The refusal of an object whose path crosses a link to another file (through a soft link).
+    private static let crossesToAnotherFile = "is reached through a link to another file; \(selfContained)"
 
     /// Refuses an external link on the path to `name` unless `followsOtherFiles`, and a
     /// user-defined link; a missing component is left for the read to name.
@@ -307,9 +317,9 @@ public final class HDF5File {
         var prefix = ""
         for component in name.split(separator: "/") {
             prefix += (prefix.isEmpty ? "" : "/") + component
-            guard H5Lexists(id, prefix, loom_h5p_default()) > 0 else { return }
+            guard H5Lexists(id, prefix, access.link) > 0 else { return }
             var target = [CChar](repeating: 0, count: 4096)
-            switch loom_h5_link_kind(id, prefix, &target, target.count) {
+            switch loom_h5_link_kind(id, prefix, &target, target.count, access.link) {
             case 0: continue
             case 1 where !followsOtherFiles:
                 let text = HDF5File.text(target)
@@ -331,7 +341,10 @@ public final class HDF5File {
         let external = H5Pget_external_count(creation)
         if external != 0 && !followsOtherFiles {
             throw HDF5Error(
-                file: path, dataset: name, "keeps its values in \(max(external, 0)) external file(s); \(HDF5File.selfContained)")
+                file: path, dataset: name,
+                external > 0
+                    ? "keeps its values in \(external) external file(s); \(HDF5File.selfContained)"
+                    : "its storage cannot be inspected: the file may be damaged")
         }
         guard H5Pget_layout(creation) == H5D_VIRTUAL else { return false }
         guard followsOtherFiles else {
@@ -378,7 +391,7 @@ public final class HDF5File {
         var prefix = ""
         for component in name.split(separator: "/") {
             prefix += "/" + component
-            guard loom_h5_link_kind(handle, prefix, nil, 0) == 0 else {
+            guard loom_h5_link_kind(handle, prefix, nil, 0, loom_h5p_default()) == 0 else {
                 return "is missing or reached through a link to another file: its values would read as the fill value"
             }
         }
@@ -755,8 +768,12 @@ public final class HDF5File {
             throw HDF5Error(file: path, dataset: name, "no such dataset (the file has: \(rootNames().joined(separator: ", ")))")
         }
         return try HDF5Library.locked {
-            let dataset = H5Dopen2(id, name, loom_h5p_default())
-            guard dataset >= 0 else { throw HDF5Error(file: path, dataset: name, "is not a dataset, or cannot be opened") }
+            access.reset()
+            let dataset = H5Dopen2(id, name, access.dataset)
+            guard dataset >= 0 else {
+                if access.refusedExternal { throw HDF5Error(file: path, dataset: name, HDF5File.crossesToAnotherFile) }
+                throw HDF5Error(file: path, dataset: name, "is not a dataset, or cannot be opened")
+            }
             defer { H5Dclose(dataset) }
             return try body(dataset)
         }
@@ -767,7 +784,7 @@ public final class HDF5File {
         try HDF5Library.locked { try checkLinks(to: name) }
         guard contains(name) else { throw HDF5Error(file: path, dataset: name, "no such dataset or group") }
         return try HDF5Library.locked {
-            let object = H5Oopen(id, name, loom_h5p_default())
+            let object = H5Oopen(id, name, access.link)
             guard object >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot be opened") }
             defer { H5Oclose(object) }
             return try body(object)

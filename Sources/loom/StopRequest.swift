@@ -11,9 +11,10 @@ enum StopRequest {
     /// The exit status of a run that stopped on a signal with a checkpoint to continue from:
     /// EX_TEMPFAIL, "try again" (with `--resume`).
     static let exitStatus: Int32 = 75
-    /// The exit status of a run that stopped on a signal with nothing to resume (no
-    /// `--checkpoint-dir`; its `--save` and `--history` hold the last finished step), as a
-    /// shell reports an interrupted command; also a second SIGINT's.
+    /// The exit status of a run that stopped on a signal (SIGTERM or SIGINT) with nothing to
+    /// resume (no `--checkpoint-dir`; its `--save` and `--history` hold the last finished
+    /// step), and of a second SIGINT: 130, the status shells give a command interrupted by
+    /// Ctrl-C.
     static let interruptedStatus: Int32 = 130
 
     /// Installs the handlers.

@@ -148,7 +148,7 @@ struct Train: ParsableCommand {
     /// samples the same with `val_`.
     private func loggedKeys() throws -> [String] {
         let training = ["loss"] + (try metricList()).map(\.rawValue)
-        return training + (validationSplit > 0 ? training.map { "val_" + $0 } : [])
+        return training + (validationSplit > 0 ? training.map { "val_" + $0 } : []) + ["learning_rate"]
     }
 
     /// --reduce-lr-on-plateau FACTOR,PATIENCE, parsed.
@@ -231,7 +231,7 @@ struct Train: ParsableCommand {
         if stopped {
             let position = "Stopped by a signal after epoch \(result.epoch.count) and a step of the next"
             guard let checkpointDir else {
-                let saved = [save, history].compactMap { $0 }.joined(separator: " and ")
+                let saved = [saveBest ? nil : save, history].compactMap { $0 }.joined(separator: " and ")
                 if Job.speaks { print(position + (saved.isEmpty ? "" : ": wrote \(saved) as of the last finished step")) }
                 throw ExitCode(StopRequest.interruptedStatus)
             }
@@ -249,7 +249,7 @@ struct Train: ParsableCommand {
     /// must be as the checkpoint recorded them.
     static let optionsAResumeMayChange: Set<String> = [
         "--epochs", "--save", "--history", "--quiet", "--resume", "--checkpoint-dir", "--checkpoint-every", "--keep", "--data",
-        "--blas-threads",
+        "--blas-threads", "--allow-external-data",
     ]
 
     /// The --checkpoint-dir callback: takes the folder (rank 0), refuses one holding an

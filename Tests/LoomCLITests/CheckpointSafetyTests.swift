@@ -80,10 +80,12 @@ extension CLITests {
         try refused(
             ["train", "--data", data, "--units", "2", "--validation-split", "0", "--save-best", "--save", model], status: 64,
             message: "--monitor val_loss, watched by --save-best, is never logged (--validation-split 0 holds out no validation "
-                + "samples); this run logs loss, mae")
+                + "samples); this run logs loss, mae, learning_rate")
         try refused(
             ["train", "--data", data, "--units", "2", "--monitor", "val_los", "--early-stopping", "2", "--save", model], status: 64,
-            message: "--monitor val_los, watched by --early-stopping, is never logged; this run logs loss, mae, val_loss, val_mae")
+            message:
+                "--monitor val_los, watched by --early-stopping, is never logged; this run logs loss, mae, val_loss, val_mae, learning_rate"
+        )
         let weights = folder.path("best.weights.h5")
         try loom(["train", "--data", data, "--epochs", "2", "--units", "2", "--quiet", "--save-best", "--save", weights])
         XCTAssertFalse(try HDF5File(path: weights).datasetNames(under: "layers").isEmpty, "--save-best writes .weights.h5 files")
@@ -125,7 +127,10 @@ extension CLITests {
         var cases: [(TrainingSnapshot, String)] = []
         var position = original
         position.words["position"]![2] = UInt64.max
-        cases.append((position, "the checkpoint's position \(position.words["position"]!) holds a number beyond \(Int.max)"))
+        cases.append((position, "the checkpoint's position \(position.words["position"]!) holds a number beyond 2^53"))
+        var batch = original
+        batch.words["position"]![1] = 1000
+        cases.append((batch, "the checkpoint's position is batch 1000 of an epoch of 31 batches; it is malformed"))
         var history = original
         history.reals["history.val_loss"]!.append(1)
         let finished = original.words["position"]![0], logged = history.reals["history.val_loss"]!.count

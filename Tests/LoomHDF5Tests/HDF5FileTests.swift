@@ -100,8 +100,8 @@ final class HDF5FileTests: XCTestCase {
             "\(path), dataset 'X': holds string values; Loom reads numbers (float or integer) only")
     }
 
-    /// Datasets whose values lie elsewhere are read only when the file may follow other
-    /// files; even then a virtual dataset mapped onto a virtual dataset (here onto itself,
+    /// Datasets whose values lie elsewhere (an external link, a soft link through one, a
+    /// virtual dataset) are read only when the file may follow other files; even then a virtual dataset mapped onto a virtual dataset (here onto itself,
     /// which overflows libhdf5's stack) or onto a missing one is refused.
     func testDatasetsOfOtherFilesAndVirtualChains() throws {
         let source = folder.path("source.h5"), path = folder.path("mapped.h5")
@@ -117,8 +117,13 @@ final class HDF5FileTests: XCTestCase {
             try file.createVirtualDataset("virtual", shape: [4, 2], source: source, dataset: "/X")
             try file.createVirtualDataset("itself", shape: [4, 2], source: ".", dataset: "/itself")
             try file.createVirtualDataset("nothing", shape: [4, 2], source: ".", dataset: "/none")
+            try file.createExternalLink("elsewhere", to: "/", in: source)
             try file.close()
         }
+        // A soft link whose target crosses an external link, made with libhdf5 itself.
+        let raw = H5Fopen(path, loom_h5f_acc_rdwr(), loom_h5p_default())
+        XCTAssertGreaterThanOrEqual(H5Lcreate_soft("/elsewhere/X", raw, "soft", loom_h5p_default(), loom_h5p_default()), 0)
+        H5Fclose(raw)
         let strict = try HDF5File(path: path), following = try HDF5File(path: path, followsOtherFiles: true)
         XCTAssertEqual(
             message { _ = try strict.read("linked") },
@@ -126,6 +131,10 @@ final class HDF5FileTests: XCTestCase {
         XCTAssertEqual(
             message { _ = try strict.read("virtual") },
             "\(path), dataset 'virtual': is a virtual dataset (its values come from other datasets); Loom reads only self-contained files")
+        XCTAssertEqual(
+            message { _ = try strict.read("soft") },
+            "\(path), dataset 'soft': is reached through a link to another file; Loom reads only self-contained files")
+        XCTAssertEqual(try following.read("soft"), values)
         XCTAssertEqual(try following.read("linked"), values)
         XCTAssertEqual(try following.read("virtual"), values)
         XCTAssertEqual(

@@ -130,12 +130,10 @@ public final class TrainingRun {
         let stateBuffers = store.optimizer!.stateBuffers.enumerated().filter { $0.element.capacity >= store.count }
         let optimizerStates = try stateBuffers.map { try snapshot.floats("optimizer.\($0.offset)", count: store.count) }
         let words = try snapshot.words("position", count: 4)
-        let position = try words.map { word in
-            guard let value = Int(exactly: word) else {
-                throw LoomError.invalidArgument("the checkpoint's position \(words) holds a number beyond \(Int.max)")
-            }
-            return value
+        guard words.allSatisfy({ $0 <= TrainingRun.largestPosition }) else {
+            throw LoomError.invalidArgument("the checkpoint's position \(words) holds a number beyond 2^53")
         }
+        let position = words.map { Int($0) }
         guard let generator = SeededGenerator(state: try snapshot.words("generator", count: 4)) else {
             throw TrainingSnapshot.wrongSize("generator", 0, 4)
         }
@@ -144,12 +142,15 @@ public final class TrainingRun {
         else {
             throw TrainingSnapshot.missing("learning_rate/totals")
         }
-        guard learningRate.isFinite, learningRate > 0 else {
+        guard Float(learningRate).isFinite, learningRate > 0 else {
             throw LoomError.invalidArgument("the checkpoint's learning rate \(learningRate) is not a positive finite number")
         }
         guard position[0] <= epochs else {
             throw LoomError.invalidArgument(
                 "cannot resume: the checkpoint is at epoch \(position[0] + 1), past this run's \(epochs) epochs")
+        }
+        guard position[0] < epochs || position[1] == 0 else {
+            throw LoomError.invalidArgument("the checkpoint's position \(words) is inside an epoch past the last; it is malformed")
         }
         let restoredHistory = try TrainingRun.history(in: snapshot, epochs: position[0])
         var randomStates: [(any RandomizedLayer, [UInt64])] = []
@@ -187,26 +188,25 @@ public final class TrainingRun {
         history = restoredHistory
     }
 
-    /// Refuses a snapshot taken under other settings, naming the first that differs. Snapshots
-    /// written before a setting was recorded: the global shard count is inferred from the
-    /// replicas' keys (`replica.<global shard>.…`) and the shards per process; settings named
-    /// `option …` (the command line's, which `loom train` adds) are not compared when the
-    /// snapshot holds none of them.
+    /// Refuses a snapshot taken under other settings, naming the first that differs (a long
+    /// one, such as a model's config, is named without its values). Snapshots written before
+    /// a setting was recorded: the global shard count is inferred from the replicas' keys
+    /// (`replica.<global shard>.…`) when there are any; a setting named `option …` (one of the
+    /// command line's, which `loom train` adds) that the snapshot lacks is not compared.
     private func checkSettings(of snapshot: TrainingSnapshot) throws {
-        let savedNames = snapshot.texts.keys.filter { $0.hasPrefix("setting.") }.map { $0.dropFirst("setting.".count) }
-        func family(_ name: String) -> Substring? { name.firstIndex(of: " ").map { name[..<$0] } }
         for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
             var saved = snapshot.texts["setting.\(name)"]
             if saved == nil, name == TrainingRun.globalShardsSetting {
-                saved = String(TrainingRun.inferredGlobalShards(snapshot))
-            } else if saved == nil, let prefix = family(name), name.hasPrefix("option "),
-                !savedNames.contains(where: { family(String($0)) == prefix })
-            {
+                guard let inferred = TrainingRun.inferredGlobalShards(snapshot) else { continue }
+                saved = String(inferred)
+            } else if saved == nil, name.hasPrefix("option ") {
                 continue
             }
             guard saved == value else {
+                let taken = [saved ?? "unset", value].contains { $0.count > 100 } ? "another \(name)" : "\(name) \(saved ?? "unset")"
+                let now = taken.hasPrefix("another ") ? "" : ", this run has \(value)"
                 throw LoomError.invalidArgument(
-                    "cannot resume: the checkpoint was taken with \(name) \(saved ?? "unset"), this run has \(value) "
+                    "cannot resume: the checkpoint was taken with \(taken)\(now) "
                         + "(only the number of epochs may change between a run and its resumption)")
             }
         }
@@ -216,16 +216,22 @@ public final class TrainingRun {
     static let globalShardsSetting = "global shards"
 
     /// The global shard count of a snapshot that does not record it: one past the highest
-    /// replica index among its keys, at least its `shards` setting.
-    private static func inferredGlobalShards(_ snapshot: TrainingSnapshot) -> Int {
+    /// replica index among its keys, at least its `shards` setting; nil when it has no replica
+    /// keys (copies without dropout streams or parameters of their own leave none).
+    private static func inferredGlobalShards(_ snapshot: TrainingSnapshot) -> Int? {
         let names = Array(snapshot.floats.keys) + Array(snapshot.words.keys)
         let replicas = names.compactMap { name -> Int? in
             guard name.hasPrefix("replica.") else { return nil }
             return Int(name.dropFirst("replica.".count).prefix { $0 != "." })
         }
+        guard let highest = replicas.max() else { return nil }
         let local = snapshot.texts["setting.shards"].flatMap { Int($0) } ?? 1
-        return max(local, (replicas.max() ?? -1) + 1)
+        return max(local, highest + 1)
     }
+
+    /// The largest position word a snapshot may hold (2^53): counts far beyond any run, small
+    /// enough that no step count overflows.
+    static let largestPosition: UInt64 = 1 << 53
 
     /// The history of `epochs` finished epochs in `snapshot`: every key with one value per epoch.
     private static func history(in snapshot: TrainingSnapshot, epochs: Int) throws -> History {

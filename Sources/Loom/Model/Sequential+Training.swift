@@ -111,6 +111,11 @@ extension Sequential {
         for callback in callbacks {
             guard let snapshot = try callback.snapshotToRestore(run) else { continue }
             try run.restore(snapshot)
+            let batches = (trainingRows.count + batch - 1) / batch
+            guard run.batch <= batches else {
+                throw LoomError.invalidArgument(
+                    "the checkpoint's position is batch \(run.batch) of an epoch of \(batches) batches; it is malformed")
+            }
             break
         }
 

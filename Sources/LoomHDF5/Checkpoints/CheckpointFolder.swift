@@ -45,11 +45,12 @@ public struct CheckpointFolder: Sendable {
 
     private static func name(step: Int) -> String { String(format: "checkpoint-%010d.h5", step) }
 
-    /// The step of a checkpoint file's name (ten digits), nil for any other name.
+    /// The step of a checkpoint file's name (ten digits or more, as `name(step:)` writes),
+    /// nil for any other name.
     private static func step(of name: String) -> Int? {
         guard name.hasPrefix("checkpoint-"), name.hasSuffix(".h5") else { return nil }
         let digits = name.dropFirst("checkpoint-".count).dropLast(".h5".count)
-        guard digits.count == 10, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        guard digits.count >= 10, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         return Int(digits)
     }
 
@@ -82,6 +83,11 @@ public struct CheckpointFolder: Sendable {
                 "cannot write checkpoint \(target): a file of that name that Loom did not write is there; "
                     + "move it away or choose another folder")
         }
+        if lstat(pointerPath, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw LoomError.invalidArgument(
+                "cannot write checkpoint \(target): \(pointerPath) is not a regular file (a link, a folder); Loom writes the "
+                    + "pointer itself: move it away")
+        }
         do {
             try CheckpointFile.write(snapshot, to: OutputFile(target, role: "checkpoint"))
             try OutputFile(pointerPath, role: "checkpoint pointer").write(Data((name + "\n").utf8))
@@ -107,16 +113,21 @@ public struct CheckpointFolder: Sendable {
     }
 
     /// The newest whole checkpoint, nil when the folder holds none yet. When the one `latest`
-    /// names is missing or damaged, the newest earlier checkpoint of the folder that reads
-    /// whole is taken instead (the run continues from there to the same bits): the damaged
-    /// file is moved aside to `<name>.damaged`, `latest` names the earlier one, and `warning`
-    /// is told; with none, the error says what to do.
+    /// names is missing or damaged (it is there and readable, but not a whole checkpoint),
+    /// the newest earlier checkpoint of the folder that reads whole is taken instead (the run
+    /// continues from there to the same bits): the damaged file is moved aside to
+    /// `<name>.damaged`, `latest` names the earlier one, and `warning` is told; with none, the
+    /// error says what to do. Since it may change the folder, call it holding the folder
+    /// (`lock()`, as `BackupAndRestore` does).
     public func latest(warning: (String) -> Void = CheckpointFolder.printWarning) throws -> TrainingSnapshot? {
         guard let newest = try latestPath() else { return nil }
         let problem: String
         do {
             return try CheckpointFile.read(newest)
         } catch {
+            guard !FileManager.default.fileExists(atPath: newest) || FileManager.default.isReadableFile(atPath: newest) else {
+                throw error
+            }
             problem = "\(error)"
         }
         let newestName = (newest as NSString).lastPathComponent

@@ -22,9 +22,10 @@ public final class CheckpointFolderLock {
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             close(descriptor)
+            let ownProcess = holder?.hasPrefix("\(getpid())@") == true ? ", this process: another BackupAndRestore holds it" : ""
             throw LoomError.invalidArgument(
-                "checkpoints: \(folder) is in use by another run (\(holder.map { $0.isEmpty ? "unknown" : $0 } ?? "unknown")); "
-                    + "a checkpoint folder belongs to one run at a time: wait for it to end or choose another folder")
+                "checkpoints: \(folder) is in use by another run (\(holder.map { $0.isEmpty ? "unknown" : $0 } ?? "unknown")"
+                    + "\(ownProcess)); a checkpoint folder belongs to one run at a time: wait for it to end or choose another folder")
         }
         self.descriptor = descriptor
         let started = ISO8601DateFormatter().string(from: Date())

@@ -83,7 +83,6 @@ public enum NPYImporter {
         return (x.shape, y?.shape)
     }
 
-    /// Reads `'descr'`, `'fortran_order'` and `'shape'` from the header's Python dict literal.
     /// `tensor`, refused when a value is NaN or infinite, naming its index.
     private static func checkedFinite(_ tensor: Tensor, path: String) throws -> Tensor {
         guard let flat = tensor.scalars.firstIndex(where: { !$0.isFinite }) else { return tensor }
@@ -97,6 +96,7 @@ public enum NPYImporter {
             "element \(Shape.describe(index)) is \(tensor.scalars[flat]) as float32; Loom imports finite numbers only")
     }
 
+    /// Reads `'descr'`, `'fortran_order'` and `'shape'` from the header's Python dict literal.
     private static func parseHeader(_ header: String, path: String) throws -> (String, Bool, [Int]) {
         func value(of key: String) -> Substring? {
             guard let range = header.range(of: "'\(key)':") else { return nil }
