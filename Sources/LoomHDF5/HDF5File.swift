@@ -49,6 +49,9 @@ public final class HDF5File {
     private let access: HDF5LinkAccess
     /// The datasets `checkStorage` has passed (written under the HDF5 lock).
     private var checkedDatasets = Set<String>()
+    /// The chunked datasets `checkStorage` found partly written, by name: their reads check
+    /// the chunks they touch (under the HDF5 lock).
+    private var chunkMaps: [String: HDF5ChunkMap] = [:]
 
     /// Opens or creates the file at `path`; throws `HDF5Error` when it is missing, not HDF5,
     /// damaged or locked. `followsOtherFiles` allows datasets that read other files.
@@ -247,6 +250,7 @@ public final class HDF5File {
             while end < ranges.count, ranges[end].upperBound - ranges[start].lowerBound <= span { end += 1 }
             let group = Array(ranges[start..<end]), count = group.reduce(0) { $0 + $1.count }
             try withRows(name, shape: shape, group) { dataset, memorySpace, fileSpace in
+                try checkChunks(name, group, in: dataset)
                 guard
                     H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer + done * rowValues)
                         >= 0
@@ -409,13 +413,15 @@ public final class HDF5File {
     }
 
     /// Refuses a dataset of `shape` (not empty) none of whose storage was ever written.
+    /// A chunked dataset some of whose chunks were written gets a map (`HDF5ChunkMap`): its
+    /// reads then refuse rows in a chunk never written.
     private func checkWritten(_ name: String, shape: [Int]) throws {
         guard shape.allSatisfy({ $0 > 0 }) else { return }
         let written = try withDataset(name) { dataset in
             var status = H5D_SPACE_STATUS_ERROR
-            guard H5Dget_space_status(dataset, &status) >= 0 else {
-                throw HDF5Error(file: path, dataset: name, "its storage cannot be inspected: the file may be damaged")
-            }
+            let uninspectable = HDF5Error(file: path, dataset: name, "its storage cannot be inspected: the file may be damaged")
+            guard H5Dget_space_status(dataset, &status) >= 0 else { throw uninspectable }
+            do { chunkMaps[name] = try HDF5ChunkMap.make(dataset, shape: shape) } catch { throw uninspectable }
             return status != H5D_SPACE_STATUS_NOT_ALLOCATED
         }
         guard written else {
@@ -426,9 +432,18 @@ public final class HDF5File {
         }
     }
 
+    /// Refuses rows of `ranges` that lie in a chunk never written (datasets with a chunk map).
+    private func checkChunks(_ name: String, _ ranges: [Range<Int>], in dataset: hid_t) throws {
+        guard let unwritten = chunkMaps[name]?.unwrittenRows(ranges, in: dataset) else { return }
+        throw HDF5Error(
+            file: path, dataset: name,
+            "rows \(unwritten) lie in a chunk that was never written: they would read as the fill value")
+    }
+
     private func readRows(_ name: String, shape: [Int], start: Int, count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
         guard count > 0 else { return }
         try withRows(name, shape: shape, [start..<(start + count)]) { dataset, memorySpace, fileSpace in
+            try checkChunks(name, [start..<(start + count)], in: dataset)
             guard H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
                 throw HDF5Error(
                     file: path, dataset: name, "reading rows \(start)..<\(start + count) failed: the file may be truncated or damaged")
@@ -620,6 +635,7 @@ public final class HDF5File {
     private func readVector<T>(_ name: String, count: Int, memoryType: hid_t, into values: inout [T]) throws {
         guard count > 0 else { return }
         try withDataset(name) { dataset in
+            try checkChunks(name, [0..<count], in: dataset)
             let status = values.withUnsafeMutableBytes {
                 H5Dread(dataset, memoryType, loom_h5s_all(), loom_h5s_all(), loom_h5p_default(), $0.baseAddress)
             }

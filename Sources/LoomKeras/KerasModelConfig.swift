@@ -65,6 +65,10 @@ struct KerasModelConfig {
                 message: "the input shape \(Shape.describe(shape.map { $0 ?? -1 })) has None besides the batch; "
                     + "Loom needs every size but the batch fixed (declare them in keras.Input)")
         }
+        guard (shape[0] ?? 1) > 0, sample.allSatisfy({ $0 > 0 }) else {
+            throw KerasConfigProblem(
+                message: "the input shape \(Shape.describe(shape.map { $0 ?? -1 })) has a size that is not positive")
+        }
         name = config?["name"] as? String ?? "sequential"
         self.layers = layers
         inputShape = sample

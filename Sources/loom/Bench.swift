@@ -97,8 +97,17 @@ struct Bench: ParsableCommand {
         let fit: (Sequential, Tensor, Tensor, Int) throws -> Void
     }
 
-    /// Refuses projection parameters out of range before any work.
+    /// The most rounds a worker count is measured.
+    static let mostRounds = 1000
+
+    /// Refuses sizes, rounds and projection parameters out of range before any work.
     func validate() throws {
+        for (name, value) in [("--timesteps", timesteps), ("--features", features), ("--units", units)] {
+            guard (1...Int(Int32.max)).contains(value) else { throw ValidationError("\(name) must be in 1...\(Int32.max), got \(value)") }
+        }
+        guard (1...Bench.mostRounds).contains(rounds) else {
+            throw ValidationError("--rounds must be in 1...\(Bench.mostRounds), got \(rounds)")
+        }
         guard (1...(1 << 20)).contains(cores) else { throw ValidationError("--cores must be in 1...\(1 << 20), got \(cores)") }
         guard latencyMicroseconds.isFinite, latencyMicroseconds >= 0 else {
             throw ValidationError("--latency-microseconds must be a finite number of 0 or more, got \(latencyMicroseconds)")
@@ -119,6 +128,14 @@ struct Bench: ParsableCommand {
             return count
         }
         guard !counts.isEmpty else { throw ValidationError("--workers takes positive counts such as 1,2,4") }
+        guard Set(counts).count == counts.count else { throw ValidationError("--workers names a count twice: \(workers)") }
+        // Outputs are checked before the first round: a typo costs a second, not the run.
+        let outputs = try Job.together("check --csv and --plot") {
+            guard Job.speaks else { return (OutputFile?.none, OutputFile?.none) }
+            let outputs = (try csv.map { try OutputFile($0, role: "--csv") }, try plot.map { try OutputFile($0, role: "--plot") })
+            try OutputFile.checkDistinct([outputs.0, outputs.1].compactMap { $0 })
+            return outputs
+        }
         // Speedups are against one thread: OpenBLAS gets one per product at every worker count.
         BLAS.threadCount = 1
         let workload = try reference.map(referenceWorkload) ?? presetWorkload()
@@ -152,8 +169,8 @@ struct Bench: ParsableCommand {
             return
         }
         report(rows, batchSize: workload.batchSize)
-        if let csv { try writeCSV(rows, to: csv) }
-        if let plot { try writePlot(rows, to: plot, title: workload.title, batchSize: workload.batchSize) }
+        if let csv = outputs.0 { try writeCSV(rows, to: csv) }
+        if let plot = outputs.1 { try writePlot(rows, to: plot, title: workload.title, batchSize: workload.batchSize) }
     }
 
     /// A reference model (B1-B7) on its own synthetic data, trained as the comparison scripts train it.
@@ -180,7 +197,8 @@ struct Bench: ParsableCommand {
         guard [timesteps, features, units].allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--timesteps, --features and --units must be positive")
         }
-        try checkSizes(batch: batch, steps: steps, sampleSize: timesteps * features)
+        let (sampleSize, overflow) = timesteps.multipliedReportingOverflow(by: features)
+        try checkSizes(batch: batch, steps: steps, sampleSize: overflow ? Int.max : sampleSize)
         guard ![.oneToMany, .cnnLSTM].contains(arch) else {
             throw ValidationError("loom bench --arch measures the sequence presets; \(arch.rawValue) takes images (try --reference B6)")
         }
@@ -283,7 +301,7 @@ struct Bench: ParsableCommand {
         }
     }
 
-    private func writeCSV(_ rows: [Row], to path: String) throws {
+    private func writeCSV(_ rows: [Row], to output: OutputFile) throws {
         let base = rows[0]
         var lines = [
             "workers,samples_per_second,speedup,efficiency,step_seconds,compute_seconds,wait_seconds,reduce_seconds,optimizer_seconds"
@@ -297,11 +315,11 @@ struct Bench: ParsableCommand {
                     p.total, p.compute, p.wait, p.reduce, p.optimizer,
                 ].map { String($0) }.joined(separator: ","))
         }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try output.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
     /// Speedup against workers, with the ideal line, as a small standalone SVG.
-    private func writePlot(_ rows: [Row], to path: String, title: String, batchSize: Int) throws {
+    private func writePlot(_ rows: [Row], to output: OutputFile, title: String, batchSize: Int) throws {
         let base = rows[0]
         let maxWorkers = Double(rows.map(\.workers).max()!)
         let (width, height, margin) = (480.0, 320.0, 48.0)
@@ -331,6 +349,6 @@ struct Bench: ParsableCommand {
                 + String(format: "%.2fx", row.samplesPerSecond / base.samplesPerSecond * Double(base.workers)) + "</text>\n"
         }
         svg += "</svg>\n"
-        try svg.write(toFile: path, atomically: true, encoding: .utf8)
+        try output.write(Data(svg.utf8))
     }
 }

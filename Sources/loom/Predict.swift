@@ -34,6 +34,7 @@ struct Predict: ParsableCommand {
         }
         // Written a batch at a time: memory holds one batch of predictions, whatever the rows.
         guard let output else { return try predict { _, _ in } }
+        try output.checkSpace(forBytes: shape.reduce(4.0) { $0 * Double($1) })
         try output.write { temporary in
             let file = try HDF5File(path: temporary.path, mode: .create)
             try file.createDataset("predictions", shape: shape, chunkRows: 4096)

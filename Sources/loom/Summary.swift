@@ -15,12 +15,18 @@ struct Summary: ParsableCommand {
     @Option(help: "Batch size (shown for the stateful preset).")
     var batchSize = 32
 
+    func validate() throws {
+        guard (1...Int(Int32.max)).contains(batchSize) else {
+            throw ValidationError("--batch-size must be in 1...\(Int32.max), got \(batchSize)")
+        }
+    }
+
     func run() throws {
         if let model = try kerasOptions.load() {
             try model.summary()
             return
         }
-        let dataset = try HDF5Dataset(path: try dataOptions.path(), x: dataOptions.inputName, y: dataOptions.targetName)
+        let dataset = try dataOptions.open(try dataOptions.path())
         try modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: dataset.targetShape ?? [], batchSize: batchSize)
             .summary()
     }

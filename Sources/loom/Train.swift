@@ -156,7 +156,7 @@ struct Train: ParsableCommand {
         guard let text = reduceLrOnPlateau else { return nil }
         let parts = text.split(separator: ",")
         guard parts.count == 2, let factor = Double(parts[0]), let patience = Int(parts[1]),
-            factor > 0, factor < 1, patience >= 0
+            Float(factor).isNormal, factor > 0, factor < 1, patience >= 0
         else {
             throw ValidationError("--reduce-lr-on-plateau takes FACTOR,PATIENCE with 0 < FACTOR < 1, such as 0.5,3; got \(text)")
         }
@@ -174,9 +174,11 @@ struct Train: ParsableCommand {
             guard Job.speaks else { return (OutputFile?.none, OutputFile?.none) }
             let targets = (
                 try save.map { try OutputFile($0, role: "--save", inputs: inputs) },
-                try history.map { try OutputFile($0, role: "--history", inputs: inputs + [save].compactMap { $0 }) }
+                try history.map { try OutputFile($0, role: "--history", inputs: inputs) }
             )
-            try OutputFile.checkDistinct([targets.0, targets.1].compactMap { $0 })
+            let outputs = [targets.0, targets.1].compactMap { $0 }
+            try OutputFile.checkDistinct(outputs)
+            if let checkpointDir { try CheckpointFolder.checkOutsideTheFolder(checkpointDir, outputs) }
             return targets
         }
         let dataset = try dataOptions.open(path)

@@ -73,6 +73,12 @@ extension CLITests {
         for (name, bytes) in foreign { XCTAssertEqual(after[name], bytes, "\(name) was changed") }
         let own = Set(after.keys).subtracting(foreign.keys).filter { $0.hasPrefix("checkpoints/checkpoint-") }
         XCTAssertEqual(own, ["checkpoints/checkpoint-0000000120.h5"], "the newest of Loom's own, alone")
+        for name in ["latest", "loom.lock", "checkpoint-0000000125.h5"] {
+            try refused(
+                checkpointedRun(data, checkpoints: checkpoints, extra: ["--resume", "--history", checkpoints + "/" + name]), status: 1,
+                message: "--history: '\(checkpoints)/\(name)' is a file Loom keeps in the checkpoint folder \(checkpoints); "
+                    + "write it elsewhere")
+        }
     }
 
     func testAMonitorThatIsNeverLoggedIsRefusedUpFront() throws {

@@ -29,6 +29,9 @@ extension CLITests {
                 ["train", "--data", data, "--epochs", "1", "--units", "2", "--history", path], status: 1,
                 message: "--history: " + refusal)
             try refused(["import", "csv", csv, "--window", "8", "--out", path], status: 1, message: "--out: " + refusal)
+            try refused(
+                ["bench", "--workers", "1", "--steps", "2", "--rounds", "1", "--units", "2", "--csv", path], status: 1,
+                message: "--csv: " + refusal)
             let save = path.replacingOccurrences(of: ".h5", with: ".keras")
             try FileManager.default.moveItem(atPath: path, toPath: save)
             let saveRefusal = "'\(save)' is \(kind); Loom writes only regular files (it would replace it): give a file name"
@@ -56,6 +59,9 @@ extension CLITests {
         try refused(
             ["train", "--data", data, "--epochs", "1", "--units", "2", "--save", same, "--history", otherSpelling], status: 1,
             message: "--history: '\(otherSpelling)' is the file --save writes ('\(same)'); give each output its own file")
+        try refused(
+            ["bench", "--workers", "1", "--steps", "2", "--rounds", "1", "--units", "2", "--csv", same, "--plot", otherSpelling],
+            status: 1, message: "--plot: '\(otherSpelling)' is the file --csv writes ('\(same)'); give each output its own file")
     }
 
     func testImportsRefuseValuesThatAreNotFiniteFloat32() throws {
@@ -93,6 +99,15 @@ extension CLITests {
             message: "--workers must be in 1...4096, got 100000")
         try refused(
             ["evaluate", "--model", model, "--data", data, "--workers", "0"], status: 64, message: "--workers must be in 1...4096, got 0")
+        try refused(
+            ["bench", "--steps", "2", "--timesteps", "4611686018427387904"], status: 64,
+            message: "--timesteps must be in 1...2147483647, got 4611686018427387904")
+        try refused(
+            ["bench", "--steps", "2", "--rounds", "2147483648"], status: 64, message: "--rounds must be in 1...1000, got 2147483648")
+        try refused(["bench", "--steps", "2", "--workers", "1,1"], status: 64, message: "--workers names a count twice: 1,1")
+        try refused(
+            ["summary", "--arch", "stateful", "--data", data, "--batch-size=-1"], status: 64,
+            message: "--batch-size must be in 1...2147483647, got -1")
         for metrics in ["mae,mae", "mae,mean_absolute_error"] {
             try refused(
                 ["train", "--data", data, "--units", "2", "--metrics", metrics, "--save", model], status: 64,

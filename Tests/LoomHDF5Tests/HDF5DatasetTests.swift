@@ -86,7 +86,7 @@ final class HDF5DatasetTests: XCTestCase {
     /// Files that declare more than any machine holds (HDF5 allocates storage only when
     /// written, so such a file is a few KB): a sample too large to read, a dataset never
     /// written, or predictions too large to keep are refused by name before any allocation;
-    /// training streams the rows that are there.
+    /// rows never written are refused by the first read that reaches them.
     func testDeclaredSizesBeyondTheMachineStreamOrAreRefusedBeforeAnyAllocation() throws {
         let samples = folder.path("huge-samples.h5"), wide = folder.path("huge-sample.h5")
         let declared = folder.path("declared.h5"), overflowing = folder.path("overflowing.h5")
@@ -127,7 +127,8 @@ final class HDF5DatasetTests: XCTestCase {
         }
         try model.compile(optimizer: SGD(), loss: .meanSquaredError)
         // Training streams such a file: nothing grows with the sample count (the epoch's
-        // shuffled order included), so its first batch trains at once.
+        // shuffled order included), so its first read comes at once, and is refused: it
+        // reaches rows never written (chunks of fill values), which are never read as data.
         final class StopAfterOneBatch: Callback {
             var batches = 0
             func onBatchEnd(_ batch: Int, logs: [String: Double], run: TrainingRun) throws {
@@ -135,9 +136,15 @@ final class HDF5DatasetTests: XCTestCase {
                 run.stopTraining = true
             }
         }
-        let stop = StopAfterOneBatch()
-        _ = try model.fit(dataset: dataset, epochs: 1, shuffle: true, validationSplit: 0, verbose: 0, callbacks: [stop])
-        XCTAssertEqual(stop.batches, 1)
+        for shuffle in [false, true] {
+            let stop = StopAfterOneBatch()
+            XCTAssertTrue(
+                message {
+                    try model.fit(dataset: dataset, epochs: 1, shuffle: shuffle, validationSplit: 0, verbose: 0, callbacks: [stop])
+                }
+                .hasSuffix("lie in a chunk that was never written: they would read as the fill value"))
+            XCTAssertEqual(stop.batches, 0)
+        }
         let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
         XCTAssertEqual(
             message { _ = try model.predict(dataset: dataset) },
@@ -243,5 +250,28 @@ final class HDF5DatasetTests: XCTestCase {
             message { try model.fit(dataset: HDF5Dataset(path: path), epochs: 1, batchSize: 4, verbose: 0) },
             "\(path), dataset 'X': holds NaN or Inf at sample 13")
         XCTAssertTrue(try model.weights().allSatisfy { $0.firstNonFiniteSample() == nil })
+    }
+
+    /// A chunked dataset written in part: rows in the chunks written read, rows in a chunk
+    /// never written (fill values) are refused by name, whichever way they are read.
+    func testRowsOfChunksNeverWrittenAreRefused() throws {
+        let path = folder.path("partial.h5")
+        do {
+            let file = try HDF5File(path: path, mode: .create)
+            try file.createDataset("X", shape: [256, 4, 1], chunkRows: 64)
+            try file.createDataset("y", shape: [256, 1], chunkRows: 64)
+            let rows = [Float](repeating: 0.25, count: 64 * 4)
+            for start in [0, 128, 192] {
+                try file.write("X", rows: start..<(start + 64), from: rows)
+                try file.write("y", rows: start..<(start + 64), from: rows)
+            }
+            try file.close()
+        }
+        let dataset = try HDF5Dataset(path: path)
+        let x = FloatBuffer(count: 64 * 4), y = FloatBuffer(count: 64)
+        try dataset.read(rows: Array(128..<192)[...], inputs: x.pointer, targets: y.pointer)
+        let refusal = "\(path), dataset 'X': rows 64..<128 lie in a chunk that was never written: they would read as the fill value"
+        XCTAssertEqual(message { try dataset.read(rows: [3, 70, 200][...], inputs: x.pointer, targets: y.pointer) }, refusal)
+        XCTAssertEqual(message { _ = try HDF5File(path: path).read("X") }, refusal)
     }
 }

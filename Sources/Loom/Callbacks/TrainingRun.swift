@@ -135,14 +135,16 @@ public final class TrainingRun {
         }
         let position = words.map { Int($0) }
         guard let generator = SeededGenerator(state: try snapshot.words("generator", count: 4)) else {
-            throw TrainingSnapshot.wrongSize("generator", 0, 4)
+            throw LoomError.invalidArgument("the checkpoint's 'generator' is not a generator's state (all its words are 0)")
         }
-        guard let learningRate = snapshot.reals["learning_rate"]?.first, let totals = snapshot.reals["totals"],
-            let restoredTotals = RunningTotals(metrics: model.objective!.metrics, values: totals)
-        else {
-            throw TrainingSnapshot.missing("learning_rate/totals")
+        guard let learningRate = snapshot.reals["learning_rate"]?.first else { throw TrainingSnapshot.missing("learning_rate") }
+        let totals = snapshot.reals["totals"] ?? []
+        guard let restoredTotals = RunningTotals(metrics: model.objective!.metrics, values: totals) else {
+            throw LoomError.invalidArgument(
+                "the checkpoint's 'totals' (\(totals.count) values) do not fit this run's loss and metrics "
+                    + "(\(model.objective!.metrics.count + 2) values, a whole sample count last)")
         }
-        guard Float(learningRate).isFinite, learningRate > 0 else {
+        guard Float(learningRate).isNormal, learningRate > 0 else {
             throw LoomError.invalidArgument("the checkpoint's learning rate \(learningRate) is not a positive finite number")
         }
         guard position[0] <= epochs else {
@@ -206,8 +208,9 @@ public final class TrainingRun {
                 let taken = [saved ?? "unset", value].contains { $0.count > 100 } ? "another \(name)" : "\(name) \(saved ?? "unset")"
                 let now = taken.hasPrefix("another ") ? "" : ", this run has \(value)"
                 throw LoomError.invalidArgument(
-                    "cannot resume: the checkpoint was taken with \(taken)\(now) "
+                    ("cannot resume: the checkpoint was taken with \(taken)\(now) "
                         + "(only the number of epochs may change between a run and its resumption)")
+                        .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r"))
             }
         }
     }

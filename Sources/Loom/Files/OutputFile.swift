@@ -49,6 +49,19 @@ public struct OutputFile: Sendable {
         }
     }
 
+    /// Refuses, before any work, a file of `bytes` that the disk holding its folder has no
+    /// room for (the space free to this user, as `df` shows it).
+    public func checkSpace(forBytes bytes: Double) throws {
+        var info = statvfs()
+        guard statvfs(folder.path, &info) == 0 else { return }
+        let free = Double(info.f_bavail) * Double(info.f_frsize)
+        guard bytes > free else { return }
+        func gibibytes(_ value: Double) -> String { String(format: "%.1f GiB", value / Double(1 << 30)) }
+        throw LoomError.invalidArgument(
+            "\(role): \(path) would take about \(gibibytes(bytes)), more than the \(gibibytes(free)) free on the disk of "
+                + "\(folder.path)")
+    }
+
     /// The file as one name whatever its spelling: its folder's real path and its name.
     public var canonicalPath: String {
         let folderPath = folder.path

@@ -61,10 +61,9 @@ public enum CheckpointFile {
             }
             for name in file.childNames(of: "words") { snapshot.words[name] = try file.readWords("words/\(name)") }
             for name in file.childNames(of: "reals") { snapshot.reals[name] = try file.readReals("reals/\(name)") }
-            guard let json = try file.stringAttribute("texts"),
-                let texts = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]
-            else {
-                throw damaged("no texts")
+            guard let json = try file.stringAttribute("texts") else { throw damaged("no texts") }
+            guard let texts = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] else {
+                throw damaged("its texts are not a JSON object of strings")
             }
             snapshot.texts = texts
             guard Double(snapshot.checksum) == stored else {

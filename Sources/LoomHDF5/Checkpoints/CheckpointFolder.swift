@@ -45,6 +45,28 @@ public struct CheckpointFolder: Sendable {
 
     private static func name(step: Int) -> String { String(format: "checkpoint-%010d.h5", step) }
 
+    /// Whether `name` is one of the files Loom writes in a checkpoint folder: a checkpoint,
+    /// one moved aside as damaged, the `latest` pointer, the lock file.
+    public static func isReserved(_ name: String) -> Bool {
+        let checkpoint = name.hasSuffix(".damaged") ? String(name.dropLast(".damaged".count)) : name
+        return step(of: checkpoint) != nil || name == "latest" || name == CheckpointFolderLock.fileName
+    }
+
+    /// Refuses an output of the run (`--save`, `--history`) that would replace one of the
+    /// files Loom keeps in the checkpoint folder at `folder` (`isReserved`).
+    public static func checkOutsideTheFolder(_ folder: String, _ outputs: [OutputFile]) throws {
+        guard let real = realpath(folder, nil) else { return }
+        defer { free(real) }
+        let folderPath = String(cString: real)
+        for output in outputs {
+            let url = URL(fileURLWithPath: output.canonicalPath)
+            guard url.deletingLastPathComponent().path == folderPath, isReserved(url.lastPathComponent) else { continue }
+            throw LoomError.invalidArgument(
+                "\(output.role): '\(output.path)' is a file Loom keeps in the checkpoint folder \(folder); "
+                    + "write it elsewhere")
+        }
+    }
+
     /// The step of a checkpoint file's name (ten digits or more, as `name(step:)` writes),
     /// nil for any other name.
     private static func step(of name: String) -> Int? {
@@ -107,7 +129,8 @@ public struct CheckpointFolder: Sendable {
         let text = (try? String(contentsOfFile: pointerPath, encoding: .utf8)) ?? ""
         let name = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard CheckpointFolder.step(of: name) != nil, !name.contains("/") else {
-            throw LoomError.invalidArgument("\(pointerPath) does not name a checkpoint (it holds '\(text.prefix(80))')")
+            let shown = name.prefix(80).replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+            throw LoomError.invalidArgument("\(pointerPath) does not name a checkpoint (it holds '\(shown)')")
         }
         return (path as NSString).appendingPathComponent(name)
     }

@@ -83,8 +83,11 @@ public enum NPYImporter {
         return (x.shape, y?.shape)
     }
 
-    /// `tensor`, refused when a value is NaN or infinite, naming its index.
+    /// `tensor`, refused when it holds no values or a value that is NaN or infinite (naming its index).
     private static func checkedFinite(_ tensor: Tensor, path: String) throws -> Tensor {
+        guard tensor.shape.allSatisfy({ $0 > 0 }) else {
+            throw HDF5Error(file: path, "has shape \(Shape.describe(tensor.shape)): no values to import")
+        }
         guard let flat = tensor.scalars.firstIndex(where: { !$0.isFinite }) else { return tensor }
         var index: [Int] = [], rest = flat
         for extent in tensor.shape.reversed() {
