@@ -124,5 +124,6 @@ bench: deps
 compare: deps
 	bash Benchmarks/compare/run.sh
 
+# Every build folder the targets above make.
 clean:
-	rm -rf .build
+	rm -rf .build .build-tsan .build-asan Benchmarks/.build Benchmarks/.build-dependent Fuzz/.build-fuzz

@@ -55,7 +55,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Loom"], path: "Tests/TestSupport"),
         .testTarget(
             name: "LoomHDF5Tests",
-            dependencies: ["LoomHDF5", "CHDF5", "TestSupport"]
+            dependencies: ["LoomHDF5", "CHDF5", "TestSupport"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "LoomKerasTests",

@@ -13,7 +13,4 @@ public enum TrainingStop {
 
     /// Whether a stop was requested.
     public static var isRequested: Bool { flag.load(ordering: .relaxed) }
-
-    /// Withdraws the request (a later `fit` runs to its end).
-    public static func withdraw() { flag.store(false, ordering: .relaxed) }
 }

@@ -1,4 +1,4 @@
-/// The input, target and loss-gradient buffers of one batch, reused across steps.
+/// The input and target buffers of one batch, reused across steps.
 final class BatchWorkspace {
     /// The model's first layer, which checks every batch read from a streaming dataset
     /// (`Layer.checkInput`; data in memory is checked whole before the first step).
@@ -7,7 +7,6 @@ final class BatchWorkspace {
     let outputCount: Int
     let inputs = FloatBuffer()
     let targets = FloatBuffer()
-    let outputGradient = FloatBuffer()
 
     init(firstLayer: any Layer, inputCount: Int, outputCount: Int) {
         self.firstLayer = firstLayer

@@ -36,9 +36,6 @@ public struct ShardSum {
         self.maxima = maxima
     }
 
-    /// The ranks.
-    public var rankCount: Int { tree.shardCount / shardsPerRank }
-
     /// The pieces rank `rank` holds: the subtrees its shards make up.
     public func pieces(ofRank rank: Int) -> [Range<Int>] {
         tree.reduction(of: (rank * shardsPerRank)..<((rank + 1) * shardsPerRank)).pieces

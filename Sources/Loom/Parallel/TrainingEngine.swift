@@ -9,7 +9,9 @@ import Dispatch
 /// shards are split), and updates that slice.
 /// With one shard the model's own layers write the store's gradients and the sum is skipped.
 /// With parameter averaging each replica steps its own copy, and the copies are averaged
-/// every k steps.
+/// every k steps (`TrainingEngine+Averaging.swift`). With other processes, worker 0 completes
+/// the sums with theirs between two barriers (`TrainingEngine+Exchange.swift`); a snapshot's
+/// engine part is in `TrainingEngine+Snapshot.swift`.
 ///
 /// The engine holds the model's `ParameterStore`, not the model: it is the only writer of
 /// the store's values, gradients and step count while it trains.
@@ -17,23 +19,24 @@ final class TrainingEngine {
     let replicas: ReplicaSet
     let averaging: Averaging
     let store: ParameterStore
-    private let objective: Objective
+    let objective: Objective
     /// The slice of the parameters each worker reduces and updates.
-    private let slices: [Range<Int>]
+    let slices: [Range<Int>]
     /// Steps since the replicas' parameters were last averaged (parameter averaging).
     var localSteps = 0
-    private let timings: WorkerTimings
+    let timings: WorkerTimings
     /// One error slot per worker, written by that worker only (a raw buffer: an array's
-    /// copy-on-write check is a shared read-modify-write).
-    private let loadErrors: UnsafeMutableBufferPointer<Error?>
+    /// copy-on-write check is a shared read-modify-write): a failed load, a non-finite
+    /// shard, or (worker 0) a failed exchange with other processes.
+    let stepErrors: UnsafeMutableBufferPointer<Error?>
     private var stepStart = DispatchTime.now()
     /// Whether a shard whose loss or gradient is not finite stops the step (`NonFiniteStep`).
     private let guardNonFinite: Bool
-    private var lastStepFailed = false
+    var lastStepFailed = false
     /// Whether the last step ended with a stop request (`TrainingStop`) on any process.
     private(set) var lastStepRequestedStop = false
     /// With other processes, the totals' `StepHeader` of the last step.
-    private var exchange: [Double] = []
+    var exchangedHeader: [Double] = []
     /// The exchanged metrics of the last step, refilled in place (a step allocates nothing).
     private var exchangedMetrics: [Double] = []
 
@@ -58,13 +61,13 @@ final class TrainingEngine {
         let count = store.count
         slices = (0..<workers).map { w in (w * count / workers)..<((w + 1) * count / workers) }
         timings = WorkerTimings(workers: workers)
-        loadErrors = .allocate(capacity: workers)
-        loadErrors.initialize(repeating: nil)
+        stepErrors = .allocate(capacity: workers)
+        stepErrors.initialize(repeating: nil)
     }
 
     deinit {
-        _ = loadErrors.deinitialize()
-        loadErrors.deallocate()
+        _ = stepErrors.deinitialize()
+        stepErrors.deallocate()
     }
 
     /// Ends the worker threads; with parameter averaging, first leaves the average in the
@@ -73,14 +76,6 @@ final class TrainingEngine {
     func finish(completed: Bool) {
         if !lastStepFailed && (completed || !replicas.isMultiProcess) { synchronizeParameters() }
         replicas.finish()
-    }
-
-    /// With parameter averaging, averages the replicas into the store now (before evaluating
-    /// the model, and at the end), unless nothing was trained since the last average.
-    func synchronizeParameters() {
-        guard case let .parameters(every) = averaging, localSteps % every != 0 else { return }
-        averageParameters()
-        localSteps = 0
     }
 
     /// One training step on the batch in `workspace`; returns the batch's loss and metrics
@@ -97,7 +92,7 @@ final class TrainingEngine {
         stepStart = DispatchTime.now()
         let plan = replicas.plan(batch: batch)
         let step = store.step + 1
-        for worker in 0..<workers { loadErrors[worker] = nil }
+        for worker in 0..<workers { stepErrors[worker] = nil }
         // The job's captures are handed to each worker as arguments, not copied into a shared
         // struct: a struct of references copied on every core costs contended refcounting.
         replicas.pool.run { [self] worker in
@@ -105,16 +100,16 @@ final class TrainingEngine {
                 worker: worker, workspace: workspace, batch: batch, plan: plan, step: update ? step : nil,
                 loadShard: loadShard)
         }
-        lastStepFailed = loadErrors.contains { $0 != nil }
+        lastStepFailed = stepErrors.contains { $0 != nil }
         if replicas.isMultiProcess {
-            lastStepFailed = lastStepFailed || exchange[StepHeader.failedRank] != 0 || exchange[StepHeader.nonFiniteRank] != 0
-            lastStepRequestedStop = exchange[StepHeader.stop] != 0
-            for case let error? in loadErrors { throw error }
+            lastStepFailed = lastStepFailed || exchangedHeader[StepHeader.failedRank] != 0 || exchangedHeader[StepHeader.nonFiniteRank] != 0
+            lastStepRequestedStop = exchangedHeader[StepHeader.stop] != 0
+            for case let error? in stepErrors { throw error }
             try throwRemoteFailure(step: step)
         } else {
             lastStepRequestedStop = TrainingStop.isRequested
         }
-        for case let error? in loadErrors { throw error }
+        for case let error? in stepErrors { throw error }
         if update {
             store.step = step
             if case let .parameters(every) = averaging {
@@ -122,7 +117,7 @@ final class TrainingEngine {
                 if localSteps % every == 0 {
                     averageParameters()
                     // Across processes the average is an exchange, which can fail.
-                    if let error = loadErrors[0] { throw error }
+                    if let error = stepErrors[0] { throw error }
                 }
             }
         }
@@ -130,47 +125,10 @@ final class TrainingEngine {
         timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
         if replicas.isMultiProcess {
             if exchangedMetrics.count != objective.metrics.count { exchangedMetrics = Array(repeating: 0, count: objective.metrics.count) }
-            for i in exchangedMetrics.indices { exchangedMetrics[i] = exchange[StepHeader.loss + 1 + i] }
-            return (exchange[StepHeader.loss], exchangedMetrics)
+            for i in exchangedMetrics.indices { exchangedMetrics[i] = exchangedHeader[StepHeader.loss + 1 + i] }
+            return (exchangedHeader[StepHeader.loss], exchangedMetrics)
         }
         return try replicas.weightedResults(ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count)
-    }
-
-    /// With other processes, worker 0's part of a step, once every worker has reduced its
-    /// slice of this process's shards' gradients to its pieces: the pieces' headers (this
-    /// process's flags, loss and metrics) are reduced too, and `ProcessGroup.sumShards`
-    /// completes the tree with the other processes' pieces, into the store's gradients
-    /// (averaging gradients) and `exchange`.
-    private func exchange(plan: ReplicaSet.ShardPlan, batch: Int) throws {
-        let rank = Double(replicas.group.rank + 1)
-        let nonFinite = loadErrors.contains { $0 is NonFiniteStep }
-        let failed = !nonFinite && loadErrors.contains { $0 != nil }
-        replicas.reduceHeaders(
-            ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count, failedRank: failed ? rank : 0,
-            nonFiniteRank: nonFinite ? rank : 0, stop: TrainingStop.isRequested ? 1 : 0)
-        let count = StepHeader.width(metrics: objective.metrics.count)
-        if exchange.count != count { exchange = Array(repeating: 0, count: count) }
-        // Parameter averaging sends no gradients: the headers alone.
-        let gradients = UnsafeMutableBufferPointer(
-            start: averaging == .gradients ? store.gradients.pointer : nil, count: averaging == .gradients ? store.count : 0)
-        try exchange.withUnsafeMutableBufferPointer { header in
-            try replicas.group.sumShards(
-                ShardSum(
-                    tree: replicas.tree, shardsPerRank: replicas.shardCount, pieceFloats: replicas.pieceGradients,
-                    pieceHeaders: replicas.pieceHeaders, floats: gradients, header: header, maxima: StepHeader.flags))
-        }
-    }
-
-    /// The error of a step another process could not take.
-    private func throwRemoteFailure(step: Int) throws {
-        if exchange[StepHeader.nonFiniteRank] != 0 {
-            throw NonFiniteStep(
-                step: step, detail: "on rank \(Int(exchange[StepHeader.nonFiniteRank]) - 1), a loss or gradient is not finite")
-        }
-        if exchange[StepHeader.failedRank] != 0 {
-            throw LoomError.invalidArgument(
-                "rank \(Int(exchange[StepHeader.failedRank]) - 1) could not take step \(step) (its own error says why)")
-        }
     }
 
     /// Worker `worker`'s part of a step: its shards' forward and backward passes, then
@@ -188,9 +146,9 @@ final class TrainingEngine {
             do {
                 try loadShard(rows)
             } catch {
-                loadErrors[worker] = error
+                stepErrors[worker] = error
             }
-            guard !rows.isEmpty, loadErrors[worker] == nil else {
+            guard !rows.isEmpty, stepErrors[worker] == nil else {
                 // A short last batch can leave a shard empty: it adds nothing (weight 0).
                 replica.gradients.update(repeating: 0, count: store.count)
                 continue
@@ -202,7 +160,7 @@ final class TrainingEngine {
                 batch: rows.count, outputCount: workspace.outputCount, width: replicas.outputWidth,
                 objective: objective)
             if guardNonFinite, let failure = NonFiniteStep(replica, step: store.step + 1) {
-                loadErrors[worker] = failure
+                stepErrors[worker] = failure
                 continue
             }
             if averaging != .gradients, let step { replica.updateOwnParameters(step: step) }
@@ -230,11 +188,11 @@ final class TrainingEngine {
             if worker == 0 { timeCommunication { try exchange(plan: plan, batch: batch) } }
             barrier.wait()
             if worker != 0 { waited += DispatchTime.now().seconds(since: ready) }
-            let failed = exchange[StepHeader.failedRank] != 0 || exchange[StepHeader.nonFiniteRank] != 0
-            if failed || averaging != .gradients || loadErrors.contains(where: { $0 != nil }) { return }
+            let failed = exchangedHeader[StepHeader.failedRank] != 0 || exchangedHeader[StepHeader.nonFiniteRank] != 0
+            if failed || averaging != .gradients || stepErrors.contains(where: { $0 != nil }) { return }
         } else {
             // A failed load anywhere skips the update everywhere: the step did not happen.
-            for index in 0..<workers where loadErrors[index] != nil { return }
+            for index in 0..<workers where stepErrors[index] != nil { return }
             // One shard: its backward passes wrote the store's gradients. Several: the root's sums.
             if replicas.shardCount > 1 {
                 let gradients = store.gradients.pointer, root = replicas.pieceGradients[0]
@@ -247,87 +205,6 @@ final class TrainingEngine {
         timings[worker].pointee.wait += waited
         timings[worker].pointee.reduce += reduced.seconds(since: arrived)
         timings[worker].pointee.optimizer += DispatchTime.now().seconds(since: updating)
-    }
-
-    /// Runs `body` (worker 0's part of an exchange), keeping its error in worker 0's slot.
-    private func recordFailure(_ body: () throws -> Void) {
-        do { try body() } catch { loadErrors[0] = loadErrors[0] ?? error }
-    }
-
-    /// `recordFailure(body)`, its time counted as communication.
-    private func timeCommunication(_ body: () throws -> Void) {
-        let start = DispatchTime.now()
-        recordFailure(body)
-        timings[0].pointee.communicate += DispatchTime.now().seconds(since: start)
-    }
-
-    /// Averages the replicas' parameters and optimizer states, slice by slice, into the store
-    /// and back into every replica: each buffer summed in tree order over the shards (in
-    /// place: every copy is overwritten by the mean), then scaled.
-    private func averageParameters() {
-        if replicas.isMultiProcess {
-            recordFailure { try averageAcrossProcesses() }
-            return
-        }
-        let target = store.values.pointer
-        replicas.pool.run { [self] worker in
-            let start = DispatchTime.now()
-            let slice = slices[worker]
-            for (copies, target) in averagedBuffers(target: target) {
-                replicas.localReduction.add(copies, range: slice)
-                spreadMean(of: copies[replicas.localReduction.remaining[0]], over: slice, to: copies, target: target)
-            }
-            timings[worker].pointee.reduce += DispatchTime.now().seconds(since: start)
-        }
-    }
-
-    /// The buffers parameter averaging averages: every replica's parameters (their mean goes
-    /// to `target`, the store's), then each optimizer state of the parameters' size.
-    private func averagedBuffers(target: UnsafeMutablePointer<Float>) -> [([UnsafeMutablePointer<Float>], UnsafeMutablePointer<Float>?)] {
-        let copies = replicas.replicas
-        let states = copies.map { $0.optimizer!.stateBuffers }
-        var buffers: [([UnsafeMutablePointer<Float>], UnsafeMutablePointer<Float>?)] = [
-            (copies.map { $0.ownParameters!.pointer }, target)
-        ]
-        for index in states[0].indices where states[0][index].capacity >= store.count {
-            buffers.append((states.map { $0[index].pointer }, nil))
-        }
-        return buffers
-    }
-
-    /// Writes `sums[range]` / (the job's shards) into `target` and every buffer of `copies`.
-    private func spreadMean(
-        of sums: UnsafeMutablePointer<Float>, over range: Range<Int>, to copies: [UnsafeMutablePointer<Float>],
-        target: UnsafeMutablePointer<Float>?
-    ) {
-        let scale = 1 / Float(replicas.globalShardCount)
-        for k in range {
-            let mean = sums[k] * scale
-            target?[k] = mean
-            for copy in copies { copy[k] = mean }
-        }
-    }
-
-    /// `averageParameters` over every process's replicas, on the calling thread: each buffer
-    /// reduced to this process's pieces, the tree completed with the other processes'
-    /// (`ProcessGroup.sumShards`), then scaled as one process scales it.
-    private func averageAcrossProcesses() throws {
-        let count = store.count
-        var sums = [Float](repeating: 0, count: count)
-        var none: [Double] = []
-        for (copies, target) in averagedBuffers(target: store.values.pointer) {
-            replicas.localReduction.add(copies, range: 0..<count)
-            try sums.withUnsafeMutableBufferPointer { floats in
-                try none.withUnsafeMutableBufferPointer { header in
-                    try replicas.group.sumShards(
-                        ShardSum(
-                            tree: replicas.tree, shardsPerRank: replicas.shardCount,
-                            pieceFloats: replicas.localReduction.remaining.map { copies[$0] },
-                            pieceHeaders: replicas.pieceHeaders, floats: floats, header: header, maxima: 0))
-                }
-                spreadMean(of: floats.baseAddress!, over: 0..<count, to: copies, target: target)
-            }
-        }
     }
 
     /// Seconds per step of the training so far, averaged over the workers.
