@@ -322,10 +322,11 @@ public final class HDF5File {
         for component in name.split(separator: "/") {
             prefix += (prefix.isEmpty ? "" : "/") + component
             guard H5Lexists(id, prefix, access.link) > 0 else { return }
-            var target = [CChar](repeating: 0, count: 4096)
-            switch loom_h5_link_kind(id, prefix, &target, target.count, access.link) {
+            switch loom_h5_link_kind(id, prefix, nil, 0, access.link) {
             case 0: continue
             case 1 where !followsOtherFiles:
+                var target = [CChar](repeating: 0, count: 4096)
+                _ = loom_h5_link_kind(id, prefix, &target, target.count, access.link)
                 let text = HDF5File.text(target)
                 throw HDF5Error(
                     file: path, dataset: name,
