@@ -19,6 +19,12 @@ public protocol Dataset {
     /// Whether several threads may call `read` at once (on disjoint rows and buffers): then
     /// data-parallel workers each load their own shard of a batch.
     var supportsConcurrentReads: Bool { get }
+    /// Hands every sample's inputs, `(samples, ...inputShape)` contiguous, to `body` and
+    /// returns its result, when the dataset holds them all in memory: the model's first layer
+    /// checks them whole before any step, so a bad sample changes nothing. Nil, without
+    /// calling `body`, for a dataset that streams its rows: each batch is then checked as it
+    /// is read.
+    func withAllInputs<T>(_ body: (UnsafeBufferPointer<Float>) throws -> T) rethrows -> T?
 }
 
 extension Dataset {
@@ -26,6 +32,8 @@ extension Dataset {
     public func prefetch(rows: ArraySlice<Int>, targets: Bool) {}
     /// False: the default; `read` is then called from one thread at a time.
     public var supportsConcurrentReads: Bool { false }
+    /// Nil: the default, for a dataset that streams its rows.
+    public func withAllInputs<T>(_ body: (UnsafeBufferPointer<Float>) throws -> T) rethrows -> T? { nil }
 }
 
 /// A dataset held in memory as tensors `x (samples, ...)` and optional `y (samples, ...)`.
@@ -57,6 +65,10 @@ public struct InMemoryDataset: Dataset {
     public var sampleCount: Int { x.sampleCount }
     /// True: reads only copy out of immutable tensors.
     public var supportsConcurrentReads: Bool { true }
+    /// x's values.
+    public func withAllInputs<T>(_ body: (UnsafeBufferPointer<Float>) throws -> T) rethrows -> T? {
+        try x.scalars.withUnsafeBufferPointer(body)
+    }
     /// x's shape without its samples axis.
     public var inputShape: [Int] { x.sampleShape }
     /// y's shape without its samples axis; nil without y.

@@ -1,15 +1,19 @@
 /// The input and target buffers of one batch, reused across steps.
 final class BatchWorkspace {
-    /// The model's first layer, which checks every batch read from a streaming dataset
-    /// (`Layer.checkInput`; data in memory is checked whole before the first step).
+    /// The model's first layer, which checks every batch read when `checksBatches`
+    /// (`Layer.checkInput`).
     let firstLayer: any Layer
+    /// Whether each batch is checked as it is read: for a dataset that streams its rows (data
+    /// in memory is checked whole before the first step, `Dataset.withAllInputs`).
+    let checksBatches: Bool
     let inputCount: Int
     let outputCount: Int
     let inputs = FloatBuffer()
     let targets = FloatBuffer()
 
-    init(firstLayer: any Layer, inputCount: Int, outputCount: Int) {
+    init(firstLayer: any Layer, inputCount: Int, outputCount: Int, checksBatches: Bool) {
         self.firstLayer = firstLayer
+        self.checksBatches = checksBatches
         self.inputCount = inputCount
         self.outputCount = outputCount
     }
@@ -30,7 +34,7 @@ final class BatchWorkspace {
         try dataset.read(
             rows: rows, inputs: inputs.pointer + offset * inputCount,
             targets: withTargets ? targets.pointer + offset * outputCount : nil)
-        if !(dataset is InMemoryDataset) {
+        if checksBatches {
             try firstLayer.checkInput(inputs.pointer + offset * inputCount, rows: rows)
         }
     }

@@ -88,9 +88,9 @@ extension Sequential {
     /// Data in memory is checked whole by the first layer before any step, so a bad sample
     /// changes nothing; a streaming dataset is checked batch by batch as it is read.
     private func checkInMemoryInputs(_ dataset: any Dataset) throws {
-        guard let memory = dataset as? InMemoryDataset else { return }
-        try memory.x.scalars.withUnsafeBufferPointer { x in
-            try layers[0].checkInput(x.baseAddress!, rows: ArraySlice(0..<memory.sampleCount))
+        try dataset.withAllInputs { x in
+            guard let values = x.baseAddress else { return }
+            try layers[0].checkInput(values, rows: ArraySlice(0..<dataset.sampleCount))
         }
     }
 }

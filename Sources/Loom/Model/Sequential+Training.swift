@@ -362,7 +362,9 @@ extension Sequential {
 
     /// The buffers of one batch of `dataset` for this model.
     private func makeWorkspace(_ dataset: any Dataset) -> BatchWorkspace {
-        BatchWorkspace(firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!))
+        BatchWorkspace(
+            firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!),
+            checksBatches: dataset.withAllInputs { _ in () } == nil)
     }
 
     /// Reads `rows` of `dataset` into `workspace` a batch at a time, prefetching the next
