@@ -139,7 +139,7 @@ extension Sequential {
                 let rows = order.batch(k)
                 let (loss, metricValues): (Double, [Double])
                 do {
-                    (loss, metricValues) = try trainStep(
+                    (loss, metricValues) = try loadAndTrain(
                         engine, workspace: workspace, dataset: dataset, rows: rows,
                         next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
                 } catch let failure as NonFiniteStep {
@@ -194,7 +194,7 @@ extension Sequential {
     /// Reads the batch `rows` and trains one step on it. With several workers and a dataset
     /// that allows concurrent reads, each worker reads its own shard's rows; otherwise the
     /// batch is read here and `next` (the following batch's rows) prefetched.
-    private func trainStep(
+    private func loadAndTrain(
         _ engine: TrainingEngine, workspace: BatchWorkspace, dataset: any Dataset, rows: ArraySlice<Int>,
         next: ArraySlice<Int>?
     ) throws -> (Double, [Double]) {
