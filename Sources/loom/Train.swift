@@ -135,6 +135,9 @@ struct Train: ParsableCommand {
         }
     }
 
+    /// --averaging and --every, as the library takes them.
+    private var averagingMode: Averaging { averaging == "parameters" ? .parameters(every: every) : .gradients }
+
     /// --metrics, parsed; a metric named twice (under any of its names) is refused.
     private func metricList() throws -> [Metric] {
         let metrics = try self.metrics.split(separator: ",").map { try Metric(kerasName: String($0)) }
@@ -190,7 +193,7 @@ struct Train: ParsableCommand {
         try model.build(inputShape: dataset.inputShape)
         try model.checkTrainingMemory(
             batchSize: min(batchSize ?? model.batchSize ?? 32, dataset.sampleCount), workers: fixedShards ?? workers,
-            averaging: averaging == "parameters" ? .parameters(every: every) : .gradients,
+            averaging: averagingMode,
             optimizerStates: optimizer.stateBuffers.count, processes: group?.size ?? 1, processesOnHost: group?.localSize ?? 1)
         try model.compile(optimizer: optimizer, loss: Loss(kerasName: loss), metrics: try metricList())
         let speaking = !quiet && Job.speaks
@@ -217,7 +220,7 @@ struct Train: ParsableCommand {
         let result = try model.fit(
             dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
             validationSplit: validationSplit, verbose: speaking ? 1 : 0, resetStatesEachEpoch: statefulRun,
-            workers: workers, averaging: averaging == "parameters" ? .parameters(every: every) : .gradients,
+            workers: workers, averaging: averagingMode,
             fixedShards: fixedShards, callbacks: callbacks, processGroup: group)
         if let historyTarget { try writeHistory(result, to: historyTarget) }
         let stopped = TrainingStop.isRequested
