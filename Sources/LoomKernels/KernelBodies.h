@@ -608,6 +608,139 @@ static void rmsprop(float *w, const float *g, float *meanSquares, float *momenta
     }
 }
 
+static void adagrad(float *w, const float *g, float *accumulators, long count, float lr, float epsilon) {
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        F16 gk = loadUpTo(g + k, n);
+        F16 a = loadUpTo(accumulators + k, n) + gk * gk;
+        F16 wk = loadUpTo(w + k, n) - lr * gk / __builtin_elementwise_sqrt(a + epsilon);
+        storeUpTo(accumulators + k, a, n);
+        storeUpTo(w + k, wk, n);
+    }
+}
+
+static void adamax(float *w, const float *g, float *m, float *u, long count, float lr, float oneMinusBeta1,
+                   float beta2, float epsilon, float firstCorrection) {
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        F16 gk = loadUpTo(g + k, n);
+        F16 mk = loadUpTo(m + k, n);
+        F16 decayed = loadUpTo(u + k, n) * beta2;
+        F16 magnitude = select(gk < splat(0), -gk, gk);
+        F16 uk = select(magnitude > decayed, magnitude, decayed);
+        mk = (gk - mk) * oneMinusBeta1 + mk;
+        F16 wk = loadUpTo(w + k, n) - lr * mk / (firstCorrection * (uk + epsilon));
+        storeUpTo(m + k, mk, n);
+        storeUpTo(u + k, uk, n);
+        storeUpTo(w + k, wk, n);
+    }
+}
+
+static void nadam(float *w, const float *g, float *m, float *v, long count, float lr, float oneMinusBeta1,
+                  float oneMinusBeta2, float momentumWeight, float gradientWeight, float secondCorrection,
+                  float epsilon) {
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        F16 gk = loadUpTo(g + k, n);
+        F16 mk = loadUpTo(m + k, n);
+        F16 vk = loadUpTo(v + k, n);
+        mk = (gk - mk) * oneMinusBeta1 + mk;
+        vk = (gk * gk - vk) * oneMinusBeta2 + vk;
+        F16 mHat = momentumWeight * mk + gradientWeight * gk;
+        F16 wk = loadUpTo(w + k, n) - mHat * lr / (__builtin_elementwise_sqrt(vk / secondCorrection) + epsilon);
+        storeUpTo(m + k, mk, n);
+        storeUpTo(v + k, vk, n);
+        storeUpTo(w + k, wk, n);
+    }
+}
+
+static void lion(float *w, const float *g, float *m, long count, float lr, float beta1, float beta2) {
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        F16 gk = loadUpTo(g + k, n);
+        F16 mk = loadUpTo(m + k, n);
+        F16 c = mk * beta1 + gk * (1.0f - beta1);
+        F16 sign = select(c > splat(0), splat(1), select(c < splat(0), splat(-1), c));
+        F16 wk = loadUpTo(w + k, n) - lr * sign;
+        mk = mk * beta2 + gk * (1.0f - beta2);
+        storeUpTo(m + k, mk, n);
+        storeUpTo(w + k, wk, n);
+    }
+}
+
+static void lambDirections(const float *g, float *m, float *v, float *directions, long count, float oneMinusBeta1,
+                           float oneMinusBeta2, float firstCorrection, float secondCorrection, float epsilon) {
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        F16 gk = loadUpTo(g + k, n);
+        F16 mk = loadUpTo(m + k, n);
+        F16 vk = loadUpTo(v + k, n);
+        mk = (gk - mk) * oneMinusBeta1 + mk;
+        vk = (gk * gk - vk) * oneMinusBeta2 + vk;
+        F16 d = (mk / firstCorrection) / (__builtin_elementwise_sqrt(vk / secondCorrection) + epsilon);
+        storeUpTo(m + k, mk, n);
+        storeUpTo(v + k, vk, n);
+        storeUpTo(directions + k, d, n);
+    }
+}
+
+static void lars(float *w, const float *g, float *velocity, long count, float scaledRate, float decay,
+                 float momentum) {
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        F16 wk = loadUpTo(w + k, n);
+        F16 step = (loadUpTo(g + k, n) + decay * wk) * scaledRate;
+        F16 vk = loadUpTo(velocity + k, n) * momentum + step;
+        storeUpTo(velocity + k, vk, n);
+        storeUpTo(w + k, wk - vk, n);
+    }
+}
+
+// MARK: gradient clipping, weight decay and layer-wise steps
+
+static double sumOfSquares(const float *x, long count) {
+    F16 total = splat(0);
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        F16 xk = loadUpTo(x + k, n);
+        total = xk * xk + total;
+    }
+    float lanes[16];
+    store(lanes, total);
+    double sum = 0;
+    for (int lane = 0; lane < 16; lane++) sum += lanes[lane];
+    return sum;
+}
+
+static void scaleValues(float *x, long count, float factor) {
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        storeUpTo(x + k, loadUpTo(x + k, n) * factor, n);
+    }
+}
+
+static void clipValues(float *x, long count, float limit) {
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        storeUpTo(x + k, clamp(loadUpTo(x + k, n), -limit, limit), n);
+    }
+}
+
+static void decayWeights(float *w, long count, float decay, float lr) {
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        F16 wk = loadUpTo(w + k, n);
+        storeUpTo(w + k, wk - wk * decay * lr, n);
+    }
+}
+
+static void subtractScaled(float *w, const float *d, long count, float factor) {
+    for (long k = 0; k < count; k += 16) {
+        long n = count - k < 16 ? count - k : 16;
+        storeUpTo(w + k, loadUpTo(w + k, n) - factor * loadUpTo(d + k, n), n);
+    }
+}
+
 const LoomKernelTable LOOM_LEVEL_TABLE = {
     .level = LOOM_LEVEL,
     .activate = activate,
@@ -621,4 +754,15 @@ const LoomKernelTable LOOM_LEVEL_TABLE = {
     .sgd = sgd,
     .adam = adam,
     .rmsprop = rmsprop,
+    .adagrad = adagrad,
+    .adamax = adamax,
+    .nadam = nadam,
+    .lion = lion,
+    .lambDirections = lambDirections,
+    .lars = lars,
+    .sumOfSquares = sumOfSquares,
+    .scaleValues = scaleValues,
+    .clipValues = clipValues,
+    .decayWeights = decayWeights,
+    .subtractScaled = subtractScaled,
 };

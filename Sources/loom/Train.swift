@@ -12,18 +12,13 @@ struct Train: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var kerasOptions: KerasModelOptions
+    @OptionGroup var optimizerOptions: OptimizerOptions
 
     @Option(help: "Passes over the training samples (the default suits the bundled demo data).")
     var epochs = 60
 
     @Option(help: "Samples per optimizer step (default: a loaded model's fixed batch size, else 32).")
     var batchSize: Int?
-
-    @Option(help: "adam, sgd or rmsprop.")
-    var optimizer = "adam"
-
-    @Option(help: "Learning rate (default: the optimizer's Keras default).")
-    var lr: Float?
 
     @Option(help: "mse, mae, binary_crossentropy or categorical_crossentropy.")
     var loss = "mse"
@@ -93,7 +88,6 @@ struct Train: ParsableCommand {
         guard ["gradients", "parameters"].contains(averaging) else {
             throw ValidationError("--averaging must be gradients or parameters")
         }
-        if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive finite number, got \(lr)") }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1)") }
         guard every >= 1 else { throw ValidationError("--every must be at least 1") }
         if let fixedShards, fixedShards < workers || fixedShards > InferenceOptions.mostWorkers {
@@ -189,8 +183,12 @@ struct Train: ParsableCommand {
         let model =
             try kerasOptions.load(seed: modelOptions.seed)
             ?? modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32)
-        let optimizer = try Optimizers.named(self.optimizer, learningRate: lr)
         try model.build(inputShape: dataset.inputShape)
+        let updateRows = batchSize ?? model.batchSize ?? 32
+        let trainingSamples = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
+        let optimizer = try optimizerOptions.makeOptimizer(
+            batchSize: updateRows,
+            stepsPerEpoch: max(1, trainingSamples / updateRows + (trainingSamples % updateRows == 0 ? 0 : 1)))
         try model.checkTrainingMemory(
             batchSize: min(batchSize ?? model.batchSize ?? 32, dataset.sampleCount), workers: fixedShards ?? workers,
             averaging: averagingMode,
@@ -264,7 +262,7 @@ struct Train: ParsableCommand {
             "--data": URL(fileURLWithPath: data).standardizedFileURL.path, "--x": dataOptions.inputName,
             "--y": dataOptions.targetName, "--model": kerasOptions.model ?? modelOptions.arch.rawValue,
             "--units": String(modelOptions.units), "--seed": String(modelOptions.seed), "--metrics": metrics,
-            "--lr": lr.map { "\($0)" } ?? "default",
+            "--lr": optimizerOptions.lr.map { "\($0)" } ?? "default",
         ]
         for (name, value) in ParsedOptions.values(of: self) where !Train.optionsAResumeMayChange.contains(name) {
             settings["option \(name)"] = value

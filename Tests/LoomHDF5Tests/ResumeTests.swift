@@ -34,6 +34,7 @@ final class ResumeTests: XCTestCase {
         var averaging = Averaging.gradients
         var frequency = BackupAndRestore.SaveFrequency.epoch
         var epochs = 4
+        var optimizer: @Sendable () -> any Optimizer = { Adam(learningRate: 0.01) }
     }
 
     private func model(_ setup: Setup) throws -> Sequential {
@@ -46,7 +47,7 @@ final class ResumeTests: XCTestCase {
             Dropout(setup.dropout ? 0.25 : 0)
             Dense(2)
         }
-        try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.mae])
+        try model.compile(optimizer: setup.optimizer(), loss: .meanSquaredError, metrics: [.mae])
         return model
     }
 
@@ -104,6 +105,44 @@ final class ResumeTests: XCTestCase {
     func testStatefulModel() throws {
         try assertSameBits(Setup(stateful: true), interruptAt: 10)
         try assertSameBits(Setup(stateful: true, workers: 2, frequency: .steps(3)), interruptAt: 14)
+    }
+
+    /// A schedule, clipping, weight decay and a layer-wise optimizer resume to the same bits;
+    /// Nadam's running product is rebuilt from the update count.
+    func testSchedulesClippingAndLayerwiseOptimizers() throws {
+        let warmup = CosineDecay(initialLearningRate: 0, decaySteps: 20, warmupTarget: 0.02, warmupSteps: 6)
+        try assertSameBits(
+            Setup(workers: 2, optimizer: { Lamb(clipping: .globalNorm(0.5), schedule: warmup) }), interruptAt: 9)
+        try assertSameBits(Setup(dropout: true, optimizer: { Nadam(weightDecay: 0.01, clipping: .norm(0.1)) }), interruptAt: 11)
+        try assertSameBits(
+            Setup(workers: 2, averaging: .parameters(every: 2), optimizer: { LARS(learningRate: 5, clipping: .value(0.05)) }),
+            interruptAt: 7)
+    }
+
+    /// A run resumed with another schedule, clipping or weight decay is refused by name.
+    func testAnotherScheduleOrClippingIsRefused() throws {
+        let (x, y) = try data(samples: 64)
+        let directory = folder.path("schedule")
+        let scheduled = Setup(optimizer: {
+            Adam(clipping: .norm(1), schedule: ExponentialDecay(initialLearningRate: 0.01, decaySteps: 4, decayRate: 0.5))
+        })
+        _ = try model(scheduled).fit(
+            x: x, y: y, epochs: 2, batchSize: 8, verbose: 0,
+            callbacks: [try BackupAndRestore(backupDirectory: directory), InterruptAt(step: 5)])
+        for (setup, taken) in [
+            (Setup(optimizer: { Adam(learningRate: 0.01, clipping: .norm(1)) }), "schedule exponential:"),
+            (
+                Setup(optimizer: { Adam(schedule: ExponentialDecay(initialLearningRate: 0.01, decaySteps: 4, decayRate: 0.5)) }),
+                "clipping clipnorm=1.0"
+            ),
+        ] {
+            XCTAssertThrowsError(
+                try model(setup).fit(
+                    x: x, y: y, epochs: 2, batchSize: 8, verbose: 0, callbacks: [try BackupAndRestore(backupDirectory: directory)])
+            ) { error in
+                XCTAssertTrue("\(error)".contains("the checkpoint was taken with \(taken)"), "\(error)")
+            }
+        }
     }
 
     /// Resuming may raise the epoch count; any setting that changes the bits is refused by

@@ -111,6 +111,82 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The kernels of the optimizers after SGD, Adam and RMSprop, of clipping and of weight
+    /// decay, against their formulas.
+    func testLayerwiseOptimizersClippingAndDecay() throws {
+        let g = values(45, seed: 16), w0 = values(45, seed: 17), m0 = values(45, seed: 18, scale: 0.1)
+        let s0 = values(45, seed: 19).map { $0 * $0 }
+        var signs = g
+        signs[3] = 0
+        func check(_ actual: [Float], _ expected: (Int) -> Float, _ what: String, accuracy: Float = 1e-5) {
+            for k in actual.indices { XCTAssertEqual(actual[k], expected(k), accuracy: accuracy, "\(what) \(k)") }
+        }
+        for (level, table) in try tables() {
+            var w = w0, a = s0
+            table.adagrad(&w, g, &a, w.count, 0.01, 1e-7)
+            check(a, { s0[$0] + g[$0] * g[$0] }, "\(level) adagrad a")
+            check(w, { w0[$0] - 0.01 * g[$0] / (s0[$0] + g[$0] * g[$0] + 1e-7).squareRoot() }, "\(level) adagrad")
+
+            var m = m0, u = s0
+            w = w0
+            table.adamax(&w, g, &m, &u, w.count, 0.01, 0.1, 0.999, 1e-7, 0.19)
+            check(u, { max(0.999 * s0[$0], abs(g[$0])) }, "\(level) adamax u")
+            check(
+                w, { w0[$0] - 0.01 * (m0[$0] + (g[$0] - m0[$0]) * 0.1) / (0.19 * (max(0.999 * s0[$0], abs(g[$0])) + 1e-7)) },
+                "\(level) adamax")
+
+            var v = s0
+            (m, w) = (m0, w0)
+            table.nadam(&w, g, &m, &v, w.count, 0.01, 0.1, 0.001, 0.7, 0.2, 0.002, 1e-7)
+            check(
+                w,
+                { k in
+                    let mk = m0[k] + (g[k] - m0[k]) * 0.1, vk = s0[k] + (g[k] * g[k] - s0[k]) * 0.001
+                    return w0[k] - (0.7 * mk + 0.2 * g[k]) * 0.01 / ((vk / 0.002).squareRoot() + 1e-7)
+                }, "\(level) nadam")
+
+            (m, w) = (m0, w0)
+            table.lion(&w, signs, &m, w.count, 0.01, 0.9, 0.99)
+            check(
+                w,
+                { k in
+                    let c = 0.9 * m0[k] + 0.1 * signs[k]
+                    return w0[k] - 0.01 * (c > 0 ? 1 : c < 0 ? -1 : 0)
+                }, "\(level) lion")
+            check(m, { 0.99 * m0[$0] + 0.01 * signs[$0] }, "\(level) lion m")
+
+            var d = [Float](repeating: 0, count: 45)
+            (m, v) = (m0, s0)
+            table.lambDirections(g, &m, &v, &d, d.count, 0.1, 0.001, 0.19, 0.002, 1e-7)
+            check(
+                d,
+                { k in
+                    let mk = m0[k] + (g[k] - m0[k]) * 0.1, vk = s0[k] + (g[k] * g[k] - s0[k]) * 0.001
+                    return (mk / 0.19) / ((vk / 0.002).squareRoot() + 1e-7)
+                }, "\(level) lamb directions", accuracy: 1e-4)
+
+            (m, w) = (m0, w0)
+            table.lars(&w, g, &m, w.count, 0.5, 0.01, 0.9)
+            check(w, { w0[$0] - (0.9 * m0[$0] + 0.5 * (g[$0] + 0.01 * w0[$0])) }, "\(level) lars")
+
+            let squares = table.sumOfSquares(g, g.count)
+            XCTAssertEqual(squares, g.reduce(0.0) { $0 + Double($1 * $1) }, accuracy: 1e-4, "\(level) sum of squares")
+            XCTAssertEqual(table.sumOfSquares(g, 0), 0)
+            var x = g
+            table.scaleValues(&x, x.count, 0.25)
+            check(x, { g[$0] * 0.25 }, "\(level) scale", accuracy: 0)
+            x = g
+            table.clipValues(&x, x.count, 0.5)
+            check(x, { min(max(g[$0], -0.5), 0.5) }, "\(level) clip", accuracy: 0)
+            w = w0
+            table.decayWeights(&w, w.count, 0.1, 0.01)
+            check(w, { w0[$0] - w0[$0] * 0.1 * 0.01 }, "\(level) decay", accuracy: 1e-7)
+            w = w0
+            table.subtractScaled(&w, g, w.count, 0.3)
+            check(w, { w0[$0] - 0.3 * g[$0] }, "\(level) subtract scaled", accuracy: 1e-6)
+        }
+    }
+
     /// One pooled pixel: 8-channel groups and the channels left, ties going to the first cell,
     /// winners written only when asked for.
     func testMaxPoolPixel() throws {

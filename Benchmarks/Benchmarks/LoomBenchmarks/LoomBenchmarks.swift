@@ -25,6 +25,42 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // B2's step with clipping by the global norm, against the plain step above.
+    Benchmark("train step B2 lstm128 global clipnorm") { benchmark in
+        let reference = ReferenceModel.lstm128
+        let model = try reference.makeModel()
+        try model.compile(optimizer: Adam(clipping: .globalNorm(1)), loss: .meanSquaredError)
+        let (x, y) = try reference.makeData(samples: reference.batchSize)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { try model.trainOnBatch(x: x, y: y) }
+    }
+
+    // One update of B2's parameters by each optimizer (Lamb and LARS with the whole buffer as
+    // one variable: both norms and both passes, as per variable in training).
+    for name in Optimizers.names {
+        Benchmark("optimizer update \(name) B2 parameters") { benchmark in
+            let model = try ReferenceModel.lstm128.makeModel()
+            let count = model.parameterCount
+            let optimizer = try Optimizers.named(name)
+            optimizer.prepare(parameterCount: count)
+            let weights = FloatBuffer(count: count), gradients = FloatBuffer(count: count)
+            for k in 0..<count {
+                weights.pointer[k] = Float(k % 97) * 0.01 - 0.5
+                gradients.pointer[k] = Float(k % 89) * 0.001 - 0.04
+            }
+            benchmark.startMeasurement()
+            var step = 0
+            for _ in benchmark.scaledIterations {
+                step += 1
+                optimizer.willUpdate(step: step)
+                optimizer.update(
+                    parameters: weights.pointer, gradients: gradients.pointer, range: 0..<count, step: step,
+                    rate: optimizer.learningRate)
+            }
+            blackHole(weights.pointer[0])
+        }
+    }
+
     // The LSTM of B2 and the convolution of B6 alone, forward and forward + backward.
     let kernels: [(String, () -> any Layer, [Int], Int)] = [
         ("LSTM(128) on (32, 64)", { LSTM(128) }, [32, 64], 512),

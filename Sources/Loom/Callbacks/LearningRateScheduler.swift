@@ -9,6 +9,11 @@ public final class LearningRateScheduler: Callback {
         self.schedule = schedule
     }
 
+    /// Refused with an optimizer whose rate follows a schedule.
+    public func onTrainBegin(_ run: TrainingRun) throws {
+        try run.checkLearningRateIsSettable(by: "LearningRateScheduler")
+    }
+
     /// Sets the epoch's rate; a rate that is not a positive finite number is an error.
     public func onEpochBegin(_ epoch: Int, run: TrainingRun) throws {
         let rate = schedule(epoch, run.learningRate)

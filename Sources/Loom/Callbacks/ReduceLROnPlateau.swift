@@ -45,8 +45,10 @@ public final class ReduceLROnPlateau: Callback {
 
     private var prefersHigher: Bool { mode.prefersHigher(monitor) }
 
-    /// Resets the best value, the wait and the cooldown.
+    /// Resets the best value, the wait and the cooldown; refused with an optimizer whose rate
+    /// follows a schedule (Keras refuses it when it first sets the rate: here before training).
     public func onTrainBegin(_ run: TrainingRun) throws {
+        try run.checkLearningRateIsSettable(by: "ReduceLROnPlateau")
         best = prefersHigher ? -.infinity : .infinity
         wait = 0
         cooldownCounter = 0

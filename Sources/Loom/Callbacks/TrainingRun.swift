@@ -49,10 +49,20 @@ public final class TrainingRun {
         interrupted = true
     }
 
-    /// The optimizer's learning rate; a change applies from the next step.
+    /// The optimizer's learning rate; a change applies from the next step. With a schedule
+    /// the rate is the schedule's (callbacks that set it are refused when training begins).
     public var learningRate: Float {
         get { model.parameterStore.optimizer!.learningRate }
         set { model.parameterStore.optimizer!.learningRate = newValue }
+    }
+
+    /// Refuses `callback`, which sets the learning rate, when the optimizer's rate follows a
+    /// schedule (as Keras refuses to set such a rate).
+    public func checkLearningRateIsSettable(by callback: String) throws {
+        guard let schedule = model.parameterStore.optimizer!.schedule else { return }
+        throw LoomError.invalidArgument(
+            "\(callback) sets the learning rate, but the optimizer's rate follows a schedule (\(schedule.kerasClassName)) "
+                + "and cannot be set; give the optimizer a constant rate to use \(callback)")
     }
 
     /// Optimizer steps taken since `compile`.
@@ -144,7 +154,9 @@ public final class TrainingRun {
                 "the checkpoint's 'totals' (\(totals.count) values) do not fit this run's loss and metrics "
                     + "(\(model.objective!.metrics.count + 2) values, a whole sample count last)")
         }
-        guard Float(learningRate).isNormal, learningRate > 0 else {
+        let scheduled = store.optimizer!.schedule != nil
+        guard scheduled ? Float(learningRate).isFinite && learningRate >= 0 : Float(learningRate).isNormal && learningRate > 0
+        else {
             throw LoomError.invalidArgument("the checkpoint's learning rate \(learningRate) is not a positive finite number")
         }
         guard position[0] <= epochs else {
@@ -175,7 +187,7 @@ public final class TrainingRun {
             values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: $0.count) }
         }
         store.step = position[2]
-        self.learningRate = Float(learningRate)
+        if !scheduled { self.learningRate = Float(learningRate) }
         for (layer, state) in randomStates { layer.randomState = state }
         for (states, entries) in carried {
             states.removeAll()
@@ -196,9 +208,12 @@ public final class TrainingRun {
     /// (`replica.<global shard>.…`) when there are any; a setting named `option …` (one of the
     /// command line's, which `loom train` adds) that the snapshot lacks is not compared.
     private func checkSettings(of snapshot: TrainingSnapshot) throws {
-        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+        let expected = settings.merging(TrainingRun.unrecordedDefaults) { given, _ in given }
+        for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
             var saved = snapshot.texts["setting.\(name)"]
-            if saved == nil, name == TrainingRun.globalShardsSetting {
+            if saved == nil, let absent = TrainingRun.unrecordedDefaults[name] {
+                saved = absent
+            } else if saved == nil, name == TrainingRun.globalShardsSetting {
                 guard let inferred = TrainingRun.inferredGlobalShards(snapshot) else { continue }
                 saved = String(inferred)
             } else if saved == nil, name.hasPrefix("option ") {
@@ -214,6 +229,10 @@ public final class TrainingRun {
             }
         }
     }
+
+    /// Settings a run records only when they differ from these values (a run without them
+    /// writes the settings of earlier versions, and their checkpoints resume as such).
+    static let unrecordedDefaults = ["schedule": "none", "clipping": "none", "weight decay": "none"]
 
     /// The setting that records the global shard count (processes × shards per process).
     static let globalShardsSetting = "global shards"

@@ -12,22 +12,32 @@
 final class ParameterStore {
     let values = FloatBuffer()
     let gradients = FloatBuffer()
-    /// The number of scalars in all parameters.
-    private(set) var count = 0
+    /// Where each parameter tensor lies in the buffers.
+    private(set) var layout = ParameterLayout(layers: [])
     /// What `compile` chose; nil until then.
-    var optimizer: (any Optimizer)?
+    var optimizer: (any Optimizer)? {
+        didSet { refreshLearningRate() }
+    }
     /// Optimizer updates applied so far (Adam's bias correction reads the next one's number).
-    var step = 0
+    /// Setting it moves a scheduled optimizer's `learningRate` to the rate of the next update.
+    var step = 0 {
+        didSet { refreshLearningRate() }
+    }
 
-    /// Sizes the buffers for `count` scalars; their contents are undefined until written.
-    func allocate(count: Int) {
-        self.count = count
+    /// The number of scalars in all parameters.
+    var count: Int { layout.count }
+
+    /// Sizes the buffers for `layout`; their contents are undefined until written.
+    func allocate(_ layout: ParameterLayout) {
+        self.layout = layout
         values.reserve(count)
         gradients.reserve(count)
     }
 
-    /// Applies the optimizer's update number `step` to `values[range]` from `gradients[range]`.
-    func update(range: Range<Int>, step: Int) {
-        optimizer!.update(parameters: values.pointer, gradients: gradients.pointer, range: range, step: step)
+    /// With a learning-rate schedule, sets the optimizer's rate to the schedule's after `step`
+    /// updates (Keras's `optimizer.learning_rate` reads the schedule at `iterations`).
+    private func refreshLearningRate() {
+        guard let optimizer, let schedule = optimizer.schedule else { return }
+        optimizer.learningRate = schedule.rate(afterSteps: step)
     }
 }

@@ -100,8 +100,11 @@ extension Sequential {
             TrainingRun.globalShardsSetting: String(engine.replicas.globalShardCount),
             "averaging": "\(averaging)", "samples": String(dataset.sampleCount), "validation split": "\(validationSplit)",
             "shuffle": "\(shuffle)", "optimizer": parameterStore.optimizer!.name, "loss": objective.loss.rawValue,
+            "schedule": parameterStore.optimizer!.schedule?.description ?? "none",
+            "clipping": parameterStore.optimizer!.clipping.description,
+            "weight decay": parameterStore.optimizer!.weightDecay.map { "\($0)" } ?? "none",
             "x shape": Shape.describe(dataset.inputShape), "y shape": Shape.describe(dataset.targetShape ?? []),
-        ]
+        ].filter { TrainingRun.unrecordedDefaults[$0.key] != $0.value }
         if group.size > 1 {
             try group.checkSame(settings: settings.merging(["epochs": String(epochs)]) { $1 })
             try checkSameWeights(group, when: "start")

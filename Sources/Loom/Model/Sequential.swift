@@ -212,16 +212,14 @@ public final class Sequential {
     /// initial values.
     private func allocateParameters() {
         primaryReplicaStorage = nil
-        parameterStore.allocate(count: layers.reduce(0) { $0 + $1.parameterCount })
+        let layout = ParameterLayout(layers: layers)
+        parameterStore.allocate(layout)
         let values = parameterStore.values.pointer, gradients = parameterStore.gradients.pointer
-        var offset = 0
-        for layer in layers {
-            let specs = layer.parameterSpecs
+        for (layer, offset) in zip(layers, layout.layerOffsets) {
             layer.bind(ParameterBinding(values: values, gradients: gradients, offset: offset))
-            for spec in specs {
-                spec.initializer.fill(values + offset, shape: spec.shape, using: &generator)
-                offset += spec.count
-            }
+        }
+        for (variable, spec) in zip(layout.variables, layers.flatMap(\.parameterSpecs)) {
+            spec.initializer.fill(values + variable.range.lowerBound, shape: spec.shape, using: &generator)
         }
     }
 
@@ -241,6 +239,7 @@ public final class Sequential {
         for (index, metric) in metrics.enumerated() where metrics[..<index].contains(metric) {
             throw LoomError.invalidArgument("compile: metric '\(metric.rawValue)' is listed twice; list each metric once")
         }
+        try optimizer.check()
         let objective = Objective(loss: loss, metrics: metrics)
         self.objective = objective
         parameterStore.optimizer = optimizer
@@ -273,15 +272,7 @@ public final class Sequential {
     /// Every parameter tensor, layer by layer in Keras's `get_weights()` order.
     public func weights() throws -> [Tensor] {
         try build()
-        var result: [Tensor] = []
-        var offset = 0
-        for layer in layers {
-            for spec in layer.parameterSpecs {
-                result.append(Tensor(shape: spec.shape, copying: parameterStore.values.pointer + offset))
-                offset += spec.count
-            }
-        }
-        return result
+        return parameterStore.layout.tensors(from: parameterStore.values.pointer)
     }
 
     /// Replaces every parameter, in `weights()` order (Keras's `set_weights`); checks each shape.
@@ -296,26 +287,16 @@ public final class Sequential {
                 context: "setWeights, layer '\(layerName)' \(spec.name)", expected: Shape.describe(spec.shape),
                 found: tensor.shape)
         }
-        var offset = 0
-        for tensor in tensors {
+        for (variable, tensor) in zip(parameterStore.layout.variables, tensors) {
             tensor.scalars.withUnsafeBufferPointer {
-                (parameterStore.values.pointer + offset).update(from: $0.baseAddress!, count: $0.count)
+                (parameterStore.values.pointer + variable.range.lowerBound).update(from: $0.baseAddress!, count: $0.count)
             }
-            offset += tensor.scalars.count
         }
     }
 
     /// The gradients of the last training step, in `weights()` order ([] before the model is built).
     public func gradients() -> [Tensor] {
         guard isBuilt else { return [] }
-        var result: [Tensor] = []
-        var offset = 0
-        for layer in layers {
-            for spec in layer.parameterSpecs {
-                result.append(Tensor(shape: spec.shape, copying: parameterStore.gradients.pointer + offset))
-                offset += spec.count
-            }
-        }
-        return result
+        return parameterStore.layout.tensors(from: parameterStore.gradients.pointer)
     }
 }

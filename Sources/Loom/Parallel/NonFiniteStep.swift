@@ -13,26 +13,18 @@ struct NonFiniteStep: Error {
         self.detail = detail
     }
 
-    /// The failure of `replica`'s last backward pass, or nil when its loss and every
+    /// The failure of `replica`'s last backward pass (its buffers of `layout`), or nil when its loss and every
     /// gradient are finite.
-    init?(_ replica: Replica, step: Int) {
+    init?(_ replica: Replica, layout: ParameterLayout, step: Int) {
         let firstBad = NonFiniteStep.firstNonFinite(replica.gradients, count: replica.parameterCount)
         guard firstBad != nil || !replica.loss.isFinite else { return nil }
         self.step = step
         var parts: [String] = []
         if !replica.loss.isFinite { parts.append("the loss is \(replica.loss)") }
         if let firstBad {
-            var offset = 0
-            search: for layer in replica.layers {
-                for spec in layer.parameterSpecs {
-                    if firstBad < offset + spec.count {
-                        let value = replica.gradients[firstBad]
-                        parts.append("the gradient of layer '\(layer.name)' (\(spec.name)) holds \(value.isNaN ? "NaN" : "\(value)")")
-                        break search
-                    }
-                    offset += spec.count
-                }
-            }
+            let variable = layout.variable(containing: firstBad)
+            let value = replica.gradients[firstBad], layer = replica.layers[variable.layer].name
+            parts.append("the gradient of layer '\(layer)' (\(variable.name)) holds \(value.isNaN ? "NaN" : "\(value)")")
         } else {
             parts.append("every gradient is finite")
         }

@@ -10,9 +10,10 @@ final class Replica {
     let parameterCount: Int
     let gradients: UnsafeMutablePointer<Float>
     private let ownedGradients: FloatBuffer?
-    /// The replica's own parameters and optimizer, when averaging parameters.
+    /// The replica's own parameters, optimizer and update, when averaging parameters.
     let ownParameters: FloatBuffer?
     let optimizer: (any Optimizer)?
+    private let ownUpdate: ParameterUpdate?
     /// dL/dpredictions of the last step, `(rows, outputs)`.
     let outputGradient = FloatBuffer()
     /// The last step's loss and metric values (means over the replica's rows).
@@ -27,6 +28,7 @@ final class Replica {
         ownedGradients = nil
         ownParameters = nil
         optimizer = nil
+        ownUpdate = nil
     }
 
     /// A copy of `layers` with its own gradient buffer, reading `store`'s values, or a copy
@@ -46,23 +48,25 @@ final class Replica {
             let optimizer = storeOptimizer.makeCopy()
             optimizer.prepare(parameterCount: store.count)
             self.optimizer = optimizer
+            ownUpdate = ParameterUpdate(layout: store.layout, workers: 1)
         } else {
             ownParameters = nil
             optimizer = nil
+            ownUpdate = nil
         }
-        var offset = 0
-        for layer in self.layers {
+        for (layer, offset) in zip(self.layers, store.layout.layerOffsets) {
             layer.bind(ParameterBinding(values: values, gradients: gradients, offset: offset))
-            offset += layer.parameterCount
         }
     }
 
     /// Whether the layers are copies of the model's (not the model's own).
     var isCopy: Bool { ownedGradients != nil }
 
-    /// One optimizer step of the replica's own parameters (parameter averaging).
-    func updateOwnParameters(step: Int) {
-        optimizer!.update(parameters: ownParameters!.pointer, gradients: gradients, range: 0..<parameterCount, step: step)
+    /// Update number `step` at `rate` of the replica's own parameters (parameter averaging).
+    func updateOwnParameters(step: Int, rate: Float) {
+        ownUpdate!.apply(
+            worker: 0, values: ownParameters!.pointer, gradients: gradients, optimizer: optimizer!, step: step, rate: rate,
+            barrier: nil)
     }
 
     func assign(rows: ShardRows?) {

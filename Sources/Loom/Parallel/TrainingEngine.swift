@@ -20,7 +20,9 @@ final class TrainingEngine {
     let averaging: Averaging
     let store: ParameterStore
     let objective: Objective
-    /// The slice of the parameters each worker reduces and updates.
+    /// The update of the store's parameters, cut into the workers' slices.
+    let parameterUpdate: ParameterUpdate
+    /// The slice of the parameters each worker reduces and updates (whole blocks of the layout).
     let slices: [Range<Int>]
     /// Steps since the replicas' parameters were last averaged (parameter averaging).
     var localSteps = 0
@@ -58,8 +60,8 @@ final class TrainingEngine {
         replicas = try ReplicaSet(
             model: model, workers: workers, fixedShards: fixedShards, ownParameters: averaging != .gradients, batch: batch,
             training: true, group: group)
-        let count = store.count
-        slices = (0..<workers).map { w in (w * count / workers)..<((w + 1) * count / workers) }
+        parameterUpdate = ParameterUpdate(layout: store.layout, workers: workers)
+        slices = parameterUpdate.slices.map(\.range)
         timings = WorkerTimings(workers: workers)
         stepErrors = .allocate(capacity: workers)
         stepErrors.initialize(repeating: nil)
@@ -92,12 +94,18 @@ final class TrainingEngine {
         stepStart = DispatchTime.now()
         let plan = replicas.plan(batch: batch)
         let step = store.step + 1
+        let rate = store.optimizer!.learningRate
+        guard rate.isFinite, rate >= 0 else {
+            throw LoomError.invalidArgument(
+                "the learning rate of update \(step) is \(rate)\(store.optimizer!.schedule.map { " (from the schedule \($0))" } ?? "")")
+        }
+        if update { prepareOptimizers(step: step) }
         for worker in 0..<workers { stepErrors[worker] = nil }
         // The job's captures are handed to each worker as arguments, not copied into a shared
         // struct: a struct of references copied on every core costs contended refcounting.
         replicas.pool.run { [self] worker in
             runTrainingStep(
-                worker: worker, workspace: workspace, batch: batch, plan: plan, step: update ? step : nil,
+                worker: worker, workspace: workspace, batch: batch, plan: plan, step: update ? step : nil, rate: rate,
                 loadShard: loadShard)
         }
         lastStepFailed = stepErrors.contains { $0 != nil }
@@ -131,11 +139,21 @@ final class TrainingEngine {
         return try replicas.weightedResults(ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count)
     }
 
+    /// Lets every optimizer that will take update number `step` advance its scalar state,
+    /// before the workers start.
+    private func prepareOptimizers(step: Int) {
+        if averaging == .gradients {
+            store.optimizer!.willUpdate(step: step)
+        } else {
+            for replica in replicas.replicas { replica.optimizer?.willUpdate(step: step) }
+        }
+    }
+
     /// Worker `worker`'s part of a step: its shards' forward and backward passes, then
-    /// (averaging gradients) the reduction and update number `step` of its slice of the
-    /// parameters (none when `step` is nil).
+    /// (averaging gradients) the reduction and update number `step` at `rate` of its slice of
+    /// the parameters (none when `step` is nil).
     private func runTrainingStep(
-        worker: Int, workspace: BatchWorkspace, batch: Int, plan: ReplicaSet.ShardPlan, step: Int?,
+        worker: Int, workspace: BatchWorkspace, batch: Int, plan: ReplicaSet.ShardPlan, step: Int?, rate: Float,
         loadShard: (Range<Int>) throws -> Void
     ) {
         let start = DispatchTime.now()
@@ -159,11 +177,11 @@ final class TrainingEngine {
                 targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
                 batch: rows.count, outputCount: workspace.outputCount, width: replicas.outputWidth,
                 objective: objective)
-            if guardNonFinite, let failure = NonFiniteStep(replica, step: store.step + 1) {
+            if guardNonFinite, let failure = NonFiniteStep(replica, layout: store.layout, step: store.step + 1) {
                 stepErrors[worker] = failure
                 continue
             }
-            if averaging != .gradients, let step { replica.updateOwnParameters(step: step) }
+            if averaging != .gradients, let step { replica.updateOwnParameters(step: step, rate: rate) }
         }
         let computed = DispatchTime.now()
         timings[worker].pointee.compute += computed.seconds(since: start)
@@ -201,7 +219,11 @@ final class TrainingEngine {
         }
         let updating = DispatchTime.now()
         if !multiProcess { reduced = updating }
-        if let step { store.update(range: slice, step: step) }
+        if let step {
+            parameterUpdate.apply(
+                worker: worker, values: store.values.pointer, gradients: store.gradients.pointer,
+                optimizer: store.optimizer!, step: step, rate: rate, barrier: workers > 1 ? barrier : nil)
+        }
         timings[worker].pointee.wait += waited
         timings[worker].pointee.reduce += reduced.seconds(since: arrived)
         timings[worker].pointee.optimizer += DispatchTime.now().seconds(since: updating)

@@ -95,6 +95,47 @@ typedef struct LoomKernelTable {
     /// step, w -= u, else w -= step. `momenta` is NULL when mu is 0.
     void (*rmsprop)(float *w, const float *g, float *meanSquares, float *momenta, long count, float lr, float rho,
                     float mu, float epsilon);
+
+    /// a += g²; w -= lr g / sqrt(a + epsilon) (Adagrad).
+    void (*adagrad)(float *w, const float *g, float *accumulators, long count, float lr, float epsilon);
+
+    /// m += (g - m)(1 - beta1); u = max(beta2 u, |g|); w -= lr m / (firstCorrection (u + epsilon))
+    /// with firstCorrection = 1 - beta1^t (Adamax).
+    void (*adamax)(float *w, const float *g, float *m, float *u, long count, float lr, float oneMinusBeta1,
+                   float beta2, float epsilon, float firstCorrection);
+
+    /// Nadam: m and v as Adam's; m̂ = momentumWeight m + gradientWeight g;
+    /// w -= m̂ lr / (sqrt(v / secondCorrection) + epsilon).
+    void (*nadam)(float *w, const float *g, float *m, float *v, long count, float lr, float oneMinusBeta1,
+                  float oneMinusBeta2, float momentumWeight, float gradientWeight, float secondCorrection,
+                  float epsilon);
+
+    /// w -= lr sign(beta1 m + (1 - beta1) g); then m = beta2 m + (1 - beta2) g (Lion).
+    void (*lion)(float *w, const float *g, float *m, long count, float lr, float beta1, float beta2);
+
+    /// Lamb's first phase: m and v as Adam's, then
+    /// directions = (m / firstCorrection) / (sqrt(v / secondCorrection) + epsilon).
+    void (*lambDirections)(const float *g, float *m, float *v, float *directions, long count, float oneMinusBeta1,
+                           float oneMinusBeta2, float firstCorrection, float secondCorrection, float epsilon);
+
+    /// LARS: v = momentum v + scaledRate (g + decay w); w -= v.
+    void (*lars)(float *w, const float *g, float *velocity, long count, float scaledRate, float decay,
+                 float momentum);
+
+    /// The sum of x[k]² over `count` values: 16 running sums (one per lane), added in lane order.
+    double (*sumOfSquares)(const float *x, long count);
+
+    /// x *= factor.
+    void (*scaleValues)(float *x, long count, float factor);
+
+    /// x limited to [-limit, limit] (NaN stays NaN).
+    void (*clipValues)(float *x, long count, float limit);
+
+    /// w -= w decay lr (decoupled weight decay, as Keras's).
+    void (*decayWeights)(float *w, long count, float decay, float lr);
+
+    /// w -= factor d.
+    void (*subtractScaled)(float *w, const float *d, long count, float factor);
 } LoomKernelTable;
 
 /// The kernels in use: the CPU's highest level, capped by LOOM_KERNEL_LEVEL (baseline, avx2

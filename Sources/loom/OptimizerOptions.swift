@@ -1,0 +1,115 @@
+import ArgumentParser
+import Loom
+
+/// `loom train`'s optimizer: its name and Keras's arguments, gradient clipping, a
+/// learning-rate schedule and the large-batch recipe (rate scaling and warmup).
+struct OptimizerOptions: ParsableArguments {
+    @Option(help: "sgd, adam, adamw, rmsprop, adagrad, adamax, nadam, lamb, lion or lars.")
+    var optimizer = "adam"
+
+    @Option(help: "Learning rate (default: the optimizer's Keras default); with --lr-scaling, the rate at --base-batch-size.")
+    var lr: Float?
+
+    @Option(help: "Momentum (sgd, rmsprop, lars).")
+    var momentum: Float?
+
+    @Flag(help: "Nesterov momentum (sgd).")
+    var nesterov = false
+
+    @Option(help: "First moment decay β1 (adam, adamw, adamax, nadam, lamb, lion).")
+    var beta1: Float?
+
+    @Option(help: "Second moment decay β2 (adam, adamw, adamax, nadam, lamb, lion).")
+    var beta2: Float?
+
+    @Option(help: "Epsilon (adam, adamw, rmsprop, adagrad, adamax, nadam, lamb, lars).")
+    var epsilon: Float?
+
+    @Option(help: "Decoupled weight decay, Keras's weight_decay (for lars: the paper's coupled decay).")
+    var weightDecay: Float?
+
+    @Option(help: "Clip each weight's gradient to this norm (Keras's clipnorm).")
+    var clipnorm: Float?
+
+    @Option(help: "Clip every gradient value to [-V, V] (Keras's clipvalue).")
+    var clipvalue: Float?
+
+    @Option(help: "Clip all gradients together to this global norm (Keras's global_clipnorm).")
+    var globalClipnorm: Float?
+
+    @Option(
+        help: ArgumentHelp(
+            "A learning-rate schedule, KIND:NAME=VALUE,... (its initial rate is --lr).",
+            discussion: "Kinds: exponential, piecewise, polynomial, inverse-time, cosine, cosine-restarts; "
+                + "for example cosine:decay-steps=20000,warmup-steps=500,warmup-target=0.01. "
+                + "With --warmup-epochs the schedule starts after the warmup, from the warmed-up rate."))
+    var schedule: String?
+
+    @Option(help: "Scale --lr from --base-batch-size to the batch: none, sqrt (by √(B/B0)) or linear (by B/B0).")
+    var lrScaling = LargeBatchRecipe.Scaling.none
+
+    @Option(help: "The batch size --lr suits, B0 (with --lr-scaling).")
+    var baseBatchSize: Int?
+
+    @Option(help: "Warm the rate up linearly from 0 over this many epochs.")
+    var warmupEpochs: Double?
+
+    @Flag(help: "With --warmup-epochs: the warmup grows with the batch, E·B/B0 epochs (You et al.'s LEGW).")
+    var legw = false
+
+    func validate() throws {
+        guard Optimizers.names.contains(optimizer.lowercased()) else {
+            throw ValidationError("--optimizer must be one of \(Optimizers.names.joined(separator: ", ")), got \(optimizer)")
+        }
+        for (value, name) in [(lr, "--lr"), (clipnorm, "--clipnorm"), (clipvalue, "--clipvalue"), (globalClipnorm, "--global-clipnorm")] {
+            if let value, !(value.isFinite && value > 0) { throw ValidationError("\(name) must be a positive finite number, got \(value)") }
+        }
+        for (value, name) in [
+            (momentum, "--momentum"), (beta1, "--beta1"), (beta2, "--beta2"), (epsilon, "--epsilon"), (weightDecay, "--weight-decay"),
+        ] {
+            if let value, !(value.isFinite && value >= 0) { throw ValidationError("\(name) must be a finite number >= 0, got \(value)") }
+        }
+        if lrScaling != .none && baseBatchSize == nil {
+            throw ValidationError("--lr-scaling \(lrScaling.rawValue) needs --base-batch-size")
+        }
+        if let baseBatchSize, baseBatchSize < 1 { throw ValidationError("--base-batch-size must be at least 1, got \(baseBatchSize)") }
+        if baseBatchSize != nil && lrScaling == .none && !legw {
+            throw ValidationError("--base-batch-size needs --lr-scaling sqrt or linear, or --legw")
+        }
+        if let warmupEpochs, !(warmupEpochs.isFinite && warmupEpochs > 0) {
+            throw ValidationError("--warmup-epochs must be a positive number, got \(warmupEpochs)")
+        }
+        if legw && (warmupEpochs == nil || baseBatchSize == nil) {
+            throw ValidationError("--legw needs --warmup-epochs and --base-batch-size")
+        }
+        if nesterov && momentum == nil { throw ValidationError("--nesterov needs --momentum") }
+        do {
+            _ = try makeOptimizer(batchSize: baseBatchSize ?? 32, stepsPerEpoch: 1)
+        } catch let error as LoomError {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// The optimizer for updates of `batchSize` rows, `stepsPerEpoch` of them an epoch.
+    func makeOptimizer(batchSize: Int, stepsPerEpoch: Int) throws -> any Optimizer {
+        var arguments = OptimizerArguments(
+            momentum: momentum, nesterov: nesterov ? true : nil, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay,
+            clipping: try GradientClipping(clipnorm: clipnorm, globalClipnorm: globalClipnorm, clipvalue: clipvalue))
+        let defaultRate = try Optimizers.named(optimizer).learningRate
+        let baseRate = lr ?? defaultRate
+        let decay = schedule.map { text in { (rate: Float) in try LearningRateSchedules.parse(text, initialLearningRate: rate) } }
+        if lrScaling != .none || warmupEpochs != nil {
+            let recipe = try LargeBatchRecipe(
+                baseLearningRate: baseRate, baseBatchSize: baseBatchSize ?? batchSize, scaling: lrScaling,
+                warmupEpochs: warmupEpochs ?? 0, warmupGrowsWithBatch: legw)
+            arguments.schedule = try recipe.schedule(batchSize: batchSize, stepsPerEpoch: stepsPerEpoch, decay: decay)
+        } else if let decay {
+            arguments.schedule = try decay(baseRate)
+        }
+        arguments.learningRate = baseRate
+        return try Optimizers.named(optimizer, arguments)
+    }
+}
+
+extension LargeBatchRecipe.Scaling: ExpressibleByArgument {}

@@ -1,0 +1,74 @@
+import Foundation
+import Loom
+import XCTest
+
+/// `loom train`'s optimizers, clipping, schedules and large-batch recipe: each trains, the
+/// history's learning rate follows the schedule, and a bad value is refused in one line
+/// before any work.
+extension CLITests {
+    /// The history file's learning-rate column.
+    private func rates(_ history: String) throws -> [Double] {
+        let lines = try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n")
+        let column = try XCTUnwrap(lines[0].split(separator: ",").firstIndex(of: "learning_rate"))
+        return lines.dropFirst().map { Double($0.split(separator: ",")[column])! }
+    }
+
+    func testEveryOptimizerWithClippingAndASchedule() throws {
+        let csv = try writeSeries()
+        let data = folder.path("series.h5")
+        try loom(["import", "csv", csv, "--window", "8", "--columns", "s", "--out", data])
+        // 112 windows, 89 for training: 3 updates an epoch at batch 32.
+        let train = ["train", "--data", data, "--units", "4", "--quiet", "--batch-size", "32"]
+        for (optimizer, extra) in [
+            ("sgd", ["--momentum", "0.9", "--nesterov", "--clipnorm", "1"]), ("adamw", ["--weight-decay", "0.01"]),
+            ("rmsprop", ["--clipvalue", "0.5"]), ("adagrad", []), ("adamax", ["--beta1", "0.8"]), ("nadam", ["--global-clipnorm", "1"]),
+            ("lamb", ["--global-clipnorm", "1"]), ("lion", ["--lr", "0.0001"]), ("lars", ["--momentum", "0.8", "--weight-decay", "0.001"]),
+        ] {
+            let history = folder.path("\(optimizer).csv")
+            try loom(train + ["--epochs", "2", "--optimizer", optimizer, "--history", history] + extra)
+            XCTAssertEqual(try rates(history).count, 2, optimizer)
+        }
+        let history = folder.path("cosine.csv")
+        try loom(train + ["--epochs", "3", "--lr", "0.01", "--schedule", "cosine:decay-steps=9", "--history", history])
+        let cosine = CosineDecay(initialLearningRate: 0.01, decaySteps: 9)
+        XCTAssertEqual(try rates(history), [3, 6, 9].map { Double(cosine.rate(afterSteps: $0)) })
+
+        // Batch 64 from a rate found at 16, scaled by √4, warmed up over 1 epoch (2 updates).
+        let recipe = folder.path("recipe.csv")
+        try loom(
+            train.dropLast(2) + [
+                "--batch-size", "64", "--epochs", "3", "--lr", "0.005", "--lr-scaling", "sqrt", "--base-batch-size", "16",
+                "--warmup-epochs", "1", "--history", recipe,
+            ])
+        XCTAssertEqual(try rates(recipe), [0.01, 0.01, 0.01].map { Double(Float($0)) })
+    }
+
+    func testBadOptimizerOptionsAreRefusedInOneLine() throws {
+        let csv = try writeSeries()
+        let data = folder.path("series.h5")
+        try loom(["import", "csv", csv, "--window", "8", "--columns", "s", "--out", data])
+        let train = ["train", "--data", data, "--units", "4", "--epochs", "1"]
+        for (arguments, message) in [
+            (["--optimizer", "adadelta"], "--optimizer must be one of sgd, adam"),
+            (["--clipnorm", "1", "--clipvalue", "1"], "only one of clipnorm, clipvalue and global_clipnorm can be set"),
+            (["--global-clipnorm=-2"], "--global-clipnorm must be a positive finite number"),
+            (["--momentum", "0.9"], "optimizer 'adam' takes no momentum"),
+            (["--optimizer", "sgd", "--beta1", "0.9"], "optimizer 'sgd' takes no beta1"),
+            (["--beta2", "1"], "beta_2 must be in [0, 1)"),
+            (["--schedule", "cosine:decay-step=10"], "schedule 'cosine' has no argument 'decay-step'"),
+            (["--schedule", "step:decay-steps=10"], "unknown learning-rate schedule 'step'"),
+            (["--lr-scaling", "sqrt"], "--lr-scaling sqrt needs --base-batch-size"),
+            (["--lr-scaling", "cubic", "--base-batch-size", "8"], "--lr-scaling"),
+            (["--legw", "--base-batch-size", "8"], "--legw needs --warmup-epochs"),
+            (["--nesterov", "--optimizer", "sgd"], "--nesterov needs --momentum"),
+        ] {
+            let refused = try loom(train + arguments, expect: 64)
+            XCTAssertTrue(refused.err.hasPrefix("Error: ") && refused.err.contains(message), "\(arguments): \(refused.err)")
+            XCTAssertEqual(refused.out, "", "\(arguments): refused before any work")
+        }
+        let plateau = try loom(
+            train + ["--schedule", "exponential:decay-steps=5,decay-rate=0.5", "--reduce-lr-on-plateau", "0.5,1"], expect: 1)
+        XCTAssertTrue(
+            plateau.err.contains("ReduceLROnPlateau sets the learning rate, but the optimizer's rate follows a schedule"), plateau.err)
+    }
+}
