@@ -25,6 +25,7 @@ static inline hid_t loom_h5t_native_uint16(void) { return H5T_NATIVE_UINT16; }
 static inline size_t loom_h5t_variable(void) { return H5T_VARIABLE; }
 static inline hid_t loom_h5t_native_uint64(void) { return H5T_NATIVE_UINT64; }
 static inline hid_t loom_h5t_std_u64le(void) { return H5T_STD_U64LE; }
+static inline hid_t loom_h5t_std_i64le(void) { return H5T_STD_I64LE; }
 /* The kind of the link `name` in `loc` (reached with link access list `access`): 0 hard or soft (inside the file), 1 external (to
    another file), 2 user-defined, -1 when it cannot be read. With an external link and
    `target` non-NULL, the target's file and object are written into `target` as "FILE:OBJECT"

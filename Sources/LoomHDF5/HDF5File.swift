@@ -200,9 +200,11 @@ public final class HDF5File {
 
     // MARK: reading
 
-    /// The whole dataset as a tensor of its shape, converted to Float32.
+    /// The whole dataset as a tensor of its shape, converted to Float32 (a scalar dataset as
+    /// a tensor of shape `[]`).
     public func read(_ name: String) throws -> Tensor {
-        let (shape, _) = try readableInfo(name)
+        let (shape, _) = try readableInfo(name, allowingScalar: true)
+        if shape.isEmpty { return try Tensor(shape: [], scalars: [Float(try readScalar(name))]) }
         var tensor = Tensor(shape: shape)
         guard Shape.count(shape) > 0 else { return tensor }
         try tensor.withUnsafeMutableScalars { buffer in
@@ -279,13 +281,15 @@ public final class HDF5File {
     /// The shape after checking the dataset is numeric and readable: its storage
     /// (`checkStorage`) unless `deferringStorage` (the caller checks the shape first and calls
     /// `checkStorage` itself). Its links are checked whenever it is opened (`withDataset`).
-    func readableInfo(_ name: String, deferringStorage: Bool = false) throws -> (shape: [Int], elementType: HDF5ElementType) {
+    func readableInfo(
+        _ name: String, deferringStorage: Bool = false, allowingScalar: Bool = false
+    ) throws -> (shape: [Int], elementType: HDF5ElementType) {
         let checked = HDF5Library.locked { checkedDatasets.contains(name) }
         let info = try info(of: name)
         if case let .unsupported(kind) = info.elementType {
             throw HDF5Error(file: path, dataset: name, "holds \(kind) values; Loom reads numbers (float or integer) only")
         }
-        guard !info.shape.isEmpty else { throw HDF5Error(file: path, dataset: name, "is a scalar; expected an array") }
+        guard !info.shape.isEmpty || allowingScalar else { throw HDF5Error(file: path, dataset: name, "is a scalar; expected an array") }
         if !checked && !deferringStorage { try checkStorage(name, shape: info.shape) }
         return info
     }
@@ -591,6 +595,28 @@ public final class HDF5File {
         }
     }
 
+    /// Writes `value` as a new scalar dataset (shape `()`): a 64-bit integer (as Keras stores
+    /// an optimizer's `iteration`) or a Float32.
+    public func write(scalar value: Double, integer: Bool, as name: String) throws {
+        try HDF5Library.locked {
+            let space = H5Screate(H5S_SCALAR)
+            defer { H5Sclose(space) }
+            let links = H5Pcreate(loom_h5p_link_create())
+            defer { H5Pclose(links) }
+            H5Pset_create_intermediate_group(links, 1)
+            let fileType = integer ? loom_h5t_std_i64le() : loom_h5t_ieee_f32le()
+            let dataset = H5Dcreate2(id, name, fileType, space, links, loom_h5p_default(), loom_h5p_default())
+            guard dataset >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot create the dataset (does it exist already?)") }
+            defer { H5Dclose(dataset) }
+            var whole = Int64(exactly: value.rounded()) ?? 0, single = Float(value)
+            let status =
+                integer
+                ? H5Dwrite(dataset, loom_h5t_native_int64(), loom_h5s_all(), loom_h5s_all(), loom_h5p_default(), &whole)
+                : H5Dwrite(dataset, loom_h5t_native_float(), loom_h5s_all(), loom_h5s_all(), loom_h5p_default(), &single)
+            guard status >= 0 else { throw HDF5Error(file: path, dataset: name, "writing the value failed") }
+        }
+    }
+
     /// Writes `values` as a new 1-D dataset of Float64.
     public func write(reals values: [Double], as name: String) throws {
         try writeVector(name, count: values.count, fileType: loom_h5t_ieee_f64le(), memoryType: loom_h5t_native_double()) { write in
@@ -604,6 +630,18 @@ public final class HDF5File {
         var values = [UInt64](repeating: 0, count: count)
         try readVector(name, count: count, memoryType: loom_h5t_native_uint64(), into: &values)
         return values
+    }
+
+    /// A scalar dataset (shape `()`, or one value) converted to Float64: an integer up to 2^53
+    /// exactly.
+    public func readScalar(_ name: String) throws -> Double {
+        let (shape, _) = try readableInfo(name, allowingScalar: true)
+        guard Shape.count(shape) == 1 else {
+            throw HDF5Error(file: path, dataset: name, "has shape \(Shape.describe(shape)); expected one value")
+        }
+        var value = [0.0]
+        try readVector(name, count: 1, memoryType: loom_h5t_native_double(), into: &value)
+        return value[0]
     }
 
     /// A 1-D dataset converted to Float64.

@@ -26,6 +26,7 @@ extension KerasFileError {
 }
 
 /// A problem in a model config, before the file it came from is known.
-struct KerasConfigProblem: Error {
+struct KerasConfigProblem: Error, CustomStringConvertible {
     let message: String
+    var description: String { message }
 }

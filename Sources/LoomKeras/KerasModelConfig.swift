@@ -14,6 +14,9 @@ struct KerasModelConfig {
     /// Per sample, batch excluded.
     let inputShape: [Int]
     let batchSize: Int?
+    /// The `compile_config` of a compiled model's `config.json`; nil when saved uncompiled
+    /// (Keras writes an empty one).
+    let compileConfig: [String: Any]?
 
     /// Reads a config. `keras2` nil: decided from the config (`keras_version` 1.x or 2.x, or
     /// no `module` key, which Keras 3 always writes).
@@ -73,10 +76,13 @@ struct KerasModelConfig {
         self.layers = layers
         inputShape = sample
         batchSize = shape[0]
+        // Keras writes `{}` (or null) for a model saved uncompiled.
+        compileConfig = (top["compile_config"] as? [String: Any]).flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// The Keras 3 config of a built model (the JSON of `to_json()` and of `config.json`).
-    static func json(of model: Sequential) throws -> Data {
+    /// The Keras 3 config of a built model (the JSON of `to_json()` and of `config.json`,
+    /// which also holds a compiled model's `compile_config` when `compiled`).
+    static func json(of model: Sequential, compiled: Bool = false) throws -> Data {
         guard let input = model.inputShape, model.isBuilt else {
             throw KerasConfigProblem(message: "model '\(model.name)' is not built; give it an Input and build it first")
         }
@@ -97,13 +103,18 @@ struct KerasModelConfig {
             layers.append(try KerasLayerEncoder.serialize(layer, buildInputShape: [batch] + layerInput))
             layerInput = output
         }
-        let top: [String: Any] = [
+        var top: [String: Any] = [
             "module": "keras", "class_name": "Sequential", "registered_name": NSNull(),
             "config": ["name": model.name, "trainable": true, "dtype": "float32", "layers": layers] as [String: Any],
             "build_config": ["input_shape": [KerasLayerEncoder.json(batch)] + input] as [String: Any],
         ]
+        if compiled, let optimizer = model.optimizer, let loss = model.loss,
+            let compile = KerasCompileConfig(optimizer: optimizer, loss: loss, metrics: model.metrics).json()
+        {
+            top["compile_config"] = compile
+        }
         do {
-            return try JSONSerialization.data(withJSONObject: top, options: [.sortedKeys])
+            return KerasOptimizerConfig.floatsUnmarked(try JSONSerialization.data(withJSONObject: top, options: [.sortedKeys]))
         } catch {
             throw KerasConfigProblem(message: "cannot write the config as JSON: \(error)")
         }

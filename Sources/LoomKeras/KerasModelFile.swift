@@ -67,7 +67,9 @@ enum KerasModelFile {
             let limit = model.parameterCount * 4 * 4 + maximumConfigBytes
             try unpack("model.weights.h5", of: url, limit: limit) { try handle.write(contentsOf: $0) }
             do {
-                try KerasWeightsFile.load(into: model, from: HDF5File(path: weights.path))
+                let file = try HDF5File(path: weights.path)
+                try KerasWeightsFile.load(into: model, from: file)
+                try KerasOptimizerFile.load(into: model, from: file)
             } catch let error as HDF5Error {
                 throw KerasFileError(
                     file: url.path,
@@ -159,7 +161,7 @@ enum KerasModelFile {
                 let parts = staged.deletingLastPathComponent().appendingPathComponent(".parts" + staged.lastPathComponent)
                 try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: false)
                 defer { try? FileManager.default.removeItem(at: parts) }
-                let config = try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model) }
+                let config = try KerasFileError.naming(url.path) { try KerasModelConfig.json(of: model, compiled: true) }
                 try config.write(to: parts.appendingPathComponent("config.json"))
                 let metadata: [String: Any] = ["keras_version": "3.15.1", "date_saved": timestamp(), "saved_by": "Loom"]
                 try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
@@ -168,6 +170,7 @@ enum KerasModelFile {
                 try KerasFileError.naming(url.path) {
                     let file = try HDF5File(path: weights.path, mode: .create)
                     try KerasWeightsFile.save(model, to: file)
+                    try KerasOptimizerFile.save(model, to: file)
                     try file.close()
                 }
                 let archive = try Archive(url: staged, accessMode: .create)

@@ -16,7 +16,7 @@ import LoomHDF5
 ///
 /// Keras 2.13's `.keras` files used `_layer_checkpoint_dependencies` where Keras 3 writes
 /// `layers`; they are read too. A compiled model's `optimizer/` variables are not layer
-/// weights and are ignored.
+/// weights: `KerasOptimizerFile` reads and writes them.
 enum KerasWeightsFile {
     /// The group under which the model's layers are stored.
     static let layersGroup = "layers"

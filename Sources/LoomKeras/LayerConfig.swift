@@ -62,6 +62,15 @@ struct LayerConfig {
         return number.floatValue
     }
 
+    /// A number that may be null (nil).
+    mutating func optionalFloat(_ key: String) throws -> Float? {
+        guard let value = raw(key) else { return nil }
+        guard let number = value as? NSNumber else {
+            throw error("option '\(key)' should be a number or null, found \(value)")
+        }
+        return number.floatValue
+    }
+
     mutating func string(_ key: String, default fallback: String? = nil) throws -> String {
         guard let value = raw(key) else {
             if let fallback { return fallback }

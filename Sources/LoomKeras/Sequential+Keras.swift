@@ -7,10 +7,16 @@ extension Sequential {
     /// A JSON config has none: they are initialised from `seed`, unless `weights` names a
     /// weights file (Keras 3 `.weights.h5`, a Keras 2 `.h5`, or another `.keras`) to load.
     ///
+    /// With `compile` (Keras's default), a model saved compiled (`.keras` or JSON with a
+    /// `compile_config`) comes compiled as Keras compiled it (optimizer with its schedule and
+    /// clipping, loss, metrics; `KerasCompileConfig`), its optimizer continuing from the
+    /// state in the file: what Loom cannot train as Keras would is refused by name. Without
+    /// it, the compile config is not read.
+    ///
     /// An unsupported layer or option, a functional model, a damaged file or weights that do
     /// not fit the architecture are thrown as errors that name the file, the layer and the
     /// option or the shapes (`KerasFileError`, or `HDF5Error` for the HDF5 files themselves).
-    public convenience init(kerasModel url: URL, weights: URL? = nil, seed: UInt64 = 0) throws {
+    public convenience init(kerasModel url: URL, weights: URL? = nil, seed: UInt64 = 0, compile: Bool = true) throws {
         let kind = try KerasModelFile.kind(of: url)
         let config = try KerasModelFile.config(of: url, kind: kind)
         self.init(name: config.name, seed: seed, inputShape: config.inputShape, batchSize: config.batchSize)
@@ -19,6 +25,10 @@ extension Sequential {
             try build()
         } catch {
             throw KerasFileError(file: url.path, "the model does not build in Loom: \(error)")
+        }
+        if compile, let raw = config.compileConfig {
+            let compiled = try KerasFileError.naming(url.path) { try KerasCompileConfig(json: raw) }
+            try self.compile(optimizer: compiled.optimizer, loss: compiled.loss, metrics: compiled.metrics)
         }
         // Weights given apart replace the file's own, which are then not read at all.
         if let weights {

@@ -22,7 +22,8 @@ struct Convert: ParsableCommand {
     var weights: String?
 
     func run() throws {
-        let model = try Sequential(kerasModel: URL(fileURLWithPath: input), weights: weights.map { URL(fileURLWithPath: $0) })
+        let model = try Sequential(
+            kerasModel: URL(fileURLWithPath: input), weights: weights.map { URL(fileURLWithPath: $0) }, compile: false)
         try model.save(to: URL(fileURLWithPath: output))
         print("wrote \(output): \(model.layers.count) layers, \(model.parameterCount) parameters")
     }

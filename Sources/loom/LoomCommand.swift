@@ -8,7 +8,7 @@ struct LoomCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Train recurrent sequence models on the CPU.",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Convert.self, Import.self, Bench.self],
+        subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Convert.self, Import.self, Bench.self, TimeToLoss.self],
         defaultSubcommand: Train.self
     )
 

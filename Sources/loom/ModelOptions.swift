@@ -129,13 +129,15 @@ struct KerasModelOptions: ParsableArguments {
     /// The files these options read, which no output may replace.
     var inputPaths: [String] { [model, weights].compactMap { $0 } }
 
-    /// The model the options name, or nil when there is no `--model`.
-    func load(seed: UInt64 = 0) throws -> Sequential? {
+    /// The model the options name, or nil when there is no `--model`; compiled as the file
+    /// says with `compile` (for training), else its compile config is not read.
+    func load(seed: UInt64 = 0, compile: Bool = false) throws -> Sequential? {
         guard let model else {
             if weights != nil { throw ValidationError("--weights needs --model (the architecture to load them into)") }
             return nil
         }
-        return try Sequential(kerasModel: URL(fileURLWithPath: model), weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed)
+        return try Sequential(
+            kerasModel: URL(fileURLWithPath: model), weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: compile)
     }
 
     /// The model the options name; `--model` is required, and so are weights: a config alone

@@ -4,8 +4,8 @@ import Loom
 /// `loom train`'s optimizer: its name and Keras's arguments, gradient clipping, a
 /// learning-rate schedule and the large-batch recipe (rate scaling and warmup).
 struct OptimizerOptions: ParsableArguments {
-    @Option(help: "sgd, adam, adamw, rmsprop, adagrad, adamax, nadam, lamb, lion or lars.")
-    var optimizer = "adam"
+    @Option(help: "sgd, adam, adamw, rmsprop, adagrad, adamax, nadam, lamb, lion or lars (default: a compiled --model's, else adam).")
+    var optimizer: String?
 
     @Option(help: "Learning rate (default: the optimizer's Keras default); with --lr-scaling, the rate at --base-batch-size.")
     var lr: Float?
@@ -58,7 +58,7 @@ struct OptimizerOptions: ParsableArguments {
     var legw = false
 
     func validate() throws {
-        guard Optimizers.names.contains(optimizer.lowercased()) else {
+        if let optimizer, !Optimizers.names.contains(optimizer.lowercased()) {
             throw ValidationError("--optimizer must be one of \(Optimizers.names.joined(separator: ", ")), got \(optimizer)")
         }
         for (value, name) in [(lr, "--lr"), (clipnorm, "--clipnorm"), (clipvalue, "--clipvalue"), (globalClipnorm, "--global-clipnorm")] {
@@ -90,12 +90,23 @@ struct OptimizerOptions: ParsableArguments {
         }
     }
 
+    /// Whether any option sets the optimizer or its rate (which then replace a compiled
+    /// model file's optimizer).
+    var isGiven: Bool {
+        let values: [Any?] = [
+            optimizer, lr, momentum, beta1, beta2, epsilon, weightDecay, clipnorm, clipvalue, globalClipnorm, schedule, baseBatchSize,
+            warmupEpochs,
+        ]
+        return values.contains { $0 != nil } || nesterov || legw || lrScaling != .none
+    }
+
     /// The optimizer for updates of `batchSize` rows, `stepsPerEpoch` of them an epoch.
     func makeOptimizer(batchSize: Int, stepsPerEpoch: Int) throws -> any Optimizer {
         var arguments = OptimizerArguments(
             momentum: momentum, nesterov: nesterov ? true : nil, beta1: beta1, beta2: beta2, epsilon: epsilon,
             weightDecay: weightDecay,
             clipping: try GradientClipping(clipnorm: clipnorm, globalClipnorm: globalClipnorm, clipvalue: clipvalue))
+        let optimizer = self.optimizer ?? "adam"
         let defaultRate = try Optimizers.named(optimizer).learningRate
         let baseRate = lr ?? defaultRate
         let decay = schedule.map { text in { (rate: Float) in try LearningRateSchedules.parse(text, initialLearningRate: rate) } }

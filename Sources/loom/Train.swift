@@ -20,17 +20,20 @@ struct Train: ParsableCommand {
     @Option(help: "Samples per optimizer step (default: a loaded model's fixed batch size, else 32).")
     var batchSize: Int?
 
-    @Option(help: "mse, mae, binary_crossentropy or categorical_crossentropy.")
-    var loss = "mse"
+    @Option(help: "mse, mae, binary_crossentropy or categorical_crossentropy (default: a compiled --model's, else mse).")
+    var loss: String?
 
-    @Option(help: "Comma-separated metrics to report (mae, mse, accuracy).")
-    var metrics = "mae"
+    @Option(help: "Comma-separated metrics to report: mae, mse, accuracy (default: a compiled --model's, else mae).")
+    var metrics: String?
 
     @Option(help: "Fraction of samples, from the end, held out for validation.")
     var validationSplit = 0.2
 
     @Flag(help: "Keep batches in file order (stateful models always do).")
     var noShuffle = false
+
+    @Option(help: "Micro-batches of --batch-size rows an update: one update on their rows' gradient (bitwise one batch of all of them).")
+    var accumulate = 1
 
     @Option(help: "Worker threads training data-parallel (each batch is cut into one shard per worker).")
     var workers = 1
@@ -81,6 +84,9 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more") }
+        guard (1...(1 << 20)).contains(accumulate) else {
+            throw ValidationError("--accumulate must be in 1...\(1 << 20), got \(accumulate)")
+        }
         guard batchSize ?? 1 > 0 else { throw ValidationError("--batch-size must be positive") }
         guard (1...InferenceOptions.mostWorkers).contains(workers) else {
             throw ValidationError("--workers must be in 1...\(InferenceOptions.mostWorkers), got \(workers)")
@@ -134,7 +140,7 @@ struct Train: ParsableCommand {
 
     /// --metrics, parsed; a metric named twice (under any of its names) is refused.
     private func metricList() throws -> [Metric] {
-        let metrics = try self.metrics.split(separator: ",").map { try Metric(kerasName: String($0)) }
+        let metrics = try (self.metrics ?? "mae").split(separator: ",").map { try Metric(kerasName: String($0)) }
         for (index, metric) in metrics.enumerated() where metrics[..<index].contains(metric) {
             throw ValidationError("--metrics names \(metric.rawValue) twice; name each metric once")
         }
@@ -181,19 +187,36 @@ struct Train: ParsableCommand {
         let dataset = try dataOptions.open(path)
         let targetShape = dataset.targetShape ?? []
         let model =
-            try kerasOptions.load(seed: modelOptions.seed)
+            try kerasOptions.load(seed: modelOptions.seed, compile: true)
             ?? modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32)
         try model.build(inputShape: dataset.inputShape)
-        let updateRows = batchSize ?? model.batchSize ?? 32
+        let microRows = batchSize ?? model.batchSize ?? 32
+        let (updateRows, overflow) = microRows.multipliedReportingOverflow(by: accumulate)
+        guard !overflow else { throw ValidationError("--batch-size \(microRows) × --accumulate \(accumulate) is too large") }
         let trainingSamples = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
-        let optimizer = try optimizerOptions.makeOptimizer(
-            batchSize: updateRows,
-            stepsPerEpoch: max(1, trainingSamples / updateRows + (trainingSamples % updateRows == 0 ? 0 : 1)))
+        let stepsPerEpoch = max(1, trainingSamples / updateRows + (trainingSamples % updateRows == 0 ? 0 : 1))
+        // A compiled Keras model trains as Keras compiled it; each option given replaces its part.
+        let fileOptimizer = model.optimizer, fileState = model.kerasOptimizerVariables()
+        if let fileOptimizer, Job.speaks, !quiet {
+            let replaced = [
+                optimizerOptions.isGiven ? "optimizer (\(fileOptimizer.kerasClassName ?? fileOptimizer.name))" : nil,
+                loss == nil ? nil : "loss (\(model.loss!.rawValue))", metrics == nil ? nil : "metrics",
+            ].compactMap { $0 }
+            if !replaced.isEmpty { print("The command line replaces the model file's \(replaced.joined(separator: ", "))") }
+        }
+        let keepsFileOptimizer = fileOptimizer != nil && !optimizerOptions.isGiven
+        let optimizer =
+            try keepsFileOptimizer ? fileOptimizer! : optimizerOptions.makeOptimizer(batchSize: updateRows, stepsPerEpoch: stepsPerEpoch)
         try model.checkTrainingMemory(
-            batchSize: min(batchSize ?? model.batchSize ?? 32, dataset.sampleCount), workers: fixedShards ?? workers,
-            averaging: averagingMode,
+            batchSize: min(microRows, dataset.sampleCount), workers: fixedShards ?? workers, averaging: averagingMode,
             optimizerStates: optimizer.stateBuffers.count, processes: group?.size ?? 1, processesOnHost: group?.localSize ?? 1)
-        try model.compile(optimizer: optimizer, loss: Loss(kerasName: loss), metrics: try metricList())
+        let lossKind = try loss.map { try Loss(kerasName: $0) } ?? model.loss ?? .meanSquaredError
+        let metricKinds = metrics == nil && fileOptimizer != nil ? model.metrics : try metricList()
+        if !keepsFileOptimizer || lossKind != model.loss || metricKinds != model.metrics {
+            try model.compile(optimizer: optimizer, loss: lossKind, metrics: metricKinds)
+            // Compiling starts the optimizer afresh: the file's state continues when it is the file's optimizer.
+            if keepsFileOptimizer, let fileState { try model.restoreKerasOptimizerVariables(fileState) }
+        }
         let speaking = !quiet && Job.speaks
         if speaking {
             let what = kerasOptions.model ?? modelOptions.arch.rawValue
@@ -218,8 +241,8 @@ struct Train: ParsableCommand {
         let result = try model.fit(
             dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
             validationSplit: validationSplit, verbose: speaking ? 1 : 0, resetStatesEachEpoch: statefulRun,
-            workers: workers, averaging: averagingMode,
-            fixedShards: fixedShards, callbacks: callbacks, processGroup: group)
+            workers: workers, averaging: averagingMode, fixedShards: fixedShards, callbacks: callbacks,
+            gradientAccumulationSteps: accumulate, processGroup: group)
         if let historyTarget { try writeHistory(result, to: historyTarget) }
         let stopped = TrainingStop.isRequested
         // A run stopped with nothing to resume from still leaves what was asked: the model of
@@ -242,7 +265,7 @@ struct Train: ParsableCommand {
             throw ExitCode(StopRequest.exitStatus)
         }
         if speaking, let validationLoss = result["val_loss"].last {
-            try reportBaseline(dataset: dataset, validationLoss: validationLoss)
+            try reportBaseline(dataset: dataset, validationLoss: validationLoss, loss: model.loss)
         }
     }
 
@@ -261,7 +284,7 @@ struct Train: ParsableCommand {
         var settings = [
             "--data": URL(fileURLWithPath: data).standardizedFileURL.path, "--x": dataOptions.inputName,
             "--y": dataOptions.targetName, "--model": kerasOptions.model ?? modelOptions.arch.rawValue,
-            "--units": String(modelOptions.units), "--seed": String(modelOptions.seed), "--metrics": metrics,
+            "--units": String(modelOptions.units), "--seed": String(modelOptions.seed), "--metrics": metrics ?? "default",
             "--lr": optimizerOptions.lr.map { "\($0)" } ?? "default",
         ]
         for (name, value) in ParsedOptions.values(of: self) where !Train.optionsAResumeMayChange.contains(name) {
@@ -304,10 +327,10 @@ struct Train: ParsableCommand {
     /// Prints the validation loss next to a naive forecast's: every output predicted as the
     /// target's value at the window's last timestep (files from `loom import csv` record which
     /// feature that is).
-    private func reportBaseline(dataset: HDF5Dataset, validationLoss: Double) throws {
+    private func reportBaseline(dataset: HDF5Dataset, validationLoss: Double, loss: Loss?) throws {
         guard let value = try dataset.file.doubleAttribute("target_feature_index")?.first,
             let index = Int(exactly: value), (0..<(dataset.inputShape.last ?? 0)).contains(index),
-            let lossKind = try? Loss(kerasName: loss), [.meanSquaredError, .meanAbsoluteError].contains(lossKind)
+            let lossKind = loss, [.meanSquaredError, .meanAbsoluteError].contains(lossKind)
         else {
             print(String(format: "Validation loss: %.5f", validationLoss))
             return

@@ -65,6 +65,28 @@ extension CLITests {
         }
     }
 
+    /// Gradient accumulation across ranks: each rank's micro-batches cover its own leaves and
+    /// the ranks exchange once an update, to the bits of one process running the big batch
+    /// (n · b rows) on ranks × n × workers fixed shards, shuffled.
+    func testAccumulatedUpdatesAcrossRanksGiveTheBitsOfTheBigBatch() throws {
+        let data = try importedData()
+        for (ranks, workers, steps) in [(2, 1, 2), (2, 2, 3)] {
+            let common = ["train", "--data", data, "--arch", "vanilla", "--units", "5", "--epochs", "2", "--quiet"]
+            let spread = folder.path("accumulated-\(ranks)x\(workers)x\(steps).weights.h5")
+            let run = try mpirun(
+                ["-np", String(ranks), executable.path] + common + [
+                    "--batch-size", "10", "--accumulate", String(steps), "--workers", String(workers), "--save", spread,
+                ])
+            XCTAssertEqual(run.status, 0, run.output)
+            let alone = folder.path("accumulated-big-\(ranks)x\(workers)x\(steps).weights.h5")
+            try loom(
+                common + [
+                    "--batch-size", String(10 * steps), "--fixed-shards", String(ranks * workers * steps), "--save", alone,
+                ])
+            XCTAssertEqual(try weights(spread), try weights(alone), "\(ranks) ranks x \(workers) workers x \(steps) micro-batches")
+        }
+    }
+
     func testEvaluateAndPredictAcrossRanksMatchOneProcess() throws {
         let data = try importedData()
         let model = folder.path("m.keras")

@@ -41,6 +41,15 @@ extension CLITests {
                 "--warmup-epochs", "1", "--history", recipe,
             ])
         XCTAssertEqual(try rates(recipe), [0.01, 0.01, 0.01].map { Double(Float($0)) })
+
+        // Micro-batches of 16, 4 an update: the recipe scales to the update's 64 rows.
+        let accumulated = folder.path("accumulated.csv")
+        try loom(
+            train.dropLast(2) + [
+                "--batch-size", "16", "--accumulate", "4", "--epochs", "3", "--lr", "0.005", "--lr-scaling", "sqrt",
+                "--base-batch-size", "16", "--warmup-epochs", "1", "--history", accumulated,
+            ])
+        XCTAssertEqual(try rates(accumulated), try rates(recipe))
     }
 
     func testBadOptimizerOptionsAreRefusedInOneLine() throws {
@@ -61,6 +70,7 @@ extension CLITests {
             (["--lr-scaling", "cubic", "--base-batch-size", "8"], "--lr-scaling"),
             (["--legw", "--base-batch-size", "8"], "--legw needs --warmup-epochs"),
             (["--nesterov", "--optimizer", "sgd"], "--nesterov needs --momentum"),
+            (["--accumulate", "0"], "--accumulate must be in 1...1048576"),
         ] {
             let refused = try loom(train + arguments, expect: 64)
             XCTAssertTrue(refused.err.hasPrefix("Error: ") && refused.err.contains(message), "\(arguments): \(refused.err)")
@@ -70,5 +80,45 @@ extension CLITests {
             train + ["--schedule", "exponential:decay-steps=5,decay-rate=0.5", "--reduce-lr-on-plateau", "0.5,1"], expect: 1)
         XCTAssertTrue(
             plateau.err.contains("ReduceLROnPlateau sets the learning rate, but the optimizer's rate follows a schedule"), plateau.err)
+    }
+}
+
+extension CLITests {
+    /// A compiled Keras model trains with its own optimizer, loss and metrics; an option
+    /// given on the command line replaces its part and says so.
+    func testACompiledKerasModelTrainsAsCompiledUnlessAnOptionReplacesIt() throws {
+        let csv = try writeSeries()
+        let data = folder.path("series.h5"), compiled = folder.path("compiled.keras")
+        try loom(["import", "csv", csv, "--window", "5", "--columns", "s,c", "--target", "s", "--out", data])
+        try loom([
+            "train", "--data", data, "--units", "4", "--epochs", "1", "--quiet", "--optimizer", "lamb", "--global-clipnorm", "1", "--save",
+            compiled,
+        ])
+        let history = folder.path("history.csv")
+        let own = try loom(["train", "--data", data, "--model", compiled, "--epochs", "1", "--history", history])
+        XCTAssertFalse(own.out.contains("replaces"), own.out)
+        XCTAssertTrue(try String(contentsOfFile: history, encoding: .utf8).hasPrefix("epoch,loss,mae,val_loss,val_mae,learning_rate"))
+        let replaced = try loom(["train", "--data", data, "--model", compiled, "--epochs", "1", "--lr", "0.01", "--loss", "mae"])
+        XCTAssertTrue(
+            replaced.out.contains("The command line replaces the model file's optimizer (Lamb), loss (mean_squared_error)"), replaced.out)
+    }
+}
+
+extension CLITests {
+    /// `loom time-to-loss` trains each batch size and worker count and writes one CSV row each.
+    func testTimeToLossReportsEachRun() throws {
+        let csv = try writeSeries()
+        let data = folder.path("series.h5"), table = folder.path("table.csv")
+        try loom(["import", "csv", csv, "--window", "8", "--columns", "s", "--out", data])
+        let run = try loom([
+            "time-to-loss", "--data", data, "--units", "4", "--epochs", "2", "--target-loss", "10", "--batch-sizes", "8,32",
+            "--workers", "1,2", "--lr-scaling", "sqrt", "--base-batch-size", "8", "--warmup-epochs", "1", "--csv", table,
+        ])
+        XCTAssertTrue(run.out.contains("seconds to target"), run.out)
+        let lines = try String(contentsOfFile: table, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 5)
+        XCTAssertTrue(lines[1].hasPrefix("8,1,1,"), "a loss of 10 is reached after the first epoch: \(lines[1])")
+        let refused = try loom(["time-to-loss", "--data", data, "--target-loss", "0"], expect: 64)
+        XCTAssertTrue(refused.err.contains("--target-loss must be a positive number"), refused.err)
     }
 }

@@ -35,6 +35,7 @@ final class ResumeTests: XCTestCase {
         var frequency = BackupAndRestore.SaveFrequency.epoch
         var epochs = 4
         var optimizer: @Sendable () -> any Optimizer = { Adam(learningRate: 0.01) }
+        var accumulation = 1
     }
 
     private func model(_ setup: Setup) throws -> Sequential {
@@ -59,7 +60,7 @@ final class ResumeTests: XCTestCase {
             try model.fit(
                 x: x, y: y, epochs: setup.epochs, batchSize: 8, shuffle: !setup.stateful, validationSplit: 0.25,
                 verbose: 0, resetStatesEachEpoch: setup.stateful, workers: setup.workers,
-                averaging: setup.averaging, callbacks: callbacks)
+                averaging: setup.averaging, callbacks: callbacks, gradientAccumulationSteps: setup.accumulation)
         }
         let straight = try model(setup)
         let expected = try fit(straight, [])
@@ -117,6 +118,15 @@ final class ResumeTests: XCTestCase {
         try assertSameBits(
             Setup(workers: 2, averaging: .parameters(every: 2), optimizer: { LARS(learningRate: 5, clipping: .value(0.05)) }),
             interruptAt: 7)
+    }
+
+    /// Accumulated updates resume to the same bits: each leaf's dropout streams are in the
+    /// checkpoint, and a run stopped inside an update resumes from the update's start.
+    func testGradientAccumulation() throws {
+        let warmup = CosineDecay(initialLearningRate: 0, decaySteps: 8, warmupTarget: 0.02, warmupSteps: 2)
+        try assertSameBits(
+            Setup(dropout: true, workers: 2, optimizer: { Adam(schedule: warmup) }, accumulation: 3), interruptAt: 3)
+        try assertSameBits(Setup(dropout: true, frequency: .steps(2), accumulation: 2), interruptAt: 5)
     }
 
     /// A run resumed with another schedule, clipping or weight decay is refused by name.

@@ -232,7 +232,7 @@ public final class TrainingRun {
 
     /// Settings a run records only when they differ from these values (a run without them
     /// writes the settings of earlier versions, and their checkpoints resume as such).
-    static let unrecordedDefaults = ["schedule": "none", "clipping": "none", "weight decay": "none"]
+    static let unrecordedDefaults = ["schedule": "none", "clipping": "none", "weight decay": "none", "accumulation": "1"]
 
     /// The setting that records the global shard count (processes × shards per process).
     static let globalShardsSetting = "global shards"

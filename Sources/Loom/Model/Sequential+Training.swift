@@ -29,6 +29,11 @@ extension Sequential {
     ///     `BackupAndRestore` among them makes the run resumable.
     ///   - guardNonFinite: stop with `LoomError.diverged` at the first step whose loss or
     ///     gradient is NaN or infinite, before it changes any weight (default true).
+    ///   - gradientAccumulationSteps: n > 1 takes one update every n micro-batches of
+    ///     `batchSize` rows, on the gradient of their n · batchSize rows: bitwise the update
+    ///     of one batch of those rows cut into n × the shards (`GradientAccumulation`), with
+    ///     the memory of a micro-batch's passes. Schedules, callbacks and checkpoints count
+    ///     updates. Not with stateful models or parameter averaging.
     ///   - processGroup: the processes of a job across processes or hosts (`LoomMPI`'s ranks):
     ///     every rank calls `fit` with the same model, data and arguments; the batch is cut
     ///     into ranks × shards, each rank reads and runs its own, and all end with the same
@@ -40,14 +45,15 @@ extension Sequential {
         validationSplit: Double = 0, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
-        callbacks: [any Callback] = [], guardNonFinite: Bool = true, processGroup: (any ProcessGroup)? = nil
+        callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
+        processGroup: (any ProcessGroup)? = nil
     ) throws -> History {
         try fit(
             dataset: InMemoryDataset(x: x, y: y), epochs: epochs, batchSize: batchSize, shuffle: shuffle,
             validationSplit: validationSplit, verbose: verbose,
             allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
             workers: workers, averaging: averaging, fixedShards: fixedShards, callbacks: callbacks,
-            guardNonFinite: guardNonFinite, processGroup: processGroup)
+            guardNonFinite: guardNonFinite, gradientAccumulationSteps: gradientAccumulationSteps, processGroup: processGroup)
     }
 
     /// Trains on any `Dataset` (in memory or streamed); see `fit(x:y:...)`.
@@ -57,9 +63,22 @@ extension Sequential {
         validationSplit: Double = 0, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
-        callbacks: [any Callback] = [], guardNonFinite: Bool = true, processGroup: (any ProcessGroup)? = nil
+        callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
+        processGroup: (any ProcessGroup)? = nil
     ) throws -> History {
         guard let objective else { throw notCompiled("fit") }
+        let accumulation = gradientAccumulationSteps
+        guard accumulation >= 1 else {
+            throw LoomError.invalidArgument("fit: gradientAccumulationSteps must be at least 1, got \(accumulation)")
+        }
+        if accumulation > 1 && isStateful {
+            throw LoomError.invalidArgument(
+                "fit: gradient accumulation is refused with a stateful model: row i of each micro-batch continues row i of "
+                    + "the last, which no single batch of all the rows would do")
+        }
+        if accumulation > 1 && averaging != .gradients {
+            throw LoomError.invalidArgument("fit: gradient accumulation needs averaging: .gradients")
+        }
         let group = processGroup ?? SingleProcess()
         guard epochs >= 0 else { throw LoomError.invalidArgument("fit: epochs must be >= 0, got \(epochs)") }
         guard (0..<1).contains(validationSplit) else {
@@ -79,22 +98,28 @@ extension Sequential {
             throw LoomError.invalidArgument("fit: no training samples left after validationSplit \(validationSplit)")
         }
 
+        let (updateRows, overflow) = batch.multipliedReportingOverflow(by: accumulation)
+        guard !overflow else {
+            throw LoomError.invalidArgument("fit: \(accumulation) micro-batches of \(batch) rows make too large an update")
+        }
         try checkTrainingMemory(
             batchSize: min(batch, trainingRows.count), workers: fixedShards ?? workers, averaging: averaging,
             optimizerStates: parameterStore.optimizer!.stateBuffers.count, processes: group.size,
             processesOnHost: group.localSize)
         let engine = try TrainingEngine(
-            model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, batch: batch,
-            guardNonFinite: guardNonFinite, group: group)
+            model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, batch: updateRows,
+            guardNonFinite: guardNonFinite, accumulationSteps: accumulation, group: group)
         let blasThreads = BLAS.threadCount
-        if engine.replicas.isParallel { BLAS.threadCount = 1 }
+        // Shards run one product each on one thread (bits independent of OpenBLAS's threads), as the
+        // micro-batches of an accumulated update, whose big batch runs as shards.
+        if engine.replicas.isParallel || engine.accumulation != nil { BLAS.threadCount = 1 }
         var completed = false
         defer {
             engine.finish(completed: completed)
             BLAS.threadCount = blasThreads
             lastFitProfile = engine.profile
         }
-        let settings = [
+        let settings: [String: String] = [
             "layers": layers.enumerated().map { "\($1.typeName)\(layerOutputShapes[$0])" }.joined(separator: ","),
             "batch size": String(batch), "workers": String(workers), "shards": String(engine.replicas.shardCount),
             TrainingRun.globalShardsSetting: String(engine.replicas.globalShardCount),
@@ -103,6 +128,7 @@ extension Sequential {
             "schedule": parameterStore.optimizer!.schedule?.description ?? "none",
             "clipping": parameterStore.optimizer!.clipping.description,
             "weight decay": parameterStore.optimizer!.weightDecay.map { "\($0)" } ?? "none",
+            "accumulation": String(accumulation),
             "x shape": Shape.describe(dataset.inputShape), "y shape": Shape.describe(dataset.targetShape ?? []),
         ].filter { TrainingRun.unrecordedDefaults[$0.key] != $0.value }
         if group.size > 1 {
@@ -114,7 +140,7 @@ extension Sequential {
         for callback in callbacks {
             guard let snapshot = try callback.snapshotToRestore(run) else { continue }
             try run.restore(snapshot)
-            let batches = (trainingRows.count + batch - 1) / batch
+            let batches = trainingRows.count / updateRows + (trainingRows.count % updateRows == 0 ? 0 : 1)
             guard run.batch <= batches else {
                 throw LoomError.invalidArgument(
                     "the checkpoint's position is batch \(run.batch) of an epoch of \(batches) batches; it is malformed")
@@ -135,7 +161,7 @@ extension Sequential {
             for callback in callbacks { try callback.onEpochBegin(epoch, run: run) }
             reporter.epochStarted(epoch)
             let start = DispatchTime.now()
-            let order = BatchOrder(rows: trainingRows, batchSize: batch, shuffle: shuffle, generator: &generator)
+            let order = BatchOrder(rows: trainingRows, batchSize: updateRows, shuffle: shuffle, generator: &generator)
             while run.batch < order.batchCount && !run.stopTraining {
                 let k = run.batch
                 for callback in callbacks { try callback.onBatchBegin(k, run: run) }
@@ -203,7 +229,7 @@ extension Sequential {
     ) throws -> (Double, [Double]) {
         if engine.replicas.isMultiProcess {
             // Only this process's shards' rows are read.
-            let own = engine.replicas.localRows(batch: rows.count)
+            let own = engine.localRows(batch: rows.count)
             workspace.reserve(rows: rows.count)
             try workspace.load(dataset, rows: rows[(rows.startIndex + own.lowerBound)...].prefix(own.count), at: own.lowerBound)
             return try engine.trainStep(workspace, batch: rows.count)

@@ -44,6 +44,12 @@ public final class Sequential {
     /// The optimizer `compile` was given (Keras's `model.optimizer`); nil until compiled.
     public var optimizer: (any Optimizer)? { parameterStore.optimizer }
 
+    /// The loss `compile` was given; nil until compiled.
+    public var loss: Loss? { objective?.loss }
+
+    /// The metrics `compile` was given ([] until compiled).
+    public var metrics: [Metric] { objective?.metrics ?? [] }
+
     /// Whether `compile` was called since the layers last changed.
     var isCompiled: Bool { objective != nil }
 

@@ -54,6 +54,17 @@ public final class Adagrad: Optimizer {
         Kernels.table.adagrad(w + start, g + start, accumulators.pointer + start, range.count, rate, epsilon)
     }
 
+    /// "Adagrad".
+    public var kerasClassName: String? { "Adagrad" }
+
+    /// Keras's arguments of this optimizer.
+    public var kerasArguments: [String: KerasArgument] {
+        ["initial_accumulator_value": .number(Double(initialAccumulatorValue)), "epsilon": .number(Double(epsilon))]
+    }
+
+    /// The accumulators.
+    public func kerasState(afterSteps step: Int) -> KerasOptimizerState { KerasOptimizerState(buffers: [0]) }
+
     /// The initial accumulator value and ε finite and ≥ 0.
     public func check() throws {
         try checkCommonSettings()

@@ -72,6 +72,17 @@ public class Adam: Optimizer {
             alpha, 1 - beta1, 1 - beta2, epsilon)
     }
 
+    /// "Adam".
+    public var kerasClassName: String? { "Adam" }
+
+    /// Keras's arguments of this optimizer.
+    public var kerasArguments: [String: KerasArgument] {
+        ["beta_1": .number(Double(beta1)), "beta_2": .number(Double(beta2)), "epsilon": .number(Double(epsilon)), "amsgrad": .flag(false)]
+    }
+
+    /// m and v (`momentum`, `velocity`), side by side.
+    public func kerasState(afterSteps step: Int) -> KerasOptimizerState { KerasOptimizerState(buffers: [0, 1]) }
+
     /// β₁ and β₂ in [0, 1), ε ≥ 0.
     public func check() throws {
         try checkCommonSettings()
@@ -85,6 +96,9 @@ public class Adam: Optimizer {
 public final class AdamW: Adam {
     /// "adamw", Keras's name.
     public override var name: String { "adamw" }
+
+    /// "AdamW".
+    public override var kerasClassName: String? { "AdamW" }
 
     /// AdamW with Keras 3's defaults.
     public init(

@@ -64,6 +64,17 @@ public final class Adamax: Optimizer {
             epsilon, 1 - Float.pow(beta1, Float(step)))
     }
 
+    /// "Adamax".
+    public var kerasClassName: String? { "Adamax" }
+
+    /// Keras's arguments of this optimizer.
+    public var kerasArguments: [String: KerasArgument] {
+        ["beta_1": .number(Double(beta1)), "beta_2": .number(Double(beta2)), "epsilon": .number(Double(epsilon))]
+    }
+
+    /// m and u (`momentum`, `norm`), side by side.
+    public func kerasState(afterSteps step: Int) -> KerasOptimizerState { KerasOptimizerState(buffers: [0, 1]) }
+
     /// β₁ and β₂ in [0, 1), ε ≥ 0.
     public func check() throws {
         try checkCommonSettings()

@@ -86,6 +86,17 @@ public final class Lamb: LayerwiseOptimizer {
         Kernels.table.subtractScaled(w + start, directions.pointer + start, range.count, trustRatio * rate)
     }
 
+    /// "Lamb".
+    public var kerasClassName: String? { "Lamb" }
+
+    /// Keras's arguments of this optimizer.
+    public var kerasArguments: [String: KerasArgument] {
+        ["beta_1": .number(Double(beta1)), "beta_2": .number(Double(beta2)), "epsilon": .number(Double(epsilon))]
+    }
+
+    /// m and v side by side.
+    public func kerasState(afterSteps step: Int) -> KerasOptimizerState { KerasOptimizerState(buffers: [0, 1]) }
+
     /// β₁ and β₂ in [0, 1), ε ≥ 0.
     public func check() throws {
         try checkCommonSettings()

@@ -58,6 +58,15 @@ public final class Lion: Optimizer {
         Kernels.table.lion(w + start, g + start, momenta.pointer + start, range.count, rate, beta1, beta2)
     }
 
+    /// "Lion".
+    public var kerasClassName: String? { "Lion" }
+
+    /// Keras's arguments of this optimizer.
+    public var kerasArguments: [String: KerasArgument] { ["beta_1": .number(Double(beta1)), "beta_2": .number(Double(beta2))] }
+
+    /// The momenta.
+    public func kerasState(afterSteps step: Int) -> KerasOptimizerState { KerasOptimizerState(buffers: [0]) }
+
     /// Keras's checks: β₁ in (0, 1]; β₂ in [0, 1).
     public func check() throws {
         try checkCommonSettings()

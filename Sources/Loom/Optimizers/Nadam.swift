@@ -66,6 +66,14 @@ public final class Nadam: Optimizer {
     /// μₜ = β₁(1 − ½·0.96ᵗ), in Float.
     private func momentum(_ t: Int) -> Float { beta1 * (1 - 0.5 * Float.pow(0.96, Float(t))) }
 
+    /// Πₜ after `step` updates, from Π₀ (as `willUpdate` builds it).
+    func runningProduct(afterSteps step: Int) -> Float {
+        if product.step == step { return product.value }
+        var value: Float = 1
+        for t in stride(from: 1, through: step, by: 1) { value = value * beta1 * (1 - 0.5 * Float.pow(0.96, Float(t))) }
+        return value
+    }
+
     /// Advances Πₜ to `step` (from its last value, or from Π₀ after a resume) and sets the
     /// update's weights of m and g.
     public func willUpdate(step: Int) {
@@ -86,6 +94,19 @@ public final class Nadam: Optimizer {
         Kernels.table.nadam(
             w + start, g + start, firstMoments.pointer + start, secondMoments.pointer + start, range.count, rate,
             1 - beta1, 1 - beta2, weights.momentum, weights.gradient, 1 - Float.pow(beta2, Float(step)), epsilon)
+    }
+
+    /// "Nadam".
+    public var kerasClassName: String? { "Nadam" }
+
+    /// Keras's arguments of this optimizer.
+    public var kerasArguments: [String: KerasArgument] {
+        ["beta_1": .number(Double(beta1)), "beta_2": .number(Double(beta2)), "epsilon": .number(Double(epsilon))]
+    }
+
+    /// m and v side by side, then the running product Πₜ.
+    public func kerasState(afterSteps step: Int) -> KerasOptimizerState {
+        KerasOptimizerState(buffers: [0, 1], scalars: [runningProduct(afterSteps: step)])
     }
 
     /// β₁ and β₂ in [0, 1), ε ≥ 0.

@@ -37,6 +37,12 @@ public protocol Optimizer: AnyObject {
     func makeCopy() -> any Optimizer
     /// Refuses settings Keras refuses (a negative rate, β outside [0, 1), …), before training.
     func check() throws
+    /// Keras 3's class name ("Adam"), or nil for an optimizer Keras does not have (LARS).
+    var kerasClassName: String? { get }
+    /// Keras's config arguments beyond the rate, clipping and weight decay (`beta_1`, …).
+    var kerasArguments: [String: KerasArgument] { get }
+    /// Where Keras 3 keeps this optimizer's state after `step` updates.
+    func kerasState(afterSteps step: Int) -> KerasOptimizerState
 }
 
 extension Optimizer {

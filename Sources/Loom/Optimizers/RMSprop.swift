@@ -65,6 +65,19 @@ public final class RMSprop: Optimizer {
             range.count, rate, rho, momentum, epsilon)
     }
 
+    /// "RMSprop".
+    public var kerasClassName: String? { "RMSprop" }
+
+    /// Keras's arguments of this optimizer.
+    public var kerasArguments: [String: KerasArgument] {
+        ["rho": .number(Double(rho)), "momentum": .number(Double(momentum)), "epsilon": .number(Double(epsilon)), "centered": .flag(false)]
+    }
+
+    /// The mean squares (`velocity`) of every variable, then the momenta with momentum.
+    public func kerasState(afterSteps step: Int) -> KerasOptimizerState {
+        KerasOptimizerState(buffers: momentum == 0 ? [0] : [0, 1], interleaved: false)
+    }
+
     /// ρ in [0, 1), momentum in [0, 1], ε ≥ 0.
     public func check() throws {
         try checkCommonSettings()

@@ -59,6 +59,15 @@ public final class SGD: Optimizer {
             w + start, g + start, momentum == 0 ? nil : velocities.pointer + start, range.count, rate, momentum, nesterov)
     }
 
+    /// "SGD".
+    public var kerasClassName: String? { "SGD" }
+
+    /// Keras's arguments of this optimizer.
+    public var kerasArguments: [String: KerasArgument] { ["momentum": .number(Double(momentum)), "nesterov": .flag(nesterov)] }
+
+    /// The velocities (Keras's `momentum`), only with momentum.
+    public func kerasState(afterSteps step: Int) -> KerasOptimizerState { KerasOptimizerState(buffers: momentum == 0 ? [] : [0]) }
+
     /// Keras's checks: momentum in [0, 1].
     public func check() throws {
         try checkCommonSettings()

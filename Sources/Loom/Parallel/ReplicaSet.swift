@@ -55,7 +55,9 @@ final class ReplicaSet {
 
     /// Checks the worker and shard counts against `batch` (before any thread starts), then
     /// makes the replicas and starts the workers. With `ownParameters` (parameter
-    /// averaging) every shard gets a copy of the layers, the parameters and the optimizer.
+    /// averaging) every shard gets a copy of the layers, the parameters and the optimizer;
+    /// with `copies`, a single shard too (gradient accumulation: the big batch it stands for
+    /// runs on copies, whose last bits can differ from the model's own layers').
     /// Copies for inference (`training` false) leave the model's dropout generators as they
     /// were: a parallel predict or evaluate between two fits changes no training mask.
     ///
@@ -65,7 +67,7 @@ final class ReplicaSet {
     /// layers, so this process skips the draws of the shards before its own and after them.
     init(
         model: Sequential, workers: Int, fixedShards: Int?, ownParameters: Bool, batch: Int, training: Bool,
-        group: any ProcessGroup = SingleProcess()
+        copies: Bool = false, group: any ProcessGroup = SingleProcess()
     ) throws {
         guard workers >= 1 else { throw LoomError.invalidArgument("workers must be at least 1, got \(workers)") }
         if let fixedShards, fixedShards < workers {
@@ -80,7 +82,7 @@ final class ReplicaSet {
         self.shardCount = shardCount
         self.group = group
         outputWidth = model.outputShape!.last ?? 1
-        if globalShardCount == 1 && !ownParameters {
+        if globalShardCount == 1 && !ownParameters && !copies {
             replicas = [model.primaryReplica]
         } else {
             let randomized = model.layers.compactMap { $0 as? any RandomizedLayer }
@@ -108,7 +110,7 @@ final class ReplicaSet {
 
     /// Advances every generator of `layers` by `count` draws: what making `count` replicas
     /// takes from them.
-    private static func skipDraws(_ count: Int, of layers: [any RandomizedLayer]) {
+    static func skipDraws(_ count: Int, of layers: [any RandomizedLayer]) {
         guard count > 0 else { return }
         for layer in layers {
             let words = layer.randomState
@@ -242,6 +244,18 @@ final class ReplicaSet {
         ranges: [Range<Int>], batch: Int, metricCount: Int, failedRank: Double = 0, nonFiniteRank: Double = 0,
         stop: Double = 0
     ) {
+        let headers = writeShardHeaders(
+            ranges: ranges, batch: batch, metricCount: metricCount, failedRank: failedRank, nonFiniteRank: nonFiniteRank,
+            stop: stop)
+        localReduction.add(headers: headers, count: StepHeader.width(metrics: metricCount), maxima: StepHeader.flags)
+    }
+
+    /// Writes each local shard's `StepHeader` for the rows `ranges` (one a shard) of a
+    /// `batch`-row batch, and returns them, in shard order.
+    func writeShardHeaders(
+        ranges: some Collection<Range<Int>>, batch: Int, metricCount: Int, failedRank: Double = 0,
+        nonFiniteRank: Double = 0, stop: Double = 0
+    ) -> [UnsafeMutablePointer<Double>] {
         let width = StepHeader.width(metrics: metricCount)
         if resultSums.count != width { makeHeaders(width: width) }
         for (header, (replica, rows)) in zip(shardHeaders, zip(replicas, ranges)) {
@@ -252,7 +266,7 @@ final class ReplicaSet {
             header[StepHeader.loss] = rows.isEmpty ? 0 : weight * replica.loss
             for i in 0..<metricCount { header[StepHeader.loss + 1 + i] = rows.isEmpty ? 0 : weight * replica.metrics[i] }
         }
-        localReduction.add(headers: shardHeaders, count: width, maxima: StepHeader.flags)
+        return shardHeaders
     }
 
     /// Makes the shards' headers and the totals `width` doubles.

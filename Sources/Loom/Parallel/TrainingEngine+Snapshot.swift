@@ -2,8 +2,16 @@
 extension TrainingEngine {
     /// Adds what the replicas hold beyond the store to `snapshot`, under their global shard
     /// index: when they are copies, each one's dropout generators, and with parameter
-    /// averaging its parameters and optimizer state.
+    /// averaging its parameters and optimizer state; with gradient accumulation, each leaf's
+    /// dropout generators (`leaf.<global leaf>.random.<randomized layer>`).
     func save(into snapshot: inout TrainingSnapshot) {
+        if let accumulation {
+            for (leaf, streams) in accumulation.leafStreams.enumerated() {
+                for (index, words) in streams.enumerated() {
+                    snapshot.words["leaf.\(accumulation.firstLeaf + leaf).random.\(index)"] = words
+                }
+            }
+        }
         for (local, replica) in replicas.replicas.enumerated() where replica.isCopy {
             let s = replicas.firstShard + local
             for (index, layer) in replica.layers.enumerated() {
@@ -25,6 +33,13 @@ extension TrainingEngine {
     func prepareRestore(from snapshot: TrainingSnapshot) throws -> (Int) -> Void {
         var writes: [(UnsafeMutablePointer<Float>, [Float])] = []
         var randomStates: [(any RandomizedLayer, [UInt64])] = []
+        let leafStreams = try accumulation.map { accumulation in
+            try accumulation.leafStreams.enumerated().map { leaf, streams in
+                try streams.enumerated().map { index, words in
+                    try snapshot.words("leaf.\(accumulation.firstLeaf + leaf).random.\(index)", count: words.count)
+                }
+            }
+        }
         for (local, replica) in replicas.replicas.enumerated() where replica.isCopy {
             let s = replicas.firstShard + local
             for (index, layer) in replica.layers.enumerated() {
@@ -44,6 +59,7 @@ extension TrainingEngine {
                 values.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: $0.count) }
             }
             for (layer, state) in randomStates { layer.randomState = state }
+            if let leafStreams { accumulation?.leafStreams = leafStreams }
             self.localSteps = localSteps
         }
     }

@@ -33,7 +33,9 @@ final class TrainingEngine {
     let stepErrors: UnsafeMutableBufferPointer<Error?>
     private var stepStart = DispatchTime.now()
     /// Whether a shard whose loss or gradient is not finite stops the step (`NonFiniteStep`).
-    private let guardNonFinite: Bool
+    let guardNonFinite: Bool
+    /// With gradient accumulation, its plan and pending sums; nil for one batch an update.
+    let accumulation: GradientAccumulation?
     var lastStepFailed = false
     /// Whether the last step ended with a stop request (`TrainingStop`) on any process.
     private(set) var lastStepRequestedStop = false
@@ -46,20 +48,37 @@ final class TrainingEngine {
 
     /// Checks the settings and the batch size against the shards (before any thread starts),
     /// then makes the replicas and starts the workers. The model must be compiled and built.
+    /// With `accumulationSteps` n > 1, `batch` is an update's rows (n micro-batches).
     init(
         model: Sequential, workers: Int, fixedShards: Int?, averaging: Averaging, batch: Int, guardNonFinite: Bool = true,
-        group: any ProcessGroup = SingleProcess()
+        accumulationSteps: Int = 1, group: any ProcessGroup = SingleProcess()
     ) throws {
         if case let .parameters(every) = averaging, every < 1 {
             throw LoomError.invalidArgument("parameter averaging needs every >= 1, got \(every)")
         }
+        let randomized = model.layers.compactMap { $0 as? any RandomizedLayer }
+        let modelStreams = randomized.map(\.randomState)
         store = model.parameterStore
         objective = model.objective!
         self.guardNonFinite = guardNonFinite
         self.averaging = averaging
         replicas = try ReplicaSet(
             model: model, workers: workers, fixedShards: fixedShards, ownParameters: averaging != .gradients, batch: batch,
-            training: true, group: group)
+            training: true, copies: accumulationSteps > 1, group: group)
+        if accumulationSteps > 1 {
+            let leaves = replicas.shardCount * accumulationSteps, first = leaves * group.rank
+            try ReplicaSet.check(batch: batch, shardCount: leaves * group.size, stateful: model.isStateful)
+            // Each leaf's streams are those of the big batch's replica of that leaf; the model's
+            // generators end where making every leaf's replica leaves them.
+            let streams = GradientAccumulation.streams(of: modelStreams, leaves: first..<(first + leaves))
+            for (layer, state) in zip(randomized, modelStreams) { layer.randomState = state }
+            ReplicaSet.skipDraws(leaves * group.size, of: randomized)
+            accumulation = GradientAccumulation(
+                steps: accumulationSteps, shardsPerStep: replicas.shardCount, rank: group.rank, ranks: group.size,
+                parameterCount: store.count, leafStreams: streams)
+        } else {
+            accumulation = nil
+        }
         parameterUpdate = ParameterUpdate(layout: store.layout, workers: workers)
         slices = parameterUpdate.slices.map(\.range)
         timings = WorkerTimings(workers: workers)
@@ -103,10 +122,21 @@ final class TrainingEngine {
         for worker in 0..<workers { stepErrors[worker] = nil }
         // The job's captures are handed to each worker as arguments, not copied into a shared
         // struct: a struct of references copied on every core costs contended refcounting.
-        replicas.pool.run { [self] worker in
-            runTrainingStep(
-                worker: worker, workspace: workspace, batch: batch, plan: plan, step: update ? step : nil, rate: rate,
-                loadShard: loadShard)
+        if let accumulation {
+            let metricCount = objective.metrics.count
+            accumulation.makeHeaders(width: StepHeader.width(metrics: metricCount))
+            let leaves = accumulation.plan(batch: batch)
+            replicas.pool.run { [self] worker in
+                runAccumulatedStep(
+                    worker: worker, accumulation: accumulation, workspace: workspace, batch: batch, plan: leaves,
+                    step: update ? step : nil, rate: rate, metricCount: metricCount, loadShard: loadShard)
+            }
+        } else {
+            replicas.pool.run { [self] worker in
+                runTrainingStep(
+                    worker: worker, workspace: workspace, batch: batch, plan: plan, step: update ? step : nil, rate: rate,
+                    loadShard: loadShard)
+            }
         }
         lastStepFailed = stepErrors.contains { $0 != nil }
         if replicas.isMultiProcess {
@@ -136,6 +166,12 @@ final class TrainingEngine {
             for i in exchangedMetrics.indices { exchangedMetrics[i] = exchangedHeader[StepHeader.loss + 1 + i] }
             return (exchangedHeader[StepHeader.loss], exchangedMetrics)
         }
+        if let accumulation {
+            let root = accumulation.slotHeaders[accumulation.finalSlots[0]]
+            if exchangedMetrics.count != objective.metrics.count { exchangedMetrics = Array(repeating: 0, count: objective.metrics.count) }
+            for i in exchangedMetrics.indices { exchangedMetrics[i] = root[StepHeader.loss + 1 + i] }
+            return (root[StepHeader.loss], exchangedMetrics)
+        }
         return try replicas.weightedResults(ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count)
     }
 
@@ -159,28 +195,14 @@ final class TrainingEngine {
         let start = DispatchTime.now()
         var shard = worker
         while shard < replicas.shardCount {
-            let rows = plan.ranges[shard], replica = replicas.replicas[shard]
+            let replica = replicas.replicas[shard]
             defer { shard += workers }
-            do {
-                try loadShard(rows)
-            } catch {
-                stepErrors[worker] = error
-            }
-            guard !rows.isEmpty, stepErrors[worker] == nil else {
-                // A short last batch can leave a shard empty: it adds nothing (weight 0).
-                replica.gradients.update(repeating: 0, count: store.count)
-                continue
-            }
-            replica.assign(rows: ShardRows(offset: rows.lowerBound, batchSize: batch))
-            replica.backpropagate(
-                inputs: workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
-                targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
-                batch: rows.count, outputCount: workspace.outputCount, width: replicas.outputWidth,
-                objective: objective)
-            if guardNonFinite, let failure = NonFiniteStep(replica, layout: store.layout, step: store.step + 1) {
-                stepErrors[worker] = failure
-                continue
-            }
+            var streams: [[UInt64]]? = nil
+            guard
+                runShard(
+                    replica, rows: plan.ranges[shard], streams: &streams, worker: worker, workspace: workspace, batch: batch,
+                    loadShard: loadShard)
+            else { continue }
             if averaging != .gradients, let step { replica.updateOwnParameters(step: step, rate: rate) }
         }
         let computed = DispatchTime.now()
@@ -219,14 +241,18 @@ final class TrainingEngine {
         }
         let updating = DispatchTime.now()
         if !multiProcess { reduced = updating }
-        if let step {
-            parameterUpdate.apply(
-                worker: worker, values: store.values.pointer, gradients: store.gradients.pointer,
-                optimizer: store.optimizer!, step: step, rate: rate, barrier: workers > 1 ? barrier : nil)
-        }
+        if let step { updateSlice(worker: worker, step: step, rate: rate) }
         timings[worker].pointee.wait += waited
         timings[worker].pointee.reduce += reduced.seconds(since: arrived)
         timings[worker].pointee.optimizer += DispatchTime.now().seconds(since: updating)
+    }
+
+    /// Worker `worker`'s part of update number `step` at `rate` of the store, from its
+    /// gradients (every worker calls it: clipping by norm waits for all at the barrier).
+    func updateSlice(worker: Int, step: Int, rate: Float) {
+        parameterUpdate.apply(
+            worker: worker, values: store.values.pointer, gradients: store.gradients.pointer, optimizer: store.optimizer!,
+            step: step, rate: rate, barrier: workers > 1 ? replicas.pool.barrier : nil)
     }
 
     /// Seconds per step of the training so far, averaged over the workers.

@@ -49,11 +49,11 @@ public struct CosineDecay: LearningRateSchedule {
     }
 
     /// Keras's `get_config()`.
-    public var kerasConfig: [String: ScheduleArgument] {
+    public var kerasConfig: [String: KerasArgument] {
         [
-            "initial_learning_rate": .number(Double(initialLearningRate)), "decay_steps": .number(Double(decaySteps)),
+            "initial_learning_rate": .number(Double(initialLearningRate)), "decay_steps": .integer(decaySteps),
             "alpha": .number(Double(alpha)), "warmup_target": warmupTarget.map { .number(Double($0)) } ?? .absent,
-            "warmup_steps": .number(Double(warmupSteps)),
+            "warmup_steps": .integer(warmupSteps),
         ]
     }
 

@@ -44,10 +44,10 @@ public struct CosineDecayRestarts: LearningRateSchedule {
     }
 
     /// Keras's `get_config()`.
-    public var kerasConfig: [String: ScheduleArgument] {
+    public var kerasConfig: [String: KerasArgument] {
         [
             "initial_learning_rate": .number(Double(initialLearningRate)),
-            "first_decay_steps": .number(Double(firstDecaySteps)), "t_mul": .number(Double(tMul)),
+            "first_decay_steps": .integer(firstDecaySteps), "t_mul": .number(Double(tMul)),
             "m_mul": .number(Double(mMul)), "alpha": .number(Double(alpha)),
         ]
     }

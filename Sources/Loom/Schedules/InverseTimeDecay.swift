@@ -29,9 +29,9 @@ public struct InverseTimeDecay: LearningRateSchedule {
     }
 
     /// Keras's `get_config()`.
-    public var kerasConfig: [String: ScheduleArgument] {
+    public var kerasConfig: [String: KerasArgument] {
         [
-            "initial_learning_rate": .number(Double(initialLearningRate)), "decay_steps": .number(Double(decaySteps)),
+            "initial_learning_rate": .number(Double(initialLearningRate)), "decay_steps": .integer(decaySteps),
             "decay_rate": .number(Double(decayRate)), "staircase": .flag(staircase),
         ]
     }

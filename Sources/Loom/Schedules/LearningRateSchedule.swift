@@ -10,19 +10,11 @@ public protocol LearningRateSchedule: Sendable, CustomStringConvertible {
     /// The rate after `step` updates (Keras calls the schedule with `optimizer.iterations`).
     func rate(afterSteps step: Int) -> Float
     /// Keras's `get_config()`, for `.keras` files.
-    var kerasConfig: [String: ScheduleArgument] { get }
+    var kerasConfig: [String: KerasArgument] { get }
     /// The schedule in `LearningRateSchedules.parse`'s syntax (also how a checkpoint names it).
     var description: String { get }
     /// Refuses arguments Keras refuses, or that make a rate that is not finite.
     func check() throws
-}
-
-/// One argument of a schedule's Keras config.
-public enum ScheduleArgument: Equatable, Sendable {
-    case number(Double)
-    case numbers([Double])
-    case flag(Bool)
-    case absent
 }
 
 extension LearningRateSchedule {

@@ -27,7 +27,7 @@ public enum LearningRateSchedules {
     /// Parses `text`; `initialLearningRate` is the initial rate unless the text sets `initial`.
     public static func parse(_ text: String, initialLearningRate: Float) throws -> any LearningRateSchedule {
         let kind = String(text.prefix { $0 != ":" })
-        let arguments = try ScheduleArguments(text: String(text.dropFirst(kind.count + 1)), schedule: kind)
+        let arguments = try KerasArguments(text: String(text.dropFirst(kind.count + 1)), schedule: kind)
         if let names = names[kind] { try arguments.refuseOthers(than: names) }
         let initial = try arguments.float("initial") ?? initialLearningRate
         let schedule: any LearningRateSchedule
@@ -73,7 +73,7 @@ public enum LearningRateSchedules {
 }
 
 /// The `name=value` pairs of a schedule's text, each taken once.
-private final class ScheduleArguments {
+private final class KerasArguments {
     let schedule: String
     private var values: [String: String] = [:]
     private var order: [String] = []

@@ -28,8 +28,8 @@ public struct LinearWarmup: LearningRateSchedule {
     }
 
     /// Keras's `get_config()`.
-    public var kerasConfig: [String: ScheduleArgument] {
-        ["target": .number(Double(target)), "warmup_steps": .number(Double(warmupSteps))]
+    public var kerasConfig: [String: KerasArgument] {
+        ["target": .number(Double(target)), "warmup_steps": .integer(warmupSteps)]
     }
 
     /// The schedule in `LearningRateSchedules.parse`'s syntax.

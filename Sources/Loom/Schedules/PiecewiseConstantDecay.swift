@@ -22,8 +22,8 @@ public struct PiecewiseConstantDecay: LearningRateSchedule {
     }
 
     /// Keras's `get_config()`.
-    public var kerasConfig: [String: ScheduleArgument] {
-        ["boundaries": .numbers(boundaries.map(Double.init)), "values": .numbers(values.map(Double.init))]
+    public var kerasConfig: [String: KerasArgument] {
+        ["boundaries": .integers(boundaries), "values": .numbers(values.map(Double.init))]
     }
 
     /// The schedule in `LearningRateSchedules.parse`'s syntax.

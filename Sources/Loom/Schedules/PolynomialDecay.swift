@@ -41,9 +41,9 @@ public struct PolynomialDecay: LearningRateSchedule {
     }
 
     /// Keras's `get_config()`.
-    public var kerasConfig: [String: ScheduleArgument] {
+    public var kerasConfig: [String: KerasArgument] {
         [
-            "initial_learning_rate": .number(Double(initialLearningRate)), "decay_steps": .number(Double(decaySteps)),
+            "initial_learning_rate": .number(Double(initialLearningRate)), "decay_steps": .integer(decaySteps),
             "end_learning_rate": .number(Double(endLearningRate)), "power": .number(Double(power)), "cycle": .flag(cycle),
         ]
     }

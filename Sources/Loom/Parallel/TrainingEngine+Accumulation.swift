@@ -1,0 +1,130 @@
+import Dispatch
+
+/// The step with gradient accumulation (`GradientAccumulation`): the update's micro-batches
+/// one after the other on the replicas, their sums kept between them, one update (and one
+/// exchange with other processes) at the end.
+extension TrainingEngine {
+    /// The rows of a `batch`-row update this process runs (all of them alone).
+    func localRows(batch: Int) -> Range<Int> {
+        guard let accumulation else { return replicas.localRows(batch: batch) }
+        let ranges = accumulation.plan(batch: batch).ranges
+        return ranges.first!.lowerBound..<ranges.last!.upperBound
+    }
+
+    /// Worker `worker`'s part of an accumulated step over the update's `plan` (every local
+    /// leaf's rows of the `batch`-row update): each micro-batch's forward and backward passes
+    /// on its leaves, then (after the barrier) its sums over the worker's slice, and after the
+    /// last one the exchange (worker 0) and update number `step` at `rate` (none when nil).
+    func runAccumulatedStep(
+        worker: Int, accumulation: GradientAccumulation, workspace: BatchWorkspace, batch: Int,
+        plan: ReplicaSet.ShardPlan, step: Int?, rate: Float, metricCount: Int, loadShard: (Range<Int>) throws -> Void
+    ) {
+        let barrier = replicas.pool.barrier, slice = slices[worker], shards = accumulation.shardsPerStep
+        var computing = 0.0, waiting = 0.0, reducing = 0.0
+        for micro in 0..<accumulation.steps {
+            let start = DispatchTime.now()
+            var shard = worker
+            while shard < shards {
+                defer { shard += workers }
+                let leaf = micro * shards + shard
+                var streams: [[UInt64]]? = accumulation.leafStreams[leaf]
+                runShard(
+                    replicas.replicas[shard], rows: plan.ranges[leaf], streams: &streams, worker: worker, workspace: workspace,
+                    batch: batch, loadShard: loadShard)
+                accumulation.leafStreams[leaf] = streams!
+            }
+            let computed = DispatchTime.now()
+            barrier.wait()
+            let arrived = DispatchTime.now()
+            let weights = plan.weights[(micro * shards)..<((micro + 1) * shards)]
+            accumulation.accumulate(step: micro, shardGradients: replicas.shardGradients, weights: weights, range: slice)
+            if worker == 0 {
+                let ranges = plan.ranges[(micro * shards)..<((micro + 1) * shards)]
+                let headers = replicas.writeShardHeaders(ranges: ranges, batch: batch, metricCount: metricCount)
+                accumulation.accumulate(step: micro, shardHeaders: headers, width: StepHeader.width(metrics: metricCount))
+            }
+            let reduced = DispatchTime.now()
+            // The next micro-batch's passes overwrite the replicas' gradients and losses.
+            barrier.wait()
+            computing += computed.seconds(since: start)
+            waiting += arrived.seconds(since: computed) + DispatchTime.now().seconds(since: reduced)
+            reducing += reduced.seconds(since: arrived)
+        }
+        timings[worker].pointee.compute += computing
+        timings[worker].pointee.wait += waiting
+        timings[worker].pointee.reduce += reducing
+        if replicas.isMultiProcess {
+            if worker == 0 {
+                timeCommunication { try exchangeAccumulated(accumulation, metricCount: metricCount) }
+            }
+            barrier.wait()
+            let failed = exchangedHeader[StepHeader.failedRank] != 0 || exchangedHeader[StepHeader.nonFiniteRank] != 0
+            if failed || stepErrors.contains(where: { $0 != nil }) { return }
+        } else {
+            for index in 0..<workers where stepErrors[index] != nil { return }
+            let root = accumulation.slots[accumulation.finalSlots[0]]
+            (store.gradients.pointer + slice.lowerBound).update(from: root + slice.lowerBound, count: slice.count)
+        }
+        let updating = DispatchTime.now()
+        if let step { updateSlice(worker: worker, step: step, rate: rate) }
+        timings[worker].pointee.optimizer += DispatchTime.now().seconds(since: updating)
+    }
+
+    /// One shard's forward and backward passes on `replica` for `rows` of the batch, with the
+    /// dropout `streams` given (taken on for the pass and kept after it; nil: the replica's
+    /// own). A failed load or a non-finite result goes to the worker's error slot; an empty
+    /// shard (a short last batch) adds nothing. Returns whether the shard's gradient is there.
+    @discardableResult
+    func runShard(
+        _ replica: Replica, rows: Range<Int>, streams: inout [[UInt64]]?, worker: Int, workspace: BatchWorkspace,
+        batch: Int, loadShard: (Range<Int>) throws -> Void
+    ) -> Bool {
+        do {
+            try loadShard(rows)
+        } catch {
+            stepErrors[worker] = error
+        }
+        guard !rows.isEmpty, stepErrors[worker] == nil else {
+            replica.gradients.update(repeating: 0, count: store.count)
+            // A failed shard's header is still written (the step is not taken).
+            if replica.metrics.count != objective.metrics.count { replica.metrics = Array(repeating: 0, count: objective.metrics.count) }
+            return false
+        }
+        let randomized = streams == nil ? [] : replica.layers.compactMap { $0 as? any RandomizedLayer }
+        for (layer, words) in zip(randomized, streams ?? []) { layer.randomState = words }
+        replica.assign(rows: ShardRows(offset: rows.lowerBound, batchSize: batch))
+        replica.backpropagate(
+            inputs: workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
+            targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
+            batch: rows.count, outputCount: workspace.outputCount, width: replicas.outputWidth, objective: objective)
+        if streams != nil { streams = randomized.map(\.randomState) }
+        if guardNonFinite, let failure = NonFiniteStep(replica, layout: store.layout, step: store.step + 1) {
+            stepErrors[worker] = failure
+            return false
+        }
+        return true
+    }
+
+    /// With other processes, worker 0's exchange of an accumulated update: this process's
+    /// pieces (the pending slots) and their headers, flags set, completed with the other ranks'.
+    private func exchangeAccumulated(_ accumulation: GradientAccumulation, metricCount: Int) throws {
+        let rank = Double(replicas.group.rank + 1)
+        let nonFinite = stepErrors.contains { $0 is NonFiniteStep }
+        let failed = !nonFinite && stepErrors.contains { $0 != nil }
+        let flags = [failed ? rank : 0, nonFinite ? rank : 0, TrainingStop.isRequested ? 1 : 0]
+        for slot in accumulation.finalSlots {
+            for (index, flag) in flags.enumerated() { accumulation.slotHeaders[slot][index] = flag }
+        }
+        let count = StepHeader.width(metrics: metricCount)
+        if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
+        try exchangedHeader.withUnsafeMutableBufferPointer { header in
+            try replicas.group.sumShards(
+                ShardSum(
+                    tree: accumulation.tree, shardsPerRank: accumulation.steps * accumulation.shardsPerStep,
+                    pieceFloats: accumulation.finalSlots.map { accumulation.slots[$0] },
+                    pieceHeaders: accumulation.finalSlots.map { accumulation.slotHeaders[$0] },
+                    floats: UnsafeMutableBufferPointer(start: store.gradients.pointer, count: store.count), header: header,
+                    maxima: StepHeader.flags))
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Loom
+
+/// What a Keras 3 model's `compile()` fixed, as a `.keras` file's `compile_config` holds it:
+/// the optimizer with its arguments and learning-rate schedule, the loss and the metrics.
+///
+/// Read and written as Keras 3.15 does. Anything Loom cannot train as Keras would is refused
+/// by name, never dropped: an unknown optimizer, schedule, loss, metric or argument,
+/// `loss_weights`, `weighted_metrics`, an exponential moving average, loss scaling, and
+/// `gradient_accumulation_steps` (Keras averages micro-batches equally and counts them as
+/// updates; Loom's accumulation counts updates).
+public struct KerasCompileConfig {
+    /// The optimizer, with its schedule and clipping.
+    public let optimizer: any Optimizer
+    /// The loss.
+    public let loss: Loss
+    /// The metrics reported.
+    public let metrics: [Metric]
+
+    /// The config of a compiled model.
+    public init(optimizer: any Optimizer, loss: Loss, metrics: [Metric]) {
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+    }
+
+    /// The compile config of a `.keras` file (nil when the model was saved uncompiled), or
+    /// of a JSON config holding one.
+    public static func read(from url: URL) throws -> KerasCompileConfig? {
+        let kind = try KerasModelFile.kind(of: url)
+        guard kind != .hdf5 else { return nil }
+        let config = try KerasModelFile.config(of: url, kind: kind)
+        guard let raw = config.compileConfig else { return nil }
+        return try KerasFileError.naming(url.path) { try KerasCompileConfig(json: raw) }
+    }
+
+    /// Decodes a `compile_config` object.
+    init(json: [String: Any]) throws {
+        let known: Set = [
+            "optimizer", "loss", "metrics", "loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution",
+            "jit_compile", "auto_scale_loss",
+        ]
+        try KerasConfigReader.refuseUnknown(json, known: known, in: "compile_config")
+        for key in ["loss_weights", "weighted_metrics"] where !KerasConfigReader.isNull(json[key]) {
+            throw KerasConfigProblem(message: "compile_config: \(key) is not supported by Loom (compile without it)")
+        }
+        guard let optimizer = json["optimizer"], !KerasConfigReader.isNull(optimizer) else {
+            throw KerasConfigProblem(message: "compile_config has no optimizer")
+        }
+        self.optimizer = try KerasOptimizerConfig.optimizer(from: optimizer)
+        loss = try KerasConfigReader.named(json["loss"], what: "loss") { try Loss(kerasName: $0) }
+        let metrics = json["metrics"].flatMap { KerasConfigReader.isNull($0) ? nil : $0 } ?? [Any]()
+        guard let list = metrics as? [Any] else {
+            throw KerasConfigProblem(message: "compile_config: metrics must be a list (Loom trains one output)")
+        }
+        self.metrics = try list.map { try KerasConfigReader.named($0, what: "metric") { try Metric(kerasName: $0) } }
+    }
+
+    /// The `compile_config` Keras 3 writes; nil when the optimizer or its schedule is not
+    /// Keras's (LARS, a `LinearWarmup`): such a model is saved uncompiled.
+    func json() -> [String: Any]? {
+        guard let optimizer = KerasOptimizerConfig.json(of: optimizer) else { return nil }
+        return [
+            "optimizer": optimizer, "loss": loss.rawValue, "loss_weights": NSNull(), "metrics": metrics.map(\.rawValue),
+            "weighted_metrics": NSNull(), "run_eagerly": false, "steps_per_execution": 1, "jit_compile": false,
+        ]
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Loom
+import TestSupport
+import XCTest
+
+@testable import LoomKeras
+
+/// Compiled Keras models (`Fixtures/Compiled`, from `make_compiled_models.py` with Keras
+/// 3.15.1): Loom trains them as Keras compiled them, from the file alone, to Keras's weights
+/// after one epoch of `fit`; continues Keras's trained file, optimizer state included, to
+/// Keras's second epoch; and saves a compiled model with its state that it continues itself
+/// to the bits of an uninterrupted run. Refusals name what Loom does not do.
+final class KerasCompileTests: XCTestCase {
+    let folder = TemporaryFolder()
+
+    private struct Expected: Decodable {
+        let x: [Float]
+        let y: [Float]
+        let start: [[Float]]
+        let first: [[Float]]
+        let second: [[Float]]
+    }
+
+    private static let names = [
+        "sgd_momentum_clipnorm", "adam_cosine_warmup_global_clipnorm", "adamw_clipvalue", "lamb", "nadam_exponential",
+        "rmsprop_momentum",
+    ]
+
+    private func expected(_ name: String) throws -> (Expected, Tensor, Tensor) {
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: try fixture("Compiled/\(name).json")))
+        return (expected, try Tensor(shape: [32, 5, 3], scalars: expected.x), try Tensor(shape: [32, 1], scalars: expected.y))
+    }
+
+    private func assertWeights(
+        _ model: Sequential, _ expected: [[Float]], _ what: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        for (index, (mine, keras)) in zip(try model.weights(), expected).enumerated() {
+            let worst = zip(mine.scalars, keras).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-5, "\(what), weight \(index)", file: file, line: line)
+        }
+    }
+
+    func testACompiledKerasModelTrainsToKerassWeights() throws {
+        for name in KerasCompileTests.names {
+            let (expected, x, y) = try expected(name)
+            let model = try Sequential(kerasModel: try fixture("Compiled/\(name).keras"))
+            XCTAssertNotNil(model.optimizer, name)
+            XCTAssertEqual(model.loss, .meanSquaredError)
+            XCTAssertEqual(model.metrics, [.mae])
+            try assertWeights(model, expected.start, "\(name) before training")
+            try model.fit(x: x, y: y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0)
+            try assertWeights(model, expected.first, "\(name) after Keras's first epoch")
+        }
+    }
+
+    func testKerassTrainedFileContinuesWithItsOptimizerState() throws {
+        for name in KerasCompileTests.names {
+            let (expected, x, y) = try expected(name)
+            let model = try Sequential(kerasModel: try fixture("Compiled/\(name).trained.keras"))
+            XCTAssertEqual(model.kerasOptimizerVariables()?.iterations, 4, "\(name): Keras's iteration count")
+            try model.fit(x: x, y: y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0)
+            try assertWeights(model, expected.second, "\(name) after Keras's second epoch")
+        }
+    }
+
+    func testLoomsSavedCompiledModelContinuesToTheBitsOfAnUninterruptedRun() throws {
+        for name in KerasCompileTests.names {
+            let (_, x, y) = try expected(name)
+            let straight = try Sequential(kerasModel: try fixture("Compiled/\(name).keras"))
+            try straight.fit(x: x, y: y, epochs: 2, batchSize: 8, shuffle: false, verbose: 0)
+            let first = try Sequential(kerasModel: try fixture("Compiled/\(name).keras"))
+            try first.fit(x: x, y: y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0)
+            let saved = folder.url.appendingPathComponent("\(name).keras")
+            try first.save(to: saved)
+            // For `make_compiled_models.py --check FILE NAME`: Keras continues Loom's file.
+            if let keep = ProcessInfo.processInfo.environment["LOOM_SAVE_COMPILED_TO"] {
+                try? FileManager.default.removeItem(atPath: keep + "/\(name).keras")
+                try FileManager.default.copyItem(at: saved, to: URL(fileURLWithPath: keep + "/\(name).keras"))
+            }
+            XCTAssertEqual(try KerasCompileConfig.read(from: saved)?.optimizer.kerasClassName, first.optimizer?.kerasClassName)
+            let resumed = try Sequential(kerasModel: saved)
+            try resumed.fit(x: x, y: y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0)
+            XCTAssertEqual(try resumed.weights(), try straight.weights(), "\(name): saved and continued, bit for bit")
+            XCTAssertNil(try Sequential(kerasModel: saved, compile: false).optimizer, "compile: false reads no compile config")
+        }
+    }
+
+    /// Keras's gradient accumulation averages micro-batches equally and counts each as a step;
+    /// with SGD at a constant rate and micro-batches of equal rows both definitions agree, and
+    /// Loom's accumulated fit ends at Keras's weights. Loading the compiled file is refused.
+    func testAccumulationWithSGDMatchesKerasWhereTheDefinitionsAgree() throws {
+        let (expected, x, y) = try expected("accumulation_sgd")
+        let url = try fixture("Compiled/accumulation_sgd.keras")
+        XCTAssertThrowsError(try Sequential(kerasModel: url)) { error in
+            XCTAssertTrue("\(error)".contains("gradient_accumulation_steps=2 is refused: Keras averages micro-batches equally"), "\(error)")
+        }
+        let model = try Sequential(kerasModel: url, compile: false)
+        try model.compile(optimizer: SGD(learningRate: 0.1), loss: .meanSquaredError)
+        try assertWeights(model, expected.start, "before training")
+        try model.fit(x: x, y: y, epochs: 1, batchSize: 4, shuffle: false, verbose: 0, gradientAccumulationSteps: 2)
+        try assertWeights(model, expected.first, "after Keras's epoch of accumulated SGD")
+    }
+
+    func testWhatLoomCannotTrainAsKerasIsRefusedByName() throws {
+        let adam: [String: Any] = ["class_name": "Adam", "config": ["learning_rate": 0.001, "name": "adam"] as [String: Any]]
+        func config(_ changes: [String: Any], optimizer: [String: Any]? = nil) -> [String: Any] {
+            ["optimizer": optimizer ?? adam, "loss": "mse", "metrics": ["mae"]].merging(changes) { $1 }
+        }
+        func optimizer(_ className: String, _ arguments: [String: Any]) -> [String: Any] {
+            ["class_name": className, "config": arguments]
+        }
+        let cases: [([String: Any], String)] = [
+            (config([:], optimizer: optimizer("Adam", ["gradient_accumulation_steps": 4])), "gradient_accumulation_steps=4 is refused"),
+            (config([:], optimizer: optimizer("Adafactor", [:])), "the optimizer Adafactor is not supported"),
+            (config([:], optimizer: optimizer("Adam", ["amsgrad": true])), "option 'amsgrad' = true is not supported"),
+            (config([:], optimizer: optimizer("Adam", ["use_ema": true])), "option 'use_ema' = true is not supported"),
+            (config([:], optimizer: optimizer("SGD", ["momentum": 0.9, "dampening": 0.1])), "option 'dampening' is not supported"),
+            (
+                config([:], optimizer: optimizer("Adam", ["clipnorm": 1, "clipvalue": 1])),
+                "only one of clipnorm, clipvalue and global_clipnorm"
+            ),
+            (
+                config([:], optimizer: optimizer("Adam", ["learning_rate": ["class_name": "OneCycle", "config": [:] as [String: Any]]])),
+                "the learning-rate schedule OneCycle is not supported"
+            ),
+            (config(["loss_weights": [1.0]]), "loss_weights is not supported"),
+            (config(["loss": "huber"]), "unknown loss 'huber'"),
+            (config(["metrics": ["auc"]]), "unknown metric 'auc'"),
+            (config(["loss": ["class_name": "BinaryCrossentropy", "config": ["from_logits": true]]]), "from_logits=true is not supported"),
+            (config(["unknown_key": 1]), "'unknown_key' is not supported"),
+        ]
+        for (raw, message) in cases {
+            XCTAssertThrowsError(try KerasCompileConfig(json: raw), message) { error in
+                XCTAssertTrue("\(error)".contains(message), "\(error) should say \(message)")
+            }
+        }
+        let loss = try KerasCompileConfig(
+            json: config(["loss": ["class_name": "MeanSquaredError", "config": ["name": "mse", "reduction": "sum_over_batch_size"]]]))
+        XCTAssertEqual(loss.loss, .meanSquaredError)
+    }
+}
