@@ -21,10 +21,19 @@ struct Convert: ParsableCommand {
     @Option(help: "Weights to load into the input model first (.weights.h5, Keras 2 .h5 or .keras).")
     var weights: String?
 
+    /// Carries a compiled model's compile config and optimizer state to a `.keras` output; one
+    /// Loom cannot read is left behind, and the command says so.
     func run() throws {
+        let url = URL(fileURLWithPath: input)
+        var note = ""
+        do {
+            _ = try KerasCompileConfig.read(from: url)
+        } catch {
+            note = "; not compiled: its compile config is not carried over (\(error))"
+        }
         let model = try Sequential(
-            kerasModel: URL(fileURLWithPath: input), weights: weights.map { URL(fileURLWithPath: $0) }, compile: false)
+            kerasModel: url, weights: weights.map { URL(fileURLWithPath: $0) }, compile: note.isEmpty)
         try model.save(to: URL(fileURLWithPath: output))
-        print("wrote \(output): \(model.layers.count) layers, \(model.parameterCount) parameters")
+        print("wrote \(output): \(model.layers.count) layers, \(model.parameterCount) parameters\(note)")
     }
 }

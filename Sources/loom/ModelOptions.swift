@@ -129,15 +129,30 @@ struct KerasModelOptions: ParsableArguments {
     /// The files these options read, which no output may replace.
     var inputPaths: [String] { [model, weights].compactMap { $0 } }
 
-    /// The model the options name, or nil when there is no `--model`; compiled as the file
-    /// says with `compile` (for training), else its compile config is not read.
-    func load(seed: UInt64 = 0, compile: Bool = false) throws -> Sequential? {
+    /// The model the options name, or nil when there is no `--model`; its compile config is
+    /// not read.
+    func load(seed: UInt64 = 0) throws -> Sequential? {
         guard let model else {
             if weights != nil { throw ValidationError("--weights needs --model (the architecture to load them into)") }
             return nil
         }
         return try Sequential(
-            kerasModel: URL(fileURLWithPath: model), weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: compile)
+            kerasModel: URL(fileURLWithPath: model), weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: false)
+    }
+
+    /// The model compiled as its file says (optimizer state included), for training. A
+    /// compile config Loom cannot train is refused by name, unless `replacesAll` (the command
+    /// line gives the optimizer, the loss and the metrics): the model then comes uncompiled.
+    func loadCompiled(seed: UInt64, replacesAll: Bool) throws -> Sequential? {
+        guard let model else { return try load(seed: seed) }
+        let url = URL(fileURLWithPath: model)
+        do {
+            _ = try KerasCompileConfig.read(from: url)
+        } catch {
+            guard replacesAll else { throw error }
+            return try load(seed: seed)
+        }
+        return try Sequential(kerasModel: url, weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: true)
     }
 
     /// The model the options name; `--model` is required, and so are weights: a config alone

@@ -187,7 +187,8 @@ struct Train: ParsableCommand {
         let dataset = try dataOptions.open(path)
         let targetShape = dataset.targetShape ?? []
         let model =
-            try kerasOptions.load(seed: modelOptions.seed, compile: true)
+            try kerasOptions.loadCompiled(
+                seed: modelOptions.seed, replacesAll: optimizerOptions.isGiven && loss != nil && metrics != nil)
             ?? modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32)
         try model.build(inputShape: dataset.inputShape)
         let microRows = batchSize ?? model.batchSize ?? 32

@@ -87,6 +87,30 @@ extension CLITests {
         }
     }
 
+    /// An accumulated run across ranks, with dropout, continued from its checkpoint for more
+    /// epochs ends with the bits of one run of them all: rank 0's checkpoint holds every
+    /// rank's leaves' dropout streams.
+    func testAccumulatedRunsAcrossRanksResumeToTheSameBits() throws {
+        let data = try importedData()
+        let config = folder.path("dropout-accumulated.json")
+        let model = Sequential(seed: 4) {
+            Input(shape: [8, 2]); LSTM(4, dropout: 0.2); Dropout(0.3); Dense(1)
+        }
+        try model.kerasJSON().write(toFile: config, atomically: true, encoding: .utf8)
+        let common = [
+            "train", "--data", data, "--model", config, "--batch-size", "12", "--accumulate", "3", "--workers", "2", "--quiet",
+        ]
+        let straight = folder.path("accumulated-straight.weights.h5"), resumed = folder.path("accumulated-resumed.weights.h5")
+        let reference = try mpirun(["-np", "2", executable.path] + common + ["--epochs", "3", "--save", straight])
+        XCTAssertEqual(reference.status, 0, reference.output)
+        let checkpoints = ["--checkpoint-dir", folder.path("accumulated-checkpoints"), "--save", resumed]
+        let first = try mpirun(["-np", "2", executable.path] + common + checkpoints + ["--epochs", "2"])
+        XCTAssertEqual(first.status, 0, first.output)
+        let more = try mpirun(["-np", "2", executable.path] + common + checkpoints + ["--epochs", "3", "--resume"])
+        XCTAssertEqual(more.status, 0, more.output)
+        XCTAssertEqual(try weights(resumed), try weights(straight))
+    }
+
     func testEvaluateAndPredictAcrossRanksMatchOneProcess() throws {
         let data = try importedData()
         let model = folder.path("m.keras")

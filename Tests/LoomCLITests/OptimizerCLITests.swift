@@ -1,6 +1,7 @@
 import Foundation
 import Loom
 import XCTest
+import ZIPFoundation
 
 /// `loom train`'s optimizers, clipping, schedules and large-batch recipe: each trains, the
 /// history's learning rate follows the schedule, and a bad value is refused in one line
@@ -101,6 +102,30 @@ extension CLITests {
         let replaced = try loom(["train", "--data", data, "--model", compiled, "--epochs", "1", "--lr", "0.01", "--loss", "mae"])
         XCTAssertTrue(
             replaced.out.contains("The command line replaces the model file's optimizer (Lamb), loss (mean_squared_error)"), replaced.out)
+
+        // A compile config Loom cannot train: refused unless the command line replaces all of it.
+        let parts = folder.url.appendingPathComponent("parts"), huber = folder.path("huber.keras")
+        try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: true)
+        let source = try Archive(url: URL(fileURLWithPath: compiled), accessMode: .read, pathEncoding: nil)
+        for entry in source { _ = try source.extract(entry, to: parts.appendingPathComponent(entry.path)) }
+        let config = parts.appendingPathComponent("config.json")
+        try String(contentsOf: config, encoding: .utf8).replacingOccurrences(
+            of: "\"loss\":\"mean_squared_error\"", with: "\"loss\":\"huber\""
+        )
+        .write(to: config, atomically: true, encoding: .utf8)
+        let archive = try Archive(url: URL(fileURLWithPath: huber), accessMode: .create, pathEncoding: nil)
+        for name in ["config.json", "metadata.json", "model.weights.h5"] {
+            try archive.addEntry(with: name, fileURL: parts.appendingPathComponent(name), compressionMethod: .deflate)
+        }
+        let refused = try loom(["train", "--data", data, "--model", huber, "--epochs", "1", "--loss", "mse"], expect: 1)
+        XCTAssertTrue(refused.err.contains("compile_config: unknown loss 'huber'"), refused.err)
+        try loom([
+            "train", "--data", data, "--model", huber, "--epochs", "1", "--optimizer", "adam", "--loss", "mse", "--metrics", "mae",
+            "--quiet",
+        ])
+        let converted = try loom(["convert", huber, folder.path("converted.keras")])
+        XCTAssertTrue(converted.out.contains("not compiled: its compile config is not carried over"), converted.out)
+        XCTAssertTrue(try loom(["convert", compiled, folder.path("carried.keras")]).out.hasSuffix("parameters\n"))
     }
 }
 

@@ -82,9 +82,11 @@ public final class TrainingRun {
         guard group.size > 1 else { return snapshot }
         let all = try group.allGather(snapshot.encoded()).map { try TrainingSnapshot(encoded: $0) }
         for (rank, other) in all.enumerated() where rank != group.rank {
-            for (name, values) in other.words where name.hasPrefix("replica.") { snapshot.words[name] = values }
-            for (name, values) in other.floats where name.hasPrefix("replica.") { snapshot.floats[name] = values }
-            for (name, values) in other.floats where name.hasPrefix("state.") {
+            // Each rank's copies and leaves are its own (keyed by their global index).
+            let owned = { (name: String) in name.hasPrefix(SnapshotKey.replicaPrefix) || name.hasPrefix(SnapshotKey.leafPrefix) }
+            for (name, values) in other.words where owned(name) { snapshot.words[name] = values }
+            for (name, values) in other.floats where owned(name) { snapshot.floats[name] = values }
+            for (name, values) in other.floats where name.hasPrefix(SnapshotKey.carriedStatePrefix) {
                 // state.<layer>.<store>.<batch size>.<component>: the rows that rank carries.
                 let parts = name.split(separator: ".")
                 guard parts.count == 5, let batch = Int(parts[3]), batch > 0, var merged = snapshot.floats[name],
@@ -103,28 +105,31 @@ public final class TrainingRun {
     private func localSnapshot() -> TrainingSnapshot {
         var snapshot = TrainingSnapshot()
         let store = model.parameterStore
-        snapshot.floats["parameters"] = TrainingRun.array(store.values.pointer, store.count)
-        for (index, buffer) in store.optimizer!.stateBuffers.enumerated() where buffer.capacity >= store.count {
-            snapshot.floats["optimizer.\(index)"] = TrainingRun.array(buffer.pointer, store.count)
+        snapshot.floats[SnapshotKey.parameters] = TrainingRun.array(store.values.pointer, store.count)
+        for (index, buffer) in store.optimizer!.stateBuffers(sizedFor: store.count) {
+            snapshot.floats[SnapshotKey.optimizerState(index)] = TrainingRun.array(buffer.pointer, store.count)
         }
         for (layerIndex, layer) in model.layers.enumerated() {
             for (storeIndex, states) in ((layer as? any StateCarryingLayer)?.stateStores ?? []).enumerated() {
                 for entry in states.entries {
                     for (component, values) in entry.values.enumerated() {
-                        snapshot.floats["state.\(layerIndex).\(storeIndex).\(entry.batchSize).\(component)"] = values
+                        snapshot.floats[
+                            SnapshotKey.carriedState(layer: layerIndex, store: storeIndex) + "\(entry.batchSize).\(component)"] = values
                     }
                 }
             }
-            if let randomized = layer as? any RandomizedLayer { snapshot.words["random.\(layerIndex)"] = randomized.randomState }
+            if let randomized = layer as? any RandomizedLayer {
+                snapshot.words[SnapshotKey.layerRandom(layerIndex)] = randomized.randomState
+            }
         }
         engine.save(into: &snapshot)
-        snapshot.words["position"] = [UInt64(epoch), UInt64(batch), UInt64(store.step), UInt64(engine.localSteps)]
-        snapshot.words["generator"] = epochGenerator.state
-        snapshot.reals["learning_rate"] = [Double(learningRate)]
-        snapshot.reals["totals"] = totals.values
-        for (key, values) in history.history { snapshot.reals["history.\(key)"] = values }
-        for (key, callback) in callbackKeys() { snapshot.reals["callback.\(key)"] = callback.checkpointState }
-        for (name, value) in settings { snapshot.texts["setting.\(name)"] = value }
+        snapshot.words[SnapshotKey.position] = [UInt64(epoch), UInt64(batch), UInt64(store.step), UInt64(engine.localSteps)]
+        snapshot.words[SnapshotKey.generator] = epochGenerator.state
+        snapshot.reals[SnapshotKey.learningRate] = [Double(learningRate)]
+        snapshot.reals[SnapshotKey.totals] = totals.values
+        for (key, values) in history.history { snapshot.reals[SnapshotKey.historyPrefix + key] = values }
+        for (key, callback) in callbackKeys() { snapshot.reals[SnapshotKey.callbackPrefix + key] = callback.checkpointState }
+        for (name, value) in settings { snapshot.texts[SnapshotKey.settingPrefix + name] = value }
         return snapshot
     }
 
@@ -136,19 +141,21 @@ public final class TrainingRun {
         try checkSettings(of: snapshot)
         // Everything is read and checked before anything changes.
         let store = model.parameterStore
-        let parameters = try snapshot.floats("parameters", count: store.count)
-        let stateBuffers = store.optimizer!.stateBuffers.enumerated().filter { $0.element.capacity >= store.count }
-        let optimizerStates = try stateBuffers.map { try snapshot.floats("optimizer.\($0.offset)", count: store.count) }
-        let words = try snapshot.words("position", count: 4)
+        let parameters = try snapshot.floats(SnapshotKey.parameters, count: store.count)
+        let stateBuffers = store.optimizer!.stateBuffers(sizedFor: store.count)
+        let optimizerStates = try stateBuffers.map { try snapshot.floats(SnapshotKey.optimizerState($0.index), count: store.count) }
+        let words = try snapshot.words(SnapshotKey.position, count: 4)
         guard words.allSatisfy({ $0 <= TrainingRun.largestPosition }) else {
             throw LoomError.invalidArgument("the checkpoint's position \(words) holds a number beyond 2^53")
         }
         let position = words.map { Int($0) }
-        guard let generator = SeededGenerator(state: try snapshot.words("generator", count: 4)) else {
+        guard let generator = SeededGenerator(state: try snapshot.words(SnapshotKey.generator, count: 4)) else {
             throw LoomError.invalidArgument("the checkpoint's 'generator' is not a generator's state (all its words are 0)")
         }
-        guard let learningRate = snapshot.reals["learning_rate"]?.first else { throw TrainingSnapshot.missing("learning_rate") }
-        let totals = snapshot.reals["totals"] ?? []
+        guard let learningRate = snapshot.reals[SnapshotKey.learningRate]?.first else {
+            throw TrainingSnapshot.missing(SnapshotKey.learningRate)
+        }
+        let totals = snapshot.reals[SnapshotKey.totals] ?? []
         guard let restoredTotals = RunningTotals(metrics: model.objective!.metrics, values: totals) else {
             throw LoomError.invalidArgument(
                 "the checkpoint's 'totals' (\(totals.count) values) do not fit this run's loss and metrics "
@@ -172,11 +179,15 @@ public final class TrainingRun {
         for (layerIndex, layer) in model.layers.enumerated() {
             if let randomized = layer as? any RandomizedLayer {
                 randomStates.append(
-                    (randomized, try snapshot.words("random.\(layerIndex)", count: randomized.randomState.count)))
+                    (randomized, try snapshot.words(SnapshotKey.layerRandom(layerIndex), count: randomized.randomState.count)))
             }
             for (storeIndex, states) in ((layer as? any StateCarryingLayer)?.stateStores ?? []).enumerated() {
                 carried.append(
-                    (states, try TrainingRun.carriedState(snapshot, prefix: "state.\(layerIndex).\(storeIndex).", store: states)))
+                    (
+                        states,
+                        try TrainingRun.carriedState(
+                            snapshot, prefix: SnapshotKey.carriedState(layer: layerIndex, store: storeIndex), store: states)
+                    ))
             }
         }
         let engineState = try engine.prepareRestore(from: snapshot)
@@ -210,7 +221,7 @@ public final class TrainingRun {
     private func checkSettings(of snapshot: TrainingSnapshot) throws {
         let expected = settings.merging(TrainingRun.unrecordedDefaults) { given, _ in given }
         for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
-            var saved = snapshot.texts["setting.\(name)"]
+            var saved = snapshot.texts[SnapshotKey.settingPrefix + name]
             if saved == nil, let absent = TrainingRun.unrecordedDefaults[name] {
                 saved = absent
             } else if saved == nil, name == TrainingRun.globalShardsSetting {
@@ -243,11 +254,11 @@ public final class TrainingRun {
     private static func inferredGlobalShards(_ snapshot: TrainingSnapshot) -> Int? {
         let names = Array(snapshot.floats.keys) + Array(snapshot.words.keys)
         let replicas = names.compactMap { name -> Int? in
-            guard name.hasPrefix("replica.") else { return nil }
-            return Int(name.dropFirst("replica.".count).prefix { $0 != "." })
+            guard name.hasPrefix(SnapshotKey.replicaPrefix) else { return nil }
+            return Int(name.dropFirst(SnapshotKey.replicaPrefix.count).prefix { $0 != "." })
         }
         guard let highest = replicas.max() else { return nil }
-        let local = snapshot.texts["setting.shards"].flatMap { Int($0) } ?? 1
+        let local = snapshot.texts[SnapshotKey.settingPrefix + "shards"].flatMap { Int($0) } ?? 1
         return max(local, highest + 1)
     }
 
@@ -258,12 +269,12 @@ public final class TrainingRun {
     /// The history of `epochs` finished epochs in `snapshot`: every key with one value per epoch.
     private static func history(in snapshot: TrainingSnapshot, epochs: Int) throws -> History {
         var history = History()
-        for (name, values) in snapshot.reals where name.hasPrefix("history.") {
+        for (name, values) in snapshot.reals where name.hasPrefix(SnapshotKey.historyPrefix) {
             guard values.count == epochs else {
                 throw LoomError.invalidArgument(
                     "the checkpoint's '\(name)' holds \(values.count) values for \(epochs) finished epochs; it is malformed")
             }
-            history.history[String(name.dropFirst("history.".count))] = values
+            history.history[String(name.dropFirst(SnapshotKey.historyPrefix.count))] = values
         }
         history.epoch = Array(0..<(history.history.isEmpty ? 0 : epochs))
         return history
@@ -275,7 +286,7 @@ public final class TrainingRun {
         let keyed = callbackKeys()
         let previous = keyed.map { $0.1.checkpointState }
         for (key, callback) in keyed {
-            guard let state = snapshot.reals["callback.\(key)"] else { continue }
+            guard let state = snapshot.reals[SnapshotKey.callbackPrefix + key] else { continue }
             callback.checkpointState = state
             guard callback.checkpointState.elementsEqual(state, by: { $0.bitPattern == $1.bitPattern }) else {
                 for ((_, callback), state) in zip(keyed, previous) { callback.checkpointState = state }

@@ -10,7 +10,8 @@
 /// - `words`: `position` = [next epoch, next batch of that epoch, optimizer steps, local
 ///   steps since the last parameter average]; `generator` (the model's, as it was when that
 ///   epoch's order was drawn); `random.<layer>` and `replica.<s>.random.<layer>` (dropout
-///   generators, `SeededGenerator.state` words).
+///   generators, `SeededGenerator.state` words); with gradient accumulation
+///   `leaf.<leaf>.random.<randomized layer>` (each leaf's).
 /// - `reals`: `learning_rate`; `totals` (the epoch's running loss and metric sums and its
 ///   sample count); `history.<key>` (one value per finished epoch); `callback.<type>.<n>`
 ///   (each callback's `checkpointState`).
@@ -76,7 +77,7 @@ extension Sequential {
     /// with them; the rest of the run's state is for `TrainingRun.restore`.
     public func loadWeights(from snapshot: TrainingSnapshot) throws {
         try build()
-        let values = try snapshot.floats("parameters", count: parameterCount)
+        let values = try snapshot.floats(SnapshotKey.parameters, count: parameterCount)
         values.withUnsafeBufferPointer { parameterStore.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
     }
 }

@@ -216,7 +216,7 @@ extension Sequential {
     /// Throws on every rank unless all hold the same parameters (CRC-32 of their bits).
     private func checkSameWeights(_ group: any ProcessGroup, when: String) throws {
         var snapshot = TrainingSnapshot()
-        snapshot.floats["parameters"] = TrainingRun.array(parameterStore.values.pointer, parameterCount)
+        snapshot.floats[SnapshotKey.parameters] = TrainingRun.array(parameterStore.values.pointer, parameterCount)
         try group.checkSame("the weights at the \(when) of fit (their CRC-32)", String(snapshot.checksum))
     }
 

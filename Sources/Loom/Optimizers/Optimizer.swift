@@ -46,6 +46,12 @@ public protocol Optimizer: AnyObject {
 }
 
 extension Optimizer {
+    /// The state buffers sized for `count` parameters, with their indices in `stateBuffers`:
+    /// what snapshots and parameter averaging carry.
+    func stateBuffers(sizedFor count: Int) -> [(index: Int, buffer: FloatBuffer)] {
+        stateBuffers.enumerated().filter { $0.element.capacity >= count }.map { ($0.offset, $0.element) }
+    }
+
     /// Nothing to advance.
     public func willUpdate(step: Int) {}
 

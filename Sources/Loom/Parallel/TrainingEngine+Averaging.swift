@@ -40,7 +40,7 @@ extension TrainingEngine {
         var buffers: [([UnsafeMutablePointer<Float>], UnsafeMutablePointer<Float>?)] = [
             (copies.map { $0.ownParameters!.pointer }, target)
         ]
-        for index in states[0].indices where states[0][index].capacity >= store.count {
+        for (index, _) in copies[0].optimizer!.stateBuffers(sizedFor: store.count) {
             buffers.append((states.map { $0[index].pointer }, nil))
         }
         return buffers

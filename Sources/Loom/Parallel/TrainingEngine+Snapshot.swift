@@ -8,7 +8,7 @@ extension TrainingEngine {
         if let accumulation {
             for (leaf, streams) in accumulation.leafStreams.enumerated() {
                 for (index, words) in streams.enumerated() {
-                    snapshot.words["leaf.\(accumulation.firstLeaf + leaf).random.\(index)"] = words
+                    snapshot.words[SnapshotKey.leafRandom(leaf: accumulation.firstLeaf + leaf, index: index)] = words
                 }
             }
         }
@@ -16,13 +16,14 @@ extension TrainingEngine {
             let s = replicas.firstShard + local
             for (index, layer) in replica.layers.enumerated() {
                 if let randomized = layer as? any RandomizedLayer {
-                    snapshot.words["replica.\(s).random.\(index)"] = randomized.randomState
+                    snapshot.words[SnapshotKey.replicaRandom(shard: s, layer: index)] = randomized.randomState
                 }
             }
             if let own = replica.ownParameters, let optimizer = replica.optimizer {
-                snapshot.floats["replica.\(s).parameters"] = TrainingRun.array(own.pointer, store.count)
-                for (index, buffer) in optimizer.stateBuffers.enumerated() where buffer.capacity >= store.count {
-                    snapshot.floats["replica.\(s).optimizer.\(index)"] = TrainingRun.array(buffer.pointer, store.count)
+                snapshot.floats[SnapshotKey.replicaParameters(shard: s)] = TrainingRun.array(own.pointer, store.count)
+                for (index, buffer) in optimizer.stateBuffers(sizedFor: store.count) {
+                    snapshot.floats[SnapshotKey.replicaOptimizerState(shard: s, index: index)] = TrainingRun.array(
+                        buffer.pointer, store.count)
                 }
             }
         }
@@ -36,7 +37,7 @@ extension TrainingEngine {
         let leafStreams = try accumulation.map { accumulation in
             try accumulation.leafStreams.enumerated().map { leaf, streams in
                 try streams.enumerated().map { index, words in
-                    try snapshot.words("leaf.\(accumulation.firstLeaf + leaf).random.\(index)", count: words.count)
+                    try snapshot.words(SnapshotKey.leafRandom(leaf: accumulation.firstLeaf + leaf, index: index), count: words.count)
                 }
             }
         }
@@ -45,12 +46,15 @@ extension TrainingEngine {
             for (index, layer) in replica.layers.enumerated() {
                 guard let randomized = layer as? any RandomizedLayer else { continue }
                 randomStates.append(
-                    (randomized, try snapshot.words("replica.\(s).random.\(index)", count: randomized.randomState.count)))
+                    (randomized, try snapshot.words(SnapshotKey.replicaRandom(shard: s, layer: index), count: randomized.randomState.count))
+                )
             }
             if let own = replica.ownParameters, let optimizer = replica.optimizer {
-                writes.append((own.pointer, try snapshot.floats("replica.\(s).parameters", count: store.count)))
-                for (index, buffer) in optimizer.stateBuffers.enumerated() where buffer.capacity >= store.count {
-                    writes.append((buffer.pointer, try snapshot.floats("replica.\(s).optimizer.\(index)", count: store.count)))
+                writes.append((own.pointer, try snapshot.floats(SnapshotKey.replicaParameters(shard: s), count: store.count)))
+                for (index, buffer) in optimizer.stateBuffers(sizedFor: store.count) {
+                    writes.append(
+                        (buffer.pointer, try snapshot.floats(SnapshotKey.replicaOptimizerState(shard: s, index: index), count: store.count))
+                    )
                 }
             }
         }

@@ -87,7 +87,7 @@ public final class BackupAndRestore: Callback {
             found = try folder.latest()
         }
         guard let snapshot = found else { return nil }
-        resumedFromStep = snapshot.words["position"].flatMap { $0.count == 4 ? Int(exactly: $0[2]) : nil }
+        resumedFromStep = snapshot.words[SnapshotKey.position].flatMap { $0.count == 4 ? Int(exactly: $0[2]) : nil }
         lastSavedStep = resumedFromStep
         return snapshot
     }
