@@ -1,4 +1,5 @@
 import ArgumentParser
+@preconcurrency import Glibc
 import Loom
 import LoomMPI
 
@@ -15,6 +16,9 @@ struct LoomCommand: ParsableCommand {
     /// Refuses a `LOOM_KERNEL_LEVEL` that names no level before any work starts; under
     /// `mpirun`, joins the job first (see `Job`).
     static func main() {
+        // Each line reaches a log file or a pipe as it is printed (stdout is block-buffered
+        // when it is not a terminal: a batch job's log would stay empty for hours).
+        setvbuf(stdout, nil, _IOLBF, 0)
         if let problem = Kernels.requestedLevelProblem { exit(withError: ValidationError(problem)) }
         if MPIProcessGroup.launchedByMPIRun { Job.runUnderMPIRun(self) }
         main(nil)

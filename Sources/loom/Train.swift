@@ -52,7 +52,7 @@ struct Train: ParsableCommand {
     @Option(help: "Write the trained model for Keras: .keras (model), .weights.h5 (weights) or .json (config).")
     var save: String?
 
-    @Option(help: "Write the per-epoch losses and metrics to this CSV file.")
+    @Option(help: "Write the per-epoch losses and metrics to this CSV file (again after every epoch).")
     var history: String?
 
     @Flag(help: "Print nothing while training.")
@@ -226,6 +226,8 @@ struct Train: ParsableCommand {
             try model.summary()
         }
         var callbacks: [any Callback] = []
+        let historyWriter = historyTarget.map(HistoryWriter.init)
+        if let historyWriter { callbacks.append(historyWriter) }
         let backup = try checkpointDir.map { try backupCallback(folder: $0, data: path, model: model) }
         if let backup { callbacks.append(backup) }
         if let patience = earlyStopping { callbacks.append(EarlyStopping(monitor: monitor, patience: patience)) }
@@ -244,7 +246,7 @@ struct Train: ParsableCommand {
             validationSplit: validationSplit, verbose: speaking ? 1 : 0, resetStatesEachEpoch: statefulRun,
             workers: workers, averaging: averagingMode, fixedShards: fixedShards, callbacks: callbacks,
             gradientAccumulationSteps: accumulate, processGroup: group)
-        if let historyTarget { try writeHistory(result, to: historyTarget) }
+        if let historyWriter { try historyWriter.write(result) }
         let stopped = TrainingStop.isRequested
         // A run stopped with nothing to resume from still leaves what was asked: the model of
         // its last finished step.
@@ -314,17 +316,6 @@ struct Train: ParsableCommand {
         return backup
     }
 
-    private func writeHistory(_ history: History, to output: OutputFile) throws {
-        // Training values, then validation values, then the learning rate.
-        func rank(_ key: String) -> Int { key == "learning_rate" ? 2 : key.hasPrefix("val_") ? 1 : 0 }
-        let keys = history.history.keys.sorted { (rank($0), $0) < (rank($1), $1) }
-        var lines = [(["epoch"] + keys).joined(separator: ",")]
-        for (row, epoch) in history.epoch.enumerated() {
-            lines.append(([String(epoch + 1)] + keys.map { String(history[$0][row]) }).joined(separator: ","))
-        }
-        try output.write(Data((lines.joined(separator: "\n") + "\n").utf8))
-    }
-
     /// Prints the validation loss next to a naive forecast's: every output predicted as the
     /// target's value at the window's last timestep (files from `loom import csv` record which
     /// feature that is).
@@ -355,7 +346,11 @@ struct Train: ParsableCommand {
             width: outputs, gradient: nil)
         print(
             String(
-                format: "Validation loss %.5f against %.5f for the naive forecast (last value repeated): %.1fx better",
-                validationLoss, baseline, baseline / max(validationLoss, .leastNonzeroMagnitude)))
+                format: "Validation loss %.5f against %.5f for the naive forecast (last value repeated): %@", validationLoss,
+                baseline,
+                validationLoss <= baseline
+                    ? String(format: "%.1fx better", baseline / max(validationLoss, .leastNonzeroMagnitude))
+                    : String(
+                        format: "%.1fx worse (train longer, or a larger model)", validationLoss / max(baseline, .leastNonzeroMagnitude))))
     }
 }
