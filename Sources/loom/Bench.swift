@@ -238,8 +238,11 @@ struct Bench: ParsableCommand {
         }
     }
 
+    /// The row speedups are measured against: the fewest workers (whatever order --workers lists).
+    private func baseline(_ rows: [Row]) -> Row { rows.min { $0.workers < $1.workers }! }
+
     private func report(_ rows: [Row], batchSize: Int) {
-        let base = rows[0]
+        let base = baseline(rows)
         print("workers  samples/s  speedup  efficiency  step ms  compute  wait  reduce  optimizer")
         for row in rows {
             let speedup = row.samplesPerSecond / base.samplesPerSecond * Double(base.workers)
@@ -250,7 +253,10 @@ struct Bench: ParsableCommand {
                     row.workers, row.samplesPerSecond, speedup, 100 * speedup / Double(row.workers), p.total * 1e3,
                     100 * p.compute / step, 100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step))
         }
-        guard let one = rows.first(where: { $0.workers == 1 }), let last = rows.last, last.workers > 1 else { return }
+        // The projection starts from the largest count measured.
+        guard let one = rows.first(where: { $0.workers == 1 }), let last = rows.max(by: { $0.workers < $1.workers }),
+            last.workers > 1
+        else { return }
         let p = last.profile, p0 = Double(last.workers)
         let divisible = (p.compute + p.optimizer) * p0
         let fixed = p.reduce + p.wait + max(0, p.total - p.compute - p.wait - p.reduce - p.optimizer)
@@ -302,7 +308,7 @@ struct Bench: ParsableCommand {
     }
 
     private func writeCSV(_ rows: [Row], to output: OutputFile) throws {
-        let base = rows[0]
+        let base = baseline(rows)
         var lines = [
             "workers,samples_per_second,speedup,efficiency,step_seconds,compute_seconds,wait_seconds,reduce_seconds,optimizer_seconds"
         ]
@@ -318,35 +324,54 @@ struct Bench: ParsableCommand {
         try output.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
-    /// Speedup against workers, with the ideal line, as a small standalone SVG.
+    /// Speedup against workers, with the ideal line, tick labels and a legend, as a small
+    /// standalone SVG.
     private func writePlot(_ rows: [Row], to output: OutputFile, title: String, batchSize: Int) throws {
-        let base = rows[0]
-        let maxWorkers = Double(rows.map(\.workers).max()!)
+        let base = baseline(rows), sorted = rows.sorted { $0.workers < $1.workers }
+        let maxWorkers = Double(sorted.last!.workers)
         let (width, height, margin) = (480.0, 320.0, 48.0)
-        func point(_ workers: Double, _ speedup: Double) -> String {
-            let px = margin + (workers - 1) / max(maxWorkers - 1, 1) * (width - 2 * margin)
-            let py = height - margin - (speedup - 1) / max(maxWorkers - 1, 1) * (height - 2 * margin)
-            return String(format: "%.1f,%.1f", px, py)
-        }
-        let measured = rows.map { point(Double($0.workers), $0.samplesPerSecond / base.samplesPerSecond * Double(base.workers)) }
+        func speedup(_ row: Row) -> Double { row.samplesPerSecond / base.samplesPerSecond * Double(base.workers) }
+        // The speedup axis spans the ideal line and every measured point (a slowdown included).
+        let low = min(1, (sorted.map(speedup).min()! * 10).rounded(.down) / 10)
+        let high = max(maxWorkers, sorted.map(speedup).max()!)
+        func x(_ workers: Double) -> Double { margin + (workers - 1) / max(maxWorkers - 1, 1) * (width - 2 * margin) }
+        func y(_ speedup: Double) -> Double { height - margin - (speedup - low) / max(high - low, 1e-9) * (height - 2 * margin) }
+        func point(_ workers: Double, _ speedup: Double) -> String { String(format: "%.1f,%.1f", x(workers), y(speedup)) }
+        let measured = sorted.map { point(Double($0.workers), speedup($0)) }
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
             <text x="\(Int(width / 2))" y="20" text-anchor="middle">Loom data-parallel speedup: \(title), batch \(batchSize)</text>
             <line x1="\(margin)" y1="\(height - margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="black"/>
             <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(height - margin)" stroke="black"/>
-            <text x="\(Int(width / 2))" y="\(Int(height - 12))" text-anchor="middle">workers</text>
+            <text x="\(Int(width / 2))" y="\(Int(height - 8))" text-anchor="middle">workers</text>
             <text x="14" y="\(Int(height / 2))" transform="rotate(-90 14 \(Int(height / 2)))" text-anchor="middle">speedup</text>
             <polyline points="\(point(1, 1)) \(point(maxWorkers, maxWorkers))" fill="none" stroke="gray" stroke-dasharray="4"/>
             <polyline points="\(measured.joined(separator: " "))" fill="none" stroke="steelblue" stroke-width="2"/>
+            <line x1="\(margin + 10)" y1="\(margin)" x2="\(margin + 34)" y2="\(margin)" stroke="steelblue" stroke-width="2"/>
+            <text x="\(margin + 40)" y="\(margin + 4)">measured</text>
+            <line x1="\(margin + 10)" y1="\(margin + 18)" x2="\(margin + 34)" y2="\(margin + 18)" stroke="gray" stroke-dasharray="4"/>
+            <text x="\(margin + 40)" y="\(margin + 22)">ideal (speedup = workers)</text>
 
             """
-        for (row, location) in zip(rows, measured) {
+        // Ticks: every measured worker count on x, every whole speedup up to the most workers on y.
+        for workers in Set(sorted.map(\.workers)).sorted() {
+            let px = String(format: "%.1f", x(Double(workers)))
+            svg += "<line x1=\"\(px)\" y1=\"\(height - margin)\" x2=\"\(px)\" y2=\"\(height - margin + 5)\" stroke=\"black\"/>\n"
+            svg += "<text x=\"\(px)\" y=\"\(height - margin + 18)\" text-anchor=\"middle\">\(workers)</text>\n"
+        }
+        let step = max(1, Int(high) / 8)
+        for value in stride(from: 1, through: Int(high), by: step) {
+            let py = String(format: "%.1f", y(Double(value)))
+            svg += "<line x1=\"\(margin - 5)\" y1=\"\(py)\" x2=\"\(margin)\" y2=\"\(py)\" stroke=\"black\"/>\n"
+            svg += "<text x=\"\(margin - 8)\" y=\"\(py)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(value)</text>\n"
+        }
+        for (row, location) in zip(sorted, measured) {
             let xy = location.split(separator: ",")
             svg += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"4\" fill=\"steelblue\"/>\n"
             svg +=
                 "<text x=\"\(xy[0])\" y=\"\(Double(xy[1])! - 8)\" text-anchor=\"middle\">"
-                + String(format: "%.2fx", row.samplesPerSecond / base.samplesPerSecond * Double(base.workers)) + "</text>\n"
+                + String(format: "%.2fx", speedup(row)) + "</text>\n"
         }
         svg += "</svg>\n"
         try output.write(Data(svg.utf8))

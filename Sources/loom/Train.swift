@@ -55,6 +55,9 @@ struct Train: ParsableCommand {
     @Option(help: "Write the per-epoch losses and metrics to this CSV file (again after every epoch).")
     var history: String?
 
+    @Option(help: "Write TensorBoard event files into DIR/train and DIR/validation after every epoch (created if missing).")
+    var tensorboard: String?
+
     @Flag(help: "Print nothing while training.")
     var quiet = false
 
@@ -173,11 +176,12 @@ struct Train: ParsableCommand {
         // Outputs are checked before the first step: a typo costs a second, not the run. Only
         // rank 0 writes; an error there stops every rank.
         let inputs = [path] + kerasOptions.inputPaths
-        let (saveTarget, historyTarget) = try Job.together("check its output paths") {
-            guard Job.speaks else { return (OutputFile?.none, OutputFile?.none) }
+        let (saveTarget, historyTarget, board) = try Job.together("check its output paths") {
+            guard Job.speaks else { return (OutputFile?.none, OutputFile?.none, TensorBoard?.none) }
             let targets = (
                 try save.map { try OutputFile($0, role: "--save", inputs: inputs) },
-                try history.map { try OutputFile($0, role: "--history", inputs: inputs) }
+                try history.map { try OutputFile($0, role: "--history", inputs: inputs) },
+                try tensorboard.map { try TensorBoard(logDir: $0) }
             )
             let outputs = [targets.0, targets.1].compactMap { $0 }
             try OutputFile.checkDistinct(outputs)
@@ -228,6 +232,7 @@ struct Train: ParsableCommand {
         var callbacks: [any Callback] = []
         let historyWriter = historyTarget.map(HistoryWriter.init)
         if let historyWriter { callbacks.append(historyWriter) }
+        if let board { callbacks.append(board) }
         let backup = try checkpointDir.map { try backupCallback(folder: $0, data: path, model: model) }
         if let backup { callbacks.append(backup) }
         if let patience = earlyStopping { callbacks.append(EarlyStopping(monitor: monitor, patience: patience)) }
@@ -278,7 +283,7 @@ struct Train: ParsableCommand {
     /// must be as the checkpoint recorded them.
     static let optionsAResumeMayChange: Set<String> = [
         "--epochs", "--save", "--history", "--quiet", "--resume", "--checkpoint-dir", "--checkpoint-every", "--keep", "--data",
-        "--blas-threads", "--allow-external-data",
+        "--blas-threads", "--allow-external-data", "--tensorboard",
     ]
 
     /// The --checkpoint-dir callback: takes the folder (rank 0), refuses one holding an

@@ -9,7 +9,7 @@ extension CLITests {
         let csv = try writeSeries()
         let data = folder.path("series.h5"), log = folder.path("train.log"), history = folder.path("history.csv")
         try loom(["import", "csv", csv, "--window", "8", "--columns", "s", "--out", data])
-        FileManager.default.createFile(atPath: log, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: log, contents: nil))
         let process = Process()
         process.executableURL = executable
         process.arguments = ["train", "--data", data, "--units", "16", "--epochs", "100000", "--history", history]
@@ -49,5 +49,37 @@ extension CLITests {
         let numbers = line.split(separator: " ").compactMap { Double($0) }
         XCTAssertEqual(numbers.count, 2, String(line))
         XCTAssertTrue(line.contains(numbers[0] <= numbers[1] ? "x better" : "x worse"), String(line))
+    }
+
+    /// `--tensorboard DIR` writes an event file into each run's folder (read back and checked in
+    /// `TensorBoardTests`; TensorBoard's own reader lists their scalars); a DIR that is a file is
+    /// refused before any work.
+    func testTensorBoardEventFilesForEachRun() throws {
+        let csv = try writeSeries()
+        let data = folder.path("series.h5"), logs = folder.path("logs")
+        try loom(["import", "csv", csv, "--window", "8", "--columns", "s", "--out", data])
+        try loom(["train", "--data", data, "--units", "4", "--epochs", "2", "--quiet", "--tensorboard", logs])
+        for run in ["train", "validation"] {
+            let files = try FileManager.default.contentsOfDirectory(atPath: logs + "/" + run)
+            XCTAssertEqual(files.count, 1, run)
+            XCTAssertTrue(files[0].hasPrefix("events.out.tfevents.") && files[0].hasSuffix(".v2"), files[0])
+        }
+        let refused = try loom(["train", "--data", data, "--epochs", "1", "--tensorboard", data], expect: 1)
+        XCTAssertTrue(refused.err.contains("TensorBoard: '\(data)' exists and is not a folder"), refused.err)
+        XCTAssertEqual(refused.out, "")
+    }
+
+    /// `loom bench --workers 2,1`: speedups are against the fewest workers, however listed, and
+    /// the plot has tick labels and a legend for both lines.
+    func testBenchMeasuresAgainstTheFewestWorkersAndLabelsItsPlot() throws {
+        let svg = folder.path("speedup.svg")
+        let bench = try loom(["bench", "--workers", "2,1", "--steps", "4", "--rounds", "1", "--units", "4", "--plot", svg])
+        let one = try XCTUnwrap(bench.out.split(separator: "\n").first { $0.split(separator: " ").first == "1" })
+        XCTAssertTrue(one.contains(" 1.00x "), String(one))
+        XCTAssertTrue(bench.out.contains("projected speedup"), bench.out)
+        let plot = try String(contentsOfFile: svg, encoding: .utf8)
+        for label in ["measured", "ideal (speedup = workers)", ">1</text>", ">2</text>"] {
+            XCTAssertTrue(plot.contains(label), label)
+        }
     }
 }

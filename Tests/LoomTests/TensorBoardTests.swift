@@ -1,0 +1,120 @@
+import Foundation
+import TestSupport
+import XCTest
+
+@testable import Loom
+
+/// TensorBoard event files as TensorFlow writes them: TFRecord frames whose masked CRC-32Cs
+/// check, a first `file_version` event, then one event per epoch with Keras 3's tags in the
+/// `train` and `validation` runs.
+final class TensorBoardTests: XCTestCase {
+    let folder = TemporaryFolder()
+
+    /// The records of a TFRecord file, each frame's checksums verified.
+    private func records(_ url: URL) throws -> [[UInt8]] {
+        let bytes = [UInt8](try Data(contentsOf: url))
+        var records: [[UInt8]] = [], at = 0
+        func word<T: FixedWidthInteger>(_ type: T.Type) -> T {
+            defer { at += MemoryLayout<T>.size }
+            return bytes[at..<(at + MemoryLayout<T>.size)].reversed().reduce(T(0)) { $0 << 8 | T($1) }
+        }
+        while at < bytes.count {
+            let lengthBytes = Array(bytes[at..<(at + 8)])
+            let length = Int(word(UInt64.self))
+            XCTAssertEqual(word(UInt32.self), CRC32C.masked(lengthBytes))
+            let record = Array(bytes[at..<(at + length)])
+            at += length
+            XCTAssertEqual(word(UInt32.self), CRC32C.masked(record))
+            records.append(record)
+        }
+        return records
+    }
+
+    /// The (field, value) pairs of a protocol buffer: varints as UInt64, fixed64 and fixed32 as
+    /// their bits, length-delimited as bytes.
+    private func fields(_ bytes: [UInt8]) -> [(Int, Any)] {
+        var at = 0, result: [(Int, Any)] = []
+        func varint() -> UInt64 {
+            var value: UInt64 = 0, shift: UInt64 = 0
+            while true {
+                let byte = bytes[at]
+                at += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
+        }
+        while at < bytes.count {
+            let key = varint()
+            switch key & 7 {
+            case 0: result.append((Int(key >> 3), varint()))
+            case 1:
+                result.append((Int(key >> 3), bytes[at..<(at + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+                at += 8
+            case 5:
+                result.append((Int(key >> 3), bytes[at..<(at + 4)].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
+                at += 4
+            default:
+                let length = Int(varint())
+                result.append((Int(key >> 3), Array(bytes[at..<(at + length)])))
+                at += length
+            }
+        }
+        return result
+    }
+
+    /// Each event's step and its scalars (tag → value), after the first (version) event.
+    private func scalars(in run: URL) throws -> [(step: Int, values: [String: Float])] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix("events.out.tfevents.") }
+        XCTAssertEqual(files.count, 1)
+        let events = try records(run.appendingPathComponent(files[0])).map(fields)
+        XCTAssertEqual(events.first?.first { $0.0 == 3 }.map { String(decoding: $0.1 as! [UInt8], as: UTF8.self) }, "brain.Event:2")
+        return events.dropFirst().map { event in
+            let step = Int(event.first { $0.0 == 2 }?.1 as? UInt64 ?? 0)
+            var values: [String: Float] = [:]
+            for case (5, let summary as [UInt8]) in event {
+                for case (1, let value as [UInt8]) in fields(summary) {
+                    let parts = fields(value)
+                    let tag = String(decoding: parts.first { $0.0 == 1 }!.1 as! [UInt8], as: UTF8.self)
+                    values[tag] = Float(bitPattern: parts.first { $0.0 == 2 }!.1 as! UInt32)
+                }
+            }
+            return (step, values)
+        }
+    }
+
+    func testAFitWritesKerasTagsPerEpochInBothRuns() throws {
+        let (x, y) = sineData(samples: 20, timesteps: 4, seed: 3)
+        let model = Sequential(seed: 2) {
+            Input(shape: [4, 1]); LSTM(3); Dense(1)
+        }
+        try model.compile(optimizer: Adam(), loss: .meanSquaredError, metrics: [.mae])
+        let logs = folder.url.appendingPathComponent("runs/one")
+        let history = try model.fit(
+            x: x, y: y, epochs: 3, batchSize: 4, validationSplit: 0.2, verbose: 0,
+            callbacks: [try TensorBoard(logDir: logs.path, updateFrequency: 2)])
+        let train = try scalars(in: logs.appendingPathComponent("train"))
+        let epochs = train.filter { $0.values["epoch_loss"] != nil }
+        XCTAssertEqual(epochs.map(\.step), [0, 1, 2])
+        XCTAssertEqual(epochs.map { $0.values["epoch_loss"]! }, history["loss"].map(Float.init))
+        XCTAssertEqual(Set(epochs[0].values.keys), ["epoch_loss", "epoch_mae", "epoch_learning_rate"])
+        XCTAssertEqual(train.filter { $0.values["batch_loss"] != nil }.map(\.step), [2, 4, 6, 8, 10, 12])
+        let validation = try scalars(in: logs.appendingPathComponent("validation"))
+        XCTAssertEqual(validation.map { $0.values["epoch_loss"]! }, history["val_loss"].map(Float.init))
+        XCTAssertEqual(Set(validation[0].values.keys), ["epoch_loss", "epoch_mae"])
+    }
+
+    func testAPathThatIsAFileIsRefusedBeforeTraining() throws {
+        let file = folder.url.appendingPathComponent("taken")
+        try Data("x".utf8).write(to: file)
+        let model = Sequential {
+            Input(shape: [2]); Dense(1)
+        }
+        try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+        XCTAssertThrowsError(
+            try model.fit(x: Tensor(shape: [4, 2]), y: Tensor(shape: [4, 1]), verbose: 0, callbacks: [try TensorBoard(logDir: file.path)])
+        ) { error in XCTAssertTrue("\(error)".contains("exists and is not a folder"), "\(error)") }
+        XCTAssertEqual(model.parameterStore.step, 0)
+        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283, "the standard check value")
+    }
+}
