@@ -5,8 +5,8 @@ import Loom
 import LoomHDF5
 
 /// `loom time-to-loss`: the figure large-batch users compare. Trains the same model (same
-/// seed and data) at each batch size and worker count with the optimizer options (the
-/// large-batch recipe among them), and reports for each the epochs, updates and wall seconds
+/// seed and data) at each batch size (rows an update, as `--accumulate` micro-batches) and
+/// worker count with the optimizer options (the large-batch recipe among them), and reports for each the epochs, updates and wall seconds
 /// until the validation loss first reaches `--target-loss`, and the best validation loss
 /// reached, as a table and optionally a CSV.
 struct TimeToLoss: ParsableCommand {
@@ -27,6 +27,9 @@ struct TimeToLoss: ParsableCommand {
     @Option(help: "Comma-separated worker counts.")
     var workers = "1,2"
 
+    @Option(help: "Run each update as this many micro-batches (each batch size must divide by it).")
+    var accumulate = 1
+
     @Option(help: "Epochs of each run (a run goes on past the target to report its best loss).")
     var epochs = 12
 
@@ -45,8 +48,11 @@ struct TimeToLoss: ParsableCommand {
         guard (0..<1).contains(validationSplit), validationSplit > 0 else {
             throw ValidationError("--validation-split must be in (0, 1): the target is a validation loss")
         }
-        _ = try counts(batchSizes, "--batch-sizes")
+        let batches = try counts(batchSizes, "--batch-sizes")
         _ = try counts(workers, "--workers")
+        guard accumulate >= 1, batches.allSatisfy({ $0 % accumulate == 0 }) else {
+            throw ValidationError("--accumulate \(accumulate) must be at least 1 and divide every batch size (\(batchSizes))")
+        }
     }
 
     private func counts(_ text: String, _ name: String) throws -> [Int] {
@@ -102,8 +108,8 @@ struct TimeToLoss: ParsableCommand {
                     optimizer: optimizerOptions.makeOptimizer(batchSize: batch, stepsPerEpoch: steps), loss: .meanSquaredError)
                 let clock = Clock(target: targetLoss)
                 try model.fit(
-                    dataset: dataset, epochs: epochs, batchSize: batch, validationSplit: validationSplit, verbose: 0,
-                    workers: workerCount, callbacks: [clock])
+                    dataset: dataset, epochs: epochs, batchSize: batch / accumulate, validationSplit: validationSplit,
+                    verbose: 0, workers: workerCount, callbacks: [clock], gradientAccumulationSteps: accumulate)
                 var outcome = Outcome(batch: batch, workers: workerCount)
                 outcome.epochs = clock.reached?.epoch
                 outcome.updates = clock.reached?.updates

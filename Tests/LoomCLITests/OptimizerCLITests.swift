@@ -104,26 +104,26 @@ extension CLITests {
             replaced.out.contains("The command line replaces the model file's optimizer (Lamb), loss (mean_squared_error)"), replaced.out)
 
         // A compile config Loom cannot train: refused unless the command line replaces all of it.
-        let parts = folder.url.appendingPathComponent("parts"), huber = folder.path("huber.keras")
+        let parts = folder.url.appendingPathComponent("parts"), poisson = folder.path("poisson.keras")
         try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: true)
         let source = try Archive(url: URL(fileURLWithPath: compiled), accessMode: .read, pathEncoding: nil)
         for entry in source { _ = try source.extract(entry, to: parts.appendingPathComponent(entry.path)) }
         let config = parts.appendingPathComponent("config.json")
         try String(contentsOf: config, encoding: .utf8).replacingOccurrences(
-            of: "\"loss\":\"mean_squared_error\"", with: "\"loss\":\"huber\""
+            of: "\"loss\":\"mean_squared_error\"", with: "\"loss\":\"poisson\""
         )
         .write(to: config, atomically: true, encoding: .utf8)
-        let archive = try Archive(url: URL(fileURLWithPath: huber), accessMode: .create, pathEncoding: nil)
+        let archive = try Archive(url: URL(fileURLWithPath: poisson), accessMode: .create, pathEncoding: nil)
         for name in ["config.json", "metadata.json", "model.weights.h5"] {
             try archive.addEntry(with: name, fileURL: parts.appendingPathComponent(name), compressionMethod: .deflate)
         }
-        let refused = try loom(["train", "--data", data, "--model", huber, "--epochs", "1", "--loss", "mse"], expect: 1)
-        XCTAssertTrue(refused.err.contains("compile_config: unknown loss 'huber'"), refused.err)
+        let refused = try loom(["train", "--data", data, "--model", poisson, "--epochs", "1", "--loss", "mse"], expect: 1)
+        XCTAssertTrue(refused.err.contains("compile_config: unknown loss 'poisson'"), refused.err)
         try loom([
-            "train", "--data", data, "--model", huber, "--epochs", "1", "--optimizer", "adam", "--loss", "mse", "--metrics", "mae",
+            "train", "--data", data, "--model", poisson, "--epochs", "1", "--optimizer", "adam", "--loss", "mse", "--metrics", "mae",
             "--quiet",
         ])
-        let converted = try loom(["convert", huber, folder.path("converted.keras")])
+        let converted = try loom(["convert", poisson, folder.path("converted.keras")])
         XCTAssertTrue(converted.out.contains("not compiled: its compile config is not carried over"), converted.out)
         XCTAssertTrue(try loom(["convert", compiled, folder.path("carried.keras")]).out.hasSuffix("parameters\n"))
     }
@@ -143,6 +143,14 @@ extension CLITests {
         let lines = try String(contentsOfFile: table, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 5)
         XCTAssertTrue(lines[1].hasPrefix("8,1,1,"), "a loss of 10 is reached after the first epoch: \(lines[1])")
+        let accumulated = try loom([
+            "time-to-loss", "--data", data, "--units", "4", "--epochs", "1", "--target-loss", "10", "--batch-sizes", "16",
+            "--workers", "1", "--accumulate", "2",
+        ])
+        XCTAssertTrue(accumulated.out.contains("   16        1       1"), accumulated.out)
+        XCTAssertEqual(
+            try loom(["time-to-loss", "--data", data, "--target-loss", "1", "--batch-sizes", "15", "--accumulate", "2"], expect: 64).out, ""
+        )
         let refused = try loom(["time-to-loss", "--data", data, "--target-loss", "0"], expect: 64)
         XCTAssertTrue(refused.err.contains("--target-loss must be a positive number"), refused.err)
     }

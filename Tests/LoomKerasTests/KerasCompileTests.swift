@@ -124,7 +124,7 @@ final class KerasCompileTests: XCTestCase {
                 "the learning-rate schedule OneCycle is not supported"
             ),
             (config(["loss_weights": [1.0]]), "loss_weights is not supported"),
-            (config(["loss": "huber"]), "unknown loss 'huber'"),
+            (config(["loss": "poisson"]), "unknown loss 'poisson'"),
             (config(["metrics": ["auc"]]), "unknown metric 'auc'"),
             (config(["loss": ["class_name": "BinaryCrossentropy", "config": ["from_logits": true]]]), "from_logits=true is not supported"),
             (config(["unknown_key": 1]), "'unknown_key' is not supported"),

@@ -2,8 +2,8 @@ import Foundation
 
 /// The loss a model is trained to minimise, with Keras's names and reductions.
 ///
-/// Reductions follow Keras: MSE, MAE and binary cross-entropy average over every output
-/// value; categorical cross-entropy sums over the last (class) axis and averages over the
+/// Reductions follow Keras: MSE, MAE, Huber, log-cosh and binary cross-entropy average over
+/// every output value; categorical cross-entropy sums over the last (class) axis and averages over the
 /// rest (samples, and timesteps for sequence outputs).
 public enum Loss: String, Sendable, CaseIterable {
     /// The mean of (p − y)² over every value ("mse").
@@ -14,6 +14,10 @@ public enum Loss: String, Sendable, CaseIterable {
     case binaryCrossentropy = "binary_crossentropy"
     /// −Σ y·log p over the class axis (p divided by its sum, then clipped), averaged over the rest ("cce").
     case categoricalCrossentropy = "categorical_crossentropy"
+    /// Keras's Huber loss with δ = 1: ½e² where |e| ≤ 1, |e| − ½ beyond (e = p − y), averaged ("huber").
+    case huber
+    /// log(cosh(p − y)), as Keras computes it (e + softplus(−2e) − log 2), averaged ("log_cosh").
+    case logCosh = "log_cosh"
 
     /// Keras's clipping constant for probabilities (`keras.backend.epsilon()`).
     static let epsilon: Float = 1e-7
@@ -25,9 +29,11 @@ public enum Loss: String, Sendable, CaseIterable {
         case "mae", "mean_absolute_error": self = .meanAbsoluteError
         case "bce", "binary_crossentropy": self = .binaryCrossentropy
         case "cce", "categorical_crossentropy": self = .categoricalCrossentropy
+        case "huber", "huber_loss": self = .huber
+        case "log_cosh", "logcosh": self = .logCosh
         default:
             throw LoomError.invalidArgument(
-                "unknown loss '\(kerasName)'; expected mse, mae, binary_crossentropy or categorical_crossentropy")
+                "unknown loss '\(kerasName)'; expected mse, mae, binary_crossentropy, categorical_crossentropy, huber or log_cosh")
         }
     }
 
@@ -60,6 +66,24 @@ public enum Loss: String, Sendable, CaseIterable {
                 let d = p[k] - y[k]
                 total += Double(d * d)
                 gradient?[k] = scale * d
+            }
+            return total / Double(count)
+        case .huber:
+            let scale = 1 / Float(count)
+            for k in 0..<count {
+                let d = p[k] - y[k], magnitude = abs(d)
+                total += Double(magnitude <= 1 ? 0.5 * d * d : magnitude - 0.5)
+                gradient?[k] = scale * (magnitude <= 1 ? d : (d > 0 ? 1 : -1))
+            }
+            return total / Double(count)
+        case .logCosh:
+            let scale = 1 / Float(count), log2: Float = 0.693_147_18
+            for k in 0..<count {
+                let d = p[k] - y[k]
+                // softplus(−2d) = log(1 + e^(−2d)), stable for any d.
+                let softplus = max(-2 * d, 0) + log1p(exp(-abs(2 * d)))
+                total += Double(d + softplus - log2)
+                gradient?[k] = scale * tanh(d)
             }
             return total / Double(count)
         case .meanAbsoluteError:
