@@ -180,6 +180,33 @@ final class OptimizerParityTests: XCTestCase {
         XCTAssertEqual(model.parameterStore.step, 9, "a refused fit takes no step")
     }
 
+    /// An optimizer written outside Loom: its name, rate, update and state only.
+    private final class HalfStep: Optimizer {
+        var name: String { "half_step" }
+        var learningRate: Float = 0.1
+        var stateBuffers: [FloatBuffer] { [] }
+        func prepare(parameterCount: Int) {}
+        func makeCopy() -> any Optimizer { HalfStep() }
+        func update(
+            parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, range: Range<Int>, step: Int, rate: Float
+        ) {
+            for k in range { parameters[k] -= 0.5 * rate * gradients[k] }
+        }
+    }
+
+    func testAnOptimizerWrittenOutsideLoomTrainsWithTheDefaults() throws {
+        let (x, y) = sineData(samples: 16, timesteps: 4, seed: 4)
+        let model = Sequential(seed: 5) {
+            Input(shape: [4, 1]); LSTM(3); Dense(1)
+        }
+        let optimizer = HalfStep()
+        try model.compile(optimizer: optimizer, loss: .meanSquaredError)
+        XCTAssertEqual(optimizer.clipping, .none)
+        XCTAssertNil(optimizer.kerasClassName)
+        let history = try model.fit(x: x, y: y, epochs: 5, batchSize: 4, verbose: 0, workers: 2)
+        XCTAssertLessThan(history["loss"].last!, history["loss"].first!)
+    }
+
     func testBadOptimizerAndScheduleSettingsAreRefusedByName() throws {
         let refusals: [(String, () throws -> Any)] = [
             ("only one of clipnorm, clipvalue and global_clipnorm", { try GradientClipping(clipnorm: 1, clipvalue: 1) }),

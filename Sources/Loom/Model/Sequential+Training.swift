@@ -119,15 +119,17 @@ extension Sequential {
             BLAS.threadCount = blasThreads
             lastFitProfile = engine.profile
         }
+        let optimizer: any Optimizer = parameterStore.optimizer!
+        let schedule: String = optimizer.schedule?.description ?? "none"
+        let weightDecay: String = optimizer.weightDecay.map { "\($0)" } ?? "none"
+        let layerShapes: String = layers.enumerated().map { "\($1.typeName)\(layerOutputShapes[$0])" }.joined(separator: ",")
         let settings: [String: String] = [
-            "layers": layers.enumerated().map { "\($1.typeName)\(layerOutputShapes[$0])" }.joined(separator: ","),
+            "layers": layerShapes,
             "batch size": String(batch), "workers": String(workers), "shards": String(engine.replicas.shardCount),
             TrainingRun.globalShardsSetting: String(engine.replicas.globalShardCount),
             "averaging": "\(averaging)", "samples": String(dataset.sampleCount), "validation split": "\(validationSplit)",
-            "shuffle": "\(shuffle)", "optimizer": parameterStore.optimizer!.name, "loss": objective.loss.rawValue,
-            "schedule": parameterStore.optimizer!.schedule?.description ?? "none",
-            "clipping": parameterStore.optimizer!.clipping.description,
-            "weight decay": parameterStore.optimizer!.weightDecay.map { "\($0)" } ?? "none",
+            "shuffle": "\(shuffle)", "optimizer": optimizer.name, "loss": objective.loss.rawValue, "schedule": schedule,
+            "clipping": optimizer.clipping.description, "weight decay": weightDecay,
             "accumulation": String(accumulation),
             "x shape": Shape.describe(dataset.inputShape), "y shape": Shape.describe(dataset.targetShape ?? []),
         ].filter { TrainingRun.unrecordedDefaults[$0.key] != $0.value }

@@ -82,15 +82,6 @@ public final class LARS: LayerwiseOptimizer {
         Kernels.table.lars(w + start, g + start, velocities.pointer + start, range.count, rate * trustRatio, decay, momentum)
     }
 
-    /// Keras has no LARS.
-    public var kerasClassName: String? { nil }
-
-    /// Keras's arguments of this optimizer.
-    public var kerasArguments: [String: KerasArgument] { [:] }
-
-    /// Nothing: Keras has no LARS.
-    public func kerasState(afterSteps step: Int) -> KerasOptimizerState { KerasOptimizerState(buffers: []) }
-
     /// Momentum in [0, 1]; η, β and ε finite and ≥ 0.
     public func check() throws {
         try checkCommonSettings()

@@ -45,6 +45,25 @@ public protocol Optimizer: AnyObject {
     func kerasState(afterSteps step: Int) -> KerasOptimizerState
 }
 
+/// Defaults for an optimizer written outside Loom: a constant rate, no clipping or decay, no
+/// Keras counterpart, and the shared checks.
+extension Optimizer {
+    /// None: a constant rate.
+    public var schedule: (any LearningRateSchedule)? { nil }
+    /// None.
+    public var clipping: GradientClipping { .none }
+    /// None.
+    public var weightDecay: Float? { nil }
+    /// None: the optimizer is saved to Keras files uncompiled.
+    public var kerasClassName: String? { nil }
+    /// None.
+    public var kerasArguments: [String: KerasArgument] { [:] }
+    /// No state Keras keeps.
+    public func kerasState(afterSteps step: Int) -> KerasOptimizerState { KerasOptimizerState(buffers: []) }
+    /// The rate, schedule, clipping and weight decay checks.
+    public func check() throws { try checkCommonSettings() }
+}
+
 extension Optimizer {
     /// The state buffers sized for `count` parameters, with their indices in `stateBuffers`:
     /// what snapshots and parameter averaging carry.
