@@ -10,8 +10,9 @@ extension Sequential {
     /// With `compile` (Keras's default), a model saved compiled (`.keras` or JSON with a
     /// `compile_config`) comes compiled as Keras compiled it (optimizer with its schedule and
     /// clipping, loss, metrics; `KerasCompileConfig`), its optimizer continuing from the
-    /// state in the file: what Loom cannot train as Keras would is refused by name. Without
-    /// it, the compile config is not read.
+    /// state in the file. A compile config Loom cannot train as Keras would (named on
+    /// standard error) leaves the model uncompiled, for prediction; `KerasCompileConfig.read`
+    /// refuses it by name. Without `compile`, the compile config is not read.
     ///
     /// An unsupported layer or option, a functional model, a damaged file or weights that do
     /// not fit the architecture are thrown as errors that name the file, the layer and the
@@ -27,8 +28,14 @@ extension Sequential {
             throw KerasFileError(file: url.path, "the model does not build in Loom: \(error)")
         }
         if compile, let raw = config.compileConfig {
-            let compiled = try KerasFileError.naming(url.path) { try KerasCompileConfig(json: raw) }
-            try self.compile(optimizer: compiled.optimizer, loss: compiled.loss, metrics: compiled.metrics)
+            do {
+                let compiled = try KerasFileError.naming(url.path) { try KerasCompileConfig(json: raw) }
+                try self.compile(optimizer: compiled.optimizer, loss: compiled.loss, metrics: compiled.metrics)
+            } catch {
+                // The model still predicts; training asks for `compile` (`KerasCompileConfig.read` refuses).
+                FileHandle.standardError.write(
+                    Data("Warning: \(error); the model is loaded uncompiled (compile it before training)\n".utf8))
+            }
         }
         // Weights given apart replace the file's own, which are then not read at all.
         if let weights {
