@@ -55,7 +55,7 @@ struct KerasLayerDecoder {
                 biasInitializer: try initializer(&config, "bias_initializer", default: .zeros), name: name)
         case .lstm:
             let common = try RecurrentOptions(&config, decoder: self)
-            return LSTM(
+            let lstm = LSTM(
                 common.units, activation: common.activation,
                 recurrentActivation: try activation(&config, "recurrent_activation", default: .sigmoid),
                 useBias: common.useBias, unitForgetBias: try config.bool("unit_forget_bias", default: true),
@@ -64,24 +64,30 @@ struct KerasLayerDecoder {
                 dropout: try config.float("dropout", default: 0), recurrentDropout: try config.float("recurrent_dropout", default: 0),
                 kernelInitializer: common.kernelInitializer, recurrentInitializer: common.recurrentInitializer,
                 biasInitializer: common.biasInitializer, name: name)
+            lstm.zeroOutputForMask = common.zeroOutputForMask
+            return lstm
         case .gru:
             try config.require("reset_after", is: true, explaining: "Loom's GRU is Keras's reset_after=True form")
             try lstmOnlyOptions(&config)
             let common = try RecurrentOptions(&config, decoder: self)
-            return GRU(
+            let gru = GRU(
                 common.units, activation: common.activation,
                 recurrentActivation: try activation(&config, "recurrent_activation", default: .sigmoid),
                 useBias: common.useBias, returnSequences: common.returnSequences, goBackwards: common.goBackwards,
                 stateful: common.stateful, kernelInitializer: common.kernelInitializer,
                 recurrentInitializer: common.recurrentInitializer, biasInitializer: common.biasInitializer, name: name)
+            gru.zeroOutputForMask = common.zeroOutputForMask
+            return gru
         case .simpleRNN:
             try lstmOnlyOptions(&config)
             let common = try RecurrentOptions(&config, decoder: self)
-            return SimpleRNN(
+            let rnn = SimpleRNN(
                 common.units, activation: common.activation, useBias: common.useBias,
                 returnSequences: common.returnSequences, goBackwards: common.goBackwards, stateful: common.stateful,
                 kernelInitializer: common.kernelInitializer, recurrentInitializer: common.recurrentInitializer,
                 biasInitializer: common.biasInitializer, name: name)
+            rnn.zeroOutputForMask = common.zeroOutputForMask
+            return rnn
         case .bidirectional:
             return try bidirectional(&config, name: name)
         case .timeDistributed:
@@ -100,7 +106,7 @@ struct KerasLayerDecoder {
                 embeddingsInitializer: try initializer(
                     &config, "embeddings_initializer",
                     default: .randomUniform(minimum: -0.05, maximum: 0.05)),
-                name: name)
+                maskZero: try config.bool("mask_zero", default: false), name: name)
         case .conv2D:
             try config.require("dilation_rate", is: [1, 1], explaining: "Loom's convolution is not dilated")
             try config.require("groups", is: 1, explaining: "Loom's convolution is not grouped")
@@ -115,6 +121,8 @@ struct KerasLayerDecoder {
             let poolSize = try config.pair("pool_size", default: (2, 2))
             let strides = try config.pair("strides", default: poolSize)
             return MaxPooling2D(poolSize: poolSize, strides: strides, padding: try padding(&config), name: name)
+        case .masking:
+            return Masking(maskValue: try config.float("mask_value", default: 0), name: name)
         }
     }
 
@@ -202,7 +210,7 @@ struct KerasLayerDecoder {
     private struct RecurrentOptions {
         let units: Int
         let activation: Activation
-        let useBias, returnSequences, goBackwards, stateful: Bool
+        let useBias, returnSequences, goBackwards, stateful, zeroOutputForMask: Bool
         let kernelInitializer, recurrentInitializer, biasInitializer: Initializer
 
         init(_ config: inout LayerConfig, decoder: KerasLayerDecoder) throws {
@@ -212,6 +220,7 @@ struct KerasLayerDecoder {
             returnSequences = try config.bool("return_sequences", default: false)
             goBackwards = try config.bool("go_backwards", default: false)
             stateful = try config.bool("stateful", default: false)
+            zeroOutputForMask = try config.bool("zero_output_for_mask", default: false)
             kernelInitializer = try decoder.initializer(&config, "kernel_initializer", default: .glorotUniform)
             recurrentInitializer = try decoder.initializer(&config, "recurrent_initializer", default: .orthogonal)
             biasInitializer = try decoder.initializer(&config, "bias_initializer", default: .zeros)

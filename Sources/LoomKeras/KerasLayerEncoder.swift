@@ -78,7 +78,7 @@ enum KerasLayerEncoder {
         case let embedding as Embedding:
             config["input_dim"] = embedding.inputDim
             config["output_dim"] = embedding.outputDim
-            config["mask_zero"] = false
+            config["mask_zero"] = embedding.maskZero
             try initializers([("embeddings_initializer", embedding.embeddingsInitializer)])
         case let conv as Conv2D:
             config["filters"] = conv.filters
@@ -96,6 +96,8 @@ enum KerasLayerEncoder {
             config["strides"] = [pool.strides.0, pool.strides.1]
             config["padding"] = pool.padding.rawValue
             config["data_format"] = "channels_last"
+        case let masking as Masking:
+            config["mask_value"] = Double(masking.maskValue)
         default:
             throw noKerasEquivalent(layer)
         }
@@ -109,7 +111,7 @@ enum KerasLayerEncoder {
     private static func recurrentOptions(_ layer: any RecurrentLayer) -> [String: Any] {
         [
             "units": layer.units, "return_sequences": layer.returnSequences, "go_backwards": layer.goBackwards,
-            "stateful": layer.stateful, "unroll": false,
+            "stateful": layer.stateful, "unroll": false, "zero_output_for_mask": layer.zeroOutputForMask,
         ]
     }
 

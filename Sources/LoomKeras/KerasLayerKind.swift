@@ -20,6 +20,7 @@ enum KerasLayerKind: String, CaseIterable {
     case embedding = "Embedding"
     case conv2D = "Conv2D"
     case maxPooling2D = "MaxPooling2D"
+    case masking = "Masking"
 
     /// The kind of a Loom layer; nil for a layer Keras has no counterpart of.
     init?(_ layer: any Layer) {
@@ -36,6 +37,7 @@ enum KerasLayerKind: String, CaseIterable {
         case is Embedding: self = .embedding
         case is Conv2D: self = .conv2D
         case is MaxPooling2D: self = .maxPooling2D
+        case is Masking: self = .masking
         default: return nil
         }
     }

@@ -20,7 +20,7 @@ struct LayerConfig {
 
     /// Keys every layer may carry that change nothing Loom computes.
     private static let harmless: Set<String> = [
-        "name", "trainable", "seed", "implementation", "unroll", "zero_output_for_mask", "input_length",
+        "name", "trainable", "seed", "implementation", "unroll", "input_length",
         "sparse", "ragged", "optional", "autocast", "input_dim", "batch_input_shape", "batch_shape", "input_shape",
         "batch_size", "lora_alpha",
     ]
@@ -113,7 +113,6 @@ struct LayerConfig {
         try require("trainable", is: true, explaining: "Loom trains every layer; unfreeze it in Keras first")
         try require("time_major", is: false, explaining: "Loom's sequences are batch first")
         try require("data_format", is: "channels_last", explaining: "Loom's images are channels last")
-        try require("mask_zero", is: false, explaining: "Loom has no masking")
         // "float32", or a dtype policy {"class_name": "DTypePolicy", "config": {"name": "float32"}}.
         if let dtype = raw("dtype") {
             let name = dtype as? String ?? ((dtype as? [String: Any])?["config"] as? [String: Any])?["name"] as? String

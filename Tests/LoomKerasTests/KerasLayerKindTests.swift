@@ -59,6 +59,10 @@ final class KerasLayerKindTests: XCTestCase {
             return Sequential(seed: 1) {
                 Input(shape: [6, 6, 2]); Conv2D(3, kernelSize: (3, 3), strides: (2, 2), padding: .same)
             }
+        case .masking:
+            return Sequential(seed: 1) {
+                Input(shape: [5, 3]); Masking(maskValue: -1); LSTM(2, returnSequences: true); Dense(1)
+            }
         case .maxPooling2D:
             return Sequential(seed: 1) {
                 Input(shape: [6, 6, 2]); MaxPooling2D(poolSize: (2, 2)); Flatten()

@@ -12,7 +12,7 @@ final class KerasModelTests: XCTestCase {
     static let models = [
         "vanilla", "lstm_options", "stateful", "encoder_decoder", "bidirectional", "bidirectional_sum_mul",
         "bidirectional_stateful", "cnn_lstm", "conv", "one_to_many", "gru_simple_rnn", "dropout", "embedding", "hard_sigmoid",
-        "custom_names", "custom_wrappers",
+        "custom_names", "custom_wrappers", "masking", "embedding_mask_zero",
     ]
 
     /// A `.keras` read unpacks its weights into a hidden folder named for this process; one

@@ -25,6 +25,12 @@ public protocol Dataset {
     /// calling `body`, for a dataset that streams its rows: each batch is then checked as it
     /// is read.
     func withAllInputs<T>(_ body: (UnsafeBufferPointer<Float>) throws -> T) rethrows -> T?
+    /// The shape of one sample's loss weights (Keras's `sample_weight`): `[]`, a weight a
+    /// sample, or `[timesteps]`, a weight a step of a sequence output; nil without weights.
+    var sampleWeightShape: [Int]? { get }
+    /// Copies the weights of `rows` into `weights` (`sampleWeightShape`'s count a row). Only
+    /// called when `sampleWeightShape` is not nil.
+    func readSampleWeights(rows: ArraySlice<Int>, into weights: UnsafeMutablePointer<Float>) throws
 }
 
 extension Dataset {
@@ -34,6 +40,12 @@ extension Dataset {
     public var supportsConcurrentReads: Bool { false }
     /// Nil: the default, for a dataset that streams its rows.
     public func withAllInputs<T>(_ body: (UnsafeBufferPointer<Float>) throws -> T) rethrows -> T? { nil }
+    /// Nil: the default, for a dataset without sample weights.
+    public var sampleWeightShape: [Int]? { nil }
+    /// Throws: the default, for a dataset without sample weights (never asked for them).
+    public func readSampleWeights(rows: ArraySlice<Int>, into weights: UnsafeMutablePointer<Float>) throws {
+        throw LoomError.invalidArgument("the dataset has no sample weights")
+    }
 }
 
 /// A dataset held in memory as tensors `x (samples, ...)` and optional `y (samples, ...)`.
@@ -42,9 +54,12 @@ public struct InMemoryDataset: Dataset {
     public let x: Tensor
     /// The targets, `(samples, ...)` with x's sample count, all finite; nil for prediction input.
     public let y: Tensor?
+    /// The loss weights, `(samples)` or `(samples, timesteps)`, finite and not negative; nil for none.
+    public let sampleWeight: Tensor?
 
-    /// Checks that x and y have the same sample count and hold no NaN or Inf.
-    public init(x: Tensor, y: Tensor? = nil) throws {
+    /// Checks that x, y and the sample weights have the same sample count, that they hold no
+    /// NaN or Inf, and that no weight is negative.
+    public init(x: Tensor, y: Tensor? = nil, sampleWeight: Tensor? = nil) throws {
         guard x.rank >= 2 else {
             throw LoomError.shapeMismatch(context: "x", expected: "(samples, ...) with rank >= 2", found: x.shape)
         }
@@ -57,8 +72,20 @@ public struct InMemoryDataset: Dataset {
             }
             if let bad = y.firstNonFiniteSample() { throw LoomError.nonFinite(name: "y", sample: bad) }
         }
+        if let sampleWeight {
+            guard (1...2).contains(sampleWeight.rank), sampleWeight.sampleCount == x.sampleCount else {
+                throw LoomError.shapeMismatch(
+                    context: "sampleWeight", expected: "(\(x.sampleCount)) or (\(x.sampleCount), timesteps)",
+                    found: sampleWeight.shape)
+            }
+            try sampleWeight.scalars.withUnsafeBufferPointer { weights in
+                try SampleWeights.check(
+                    weights.baseAddress!, rows: ArraySlice(0..<x.sampleCount), perSample: Shape.count(sampleWeight.sampleShape))
+            }
+        }
         self.x = x
         self.y = y
+        self.sampleWeight = sampleWeight
     }
 
     /// x's first dimension.
@@ -73,6 +100,14 @@ public struct InMemoryDataset: Dataset {
     public var inputShape: [Int] { x.sampleShape }
     /// y's shape without its samples axis; nil without y.
     public var targetShape: [Int]? { y?.sampleShape }
+    /// The sample weights' shape without its samples axis; nil without them.
+    public var sampleWeightShape: [Int]? { sampleWeight?.sampleShape }
+
+    /// Copies `rows` of the sample weights into `weights`.
+    public func readSampleWeights(rows: ArraySlice<Int>, into weights: UnsafeMutablePointer<Float>) throws {
+        guard let sampleWeight else { throw LoomError.invalidArgument("the dataset has no sample weights") }
+        InMemoryDataset.gather(sampleWeight, rows: rows, into: weights)
+    }
 
     /// Copies `rows` of x (and of y, when both it and `targets` are given) into the buffers; never throws.
     public func read(rows: ArraySlice<Int>, inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {

@@ -9,7 +9,7 @@
 ///
 /// Weights, in Keras's order: the forward layer's (kernel, recurrent kernel, bias), then the
 /// backward layer's. Stateful works in both directions (each copy carries its own state).
-public final class Bidirectional: RandomizedLayer, StateCarryingLayer {
+public final class Bidirectional: RandomizedLayer, StateCarryingLayer, MaskAwareLayer {
     /// How the two directions' outputs combine, Keras's `merge_mode` (default "concat").
     public enum MergeMode: String, Sendable, CaseIterable {
         /// `concat`: side by side on the last axis (2·units); `sum`, `mul`, `ave`: elementwise sum, product, mean.
@@ -51,6 +51,9 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer {
     private init(forward: any RecurrentLayer, backward: any RecurrentLayer, mergeMode: MergeMode, name: String) {
         forwardLayer = forward
         backwardLayer = backward
+        // Keras's rule: masked steps of a returned sequence are zeros in both directions.
+        forward.zeroOutputForMask = forward.returnSequences
+        backward.zeroOutputForMask = backward.returnSequences
         self.mergeMode = mergeMode
         self.name = name
     }
@@ -126,9 +129,21 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer {
 
     /// Runs both directions, flips the backward output back in time (with `returnSequences`), and merges the two.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        forward(x, mask: nil, batch: batch, training: training).output
+    }
+
+    /// A returned sequence keeps the input's mask; a last output has none.
+    public func masksOutput(inputMasked: Bool) -> Bool { inputMasked && forwardLayer.returnSequences }
+
+    /// `forward` with both layers skipping the steps `mask` `(batch, timesteps)` marks 0 (each
+    /// in its own direction, so padding may be on either side); the output keeps the mask
+    /// with `returnSequences`.
+    public func forward(
+        _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, batch: Int, training: Bool
+    ) -> (output: UnsafePointer<Float>, mask: UnsafePointer<Float>?) {
         let rows = batch * timesteps, U = units
-        let yf = forwardLayer.forward(x, batch: batch, training: training)
-        var yb = backwardLayer.forward(x, batch: batch, training: training)
+        let yf = forwardLayer.forward(x, mask: mask, batch: batch, training: training).output
+        var yb = backwardLayer.forward(x, mask: mask, batch: batch, training: training).output
         if timesteps > 1 {
             let flipped = reversedBackward.reserve(rows * U)
             reverseTime(yb, into: flipped, batch: batch)
@@ -149,7 +164,7 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer {
             case .ave: for j in 0..<U { out[j] = (f[j] + b[j]) * 0.5 }
             }
         }
-        return UnsafePointer(y)
+        return (UnsafePointer(y), forwardLayer.returnSequences ? mask : nil)
     }
 
     // MARK: backward: split dy by the merge, flip the backward half, run both, add the dx's

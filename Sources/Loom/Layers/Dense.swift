@@ -3,7 +3,7 @@
 /// It acts on the last axis: a per-sample input `(..., inputDim)` gives `(..., units)`, so on
 /// a sequence `(timesteps, features)` it is applied to every timestep with shared weights.
 /// Parameters, in Keras's order: kernel `(inputDim, units)`, bias `(units)`.
-public final class Dense: ProbabilityOutputLayer {
+public final class Dense: ProbabilityOutputLayer, MaskPassingLayer {
     /// Empty until the model names it ("dense", "dense_1", ...), unless given to `init`.
     public var name: String
     /// "Dense", Keras's class name.

@@ -3,7 +3,7 @@
 ///
 /// The masks come from a generator seeded from the model's seed and the layer's position, so
 /// the same seed gives the same masks; each data-parallel replica draws its own.
-public final class Dropout: RandomizedLayer {
+public final class Dropout: RandomizedLayer, MaskPassingLayer {
     /// Empty until the model names it ("dropout", "dropout_1", ...), unless given to `init`.
     public var name: String
     /// "Dropout", Keras's class name.

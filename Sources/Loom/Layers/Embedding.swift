@@ -6,7 +6,10 @@
 /// `embeddings (inputDim, outputDim)`, row i the vector of index i, initialised uniform in
 /// ±0.05 as Keras does. The input is not differentiable: gradients stop here, and a model
 /// checks its indices before every batch (`checkInput`) so a bad one is a thrown error.
-public final class Embedding: Layer {
+///
+/// With `maskZero`, index 0 is padding: the output carries the mask `(batch, timesteps)`,
+/// 0 where the index is 0 (Keras's `mask_zero`; the input must be `(timesteps)`).
+public final class Embedding: MaskAwareLayer {
     /// Empty until the model names it ("embedding", "embedding_1", ...), unless given to `init`.
     public var name: String
     /// "Embedding", Keras's class name.
@@ -17,25 +20,30 @@ public final class Embedding: Layer {
     public let outputDim: Int
     /// The table's first values (default uniform in ±0.05, Keras's "uniform").
     public let embeddingsInitializer: Initializer
+    /// Whether index 0 marks padding, masked in the layers after (Keras's `mask_zero`).
+    public let maskZero: Bool
     private var width = 0  // indices per sample
     private var table: UnsafePointer<Float>?
     private var tableGradient: UnsafeMutablePointer<Float>?
     private var indices: UnsafePointer<Float>?
     private let output = FloatBuffer()
     private let inputGradient = FloatBuffer()
+    private let mask = FloatBuffer()  // (B, T) with maskZero
 
     /// - Parameters:
     ///   - inputDim: the number of indices, `input_dim` in Keras.
     ///   - outputDim: the length of each vector, `output_dim`.
     ///   - embeddingsInitializer: default uniform in ±0.05.
+    ///   - maskZero: index 0 is padding, masked downstream (default false).
     ///   - name: defaults to "embedding", "embedding_1", ... in model order.
     public init(
         inputDim: Int, outputDim: Int, embeddingsInitializer: Initializer = .randomUniform(minimum: -0.05, maximum: 0.05),
-        name: String = ""
+        maskZero: Bool = false, name: String = ""
     ) {
         self.inputDim = inputDim
         self.outputDim = outputDim
         self.embeddingsInitializer = embeddingsInitializer
+        self.maskZero = maskZero
         self.name = name
     }
 
@@ -44,6 +52,11 @@ public final class Embedding: Layer {
         guard inputDim > 0, outputDim > 0 else {
             throw LoomError.invalidArgument(
                 "Embedding '\(name)': inputDim and outputDim must be positive, got \(inputDim) and \(outputDim)")
+        }
+        if maskZero, inputShape.count != 1 {
+            throw LoomError.shapeMismatch(
+                context: "Embedding '\(name)' with maskZero (a mask a timestep)", expected: "(batch, timesteps)",
+                found: [-1] + inputShape)
         }
         width = Shape.count(inputShape)
         return inputShape + [outputDim]
@@ -78,15 +91,29 @@ public final class Embedding: Layer {
 
     // forward: y[s, i] = embeddings[x[s, i]]   backward: dEmbeddings[x[s, i]] += dy[s, i]
 
+    /// Whether the output carries a mask: with `maskZero` (an incoming mask ends here).
+    public func masksOutput(inputMasked: Bool) -> Bool { maskZero }
+
     /// Row `x[i]` of the table for every index: `(batch, d..., outputDim)`.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        forward(x, mask: nil, batch: batch, training: training).output
+    }
+
+    /// `forward`; with `maskZero` the output's mask is 0 where the index is 0, else the
+    /// layer makes none (an incoming mask ends here, as in Keras).
+    public func forward(
+        _ x: UnsafePointer<Float>, mask _: UnsafePointer<Float>?, batch: Int, training: Bool
+    ) -> (output: UnsafePointer<Float>, mask: UnsafePointer<Float>?) {
         let table = table!, count = batch * width
         let y = output.reserve(count * outputDim)
         for i in 0..<count {
             (y + i * outputDim).update(from: table + Int(x[i]) * outputDim, count: outputDim)
         }
         indices = x
-        return UnsafePointer(y)
+        guard maskZero else { return (UnsafePointer(y), nil) }
+        let m = mask.reserve(count)
+        for i in 0..<count { m[i] = x[i] == 0 ? 0 : 1 }
+        return (UnsafePointer(y), UnsafePointer(m))
     }
 
     /// Adds each `dy` row into the table row its index picked; dx is zeros (indices have no gradient), or nil.
@@ -104,7 +131,9 @@ public final class Embedding: Layer {
 
     /// A copy with the same configuration and binding, and its own buffers.
     public func makeReplica() -> any Layer {
-        let copy = Embedding(inputDim: inputDim, outputDim: outputDim, embeddingsInitializer: embeddingsInitializer, name: name)
+        let copy = Embedding(
+            inputDim: inputDim, outputDim: outputDim, embeddingsInitializer: embeddingsInitializer, maskZero: maskZero,
+            name: name)
         copy.width = width
         return copy
     }

@@ -39,6 +39,11 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
     public var goBackwards: Bool { sequence.goBackwards }
     /// Carry each row's final state into the same row of the next batch (default false).
     public var stateful: Bool { sequence.stateful }
+    /// Masked steps output zeros instead of the last valid output (Keras's `zero_output_for_mask`).
+    public var zeroOutputForMask: Bool {
+        get { sequence.zeroOutputForMask }
+        set { sequence.zeroOutputForMask = newValue }
+    }
 
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
@@ -96,7 +101,16 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
     /// All steps' input projections in one GEMM, then per step one fused 3-gate recurrent GEMM and the cell;
     /// returns the states as the output sequence or the last state.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        forward(x, mask: nil, batch: batch, training: training).output
+    }
+
+    /// `forward`, skipping the steps `mask` `(batch, timesteps)` marks 0: the state carries
+    /// over them. The output keeps the mask with `returnSequences`.
+    public func forward(
+        _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, batch: Int, training: Bool
+    ) -> (output: UnsafePointer<Float>, mask: UnsafePointer<Float>?) {
         let (T, B, U) = (sequence.timesteps, batch, units)
+        sequence.setMask(mask, batch: B)
         let G = 3 * U
         let xp = gates.reserve(T * B * G), hp = recurrentProjections.reserve(T * B * G)
         _ = sequence.begin(x, batch: B)
@@ -124,8 +138,9 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
                 let previous = hPrev + r * U, next = hNew + r * U
                 for j in 0..<U { next[j] = g[j] * previous[j] + (1 - g[j]) * g[2 * U + j] }
             }
+            sequence.carryMaskedRows(step: t, batch: B)
         }
-        return sequence.end(batch: B)
+        return (sequence.end(batch: B), returnSequences ? mask : nil)
     }
 
     // MARK: backward
@@ -142,9 +157,17 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
         let dxp = inputGateGradients.reserve(T * B * G), dhp = recurrentGateGradients.reserve(T * B * G)
         let (dh, transposed) = sequence.beginBackward(batch: B, weights: weights, width: G)
         let (g, hp, h) = (gates.pointer, recurrentProjections.pointer, sequence.hidden.pointer)
+        sequence.zeroUnkeptOutputs(dy, batch: B)
+        let mask = sequence.stepMask
         for t in stride(from: T - 1, through: 0, by: -1) {
             TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
             for r in 0..<B {
+                if let mask, mask[t * B + r] == 0 {
+                    // A masked step is the identity on h: dh passes through, the gates get nothing.
+                    (dxp + (t * B + r) * G).update(repeating: 0, count: G)
+                    (dhp + (t * B + r) * G).update(repeating: 0, count: G)
+                    continue
+                }
                 let gate = g + (t * B + r) * G, p = hp + (t * B + r) * G
                 let dInput = dxp + (t * B + r) * G, dRecurrent = dhp + (t * B + r) * G
                 let previous = h + (t * B + r) * U, dhRow = dh + r * U
@@ -173,11 +196,13 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
 
     /// A new layer of this configuration (no weights or state).
     private func configuredCopy(goBackwards: Bool, name: String) -> GRU {
-        GRU(
+        let copy = GRU(
             units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
             returnSequences: returnSequences, goBackwards: goBackwards, stateful: stateful,
             kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
             biasInitializer: biasInitializer, name: name)
+        copy.zeroOutputForMask = zeroOutputForMask
+        return copy
     }
 
     /// An unbuilt, unnamed copy of the configuration with `goBackwards` flipped.

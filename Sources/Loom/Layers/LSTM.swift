@@ -47,6 +47,11 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
     public var goBackwards: Bool { sequence.goBackwards }
     /// Carry each row's final state into the same row of the next batch.
     public var stateful: Bool { sequence.stateful }
+    /// Masked steps output zeros instead of the last valid output (Keras's `zero_output_for_mask`).
+    public var zeroOutputForMask: Bool {
+        get { sequence.zeroOutputForMask }
+        set { sequence.zeroOutputForMask = newValue }
+    }
     /// Fills the kernel `(features, 4·units)` (default `.glorotUniform`).
     public let kernelInitializer: Initializer
     /// Fills the recurrent kernel `(units, 4·units)` (default `.orthogonal`).
@@ -160,8 +165,17 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
     /// All steps' input projections in one GEMM, then per step one fused 4-gate recurrent GEMM and the cell
     /// (with dropout masks while training); returns the states as the output sequence or the last state.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        forward(x, mask: nil, batch: batch, training: training).output
+    }
+
+    /// `forward`, skipping the steps `mask` `(batch, timesteps)` marks 0: the state carries
+    /// over them. The output keeps the mask with `returnSequences`.
+    public func forward(
+        _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, batch: Int, training: Bool
+    ) -> (output: UnsafePointer<Float>, mask: UnsafePointer<Float>?) {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 4 * U
+        sequence.setMask(mask, batch: B)
         let z = gates.reserve(T * B * G)
         let c = cells.reserve((T + 1) * B * U)
         let act = cellActivations.reserve(T * B * U)
@@ -190,9 +204,10 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
             cellForward(
                 gates: zt, previousCell: c + t * B * U, cell: c + (t + 1) * B * U,
                 hidden: h + (t + 1) * B * U, cellActivation: act + t * B * U, rows: B)
+            sequence.carryMaskedRows(step: t, batch: B, cell: c)
         }
         if returnState { recordLastState(hidden: h + T * B * U, cell: c + T * B * U, batch: B) }
-        return sequence.end(batch: B, cell: c + T * B * U)
+        return (sequence.end(batch: B, cell: c + T * B * U), returnSequences ? mask : nil)
     }
 
     /// One timestep for `rows` rows: activates the gates of `gates (rows, 4U)` in place
@@ -225,17 +240,23 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         let (dh, transposed) = sequence.beginBackward(batch: B, weights: weights, width: G)
         let dc = cellGradient.reserve(B * U)
         dc.update(repeating: 0, count: B * U)
+        sequence.zeroUnkeptOutputs(dy, batch: B)
 
         for t in stride(from: T - 1, through: 0, by: -1) {
             TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
+            // A masked row's step is the identity on (h, c): its gradients pass through.
+            sequence.keepMaskedGradients(step: t, batch: B, hidden: dh, cell: dc)
             cellBackward(
                 step: t, rows: B, hiddenGradient: dh, cellGradient: dc,
                 gateGradients: dz + t * B * G)
+            sequence.zeroMaskedGates(step: t, batch: B, gates: dz + t * B * G, width: G)
+            sequence.restoreMaskedGradients(step: t, batch: B, into: dc, hidden: false)
             weights.accumulateBiasGradient(inputGates: dz + t * B * G, recurrentGates: dz + t * B * G, rows: B, width: G)
             if t > 0 {
                 // dh_{t-1} (B, U) = dz_t (B, 4U) · recurrent_kernelᵀ (4U, U).
                 weights.recurrentGradient(dz + t * B * G, rows: B, units: U, width: G, transposed: transposed, into: dh, accumulate: false)
                 if let r = dropoutMasks.recurrentMask { for i in 0..<(B * U) { dh[i] *= r[i] } }
+                sequence.restoreMaskedGradients(step: t, batch: B, into: dh, hidden: true)
             }
         }
         // Kernel gradients over all T·B rows at once.
@@ -280,12 +301,14 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
 
     /// A new layer of this configuration (no weights, state or masks).
     private func configuredCopy(goBackwards: Bool, returnState: Bool, name: String) -> LSTM {
-        LSTM(
+        let copy = LSTM(
             units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
             unitForgetBias: unitForgetBias, returnSequences: returnSequences, returnState: returnState,
             goBackwards: goBackwards, stateful: stateful, dropout: dropout, recurrentDropout: recurrentDropout,
             kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
             biasInitializer: biasInitializer, name: name)
+        copy.zeroOutputForMask = zeroOutputForMask
+        return copy
     }
 
     /// An unbuilt, unnamed copy of the configuration with `goBackwards` flipped and `returnState` off.

@@ -11,6 +11,9 @@ final class RecurrentSequence {
     let returnSequences: Bool
     let goBackwards: Bool
     let stateful: Bool
+    /// Keras's `zero_output_for_mask`: a masked step outputs zeros instead of repeating the
+    /// last output (`Bidirectional` sets it to `returnSequences`).
+    var zeroOutputForMask = false
     private(set) var timesteps = 0
     private(set) var features = 0
     /// The rows of the whole batch this layer's batches are (set on data-parallel replicas).
@@ -25,6 +28,14 @@ final class RecurrentSequence {
     private let output = FloatBuffer()  // (B, T, U) or (B, U)
     private let inputGradientByTime = FloatBuffer()  // (T, B, F)
     private let inputGradient = FloatBuffer()  // (B, T, F)
+    // With a mask: the pass's mask and which outputs are the state (1) rather than zeros (0),
+    // both (T, B) in processing order; the gradients of masked rows kept across a step.
+    private let stepMaskBuffer = FloatBuffer()
+    private let outputKept = FloatBuffer()
+    private let keptHiddenGradient = FloatBuffer()  // (B, U)
+    private let keptCellGradient = FloatBuffer()  // (B, U)
+    /// The mask of the pass, `(T, B)` in processing order (reversed for `goBackwards`), or nil.
+    private(set) var stepMask: UnsafePointer<Float>?
 
     init(units: Int, returnSequences: Bool, goBackwards: Bool, stateful: Bool, stateComponents: Int) {
         self.units = units
@@ -50,6 +61,7 @@ final class RecurrentSequence {
             units: units, returnSequences: returnSequences, goBackwards: goBackwards,
             stateful: stateful, stateComponents: stateStore.components)
         (copy.timesteps, copy.features, copy.stateStore) = (timesteps, features, stateStore)
+        copy.zeroOutputForMask = zeroOutputForMask
         return copy
     }
 
@@ -68,12 +80,98 @@ final class RecurrentSequence {
         return true
     }
 
+    /// Takes the mask `(B, T)` of the pass about to start (nil: none), in processing order.
+    func setMask(_ mask: UnsafePointer<Float>?, batch: Int) {
+        guard let mask else {
+            stepMask = nil
+            return
+        }
+        let (T, B) = (timesteps, batch)
+        let m = stepMaskBuffer.reserve(T * B)
+        for b in 0..<B {
+            for t in 0..<T { m[(goBackwards ? T - 1 - t : t) * B + b] = mask[b * T + t] }
+        }
+        stepMask = UnsafePointer(m)
+    }
+
+    /// After step `t` of the forward pass: each row masked at `t` keeps the state it had
+    /// before it, `hidden[t]` into `hidden[t+1]` (and the same in `cell`, `(T+1, B, U)`).
+    func carryMaskedRows(step t: Int, batch: Int, cell: UnsafeMutablePointer<Float>? = nil) {
+        guard let mask = stepMask else { return }
+        let (B, U) = (batch, units)
+        for b in 0..<B where mask[t * B + b] == 0 {
+            let from = (t * B + b) * U, to = ((t + 1) * B + b) * U
+            (hidden.pointer + to).update(from: hidden.pointer + from, count: U)
+            if let cell { (cell + to).update(from: cell + from, count: U) }
+        }
+    }
+
+    /// Before step `t`'s backward: keeps dL/dh (and dL/dc) of the rows masked at `t`, which
+    /// pass through the step unchanged (`restoreMaskedGradients`).
+    func keepMaskedGradients(step t: Int, batch: Int, hidden dh: UnsafePointer<Float>, cell dc: UnsafePointer<Float>? = nil) {
+        guard let mask = stepMask else { return }
+        let (B, U) = (batch, units)
+        let keptH = keptHiddenGradient.reserve(B * U), keptC = keptCellGradient.reserve(B * U)
+        for b in 0..<B where mask[t * B + b] == 0 {
+            (keptH + b * U).update(from: dh + b * U, count: U)
+            if let dc { (keptC + b * U).update(from: dc + b * U, count: U) }
+        }
+    }
+
+    /// Zeroes the gate gradients `(B, width)` of the rows masked at step `t`: a skipped step
+    /// changes no weight and no input.
+    func zeroMaskedGates(step t: Int, batch: Int, gates: UnsafeMutablePointer<Float>, width: Int) {
+        guard let mask = stepMask else { return }
+        for b in 0..<batch where mask[t * batch + b] == 0 { (gates + b * width).update(repeating: 0, count: width) }
+    }
+
+    /// Puts back what `keepMaskedGradients` kept of `dh` (`hidden: true`) or of `dc`, for the
+    /// rows masked at step `t`: their gradient into the state before the step.
+    func restoreMaskedGradients(step t: Int, batch: Int, into gradient: UnsafeMutablePointer<Float>, hidden: Bool) {
+        guard let mask = stepMask else { return }
+        let (B, U) = (batch, units)
+        let kept = hidden ? keptHiddenGradient.pointer : keptCellGradient.pointer
+        for b in 0..<B where mask[t * B + b] == 0 { (gradient + b * U).update(from: kept + b * U, count: U) }
+    }
+
+    /// With a mask, zeroes the positions of an output `(B, T, U)` or `(B, U)`, or of its
+    /// gradient, where the pass outputs zeros rather than the state (`end`'s `outputKept`):
+    /// nothing flows back from those outputs.
+    func zeroUnkeptOutputs(_ dy: UnsafeMutablePointer<Float>, batch: Int) {
+        guard stepMask != nil else { return }
+        let (T, B, U) = (timesteps, batch, units)
+        let kept = outputKept.pointer
+        for b in 0..<B {
+            if returnSequences {
+                for t in 0..<T where kept[t * B + b] == 0 { (dy + (b * T + t) * U).update(repeating: 0, count: U) }
+            } else if kept[(T - 1) * B + b] == 0 {
+                (dy + b * U).update(repeating: 0, count: U)
+            }
+        }
+    }
+
     /// Ends a pass: keeps the final state (and `cell`) when stateful, returns the output.
+    ///
+    /// With a mask, the output at a masked step is Keras's: the last valid step's output (the
+    /// state carried), zeros before a row's first valid step, and zeros at every masked step
+    /// with `zeroOutputForMask`.
     func end(batch: Int, cell: UnsafePointer<Float>? = nil) -> UnsafePointer<Float> {
         let (T, B, U) = (timesteps, batch, units)
         let h = hidden.pointer
         let y = output.reserve(B * (returnSequences ? T : 1) * U)
         TimeMajor.output(hidden: h, into: y, batch: B, steps: T, units: U, sequences: returnSequences)
+        if let mask = stepMask {
+            let kept = outputKept.reserve(T * B)
+            for b in 0..<B {
+                var seenValid = false
+                for t in 0..<T {
+                    let valid = mask[t * B + b] != 0
+                    seenValid = seenValid || valid
+                    kept[t * B + b] = valid || (seenValid && !zeroOutputForMask) ? 1 : 0
+                }
+            }
+            zeroUnkeptOutputs(y, batch: B)
+        }
         if stateful {
             stateStore.keep(
                 hidden: h + T * B * U, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B),

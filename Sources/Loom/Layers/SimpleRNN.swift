@@ -27,6 +27,11 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
     public var goBackwards: Bool { sequence.goBackwards }
     /// Carry each row's final state into the same row of the next batch (default false).
     public var stateful: Bool { sequence.stateful }
+    /// Masked steps output zeros instead of the last valid output (Keras's `zero_output_for_mask`).
+    public var zeroOutputForMask: Bool {
+        get { sequence.zeroOutputForMask }
+        set { sequence.zeroOutputForMask = newValue }
+    }
 
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
@@ -79,7 +84,16 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
     /// All steps' input projections in one GEMM, then per step the recurrent product and the activation;
     /// returns the states as the output sequence or the last state.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+        forward(x, mask: nil, batch: batch, training: training).output
+    }
+
+    /// `forward`, skipping the steps `mask` `(batch, timesteps)` marks 0: the state carries
+    /// over them. The output keeps the mask with `returnSequences`.
+    public func forward(
+        _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, batch: Int, training: Bool
+    ) -> (output: UnsafePointer<Float>, mask: UnsafePointer<Float>?) {
         let (T, B, U) = (sequence.timesteps, batch, units)
+        sequence.setMask(mask, batch: B)
         _ = sequence.begin(x, batch: B)
         let h = sequence.hidden.pointer
         // hidden[1...T] (T·B, U) = xT · W + b, then each step adds h_{t−1}·U and activates.
@@ -89,8 +103,9 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
             let zt = z + t * B * U
             weights.addRecurrent(h + t * B * U, rows: B, units: U, width: U, into: zt)
             activation.apply(zt, count: B * U)
+            sequence.carryMaskedRows(step: t, batch: B)
         }
-        return sequence.end(batch: B)
+        return (sequence.end(batch: B), returnSequences ? mask : nil)
     }
 
     // MARK: backward: da_t = (dL/dh_t) ⊙ act'(h_t); dh_{t−1} = da_t · Uᵀ; dW, dU, db over all steps
@@ -102,13 +117,20 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
         let da = preactivationGradients.reserve(T * B * U)
         let (dh, transposed) = sequence.beginBackward(batch: B, weights: weights, width: U)
         let h = sequence.hidden.pointer
+        sequence.zeroUnkeptOutputs(dy, batch: B)
         for t in stride(from: T - 1, through: 0, by: -1) {
             TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
+            // A masked row's step is the identity on h: its gradient passes through.
+            sequence.keepMaskedGradients(step: t, batch: B, hidden: dh)
             let dat = da + t * B * U
             dat.update(from: dh, count: B * U)
             activation.backward(output: h + (t + 1) * B * U, gradient: dat, rows: B, width: U)
+            sequence.zeroMaskedGates(step: t, batch: B, gates: dat, width: U)
             weights.accumulateBiasGradient(inputGates: dat, recurrentGates: dat, rows: B, width: U)
-            if t > 0 { weights.recurrentGradient(dat, rows: B, units: U, width: U, transposed: transposed, into: dh, accumulate: false) }
+            if t > 0 {
+                weights.recurrentGradient(dat, rows: B, units: U, width: U, transposed: transposed, into: dh, accumulate: false)
+                sequence.restoreMaskedGradients(step: t, batch: B, into: dh, hidden: true)
+            }
         }
         weights.accumulateGradients(
             input: sequence.inputByTime.pointer, states: h, inputGates: da, recurrentGates: da,
@@ -119,10 +141,12 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
 
     /// A new layer of this configuration (no weights or state).
     private func configuredCopy(goBackwards: Bool, name: String) -> SimpleRNN {
-        SimpleRNN(
+        let copy = SimpleRNN(
             units, activation: activation, useBias: useBias, returnSequences: returnSequences,
             goBackwards: goBackwards, stateful: stateful, kernelInitializer: kernelInitializer,
             recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
+        copy.zeroOutputForMask = zeroOutputForMask
+        return copy
     }
 
     /// An unbuilt, unnamed copy of the configuration with `goBackwards` flipped.

@@ -4,7 +4,7 @@
 /// samples is, in row-major memory, a batch of `B·timesteps` inner samples, so the wrapper
 /// folds time into the batch and calls the layer once, not once per timestep. The weights are
 /// the inner layer's, in its order.
-public final class TimeDistributed: ProbabilityOutputLayer, RandomizedLayer {
+public final class TimeDistributed: ProbabilityOutputLayer, RandomizedLayer, MaskPassingLayer {
     /// Empty until the model names it ("time_distributed", ...), unless given to `init`.
     public var name: String
     /// "TimeDistributed", Keras's class name.

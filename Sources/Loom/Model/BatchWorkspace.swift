@@ -10,12 +10,24 @@ final class BatchWorkspace {
     let outputCount: Int
     let inputs = FloatBuffer()
     let targets = FloatBuffer()
+    /// The batch's loss weights `(rows, weightsPerSample)`: the dataset's sample weights, or
+    /// those `classWeights` give the targets.
+    let sampleWeights = FloatBuffer()
+    /// 0 (no weights), 1 (a weight a sample) or the output's timesteps (a weight a step).
+    let weightsPerSample: Int
+    /// Keras's `class_weight`, turned into a weight a sample as targets are read.
+    let classWeights: [Int: Float]?
 
-    init(firstLayer: any Layer, inputCount: Int, outputCount: Int, checksBatches: Bool) {
+    init(
+        firstLayer: any Layer, inputCount: Int, outputCount: Int, checksBatches: Bool, weightsPerSample: Int = 0,
+        classWeights: [Int: Float]? = nil
+    ) {
         self.firstLayer = firstLayer
         self.checksBatches = checksBatches
         self.inputCount = inputCount
         self.outputCount = outputCount
+        self.weightsPerSample = weightsPerSample
+        self.classWeights = classWeights
     }
 
     func load(_ dataset: any Dataset, rows: ArraySlice<Int>, targets withTargets: Bool = true) throws {
@@ -27,6 +39,7 @@ final class BatchWorkspace {
     func reserve(rows count: Int) {
         inputs.reserve(count * inputCount)
         targets.reserve(count * outputCount)
+        sampleWeights.reserve(count * weightsPerSample)
     }
 
     /// Reads `rows` into the buffers from row `offset` on (already reserved).
@@ -36,6 +49,15 @@ final class BatchWorkspace {
             targets: withTargets ? targets.pointer + offset * outputCount : nil)
         if checksBatches {
             try firstLayer.checkInput(inputs.pointer + offset * inputCount, rows: rows)
+        }
+        guard withTargets, weightsPerSample > 0 else { return }
+        let weights = sampleWeights.pointer + offset * weightsPerSample
+        if let classWeights {
+            SampleWeights.fromClasses(
+                classWeights, targets: targets.pointer + offset * outputCount, rows: rows.count, width: outputCount, into: weights)
+        } else {
+            try dataset.readSampleWeights(rows: rows, into: weights)
+            if checksBatches { try SampleWeights.check(weights, rows: rows, perSample: weightsPerSample) }
         }
     }
 }

@@ -1,9 +1,16 @@
 /// Sample-weighted running means of the loss and metrics over an epoch, as Keras reports them.
+///
+/// The loss is the mean of the batches' losses weighted by their rows (Keras's loss tracker).
+/// The metrics are too, unless the batches are weighted (a mask at the output, or sample
+/// weights): then each batch's metrics weigh its valid loss rows, so the epoch's metric is the
+/// mean over all its valid rows, as Keras's metric states accumulate.
 struct RunningTotals {
     let metrics: [Metric]
     private var loss = 0.0
     private var metricSums: [Double]
     private var samples = 0
+    /// The batches' valid loss rows, for weighted batches; nil otherwise.
+    private var validRows: Double?
 
     init(metrics: [Metric]) {
         self.metrics = metrics
@@ -13,24 +20,35 @@ struct RunningTotals {
     /// Totals continuing from `values` (as `values` gave them); nil when they do not fit
     /// `metrics`.
     init?(metrics: [Metric], values: [Double]) {
-        guard values.count == metrics.count + 2, let samples = Int(exactly: values[values.count - 1]) else { return nil }
+        let fixed = metrics.count + 2
+        guard values.count == fixed || values.count == fixed + 1, let samples = Int(exactly: values[fixed - 1]) else {
+            return nil
+        }
         self.metrics = metrics
         loss = values[0]
-        metricSums = Array(values[1..<(values.count - 1)])
+        metricSums = Array(values[1..<(fixed - 1)])
         self.samples = samples
+        validRows = values.count > fixed ? values[fixed] : nil
     }
 
-    /// The loss sum, the metric sums and the sample count, for a checkpoint.
-    var values: [Double] { [loss] + metricSums + [Double(samples)] }
+    /// The loss sum, the metric sums and the sample count (then the valid rows, when
+    /// weighted), for a checkpoint.
+    var values: [Double] { [loss] + metricSums + [Double(samples)] + (validRows.map { [$0] } ?? []) }
 
-    mutating func add(loss batchLoss: Double, metrics values: [Double], samples count: Int) {
+    /// Adds a batch of `count` rows; `valid`, for a weighted batch, is its valid loss rows
+    /// (`StepHeader.validRows`).
+    mutating func add(loss batchLoss: Double, metrics values: [Double], samples count: Int, validRows valid: Double? = nil) {
         loss += batchLoss * Double(count)
-        for i in values.indices { metricSums[i] += values[i] * Double(count) }
+        let metricScale = valid ?? Double(count)
+        for i in values.indices { metricSums[i] += values[i] * metricScale }
         samples += count
+        if let valid { validRows = (validRows ?? 0) + valid }
     }
 
     func logs(prefix: String) -> [(String, Double)] {
         let n = Double(max(samples, 1))
-        return [(prefix + "loss", loss / n)] + zip(metrics, metricSums).map { (prefix + $0.rawValue, $1 / n) }
+        let metricDivisor = validRows ?? n
+        return [(prefix + "loss", loss / n)]
+            + zip(metrics, metricSums).map { (prefix + $0.rawValue, metricDivisor > 0 ? $1 / metricDivisor : 0) }
     }
 }

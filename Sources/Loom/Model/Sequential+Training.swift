@@ -39,6 +39,13 @@ extension Sequential {
     ///     into ranks × shards, each rank reads and runs its own, and all end with the same
     ///     weights, bitwise those of one process with `fixedShards` = ranks × shards. Only
     ///     rank 0 prints progress. Nil: this process alone.
+    ///   - sampleWeight: Keras's `sample_weight`: a loss weight a sample `(samples)`, or a
+    ///     step `(samples, timesteps)` for a sequence output; finite, not negative. The loss
+    ///     is Σ w·loss over the batch's valid rows divided by their count, the metrics the
+    ///     weighted means (Keras's reductions; a mask at the output counts too).
+    ///   - classWeight: Keras's `class_weight`: each sample weighs its class's weight (the
+    ///     largest target's index, or the 0/1 label), 1 for a class not listed; only for an
+    ///     output without time axis, and not with `sampleWeight`.
     @discardableResult
     public func fit(
         x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
@@ -46,17 +53,19 @@ extension Sequential {
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
-        processGroup: (any ProcessGroup)? = nil
+        processGroup: (any ProcessGroup)? = nil, sampleWeight: Tensor? = nil, classWeight: [Int: Float]? = nil
     ) throws -> History {
         try fit(
-            dataset: InMemoryDataset(x: x, y: y), epochs: epochs, batchSize: batchSize, shuffle: shuffle,
-            validationSplit: validationSplit, verbose: verbose,
+            dataset: InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight), epochs: epochs, batchSize: batchSize,
+            shuffle: shuffle, validationSplit: validationSplit, verbose: verbose,
             allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
             workers: workers, averaging: averaging, fixedShards: fixedShards, callbacks: callbacks,
-            guardNonFinite: guardNonFinite, gradientAccumulationSteps: gradientAccumulationSteps, processGroup: processGroup)
+            guardNonFinite: guardNonFinite, gradientAccumulationSteps: gradientAccumulationSteps, processGroup: processGroup,
+            classWeight: classWeight)
     }
 
-    /// Trains on any `Dataset` (in memory or streamed); see `fit(x:y:...)`.
+    /// Trains on any `Dataset` (in memory or streamed; its `sampleWeightShape` says whether it
+    /// weighs the loss); see `fit(x:y:...)`.
     @discardableResult
     public func fit(
         dataset: any Dataset, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
@@ -64,7 +73,7 @@ extension Sequential {
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
-        processGroup: (any ProcessGroup)? = nil
+        processGroup: (any ProcessGroup)? = nil, classWeight: [Int: Float]? = nil
     ) throws -> History {
         guard let objective else { throw notCompiled("fit") }
         let accumulation = gradientAccumulationSteps
@@ -97,6 +106,9 @@ extension Sequential {
         guard !trainingRows.isEmpty else {
             throw LoomError.invalidArgument("fit: no training samples left after validationSplit \(validationSplit)")
         }
+        let workspace = try makeWorkspace(dataset, weighted: true, classWeights: classWeight)
+        // Class weights weigh training only, as in Keras.
+        let validationWorkspace = classWeight == nil ? workspace : try makeWorkspace(dataset, weighted: true)
 
         let (updateRows, overflow) = batch.multipliedReportingOverflow(by: accumulation)
         guard !overflow else {
@@ -151,7 +163,7 @@ extension Sequential {
         }
 
         var reporter = ProgressReporter(verbose: group.rank == 0 ? verbose : 0, epochs: epochs)
-        let workspace = makeWorkspace(dataset)
+        let weighted = engine.replicas.weighting(workspace).isWeighted
         while run.epoch < epochs && !run.stopTraining {
             let epoch = run.epoch
             if run.batch == 0 {
@@ -176,7 +188,9 @@ extension Sequential {
                 } catch let failure as NonFiniteStep {
                     throw LoomError.diverged(epoch: epoch, batch: k, step: failure.step, detail: failure.detail)
                 }
-                run.totals.add(loss: loss, metrics: metricValues, samples: rows.count)
+                run.totals.add(
+                    loss: loss, metrics: metricValues, samples: rows.count,
+                    validRows: weighted ? engine.lastValidRows : nil)
                 run.batch = k + 1
                 if engine.lastStepRequestedStop { run.interrupt() }
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed)
@@ -192,7 +206,7 @@ extension Sequential {
             if !validationRows.isEmpty {
                 engine.synchronizeParameters()
                 let validation = try evaluate(
-                    dataset: dataset, rows: validationRows, batchSize: batch, workspace: workspace,
+                    dataset: dataset, rows: validationRows, batchSize: batch, workspace: validationWorkspace,
                     replicas: engine.replicas, objective: objective)
                 logs += validation.logs(prefix: "val_")
             }
@@ -252,22 +266,22 @@ extension Sequential {
     /// One optimizer step on one batch, as Keras's `train_on_batch`; returns the loss before
     /// the step. Stateful layers carry their state as in `fit`.
     @discardableResult
-    public func trainOnBatch(x: Tensor, y: Tensor) throws -> Double {
-        try stepOnBatch(x: x, y: y, update: true, context: "trainOnBatch")
+    public func trainOnBatch(x: Tensor, y: Tensor, sampleWeight: Tensor? = nil) throws -> Double {
+        try stepOnBatch(x: x, y: y, sampleWeight: sampleWeight, update: true, context: "trainOnBatch")
     }
 
     /// The loss on one batch and its gradient for every parameter (in `weights()` order),
     /// without updating anything but stateful layers' state, as a `GradientTape` would give.
-    public func lossAndGradients(x: Tensor, y: Tensor) throws -> (loss: Double, gradients: [Tensor]) {
-        (try stepOnBatch(x: x, y: y, update: false, context: "lossAndGradients"), gradients())
+    public func lossAndGradients(x: Tensor, y: Tensor, sampleWeight: Tensor? = nil) throws -> (loss: Double, gradients: [Tensor]) {
+        (try stepOnBatch(x: x, y: y, sampleWeight: sampleWeight, update: false, context: "lossAndGradients"), gradients())
     }
 
     /// One step of the training path, on one thread, on the whole of `x` as one batch.
-    private func stepOnBatch(x: Tensor, y: Tensor, update: Bool, context: String) throws -> Double {
+    private func stepOnBatch(x: Tensor, y: Tensor, sampleWeight: Tensor?, update: Bool, context: String) throws -> Double {
         guard isCompiled else { throw notCompiled(context) }
-        let dataset = try InMemoryDataset(x: x, y: y)
+        let dataset = try InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight)
         let batch = try checkRun(dataset, batchSize: x.sampleCount, context: context, use: .training, parts: [])
-        let workspace = makeWorkspace(dataset)
+        let workspace = try makeWorkspace(dataset, weighted: true)
         try workspace.load(dataset, rows: Array(0..<batch)[...])
         let engine = try TrainingEngine(model: self, workers: 1, fixedShards: nil, averaging: .gradients, batch: batch)
         defer { engine.finish(completed: true) }
@@ -279,10 +293,14 @@ extension Sequential {
     /// The loss and metrics on `x`, `y` (Keras's `evaluate(..., return_dict=True)`), keyed
     /// "loss", "mae", ...
     /// With `workers` > 1 the batches are sharded over that many threads, as in `fit`.
+    /// `sampleWeight` weighs the loss and metrics as in `fit`.
     public func evaluate(
-        x: Tensor, y: Tensor, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil
+        x: Tensor, y: Tensor, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil,
+        sampleWeight: Tensor? = nil
     ) throws -> [String: Double] {
-        try evaluate(dataset: InMemoryDataset(x: x, y: y), batchSize: batchSize, workers: workers, processGroup: processGroup)
+        try evaluate(
+            dataset: InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight), batchSize: batchSize, workers: workers,
+            processGroup: processGroup)
     }
 
     /// The loss and metrics on a dataset; see `evaluate(x:y:batchSize:workers:)`. With a
@@ -298,7 +316,7 @@ extension Sequential {
             training: false, group: processGroup ?? SingleProcess())
         defer { replicas.finish() }
         let totals = try evaluate(
-            dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: makeWorkspace(dataset),
+            dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: makeWorkspace(dataset, weighted: true),
             replicas: replicas, objective: objective)
         return Dictionary(uniqueKeysWithValues: totals.logs(prefix: ""))
     }
@@ -312,7 +330,8 @@ extension Sequential {
         try forEachBatch(of: dataset, rows: rows, batchSize: batchSize, into: workspace, targets: true, replicas: replicas) {
             _, count in
             let (loss, metrics) = try replicas.forward(workspace, batch: count, objective: objective, output: nil)
-            totals.add(loss: loss, metrics: metrics, samples: count)
+            let weighted = replicas.weighting(workspace).isWeighted
+            totals.add(loss: loss, metrics: metrics, samples: count, validRows: weighted ? replicas.lastValidRows : nil)
         }
         return totals
     }
@@ -372,7 +391,7 @@ extension Sequential {
             model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
             training: false, group: processGroup ?? SingleProcess())
         defer { replicas.finish() }
-        let workspace = makeWorkspace(dataset)
+        let workspace = try makeWorkspace(dataset, weighted: false)
         // One batch of outputs; a batch larger than the data is the whole data.
         let (outputValues, overflow) = min(batch, dataset.sampleCount).multipliedReportingOverflow(by: outputCount)
         guard !overflow, UInt64(outputValues) * 4 <= ProcessInfo.processInfo.physicalMemory else {
@@ -391,11 +410,37 @@ extension Sequential {
 
     // MARK: data
 
-    /// The buffers of one batch of `dataset` for this model.
-    private func makeWorkspace(_ dataset: any Dataset) -> BatchWorkspace {
-        BatchWorkspace(
-            firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(outputShape!),
-            checksBatches: dataset.withAllInputs { _ in () } == nil)
+    /// The buffers of one batch of `dataset` for this model, with its sample weights (or those
+    /// `classWeights` make) when `weighted`; throws for weights that do not fit the output.
+    private func makeWorkspace(_ dataset: any Dataset, weighted: Bool, classWeights: [Int: Float]? = nil) throws -> BatchWorkspace {
+        let output = outputShape!
+        var weightsPerSample = 0
+        if let classWeights {
+            guard dataset.sampleWeightShape == nil else {
+                throw LoomError.invalidArgument("classWeight and sample weights cannot both be given (Keras refuses it too)")
+            }
+            guard output.count == 1 else {
+                throw LoomError.invalidArgument(
+                    "classWeight needs an output of classes \(Shape.describe([-1, output.last!])), got \(Shape.describe([-1] + output)); "
+                        + "weigh a sequence's steps with sample weights (samples, timesteps)")
+            }
+            if let bad = classWeights.first(where: { !$0.value.isFinite || $0.value < 0 }) {
+                throw LoomError.invalidArgument("classWeight \(bad.value) for class \(bad.key): weights must be finite and not negative")
+            }
+            weightsPerSample = 1
+        } else if let shape = dataset.sampleWeightShape {
+            guard shape.isEmpty || (output.count >= 2 && shape == [output[0]]) else {
+                throw LoomError.shapeMismatch(
+                    context: "sample weights",
+                    expected: output.count >= 2 ? "(samples) or (samples, \(output[0])), a weight a timestep" : "(samples)",
+                    found: [dataset.sampleCount] + shape)
+            }
+            weightsPerSample = shape.first ?? 1
+        }
+        return BatchWorkspace(
+            firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(output),
+            checksBatches: dataset.withAllInputs { _ in () } == nil, weightsPerSample: weighted ? weightsPerSample : 0,
+            classWeights: classWeights)
     }
 
     /// Reads `rows` of `dataset` into `workspace` a batch at a time, prefetching the next

@@ -101,6 +101,13 @@ public final class Sequential {
     /// Whether any layer carries state from batch to batch (a stateful recurrent layer).
     public var isStateful: Bool { layers.contains(where: \.isStateful) }
 
+    /// Whether the output carries a timestep mask (`MaskAwareLayer`): a `Masking` layer or
+    /// `Embedding(maskZero: true)` whose mask every later layer passes on. Then the loss and
+    /// metrics leave out the masked steps.
+    public var masksOutput: Bool {
+        layers.reduce(false) { masked, layer in (layer as? any MaskAwareLayer)?.masksOutput(inputMasked: masked) ?? false }
+    }
+
     /// The per-sample output shape of each layer, once built (Keras's summary column, batch excluded).
     public var layerOutputShapes: [[Int]] { outputShapes }
 

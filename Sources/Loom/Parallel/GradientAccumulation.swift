@@ -109,9 +109,9 @@ final class GradientAccumulation {
     /// Micro-batch `step`'s part of the sums over `range` of the parameters: its shards'
     /// gradients (`shardGradients`, weighted by `weights`) reduced to its pieces, copied into
     /// their slots, and the pending nodes that now make up larger subtrees added.
-    func accumulate(step: Int, shardGradients: [UnsafeMutablePointer<Float>], weights: ArraySlice<Float>, range: Range<Int>) {
+    func accumulate(step: Int, shardGradients: [UnsafeMutablePointer<Float>], weights: [Float], range: Range<Int>) {
         let reduction = microReductions[step]
-        reduction.add(shardGradients, range: range, weights: Array(weights))
+        reduction.add(shardGradients, range: range, weights: weights)
         for (piece, slot) in zip(reduction.remaining, pieceSlots[step]) {
             (slots[slot] + range.lowerBound).update(from: shardGradients[piece] + range.lowerBound, count: range.count)
         }

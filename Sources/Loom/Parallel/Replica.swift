@@ -16,13 +16,25 @@ final class Replica {
     private let ownUpdate: ParameterUpdate?
     /// dL/dpredictions of the last step, `(rows, outputs)`.
     let outputGradient = FloatBuffer()
-    /// The last step's loss and metric values (means over the replica's rows).
+    /// The last step's loss and metric values (means over the replica's rows, or over its
+    /// valid loss rows when weighted).
     var loss = 0.0
     var metrics: [Double] = []
+    /// With a weighted loss, the last score's valid loss rows (its divisor, `StepHeader`).
+    var validRows = 0.0
+    /// The output's mask `(rows, steps)` of the last forward pass, or nil (`MaskAwareLayer`).
+    private(set) var outputMask: UnsafePointer<Float>?
+    /// The layers as `MaskAwareLayer`s, nil for the others (which end a mask).
+    private let maskAware: [(any MaskAwareLayer)?]
+    /// Each loss row's weight of the last score, `(rows · outputs / width)`, when weighted:
+    /// its mask value times its sample weight for the loss, its mask value for the metrics.
+    private let lossWeights = FloatBuffer()
+    private let maskWeights = FloatBuffer()
 
     /// The model's own layers, already bound to `store` by the model.
     init(modelLayers layers: [any Layer], store: ParameterStore) {
         self.layers = layers
+        maskAware = layers.map { $0 as? any MaskAwareLayer }
         parameterCount = store.count
         gradients = store.gradients.pointer
         ownedGradients = nil
@@ -39,6 +51,7 @@ final class Replica {
         ownedGradients = gradientBuffer
         gradients = gradientBuffer.pointer
         self.layers = layers.map { $0.makeReplica() }
+        maskAware = self.layers.map { $0 as? any MaskAwareLayer }
         var values = UnsafePointer(store.values.pointer)
         if ownsParameters, let storeOptimizer = store.optimizer {
             let copy = FloatBuffer(count: store.count)
@@ -73,23 +86,35 @@ final class Replica {
         for layer in layers { layer.assign(rows: rows) }
     }
 
+    /// The layers' forward passes, the mask (`MaskAwareLayer`) handed from layer to layer; the
+    /// last one's is `outputMask`.
     func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         var current = x
-        for layer in layers { current = layer.forward(current, batch: batch, training: training) }
+        var mask: UnsafePointer<Float>? = nil
+        for (layer, aware) in zip(layers, maskAware) {
+            if let aware {
+                (current, mask) = aware.forward(current, mask: mask, batch: batch, training: training)
+            } else {
+                current = layer.forward(current, batch: batch, training: training)
+                mask = nil
+            }
+        }
+        outputMask = mask
         return current
     }
 
     /// Forward, loss and backward for `batch` rows: leaves dL/dparameters (a mean over these
-    /// rows) in `gradients` and the loss and metrics in `loss` and `metrics`.
+    /// rows, or over their valid loss rows when weighted) in `gradients` and the loss and
+    /// metrics in `loss` and `metrics`.
     func backpropagate(
         inputs: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int, outputCount: Int,
-        width: Int, objective: Objective
+        width: Int, objective: Objective, weighting: LossWeighting
     ) {
         gradients.update(repeating: 0, count: parameterCount)
         let predictions = forward(inputs, batch: batch, training: true)
         score(
             predictions, targets: targets, batch: batch, outputCount: outputCount, width: width, objective: objective,
-            gradient: true)
+            weighting: weighting, gradient: true)
         var gradient = outputGradient.pointer
         for (index, layer) in layers.enumerated().reversed() {
             guard let next = layer.backward(gradient, batch: batch, needsInputGradient: index > 0) else { break }
@@ -97,21 +122,55 @@ final class Replica {
         }
     }
 
-    /// The loss and metrics of `predictions` against `targets`, and with `gradient`, dL/doutput
+    /// The loss and metrics of `predictions` against `targets`, weighted by the output's mask
+    /// and `weighting`'s sample weights when there are any, and with `gradient`, dL/doutput
     /// into `outputGradient`.
     func score(
         _ predictions: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int, outputCount: Int,
-        width: Int, objective: Objective, gradient: Bool
+        width: Int, objective: Objective, weighting: LossWeighting, gradient: Bool
     ) {
         let count = batch * outputCount
         let logits = (layers.last as? any ProbabilityOutputLayer)?.logits
+        let weights = weighRows(batch: batch, rowsPerSample: outputCount / width, weighting: weighting)
         loss = objective.loss.compute(
             predictions: predictions, targets: targets, logits: logits, count: count, width: width,
-            gradient: gradient ? outputGradient.reserve(count) : nil)
+            gradient: gradient ? outputGradient.reserve(count) : nil, rowWeights: weights.loss, weightedRows: validRows)
         if metrics.count != objective.metrics.count { metrics = Array(repeating: 0, count: objective.metrics.count) }
         for (index, metric) in objective.metrics.enumerated() {
             metrics[index] = metric.resolved(width: width)
-                .compute(predictions: predictions, targets: targets, count: count, width: width)
+                .compute(
+                    predictions: predictions, targets: targets, count: count, width: width, rowWeights: weights.metrics,
+                    weightSum: validRows)
         }
+    }
+
+    /// Each loss row's weights, as Keras weighs them: the output mask's value at its step
+    /// times its sample's (or step's) weight for the loss, the mask's value alone for the
+    /// metrics (Keras's compiled `metrics` see masks, not sample weights); and `validRows`,
+    /// the rows the mask leaves. Nil for what nothing weighs.
+    private func weighRows(
+        batch: Int, rowsPerSample: Int, weighting: LossWeighting
+    ) -> (loss: UnsafePointer<Float>?, metrics: UnsafePointer<Float>?) {
+        guard outputMask != nil || weighting.sampleWeights != nil else { return (nil, nil) }
+        let rows = batch * rowsPerSample
+        let m = maskWeights.reserve(rows)
+        if let mask = outputMask {
+            let maskRows = rowsPerSample / weighting.outputSteps
+            for b in 0..<batch {
+                for i in 0..<rowsPerSample { m[b * rowsPerSample + i] = mask[b * weighting.outputSteps + i / maskRows] }
+            }
+        } else {
+            m.update(repeating: 1, count: rows)
+        }
+        validRows = (0..<rows).reduce(0) { $0 + Double(m[$1]) }
+        let metrics = outputMask == nil ? nil : UnsafePointer(m)
+        guard let sampleWeights = weighting.sampleWeights else { return (UnsafePointer(m), metrics) }
+        let e = lossWeights.reserve(rows), weightRows = rowsPerSample / weighting.weightsPerSample
+        for b in 0..<batch {
+            for i in 0..<rowsPerSample {
+                e[b * rowsPerSample + i] = m[b * rowsPerSample + i] * sampleWeights[b * weighting.weightsPerSample + i / weightRows]
+            }
+        }
+        return (UnsafePointer(e), metrics)
     }
 }

@@ -25,6 +25,10 @@ final class ReplicaSet {
     let replicas: [Replica]
     /// The model's last output axis (the loss's and metrics' class width).
     let outputWidth: Int
+    /// The output's first axis when it has two or more, else 1 (`LossWeighting.outputSteps`).
+    let outputSteps: Int
+    /// Whether the model's output carries a mask (`Sequential.masksOutput`).
+    let masksOutput: Bool
     /// The canonical order of sums over the job's shards (`ShardTree`).
     let tree: ShardTree
     /// How this process's shards reduce in it: to one piece when their number is a power of
@@ -82,6 +86,8 @@ final class ReplicaSet {
         self.shardCount = shardCount
         self.group = group
         outputWidth = model.outputShape!.last ?? 1
+        outputSteps = model.outputShape!.count >= 2 ? model.outputShape![0] : 1
+        masksOutput = model.masksOutput
         if globalShardCount == 1 && !ownParameters && !copies {
             replicas = [model.primaryReplica]
         } else {
@@ -197,7 +203,7 @@ final class ReplicaSet {
                     replica.score(
                         predictions, targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
                         batch: rows.count, outputCount: workspace.outputCount, width: outputWidth,
-                        objective: objective, gradient: false)
+                        objective: objective, weighting: weighting(workspace).fromRow(rows.lowerBound), gradient: false)
                 }
                 output?.advanced(by: rows.lowerBound * workspace.outputCount)
                     .update(from: predictions, count: rows.count * workspace.outputCount)
@@ -205,8 +211,22 @@ final class ReplicaSet {
         }
         if let output, isMultiProcess { try gatherRows(output, batch: batch, width: workspace.outputCount) }
         guard let objective else { return (0, []) }
-        return try weightedResults(ranges: ranges, batch: batch, metricCount: objective.metrics.count)
+        return try weightedResults(
+            ranges: ranges, batch: batch, metricCount: objective.metrics.count, weighted: weighting(workspace).isWeighted)
     }
+
+    /// How the loss rows of the batch in `workspace` are weighted (its sample weights from its
+    /// first row).
+    func weighting(_ workspace: BatchWorkspace) -> LossWeighting {
+        LossWeighting(
+            sampleWeights: workspace.weightsPerSample > 0 ? UnsafePointer(workspace.sampleWeights.pointer) : nil,
+            weightsPerSample: workspace.weightsPerSample, outputSteps: outputSteps,
+            isWeighted: masksOutput || workspace.weightsPerSample > 0)
+    }
+
+    /// The valid loss rows of the last `weightedResults` (weighted; 1 unweighted): how much
+    /// the batch's metrics weigh in an epoch's (`RunningTotals`).
+    private(set) var lastValidRows = 1.0
 
     /// Every process's rows of `output` (`(batch, width)`) into every process.
     private func gatherRows(_ output: UnsafeMutablePointer<Float>, batch: Int, width: Int) throws {
@@ -217,11 +237,11 @@ final class ReplicaSet {
         try group.allGather(UnsafeMutableBufferPointer(start: output, count: batch * width), parts: parts)
     }
 
-    /// The row-weighted loss and metrics over every process's shards, summed in tree order.
-    /// The metrics array is the set's, refilled in place each batch (the caller has let go of
-    /// the last one by then).
-    func weightedResults(ranges: [Range<Int>], batch: Int, metricCount: Int) throws -> (Double, [Double]) {
-        reduceHeaders(ranges: ranges, batch: batch, metricCount: metricCount)
+    /// The row-weighted (or, `weighted`, valid-row-weighted) loss and metrics over every
+    /// process's shards, summed in tree order. The metrics array is the set's, refilled in
+    /// place each batch (the caller has let go of the last one by then).
+    func weightedResults(ranges: [Range<Int>], batch: Int, metricCount: Int, weighted: Bool) throws -> (Double, [Double]) {
+        reduceHeaders(ranges: ranges, batch: batch, metricCount: metricCount, weighted: weighted)
         try resultSums.withUnsafeMutableBufferPointer { totals in
             if isMultiProcess {
                 try group.sumShards(
@@ -233,27 +253,29 @@ final class ReplicaSet {
             }
         }
         if metricTotals.count != metricCount { metricTotals = Array(repeating: 0, count: metricCount) }
-        for i in metricTotals.indices { metricTotals[i] = resultSums[StepHeader.loss + 1 + i] }
-        return (resultSums[StepHeader.loss], metricTotals)
+        lastValidRows = weighted ? resultSums[StepHeader.validRows] : 1
+        let loss = resultSums.withUnsafeBufferPointer { StepHeader.results($0.baseAddress!, weighted: weighted, metrics: &metricTotals) }
+        return (loss, metricTotals)
     }
 
     /// Writes each local shard's `StepHeader` (the flags given, its loss and metrics weighted
     /// by its share of the batch's rows; zeros for an empty shard) and reduces them in tree
     /// order into `pieceHeaders`. `resultSums` is sized for the totals.
     func reduceHeaders(
-        ranges: [Range<Int>], batch: Int, metricCount: Int, failedRank: Double = 0, nonFiniteRank: Double = 0,
-        stop: Double = 0
+        ranges: [Range<Int>], batch: Int, metricCount: Int, weighted: Bool, failedRank: Double = 0,
+        nonFiniteRank: Double = 0, stop: Double = 0
     ) {
         let headers = writeShardHeaders(
-            ranges: ranges, batch: batch, metricCount: metricCount, failedRank: failedRank, nonFiniteRank: nonFiniteRank,
-            stop: stop)
+            ranges: ranges, batch: batch, metricCount: metricCount, weighted: weighted, failedRank: failedRank,
+            nonFiniteRank: nonFiniteRank, stop: stop)
         localReduction.add(headers: headers, count: StepHeader.width(metrics: metricCount), maxima: StepHeader.flags)
     }
 
     /// Writes each local shard's `StepHeader` for the rows `ranges` (one a shard) of a
-    /// `batch`-row batch, and returns them, in shard order.
+    /// `batch`-row batch, and returns them, in shard order. `weighted`: each shard's loss and
+    /// metrics times its own divisors, which the header carries (`StepHeader`).
     func writeShardHeaders(
-        ranges: some Collection<Range<Int>>, batch: Int, metricCount: Int, failedRank: Double = 0,
+        ranges: some Collection<Range<Int>>, batch: Int, metricCount: Int, weighted: Bool, failedRank: Double = 0,
         nonFiniteRank: Double = 0, stop: Double = 0
     ) -> [UnsafeMutablePointer<Double>] {
         let width = StepHeader.width(metrics: metricCount)
@@ -262,7 +284,9 @@ final class ReplicaSet {
             header[StepHeader.failedRank] = failedRank
             header[StepHeader.nonFiniteRank] = nonFiniteRank
             header[StepHeader.stop] = stop
-            let weight = rows.isEmpty ? 0 : Double(rows.count) / Double(batch)
+            let share = rows.isEmpty ? 0 : Double(rows.count) / Double(batch)
+            let weight = rows.isEmpty ? 0 : weighted ? replica.validRows : share
+            header[StepHeader.validRows] = weight
             header[StepHeader.loss] = rows.isEmpty ? 0 : weight * replica.loss
             for i in 0..<metricCount { header[StepHeader.loss + 1 + i] = rows.isEmpty ? 0 : weight * replica.metrics[i] }
         }

@@ -17,7 +17,8 @@ extension TrainingEngine {
     /// last one the exchange (worker 0) and update number `step` at `rate` (none when nil).
     func runAccumulatedStep(
         worker: Int, accumulation: GradientAccumulation, workspace: BatchWorkspace, batch: Int,
-        plan: ReplicaSet.ShardPlan, step: Int?, rate: Float, metricCount: Int, loadShard: (Range<Int>) throws -> Void
+        plan: ReplicaSet.ShardPlan, weighting: LossWeighting, step: Int?, rate: Float, metricCount: Int,
+        loadShard: (Range<Int>) throws -> Void
     ) {
         let barrier = replicas.pool.barrier, slice = slices[worker], shards = accumulation.shardsPerStep
         var computing = 0.0, waiting = 0.0, reducing = 0.0
@@ -30,17 +31,18 @@ extension TrainingEngine {
                 var streams: [[UInt64]]? = accumulation.leafStreams[leaf]
                 runShard(
                     replicas.replicas[shard], rows: plan.ranges[leaf], streams: &streams, worker: worker, workspace: workspace,
-                    batch: batch, loadShard: loadShard)
+                    batch: batch, weighting: weighting, loadShard: loadShard)
                 accumulation.leafStreams[leaf] = streams!
             }
             let computed = DispatchTime.now()
             barrier.wait()
             let arrived = DispatchTime.now()
-            let weights = plan.weights[(micro * shards)..<((micro + 1) * shards)]
+            let leaves = (micro * shards)..<((micro + 1) * shards)
+            let weights = shardWeights(plan.weights[leaves], ranges: plan.ranges[leaves], weighting: weighting)
             accumulation.accumulate(step: micro, shardGradients: replicas.shardGradients, weights: weights, range: slice)
             if worker == 0 {
-                let ranges = plan.ranges[(micro * shards)..<((micro + 1) * shards)]
-                let headers = replicas.writeShardHeaders(ranges: ranges, batch: batch, metricCount: metricCount)
+                let headers = replicas.writeShardHeaders(
+                    ranges: plan.ranges[leaves], batch: batch, metricCount: metricCount, weighted: weighting.isWeighted)
                 accumulation.accumulate(step: micro, shardHeaders: headers, width: StepHeader.width(metrics: metricCount))
             }
             let reduced = DispatchTime.now()
@@ -60,10 +62,14 @@ extension TrainingEngine {
             barrier.wait()
             let failed = exchangedHeader[StepHeader.failedRank] != 0 || exchangedHeader[StepHeader.nonFiniteRank] != 0
             if failed || stepErrors.contains(where: { $0 != nil }) { return }
+            if weighting.isWeighted { divideGradients(slice, by: exchangedHeader[StepHeader.validRows]) }
         } else {
             for index in 0..<workers where stepErrors[index] != nil { return }
             let root = accumulation.slots[accumulation.finalSlots[0]]
             (store.gradients.pointer + slice.lowerBound).update(from: root + slice.lowerBound, count: slice.count)
+            if weighting.isWeighted {
+                divideGradients(slice, by: accumulation.slotHeaders[accumulation.finalSlots[0]][StepHeader.validRows])
+            }
         }
         let updating = DispatchTime.now()
         if let step { updateSlice(worker: worker, step: step, rate: rate) }
@@ -77,7 +83,7 @@ extension TrainingEngine {
     @discardableResult
     func runShard(
         _ replica: Replica, rows: Range<Int>, streams: inout [[UInt64]]?, worker: Int, workspace: BatchWorkspace,
-        batch: Int, loadShard: (Range<Int>) throws -> Void
+        batch: Int, weighting: LossWeighting, loadShard: (Range<Int>) throws -> Void
     ) -> Bool {
         do {
             try loadShard(rows)
@@ -96,7 +102,8 @@ extension TrainingEngine {
         replica.backpropagate(
             inputs: workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
             targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
-            batch: rows.count, outputCount: workspace.outputCount, width: replicas.outputWidth, objective: objective)
+            batch: rows.count, outputCount: workspace.outputCount, width: replicas.outputWidth, objective: objective,
+            weighting: weighting.fromRow(rows.lowerBound))
         if streams != nil { streams = randomized.map(\.randomState) }
         if guardNonFinite, let failure = NonFiniteStep(replica, layout: store.layout, step: store.step + 1) {
             stepErrors[worker] = failure

@@ -8,12 +8,13 @@ extension TrainingEngine {
     /// process's flags, loss and metrics) are reduced too, and `ProcessGroup.sumShards`
     /// completes the tree with the other processes' pieces, into the store's gradients
     /// (averaging gradients) and `exchangedHeader`.
-    func exchange(plan: ReplicaSet.ShardPlan, batch: Int) throws {
+    func exchange(plan: ReplicaSet.ShardPlan, batch: Int, weighted: Bool) throws {
         let rank = Double(replicas.group.rank + 1)
         let nonFinite = stepErrors.contains { $0 is NonFiniteStep }
         let failed = !nonFinite && stepErrors.contains { $0 != nil }
         replicas.reduceHeaders(
-            ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count, failedRank: failed ? rank : 0,
+            ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count, weighted: weighted,
+            failedRank: failed ? rank : 0,
             nonFiniteRank: nonFinite ? rank : 0, stop: TrainingStop.isRequested ? 1 : 0)
         let count = StepHeader.width(metrics: objective.metrics.count)
         if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }

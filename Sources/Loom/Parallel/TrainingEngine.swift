@@ -43,6 +43,9 @@ final class TrainingEngine {
     var exchangedHeader: [Double] = []
     /// The exchanged metrics of the last step, refilled in place (a step allocates nothing).
     private var exchangedMetrics: [Double] = []
+    /// How much the last step's metrics weigh in the epoch's: its valid loss rows when
+    /// weighted (`StepHeader.validRows`), else 1 (the epoch weighs batches by rows).
+    private(set) var lastValidRows = 1.0
 
     var workers: Int { replicas.workers }
 
@@ -120,6 +123,7 @@ final class TrainingEngine {
         }
         if update { prepareOptimizers(step: step) }
         for worker in 0..<workers { stepErrors[worker] = nil }
+        let weighting = replicas.weighting(workspace)
         // The job's captures are handed to each worker as arguments, not copied into a shared
         // struct: a struct of references copied on every core costs contended refcounting.
         if let accumulation {
@@ -129,13 +133,14 @@ final class TrainingEngine {
             replicas.pool.run { [self] worker in
                 runAccumulatedStep(
                     worker: worker, accumulation: accumulation, workspace: workspace, batch: batch, plan: leaves,
-                    step: update ? step : nil, rate: rate, metricCount: metricCount, loadShard: loadShard)
+                    weighting: weighting, step: update ? step : nil, rate: rate, metricCount: metricCount,
+                    loadShard: loadShard)
             }
         } else {
             replicas.pool.run { [self] worker in
                 runTrainingStep(
-                    worker: worker, workspace: workspace, batch: batch, plan: plan, step: update ? step : nil, rate: rate,
-                    loadShard: loadShard)
+                    worker: worker, workspace: workspace, batch: batch, plan: plan, weighting: weighting,
+                    step: update ? step : nil, rate: rate, loadShard: loadShard)
             }
         }
         lastStepFailed = stepErrors.contains { $0 != nil }
@@ -161,18 +166,43 @@ final class TrainingEngine {
         }
         timings[0].pointee.steps += 1
         timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
+        if exchangedMetrics.count != objective.metrics.count { exchangedMetrics = Array(repeating: 0, count: objective.metrics.count) }
         if replicas.isMultiProcess {
-            if exchangedMetrics.count != objective.metrics.count { exchangedMetrics = Array(repeating: 0, count: objective.metrics.count) }
-            for i in exchangedMetrics.indices { exchangedMetrics[i] = exchangedHeader[StepHeader.loss + 1 + i] }
-            return (exchangedHeader[StepHeader.loss], exchangedMetrics)
+            lastValidRows = weighting.isWeighted ? exchangedHeader[StepHeader.validRows] : 1
+            let loss = exchangedHeader.withUnsafeBufferPointer {
+                StepHeader.results($0.baseAddress!, weighted: weighting.isWeighted, metrics: &exchangedMetrics)
+            }
+            return (loss, exchangedMetrics)
         }
         if let accumulation {
             let root = accumulation.slotHeaders[accumulation.finalSlots[0]]
-            if exchangedMetrics.count != objective.metrics.count { exchangedMetrics = Array(repeating: 0, count: objective.metrics.count) }
-            for i in exchangedMetrics.indices { exchangedMetrics[i] = root[StepHeader.loss + 1 + i] }
-            return (root[StepHeader.loss], exchangedMetrics)
+            lastValidRows = weighting.isWeighted ? root[StepHeader.validRows] : 1
+            return (StepHeader.results(root, weighted: weighting.isWeighted, metrics: &exchangedMetrics), exchangedMetrics)
         }
-        return try replicas.weightedResults(ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count)
+        let results = try replicas.weightedResults(
+            ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count, weighted: weighting.isWeighted)
+        lastValidRows = replicas.lastValidRows
+        return results
+    }
+
+    /// The weights of the shards' gradients in a step's sums: their shares of the rows, or,
+    /// weighted, their valid loss rows (the sums then divided by all the valid rows, once).
+    func shardWeights(_ shares: ArraySlice<Float>, ranges: ArraySlice<Range<Int>>, weighting: LossWeighting) -> [Float] {
+        guard weighting.isWeighted else { return Array(shares) }
+        return zip(replicas.replicas, ranges).map { replica, rows in rows.isEmpty ? 0 : Float(replica.validRows) }
+    }
+
+    /// The number of valid loss rows over this process's shards of the last passes (weighted).
+    func localValidRows(ranges: ArraySlice<Range<Int>>) -> Double {
+        zip(replicas.replicas, ranges).reduce(0) { total, shard in shard.1.isEmpty ? total : total + shard.0.validRows }
+    }
+
+    /// Scales the store's gradients over `slice` by 1 / `divisor` (0 when it is 0): the
+    /// weighted sums become the mean over the valid loss rows.
+    func divideGradients(_ slice: Range<Int>, by divisor: Double) {
+        let scale: Float = divisor > 0 ? Float(1 / divisor) : 0
+        let gradients = store.gradients.pointer
+        for k in slice { gradients[k] *= scale }
     }
 
     /// Lets every optimizer that will take update number `step` advance its scalar state,
@@ -189,8 +219,8 @@ final class TrainingEngine {
     /// (averaging gradients) the reduction and update number `step` at `rate` of its slice of
     /// the parameters (none when `step` is nil).
     private func runTrainingStep(
-        worker: Int, workspace: BatchWorkspace, batch: Int, plan: ReplicaSet.ShardPlan, step: Int?, rate: Float,
-        loadShard: (Range<Int>) throws -> Void
+        worker: Int, workspace: BatchWorkspace, batch: Int, plan: ReplicaSet.ShardPlan, weighting: LossWeighting, step: Int?,
+        rate: Float, loadShard: (Range<Int>) throws -> Void
     ) {
         let start = DispatchTime.now()
         var shard = worker
@@ -201,7 +231,7 @@ final class TrainingEngine {
             guard
                 runShard(
                     replica, rows: plan.ranges[shard], streams: &streams, worker: worker, workspace: workspace, batch: batch,
-                    loadShard: loadShard)
+                    weighting: weighting, loadShard: loadShard)
             else { continue }
             if averaging != .gradients, let step { replica.updateOwnParameters(step: step, rate: rate) }
         }
@@ -217,7 +247,8 @@ final class TrainingEngine {
         // Each worker reduces its slice of this process's shards' weighted gradients in tree
         // order: to the total with one process, to this process's pieces with several.
         if averaging == .gradients && (replicas.shardCount > 1 || multiProcess) {
-            replicas.localReduction.add(replicas.shardGradients, range: slice, weights: plan.weights)
+            let weights = shardWeights(plan.weights[...], ranges: plan.ranges[...], weighting: weighting)
+            replicas.localReduction.add(replicas.shardGradients, range: slice, weights: weights)
         }
         var reduced = DispatchTime.now()
         if multiProcess {
@@ -225,11 +256,12 @@ final class TrainingEngine {
             barrier.wait()
             let ready = DispatchTime.now()
             waited += ready.seconds(since: reduced)
-            if worker == 0 { timeCommunication { try exchange(plan: plan, batch: batch) } }
+            if worker == 0 { timeCommunication { try exchange(plan: plan, batch: batch, weighted: weighting.isWeighted) } }
             barrier.wait()
             if worker != 0 { waited += DispatchTime.now().seconds(since: ready) }
             let failed = exchangedHeader[StepHeader.failedRank] != 0 || exchangedHeader[StepHeader.nonFiniteRank] != 0
             if failed || averaging != .gradients || stepErrors.contains(where: { $0 != nil }) { return }
+            if weighting.isWeighted { divideGradients(slice, by: exchangedHeader[StepHeader.validRows]) }
         } else {
             // A failed load anywhere skips the update everywhere: the step did not happen.
             for index in 0..<workers where stepErrors[index] != nil { return }
@@ -237,6 +269,7 @@ final class TrainingEngine {
             if replicas.shardCount > 1 {
                 let gradients = store.gradients.pointer, root = replicas.pieceGradients[0]
                 for k in slice { gradients[k] = root[k] }
+                if weighting.isWeighted { divideGradients(slice, by: localValidRows(ranges: plan.ranges[...])) }
             }
         }
         let updating = DispatchTime.now()

@@ -53,96 +53,112 @@ public enum Loss: String, Sendable, CaseIterable {
     ///   - predictions: the model's outputs, `count` values in rows of `width` (the last axis).
     ///   - logits: the pre-activation outputs when the loss is fused with a sigmoid/softmax
     ///     output layer; then `gradient` receives dL/dlogits instead of dL/dpredictions.
+    ///   - rowWeights: a weight a row (a mask times a sample weight); the loss is then
+    ///     Σ w·(the row's loss) / `weightedRows`, Keras's masked and weighted mean (0 when
+    ///     `weightedRows` is 0). Nil: every row weighs 1 and the divisor is the row count.
     public func compute(
         predictions p: UnsafePointer<Float>, targets y: UnsafePointer<Float>, logits: UnsafePointer<Float>?,
-        count: Int, width: Int, gradient: UnsafeMutablePointer<Float>?
+        count: Int, width: Int, gradient: UnsafeMutablePointer<Float>?, rowWeights: UnsafePointer<Float>? = nil,
+        weightedRows: Double = 0
     ) -> Double {
         let rows = count / width
+        // A row's loss is the mean of its values, or (categorical cross-entropy) their sum.
+        let perValue = self != .categoricalCrossentropy
+        let divisor = rowWeights == nil ? Double(perValue ? count : rows) : weightedRows * Double(perValue ? width : 1)
+        guard divisor > 0 else {
+            gradient?.update(repeating: 0, count: count)
+            return 0
+        }
+        // dL/dp = base · w · slope, base the loss's constant over the divisor (w = 1 unweighted: the same bits).
+        let base = (self == .meanSquaredError ? 2 : 1) / Float(divisor)
         var total = 0.0
-        switch self {
-        case .meanSquaredError:
-            let scale = 2 / Float(count)
-            for k in 0..<count {
-                let d = p[k] - y[k]
-                total += Double(d * d)
-                gradient?[k] = scale * d
-            }
-            return total / Double(count)
-        case .huber:
-            let scale = 1 / Float(count)
-            for k in 0..<count {
-                let d = p[k] - y[k], magnitude = abs(d)
-                total += Double(magnitude <= 1 ? 0.5 * d * d : magnitude - 0.5)
-                gradient?[k] = scale * (magnitude <= 1 ? d : (d > 0 ? 1 : -1))
-            }
-            return total / Double(count)
-        case .logCosh:
-            let scale = 1 / Float(count), log2: Float = 0.693_147_18
-            for k in 0..<count {
-                let d = p[k] - y[k]
-                // softplus(−2d) = log(1 + e^(−2d)), stable for any d.
-                let softplus = max(-2 * d, 0) + log1p(exp(-abs(2 * d)))
-                total += Double(d + softplus - log2)
-                gradient?[k] = scale * tanh(d)
-            }
-            return total / Double(count)
-        case .meanAbsoluteError:
-            let scale = 1 / Float(count)
-            for k in 0..<count {
-                let d = p[k] - y[k]
-                total += Double(abs(d))
-                gradient?[k] = d > 0 ? scale : (d < 0 ? -scale : 0)
-            }
-            return total / Double(count)
-        case .binaryCrossentropy:
-            let scale = 1 / Float(count)
-            if let z = logits {
-                // TensorFlow's sigmoid_cross_entropy_with_logits: max(z, 0) − z·y + log(1 + e^−|z|).
-                for k in 0..<count {
-                    total += Double(max(z[k], 0) - z[k] * y[k] + log1p(exp(-abs(z[k]))))
-                    gradient?[k] = scale * (p[k] - y[k])
+        for r in 0..<rows {
+            let w = rowWeights?[r] ?? 1, scale = base * w, weight = Double(w)
+            let values = (r * width)..<((r + 1) * width)
+            switch self {
+            case .meanSquaredError:
+                for k in values {
+                    let d = p[k] - y[k]
+                    total += weight * Double(d * d)
+                    gradient?[k] = scale * d
                 }
-            } else {
-                for k in 0..<count {
-                    let q = min(max(p[k], Loss.epsilon), 1 - Loss.epsilon)
-                    total -= Double(y[k] * log(q) + (1 - y[k]) * log(1 - q))
-                    let inside = p[k] > Loss.epsilon && p[k] < 1 - Loss.epsilon
-                    gradient?[k] = inside ? scale * (-(y[k] / q) + (1 - y[k]) / (1 - q)) : 0
+            case .huber:
+                for k in values {
+                    let d = p[k] - y[k], magnitude = abs(d)
+                    total += weight * Double(magnitude <= 1 ? 0.5 * d * d : magnitude - 0.5)
+                    gradient?[k] = scale * (magnitude <= 1 ? d : (d > 0 ? 1 : -1))
                 }
-            }
-            return total / Double(count)
-        case .categoricalCrossentropy:
-            let scale = 1 / Float(rows)
-            for r in 0..<rows {
-                let pr = p + r * width, yr = y + r * width
-                var targetSum: Float = 0
-                for j in 0..<width { targetSum += yr[j] }
+            case .logCosh:
+                let log2: Float = 0.693_147_18
+                for k in values {
+                    let d = p[k] - y[k]
+                    // softplus(−2d) = log(1 + e^(−2d)), stable for any d.
+                    let softplus = max(-2 * d, 0) + log1p(exp(-abs(2 * d)))
+                    total += weight * Double(d + softplus - log2)
+                    gradient?[k] = scale * tanh(d)
+                }
+            case .meanAbsoluteError:
+                for k in values {
+                    let d = p[k] - y[k]
+                    total += weight * Double(abs(d))
+                    gradient?[k] = d > 0 ? scale : (d < 0 ? -scale : 0)
+                }
+            case .binaryCrossentropy:
                 if let z = logits {
-                    // −Σ y·log softmax(z) = Σy·logsumexp(z) − Σ y·z; dL/dz = p·Σy − y.
-                    let zr = z + r * width
-                    var maximum = -Float.infinity
-                    for j in 0..<width { maximum = max(maximum, zr[j]) }
-                    var sum: Float = 0
-                    for j in 0..<width { sum += exp(zr[j] - maximum) }
-                    let logSumExp = maximum + log(sum)
-                    for j in 0..<width {
-                        total += Double(yr[j] * (logSumExp - zr[j]))
-                        gradient?[r * width + j] = scale * (pr[j] * targetSum - yr[j])
+                    // TensorFlow's sigmoid_cross_entropy_with_logits: max(z, 0) − z·y + log(1 + e^−|z|).
+                    for k in values {
+                        total += weight * Double(max(z[k], 0) - z[k] * y[k] + log1p(exp(-abs(z[k]))))
+                        gradient?[k] = scale * (p[k] - y[k])
                     }
                 } else {
-                    // Keras: p / Σp, clipped to [ε, 1 − ε], then −Σ y·log.
-                    var sum: Float = 0
-                    for j in 0..<width { sum += pr[j] }
-                    for j in 0..<width {
-                        let normalised = pr[j] / sum
-                        let q = min(max(normalised, Loss.epsilon), 1 - Loss.epsilon)
-                        total -= Double(yr[j] * log(q))
-                        let inside = normalised > Loss.epsilon && normalised < 1 - Loss.epsilon
-                        gradient?[r * width + j] = scale * ((inside ? -yr[j] / pr[j] : 0) + targetSum / sum)
+                    for k in values {
+                        let q = min(max(p[k], Loss.epsilon), 1 - Loss.epsilon)
+                        total -= weight * Double(y[k] * log(q) + (1 - y[k]) * log(1 - q))
+                        let inside = p[k] > Loss.epsilon && p[k] < 1 - Loss.epsilon
+                        gradient?[k] = inside ? scale * (-(y[k] / q) + (1 - y[k]) / (1 - q)) : 0
                     }
                 }
+            case .categoricalCrossentropy:
+                categoricalCrossentropy(
+                    row: r, predictions: p, targets: y, logits: logits, width: width, weight: weight, scale: scale,
+                    total: &total, gradient: gradient)
             }
-            return total / Double(rows)
+        }
+        return total / divisor
+    }
+
+    /// Adds row `r`'s categorical cross-entropy times `weight` to `total` and writes its
+    /// gradient (times `scale`) to `gradient`.
+    private func categoricalCrossentropy(
+        row r: Int, predictions p: UnsafePointer<Float>, targets y: UnsafePointer<Float>, logits: UnsafePointer<Float>?,
+        width: Int, weight: Double, scale: Float, total: inout Double, gradient: UnsafeMutablePointer<Float>?
+    ) {
+        let pr = p + r * width, yr = y + r * width
+        var targetSum: Float = 0
+        for j in 0..<width { targetSum += yr[j] }
+        if let z = logits {
+            // −Σ y·log softmax(z) = Σy·logsumexp(z) − Σ y·z; dL/dz = p·Σy − y.
+            let zr = z + r * width
+            var maximum = -Float.infinity
+            for j in 0..<width { maximum = max(maximum, zr[j]) }
+            var sum: Float = 0
+            for j in 0..<width { sum += exp(zr[j] - maximum) }
+            let logSumExp = maximum + log(sum)
+            for j in 0..<width {
+                total += weight * Double(yr[j] * (logSumExp - zr[j]))
+                gradient?[r * width + j] = scale * (pr[j] * targetSum - yr[j])
+            }
+        } else {
+            // Keras: p / Σp, clipped to [ε, 1 − ε], then −Σ y·log.
+            var sum: Float = 0
+            for j in 0..<width { sum += pr[j] }
+            for j in 0..<width {
+                let normalised = pr[j] / sum
+                let q = min(max(normalised, Loss.epsilon), 1 - Loss.epsilon)
+                total -= weight * Double(yr[j] * log(q))
+                let inside = normalised > Loss.epsilon && normalised < 1 - Loss.epsilon
+                gradient?[r * width + j] = scale * ((inside ? -yr[j] / pr[j] : 0) + targetSum / sum)
+            }
         }
     }
 }

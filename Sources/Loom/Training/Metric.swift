@@ -32,8 +32,21 @@ public enum Metric: String, Sendable, CaseIterable {
         return width == 1 ? .binaryAccuracy : .categoricalAccuracy
     }
 
-    /// The metric's mean over `count` values in rows of `width`.
-    func compute(predictions p: UnsafePointer<Float>, targets y: UnsafePointer<Float>, count: Int, width: Int) -> Double {
+    /// The metric's mean over `count` values in rows of `width`; with `rowWeights` (a weight a
+    /// row), the weighted mean of the rows' values Σ w·m / `weightSum` (0 when that is 0), as
+    /// Keras's metrics weigh masks and sample weights.
+    func compute(
+        predictions p: UnsafePointer<Float>, targets y: UnsafePointer<Float>, count: Int, width: Int,
+        rowWeights: UnsafePointer<Float>? = nil, weightSum: Double = 0
+    ) -> Double {
+        if let rowWeights {
+            guard weightSum > 0 else { return 0 }
+            var total = 0.0
+            for r in 0..<(count / width) where rowWeights[r] != 0 {
+                total += Double(rowWeights[r]) * compute(predictions: p + r * width, targets: y + r * width, count: width, width: width)
+            }
+            return total / weightSum
+        }
         var total = 0.0
         switch self {
         case .mae:

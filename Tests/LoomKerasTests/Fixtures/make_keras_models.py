@@ -63,7 +63,8 @@ How to run (from the repository root):
     python3 -m venv /tmp/v && /tmp/v/bin/pip install tensorflow-cpu h5py tf_keras \
         && /tmp/v/bin/python Tests/LoomKerasTests/Fixtures/make_keras_models.py
 
-(`pip install tf_keras` pulls in the `tensorflow` wheel; if you already have
+Add `--only NAME ...` to write those models' files alone (the other files keep
+their bytes). (`pip install tf_keras` pulls in the `tensorflow` wheel; if you already have
 `tensorflow-cpu`, `pip install --no-deps tf_keras` avoids a second TensorFlow.)
 Generated with TensorFlow 2.21 / Keras 3.15.1 / tf_keras 2.21. Without tf_keras
 the *.tf2.* files are skipped (with a message). Values are deterministic (fixed
@@ -242,6 +243,30 @@ def embedding(K):
     ])
 
 
+def masking(K):
+    # Padded sequences: Masking, a GRU returning sequences, an LSTM to one output.
+    L = K.layers
+    return K.Sequential([
+        K.Input((6, 3)),
+        L.Masking(mask_value=0.0),
+        L.GRU(4, return_sequences=True),
+        L.LSTM(3),
+        L.Dense(2),
+    ])
+
+
+def embedding_mask_zero(K):
+    # Index 0 is padding: the mask runs through a Bidirectional LSTM returning
+    # sequences (zero_output_for_mask) and a TimeDistributed Dense.
+    L = K.layers
+    return K.Sequential([
+        K.Input((6,)),
+        L.Embedding(input_dim=9, output_dim=3, mask_zero=True),
+        L.Bidirectional(L.LSTM(3, return_sequences=True)),
+        L.TimeDistributed(L.Dense(2)),
+    ])
+
+
 def hard_sigmoid(K):
     # Keras 3's 'hard_sigmoid' is relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1).
     # tf_keras 2.x's 'hard_sigmoid' (tf_keras/src/backend.py) is the Keras 2
@@ -300,6 +325,8 @@ MODELS = [
     ("hard_sigmoid", hard_sigmoid, 1, 3),
     ("custom_names", custom_names, 1, 3),
     ("custom_wrappers", custom_wrappers, 1, 3),
+    ("masking", masking, 1, 4),
+    ("embedding_mask_zero", embedding_mask_zero, 1, 4),
 ]
 
 
@@ -487,8 +514,16 @@ def make_inputs(name, model, n_batches, batch):
     for _ in range(n_batches):
         if name == "embedding":
             x = rng.integers(0, 7, size=(batch,) + shape).astype(np.float32)
+        elif name == "embedding_mask_zero":
+            x = rng.integers(1, 9, size=(batch,) + shape).astype(np.float32)
         else:
             x = rng.uniform(-1.0, 1.0, size=(batch,) + shape).astype(np.float32)
+        if name in ("masking", "embedding_mask_zero"):
+            # Right padding, left padding with a gap, and a row that is all padding.
+            x[0, 4:] = 0
+            x[1, :2] = 0
+            x[1, 3] = 0
+            x[2, :] = 0
         xs.append(x)
     return xs
 
@@ -581,11 +616,14 @@ def chunk_attribute(group, name, n_chunks):
 # ------------------------------------------------------------------ main ---
 
 
-def main():
+def main(only):
+    """Writes every fixture, or with names (`--only NAME ...`) those models' files alone."""
     check_hard_sigmoid_formulas()
     report = []
 
     for name, builder, n_batches, batch in MODELS:
+        if only and name not in only:
+            continue
         model = fresh(keras, builder)
         weights = randomize(model, seed_of(name))
         reset_states(model)
@@ -663,6 +701,9 @@ def main():
                 r2 = tf_keras.models.load_model(path("chunked.tf2.h5"))
                 check_close("chunked.tf2.h5 reload", predict_all(r2, xs, batch), ys)
         report.append(line)
+    if only:
+        print("\n".join(report))
+        return
 
     # ------------------------------------------------ refusal fixtures ---
     inp = keras.Input((5, 3))
@@ -701,4 +742,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    main(sys.argv[2:] if sys.argv[1:2] == ["--only"] else [])

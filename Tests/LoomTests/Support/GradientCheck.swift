@@ -12,14 +12,15 @@ import XCTest
 ///
 /// `prepare` runs before every loss evaluation with the unperturbed weights in place (a
 /// stateful test uses it to rebuild the carried state, a dropout test to reseed its masks).
-/// With `lossInTraining` the numeric loss comes from a training-mode pass (dropout on).
+/// With `lossInTraining` the numeric loss comes from a training-mode pass (dropout on);
+/// `sampleWeight` weighs the loss in both.
 func checkGradients(
-    _ model: Sequential, x: Tensor, y: Tensor, lossInTraining: Bool = false, prepare: () throws -> Void = {},
-    file: StaticString = #filePath, line: UInt = #line
+    _ model: Sequential, x: Tensor, y: Tensor, sampleWeight: Tensor? = nil, lossInTraining: Bool = false,
+    prepare: () throws -> Void = {}, file: StaticString = #filePath, line: UInt = #line
 ) throws {
     let epsilon: Float = 1e-2
     try prepare()
-    let analytic = try model.lossAndGradients(x: x, y: y).gradients.flatMap(\.scalars)
+    let analytic = try model.lossAndGradients(x: x, y: y, sampleWeight: sampleWeight).gradients.flatMap(\.scalars)
     let original = try model.weights()
     let flat = original.flatMap(\.scalars)
     func loss(_ index: Int, _ delta: Float) throws -> Double {
@@ -28,8 +29,8 @@ func checkGradients(
         var perturbed = flat
         perturbed[index] += delta
         try model.setWeights(reshape(perturbed, like: original))
-        if lossInTraining { return try model.lossAndGradients(x: x, y: y).loss }
-        return try model.evaluate(x: x, y: y, batchSize: x.sampleCount)["loss"]!
+        if lossInTraining { return try model.lossAndGradients(x: x, y: y, sampleWeight: sampleWeight).loss }
+        return try model.evaluate(x: x, y: y, batchSize: x.sampleCount, sampleWeight: sampleWeight)["loss"]!
     }
     var failures = 0
     for index in flat.indices {
