@@ -35,6 +35,11 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
     /// The size of a read-ahead block for batches in file order (default 4 MiB; a block holds
     /// whole batches, at least one).
     public var blockBytes = 4 << 20
+    /// Each sample's valid steps, from the lengths dataset named when opened (read whole).
+    public let sequenceLengths: SequenceLengths?
+    /// The loss weights, `(samples)` or `(samples, timesteps)`, from the dataset named when
+    /// opened (read whole, checked finite and not negative).
+    public let sampleWeight: Tensor?
 
     private let inputStride: Int
     private let targetStride: Int
@@ -85,13 +90,25 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
 
     /// Opens `path` and checks the datasets' ranks, types and sample counts.
     /// `followsOtherFiles` allows datasets whose values lie in other files (external links,
-    /// virtual datasets; see `HDF5File`).
-    public convenience init(path: String, x: String = "X", y: String? = "y", followsOtherFiles: Bool = false) throws {
-        try self.init(file: HDF5File(path: path, followsOtherFiles: followsOtherFiles), x: x, y: y)
+    /// virtual datasets; see `HDF5File`). `lengths` names an integer dataset `(samples)` of
+    /// each sample's valid steps (the inputs' mask), padded on the side `padding` says, else
+    /// on the side its `padding` attribute says ("pre" or "post"), else before ("pre", as
+    /// Keras's `pad_sequences`); `sampleWeights` names a dataset `(samples)` or
+    /// `(samples, timesteps)` of loss weights.
+    public convenience init(
+        path: String, x: String = "X", y: String? = "y", followsOtherFiles: Bool = false, lengths: String? = nil,
+        padding: SequenceLengths.Padding? = nil, sampleWeights: String? = nil
+    ) throws {
+        try self.init(
+            file: HDF5File(path: path, followsOtherFiles: followsOtherFiles), x: x, y: y, lengths: lengths, padding: padding,
+            sampleWeights: sampleWeights)
     }
 
-    /// Reads from an open `file`, checking the datasets as `init(path:x:y:)` does.
-    public init(file: HDF5File, x: String = "X", y: String? = "y") throws {
+    /// Reads from an open `file`, checking the datasets as `init(path:x:y:...)` does.
+    public init(
+        file: HDF5File, x: String = "X", y: String? = "y", lengths: String? = nil, padding: SequenceLengths.Padding? = nil,
+        sampleWeights: String? = nil
+    ) throws {
         self.file = file
         inputName = x
         targetName = y
@@ -130,6 +147,73 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         if let y, let targetShape { try file.checkStorage(y, shape: [sampleCount] + targetShape) }
         inputStride = Shape.count(inputShape)
         targetStride = targetShape.map(Shape.count) ?? 0
+        let shape = Array(input.shape.dropFirst())
+        sequenceLengths = try lengths.map {
+            try HDF5Dataset.lengths(file: file, name: $0, samples: input.shape[0], inputShape: shape, padding: padding)
+        }
+        sampleWeight = try sampleWeights.map { try HDF5Dataset.weights(file: file, name: $0, samples: input.shape[0]) }
+    }
+
+    /// The lengths dataset `name`: integers `(samples)`, each in 1...timesteps.
+    private static func lengths(
+        file: HDF5File, name: String, samples: Int, inputShape: [Int], padding: SequenceLengths.Padding?
+    ) throws -> SequenceLengths {
+        let info = try file.readableInfo(name)
+        guard case .integer = info.elementType else {
+            throw HDF5Error(file: file.path, dataset: name, "holds \(info.elementType) values; lengths must be integers")
+        }
+        guard info.shape == [samples] || info.shape == [samples, 1] else {
+            throw HDF5Error(
+                file: file.path, dataset: name, "has shape \(Shape.describe(info.shape)); expected (\(samples)), a length a sample")
+        }
+        guard inputShape.count >= 2 else {
+            throw HDF5Error(file: file.path, dataset: name, "gives lengths to inputs without timesteps")
+        }
+        var side = padding
+        if side == nil, let attribute = try file.stringAttribute("padding", on: name) {
+            guard let given = SequenceLengths.Padding(rawValue: attribute) else {
+                throw HDF5Error(file: file.path, dataset: name, "has padding attribute '\(attribute)'; expected pre or post")
+            }
+            side = given
+        }
+        do {
+            return try SequenceLengths(
+                lengths: try file.read(name).scalars.map { Int($0) }, timesteps: inputShape[0], padding: side ?? .pre,
+                name: "'\(name)' in \(file.path)")
+        } catch let error as LoomError {
+            throw HDF5Error(file: file.path, dataset: name, "\(error)")
+        }
+    }
+
+    /// The sample weights dataset `name`: `(samples)` or `(samples, timesteps)`, finite, not negative.
+    private static func weights(file: HDF5File, name: String, samples: Int) throws -> Tensor {
+        let info = try file.readableInfo(name)
+        guard (1...2).contains(info.shape.count), info.shape[0] == samples else {
+            throw HDF5Error(
+                file: file.path, dataset: name,
+                "has shape \(Shape.describe(info.shape)); expected (\(samples)) or (\(samples), timesteps), a weight a sample or step")
+        }
+        let weights = try file.read(name)
+        try weights.scalars.withUnsafeBufferPointer { values in
+            do {
+                try SampleWeights.check(values.baseAddress!, rows: ArraySlice(0..<samples), perSample: Shape.count(weights.sampleShape))
+            } catch let error as LoomError {
+                throw HDF5Error(file: file.path, dataset: name, "\(error)")
+            }
+        }
+        return weights
+    }
+
+    /// The sample weights' shape without its samples axis; nil without them.
+    public var sampleWeightShape: [Int]? { sampleWeight?.sampleShape }
+
+    /// Copies `rows` of the sample weights into `weights`.
+    public func readSampleWeights(rows: ArraySlice<Int>, into weights: UnsafeMutablePointer<Float>) throws {
+        guard let sampleWeight else { throw HDF5Error(file: file.path, "no sample weights were named when the file was opened") }
+        let stride = Shape.count(sampleWeight.sampleShape)
+        sampleWeight.scalars.withUnsafeBufferPointer { values in
+            for (k, row) in rows.enumerated() { (weights + k * stride).update(from: values.baseAddress! + row * stride, count: stride) }
+        }
     }
 
     // MARK: Dataset

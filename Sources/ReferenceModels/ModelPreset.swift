@@ -29,10 +29,27 @@ public enum ModelPreset: String, CaseIterable, Sendable {
     case cnnLSTM = "cnn-lstm"
 
     /// The model for per-sample inputs and targets of these shapes; `outputActivation` is the
-    /// last Dense layer's (sigmoid for 0/1 targets).
+    /// last Dense layer's (sigmoid for 0/1 targets). With `maskValue`, a `Masking` layer comes
+    /// first: a timestep whose every feature is that value is padding.
     public func makeModel(
         inputShape: [Int], targetShape: [Int], units: Int, batchSize: Int, seed: UInt64,
-        mergeMode: Bidirectional.MergeMode = .concat, filters: Int = 8, outputActivation: Activation = .linear
+        mergeMode: Bidirectional.MergeMode = .concat, filters: Int = 8, outputActivation: Activation = .linear,
+        maskValue: Float? = nil
+    ) throws -> Sequential {
+        let model = try makeUnmasked(
+            inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize, seed: seed,
+            mergeMode: mergeMode, filters: filters, outputActivation: outputActivation)
+        guard let maskValue else { return model }
+        let masked = Sequential(name: model.name, seed: seed, inputShape: inputShape, batchSize: model.batchSize)
+        masked.add(Masking(maskValue: maskValue))
+        for layer in model.layers { masked.add(layer) }
+        return masked
+    }
+
+    /// The preset's own layers (`makeModel` without a mask).
+    private func makeUnmasked(
+        inputShape: [Int], targetShape: [Int], units: Int, batchSize: Int, seed: UInt64,
+        mergeMode: Bidirectional.MergeMode, filters: Int, outputActivation: Activation
     ) throws -> Sequential {
         let expectedRank = self == .oneToMany ? 3 : self == .cnnLSTM ? 4 : 2
         guard inputShape.count == expectedRank else {

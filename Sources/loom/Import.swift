@@ -7,15 +7,39 @@ struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import data into HDF5.", subcommands: [CSV.self, NPY.self])
 
+    /// Parses `--padding` or `--truncating`.
+    static func side(_ value: String, option: String) throws -> SequenceLengths.Padding {
+        guard let side = SequenceLengths.Padding(rawValue: value) else {
+            throw ValidationError("\(option) must be pre or post, got '\(value)'")
+        }
+        return side
+    }
+
     struct CSV: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "csv", abstract: "A time series (one row per timestep) into windows X and targets y.")
+            commandName: "csv",
+            abstract: "A time series into windows X and targets y (--window), or a long table into padded sequences (--group-by).")
 
         @Argument(help: "The CSV file; a header row is detected.")
         var file: String
 
-        @Option(help: "Timesteps per input window.")
-        var window: Int
+        @Option(help: "Timesteps per input window (a wide series; not with --group-by).")
+        var window: Int?
+
+        @Option(help: "Long format: the id column whose rows (in time order) make one padded sequence each, with a lengths dataset.")
+        var groupBy: String?
+
+        @Option(help: "With --group-by: the padded length (default: the longest sequence's).")
+        var maxLength: Int?
+
+        @Option(help: "With --group-by: where the padding goes, pre or post (as Keras's pad_sequences).")
+        var padding = "pre"
+
+        @Option(help: "With --group-by: which end of a longer sequence is cut, pre or post.")
+        var truncating = "pre"
+
+        @Flag(help: "With --group-by: y is each sequence's last target row, not a target a step.")
+        var lastTarget = false
 
         @Option(help: "Timesteps to predict after each window.")
         var horizon = 1
@@ -36,17 +60,28 @@ struct Import: ParsableCommand {
             guard let scale = CSVImporter.Scaling(rawValue: scaling) else {
                 throw ValidationError("--scaling must be none, minmax or standard")
             }
-            let importer = CSVImporter(
-                window: window, horizon: horizon, columns: columns?.split(separator: ",").map(String.init),
-                targets: target?.split(separator: ",").map(String.init), scaling: scale)
-            var summary: CSVImporter.Summary?
-            try OutputFile(out, role: "--out", inputs: [file]).write { temporary in
-                summary = try importer.run(csv: file, output: temporary.path)
+            let (columnList, targetList) = (columns?.split(separator: ",").map(String.init), target?.split(separator: ",").map(String.init))
+            let importRun: (String) throws -> CSVImporter.Summary
+            switch (window, groupBy) {
+            case let (window?, nil):
+                let importer = CSVImporter(window: window, horizon: horizon, columns: columnList, targets: targetList, scaling: scale)
+                importRun = { try importer.run(csv: file, output: $0) }
+            case let (nil, group?):
+                let importer = CSVSequenceImporter(
+                    groupBy: group, maxLength: maxLength, columns: columnList, targets: targetList,
+                    padding: try Import.side(padding, option: "--padding"),
+                    truncating: try Import.side(truncating, option: "--truncating"), lastTarget: lastTarget, scaling: scale)
+                importRun = { try importer.run(csv: file, output: $0) }
+            default:
+                throw ValidationError("give --window (windows of a series) or --group-by (one sequence an id), not both")
             }
+            var summary: CSVImporter.Summary?
+            try OutputFile(out, role: "--out", inputs: [file]).write { temporary in summary = try importRun(temporary.path) }
             guard let summary else { return }
             print(
                 "wrote \(out): X \(summary.inputShape) from \(summary.featureColumns.joined(separator: ",")), "
-                    + "y \(summary.targetShape) from \(summary.targetColumns.joined(separator: ","))")
+                    + "y \(summary.targetShape) from \(summary.targetColumns.joined(separator: ","))"
+                    + (groupBy == nil ? "" : ", lengths (\(summary.samples))"))
         }
     }
 

@@ -23,6 +23,15 @@ struct DataOptions: ParsableArguments {
     @Flag(help: "Let the data's datasets take values from other files (HDF5 external links, virtual datasets).")
     var allowExternalData = false
 
+    @Option(help: "Name of an integer dataset (samples) of each sequence's valid steps, padded: the mask of the inputs.")
+    var lengths: String?
+
+    @Option(help: "The side of the sequences --lengths's padding is on: pre or post (default: its padding attribute, else pre).")
+    var padding: String?
+
+    @Option(help: "Name of a dataset (samples) or (samples, timesteps) of loss weights, as Keras's sample_weight.")
+    var sampleWeights: String?
+
     /// The data file: `--data`, else the bundled sunspot series, looked for from the current folder
     /// and from the executable's (a release build lives in `.build/release/`).
     func path() throws -> String {
@@ -42,8 +51,16 @@ struct DataOptions: ParsableArguments {
     /// Opens the data at `path` (the `--data` file), with its targets when `targets`; under
     /// `mpirun` every rank learns whether any could not (`Job.together`).
     func open(_ path: String, targets: Bool = true) throws -> HDF5Dataset {
-        try Job.together("open --data \(path)") {
-            try HDF5Dataset(path: path, x: inputName, y: targets ? targetName : nil, followsOtherFiles: allowExternalData)
+        let side = try padding.map { side in
+            guard let padding = SequenceLengths.Padding(rawValue: side) else {
+                throw ValidationError("--padding must be pre or post, got '\(side)'")
+            }
+            return padding
+        }
+        return try Job.together("open --data \(path)") {
+            try HDF5Dataset(
+                path: path, x: inputName, y: targets ? targetName : nil, followsOtherFiles: allowExternalData,
+                lengths: lengths, padding: side, sampleWeights: targets ? sampleWeights : nil)
         }
     }
 }
@@ -89,8 +106,11 @@ struct ModelOptions: ParsableArguments {
     func makeModel(inputShape: [Int], targetShape: [Int], batchSize: Int) throws -> Sequential {
         try arch.makeModel(
             inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
-            seed: seed, mergeMode: mergeMode, filters: filters)
+            seed: seed, mergeMode: mergeMode, filters: filters, maskValue: maskValue)
     }
+
+    @Option(help: "Put a Masking layer first: a timestep whose every feature is this value is padding (saved models carry it).")
+    var maskValue: Float?
 
     @Option(
         help:

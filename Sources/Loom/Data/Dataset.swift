@@ -31,6 +31,9 @@ public protocol Dataset {
     /// Copies the weights of `rows` into `weights` (`sampleWeightShape`'s count a row). Only
     /// called when `sampleWeightShape` is not nil.
     func readSampleWeights(rows: ArraySlice<Int>, into weights: UnsafeMutablePointer<Float>) throws
+    /// Each sample's sequence length, when the inputs are padded sequences whose mask the
+    /// dataset knows (`SequenceLengths`); nil otherwise.
+    var sequenceLengths: SequenceLengths? { get }
 }
 
 extension Dataset {
@@ -42,6 +45,8 @@ extension Dataset {
     public func withAllInputs<T>(_ body: (UnsafeBufferPointer<Float>) throws -> T) rethrows -> T? { nil }
     /// Nil: the default, for a dataset without sample weights.
     public var sampleWeightShape: [Int]? { nil }
+    /// Nil: the default, for inputs without a mask.
+    public var sequenceLengths: SequenceLengths? { nil }
     /// Throws: the default, for a dataset without sample weights (never asked for them).
     public func readSampleWeights(rows: ArraySlice<Int>, into weights: UnsafeMutablePointer<Float>) throws {
         throw LoomError.invalidArgument("the dataset has no sample weights")
@@ -56,10 +61,13 @@ public struct InMemoryDataset: Dataset {
     public let y: Tensor?
     /// The loss weights, `(samples)` or `(samples, timesteps)`, finite and not negative; nil for none.
     public let sampleWeight: Tensor?
+    /// Each sample's valid steps of x's timesteps (the mask of padded sequences); nil for none.
+    public let sequenceLengths: SequenceLengths?
 
-    /// Checks that x, y and the sample weights have the same sample count, that they hold no
-    /// NaN or Inf, and that no weight is negative.
-    public init(x: Tensor, y: Tensor? = nil, sampleWeight: Tensor? = nil) throws {
+    /// Checks that x, y, the sample weights and the lengths have the same sample count, that
+    /// they hold no NaN or Inf, that no weight is negative, and that the lengths fit x's
+    /// timesteps.
+    public init(x: Tensor, y: Tensor? = nil, sampleWeight: Tensor? = nil, sequenceLengths: SequenceLengths? = nil) throws {
         guard x.rank >= 2 else {
             throw LoomError.shapeMismatch(context: "x", expected: "(samples, ...) with rank >= 2", found: x.shape)
         }
@@ -83,9 +91,17 @@ public struct InMemoryDataset: Dataset {
                     weights.baseAddress!, rows: ArraySlice(0..<x.sampleCount), perSample: Shape.count(sampleWeight.sampleShape))
             }
         }
+        if let sequenceLengths {
+            guard x.rank >= 3, sequenceLengths.lengths.count == x.sampleCount, sequenceLengths.timesteps == x.shape[1] else {
+                throw LoomError.shapeMismatch(
+                    context: "sequenceLengths", expected: "\(x.sampleCount) lengths of x's (samples, timesteps, ...) timesteps",
+                    found: [sequenceLengths.lengths.count, sequenceLengths.timesteps])
+            }
+        }
         self.x = x
         self.y = y
         self.sampleWeight = sampleWeight
+        self.sequenceLengths = sequenceLengths
     }
 
     /// x's first dimension.

@@ -1,8 +1,8 @@
 /// The checks and conversions of Keras's `sample_weight` and `class_weight`.
-enum SampleWeights {
+public enum SampleWeights {
     /// Throws, naming the sample, for a weight that is negative or not finite among `rows`'
     /// weights (`perSample` each, from `weights`).
-    static func check(_ weights: UnsafePointer<Float>, rows: ArraySlice<Int>, perSample: Int) throws {
+    public static func check(_ weights: UnsafePointer<Float>, rows: ArraySlice<Int>, perSample: Int) throws {
         for (k, row) in rows.enumerated() {
             for i in 0..<perSample {
                 let w = weights[k * perSample + i]

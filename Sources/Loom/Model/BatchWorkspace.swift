@@ -17,11 +17,18 @@ final class BatchWorkspace {
     let weightsPerSample: Int
     /// Keras's `class_weight`, turned into a weight a sample as targets are read.
     let classWeights: [Int: Float]?
+    /// The inputs' mask `(rows, maskSteps)` from the dataset's `sequenceLengths`.
+    let inputMask = FloatBuffer()
+    /// The inputs' timesteps when the dataset gives them a mask, else 0.
+    let maskSteps: Int
+    private let lengths: SequenceLengths?
 
     init(
         firstLayer: any Layer, inputCount: Int, outputCount: Int, checksBatches: Bool, weightsPerSample: Int = 0,
-        classWeights: [Int: Float]? = nil
+        classWeights: [Int: Float]? = nil, lengths: SequenceLengths? = nil
     ) {
+        self.lengths = lengths
+        maskSteps = lengths?.timesteps ?? 0
         self.firstLayer = firstLayer
         self.checksBatches = checksBatches
         self.inputCount = inputCount
@@ -40,6 +47,12 @@ final class BatchWorkspace {
         inputs.reserve(count * inputCount)
         targets.reserve(count * outputCount)
         sampleWeights.reserve(count * weightsPerSample)
+        inputMask.reserve(count * maskSteps)
+    }
+
+    /// The inputs' mask from row `offset` on, or nil without one.
+    func inputMask(fromRow offset: Int) -> UnsafePointer<Float>? {
+        maskSteps > 0 ? UnsafePointer(inputMask.pointer + offset * maskSteps) : nil
     }
 
     /// Reads `rows` into the buffers from row `offset` on (already reserved).
@@ -50,6 +63,7 @@ final class BatchWorkspace {
         if checksBatches {
             try firstLayer.checkInput(inputs.pointer + offset * inputCount, rows: rows)
         }
+        lengths?.writeMask(rows: rows, into: inputMask.pointer + offset * maskSteps)
         guard withTargets, weightsPerSample > 0 else { return }
         let weights = sampleWeights.pointer + offset * weightsPerSample
         if let classWeights {

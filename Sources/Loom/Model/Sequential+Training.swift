@@ -437,10 +437,17 @@ extension Sequential {
             }
             weightsPerSample = shape.first ?? 1
         }
+        if let lengths = dataset.sequenceLengths {
+            guard dataset.inputShape.count >= 2, lengths.timesteps == dataset.inputShape[0] else {
+                throw LoomError.shapeMismatch(
+                    context: "sequence lengths", expected: "lengths of the inputs' \(dataset.inputShape.first ?? 0) timesteps",
+                    found: [lengths.lengths.count, lengths.timesteps])
+            }
+        }
         return BatchWorkspace(
             firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(output),
             checksBatches: dataset.withAllInputs { _ in () } == nil, weightsPerSample: weighted ? weightsPerSample : 0,
-            classWeights: classWeights)
+            classWeights: classWeights, lengths: dataset.sequenceLengths)
     }
 
     /// Reads `rows` of `dataset` into `workspace` a batch at a time, prefetching the next

@@ -104,8 +104,12 @@ public final class Sequential {
     /// Whether the output carries a timestep mask (`MaskAwareLayer`): a `Masking` layer or
     /// `Embedding(maskZero: true)` whose mask every later layer passes on. Then the loss and
     /// metrics leave out the masked steps.
-    public var masksOutput: Bool {
-        layers.reduce(false) { masked, layer in (layer as? any MaskAwareLayer)?.masksOutput(inputMasked: masked) ?? false }
+    public var masksOutput: Bool { masksOutput(inputMasked: false) }
+
+    /// Whether the output carries a timestep mask when the inputs come with one
+    /// (`inputMasked`, a dataset's `sequenceLengths`) or not.
+    public func masksOutput(inputMasked: Bool) -> Bool {
+        layers.reduce(inputMasked) { masked, layer in (layer as? any MaskAwareLayer)?.masksOutput(inputMasked: masked) ?? false }
     }
 
     /// The per-sample output shape of each layer, once built (Keras's summary column, batch excluded).

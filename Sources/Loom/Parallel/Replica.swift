@@ -86,11 +86,14 @@ final class Replica {
         for layer in layers { layer.assign(rows: rows) }
     }
 
-    /// The layers' forward passes, the mask (`MaskAwareLayer`) handed from layer to layer; the
+    /// The layers' forward passes, the mask (`MaskAwareLayer`) handed from layer to layer,
+    /// starting from the inputs' `inputMask` `(batch, timesteps)` when the data gives one; the
     /// last one's is `outputMask`.
-    func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
+    func forward(
+        _ x: UnsafePointer<Float>, inputMask: UnsafePointer<Float>?, batch: Int, training: Bool
+    ) -> UnsafePointer<Float> {
         var current = x
-        var mask: UnsafePointer<Float>? = nil
+        var mask = inputMask
         for (layer, aware) in zip(layers, maskAware) {
             if let aware {
                 (current, mask) = aware.forward(current, mask: mask, batch: batch, training: training)
@@ -107,11 +110,11 @@ final class Replica {
     /// rows, or over their valid loss rows when weighted) in `gradients` and the loss and
     /// metrics in `loss` and `metrics`.
     func backpropagate(
-        inputs: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int, outputCount: Int,
-        width: Int, objective: Objective, weighting: LossWeighting
+        inputs: UnsafePointer<Float>, inputMask: UnsafePointer<Float>?, targets: UnsafePointer<Float>, batch: Int,
+        outputCount: Int, width: Int, objective: Objective, weighting: LossWeighting
     ) {
         gradients.update(repeating: 0, count: parameterCount)
-        let predictions = forward(inputs, batch: batch, training: true)
+        let predictions = forward(inputs, inputMask: inputMask, batch: batch, training: true)
         score(
             predictions, targets: targets, batch: batch, outputCount: outputCount, width: width, objective: objective,
             weighting: weighting, gradient: true)

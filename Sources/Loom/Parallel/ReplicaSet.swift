@@ -27,8 +27,9 @@ final class ReplicaSet {
     let outputWidth: Int
     /// The output's first axis when it has two or more, else 1 (`LossWeighting.outputSteps`).
     let outputSteps: Int
-    /// Whether the model's output carries a mask (`Sequential.masksOutput`).
-    let masksOutput: Bool
+    /// Whether the model's output carries a mask without and with a mask on its inputs
+    /// (`Sequential.masksOutput(inputMasked:)`).
+    let masksOutput: (plain: Bool, ofMaskedInputs: Bool)
     /// The canonical order of sums over the job's shards (`ShardTree`).
     let tree: ShardTree
     /// How this process's shards reduce in it: to one piece when their number is a power of
@@ -87,7 +88,7 @@ final class ReplicaSet {
         self.group = group
         outputWidth = model.outputShape!.last ?? 1
         outputSteps = model.outputShape!.count >= 2 ? model.outputShape![0] : 1
-        masksOutput = model.masksOutput
+        masksOutput = (model.masksOutput(inputMasked: false), model.masksOutput(inputMasked: true))
         if globalShardCount == 1 && !ownParameters && !copies {
             replicas = [model.primaryReplica]
         } else {
@@ -198,7 +199,8 @@ final class ReplicaSet {
                 guard !rows.isEmpty else { continue }
                 replica.assign(rows: ShardRows(offset: rows.lowerBound, batchSize: batch))
                 let predictions = replica.forward(
-                    workspace.inputs.pointer + rows.lowerBound * workspace.inputCount, batch: rows.count, training: false)
+                    workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
+                    inputMask: workspace.inputMask(fromRow: rows.lowerBound), batch: rows.count, training: false)
                 if let objective {
                     replica.score(
                         predictions, targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
@@ -221,7 +223,8 @@ final class ReplicaSet {
         LossWeighting(
             sampleWeights: workspace.weightsPerSample > 0 ? UnsafePointer(workspace.sampleWeights.pointer) : nil,
             weightsPerSample: workspace.weightsPerSample, outputSteps: outputSteps,
-            isWeighted: masksOutput || workspace.weightsPerSample > 0)
+            isWeighted: (workspace.maskSteps > 0 ? masksOutput.ofMaskedInputs : masksOutput.plain)
+                || workspace.weightsPerSample > 0)
     }
 
     /// The valid loss rows of the last `weightedResults` (weighted; 1 unweighted): how much

@@ -101,6 +101,7 @@ extension TrainingEngine {
         replica.assign(rows: ShardRows(offset: rows.lowerBound, batchSize: batch))
         replica.backpropagate(
             inputs: workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
+            inputMask: workspace.inputMask(fromRow: rows.lowerBound),
             targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
             batch: rows.count, outputCount: workspace.outputCount, width: replicas.outputWidth, objective: objective,
             weighting: weighting.fromRow(rows.lowerBound))

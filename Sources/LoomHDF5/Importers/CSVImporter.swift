@@ -38,13 +38,13 @@ public struct CSVImporter {
 
     /// What an import wrote.
     public struct Summary: Sendable, Equatable {
-        /// The number of windows written: rows − window − horizon + 1.
+        /// The number of samples written: windows (rows − window − horizon + 1), or sequences.
         public let samples: Int
         /// The feature columns' names (header names, or 0-based indices as text), in X's feature order.
         public let featureColumns: [String]
         /// The target columns' names, in y's order.
         public let targetColumns: [String]
-        /// X's full shape, `(samples, window, features)`.
+        /// X's full shape, `(samples, window, features)` (`window`: the padded length of sequences).
         public let inputShape: [Int]
         /// y's full shape, `(samples, horizon)`, or `(samples, horizon, targets)` for several target columns.
         public let targetShape: [Int]
@@ -157,13 +157,7 @@ public struct CSVImporter {
     }
 
     private func resolve(_ names: [String]?, in table: CSVTable, file: String) throws -> [Int]? {
-        guard let names else { return nil }
-        return try names.map { name in
-            if let index = table.header?.firstIndex(of: name) { return index }
-            if table.header == nil, let index = Int(name), (0..<table.columnCount).contains(index) { return index }
-            let known = table.header.map { "columns: " + $0.joined(separator: ", ") } ?? "\(table.columnCount) columns, 0-based"
-            throw HDF5Error(file: file, "has no column '\(name)' (\(known))")
-        }
+        try names?.map { try table.column(named: $0, file: file) }
     }
 }
 
@@ -206,6 +200,14 @@ struct CSVTable {
     var columnCount: Int { header?.count ?? rows.first?.count ?? 0 }
 
     func name(of column: Int) -> String { header?[column] ?? String(column) }
+
+    /// The index of the column `name` (a header name, or a 0-based index without a header).
+    func column(named name: String, file: String) throws -> Int {
+        if let index = header?.firstIndex(of: name) { return index }
+        if header == nil, let index = Int(name), (0..<columnCount).contains(index) { return index }
+        let known = header.map { "columns: " + $0.joined(separator: ", ") } ?? "\(columnCount) columns, 0-based"
+        throw HDF5Error(file: file, "has no column '\(name)' (\(known))")
+    }
 
     /// Columns whose first data row is a number.
     var numericColumns: [Int] {

@@ -1,0 +1,80 @@
+import Foundation
+import Loom
+import LoomHDF5
+import LoomKeras
+import XCTest
+
+/// Sequences of different lengths from the command line: `loom import csv --group-by` pads a
+/// long table, `loom train --lengths` masks the padding (alone and across `mpirun` ranks, to
+/// the bits of one process), `--sample-weights` weighs the loss, `--mask-value` puts a Masking
+/// layer in the saved model; each mistake is one line naming it.
+extension CLITests {
+    /// A long table of 40 sequences of 3 to 12 steps (id, t, two features, a target), imported
+    /// padded to 12 steps, with a dataset of per-sample weights added.
+    func importedSequences(padding: String = "post") throws -> String {
+        let csv = folder.path("long-\(padding).csv"), data = folder.path("sequences-\(padding).h5")
+        var rows = ["id,t,a,b,label"]
+        for id in 0..<40 {
+            let length = 3 + (id * 7) % 10
+            for t in 0..<length {
+                let a = sin(Double(id) + Double(t) * 0.5), b = cos(Double(id) * 0.3 + Double(t))
+                rows.append("s\(id),\(t),\(a),\(b),\(a * 0.5 + b * 0.25)")
+            }
+        }
+        try rows.joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let out = try loom([
+            "import", "csv", csv, "--group-by", "id", "--columns", "a,b", "--target", "label", "--padding", padding, "--out", data,
+        ]).out
+        XCTAssertTrue(out.contains("X [40, 12, 2]") && out.contains("y [40, 12, 1]") && out.contains("lengths (40)"), out)
+        let file = try HDF5File(path: data, mode: .readWrite)
+        try file.write(try Tensor(shape: [40], scalars: (0..<40).map { Float($0 % 3) * 0.5 }), as: "w")
+        try file.close()
+        return data
+    }
+
+    func testImportedSequencesTrainMaskedAndWeighted() throws {
+        let data = try importedSequences()
+        let file = try HDF5File(path: data)
+        XCTAssertEqual(try file.readWords("lengths").prefix(4), [3, 10, 7, 4])
+        XCTAssertEqual(try file.stringAttribute("padding", on: "lengths"), "post")
+        try file.close()
+        let common = [
+            "train", "--data", data, "--arch", "many-to-many", "--units", "4", "--epochs", "2", "--batch-size", "8",
+            "--validation-split", "0.25", "--quiet",
+        ]
+        try loom(common + ["--lengths", "lengths", "--sample-weights", "w", "--save", folder.path("masked.weights.h5")])
+        try loom(common + ["--save", folder.path("plain.weights.h5")])
+        XCTAssertNotEqual(try weights(folder.path("masked.weights.h5")), try weights(folder.path("plain.weights.h5")))
+
+        // With zeros as padding, --mask-value 0 masks the same steps, and the saved model carries
+        // its Masking layer to Keras.
+        let saved = folder.path("masking.keras")
+        try loom(common + ["--mask-value", "0", "--save", saved])
+        let model = try Sequential(kerasModel: URL(fileURLWithPath: saved))
+        XCTAssertTrue(model.layers.first is Masking)
+        XCTAssertTrue(model.masksOutput)
+
+        for (arguments, message) in [
+            (["--lengths", "nothing"], "nothing"), (["--lengths", "X"], "holds float32 values; lengths must be integers"),
+            (["--sample-weights", "X"], "has shape (40, 12, 2); expected (40) or (40, timesteps)"),
+            (["--lengths", "lengths", "--padding", "middle"], "--padding must be pre or post"),
+        ] {
+            let refused = try loom(common + arguments, expect: arguments.contains("--padding") ? 64 : 1)
+            XCTAssertTrue(refused.err.contains(message), "\(arguments): \(refused.err)")
+        }
+    }
+
+    /// Masked, weighted training across ranks gives the bits of one process with fixed shards.
+    func testMaskedTrainingAcrossRanksGivesTheBitsOfOneProcess() throws {
+        let data = try importedSequences(padding: "pre")
+        let common = [
+            "train", "--data", data, "--arch", "many-to-many", "--units", "4", "--epochs", "2", "--batch-size", "10",
+            "--validation-split", "0", "--quiet", "--lengths", "lengths", "--sample-weights", "w",
+        ]
+        let spread = folder.path("masked-ranks.weights.h5"), alone = folder.path("masked-alone.weights.h5")
+        let run = try mpirun(["-np", "2", executable.path] + common + ["--save", spread])
+        XCTAssertEqual(run.status, 0, run.output)
+        try loom(common + ["--fixed-shards", "2", "--save", alone])
+        XCTAssertEqual(try weights(spread), try weights(alone))
+    }
+}
