@@ -35,6 +35,9 @@ struct Train: ParsableCommand {
     @Option(help: "Micro-batches of --batch-size rows an update: one update on their rows' gradient (bitwise one batch of all of them).")
     var accumulate = 1
 
+    @Option(help: "Truncated BPTT: train each batch's sequences in chunks of this many steps, state carried, one update a chunk.")
+    var tbptt: Int?
+
     @Option(help: "Worker threads training data-parallel (each batch is cut into one shard per worker).")
     var workers = 1
 
@@ -91,6 +94,7 @@ struct Train: ParsableCommand {
             throw ValidationError("--accumulate must be in 1...\(1 << 20), got \(accumulate)")
         }
         guard batchSize ?? 1 > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard tbptt ?? 1 >= 1 else { throw ValidationError("--tbptt must be at least 1 (a chunk of steps), got \(tbptt!)") }
         guard (1...InferenceOptions.mostWorkers).contains(workers) else {
             throw ValidationError("--workers must be in 1...\(InferenceOptions.mostWorkers), got \(workers)")
         }
@@ -250,7 +254,7 @@ struct Train: ParsableCommand {
             dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
             validationSplit: validationSplit, verbose: speaking ? 1 : 0, resetStatesEachEpoch: statefulRun,
             workers: workers, averaging: averagingMode, fixedShards: fixedShards, callbacks: callbacks,
-            gradientAccumulationSteps: accumulate, processGroup: group)
+            gradientAccumulationSteps: accumulate, processGroup: group, truncatedBPTT: tbptt)
         if let historyWriter { try historyWriter.write(result) }
         let stopped = TrainingStop.isRequested
         // A run stopped with nothing to resume from still leaves what was asked: the model of

@@ -64,6 +64,30 @@ extension CLITests {
         }
     }
 
+    /// `--tbptt k` trains in chunks (with the lengths' mask); a chunk the sequences fill is the
+    /// ordinary run's, bit for bit; a bad length or model is one line.
+    func testTruncatedBPTTFromTheCommandLine() throws {
+        let data = try importedSequences()
+        let common = [
+            "train", "--data", data, "--arch", "many-to-many", "--units", "4", "--epochs", "2", "--batch-size", "8", "--quiet",
+        ]
+        try loom(common + ["--lengths", "lengths", "--tbptt", "5", "--save", folder.path("chunked.weights.h5")])
+        try loom(common + ["--tbptt", "12", "--save", folder.path("whole.weights.h5")])
+        try loom(common + ["--save", folder.path("ordinary.weights.h5")])
+        XCTAssertEqual(try weights(folder.path("whole.weights.h5")), try weights(folder.path("ordinary.weights.h5")))
+        XCTAssertNotEqual(try weights(folder.path("chunked.weights.h5")), try weights(folder.path("ordinary.weights.h5")))
+        XCTAssertTrue(try loom(common + ["--tbptt", "0"], expect: 64).err.contains("--tbptt must be at least 1"))
+        let bidirectional = Sequential {
+            Input(shape: [12, 2]); Bidirectional(LSTM(3, returnSequences: true)); Dense(1)
+        }
+        let file = folder.path("bidirectional.keras")
+        try bidirectional.save(to: URL(fileURLWithPath: file))
+        let refused = try loom(
+            ["train", "--data", data, "--model", file, "--epochs", "1", "--tbptt", "4", "--quiet"], expect: 1
+        ).err
+        XCTAssertTrue(refused.contains("truncated BPTT cannot train Bidirectional 'bidirectional'"), refused)
+    }
+
     /// Masked, weighted training across ranks gives the bits of one process with fixed shards.
     func testMaskedTrainingAcrossRanksGivesTheBitsOfOneProcess() throws {
         let data = try importedSequences(padding: "pre")

@@ -20,10 +20,11 @@ final class ResumeTests: XCTestCase {
     }
 
     /// Sequences of 6 steps of 3 features and a target of 2 from a fixed generator.
-    private func data(samples: Int) throws -> (Tensor, Tensor) {
+    private func data(samples: Int, sequenceTargets: Bool = false) throws -> (Tensor, Tensor) {
         var generator = SeededGenerator(seed: 42)
         let x = try Tensor(shape: [samples, 6, 3], scalars: (0..<(samples * 18)).map { _ in Float(generator.uniform() * 2 - 1) })
-        let y = try Tensor(shape: [samples, 2], scalars: (0..<(samples * 2)).map { _ in Float(generator.uniform()) })
+        let shape = sequenceTargets ? [samples, 6, 2] : [samples, 2]
+        let y = try Tensor(shape: shape, scalars: (0..<Shape.count(shape)).map { _ in Float(generator.uniform()) })
         return (x, y)
     }
 
@@ -36,6 +37,8 @@ final class ResumeTests: XCTestCase {
         var epochs = 4
         var optimizer: @Sendable () -> any Optimizer = { Adam(learningRate: 0.01) }
         var accumulation = 1
+        /// Truncated BPTT's chunk length (the model then returns sequences).
+        var truncation: Int? = nil
     }
 
     private func model(_ setup: Setup) throws -> Sequential {
@@ -44,7 +47,7 @@ final class ResumeTests: XCTestCase {
             LSTM(
                 5, returnSequences: true, stateful: setup.stateful,
                 dropout: setup.dropout ? 0.2 : 0, recurrentDropout: setup.dropout ? 0.3 : 0)
-            LSTM(4, stateful: setup.stateful)
+            LSTM(4, returnSequences: setup.truncation != nil, stateful: setup.stateful)
             Dropout(setup.dropout ? 0.25 : 0)
             Dense(2)
         }
@@ -55,12 +58,13 @@ final class ResumeTests: XCTestCase {
     /// Trains `setup`: uninterrupted, then interrupted after `step` and resumed in a new
     /// model (as a new process would); returns both final weights and histories.
     private func trainTwice(_ setup: Setup, interruptAt step: Int) throws -> (History, History, [Tensor], [Tensor]) {
-        let (x, y) = try data(samples: 64)
+        let (x, y) = try data(samples: 64, sequenceTargets: setup.truncation != nil)
         func fit(_ model: Sequential, _ callbacks: [any Callback]) throws -> History {
             try model.fit(
                 x: x, y: y, epochs: setup.epochs, batchSize: 8, shuffle: !setup.stateful, validationSplit: 0.25,
                 verbose: 0, resetStatesEachEpoch: setup.stateful, workers: setup.workers,
-                averaging: setup.averaging, callbacks: callbacks, gradientAccumulationSteps: setup.accumulation)
+                averaging: setup.averaging, callbacks: callbacks, gradientAccumulationSteps: setup.accumulation,
+                truncatedBPTT: setup.truncation)
         }
         let straight = try model(setup)
         let expected = try fit(straight, [])
@@ -127,6 +131,13 @@ final class ResumeTests: XCTestCase {
         try assertSameBits(
             Setup(dropout: true, workers: 2, optimizer: { Adam(schedule: warmup) }, accumulation: 3), interruptAt: 3)
         try assertSameBits(Setup(dropout: true, frequency: .steps(2), accumulation: 2), interruptAt: 5)
+    }
+
+    /// Truncated BPTT (two chunks a batch, the second masked at its end) resumes to the same
+    /// bits: checkpoints fall between batches, and a batch starts again from its first chunk.
+    func testTruncatedBPTT() throws {
+        try assertSameBits(Setup(dropout: true, workers: 2, truncation: 4), interruptAt: 10)
+        try assertSameBits(Setup(stateful: true, frequency: .steps(4), truncation: 4), interruptAt: 12)
     }
 
     /// A run resumed with another schedule, clipping or weight decay is refused by name.

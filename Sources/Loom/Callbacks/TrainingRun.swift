@@ -243,7 +243,9 @@ public final class TrainingRun {
 
     /// Settings a run records only when they differ from these values (a run without them
     /// writes the settings of earlier versions, and their checkpoints resume as such).
-    static let unrecordedDefaults = ["schedule": "none", "clipping": "none", "weight decay": "none", "accumulation": "1"]
+    static let unrecordedDefaults = [
+        "schedule": "none", "clipping": "none", "weight decay": "none", "accumulation": "1", "truncated bptt": "none",
+    ]
 
     /// The setting that records the global shard count (processes × shards per process).
     static let globalShardsSetting = "global shards"

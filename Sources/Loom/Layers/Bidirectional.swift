@@ -117,6 +117,13 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer, MaskAware
         [forwardLayer, backwardLayer].flatMap { ($0 as? any StateCarryingLayer)?.stateStores ?? [] }
     }
 
+    var carriesState: Bool {
+        get { (forwardLayer as? any StateCarryingLayer)?.carriesState ?? false }
+        set {
+            for layer in [forwardLayer, backwardLayer] { (layer as? any StateCarryingLayer)?.carriesState = newValue }
+        }
+    }
+
     /// Copies `source (batch, T, U)` to `target` with the time axis reversed (T = 1 copies).
     private func reverseTime(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, batch: Int) {
         let (T, U) = (timesteps, units)

@@ -159,6 +159,10 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         set { dropoutMasks.generatorState = newValue }
     }
     var stateStores: [RecurrentStateStore] { [sequence.stateStore] }
+    var carriesState: Bool {
+        get { sequence.carriesState }
+        set { sequence.carriesState = newValue }
+    }
 
     // MARK: forward
 

@@ -145,6 +145,9 @@ protocol RandomizedLayer: Layer {
 /// layer inside it) a checkpoint keeps.
 protocol StateCarryingLayer: Layer {
     var stateStores: [RecurrentStateStore] { get }
+    /// Whether passes carry the state over (`RecurrentSequence.carriesState`): set while a
+    /// truncated-BPTT fit runs, else the layer's `stateful`.
+    var carriesState: Bool { get set }
 }
 
 /// A layer whose output may be a probability (sigmoid or softmax) that a cross-entropy loss

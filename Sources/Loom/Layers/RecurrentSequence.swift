@@ -11,6 +11,10 @@ final class RecurrentSequence {
     let returnSequences: Bool
     let goBackwards: Bool
     let stateful: Bool
+    /// Whether a pass starts from the state the last one of its rows ended with and keeps its
+    /// own: stateful layers, and every recurrent layer while a truncated-BPTT fit runs the
+    /// chunks of a batch one after the other.
+    var carriesState: Bool
     /// Keras's `zero_output_for_mask`: a masked step outputs zeros instead of repeating the
     /// last output (`Bidirectional` sets it to `returnSequences`).
     var zeroOutputForMask = false
@@ -42,6 +46,7 @@ final class RecurrentSequence {
         self.returnSequences = returnSequences
         self.goBackwards = goBackwards
         self.stateful = stateful
+        carriesState = stateful
         stateStore = RecurrentStateStore(components: stateComponents, units: units)
     }
 
@@ -62,6 +67,7 @@ final class RecurrentSequence {
             stateful: stateful, stateComponents: stateStore.components)
         (copy.timesteps, copy.features, copy.stateStore) = (timesteps, features, stateStore)
         copy.zeroOutputForMask = zeroOutputForMask
+        copy.carriesState = carriesState
         return copy
     }
 
@@ -72,7 +78,7 @@ final class RecurrentSequence {
         let (T, B, F, U) = (timesteps, batch, features, units)
         let xT = inputByTime.reserve(T * B * F), h = hidden.reserve((T + 1) * B * U)
         TimeMajor.transpose(x, into: xT, batch: B, steps: T, width: F, reversed: goBackwards)
-        if stateful, stateStore.load(hidden: h, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B), batch: B, units: U) {
+        if carriesState, stateStore.load(hidden: h, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B), batch: B, units: U) {
             return false
         }
         h.update(repeating: 0, count: B * U)
@@ -150,7 +156,7 @@ final class RecurrentSequence {
         }
     }
 
-    /// Ends a pass: keeps the final state (and `cell`) when stateful, returns the output.
+    /// Ends a pass: keeps the final state (and `cell`) when it carries state, returns the output.
     ///
     /// With a mask, the output at a masked step is Keras's: the last valid step's output (the
     /// state carried), zeros before a row's first valid step, and zeros at every masked step
@@ -172,7 +178,7 @@ final class RecurrentSequence {
             }
             zeroUnkeptOutputs(y, batch: B)
         }
-        if stateful {
+        if carriesState {
             stateStore.keep(
                 hidden: h + T * B * U, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B),
                 batch: B, units: U)

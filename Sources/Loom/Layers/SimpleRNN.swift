@@ -76,6 +76,10 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
     /// Zeroes the carried state of every batch size.
     public func resetStates() { sequence.stateStore.reset() }
     var stateStores: [RecurrentStateStore] { [sequence.stateStore] }
+    var carriesState: Bool {
+        get { sequence.carriesState }
+        set { sequence.carriesState = newValue }
+    }
     /// Sets the rows of the whole batch whose state this replica carries (nil: all of them).
     public func assign(rows: ShardRows?) { sequence.shardRows = rows }
 

@@ -19,8 +19,9 @@ final class BatchWorkspace {
     let classWeights: [Int: Float]?
     /// The inputs' mask `(rows, maskSteps)` from the dataset's `sequenceLengths`.
     let inputMask = FloatBuffer()
-    /// The inputs' timesteps when the dataset gives them a mask, else 0.
-    let maskSteps: Int
+    /// The inputs' timesteps when the batch's inputs have a mask (the dataset's lengths, or a
+    /// chunk's padded end), else 0.
+    private(set) var maskSteps: Int
     private let lengths: SequenceLengths?
 
     init(
@@ -72,6 +73,46 @@ final class BatchWorkspace {
         } else {
             try dataset.readSampleWeights(rows: rows, into: weights)
             if checksBatches { try SampleWeights.check(weights, rows: rows, perSample: weightsPerSample) }
+        }
+    }
+
+    /// Fills this workspace, whose samples are `steps` timesteps long, with the timesteps
+    /// `range` of the first `rows` rows of `batch`, whose samples are `timesteps` long: the
+    /// inputs and targets (a sequence output's), the weights of the steps (or of the samples)
+    /// and the mask, cut along time. A range shorter than `steps` ends with masked steps whose
+    /// inputs are `fill` (what the model's first layer reads as padding) and whose targets
+    /// and weights are 0.
+    func loadSteps(_ range: Range<Int>, of batch: BatchWorkspace, timesteps: Int, rows: Int, steps: Int, fill: Float) {
+        reserve(rows: rows)
+        let padded = range.count < steps
+        maskSteps = batch.maskSteps > 0 || padded ? steps : 0
+        inputMask.reserve(rows * maskSteps)
+        func cut(
+            _ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, sourceWidth: Int, fill: Float
+        ) {
+            let stepWidth = sourceWidth / timesteps
+            for row in 0..<rows {
+                let from = source + row * sourceWidth + range.lowerBound * stepWidth, to = target + row * steps * stepWidth
+                to.update(from: from, count: range.count * stepWidth)
+                (to + range.count * stepWidth).update(repeating: fill, count: (steps - range.count) * stepWidth)
+            }
+        }
+        cut(batch.inputs.pointer, inputs.pointer, sourceWidth: batch.inputCount, fill: fill)
+        cut(batch.targets.pointer, targets.pointer, sourceWidth: batch.outputCount, fill: 0)
+        if batch.weightsPerSample == timesteps {
+            cut(batch.sampleWeights.pointer, sampleWeights.pointer, sourceWidth: timesteps, fill: 0)
+        } else if batch.weightsPerSample > 0 {
+            sampleWeights.pointer.update(from: batch.sampleWeights.pointer, count: rows * batch.weightsPerSample)
+        }
+        guard maskSteps > 0 else { return }
+        if batch.maskSteps > 0 {
+            cut(batch.inputMask.pointer, inputMask.pointer, sourceWidth: timesteps, fill: 0)
+        } else {
+            for row in 0..<rows {
+                let line = inputMask.pointer + row * steps
+                line.update(repeating: 1, count: range.count)
+                (line + range.count).update(repeating: 0, count: steps - range.count)
+            }
         }
     }
 }

@@ -46,6 +46,12 @@ extension Sequential {
     ///   - classWeight: Keras's `class_weight`: each sample weighs its class's weight (the
     ///     largest target's index, or the 0/1 label), 1 for a class not listed; only for an
     ///     output without time axis, and not with `sampleWeight`.
+    ///   - truncatedBPTT: k trains each batch's sequences in chunks of k steps, forward and
+    ///     backward, the state carried from chunk to chunk, one update a chunk
+    ///     (Deeplearning4j's `tBPTTLength`; see `Sequential+TruncatedBPTT.swift`). Only for
+    ///     models with an output a timestep whose layers read the sequence forwards
+    ///     (Bidirectional, go-backwards and many-to-one layers are refused by name); k larger
+    ///     than the timesteps trains whole sequences. Not with gradient accumulation.
     @discardableResult
     public func fit(
         x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
@@ -53,7 +59,8 @@ extension Sequential {
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
-        processGroup: (any ProcessGroup)? = nil, sampleWeight: Tensor? = nil, classWeight: [Int: Float]? = nil
+        processGroup: (any ProcessGroup)? = nil, sampleWeight: Tensor? = nil, classWeight: [Int: Float]? = nil,
+        truncatedBPTT: Int? = nil
     ) throws -> History {
         try fit(
             dataset: InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight), epochs: epochs, batchSize: batchSize,
@@ -61,7 +68,7 @@ extension Sequential {
             allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
             workers: workers, averaging: averaging, fixedShards: fixedShards, callbacks: callbacks,
             guardNonFinite: guardNonFinite, gradientAccumulationSteps: gradientAccumulationSteps, processGroup: processGroup,
-            classWeight: classWeight)
+            classWeight: classWeight, truncatedBPTT: truncatedBPTT)
     }
 
     /// Trains on any `Dataset` (in memory or streamed; its `sampleWeightShape` says whether it
@@ -73,7 +80,7 @@ extension Sequential {
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
-        processGroup: (any ProcessGroup)? = nil, classWeight: [Int: Float]? = nil
+        processGroup: (any ProcessGroup)? = nil, classWeight: [Int: Float]? = nil, truncatedBPTT: Int? = nil
     ) throws -> History {
         guard let objective else { throw notCompiled("fit") }
         let accumulation = gradientAccumulationSteps
@@ -109,6 +116,21 @@ extension Sequential {
         let workspace = try makeWorkspace(dataset, weighted: true, classWeights: classWeight)
         // Class weights weigh training only, as in Keras.
         let validationWorkspace = classWeight == nil ? workspace : try makeWorkspace(dataset, weighted: true)
+        let truncation = try truncatedBPTT.map { try self.truncatedBPTT(length: $0) }
+        if truncation != nil && accumulation > 1 {
+            throw LoomError.invalidArgument("fit: truncated BPTT and gradient accumulation cannot be combined (an update is a chunk)")
+        }
+        let chunkWorkspace = truncation.map { plan in
+            BatchWorkspace(
+                firstLayer: layers[0], inputCount: workspace.inputCount / plan.timesteps * plan.length,
+                outputCount: workspace.outputCount / plan.timesteps * plan.length, checksBatches: false,
+                weightsPerSample: workspace.weightsPerSample == plan.timesteps ? plan.length : workspace.weightsPerSample)
+        }
+        if let truncation { try rebuild(timesteps: truncation.length, carryingState: true) }
+        defer {
+            // The model's own shapes, which it was built with before.
+            if let truncation { try? rebuild(timesteps: truncation.timesteps, carryingState: false) }
+        }
 
         let (updateRows, overflow) = batch.multipliedReportingOverflow(by: accumulation)
         guard !overflow else {
@@ -142,7 +164,7 @@ extension Sequential {
             "averaging": "\(averaging)", "samples": String(dataset.sampleCount), "validation split": "\(validationSplit)",
             "shuffle": "\(shuffle)", "optimizer": optimizer.name, "loss": objective.loss.rawValue, "schedule": schedule,
             "clipping": optimizer.clipping.description, "weight decay": weightDecay,
-            "accumulation": String(accumulation),
+            "accumulation": String(accumulation), "truncated bptt": truncation.map { String($0.length) } ?? "none",
             "x shape": Shape.describe(dataset.inputShape), "y shape": Shape.describe(dataset.targetShape ?? []),
         ].filter { TrainingRun.unrecordedDefaults[$0.key] != $0.value }
         if group.size > 1 {
@@ -182,15 +204,20 @@ extension Sequential {
                 let rows = order.batch(k)
                 let (loss, metricValues): (Double, [Double])
                 do {
-                    (loss, metricValues) = try loadAndTrain(
-                        engine, workspace: workspace, dataset: dataset, rows: rows,
-                        next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
+                    if let truncation, let chunkWorkspace {
+                        (loss, metricValues) = try trainInChunks(
+                            engine, plan: truncation, workspace: workspace, chunk: chunkWorkspace, dataset: dataset, rows: rows)
+                    } else {
+                        (loss, metricValues) = try loadAndTrain(
+                            engine, workspace: workspace, dataset: dataset, rows: rows,
+                            next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
+                    }
                 } catch let failure as NonFiniteStep {
                     throw LoomError.diverged(epoch: epoch, batch: k, step: failure.step, detail: failure.detail)
                 }
                 run.totals.add(
                     loss: loss, metrics: metricValues, samples: rows.count,
-                    validRows: weighted ? engine.lastValidRows : nil)
+                    validRows: weighted && truncation == nil ? engine.lastValidRows : nil)
                 run.batch = k + 1
                 if engine.lastStepRequestedStop { run.interrupt() }
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed)
@@ -205,9 +232,16 @@ extension Sequential {
             var logs = run.totals.logs(prefix: "")
             if !validationRows.isEmpty {
                 engine.synchronizeParameters()
-                let validation = try evaluate(
-                    dataset: dataset, rows: validationRows, batchSize: batch, workspace: validationWorkspace,
-                    replicas: engine.replicas, objective: objective)
+                let validation =
+                    if let truncation, let chunkWorkspace {
+                        try evaluateInChunks(
+                            dataset: dataset, rows: validationRows, batchSize: batch, plan: truncation,
+                            workspace: validationWorkspace, chunk: chunkWorkspace, replicas: engine.replicas, objective: objective)
+                    } else {
+                        try evaluate(
+                            dataset: dataset, rows: validationRows, batchSize: batch, workspace: validationWorkspace,
+                            replicas: engine.replicas, objective: objective)
+                    }
                 logs += validation.logs(prefix: "val_")
             }
             reporter.epochEnded(epoch, steps: order.batchCount, seconds: start.secondsElapsed, logs: logs)

@@ -28,7 +28,7 @@ public final class Sequential {
 
     var generator: SeededGenerator
     /// Per-sample output shape of each layer, once built.
-    private(set) var outputShapes: [[Int]] = []
+    var outputShapes: [[Int]] = []
     /// The parameters, their gradients, the optimizer and its step count.
     let parameterStore = ParameterStore()
     /// The loss and metrics `compile` fixed; nil until compiled.

@@ -1,0 +1,132 @@
+/// Truncated backpropagation through time (Deeplearning4j's `tBPTTLength`): each batch's
+/// sequences go forward and backward in chunks of k steps, the state carried from chunk to
+/// chunk, one optimizer step a chunk.
+///
+/// For the fit, the model's own layers are rebuilt for k-step inputs and carry their state
+/// from call to call (`RecurrentSequence.carriesState`); the state starts from zeros at each
+/// batch (a stateful model's continues from the last batch's, as without truncation). A last
+/// chunk shorter than k runs as k steps whose end is masked, so it computes what the short
+/// chunk would; a chunk in which the dataset's lengths leave no valid step takes no step.
+/// The batch's loss and metrics are the means of its chunks', weighted by their steps (their
+/// valid rows, weighted). Checkpoints fall between batches, so a run resumes from the first
+/// chunk of a batch, to the same bits.
+extension Sequential {
+    /// Checks that truncated BPTT with chunks of `length` steps applies to this built model
+    /// (a many-to-many model: every layer keeps the timesteps, none reads the sequence
+    /// backwards as a whole) and returns the plan.
+    func truncatedBPTT(length: Int) throws -> TruncatedBPTTPlan {
+        guard length >= 1 else { throw LoomError.invalidArgument("fit: truncatedBPTT must be at least 1, got \(length)") }
+        guard let input = inputShape, !input.isEmpty, let output = outputShape, output.count >= 2, output[0] == input[0] else {
+            throw LoomError.invalidArgument(
+                "fit: truncated BPTT needs a model with an output a timestep, (samples, timesteps, ...) in and out; "
+                    + "model '\(name)' maps \(Shape.describe(inputShape ?? [])) to \(Shape.describe(outputShape ?? []))")
+        }
+        for layer in layers {
+            let refusal: String?
+            switch layer {
+            case is Bidirectional: refusal = "reads each sequence backwards from its end, which a chunk does not hold"
+            case let recurrent as any RecurrentLayer where !recurrent.returnSequences:
+                refusal = "returns its last output (many-to-one): the loss would only see the last chunk"
+            case let recurrent as any RecurrentLayer where recurrent.goBackwards:
+                refusal = "reads the sequence backwards from its end, which a chunk does not hold"
+            case is RepeatVector, is Flatten: refusal = "does not keep the timesteps"
+            default: refusal = nil
+            }
+            if let refusal {
+                throw LoomError.invalidArgument("fit: truncated BPTT cannot train \(layer.typeName) '\(layer.name)': it \(refusal)")
+            }
+        }
+        let timesteps = input[0], length = min(length, timesteps)
+        if timesteps % length != 0 && !masksOutput(inputMasked: true) {
+            throw LoomError.invalidArgument(
+                "fit: \(timesteps) timesteps do not split into chunks of \(length), and model '\(name)' cannot mask the "
+                    + "last chunk's end (its first layer ends masks); choose a length that divides \(timesteps)")
+        }
+        return TruncatedBPTTPlan(length: length, timesteps: timesteps, fill: (layers.first as? Masking)?.maskValue ?? 0)
+    }
+
+    /// Rebuilds the layers for inputs of `steps` timesteps (the rest of the input shape kept)
+    /// and sets whether they carry their state from call to call; the parameters stay where
+    /// they are. A truncated-BPTT fit runs on `length` steps and ends back on the model's own.
+    func rebuild(timesteps steps: Int, carryingState: Bool) throws {
+        var current = [steps] + Array(inputShape!.dropFirst())
+        var shapes: [[Int]] = []
+        for layer in layers {
+            current = try layer.build(inputShape: current)
+            shapes.append(current)
+            guard let carrying = layer as? any StateCarryingLayer else { continue }
+            carrying.carriesState = carryingState || layer.isStateful
+            if !layer.isStateful && !carryingState { for store in carrying.stateStores { store.removeAll() } }
+        }
+        outputShapes = shapes
+    }
+
+    /// Reads the batch `rows` whole (this process's rows of it, under `mpirun`) and trains it
+    /// chunk by chunk; returns the batch's loss and metrics.
+    func trainInChunks(
+        _ engine: TrainingEngine, plan: TruncatedBPTTPlan, workspace: BatchWorkspace, chunk: BatchWorkspace,
+        dataset: any Dataset, rows: ArraySlice<Int>
+    ) throws -> (Double, [Double]) {
+        if engine.replicas.isMultiProcess {
+            let own = engine.localRows(batch: rows.count)
+            workspace.reserve(rows: rows.count)
+            try workspace.load(dataset, rows: rows[(rows.startIndex + own.lowerBound)...].prefix(own.count), at: own.lowerBound)
+        } else {
+            try workspace.load(dataset, rows: rows)
+        }
+        if !isStateful { resetStates() }
+        var means = ChunkMeans(metrics: objective!.metrics.count)
+        for steps in plan.chunks where Sequential.hasValidSteps(dataset.sequenceLengths, rows: rows, steps: steps) {
+            chunk.loadSteps(
+                steps, of: workspace, timesteps: plan.timesteps, rows: rows.count, steps: plan.length, fill: plan.fill)
+            let (loss, metrics) = try engine.trainStep(chunk, batch: rows.count)
+            let weighted = engine.replicas.weighting(chunk).isWeighted
+            means.add(loss: loss, metrics: metrics, weight: weighted ? engine.lastValidRows : Double(steps.count))
+        }
+        return means.results
+    }
+
+    /// The loss and metrics of `rows` of `dataset`, by chunked forward passes on `replicas`
+    /// (built for the chunks), the state carried from chunk to chunk.
+    func evaluateInChunks(
+        dataset: any Dataset, rows: Range<Int>, batchSize: Int, plan: TruncatedBPTTPlan, workspace: BatchWorkspace,
+        chunk: BatchWorkspace, replicas: ReplicaSet, objective: Objective
+    ) throws -> RunningTotals {
+        var totals = RunningTotals(metrics: objective.metrics)
+        var start = rows.lowerBound
+        while start < rows.upperBound {
+            let end = BatchOrder.end(from: start, batch: batchSize, limit: rows.upperBound)
+            let count = end - start
+            if replicas.isMultiProcess {
+                let own = replicas.localRows(batch: count)
+                workspace.reserve(rows: count)
+                try workspace.load(dataset, rows: ArraySlice((start + own.lowerBound)..<(start + own.upperBound)), at: own.lowerBound)
+            } else {
+                try workspace.load(dataset, rows: ArraySlice(start..<end))
+            }
+            if !isStateful { resetStates() }
+            var means = ChunkMeans(metrics: objective.metrics.count)
+            for steps in plan.chunks {
+                chunk.loadSteps(steps, of: workspace, timesteps: plan.timesteps, rows: count, steps: plan.length, fill: plan.fill)
+                let (loss, metrics) = try replicas.forward(chunk, batch: count, objective: objective, output: nil)
+                let weighted = replicas.weighting(chunk).isWeighted
+                means.add(loss: loss, metrics: metrics, weight: weighted ? replicas.lastValidRows : Double(steps.count))
+            }
+            let (loss, metrics) = means.results
+            totals.add(loss: loss, metrics: metrics, samples: count)
+            start = end
+        }
+        return totals
+    }
+
+    /// Whether any of `rows` has a valid step among `steps` by the dataset's `lengths` (every
+    /// process knows them all); true without lengths.
+    static func hasValidSteps(_ lengths: SequenceLengths?, rows: ArraySlice<Int>, steps: Range<Int>) -> Bool {
+        guard let lengths else { return true }
+        return rows.contains { row in
+            let length = lengths.lengths[row]
+            let valid = lengths.padding == .pre ? (lengths.timesteps - length)..<lengths.timesteps : 0..<length
+            return valid.overlaps(steps)
+        }
+    }
+}
