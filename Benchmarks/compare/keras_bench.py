@@ -45,6 +45,8 @@ elif kind == "bidirectional":
     body = [layers.Bidirectional(layers.LSTM(units))]
 elif kind == "stateful":
     body = [layers.LSTM(units, stateful=True)]
+elif kind == "padded":
+    body = [layers.Masking(0.0), layers.LSTM(units)]
 else:
     body = [layers.TimeDistributed(layers.Conv2D(8, (3, 3), activation="relu")),
             layers.TimeDistributed(layers.MaxPooling2D((2, 2))), layers.TimeDistributed(layers.Flatten()),

@@ -23,6 +23,9 @@ MODELS = {
     # LSTM(32, stateful) -> Dense(1): batches in order (no shuffle), row i of each batch continuing
     # row i of the last, state reset at each epoch start; predicts with the same fixed batch.
     "stateful": {"id": "B7", "kind": "stateful", "input": (10, 25), "units": 32, "batch": 32},
+    # LSTM(128) -> Dense(1) on 64 steps of 32 features, each sequence's length uniform in [8, 64],
+    # zero-padded after it and masked (Keras: Masking; PyTorch: pack_padded_sequence).
+    "padded": {"id": "B8", "kind": "padded", "input": (64, 32), "units": 128, "batch": 128, "shortest": 8},
 }
 
 
@@ -37,7 +40,15 @@ def make_data(spec, steps=None):
     y = rng.uniform(-1, 1, (batch * steps,) + spec.get("target", (1,))).astype(np.float32)
     if spec.get("loss") == "binary_crossentropy":
         y = (y > 0).astype(np.float32)
+    if spec["kind"] == "padded":
+        for sample, length in enumerate(sequence_lengths(spec, len(x))):
+            x[sample, length:] = 0
     return x, y, batch
+
+
+def sequence_lengths(spec, samples):
+    """B8's lengths, uniform in [shortest, timesteps] from a fixed seed."""
+    return np.random.default_rng(43).integers(spec["shortest"], spec["input"][0] + 1, samples)
 
 
 def predict_batch(spec):
@@ -51,6 +62,7 @@ def forward_flops(spec):
     convolution. Dense heads (TimeDistributed's too), RepeatVector and pooling are left out.
 
         vanilla, lstm128, stateful: 2·T·4U·(F + U)
+        padded:        2·T·4U·(F + U) · (shortest + T) / 2T                (B8: the mean valid steps)
         stacked:       2·T·4U·(F + U) + 3 · 2·T·4U·(U + U)          (B3: 4,751,360)
         seq2seq:       2·T·4U·(F + U) + 2·R·4U·(U + U), R = repeat  (B4: 1,392,640)
         bidirectional: 2 · 2·T·4U·(F + U)
@@ -64,6 +76,9 @@ def forward_flops(spec):
     kind = spec["kind"]
     if kind in ("lstm", "stateful"):
         return lstm(*spec["input"])
+    if kind == "padded":  # the mean valid steps: the work packed sequences do
+        steps, features = spec["input"]
+        return lstm(steps, features) * (spec["shortest"] + steps) / (2 * steps)
     if kind == "bidirectional":
         return 2 * lstm(*spec["input"])
     if kind == "stacked":

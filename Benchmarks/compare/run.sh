@@ -6,7 +6,8 @@
 #   bash Benchmarks/compare/run.sh            (or `make compare` from the repository root)
 #   MODELS="vanilla lstm128" THREADS="1" ROUNDS=3 bash Benchmarks/compare/run.sh
 #
-# Defaults: the seven reference models B1-B7 (models.py), at 1 and 2 threads, 5 rounds.
+# Defaults: the seven reference models B1-B7 and B8, padded sequences (models.py), at 1 and 2
+# threads, 5 rounds; B8 also runs in Loom with every row at full length (padded-full).
 #
 # Every process is pinned with taskset to as many cores as it may use threads: TensorFlow's
 # oneDNN ignores its thread settings otherwise (measured: "1 thread" ran at 165 GFLOP/s, above
@@ -20,7 +21,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 venv="${LOOM_COMPARE_VENV:-$HOME/.cache/loom-compare-venv}"
-models="${MODELS:-vanilla lstm128 stacked seq2seq bidirectional cnnlstm stateful}"
+models="${MODELS:-vanilla lstm128 stacked seq2seq bidirectional cnnlstm stateful padded}"
 threads_list="${THREADS:-1 2}"
 rounds="${ROUNDS:-5}"
 out="${OUT:-$root/Benchmarks/compare/results.txt}"
@@ -40,6 +41,9 @@ for round in $(seq "$rounds"); do
             cores="0-$((threads - 1))"
             export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
             taskset -c "$cores" "$runner" "$model" --threads "$threads" --rounds 1 | tee -a "$out"
+            if [ "$model" = padded ]; then  # the same batches with every row at full length
+                taskset -c "$cores" "$runner" "$model" --threads "$threads" --rounds 1 --unmasked | tee -a "$out"
+            fi
             taskset -c "$cores" "$venv/bin/python" "$here/keras_bench.py" "$model" --threads "$threads" --rounds 1 2>/dev/null | tee -a "$out"
             taskset -c "$cores" "$venv/bin/python" "$here/torch_bench.py" "$model" --threads "$threads" --rounds 1 2>/dev/null | tee -a "$out"
         done

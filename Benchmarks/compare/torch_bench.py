@@ -20,7 +20,7 @@ Adam with Keras's epsilon 1e-7, a plain training loop over shuffled batches. Pri
 """
 import time
 
-from models import MODELS, forward_flops, make_data, parse_arguments, predict_batch
+from models import MODELS, forward_flops, make_data, parse_arguments, predict_batch, sequence_lengths
 
 args = parse_arguments()
 
@@ -31,6 +31,7 @@ torch.manual_seed(1)
 spec = MODELS[args.model]
 x_np, y_np, batch = make_data(spec, args.steps)
 x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+lengths = torch.from_numpy(sequence_lengths(spec, len(x_np))) if spec["kind"] == "padded" else None
 units = spec["units"]
 kind = spec["kind"]
 
@@ -51,8 +52,13 @@ class Model(torch.nn.Module):
             self.decoder = torch.nn.LSTM(units, units, batch_first=True)
         self.dense = torch.nn.Linear(units * (2 if kind == "bidirectional" else 1), 1)
 
-    def forward(self, inputs, state=None):
-        """The outputs (logits for seq2seq); the stateful model also returns its final (h, c)."""
+    def forward(self, inputs, state=None, lengths=None):
+        """The outputs (logits for seq2seq); the stateful model also returns its final (h, c);
+        the padded model's rows are packed by their `lengths`."""
+        if kind == "padded":
+            packed = torch.nn.utils.rnn.pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+            _, (h, _) = self.lstm(packed)
+            return self.dense(h[-1])
         if kind == "cnnlstm":
             b, t, h, w, c = inputs.shape
             frames = inputs.reshape(b * t, h, w, c).permute(0, 3, 1, 2)
@@ -90,7 +96,7 @@ def epoch():
     for start in range(0, len(x), batch):
         rows = order[start:start + batch]
         optimizer.zero_grad()
-        loss = loss_fn(model(x[rows]), y[rows])
+        loss = loss_fn(model(x[rows], lengths=None if lengths is None else lengths[rows]), y[rows])
         loss.backward()
         optimizer.step()
 
@@ -105,7 +111,7 @@ def predict():
             elif kind == "seq2seq":
                 torch.sigmoid(model(x[start:start + size]))
             else:
-                model(x[start:start + size])
+                model(x[start:start + size], lengths=None if lengths is None else lengths[start:start + size])
 
 
 epoch()

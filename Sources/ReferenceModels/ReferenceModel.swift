@@ -3,7 +3,8 @@ import Loom
 /// The seven reference models Loom is measured on (B1–B7), with synthetic data from a fixed
 /// seed, so `loom bench --reference`, the Benchmarks runners and the Keras/PyTorch scripts
 /// (Benchmarks/compare/models.py) all train the same thing: Adam, one output per sample (per
-/// step for seq2seq), MSE except seq2seq's binary cross-entropy.
+/// step for seq2seq), MSE except seq2seq's binary cross-entropy. B8, padded sequences of
+/// different lengths, is measured by `make compare` beside them.
 public struct ReferenceModel: Sendable {
     /// The architecture; sizes come from `inputShape` and `units`.
     public enum Kind: Sendable {
@@ -20,6 +21,9 @@ public struct ReferenceModel: Sendable {
         case cnnLSTM
         /// LSTM(units, stateful) -> Dense(1): batches in order, state reset at each epoch.
         case stateful
+        /// LSTM(units) -> Dense(1) on sequences of lengths uniform in `shortest`...timesteps,
+        /// zero-padded after them and masked by their lengths (`sequenceLengths`).
+        case padded(shortest: Int)
     }
 
     /// "B1" ... "B7".
@@ -56,12 +60,15 @@ public struct ReferenceModel: Sendable {
     /// B7: stateful LSTM(32) on (10, 25) -> Dense(1), batch 32.
     public static let stateful = ReferenceModel(
         benchmark: "B7", id: "stateful", kind: .stateful, inputShape: [10, 25], units: 32, batchSize: 32)
+    /// B8: LSTM(128) on 64 steps of 32 features, lengths uniform in 8...64, padded and masked, batch 128.
+    public static let padded = ReferenceModel(
+        benchmark: "B8", id: "padded", kind: .padded(shortest: 8), inputShape: [64, 32], units: 128, batchSize: 128)
     /// B1–B7, in order.
     public static let all = [vanilla, lstm128, stacked, seq2seq, bidirectional, cnnLSTM, stateful]
 
-    /// A model by benchmark ("B3", "b3") or script name ("stacked").
+    /// A model by benchmark ("B3", "b3") or script name ("stacked"), B1–B8.
     public static func named(_ name: String) -> ReferenceModel? {
-        all.first { $0.id == name || $0.benchmark == name.uppercased() }
+        (all + [padded]).first { $0.id == name || $0.benchmark == name.uppercased() }
     }
 
     /// The same model trained at another batch size.
@@ -95,6 +102,7 @@ public struct ReferenceModel: Sendable {
         case .bidirectional: preset = .bidirectional
         case .cnnLSTM: preset = .cnnLSTM
         case .stateful: preset = .stateful
+        case .padded: preset = .vanilla
         }
         let binaryTargets: Bool
         if case .seq2seq = kind { binaryTargets = true } else { binaryTargets = false }
@@ -113,17 +121,38 @@ public struct ReferenceModel: Sendable {
         let x = try Tensor(shape: [samples] + inputShape, scalars: values(samples * Shape.count(inputShape)))
         var targets = values(samples * Shape.count(targetShape))
         if case .seq2seq = kind { targets = targets.map { $0 > 0 ? 1 : 0 } }
-        return (x, try Tensor(shape: [samples] + targetShape, scalars: targets))
+        guard let lengths = try sequenceLengths(samples: samples) else {
+            return (x, try Tensor(shape: [samples] + targetShape, scalars: targets))
+        }
+        var padded = x.scalars
+        let (steps, features) = (inputShape[0], inputShape[1])
+        for (sample, length) in lengths.lengths.enumerated() {
+            let end = (sample + 1) * steps * features
+            padded.replaceSubrange((end - (steps - length) * features)..<end, with: repeatElement(0, count: (steps - length) * features))
+        }
+        return (try Tensor(shape: x.shape, scalars: padded), try Tensor(shape: [samples] + targetShape, scalars: targets))
+    }
+
+    /// B8's lengths, uniform in its shortest...timesteps from a fixed seed (padding after
+    /// them); nil for the other models.
+    public func sequenceLengths(samples: Int) throws -> SequenceLengths? {
+        guard case let .padded(shortest) = kind else { return nil }
+        var generator = SeededGenerator(seed: 43)
+        let span = inputShape[0] - shortest + 1
+        let lengths = (0..<samples).map { _ in shortest + Int(generator.next() % UInt64(span)) }
+        return try SequenceLengths(lengths: lengths, timesteps: inputShape[0], padding: .post)
     }
 
     /// One training epoch over `x`, `y`, as the comparison scripts train: shuffled, except the
     /// stateful model (in order, state reset at the epoch's start).
+    /// B8 trains on its lengths' mask unless `masked` is false (every row at full length).
     public func fitEpoch(
-        _ model: Sequential, x: Tensor, y: Tensor, workers: Int, processGroup: (any ProcessGroup)? = nil
+        _ model: Sequential, x: Tensor, y: Tensor, workers: Int, processGroup: (any ProcessGroup)? = nil, masked: Bool = true
     ) throws {
+        let lengths = masked ? try sequenceLengths(samples: x.sampleCount) : nil
         try model.fit(
-            x: x, y: y, epochs: 1, batchSize: batchSize, shuffle: !isStateful, verbose: 0,
-            resetStatesEachEpoch: isStateful, workers: workers, processGroup: processGroup)
+            dataset: InMemoryDataset(x: x, y: y, sequenceLengths: lengths), epochs: 1, batchSize: batchSize,
+            shuffle: !isStateful, verbose: 0, resetStatesEachEpoch: isStateful, workers: workers, processGroup: processGroup)
     }
 
     /// Training steps a benchmark times by default: fewer for the large batches, so each run
@@ -131,20 +160,24 @@ public struct ReferenceModel: Sendable {
     public var defaultSteps: Int { batchSize >= 256 ? 8 : batchSize >= 64 ? 40 : 200 }
 
     /// Predictions over `x` at `predictBatchSize` (the stateful model from a reset state).
-    public func predict(_ model: Sequential, x: Tensor, workers: Int) throws -> Tensor {
+    public func predict(_ model: Sequential, x: Tensor, workers: Int, masked: Bool = true) throws -> Tensor {
         if isStateful { model.resetStates() }
-        return try model.predict(x, batchSize: predictBatchSize, workers: workers)
+        let lengths = masked ? try sequenceLengths(samples: x.sampleCount) : nil
+        return try model.predict(
+            dataset: InMemoryDataset(x: x, sequenceLengths: lengths), batchSize: predictBatchSize, workers: workers)
     }
 
     /// Forward flops of one sample (multiply-adds count 2): an LSTM over T steps of F
     /// features costs 2·T·4U·(F + U) (twice for Bidirectional; stacked: the first layer on
     /// F, three more on U; seq2seq: the encoder over the input, the decoder over its steps of
     /// U features); a 3x3 convolution to 8 filters costs 2·outH·outW·9·C·8 per frame. Dense
-    /// heads, RepeatVector and pooling are left out. Training counts as 3x.
+    /// heads, RepeatVector and pooling are left out; B8 counts its mean valid steps (the work
+    /// packed sequences do). Training counts as 3x.
     public var forwardFlopsPerSample: Double {
         func lstm(_ steps: Int, _ features: Int) -> Double { 2 * Double(steps * 4 * units * (features + units)) }
         switch kind {
         case .lstm, .stateful: return lstm(inputShape[0], inputShape[1])
+        case let .padded(shortest): return lstm(inputShape[0], inputShape[1]) * Double(shortest + inputShape[0]) / Double(2 * inputShape[0])
         case .stacked: return lstm(inputShape[0], inputShape[1]) + 3 * lstm(inputShape[0], units)
         case let .seq2seq(steps): return lstm(inputShape[0], inputShape[1]) + lstm(steps, units)
         case .bidirectional: return 2 * lstm(inputShape[0], inputShape[1])

@@ -40,8 +40,8 @@ struct Bench: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "A reference model instead of a preset, at its own shape and batch size: B1 ... B7 "
-                + "(\(ReferenceModel.all.map(\.id).joined(separator: ", "))))."))
+            "A reference model instead of a preset, at its own shape and batch size: B1 ... B8 "
+                + "(\((ReferenceModel.all + [.padded]).map(\.id).joined(separator: ", "))))."))
     var reference: String?
 
     @Option(help: "Comma-separated worker counts.")
@@ -176,7 +176,8 @@ struct Bench: ParsableCommand {
     /// A reference model (B1-B7) on its own synthetic data, trained as the comparison scripts train it.
     private func referenceWorkload(_ name: String) throws -> Workload {
         guard let model = ReferenceModel.named(name) else {
-            throw ValidationError("--reference takes B1 ... B7 or \(ReferenceModel.all.map(\.id).joined(separator: ", ")); got '\(name)'")
+            throw ValidationError(
+                "--reference takes B1 ... B8 or \((ReferenceModel.all + [.padded]).map(\.id).joined(separator: ", ")); got '\(name)'")
         }
         let batch = batchSize ?? model.batchSize
         let reference = model.withBatchSize(batch)

@@ -151,7 +151,7 @@ final class CLITests: XCTestCase {
         let reference = try loom(["bench", "--reference", "B7", "--workers", "1,2", "--steps", "2", "--rounds", "1"])
         XCTAssertTrue(reference.out.hasPrefix("loom bench: B7 stateful, batch 32, 2 steps x 1 rounds"), reference.out)
         let unknown = try loom(["bench", "--reference", "B9"], expect: 64)
-        XCTAssertTrue(unknown.err.contains("--reference takes B1 ... B7 or vanilla, lstm128, stacked"), unknown.err)
+        XCTAssertTrue(unknown.err.contains("--reference takes B1 ... B8 or vanilla, lstm128, stacked"), unknown.err)
     }
 
     func testSequencePresetsAndMergeModes() throws {

@@ -149,7 +149,15 @@ final class MaskTests: XCTestCase {
     }
 
     func testFiniteDifferenceGradientsWithMasks() throws {
-        let (x, _) = paddedBatch(features: 2, seed: 11)
+        // Mixed padding with a gap (every row computed, masked rows carried), and right padding
+        // alone (rows sorted, the padding skipped).
+        let (mixed, _) = paddedBatch(features: 2, seed: 11)
+        var right = randomTensor([5, 5, 2], seed: 15)
+        for (row, length) in [5, 3, 1, 0, 4].enumerated() { for t in length..<5 { for f in 0..<2 { right[row, t, f] = 0 } } }
+        for x in [mixed, right] { try checkMaskedGradients(x) }
+    }
+
+    private func checkMaskedGradients(_ x: Tensor) throws {
         let recurrent: [(String, (Bool) -> any RecurrentLayer)] = [
             ("LSTM", { LSTM(3, returnSequences: $0) }), ("GRU", { GRU(3, returnSequences: $0) }),
             ("SimpleRNN", { SimpleRNN(3, returnSequences: $0, goBackwards: true) }),
@@ -172,7 +180,7 @@ final class MaskTests: XCTestCase {
         let weighted = Sequential(seed: 4) {
             Input(shape: [5, 2]); Masking(); LSTM(3, returnSequences: true); Dense(1)
         }
-        try weighted.compile(optimizer: SGD(), loss: .meanAbsoluteError)
+        try weighted.compile(optimizer: SGD(), loss: .huber)
         try checkGradients(
             weighted, x: x, y: randomTensor([5, 5, 1], seed: 13),
             sampleWeight: magnitudes(randomTensor([5, 5], seed: 14)))
@@ -224,6 +232,44 @@ final class MaskTests: XCTestCase {
             }
             XCTAssertEqual(loss, expectedLoss, accuracy: 1e-6)
             for (mine, expected) in zip(gradients, expectedGradients) { assertClose(mine, expected, tolerance: 1e-6, "left \(left)") }
+        }
+    }
+
+    /// A pass that skips the padding (rows sorted by length, `PaddingOrder`) computes, to
+    /// rounding, what the pass over every row computes: outputs, loss, gradients, a stateful
+    /// layer's carried state and the masks of dropout, for right and left padding read either
+    /// way; masks it cannot sort (both sides, gaps) take the other path.
+    func testSkippingThePaddingComputesWhatEveryRowComputes() throws {
+        defer { PaddingOrder.isEnabled = true }
+        let lengths = [5, 3, 1, 4, 2, 5, 0, 3]
+        for padding in ["post", "pre", "both"] {
+            var x = Tensor(shape: [8, 5, 2])
+            let values = randomTensor([8, 5, 2], seed: 81)
+            for (row, length) in lengths.enumerated() {
+                let first = padding == "post" || (padding == "both" && row % 2 == 0) ? 0 : 5 - length
+                for t in 0..<length { for f in 0..<2 { x[row, first + t, f] = values[row, t, f] } }
+            }
+            let y = randomTensor([8, 5, 1], seed: 82)
+            func run(skipping: Bool) throws -> [[Float]] {
+                PaddingOrder.isEnabled = skipping
+                let model = Sequential(seed: 9) {
+                    Input(shape: [5, 2], batchSize: 8); Masking()
+                    LSTM(4, returnSequences: true, stateful: true, dropout: 0.2, recurrentDropout: 0.3)
+                    Bidirectional(GRU(3, returnSequences: true))
+                    SimpleRNN(3, returnSequences: true, goBackwards: true)
+                    Dense(1)
+                }
+                try model.compile(optimizer: SGD(learningRate: 0.1), loss: .meanSquaredError)
+                let (loss, gradients) = try model.lossAndGradients(x: x, y: y)
+                try model.fit(x: x, y: y, epochs: 2, batchSize: 8, shuffle: false, verbose: 0)
+                let state = (model.layers[1] as! LSTM).state(forBatchSize: 8)!
+                return [try model.predict(x, batchSize: 8).scalars, [Float(loss)], state.h.scalars, state.c.scalars]
+                    + gradients.map(\.scalars) + (try model.weights().map(\.scalars))
+            }
+            let skipping = try run(skipping: true), everyRow = try run(skipping: false)
+            for (index, (a, b)) in zip(skipping, everyRow).enumerated() {
+                for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-5 * max(1, abs(v)), "\(padding), part \(index)") }
+            }
         }
     }
 

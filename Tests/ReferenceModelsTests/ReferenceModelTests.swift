@@ -23,4 +23,22 @@ final class ReferenceModelTests: XCTestCase {
         XCTAssertEqual(ReferenceModel.named("b3")?.id, "stacked")
         XCTAssertEqual(ReferenceModel.named("cnnlstm")?.benchmark, "B6")
     }
+
+    /// B8: LSTM(128) on padded sequences, zeros after each length (uniform in 8...64), its
+    /// flops counted over the mean valid steps (models.py's 2·64·512·160·72/128).
+    func testPaddedSequences() throws {
+        let reference = try XCTUnwrap(ReferenceModel.named("B8"))
+        XCTAssertEqual(reference.forwardFlopsPerSample, 5_898_240)
+        let (x, y) = try reference.makeData(samples: 256)
+        let lengths = try XCTUnwrap(try reference.sequenceLengths(samples: 256))
+        XCTAssertEqual(lengths.lengths.min(), 8)
+        XCTAssertEqual(lengths.lengths.max(), 64)
+        for (sample, length) in lengths.lengths.enumerated() {
+            XCTAssertNotEqual(x[sample, length - 1, 0], 0)
+            if length < 64 { XCTAssertEqual(x[sample, length, 0], 0) }
+        }
+        let model = try reference.makeModel()
+        try reference.fitEpoch(model, x: x, y: y, workers: 2)
+        XCTAssertEqual(try reference.predict(model, x: x, workers: 1).shape, [256, 1])
+    }
 }

@@ -1,7 +1,9 @@
 // Training and prediction throughput of one reference model, for Benchmarks/compare.
 //
-//   loom-throughput MODEL [--threads N] [--rounds R] [--steps S]
+//   loom-throughput MODEL [--threads N] [--rounds R] [--steps S] [--unmasked]
 //
+// B8 (padded) trains on its lengths' mask; with --unmasked, on every row at full length (printed
+// as padded-full), the work the mask saves.
 // N threads means N data-parallel workers, each with one OpenBLAS thread. Prints one line per
 // round: `loom MODEL threads train_samples_per_s predict_samples_per_s gflops`, where gflops
 // counts training as 3x the forward flops. Predictions run at batch 1024 (B7: its fixed 32). Also measures the sgemm peak of this machine at
@@ -45,13 +47,16 @@ func sgemmPeak() -> Double {
 
 guard CommandLine.arguments.count > 1, let reference = ReferenceModel.named(CommandLine.arguments[1]) else {
     FileHandle.standardError.write(
-        "usage: loom-throughput \(ReferenceModel.all.map(\.id).joined(separator: "|")) [--threads N] [--rounds R] [--steps S]\n".data(
-            using: .utf8)!)
+        "usage: loom-throughput \((ReferenceModel.all + [.padded]).map(\.id).joined(separator: "|")) [--threads N] [--rounds R] [--steps S] [--unmasked]\n"
+            .data(
+                using: .utf8)!)
     exit(2)
 }
 let threads = option("--threads", default: 1)
 let rounds = option("--rounds", default: 3)
 let steps = option("--steps", default: reference.defaultSteps)
+let masked = !CommandLine.arguments.contains("--unmasked")
+let name = masked ? reference.id : reference.id + "-full"
 BLAS.threadCount = threads
 print("sgemm \(threads) \(String(format: "%.1f", sgemmPeak())) \(BLAS.coreName)")
 print("kernels \(Kernels.level)")
@@ -60,12 +65,12 @@ BLAS.threadCount = 1
 let model = try reference.makeModel()
 let (x, y) = try reference.makeData(samples: reference.batchSize * steps)
 // Warm-up, as the Keras and PyTorch scripts do: one epoch and one prediction.
-try reference.fitEpoch(model, x: x, y: y, workers: threads)
-_ = try reference.predict(model, x: x, workers: threads)
+try reference.fitEpoch(model, x: x, y: y, workers: threads, masked: masked)
+_ = try reference.predict(model, x: x, workers: threads, masked: masked)
 for _ in 0..<rounds {
-    let train = try seconds { try reference.fitEpoch(model, x: x, y: y, workers: threads) }
-    let predict = try seconds { _ = try reference.predict(model, x: x, workers: threads) }
+    let train = try seconds { try reference.fitEpoch(model, x: x, y: y, workers: threads, masked: masked) }
+    let predict = try seconds { _ = try reference.predict(model, x: x, workers: threads, masked: masked) }
     let samples = Double(x.sampleCount)
     let gflops = 3 * reference.forwardFlopsPerSample * samples / train / 1e9
-    print(String(format: "loom %@ %d %.0f %.0f %.1f", reference.id, threads, samples / train, samples / predict, gflops))
+    print(String(format: "loom %@ %d %.0f %.0f %.1f", name, threads, samples / train, samples / predict, gflops))
 }

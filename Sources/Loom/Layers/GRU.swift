@@ -51,6 +51,11 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
     private let recurrentProjections = FloatBuffer()  // (T, B, 3U): hp = h_{t−1}·U + b₁
     private let inputGateGradients = FloatBuffer()  // (T, B, 3U): dL/dxp
     private let recurrentGateGradients = FloatBuffer()  // (T, B, 3U): dL/dhp
+    // The rows that computed, packed for the weight gradients, when a pass skips the padding.
+    private let packedInputs = FloatBuffer()
+    private let packedStates = FloatBuffer()
+    private let packedInputGates = FloatBuffer()
+    private let packedRecurrentGates = FloatBuffer()
 
     /// A GRU of `units` with Keras's defaults (`reset_after=True`); `name` defaults to "gru", ... in model order.
     public init(
@@ -124,16 +129,16 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
             sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: xp,
             addBias: true)
         for t in 0..<T {
-            let xpt = xp + t * B * G, hpt = hp + t * B * G
+            let xpt = xp + t * B * G, hpt = hp + t * B * G, n = sequence.activeRows(t, batch: B)
             let hPrev = h + t * B * U, hNew = h + (t + 1) * B * U
-            // hp_t (B, 3U) = h_{t−1} · U + b₁: one fused 3-gate GEMM.
+            // hp_t (n, 3U) = h_{t−1} · U + b₁: one fused 3-gate GEMM.
             if let bias = weights.bias {
-                for r in 0..<B { (hpt + r * G).update(from: bias + G, count: G) }
+                for r in 0..<n { (hpt + r * G).update(from: bias + G, count: G) }
             } else {
-                hpt.update(repeating: 0, count: B * G)
+                hpt.update(repeating: 0, count: n * G)
             }
-            weights.addRecurrent(hPrev, rows: B, units: U, width: G, into: hpt)
-            for r in 0..<B {
+            weights.addRecurrent(hPrev, rows: n, units: U, width: G, into: hpt)
+            for r in 0..<n {
                 let g = xpt + r * G, p = hpt + r * G
                 for j in 0..<(2 * U) { g[j] += p[j] }
                 recurrentActivation.apply(g, count: 2 * U)  // z, r
@@ -142,7 +147,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
                 let previous = hPrev + r * U, next = hNew + r * U
                 for j in 0..<U { next[j] = g[j] * previous[j] + (1 - g[j]) * g[2 * U + j] }
             }
-            sequence.carryMaskedRows(step: t, batch: B)
+            sequence.carrySkippedRows(step: t, batch: B)
         }
         return (sequence.end(batch: B), returnSequences ? mask : nil)
     }
@@ -164,8 +169,12 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
         sequence.zeroUnkeptOutputs(dy, batch: B)
         let mask = sequence.stepMask
         for t in stride(from: T - 1, through: 0, by: -1) {
-            TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
-            for r in 0..<B {
+            sequence.addOutputGradient(dy, step: t, into: dh, batch: B)
+            // Rows past the active ones skipped the step: dh passes through, the gates get nothing.
+            let n = sequence.activeRows(t, batch: B)
+            sequence.zeroSkippedGates(step: t, batch: B, gates: dxp + t * B * G, width: G)
+            sequence.zeroSkippedGates(step: t, batch: B, gates: dhp + t * B * G, width: G)
+            for r in 0..<n {
                 if let mask, mask[t * B + r] == 0 {
                     // A masked step is the identity on h: dh passes through, the gates get nothing.
                     (dxp + (t * B + r) * G).update(repeating: 0, count: G)
@@ -186,14 +195,19 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
                     dhRow[j] *= z
                 }
             }
-            weights.accumulateBiasGradient(inputGates: dxp + t * B * G, recurrentGates: dhp + t * B * G, rows: B, width: G)
+            weights.accumulateBiasGradient(inputGates: dxp + t * B * G, recurrentGates: dhp + t * B * G, rows: n, width: G)
             if t > 0 {
-                weights.recurrentGradient(dhp + t * B * G, rows: B, units: U, width: G, transposed: transposed, into: dh, accumulate: true)
+                weights.recurrentGradient(dhp + t * B * G, rows: n, units: U, width: G, transposed: transposed, into: dh, accumulate: true)
             }
         }
+        let F = sequence.features
+        let x = sequence.activeRows(of: sequence.inputByTime.pointer, width: F, batch: B, into: packedInputs)
+        let states = sequence.activeRows(of: h, width: U, batch: B, into: packedStates)
+        let inputGates = sequence.activeRows(of: dxp, width: G, batch: B, into: packedInputGates)
+        let recurrentGates = sequence.activeRows(of: dhp, width: G, batch: B, into: packedRecurrentGates)
         weights.accumulateGradients(
-            input: sequence.inputByTime.pointer, states: h, inputGates: dxp, recurrentGates: dhp,
-            rows: T * B, features: sequence.features, units: U, width: G)
+            input: x.rows, states: states.rows, inputGates: inputGates.rows, recurrentGates: recurrentGates.rows,
+            rows: x.count, features: F, units: U, width: G)
         guard needsInputGradient else { return nil }
         return sequence.inputGradient(weights: weights, gates: dxp, batch: B, width: G)
     }

@@ -78,6 +78,10 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
     private let cellActivations = FloatBuffer()  // (T, B, U), act(c_t)
     private let maskedHidden = FloatBuffer()  // (T, B, U), h_{t-1} ⊙ r with recurrent dropout
     private let candidates = FloatBuffer()  // (rows, U), a block's g gates, for their activation
+    // The rows that computed, packed for the weight gradients, when a pass skips the padding.
+    private let packedInputs = FloatBuffer()
+    private let packedStates = FloatBuffer()
+    private let packedGates = FloatBuffer()
     // Workspaces of backward.
     private let cellGradient = FloatBuffer()  // (B, U)
 
@@ -186,6 +190,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         let startsFromZero = sequence.begin(x, batch: B, cell: c)
         let h = sequence.hidden.pointer
         dropoutMasks.begin(batch: B, features: sequence.features, units: U, training: training)
+        if let order = sequence.rowOrder { dropoutMasks.reorder(order, features: sequence.features, units: U) }
         if let m = dropoutMasks.inputMask {
             RecurrentDropout.apply(m, to: sequence.inputByTime.pointer, steps: T, rows: B, width: sequence.features)
         }
@@ -197,20 +202,22 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
             sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: z,
             addBias: false)
         for t in 0..<T {
-            let zt = z + t * B * G
+            let zt = z + t * B * G, n = sequence.activeRows(t, batch: B)
             if let r = dropoutMasks.recurrentMask {
-                for i in 0..<(B * U) { states[t * B * U + i] = h[t * B * U + i] * r[i] }
+                for i in 0..<(n * U) { states[t * B * U + i] = h[t * B * U + i] * r[i] }
             }
             if t > 0 || !startsFromZero {
-                // z_t (B, 4U) += h_{t-1} (B, U) · recurrent_kernel (U, 4U): one fused 4-gate GEMM.
-                weights.addRecurrent(states + t * B * U, rows: B, units: U, width: G, into: zt)
+                // z_t (n, 4U) += h_{t-1} (n, U) · recurrent_kernel (U, 4U): one fused 4-gate GEMM.
+                weights.addRecurrent(states + t * B * U, rows: n, units: U, width: G, into: zt)
             }
             cellForward(
                 gates: zt, previousCell: c + t * B * U, cell: c + (t + 1) * B * U,
-                hidden: h + (t + 1) * B * U, cellActivation: act + t * B * U, rows: B)
-            sequence.carryMaskedRows(step: t, batch: B, cell: c)
+                hidden: h + (t + 1) * B * U, cellActivation: act + t * B * U, rows: n)
+            sequence.carrySkippedRows(step: t, batch: B, cell: c)
         }
-        if returnState { recordLastState(hidden: h + T * B * U, cell: c + T * B * U, batch: B) }
+        if returnState {
+            lastState = (sequence.stateTensor(h + T * B * U, batch: B), sequence.stateTensor(c + T * B * U, batch: B))
+        }
         return (sequence.end(batch: B, cell: c + T * B * U), returnSequences ? mask : nil)
     }
 
@@ -247,27 +254,31 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         sequence.zeroUnkeptOutputs(dy, batch: B)
 
         for t in stride(from: T - 1, through: 0, by: -1) {
-            TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
-            // A masked row's step is the identity on (h, c): its gradients pass through.
+            sequence.addOutputGradient(dy, step: t, into: dh, batch: B)
+            // A skipped row's step is the identity on (h, c): its gradients pass through (rows
+            // past the active ones are not touched; masked rows are kept and put back).
+            let n = sequence.activeRows(t, batch: B)
             sequence.keepMaskedGradients(step: t, batch: B, hidden: dh, cell: dc)
-            cellBackward(
-                step: t, rows: B, hiddenGradient: dh, cellGradient: dc,
-                gateGradients: dz + t * B * G)
-            sequence.zeroMaskedGates(step: t, batch: B, gates: dz + t * B * G, width: G)
+            cellBackward(step: t, batch: B, rows: n, hiddenGradient: dh, cellGradient: dc, gateGradients: dz + t * B * G)
+            sequence.zeroSkippedGates(step: t, batch: B, gates: dz + t * B * G, width: G)
             sequence.restoreMaskedGradients(step: t, batch: B, into: dc, hidden: false)
-            weights.accumulateBiasGradient(inputGates: dz + t * B * G, recurrentGates: dz + t * B * G, rows: B, width: G)
+            weights.accumulateBiasGradient(inputGates: dz + t * B * G, recurrentGates: dz + t * B * G, rows: n, width: G)
             if t > 0 {
-                // dh_{t-1} (B, U) = dz_t (B, 4U) · recurrent_kernelᵀ (4U, U).
-                weights.recurrentGradient(dz + t * B * G, rows: B, units: U, width: G, transposed: transposed, into: dh, accumulate: false)
-                if let r = dropoutMasks.recurrentMask { for i in 0..<(B * U) { dh[i] *= r[i] } }
+                // dh_{t-1} (n, U) = dz_t (n, 4U) · recurrent_kernelᵀ (4U, U).
+                weights.recurrentGradient(dz + t * B * G, rows: n, units: U, width: G, transposed: transposed, into: dh, accumulate: false)
+                if let r = dropoutMasks.recurrentMask { for i in 0..<(n * U) { dh[i] *= r[i] } }
                 sequence.restoreMaskedGradients(step: t, batch: B, into: dh, hidden: true)
             }
         }
-        // Kernel gradients over all T·B rows at once.
+        // Kernel gradients over all the rows that computed at once.
         let states = dropoutMasks.recurrentMask == nil ? sequence.hidden.pointer : maskedHidden.pointer
+        let F = sequence.features
+        let x = sequence.activeRows(of: sequence.inputByTime.pointer, width: F, batch: B, into: packedInputs)
+        let h = sequence.activeRows(of: states, width: U, batch: B, into: packedStates)
+        let g = sequence.activeRows(of: dz, width: G, batch: B, into: packedGates)
         weights.accumulateGradients(
-            input: sequence.inputByTime.pointer, states: states, inputGates: dz,
-            recurrentGates: dz, rows: T * B, features: sequence.features, units: U, width: G)
+            input: x.rows, states: h.rows, inputGates: g.rows, recurrentGates: g.rows, rows: x.count, features: F, units: U,
+            width: G)
         guard needsInputGradient else { return nil }
         return sequence.inputGradient(weights: weights, gates: dz, batch: B, width: G, inputMask: dropoutMasks.inputMask)
     }
@@ -281,21 +292,17 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
     ///     di = dc ⊙ g    df = dc ⊙ c_{t-1}    dg = dc ⊙ i    dc_{t-1} = dc ⊙ f
     ///     dz = (di ⊙ σ'(i), df ⊙ σ'(f), dg ⊙ act'(g), do ⊙ σ'(o))
     private func cellBackward(
-        step t: Int, rows: Int, hiddenGradient dh: UnsafePointer<Float>,
+        step t: Int, batch: Int, rows: Int, hiddenGradient dh: UnsafePointer<Float>,
         cellGradient dc: UnsafeMutablePointer<Float>, gateGradients dz: UnsafeMutablePointer<Float>
     ) {
         let U = units, G = 4 * U
         Kernels.table.lstmCellBackward(
-            gates.pointer + t * rows * G, cells.pointer + t * rows * U,
-            cellActivations.pointer + t * rows * U, dh, dc, dz, rows, U,
+            gates.pointer + t * batch * G, cells.pointer + t * batch * U,
+            cellActivations.pointer + t * batch * U, dh, dc, dz, rows, U,
             recurrentActivation.kernelKind, activation.kernelKind)
     }
 
     // MARK: state
-
-    private func recordLastState(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>, batch: Int) {
-        lastState = (Tensor(shape: [batch, units], copying: hidden), Tensor(shape: [batch, units], copying: cell))
-    }
 
     /// The carried state `(h, c)` for `batch`-row batches, or nil if none was kept yet.
     public func state(forBatchSize batch: Int) -> (h: Tensor, c: Tensor)? {

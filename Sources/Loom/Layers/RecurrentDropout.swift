@@ -10,6 +10,7 @@ final class RecurrentDropout {
     private var generator = SeededGenerator(seed: 0)
     private let inputMaskBuffer = FloatBuffer()  // (B, F)
     private let recurrentMaskBuffer = FloatBuffer()  // (B, U)
+    private let scratch = FloatBuffer()
     /// The masks of the current pass, or nil where that dropout is off.
     private(set) var inputMask: UnsafePointer<Float>?
     private(set) var recurrentMask: UnsafePointer<Float>?
@@ -45,6 +46,17 @@ final class RecurrentDropout {
     func begin(batch: Int, features: Int, units: Int, training: Bool) {
         inputMask = training && inputRate > 0 ? draw(inputMaskBuffer, count: batch * features, rate: inputRate) : nil
         recurrentMask = training && recurrentRate > 0 ? draw(recurrentMaskBuffer, count: batch * units, rate: recurrentRate) : nil
+    }
+
+    /// Puts the masks' rows in a pass's `order` (row i from batch row `order[i]`): drawn in
+    /// the batch's order, they are read in the order of a pass that skips the padding.
+    func reorder(_ order: [Int], features: Int, units: Int) {
+        for (mask, buffer, width) in [(inputMask, inputMaskBuffer, features), (recurrentMask, recurrentMaskBuffer, units)] where mask != nil
+        {
+            let copy = scratch.reserve(order.count * width)
+            copy.update(from: buffer.pointer, count: order.count * width)
+            for (i, b) in order.enumerated() { (buffer.pointer + i * width).update(from: copy + b * width, count: width) }
+        }
     }
 
     private func draw(_ buffer: FloatBuffer, count: Int, rate: Float) -> UnsafePointer<Float> {

@@ -6,6 +6,10 @@ import Foundation
 /// A pass reads `x (B, T, F)` into `inputByTime (T, B, F)` (reversed for `goBackwards`),
 /// starts `hidden (T+1, B, U)` from zero or from the carried state of its rows, and returns
 /// the states as the output sequence or the last state. `hidden[0]` is the initial state.
+///
+/// A masked pass either skips the padding (`skipsPadding`: the time-major rows follow the
+/// `PaddingOrder`, and step `t` computes its first `activeRows(t)` rows) or, for masks it
+/// cannot sort, computes every row and carries the masked ones (`stepMask`).
 final class RecurrentSequence {
     let units: Int
     let returnSequences: Bool
@@ -38,6 +42,11 @@ final class RecurrentSequence {
     private let outputKept = FloatBuffer()
     private let keptHiddenGradient = FloatBuffer()  // (B, U)
     private let keptCellGradient = FloatBuffer()  // (B, U)
+    private let stateScratch = FloatBuffer()  // (B, U): a carried state in the batch's order
+    /// The order of a pass that skips the padding.
+    private let padding = PaddingOrder()
+    /// Whether the current pass skips the padding (rows in `padding`'s order).
+    private(set) var skipsPadding = false
     /// The mask of the pass, `(T, B)` in processing order (reversed for `goBackwards`), or nil.
     private(set) var stepMask: UnsafePointer<Float>?
 
@@ -77,8 +86,11 @@ final class RecurrentSequence {
     func begin(_ x: UnsafePointer<Float>, batch: Int, cell: UnsafeMutablePointer<Float>? = nil) -> Bool {
         let (T, B, F, U) = (timesteps, batch, features, units)
         let xT = inputByTime.reserve(T * B * F), h = hidden.reserve((T + 1) * B * U)
-        TimeMajor.transpose(x, into: xT, batch: B, steps: T, width: F, reversed: goBackwards)
+        TimeMajor.transpose(x, into: xT, batch: B, steps: T, width: F, reversed: goBackwards, order: rowOrder)
         if carriesState, stateStore.load(hidden: h, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B), batch: B, units: U) {
+            if let order = rowOrder {
+                for state in [h, cell].compactMap({ $0 }) { reorder(state, batch: B, order: order, gathering: true) }
+            }
             return false
         }
         h.update(repeating: 0, count: B * U)
@@ -86,13 +98,58 @@ final class RecurrentSequence {
         return true
     }
 
-    /// Takes the mask `(B, T)` of the pass about to start (nil: none), in processing order.
+    /// A final state `(B, U)` of the pass (`hidden[T]`, or an LSTM's last cell) as a tensor,
+    /// rows in the batch's order.
+    func stateTensor(_ state: UnsafePointer<Float>, batch: Int) -> Tensor {
+        let U = units
+        var values = [Float](repeating: 0, count: batch * U)
+        let order = rowOrder
+        for i in 0..<batch {
+            let b = order?[i] ?? i
+            for j in 0..<U { values[b * U + j] = state[i * U + j] }
+        }
+        return try! Tensor(shape: [batch, U], scalars: values)
+    }
+
+    /// The time-major rows' batch rows, when the pass skips the padding.
+    var rowOrder: [Int]? { skipsPadding ? padding.rows : nil }
+
+    /// The rows step `t` computes: the first `activeRows(t)` (all of them unless the pass skips the padding).
+    func activeRows(_ t: Int, batch: Int) -> Int { skipsPadding ? padding.active[t] : batch }
+
+    /// A state `(B, U)` between the batch's order and the pass's: row `i` from row `order[i]`
+    /// (`gathering`), or back.
+    private func reorder(_ state: UnsafeMutablePointer<Float>, batch: Int, order: [Int], gathering: Bool) {
+        let U = units, scratch = stateScratch.reserve(batch * U)
+        scratch.update(from: state, count: batch * U)
+        for (i, b) in order.enumerated() {
+            if gathering {
+                (state + i * U).update(from: scratch + b * U, count: U)
+            } else {
+                (state + b * U).update(from: scratch + i * U, count: U)
+            }
+        }
+    }
+
+    /// Takes the mask `(B, T)` of the pass about to start (nil: none): the pass skips the
+    /// padding when `PaddingOrder` can sort it, else it carries the masked rows.
     func setMask(_ mask: UnsafePointer<Float>?, batch: Int) {
+        skipsPadding = false
         guard let mask else {
             stepMask = nil
             return
         }
         let (T, B) = (timesteps, batch)
+        if PaddingOrder.isEnabled, padding.plan(mask: mask, batch: B, steps: T, reversed: goBackwards) {
+            stepMask = nil
+            skipsPadding = true
+            let kept = outputKept.reserve(T * B)
+            for i in 0..<B {
+                let (start, end) = (padding.starts[i], padding.ends[i])
+                for t in 0..<T { kept[t * B + i] = (start <= t && t < end) || (start < end && t >= end && !zeroOutputForMask) ? 1 : 0 }
+            }
+            return
+        }
         let m = stepMaskBuffer.reserve(T * B)
         for b in 0..<B {
             for t in 0..<T { m[(goBackwards ? T - 1 - t : t) * B + b] = mask[b * T + t] }
@@ -100,16 +157,44 @@ final class RecurrentSequence {
         stepMask = UnsafePointer(m)
     }
 
-    /// After step `t` of the forward pass: each row masked at `t` keeps the state it had
-    /// before it, `hidden[t]` into `hidden[t+1]` (and the same in `cell`, `(T+1, B, U)`).
-    func carryMaskedRows(step t: Int, batch: Int, cell: UnsafeMutablePointer<Float>? = nil) {
-        guard let mask = stepMask else { return }
+    /// After step `t` of the forward pass: each row the step skipped (past `activeRows`, or
+    /// masked at `t`) keeps the state it had before it, `hidden[t]` into `hidden[t+1]` (and
+    /// the same in `cell`, `(T+1, B, U)`).
+    func carrySkippedRows(step t: Int, batch: Int, cell: UnsafeMutablePointer<Float>? = nil) {
         let (B, U) = (batch, units)
-        for b in 0..<B where mask[t * B + b] == 0 {
+        func carry(_ b: Int) {
             let from = (t * B + b) * U, to = ((t + 1) * B + b) * U
             (hidden.pointer + to).update(from: hidden.pointer + from, count: U)
             if let cell { (cell + to).update(from: cell + from, count: U) }
         }
+        if skipsPadding {
+            for b in padding.active[t]..<B { carry(b) }
+        } else if let mask = stepMask {
+            for b in 0..<B where mask[t * B + b] == 0 { carry(b) }
+        }
+    }
+
+    /// dh (B, U) += the output gradient `dy` at step `t` (`TimeMajor.addOutputGradient`, in the pass's row order).
+    func addOutputGradient(_ dy: UnsafePointer<Float>, step t: Int, into dh: UnsafeMutablePointer<Float>, batch: Int) {
+        TimeMajor.addOutputGradient(
+            dy, step: t, into: dh, batch: batch, steps: timesteps, units: units, sequences: returnSequences, order: rowOrder)
+    }
+
+    /// The rows of a time-major buffer `(T, B, width)` that computed, packed `(activeTotal, width)`
+    /// step after step (the source itself when the pass skipped nothing), and their count: the
+    /// weight gradients' products then leave the padding out.
+    func activeRows(
+        of source: UnsafePointer<Float>, width: Int, batch: Int, into buffer: FloatBuffer
+    ) -> (rows: UnsafePointer<Float>, count: Int) {
+        guard skipsPadding else { return (source, timesteps * batch) }
+        let packed = buffer.reserve(padding.activeTotal * width)
+        var offset = 0
+        for t in 0..<timesteps {
+            let count = padding.active[t] * width
+            (packed + offset).update(from: source + t * batch * width, count: count)
+            offset += count
+        }
+        return (UnsafePointer(packed), padding.activeTotal)
     }
 
     /// Before step `t`'s backward: keeps dL/dh (and dL/dc) of the rows masked at `t`, which
@@ -124,11 +209,15 @@ final class RecurrentSequence {
         }
     }
 
-    /// Zeroes the gate gradients `(B, width)` of the rows masked at step `t`: a skipped step
-    /// changes no weight and no input.
-    func zeroMaskedGates(step t: Int, batch: Int, gates: UnsafeMutablePointer<Float>, width: Int) {
-        guard let mask = stepMask else { return }
-        for b in 0..<batch where mask[t * batch + b] == 0 { (gates + b * width).update(repeating: 0, count: width) }
+    /// Zeroes the gate gradients `(B, width)` of the rows step `t` skipped (past
+    /// `activeRows`, or masked at `t`): a skipped step changes no weight and no input.
+    func zeroSkippedGates(step t: Int, batch: Int, gates: UnsafeMutablePointer<Float>, width: Int) {
+        if skipsPadding {
+            let active = padding.active[t]
+            (gates + active * width).update(repeating: 0, count: (batch - active) * width)
+        } else if let mask = stepMask {
+            for b in 0..<batch where mask[t * batch + b] == 0 { (gates + b * width).update(repeating: 0, count: width) }
+        }
     }
 
     /// Puts back what `keepMaskedGradients` kept of `dh` (`hidden: true`) or of `dc`, for the
@@ -144,13 +233,14 @@ final class RecurrentSequence {
     /// gradient, where the pass outputs zeros rather than the state (`end`'s `outputKept`):
     /// nothing flows back from those outputs.
     func zeroUnkeptOutputs(_ dy: UnsafeMutablePointer<Float>, batch: Int) {
-        guard stepMask != nil else { return }
+        guard stepMask != nil || skipsPadding else { return }
         let (T, B, U) = (timesteps, batch, units)
-        let kept = outputKept.pointer
-        for b in 0..<B {
+        let kept = outputKept.pointer, order = rowOrder
+        for i in 0..<B {
+            let b = order?[i] ?? i
             if returnSequences {
-                for t in 0..<T where kept[t * B + b] == 0 { (dy + (b * T + t) * U).update(repeating: 0, count: U) }
-            } else if kept[(T - 1) * B + b] == 0 {
+                for t in 0..<T where kept[t * B + i] == 0 { (dy + (b * T + t) * U).update(repeating: 0, count: U) }
+            } else if kept[(T - 1) * B + i] == 0 {
                 (dy + b * U).update(repeating: 0, count: U)
             }
         }
@@ -165,7 +255,8 @@ final class RecurrentSequence {
         let (T, B, U) = (timesteps, batch, units)
         let h = hidden.pointer
         let y = output.reserve(B * (returnSequences ? T : 1) * U)
-        TimeMajor.output(hidden: h, into: y, batch: B, steps: T, units: U, sequences: returnSequences)
+        TimeMajor.output(hidden: h, into: y, batch: B, steps: T, units: U, sequences: returnSequences, order: rowOrder)
+        if skipsPadding { zeroUnkeptOutputs(y, batch: B) }
         if let mask = stepMask {
             let kept = outputKept.reserve(T * B)
             for b in 0..<B {
@@ -179,9 +270,18 @@ final class RecurrentSequence {
             zeroUnkeptOutputs(y, batch: B)
         }
         if carriesState {
-            stateStore.keep(
-                hidden: h + T * B * U, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B),
-                batch: B, units: U)
+            let rows = shardRows ?? ShardRows(offset: 0, batchSize: B)
+            if let order = rowOrder {
+                // The final states in the batch's order, the pass's own left as they were.
+                let final = h + T * B * U
+                reorder(final, batch: B, order: order, gathering: false)
+                if let cell { reorder(UnsafeMutablePointer(mutating: cell), batch: B, order: order, gathering: false) }
+                stateStore.keep(hidden: final, cell: cell, rows: rows, batch: B, units: U)
+                reorder(final, batch: B, order: order, gathering: true)
+                if let cell { reorder(UnsafeMutablePointer(mutating: cell), batch: B, order: order, gathering: true) }
+            } else {
+                stateStore.keep(hidden: h + T * B * U, cell: cell, rows: rows, batch: B, units: U)
+            }
         }
         return UnsafePointer(y)
     }
@@ -206,7 +306,7 @@ final class RecurrentSequence {
         weights.inputGradient(dInput, rows: T * B, features: F, width: width, into: dxT)
         if let inputMask { RecurrentDropout.apply(inputMask, to: dxT, steps: T, rows: B, width: F) }
         let dx = inputGradient.reserve(B * T * F)
-        TimeMajor.untranspose(dxT, into: dx, batch: B, steps: T, width: F, reversed: goBackwards)
+        TimeMajor.untranspose(dxT, into: dx, batch: B, steps: T, width: F, reversed: goBackwards, order: rowOrder)
         return dx
     }
 }

@@ -36,6 +36,10 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
     private let preactivationGradients = FloatBuffer()  // (T, B, U)
+    // The rows that computed, packed for the weight gradients, when a pass skips the padding.
+    private let packedInputs = FloatBuffer()
+    private let packedStates = FloatBuffer()
+    private let packedGradients = FloatBuffer()
 
     /// A SimpleRNN of `units` with Keras's defaults; `name` defaults to "simple_rnn", ... in model order.
     public init(
@@ -104,10 +108,10 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
         let z = h + B * U
         weights.projectInputs(sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: U, into: z, addBias: true)
         for t in 0..<T {
-            let zt = z + t * B * U
-            weights.addRecurrent(h + t * B * U, rows: B, units: U, width: U, into: zt)
-            activation.apply(zt, count: B * U)
-            sequence.carryMaskedRows(step: t, batch: B)
+            let zt = z + t * B * U, n = sequence.activeRows(t, batch: B)
+            weights.addRecurrent(h + t * B * U, rows: n, units: U, width: U, into: zt)
+            activation.apply(zt, count: n * U)
+            sequence.carrySkippedRows(step: t, batch: B)
         }
         return (sequence.end(batch: B), returnSequences ? mask : nil)
     }
@@ -123,22 +127,28 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
         let h = sequence.hidden.pointer
         sequence.zeroUnkeptOutputs(dy, batch: B)
         for t in stride(from: T - 1, through: 0, by: -1) {
-            TimeMajor.addOutputGradient(dy, step: t, into: dh, batch: B, steps: T, units: U, sequences: returnSequences)
-            // A masked row's step is the identity on h: its gradient passes through.
+            sequence.addOutputGradient(dy, step: t, into: dh, batch: B)
+            // A skipped row's step is the identity on h: its gradient passes through (rows past
+            // the active ones are not touched; masked rows are kept and put back).
+            let n = sequence.activeRows(t, batch: B)
             sequence.keepMaskedGradients(step: t, batch: B, hidden: dh)
             let dat = da + t * B * U
-            dat.update(from: dh, count: B * U)
-            activation.backward(output: h + (t + 1) * B * U, gradient: dat, rows: B, width: U)
-            sequence.zeroMaskedGates(step: t, batch: B, gates: dat, width: U)
-            weights.accumulateBiasGradient(inputGates: dat, recurrentGates: dat, rows: B, width: U)
+            dat.update(from: dh, count: n * U)
+            activation.backward(output: h + (t + 1) * B * U, gradient: dat, rows: n, width: U)
+            sequence.zeroSkippedGates(step: t, batch: B, gates: dat, width: U)
+            weights.accumulateBiasGradient(inputGates: dat, recurrentGates: dat, rows: n, width: U)
             if t > 0 {
-                weights.recurrentGradient(dat, rows: B, units: U, width: U, transposed: transposed, into: dh, accumulate: false)
+                weights.recurrentGradient(dat, rows: n, units: U, width: U, transposed: transposed, into: dh, accumulate: false)
                 sequence.restoreMaskedGradients(step: t, batch: B, into: dh, hidden: true)
             }
         }
+        let F = sequence.features
+        let x = sequence.activeRows(of: sequence.inputByTime.pointer, width: F, batch: B, into: packedInputs)
+        let states = sequence.activeRows(of: h, width: U, batch: B, into: packedStates)
+        let gradients = sequence.activeRows(of: da, width: U, batch: B, into: packedGradients)
         weights.accumulateGradients(
-            input: sequence.inputByTime.pointer, states: h, inputGates: da, recurrentGates: da,
-            rows: T * B, features: sequence.features, units: U, width: U)
+            input: x.rows, states: states.rows, inputGates: gradients.rows, recurrentGates: gradients.rows, rows: x.count,
+            features: F, units: U, width: U)
         guard needsInputGradient else { return nil }
         return sequence.inputGradient(weights: weights, gates: da, batch: B, width: U)
     }

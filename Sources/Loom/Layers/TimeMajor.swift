@@ -1,14 +1,15 @@
 /// Moves sequences between the batch-major layout layers exchange, `(B, T, F)`, and the
 /// time-major layout the recurrent layers compute in, `(T, B, F)`, where one timestep of the
 /// whole batch is a contiguous block. Step `s` of the time-major copy is timestep `s`, or
-/// `T − 1 − s` for a layer that reads the sequence backwards.
+/// `T − 1 − s` for a layer that reads the sequence backwards. With an `order`
+/// (`PaddingOrder.rows`), time-major row `i` is batch row `order[i]`.
 enum TimeMajor {
     /// xT (T, B, F) from x (B, T, F).
     static func transpose(
         _ x: UnsafePointer<Float>, into xT: UnsafeMutablePointer<Float>, batch B: Int, steps T: Int, width F: Int,
-        reversed: Bool
+        reversed: Bool, order: [Int]? = nil
     ) {
-        forEachRow(batch: B, steps: T, width: F, reversed: reversed) { batchMajor, timeMajor in
+        forEachRow(batch: B, steps: T, width: F, reversed: reversed, order: order) { batchMajor, timeMajor in
             (xT + timeMajor).update(from: x + batchMajor, count: F)
         }
     }
@@ -16,18 +17,21 @@ enum TimeMajor {
     /// x (B, T, F) from xT (T, B, F): the inverse of `transpose`.
     static func untranspose(
         _ xT: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, batch B: Int, steps T: Int, width F: Int,
-        reversed: Bool
+        reversed: Bool, order: [Int]? = nil
     ) {
-        forEachRow(batch: B, steps: T, width: F, reversed: reversed) { batchMajor, timeMajor in
+        forEachRow(batch: B, steps: T, width: F, reversed: reversed, order: order) { batchMajor, timeMajor in
             (x + batchMajor).update(from: xT + timeMajor, count: F)
         }
     }
 
-    /// The offsets of every row (b, t) in both layouts: `(b·T + t)·F` and `(s·B + b)·F`.
+    /// The offsets of every row (b, t) in both layouts: `(b·T + t)·F` and `(s·B + i)·F`, b = order[i].
     @inline(__always)
-    private static func forEachRow(batch B: Int, steps T: Int, width F: Int, reversed: Bool, _ body: (Int, Int) -> Void) {
-        for b in 0..<B {
-            for t in 0..<T { body((b * T + t) * F, ((reversed ? T - 1 - t : t) * B + b) * F) }
+    private static func forEachRow(
+        batch B: Int, steps T: Int, width F: Int, reversed: Bool, order: [Int]?, _ body: (Int, Int) -> Void
+    ) {
+        for i in 0..<B {
+            let b = order?[i] ?? i
+            for t in 0..<T { body((b * T + t) * F, ((reversed ? T - 1 - t : t) * B + i) * F) }
         }
     }
 
@@ -35,10 +39,12 @@ enum TimeMajor {
     /// initial state): the sequence `(B, T, U)` in processing order, or the last state `(B, U)`.
     static func output(
         hidden h: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch B: Int, steps T: Int, units U: Int,
-        sequences: Bool
+        sequences: Bool, order: [Int]? = nil
     ) {
         if sequences {
-            untranspose(h + B * U, into: y, batch: B, steps: T, width: U, reversed: false)
+            untranspose(h + B * U, into: y, batch: B, steps: T, width: U, reversed: false, order: order)
+        } else if let order {
+            for i in 0..<B { (y + order[i] * U).update(from: h + (T * B + i) * U, count: U) }
         } else {
             y.update(from: h + T * B * U, count: B * U)
         }
@@ -48,15 +54,18 @@ enum TimeMajor {
     /// or the whole `dy` at the last step when the layer returns its last output only.
     static func addOutputGradient(
         _ dy: UnsafePointer<Float>, step t: Int, into dh: UnsafeMutablePointer<Float>, batch B: Int, steps T: Int,
-        units U: Int, sequences: Bool
+        units U: Int, sequences: Bool, order: [Int]? = nil
     ) {
         if sequences {
-            for b in 0..<B {
-                let source = dy + (b * T + t) * U, target = dh + b * U
+            for i in 0..<B {
+                let source = dy + ((order?[i] ?? i) * T + t) * U, target = dh + i * U
                 for j in 0..<U { target[j] += source[j] }
             }
         } else if t == T - 1 {
-            for i in 0..<(B * U) { dh[i] += dy[i] }
+            for i in 0..<B {
+                let source = dy + (order?[i] ?? i) * U, target = dh + i * U
+                for j in 0..<U { target[j] += source[j] }
+            }
         }
     }
 }
