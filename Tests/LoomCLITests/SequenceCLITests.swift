@@ -88,17 +88,20 @@ extension CLITests {
         XCTAssertTrue(refused.contains("truncated BPTT cannot train Bidirectional 'bidirectional'"), refused)
     }
 
-    /// Masked, weighted training across ranks gives the bits of one process with fixed shards.
+    /// Masked, weighted training across ranks gives the bits of one process with fixed shards,
+    /// with and without truncated BPTT.
     func testMaskedTrainingAcrossRanksGivesTheBitsOfOneProcess() throws {
         let data = try importedSequences(padding: "pre")
         let common = [
             "train", "--data", data, "--arch", "many-to-many", "--units", "4", "--epochs", "2", "--batch-size", "10",
             "--validation-split", "0", "--quiet", "--lengths", "lengths", "--sample-weights", "w",
         ]
-        let spread = folder.path("masked-ranks.weights.h5"), alone = folder.path("masked-alone.weights.h5")
-        let run = try mpirun(["-np", "2", executable.path] + common + ["--save", spread])
-        XCTAssertEqual(run.status, 0, run.output)
-        try loom(common + ["--fixed-shards", "2", "--save", alone])
-        XCTAssertEqual(try weights(spread), try weights(alone))
+        for extra in [[], ["--tbptt", "5"]] {
+            let spread = folder.path("masked-ranks\(extra.count).weights.h5"), alone = folder.path("masked-alone\(extra.count).weights.h5")
+            let run = try mpirun(["-np", "2", executable.path] + common + extra + ["--save", spread])
+            XCTAssertEqual(run.status, 0, run.output)
+            try loom(common + extra + ["--fixed-shards", "2", "--save", alone])
+            XCTAssertEqual(try weights(spread), try weights(alone), "\(extra)")
+        }
     }
 }
