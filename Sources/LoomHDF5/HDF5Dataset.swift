@@ -177,9 +177,14 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
             side = given
         }
         do {
-            return try SequenceLengths(
-                lengths: try file.read(name).scalars.map { Int($0) }, timesteps: inputShape[0], padding: side ?? .pre,
-                name: "'\(name)' in \(file.path)")
+            let values = try file.read(name).scalars.enumerated().map { sample, value in
+                guard let length = Int(exactly: value) else {
+                    throw HDF5Error(
+                        file: file.path, dataset: name, "holds \(value) at sample \(sample); a length must be in 1...\(inputShape[0])")
+                }
+                return length
+            }
+            return try SequenceLengths(lengths: values, timesteps: inputShape[0], padding: side ?? .pre, name: "'\(name)' in \(file.path)")
         } catch let error as LoomError {
             throw HDF5Error(file: file.path, dataset: name, "\(error)")
         }

@@ -32,17 +32,17 @@ struct Import: ParsableCommand {
         @Option(help: "With --group-by: the padded length (default: the longest sequence's).")
         var maxLength: Int?
 
-        @Option(help: "With --group-by: where the padding goes, pre or post (as Keras's pad_sequences).")
-        var padding = "pre"
+        @Option(help: "With --group-by: where the padding goes, pre or post (default pre, as Keras's pad_sequences).")
+        var padding: String?
 
-        @Option(help: "With --group-by: which end of a longer sequence is cut, pre or post.")
-        var truncating = "pre"
+        @Option(help: "With --group-by: which end of a longer sequence is cut, pre or post (default pre).")
+        var truncating: String?
 
         @Flag(help: "With --group-by: y is each sequence's last target row, not a target a step.")
         var lastTarget = false
 
-        @Option(help: "Timesteps to predict after each window.")
-        var horizon = 1
+        @Option(help: "With --window: timesteps to predict after each window (default 1).")
+        var horizon: Int?
 
         @Option(help: "Comma-separated feature columns, by name or 0-based index (default: all numeric).")
         var columns: String?
@@ -64,13 +64,21 @@ struct Import: ParsableCommand {
             let importRun: (String) throws -> CSVImporter.Summary
             switch (window, groupBy) {
             case let (window?, nil):
-                let importer = CSVImporter(window: window, horizon: horizon, columns: columnList, targets: targetList, scaling: scale)
+                let sequenceOptions = [
+                    ("--max-length", maxLength != nil), ("--padding", padding != nil), ("--truncating", truncating != nil),
+                    ("--last-target", lastTarget),
+                ]
+                if let given = sequenceOptions.first(where: \.1) { throw ValidationError("\(given.0) goes with --group-by, not --window") }
+                let importer = CSVImporter(
+                    window: window, horizon: horizon ?? 1, columns: columnList, targets: targetList, scaling: scale)
                 importRun = { try importer.run(csv: file, output: $0) }
             case let (nil, group?):
+                guard horizon == nil else { throw ValidationError("--horizon goes with --window, not --group-by") }
                 let importer = CSVSequenceImporter(
                     groupBy: group, maxLength: maxLength, columns: columnList, targets: targetList,
-                    padding: try Import.side(padding, option: "--padding"),
-                    truncating: try Import.side(truncating, option: "--truncating"), lastTarget: lastTarget, scaling: scale)
+                    padding: try Import.side(padding ?? "pre", option: "--padding"),
+                    truncating: try Import.side(truncating ?? "pre", option: "--truncating"), lastTarget: lastTarget,
+                    scaling: scale)
                 importRun = { try importer.run(csv: file, output: $0) }
             default:
                 throw ValidationError("give --window (windows of a series) or --group-by (one sequence an id), not both")

@@ -51,6 +51,7 @@ struct DataOptions: ParsableArguments {
     /// Opens the data at `path` (the `--data` file), with its targets when `targets`; under
     /// `mpirun` every rank learns whether any could not (`Job.together`).
     func open(_ path: String, targets: Bool = true) throws -> HDF5Dataset {
+        if padding != nil && lengths == nil { throw ValidationError("--padding says the side of --lengths's padding: give --lengths") }
         let side = try padding.map { side in
             guard let padding = SequenceLengths.Padding(rawValue: side) else {
                 throw ValidationError("--padding must be pre or post, got '\(side)'")

@@ -94,6 +94,9 @@ struct Train: ParsableCommand {
             throw ValidationError("--accumulate must be in 1...\(1 << 20), got \(accumulate)")
         }
         guard batchSize ?? 1 > 0 else { throw ValidationError("--batch-size must be positive") }
+        if modelOptions.maskValue != nil && dataOptions.lengths != nil {
+            throw ValidationError("--mask-value makes the mask from the values and --lengths gives it: use one of them")
+        }
         guard tbptt ?? 1 >= 1 else { throw ValidationError("--tbptt must be at least 1 (a chunk of steps), got \(tbptt!)") }
         guard (1...InferenceOptions.mostWorkers).contains(workers) else {
             throw ValidationError("--workers must be in 1...\(InferenceOptions.mostWorkers), got \(workers)")

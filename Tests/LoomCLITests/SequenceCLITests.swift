@@ -26,6 +26,8 @@ extension CLITests {
             "import", "csv", csv, "--group-by", "id", "--columns", "a,b", "--target", "label", "--padding", padding, "--out", data,
         ]).out
         XCTAssertTrue(out.contains("X [40, 12, 2]") && out.contains("y [40, 12, 1]") && out.contains("lengths (40)"), out)
+        let mixed = try loom(["import", "csv", csv, "--group-by", "id", "--horizon", "2", "--out", data + ".x"], expect: 64)
+        XCTAssertTrue(mixed.err.contains("--horizon goes with --window"), mixed.err)
         let file = try HDF5File(path: data, mode: .readWrite)
         try file.write(try Tensor(shape: [40], scalars: (0..<40).map { Float($0 % 3) * 0.5 }), as: "w")
         try file.close()
@@ -58,8 +60,11 @@ extension CLITests {
             (["--lengths", "nothing"], "nothing"), (["--lengths", "X"], "holds float32 values; lengths must be integers"),
             (["--sample-weights", "X"], "has shape (40, 12, 2); expected (40) or (40, timesteps)"),
             (["--lengths", "lengths", "--padding", "middle"], "--padding must be pre or post"),
+            (["--padding", "post"], "give --lengths"),
+            (["--lengths", "lengths", "--mask-value", "0"], "use one of them"),
         ] {
-            let refused = try loom(common + arguments, expect: arguments.contains("--padding") ? 64 : 1)
+            let usage = arguments.contains("--padding") || arguments.contains("--mask-value")
+            let refused = try loom(common + arguments, expect: usage ? 64 : 1)
             XCTAssertTrue(refused.err.contains(message), "\(arguments): \(refused.err)")
         }
     }

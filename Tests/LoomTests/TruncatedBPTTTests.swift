@@ -97,6 +97,28 @@ final class TruncatedBPTTTests: XCTestCase {
         XCTAssertNotEqual(statefulOne, one)
     }
 
+    /// The batch's loss weighs each chunk by its loss rows: with a rate of 0 (the weights never
+    /// move) it is the loss of the whole sequences, a short masked last chunk included; and a
+    /// callback may not predict while the layers are built for chunks.
+    func testTheBatchLossIsTheSequencesLossAndPredictWaits() throws {
+        let (x, y) = data(samples: 8, steps: 10)
+        let m = model(steps: 10)
+        try m.compile(optimizer: SGD(learningRate: 0), loss: .meanSquaredError)
+        let whole = try m.evaluate(x: x, y: y, batchSize: 8)["loss"]!
+        final class PredictsAtBatchEnd: Callback {
+            var error = ""
+            func onBatchEnd(_ batch: Int, logs: [String: Double], run: TrainingRun) throws {
+                do { _ = try run.model.predict(Tensor(shape: [1, 10, 2])) } catch { self.error = "\(error)" }
+            }
+        }
+        let callback = PredictsAtBatchEnd()
+        let history = try m.fit(
+            x: x, y: y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0, callbacks: [callback], truncatedBPTT: 4)
+        XCTAssertEqual(history.history["loss"]![0], whole, accuracy: 1e-6)
+        XCTAssertTrue(callback.error.contains("truncated-BPTT fit"), callback.error)
+        XCTAssertEqual(try m.predict(x).shape, [8, 10, 1], "predict works again after the fit")
+    }
+
     func testModelsItCannotTrainAreRefusedByName() throws {
         let (x, y) = data(samples: 4, steps: 6)
         func refusal(_ model: Sequential, k: Int = 2, accumulate: Int = 1) -> String {
@@ -131,5 +153,9 @@ final class TruncatedBPTTTests: XCTestCase {
         ) { error in
             XCTAssertTrue("\(error)".contains("choose a length that divides 6"), "\(error)")
         }
+        let remasked = Sequential {
+            Input(shape: [6, 2]); Dense(2); Masking(); LSTM(2, returnSequences: true); Dense(1)
+        }
+        XCTAssertTrue(refusal(remasked, k: 4).contains("a layer ends or remakes the input's mask"))
     }
 }

@@ -28,7 +28,8 @@ public enum SampleWeights {
             if width > 1 {
                 for j in 1..<width where row[j] > row[label] { label = j }
             } else {
-                label = Int(row[0].rounded(.toNearestOrEven))
+                // A label beyond Int's range names no class: weight 1.
+                label = Int(exactly: row[0].rounded(.toNearestOrEven)) ?? Int.min
             }
             weights[r] = classWeights[label] ?? 1
         }

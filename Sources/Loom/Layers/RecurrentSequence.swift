@@ -140,6 +140,11 @@ final class RecurrentSequence {
             return
         }
         let (T, B) = (timesteps, batch)
+        if !(0..<(B * T)).contains(where: { mask[$0] == 0 }) {
+            // Nothing is padded: the pass is the unmasked one.
+            stepMask = nil
+            return
+        }
         if PaddingOrder.isEnabled, padding.plan(mask: mask, batch: B, steps: T, reversed: goBackwards) {
             stepMask = nil
             skipsPadding = true

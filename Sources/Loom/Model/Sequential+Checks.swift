@@ -24,6 +24,10 @@ extension Sequential {
     func checkRun(
         _ dataset: any Dataset, batchSize requested: Int?, context: String, use: DataUse, parts: [(String, Int)]
     ) throws -> Int {
+        if let chunkLength {
+            throw LoomError.notReady(
+                "model '\(name)' is in a truncated-BPTT fit, its layers built for chunks of \(chunkLength) steps: \(context) after it ends")
+        }
         try build(inputShape: dataset.inputShape)
         try checkInMemoryInputs(dataset)
         let predicting = use == .prediction || use == .streamedPrediction

@@ -126,11 +126,11 @@ extension Sequential {
                 outputCount: workspace.outputCount / plan.timesteps * plan.length, checksBatches: false,
                 weightsPerSample: workspace.weightsPerSample == plan.timesteps ? plan.length : workspace.weightsPerSample)
         }
-        if let truncation { try rebuild(timesteps: truncation.length, carryingState: true) }
         defer {
             // The model's own shapes, which it was built with before.
             if let truncation { try? rebuild(timesteps: truncation.timesteps, carryingState: false) }
         }
+        if let truncation { try rebuild(timesteps: truncation.length, carryingState: true) }
 
         let (updateRows, overflow) = batch.multipliedReportingOverflow(by: accumulation)
         guard !overflow else {
@@ -472,9 +472,11 @@ extension Sequential {
             weightsPerSample = shape.first ?? 1
         }
         if let lengths = dataset.sequenceLengths {
-            guard dataset.inputShape.count >= 2, lengths.timesteps == dataset.inputShape[0] else {
+            guard !dataset.inputShape.isEmpty, lengths.timesteps == dataset.inputShape[0], lengths.lengths.count == dataset.sampleCount
+            else {
                 throw LoomError.shapeMismatch(
-                    context: "sequence lengths", expected: "lengths of the inputs' \(dataset.inputShape.first ?? 0) timesteps",
+                    context: "sequence lengths",
+                    expected: "\(dataset.sampleCount) lengths of the inputs' \(dataset.inputShape.first ?? 0) timesteps",
                     found: [lengths.lengths.count, lengths.timesteps])
             }
         }

@@ -7,9 +7,11 @@
 /// batch (a stateful model's continues from the last batch's, as without truncation). A last
 /// chunk shorter than k runs as k steps whose end is masked, so it computes what the short
 /// chunk would; a chunk in which the dataset's lengths leave no valid step takes no step.
-/// The batch's loss and metrics are the means of its chunks', weighted by their steps (their
-/// valid rows, weighted). Checkpoints fall between batches, so a run resumes from the first
-/// chunk of a batch, to the same bits.
+/// The batch's loss and metrics are the means of its chunks', each weighing its loss rows
+/// (its valid ones, for a masked or weighted chunk), so they are the batch's means over its
+/// valid rows. Checkpoints fall between batches, so a run resumes from the first chunk of a
+/// batch, to the same bits. While such a fit runs, the model's layers are built for the chunks:
+/// `predict` and `evaluate` (from a callback) are refused until it ends.
 extension Sequential {
     /// Checks that truncated BPTT with chunks of `length` steps applies to this built model
     /// (a many-to-many model: every layer keeps the timesteps, none reads the sequence
@@ -37,10 +39,13 @@ extension Sequential {
             }
         }
         let timesteps = input[0], length = min(length, timesteps)
-        if timesteps % length != 0 && !masksOutput(inputMasked: true) {
+        // A short last chunk is masked at its end from the input: the mask must reach the output
+        // as it is, made by none of the later layers.
+        let remakesMask = layers.dropFirst().contains { $0 is Masking || ($0 as? Embedding)?.maskZero == true }
+        if timesteps % length != 0 && (!masksOutput(inputMasked: true) || remakesMask) {
             throw LoomError.invalidArgument(
                 "fit: \(timesteps) timesteps do not split into chunks of \(length), and model '\(name)' cannot mask the "
-                    + "last chunk's end (its first layer ends masks); choose a length that divides \(timesteps)")
+                    + "last chunk's end (a layer ends or remakes the input's mask); choose a length that divides \(timesteps)")
         }
         return TruncatedBPTTPlan(length: length, timesteps: timesteps, fill: (layers.first as? Masking)?.maskValue ?? 0)
     }
@@ -49,6 +54,7 @@ extension Sequential {
     /// and sets whether they carry their state from call to call; the parameters stay where
     /// they are. A truncated-BPTT fit runs on `length` steps and ends back on the model's own.
     func rebuild(timesteps steps: Int, carryingState: Bool) throws {
+        chunkLength = carryingState ? steps : nil
         var current = [steps] + Array(inputShape!.dropFirst())
         var shapes: [[Int]] = []
         for layer in layers {
@@ -81,7 +87,9 @@ extension Sequential {
                 steps, of: workspace, timesteps: plan.timesteps, rows: rows.count, steps: plan.length, fill: plan.fill)
             let (loss, metrics) = try engine.trainStep(chunk, batch: rows.count)
             let weighted = engine.replicas.weighting(chunk).isWeighted
-            means.add(loss: loss, metrics: metrics, weight: weighted ? engine.lastValidRows : Double(steps.count))
+            means.add(
+                loss: loss, metrics: metrics,
+                weight: weighted ? engine.lastValidRows : lossRows(chunk, plan: plan, rows: rows.count, steps: steps.count))
         }
         return means.results
     }
@@ -110,13 +118,22 @@ extension Sequential {
                 chunk.loadSteps(steps, of: workspace, timesteps: plan.timesteps, rows: count, steps: plan.length, fill: plan.fill)
                 let (loss, metrics) = try replicas.forward(chunk, batch: count, objective: objective, output: nil)
                 let weighted = replicas.weighting(chunk).isWeighted
-                means.add(loss: loss, metrics: metrics, weight: weighted ? replicas.lastValidRows : Double(steps.count))
+                means.add(
+                    loss: loss, metrics: metrics,
+                    weight: weighted ? replicas.lastValidRows : lossRows(chunk, plan: plan, rows: count, steps: steps.count))
             }
             let (loss, metrics) = means.results
             totals.add(loss: loss, metrics: metrics, samples: count)
             start = end
         }
         return totals
+    }
+
+    /// The loss rows of an unweighted chunk of `steps` steps of `rows` rows (each step's output
+    /// may hold several rows of the last axis): what a weighted chunk counts as `validRows`.
+    private func lossRows(_ chunk: BatchWorkspace, plan: TruncatedBPTTPlan, rows: Int, steps: Int) -> Double {
+        let perStep = chunk.outputCount / plan.length / (outputShape!.last ?? 1)
+        return Double(rows * steps * perStep)
     }
 
     /// Whether any of `rows` has a valid step among `steps` by the dataset's `lengths` (every

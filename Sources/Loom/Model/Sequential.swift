@@ -35,6 +35,8 @@ public final class Sequential {
     var objective: Objective?
     /// The model's own layers as a replica (the only one with one shard), made once per build.
     var primaryReplicaStorage: Replica?
+    /// The chunk length while a truncated-BPTT fit runs (the layers are built for it); nil otherwise.
+    var chunkLength: Int?
     /// Where the time of the last `fit`'s steps went.
     public internal(set) var lastFitProfile: StepProfile?
 

@@ -137,7 +137,7 @@ final class Replica {
         let weights = weighRows(batch: batch, rowsPerSample: outputCount / width, weighting: weighting)
         loss = objective.loss.compute(
             predictions: predictions, targets: targets, logits: logits, count: count, width: width,
-            gradient: gradient ? outputGradient.reserve(count) : nil, rowWeights: weights.loss, weightedRows: validRows)
+            gradient: gradient ? outputGradient.reserve(count) : nil, weighting: weights.loss.map { ($0, validRows) })
         if metrics.count != objective.metrics.count { metrics = Array(repeating: 0, count: objective.metrics.count) }
         for (index, metric) in objective.metrics.enumerated() {
             metrics[index] = metric.resolved(width: width)

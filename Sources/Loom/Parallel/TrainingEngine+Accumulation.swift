@@ -38,7 +38,7 @@ extension TrainingEngine {
             barrier.wait()
             let arrived = DispatchTime.now()
             let leaves = (micro * shards)..<((micro + 1) * shards)
-            let weights = shardWeights(plan.weights[leaves], ranges: plan.ranges[leaves], weighting: weighting)
+            let weights = shardWeights(Array(plan.weights[leaves]), ranges: plan.ranges[leaves], weighting: weighting)
             accumulation.accumulate(step: micro, shardGradients: replicas.shardGradients, weights: weights, range: slice)
             if worker == 0 {
                 let headers = replicas.writeShardHeaders(

@@ -187,8 +187,8 @@ final class TrainingEngine {
 
     /// The weights of the shards' gradients in a step's sums: their shares of the rows, or,
     /// weighted, their valid loss rows (the sums then divided by all the valid rows, once).
-    func shardWeights(_ shares: ArraySlice<Float>, ranges: ArraySlice<Range<Int>>, weighting: LossWeighting) -> [Float] {
-        guard weighting.isWeighted else { return Array(shares) }
+    func shardWeights(_ shares: [Float], ranges: ArraySlice<Range<Int>>, weighting: LossWeighting) -> [Float] {
+        guard weighting.isWeighted else { return shares }
         return zip(replicas.replicas, ranges).map { replica, rows in rows.isEmpty ? 0 : Float(replica.validRows) }
     }
 
@@ -247,7 +247,7 @@ final class TrainingEngine {
         // Each worker reduces its slice of this process's shards' weighted gradients in tree
         // order: to the total with one process, to this process's pieces with several.
         if averaging == .gradients && (replicas.shardCount > 1 || multiProcess) {
-            let weights = shardWeights(plan.weights[...], ranges: plan.ranges[...], weighting: weighting)
+            let weights = shardWeights(plan.weights, ranges: plan.ranges[...], weighting: weighting)
             replicas.localReduction.add(replicas.shardGradients, range: slice, weights: weights)
         }
         var reduced = DispatchTime.now()

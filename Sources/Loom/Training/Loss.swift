@@ -53,15 +53,15 @@ public enum Loss: String, Sendable, CaseIterable {
     ///   - predictions: the model's outputs, `count` values in rows of `width` (the last axis).
     ///   - logits: the pre-activation outputs when the loss is fused with a sigmoid/softmax
     ///     output layer; then `gradient` receives dL/dlogits instead of dL/dpredictions.
-    ///   - rowWeights: a weight a row (a mask times a sample weight); the loss is then
-    ///     Σ w·(the row's loss) / `weightedRows`, Keras's masked and weighted mean (0 when
-    ///     `weightedRows` is 0). Nil: every row weighs 1 and the divisor is the row count.
+    ///   - weighting: a weight a row (a mask times a sample weight) and the count of valid rows;
+    ///     the loss is then Σ w·(the row's loss) / valid rows, Keras's masked and weighted mean
+    ///     (0 without valid rows). Nil: every row weighs 1 and the divisor is the row count.
     public func compute(
         predictions p: UnsafePointer<Float>, targets y: UnsafePointer<Float>, logits: UnsafePointer<Float>?,
-        count: Int, width: Int, gradient: UnsafeMutablePointer<Float>?, rowWeights: UnsafePointer<Float>? = nil,
-        weightedRows: Double = 0
+        count: Int, width: Int, gradient: UnsafeMutablePointer<Float>?,
+        weighting: (rowWeights: UnsafePointer<Float>, validRows: Double)? = nil
     ) -> Double {
-        let rows = count / width
+        let rows = count / width, rowWeights = weighting?.rowWeights, weightedRows = weighting?.validRows ?? 0
         // A row's loss is the mean of its values, or (categorical cross-entropy) their sum.
         let perValue = self != .categoricalCrossentropy
         let divisor = rowWeights == nil ? Double(perValue ? count : rows) : weightedRows * Double(perValue ? width : 1)

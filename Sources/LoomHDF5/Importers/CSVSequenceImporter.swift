@@ -6,7 +6,7 @@ import Loom
 ///
 ///     X        (sequences, maxLength, features)   zeros where padded
 ///     y        (sequences, maxLength, targets)    a target a step, zeros where padded; or,
-///              (sequences, targets)               with `lastTarget`, each sequence's last row's
+///              (sequences, targets)               with `lastTarget`, each sequence's last kept row's
 ///     lengths  (sequences)                        uint64, each sequence's valid steps, with the
 ///                                                 attributes `padding` and `truncating`
 ///
@@ -25,7 +25,7 @@ public struct CSVSequenceImporter {
     public var padding: SequenceLengths.Padding
     /// Which end of a longer sequence is cut (default `.pre`, as `pad_sequences`).
     public var truncating: SequenceLengths.Padding
-    /// y holds each sequence's last target row instead of a target a step.
+    /// y holds each sequence's last kept row's targets instead of a target a step.
     public var lastTarget: Bool
     /// How the columns are rescaled, with statistics over every row (default `.none`).
     public var scaling: CSVImporter.Scaling
