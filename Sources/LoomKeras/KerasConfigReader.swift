@@ -27,6 +27,7 @@ enum KerasConfigReader {
             "reduction": { ["sum_over_batch_size", "auto"].contains($0 as? String ?? "") },
             "from_logits": { ($0 as? NSNumber)?.boolValue == false }, "label_smoothing": { ($0 as? NSNumber)?.doubleValue == 0 },
             "axis": { ($0 as? NSNumber)?.intValue == -1 }, "delta": { ($0 as? NSNumber)?.doubleValue == 1 },
+            "ignore_class": { $0 is NSNull },
         ]
         for (key, value) in config.sorted(by: { $0.key < $1.key }) where !(harmless[key]?(value) ?? false) {
             throw KerasConfigProblem(message: "compile_config: the \(what) \(className)'s \(key)=\(value) is not supported by Loom")

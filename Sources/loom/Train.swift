@@ -20,7 +20,10 @@ struct Train: ParsableCommand {
     @Option(help: "Samples per optimizer step (default: a loaded model's fixed batch size, else 32).")
     var batchSize: Int?
 
-    @Option(help: "mse, mae, binary_crossentropy, categorical_crossentropy, huber or log_cosh (default: a compiled --model's, else mse).")
+    @Option(
+        help:
+            "mse, mae, binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy, huber or log_cosh (default: a compiled --model's, else mse)."
+    )
     var loss: String?
 
     @Option(help: "Comma-separated metrics to report: mae, mse, accuracy (default: a compiled --model's, else mae).")

@@ -232,7 +232,8 @@ final class ErrorTests: XCTestCase {
             message { try model.fit(x: x, y: y, validationSplit: 1, verbose: 0) }, "fit: validationSplit must be in [0, 1), got 1.0")
         XCTAssertEqual(
             message { _ = try Loss(kerasName: "hinge") },
-            "unknown loss 'hinge'; expected mse, mae, binary_crossentropy, categorical_crossentropy, huber or log_cosh")
+            "unknown loss 'hinge'; expected mse, mae, binary_crossentropy, categorical_crossentropy, "
+                + "sparse_categorical_crossentropy, huber or log_cosh")
         XCTAssertEqual(
             message { _ = try Tensor(shape: [2, 3], scalars: [1, 2]) },
             "Tensor(shape:scalars:) with 2 values: expected shape with 2 elements, found (2, 3)")

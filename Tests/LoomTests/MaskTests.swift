@@ -18,17 +18,19 @@ final class MaskTests: XCTestCase {
         let output: KerasFixture.Array
         let loss_value: Double
         let gradients: [KerasFixture.Array]
+        let metric: String
         let evaluate_loss: Double
-        let evaluate_mae: Double
+        let evaluate_metric: Double
         let fit_loss: Double
-        let fit_mae: Double
+        let fit_metric: Double
         let fit_weights: [KerasFixture.Array]
         let sample_weight: KerasFixture.Array?
         let class_weight: [String: Float]?
 
         static let names = [
             "masking_lstm_sequences", "masking_lstm_last", "masking_gru_stacked", "embedding_bidirectional_sequences",
-            "embedding_bidirectional_last", "sample_weights", "timestep_weights", "class_weights",
+            "embedding_bidirectional_last", "sample_weights", "timestep_weights", "class_weights", "sparse_labels",
+            "embedding_sparse_sequences",
         ]
 
         static func load(_ name: String) throws -> Fixture {
@@ -68,6 +70,15 @@ final class MaskTests: XCTestCase {
                 Input(shape: [6]); Embedding(inputDim: 9, outputDim: 3, maskZero: true)
                 Bidirectional(GRU(3), mergeMode: .sum); Dense(1, activation: .sigmoid)
             }
+        case "embedding_sparse_sequences":
+            return Sequential {
+                Input(shape: [6]); Embedding(inputDim: 9, outputDim: 3, maskZero: true)
+                LSTM(4, returnSequences: true); Dense(4, activation: .softmax)
+            }
+        case "sparse_labels":
+            return Sequential {
+                Input(shape: [5, 2]); LSTM(3); Dense(3, activation: .softmax)
+            }
         case "sample_weights", "class_weights":
             return Sequential {
                 Input(shape: [5, 2]); LSTM(3);
@@ -84,7 +95,8 @@ final class MaskTests: XCTestCase {
 
     private func prepared(_ fixture: Fixture) throws -> Sequential {
         let model = Self.model(for: fixture.name)
-        try model.compile(optimizer: SGD(learningRate: 0.1), loss: Loss(kerasName: fixture.loss), metrics: [.mae])
+        try model.compile(
+            optimizer: SGD(learningRate: 0.1), loss: Loss(kerasName: fixture.loss), metrics: [Metric(kerasName: fixture.metric)])
         try model.setWeights(fixture.weights.map(\.tensor))
         return model
     }
@@ -117,14 +129,14 @@ final class MaskTests: XCTestCase {
             }
             let evaluation = try model.evaluate(x: x, y: y, batchSize: x.sampleCount, sampleWeight: weights(of: fixture))
             XCTAssertEqual(evaluation["loss"]!, fixture.evaluate_loss, accuracy: 1e-5, "\(name) evaluate loss")
-            XCTAssertEqual(evaluation["mae"]!, fixture.evaluate_mae, accuracy: 1e-5, "\(name) evaluate mae")
+            XCTAssertEqual(evaluation[fixture.metric]!, fixture.evaluate_metric, accuracy: 1e-5, "\(name) evaluate \(fixture.metric)")
 
             let trained = try prepared(fixture)
             let history = try trained.fit(
                 x: x, y: y, epochs: 1, batchSize: 2, shuffle: false, verbose: 0, sampleWeight: fixture.sample_weight?.tensor,
                 classWeight: fixture.classWeights)
             XCTAssertEqual(history.history["loss"]![0], fixture.fit_loss, accuracy: 1e-5, "\(name) fit loss")
-            XCTAssertEqual(history.history["mae"]![0], fixture.fit_mae, accuracy: 1e-5, "\(name) fit mae")
+            XCTAssertEqual(history.history[fixture.metric]![0], fixture.fit_metric, accuracy: 1e-5, "\(name) fit \(fixture.metric)")
             for (i, (mine, theirs)) in zip(try trained.weights(), fixture.fit_weights).enumerated() {
                 assertClose(mine, theirs.tensor, "\(name) weight \(i) after an epoch")
             }
@@ -313,6 +325,32 @@ final class MaskTests: XCTestCase {
         let masked = (model.layers[1] as! LSTM).state(forBatchSize: 2)!, alone = (plain.layers[0] as! LSTM).state(forBatchSize: 2)!
         assertClose(masked.h, alone.h, tolerance: 1e-6, "h")
         assertClose(masked.c, alone.c, tolerance: 1e-6, "c")
+    }
+
+    /// Class-index targets (sparse categorical cross-entropy) are checked as read: a label out
+    /// of range or not whole, targets shaped like the output, and metrics that compare rows.
+    func testClassIndexTargetsAreCheckedByName() throws {
+        let model = Sequential {
+            Input(shape: [5, 2]); LSTM(3); Dense(3, activation: .softmax)
+        }
+        try model.compile(optimizer: SGD(), loss: .sparseCategoricalCrossentropy, metrics: [.accuracy])
+        let x = randomTensor([4, 5, 2], seed: 91)
+        func refusal(_ labels: Tensor) -> String {
+            do {
+                try model.fit(x: x, y: labels, verbose: 0)
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        XCTAssertTrue(
+            refusal(try Tensor(shape: [4], scalars: [0, 1, 3, 2]))
+                .contains("y holds 3.0 at sample 2, position 0; sparse_categorical_crossentropy takes class indices in 0..<3"))
+        XCTAssertTrue(refusal(try Tensor(shape: [4, 1], scalars: [0, 1.5, 2, 2])).contains("y holds 1.5 at sample 1"))
+        XCTAssertTrue(refusal(oneHot(samples: 4, classes: 3, seed: 92)).contains("class indices, one a row of its last axis"))
+        XCTAssertEqual(refusal(try Tensor(shape: [4], scalars: [0, 1, 2, 2])), "no error")
+        XCTAssertThrowsError(try model.compile(optimizer: SGD(), loss: .sparseCategoricalCrossentropy, metrics: [.mae])) {
+            XCTAssertTrue("\($0)".contains("compares targets shaped like the output"), "\($0)")
+        }
+        XCTAssertThrowsError(try model.compile(optimizer: SGD(), loss: .categoricalCrossentropy, metrics: [.sparseCategoricalAccuracy]))
     }
 
     func testBadWeightsAndMaskUsesAreRefusedByName() throws {

@@ -8,6 +8,10 @@ final class BatchWorkspace {
     let checksBatches: Bool
     let inputCount: Int
     let outputCount: Int
+    /// The target values of a sample: `outputCount`, or one class index a row of the output's
+    /// last axis for a loss that takes them (`classes` then counts the classes).
+    let targetCount: Int
+    let classes: Int?
     let inputs = FloatBuffer()
     let targets = FloatBuffer()
     /// The batch's loss weights `(rows, weightsPerSample)`: the dataset's sample weights, or
@@ -26,8 +30,10 @@ final class BatchWorkspace {
 
     init(
         firstLayer: any Layer, inputCount: Int, outputCount: Int, checksBatches: Bool, weightsPerSample: Int = 0,
-        classWeights: [Int: Float]? = nil, lengths: SequenceLengths? = nil
+        classWeights: [Int: Float]? = nil, lengths: SequenceLengths? = nil, classes: Int? = nil
     ) {
+        self.classes = classes
+        targetCount = classes.map { outputCount / $0 } ?? outputCount
         self.lengths = lengths
         maskSteps = lengths?.timesteps ?? 0
         self.firstLayer = firstLayer
@@ -46,7 +52,7 @@ final class BatchWorkspace {
     /// Sizes the buffers for `count` rows (before workers load shards into them).
     func reserve(rows count: Int) {
         inputs.reserve(count * inputCount)
-        targets.reserve(count * outputCount)
+        targets.reserve(count * targetCount)
         sampleWeights.reserve(count * weightsPerSample)
         inputMask.reserve(count * maskSteps)
     }
@@ -60,19 +66,37 @@ final class BatchWorkspace {
     func load(_ dataset: any Dataset, rows: ArraySlice<Int>, at offset: Int, targets withTargets: Bool = true) throws {
         try dataset.read(
             rows: rows, inputs: inputs.pointer + offset * inputCount,
-            targets: withTargets ? targets.pointer + offset * outputCount : nil)
+            targets: withTargets ? targets.pointer + offset * targetCount : nil)
         if checksBatches {
             try firstLayer.checkInput(inputs.pointer + offset * inputCount, rows: rows)
         }
         lengths?.writeMask(rows: rows, into: inputMask.pointer + offset * maskSteps)
+        if withTargets, let classes { try checkClassIndices(from: offset, rows: rows, classes: classes) }
         guard withTargets, weightsPerSample > 0 else { return }
         let weights = sampleWeights.pointer + offset * weightsPerSample
         if let classWeights {
             SampleWeights.fromClasses(
-                classWeights, targets: targets.pointer + offset * outputCount, rows: rows.count, width: outputCount, into: weights)
+                classWeights, targets: targets.pointer + offset * targetCount, rows: rows.count, width: classes == nil ? outputCount : 1,
+                into: weights)
         } else {
             try dataset.readSampleWeights(rows: rows, into: weights)
             if checksBatches { try SampleWeights.check(weights, rows: rows, perSample: weightsPerSample) }
+        }
+    }
+
+    /// Throws, naming the sample, for a target of `rows` (read from row `offset` on) that is
+    /// not a class index in 0..<`classes`.
+    private func checkClassIndices(from offset: Int, rows: ArraySlice<Int>, classes: Int) throws {
+        let values = targets.pointer + offset * targetCount
+        for (k, row) in rows.enumerated() {
+            for i in 0..<targetCount {
+                let label = values[k * targetCount + i]
+                guard label >= 0, label < Float(classes), label.rounded(.down) == label else {
+                    throw LoomError.invalidArgument(
+                        "y holds \(label) at sample \(row), position \(i); sparse_categorical_crossentropy takes class indices "
+                            + "in 0..<\(classes) (the output's last axis)")
+                }
+            }
         }
     }
 
@@ -98,7 +122,7 @@ final class BatchWorkspace {
             }
         }
         cut(batch.inputs.pointer, inputs.pointer, sourceWidth: batch.inputCount, fill: fill)
-        cut(batch.targets.pointer, targets.pointer, sourceWidth: batch.outputCount, fill: 0)
+        cut(batch.targets.pointer, targets.pointer, sourceWidth: batch.targetCount, fill: 0)
         if batch.weightsPerSample == timesteps {
             cut(batch.sampleWeights.pointer, sampleWeights.pointer, sourceWidth: timesteps, fill: 0)
         } else if batch.weightsPerSample > 0 {

@@ -67,10 +67,13 @@ extension Sequential {
             while s.last == 1 { s.removeLast() }
             return s
         }
-        guard squeezed(targetShape) == squeezed(output) else {
+        // A class index a row of the output's last axis: the output's shape without that axis.
+        let expected = objective?.loss.takesClassIndices == true ? Array(output.dropLast()) : output
+        guard squeezed(targetShape) == squeezed(expected) else {
             throw LoomError.shapeMismatch(
-                context: "\(context): y does not match the output of layer '\(layers.last!.name)'",
-                expected: Shape.describe(output, batch: nil), found: [dataset.sampleCount] + targetShape)
+                context: "\(context): y does not match the output of layer '\(layers.last!.name)'"
+                    + (expected == output ? "" : " (class indices, one a row of its last axis)"),
+                expected: Shape.describe(expected, batch: nil), found: [dataset.sampleCount] + targetShape)
         }
     }
 

@@ -124,7 +124,8 @@ extension Sequential {
             BatchWorkspace(
                 firstLayer: layers[0], inputCount: workspace.inputCount / plan.timesteps * plan.length,
                 outputCount: workspace.outputCount / plan.timesteps * plan.length, checksBatches: false,
-                weightsPerSample: workspace.weightsPerSample == plan.timesteps ? plan.length : workspace.weightsPerSample)
+                weightsPerSample: workspace.weightsPerSample == plan.timesteps ? plan.length : workspace.weightsPerSample,
+                classes: workspace.classes)
         }
         defer {
             // The model's own shapes, which it was built with before.
@@ -483,7 +484,8 @@ extension Sequential {
         return BatchWorkspace(
             firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(output),
             checksBatches: dataset.withAllInputs { _ in () } == nil, weightsPerSample: weighted ? weightsPerSample : 0,
-            classWeights: classWeights, lengths: dataset.sequenceLengths)
+            classWeights: classWeights, lengths: dataset.sequenceLengths,
+            classes: objective?.loss.takesClassIndices == true ? output.last : nil)
     }
 
     /// Reads `rows` of `dataset` into `workspace` a batch at a time, prefetching the next

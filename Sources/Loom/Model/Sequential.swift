@@ -259,6 +259,13 @@ public final class Sequential {
             throw LoomError.invalidArgument("compile: metric '\(metric.rawValue)' is listed twice; list each metric once")
         }
         try optimizer.check()
+        for metric in metrics where metric != .accuracy && metric.takesClassIndices != loss.takesClassIndices {
+            throw LoomError.invalidArgument(
+                "compile: metric '\(metric.rawValue)' "
+                    + (loss.takesClassIndices
+                        ? "compares targets shaped like the output, but \(loss.rawValue) takes class indices"
+                        : "takes class indices, which only sparse_categorical_crossentropy's targets are"))
+        }
         let objective = Objective(loss: loss, metrics: metrics)
         self.objective = objective
         parameterStore.optimizer = optimizer

@@ -140,7 +140,7 @@ final class Replica {
             gradient: gradient ? outputGradient.reserve(count) : nil, weighting: weights.loss.map { ($0, validRows) })
         if metrics.count != objective.metrics.count { metrics = Array(repeating: 0, count: objective.metrics.count) }
         for (index, metric) in objective.metrics.enumerated() {
-            metrics[index] = metric.resolved(width: width)
+            metrics[index] = metric.resolved(width: width, classIndices: objective.loss.takesClassIndices)
                 .compute(
                     predictions: predictions, targets: targets, count: count, width: width, rowWeights: weights.metrics,
                     weightSum: validRows)

@@ -203,7 +203,7 @@ final class ReplicaSet {
                     inputMask: workspace.inputMask(fromRow: rows.lowerBound), batch: rows.count, training: false)
                 if let objective {
                     replica.score(
-                        predictions, targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
+                        predictions, targets: workspace.targets.pointer + rows.lowerBound * workspace.targetCount,
                         batch: rows.count, outputCount: workspace.outputCount, width: outputWidth,
                         objective: objective, weighting: weighting(workspace).fromRow(rows.lowerBound), gradient: false)
                 }

@@ -102,7 +102,7 @@ extension TrainingEngine {
         replica.backpropagate(
             inputs: workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
             inputMask: workspace.inputMask(fromRow: rows.lowerBound),
-            targets: workspace.targets.pointer + rows.lowerBound * workspace.outputCount,
+            targets: workspace.targets.pointer + rows.lowerBound * workspace.targetCount,
             batch: rows.count, outputCount: workspace.outputCount, width: replicas.outputWidth, objective: objective,
             weighting: weighting.fromRow(rows.lowerBound))
         if streams != nil { streams = randomized.map(\.randomState) }

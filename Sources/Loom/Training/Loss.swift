@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Reductions follow Keras: MSE, MAE, Huber, log-cosh and binary cross-entropy average over
 /// every output value; categorical cross-entropy sums over the last (class) axis and averages over the
-/// rest (samples, and timesteps for sequence outputs).
+/// rest (samples, and timesteps for sequence outputs). Sparse categorical cross-entropy is the
+/// categorical one with each row's target a class index (one value a row, `takesClassIndices`).
 public enum Loss: String, Sendable, CaseIterable {
     /// The mean of (p − y)² over every value ("mse").
     case meanSquaredError = "mean_squared_error"
@@ -18,6 +19,9 @@ public enum Loss: String, Sendable, CaseIterable {
     case huber
     /// log(cosh(p − y)), as Keras computes it (e + softplus(−2e) − log 2), averaged ("log_cosh").
     case logCosh = "log_cosh"
+    /// −log p[y] with y a class index (an integer held as Float), p as for categorical
+    /// cross-entropy, averaged over the rows ("sparse_categorical_crossentropy").
+    case sparseCategoricalCrossentropy = "sparse_categorical_crossentropy"
 
     /// Keras's clipping constant for probabilities (`keras.backend.epsilon()`).
     static let epsilon: Float = 1e-7
@@ -31,9 +35,11 @@ public enum Loss: String, Sendable, CaseIterable {
         case "cce", "categorical_crossentropy": self = .categoricalCrossentropy
         case "huber", "huber_loss": self = .huber
         case "log_cosh", "logcosh": self = .logCosh
+        case "sparse_categorical_crossentropy", "scce": self = .sparseCategoricalCrossentropy
         default:
             throw LoomError.invalidArgument(
-                "unknown loss '\(kerasName)'; expected mse, mae, binary_crossentropy, categorical_crossentropy, huber or log_cosh")
+                "unknown loss '\(kerasName)'; expected mse, mae, binary_crossentropy, categorical_crossentropy, "
+                    + "sparse_categorical_crossentropy, huber or log_cosh")
         }
     }
 
@@ -41,10 +47,14 @@ public enum Loss: String, Sendable, CaseIterable {
     var fusedActivation: Activation? {
         switch self {
         case .binaryCrossentropy: return .sigmoid
-        case .categoricalCrossentropy: return .softmax
+        case .categoricalCrossentropy, .sparseCategoricalCrossentropy: return .softmax
         default: return nil
         }
     }
+
+    /// Whether each row's target is a class index (one value a row of the output's last axis)
+    /// rather than a row like the output.
+    public var takesClassIndices: Bool { self == .sparseCategoricalCrossentropy }
 
     /// The loss of `count` predictions against targets, as a mean per Keras's reduction, and
     /// its gradient written to `gradient` (nil to skip).
@@ -63,7 +73,7 @@ public enum Loss: String, Sendable, CaseIterable {
     ) -> Double {
         let rows = count / width, rowWeights = weighting?.rowWeights, weightedRows = weighting?.validRows ?? 0
         // A row's loss is the mean of its values, or (categorical cross-entropy) their sum.
-        let perValue = self != .categoricalCrossentropy
+        let perValue = self != .categoricalCrossentropy && self != .sparseCategoricalCrossentropy
         let divisor = rowWeights == nil ? Double(perValue ? count : rows) : weightedRows * Double(perValue ? width : 1)
         guard divisor > 0 else {
             gradient?.update(repeating: 0, count: count)
@@ -122,6 +132,15 @@ public enum Loss: String, Sendable, CaseIterable {
                 categoricalCrossentropy(
                     row: r, predictions: p, targets: y, logits: logits, width: width, weight: weight, scale: scale,
                     total: &total, gradient: gradient)
+            case .sparseCategoricalCrossentropy:
+                // The row's class index as a one-hot row (labels were checked when read).
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { oneHot in
+                    oneHot.initialize(repeating: 0)
+                    oneHot[Int(y[r])] = 1
+                    categoricalCrossentropy(
+                        row: 0, predictions: p + r * width, targets: oneHot.baseAddress!, logits: logits.map { $0 + r * width },
+                        width: width, weight: weight, scale: scale, total: &total, gradient: gradient.map { $0 + r * width })
+                }
             }
         }
         return total / divisor

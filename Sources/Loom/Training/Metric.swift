@@ -11,6 +11,8 @@ public enum Metric: String, Sendable, CaseIterable {
     case binaryAccuracy = "binary_accuracy"
     /// The fraction of rows whose largest prediction is where the target is largest (argmax match).
     case categoricalAccuracy = "categorical_accuracy"
+    /// The fraction of rows whose largest prediction is at the target's class index.
+    case sparseCategoricalAccuracy = "sparse_categorical_accuracy"
 
     /// Parses a Keras name ("mae", "mean_absolute_error", "accuracy", "acc", ...).
     public init(kerasName: String) throws {
@@ -20,17 +22,21 @@ public enum Metric: String, Sendable, CaseIterable {
         case "accuracy", "acc": self = .accuracy
         case "binary_accuracy": self = .binaryAccuracy
         case "categorical_accuracy": self = .categoricalAccuracy
+        case "sparse_categorical_accuracy": self = .sparseCategoricalAccuracy
         default:
             throw LoomError.invalidArgument(
                 "unknown metric '\(kerasName)'; expected one of " + Metric.allCases.map(\.rawValue).joined(separator: ", "))
         }
     }
 
-    /// Resolves `.accuracy` to the variant Keras 3 picks, by the output width.
-    func resolved(width: Int) -> Metric {
+    /// Resolves `.accuracy` to the variant Keras 3 picks, by the loss and the output width.
+    func resolved(width: Int, classIndices: Bool = false) -> Metric {
         guard self == .accuracy else { return self }
-        return width == 1 ? .binaryAccuracy : .categoricalAccuracy
+        return classIndices ? .sparseCategoricalAccuracy : width == 1 ? .binaryAccuracy : .categoricalAccuracy
     }
+
+    /// Whether the metric reads a class index a row (not a target row like the output).
+    var takesClassIndices: Bool { self == .sparseCategoricalAccuracy }
 
     /// The metric's mean over `count` values in rows of `width`; with `rowWeights` (a weight a
     /// row), the weighted mean of the rows' values Σ w·m / `weightSum` (0 when that is 0), as
@@ -43,7 +49,8 @@ public enum Metric: String, Sendable, CaseIterable {
             guard weightSum > 0 else { return 0 }
             var total = 0.0
             for r in 0..<(count / width) where rowWeights[r] != 0 {
-                total += Double(rowWeights[r]) * compute(predictions: p + r * width, targets: y + r * width, count: width, width: width)
+                let target = y + r * (takesClassIndices ? 1 : width)
+                total += Double(rowWeights[r]) * compute(predictions: p + r * width, targets: target, count: width, width: width)
             }
             return total / weightSum
         }
@@ -58,6 +65,15 @@ public enum Metric: String, Sendable, CaseIterable {
         case .binaryAccuracy, .accuracy:
             for k in 0..<count where (p[k] > 0.5 ? 1 : 0) == y[k] { total += 1 }
             return total / Double(count)
+        case .sparseCategoricalAccuracy:
+            let rows = count / width
+            for r in 0..<rows {
+                let pr = p + r * width
+                var best = 0
+                for j in 1..<max(width, 1) where pr[j] > pr[best] { best = j }
+                if Float(best) == y[r] { total += 1 }
+            }
+            return total / Double(rows)
         case .categoricalAccuracy:
             let rows = count / width
             for r in 0..<rows {

@@ -9,9 +9,9 @@ Each case is a small model with fixed weights (uniform in ±0.5 from a fixed Num
 padded batch (right padding, left padding, a gap, a row that is all padding) and, for some,
 sample weights, timestep weights or class weights. Its JSON file holds the inputs, targets,
 weights, the forward output, the loss, the gradients (Keras's compiled loss under a
-GradientTape, mask and weights applied as `fit` applies them), the metric as `evaluate`
-reports it, and the weights and history after one epoch of `fit` (SGD 0.1, batch 2, no
-shuffle). Float32 values are written with 9 significant digits, which round-trips them.
+GradientTape, mask and weights applied as `fit` applies them), the metric (mae, or accuracy
+with class-index targets) as `evaluate` reports it, and the weights and history after one
+epoch of `fit` (SGD 0.1, batch 2, no shuffle). Float32 values are written with 9 significant digits, which round-trips them.
 """
 import json
 import os
@@ -47,18 +47,18 @@ def padded(rng, lengths, timesteps, features, side, pad=0.0):
     return x
 
 
-def compiled(build, weights, loss, optimizer=None):
+def compiled(build, weights, loss, metric):
     model = build()
     model.set_weights(weights)
-    model.compile(optimizer=optimizer or keras.optimizers.SGD(0.1), loss=loss, metrics=["mae"])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss, metrics=[metric])
     return model
 
 
-def fixture(name, build, x, y, loss, seed, sample_weight=None, class_weight=None):
+def fixture(name, build, x, y, loss, seed, sample_weight=None, class_weight=None, metric="mae"):
     model = build()
     rng = np.random.default_rng(seed)
     weights = [rng.uniform(-0.5, 0.5, w.shape).astype(np.float32) for w in model.get_weights()]
-    model = compiled(build, weights, loss)
+    model = compiled(build, weights, loss, metric)
     weights_for_loss = sample_weight
     if class_weight is not None:
         weights_for_loss = data_adapter_utils.class_weight_to_sample_weights(y, class_weight)
@@ -67,7 +67,7 @@ def fixture(name, build, x, y, loss, seed, sample_weight=None, class_weight=None
         loss_value = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=weights_for_loss, training=True)
     gradients = tape.gradient(loss_value, model.trainable_weights)
     evaluation = model.evaluate(x, y, sample_weight=weights_for_loss, batch_size=len(x), verbose=0, return_dict=True)
-    trained = compiled(build, weights, loss)
+    trained = compiled(build, weights, loss, metric)
     history = trained.fit(
         x, y, sample_weight=sample_weight, class_weight=class_weight, batch_size=2, epochs=1, shuffle=False, verbose=0
     )
@@ -80,10 +80,11 @@ def fixture(name, build, x, y, loss, seed, sample_weight=None, class_weight=None
         "output": tensor(model.predict(x, batch_size=len(x), verbose=0)),
         "loss_value": float(loss_value),
         "gradients": [tensor(tf.convert_to_tensor(g)) for g in gradients],
+        "metric": metric,
         "evaluate_loss": float(evaluation["loss"]),
-        "evaluate_mae": float(evaluation["mae"]),
+        "evaluate_metric": float(evaluation[metric]),
         "fit_loss": float(history.history["loss"][0]),
-        "fit_mae": float(history.history["mae"][0]),
+        "fit_metric": float(history.history[metric][0]),
         "fit_weights": [tensor(w) for w in trained.get_weights()],
     }
     if sample_weight is not None:
@@ -92,7 +93,7 @@ def fixture(name, build, x, y, loss, seed, sample_weight=None, class_weight=None
         record["class_weight"] = {str(k): v for k, v in class_weight.items()}
     with open(os.path.join(HERE, name + ".json"), "w") as f:
         json.dump(record, f)
-    print("wrote", name, "loss", float(loss_value), "mae", evaluation["mae"])
+    print("wrote", name, "loss", float(loss_value), metric, evaluation[metric])
 
 
 def main():
@@ -168,6 +169,17 @@ def main():
     x = rng.normal(size=(6, 5, 2)).astype(np.float32)
     fixture("class_weights", lstm_classes, x, np.eye(3, dtype=np.float32)[[0, 1, 2, 1, 1, 0]],
             "categorical_crossentropy", 8, class_weight={0: 1.0, 1: 2.0, 2: 0.5})
+
+    # Class indices as targets: a label a sample, and a label a step under Embedding's mask.
+    fixture("sparse_labels", lstm_classes, x, np.array([0, 1, 2, 1, 1, 0], dtype=np.float32),
+            "sparse_categorical_crossentropy", 9, metric="accuracy")
+
+    def embedding_sparse_sequences():
+        return keras.Sequential([keras.Input((6,)), layers.Embedding(9, 3, mask_zero=True),
+                                 layers.LSTM(4, return_sequences=True), layers.Dense(4, activation="softmax")])
+    fixture("embedding_sparse_sequences", embedding_sparse_sequences, tokens,
+            rng.integers(0, 4, size=(5, 6)).astype(np.float32), "sparse_categorical_crossentropy", 10,
+            metric="accuracy")
 
 
 if __name__ == "__main__":
