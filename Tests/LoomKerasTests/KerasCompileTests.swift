@@ -138,5 +138,22 @@ final class KerasCompileTests: XCTestCase {
         let loss = try KerasCompileConfig(
             json: config(["loss": ["class_name": "MeanSquaredError", "config": ["name": "mse", "reduction": "sum_over_batch_size"]]]))
         XCTAssertEqual(loss.loss, .meanSquaredError)
+        let sparse = try KerasCompileConfig(
+            json: config([
+                "loss": [
+                    "class_name": "SparseCategoricalCrossentropy",
+                    "config": [
+                        "name": "sparse_categorical_crossentropy", "reduction": "sum_over_batch_size", "from_logits": false,
+                        "ignore_class": NSNull(),
+                    ] as [String: Any],
+                ],
+                "metrics": ["sparse_categorical_accuracy"],
+            ]))
+        XCTAssertEqual(sparse.loss, .sparseCategoricalCrossentropy)
+        XCTAssertEqual(sparse.metrics, [.sparseCategoricalAccuracy])
+        XCTAssertThrowsError(
+            try KerasCompileConfig(
+                json: config(["loss": ["class_name": "SparseCategoricalCrossentropy", "config": ["ignore_class": 0]]]))
+        ) { XCTAssertTrue("\($0)".contains("ignore_class=0 is not supported"), "\($0)") }
     }
 }

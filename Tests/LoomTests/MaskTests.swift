@@ -353,6 +353,36 @@ final class MaskTests: XCTestCase {
         XCTAssertThrowsError(try model.compile(optimizer: SGD(), loss: .categoricalCrossentropy, metrics: [.sparseCategoricalAccuracy]))
     }
 
+    /// Sequence labelling with class indices under a mask, with timestep weights: the same bits
+    /// for 1 and 2 workers over fixed shards, and truncated BPTT over the whole sequence is the
+    /// ordinary fit.
+    func testClassIndicesWithWorkersAndTruncatedBPTT() throws {
+        var tokens = Tensor(shape: [8, 6]), labels = Tensor(shape: [8, 6])
+        var generator = SeededGenerator(seed: 93)
+        for row in 0..<8 {
+            for t in 0..<(2 + row % 5) {
+                tokens[row, t] = Float(1 + generator.next() % 8)
+                labels[row, t] = Float(generator.next() % 4)
+            }
+        }
+        let weights = magnitudes(randomTensor([8, 6], seed: 94))
+        func train(workers: Int, truncation: Int? = nil) throws -> [Float] {
+            let model = Sequential(seed: 12) {
+                Input(shape: [6]); Embedding(inputDim: 9, outputDim: 3, maskZero: true)
+                LSTM(4, returnSequences: true); Dense(4, activation: .softmax)
+            }
+            try model.compile(optimizer: Adam(learningRate: 0.01), loss: .sparseCategoricalCrossentropy, metrics: [.accuracy])
+            try model.fit(
+                x: tokens, y: labels, epochs: 2, batchSize: 4, shuffle: false, verbose: 0, workers: workers, fixedShards: 2,
+                sampleWeight: weights, truncatedBPTT: truncation)
+            return try model.weights().flatMap(\.scalars)
+        }
+        let one = try train(workers: 1)
+        XCTAssertEqual(one, try train(workers: 2))
+        XCTAssertEqual(one, try train(workers: 1, truncation: 6))
+        XCTAssertNotEqual(one, try train(workers: 1, truncation: 4))
+    }
+
     func testBadWeightsAndMaskUsesAreRefusedByName() throws {
         let model = Sequential {
             Input(shape: [5, 2]); Masking(); LSTM(3, returnSequences: true); Dense(1)
