@@ -77,15 +77,10 @@ public final class Embedding: MaskAwareLayer {
 
     /// Throws unless every value is a whole number in `0..<inputDim`, naming the sample and the position.
     public func checkInput(_ input: UnsafePointer<Float>, rows: ArraySlice<Int>) throws {
-        for (k, row) in rows.enumerated() {
-            for i in 0..<width {
-                let value = input[k * width + i]
-                guard value >= 0, value < Float(inputDim), value.rounded(.down) == value else {
-                    throw LoomError.invalidArgument(
-                        "Embedding '\(name)': x holds \(value) at sample \(row), position \(i); "
-                            + "expected a whole number in 0..<\(inputDim) (the inputDim)")
-                }
-            }
+        if let bad = Indices.firstInvalid(input, rows: rows, width: width, limit: inputDim) {
+            throw LoomError.invalidArgument(
+                "Embedding '\(name)': x holds \(bad.value) at sample \(bad.row), position \(bad.position); "
+                    + "expected a whole number in 0..<\(inputDim) (the inputDim)")
         }
     }
 

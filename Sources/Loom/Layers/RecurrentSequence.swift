@@ -89,7 +89,8 @@ final class RecurrentSequence {
         TimeMajor.transpose(x, into: xT, batch: B, steps: T, width: F, reversed: goBackwards, order: rowOrder)
         if carriesState, stateStore.load(hidden: h, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B), batch: B, units: U) {
             if let order = rowOrder {
-                for state in [h, cell].compactMap({ $0 }) { reorder(state, batch: B, order: order, gathering: true) }
+                reorder(h, batch: B, order: order, gathering: true)
+                if let cell { reorder(cell, batch: B, order: order, gathering: true) }
             }
             return false
         }

@@ -49,6 +49,14 @@ final class BatchWorkspace {
         try load(dataset, rows: rows, at: 0, targets: withTargets)
     }
 
+    /// Reads the batch `rows` whole, or, given `own` (this process's rows of it under
+    /// `mpirun`), only those, each at its place in the batch.
+    func load(_ dataset: any Dataset, rows: ArraySlice<Int>, own: Range<Int>?, targets withTargets: Bool = true) throws {
+        guard let own else { return try load(dataset, rows: rows, targets: withTargets) }
+        reserve(rows: rows.count)
+        try load(dataset, rows: rows[(rows.startIndex + own.lowerBound)...].prefix(own.count), at: own.lowerBound, targets: withTargets)
+    }
+
     /// Sizes the buffers for `count` rows (before workers load shards into them).
     func reserve(rows count: Int) {
         inputs.reserve(count * inputCount)
@@ -87,16 +95,10 @@ final class BatchWorkspace {
     /// Throws, naming the sample, for a target of `rows` (read from row `offset` on) that is
     /// not a class index in 0..<`classes`.
     private func checkClassIndices(from offset: Int, rows: ArraySlice<Int>, classes: Int) throws {
-        let values = targets.pointer + offset * targetCount
-        for (k, row) in rows.enumerated() {
-            for i in 0..<targetCount {
-                let label = values[k * targetCount + i]
-                guard label >= 0, label < Float(classes), label.rounded(.down) == label else {
-                    throw LoomError.invalidArgument(
-                        "y holds \(label) at sample \(row), position \(i); sparse_categorical_crossentropy takes class indices "
-                            + "in 0..<\(classes) (the output's last axis)")
-                }
-            }
+        if let bad = Indices.firstInvalid(targets.pointer + offset * targetCount, rows: rows, width: targetCount, limit: classes) {
+            throw LoomError.invalidArgument(
+                "y holds \(bad.value) at sample \(bad.row), position \(bad.position); sparse_categorical_crossentropy takes "
+                    + "class indices in 0..<\(classes) (the output's last axis)")
         }
     }
 

@@ -280,9 +280,7 @@ extension Sequential {
     ) throws -> (Double, [Double]) {
         if engine.replicas.isMultiProcess {
             // Only this process's shards' rows are read.
-            let own = engine.localRows(batch: rows.count)
-            workspace.reserve(rows: rows.count)
-            try workspace.load(dataset, rows: rows[(rows.startIndex + own.lowerBound)...].prefix(own.count), at: own.lowerBound)
+            try workspace.load(dataset, rows: rows, own: engine.localRows(batch: rows.count))
             return try engine.trainStep(workspace, batch: rows.count)
         }
         if engine.workers > 1, dataset.supportsConcurrentReads {
@@ -491,7 +489,7 @@ extension Sequential {
     /// Reads `rows` of `dataset` into `workspace` a batch at a time, prefetching the next
     /// batch, and calls `body` with each batch's first row (counted from `rows`'s start) and
     /// its row count. With other processes only this one's shards' rows are read.
-    private func forEachBatch(
+    func forEachBatch(
         of dataset: any Dataset, rows: Range<Int>, batchSize: Int, into workspace: BatchWorkspace, targets: Bool,
         replicas: ReplicaSet, _ body: (Int, Int) throws -> Void
     ) throws {
@@ -502,10 +500,7 @@ extension Sequential {
         while start < count {
             let end = BatchOrder.end(from: start, batch: batchSize, limit: count)
             if replicas.isMultiProcess {
-                let own = replicas.localRows(batch: end - start)
-                workspace.reserve(rows: end - start)
-                try workspace.load(
-                    dataset, rows: part(start + own.lowerBound, start + own.upperBound), at: own.lowerBound, targets: targets)
+                try workspace.load(dataset, rows: part(start, end), own: replicas.localRows(batch: end - start), targets: targets)
                 try body(start, end - start)
                 start = end
                 continue

@@ -73,13 +73,7 @@ extension Sequential {
         _ engine: TrainingEngine, plan: TruncatedBPTTPlan, workspace: BatchWorkspace, chunk: BatchWorkspace,
         dataset: any Dataset, rows: ArraySlice<Int>
     ) throws -> (Double, [Double]) {
-        if engine.replicas.isMultiProcess {
-            let own = engine.localRows(batch: rows.count)
-            workspace.reserve(rows: rows.count)
-            try workspace.load(dataset, rows: rows[(rows.startIndex + own.lowerBound)...].prefix(own.count), at: own.lowerBound)
-        } else {
-            try workspace.load(dataset, rows: rows)
-        }
+        try workspace.load(dataset, rows: rows, own: engine.replicas.isMultiProcess ? engine.localRows(batch: rows.count) : nil)
         if !isStateful { resetStates() }
         var means = ChunkMeans(metrics: objective!.metrics.count)
         for steps in plan.chunks where Sequential.hasValidSteps(dataset.sequenceLengths, rows: rows, steps: steps) {
@@ -101,17 +95,8 @@ extension Sequential {
         chunk: BatchWorkspace, replicas: ReplicaSet, objective: Objective
     ) throws -> RunningTotals {
         var totals = RunningTotals(metrics: objective.metrics)
-        var start = rows.lowerBound
-        while start < rows.upperBound {
-            let end = BatchOrder.end(from: start, batch: batchSize, limit: rows.upperBound)
-            let count = end - start
-            if replicas.isMultiProcess {
-                let own = replicas.localRows(batch: count)
-                workspace.reserve(rows: count)
-                try workspace.load(dataset, rows: ArraySlice((start + own.lowerBound)..<(start + own.upperBound)), at: own.lowerBound)
-            } else {
-                try workspace.load(dataset, rows: ArraySlice(start..<end))
-            }
+        try forEachBatch(of: dataset, rows: rows, batchSize: batchSize, into: workspace, targets: true, replicas: replicas) {
+            _, count in
             if !isStateful { resetStates() }
             var means = ChunkMeans(metrics: objective.metrics.count)
             for steps in plan.chunks {
@@ -124,7 +109,6 @@ extension Sequential {
             }
             let (loss, metrics) = means.results
             totals.add(loss: loss, metrics: metrics, samples: count)
-            start = end
         }
         return totals
     }

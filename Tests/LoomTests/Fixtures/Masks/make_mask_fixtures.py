@@ -15,6 +15,7 @@ epoch of `fit` (SGD 0.1, batch 2, no shuffle). Float32 values are written with 9
 """
 import json
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
@@ -24,15 +25,8 @@ from keras import layers
 from keras.src.trainers.data_adapters import data_adapter_utils
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def flat(array):
-    return [float("%.9g" % v) for v in np.asarray(array, dtype=np.float32).ravel()]
-
-
-def tensor(array):
-    array = np.asarray(array, dtype=np.float32)
-    return {"shape": list(array.shape), "values": flat(array)}
+sys.path.insert(0, os.path.dirname(HERE))
+from make_keras_fixtures import tensor  # noqa: E402  (the parity fixtures' float and tensor format)
 
 
 def padded(rng, lengths, timesteps, features, side, pad=0.0):
