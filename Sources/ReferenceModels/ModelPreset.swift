@@ -2,7 +2,8 @@ import Loom
 
 /// The model presets, sized from the data's shapes: inputs `(timesteps, features)`, targets
 /// `(outputs)` or, for the sequence presets, `(steps, outputs)`. `loom train --arch` names
-/// them, and the reference models B1–B7 are built from them.
+/// them, and the reference models B1–B7 are built from them. Each LSTM below is a stack of
+/// `Recurrence.layers` layers of its cell when the recurrence says so.
 public enum ModelPreset: String, CaseIterable, Sendable {
     /// LSTM on one timestep (1, features) -> Dense(outputs).
     case oneToOne = "one-to-one"
@@ -29,16 +30,18 @@ public enum ModelPreset: String, CaseIterable, Sendable {
     case cnnLSTM = "cnn-lstm"
 
     /// The model for per-sample inputs and targets of these shapes; `outputActivation` is the
-    /// last Dense layer's (sigmoid for 0/1 targets). With `maskValue`, a `Masking` layer comes
-    /// first: a timestep whose every feature is that value is padding.
+    /// last Dense layer's (sigmoid for 0/1 targets). `recurrence` chooses the recurrent layers'
+    /// cell, count and dropout (the default: the LSTM layers listed above). With `maskValue`, a
+    /// `Masking` layer comes first: a timestep whose every feature is that value is padding.
     public func makeModel(
         inputShape: [Int], targetShape: [Int], units: Int, batchSize: Int, seed: UInt64,
         mergeMode: Bidirectional.MergeMode = .concat, filters: Int = 8, outputActivation: Activation = .linear,
-        maskValue: Float? = nil
+        maskValue: Float? = nil, recurrence: Recurrence = Recurrence()
     ) throws -> Sequential {
+        try recurrence.check()
         let model = try makeUnmasked(
             inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize, seed: seed,
-            mergeMode: mergeMode, filters: filters, outputActivation: outputActivation)
+            mergeMode: mergeMode, filters: filters, outputActivation: outputActivation, recurrence: recurrence)
         guard let maskValue else { return model }
         let masked = Sequential(name: model.name, seed: seed, inputShape: inputShape, batchSize: model.batchSize)
         masked.add(Masking(maskValue: maskValue))
@@ -49,7 +52,7 @@ public enum ModelPreset: String, CaseIterable, Sendable {
     /// The preset's own layers (`makeModel` without a mask).
     private func makeUnmasked(
         inputShape: [Int], targetShape: [Int], units: Int, batchSize: Int, seed: UInt64,
-        mergeMode: Bidirectional.MergeMode, filters: Int, outputActivation: Activation
+        mergeMode: Bidirectional.MergeMode, filters: Int, outputActivation: Activation, recurrence: Recurrence
     ) throws -> Sequential {
         let expectedRank = self == .oneToMany ? 3 : self == .cnnLSTM ? 4 : 2
         guard inputShape.count == expectedRank else {
@@ -74,44 +77,41 @@ public enum ModelPreset: String, CaseIterable, Sendable {
                 found: [-1] + targetShape)
         }
         let outputs = targetShape.last ?? 1
+        let count = recurrence.layers ?? (self == .stacked ? 4 : 1)
+        func recurrent(returnSequences: Bool, stateful: Bool = false) -> [any RecurrentLayer] {
+            recurrence.stack(count, units: units, returnSequences: returnSequences, stateful: stateful)
+        }
         switch self {
-        case .oneToOne, .vanilla, .manyToOne:
+        case .oneToOne, .vanilla, .manyToOne, .stacked:
             return Sequential(seed: seed) {
-                Input(shape: inputShape); LSTM(units); Dense(outputs, activation: outputActivation)
+                Input(shape: inputShape)
+                for layer in recurrent(returnSequences: false) { layer }
+                Dense(outputs, activation: outputActivation)
             }
         case .manyToMany:
             return Sequential(seed: seed) {
                 Input(shape: inputShape)
-                LSTM(units, returnSequences: true)
+                for layer in recurrent(returnSequences: true) { layer }
                 TimeDistributed(Dense(outputs, activation: outputActivation))
             }
         case .encoderDecoder:
             return Sequential(seed: seed) {
                 Input(shape: inputShape)
-                LSTM(units)
+                for layer in recurrent(returnSequences: false) { layer }
                 RepeatVector(targetShape[0])
-                LSTM(units, returnSequences: true)
+                for layer in recurrent(returnSequences: true) { layer }
                 TimeDistributed(Dense(outputs, activation: outputActivation))
-            }
-        case .stacked:
-            return Sequential(seed: seed) {
-                Input(shape: inputShape)
-                LSTM(units, returnSequences: true)
-                LSTM(units, returnSequences: true)
-                LSTM(units, returnSequences: true)
-                LSTM(units)
-                Dense(outputs, activation: outputActivation)
             }
         case .bidirectional:
             return Sequential(seed: seed) {
                 Input(shape: inputShape)
-                Bidirectional(LSTM(units), mergeMode: mergeMode)
+                for layer in recurrent(returnSequences: false) { Bidirectional(layer, mergeMode: mergeMode) }
                 Dense(outputs, activation: outputActivation)
             }
         case .stateful:
             return Sequential(seed: seed) {
                 Input(shape: inputShape, batchSize: batchSize)
-                LSTM(units, stateful: true)
+                for layer in recurrent(returnSequences: false, stateful: true) { layer }
                 Dense(outputs, activation: outputActivation)
             }
         case .oneToMany:
@@ -121,7 +121,7 @@ public enum ModelPreset: String, CaseIterable, Sendable {
                 MaxPooling2D(poolSize: (2, 2))
                 Flatten()
                 RepeatVector(targetShape[0])
-                LSTM(units, returnSequences: true)
+                for layer in recurrent(returnSequences: true) { layer }
                 TimeDistributed(Dense(outputs, activation: outputActivation))
             }
         case .cnnLSTM:
@@ -130,7 +130,7 @@ public enum ModelPreset: String, CaseIterable, Sendable {
                 TimeDistributed(Conv2D(filters, kernelSize: (3, 3), activation: .relu))
                 TimeDistributed(MaxPooling2D(poolSize: (2, 2)))
                 TimeDistributed(Flatten())
-                LSTM(units)
+                for layer in recurrent(returnSequences: false) { layer }
                 Dense(outputs, activation: outputActivation)
             }
         }

@@ -325,56 +325,24 @@ struct Bench: ParsableCommand {
         try output.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
-    /// Speedup against workers, with the ideal line, tick labels and a legend, as a small
-    /// standalone SVG.
+    /// Speedup against workers (against the fewest workers measured), with the ideal line,
+    /// tick labels and a legend, as a small standalone SVG.
     private func writePlot(_ rows: [Row], to output: OutputFile, title: String, batchSize: Int) throws {
         let base = baseline(rows), sorted = rows.sorted { $0.workers < $1.workers }
-        let maxWorkers = Double(sorted.last!.workers)
-        let (width, height, margin) = (480.0, 320.0, 48.0)
         func speedup(_ row: Row) -> Double { row.samplesPerSecond / base.samplesPerSecond * Double(base.workers) }
-        // The speedup axis spans the ideal line and every measured point (a slowdown included).
-        let low = min(1, (sorted.map(speedup).min()! * 10).rounded(.down) / 10)
-        let high = max(maxWorkers, sorted.map(speedup).max()!)
-        func x(_ workers: Double) -> Double { margin + (workers - 1) / max(maxWorkers - 1, 1) * (width - 2 * margin) }
-        func y(_ speedup: Double) -> Double { height - margin - (speedup - low) / max(high - low, 1e-9) * (height - 2 * margin) }
-        func point(_ workers: Double, _ speedup: Double) -> String { String(format: "%.1f,%.1f", x(workers), y(speedup)) }
-        let measured = sorted.map { point(Double($0.workers), speedup($0)) }
-        var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
-            <rect width="100%" height="100%" fill="white"/>
-            <text x="\(Int(width / 2))" y="20" text-anchor="middle">Loom data-parallel speedup: \(title), batch \(batchSize)</text>
-            <line x1="\(margin)" y1="\(height - margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="black"/>
-            <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(height - margin)" stroke="black"/>
-            <text x="\(Int(width / 2))" y="\(Int(height - 8))" text-anchor="middle">workers</text>
-            <text x="14" y="\(Int(height / 2))" transform="rotate(-90 14 \(Int(height / 2)))" text-anchor="middle">speedup</text>
-            <polyline points="\(point(1, 1)) \(point(maxWorkers, maxWorkers))" fill="none" stroke="gray" stroke-dasharray="4"/>
-            <polyline points="\(measured.joined(separator: " "))" fill="none" stroke="steelblue" stroke-width="2"/>
-            <line x1="\(margin + 10)" y1="\(margin)" x2="\(margin + 34)" y2="\(margin)" stroke="steelblue" stroke-width="2"/>
-            <text x="\(margin + 40)" y="\(margin + 4)">measured</text>
-            <line x1="\(margin + 10)" y1="\(margin + 18)" x2="\(margin + 34)" y2="\(margin + 18)" stroke="gray" stroke-dasharray="4"/>
-            <text x="\(margin + 40)" y="\(margin + 22)">ideal (speedup = workers)</text>
-
-            """
-        // Ticks: every measured worker count on x, every whole speedup up to the most workers on y.
-        for workers in Set(sorted.map(\.workers)).sorted() {
-            let px = String(format: "%.1f", x(Double(workers)))
-            svg += "<line x1=\"\(px)\" y1=\"\(height - margin)\" x2=\"\(px)\" y2=\"\(height - margin + 5)\" stroke=\"black\"/>\n"
-            svg += "<text x=\"\(px)\" y=\"\(height - margin + 18)\" text-anchor=\"middle\">\(workers)</text>\n"
-        }
-        let step = max(1, Int(high) / 8)
-        for value in stride(from: 1, through: Int(high), by: step) {
-            let py = String(format: "%.1f", y(Double(value)))
-            svg += "<line x1=\"\(margin - 5)\" y1=\"\(py)\" x2=\"\(margin)\" y2=\"\(py)\" stroke=\"black\"/>\n"
-            svg += "<text x=\"\(margin - 8)\" y=\"\(py)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(value)</text>\n"
-        }
-        for (row, location) in zip(sorted, measured) {
-            let xy = location.split(separator: ",")
-            svg += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"4\" fill=\"steelblue\"/>\n"
-            svg +=
-                "<text x=\"\(xy[0])\" y=\"\(Double(xy[1])! - 8)\" text-anchor=\"middle\">"
-                + String(format: "%.2fx", speedup(row)) + "</text>\n"
-        }
-        svg += "</svg>\n"
+        let (fewest, most) = (Double(sorted.first!.workers), Double(sorted.last!.workers))
+        let chart = LineChart(
+            title: "Loom data-parallel speedup: \(title), batch \(batchSize)", xTitle: "workers", yTitle: "speedup",
+            series: [
+                LineChart.Series(
+                    name: "measured", points: sorted.map { (x: Double($0.workers), y: speedup($0)) }, color: LineChart.palette[0],
+                    labels: sorted.map { String(format: "%.2fx", speedup($0)) }),
+                LineChart.Series(
+                    name: "ideal (speedup = workers)", points: [(x: fewest, y: fewest), (x: most, y: most)], color: "gray",
+                    dashed: true, marked: false),
+            ],
+            xTicks: Set(sorted.map { Double($0.workers) }).sorted())
+        let svg = LineChart.document([chart])
         try output.write(Data(svg.utf8))
     }
 }

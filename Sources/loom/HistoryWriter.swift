@@ -1,14 +1,19 @@
 import Foundation
 import Loom
 
-/// `loom train --history FILE`: the per-epoch losses and metrics as CSV, written again after
-/// every epoch (replacing the file whole, through `OutputFile`), so a run that fails or is
-/// killed leaves the epochs it finished.
+/// `loom train --history FILE` and `--plot FILE.svg`: the per-epoch losses and metrics as CSV
+/// and as curves, written again after every epoch (each file replaced whole, through
+/// `OutputFile`), so a run that fails or is killed leaves the epochs it finished.
 final class HistoryWriter: Callback {
-    let output: OutputFile
+    let csv: OutputFile?
+    let plot: OutputFile?
+    /// The plot's title (the model and data).
+    let title: String
 
-    init(_ output: OutputFile) {
-        self.output = output
+    init(csv: OutputFile?, plot: OutputFile?, title: String) {
+        self.csv = csv
+        self.plot = plot
+        self.title = title
     }
 
     /// Writes the history so far.
@@ -16,14 +21,18 @@ final class HistoryWriter: Callback {
         try write(run.history)
     }
 
-    /// The CSV: the epoch, training values, then validation values, then the learning rate.
+    /// The CSV (the epoch, training values, then validation values, then the learning rate)
+    /// and the SVG.
     func write(_ history: History) throws {
-        func rank(_ key: String) -> Int { key == "learning_rate" ? 2 : key.hasPrefix("val_") ? 1 : 0 }
-        let keys = history.history.keys.sorted { (rank($0), $0) < (rank($1), $1) }
-        var lines = [(["epoch"] + keys).joined(separator: ",")]
-        for (row, epoch) in history.epoch.enumerated() {
-            lines.append(([String(epoch + 1)] + keys.map { String(history[$0][row]) }).joined(separator: ","))
+        if let csv {
+            func rank(_ key: String) -> Int { key == "learning_rate" ? 2 : key.hasPrefix("val_") ? 1 : 0 }
+            let keys = history.history.keys.sorted { (rank($0), $0) < (rank($1), $1) }
+            var lines = [(["epoch"] + keys).joined(separator: ",")]
+            for (row, epoch) in history.epoch.enumerated() {
+                lines.append(([String(epoch + 1)] + keys.map { String(history[$0][row]) }).joined(separator: ","))
+            }
+            try csv.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
-        try output.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        if let plot { try plot.write(Data(HistoryPlot.svg(history, title: title).utf8)) }
     }
 }

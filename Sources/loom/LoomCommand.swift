@@ -9,7 +9,9 @@ struct LoomCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Train recurrent sequence models on the CPU.",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Convert.self, Import.self, Bench.self, TimeToLoss.self],
+        subcommands: [
+            Train.self, Evaluate.self, Predict.self, Summary.self, Convert.self, Import.self, Bench.self, TimeToLoss.self, Plot.self,
+        ],
         defaultSubcommand: Train.self
     )
 

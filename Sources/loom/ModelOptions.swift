@@ -9,6 +9,8 @@ extension ModelPreset: ExpressibleByArgument {}
 
 extension Bidirectional.MergeMode: ExpressibleByArgument {}
 
+extension Recurrence.Cell: ExpressibleByArgument {}
+
 /// Where the data is: an HDF5 file and the names of its X and y datasets.
 struct DataOptions: ParsableArguments {
     @Option(help: "HDF5 file with the samples (default: the bundled datasets/sunspots.h5).")
@@ -103,11 +105,60 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Filters of the convolutional presets' Conv2D.")
     var filters = 8
 
-    /// The preset for data of these per-sample shapes.
-    func makeModel(inputShape: [Int], targetShape: [Int], batchSize: Int) throws -> Sequential {
-        try arch.makeModel(
+    @Option(help: "The presets' recurrent cell: lstm, gru or simplernn.")
+    var cell: Recurrence.Cell = .lstm
+
+    @Option(help: "Recurrent layers stacked in the preset (default: its own, 4 for stacked, else 1; in the encoder and the decoder each).")
+    var layers: Int?
+
+    @Option(help: "Fraction of each recurrent layer's inputs dropped while training (Keras's dropout; LSTM cells).")
+    var dropout: Float = 0
+
+    @Option(help: "Fraction of each recurrent layer's state dropped while training (Keras's recurrent_dropout; LSTM cells).")
+    var recurrentDropout: Float = 0
+
+    @Option(
+        help:
+            "The last Dense layer's activation (default: sigmoid with --loss binary_crossentropy, softmax with the categorical ones, else linear)."
+    )
+    var outputActivation: String?
+
+    @Option(help: "With --loss sparse_categorical_crossentropy: the classes, the width of the preset's last layer.")
+    var classes: Int?
+
+    /// The cell, layer count and dropout the options give.
+    var recurrence: Recurrence {
+        Recurrence(cell: cell, layers: layers, dropout: dropout, recurrentDropout: recurrentDropout)
+    }
+
+    /// The preset for data of these per-sample shapes, with an output activation that suits
+    /// `loss` unless `--output-activation` names one.
+    func makeModel(inputShape: [Int], targetShape: [Int], batchSize: Int, loss: Loss? = nil) throws -> Sequential {
+        var targetShape = targetShape
+        if loss == .sparseCategoricalCrossentropy {
+            // Class indices: one per sample (or step); the model outputs one score per class.
+            guard let classes else {
+                throw ValidationError("--loss sparse_categorical_crossentropy on a preset needs --classes N (the width of its output)")
+            }
+            if targetShape.last == 1 { targetShape.removeLast() }
+            targetShape.append(classes)
+        } else if classes != nil {
+            throw ValidationError("--classes sizes the output for class-index targets: give it with --loss sparse_categorical_crossentropy")
+        }
+        return try arch.makeModel(
             inputShape: inputShape, targetShape: targetShape, units: units, batchSize: batchSize,
-            seed: seed, mergeMode: mergeMode, filters: filters, maskValue: maskValue)
+            seed: seed, mergeMode: mergeMode, filters: filters, outputActivation: try activation(for: loss),
+            maskValue: maskValue, recurrence: recurrence)
+    }
+
+    /// `--output-activation`, else the one `loss` expects of its predictions.
+    private func activation(for loss: Loss?) throws -> Activation {
+        if let outputActivation { return try Activation(kerasName: outputActivation) }
+        switch loss {
+        case .binaryCrossentropy: return .sigmoid
+        case .categoricalCrossentropy, .sparseCategoricalCrossentropy: return .softmax
+        default: return .linear
+        }
     }
 
     @Option(help: "Put a Masking layer first: a timestep whose every feature is this value is padding (saved models carry it).")
@@ -125,10 +176,23 @@ struct ModelOptions: ParsableArguments {
         guard (1...Int(Int32.max)).contains(filters) else {
             throw ValidationError("--filters must be in 1...\(Int32.max), got \(filters)")
         }
+        if let outputActivation {
+            do { _ = try Activation(kerasName: outputActivation) } catch { throw ValidationError("--output-activation: \(error)") }
+        }
+        if let classes, !(2...Int(Int32.max)).contains(classes) {
+            throw ValidationError("--classes must be in 2...\(Int32.max), got \(classes)")
+        }
+        do { try recurrence.check() } catch { throw ValidationError("--cell, --layers, --dropout: \(error)") }
+        if let layers, layers > ModelOptions.mostLayers {
+            throw ValidationError("--layers must be in 1...\(ModelOptions.mostLayers), got \(layers)")
+        }
         guard (0...ModelOptions.mostBLASThreads).contains(blasThreads) else {
             throw ValidationError("--blas-threads must be in 0...\(ModelOptions.mostBLASThreads), got \(blasThreads)")
         }
     }
+
+    /// The most recurrent layers `--layers` stacks.
+    static let mostLayers = 1024
 
     /// The most OpenBLAS threads `--blas-threads` takes.
     static let mostBLASThreads = 1024

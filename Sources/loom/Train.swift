@@ -29,8 +29,15 @@ struct Train: ParsableCommand {
     @Option(help: "Comma-separated metrics to report: mae, mse, accuracy (default: a compiled --model's, else mae).")
     var metrics: String?
 
-    @Option(help: "Fraction of samples, from the end, held out for validation.")
+    @Option(help: "Fraction of samples, from the end, held out for validation (a stateful model's in whole batches).")
     var validationSplit = 0.2
+
+    @Option(
+        help: "HDF5 file of validation samples, with --x, --y (and --lengths, --sample-weights) as --data; replaces --validation-split.")
+    var validationData: String?
+
+    @Flag(help: "Stateful models: drop the samples past the last whole batch (of the training and of the validation samples).")
+    var dropRemainder = false
 
     @Flag(help: "Keep batches in file order (stateful models always do).")
     var noShuffle = false
@@ -61,11 +68,20 @@ struct Train: ParsableCommand {
     @Option(help: "Write the per-epoch losses and metrics to this CSV file (again after every epoch).")
     var history: String?
 
+    @Option(help: "Draw the per-epoch losses and metrics, training and validation, into this SVG file (again after every epoch).")
+    var plot: String?
+
     @Option(help: "Write TensorBoard event files into DIR/train and DIR/validation after every epoch (created if missing).")
     var tensorboard: String?
 
-    @Flag(help: "Print nothing while training.")
+    @Flag(help: "Print nothing while training (--verbose 0).")
     var quiet = false
+
+    @Option(
+        help:
+            "0: nothing while training; 1: a progress bar (with the running loss and time left on a terminal); 2: one line an epoch (default: 1 on a terminal, else 2)."
+    )
+    var verbose: Int?
 
     @Option(help: "Checkpoint the whole run into this folder (created if missing): weights, optimizer, position, generators.")
     var checkpointDir: String?
@@ -93,6 +109,8 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more") }
+        guard (0...2).contains(verbose ?? 0) else { throw ValidationError("--verbose must be 0, 1 or 2, got \(verbose!)") }
+        if quiet && verbose ?? 0 > 0 { throw ValidationError("--quiet and --verbose \(verbose!) contradict each other; give one") }
         guard (1...(1 << 20)).contains(accumulate) else {
             throw ValidationError("--accumulate must be in 1...\(1 << 20), got \(accumulate)")
         }
@@ -131,7 +149,9 @@ struct Train: ParsableCommand {
                     (reduceLrOnPlateau != nil, "--reduce-lr-on-plateau"),
                 ]
                 .filter(\.0).map(\.1).joined(separator: ", ")
-                let why = monitor.hasPrefix("val_") && validationSplit == 0 ? " (--validation-split 0 holds out no validation samples)" : ""
+                let why =
+                    monitor.hasPrefix("val_") && validationSplit == 0 && validationData == nil
+                    ? " (--validation-split 0 holds out no validation samples)" : ""
                 throw ValidationError(
                     "--monitor \(monitor), watched by \(users), is never logged\(why); this run logs \(logged.joined(separator: ", "))")
             }
@@ -147,6 +167,12 @@ struct Train: ParsableCommand {
                     + "Loom does not write Keras 2 .h5 files")
         }
     }
+
+    /// `--quiet` or `--verbose 0`: nothing printed but errors.
+    private var silent: Bool { quiet || verbose == 0 }
+
+    /// `--verbose`, else a progress bar on a terminal and a line an epoch in a log.
+    private var progressLevel: Int { verbose ?? (isatty(STDOUT_FILENO) != 0 ? 1 : 2) }
 
     /// --averaging and --every, as the library takes them.
     private var averagingMode: Averaging { averaging == "parameters" ? .parameters(every: every) : .gradients }
@@ -164,7 +190,8 @@ struct Train: ParsableCommand {
     /// samples the same with `val_`.
     private func loggedKeys() throws -> [String] {
         let training = ["loss"] + (try metricList()).map(\.rawValue)
-        return training + (validationSplit > 0 ? training.map { "val_" + $0 } : []) + ["learning_rate"]
+        let validates = validationSplit > 0 || validationData != nil
+        return training + (validates ? training.map { "val_" + $0 } : []) + ["learning_rate"]
     }
 
     /// --reduce-lr-on-plateau FACTOR,PATIENCE, parsed.
@@ -185,34 +212,42 @@ struct Train: ParsableCommand {
         let group = Job.group
         // Outputs are checked before the first step: a typo costs a second, not the run. Only
         // rank 0 writes; an error there stops every rank.
-        let inputs = [path] + kerasOptions.inputPaths
-        let (saveTarget, historyTarget, board) = try Job.together("check its output paths") {
-            guard Job.speaks else { return (OutputFile?.none, OutputFile?.none, TensorBoard?.none) }
+        let inputs = [path] + kerasOptions.inputPaths + [validationData].compactMap { $0 }
+        let (saveTarget, historyTarget, plotTarget, board) = try Job.together("check its output paths") {
+            guard Job.speaks else { return (OutputFile?.none, OutputFile?.none, OutputFile?.none, TensorBoard?.none) }
             let targets = (
                 try save.map { try OutputFile($0, role: "--save", inputs: inputs) },
                 try history.map { try OutputFile($0, role: "--history", inputs: inputs) },
+                try plot.map { try OutputFile($0, role: "--plot", inputs: inputs) },
                 try tensorboard.map { try TensorBoard(logDir: $0) }
             )
-            let outputs = [targets.0, targets.1].compactMap { $0 }
+            let outputs = [targets.0, targets.1, targets.2].compactMap { $0 }
             try OutputFile.checkDistinct(outputs)
             if let checkpointDir { try CheckpointFolder.checkOutsideTheFolder(checkpointDir, outputs) }
             return targets
         }
         let dataset = try dataOptions.open(path)
+        let validationFile = try validationData.map { try dataOptions.open($0) }
         let targetShape = dataset.targetShape ?? []
         let model =
             try kerasOptions.loadCompiled(
                 seed: modelOptions.seed, replacesAll: optimizerOptions.isGiven && loss != nil && metrics != nil)
-            ?? modelOptions.makeModel(inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32)
+            ?? modelOptions.makeModel(
+                inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32,
+                loss: try loss.map { try Loss(kerasName: $0) })
         try model.build(inputShape: dataset.inputShape)
         let microRows = batchSize ?? model.batchSize ?? 32
         let (updateRows, overflow) = microRows.multipliedReportingOverflow(by: accumulate)
         guard !overflow else { throw ValidationError("--batch-size \(microRows) × --accumulate \(accumulate) is too large") }
-        let trainingSamples = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
+        let parts = try DataParts(
+            dataset, validationFile: validationFile, validationSplit: validationSplit, stateful: model.isStateful,
+            batch: microRows, dropRemainder: dropRemainder)
+        if let choice = parts.choice, !silent, Job.speaks { print(choice) }
+        let trainingSamples = parts.training.sampleCount
         let stepsPerEpoch = max(1, trainingSamples / updateRows + (trainingSamples % updateRows == 0 ? 0 : 1))
         // A compiled Keras model trains as Keras compiled it; each option given replaces its part.
         let fileOptimizer = model.optimizer, fileState = model.kerasOptimizerVariables()
-        if let fileOptimizer, Job.speaks, !quiet {
+        if let fileOptimizer, Job.speaks, !silent {
             let replaced = [
                 optimizerOptions.isGiven ? "optimizer (\(fileOptimizer.kerasClassName ?? fileOptimizer.name))" : nil,
                 loss == nil ? nil : "loss (\(model.loss!.rawValue))", metrics == nil ? nil : "metrics",
@@ -232,7 +267,7 @@ struct Train: ParsableCommand {
             // Compiling starts the optimizer afresh: the file's state continues when it is the file's optimizer.
             if keepsFileOptimizer, let fileState { try model.restoreKerasOptimizerVariables(fileState) }
         }
-        let speaking = !quiet && Job.speaks
+        let speaking = !silent && Job.speaks
         if speaking {
             let what = kerasOptions.model ?? modelOptions.arch.rawValue
             let ranks = group.map { " on \($0.size) ranks x \(workers) workers" } ?? ""
@@ -240,7 +275,13 @@ struct Train: ParsableCommand {
             try model.summary()
         }
         var callbacks: [any Callback] = []
-        let historyWriter = historyTarget.map(HistoryWriter.init)
+        let historyWriter =
+            historyTarget == nil && plotTarget == nil
+            ? nil
+            : HistoryWriter(
+                csv: historyTarget, plot: plotTarget,
+                title: "\(kerasOptions.model.map { URL(fileURLWithPath: $0).lastPathComponent } ?? modelOptions.arch.rawValue) on "
+                    + URL(fileURLWithPath: path).lastPathComponent)
         if let historyWriter { callbacks.append(historyWriter) }
         if let board { callbacks.append(board) }
         let backup = try checkpointDir.map { try backupCallback(folder: $0, data: path, model: model) }
@@ -257,8 +298,9 @@ struct Train: ParsableCommand {
         StopRequest.install()
         let statefulRun = model.isStateful
         let result = try model.fit(
-            dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
-            validationSplit: validationSplit, verbose: speaking ? 1 : 0, resetStatesEachEpoch: statefulRun,
+            dataset: parts.training, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
+            validationSplit: parts.validationSplit, validationData: parts.validation, verbose: speaking ? progressLevel : 0,
+            resetStatesEachEpoch: statefulRun,
             workers: workers, averaging: averagingMode, fixedShards: fixedShards, callbacks: callbacks,
             gradientAccumulationSteps: accumulate, processGroup: group, truncatedBPTT: tbptt)
         if let historyWriter { try historyWriter.write(result) }
@@ -275,7 +317,7 @@ struct Train: ParsableCommand {
         if stopped {
             let position = "Stopped by a signal after epoch \(result.epoch.count) and a step of the next"
             guard let checkpointDir else {
-                let saved = [saveBest ? nil : save, history].compactMap { $0 }.joined(separator: " and ")
+                let saved = [saveBest ? nil : save, history, plot].compactMap { $0 }.joined(separator: " and ")
                 if Job.speaks { print(position + (saved.isEmpty ? "" : ": wrote \(saved) as of the last finished step")) }
                 throw ExitCode(StopRequest.interruptedStatus)
             }
@@ -283,7 +325,7 @@ struct Train: ParsableCommand {
             throw ExitCode(StopRequest.exitStatus)
         }
         if speaking, let validationLoss = result["val_loss"].last {
-            try reportBaseline(dataset: dataset, validationLoss: validationLoss, loss: model.loss)
+            try reportBaseline(parts.validationRows!, validationLoss: validationLoss, loss: model.loss)
         }
     }
 
@@ -292,7 +334,8 @@ struct Train: ParsableCommand {
     /// (`--data`, by its standardized path). Every other option, and the model's Keras config,
     /// must be as the checkpoint recorded them.
     static let optionsAResumeMayChange: Set<String> = [
-        "--epochs", "--save", "--history", "--quiet", "--resume", "--checkpoint-dir", "--checkpoint-every", "--keep", "--data",
+        "--epochs", "--save", "--history", "--plot", "--quiet", "--verbose", "--resume", "--checkpoint-dir", "--checkpoint-every", "--keep",
+        "--data",
         "--blas-threads", "--allow-external-data", "--tensorboard",
     ]
 
@@ -325,7 +368,7 @@ struct Train: ParsableCommand {
                 "--checkpoint-dir \(folder) holds a checkpoint of an earlier run (\(existing)); "
                     + "pass --resume to continue it, or choose another folder")
         }
-        if existing.isEmpty && resume && !quiet && Job.speaks {
+        if existing.isEmpty && resume && !silent && Job.speaks {
             print("No checkpoint in \(folder) yet: starting from the beginning")
         }
         return backup
@@ -334,7 +377,8 @@ struct Train: ParsableCommand {
     /// Prints the validation loss next to a naive forecast's: every output predicted as the
     /// target's value at the window's last timestep (files from `loom import csv` record which
     /// feature that is).
-    private func reportBaseline(dataset: HDF5Dataset, validationLoss: Double, loss: Loss?) throws {
+    private func reportBaseline(_ validation: (file: HDF5Dataset, rows: Range<Int>), validationLoss: Double, loss: Loss?) throws {
+        let dataset = validation.file
         guard let value = try dataset.file.doubleAttribute("target_feature_index")?.first,
             let index = Int(exactly: value), (0..<(dataset.inputShape.last ?? 0)).contains(index),
             let lossKind = loss, [.meanSquaredError, .meanAbsoluteError].contains(lossKind)
@@ -342,8 +386,7 @@ struct Train: ParsableCommand {
             print(String(format: "Validation loss: %.5f", validationLoss))
             return
         }
-        let splitAt = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
-        let rows = Array(splitAt..<dataset.sampleCount)
+        let rows = Array(validation.rows)
         let (timesteps, features) = (dataset.inputShape[0], dataset.inputShape[1])
         guard (dataset.targetShape ?? []).count <= 1, dataset.inputShape.count == 2 else {
             print(String(format: "Validation loss: %.5f", validationLoss))

@@ -270,7 +270,7 @@ final class CLITests: XCTestCase {
         try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
         let stateful = try loom(["train", "--data", data, "--arch", "stateful", "--batch-size", "32", "--quiet"], expect: 1)
         XCTAssertTrue(
-            stateful.err.hasPrefix("Error: a stateful model needs the training samples (89) to be a multiple of the batch size (32)"),
+            stateful.err.hasPrefix("Error: a stateful model needs the samples of --data (112) to be a multiple of the batch size (32)"),
             stateful.err)
         XCTAssertEqual(stateful.err.split(separator: "\n").count, 1)
         let badColumn = try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "z", "--out", data], expect: 1)

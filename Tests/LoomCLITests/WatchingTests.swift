@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
 
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
 /// What a user watching a run sees: log lines that reach a file as they are printed, a
 /// history file that holds every finished epoch of a run that is killed, and a comparison
 /// with the naive forecast that says worse when it is worse.
@@ -81,5 +85,57 @@ extension CLITests {
         for label in ["measured", "ideal (speedup = workers)", ">1</text>", ">2</text>"] {
             XCTAssertTrue(plot.contains(label), label)
         }
+    }
+}
+
+/// The curves of a run: `loom train --plot` and `loom plot` of its history.
+extension CLITests {
+    /// The circles of each colour in an SVG (a marker for each point of a series), after
+    /// checking it is well-formed XML.
+    private func markers(_ path: String) throws -> [String: Int] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let parser = XMLParser(data: data)
+        let counter = MarkerCounter()
+        parser.delegate = counter
+        XCTAssertTrue(parser.parse(), "\(path) is well-formed XML: \(String(describing: parser.parserError))")
+        return counter.circles
+    }
+
+    func testTrainingCurvesAsSVG() throws {
+        let csv = try writeSeries()
+        let data = folder.path("series.h5"), svg = folder.path("curves.svg"), history = folder.path("history.csv")
+        try loom(["import", "csv", csv, "--window", "8", "--columns", "s", "--out", data])
+        try loom(["train", "--data", data, "--units", "4", "--epochs", "5", "--quiet", "--plot", svg, "--history", history])
+        // Loss and mae panels, training (blue) and validation (orange): a marker an epoch each.
+        XCTAssertEqual(try markers(svg), ["#1f77b4": 10, "#ff7f0e": 10])
+        let drawn = try String(contentsOfFile: svg, encoding: .utf8)
+        for label in [">epoch</text>", ">loss</text>", ">mae</text>", ">training</text>", ">validation</text>", ">5</text>"] {
+            XCTAssertTrue(drawn.contains(label), label)
+        }
+        let again = folder.path("again.svg")
+        let plotted = try loom(["plot", history, "--out", again]).out
+        XCTAssertEqual(plotted, "wrote \(again): 5 epochs of learning_rate, loss, mae, val_loss, val_mae\n")
+        XCTAssertEqual(try markers(again), ["#1f77b4": 10, "#ff7f0e": 10])
+
+        let ragged = folder.path("ragged.csv")
+        try "epoch,loss\n1,0.5\n2,0.4,9\n".write(toFile: ragged, atomically: true, encoding: .utf8)
+        XCTAssertEqual(
+            try loom(["plot", ragged, "--out", again], expect: 1).err,
+            "Error: \(ragged) line 3: 3 values for the header's 2 columns\n")
+        try "epoch,loss\n1,nan?\n".write(toFile: ragged, atomically: true, encoding: .utf8)
+        XCTAssertTrue(try loom(["plot", ragged, "--out", again], expect: 1).err.contains("line 2: 'nan?' in column loss is not a number"))
+        XCTAssertTrue(try loom(["plot", folder.path("absent.csv"), "--out", again], expect: 1).err.contains("no such file"))
+    }
+}
+
+/// Counts an SVG's `circle` elements by fill colour.
+private final class MarkerCounter: NSObject, XMLParserDelegate {
+    var circles: [String: Int] = [:]
+
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
+        if name == "circle", let fill = attributes["fill"] { circles[fill, default: 0] += 1 }
     }
 }

@@ -68,6 +68,52 @@ final class SequentialTests: XCTestCase {
         XCTAssertEqual(history["loss"][0], first["loss"]!, accuracy: 1e-6)
     }
 
+    /// Keras's `validation_data`: samples of their own validate each epoch, with the bits of
+    /// the same samples held out by `validationSplit`; rows of a dataset (`DatasetRows`) read as
+    /// the dataset's own; both ways of naming validation samples at once are refused.
+    func testValidationDataValidatesLikeTheSameSamplesSplitOff() throws {
+        let (x, y) = sineData(samples: 40, timesteps: 5, seed: 3)
+        func trained(_ fit: (Sequential) throws -> History) throws -> (History, [Tensor]) {
+            let model = Sequential(seed: 5) {
+                Input(shape: [5, 1]); LSTM(4); Dense(1)
+            }
+            try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.mae])
+            return (try fit(model), try model.weights())
+        }
+        let (split, splitWeights) = try trained { model in
+            try model.fit(x: x, y: y, epochs: 3, batchSize: 8, validationSplit: 0.25, verbose: 0)
+        }
+        let all = try InMemoryDataset(x: x, y: y)
+        let (separate, separateWeights) = try trained { model in
+            try model.fit(
+                dataset: DatasetRows(all, rows: 0..<30), epochs: 3, batchSize: 8,
+                validationData: DatasetRows(all, rows: 30..<40), verbose: 0)
+        }
+        XCTAssertEqual(separate.history, split.history)
+        XCTAssertEqual(separateWeights, splitWeights)
+        let (inMemory, _) = try trained { model in
+            try model.fit(
+                x: x.samples(0..<30), y: y.samples(0..<30), epochs: 3, batchSize: 8,
+                validationData: InMemoryDataset(x: x.samples(30..<40), y: y.samples(30..<40)), verbose: 0)
+        }
+        XCTAssertEqual(inMemory.history, split.history)
+
+        let model = Sequential {
+            Input(shape: [5, 1]); LSTM(4); Dense(1)
+        }
+        try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+        XCTAssertThrowsError(
+            try model.fit(x: x, y: y, validationSplit: 0.2, validationData: InMemoryDataset(x: x, y: y), verbose: 0)
+        ) { XCTAssertTrue("\($0)".contains("validationData and validationSplit 0.2 both name validation samples"), "\($0)") }
+        let (wide, _) = sineData(samples: 8, timesteps: 6, seed: 1)
+        XCTAssertThrowsError(
+            try model.fit(x: x, y: y, validationData: InMemoryDataset(x: wide, y: y.samples(0..<8)), verbose: 0)
+        ) { XCTAssertTrue("\($0)".contains("validationData's x"), "\($0)") }
+        XCTAssertThrowsError(try DatasetRows(all, rows: 35..<41)) {
+            XCTAssertTrue("\($0)".contains("outside the dataset's 40 samples"), "\($0)")
+        }
+    }
+
     func testPredictHandlesAShortLastBatch() throws {
         let (x, _) = sineData(samples: 10, timesteps: 5, seed: 4)
         let model = Sequential {

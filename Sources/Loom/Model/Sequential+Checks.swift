@@ -50,6 +50,21 @@ extension Sequential {
         return batch
     }
 
+    /// Refuses validation data unlike the training data: other input shapes, or a mask
+    /// (sequence lengths) on one side only.
+    func checkValidationData(_ validation: any Dataset, of training: any Dataset) throws {
+        guard validation.inputShape == training.inputShape else {
+            throw LoomError.shapeMismatch(
+                context: "fit: validationData's x", expected: Shape.describe(training.inputShape, batch: nil),
+                found: [validation.sampleCount] + validation.inputShape)
+        }
+        guard (validation.sequenceLengths == nil) == (training.sequenceLengths == nil) else {
+            let (with, without) = training.sequenceLengths == nil ? ("validation", "training") : ("training", "validation")
+            throw LoomError.invalidArgument(
+                "fit: the \(with) data has sequence lengths (a mask) and the \(without) data none; give both or neither")
+        }
+    }
+
     /// The error of a run that needs `compile` first.
     func notCompiled(_ context: String) -> LoomError {
         LoomError.notReady("model '\(name)' is not compiled: call compile(optimizer:loss:metrics:) before \(context)")

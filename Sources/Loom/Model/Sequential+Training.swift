@@ -15,6 +15,9 @@ extension Sequential {
     ///     row-to-row state.
     ///   - validationSplit: the fraction of samples, taken from the end before any shuffle,
     ///     held out and evaluated after every epoch (Keras's rule).
+    ///   - validationData: samples of their own evaluated after every epoch instead (Keras's
+    ///     `validation_data`; with their sample weights, if they have them); not with a
+    ///     `validationSplit`.
     ///   - verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
     ///   - resetStatesEachEpoch: zero recurrent state before each epoch (Keras users do this
     ///     by hand in a loop of one-epoch fits).
@@ -55,7 +58,7 @@ extension Sequential {
     @discardableResult
     public func fit(
         x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
-        validationSplit: Double = 0, verbose: Int = 1,
+        validationSplit: Double = 0, validationData: (any Dataset)? = nil, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
@@ -64,7 +67,7 @@ extension Sequential {
     ) throws -> History {
         try fit(
             dataset: InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight), epochs: epochs, batchSize: batchSize,
-            shuffle: shuffle, validationSplit: validationSplit, verbose: verbose,
+            shuffle: shuffle, validationSplit: validationSplit, validationData: validationData, verbose: verbose,
             allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
             workers: workers, averaging: averaging, fixedShards: fixedShards, callbacks: callbacks,
             guardNonFinite: guardNonFinite, gradientAccumulationSteps: gradientAccumulationSteps, processGroup: processGroup,
@@ -76,7 +79,7 @@ extension Sequential {
     @discardableResult
     public func fit(
         dataset: any Dataset, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
-        validationSplit: Double = 0, verbose: Int = 1,
+        validationSplit: Double = 0, validationData: (any Dataset)? = nil, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
@@ -100,8 +103,14 @@ extension Sequential {
         guard (0..<1).contains(validationSplit) else {
             throw LoomError.invalidArgument("fit: validationSplit must be in [0, 1), got \(validationSplit)")
         }
+        if validationData != nil && validationSplit > 0 {
+            throw LoomError.invalidArgument(
+                "fit: validationData and validationSplit \(validationSplit) both name validation samples; give one of them")
+        }
         let splitAt = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
-        let trainingRows = 0..<splitAt, validationRows = splitAt..<dataset.sampleCount
+        let trainingRows = 0..<splitAt
+        let validationSet = validationData ?? dataset
+        let validationRows = validationData.map { 0..<$0.sampleCount } ?? splitAt..<dataset.sampleCount
         if isStateful && shuffle && !allowStatefulShuffle {
             throw LoomError.statefulBatch(
                 "a stateful model needs shuffle: false so row i of each batch continues row i of the last "
@@ -109,13 +118,21 @@ extension Sequential {
         }
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "fit", use: .training,
-            parts: [("training samples", trainingRows.count), ("validation samples", validationRows.count)])
+            parts: [("training samples", trainingRows.count)]
+                + (validationData == nil ? [("validation samples", validationRows.count)] : []))
+        if let validationData {
+            try checkValidationData(validationData, of: dataset)
+            _ = try checkRun(
+                validationData, batchSize: batch, context: "fit: validationData", use: .training,
+                parts: [("validation samples", validationRows.count)])
+        }
         guard !trainingRows.isEmpty else {
             throw LoomError.invalidArgument("fit: no training samples left after validationSplit \(validationSplit)")
         }
         let workspace = try makeWorkspace(dataset, weighted: true, classWeights: classWeight)
         // Class weights weigh training only, as in Keras.
-        let validationWorkspace = classWeight == nil ? workspace : try makeWorkspace(dataset, weighted: true)
+        let validationWorkspace =
+            classWeight == nil && validationData == nil ? workspace : try makeWorkspace(validationSet, weighted: true)
         let truncation = try truncatedBPTT.map { try self.truncatedBPTT(length: $0) }
         if truncation != nil && accumulation > 1 {
             throw LoomError.invalidArgument("fit: truncated BPTT and gradient accumulation cannot be combined (an update is a chunk)")
@@ -158,11 +175,13 @@ extension Sequential {
         let schedule: String = optimizer.schedule?.description ?? "none"
         let weightDecay: String = optimizer.weightDecay.map { "\($0)" } ?? "none"
         let layerShapes: String = layers.enumerated().map { "\($1.typeName)\(layerOutputShapes[$0])" }.joined(separator: ",")
+        let validationSamples: String = validationData.map { String($0.sampleCount) } ?? "split"
         let settings: [String: String] = [
             "layers": layerShapes,
             "batch size": String(batch), "workers": String(workers), "shards": String(engine.replicas.shardCount),
             TrainingRun.globalShardsSetting: String(engine.replicas.globalShardCount),
             "averaging": "\(averaging)", "samples": String(dataset.sampleCount), "validation split": "\(validationSplit)",
+            "validation samples": validationSamples,
             "shuffle": "\(shuffle)", "optimizer": optimizer.name, "loss": objective.loss.rawValue, "schedule": schedule,
             "clipping": optimizer.clipping.description, "weight decay": weightDecay,
             "accumulation": String(accumulation), "truncated bptt": truncation.map { String($0.length) } ?? "none",
@@ -221,7 +240,7 @@ extension Sequential {
                     validRows: weighted && truncation == nil ? engine.lastValidRows : nil)
                 run.batch = k + 1
                 if engine.lastStepRequestedStop { run.interrupt() }
-                reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed)
+                reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed) { run.totals.logs(prefix: "") }
                 if !callbacks.isEmpty {
                     let logs = [("loss", loss)] + zip(objective.metrics, metricValues).map { ($0.rawValue, $1) }
                     let values = Dictionary(uniqueKeysWithValues: logs)
@@ -236,11 +255,11 @@ extension Sequential {
                 let validation =
                     if let truncation, let chunkWorkspace {
                         try evaluateInChunks(
-                            dataset: dataset, rows: validationRows, batchSize: batch, plan: truncation,
+                            dataset: validationSet, rows: validationRows, batchSize: batch, plan: truncation,
                             workspace: validationWorkspace, chunk: chunkWorkspace, replicas: engine.replicas, objective: objective)
                     } else {
                         try evaluate(
-                            dataset: dataset, rows: validationRows, batchSize: batch, workspace: validationWorkspace,
+                            dataset: validationSet, rows: validationRows, batchSize: batch, workspace: validationWorkspace,
                             replicas: engine.replicas, objective: objective)
                     }
                 logs += validation.logs(prefix: "val_")
