@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // System modules: headers and link flags come from pkg-config.
@@ -38,7 +39,7 @@ let package = Package(
             name: "Loom",
             dependencies: ["CBLAS", "LoomKernels"]
         ),
-        .target(name: "LoomHDF5", dependencies: ["Loom", "CHDF5"]),
+        .target(name: "LoomHDF5", dependencies: ["Loom", "CHDF5", .product(name: "CSV", package: "CSV.swift")]),
         .target(name: "LoomKeras", dependencies: ["Loom", "LoomHDF5", "ZIPFoundation"]),
         // Training across processes and hosts: Open MPI's ranks as a Loom ProcessGroup.
         .target(name: "LoomMPI", dependencies: ["Loom", "CMPI"]),

@@ -20,8 +20,14 @@ struct Import: ParsableCommand {
             commandName: "csv",
             abstract: "A time series into windows X and targets y (--window), or a long table into padded sequences (--group-by).")
 
-        @Argument(help: "The CSV file; a header row is detected.")
+        @Argument(help: "The CSV file (RFC 4180: quoted fields, CRLF or LF, a UTF-8 byte-order mark); a header row is detected.")
         var file: String
+
+        @Option(help: "The character between fields: a single character, or tab.")
+        var delimiter = ","
+
+        @Flag(help: "The first row is data, not a header (columns are then named by 0-based index).")
+        var noHeader = false
 
         @Option(help: "Timesteps per input window (a wide series; not with --group-by).")
         var window: Int?
@@ -53,13 +59,30 @@ struct Import: ParsableCommand {
         @Option(help: "Rescale columns: none, minmax or standard (parameters kept as attributes).")
         var scaling = "none"
 
+        @Option(help: "Scale with the parameters of an earlier import (its file) instead, and take its columns and targets by default.")
+        var scalingFrom: String?
+
         @Option(help: "HDF5 file to create.")
         var out: String
+
+        /// `--delimiter` and `--no-header`.
+        private func format() throws -> CSVFormat {
+            let scalars = delimiter == "tab" ? ["\t"] : Array(delimiter.unicodeScalars)
+            guard scalars.count == 1, let scalar = scalars.first, scalar != "\"", scalar != "\n", scalar != "\r" else {
+                throw ValidationError("--delimiter must be one character other than a quote or a line end (or tab), got '\(delimiter)'")
+            }
+            return CSVFormat(delimiter: scalar, header: noHeader ? .absent : .detect)
+        }
 
         func run() throws {
             guard let scale = CSVImporter.Scaling(rawValue: scaling) else {
                 throw ValidationError("--scaling must be none, minmax or standard")
             }
+            if scalingFrom != nil && scaling != "none" {
+                throw ValidationError("--scaling-from takes the earlier import's scaling; --scaling \(scaling) would fit another")
+            }
+            let format = try format()
+            let fitted = try scalingFrom.map { try ColumnScaling.read(from: $0) }
             let (columnList, targetList) = (columns?.split(separator: ",").map(String.init), target?.split(separator: ",").map(String.init))
             let importRun: (String) throws -> CSVImporter.Summary
             switch (window, groupBy) {
@@ -70,7 +93,8 @@ struct Import: ParsableCommand {
                 ]
                 if let given = sequenceOptions.first(where: \.1) { throw ValidationError("\(given.0) goes with --group-by, not --window") }
                 let importer = CSVImporter(
-                    window: window, horizon: horizon ?? 1, columns: columnList, targets: targetList, scaling: scale)
+                    window: window, horizon: horizon ?? 1, columns: columnList, targets: targetList, scaling: scale,
+                    scalingFrom: fitted, format: format)
                 importRun = { try importer.run(csv: file, output: $0) }
             case let (nil, group?):
                 guard horizon == nil else { throw ValidationError("--horizon goes with --window, not --group-by") }
@@ -78,13 +102,15 @@ struct Import: ParsableCommand {
                     groupBy: group, maxLength: maxLength, columns: columnList, targets: targetList,
                     padding: try Import.side(padding ?? "pre", option: "--padding"),
                     truncating: try Import.side(truncating ?? "pre", option: "--truncating"), lastTarget: lastTarget,
-                    scaling: scale)
+                    scaling: scale, scalingFrom: fitted, format: format)
                 importRun = { try importer.run(csv: file, output: $0) }
             default:
                 throw ValidationError("give --window (windows of a series) or --group-by (one sequence an id), not both")
             }
             var summary: CSVImporter.Summary?
-            try OutputFile(out, role: "--out", inputs: [file]).write { temporary in summary = try importRun(temporary.path) }
+            try OutputFile(out, role: "--out", inputs: [file] + [scalingFrom].compactMap { $0 }).write { temporary in
+                summary = try importRun(temporary.path)
+            }
             guard let summary else { return }
             print(
                 "wrote \(out): X \(summary.inputShape) from \(summary.featureColumns.joined(separator: ",")), "

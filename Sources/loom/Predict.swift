@@ -16,6 +16,9 @@ struct Predict: ParsableCommand {
 
     @OptionGroup var inferenceOptions: InferenceOptions
 
+    @Flag(help: "Map the predictions back to the CSV's units with the target scaling --data holds (loom import csv --scaling).")
+    var unscale = false
+
     func run() throws {
         BLAS.threadCount = 1
         let data = try dataOptions.path()
@@ -27,10 +30,18 @@ struct Predict: ParsableCommand {
         let dataset = try dataOptions.open(data, targets: false)
         try model.build(inputShape: dataset.inputShape)
         let shape = [dataset.sampleCount] + model.outputShape!
+        let scaling = try unscale ? Job.together("read --data's scaling") { try ColumnScaling.read(from: data) } : nil
+        let unscaled = FloatBuffer()
         let predict = { (sink: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) in
             try model.predict(
-                dataset: dataset, batchSize: inferenceOptions.batchSize, workers: inferenceOptions.workers, processGroup: Job.group,
-                each: sink)
+                dataset: dataset, batchSize: inferenceOptions.batchSize, workers: inferenceOptions.workers, processGroup: Job.group
+            ) { rows, values in
+                guard let scaling else { return try sink(rows, values) }
+                let copy = UnsafeMutableBufferPointer(start: unscaled.reserve(values.count), count: values.count)
+                _ = copy.initialize(from: values)
+                try scaling.unscale(copy, width: shape.last!)
+                try sink(rows, UnsafeBufferPointer(copy))
+            }
         }
         // Written a batch at a time: memory holds one batch of predictions, whatever the rows.
         guard let output else { return try predict { _, _ in } }
@@ -41,6 +52,8 @@ struct Predict: ParsableCommand {
             try predict { rows, values in try file.write("predictions", rows: rows, from: values.baseAddress!) }
             try file.close()
         }
-        print("wrote \(Shape.describe(shape)) predictions to \(out)")
+        print(
+            "wrote \(Shape.describe(shape)) predictions to \(out)"
+                + (scaling.map { " in the units of \($0.targets.joined(separator: ","))" } ?? ""))
     }
 }

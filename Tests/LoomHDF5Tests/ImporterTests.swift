@@ -63,6 +63,83 @@ final class ImporterTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no output file after a refused import")
     }
 
+    /// RFC 4180 as spreadsheets write it: a byte-order mark, CRLF line ends, quoted fields with
+    /// the delimiter, a doubled quote and a line break inside, blank lines; a ragged row after a
+    /// quoted line break is refused by the line it starts on.
+    func testCSVQuotesLineEndsAndByteOrderMark() throws {
+        let text = "\u{FEFF}id,\"note, free\",a,b\r\n1,\"x, \"\"y\"\"\",1.5,2\r\n\r\n2,\"two\nlines\",2.5,3\r\n3, plain ,3.5,4\r\n"
+        let csv = try writeCSV(text, "quoted.csv")
+        let out = folder.path("quoted.h5")
+        let summary = try CSVImporter(window: 1, columns: ["a", "b"], targets: ["b"]).run(csv: csv, output: out)
+        XCTAssertEqual(summary.featureColumns, ["a", "b"])
+        XCTAssertEqual(try HDF5File(path: out).read("X").scalars, [1.5, 2, 2.5, 3])
+        XCTAssertEqual(try HDF5File(path: out).read("y").scalars, [3, 4])
+        XCTAssertEqual(try CSVImporter(window: 1).run(csv: csv, output: out).featureColumns, ["id", "a", "b"])
+        let ragged = try writeCSV("a,b\n\"1\n2\",3\n4\n5,6\n", "ragged.csv")
+        XCTAssertEqual(message { try CSVImporter(window: 1).run(csv: ragged, output: out) }, "\(ragged): line 4 has 1 fields, expected 2")
+        let latin1 = folder.path("latin1.csv")
+        try Data([0x61, 0x2C, 0x62, 0x0A, 0x31, 0x2C, 0xFF, 0x0A]).write(to: URL(fileURLWithPath: latin1))
+        XCTAssertEqual(message { try CSVImporter(window: 1).run(csv: latin1, output: out) }, "\(latin1): is not UTF-8 text (line 2)")
+    }
+
+    /// `--delimiter` and `--no-header`: semicolons and tabs; a first row of numbers read as data
+    /// or, told there is none, a first row of names refused as data.
+    func testCSVDelimitersAndHeaderRule() throws {
+        let semicolons = try writeCSV("a;b\n1,5;2\n3;4\n5;6\n", "semicolons.csv")
+        let out = folder.path("d.h5")
+        XCTAssertEqual(
+            message {
+                try CSVImporter(window: 1, columns: ["a", "b"], format: CSVFormat(delimiter: ";")).run(csv: semicolons, output: out)
+            },
+            "\(semicolons): line 2, column 'a': '1,5' is not a finite number")
+        let tabs = try writeCSV("1\t2\n3\t4\n5\t6\n", "tabs.tsv")
+        let summary = try CSVImporter(window: 1, format: CSVFormat(delimiter: "\t", header: .absent)).run(csv: tabs, output: out)
+        XCTAssertEqual(summary.samples, 2)
+        XCTAssertEqual(try HDF5File(path: out).read("X").scalars, [1, 2, 3, 4])
+        let named = try writeCSV("x,y\n1,2\n3,4\n", "named.csv")
+        XCTAssertEqual(
+            message { try CSVImporter(window: 1, columns: ["0", "1"], format: CSVFormat(header: .absent)).run(csv: named, output: out) },
+            "\(named): line 1, column '0': 'x' is not a finite number")
+        let numbers = try writeCSV("10,20\n1,2\n3,4\n", "numbers.csv")
+        XCTAssertEqual(
+            try CSVImporter(window: 1, format: CSVFormat(header: .present)).run(csv: numbers, output: out).featureColumns, ["10", "20"])
+    }
+
+    /// `--scaling-from`: new data scaled with the training file's parameters and columns; the
+    /// parameters map the stored targets back to the CSV's values.
+    func testScalingFromAnEarlierImportAndBack() throws {
+        let training = try writeCSV("t,a,b\n0,1,10\n1,2,30\n2,3,20\n3,4,40\n", "training.csv")
+        let fresh = try writeCSV("t,a,b,c\n0,5,50,7\n1,7,25,7\n2,9,35,7\n", "fresh.csv")
+        let (fitted, scaledAgain) = (folder.path("training.h5"), folder.path("fresh.h5"))
+        try CSVImporter(window: 1, columns: ["a", "b"], targets: ["b"], scaling: .standard).run(csv: training, output: fitted)
+        let scaling = try ColumnScaling.read(from: fitted)
+        XCTAssertEqual(scaling.kind, .standard)
+        XCTAssertEqual(scaling.features, ["a", "b"])
+        XCTAssertEqual(scaling.parameters["a"]?.shift, 2.5)
+        try CSVImporter(window: 1, scalingFrom: scaling).run(csv: fresh, output: scaledAgain)
+        let file = try HDF5File(path: scaledAgain)
+        XCTAssertEqual(try file.stringAttribute("feature_columns"), "a,b")
+        XCTAssertEqual(try file.doubleAttribute("feature_shift"), try HDF5File(path: fitted).doubleAttribute("feature_shift"))
+        let x = try file.read("X").scalars, y = try file.read("y")
+        let a = scaling.parameters["a"]!, b = scaling.parameters["b"]!
+        XCTAssertEqual(x[0], Float((5 - a.shift) / a.scale), accuracy: 1e-6)
+        XCTAssertEqual(x[1], Float((50 - b.shift) / b.scale), accuracy: 1e-6)
+        var targets = y.scalars
+        try targets.withUnsafeMutableBufferPointer { try ColumnScaling.read(from: scaledAgain).unscale($0, width: 1) }
+        XCTAssertEqual(targets[0], 25, accuracy: 1e-5)
+        XCTAssertEqual(targets[1], 35, accuracy: 1e-5)
+        XCTAssertEqual(
+            message {
+                try CSVImporter(window: 1, columns: ["c"], targets: ["b"], scalingFrom: scaling).run(csv: fresh, output: scaledAgain)
+            },
+            "\(fresh): column 'c' has no scaling in the file given (it scaled a, b)")
+        let plain = folder.path("plain.h5")
+        try HDF5File(path: plain, mode: .create).close()
+        XCTAssertTrue(
+            message { _ = try ColumnScaling.read(from: plain) }.hasSuffix(
+                "holds no column scaling (the attributes `loom import csv` writes: scaling, feature_columns, target_columns)"))
+    }
+
     /// A .npy file as NumPy writes it: magic, version 1.0, a padded header dict, raw data.
     private func writeNPY(_ name: String, descr: String, shape: [Int], data: [UInt8], fortran: Bool = false) throws -> String {
         let shapeText = "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")

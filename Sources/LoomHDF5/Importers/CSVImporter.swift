@@ -26,14 +26,24 @@ public struct CSVImporter {
     public var targets: [String]?
     /// How the columns are rescaled before windowing (default `.none`).
     public var scaling: Scaling
+    /// The parameters of an earlier import to scale with (`--scaling-from`), instead of
+    /// fitting `scaling`'s to this file; its columns are the default columns and targets.
+    public var scalingFrom: ColumnScaling?
+    /// The file's delimiter and header.
+    public var format: CSVFormat
 
     /// An importer of `window`-step inputs predicting `horizon` steps; nil columns or targets take the defaults.
-    public init(window: Int, horizon: Int = 1, columns: [String]? = nil, targets: [String]? = nil, scaling: Scaling = .none) {
+    public init(
+        window: Int, horizon: Int = 1, columns: [String]? = nil, targets: [String]? = nil, scaling: Scaling = .none,
+        scalingFrom: ColumnScaling? = nil, format: CSVFormat = CSVFormat()
+    ) {
         self.window = window
         self.horizon = horizon
-        self.columns = columns
-        self.targets = targets
-        self.scaling = scaling
+        self.columns = columns ?? scalingFrom?.features
+        self.targets = targets ?? scalingFrom?.targets
+        self.scaling = scalingFrom?.kind ?? scaling
+        self.scalingFrom = scalingFrom
+        self.format = format
     }
 
     /// What an import wrote.
@@ -57,7 +67,7 @@ public struct CSVImporter {
         guard window > 0, horizon > 0 else {
             throw HDF5Error(file: csv, "window and horizon must be positive (got \(window) and \(horizon))")
         }
-        let table = try CSVTable(path: csv)
+        let table = try CSVTable(path: csv, format: format)
         let featureIndices = try resolve(columns, in: table, file: csv) ?? table.numericColumns
         guard !featureIndices.isEmpty else { throw HDF5Error(file: csv, "has no numeric column to use as a feature") }
         let targetIndices = try resolve(targets, in: table, file: csv) ?? [featureIndices.last!]
@@ -73,25 +83,10 @@ public struct CSVImporter {
                     + (overflow ? "more than \(Int.max)" : "\(needed)"))
         }
 
-        let statistics =
-            scaling == .none
-            ? [:]
-            : Dictionary(
-                uniqueKeysWithValues: values.map { column, series in
-                    (column, CSVImporter.statistics(series, scaling: scaling))
-                })
-        for (column, (shift, scale)) in statistics {
-            values[column] = try values[column]!.enumerated().map { row, value in
-                let scaled = (value - shift) / scale
-                guard Float(scaled).isFinite else {
-                    throw HDF5Error(
-                        file: csv,
-                        "line \(table.lineNumbers[row]), column '\(table.name(of: column))': \(value) scales to \(scaled) "
-                            + "with --scaling \(scaling.rawValue), beyond float32's range")
-                }
-                return scaled
-            }
-        }
+        let columnScaling =
+            scalingFrom
+            ?? ColumnScaling.fit(scaling, values: values, features: featureIndices, targets: targetIndices, table: table)
+        try columnScaling.apply(to: &values, table: table, file: csv)
 
         let features = featureIndices.count, targetCount = targetIndices.count
         var x = Tensor(shape: [samples, window, features])
@@ -120,21 +115,12 @@ public struct CSVImporter {
         try file.write(y, as: "y", compression: 4)
         let featureNames = featureIndices.map { table.name(of: $0) }, targetNames = targetIndices.map { table.name(of: $0) }
         try file.setAttribute("source", URL(fileURLWithPath: csv).lastPathComponent)
-        try file.setAttribute("feature_columns", featureNames.joined(separator: ","))
-        try file.setAttribute("target_columns", targetNames.joined(separator: ","))
         try file.setAttribute("window", [Double(window)])
         try file.setAttribute("horizon", [Double(horizon)])
-        try file.setAttribute("scaling", scaling.rawValue)
+        try columnScaling.write(to: file, features: featureNames, targets: targetNames)
         if let index = featureIndices.firstIndex(of: targetIndices[0]) {
             // Which feature of X holds the (first) target: a naive "last value" forecast uses it.
             try file.setAttribute("target_feature_index", [Double(index)])
-        }
-        if scaling != .none {
-            // Map back with v = scaled · scale + shift.
-            try file.setAttribute("feature_shift", featureIndices.map { statistics[$0]!.shift })
-            try file.setAttribute("feature_scale", featureIndices.map { statistics[$0]!.scale })
-            try file.setAttribute("target_shift", targetIndices.map { statistics[$0]!.shift })
-            try file.setAttribute("target_scale", targetIndices.map { statistics[$0]!.scale })
         }
         try file.close()
         return Summary(
@@ -158,84 +144,5 @@ public struct CSVImporter {
 
     private func resolve(_ names: [String]?, in table: CSVTable, file: String) throws -> [Int]? {
         try names?.map { try table.column(named: $0, file: file) }
-    }
-}
-
-/// A CSV file split into fields: an optional header (detected when the first row has a
-/// field that is not a number) and data rows of equal width. Quotes around fields are dropped.
-struct CSVTable {
-    let header: [String]?
-    let rows: [[String]]
-    /// The 1-based line number of each data row, for error messages.
-    let lineNumbers: [Int]
-
-    init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw HDF5Error(file: path, "no such file") }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw HDF5Error(file: path, "cannot be read as UTF-8 text")
-        }
-        var lines: [(Int, [String])] = []
-        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty else { continue }
-            lines.append(
-                (
-                    number + 1,
-                    trimmed.split(separator: ",", omittingEmptySubsequences: false).map {
-                        $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                    }
-                ))
-        }
-        guard let first = lines.first else { throw HDF5Error(file: path, "is empty") }
-        let hasHeader = first.1.contains { Double($0) == nil }
-        header = hasHeader ? first.1 : nil
-        let data = hasHeader ? Array(lines.dropFirst()) : lines
-        for (number, fields) in data where fields.count != first.1.count {
-            throw HDF5Error(file: path, "line \(number) has \(fields.count) fields, expected \(first.1.count)")
-        }
-        rows = data.map(\.1)
-        lineNumbers = data.map(\.0)
-    }
-
-    var columnCount: Int { header?.count ?? rows.first?.count ?? 0 }
-
-    func name(of column: Int) -> String { header?[column] ?? String(column) }
-
-    /// The index of the column `name` (a header name, or a 0-based index without a header).
-    func column(named name: String, file: String) throws -> Int {
-        if let index = header?.firstIndex(of: name) { return index }
-        if header == nil, let index = Int(name), (0..<columnCount).contains(index) { return index }
-        let known = header.map { "columns: " + $0.joined(separator: ", ") } ?? "\(columnCount) columns, 0-based"
-        throw HDF5Error(file: file, "has no column '\(name)' (\(known))")
-    }
-
-    /// Columns whose first data row is a number.
-    var numericColumns: [Int] {
-        guard let first = rows.first else { return [] }
-        return first.indices.filter { Double(first[$0]) != nil }
-    }
-
-    /// The values of `columns`, refusing a field that is not a finite number or lies beyond
-    /// Float32's range (it would be stored as Inf).
-    func numbers(columns: [Int], file: String) throws -> [Int: [Double]] {
-        var result: [Int: [Double]] = [:]
-        for column in columns {
-            result[column] = try rows.indices.map { row in
-                guard let value = Double(rows[row][column]), value.isFinite else {
-                    throw HDF5Error(
-                        file: file,
-                        "line \(lineNumbers[row]), column '\(name(of: column))': "
-                            + "'\(rows[row][column])' is not a finite number")
-                }
-                guard Float(value).isFinite else {
-                    throw HDF5Error(
-                        file: file,
-                        "line \(lineNumbers[row]), column '\(name(of: column))': "
-                            + "\(rows[row][column]) is beyond float32's range (±3.4e38); Loom stores float32")
-                }
-                return value
-            }
-        }
-        return result
     }
 }

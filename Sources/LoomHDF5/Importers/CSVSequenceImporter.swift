@@ -29,28 +29,35 @@ public struct CSVSequenceImporter {
     public var lastTarget: Bool
     /// How the columns are rescaled, with statistics over every row (default `.none`).
     public var scaling: CSVImporter.Scaling
+    /// The parameters of an earlier import to scale with (`--scaling-from`), instead of
+    /// fitting `scaling`'s to this file; its columns are the default columns and targets.
+    public var scalingFrom: ColumnScaling?
+    /// The file's delimiter and header.
+    public var format: CSVFormat
 
     /// An importer of the sequences `groupBy` names; nil lengths and columns take the defaults.
     public init(
         groupBy: String, maxLength: Int? = nil, columns: [String]? = nil, targets: [String]? = nil,
         padding: SequenceLengths.Padding = .pre, truncating: SequenceLengths.Padding = .pre, lastTarget: Bool = false,
-        scaling: CSVImporter.Scaling = .none
+        scaling: CSVImporter.Scaling = .none, scalingFrom: ColumnScaling? = nil, format: CSVFormat = CSVFormat()
     ) {
         self.groupBy = groupBy
         self.maxLength = maxLength
-        self.columns = columns
-        self.targets = targets
+        self.columns = columns ?? scalingFrom?.features
+        self.targets = targets ?? scalingFrom?.targets
         self.padding = padding
         self.truncating = truncating
         self.lastTarget = lastTarget
-        self.scaling = scaling
+        self.scaling = scalingFrom?.kind ?? scaling
+        self.scalingFrom = scalingFrom
+        self.format = format
     }
 
     /// Reads `csv` and writes X, y and lengths (gzip level 4) to a new HDF5 file at `output`,
     /// the columns and options as file attributes.
     @discardableResult
     public func run(csv: String, output: String) throws -> CSVImporter.Summary {
-        let table = try CSVTable(path: csv)
+        let table = try CSVTable(path: csv, format: format)
         let group = try table.column(named: groupBy, file: csv)
         let numeric = table.numericColumns.filter { $0 != group }
         let targetIndices = try targets.map { try $0.map { try table.column(named: $0, file: csv) } } ?? numeric.suffix(1)
@@ -60,10 +67,10 @@ public struct CSVSequenceImporter {
             ?? numeric.filter { !targetIndices.contains($0) }
         guard !featureIndices.isEmpty else { throw HDF5Error(file: csv, "has no numeric column to use as a feature") }
         var values = try table.numbers(columns: Array(Set(featureIndices + targetIndices)).sorted(), file: csv)
-        for column in values.keys where scaling != .none {
-            let (shift, scale) = CSVImporter.statistics(values[column]!, scaling: scaling)
-            values[column] = values[column]!.map { ($0 - shift) / scale }
-        }
+        let columnScaling =
+            scalingFrom
+            ?? ColumnScaling.fit(scaling, values: values, features: featureIndices, targets: targetIndices, table: table)
+        try columnScaling.apply(to: &values, table: table, file: csv)
 
         var order: [String] = [], rowsOf: [String: [Int]] = [:]
         for (row, fields) in table.rows.enumerated() {
@@ -105,10 +112,8 @@ public struct CSVSequenceImporter {
         let featureNames = featureIndices.map { table.name(of: $0) }, targetNames = targetIndices.map { table.name(of: $0) }
         try file.setAttribute("source", URL(fileURLWithPath: csv).lastPathComponent)
         try file.setAttribute("group_by", table.name(of: group))
-        try file.setAttribute("feature_columns", featureNames.joined(separator: ","))
-        try file.setAttribute("target_columns", targetNames.joined(separator: ","))
         try file.setAttribute("max_length", [Double(steps)])
-        try file.setAttribute("scaling", scaling.rawValue)
+        try columnScaling.write(to: file, features: featureNames, targets: targetNames)
         try file.close()
         return CSVImporter.Summary(
             samples: order.count, featureColumns: featureNames, targetColumns: targetNames, inputShape: x.shape,

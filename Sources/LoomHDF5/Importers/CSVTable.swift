@@ -1,0 +1,95 @@
+import CSV
+import Foundation
+import Loom
+
+/// A CSV file read into fields by yaslab's CSV.swift (RFC 4180: quoted fields with
+/// delimiters, quotes and line breaks inside, CRLF or LF line ends, a UTF-8 byte-order mark),
+/// streamed from the file. Fields are trimmed of surrounding spaces; empty lines are skipped;
+/// every data row must have the header's (or the first row's) number of fields.
+struct CSVTable {
+    let header: [String]?
+    let rows: [[String]]
+    /// The 1-based line number each data row starts on, for error messages.
+    let lineNumbers: [Int]
+
+    init(path: String, format: CSVFormat = CSVFormat()) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw HDF5Error(file: path, "no such file") }
+        guard let stream = InputStream(fileAtPath: path) else { throw HDF5Error(file: path, "cannot be opened") }
+        let reader: CSVReader
+        do {
+            reader = try CSVReader(stream: stream, hasHeaderRow: false, trimFields: true, delimiter: format.delimiter)
+        } catch {
+            throw HDF5Error(file: path, "cannot be read (\(error))")
+        }
+        var lines: [(Int, [String])] = []
+        var line = 1
+        while let fields = reader.next() {
+            let start = line
+            line += 1 + fields.reduce(0) { $0 + $1.utf8.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } }
+            if fields.count == 1 && fields[0].isEmpty { continue }
+            lines.append((start, fields))
+        }
+        switch reader.error {
+        // The library reports the end of a file it reads to the last byte this way.
+        case nil, CSVError.cannotReadFile?: break
+        case CSVError.unicodeDecoding?: throw HDF5Error(file: path, "is not UTF-8 text (line \(lines.last?.0 ?? 1))")
+        case let error?: throw HDF5Error(file: path, "cannot be read at line \(line) (\(error))")
+        }
+        guard let first = lines.first else { throw HDF5Error(file: path, "is empty") }
+        let hasHeader =
+            switch format.header {
+            case .detect: first.1.contains { Double($0) == nil }
+            case .present: true
+            case .absent: false
+            }
+        header = hasHeader ? first.1 : nil
+        let data = hasHeader ? Array(lines.dropFirst()) : lines
+        for (number, fields) in data where fields.count != first.1.count {
+            throw HDF5Error(file: path, "line \(number) has \(fields.count) fields, expected \(first.1.count)")
+        }
+        rows = data.map(\.1)
+        lineNumbers = data.map(\.0)
+    }
+
+    var columnCount: Int { header?.count ?? rows.first?.count ?? 0 }
+
+    func name(of column: Int) -> String { header?[column] ?? String(column) }
+
+    /// The index of the column `name` (a header name, or a 0-based index without a header).
+    func column(named name: String, file: String) throws -> Int {
+        if let index = header?.firstIndex(of: name) { return index }
+        if header == nil, let index = Int(name), (0..<columnCount).contains(index) { return index }
+        let known = header.map { "columns: " + $0.joined(separator: ", ") } ?? "\(columnCount) columns, 0-based"
+        throw HDF5Error(file: file, "has no column '\(name)' (\(known))")
+    }
+
+    /// Columns whose first data row is a number.
+    var numericColumns: [Int] {
+        guard let first = rows.first else { return [] }
+        return first.indices.filter { Double(first[$0]) != nil }
+    }
+
+    /// The values of `columns`, refusing a field that is not a finite number or lies beyond
+    /// Float32's range (it would be stored as Inf).
+    func numbers(columns: [Int], file: String) throws -> [Int: [Double]] {
+        var result: [Int: [Double]] = [:]
+        for column in columns {
+            result[column] = try rows.indices.map { row in
+                guard let value = Double(rows[row][column]), value.isFinite else {
+                    throw HDF5Error(
+                        file: file,
+                        "line \(lineNumbers[row]), column '\(name(of: column))': "
+                            + "'\(rows[row][column])' is not a finite number")
+                }
+                guard Float(value).isFinite else {
+                    throw HDF5Error(
+                        file: file,
+                        "line \(lineNumbers[row]), column '\(name(of: column))': "
+                            + "\(rows[row][column]) is beyond float32's range (±3.4e38); Loom stores float32")
+                }
+                return value
+            }
+        }
+        return result
+    }
+}
