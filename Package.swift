@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System modules: headers and link flags come from pkg-config.
@@ -37,12 +38,16 @@ let package = Package(
         .target(name: "LoomKernels"),
         .target(
             name: "Loom",
-            dependencies: ["CBLAS", "LoomKernels"]
+            dependencies: ["CBLAS", "LoomKernels", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "LoomHDF5", dependencies: ["Loom", "CHDF5", .product(name: "CSV", package: "CSV.swift")]),
-        .target(name: "LoomKeras", dependencies: ["Loom", "LoomHDF5", "ZIPFoundation"]),
+        .target(
+            name: "LoomHDF5",
+            dependencies: ["Loom", "CHDF5", .product(name: "CSV", package: "CSV.swift"), .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "LoomKeras",
+            dependencies: ["Loom", "LoomHDF5", "ZIPFoundation", .product(name: "Logging", package: "swift-log")]),
         // Training across processes and hosts: Open MPI's ranks as a Loom ProcessGroup.
-        .target(name: "LoomMPI", dependencies: ["Loom", "CMPI"]),
+        .target(name: "LoomMPI", dependencies: ["Loom", "CMPI", .product(name: "Logging", package: "swift-log")]),
         // The benchmark models B1-B7, shared by `loom bench --reference` and Benchmarks/.
         .target(name: "ReferenceModels", dependencies: ["Loom"]),
         .executableTarget(
@@ -50,6 +55,7 @@ let package = Package(
             dependencies: [
                 "Loom", "LoomHDF5", "LoomKeras", "LoomMPI", "ReferenceModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Helpers shared by the test targets (temporary folders, error messages).

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import Loom
 
 /// Training samples streamed from an HDF5 file, never loading the whole file.
@@ -152,6 +153,11 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
             try HDF5Dataset.lengths(file: file, name: $0, samples: input.shape[0], inputShape: shape, padding: padding)
         }
         sampleWeight = try sampleWeights.map { try HDF5Dataset.weights(file: file, name: $0, samples: input.shape[0]) }
+        let parts = [
+            "\(x) \(Shape.describe(input.shape))", y.map { "\($0) \(Shape.describe([sampleCount] + (targetShape ?? [])))" },
+            lengths.map { "lengths \($0)" }, sampleWeights.map { "sample weights \($0)" },
+        ]
+        Logger.loomHDF5.debug("opened \(file.path): \(parts.compactMap { $0 }.joined(separator: ", "))")
     }
 
     /// The lengths dataset `name`: integers `(samples)`, each in 1...timesteps.

@@ -28,6 +28,7 @@ enum KerasConfigReader {
             "from_logits": { ($0 as? NSNumber)?.boolValue == false }, "label_smoothing": { ($0 as? NSNumber)?.doubleValue == 0 },
             "axis": { ($0 as? NSNumber)?.intValue == -1 }, "delta": { ($0 as? NSNumber)?.doubleValue == 1 },
             "ignore_class": { $0 is NSNull },
+            "class_aggregation": { $0 as? String == "uniform_average" }, "num_regressors": { ($0 as? NSNumber)?.intValue == 0 },
         ]
         for (key, value) in config.sorted(by: { $0.key < $1.key }) where !(harmless[key]?(value) ?? false) {
             throw KerasConfigProblem(message: "compile_config: the \(what) \(className)'s \(key)=\(value) is not supported by Loom")

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Loom
 
 extension Sequential {
@@ -33,8 +34,7 @@ extension Sequential {
                 try self.compile(optimizer: compiled.optimizer, loss: compiled.loss, metrics: compiled.metrics)
             } catch {
                 // The model still predicts; training asks for `compile` (`KerasCompileConfig.read` refuses).
-                FileHandle.standardError.write(
-                    Data("Warning: \(error); the model is loaded uncompiled (compile it before training)\n".utf8))
+                Logger.loomKeras.warning("\(error); the model is loaded uncompiled (compile it before training)")
             }
         }
         // Weights given apart replace the file's own, which are then not read at all.

@@ -1,5 +1,6 @@
 import CMPI
 import Foundation
+import Logging
 import Loom
 
 /// The ranks `mpirun` started, as a `ProcessGroup` for `fit`, `evaluate` and `predict`: every
@@ -36,10 +37,13 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         try check(MPI_Comm_rank(loom_mpi_comm_world(), &rank), "MPI_Comm_rank")
         try check(MPI_Comm_size(loom_mpi_comm_world(), &size), "MPI_Comm_size")
         let environment = ProcessInfo.processInfo.environment
-        return MPIProcessGroup(
+        let group = MPIProcessGroup(
             rank: Int(rank), size: Int(size),
             localRank: environment["OMPI_COMM_WORLD_LOCAL_RANK"].flatMap(Int.init) ?? 0,
             localSize: environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1)
+        Logger.loomMPI.info(
+            "rank \(group.rank) of \(group.size) on \(ProcessInfo.processInfo.hostName) (\(group.localRank) of \(group.localSize) there)")
+        return group
     }
 
     private init(rank: Int, size: Int, localRank: Int, localSize: Int) {

@@ -35,6 +35,8 @@ import ReferenceModels
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure data-parallel scaling on synthetic data.")
 
+    @OptionGroup var loggingOptions: LoggingOptions
+
     @Option(help: "Model preset.")
     var arch: ModelPreset = .vanilla
 

@@ -12,6 +12,8 @@ struct Convert: ParsableCommand {
             writes by OUTPUT's name: .keras (model), .weights.h5 (weights) or .json (config).
             """)
 
+    @OptionGroup var loggingOptions: LoggingOptions
+
     @Argument(help: "The model to read.")
     var input: String
 

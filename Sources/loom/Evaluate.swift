@@ -8,6 +8,8 @@ import LoomKeras
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a saved model on an HDF5 dataset.")
 
+    @OptionGroup var loggingOptions: LoggingOptions
+
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var kerasOptions: KerasModelOptions
 

@@ -20,6 +20,8 @@ struct Import: ParsableCommand {
             commandName: "csv",
             abstract: "A time series into windows X and targets y (--window), or a long table into padded sequences (--group-by).")
 
+        @OptionGroup var loggingOptions: LoggingOptions
+
         @Argument(help: "The CSV file (RFC 4180: quoted fields, CRLF or LF, a UTF-8 byte-order mark); a header row is detected.")
         var file: String
 
@@ -122,6 +124,8 @@ struct Import: ParsableCommand {
     struct NPY: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "npy", abstract: "NumPy arrays (little-endian float32/float64/int32/int64, C order) into X and y.")
+
+        @OptionGroup var loggingOptions: LoggingOptions
 
         @Argument(help: "X.npy, (samples, ...).")
         var x: String

@@ -37,7 +37,7 @@ enum Job {
             group.finish()
             exit(0)
         } catch {
-            let status = command.exitCode(for: error).rawValue
+            let status = ExitStatus.of(error, command: command).status
             let message = command.fullMessage(for: error)
             if [StopRequest.exitStatus, StopRequest.interruptedStatus].contains(status) {
                 // Every rank stopped in the same step (a signal reaches them all through the step).

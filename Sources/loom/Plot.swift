@@ -11,6 +11,8 @@ struct Plot: ParsableCommand {
             against the epoch column (else the row number); one more for learning_rate when it changed.
             """)
 
+    @OptionGroup var loggingOptions: LoggingOptions
+
     @Argument(help: "The history CSV: a header row, then a row of numbers an epoch.")
     var history: String
 

@@ -8,6 +8,8 @@ import LoomKeras
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Predict with a saved model; write the outputs to HDF5.")
 
+    @OptionGroup var loggingOptions: LoggingOptions
+
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var kerasOptions: KerasModelOptions
 

@@ -8,6 +8,8 @@ import LoomKeras
 struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a model's layers, output shapes and parameters.")
 
+    @OptionGroup var loggingOptions: LoggingOptions
+
     @OptionGroup var kerasOptions: KerasModelOptions
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var modelOptions: ModelOptions

@@ -14,6 +14,8 @@ struct TimeToLoss: ParsableCommand {
         commandName: "time-to-loss",
         abstract: "Train at several batch sizes and worker counts; report the time to a validation loss.")
 
+    @OptionGroup var loggingOptions: LoggingOptions
+
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var optimizerOptions: OptimizerOptions

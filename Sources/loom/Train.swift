@@ -9,6 +9,8 @@ import LoomKeras
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train a model on an HDF5 dataset.")
 
+    @OptionGroup var loggingOptions: LoggingOptions
+
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var kerasOptions: KerasModelOptions
@@ -26,7 +28,10 @@ struct Train: ParsableCommand {
     )
     var loss: String?
 
-    @Option(help: "Comma-separated metrics to report: mae, mse, accuracy (default: a compiled --model's, else mae).")
+    @Option(
+        help:
+            "Comma-separated metrics to report: mae, mse, rmse, mape, r2_score, accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy (default: a compiled --model's, else mae)."
+    )
     var metrics: String?
 
     @Option(help: "Fraction of samples, from the end, held out for validation (a stateful model's in whole batches).")
@@ -334,7 +339,8 @@ struct Train: ParsableCommand {
     /// (`--data`, by its standardized path). Every other option, and the model's Keras config,
     /// must be as the checkpoint recorded them.
     static let optionsAResumeMayChange: Set<String> = [
-        "--epochs", "--save", "--history", "--plot", "--quiet", "--verbose", "--resume", "--checkpoint-dir", "--checkpoint-every", "--keep",
+        "--epochs", "--save", "--history", "--plot", "--quiet", "--verbose", "--log-level", "--resume", "--checkpoint-dir",
+        "--checkpoint-every", "--keep",
         "--data",
         "--blas-threads", "--allow-external-data", "--tensorboard",
     ]

@@ -39,7 +39,7 @@ public final class TrainingRun {
         self.engine = engine
         self.callbacks = callbacks
         self.settings = settings
-        totals = RunningTotals(metrics: model.objective!.metrics)
+        totals = RunningTotals(objective: model.objective!)
         epochGenerator = model.generator
     }
 
@@ -156,10 +156,10 @@ public final class TrainingRun {
             throw TrainingSnapshot.missing(SnapshotKey.learningRate)
         }
         let totals = snapshot.reals[SnapshotKey.totals] ?? []
-        guard let restoredTotals = RunningTotals(metrics: model.objective!.metrics, values: totals) else {
+        guard let restoredTotals = RunningTotals(objective: model.objective!, values: totals) else {
             throw LoomError.invalidArgument(
                 "the checkpoint's 'totals' (\(totals.count) values) do not fit this run's loss and metrics "
-                    + "(\(model.objective!.metrics.count + 2) values, a whole sample count last)")
+                    + "(\(model.objective!.statisticCount + 2) values, a whole sample count last)")
         }
         let scheduled = store.optimizer!.schedule != nil
         guard scheduled ? Float(learningRate).isFinite && learningRate >= 0 : Float(learningRate).isNormal && learningRate > 0

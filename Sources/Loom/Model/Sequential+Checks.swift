@@ -32,6 +32,11 @@ extension Sequential {
         try checkInMemoryInputs(dataset)
         let predicting = use == .prediction || use == .streamedPrediction
         if !predicting { try checkTargets(dataset, context: context) }
+        if !predicting, metrics.contains(.r2Score), let output = outputShape, output.count != 1 {
+            throw LoomError.invalidArgument(
+                "\(context): r2_score scores outputs (batch, outputs), as Keras's R2Score; this model outputs \(Shape.describe(output, batch: nil))"
+            )
+        }
         if use == .prediction { try checkOutputMemory(samples: dataset.sampleCount, context: context) }
         let batch = requested ?? batchSize ?? 32
         guard batch > 0 else { throw LoomError.invalidArgument("batchSize must be positive, got \(batch)") }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 extension Sequential {
     // MARK: fit
@@ -85,7 +86,7 @@ extension Sequential {
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
         processGroup: (any ProcessGroup)? = nil, classWeight: [Int: Float]? = nil, truncatedBPTT: Int? = nil
     ) throws -> History {
-        guard let objective else { throw notCompiled("fit") }
+        guard self.objective != nil else { throw notCompiled("fit") }
         let accumulation = gradientAccumulationSteps
         guard accumulation >= 1 else {
             throw LoomError.invalidArgument("fit: gradientAccumulationSteps must be at least 1, got \(accumulation)")
@@ -129,6 +130,8 @@ extension Sequential {
         guard !trainingRows.isEmpty else {
             throw LoomError.invalidArgument("fit: no training samples left after validationSplit \(validationSplit)")
         }
+        // Built now: the objective sized for the output.
+        let objective = self.objective!
         let workspace = try makeWorkspace(dataset, weighted: true, classWeights: classWeight)
         // Class weights weigh training only, as in Keras.
         let validationWorkspace =
@@ -161,6 +164,12 @@ extension Sequential {
         let engine = try TrainingEngine(
             model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, batch: updateRows,
             guardNonFinite: guardNonFinite, accumulationSteps: accumulation, group: group)
+        let productThreads = engine.replicas.isParallel || engine.accumulation != nil ? 1 : BLAS.threadCount
+        Logger.loom.debug(
+            """
+            fit: \(engine.replicas.shardCount) shards on \(workers) workers a process, \(group.size) processes, \
+            kernels \(Kernels.level), OpenBLAS \(productThreads) threads a product
+            """)
         let blasThreads = BLAS.threadCount
         // Shards run one product each on one thread (bits independent of OpenBLAS's threads), as the
         // micro-batches of an accumulated update, whose big batch runs as shards.
@@ -210,7 +219,7 @@ extension Sequential {
             let epoch = run.epoch
             if run.batch == 0 {
                 if resetStatesEachEpoch { resetStates() }
-                run.totals = RunningTotals(metrics: objective.metrics)
+                run.totals = RunningTotals(objective: objective)
             }
             // A run resumed mid-epoch draws the epoch's order again from the generator as it was.
             run.epochGenerator = generator
@@ -222,13 +231,13 @@ extension Sequential {
                 let k = run.batch
                 for callback in callbacks { try callback.onBatchBegin(k, run: run) }
                 let rows = order.batch(k)
-                let (loss, metricValues): (Double, [Double])
+                let (loss, metricStatistics): (Double, [Double])
                 do {
                     if let truncation, let chunkWorkspace {
-                        (loss, metricValues) = try trainInChunks(
+                        (loss, metricStatistics) = try trainInChunks(
                             engine, plan: truncation, workspace: workspace, chunk: chunkWorkspace, dataset: dataset, rows: rows)
                     } else {
-                        (loss, metricValues) = try loadAndTrain(
+                        (loss, metricStatistics) = try loadAndTrain(
                             engine, workspace: workspace, dataset: dataset, rows: rows,
                             next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
                     }
@@ -236,12 +245,13 @@ extension Sequential {
                     throw LoomError.diverged(epoch: epoch, batch: k, step: failure.step, detail: failure.detail)
                 }
                 run.totals.add(
-                    loss: loss, metrics: metricValues, samples: rows.count,
+                    loss: loss, metrics: metricStatistics, samples: rows.count,
                     validRows: weighted && truncation == nil ? engine.lastValidRows : nil)
                 run.batch = k + 1
                 if engine.lastStepRequestedStop { run.interrupt() }
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed) { run.totals.logs(prefix: "") }
                 if !callbacks.isEmpty {
+                    let metricValues = objective.metricValues(metricStatistics)
                     let logs = [("loss", loss)] + zip(objective.metrics, metricValues).map { ($0.rawValue, $1) }
                     let values = Dictionary(uniqueKeysWithValues: logs)
                     for callback in callbacks { try callback.onBatchEnd(k, logs: values, run: run) }
@@ -270,7 +280,7 @@ extension Sequential {
             run.epoch = epoch + 1
             run.batch = 0
             run.epochGenerator = generator
-            run.totals = RunningTotals(metrics: objective.metrics)
+            run.totals = RunningTotals(objective: objective)
             let values = Dictionary(uniqueKeysWithValues: logs)
             for callback in callbacks { try callback.onEpochEnd(epoch, logs: values, run: run) }
         }
@@ -360,9 +370,11 @@ extension Sequential {
     public func evaluate(
         dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil
     ) throws -> [String: Double] {
-        guard let objective else { throw notCompiled("evaluate") }
+        guard self.objective != nil else { throw notCompiled("evaluate") }
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "evaluate", use: .evaluation, parts: [("samples", dataset.sampleCount)])
+        // Built now: the objective sized for the output.
+        let objective = self.objective!
         let replicas = try ReplicaSet(
             model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
             training: false, group: processGroup ?? SingleProcess())
@@ -378,7 +390,7 @@ extension Sequential {
         dataset: any Dataset, rows: Range<Int>, batchSize: Int, workspace: BatchWorkspace, replicas: ReplicaSet,
         objective: Objective
     ) throws -> RunningTotals {
-        var totals = RunningTotals(metrics: objective.metrics)
+        var totals = RunningTotals(objective: objective)
         try forEachBatch(of: dataset, rows: rows, batchSize: batchSize, into: workspace, targets: true, replicas: replicas) {
             _, count in
             let (loss, metrics) = try replicas.forward(workspace, batch: count, objective: objective, output: nil)

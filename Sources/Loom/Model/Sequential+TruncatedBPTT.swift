@@ -75,7 +75,7 @@ extension Sequential {
     ) throws -> (Double, [Double]) {
         try workspace.load(dataset, rows: rows, own: engine.replicas.isMultiProcess ? engine.localRows(batch: rows.count) : nil)
         if !isStateful { resetStates() }
-        var means = ChunkMeans(metrics: objective!.metrics.count)
+        var means = ChunkMeans(metrics: objective!.statisticCount)
         for steps in plan.chunks where Sequential.hasValidSteps(dataset.sequenceLengths, rows: rows, steps: steps) {
             chunk.loadSteps(
                 steps, of: workspace, timesteps: plan.timesteps, rows: rows.count, steps: plan.length, fill: plan.fill)
@@ -94,11 +94,11 @@ extension Sequential {
         dataset: any Dataset, rows: Range<Int>, batchSize: Int, plan: TruncatedBPTTPlan, workspace: BatchWorkspace,
         chunk: BatchWorkspace, replicas: ReplicaSet, objective: Objective
     ) throws -> RunningTotals {
-        var totals = RunningTotals(metrics: objective.metrics)
+        var totals = RunningTotals(objective: objective)
         try forEachBatch(of: dataset, rows: rows, batchSize: batchSize, into: workspace, targets: true, replicas: replicas) {
             _, count in
             if !isStateful { resetStates() }
-            var means = ChunkMeans(metrics: objective.metrics.count)
+            var means = ChunkMeans(metrics: objective.statisticCount)
             for steps in plan.chunks {
                 chunk.loadSteps(steps, of: workspace, timesteps: plan.timesteps, rows: count, steps: plan.length, fill: plan.fill)
                 let (loss, metrics) = try replicas.forward(chunk, batch: count, objective: objective, output: nil)

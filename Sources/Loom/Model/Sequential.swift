@@ -180,12 +180,12 @@ public final class Sequential {
             bytes: Double(total) * 2 * 4, for: "model '\(name)'",
             what: "\(total) parameters and their gradients")
         inputShape = input
+        outputShapes = shapes
         allocateParameters()
         if let objective { prepare(objective) }
         for (index, layer) in layers.enumerated() {
             (layer as? any RandomizedLayer)?.seed(seed &+ 0x9E37_79B9 &* UInt64(index + 1))
         }
-        outputShapes = shapes
     }
 
     /// The most values a sample of any layer, or all the parameters, may hold: 2³¹ − 1 floats
@@ -281,6 +281,7 @@ public final class Sequential {
     /// Sizes the optimizer for the built parameters and sets which output layer hands its
     /// loss a logit gradient (only the last, only for a fused sigmoid/softmax cross-entropy).
     private func prepare(_ objective: Objective) {
+        self.objective = objective.sized(outputWidth: outputShape?.last ?? 1)
         parameterStore.optimizer?.prepare(parameterCount: parameterCount)
         for (index, layer) in layers.enumerated() {
             guard let output = layer as? any ProbabilityOutputLayer else { continue }

@@ -16,8 +16,8 @@ final class Replica {
     private let ownUpdate: ParameterUpdate?
     /// dL/dpredictions of the last step, `(rows, outputs)`.
     let outputGradient = FloatBuffer()
-    /// The last step's loss and metric values (means over the replica's rows, or over its
-    /// valid loss rows when weighted).
+    /// The last step's loss and metric statistics (`Objective.statisticRanges`; means over the
+    /// replica's rows, or over its valid loss rows when weighted).
     var loss = 0.0
     var metrics: [Double] = []
     /// With a weighted loss, the last score's valid loss rows (its divisor, `StepHeader`).
@@ -138,12 +138,15 @@ final class Replica {
         loss = objective.loss.compute(
             predictions: predictions, targets: targets, logits: logits, count: count, width: width,
             gradient: gradient ? outputGradient.reserve(count) : nil, weighting: weights.loss.map { ($0, validRows) })
-        if metrics.count != objective.metrics.count { metrics = Array(repeating: 0, count: objective.metrics.count) }
-        for (index, metric) in objective.metrics.enumerated() {
-            metrics[index] = metric.resolved(width: width, classIndices: objective.loss.takesClassIndices)
-                .compute(
-                    predictions: predictions, targets: targets, count: count, width: width, rowWeights: weights.metrics,
-                    weightSum: validRows)
+        if metrics.count != objective.statisticCount { metrics = Array(repeating: 0, count: objective.statisticCount) }
+        metrics.withUnsafeMutableBufferPointer { statistics in
+            for (metric, range) in zip(objective.metrics, objective.statisticRanges) {
+                precondition(range.count == metric.statisticCount(width: width), "the objective was sized for another output")
+                metric.resolved(width: width, classIndices: objective.loss.takesClassIndices)
+                    .statistics(
+                        predictions: predictions, targets: targets, count: count, width: width, rowWeights: weights.metrics,
+                        weightSum: validRows, into: statistics.baseAddress! + range.lowerBound)
+            }
         }
     }
 

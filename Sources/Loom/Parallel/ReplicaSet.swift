@@ -214,7 +214,7 @@ final class ReplicaSet {
         if let output, isMultiProcess { try gatherRows(output, batch: batch, width: workspace.outputCount) }
         guard let objective else { return (0, []) }
         return try weightedResults(
-            ranges: ranges, batch: batch, metricCount: objective.metrics.count, weighted: weighting(workspace).isWeighted)
+            ranges: ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighting(workspace).isWeighted)
     }
 
     /// How the loss rows of the batch in `workspace` are weighted (its sample weights from its

@@ -1,5 +1,6 @@
 /// The doubles each node of a step's sums carries beside the floats (`ShardSum`'s header):
-/// flags combined by maximum, then sums: the divisor, the loss and each metric.
+/// flags combined by maximum, then sums: the divisor, the loss and each metric's statistics
+/// (`Objective.statisticRanges`).
 ///
 /// Unweighted, a shard writes its share of the batch's rows as the divisor and its loss and
 /// metrics times that share, so the sums are the batch's means. Weighted (a mask at the
@@ -15,12 +16,12 @@ enum StepHeader {
     static let stop = 2
     /// The valid loss rows (weighted), or the share of the batch's rows.
     static let validRows = 3
-    /// The loss, then each metric.
+    /// The loss, then the metrics' statistics.
     static let loss = 4
     /// The leading values combined by maximum.
     static let flags = 3
 
-    /// The doubles of a header with `metrics` metrics.
+    /// The doubles of a header with `metrics` metric statistics.
     static func width(metrics: Int) -> Int { loss + 1 + metrics }
 
     /// The loss and metrics of the summed header `totals`: divided by the valid rows when

@@ -93,7 +93,7 @@ extension TrainingEngine {
         guard !rows.isEmpty, stepErrors[worker] == nil else {
             replica.gradients.update(repeating: 0, count: store.count)
             // A failed shard's header is still written (the step is not taken).
-            if replica.metrics.count != objective.metrics.count { replica.metrics = Array(repeating: 0, count: objective.metrics.count) }
+            if replica.metrics.count != objective.statisticCount { replica.metrics = Array(repeating: 0, count: objective.statisticCount) }
             return false
         }
         let randomized = streams == nil ? [] : replica.layers.compactMap { $0 as? any RandomizedLayer }

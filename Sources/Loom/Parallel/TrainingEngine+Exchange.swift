@@ -13,10 +13,10 @@ extension TrainingEngine {
         let nonFinite = stepErrors.contains { $0 is NonFiniteStep }
         let failed = !nonFinite && stepErrors.contains { $0 != nil }
         replicas.reduceHeaders(
-            ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count, weighted: weighted,
+            ranges: plan.ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighted,
             failedRank: failed ? rank : 0,
             nonFiniteRank: nonFinite ? rank : 0, stop: TrainingStop.isRequested ? 1 : 0)
-        let count = StepHeader.width(metrics: objective.metrics.count)
+        let count = StepHeader.width(metrics: objective.statisticCount)
         if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
         // Parameter averaging sends no gradients: the headers alone.
         let gradients = UnsafeMutableBufferPointer(

@@ -127,7 +127,7 @@ final class TrainingEngine {
         // The job's captures are handed to each worker as arguments, not copied into a shared
         // struct: a struct of references copied on every core costs contended refcounting.
         if let accumulation {
-            let metricCount = objective.metrics.count
+            let metricCount = objective.statisticCount
             accumulation.makeHeaders(width: StepHeader.width(metrics: metricCount))
             let leaves = accumulation.plan(batch: batch)
             replicas.pool.run { [self] worker in
@@ -166,7 +166,7 @@ final class TrainingEngine {
         }
         timings[0].pointee.steps += 1
         timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
-        if exchangedMetrics.count != objective.metrics.count { exchangedMetrics = Array(repeating: 0, count: objective.metrics.count) }
+        if exchangedMetrics.count != objective.statisticCount { exchangedMetrics = Array(repeating: 0, count: objective.statisticCount) }
         if replicas.isMultiProcess {
             lastValidRows = weighting.isWeighted ? exchangedHeader[StepHeader.validRows] : 1
             let loss = exchangedHeader.withUnsafeBufferPointer {
@@ -180,7 +180,7 @@ final class TrainingEngine {
             return (StepHeader.results(root, weighted: weighting.isWeighted, metrics: &exchangedMetrics), exchangedMetrics)
         }
         let results = try replicas.weightedResults(
-            ranges: plan.ranges, batch: batch, metricCount: objective.metrics.count, weighted: weighting.isWeighted)
+            ranges: plan.ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighting.isWeighted)
         lastValidRows = replicas.lastValidRows
         return results
     }

@@ -13,6 +13,14 @@ public enum Metric: String, Sendable, CaseIterable {
     case categoricalAccuracy = "categorical_accuracy"
     /// The fraction of rows whose largest prediction is at the target's class index.
     case sparseCategoricalAccuracy = "sparse_categorical_accuracy"
+    /// Keras's `RootMeanSquaredError`: the square root of the mean squared error over
+    /// everything seen (the epoch's, not a mean of batches' roots).
+    case rootMeanSquaredError = "root_mean_squared_error"
+    /// Keras's `mean_absolute_percentage_error`: 100 · |y − p| / max(|y|, 1e-7), averaged.
+    case meanAbsolutePercentageError = "mape"
+    /// Keras's `R2Score` (uniform average over the outputs, no regressors): 1 − Σ(y − p)² /
+    /// Σ(y − ȳ)² per output column over everything seen; for outputs without a time axis.
+    case r2Score = "r2_score"
 
     /// Parses a Keras name ("mae", "mean_absolute_error", "accuracy", "acc", ...).
     public init(kerasName: String) throws {
@@ -23,6 +31,9 @@ public enum Metric: String, Sendable, CaseIterable {
         case "binary_accuracy": self = .binaryAccuracy
         case "categorical_accuracy": self = .categoricalAccuracy
         case "sparse_categorical_accuracy": self = .sparseCategoricalAccuracy
+        case "rmse", "root_mean_squared_error": self = .rootMeanSquaredError
+        case "mape", "mean_absolute_percentage_error": self = .meanAbsolutePercentageError
+        case "r2", "r2_score": self = .r2Score
         default:
             throw LoomError.invalidArgument(
                 "unknown metric '\(kerasName)'; expected one of " + Metric.allCases.map(\.rawValue).joined(separator: ", "))
@@ -38,7 +49,59 @@ public enum Metric: String, Sendable, CaseIterable {
     /// Whether the metric reads a class index a row (not a target row like the output).
     var takesClassIndices: Bool { self == .sparseCategoricalAccuracy }
 
-    /// The metric's mean over `count` values in rows of `width`; with `rowWeights` (a weight a
+    /// How many statistics a batch's metric carries through a step's sums: 1, the metric's
+    /// mean over the rows, but for R², which carries the means of y, y² and (y − p)² of each
+    /// of the output's `width` columns (whole-epoch sums in Keras: their means over the same
+    /// rows give the same ratio).
+    func statisticCount(width: Int) -> Int { self == .r2Score ? 3 * width : 1 }
+
+    /// Writes the batch's statistics (`statisticCount`, means over its rows, or weighted means
+    /// with `rowWeights`) to `out`.
+    func statistics(
+        predictions p: UnsafePointer<Float>, targets y: UnsafePointer<Float>, count: Int, width: Int,
+        rowWeights: UnsafePointer<Float>?, weightSum: Double, into out: UnsafeMutablePointer<Double>
+    ) {
+        guard self == .r2Score else {
+            out[0] = compute(predictions: p, targets: y, count: count, width: width, rowWeights: rowWeights, weightSum: weightSum)
+            return
+        }
+        let rows = count / width
+        let divisor = rowWeights == nil ? Double(rows) : weightSum
+        for j in 0..<width {
+            var (sum, squares, residuals) = (0.0, 0.0, 0.0)
+            for r in 0..<rows {
+                let w = rowWeights.map { Double($0[r]) } ?? 1
+                let (target, error) = (Double(y[r * width + j]), Double(y[r * width + j] - p[r * width + j]))
+                sum += w * target
+                squares += w * target * target
+                residuals += w * error * error
+            }
+            let scale = divisor > 0 ? 1 / divisor : 0
+            (out[3 * j], out[3 * j + 1], out[3 * j + 2]) = (sum * scale, squares * scale, residuals * scale)
+        }
+    }
+
+    /// The metric's value from its statistics' means over the rows seen.
+    func value(_ statistics: ArraySlice<Double>) -> Double {
+        switch self {
+        case .rootMeanSquaredError: return statistics.first!.squareRoot()
+        case .r2Score:
+            let columns = statistics.count / 3
+            var total = 0.0
+            for j in 0..<columns {
+                let base = statistics.startIndex + 3 * j
+                let (mean, squares, residuals) = (statistics[base], statistics[base + 1], statistics[base + 2])
+                let score = 1 - residuals / (squares - mean * mean)
+                // Keras scores a constant column 0 (its raw score is infinite).
+                total += score.isInfinite ? 0 : score
+            }
+            return columns > 0 ? total / Double(columns) : 0
+        default: return statistics.first!
+        }
+    }
+
+    /// The metric's mean over `count` values in rows of `width` (for RMSE, the mean squared
+    /// error); with `rowWeights` (a weight a
     /// row), the weighted mean of the rows' values Σ w·m / `weightSum` (0 when that is 0), as
     /// Keras's metrics weigh masks and sample weights.
     func compute(
@@ -59,9 +122,14 @@ public enum Metric: String, Sendable, CaseIterable {
         case .mae:
             for k in 0..<count { total += Double(abs(p[k] - y[k])) }
             return total / Double(count)
-        case .mse:
+        case .mse, .rootMeanSquaredError:
             for k in 0..<count { total += Double((p[k] - y[k]) * (p[k] - y[k])) }
             return total / Double(count)
+        case .meanAbsolutePercentageError:
+            for k in 0..<count { total += Double(abs((y[k] - p[k]) / max(abs(y[k]), 1e-7))) }
+            return 100 * total / Double(count)
+        case .r2Score:
+            preconditionFailure("R² is computed from its statistics (statistics(predictions:...))")
         case .binaryAccuracy, .accuracy:
             for k in 0..<count where (p[k] > 0.5 ? 1 : 0) == y[k] { total += 1 }
             return total / Double(count)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Loom
 
 /// Keras's `BackupAndRestore`: checkpoints the whole run into `backupDirectory` and, when
@@ -126,7 +127,9 @@ public final class BackupAndRestore: Callback {
             if group.rank == 0 { try folder.save(snapshot, step: run.step) }
         }
         lastSavedStep = run.step
-        writing.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        writing.seconds += seconds
         writing.count += 1
+        Logger.loomHDF5.info("checkpoint of step \(run.step) written into \(folder.path) in \(Int(seconds * 1e3)) ms")
     }
 }

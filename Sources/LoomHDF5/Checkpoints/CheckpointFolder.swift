@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Loom
 
 /// A folder of checkpoints of one run: each under its own name, `checkpoint-<step>.h5`
@@ -168,9 +169,9 @@ public struct CheckpointFolder: Sendable {
             "\(problem); the folder holds no earlier whole checkpoint: start again without --resume in another folder")
     }
 
-    /// Prints a warning on standard error.
+    /// Logs a warning (`Logger.loomHDF5`).
     public static func printWarning(_ text: String) {
-        FileHandle.standardError.write(Data("Warning: \(text)\n".utf8))
+        Logger.loomHDF5.warning("\(text)")
     }
 
     /// Removes the checkpoints Loom wrote and the pointer (the folder, the lock file and
