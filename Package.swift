@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LoomKeras", targets: ["LoomKeras"]),
         .library(name: "LoomMPI", targets: ["LoomMPI"]),
         .library(name: "ReferenceModels", targets: ["ReferenceModels"]),
+        .library(name: "LoomTensorBoard", targets: ["LoomTensorBoard"]),
         .executable(name: "loom", targets: ["loom"]),
     ],
     dependencies: [
@@ -16,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System modules: headers and link flags come from pkg-config.
@@ -48,12 +50,19 @@ let package = Package(
             dependencies: ["Loom", "LoomHDF5", "ZIPFoundation", .product(name: "Logging", package: "swift-log")]),
         // Training across processes and hosts: Open MPI's ranks as a Loom ProcessGroup.
         .target(name: "LoomMPI", dependencies: ["Loom", "CMPI", .product(name: "Logging", package: "swift-log")]),
+        // TensorBoard event files (its protocol buffers through swift-protobuf, the generated
+        // code committed): a target of its own, so the core does not depend on swift-protobuf.
+        .target(
+            name: "LoomTensorBoard",
+            dependencies: ["Loom", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Protos"]
+        ),
         // The benchmark models B1-B7, shared by `loom bench --reference` and Benchmarks/.
         .target(name: "ReferenceModels", dependencies: ["Loom"]),
         .executableTarget(
             name: "loom",
             dependencies: [
-                "Loom", "LoomHDF5", "LoomKeras", "LoomMPI", "ReferenceModels",
+                "Loom", "LoomHDF5", "LoomKeras", "LoomMPI", "LoomTensorBoard", "ReferenceModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -77,7 +86,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoomTests",
-            dependencies: ["Loom", "TestSupport"],
+            dependencies: ["Loom", "LoomTensorBoard", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

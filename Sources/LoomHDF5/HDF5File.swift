@@ -739,6 +739,35 @@ public final class HDF5File {
         }
     }
 
+    /// Sets an attribute of variable-length UTF-8 strings, as h5py writes Python strings: a
+    /// scalar holding the one string of `strings` when `scalar`, else a 1-D array (empty
+    /// allowed), as Keras 2 writes its lists of names.
+    public func setAttribute(
+        _ attribute: String, variableLengthStrings strings: [String], scalar: Bool = false, on object: String? = nil
+    ) throws {
+        precondition(!scalar || strings.count == 1, "a scalar attribute holds one string")
+        try withObject(object) { target in
+            if H5Aexists(target, attribute) > 0 { H5Adelete(target, attribute) }
+            let type = H5Tcopy(loom_h5t_c_s1())
+            defer { H5Tclose(type) }
+            H5Tset_size(type, loom_h5t_variable())
+            H5Tset_cset(type, H5T_CSET_UTF8)
+            var dims = [hsize_t(strings.count)]
+            let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, nil)
+            defer { H5Sclose(space) }
+            let handle = H5Acreate2(target, attribute, type, space, loom_h5p_default(), loom_h5p_default())
+            guard handle >= 0 else { throw HDF5Error(file: path, dataset: object, "cannot create attribute '\(attribute)'") }
+            defer { H5Aclose(handle) }
+            guard !strings.isEmpty else { return }
+            let copies = strings.map { strdup($0) }
+            defer { for copy in copies { free(copy) } }
+            var pointers = copies.map { UnsafePointer($0) }
+            guard H5Awrite(handle, type, &pointers) >= 0 else {
+                throw HDF5Error(file: path, dataset: object, "cannot write attribute '\(attribute)'")
+            }
+        }
+    }
+
     /// A numeric attribute as Float64 values, or nil when absent.
     public func doubleAttribute(_ attribute: String, on object: String? = nil) throws -> [Double]? {
         try withAttribute(attribute, on: object) { handle, _, count in

@@ -3,12 +3,13 @@ import Loom
 
 /// Writes a Loom layer as Keras 3 serializes it (`{"module", "class_name", "config",
 /// "registered_name"}`), with the options Loom implements; Keras fills in the rest with its
-/// defaults, which are the values Loom computes with.
+/// defaults, which are the values Loom computes with. For a Keras 2 `.h5` file (`keras2`),
+/// `hard_sigmoid` means Keras 2's (0.2·x + 0.5, clipped), and Keras 3's has no name.
 enum KerasLayerEncoder {
-    static func serialize(_ layer: any Layer, buildInputShape: [Int?]? = nil) throws -> [String: Any] {
+    static func serialize(_ layer: any Layer, buildInputShape: [Int?]? = nil, keras2: Bool = false) throws -> [String: Any] {
         guard let kind = KerasLayerKind(layer) else { throw noKerasEquivalent(layer) }
         var object: [String: Any] = [
-            "module": "keras.layers", "class_name": kind.className, "config": try config(of: layer),
+            "module": "keras.layers", "class_name": kind.className, "config": try config(of: layer, keras2: keras2),
             "registered_name": NSNull(),
         ]
         if let buildInputShape { object["build_config"] = ["input_shape": buildInputShape.map(json)] }
@@ -18,7 +19,7 @@ enum KerasLayerEncoder {
     /// `nil` as JSON null, for the batch dimension of a shape.
     static func json(_ dimension: Int?) -> Any { dimension.map { $0 as Any } ?? NSNull() }
 
-    private static func config(of layer: any Layer) throws -> [String: Any] {
+    private static func config(of layer: any Layer, keras2: Bool) throws -> [String: Any] {
         var config: [String: Any] = ["name": layer.name, "trainable": true, "dtype": "float32"]
         func initializers(_ pairs: [(String, Initializer)]) throws {
             for (key, value) in pairs { config[key] = try initializer(value, layer: layer) }
@@ -26,13 +27,13 @@ enum KerasLayerEncoder {
         switch layer {
         case let dense as Dense:
             config["units"] = dense.units
-            config["activation"] = try activation(dense.activation, layer: layer)
+            config["activation"] = try activation(dense.activation, layer: layer, keras2: keras2)
             config["use_bias"] = dense.useBias
             try initializers([("kernel_initializer", dense.kernelInitializer), ("bias_initializer", dense.biasInitializer)])
         case let lstm as LSTM:
             config.merge(recurrentOptions(lstm), uniquingKeysWith: { $1 })
-            config["activation"] = try activation(lstm.activation, layer: layer)
-            config["recurrent_activation"] = try activation(lstm.recurrentActivation, layer: layer)
+            config["activation"] = try activation(lstm.activation, layer: layer, keras2: keras2)
+            config["recurrent_activation"] = try activation(lstm.recurrentActivation, layer: layer, keras2: keras2)
             config["use_bias"] = lstm.useBias
             config["unit_forget_bias"] = lstm.unitForgetBias
             config["return_state"] = lstm.returnState
@@ -44,8 +45,8 @@ enum KerasLayerEncoder {
             ])
         case let gru as GRU:
             config.merge(recurrentOptions(gru), uniquingKeysWith: { $1 })
-            config["activation"] = try activation(gru.activation, layer: layer)
-            config["recurrent_activation"] = try activation(gru.recurrentActivation, layer: layer)
+            config["activation"] = try activation(gru.activation, layer: layer, keras2: keras2)
+            config["recurrent_activation"] = try activation(gru.recurrentActivation, layer: layer, keras2: keras2)
             config["use_bias"] = gru.useBias
             config["reset_after"] = true
             try initializers([
@@ -54,7 +55,7 @@ enum KerasLayerEncoder {
             ])
         case let rnn as SimpleRNN:
             config.merge(recurrentOptions(rnn), uniquingKeysWith: { $1 })
-            config["activation"] = try activation(rnn.activation, layer: layer)
+            config["activation"] = try activation(rnn.activation, layer: layer, keras2: keras2)
             config["use_bias"] = rnn.useBias
             try initializers([
                 ("kernel_initializer", rnn.kernelInitializer), ("recurrent_initializer", rnn.recurrentInitializer),
@@ -62,11 +63,11 @@ enum KerasLayerEncoder {
             ])
         case let wrapper as Bidirectional:
             // Keras derives the backward layer from this one, as Loom does.
-            let forward = try serialize(wrapper.forwardLayer)
+            let forward = try serialize(wrapper.forwardLayer, keras2: keras2)
             config["layer"] = forward
             config["merge_mode"] = wrapper.mergeMode.rawValue
         case let wrapper as TimeDistributed:
-            config["layer"] = try serialize(wrapper.layer)
+            config["layer"] = try serialize(wrapper.layer, keras2: keras2)
         case let repeatVector as RepeatVector:
             config["n"] = repeatVector.n
         case is Flatten:
@@ -88,7 +89,7 @@ enum KerasLayerEncoder {
             config["data_format"] = "channels_last"
             config["dilation_rate"] = [1, 1]
             config["groups"] = 1
-            config["activation"] = try activation(conv.activation, layer: layer)
+            config["activation"] = try activation(conv.activation, layer: layer, keras2: keras2)
             config["use_bias"] = conv.useBias
             try initializers([("kernel_initializer", conv.kernelInitializer), ("bias_initializer", conv.biasInitializer)])
         case let pool as MaxPooling2D:
@@ -115,12 +116,19 @@ enum KerasLayerEncoder {
         ]
     }
 
-    private static func activation(_ activation: Activation, layer: any Layer) throws -> String {
-        guard activation != .hardSigmoidKeras2 else {
+    private static func activation(_ activation: Activation, layer: any Layer, keras2: Bool) throws -> String {
+        switch (activation, keras2) {
+        case (.hardSigmoidKeras2, false):
             throw KerasConfigProblem(
-                message: "\(layer.typeName) '\(layer.name)' uses Keras 2's hard_sigmoid (0.2·x + 0.5), which Keras 3 does not have")
+                message: "\(layer.typeName) '\(layer.name)' uses Keras 2's hard_sigmoid (0.2·x + 0.5), which Keras 3 does not have "
+                    + "(a Keras 2 .h5 file keeps it)")
+        case (.hardSigmoidKeras2, true): return "hard_sigmoid"
+        case (.hardSigmoid, true):
+            throw KerasConfigProblem(
+                message: "\(layer.typeName) '\(layer.name)' uses Keras 3's hard_sigmoid (relu6(x + 3) / 6), which a Keras 2 .h5 file "
+                    + "cannot name (its hard_sigmoid is 0.2·x + 0.5); save it as .keras")
+        default: return activation.rawValue
         }
-        return activation.rawValue
     }
 
     private static func initializer(_ initializer: Initializer, layer: any Layer) throws -> [String: Any] {

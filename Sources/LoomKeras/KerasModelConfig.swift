@@ -83,6 +83,19 @@ struct KerasModelConfig {
     /// The Keras 3 config of a built model (the JSON of `to_json()` and of `config.json`,
     /// which also holds a compiled model's `compile_config` when `compiled`).
     static func json(of model: Sequential, compiled: Bool = false) throws -> Data {
+        do {
+            return KerasOptimizerConfig.floatsUnmarked(
+                try JSONSerialization.data(withJSONObject: try object(of: model, compiled: compiled), options: [.sortedKeys]))
+        } catch let problem as KerasConfigProblem {
+            throw problem
+        } catch {
+            throw KerasConfigProblem(message: "cannot write the config as JSON: \(error)")
+        }
+    }
+
+    /// The config of `json(of:compiled:)` as JSON objects; `keras2` names activations as
+    /// Keras 2 does (`KerasLayerEncoder`).
+    static func object(of model: Sequential, compiled: Bool = false, keras2: Bool = false) throws -> [String: Any] {
         guard let input = model.inputShape, model.isBuilt else {
             throw KerasConfigProblem(message: "model '\(model.name)' is not built; give it an Input and build it first")
         }
@@ -100,7 +113,7 @@ struct KerasModelConfig {
         ]
         var layerInput = input
         for (layer, output) in zip(model.layers, model.layerOutputShapes) {
-            layers.append(try KerasLayerEncoder.serialize(layer, buildInputShape: [batch] + layerInput))
+            layers.append(try KerasLayerEncoder.serialize(layer, buildInputShape: [batch] + layerInput, keras2: keras2))
             layerInput = output
         }
         var top: [String: Any] = [
@@ -113,11 +126,7 @@ struct KerasModelConfig {
         {
             top["compile_config"] = compile
         }
-        do {
-            return KerasOptimizerConfig.floatsUnmarked(try JSONSerialization.data(withJSONObject: top, options: [.sortedKeys]))
-        } catch {
-            throw KerasConfigProblem(message: "cannot write the config as JSON: \(error)")
-        }
+        return top
     }
 
     /// Refuses the layer names Keras refuses to load: two layers of the model with one name,

@@ -134,7 +134,9 @@ enum KerasModelFile {
     /// leaves any file already there as it was, and the next save cleans up after a kill.
     static func write(_ model: Sequential, to url: URL) throws {
         guard let format = KerasFileName(url) else {
-            throw KerasFileError(file: url.path, "cannot tell the format: name it .keras (model), .weights.h5 (weights) or .json (config)")
+            throw KerasFileError(
+                file: url.path,
+                "cannot tell the format: name it .keras (model), .weights.h5 (weights), .h5 (Keras 2 model) or .json (config)")
         }
         try KerasFileError.naming(url.path) { try KerasModelConfig.checkNames(of: model) }
         let output: OutputFile
@@ -154,6 +156,12 @@ enum KerasModelFile {
                 try KerasFileError.naming(url.path) {
                     let file = try HDF5File(path: staged.path, mode: .create)
                     try KerasWeightsFile.save(model, to: file)
+                    try file.close()
+                }
+            case .legacyH5:
+                try KerasFileError.naming(url.path) {
+                    let file = try HDF5File(path: staged.path, mode: .create)
+                    try LegacyKerasFile.save(model, to: file)
                     try file.close()
                 }
             case .keras:
@@ -204,8 +212,9 @@ enum KerasModelFile {
 
 /// The formats `Sequential.save(to:)` writes, by the file name's ending.
 public enum KerasFileName: Sendable {
-    /// `keras`: a Keras 3 archive (config and weights); `weights`: `.weights.h5`, weights only; `json`: the config.
-    case keras, weights, json
+    /// `keras`: a Keras 3 archive (config and weights); `weights`: `.weights.h5`, weights only;
+    /// `legacyH5`: `.h5`, Keras 2's whole model (`LegacyKerasFile`); `json`: the config.
+    case keras, weights, legacyH5, json
 
     /// The format a file name asks for; nil when its ending names none.
     public init?(_ url: URL) {
@@ -214,6 +223,8 @@ public enum KerasFileName: Sendable {
             self = .keras
         } else if name.hasSuffix(".weights.h5") {
             self = .weights
+        } else if name.hasSuffix(".h5") {
+            self = .legacyH5
         } else if name.hasSuffix(".json") {
             self = .json
         } else {

@@ -9,7 +9,8 @@ struct Convert: ParsableCommand {
         abstract: "Convert a Keras model between formats.",
         discussion: """
             Reads .keras (Keras 3), .h5 (Keras 2 whole model) or .json (config, with --weights); \
-            writes by OUTPUT's name: .keras (model), .weights.h5 (weights) or .json (config).
+            writes by OUTPUT's name: .keras (model), .weights.h5 (weights), .h5 (Keras 2 model, which Keras 3 and \
+            tf.keras 2 load) or .json (config).
             """)
 
     @OptionGroup var loggingOptions: LoggingOptions
@@ -17,7 +18,7 @@ struct Convert: ParsableCommand {
     @Argument(help: "The model to read.")
     var input: String
 
-    @Argument(help: "The file to write: .keras, .weights.h5 or .json.")
+    @Argument(help: "The file to write: .keras, .weights.h5, .h5 or .json.")
     var output: String
 
     @Option(help: "Weights to load into the input model first (.weights.h5, Keras 2 .h5 or .keras).")

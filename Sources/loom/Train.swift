@@ -3,6 +3,7 @@ import Foundation
 import Loom
 import LoomHDF5
 import LoomKeras
+import LoomTensorBoard
 
 /// `loom train`: fits a preset model to an HDF5 dataset. With no arguments it trains the
 /// default model on the bundled sunspot series and compares it with a naive forecast.
@@ -67,7 +68,7 @@ struct Train: ParsableCommand {
     )
     var fixedShards: Int?
 
-    @Option(help: "Write the trained model for Keras: .keras (model), .weights.h5 (weights) or .json (config).")
+    @Option(help: "Write the trained model for Keras: .keras (model), .weights.h5 (weights), .h5 (Keras 2 model) or .json (config).")
     var save: String?
 
     @Option(help: "Write the per-epoch losses and metrics to this CSV file (again after every epoch).")
@@ -78,6 +79,9 @@ struct Train: ParsableCommand {
 
     @Option(help: "Write TensorBoard event files into DIR/train and DIR/validation after every epoch (created if missing).")
     var tensorboard: String?
+
+    @Option(help: "With --tensorboard: weight histograms every N epochs (0: none; Keras's histogram_freq).")
+    var histogramFrequency = 1
 
     @Flag(help: "Print nothing while training (--verbose 0).")
     var quiet = false
@@ -114,6 +118,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more") }
+        guard histogramFrequency >= 0 else { throw ValidationError("--histogram-frequency must be 0 or more, got \(histogramFrequency)") }
         guard (0...2).contains(verbose ?? 0) else { throw ValidationError("--verbose must be 0, 1 or 2, got \(verbose!)") }
         if quiet && verbose ?? 0 > 0 { throw ValidationError("--quiet and --verbose \(verbose!) contradict each other; give one") }
         guard (1...(1 << 20)).contains(accumulate) else {
@@ -168,8 +173,7 @@ struct Train: ParsableCommand {
         }
         if let save, KerasFileName(URL(fileURLWithPath: save)) == nil {
             throw ValidationError(
-                "--save \(save): name it .keras (model), .weights.h5 (weights) or .json (config); "
-                    + "Loom does not write Keras 2 .h5 files")
+                "--save \(save): name it .keras (model), .weights.h5 (weights), .h5 (Keras 2 model) or .json (config)")
         }
     }
 
@@ -224,7 +228,7 @@ struct Train: ParsableCommand {
                 try save.map { try OutputFile($0, role: "--save", inputs: inputs) },
                 try history.map { try OutputFile($0, role: "--history", inputs: inputs) },
                 try plot.map { try OutputFile($0, role: "--plot", inputs: inputs) },
-                try tensorboard.map { try TensorBoard(logDir: $0) }
+                try tensorboard.map { try TensorBoard(logDir: $0, histogramFrequency: histogramFrequency) }
             )
             let outputs = [targets.0, targets.1, targets.2].compactMap { $0 }
             try OutputFile.checkDistinct(outputs)
@@ -342,7 +346,7 @@ struct Train: ParsableCommand {
         "--epochs", "--save", "--history", "--plot", "--quiet", "--verbose", "--log-level", "--resume", "--checkpoint-dir",
         "--checkpoint-every", "--keep",
         "--data",
-        "--blas-threads", "--allow-external-data", "--tensorboard",
+        "--blas-threads", "--allow-external-data", "--tensorboard", "--histogram-frequency",
     ]
 
     /// The --checkpoint-dir callback: takes the folder (rank 0), refuses one holding an

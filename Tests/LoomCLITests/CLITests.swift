@@ -193,8 +193,8 @@ final class CLITests: XCTestCase {
             let refused = try loom(train + ["--lr=\(lr)"], expect: 64)
             XCTAssertTrue(refused.err.hasPrefix("Error: --lr must be a positive finite number"), refused.err)
         }
-        let h5 = try loom(train + ["--save", folder.path("model.h5")], expect: 64)
-        XCTAssertTrue(h5.err.contains("name it .keras (model), .weights.h5 (weights) or .json (config)"), h5.err)
+        let h5 = try loom(train + ["--save", folder.path("model.hdf5")], expect: 64)
+        XCTAssertTrue(h5.err.contains("name it .keras (model), .weights.h5 (weights), .h5 (Keras 2 model) or .json (config)"), h5.err)
         XCTAssertEqual(h5.out, "")
         let missing = try loom(train + ["--save", folder.path("typo/model.keras")], expect: 1)
         XCTAssertEqual(missing.err, "Error: --save: the folder \(folder.path("typo")) does not exist (Loom creates no folders)\n")

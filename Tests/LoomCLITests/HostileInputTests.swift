@@ -231,12 +231,11 @@ extension CLITests {
     /// the first epoch, and no folder is created.
     func testCase10UnwritableSavesAreRefusedBeforeTraining() throws {
         let (data, _) = try dataAndModel()
-        let h5 = folder.path("model.h5")
+        let h5 = folder.path("model.hdf5")
         try Data("an old model".utf8).write(to: URL(fileURLWithPath: h5))
         try refused(
             ["train", "--data", data, "--epochs", "50", "--units", "4", "--save", h5], status: 64,
-            message: "--save \(h5): name it .keras (model), .weights.h5 (weights) or .json (config); Loom does not write Keras 2 "
-                + ".h5 files")
+            message: "--save \(h5): name it .keras (model), .weights.h5 (weights), .h5 (Keras 2 model) or .json (config)")
         try refused(
             ["train", "--data", data, "--epochs", "50", "--units", "4", "--save", folder.path("typo/model.keras")], status: 1,
             message: "--save: the folder \(folder.path("typo")) does not exist (Loom creates no folders)")

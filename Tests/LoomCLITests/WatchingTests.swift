@@ -73,6 +73,27 @@ extension CLITests {
         XCTAssertEqual(refused.out, "")
     }
 
+    /// A resumed run starts a second event file in each run's folder whose events begin with
+    /// a session start at the epoch it resumes (TensorBoard then drops what the first run
+    /// wrote after its checkpoint).
+    func testAResumedRunStartsANewTensorBoardSession() throws {
+        let data = folder.path("series.h5"), logs = folder.path("logs"), checkpoints = folder.path("checkpoints")
+        try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
+        let train = ["train", "--data", data, "--units", "4", "--quiet", "--tensorboard", logs, "--checkpoint-dir", checkpoints]
+        try loom(train + ["--epochs", "2"])
+        try loom(train + ["--epochs", "3", "--resume"])
+        let files = try FileManager.default.contentsOfDirectory(atPath: logs + "/train").sorted()
+        XCTAssertEqual(files.count, 2)
+        let contents = try files.map { [UInt8](try Data(contentsOf: URL(fileURLWithPath: logs + "/train/" + $0))) }
+        // Event { step: 2 (field 2), session_log (field 7): { status: START (field 1 = 1) } }.
+        let sessionStart: [UInt8] = [0x10, 0x02, 0x3A, 0x02, 0x08, 0x01]
+        func holds(_ bytes: [UInt8], _ part: [UInt8]) -> Bool {
+            bytes.count >= part.count && (0...(bytes.count - part.count)).contains { Array(bytes[$0..<($0 + part.count)]) == part }
+        }
+        XCTAssertFalse(contents.contains { holds($0, [0x3A, 0x02, 0x08, 0x01]) && !holds($0, sessionStart) })
+        XCTAssertEqual(contents.map { holds($0, sessionStart) }.filter { $0 }.count, 1, "only the resumed run's file")
+    }
+
     /// `loom bench --workers 2,1`: speedups are against the fewest workers, however listed, and
     /// the plot has tick labels and a legend for both lines.
     func testBenchMeasuresAgainstTheFewestWorkersAndLabelsItsPlot() throws {

@@ -15,10 +15,27 @@ final class KerasRoundTripTests: XCTestCase {
     private func file(_ name: String) -> URL { folder.url.appendingPathComponent(name) }
 
     /// Every fixture model, saved in each format and read back, predicts exactly as before.
+    /// With `LOOM_KERAS_EXPORT=DIR` the Keras 2 `.h5` files are also written to DIR, for
+    /// `Fixtures/check_loom_saved.py DIR/NAME.h5 Fixtures/NAME.expected.json --tf-keras` to
+    /// load them in Keras 3 and tf.keras 2 (hard_sigmoid: `hard_sigmoid.tf2.expected.json`, in
+    /// tf.keras 2 only, since Keras 3 reads `hard_sigmoid` as its own).
     func testEveryArchitectureSurvivesEveryFormat() throws {
-        for name in KerasModelTests.models where name != "hard_sigmoid" {
+        let export = ProcessInfo.processInfo.environment["LOOM_KERAS_EXPORT"].map { URL(fileURLWithPath: $0) }
+        for name in KerasModelTests.models {
             let model = try Sequential(kerasModel: fixture("\(name).tf2.h5"))
-            let expected = try ExpectedPredictions.named(name)
+            // The tf2 files compute Keras 2's hard_sigmoid, so Keras 2's outputs.
+            let expected = try ExpectedPredictions.named(name == "hard_sigmoid" ? "hard_sigmoid.tf2" : name)
+            try model.save(to: file("\(name).h5"))
+            if let export { try model.save(to: export.appendingPathComponent("\(name).h5")) }
+            let legacy = try Sequential(kerasModel: file("\(name).h5"))
+            try assertPredicts(legacy, like: expected, "\(name): Loom's Keras 2 .h5")
+            XCTAssertEqual(try legacy.weights(), try model.weights(), name)
+            XCTAssertEqual(legacy.layers.map(\.name), model.layers.map(\.name), name)
+            // Keras 3 has no hard_sigmoid of Keras 2's definition: that model has only the .h5.
+            guard name != "hard_sigmoid" else {
+                XCTAssertTrue(message { try model.save(to: file("\(name).keras")) }.contains("which Keras 3 does not have"))
+                continue
+            }
             try model.save(to: file("\(name).keras"))
             try model.save(to: file("\(name).json"))
             XCTAssertEqual(try model.kerasJSON(), try String(contentsOf: file("\(name).json"), encoding: .utf8), name)
@@ -28,6 +45,49 @@ final class KerasRoundTripTests: XCTestCase {
             try assertPredicts(split, like: expected, "\(name): Loom's .json + .weights.h5")
             XCTAssertEqual(try split.weights(), try model.weights(), name)
         }
+    }
+
+    /// A Keras 2 `.h5` as tf.keras writes it: the config with `batch_input_shape`, every layer
+    /// in `layer_names`, each weight named `layer/cell/kernel:0`; Keras 3's hard_sigmoid, which
+    /// the format cannot name, is refused.
+    func testKeras2FileLayout() throws {
+        let model = Sequential(name: "mine", seed: 2) {
+            Input(shape: [5, 2]); Bidirectional(LSTM(3, returnSequences: true), name: "both"); GRU(2, name: "gate")
+            Dropout(0.1); Dense(1, name: "out")
+        }
+        try model.build()
+        let url = file("m.h5")
+        try model.save(to: url)
+        let h5 = try HDF5File(path: url.path)
+        XCTAssertEqual(try h5.stringsAttribute("layer_names", on: "model_weights"), ["both", "gate", "dropout", "out"])
+        XCTAssertEqual(
+            try h5.stringsAttribute("weight_names", on: "model_weights/both"),
+            ["forward_lstm", "backward_lstm"].flatMap { direction in
+                ["kernel", "recurrent_kernel", "bias"].map { "both/\(direction)/lstm_cell/\($0):0" }
+            })
+        XCTAssertEqual(try h5.stringsAttribute("weight_names", on: "model_weights/dropout"), [])
+        XCTAssertEqual(try h5.info(of: "model_weights/gate/gate/gru_cell/bias:0").shape, [2, 6])
+        XCTAssertEqual(try h5.stringAttribute("keras_version"), "2.15.0")
+        let config = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(try XCTUnwrap(h5.stringAttribute("model_config")).utf8)) as? [String: Any])
+        let layers = try XCTUnwrap((config["config"] as? [String: Any])?["layers"] as? [[String: Any]])
+        XCTAssertEqual(layers.map { $0["class_name"] as? String }, ["InputLayer", "Bidirectional", "GRU", "Dropout", "Dense"])
+        XCTAssertNotNil((layers[0]["config"] as? [String: Any])?["batch_input_shape"])
+        XCTAssertNil(layers[2]["module"], "a top-level layer in tf.keras's form")
+        let inner = try XCTUnwrap((layers[1]["config"] as? [String: Any])?["layer"] as? [String: Any])
+        XCTAssertEqual(inner["module"] as? String, "keras.layers", "Keras 3 reads a wrapped layer by its module")
+        try h5.close()
+        let loaded = try Sequential(kerasModel: url)
+        XCTAssertEqual(loaded.layers.map(\.name), ["both", "gate", "dropout", "out"])
+        XCTAssertEqual(try loaded.weights(), try model.weights())
+
+        let keras3 = Sequential {
+            Input(shape: [3, 2]); LSTM(2, recurrentActivation: .hardSigmoid)
+        }
+        try keras3.build()
+        XCTAssertTrue(
+            message { try keras3.save(to: file("k3.h5")) }.hasSuffix("cannot name (its hard_sigmoid is 0.2·x + 0.5); save it as .keras"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file("k3.h5").path))
     }
 
     func testKerasArchiveLayout() throws {
@@ -137,7 +197,7 @@ final class KerasRoundTripTests: XCTestCase {
         try Data("old".utf8).write(to: url)
         XCTAssertTrue(
             message { try model.save(to: url) }.hasSuffix(
-                "LSTM 'lstm' uses Keras 2's hard_sigmoid (0.2·x + 0.5), which Keras 3 does not have"))
+                "LSTM 'lstm' uses Keras 2's hard_sigmoid (0.2·x + 0.5), which Keras 3 does not have (a Keras 2 .h5 file keeps it)"))
         XCTAssertEqual(try Data(contentsOf: url), Data("old".utf8))
         let good = Sequential(seed: 1) {
             Input(shape: [3, 2]); LSTM(2); Dense(1)
@@ -148,7 +208,7 @@ final class KerasRoundTripTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0.hasPrefix(".") }, [])
         XCTAssertTrue(
             message { try model.save(to: file("m.txt")) }.hasSuffix(
-                "cannot tell the format: name it .keras (model), .weights.h5 (weights) or .json (config)"))
+                "cannot tell the format: name it .keras (model), .weights.h5 (weights), .h5 (Keras 2 model) or .json (config)"))
         let missing = folder.url.appendingPathComponent("typo")
         XCTAssertEqual(
             message { try good.save(to: missing.appendingPathComponent("m.keras")) },

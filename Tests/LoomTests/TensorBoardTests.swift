@@ -3,6 +3,7 @@ import TestSupport
 import XCTest
 
 @testable import Loom
+@testable import LoomTensorBoard
 
 /// TensorBoard event files as TensorFlow writes them: TFRecord frames whose masked CRC-32Cs
 /// check, a first `file_version` event, then one event per epoch with Keras 3's tags in the
@@ -102,6 +103,49 @@ final class TensorBoardTests: XCTestCase {
         let validation = try scalars(in: logs.appendingPathComponent("validation"))
         XCTAssertEqual(validation.map { $0.values["epoch_loss"]! }, history["val_loss"].map(Float.init))
         XCTAssertEqual(Set(validation[0].values.keys), ["epoch_loss", "epoch_mae"])
+    }
+
+    /// `histogramFrequency` n writes every n epochs a histogram of each weight: its count, sum,
+    /// extremes and buckets (counts adding up to the weight's size) are the weight's.
+    func testWeightHistogramsEveryNEpochs() throws {
+        let (x, y) = sineData(samples: 12, timesteps: 4, seed: 5)
+        let model = Sequential(seed: 4) {
+            Input(shape: [4, 1]); LSTM(3, name: "memory"); Dense(1, name: "out")
+        }
+        try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+        let logs = folder.url.appendingPathComponent("runs")
+        try model.fit(
+            x: x, y: y, epochs: 3, batchSize: 4, verbose: 0, callbacks: [try TensorBoard(logDir: logs.path, histogramFrequency: 2)])
+        let run = logs.appendingPathComponent("train")
+        let file = try FileManager.default.contentsOfDirectory(atPath: run.path)[0]
+        var histograms: [(step: Int, tag: String, fields: [(Int, Any)])] = []
+        for event in try records(run.appendingPathComponent(file)).map(fields) {
+            let step = Int(event.first { $0.0 == 2 }?.1 as? UInt64 ?? 0)
+            for case (5, let summary as [UInt8]) in event {
+                for case (1, let value as [UInt8]) in fields(summary) {
+                    let parts = fields(value)
+                    guard let histo = parts.first(where: { $0.0 == 5 })?.1 as? [UInt8] else { continue }
+                    histograms.append((step, String(decoding: parts.first { $0.0 == 1 }!.1 as! [UInt8], as: UTF8.self), fields(histo)))
+                }
+            }
+        }
+        let tags = ["memory/kernel", "memory/recurrent_kernel", "memory/bias", "out/kernel", "out/bias"].map { $0 + "/histogram" }
+        XCTAssertEqual(histograms.map(\.step), [0, 0, 0, 0, 0, 2, 2, 2, 2, 2])
+        XCTAssertEqual(histograms.map(\.tag), tags + tags)
+        let weights = try model.weights()
+        for (histogram, weight) in zip(histograms.suffix(5), weights) {
+            func double(_ field: Int) -> Double { Double(bitPattern: histogram.fields.first { $0.0 == field }?.1 as? UInt64 ?? 0) }
+            XCTAssertEqual(double(3), Double(weight.scalars.count), histogram.tag)
+            XCTAssertEqual(double(1), Double(weight.scalars.min()!), histogram.tag)
+            XCTAssertEqual(double(2), Double(weight.scalars.max()!), histogram.tag)
+            XCTAssertEqual(double(4), weight.scalars.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-9, histogram.tag)
+            let packed = try XCTUnwrap(histogram.fields.first { $0.0 == 7 }?.1 as? [UInt8])
+            let counts = stride(from: 0, to: packed.count, by: 8).map { offset in
+                Double(bitPattern: packed[offset..<(offset + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            }
+            XCTAssertEqual(counts.count, 30)
+            XCTAssertEqual(counts.reduce(0, +), Double(weight.scalars.count), histogram.tag)
+        }
     }
 
     func testAPathThatIsAFileIsRefusedBeforeTraining() throws {

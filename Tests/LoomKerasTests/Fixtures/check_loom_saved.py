@@ -2,10 +2,11 @@
 """Check that Keras 3 reads a model file written by Loom and predicts like it.
 
 Usage:
-    python check_loom_saved.py MODEL.keras EXPECTED.json [WEIGHTS.weights.h5]
+    python check_loom_saved.py MODEL.keras|MODEL.h5 EXPECTED.json [WEIGHTS.weights.h5] [--tf-keras]
 
-MODEL.keras    a `.keras` file written by Loom; loaded with
-               `keras.models.load_model`.
+MODEL          a `.keras` file, or a Keras 2 `.h5`, written by Loom; loaded with
+               `keras.models.load_model` (and, with --tf-keras, a `.h5` also with
+               tf.keras 2's, from the tf_keras package).
 EXPECTED.json  {"inputs":  [{"shape": [...], "data": [flat floats]}, ...],
                 "outputs": [{"shape": [...], "data": [flat floats]}, ...]}
                (the format of the *.expected.json fixtures). Each input is one
@@ -88,6 +89,8 @@ def first_line(e):
 
 
 def main(argv):
+    tf_keras = "--tf-keras" in argv
+    argv = [a for a in argv if a != "--tf-keras"]
     if len(argv) not in (3, 4):
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
@@ -103,6 +106,15 @@ def main(argv):
     print(f"ok   load_model({model_path}): {type(model).__name__}, "
           f"{len(model.layers)} layers, {model.count_params()} params")
     ok = check(os.path.basename(model_path), model, xs, ys)
+    if tf_keras:
+        import tf_keras as keras2
+        try:
+            old = keras2.models.load_model(model_path)
+        except Exception as e:
+            print(f"FAIL tf_keras load_model({model_path}): {first_line(e)}")
+            return 1
+        print(f"ok   tf_keras load_model({model_path}): {len(old.layers)} layers")
+        ok = check("tf_keras " + os.path.basename(model_path), old, xs, ys) and ok
 
     if weights_path is not None:
         try:

@@ -1,25 +1,37 @@
 import Foundation
+import Loom
 
-/// Keras's `TensorBoard` callback (scalars, `update_freq="epoch"`): after every epoch, the
-/// training values (`epoch_loss`, `epoch_<metric>`, `epoch_learning_rate`) go to an event file
-/// in `<logDir>/train` and the validation values (`epoch_loss`, … of `val_` keys) to one in
-/// `<logDir>/validation`, at step = the epoch (from 0), as Keras 3 writes them; with
-/// `updateFrequency` n, also `batch_loss` (and metrics) every n updates in `train`.
-/// `tensorboard --logdir <logDir>` shows both runs' curves while training goes on.
+/// Keras's `TensorBoard` callback: after every epoch, the training values (`epoch_loss`,
+/// `epoch_<metric>`, `epoch_learning_rate`) go to an event file in `<logDir>/train` and the
+/// validation values (`epoch_loss`, … of `val_` keys) to one in `<logDir>/validation`, at
+/// step = the epoch (from 0), as Keras 3 writes them; with `updateFrequency` n, also
+/// `batch_loss` (and metrics) every n updates in `train`; with `histogramFrequency` n, every
+/// n epochs a histogram of each weight (`<layer>/<weight>/histogram`, as Keras's
+/// `histogram_freq`). A resumed run (`BackupAndRestore`) starts new event files with a
+/// session start at the epoch it resumes, so TensorBoard drops what the killed run wrote
+/// after its checkpoint. `tensorboard --logdir <logDir>` shows both runs' curves while
+/// training goes on.
 public final class TensorBoard: Callback {
     /// The folder of the runs (created when missing).
     public let logDir: URL
     /// Updates between two batch-level scalars; nil: epochs only (Keras's default).
     public let updateFrequency: Int?
+    /// Epochs between two sets of weight histograms; 0: none (Keras's default).
+    public let histogramFrequency: Int
     private var train: EventFileWriter?
     private var validation: EventFileWriter?
+    private var sessionStarted = false
 
     /// A callback writing under `logDir` (refused now when it is a file; made when training
     /// begins).
-    public init(logDir: String, updateFrequency: Int? = nil) throws {
+    public init(logDir: String, updateFrequency: Int? = nil, histogramFrequency: Int = 0) throws {
         if let updateFrequency, updateFrequency < 1 {
             throw LoomError.invalidArgument("TensorBoard: updateFrequency must be at least 1, got \(updateFrequency)")
         }
+        guard histogramFrequency >= 0 else {
+            throw LoomError.invalidArgument("TensorBoard: histogramFrequency must be 0 or more, got \(histogramFrequency)")
+        }
+        self.histogramFrequency = histogramFrequency
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: logDir, isDirectory: &isFolder), !isFolder.boolValue {
             throw LoomError.invalidArgument("TensorBoard: '\(logDir)' exists and is not a folder")
@@ -32,6 +44,16 @@ public final class TensorBoard: Callback {
     public func onTrainBegin(_ run: TrainingRun) throws {
         train = try EventFileWriter(folder: logDir.appendingPathComponent("train"))
         validation = try EventFileWriter(folder: logDir.appendingPathComponent("validation"))
+        sessionStarted = false
+    }
+
+    /// Marks a resumed run's start (known once the checkpoint is restored, before its first epoch).
+    public func onEpochBegin(_ epoch: Int, run: TrainingRun) throws {
+        guard !sessionStarted else { return }
+        sessionStarted = true
+        guard run.epoch > 0 || run.batch > 0 else { return }
+        try train?.writeSessionStart(step: run.epoch)
+        try validation?.writeSessionStart(step: run.epoch)
     }
 
     /// Every `updateFrequency` updates, the batch's loss and metrics.
@@ -47,6 +69,10 @@ public final class TensorBoard: Callback {
             scalars: sorted.filter { !$0.key.hasPrefix("val_") }.map { ("epoch_" + $0.key, $0.value) }, step: epoch)
         let validated = sorted.filter { $0.key.hasPrefix("val_") }.map { ("epoch_" + $0.key.dropFirst(4), $0.value) }
         if !validated.isEmpty { try validation?.write(scalars: validated, step: epoch) }
+        if histogramFrequency > 0, epoch % histogramFrequency == 0 {
+            let specs = run.model.layers.flatMap { layer in layer.parameterSpecs.map { "\(layer.name)/\($0.name)/histogram" } }
+            try train?.write(histograms: zip(specs, try run.model.weights()).map { ($0, $1.scalars) }, step: epoch)
+        }
     }
 
     /// Closes the files.
