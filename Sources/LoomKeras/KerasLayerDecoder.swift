@@ -74,7 +74,8 @@ struct KerasLayerDecoder {
                 common.units, activation: common.activation,
                 recurrentActivation: try activation(&config, "recurrent_activation", default: .sigmoid),
                 useBias: common.useBias, returnSequences: common.returnSequences, goBackwards: common.goBackwards,
-                stateful: common.stateful, kernelInitializer: common.kernelInitializer,
+                stateful: common.stateful, dropout: try config.float("dropout", default: 0),
+                recurrentDropout: try config.float("recurrent_dropout", default: 0), kernelInitializer: common.kernelInitializer,
                 recurrentInitializer: common.recurrentInitializer, biasInitializer: common.biasInitializer, name: name)
             gru.zeroOutputForMask = common.zeroOutputForMask
             return gru
@@ -84,6 +85,7 @@ struct KerasLayerDecoder {
             let rnn = SimpleRNN(
                 common.units, activation: common.activation, useBias: common.useBias,
                 returnSequences: common.returnSequences, goBackwards: common.goBackwards, stateful: common.stateful,
+                dropout: try config.float("dropout", default: 0), recurrentDropout: try config.float("recurrent_dropout", default: 0),
                 kernelInitializer: common.kernelInitializer, recurrentInitializer: common.recurrentInitializer,
                 biasInitializer: common.biasInitializer, name: name)
             rnn.zeroOutputForMask = common.zeroOutputForMask
@@ -151,11 +153,9 @@ struct KerasLayerDecoder {
         return Bidirectional(inner, mergeMode: mergeMode, name: name)
     }
 
-    /// The options LSTM has and GRU and SimpleRNN do not in Loom, refused unless at their defaults.
+    /// The option LSTM has and GRU and SimpleRNN do not in Loom, refused unless at its default.
     private func lstmOnlyOptions(_ config: inout LayerConfig) throws {
         try config.require("return_state", is: false, explaining: "Loom keeps the final state of LSTM only")
-        try config.require("dropout", is: 0.0, explaining: "Loom has input dropout on LSTM only")
-        try config.require("recurrent_dropout", is: 0.0, explaining: "Loom has recurrent dropout on LSTM only")
     }
 
     private func padding(_ config: inout LayerConfig) throws -> Padding {

@@ -16,6 +16,10 @@ enum KerasLayerEncoder {
         return object
     }
 
+    /// The shortest decimal that reads back as `value` (0.2, not 0.20000000298023224), as
+    /// Keras writes a rate given in Python.
+    static func decimal(_ value: Float) -> Double { Double(String(value)) ?? Double(value) }
+
     /// `nil` as JSON null, for the batch dimension of a shape.
     static func json(_ dimension: Int?) -> Any { dimension.map { $0 as Any } ?? NSNull() }
 
@@ -37,8 +41,8 @@ enum KerasLayerEncoder {
             config["use_bias"] = lstm.useBias
             config["unit_forget_bias"] = lstm.unitForgetBias
             config["return_state"] = lstm.returnState
-            config["dropout"] = Double(lstm.dropout)
-            config["recurrent_dropout"] = Double(lstm.recurrentDropout)
+            config["dropout"] = decimal(lstm.dropout)
+            config["recurrent_dropout"] = decimal(lstm.recurrentDropout)
             try initializers([
                 ("kernel_initializer", lstm.kernelInitializer), ("recurrent_initializer", lstm.recurrentInitializer),
                 ("bias_initializer", lstm.biasInitializer),
@@ -49,6 +53,8 @@ enum KerasLayerEncoder {
             config["recurrent_activation"] = try activation(gru.recurrentActivation, layer: layer, keras2: keras2)
             config["use_bias"] = gru.useBias
             config["reset_after"] = true
+            config["dropout"] = decimal(gru.dropout)
+            config["recurrent_dropout"] = decimal(gru.recurrentDropout)
             try initializers([
                 ("kernel_initializer", gru.kernelInitializer), ("recurrent_initializer", gru.recurrentInitializer),
                 ("bias_initializer", gru.biasInitializer),
@@ -57,6 +63,8 @@ enum KerasLayerEncoder {
             config.merge(recurrentOptions(rnn), uniquingKeysWith: { $1 })
             config["activation"] = try activation(rnn.activation, layer: layer, keras2: keras2)
             config["use_bias"] = rnn.useBias
+            config["dropout"] = decimal(rnn.dropout)
+            config["recurrent_dropout"] = decimal(rnn.recurrentDropout)
             try initializers([
                 ("kernel_initializer", rnn.kernelInitializer), ("recurrent_initializer", rnn.recurrentInitializer),
                 ("bias_initializer", rnn.biasInitializer),
@@ -73,7 +81,7 @@ enum KerasLayerEncoder {
         case is Flatten:
             config["data_format"] = "channels_last"
         case let dropout as Dropout:
-            config["rate"] = Double(dropout.rate)
+            config["rate"] = decimal(dropout.rate)
             config["noise_shape"] = NSNull()
             config["seed"] = NSNull()
         case let embedding as Embedding:
@@ -98,7 +106,7 @@ enum KerasLayerEncoder {
             config["padding"] = pool.padding.rawValue
             config["data_format"] = "channels_last"
         case let masking as Masking:
-            config["mask_value"] = Double(masking.maskValue)
+            config["mask_value"] = decimal(masking.maskValue)
         default:
             throw noKerasEquivalent(layer)
         }
@@ -139,7 +147,7 @@ enum KerasLayerEncoder {
         case .zeros: (className, config) = ("Zeros", [:])
         case .ones: (className, config) = ("Ones", [:])
         case let .randomUniform(minimum, maximum):
-            (className, config) = ("RandomUniform", ["minval": Double(minimum), "maxval": Double(maximum), "seed": NSNull()])
+            (className, config) = ("RandomUniform", ["minval": decimal(minimum), "maxval": decimal(maximum), "seed": NSNull()])
         case .unitForgetBias:
             throw KerasConfigProblem(
                 message: "\(layer.typeName) '\(layer.name)': a unitForgetBias initializer is written as unit_forget_bias=True with zeros")

@@ -32,16 +32,11 @@ public struct Recurrence: Sendable, Equatable {
         self.recurrentDropout = recurrentDropout
     }
 
-    /// Refuses a layer count below one, a rate outside [0, 1), and dropout on a cell that
-    /// has none in Loom.
+    /// Refuses a layer count below one and a rate outside [0, 1).
     public func check() throws {
         if let layers, layers < 1 { throw LoomError.invalidArgument("the recurrent layers must be at least 1, got \(layers)") }
         for (rate, name) in [(dropout, "dropout"), (recurrentDropout, "recurrent dropout")] where !(0..<1).contains(rate) {
             throw LoomError.invalidArgument("the \(name) must be in [0, 1), got \(rate)")
-        }
-        if cell != .lstm && (dropout > 0 || recurrentDropout > 0) {
-            throw LoomError.invalidArgument(
-                "dropout and recurrent dropout are on LSTM layers only in Loom; \(cell.rawValue) layers have neither")
         }
     }
 
@@ -69,8 +64,10 @@ public struct Recurrence: Sendable, Equatable {
             LSTM(
                 units, returnSequences: returnSequences, stateful: stateful, dropout: dropout,
                 recurrentDropout: recurrentDropout)
-        case .gru: GRU(units, returnSequences: returnSequences, stateful: stateful)
-        case .simpleRNN: SimpleRNN(units, returnSequences: returnSequences, stateful: stateful)
+        case .gru:
+            GRU(units, returnSequences: returnSequences, stateful: stateful, dropout: dropout, recurrentDropout: recurrentDropout)
+        case .simpleRNN:
+            SimpleRNN(units, returnSequences: returnSequences, stateful: stateful, dropout: dropout, recurrentDropout: recurrentDropout)
         }
     }
 }

@@ -111,10 +111,10 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Recurrent layers stacked in the preset (default: its own, 4 for stacked, else 1; in the encoder and the decoder each).")
     var layers: Int?
 
-    @Option(help: "Fraction of each recurrent layer's inputs dropped while training (Keras's dropout; LSTM cells).")
+    @Option(help: "Fraction of each recurrent layer's inputs dropped while training (Keras's dropout).")
     var dropout: Float = 0
 
-    @Option(help: "Fraction of each recurrent layer's state dropped while training (Keras's recurrent_dropout; LSTM cells).")
+    @Option(help: "Fraction of each recurrent layer's state dropped while training (Keras's recurrent_dropout).")
     var recurrentDropout: Float = 0
 
     @Option(

@@ -37,6 +37,9 @@ extension CLITests {
         XCTAssertEqual(lstms.count, 3)
         XCTAssertEqual(lstms.map { $0.1["dropout"] as? Double }, [0.25, 0.25, 0.25])
         XCTAssertEqual(lstms.map { $0.1["recurrent_dropout"] as? Double }, [0.125, 0.125, 0.125])
+        try loom(common + ["--cell", "gru", "--dropout", "0.2", "--recurrent-dropout", "0.1"])
+        XCTAssertEqual(try savedLayers(config).first?.1["dropout"] as? Double, 0.2)
+        XCTAssertEqual(try savedLayers(config).first?.1["recurrent_dropout"] as? Double, 0.1)
         // The output activation follows the loss unless named.
         try loom(common + ["--loss", "binary_crossentropy"])
         XCTAssertEqual(try savedLayers(config).last?.1["activation"] as? String, "sigmoid")
@@ -44,7 +47,6 @@ extension CLITests {
         XCTAssertEqual(try savedLayers(config).last?.1["activation"] as? String, "tanh")
 
         for (options, message) in [
-            (["--cell", "gru", "--dropout", "0.2"], "dropout and recurrent dropout are on LSTM layers only"),
             (["--layers", "0"], "the recurrent layers must be at least 1"),
             (["--dropout", "1"], "the dropout must be in [0, 1)"),
             (["--output-activation", "swish"], "unknown activation 'swish'"),

@@ -90,6 +90,22 @@ final class KerasRoundTripTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: file("k3.h5").path))
     }
 
+    /// GRU's and SimpleRNN's `dropout` and `recurrent_dropout` are written and read back in
+    /// every format.
+    func testRecurrentDropoutOfEveryCellSurvivesSaving() throws {
+        let model = Sequential(seed: 3) {
+            Input(shape: [4, 2]); GRU(3, returnSequences: true, dropout: 0.25, recurrentDropout: 0.5)
+            SimpleRNN(2, dropout: 0.125, recurrentDropout: 0.375); Dense(1)
+        }
+        try model.build()
+        for name in ["d.keras", "d.h5", "d.json"] {
+            try model.save(to: file(name))
+            let loaded = try Sequential(kerasModel: file(name))
+            let gru = try XCTUnwrap(loaded.layers[0] as? GRU), rnn = try XCTUnwrap(loaded.layers[1] as? SimpleRNN)
+            XCTAssertEqual([gru.dropout, gru.recurrentDropout, rnn.dropout, rnn.recurrentDropout], [0.25, 0.5, 0.125, 0.375], name)
+        }
+    }
+
     func testKerasArchiveLayout() throws {
         let model = try Sequential(kerasModel: fixture("cnn_lstm.keras"))
         let url = file("m.keras")

@@ -207,6 +207,23 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients(model, x: x, y: y, lossInTraining: true) { lstm.seed(99) }
     }
 
+    /// GRU and SimpleRNN under dropout: the input mask and the state mask on the recurrent
+    /// projection (GRU's update gate keeps the whole state), with the padding skipped too.
+    func testGRUAndSimpleRNNDropoutBackpropagateThroughTheirMasks() throws {
+        let recurrent: [any RecurrentLayer] = [
+            GRU(3, returnSequences: true, dropout: 0.3, recurrentDropout: 0.4),
+            SimpleRNN(3, returnSequences: true, dropout: 0.3, recurrentDropout: 0.4),
+        ]
+        for (index, layer) in recurrent.enumerated() {
+            let model = try compiled(
+                Sequential(seed: 29 + UInt64(index)) {
+                    Input(shape: [4, 2]); Dense(3); layer; Flatten(); Dense(1)
+                }, loss: .meanSquaredError)
+            let x = randomTensor([3, 4, 2], seed: 76), y = randomTensor([3, 1], seed: 77)
+            try checkGradients(model, x: x, y: y, lossInTraining: true) { (layer as? any RandomizedLayer)?.seed(99) }
+        }
+    }
+
     func testEmbeddingIntoLSTM() throws {
         let model = try compiled(
             Sequential(seed: 28) {

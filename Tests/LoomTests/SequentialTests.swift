@@ -21,25 +21,33 @@ final class SequentialTests: XCTestCase {
         XCTAssertNotEqual(a.1, c.1)
     }
 
-    func testLSTMDropoutIsOffAtInferenceOnWhileTrainingAndSeeded() throws {
+    func testRecurrentDropoutIsOffAtInferenceOnWhileTrainingAndSeeded() throws {
         let (x, y) = sineData(samples: 32, timesteps: 6, seed: 2)
-        func model(dropout: Float) throws -> Sequential {
-            let model = Sequential(seed: 5) {
-                Input(shape: [6, 1]); LSTM(8, dropout: dropout, recurrentDropout: dropout); Dense(1)
+        for cell in ["lstm", "gru", "simple_rnn"] {
+            func model(dropout: Float) throws -> Sequential {
+                let recurrent: any Layer =
+                    switch cell {
+                    case "lstm": LSTM(8, dropout: dropout, recurrentDropout: dropout)
+                    case "gru": GRU(8, dropout: dropout, recurrentDropout: dropout)
+                    default: SimpleRNN(8, dropout: dropout, recurrentDropout: dropout)
+                    }
+                let model = Sequential(seed: 5) {
+                    Input(shape: [6, 1]); recurrent; Dense(1)
+                }
+                try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+                return model
             }
-            try model.compile(optimizer: Adam(), loss: .meanSquaredError)
-            return model
+            let (plain, dropped) = (try model(dropout: 0), try model(dropout: 0.5))
+            XCTAssertEqual(try dropped.predict(x).scalars, try plain.predict(x).scalars, cell)
+            XCTAssertNotEqual(try dropped.lossAndGradients(x: x, y: y).loss, try plain.lossAndGradients(x: x, y: y).loss, cell)
+            func trained(workers: Int) throws -> [Tensor] {
+                let model = try model(dropout: 0.5)
+                try model.fit(x: x, y: y, epochs: 2, batchSize: 8, verbose: 0, workers: workers)
+                return try model.weights()
+            }
+            XCTAssertEqual(try trained(workers: 1), try trained(workers: 1), cell)
+            XCTAssertEqual(try trained(workers: 2), try trained(workers: 2), cell)
         }
-        let (plain, dropped) = (try model(dropout: 0), try model(dropout: 0.5))
-        XCTAssertEqual(try dropped.predict(x).scalars, try plain.predict(x).scalars)
-        XCTAssertNotEqual(try dropped.lossAndGradients(x: x, y: y).loss, try plain.lossAndGradients(x: x, y: y).loss)
-        func trained(workers: Int) throws -> [Tensor] {
-            let model = try model(dropout: 0.5)
-            try model.fit(x: x, y: y, epochs: 2, batchSize: 8, verbose: 0, workers: workers)
-            return try model.weights()
-        }
-        XCTAssertEqual(try trained(workers: 1), try trained(workers: 1))
-        XCTAssertEqual(try trained(workers: 2), try trained(workers: 2))
     }
 
     func testFitLearnsASineContinuation() throws {

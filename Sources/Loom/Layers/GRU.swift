@@ -13,8 +13,11 @@
 ///     z = σ(xp_z + hp_z)   r = σ(xp_r + hp_r)   ĥ = act(xp_h + r ⊙ hp_h)
 ///     h' = z ⊙ h + (1 − z) ⊙ ĥ
 ///
-/// `goBackwards` and `stateful` behave as in `LSTM`.
-public final class GRU: RecurrentLayer, StateCarryingLayer {
+/// `goBackwards` and `stateful` behave as in `LSTM`. While training, `dropout` masks the
+/// inputs and `recurrentDropout` the state where it enters the recurrent projection,
+/// hp = (h ⊙ r)·U + b₁, one mask each a sequence (`RecurrentDropout`); the update
+/// z ⊙ h keeps the whole state, as in Keras.
+public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
     /// Empty until the model names it ("gru", "gru_1", ...), unless given to `init`.
     public var name: String
     /// "GRU", Keras's class name.
@@ -45,8 +48,16 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
         set { sequence.zeroOutputForMask = newValue }
     }
 
+    /// While training, the fraction of input features dropped (one mask per sequence).
+    public var dropout: Float { dropoutMasks.inputRate }
+    /// While training, the fraction of the state fed to the recurrent projection dropped.
+    public var recurrentDropout: Float { dropoutMasks.recurrentRate }
+
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
+    private var dropoutMasks: RecurrentDropout
+    private let maskedHidden = FloatBuffer()  // (T, B, U), h_{t-1} ⊙ r with recurrent dropout
+    private let maskedStateGradient = FloatBuffer()  // (B, U), dhp · Uᵀ before the state mask
     private let gates = FloatBuffer()  // (T, B, 3U): xp, then z, r, ĥ in place
     private let recurrentProjections = FloatBuffer()  // (T, B, 3U): hp = h_{t−1}·U + b₁
     private let inputGateGradients = FloatBuffer()  // (T, B, 3U): dL/dxp
@@ -60,9 +71,9 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
     /// A GRU of `units` with Keras's defaults (`reset_after=True`); `name` defaults to "gru", ... in model order.
     public init(
         _ units: Int, activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, useBias: Bool = true,
-        returnSequences: Bool = false, goBackwards: Bool = false, stateful: Bool = false,
-        kernelInitializer: Initializer = .glorotUniform, recurrentInitializer: Initializer = .orthogonal,
-        biasInitializer: Initializer = .zeros, name: String = ""
+        returnSequences: Bool = false, goBackwards: Bool = false, stateful: Bool = false, dropout: Float = 0,
+        recurrentDropout: Float = 0, kernelInitializer: Initializer = .glorotUniform,
+        recurrentInitializer: Initializer = .orthogonal, biasInitializer: Initializer = .zeros, name: String = ""
     ) {
         sequence = RecurrentSequence(
             units: units, returnSequences: returnSequences, goBackwards: goBackwards,
@@ -73,15 +84,17 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
         self.kernelInitializer = kernelInitializer
         self.recurrentInitializer = recurrentInitializer
         self.biasInitializer = biasInitializer
+        dropoutMasks = RecurrentDropout(inputRate: dropout, recurrentRate: recurrentDropout)
         self.name = name
     }
 
     /// Takes `(timesteps, features)` and returns `(units)`, or `(timesteps, units)` with `returnSequences`;
-    /// throws for a size that is not positive or a softmax activation.
+    /// throws for a size that is not positive, a softmax activation, or a dropout rate outside [0, 1).
     public func build(inputShape: [Int]) throws -> [Int] {
         guard activation != .softmax, recurrentActivation != .softmax else {
             throw LoomError.invalidArgument("GRU '\(name)': softmax is not an elementwise activation")
         }
+        try dropoutMasks.check(layer: "GRU '\(name)'")
         return try sequence.build(inputShape: inputShape, layer: "GRU '\(name)'")
     }
 
@@ -97,6 +110,11 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
     /// Zeroes the carried state of every batch size.
     public func resetStates() { sequence.stateStore.reset() }
+    func seed(_ seed: UInt64) { dropoutMasks.seed(seed) }
+    var randomState: [UInt64] {
+        get { dropoutMasks.generatorState }
+        set { dropoutMasks.generatorState = newValue }
+    }
     var stateStores: [RecurrentStateStore] { [sequence.stateStore] }
     var carriesState: Bool {
         get { sequence.carriesState }
@@ -124,6 +142,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
         let xp = gates.reserve(T * B * G), hp = recurrentProjections.reserve(T * B * G)
         _ = sequence.begin(x, batch: B)
         let h = sequence.hidden.pointer
+        let states = dropoutMasks.begin(sequence, batch: B, units: U, training: training, maskedStates: maskedHidden) ?? h
         // xp (T·B, 3U) = xT · W + b₀ for every step at once.
         weights.projectInputs(
             sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: xp,
@@ -137,7 +156,8 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
             } else {
                 hpt.update(repeating: 0, count: n * G)
             }
-            weights.addRecurrent(hPrev, rows: n, units: U, width: G, into: hpt)
+            dropoutMasks.maskStates(h, into: states, step: t, rows: n, batch: B, units: U)
+            weights.addRecurrent(states + t * B * U, rows: n, units: U, width: G, into: hpt)
             for r in 0..<n {
                 let g = xpt + r * G, p = hpt + r * G
                 for j in 0..<(2 * U) { g[j] += p[j] }
@@ -196,28 +216,35 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
                 }
             }
             weights.accumulateBiasGradient(inputGates: dxp + t * B * G, recurrentGates: dhp + t * B * G, rows: n, width: G)
-            if t > 0 {
+            if t > 0, let stateMask = dropoutMasks.recurrentMask {
+                // dh_{t−1} += (dhp · Uᵀ) ⊙ r: the state reached the projection masked, the update whole.
+                let product = maskedStateGradient.reserve(n * U)
+                weights.recurrentGradient(
+                    dhp + t * B * G, rows: n, units: U, width: G, transposed: transposed, into: product, accumulate: false)
+                for i in 0..<(n * U) { dh[i] += product[i] * stateMask[i] }
+            } else if t > 0 {
                 weights.recurrentGradient(dhp + t * B * G, rows: n, units: U, width: G, transposed: transposed, into: dh, accumulate: true)
             }
         }
         let F = sequence.features
         let x = sequence.activeRows(of: sequence.inputByTime.pointer, width: F, batch: B, into: packedInputs)
-        let states = sequence.activeRows(of: h, width: U, batch: B, into: packedStates)
+        let fed = dropoutMasks.recurrentMask == nil ? h : maskedHidden.pointer
+        let states = sequence.activeRows(of: fed, width: U, batch: B, into: packedStates)
         let inputGates = sequence.activeRows(of: dxp, width: G, batch: B, into: packedInputGates)
         let recurrentGates = sequence.activeRows(of: dhp, width: G, batch: B, into: packedRecurrentGates)
         weights.accumulateGradients(
             input: x.rows, states: states.rows, inputGates: inputGates.rows, recurrentGates: recurrentGates.rows,
             rows: x.count, features: F, units: U, width: G)
         guard needsInputGradient else { return nil }
-        return sequence.inputGradient(weights: weights, gates: dxp, batch: B, width: G)
+        return sequence.inputGradient(weights: weights, gates: dxp, batch: B, width: G, inputMask: dropoutMasks.inputMask)
     }
 
     /// A new layer of this configuration (no weights or state).
     private func configuredCopy(goBackwards: Bool, name: String) -> GRU {
         let copy = GRU(
             units, activation: activation, recurrentActivation: recurrentActivation, useBias: useBias,
-            returnSequences: returnSequences, goBackwards: goBackwards, stateful: stateful,
-            kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
+            returnSequences: returnSequences, goBackwards: goBackwards, stateful: stateful, dropout: dropout,
+            recurrentDropout: recurrentDropout, kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
             biasInitializer: biasInitializer, name: name)
         copy.zeroOutputForMask = zeroOutputForMask
         return copy
@@ -226,12 +253,14 @@ public final class GRU: RecurrentLayer, StateCarryingLayer {
     /// An unbuilt, unnamed copy of the configuration with `goBackwards` flipped.
     public func reversedCopy() -> any RecurrentLayer { configuredCopy(goBackwards: !goBackwards, name: "") }
 
-    /// A copy sharing the binding and carried state, with its own workspaces (step products in `SmallGemm`).
+    /// A copy sharing the binding and carried state, with its own workspaces and dropout masks
+    /// (step products in `SmallGemm`).
     public func makeRecurrentReplica() -> any RecurrentLayer {
         let copy = configuredCopy(goBackwards: goBackwards, name: name)
         copy.sequence = sequence.replica()
         copy.weights = weights
         copy.weights.stepProductsInSmallGemm = true
+        copy.dropoutMasks = dropoutMasks.replica()
         return copy
     }
 }

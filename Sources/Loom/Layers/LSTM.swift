@@ -189,13 +189,8 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         let act = cellActivations.reserve(T * B * U)
         let startsFromZero = sequence.begin(x, batch: B, cell: c)
         let h = sequence.hidden.pointer
-        dropoutMasks.begin(batch: B, features: sequence.features, units: U, training: training)
-        if let order = sequence.rowOrder { dropoutMasks.reorder(order, features: sequence.features, units: U) }
-        if let m = dropoutMasks.inputMask {
-            RecurrentDropout.apply(m, to: sequence.inputByTime.pointer, steps: T, rows: B, width: sequence.features)
-        }
         // The states the recurrent products read: h itself, or h ⊙ r under recurrent dropout.
-        let states = dropoutMasks.recurrentMask == nil ? h : maskedHidden.reserve(T * B * U)
+        let states = dropoutMasks.begin(sequence, batch: B, units: U, training: training, maskedStates: maskedHidden) ?? h
         // All input projections at once: z (T·B, 4U) = xT (T·B, F) · kernel (F, 4U); the
         // bias is added in the cell.
         weights.projectInputs(
@@ -203,9 +198,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
             addBias: false)
         for t in 0..<T {
             let zt = z + t * B * G, n = sequence.activeRows(t, batch: B)
-            if let r = dropoutMasks.recurrentMask {
-                for i in 0..<(n * U) { states[t * B * U + i] = h[t * B * U + i] * r[i] }
-            }
+            dropoutMasks.maskStates(h, into: states, step: t, rows: n, batch: B, units: U)
             if t > 0 || !startsFromZero {
                 // z_t (n, 4U) += h_{t-1} (n, U) · recurrent_kernel (U, 4U): one fused 4-gate GEMM.
                 weights.addRecurrent(states + t * B * U, rows: n, units: U, width: G, into: zt)

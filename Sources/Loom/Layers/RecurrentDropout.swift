@@ -48,6 +48,30 @@ final class RecurrentDropout {
         recurrentMask = training && recurrentRate > 0 ? draw(recurrentMaskBuffer, count: batch * units, rate: recurrentRate) : nil
     }
 
+    /// Starts a pass of the layer reading `sequence` (its inputs transposed by
+    /// `RecurrentSequence.begin`): draws the masks in the pass's row order, applies the input
+    /// mask to the time-major inputs, and returns the buffer for the states fed to the
+    /// recurrent product, `(T, B, units)` (nil without recurrent dropout: the states themselves).
+    func begin(
+        _ sequence: RecurrentSequence, batch: Int, units: Int, training: Bool, maskedStates: FloatBuffer
+    ) -> UnsafeMutablePointer<Float>? {
+        begin(batch: batch, features: sequence.features, units: units, training: training)
+        if let order = sequence.rowOrder { reorder(order, features: sequence.features, units: units) }
+        if let m = inputMask {
+            RecurrentDropout.apply(m, to: sequence.inputByTime.pointer, steps: sequence.timesteps, rows: batch, width: sequence.features)
+        }
+        return recurrentMask == nil ? nil : maskedStates.reserve(sequence.timesteps * batch * units)
+    }
+
+    /// Writes step `t`'s states fed to the recurrent product, h_{t−1} ⊙ r, for its `rows`
+    /// active rows, from the states `h` `(T + 1, batch, units)` into `states` `(T, batch,
+    /// units)`; nothing without recurrent dropout.
+    func maskStates(_ h: UnsafePointer<Float>, into states: UnsafeMutablePointer<Float>, step t: Int, rows: Int, batch: Int, units: Int) {
+        guard let r = recurrentMask else { return }
+        let offset = t * batch * units
+        for i in 0..<(rows * units) { states[offset + i] = h[offset + i] * r[i] }
+    }
+
     /// Puts the masks' rows in a pass's `order` (row i from batch row `order[i]`): drawn in
     /// the batch's order, they are read in the order of a pass that skips the padding.
     func reorder(_ order: [Int], features: Int, units: Int) {

@@ -2,9 +2,11 @@
 ///
 /// Per-sample input `(timesteps, features)`; output `(units)`, or `(timesteps, units)` with
 /// `returnSequences`. Parameters, in Keras's order: kernel `(features, units)`,
-/// recurrent_kernel `(units, units)`, bias `(units)`. `goBackwards` and `stateful` behave as
-/// in `LSTM` (time-major computation, state per batch size, shared with replicas).
-public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
+/// recurrent_kernel `(units, units)`, bias `(units)`. `goBackwards`, `stateful`, `dropout` and
+/// `recurrentDropout` behave as in `LSTM` (time-major computation, state per batch size, shared
+/// with replicas; while training, one input mask and one state mask a sequence,
+/// `RecurrentDropout`, the state mask on `h_{t−1}` where it enters the recurrent product).
+public final class SimpleRNN: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
     /// Empty until the model names it ("simple_rnn", "simple_rnn_1", ...), unless given to `init`.
     public var name: String
     /// "SimpleRNN", Keras's class name.
@@ -33,9 +35,16 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
         set { sequence.zeroOutputForMask = newValue }
     }
 
+    /// While training, the fraction of input features dropped (one mask per sequence).
+    public var dropout: Float { dropoutMasks.inputRate }
+    /// While training, the fraction of the state fed to the recurrent product dropped.
+    public var recurrentDropout: Float { dropoutMasks.recurrentRate }
+
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
+    private var dropoutMasks: RecurrentDropout
     private let preactivationGradients = FloatBuffer()  // (T, B, U)
+    private let maskedHidden = FloatBuffer()  // (T, B, U), h_{t-1} ⊙ r with recurrent dropout
     // The rows that computed, packed for the weight gradients, when a pass skips the padding.
     private let packedInputs = FloatBuffer()
     private let packedStates = FloatBuffer()
@@ -44,8 +53,9 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
     /// A SimpleRNN of `units` with Keras's defaults; `name` defaults to "simple_rnn", ... in model order.
     public init(
         _ units: Int, activation: Activation = .tanh, useBias: Bool = true, returnSequences: Bool = false,
-        goBackwards: Bool = false, stateful: Bool = false, kernelInitializer: Initializer = .glorotUniform,
-        recurrentInitializer: Initializer = .orthogonal, biasInitializer: Initializer = .zeros, name: String = ""
+        goBackwards: Bool = false, stateful: Bool = false, dropout: Float = 0, recurrentDropout: Float = 0,
+        kernelInitializer: Initializer = .glorotUniform, recurrentInitializer: Initializer = .orthogonal,
+        biasInitializer: Initializer = .zeros, name: String = ""
     ) {
         sequence = RecurrentSequence(
             units: units, returnSequences: returnSequences, goBackwards: goBackwards,
@@ -55,15 +65,17 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
         self.kernelInitializer = kernelInitializer
         self.recurrentInitializer = recurrentInitializer
         self.biasInitializer = biasInitializer
+        dropoutMasks = RecurrentDropout(inputRate: dropout, recurrentRate: recurrentDropout)
         self.name = name
     }
 
     /// Takes `(timesteps, features)` and returns `(units)`, or `(timesteps, units)` with `returnSequences`;
-    /// throws for a size that is not positive or a softmax activation.
+    /// throws for a size that is not positive, a softmax activation, or a dropout rate outside [0, 1).
     public func build(inputShape: [Int]) throws -> [Int] {
         guard activation != .softmax else {
             throw LoomError.invalidArgument("SimpleRNN '\(name)': softmax is not an elementwise activation")
         }
+        try dropoutMasks.check(layer: "SimpleRNN '\(name)'")
         return try sequence.build(inputShape: inputShape, layer: "SimpleRNN '\(name)'")
     }
 
@@ -79,6 +91,11 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
     public func bind(_ binding: ParameterBinding) { weights.bind(binding, specs: parameterSpecs) }
     /// Zeroes the carried state of every batch size.
     public func resetStates() { sequence.stateStore.reset() }
+    func seed(_ seed: UInt64) { dropoutMasks.seed(seed) }
+    var randomState: [UInt64] {
+        get { dropoutMasks.generatorState }
+        set { dropoutMasks.generatorState = newValue }
+    }
     var stateStores: [RecurrentStateStore] { [sequence.stateStore] }
     var carriesState: Bool {
         get { sequence.carriesState }
@@ -104,12 +121,14 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
         sequence.setMask(mask, batch: B)
         _ = sequence.begin(x, batch: B)
         let h = sequence.hidden.pointer
+        let states = dropoutMasks.begin(sequence, batch: B, units: U, training: training, maskedStates: maskedHidden) ?? h
         // hidden[1...T] (T·B, U) = xT · W + b, then each step adds h_{t−1}·U and activates.
         let z = h + B * U
         weights.projectInputs(sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: U, into: z, addBias: true)
         for t in 0..<T {
             let zt = z + t * B * U, n = sequence.activeRows(t, batch: B)
-            weights.addRecurrent(h + t * B * U, rows: n, units: U, width: U, into: zt)
+            dropoutMasks.maskStates(h, into: states, step: t, rows: n, batch: B, units: U)
+            weights.addRecurrent(states + t * B * U, rows: n, units: U, width: U, into: zt)
             activation.apply(zt, count: n * U)
             sequence.carrySkippedRows(step: t, batch: B)
         }
@@ -139,26 +158,29 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
             weights.accumulateBiasGradient(inputGates: dat, recurrentGates: dat, rows: n, width: U)
             if t > 0 {
                 weights.recurrentGradient(dat, rows: n, units: U, width: U, transposed: transposed, into: dh, accumulate: false)
+                if let r = dropoutMasks.recurrentMask { for i in 0..<(n * U) { dh[i] *= r[i] } }
                 sequence.restoreMaskedGradients(step: t, batch: B, into: dh, hidden: true)
             }
         }
         let F = sequence.features
         let x = sequence.activeRows(of: sequence.inputByTime.pointer, width: F, batch: B, into: packedInputs)
-        let states = sequence.activeRows(of: h, width: U, batch: B, into: packedStates)
+        let fed = dropoutMasks.recurrentMask == nil ? h : maskedHidden.pointer
+        let states = sequence.activeRows(of: fed, width: U, batch: B, into: packedStates)
         let gradients = sequence.activeRows(of: da, width: U, batch: B, into: packedGradients)
         weights.accumulateGradients(
             input: x.rows, states: states.rows, inputGates: gradients.rows, recurrentGates: gradients.rows, rows: x.count,
             features: F, units: U, width: U)
         guard needsInputGradient else { return nil }
-        return sequence.inputGradient(weights: weights, gates: da, batch: B, width: U)
+        return sequence.inputGradient(weights: weights, gates: da, batch: B, width: U, inputMask: dropoutMasks.inputMask)
     }
 
     /// A new layer of this configuration (no weights or state).
     private func configuredCopy(goBackwards: Bool, name: String) -> SimpleRNN {
         let copy = SimpleRNN(
             units, activation: activation, useBias: useBias, returnSequences: returnSequences,
-            goBackwards: goBackwards, stateful: stateful, kernelInitializer: kernelInitializer,
-            recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, name: name)
+            goBackwards: goBackwards, stateful: stateful, dropout: dropout, recurrentDropout: recurrentDropout,
+            kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer,
+            name: name)
         copy.zeroOutputForMask = zeroOutputForMask
         return copy
     }
@@ -166,12 +188,14 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer {
     /// An unbuilt, unnamed copy of the configuration with `goBackwards` flipped.
     public func reversedCopy() -> any RecurrentLayer { configuredCopy(goBackwards: !goBackwards, name: "") }
 
-    /// A copy sharing the binding and carried state, with its own workspaces (step products in `SmallGemm`).
+    /// A copy sharing the binding and carried state, with its own workspaces and dropout masks
+    /// (step products in `SmallGemm`).
     public func makeRecurrentReplica() -> any RecurrentLayer {
         let copy = configuredCopy(goBackwards: goBackwards, name: name)
         copy.sequence = sequence.replica()
         copy.weights = weights
         copy.weights.stepProductsInSmallGemm = true
+        copy.dropoutMasks = dropoutMasks.replica()
         return copy
     }
 }
