@@ -93,7 +93,8 @@ public final class EventFileWriter {
         let finite = values.lazy.filter(\.isFinite).map(Double.init)
         var histogram = Tensorboard_HistogramProto()
         guard let low = finite.min(), let high = finite.max() else { return histogram }
-        let count = max(buckets, 1)
+        // Equal values make one bucket at their value.
+        let count = high > low ? max(buckets, 1) : 1
         let width = high > low ? (high - low) / Double(count) : 1
         histogram.min = low
         histogram.max = high

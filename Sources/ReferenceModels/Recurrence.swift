@@ -40,15 +40,6 @@ public struct Recurrence: Sendable, Equatable {
         }
     }
 
-    /// The name a model summary's title gives the cell: LSTM, GRU or SimpleRNN.
-    public var cellName: String {
-        switch cell {
-        case .lstm: "LSTM"
-        case .gru: "GRU"
-        case .simpleRNN: "SimpleRNN"
-        }
-    }
-
     /// `count` layers of `units`: every one but the last returns its sequences, the last
     /// returns them when `returnSequences`.
     func stack(_ count: Int, units: Int, returnSequences: Bool, stateful: Bool = false) -> [any RecurrentLayer] {

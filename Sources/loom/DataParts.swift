@@ -32,7 +32,7 @@ struct DataParts {
             } else {
                 validation = nil
                 self.validationSplit = validationSplit
-                let splitAt = Int((Double(data.sampleCount) * (1 - validationSplit)).rounded(.down))
+                let splitAt = Sequential.trainingSamples(of: data.sampleCount, validationSplit: validationSplit)
                 validationRows = splitAt < data.sampleCount ? (data, splitAt..<data.sampleCount) : nil
             }
             return
@@ -57,7 +57,7 @@ struct DataParts {
         training = try DatasetRows(data, rows: 0..<splitAt)
         validation = validationBatches == 0 ? nil : try DatasetRows(data, rows: splitAt..<kept)
         validationRows = validation == nil ? nil : (data, splitAt..<kept)
-        let plainSplit = Int((Double(data.sampleCount) * (1 - validationSplit)).rounded(.down))
+        let plainSplit = Sequential.trainingSamples(of: data.sampleCount, validationSplit: validationSplit)
         guard splitAt != plainSplit || dropped > 0 else { return }
         let droppedText = dropped == 0 ? "" : "; \(dropped) samples past the last whole batch dropped"
         choice =

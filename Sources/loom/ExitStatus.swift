@@ -27,10 +27,11 @@ enum ExitStatus {
 
     /// The lines `loom --help` prints.
     static let summary = """
-        Exit status: 0 success; 1 a user or data error (one line on standard error); 64 a command \
-        line that cannot run (usage and one line); 69 under mpirun, another rank lost or not \
-        answering; 70 an internal error (please report it); 75 stopped by a signal with a \
-        checkpoint to resume; 130 stopped by a signal with nothing to resume.
+        Exit status: \(success) success; \(failure) a user or data error (one line on standard error); \
+        \(usage) a command line that cannot run (usage and one line); \(rankLost) under mpirun, another \
+        rank lost or not answering; \(internalError) an internal error (please report it); \(resumable) \
+        stopped by a signal with a checkpoint to resume; \(interrupted) stopped by a signal with \
+        nothing to resume.
         """
 
     /// The status of a command that ended with `error`, and whether Loom chose it (else the

@@ -52,7 +52,7 @@ struct Import: ParsableCommand {
         @Option(help: "With --window: timesteps to predict after each window (default 1).")
         var horizon: Int?
 
-        @Option(help: "Comma-separated feature columns, by name or 0-based index (default: all numeric).")
+        @Option(help: "Comma-separated feature columns, by header name, else 0-based index (default: all numeric).")
         var columns: String?
 
         @Option(help: "Comma-separated target columns (default: the last feature column).")

@@ -127,6 +127,7 @@ struct LineChart {
 
     /// Round values (1, 2 or 5 times a power of ten apart) from `low` to `high`, about six.
     static func ticks(_ low: Double, _ high: Double) -> [Double] {
+        guard low.isFinite, high.isFinite, high > low else { return [] }
         let rough = (high - low) / 6
         let magnitude = pow(10, (log10(rough)).rounded(.down))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude

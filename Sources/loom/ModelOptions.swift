@@ -126,6 +126,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "With --loss sparse_categorical_crossentropy: the classes, the width of the preset's last layer.")
     var classes: Int?
 
+    /// The preset and, when not LSTM, its cell: "stacked", "vanilla (gru)".
+    var presetTitle: String { arch.rawValue + (cell == .lstm ? "" : " (\(cell.rawValue))") }
+
     /// The cell, layer count and dropout the options give.
     var recurrence: Recurrence {
         Recurrence(cell: cell, layers: layers, dropout: dropout, recurrentDropout: recurrentDropout)

@@ -36,28 +36,37 @@ struct Plot: ParsableCommand {
     static func read(_ path: String) throws -> (epochs: [Double], columns: [String: [Double]]) {
         guard FileManager.default.fileExists(atPath: path) else { throw LoomError.invalidArgument("\(path): no such file") }
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
-            .filter { !$0.isEmpty }
-        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else {
+        // (line number, text) of each line that is not blank.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+            .map { ($0.offset + 1, String($0.element)) }.filter { !$0.1.trimmingCharacters(in: .whitespaces).isEmpty }
+        guard
+            let header = lines.first?.1.split(separator: ",", omittingEmptySubsequences: false)
+                .map({ $0.trimmingCharacters(in: .whitespaces) })
+        else {
             throw LoomError.invalidArgument("\(path) is empty; expected a header row and a row an epoch")
+        }
+        if let twice = header.enumerated().first(where: { $0.element.isEmpty || header[..<$0.offset].contains($0.element) }) {
+            throw LoomError.invalidArgument("\(path): the header names column \(twice.offset + 1) '\(twice.element)' twice or not at all")
         }
         guard lines.count > 1 else { throw LoomError.invalidArgument("\(path) has a header and no epochs") }
         var columns = [[Double]](repeating: [], count: header.count)
-        for (index, line) in lines.dropFirst().enumerated() {
+        for (number, line) in lines.dropFirst() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count == header.count else {
-                throw LoomError.invalidArgument(
-                    "\(path) line \(index + 2): \(fields.count) values for the header's \(header.count) columns")
+                throw LoomError.invalidArgument("\(path) line \(number): \(fields.count) values for the header's \(header.count) columns")
             }
             for (column, field) in fields.enumerated() {
                 guard let value = Double(field.trimmingCharacters(in: .whitespaces)) else {
-                    throw LoomError.invalidArgument("\(path) line \(index + 2): '\(field)' in column \(header[column]) is not a number")
+                    throw LoomError.invalidArgument("\(path) line \(number): '\(field)' in column \(header[column]) is not a number")
                 }
                 columns[column].append(value)
             }
         }
         let rows = lines.count - 1
         let epochs = header.firstIndex(of: "epoch").map { columns[$0] } ?? (1...rows).map(Double.init)
+        if let bad = epochs.first(where: { !$0.isFinite }) {
+            throw LoomError.invalidArgument("\(path): the epoch column holds \(bad); epochs must be finite numbers")
+        }
         let named = Dictionary(zip(header, columns).filter { $0.0 != "epoch" }) { first, _ in first }
         return (epochs, named)
     }

@@ -33,6 +33,11 @@ struct Predict: ParsableCommand {
         try model.build(inputShape: dataset.inputShape)
         let shape = [dataset.sampleCount] + model.outputShape!
         let scaling = try unscale ? Job.together("read --data's scaling") { try ColumnScaling.read(from: data) } : nil
+        if let scaling, scaling.targets.count != 1, scaling.targets.count != shape.last! {
+            throw ValidationError(
+                "--unscale: \(data) scaled \(scaling.targets.count) targets (\(scaling.targets.joined(separator: ","))), "
+                    + "but the model's output's last axis holds \(shape.last!) values")
+        }
         let unscaled = FloatBuffer()
         let predict = { (sink: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) in
             try model.predict(
@@ -56,6 +61,6 @@ struct Predict: ParsableCommand {
         }
         print(
             "wrote \(Shape.describe(shape)) predictions to \(out)"
-                + (scaling.map { " in the units of \($0.targets.joined(separator: ","))" } ?? ""))
+                + (scaling.flatMap { $0.kind == .none ? nil : " in the units of \($0.targets.joined(separator: ","))" } ?? ""))
     }
 }

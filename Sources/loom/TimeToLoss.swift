@@ -96,7 +96,7 @@ struct TimeToLoss: ParsableCommand {
         let dataset = try dataOptions.open(path)
         let outputs = [try csv.map { try OutputFile($0, role: "--csv", inputs: [path]) }].compactMap { $0 }
         try OutputFile.checkDistinct(outputs)
-        let training = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
+        let training = Sequential.trainingSamples(of: dataset.sampleCount, validationSplit: validationSplit)
         var results: [Outcome] = []
         let titles = ["batch", "workers", "epochs", "updates", "seconds to target", "best val_loss", "seconds"]
         print("Target validation loss \(targetLoss); columns to the target, then the best and the whole run's seconds")

@@ -289,7 +289,7 @@ struct Train: ParsableCommand {
             ? nil
             : HistoryWriter(
                 csv: historyTarget, plot: plotTarget,
-                title: "\(kerasOptions.model.map { URL(fileURLWithPath: $0).lastPathComponent } ?? modelOptions.arch.rawValue) on "
+                title: "\(kerasOptions.model.map { URL(fileURLWithPath: $0).lastPathComponent } ?? modelOptions.presetTitle) on "
                     + URL(fileURLWithPath: path).lastPathComponent)
         if let historyWriter { callbacks.append(historyWriter) }
         if let board { callbacks.append(board) }
@@ -333,8 +333,8 @@ struct Train: ParsableCommand {
             if Job.speaks { print(position + ": checkpoint written into \(checkpointDir); continue with the same command and --resume") }
             throw ExitCode(StopRequest.exitStatus)
         }
-        if speaking, let validationLoss = result["val_loss"].last {
-            try reportBaseline(parts.validationRows!, validationLoss: validationLoss, loss: model.loss)
+        if speaking, let validationLoss = result["val_loss"].last, let validationRows = parts.validationRows {
+            try reportBaseline(validationRows, validationLoss: validationLoss, loss: model.loss)
         }
     }
 

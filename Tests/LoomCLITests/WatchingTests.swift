@@ -143,6 +143,12 @@ extension CLITests {
         XCTAssertEqual(
             try loom(["plot", ragged, "--out", again], expect: 1).err,
             "Error: \(ragged) line 3: 3 values for the header's 2 columns\n")
+        try "epoch,loss\n\n1,0.5\n\nnan,0.4\n".write(toFile: ragged, atomically: true, encoding: .utf8)
+        XCTAssertTrue(try loom(["plot", ragged, "--out", again], expect: 1).err.contains("the epoch column holds nan"))
+        try "epoch,loss,loss\n1,0.5,0.4\n".write(toFile: ragged, atomically: true, encoding: .utf8)
+        XCTAssertTrue(try loom(["plot", ragged, "--out", again], expect: 1).err.contains("names column 3 'loss' twice"))
+        try "epoch,loss\n\n1,0.5\n\n2,0.4,1\n".write(toFile: ragged, atomically: true, encoding: .utf8)
+        XCTAssertTrue(try loom(["plot", ragged, "--out", again], expect: 1).err.contains("line 5: 3 values"), "blank lines counted")
         try "epoch,loss\n1,nan?\n".write(toFile: ragged, atomically: true, encoding: .utf8)
         XCTAssertTrue(try loom(["plot", ragged, "--out", again], expect: 1).err.contains("line 2: 'nan?' in column loss is not a number"))
         XCTAssertTrue(try loom(["plot", folder.path("absent.csv"), "--out", again], expect: 1).err.contains("no such file"))

@@ -75,6 +75,10 @@ final class ImporterTests: XCTestCase {
         XCTAssertEqual(try HDF5File(path: out).read("X").scalars, [1.5, 2, 2.5, 3])
         XCTAssertEqual(try HDF5File(path: out).read("y").scalars, [3, 4])
         XCTAssertEqual(try CSVImporter(window: 1).run(csv: csv, output: out).featureColumns, ["id", "a", "b"])
+        // A header name that holds the delimiter is reached by its index.
+        XCTAssertEqual(
+            message { try CSVImporter(window: 1, columns: ["1"]).run(csv: csv, output: out) },
+            "\(csv): line 2, column 'note, free': 'x, \"y\"' is not a finite number")
         let ragged = try writeCSV("a,b\n\"1\n2\",3\n4\n5,6\n", "ragged.csv")
         XCTAssertEqual(message { try CSVImporter(window: 1).run(csv: ragged, output: out) }, "\(ragged): line 4 has 1 fields, expected 2")
         let latin1 = folder.path("latin1.csv")
@@ -133,6 +137,10 @@ final class ImporterTests: XCTestCase {
                 try CSVImporter(window: 1, columns: ["c"], targets: ["b"], scalingFrom: scaling).run(csv: fresh, output: scaledAgain)
             },
             "\(fresh): column 'c' has no scaling in the file given (it scaled a, b)")
+        let twins = try writeCSV("a,a\n1,2\n3,4\n5,6\n", "twins.csv")
+        XCTAssertEqual(
+            message { try CSVImporter(window: 1, columns: ["0", "1"], scaling: .minMax).run(csv: twins, output: scaledAgain) },
+            "\(twins): columns 0 and 1 are both named 'a'; rename one to import both")
         let plain = folder.path("plain.h5")
         try HDF5File(path: plain, mode: .create).close()
         XCTAssertTrue(

@@ -56,8 +56,11 @@ public struct TrainingSnapshot: Equatable, Sendable {
         return values
     }
 
-    /// The `words` entry `name`, or an error naming what the snapshot lacks.
+    /// The `words` entry `name`, or an error naming what the snapshot lacks; an entry of no
+    /// words (`count` 0) may be absent (a layer that draws nothing, as GRU and SimpleRNN without
+    /// dropout, whose checkpoints from before they had dropout hold no entry).
     func words(_ name: String, count: Int? = nil) throws -> [UInt64] {
+        if count == 0 && words[name] == nil { return [] }
         guard let values = words[name] else { throw TrainingSnapshot.missing(name) }
         if let count, values.count != count { throw TrainingSnapshot.wrongSize(name, values.count, count) }
         return values

@@ -15,8 +15,8 @@
 ///
 /// `goBackwards` and `stateful` behave as in `LSTM`. While training, `dropout` masks the
 /// inputs and `recurrentDropout` the state where it enters the recurrent projection,
-/// hp = (h ⊙ r)·U + b₁, one mask each a sequence (`RecurrentDropout`); the update
-/// z ⊙ h keeps the whole state, as in Keras.
+/// hp = (h ⊙ m)·U + b₁ with the state mask m, one mask each a sequence (`RecurrentDropout`);
+/// the update z ⊙ h keeps the whole state, as in Keras.
 public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
     /// Empty until the model names it ("gru", "gru_1", ...), unless given to `init`.
     public var name: String
@@ -56,7 +56,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
     private var sequence: RecurrentSequence
     private var weights = RecurrentWeights()
     private var dropoutMasks: RecurrentDropout
-    private let maskedHidden = FloatBuffer()  // (T, B, U), h_{t-1} ⊙ r with recurrent dropout
+    private let maskedHidden = FloatBuffer()  // (T, B, U), h_{t-1} ⊙ m with recurrent dropout (m the state mask)
     private let maskedStateGradient = FloatBuffer()  // (B, U), dhp · Uᵀ before the state mask
     private let gates = FloatBuffer()  // (T, B, 3U): xp, then z, r, ĥ in place
     private let recurrentProjections = FloatBuffer()  // (T, B, 3U): hp = h_{t−1}·U + b₁
@@ -111,9 +111,10 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
     /// Zeroes the carried state of every batch size.
     public func resetStates() { sequence.stateStore.reset() }
     func seed(_ seed: UInt64) { dropoutMasks.seed(seed) }
+    /// The dropout generator's words; none without dropout (nothing is drawn).
     var randomState: [UInt64] {
-        get { dropoutMasks.generatorState }
-        set { dropoutMasks.generatorState = newValue }
+        get { dropout > 0 || recurrentDropout > 0 ? dropoutMasks.generatorState : [] }
+        set { if !newValue.isEmpty { dropoutMasks.generatorState = newValue } }
     }
     var stateStores: [RecurrentStateStore] { [sequence.stateStore] }
     var carriesState: Bool {
@@ -174,7 +175,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
 
     // MARK: backward
     //
-    //     dĥ = dh ⊙ (1 − z)      dz = dh ⊙ (h_{t−1} − ĥ)      dh_{t−1} = dh ⊙ z + dhp · Uᵀ
+    //     dĥ = dh ⊙ (1 − z)      dz = dh ⊙ (h_{t−1} − ĥ)      dh_{t−1} = dh ⊙ z + (dhp · Uᵀ) ⊙ m
     //     da_h = dĥ ⊙ act'(ĥ)    dr = da_h ⊙ hp_h
     //     dxp = (dz ⊙ σ'(z), dr ⊙ σ'(r), da_h)    dhp = (dz ⊙ σ'(z), dr ⊙ σ'(r), da_h ⊙ r)
 
@@ -217,7 +218,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
             }
             weights.accumulateBiasGradient(inputGates: dxp + t * B * G, recurrentGates: dhp + t * B * G, rows: n, width: G)
             if t > 0, let stateMask = dropoutMasks.recurrentMask {
-                // dh_{t−1} += (dhp · Uᵀ) ⊙ r: the state reached the projection masked, the update whole.
+                // dh_{t−1} += (dhp · Uᵀ) ⊙ m: the state reached the projection masked, the update whole.
                 let product = maskedStateGradient.reserve(n * U)
                 weights.recurrentGradient(
                     dhp + t * B * G, rows: n, units: U, width: G, transposed: transposed, into: product, accumulate: false)

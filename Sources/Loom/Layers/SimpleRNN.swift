@@ -92,9 +92,10 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer, RandomizedLaye
     /// Zeroes the carried state of every batch size.
     public func resetStates() { sequence.stateStore.reset() }
     func seed(_ seed: UInt64) { dropoutMasks.seed(seed) }
+    /// The dropout generator's words; none without dropout (nothing is drawn).
     var randomState: [UInt64] {
-        get { dropoutMasks.generatorState }
-        set { dropoutMasks.generatorState = newValue }
+        get { dropout > 0 || recurrentDropout > 0 ? dropoutMasks.generatorState : [] }
+        set { if !newValue.isEmpty { dropoutMasks.generatorState = newValue } }
     }
     var stateStores: [RecurrentStateStore] { [sequence.stateStore] }
     var carriesState: Bool {

@@ -28,7 +28,7 @@ struct Objective {
 
     /// The metrics' values from their statistics' means over the rows seen.
     func metricValues(_ statistics: [Double]) -> [Double] {
-        guard statistics.count == statisticCount else { return metrics.map { _ in 0 } }
+        precondition(statistics.count == statisticCount, "statistics of another objective")
         return zip(metrics, statisticRanges).map { $0.value(statistics[$1]) }
     }
 }

@@ -108,7 +108,7 @@ extension Sequential {
             throw LoomError.invalidArgument(
                 "fit: validationData and validationSplit \(validationSplit) both name validation samples; give one of them")
         }
-        let splitAt = Int((Double(dataset.sampleCount) * (1 - validationSplit)).rounded(.down))
+        let splitAt = Sequential.trainingSamples(of: dataset.sampleCount, validationSplit: validationSplit)
         let trainingRows = 0..<splitAt
         let validationSet = validationData ?? dataset
         let validationRows = validationData.map { 0..<$0.sampleCount } ?? splitAt..<dataset.sampleCount
@@ -137,6 +137,12 @@ extension Sequential {
         let validationWorkspace =
             classWeight == nil && validationData == nil ? workspace : try makeWorkspace(validationSet, weighted: true)
         let truncation = try truncatedBPTT.map { try self.truncatedBPTT(length: $0) }
+        if truncation != nil, let validationData, validationData.sampleWeightShape != dataset.sampleWeightShape {
+            throw LoomError.invalidArgument(
+                "fit: with truncated BPTT the validation data's sample weights must be shaped as the training data's "
+                    + "(\(validationData.sampleWeightShape.map { Shape.describe($0) } ?? "none") against "
+                    + "\(dataset.sampleWeightShape.map { Shape.describe($0) } ?? "none"))")
+        }
         if truncation != nil && accumulation > 1 {
             throw LoomError.invalidArgument("fit: truncated BPTT and gradient accumulation cannot be combined (an update is a chunk)")
         }
@@ -291,6 +297,12 @@ extension Sequential {
             try checkSameWeights(group, when: "end")
         }
         return run.history
+    }
+
+    /// The samples `fit` trains on of `samples` with `validationSplit`: the first ⌊samples ·
+    /// (1 − split)⌋, Keras's rule (the rest validate).
+    public static func trainingSamples(of samples: Int, validationSplit: Double) -> Int {
+        Int((Double(samples) * (1 - validationSplit)).rounded(.down))
     }
 
     /// Throws on every rank unless all hold the same parameters (CRC-32 of their bits).

@@ -91,8 +91,10 @@ public enum Metric: String, Sendable, CaseIterable {
             for j in 0..<columns {
                 let base = statistics.startIndex + 3 * j
                 let (mean, squares, residuals) = (statistics[base], statistics[base + 1], statistics[base + 2])
-                let score = 1 - residuals / (squares - mean * mean)
-                // Keras scores a constant column 0 (its raw score is infinite).
+                // Keras scores a constant column 0 (its raw score is infinite); a variance at
+                // rounding's size is a constant column's.
+                let variance = squares - mean * mean
+                let score = variance > 1e-12 * squares ? 1 - residuals / variance : 0
                 total += score.isInfinite ? 0 : score
             }
             return columns > 0 ? total / Double(columns) : 0

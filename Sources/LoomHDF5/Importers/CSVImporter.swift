@@ -84,8 +84,8 @@ public struct CSVImporter {
         }
 
         let columnScaling =
-            scalingFrom
-            ?? ColumnScaling.fit(scaling, values: values, features: featureIndices, targets: targetIndices, table: table)
+            try scalingFrom
+            ?? ColumnScaling.fit(scaling, values: values, features: featureIndices, targets: targetIndices, table: table, file: csv)
         try columnScaling.apply(to: &values, table: table, file: csv)
 
         let features = featureIndices.count, targetCount = targetIndices.count

@@ -68,8 +68,8 @@ public struct CSVSequenceImporter {
         guard !featureIndices.isEmpty else { throw HDF5Error(file: csv, "has no numeric column to use as a feature") }
         var values = try table.numbers(columns: Array(Set(featureIndices + targetIndices)).sorted(), file: csv)
         let columnScaling =
-            scalingFrom
-            ?? ColumnScaling.fit(scaling, values: values, features: featureIndices, targets: targetIndices, table: table)
+            try scalingFrom
+            ?? ColumnScaling.fit(scaling, values: values, features: featureIndices, targets: targetIndices, table: table, file: csv)
         try columnScaling.apply(to: &values, table: table, file: csv)
 
         var order: [String] = [], rowsOf: [String: [Int]] = [:]

@@ -55,10 +55,11 @@ struct CSVTable {
 
     func name(of column: Int) -> String { header?[column] ?? String(column) }
 
-    /// The index of the column `name` (a header name, or a 0-based index without a header).
+    /// The index of the column `name`: a header name, else a 0-based index (a header name may
+    /// hold the delimiter that separates names on the command line).
     func column(named name: String, file: String) throws -> Int {
         if let index = header?.firstIndex(of: name) { return index }
-        if header == nil, let index = Int(name), (0..<columnCount).contains(index) { return index }
+        if let index = Int(name), (0..<columnCount).contains(index) { return index }
         let known = header.map { "columns: " + $0.joined(separator: ", ") } ?? "\(columnCount) columns, 0-based"
         throw HDF5Error(file: file, "has no column '\(name)' (\(known))")
     }

@@ -3,8 +3,9 @@ import Loom
 
 /// Each imported column's rescaling: a value `v` is stored as `(v − shift) / scale` and
 /// mapped back as `stored · scale + shift`. `loom import csv --scaling` fits it to the file's
-/// columns and stores it as the HDF5 file's attributes (`scaling`, `feature_columns`,
-/// `target_columns`, `feature_shift`, `feature_scale`, `target_shift`, `target_scale`), from
+/// columns and stores it as the HDF5 file's attributes (`scaling`, `feature_columns` and
+/// `target_columns` joined by commas, `feature_names` and `target_names` as lists, for names
+/// that hold a comma, `feature_shift`, `feature_scale`, `target_shift`, `target_scale`), from
 /// which `--scaling-from` scales new data the same way and `loom predict --unscale` maps
 /// predictions back to the CSV's units.
 public struct ColumnScaling: Sendable, Equatable {
@@ -25,10 +26,18 @@ public struct ColumnScaling: Sendable, Equatable {
         public let scale: Double
     }
 
-    /// The parameters of `kind` fitted to each of `values`' columns (by index into `table`).
+    /// The parameters of `kind` fitted to each of `values`' columns (by index into `table`);
+    /// two of them with one name are refused (the parameters are kept by name).
     static func fit(
-        _ kind: CSVImporter.Scaling, values: [Int: [Double]], features: [Int], targets: [Int], table: CSVTable
-    ) -> ColumnScaling {
+        _ kind: CSVImporter.Scaling, values: [Int: [Double]], features: [Int], targets: [Int], table: CSVTable, file: String
+    ) throws -> ColumnScaling {
+        let columns = values.keys.sorted()
+        for (index, column) in columns.enumerated() {
+            if let twin = columns[..<index].first(where: { table.name(of: $0) == table.name(of: column) }) {
+                throw HDF5Error(
+                    file: file, "columns \(twin) and \(column) are both named '\(table.name(of: column))'; rename one to import both")
+            }
+        }
         var parameters: [String: Parameters] = [:]
         for (column, series) in values {
             let (shift, scale) = CSVImporter.statistics(series, scaling: kind)
@@ -51,8 +60,8 @@ public struct ColumnScaling: Sendable, Equatable {
             throw HDF5Error(
                 file: path, "holds no column scaling (the attributes `loom import csv` writes: scaling, feature_columns, target_columns)")
         }
-        let features = featureText.split(separator: ",").map(String.init)
-        let targets = targetText.split(separator: ",").map(String.init)
+        let features = try file.stringsAttribute("feature_names") ?? featureText.split(separator: ",").map(String.init)
+        let targets = try file.stringsAttribute("target_names") ?? targetText.split(separator: ",").map(String.init)
         var parameters: [String: Parameters] = [:]
         if kind != .none {
             for (names, part) in [(features, "feature"), (targets, "target")] {
@@ -99,6 +108,8 @@ public struct ColumnScaling: Sendable, Equatable {
         try file.setAttribute("scaling", kind.rawValue)
         try file.setAttribute("feature_columns", features.joined(separator: ","))
         try file.setAttribute("target_columns", targets.joined(separator: ","))
+        try file.setAttribute("feature_names", variableLengthStrings: features)
+        try file.setAttribute("target_names", variableLengthStrings: targets)
         guard kind != .none else { return }
         for (names, part) in [(features, "feature"), (targets, "target")] {
             try file.setAttribute("\(part)_shift", names.map { parameters[$0]!.shift })
