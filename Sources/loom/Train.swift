@@ -68,6 +68,12 @@ struct Train: ParsableCommand {
     )
     var fixedShards: Int?
 
+    @Option(
+        help:
+            "Cut every batch into this many shards over all processes (under mpirun, --fixed-shards = G / ranks): the same model, and a checkpoint that resumes, on any ranks x workers that divide it."
+    )
+    var globalShards: Int?
+
     @Option(help: "Write the trained model for Keras: .keras (model), .weights.h5 (weights), .h5 (Keras 2 model) or .json (config).")
     var save: String?
 
@@ -137,6 +143,14 @@ struct Train: ParsableCommand {
         }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1)") }
         guard every >= 1 else { throw ValidationError("--every must be at least 1") }
+        if let globalShards {
+            guard fixedShards == nil else {
+                throw ValidationError("--global-shards gives the shards of every process: give it or --fixed-shards, not both")
+            }
+            guard (1...InferenceOptions.mostWorkers).contains(globalShards) else {
+                throw ValidationError("--global-shards must be in 1...\(InferenceOptions.mostWorkers), got \(globalShards)")
+            }
+        }
         if let fixedShards, fixedShards < workers || fixedShards > InferenceOptions.mostWorkers {
             throw ValidationError(
                 "--fixed-shards (\(fixedShards)) must be at least --workers (\(workers)) and at most \(InferenceOptions.mostWorkers)")
@@ -182,6 +196,19 @@ struct Train: ParsableCommand {
 
     /// `--verbose`, else a progress bar on a terminal and a line an epoch in a log.
     private var progressLevel: Int { verbose ?? (isatty(STDOUT_FILENO) != 0 ? 1 : 2) }
+
+    /// The shards of each process: `--fixed-shards`, or `--global-shards` over the ranks
+    /// (which must divide it into at least `--workers` each).
+    private func shardsPerProcess() throws -> Int? {
+        guard let globalShards else { return fixedShards }
+        let ranks = Job.group?.size ?? 1
+        guard globalShards % ranks == 0, globalShards / ranks >= workers else {
+            throw ValidationError(
+                "--global-shards \(globalShards) must be a multiple of the \(ranks) ranks with at least --workers (\(workers)) "
+                    + "shards a rank")
+        }
+        return globalShards / ranks
+    }
 
     /// --averaging and --every, as the library takes them.
     private var averagingMode: Averaging { averaging == "parameters" ? .parameters(every: every) : .gradients }
@@ -267,7 +294,7 @@ struct Train: ParsableCommand {
         let optimizer =
             try keepsFileOptimizer ? fileOptimizer! : optimizerOptions.makeOptimizer(batchSize: updateRows, stepsPerEpoch: stepsPerEpoch)
         try model.checkTrainingMemory(
-            batchSize: min(microRows, dataset.sampleCount), workers: fixedShards ?? workers, averaging: averagingMode,
+            batchSize: min(microRows, dataset.sampleCount), workers: try shardsPerProcess() ?? workers, averaging: averagingMode,
             optimizerStates: optimizer.stateBuffers.count, processes: group?.size ?? 1, processesOnHost: group?.localSize ?? 1)
         let lossKind = try loss.map { try Loss(kerasName: $0) } ?? model.loss ?? .meanSquaredError
         let metricKinds = metrics == nil && fileOptimizer != nil ? model.metrics : try metricList()
@@ -310,7 +337,7 @@ struct Train: ParsableCommand {
             dataset: parts.training, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
             validationSplit: parts.validationSplit, validationData: parts.validation, verbose: speaking ? progressLevel : 0,
             resetStatesEachEpoch: statefulRun,
-            workers: workers, averaging: averagingMode, fixedShards: fixedShards, callbacks: callbacks,
+            workers: workers, averaging: averagingMode, fixedShards: try shardsPerProcess(), callbacks: callbacks,
             gradientAccumulationSteps: accumulate, processGroup: group, truncatedBPTT: tbptt)
         if let historyWriter { try historyWriter.write(result) }
         let stopped = TrainingStop.isRequested
@@ -346,7 +373,8 @@ struct Train: ParsableCommand {
         "--epochs", "--save", "--history", "--plot", "--quiet", "--verbose", "--log-level", "--resume", "--checkpoint-dir",
         "--checkpoint-every", "--keep",
         "--data",
-        "--blas-threads", "--allow-external-data", "--tensorboard", "--histogram-frequency",
+        "--blas-threads", "--allow-external-data", "--tensorboard", "--histogram-frequency", "--workers", "--fixed-shards",
+        "--global-shards",
     ]
 
     /// The --checkpoint-dir callback: takes the folder (rank 0), refuses one holding an

@@ -189,7 +189,8 @@ extension CLITests {
 
 extension CLITests {
     /// A checkpoint records the global shard count (ranks × shards per rank): one written by
-    /// two ranks does not resume in one process, whose count is 1.
+    /// two ranks does not resume in one process of one worker, whose count is 1 (two workers,
+    /// or `--global-shards 2`, would).
     func testAResumeWithAnotherGlobalShardCountIsRefused() throws {
         let data = try importedData()
         let checkpoints = folder.path("checkpoints")
@@ -202,7 +203,8 @@ extension CLITests {
         let alone = try loom(run.map { $0 == "2" ? "3" : $0 } + ["--resume"], expect: 1)
         XCTAssertEqual(
             alone.err,
-            "Error: cannot resume: the checkpoint was taken with global shards 2, this run has 1 "
-                + "(only the number of epochs may change between a run and its resumption)\n")
+            "Error: cannot resume: the checkpoint was taken with 2 global shards (processes × shards a process), this run has 1; "
+                + "resume on any processes × shards that make 2 (loom train --global-shards 2)\n")
+        XCTAssertEqual(try loom(run.map { $0 == "2" ? "3" : $0 } + ["--workers", "2", "--resume"]).err, "")
     }
 }

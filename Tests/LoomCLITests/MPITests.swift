@@ -244,6 +244,40 @@ extension CLITests {
         XCTAssertEqual(try weights(resumed), try weights(straight))
     }
 
+    /// A checkpoint resumes on any placement of the same global shards: 4 ranks × 1 worker,
+    /// then 2 ranks × 2 workers, then one process of 4 workers (`--global-shards 4`), with
+    /// dropout streams, end with the bits of the uninterrupted run; another count is refused.
+    func testACheckpointResumesOnAnotherPlacementOfTheSameShards() throws {
+        let data = try importedData()
+        let config = folder.path("placed.json")
+        let model = Sequential(seed: 6) {
+            Input(shape: [8, 2]); LSTM(4, dropout: 0.2, recurrentDropout: 0.1); Dropout(0.3); Dense(1)
+        }
+        try model.kerasJSON().write(toFile: config, atomically: true, encoding: .utf8)
+        let common = ["train", "--data", data, "--model", config, "--batch-size", "16", "--quiet", "--global-shards", "4"]
+        let straight = folder.path("placed-straight.weights.h5"), resumed = folder.path("placed-resumed.weights.h5")
+        try loom(common + ["--workers", "2", "--epochs", "3", "--save", straight])
+        let checkpoints = ["--checkpoint-dir", folder.path("placed-checkpoints"), "--save", resumed]
+        let first = try mpirun(["-np", "4", executable.path] + common + checkpoints + ["--epochs", "1"])
+        XCTAssertEqual(first.status, 0, first.output)
+        let second = try mpirun(["-np", "2", executable.path] + common + checkpoints + ["--workers", "2", "--epochs", "2", "--resume"])
+        XCTAssertEqual(second.status, 0, second.output)
+        try loom(common + checkpoints + ["--workers", "4", "--epochs", "3", "--resume"])
+        XCTAssertEqual(try weights(resumed), try weights(straight))
+        let other = try loom(
+            [
+                "train", "--data", data, "--model", config, "--batch-size", "16", "--quiet", "--global-shards", "2", "--epochs", "4",
+                "--resume",
+            ] + checkpoints, expect: 1)
+        XCTAssertTrue(
+            other.err.contains(
+                "the checkpoint was taken with 4 global shards (processes × shards a process), this run has 2; resume on any "
+                    + "processes × shards that make 4 (loom train --global-shards 4)"), other.err)
+        let uneven = try mpirun(["-np", "3", executable.path] + common + ["--epochs", "1"])
+        XCTAssertNotEqual(uneven.status, 0)
+        XCTAssertTrue(uneven.output.contains("--global-shards 4 must be a multiple of the 3 ranks"), uneven.output)
+    }
+
     /// The processes whose parent is `parent` (from /proc).
     private func children(of parent: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

@@ -214,13 +214,17 @@ public final class TrainingRun {
     }
 
     /// Refuses a snapshot taken under other settings, naming the first that differs (a long
-    /// one, such as a model's config, is named without its values). Snapshots written before
-    /// a setting was recorded: the global shard count is inferred from the replicas' keys
-    /// (`replica.<global shard>.…`) when there are any; a setting named `option …` (one of the
-    /// command line's, which `loom train` adds) that the snapshot lacks is not compared.
+    /// one, such as a model's config, is named without its values). The placement of the
+    /// shards (`placementSettings`: workers and shards a process) may change as long as the
+    /// global shard count does not: every shard's rows, dropout streams and state belong to
+    /// its global index, so the run continues to the same bits on any ranks × shards that
+    /// make the same count. Snapshots written before a setting was recorded: the global shard
+    /// count is inferred from the replicas' keys (`replica.<global shard>.…`) when there are
+    /// any; a setting named `option …` (one of the command line's, which `loom train` adds)
+    /// that the snapshot lacks is not compared.
     private func checkSettings(of snapshot: TrainingSnapshot) throws {
         let expected = settings.merging(TrainingRun.unrecordedDefaults) { given, _ in given }
-        for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
+        for (name, value) in expected.sorted(by: { $0.key < $1.key }) where !TrainingRun.placementSettings.contains(name) {
             var saved = snapshot.texts[SnapshotKey.settingPrefix + name]
             if saved == nil, let absent = TrainingRun.unrecordedDefaults[name] {
                 saved = absent
@@ -229,6 +233,11 @@ public final class TrainingRun {
                 saved = String(inferred)
             } else if saved == nil, name.hasPrefix("option ") {
                 continue
+            }
+            if name == TrainingRun.globalShardsSetting, let saved, saved != value {
+                throw LoomError.invalidArgument(
+                    "cannot resume: the checkpoint was taken with \(saved) global shards (processes × shards a process), this run "
+                        + "has \(value); resume on any processes × shards that make \(saved) (loom train --global-shards \(saved))")
             }
             guard saved == value else {
                 let taken = [saved ?? "unset", value].contains { $0.count > 100 } ? "another \(name)" : "\(name) \(saved ?? "unset")"
@@ -250,6 +259,10 @@ public final class TrainingRun {
 
     /// The setting that records the global shard count (processes × shards per process).
     static let globalShardsSetting = "global shards"
+
+    /// The settings that say where the shards run, which a resumed run may change (the
+    /// global shard count stays).
+    static let placementSettings: Set = ["workers", "shards"]
 
     /// The global shard count of a snapshot that does not record it: one past the highest
     /// replica index among its keys, at least its `shards` setting; nil when it has no replica
