@@ -110,6 +110,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue from --checkpoint-dir's latest checkpoint: the same command line (--epochs may grow).")
     var resume = false
 
+    @Flag(help: "With --resume: take a checkpoint of another global shard count (the run continues, no longer bitwise).")
+    var reshard = false
+
     @Option(help: "Stop once --monitor has not improved for this many epochs (Keras's EarlyStopping patience).")
     var earlyStopping: Int?
 
@@ -157,6 +160,7 @@ struct Train: ParsableCommand {
         }
         guard checkpointEvery ?? 1 >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
+        if reshard && !resume { throw ValidationError("--reshard goes with --resume (it resumes a checkpoint on another shard count)") }
         if checkpointDir == nil {
             for (set, name) in [(resume, "--resume"), (checkpointEvery != nil, "--checkpoint-every")] where set {
                 throw ValidationError("\(name) needs --checkpoint-dir")
@@ -374,7 +378,7 @@ struct Train: ParsableCommand {
         "--checkpoint-every", "--keep",
         "--data",
         "--blas-threads", "--allow-external-data", "--tensorboard", "--histogram-frequency", "--workers", "--fixed-shards",
-        "--global-shards",
+        "--global-shards", "--reshard",
     ]
 
     /// The --checkpoint-dir callback: takes the folder (rank 0), refuses one holding an
@@ -392,7 +396,7 @@ struct Train: ParsableCommand {
         settings["option model-config"] = try model.kerasJSON()
         let backup = try BackupAndRestore(
             backupDirectory: folder, saveFrequency: checkpointEvery.map { .steps($0) } ?? .epoch, deleteCheckpoint: false,
-            keep: keep, settings: settings)
+            keep: keep, settings: settings, reshard: reshard)
         // Rank 0 takes the folder and looks; every rank learns what it found.
         let found = try Job.together("look into --checkpoint-dir \(folder)") {
             guard Job.speaks else { return String?.none }

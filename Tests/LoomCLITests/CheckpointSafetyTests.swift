@@ -206,5 +206,12 @@ extension CLITests {
             "Error: cannot resume: the checkpoint was taken with 2 global shards (processes × shards a process), this run has 1; "
                 + "resume on any processes × shards that make 2 (loom train --global-shards 2)\n")
         XCTAssertEqual(try loom(run.map { $0 == "2" ? "3" : $0 } + ["--workers", "2", "--resume"]).err, "")
+        // --reshard continues on another count, and says the bits differ.
+        let resharded = try loom(run.map { $0 == "2" ? "4" : $0 } + ["--resume", "--reshard"])
+        XCTAssertEqual(
+            resharded.err,
+            "Warning: resharding: the checkpoint's 2 global shards become 1; the run continues, but no longer has the bits of an "
+                + "uninterrupted run (each shard's dropout streams start afresh)\n")
+        XCTAssertTrue(try loom(run + ["--reshard"], expect: 64).err.contains("--reshard goes with --resume"))
     }
 }

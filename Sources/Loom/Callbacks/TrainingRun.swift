@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// One `fit` call as its callbacks see it: the model, where training stands, the learning
 /// rate, the history so far, and the whole state of the run as a `TrainingSnapshot`.
@@ -25,6 +26,11 @@ public final class TrainingRun {
     /// size, the shards, ...): a snapshot taken under other settings is refused by `restore`.
     /// A caller may add its own (a data file's name) before training starts.
     public var settings: [String: String]
+    /// Whether `restore` takes a snapshot of another global shard count (set before training
+    /// starts, as `BackupAndRestore(reshard:)` does): the shards' own state (dropout streams,
+    /// accumulated leaves) starts afresh, and the run, though it continues, no longer has the
+    /// bits of an uninterrupted one. Not with parameter averaging (each shard's own weights).
+    public var allowsResharding = false
 
     let engine: TrainingEngine
     let callbacks: [any Callback]
@@ -138,7 +144,7 @@ public final class TrainingRun {
     /// and the error names the first difference. A checkpoint's content is untrusted (its
     /// checksum is public): every count and index is checked before use.
     public func restore(_ snapshot: TrainingSnapshot) throws {
-        try checkSettings(of: snapshot)
+        let resharded = try checkSettings(of: snapshot)
         // Everything is read and checked before anything changes.
         let store = model.parameterStore
         let parameters = try snapshot.floats(SnapshotKey.parameters, count: store.count)
@@ -190,7 +196,7 @@ public final class TrainingRun {
                     ))
             }
         }
-        let engineState = try engine.prepareRestore(from: snapshot)
+        let engineState = try engine.prepareRestore(from: snapshot, resharded: resharded)
         try restoreCallbacks(from: snapshot)
 
         parameters.withUnsafeBufferPointer { store.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
@@ -222,8 +228,11 @@ public final class TrainingRun {
     /// count is inferred from the replicas' keys (`replica.<global shard>.…`) when there are
     /// any; a setting named `option …` (one of the command line's, which `loom train` adds)
     /// that the snapshot lacks is not compared.
-    private func checkSettings(of snapshot: TrainingSnapshot) throws {
+    /// Returns whether the snapshot's global shard count differs and `allowsResharding` lets
+    /// it.
+    private func checkSettings(of snapshot: TrainingSnapshot) throws -> Bool {
         let expected = settings.merging(TrainingRun.unrecordedDefaults) { given, _ in given }
+        var resharded = false
         for (name, value) in expected.sorted(by: { $0.key < $1.key }) where !TrainingRun.placementSettings.contains(name) {
             var saved = snapshot.texts[SnapshotKey.settingPrefix + name]
             if saved == nil, let absent = TrainingRun.unrecordedDefaults[name] {
@@ -232,6 +241,19 @@ public final class TrainingRun {
                 guard let inferred = TrainingRun.inferredGlobalShards(snapshot) else { continue }
                 saved = String(inferred)
             } else if saved == nil, name.hasPrefix("option ") {
+                continue
+            }
+            if name == TrainingRun.globalShardsSetting, let saved, saved != value, allowsResharding {
+                guard settings["averaging"] == "\(Averaging.gradients)" else {
+                    throw LoomError.invalidArgument(
+                        "cannot reshard a checkpoint of parameter averaging: each of its \(saved) shards keeps weights of its own")
+                }
+                Logger.loom.warning(
+                    """
+                    resharding: the checkpoint's \(saved) global shards become \(value); the run continues, but no longer has \
+                    the bits of an uninterrupted run (each shard's dropout streams start afresh)
+                    """)
+                resharded = true
                 continue
             }
             if name == TrainingRun.globalShardsSetting, let saved, saved != value {
@@ -248,6 +270,7 @@ public final class TrainingRun {
                         .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r"))
             }
         }
+        return resharded
     }
 
     /// Settings a run records only when they differ from these values (a run without them

@@ -30,18 +30,22 @@ extension TrainingEngine {
     }
 
     /// Reads and checks the replicas' part of `snapshot`; returns what applies it (given the
-    /// local step count), so that a bad snapshot is refused before anything changes.
-    func prepareRestore(from snapshot: TrainingSnapshot) throws -> (Int) -> Void {
+    /// local step count), so that a bad snapshot is refused before anything changes. A
+    /// `resharded` snapshot (another global shard count) gives no shard's own state: the
+    /// shards' dropout streams stay as they start.
+    func prepareRestore(from snapshot: TrainingSnapshot, resharded: Bool = false) throws -> (Int) -> Void {
         var writes: [(UnsafeMutablePointer<Float>, [Float])] = []
         var randomStates: [(any RandomizedLayer, [UInt64])] = []
-        let leafStreams = try accumulation.map { accumulation in
-            try accumulation.leafStreams.enumerated().map { leaf, streams in
-                try streams.enumerated().map { index, words in
-                    try snapshot.words(SnapshotKey.leafRandom(leaf: accumulation.firstLeaf + leaf, index: index), count: words.count)
+        let leafStreams = try accumulation.flatMap { accumulation in
+            resharded
+                ? nil
+                : try accumulation.leafStreams.enumerated().map { leaf, streams in
+                    try streams.enumerated().map { index, words in
+                        try snapshot.words(SnapshotKey.leafRandom(leaf: accumulation.firstLeaf + leaf, index: index), count: words.count)
+                    }
                 }
-            }
         }
-        for (local, replica) in replicas.replicas.enumerated() where replica.isCopy {
+        for (local, replica) in replicas.replicas.enumerated() where replica.isCopy && !resharded {
             let s = replicas.firstShard + local
             for (index, layer) in replica.layers.enumerated() {
                 guard let randomized = layer as? any RandomizedLayer else { continue }

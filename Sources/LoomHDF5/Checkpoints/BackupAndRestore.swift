@@ -43,12 +43,16 @@ public final class BackupAndRestore: Callback {
     private var lastSavedStep: Int?
     private var folderLock: CheckpointFolderLock?
 
+    /// Whether a checkpoint of another global shard count is resumed (`TrainingRun.allowsResharding`).
+    public let reshard: Bool
+
     /// A backup into `backupDirectory` (created when missing; checked now), keeping the
-    /// newest `keep` checkpoints.
+    /// newest `keep` checkpoints; `reshard` resumes one of another global shard count.
     public init(
         backupDirectory: String, saveFrequency: SaveFrequency = .epoch, deleteCheckpoint: Bool = true, keep: Int = 2,
-        settings: [String: String] = [:]
+        settings: [String: String] = [:], reshard: Bool = false
     ) throws {
+        self.reshard = reshard
         if case let .steps(n) = saveFrequency, n < 1 {
             throw LoomError.invalidArgument("BackupAndRestore: save every n steps needs n >= 1, got \(n)")
         }
@@ -69,6 +73,7 @@ public final class BackupAndRestore: Callback {
         let group = run.processGroup
         try group.together("claim --checkpoint-dir \(folder.path)") { if group.rank == 0 { try claim() } }
         run.settings.merge(settings) { _, own in own }
+        run.allowsResharding = reshard
         resumedFromStep = nil
         lastSavedStep = nil
         writing = (0, 0)
