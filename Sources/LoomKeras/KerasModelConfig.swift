@@ -83,11 +83,13 @@ struct KerasModelConfig {
     /// The Keras 3 config of a built model (the JSON of `to_json()` and of `config.json`,
     /// which also holds a compiled model's `compile_config` when `compiled`).
     static func json(of model: Sequential, compiled: Bool = false) throws -> Data {
+        KerasOptimizerConfig.floatsUnmarked(try encoded(try object(of: model, compiled: compiled)))
+    }
+
+    /// A config's JSON objects as JSON, keys sorted.
+    static func encoded(_ object: [String: Any]) throws -> Data {
         do {
-            return KerasOptimizerConfig.floatsUnmarked(
-                try JSONSerialization.data(withJSONObject: try object(of: model, compiled: compiled), options: [.sortedKeys]))
-        } catch let problem as KerasConfigProblem {
-            throw problem
+            return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         } catch {
             throw KerasConfigProblem(message: "cannot write the config as JSON: \(error)")
         }

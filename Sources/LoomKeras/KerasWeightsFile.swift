@@ -79,13 +79,7 @@ enum KerasWeightsFile {
     /// groups and names Keras 3 writes; refuses weights that hold NaN or Inf before writing.
     /// The model is built.
     static func save(_ model: Sequential, to file: HDF5File) throws {
-        let entries = entries(model), weights = try model.weights()
-        // A run that diverged must not replace a good file with a model that predicts nothing.
-        for (entry, tensor) in zip(entries, weights) where tensor.scalars.contains(where: { !$0.isFinite }) {
-            throw KerasConfigProblem(
-                message: "not written: the \(entry.spec.name) of layer '\(entry.layer.name)' holds NaN or Inf "
-                    + "(training diverged; a lower learning rate may help)")
-        }
+        let entries = entries(model), weights = try finiteWeights(of: model)
         try file.createGroup("vars")
         try file.setAttribute("name", model.name, on: "vars")
         for (layer, path) in zip(model.layers, layerPaths(model.layers, under: layersGroup)) {
@@ -99,6 +93,19 @@ enum KerasWeightsFile {
         for (entry, tensor) in zip(entries, weights) {
             try file.write(tensor, as: entry.path)
         }
+    }
+
+    /// The model's weights, refused by the weight's and layer's names when one holds NaN or
+    /// Inf: a run that diverged must not replace a good file with a model that predicts
+    /// nothing (every format Loom writes checks here).
+    static func finiteWeights(of model: Sequential) throws -> [Tensor] {
+        let weights = try model.weights()
+        for (entry, tensor) in zip(entries(model), weights) where tensor.scalars.contains(where: { !$0.isFinite }) {
+            throw KerasConfigProblem(
+                message: "not written: the \(entry.spec.name) of layer '\(entry.layer.name)' holds NaN or Inf "
+                    + "(training diverged; a lower learning rate may help)")
+        }
+        return weights
     }
 
     /// Replaces the model's weights with those in `file`. Every variable the model needs must

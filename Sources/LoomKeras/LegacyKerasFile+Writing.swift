@@ -22,12 +22,7 @@ extension LegacyKerasFile {
     /// formats do.
     static func save(_ model: Sequential, to file: HDF5File) throws {
         let config = try modelConfig(of: model)
-        let weights = try model.weights()
-        for (tensor, layer) in zip(weights, KerasWeightsFile.entries(model).map(\.layer))
-        where tensor.scalars.contains(where: { !$0.isFinite }) {
-            throw KerasConfigProblem(
-                message: "not written: layer '\(layer.name)' holds NaN or Inf (training diverged; a lower learning rate may help)")
-        }
+        let weights = try KerasWeightsFile.finiteWeights(of: model)
         try file.setAttribute("model_config", variableLengthStrings: [String(decoding: config, as: UTF8.self)], scalar: true)
         try file.setAttribute("keras_version", variableLengthStrings: [writtenVersion], scalar: true)
         try file.setAttribute("backend", variableLengthStrings: ["tensorflow"], scalar: true)
@@ -67,12 +62,7 @@ extension LegacyKerasFile {
     /// The model's config in tf.keras 2's JSON.
     static func modelConfig(of model: Sequential) throws -> Data {
         let keras3 = try KerasModelConfig.object(of: model, keras2: true)
-        let top: [String: Any] = ["class_name": "Sequential", "config": keras2Object(keras3["config"]!, nested: false)]
-        do {
-            return try JSONSerialization.data(withJSONObject: top, options: [.sortedKeys])
-        } catch {
-            throw KerasConfigProblem(message: "cannot write the config as JSON: \(error)")
-        }
+        return try KerasModelConfig.encoded(["class_name": "Sequential", "config": keras2Object(keras3["config"]!, nested: false)])
     }
 
     /// `value` of a Keras 3 config as tf.keras 2 writes it (see the type's comment); `nested`
