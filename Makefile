@@ -41,11 +41,15 @@ test: deps
 	done
 
 # Loom as a SwiftPM dependency, built as users build it: the Benchmarks package depends on
-# Loom by path; a plain `swift build -c release` of its runner trains the vanilla model, and
-# the binary must hold no call to libm's software fma (`objdump -d | grep 'call.*fma'`).
+# Loom by path; a plain `swift build -c release` builds every benchmark product, its runner
+# trains the vanilla model, the HDF5 bench streams a small generated file, and the runner's
+# binary must hold no call to libm's software fma (`objdump -d | grep 'call.*fma'`).
 dependent: deps
-	SCRATCH=.build-dependent RELEASE_FLAGS="-c release" bash Benchmarks/build.sh loom-throughput
+	SCRATCH=.build-dependent RELEASE_FLAGS="-c release" bash Benchmarks/build.sh loom-throughput loom-hdf5-bench LoomBenchmarks
 	Benchmarks/.build-dependent/release/loom-throughput vanilla --rounds 1 --steps 20
+	@file=$$(mktemp --suffix=.h5) && trap 'rm -f "$$file"' EXIT && \
+		Benchmarks/.build-dependent/release/loom-hdf5-bench generate "$$file" --gigabytes 0.005 && \
+		Benchmarks/.build-dependent/release/loom-hdf5-bench read "$$file" --rounds 1
 	@calls=$$(objdump -d Benchmarks/.build-dependent/release/loom-throughput | grep -c 'call.*fma' || true); \
 		echo "calls to fma in the plain release binary: $$calls"; test "$$calls" -eq 0
 

@@ -18,6 +18,7 @@ static inline hid_t loom_h5e_default(void) { return H5E_DEFAULT; }
 static inline hid_t loom_h5p_link_create(void) { return H5P_LINK_CREATE; }
 static inline hid_t loom_h5t_ieee_f32le(void) { return H5T_IEEE_F32LE; }
 static inline hid_t loom_h5t_ieee_f64le(void) { return H5T_IEEE_F64LE; }
+static inline haddr_t loom_haddr_undef(void) { return HADDR_UNDEF; }
 /* Turns off HDF5's printing of its error stack to stderr: Loom reports errors itself. */
 static inline void loom_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 static inline hid_t loom_h5t_native_int8(void) { return H5T_NATIVE_INT8; }

@@ -15,7 +15,8 @@ import Loom
 ///   at least one batch) read with one hyperslab each; the block after the current one is read
 ///   ahead, so at most two blocks are in memory.
 /// - Shuffled batches are read one batch ahead, each with a single read per dataset through a
-///   union of the batch's row hyperslabs.
+///   union of the batch's row hyperslabs, or for a contiguous float32 dataset with one `pread`
+///   per run of consecutive rows (`HDF5File.read(_:sortedRows:into:)`).
 ///
 /// Thread safety (`@unchecked Sendable`): only the training thread calls `read` and
 /// `prefetch`. The background reads touch the file (under the HDF5 lock) and buffers the
@@ -345,7 +346,7 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
 
     // MARK: scattered rows
 
-    /// Reads rows in any order: one union-of-hyperslabs read per dataset of the sorted rows,
+    /// Reads rows in any order: one scattered read per dataset of the sorted rows,
     /// then each row copied to its place in the batch. At most one runs at a time (callers
     /// wait for the batch read ahead first), so `staging` is shared.
     private func readScattered(_ rows: [Int], inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {

@@ -52,12 +52,19 @@ public final class HDF5File {
     /// The chunked datasets `checkStorage` found partly written, by name: their reads check
     /// the chunks they touch (under the HDF5 lock).
     private var chunkMaps: [String: HDF5ChunkMap] = [:]
+    /// Whether the file was opened read only: only then are scattered rows read past HDF5.
+    private let isReadOnly: Bool
+    /// Each dataset's contiguous placement, nil where it has none, once looked up; and the
+    /// file opened read only for `pread` (-1 until first needed). Both under the HDF5 lock.
+    private var contiguousRows: [String: HDF5ContiguousRows?] = [:]
+    private var rawDescriptor: Int32 = -1
 
     /// Opens or creates the file at `path`; throws `HDF5Error` when it is missing, not HDF5,
     /// damaged or locked. `followsOtherFiles` allows datasets that read other files.
     public init(path: String, mode: Mode = .read, followsOtherFiles: Bool = false) throws {
         self.path = path
         self.followsOtherFiles = followsOtherFiles
+        isReadOnly = mode == .read
         access = HDF5Library.locked { HDF5LinkAccess(followsOtherFiles: followsOtherFiles) }
         id = try HDF5Library.locked {
             if mode == .create {
@@ -80,7 +87,12 @@ public final class HDF5File {
 
     /// Closes the file unless `close` did (a file only read needs nothing more; one written
     /// is whole only once `close` returned).
-    deinit { HDF5Library.locked { if H5Iis_valid(id) > 0 { _ = H5Fclose(id) } } }
+    deinit {
+        HDF5Library.locked {
+            if H5Iis_valid(id) > 0 { _ = H5Fclose(id) }
+            if rawDescriptor >= 0 { Foundation.close(rawDescriptor) }
+        }
+    }
 
     /// Writes what HDF5 still holds in its caches and closes the file, throwing when that
     /// fails (a full disk): a file written through HDF5 is whole only once this returned (a
@@ -88,6 +100,8 @@ public final class HDF5File {
     /// afterwards throw.
     public func close() throws {
         try HDF5Library.locked {
+            if rawDescriptor >= 0 { Foundation.close(rawDescriptor) }
+            (rawDescriptor, contiguousRows) = (-1, [:])
             guard H5Iis_valid(id) > 0 else { return }
             guard H5Fflush(id, H5F_SCOPE_LOCAL) >= 0, H5Fclose(id) >= 0 else {
                 throw HDF5Error(file: path, "its last changes could not be written; is the disk full?")
@@ -224,8 +238,10 @@ public final class HDF5File {
     }
 
     /// Rows `rows` (ascending, no repeats) of the first axis, converted to Float32, into
-    /// `buffer` one after another, read through unions of hyperslabs (one, unless the dataset
-    /// is chunked and the rows lie far apart).
+    /// `buffer` one after another: from a file open read only, a contiguous float32 dataset's
+    /// runs of consecutive rows are read with `pread` at their offsets (`HDF5ContiguousRows`);
+    /// any other through unions of hyperslabs (one, unless the dataset is chunked and the rows
+    /// lie far apart).
     public func read(_ name: String, sortedRows rows: [Int], into buffer: UnsafeMutablePointer<Float>) throws {
         let (shape, _) = try readableInfo(name)
         guard let first = rows.first, let last = rows.last else { return }
@@ -240,6 +256,12 @@ public final class HDF5File {
             } else {
                 ranges.append(row..<(row + 1))
             }
+        }
+        if let (placement, descriptor) = try contiguousPlacement(name, shape: shape) {
+            try placement.read(ranges, from: descriptor, into: buffer) {
+                HDF5Error(file: path, dataset: name, "reading \(rows.count) rows failed: the file may be truncated or damaged")
+            }
+            return
         }
         // libhdf5 visits every chunk between a selection's first and last rows: in a chunked
         // dataset, rows far apart (a shuffled batch of a large file) are read in groups that
@@ -263,6 +285,28 @@ public final class HDF5File {
             done += count
             start = end
         }
+    }
+
+    /// Where `name`'s rows lie in the file and the descriptor to `pread` them through, when
+    /// the file is open read only and the dataset is stored contiguously as float32
+    /// (`HDF5ContiguousRows`); nil otherwise. Looked up once a dataset.
+    private func contiguousPlacement(_ name: String, shape: [Int]) throws -> (HDF5ContiguousRows, Int32)? {
+        guard isReadOnly else { return nil }
+        let placement: HDF5ContiguousRows?
+        if let known = HDF5Library.locked({ contiguousRows[name] }) {
+            placement = known
+        } else {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            let fileBytes = (attributes?[.size] as? Int) ?? 0
+            placement = try withDataset(name) { HDF5ContiguousRows.locate($0, shape: shape, fileBytes: fileBytes) }
+            HDF5Library.locked { contiguousRows[name] = .some(placement) }
+        }
+        guard let placement else { return nil }
+        let descriptor = HDF5Library.locked {
+            if rawDescriptor < 0 { rawDescriptor = open(path, O_RDONLY | O_CLOEXEC) }
+            return rawDescriptor
+        }
+        return descriptor >= 0 ? (placement, descriptor) : nil
     }
 
     /// The chunks of rows one scattered read may span (see `read(_:sortedRows:into:)`).

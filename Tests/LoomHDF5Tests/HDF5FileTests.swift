@@ -84,6 +84,51 @@ final class HDF5FileTests: XCTestCase {
         XCTAssertTrue(text.contains("truncated or damaged"), text)
     }
 
+    func testScatteredRowsOfEveryLayoutAndAUserBlock() throws {
+        // Fixtures/layouts.h5 (make_layouts.py): one array, element (r, i, j) = 100r + 10i + j, stored
+        // contiguous little- and big-endian float32, float64, chunked with gzip and compact, behind a
+        // 1,024-byte user block. Contiguous little-endian rows are read with pread at their offsets,
+        // the others through HDF5; a file open for writing always reads through HDF5.
+        let fixture = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/layouts.h5", withExtension: nil))
+        let path = folder.path("layouts.h5")
+        try FileManager.default.copyItem(at: fixture, to: URL(fileURLWithPath: path))
+        let rows = [0, 1, 2, 7, 8, 20, 35, 36]
+        let expected = rows.flatMap { r in (0..<3).flatMap { i in (0..<2).map { j in Float(100 * r + 10 * i + j) } } }
+        for mode in [HDF5File.Mode.read, .readWrite] {
+            let file = try HDF5File(path: path, mode: mode)
+            for name in ["le", "be", "f64", "chunked", "compact"] {
+                for _ in 0..<2 {
+                    var values = [Float](repeating: -1, count: rows.count * 6)
+                    try values.withUnsafeMutableBufferPointer { try file.read(name, sortedRows: rows, into: $0.baseAddress!) }
+                    XCTAssertEqual(values, expected, "\(name), \(mode)")
+                }
+            }
+            var two = [Float](repeating: 0, count: 12)
+            let outside = message {
+                try two.withUnsafeMutableBufferPointer { try file.read("le", sortedRows: [36, 37], into: $0.baseAddress!) }
+            }
+            XCTAssertTrue(outside.contains("row 37 outside its 37 rows"), outside)
+            try file.close()
+            let closed = message { try two.withUnsafeMutableBufferPointer { try file.read("le", sortedRows: [1], into: $0.baseAddress!) } }
+            XCTAssertTrue(closed.hasPrefix(path), closed)
+        }
+    }
+
+    func testAContiguousDatasetCutWhileOpenIsAnErrorNotACrash() throws {
+        let path = folder.path("cut-later.h5")
+        try HDF5File(path: path, mode: .create).write(ramp([2000, 10, 4]), as: "X")
+        let file = try HDF5File(path: path)
+        var values = [Float](repeating: 0, count: 2 * 40)
+        try values.withUnsafeMutableBufferPointer { try file.read("X", sortedRows: [3, 1990], into: $0.baseAddress!) }
+        XCTAssertEqual(values[40], ramp([2000, 10, 4]).scalars[1990 * 40])
+        XCTAssertEqual(truncate(path, 100_000), 0)
+        let text = message {
+            try values.withUnsafeMutableBufferPointer { try file.read("X", sortedRows: [3, 1990], into: $0.baseAddress!) }
+        }
+        XCTAssertTrue(text.hasPrefix(path), text)
+        XCTAssertTrue(text.contains("truncated or damaged"), text)
+    }
+
     func testMissingDatasetListsWhatIsThere() throws {
         let path = folder.path("names.h5")
         let file = try HDF5File(path: path, mode: .create)

@@ -37,22 +37,23 @@ guard arguments.count >= 3 else {
 BLAS.threadCount = 1
 let reference = ReferenceModel.vanilla
 let (command, path) = (arguments[1], arguments[2])
-let sampleBytes = reference.timesteps * reference.features * 4
+let sampleValues = Shape.count(reference.inputShape)
+let sampleBytes = sampleValues * 4
 
 switch command {
 case "generate":
     let samples = Int(option("--gigabytes", default: 2) * 1e9) / sampleBytes
     let file = try HDF5File(path: path, mode: .create)
-    try file.createDataset("X", shape: [samples, reference.timesteps, reference.features])
+    try file.createDataset("X", shape: [samples] + reference.inputShape)
     try file.createDataset("y", shape: [samples, 1])
     let slice = 65_536
     var generator = SeededGenerator(seed: 1)
-    var x = [Float](repeating: 0, count: slice * reference.timesteps * reference.features)
+    var x = [Float](repeating: 0, count: slice * sampleValues)
     var y = [Float](repeating: 0, count: slice)
     var start = 0
     while start < samples {
         let count = min(slice, samples - start)
-        for i in 0..<(count * reference.timesteps * reference.features) { x[i] = Float(generator.uniform()) }
+        for i in 0..<(count * sampleValues) { x[i] = Float(generator.uniform()) }
         for i in 0..<count { y[i] = Float(generator.uniform()) }
         try file.write("X", rows: start..<(start + count), from: x)
         try file.write("y", rows: start..<(start + count), from: y)
@@ -94,11 +95,11 @@ case "train":
 case "compare":
     let samples = Int(option("--samples", default: 200_000))
     let file = try HDF5File(path: path)
-    let x = FloatBuffer(count: samples * reference.timesteps * reference.features), y = FloatBuffer(count: samples)
+    let x = FloatBuffer(count: samples * sampleValues), y = FloatBuffer(count: samples)
     try file.read("X", rows: 0..<samples, into: x.pointer)
     try file.read("y", rows: 0..<samples, into: y.pointer)
     let memory = try InMemoryDataset(
-        x: Tensor(shape: [samples, reference.timesteps, reference.features], copying: x.pointer),
+        x: Tensor(shape: [samples] + reference.inputShape, copying: x.pointer),
         y: Tensor(shape: [samples, 1], copying: y.pointer))
     // The first `samples` rows of the file, streamed.
     struct Prefix: Dataset {
