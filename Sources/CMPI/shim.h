@@ -13,3 +13,7 @@ static inline int loom_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int loom_mpi_success(void) { return MPI_SUCCESS; }
 static inline int loom_mpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline void *loom_mpi_in_place(void) { return MPI_IN_PLACE; }
+static inline MPI_Request loom_mpi_request_null(void) { return MPI_REQUEST_NULL; }
+static inline MPI_Status *loom_mpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
+static inline int loom_mpi_any_source(void) { return MPI_ANY_SOURCE; }
+static inline MPI_Datatype loom_mpi_int64(void) { return MPI_INT64_T; }

@@ -10,6 +10,10 @@ import Loom
 /// MPI is initialised with `MPI_THREAD_FUNNELED`: only the thread that called `join` (the
 /// training engine's worker 0, the caller of `fit`) makes MPI calls. Errors come back as
 /// values (`MPI_ERRORS_RETURN`) and are thrown as `MPIError`.
+///
+/// Every wait for another rank is bounded: messages are started nonblocking and polled until
+/// they complete or `waitLimit` passes; then this rank finds which ranks still answer (see
+/// `MPIProcessGroup+Waiting.swift`) and throws `MPIRankTimeout` naming those that do not.
 public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// This process's rank in `MPI_COMM_WORLD`.
     public let rank: Int
@@ -19,7 +23,20 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     public let localRank: Int
     /// The ranks on this host (`OMPI_COMM_WORLD_LOCAL_SIZE`, 1 when unset).
     public let localSize: Int
-    private let world = loom_mpi_comm_world()
+    let world = loom_mpi_comm_world()
+    /// The longest any wait for other ranks may last, in seconds; nil (the default) for
+    /// max(60 s, 20 × the longest step so far) (`waitLimit`).
+    public var rankTimeout: Double?
+    /// The updates every rank had finished when the current step began (for messages).
+    var updatesFinished = 0
+    /// When the current step began, and the longest step so far, in seconds (between the starts
+    /// of two steps: validation and checkpoint writes count in the step they follow).
+    var stepStart: DispatchTime?
+    var longestStep = 0.0
+    /// This rank's notice that it still answers, and a notice received: the buffers of the
+    /// messages `silentRanks` starts, never freed (a notice may still be in flight when the
+    /// rank ends).
+    let notices = UnsafeMutablePointer<Int64>.allocate(capacity: 2)
 
     /// Whether `mpirun` (Open MPI) started this process: its environment names the job's size.
     public static var launchedByMPIRun: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
@@ -133,12 +150,10 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
             let middle = whole.lowerBound + whole.count / 2
             let own = lower ? whole.lowerBound..<middle : middle..<whole.upperBound
             let theirs = lower ? middle..<whole.upperBound : whole.lowerBound..<middle
-            try Self.check(
-                MPI_Sendrecv(
-                    floats + own.lowerBound, Int32(own.count), loom_mpi_float(), Int32(partner), Self.tag,
-                    floats + theirs.lowerBound, Int32(theirs.count), loom_mpi_float(), Int32(partner),
-                    Self.tag, world, loom_mpi_status_ignore()),
-                "MPI_Sendrecv")
+            try sendReceive(
+                send: UnsafeRawBufferPointer(start: floats + own.lowerBound, count: 4 * own.count),
+                receive: UnsafeMutableRawBufferPointer(start: floats + theirs.lowerBound, count: 4 * theirs.count),
+                type: loom_mpi_float(), partner: partner)
         }
     }
 
@@ -159,13 +174,19 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         for pieces in nodes { received.append(Int32(pieces.count * (8 * headerCount + 4 * own.count))) }
         incoming.removeAll(keepingCapacity: true)
         incoming.append(contentsOf: repeatElement(0, count: Int(received.reduce(0, +))))
+        let (sentOffsets, receivedOffsets) = (Self.offsets(sent), Self.offsets(received))
+        // A nonblocking collective reads its count and offset arrays until it completes.
         try outgoing.withUnsafeBufferPointer { send in
             try incoming.withUnsafeMutableBufferPointer { receive in
-                try Self.check(
-                    MPI_Alltoallv(
-                        send.baseAddress, sent, Self.offsets(sent), loom_mpi_byte(), receive.baseAddress, received,
-                        Self.offsets(received), loom_mpi_byte(), world),
-                    "MPI_Alltoallv")
+                try withStable(sent, sentOffsets, received, receivedOffsets) { sent, sentOffsets, received, receivedOffsets in
+                    var request: [MPI_Request?] = [loom_mpi_request_null()]
+                    try Self.check(
+                        MPI_Ialltoallv(
+                            send.baseAddress, sent, sentOffsets, loom_mpi_byte(), receive.baseAddress, received, receivedOffsets,
+                            loom_mpi_byte(), world, &request[0]),
+                        "MPI_Ialltoallv")
+                    try complete(&request, "the exchange of every rank's pieces")
+                }
             }
         }
         // Each rank's pieces came as their headers, then their floats over this rank's slice:
@@ -220,14 +241,26 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     private func exchange(with partner: Int) throws {
         try outgoing.withUnsafeBufferPointer { send in
             try incoming.withUnsafeMutableBufferPointer { receive in
-                try Self.check(
-                    MPI_Sendrecv(
-                        send.baseAddress, Int32(send.count), loom_mpi_byte(), Int32(partner), Self.tag,
-                        receive.baseAddress, Int32(receive.count), loom_mpi_byte(), Int32(partner), Self.tag, world,
-                        loom_mpi_status_ignore()),
-                    "MPI_Sendrecv")
+                try sendReceive(
+                    send: UnsafeRawBufferPointer(send), receive: UnsafeMutableRawBufferPointer(receive), type: loom_mpi_byte(),
+                    partner: partner)
             }
         }
+    }
+
+    /// `send` to `partner` while `receive` comes from it, both in elements of `type` (bytes of
+    /// the buffers / the type's size), waiting at most `waitLimit`.
+    private func sendReceive(send: UnsafeRawBufferPointer, receive: UnsafeMutableRawBufferPointer, type: MPI_Datatype, partner: Int)
+        throws
+    {
+        let size = type == loom_mpi_float() ? 4 : 1
+        var requests = [MPI_Request?](repeating: loom_mpi_request_null(), count: 2)
+        try Self.check(
+            MPI_Irecv(receive.baseAddress, Int32(receive.count / size), type, Int32(partner), Self.tag, world, &requests[0]),
+            "MPI_Irecv")
+        try Self.check(
+            MPI_Isend(send.baseAddress, Int32(send.count / size), type, Int32(partner), Self.tag, world, &requests[1]), "MPI_Isend")
+        try complete(&requests, "the exchange with rank \(partner)")
     }
 
     /// The messages of a sum being sent and received, kept between calls.
@@ -236,10 +269,15 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// Fills `values` with every rank's part (`MPI_Allgatherv` in place).
     public func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {
         let counts = parts.map { Int32($0.count) }, offsets = parts.map { Int32($0.lowerBound) }
-        try Self.check(
-            MPI_Allgatherv(
-                loom_mpi_in_place(), 0, loom_mpi_float(), values.baseAddress, counts, offsets, loom_mpi_float(), world),
-            "MPI_Allgatherv")
+        try withStable(counts, offsets, [], []) { counts, offsets, _, _ in
+            var request: [MPI_Request?] = [loom_mpi_request_null()]
+            try Self.check(
+                MPI_Iallgatherv(
+                    loom_mpi_in_place(), 0, loom_mpi_float(), values.baseAddress, counts, offsets, loom_mpi_float(), world,
+                    &request[0]),
+                "MPI_Iallgatherv")
+            try complete(&request, "the gathering of every rank's slice")
+        }
     }
 
     /// Where each part starts when `counts` are laid end to end.
@@ -254,21 +292,37 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
 
     /// Every rank's bytes, in rank order (`MPI_Allgather` of the lengths, then `MPI_Allgatherv`).
     public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
-        var length = Int32(bytes.count)
+        let length = [Int32(bytes.count)]
         var lengths = [Int32](repeating: 0, count: size)
-        try Self.check(MPI_Allgather(&length, 1, loom_mpi_int(), &lengths, 1, loom_mpi_int(), world), "MPI_Allgather")
+        try length.withUnsafeBufferPointer { own in
+            try lengths.withUnsafeMutableBufferPointer { all in
+                var request: [MPI_Request?] = [loom_mpi_request_null()]
+                try Self.check(
+                    MPI_Iallgather(own.baseAddress, 1, loom_mpi_int(), all.baseAddress, 1, loom_mpi_int(), world, &request[0]),
+                    "MPI_Iallgather")
+                try complete(&request, "the gathering of every rank's settings")
+            }
+        }
         var offsets = [Int32](repeating: 0, count: size)
         for index in 1..<max(size, 1) { offsets[index] = offsets[index - 1] + lengths[index - 1] }
         var all = [UInt8](repeating: 0, count: Int(lengths.reduce(0, +)))
         try bytes.withUnsafeBufferPointer { own in
-            try Self.check(
-                MPI_Allgatherv(own.baseAddress, length, loom_mpi_byte(), &all, lengths, offsets, loom_mpi_byte(), world),
-                "MPI_Allgatherv")
+            try all.withUnsafeMutableBufferPointer { gathered in
+                try withStable(lengths, offsets, [], []) { lengths, offsets, _, _ in
+                    var request: [MPI_Request?] = [loom_mpi_request_null()]
+                    try Self.check(
+                        MPI_Iallgatherv(
+                            own.baseAddress, length[0], loom_mpi_byte(), gathered.baseAddress, lengths, offsets, loom_mpi_byte(),
+                            world, &request[0]),
+                        "MPI_Iallgatherv")
+                    try complete(&request, "the gathering of every rank's settings")
+                }
+            }
         }
         return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])]) }
     }
 
-    private static func check(_ status: Int32, _ call: String) throws {
+    static func check(_ status: Int32, _ call: String) throws {
         guard status != loom_mpi_success() else { return }
         var text = [CChar](repeating: 0, count: Int(loom_mpi_max_error_string()) + 1)
         var length: Int32 = 0

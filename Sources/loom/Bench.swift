@@ -36,6 +36,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure data-parallel scaling on synthetic data.")
 
     @OptionGroup var loggingOptions: LoggingOptions
+    @OptionGroup var rankOptions: RankOptions
 
     @Option(help: "Model preset.")
     var arch: ModelPreset = .vanilla

@@ -9,6 +9,7 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a saved model on an HDF5 dataset.")
 
     @OptionGroup var loggingOptions: LoggingOptions
+    @OptionGroup var rankOptions: RankOptions
 
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var kerasOptions: KerasModelOptions

@@ -15,9 +15,11 @@ enum ExitStatus {
     static let failure: Int32 = 1
     /// A command line that cannot run: an unknown option, a bad value (EX_USAGE).
     static let usage: Int32 = 64
-    /// Under `mpirun`: another rank was lost or did not answer (EX_UNAVAILABLE); the last
-    /// checkpoint resumes.
+    /// Under `mpirun`: another rank was lost (EX_UNAVAILABLE); the last checkpoint resumes.
     static let rankLost: Int32 = 69
+    /// Under `mpirun`: a rank did not answer within `--rank-timeout` (as `timeout(1)`); every
+    /// rank that still runs ends, and the last checkpoint resumes.
+    static let rankTimeout: Int32 = 124
     /// An error Loom did not expect: a bug to report (EX_SOFTWARE).
     static let internalError: Int32 = 70
     /// Stopped by a signal, with a checkpoint to continue from with `--resume` (EX_TEMPFAIL).
@@ -29,14 +31,15 @@ enum ExitStatus {
     static let summary = """
         Exit status: \(success) success; \(failure) a user or data error (one line on standard error); \
         \(usage) a command line that cannot run (usage and one line); \(rankLost) under mpirun, another \
-        rank lost or not answering; \(internalError) an internal error (please report it); \(resumable) \
-        stopped by a signal with a checkpoint to resume; \(interrupted) stopped by a signal with \
-        nothing to resume.
+        rank lost; \(rankTimeout) under mpirun, a rank not answering within --rank-timeout; \(internalError) \
+        an internal error (please report it); \(resumable) stopped by a signal with a checkpoint to \
+        resume; \(interrupted) stopped by a signal with nothing to resume.
         """
 
     /// The status of a command that ended with `error`, and whether Loom chose it (else the
     /// argument parser's own, for usage errors and `ExitCode`).
     static func of(_ error: Error, command: LoomCommand.Type) -> (status: Int32, chosen: Bool) {
+        if error is MPIRankTimeout { return (rankTimeout, true) }
         if error is MPIError { return (rankLost, true) }
         let parsed = command.exitCode(for: error).rawValue
         // The argument parser's own status (usage, help, ExitCode), or one of the errors that

@@ -30,8 +30,12 @@ enum Job {
         let group: MPIProcessGroup
         do { group = try MPIProcessGroup.join() } catch { command.exit(withError: error) }
         Job.group = group
+        let settings = options(CommandLine.arguments)
+        // Bounds the first exchanges too (the option is checked again, and refused when
+        // malformed, as the command line is parsed).
+        group.rankTimeout = settings["--rank-timeout"].flatMap(Double.init).flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
         do {
-            try group.checkSame(settings: options(CommandLine.arguments))
+            try group.checkSame(settings: settings)
             var parsed = try command.parseAsRoot()
             try parsed.run()
             group.finish()

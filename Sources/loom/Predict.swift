@@ -9,6 +9,7 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Predict with a saved model; write the outputs to HDF5.")
 
     @OptionGroup var loggingOptions: LoggingOptions
+    @OptionGroup var rankOptions: RankOptions
 
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var kerasOptions: KerasModelOptions

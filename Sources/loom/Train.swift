@@ -11,6 +11,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train a model on an HDF5 dataset.")
 
     @OptionGroup var loggingOptions: LoggingOptions
+    @OptionGroup var rankOptions: RankOptions
 
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var modelOptions: ModelOptions

@@ -187,7 +187,7 @@ extension CLITests {
     }
 
     /// Whether `pid` is a live process (not gone, not a zombie left for a parent to reap).
-    private func isRunning(_ pid: Int32) -> Bool {
+    func isRunning(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return false }
@@ -279,7 +279,7 @@ extension CLITests {
     }
 
     /// The processes whose parent is `parent` (from /proc).
-    private func children(of parent: Int32) -> [Int32] {
+    func children(of parent: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -3,13 +3,34 @@
 # loom-host-b, joined by a veth pair (10.77.0.1 and 10.77.0.2). mpirun runs in host a and
 # starts the rank of host b through a launch agent that enters b's namespace instead of
 # ssh; MPI's TCP transport only. The namespaces and links are removed on any exit.
+# With LOOM_CUT_LINK_AFTER=SECONDS, the link between the hosts goes down that long after the
+# start (a network partition), while the job runs. mpirun's daemons probe an idle link
+# after 10 s (keepalives 1 s apart, 3 missed), so mpirun itself ends once a host is gone:
+# by default Open MPI waits 300 s before the first probe.
 # Needs root (ip netns); exits 77 when namespaces cannot be made here.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 PROGRAM [ARGS...]" >&2; exit 2; }
 a=loom-host-a b=loom-host-b
+# The loom ranks still running in the namespaces.
+ranks_left() {
+    for ns in "$a" "$b"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = loom ] && echo "$pid"
+        done
+    done
+    return 0
+}
+# Ends the hosts: ranks get 15 s to end on their own (a rank cut off ends at its
+# --rank-timeout), any left is named on stderr; then every process still there (Open MPI's
+# daemon behind a cut link waits forever) is killed and the namespaces removed.
 remove_hosts() {
-    ip netns del "$a" 2>/dev/null || true
-    ip netns del "$b" 2>/dev/null || true
+    local deadline=$((SECONDS + 15))
+    while [ -n "$(ranks_left)" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+    for pid in $(ranks_left); do echo "two-hosts.sh: rank process $pid was still running; killed" >&2; done
+    for ns in "$a" "$b"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+        ip netns del "$ns" 2>/dev/null || true
+    done
 }
 remove_hosts
 work=$(mktemp -d)
@@ -36,9 +57,14 @@ exec ip netns exec "\$ns" /bin/sh -c "\$*"
 AGENT
 chmod +x "$work/agent"
 
+if [ -n "${LOOM_CUT_LINK_AFTER:-}" ]; then
+    (sleep "$LOOM_CUT_LINK_AFTER" && ip -n "$b" link set loom-veth-b down) &
+fi
+
 ip netns exec "$a" mpirun --allow-run-as-root --oversubscribe --bind-to none \
     --host 10.77.0.1:1,10.77.0.2:1 -np 2 \
     --mca plm_rsh_agent "$work/agent" \
     --mca pml ob1 --mca btl tcp,self \
     --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 \
+    --mca oob_tcp_keepalive_time 10 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3 \
     "$@"

@@ -25,9 +25,16 @@ public protocol ProcessGroup: AnyObject {
     func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws
     /// Every rank's `bytes`, in rank order (start-up checks, checksums).
     func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
+    /// Called as each training step begins, with the updates finished so far: a group that
+    /// bounds its waits measures steps and names the update in its errors (by default
+    /// nothing).
+    func noteUpdatesFinished(_ count: Int)
 }
 
 extension ProcessGroup {
+    /// Nothing: a group whose waits are not bounded needs no step count.
+    public func noteUpdatesFinished(_ count: Int) {}
+
     /// Throws on every rank, naming the rank and the value, unless every rank gave the same
     /// `value` for `name` (an option, a data shape): called at the same point on every rank,
     /// so a mismatch stops all of them instead of leaving some waiting.

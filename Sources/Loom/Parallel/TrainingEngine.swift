@@ -114,6 +114,7 @@ final class TrainingEngine {
         _ workspace: BatchWorkspace, batch: Int, update: Bool = true, loadShard: (Range<Int>) throws -> Void = { _ in }
     ) throws -> (Double, [Double]) {
         stepStart = DispatchTime.now()
+        replicas.group.noteUpdatesFinished(store.step)
         let plan = replicas.plan(batch: batch)
         let step = store.step + 1
         let rate = store.optimizer!.learningRate

@@ -1,0 +1,98 @@
+import CMPI
+import Foundation
+import Loom
+
+/// Bounded waits: every message between ranks is started nonblocking and polled here until it
+/// completes or `waitLimit` passes. Then this rank tells every other rank it still answers and
+/// listens for theirs for a short while: the ranks not heard from are the ones that stopped
+/// (a stopped or swapped-out process, a host behind a cut link), and `MPIRankTimeout` names
+/// them. Every rank that still runs reaches its own limit within about one step of the
+/// others (they wait in the same exchange), so each hears the others' notices and names
+/// the same ranks; a rank cut off from all others names all others.
+extension MPIProcessGroup {
+    /// The longest a wait may last now, in seconds: `rankTimeout`, else max(60 s, 20 × the
+    /// longest step so far).
+    public var waitLimit: Double { rankTimeout ?? max(60, 20 * longestStep) }
+
+    /// Notes that `count` updates are finished and a step begins (the step's length is
+    /// measured from here to the next call).
+    public func noteUpdatesFinished(_ count: Int) {
+        let now = DispatchTime.now()
+        if let stepStart { longestStep = max(longestStep, Self.seconds(from: stepStart, to: now)) }
+        stepStart = now
+        updatesFinished = count
+    }
+
+    /// Polls `requests` until all complete, for at most `waitLimit`; then throws
+    /// `MPIRankTimeout` naming the ranks that no longer answer. `what` names the wait in
+    /// that error. A short spin first, then sleeps of 50 µs between polls.
+    func complete(_ requests: inout [MPI_Request?], _ what: String) throws {
+        let start = DispatchTime.now(), limit = waitLimit
+        var done: Int32 = 0, polls = 0
+        while true {
+            try requests.withUnsafeMutableBufferPointer { requests in
+                try Self.check(MPI_Testall(Int32(requests.count), requests.baseAddress, &done, loom_mpi_statuses_ignore()), "MPI_Testall")
+            }
+            if done != 0 { return }
+            polls += 1
+            guard polls % 1024 != 0 || Self.seconds(from: start, to: .now()) < limit else {
+                throw MPIRankTimeout(
+                    rank: rank, silentRanks: silentRanks(), seconds: limit, wait: what, updatesFinished: updatesFinished)
+            }
+            if polls > 20_000 { usleep(50) }
+        }
+    }
+
+    /// The ranks that do not answer: this rank's notice goes to every other rank, and theirs
+    /// are collected for a grace period long enough for every running rank to reach its own
+    /// limit (2 s, or two of the longest steps, at most 8 s).
+    private func silentRanks() -> [Int] {
+        notices[0] = Int64(updatesFinished)
+        var sent = [MPI_Request?](repeating: loom_mpi_request_null(), count: size)
+        for peer in 0..<size where peer != rank {
+            _ = MPI_Isend(notices, 1, loom_mpi_int64(), Int32(peer), Self.noticeTag, world, &sent[peer])
+        }
+        var heard: Set<Int> = [rank]
+        let start = DispatchTime.now(), grace = min(8, max(2, 2 * longestStep))
+        var receiving: MPI_Request? = loom_mpi_request_null()
+        guard MPI_Irecv(notices + 1, 1, loom_mpi_int64(), loom_mpi_any_source(), Self.noticeTag, world, &receiving) == loom_mpi_success()
+        else { return (0..<size).filter { $0 != rank } }
+        var status = MPI_Status()
+        while heard.count < size && Self.seconds(from: start, to: .now()) < grace {
+            var arrived: Int32 = 0
+            guard MPI_Test(&receiving, &arrived, &status) == loom_mpi_success() else { break }
+            if arrived != 0 {
+                heard.insert(Int(status.MPI_SOURCE))
+                guard
+                    MPI_Irecv(notices + 1, 1, loom_mpi_int64(), loom_mpi_any_source(), Self.noticeTag, world, &receiving)
+                        == loom_mpi_success()
+                else { break }
+            } else {
+                usleep(1000)
+            }
+        }
+        return (0..<size).filter { !heard.contains($0) }
+    }
+
+    private static func seconds(from start: DispatchTime, to end: DispatchTime) -> Double {
+        Double(end.uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    /// The tag of the notices `silentRanks` exchanges (the sums use `tag`).
+    private static let noticeTag: Int32 = 9
+
+    /// `body` with stable pointers to four arrays of counts and offsets (a nonblocking
+    /// collective reads them until it completes).
+    func withStable<T>(
+        _ a: [Int32], _ b: [Int32], _ c: [Int32], _ d: [Int32],
+        _ body: (UnsafePointer<Int32>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) throws -> T
+    ) rethrows -> T {
+        try a.withUnsafeBufferPointer { a in
+            try b.withUnsafeBufferPointer { b in
+                try c.withUnsafeBufferPointer { c in
+                    try d.withUnsafeBufferPointer { d in try body(a.baseAddress, b.baseAddress, c.baseAddress, d.baseAddress) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// `--rank-timeout`: how long a rank of an `mpirun` job waits for the others before it ends
+/// the job, naming the ranks that did not answer (read before the ranks' first exchange, see
+/// `Job.runUnderMPIRun`).
+struct RankOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Under mpirun: end the job when another rank does not answer within this many seconds (default: the longer of 60 s and 20 times the slowest step so far).",
+            valueName: "seconds"))
+    var rankTimeout: Double?
+
+    func validate() throws {
+        if let rankTimeout, !(rankTimeout.isFinite && rankTimeout > 0) {
+            throw ValidationError("--rank-timeout must be a positive number of seconds, got \(rankTimeout)")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Loom
+import TestSupport
+import XCTest
+
+/// A rank that stops answering without dying (SIGSTOP, a host cut off) ends the job within
+/// `--rank-timeout` and a grace period: every rank that still runs says which rank did not
+/// answer, no `loom` process is left, and the last checkpoint resumes to the bits of a job
+/// never interrupted.
+extension CLITests {
+    /// The pids of the `loom` processes whose command line holds `marker` (from /proc).
+    private func loomProcesses(marked marker: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard isRunning(pid), let line = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
+            let arguments = String(decoding: line, as: UTF8.self).split(separator: "\0")
+            return arguments.first?.hasSuffix("/loom") == true && arguments.contains { $0.contains(marker) }
+        }
+    }
+
+    func testAStoppedRankEndsTheJobNamingItAndTheCheckpointResumes() throws {
+        let data = try importedData()
+        let common = [
+            "train", "--data", data, "--units", "5", "--epochs", "60", "--batch-size", "36", "--quiet", "--checkpoint-every", "5",
+            "--rank-timeout", "3",
+        ]
+        let straight = folder.path("unstopped.weights.h5"), resumed = folder.path("stopped.weights.h5")
+        let reference = try mpirun(
+            ["-np", "2", executable.path] + common + ["--save", straight, "--checkpoint-dir", folder.path("unstopped-checkpoints")])
+        XCTAssertEqual(reference.status, 0, reference.output)
+        let checkpoints = folder.path("stopped-checkpoints")
+        let arguments = ["-np", "2", executable.path] + common + ["--save", resumed, "--checkpoint-dir", checkpoints]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: checkpoints + "/checkpoint-0000000100.h5"), process.isRunning, Date() < deadline {
+            usleep(5_000)
+        }
+        let ranks = children(of: process.processIdentifier)
+        XCTAssertEqual(ranks.count, 2)
+        let start = Date()
+        if let rank = ranks.last { kill(rank, SIGSTOP) }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3 + 10, "ended within the timeout and 10 s")
+        XCTAssertEqual(process.terminationStatus, 124, output)
+        XCTAssertTrue(output.contains("rank 0 of 2: Error: rank 1 did not answer within 3 s (waiting for "), output)
+        XCTAssertTrue(output.contains("the job ends, and its last checkpoint resumes (--resume)"), output)
+        for rank in ranks { XCTAssertFalse(isRunning(rank), "rank process \(rank) is gone") }
+        let again = try mpirun(arguments + ["--resume"])
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertEqual(try weights(resumed), try weights(straight))
+    }
+
+    /// Two namespace hosts (`Tests/MPI/two-hosts.sh`) whose link goes down mid-run: rank 0
+    /// names rank 1, mpirun ends, and the rank behind the cut ends itself (rank 1's own line
+    /// cannot cross the cut to mpirun's output).
+    func testACutLinkBetweenTwoHostsEndsTheJob() throws {
+        let data = try importedData()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("MPI/two-hosts.sh").path
+        let marker = folder.path("cut-link-checkpoints")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [
+            script, executable.path, "train", "--data", data, "--units", "5", "--epochs", "100000", "--batch-size", "36", "--quiet",
+            "--checkpoint-dir", marker, "--rank-timeout", "3",
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(["LOOM_CUT_LINK_AFTER": "8"]) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let start = Date()
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGTERM) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        watchdog.cancel()
+        if process.terminationStatus == 77 { throw XCTSkip(output) }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 8 + 3 + 10, "ended within the cut, the timeout and 10 s")
+        XCTAssertNotEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("rank 0 of 2: Error: rank 1 did not answer within 3 s"), output)
+        // The script names a rank it had to kill when it removed the hosts: the one behind the cut ended itself.
+        XCTAssertFalse(output.contains("was still running"), output)
+        XCTAssertEqual(loomProcesses(marked: marker), [], "no rank left on either host")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: marker + "/latest"), "a checkpoint was written before the cut")
+    }
+}
