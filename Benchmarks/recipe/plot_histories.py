@@ -3,9 +3,12 @@ time, log scale, as one SVG (and a PNG beside it).
 
     python3 Benchmarks/recipe/plot_histories.py OUT.svg LABEL=DIR/batchB-workersW.csv ...
 
+The title names the training sequences: LOOM_RECIPE_SEQUENCES (default 59k).
+
 (needs matplotlib; outside CI.)
 """
 import csv
+import os
 import sys
 
 import matplotlib
@@ -29,7 +32,8 @@ for axes, xlabel in [(by_epoch, "epoch"), (by_time, "wall seconds")]:
     axes.axhline(1e-4, color="gray", linestyle=":", linewidth=1, label="loss floor (noise²)")
     axes.grid(True, which="both", linewidth=0.3)
 by_epoch.legend(fontsize=7)
-figure.suptitle("Adding problem (T = 30, 59k sequences), LSTM(32), 12 epochs")
+sequences = os.environ.get("LOOM_RECIPE_SEQUENCES", "59k")
+figure.suptitle(f"Adding problem (T = 30, {sequences} sequences), LSTM(32), 12 epochs")
 figure.tight_layout()
 figure.savefig(out)
 figure.savefig(out.rsplit(".", 1)[0] + ".png", dpi=90)
