@@ -21,7 +21,9 @@ import ReferenceModels
 /// = T(1) / T(p), with T(1) measured. It ignores memory bandwidth, so it is an upper bound.
 ///
 /// Under `mpirun` (R ranks) each configuration is R × workers, and the split gains the time
-/// worker 0 spends in messages (`comm`). The projection is then to H hosts (a power of two,
+/// worker 0 spends in messages, in two parts: waiting for the slowest rank to reach the
+/// exchange (`slowest rank`: its time from the step's start to the exchange less this
+/// rank's) and the exposed exchange itself (`exchange`). The projection is then to H hosts (a power of two,
 /// one rank each) of `--cores` cores over Ethernet, from an α-β model of the exchange Loom
 /// makes there: recursive halving (log₂ H messages, of S/2, S/4, ... bytes) summing each
 /// host's slice of the gradients, then recursive doubling gathering the slices back:
@@ -275,14 +277,15 @@ struct Bench: ParsableCommand {
 
     /// The table of an `mpirun` launch (R × workers) and the α-β projection to more hosts.
     private func reportAcrossRanks(_ rows: [Row], ranks: Int, parameters: Int) throws {
-        print("ranks x workers  samples/s  step ms  compute  wait  reduce  optimizer  comm")
+        print("ranks x workers  samples/s  step ms  compute  wait  reduce  optimizer  slowest rank  exchange")
         for row in rows {
             let p = row.profile, step = max(p.total, 1e-12)
             print(
                 String(
-                    format: "%7d x %-7d  %9.0f  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%  %4.1f%%",
+                    format: "%7d x %-7d  %9.0f  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%  %11.1f%%  %7.1f%%",
                     ranks, row.workers, row.samplesPerSecond, p.total * 1e3, 100 * p.compute / step,
-                    100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step, 100 * p.communicate / step))
+                    100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step, 100 * p.rankWait / step,
+                    100 * (p.communicate - p.rankWait) / step))
         }
         let last = rows.last!, p = last.profile
         let bytes = 4.0 * Double(parameters), alpha = latencyMicroseconds * 1e-6
@@ -290,9 +293,10 @@ struct Bench: ParsableCommand {
         let hostStep = (p.total - p.communicate) * measuredCores / Double(cores)
         print(
             String(
-                format: "measured: %.3f ms a step without communication on %d cores, %.3f ms of messages for "
-                    + "%.0f bytes (%d parameters)", (p.total - p.communicate) * 1e3, ranks * last.workers,
-                p.communicate * 1e3, bytes, parameters))
+                format: "measured: %.3f ms a step without communication on %d cores; %.3f ms of exposed exchange for "
+                    + "%.0f bytes (%d parameters), none hidden (the exchange starts after the backward pass); "
+                    + "%.3f ms waiting for the slowest rank", (p.total - p.communicate) * 1e3, ranks * last.workers,
+                (p.communicate - p.rankWait) * 1e3, bytes, parameters, p.rankWait * 1e3))
         print(
             String(
                 format: "projection: comm(H) = 2(log2(H) a + (H-1)/H S/b), S = %.0f bytes, a = %.0f us; "

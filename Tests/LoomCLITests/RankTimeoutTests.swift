@@ -57,6 +57,19 @@ extension CLITests {
         XCTAssertEqual(try weights(resumed), try weights(straight))
     }
 
+    /// `loom bench` under mpirun splits worker 0's time in messages into waiting for the
+    /// slowest rank and the exposed exchange.
+    func testBenchUnderMPIRunSeparatesTheSlowestRankFromTheExchange() throws {
+        let run = try mpirun(
+            ["-np", "2", executable.path, "bench", "--workers", "1", "--steps", "4", "--rounds", "1", "--units", "4"], timeout: 60)
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertTrue(run.output.contains("compute  wait  reduce  optimizer  slowest rank  exchange"), run.output)
+        let measured = try XCTUnwrap(run.output.split(separator: "\n").first { $0.hasPrefix("measured: ") })
+        XCTAssertTrue(measured.contains("ms of exposed exchange for "), String(measured))
+        XCTAssertTrue(measured.contains("none hidden (the exchange starts after the backward pass)"), String(measured))
+        XCTAssertTrue(measured.hasSuffix("ms waiting for the slowest rank"), String(measured))
+    }
+
     /// Two namespace hosts (`Tests/MPI/two-hosts.sh`) whose link goes down mid-run: rank 0
     /// names rank 1, mpirun ends, and the rank behind the cut ends itself (rank 1's own line
     /// cannot cross the cut to mpirun's output).

@@ -1,6 +1,6 @@
 /// The doubles each node of a step's sums carries beside the floats (`ShardSum`'s header):
-/// flags combined by maximum, then sums: the divisor, the loss and each metric's statistics
-/// (`Objective.statisticRanges`).
+/// flags and the slowest arrival, combined by maximum, then sums: the divisor, the loss and
+/// each metric's statistics (`Objective.statisticRanges`).
 ///
 /// Unweighted, a shard writes its share of the batch's rows as the divisor and its loss and
 /// metrics times that share, so the sums are the batch's means. Weighted (a mask at the
@@ -14,12 +14,15 @@ enum StepHeader {
     static let nonFiniteRank = 1
     /// 1 when any process was asked to stop (`TrainingStop`).
     static let stop = 2
+    /// With other processes: the seconds from the step's start until a rank reached the
+    /// exchange; the total is the slowest rank's (`TrainingEngine.markArrival`).
+    static let arrival = 3
     /// The valid loss rows (weighted), or the share of the batch's rows.
-    static let validRows = 3
+    static let validRows = 4
     /// The loss, then the metrics' statistics.
-    static let loss = 4
+    static let loss = 5
     /// The leading values combined by maximum.
-    static let flags = 3
+    static let flags = 4
 
     /// The doubles of a header with `metrics` metric statistics.
     static func width(metrics: Int) -> Int { loss + 1 + metrics }

@@ -14,6 +14,9 @@ public struct StepProfile: Sendable, Equatable {
     /// With other processes: worker 0's messages to and from them (receiving the running
     /// sums, passing them on, the last rank's totals), counted once a step, not per worker.
     public var communicate = 0.0
+    /// The part of `communicate` spent waiting for the slowest rank to reach the exchange:
+    /// the slowest rank's time from the step's start to the exchange less this rank's.
+    public var rankWait = 0.0
     /// The whole step as the calling thread saw it (data loading included).
     public var total = 0.0
 

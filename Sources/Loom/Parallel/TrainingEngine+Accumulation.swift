@@ -123,6 +123,7 @@ extension TrainingEngine {
         for slot in accumulation.finalSlots {
             for (index, flag) in flags.enumerated() { accumulation.slotHeaders[slot][index] = flag }
         }
+        let arrived = markArrival(in: accumulation.finalSlots.map { accumulation.slotHeaders[$0] })
         let count = StepHeader.width(metrics: metricCount)
         if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
         try exchangedHeader.withUnsafeMutableBufferPointer { header in
@@ -134,5 +135,6 @@ extension TrainingEngine {
                     floats: UnsafeMutableBufferPointer(start: store.gradients.pointer, count: store.count), header: header,
                     maxima: StepHeader.flags))
         }
+        recordRankWait(arrived: arrived)
     }
 }

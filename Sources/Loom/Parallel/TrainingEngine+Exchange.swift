@@ -16,6 +16,7 @@ extension TrainingEngine {
             ranges: plan.ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighted,
             failedRank: failed ? rank : 0,
             nonFiniteRank: nonFinite ? rank : 0, stop: TrainingStop.isRequested ? 1 : 0)
+        let arrived = markArrival(in: replicas.pieceHeaders)
         let count = StepHeader.width(metrics: objective.statisticCount)
         if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
         // Parameter averaging sends no gradients: the headers alone.
@@ -27,6 +28,21 @@ extension TrainingEngine {
                     tree: replicas.tree, shardsPerRank: replicas.shardCount, pieceFloats: replicas.pieceGradients,
                     pieceHeaders: replicas.pieceHeaders, floats: gradients, header: header, maxima: StepHeader.flags))
         }
+        recordRankWait(arrived: arrived)
+    }
+
+    /// Writes the seconds since the step began into `headers`' arrival (the sum across ranks
+    /// keeps the slowest rank's) and returns them.
+    func markArrival(in headers: [UnsafeMutablePointer<Double>]) -> Double {
+        let arrived = DispatchTime.now().seconds(since: stepStart)
+        for header in headers { header[StepHeader.arrival] = arrived }
+        return arrived
+    }
+
+    /// After an exchange: counts the time this rank, arrived `arrived` seconds into the step,
+    /// waited for the slowest one (`StepProfile.rankWait`).
+    func recordRankWait(arrived: Double) {
+        timings[0].pointee.rankWait += max(0, exchangedHeader[StepHeader.arrival] - arrived)
     }
 
     /// The error of a step another process could not take.

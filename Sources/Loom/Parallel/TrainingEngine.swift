@@ -31,7 +31,7 @@ final class TrainingEngine {
     /// copy-on-write check is a shared read-modify-write): a failed load, a non-finite
     /// shard, or (worker 0) a failed exchange with other processes.
     let stepErrors: UnsafeMutableBufferPointer<Error?>
-    private var stepStart = DispatchTime.now()
+    var stepStart = DispatchTime.now()
     /// Whether a shard whose loss or gradient is not finite stops the step (`NonFiniteStep`).
     let guardNonFinite: Bool
     /// With gradient accumulation, its plan and pending sums; nil for one batch an update.
@@ -303,6 +303,7 @@ final class TrainingEngine {
         }
         result.total = timings[0].pointee.total / steps
         result.communicate = timings[0].pointee.communicate / steps
+        result.rankWait = timings[0].pointee.rankWait / steps
         return result
     }
 }
