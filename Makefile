@@ -54,10 +54,17 @@ dependent: deps
 		echo "calls to fma in the plain release binary: $$calls"; test "$$calls" -eq 0
 
 # The data-parallel tests under Thread Sanitizer (its own build folder: every target is
-# rebuilt instrumented).
+# rebuilt instrumented): the test classes TSAN_CLASSES, each checked to exist first, so that a
+# renamed class fails here instead of silently leaving the filter empty.
+TSAN_CLASSES = ParallelTests HDF5DatasetTests
 tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-swift-testing --filter 'ParallelTests|HDF5DatasetTests'
+	@tests=$$($(SWIFT) test list --skip-build --sanitize=thread --scratch-path .build-tsan); \
+		for class in $(TSAN_CLASSES); do \
+			echo "$$tests" | grep -q "\.$$class/" || { echo "make tsan: no test class $$class"; exit 1; }; \
+		done
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-swift-testing \
+		--filter "$$(echo $(TSAN_CLASSES) | tr ' ' '|')"
 
 # The test suite under AddressSanitizer, with the C kernels also under UndefinedBehaviorSanitizer
 # (trapping: Swift code checks overflow and bounds itself, and swiftc has no UBSan on Linux);

@@ -3,8 +3,10 @@
     python table.py RESULTS
 
 Input lines: `FRAMEWORK MODEL THREADS TRAIN_SAMPLES_S PREDICT_SAMPLES_S GFLOPS` (FRAMEWORK loom,
-keras or torch), and `sgemm THREADS GFLOPS [CORE]` from Loom's runner (OpenBLAS's sgemm
-peak at that thread count, with the kernels CORE it runs: not always the CPU's own best); other lines are skipped. Prints one row per model, thread count
+keras or torch), `sgemm THREADS GFLOPS [CORE]` from Loom's runner (OpenBLAS's sgemm
+peak at that thread count, with the kernels CORE it runs: not always the CPU's own best) and
+`fma THREADS GFLOPS [LEVEL]` (the FMA peak of that many threads at once, `FMAPeak`, each
+model's training and prediction GFLOP/s a percentage of it); other lines are skipped. Prints one row per model, thread count
 and framework (with Loom's ratio to that framework at the same thread count), then per model
 the train and the predict samples/s at each thread count, the best peer (the faster of Keras
 and PyTorch over all thread counts) and Loom's ratio to it at the most threads measured.
@@ -23,10 +25,13 @@ PEERS = ("keras", "torch")
 
 runs = defaultdict(list)
 sgemm = defaultdict(list)
+fma = defaultdict(list)
 for line in open(sys.argv[1]):
     fields = line.split()
     if fields[:1] == ["sgemm"] and len(fields) >= 3:  # sgemm THREADS GFLOPS [OPENBLAS_CORE]
         sgemm[int(fields[1])].append(float(fields[2]))
+    elif fields[:1] == ["fma"] and len(fields) >= 3:  # fma THREADS GFLOPS [KERNEL_LEVEL]
+        fma[int(fields[1])].append(float(fields[2]))
     elif len(fields) == 6 and fields[0] in NAMES:
         framework, model, threads = fields[0], fields[1], int(fields[2])
         runs[(model, threads, framework)].append(tuple(map(float, fields[3:])))
@@ -55,11 +60,12 @@ def rate(value):
 
 
 print("| id | model | threads | framework | train samples/s | predict samples/s | GFLOP/s | % of sgemm "
-      "| Loom train ratio | Loom predict ratio | rounds |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+      "| train % of FMA peak | predict % of FMA peak | Loom train ratio | Loom predict ratio | rounds |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for model in models:
     for threads in thread_counts:
         peak = statistics.median(sgemm[threads]) if sgemm.get(threads) else None
+        fma_peak = statistics.median(fma[threads]) if fma.get(threads) else None
         for framework in NAMES:
             if (model, threads, framework) not in runs:
                 continue
@@ -69,8 +75,12 @@ for model in models:
                 train_ratio = ratio(median(model, threads, "loom", 0), train)
                 predict_ratio = ratio(median(model, threads, "loom", 1), predict)
             share = f"{100 * gflops / peak:.0f}%" if peak else ""
+            # Prediction's GFLOP/s: one forward pass a sample, training's count being three.
+            predict_gflops = gflops * predict / (3 * train) if train else 0
+            train_fma = f"{100 * gflops / fma_peak:.0f}%" if fma_peak else ""
+            predict_fma = f"{100 * predict_gflops / fma_peak:.0f}%" if fma_peak else ""
             print(f"| {bid(model)} | {model} | {threads} | {NAMES[framework]} | {train:,.0f} | {predict:,.0f} "
-                  f"| {gflops:.1f} | {share} | {train_ratio} | {predict_ratio} "
+                  f"| {gflops:.1f} | {share} | {train_fma} | {predict_fma} | {train_ratio} | {predict_ratio} "
                   f"| {len(runs[(model, threads, framework)])} |")
 print()
 print("GFLOP/s counts training: 3 × forward FLOPs per sample × train samples/s / 10⁹, the forward")
@@ -78,10 +88,13 @@ print("being 2·T·4U·(F + U) per LSTM layer and direction (T steps, U units, F
 print("2·outH·outW·9·C·8 per frame for B6's convolution; Dense heads, RepeatVector and pooling are")
 print("left out. Ratios are Loom's samples/s over the framework's at the same thread count (above")
 print("1x: Loom is faster). Every figure is the median over the rounds.")
-if sgemm:
+if sgemm or fma:
     print()
     for threads, values in sorted(sgemm.items()):
         print(f"sgemm peak, {threads} thread(s): {statistics.median(values):.1f} GFLOP/s (median of {len(values)})")
+    for threads, values in sorted(fma.items()):
+        print(f"FMA peak, {threads} thread(s) at once: {statistics.median(values):.1f} GFLOP/s "
+              f"(median of {len(values)}; Loom's kernels' 12-chain loop in the widest registers)")
 
 top = max(thread_counts, default=None)
 for index, what in ((0, "train"), (1, "predict")) if runs else ():

@@ -76,8 +76,8 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
             self.rows = rows
             self.withTargets = withTargets
             self.buffers = buffers
-            buffers.inputs.reserve(rows.count * inputStride)
-            if withTargets { buffers.targets.reserve(rows.count * targetStride) }
+            buffers.inputs.reserveDiscarding(rows.count * inputStride)
+            if withTargets { buffers.targets.reserveDiscarding(rows.count * targetStride) }
         }
 
         var inputs: FloatBuffer { buffers.inputs }
@@ -356,7 +356,7 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         let sorted = Array(Set(rows)).sorted()
         let position = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, $0) })
         func gather(_ name: String, stride: Int, into target: UnsafeMutablePointer<Float>) throws {
-            let sortedValues = staging.reserve(sorted.count * stride)
+            let sortedValues = staging.reserveDiscarding(sorted.count * stride)
             try file.read(name, sortedRows: sorted, into: sortedValues)
             try checkFinite(sortedValues, stride: stride, rows: sorted, dataset: name)
             for (k, row) in rows.enumerated() {

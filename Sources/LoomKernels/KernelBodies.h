@@ -741,6 +741,31 @@ static void subtractScaled(float *w, const float *d, long count, float factor) {
     }
 }
 
+/// 12 chains of `Vector` (of `LANES` floats) for `iterations` rounds (see `fmaPeakLoop`).
+#define FMA_CHAINS(Vector, LANES, splatVector)                                                       \
+    do {                                                                                              \
+        Vector m = splatVector(0.999999f), a = splatVector(1e-6f);                                  \
+        Vector x0 = splatVector(0.0f), x1 = splatVector(0.1f), x2 = splatVector(0.2f);              \
+        Vector x3 = splatVector(0.3f), x4 = splatVector(0.4f), x5 = splatVector(0.5f);              \
+        Vector x6 = splatVector(0.6f), x7 = splatVector(0.7f), x8 = splatVector(0.8f);              \
+        Vector x9 = splatVector(0.9f), x10 = splatVector(1.0f), x11 = splatVector(1.1f);            \
+        for (long i = 0; i < iterations; i++) {                                                       \
+            x0 = x0 * m + a, x1 = x1 * m + a, x2 = x2 * m + a, x3 = x3 * m + a;                       \
+            x4 = x4 * m + a, x5 = x5 * m + a, x6 = x6 * m + a, x7 = x7 * m + a;                       \
+            x8 = x8 * m + a, x9 = x9 * m + a, x10 = x10 * m + a, x11 = x11 * m + a;                   \
+        }                                                                                             \
+        Vector sum = ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)) + ((x8 + x9) + (x10 + x11));  \
+        for (int k = 0; k < LANES; k++) total += sum[k];                                              \
+        *flops = 2.0 * 12 * LANES * (double)iterations;                                               \
+    } while (0)
+
+static float fmaPeakLoop(long iterations, double *flops) {
+    float total = 0;
+    if (LOOM_LEVEL == LoomKernelLevelAVX512) FMA_CHAINS(F16, 16, splat);
+    else FMA_CHAINS(F8, 8, splat8);
+    return total;
+}
+
 const LoomKernelTable LOOM_LEVEL_TABLE = {
     .level = LOOM_LEVEL,
     .activate = activate,
@@ -765,4 +790,5 @@ const LoomKernelTable LOOM_LEVEL_TABLE = {
     .clipValues = clipValues,
     .decayWeights = decayWeights,
     .subtractScaled = subtractScaled,
+    .fmaPeakLoop = fmaPeakLoop,
 };

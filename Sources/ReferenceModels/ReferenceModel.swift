@@ -39,7 +39,7 @@ public struct ReferenceModel: Sendable {
     /// The training batch size (the stateful model's fixed batch).
     public let batchSize: Int
 
-    /// B1, the seed's vanilla model: LSTM(10) on (10, 25) -> Dense(1), batch 32.
+    /// B1, the vanilla model: LSTM(10) on (10, 25) -> Dense(1), batch 32.
     public static let vanilla = ReferenceModel(
         benchmark: "B1", id: "vanilla", kind: .lstm, inputShape: [10, 25], units: 10, batchSize: 32)
     /// B2, large batch: LSTM(128) on (32, 64) -> Dense(1), batch 512.

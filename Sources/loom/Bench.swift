@@ -100,6 +100,8 @@ struct Bench: ParsableCommand {
         let y: Tensor
         let makeModel: () throws -> Sequential
         let fit: (Sequential, Tensor, Tensor, Int) throws -> Void
+        /// A reference model's forward FLOPs a sample (`ReferenceModel.forwardFlopsPerSample`).
+        var forwardFlopsPerSample: Double? = nil
     }
 
     /// The most rounds a worker count is measured.
@@ -136,7 +138,7 @@ struct Bench: ParsableCommand {
         guard Set(counts).count == counts.count else { throw ValidationError("--workers names a count twice: \(workers)") }
         // Outputs are checked before the first round: a typo costs a second, not the run.
         let outputs = try Job.together("check --csv and --plot") {
-            guard Job.speaks else { return (OutputFile?.none, OutputFile?.none) }
+            guard Job.writesOutput else { return (OutputFile?.none, OutputFile?.none) }
             let outputs = (try csv.map { try OutputFile($0, role: "--csv") }, try plot.map { try OutputFile($0, role: "--plot") })
             try OutputFile.checkDistinct([outputs.0, outputs.1].compactMap { $0 })
             return outputs
@@ -145,7 +147,7 @@ struct Bench: ParsableCommand {
         BLAS.threadCount = 1
         let workload = try reference.map(referenceWorkload) ?? presetWorkload()
         let ranks = Job.group?.size ?? 1
-        if Job.speaks {
+        if Job.writesOutput {
             print(
                 "loom bench: \(workload.title), batch \(workload.batchSize), \(workload.steps) steps x \(rounds) rounds, "
                     + "OpenBLAS \(BLAS.coreName), Loom kernels \(Kernels.level)" + (ranks > 1 ? ", \(ranks) ranks" : ""))
@@ -168,12 +170,13 @@ struct Bench: ParsableCommand {
             let median = measured[measured.count / 2]
             rows.append(Row(workers: count, samplesPerSecond: median.0, profile: median.1))
         }
-        guard Job.speaks else { return }
+        guard Job.writesOutput else { return }
         if ranks > 1 {
             try reportAcrossRanks(rows, ranks: ranks, parameters: workload.makeModel().parameterCount)
             return
         }
         report(rows, batchSize: workload.batchSize)
+        reportPeak(rows, forwardFlopsPerSample: workload.forwardFlopsPerSample)
         if let csv = outputs.0 { try writeCSV(rows, to: csv) }
         if let plot = outputs.1 { try writePlot(rows, to: plot, title: workload.title, batchSize: workload.batchSize) }
     }
@@ -194,7 +197,7 @@ struct Bench: ParsableCommand {
             makeModel: reference.makeModel,
             fit: { model, x, y, workers in
                 try reference.fitEpoch(model, x: x, y: y, workers: workers, processGroup: Job.group)
-            })
+            }, forwardFlopsPerSample: reference.forwardFlopsPerSample)
     }
 
     /// A preset (`--arch`) of `--units` on synthetic `(--timesteps, --features)` data.
@@ -273,6 +276,25 @@ struct Bench: ParsableCommand {
         print(
             "projected speedup (from the split at \(last.workers) workers; see `loom bench --help`): "
                 + projections.joined(separator: ", "))
+    }
+
+    /// The physical limit beside the table: the FMA peak of each worker count's threads at once
+    /// (`FMAPeak`) and, for a reference model, its training GFLOP/s (3 × forward FLOPs a sample
+    /// × samples/s) as a share of it.
+    private func reportPeak(_ rows: [Row], forwardFlopsPerSample: Double?) {
+        var peaks: [String] = [], shares: [String] = []
+        for row in rows {
+            let peak = FMAPeak.measure(threads: row.workers)
+            let threads = row.workers == 1 ? "1 thread" : "\(row.workers) threads"
+            peaks.append(String(format: "%@ %.1f GFLOP/s", threads, peak))
+            if let flops = forwardFlopsPerSample {
+                let gflops = 3 * flops * row.samplesPerSecond / 1e9
+                let workers = row.workers == 1 ? "1 worker" : "\(row.workers) workers"
+                shares.append(String(format: "%@ %.1f GFLOP/s (%.0f%% of the peak)", workers, gflops, 100 * gflops / peak))
+            }
+        }
+        print("FMA peak (the CPU's \(FMAPeak.level) loop, the threads at once): " + peaks.joined(separator: ", "))
+        if !shares.isEmpty { print("training (3 x forward FLOPs a sample): " + shares.joined(separator: ", ")) }
     }
 
     /// The table of an `mpirun` launch (R × workers) and the α-β projection to more hosts.

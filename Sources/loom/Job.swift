@@ -13,7 +13,7 @@ enum Job {
     static var rank: Int { group?.rank ?? 0 }
 
     /// Whether this process writes files and prints (rank 0 does; the others stay silent).
-    static var speaks: Bool { rank == 0 }
+    static var writesOutput: Bool { rank == 0 }
 
     /// `body`'s result; under `mpirun`, every rank learns whether any rank's `body` threw and
     /// all throw then, naming the rank (see `ProcessGroup.together`).

@@ -27,7 +27,7 @@ struct Predict: ParsableCommand {
         let data = try dataOptions.path()
         // Rank 0 writes; an unwritable --out stops every rank before any work.
         let output = try Job.together("check --out") {
-            Job.speaks ? try OutputFile(out, role: "--out", inputs: [data] + kerasOptions.inputPaths) : nil
+            Job.writesOutput ? try OutputFile(out, role: "--out", inputs: [data] + kerasOptions.inputPaths) : nil
         }
         let model = try kerasOptions.loadRequired()
         let dataset = try dataOptions.open(data, targets: false)
@@ -45,7 +45,7 @@ struct Predict: ParsableCommand {
                 dataset: dataset, batchSize: inferenceOptions.batchSize, workers: inferenceOptions.workers, processGroup: Job.group
             ) { rows, values in
                 guard let scaling else { return try sink(rows, values) }
-                let copy = UnsafeMutableBufferPointer(start: unscaled.reserve(values.count), count: values.count)
+                let copy = UnsafeMutableBufferPointer(start: unscaled.reserveDiscarding(values.count), count: values.count)
                 _ = copy.initialize(from: values)
                 try scaling.unscale(copy, width: shape.last!)
                 try sink(rows, UnsafeBufferPointer(copy))

@@ -255,7 +255,7 @@ struct Train: ParsableCommand {
         // rank 0 writes; an error there stops every rank.
         let inputs = [path] + kerasOptions.inputPaths + [validationData].compactMap { $0 }
         let (saveTarget, historyTarget, plotTarget, board) = try Job.together("check its output paths") {
-            guard Job.speaks else { return (OutputFile?.none, OutputFile?.none, OutputFile?.none, TensorBoard?.none) }
+            guard Job.writesOutput else { return (OutputFile?.none, OutputFile?.none, OutputFile?.none, TensorBoard?.none) }
             let targets = (
                 try save.map { try OutputFile($0, role: "--save", inputs: inputs) },
                 try history.map { try OutputFile($0, role: "--history", inputs: inputs) },
@@ -283,12 +283,12 @@ struct Train: ParsableCommand {
         let parts = try DataParts(
             dataset, validationFile: validationFile, validationSplit: validationSplit, stateful: model.isStateful,
             batch: microRows, dropRemainder: dropRemainder)
-        if let choice = parts.choice, !silent, Job.speaks { print(choice) }
+        if let choice = parts.choice, !silent, Job.writesOutput { print(choice) }
         let trainingSamples = parts.training.sampleCount
         let stepsPerEpoch = max(1, trainingSamples / updateRows + (trainingSamples % updateRows == 0 ? 0 : 1))
         // A compiled Keras model trains as Keras compiled it; each option given replaces its part.
         let fileOptimizer = model.optimizer, fileState = model.kerasOptimizerVariables()
-        if let fileOptimizer, Job.speaks, !silent {
+        if let fileOptimizer, Job.writesOutput, !silent {
             let replaced = [
                 optimizerOptions.isGiven ? "optimizer (\(fileOptimizer.kerasClassName ?? fileOptimizer.name))" : nil,
                 loss == nil ? nil : "loss (\(model.loss!.rawValue))", metrics == nil ? nil : "metrics",
@@ -308,7 +308,7 @@ struct Train: ParsableCommand {
             // Compiling starts the optimizer afresh: the file's state continues when it is the file's optimizer.
             if keepsFileOptimizer, let fileState { try model.restoreKerasOptimizerVariables(fileState) }
         }
-        let speaking = !silent && Job.speaks
+        let speaking = !silent && Job.writesOutput
         if speaking {
             let what = kerasOptions.model ?? modelOptions.arch.rawValue
             let ranks = group.map { " on \($0.size) ranks x \(workers) workers" } ?? ""
@@ -331,7 +331,7 @@ struct Train: ParsableCommand {
         if let (factor, patience) = try plateauRule() {
             callbacks.append(try ReduceLROnPlateau(monitor: monitor, factor: factor, patience: patience))
         }
-        if saveBest, Job.speaks, let save {
+        if saveBest, Job.writesOutput, let save {
             callbacks.append(
                 try ModelCheckpoint(
                     filepath: save, monitor: monitor, saveBestOnly: true, saveWeightsOnly: save.hasSuffix(".weights.h5")))
@@ -359,10 +359,12 @@ struct Train: ParsableCommand {
             let position = "Stopped by a signal after epoch \(result.epoch.count) and a step of the next"
             guard let checkpointDir else {
                 let saved = [saveBest ? nil : save, history, plot].compactMap { $0 }.joined(separator: " and ")
-                if Job.speaks { print(position + (saved.isEmpty ? "" : ": wrote \(saved) as of the last finished step")) }
+                if Job.writesOutput { print(position + (saved.isEmpty ? "" : ": wrote \(saved) as of the last finished step")) }
                 throw ExitCode(StopRequest.interruptedStatus)
             }
-            if Job.speaks { print(position + ": checkpoint written into \(checkpointDir); continue with the same command and --resume") }
+            if Job.writesOutput {
+                print(position + ": checkpoint written into \(checkpointDir); continue with the same command and --resume")
+            }
             throw ExitCode(StopRequest.exitStatus)
         }
         if speaking, let validationLoss = result["val_loss"].last, let validationRows = parts.validationRows {
@@ -400,7 +402,7 @@ struct Train: ParsableCommand {
             keep: keep, settings: settings, reshard: reshard)
         // Rank 0 takes the folder and looks; every rank learns what it found.
         let found = try Job.together("look into --checkpoint-dir \(folder)") {
-            guard Job.speaks else { return String?.none }
+            guard Job.writesOutput else { return String?.none }
             try backup.claim()
             return try backup.folder.latestPath()
         }
@@ -411,7 +413,7 @@ struct Train: ParsableCommand {
                 "--checkpoint-dir \(folder) holds a checkpoint of an earlier run (\(existing)); "
                     + "pass --resume to continue it, or choose another folder")
         }
-        if existing.isEmpty && resume && !silent && Job.speaks {
+        if existing.isEmpty && resume && !silent && Job.writesOutput {
             print("No checkpoint in \(folder) yet: starting from the beginning")
         }
         return backup

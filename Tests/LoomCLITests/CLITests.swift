@@ -150,6 +150,10 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(bad.err.contains("--workers takes positive counts"), bad.err)
         let reference = try loom(["bench", "--reference", "B7", "--workers", "1,2", "--steps", "2", "--rounds", "1"])
         XCTAssertTrue(reference.out.hasPrefix("loom bench: B7 stateful, batch 32, 2 steps x 1 rounds"), reference.out)
+        XCTAssertTrue(
+            reference.out.contains("FMA peak (the CPU's \(Kernels.supportedLevel) loop, the threads at once): 1 thread "), reference.out)
+        XCTAssertTrue(reference.out.contains("training (3 x forward FLOPs a sample): 1 worker "), reference.out)
+        XCTAssertTrue(reference.out.contains("% of the peak), 2 workers "), reference.out)
         let unknown = try loom(["bench", "--reference", "B9"], expect: 64)
         XCTAssertTrue(unknown.err.contains("--reference takes B1 ... B8 or vanilla, lstm128, stacked"), unknown.err)
     }

@@ -4,8 +4,8 @@ import LoomHDF5
 import XCTest
 import ZIPFoundation
 
-/// The hostile inputs and faults of the issue that hardened Loom, one test per numbered case,
-/// through the `loom` command as a user meets them: the exit status, the one line on stderr,
+/// Hostile inputs and faults, one numbered test each, through the `loom` command as a user
+/// meets them: the exit status, the one line on stderr,
 /// and every file already in the folder (the data, old outputs, old models) unchanged, with
 /// no temporary file left behind.
 extension CLITests {
@@ -174,7 +174,7 @@ extension CLITests {
             shell: "ulimit -v 2000000", timeout: 60)
     }
 
-    // Case 6 is `testHDF5PrintsNothingOfItsOwn`: 220 runs without a word of HDF5's own.
+    // HDF5's own printing: `testHDF5PrintsNothingOfItsOwn` (220 runs without a word of it).
 
     /// An import or a prediction whose output cannot be written whole (here a file size limit:
     /// the disk is full for it) leaves the old output as it was, and nothing else.

@@ -39,6 +39,18 @@ final class KernelTests: XCTestCase {
         #endif
     }
 
+    func testThePeakLoopCountsItsFlopsAtEveryLevel() throws {
+        for (level, table) in try tables() {
+            var flops = 0.0
+            let sum = table.fmaPeakLoop(1000, &flops)
+            XCTAssertTrue(sum.isFinite && sum > 0, "\(level)")
+            XCTAssertEqual(flops, 2 * 12 * (level == .avx512 ? 16 : 8) * 1000, "\(level)")
+        }
+        let one = FMAPeak.measure(threads: 1, seconds: 0.01, rounds: 1)
+        XCTAssertTrue(one.isFinite && one > 0)
+        XCTAssertEqual(FMAPeak.level, Kernels.supportedLevel)
+    }
+
     func testActivationsMatchLibm() throws {
         let x = (0..<4007).map { Float($0 - 2000) * 0.01 + 0.003 }
         // (activation, reference, tolerance, magnitude below which the error counts as absolute):

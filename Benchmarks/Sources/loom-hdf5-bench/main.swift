@@ -1,4 +1,4 @@
-// HDF5 streaming measurements (issue targets: >= 1 GB/s streamed from page cache, training
+// HDF5 streaming measurements (targets: >= 1 GB/s streamed from page cache, training
 // from the file within 5% of training from memory, bounded memory on a file over 2 GB).
 //
 //   loom-hdf5-bench generate FILE --gigabytes G   X (samples, 10, 25) float32 + y, written in slices

@@ -7,8 +7,9 @@
 // N threads means N data-parallel workers, each with one OpenBLAS thread. Prints one line per
 // round: `loom MODEL threads train_samples_per_s predict_samples_per_s gflops`, where gflops
 // counts training as 3x the forward flops. Predictions run at batch 1024 (B7: its fixed 32). Also measures the sgemm peak of this machine at
-// the same thread count (`sgemm THREADS GFLOPS CORE`, CORE the OpenBLAS kernels used), and the
-// level of Loom's own kernels (`kernels LEVEL`).
+// the same thread count (`sgemm THREADS GFLOPS CORE`, CORE the OpenBLAS kernels used), the FMA
+// peak of that many threads at once (`fma THREADS GFLOPS LEVEL`, `FMAPeak`), and the level of
+// Loom's own kernels (`kernels LEVEL`).
 import Dispatch
 import Foundation
 import Loom
@@ -59,6 +60,7 @@ let masked = !CommandLine.arguments.contains("--unmasked")
 let name = masked ? reference.id : reference.id + "-full"
 BLAS.threadCount = threads
 print("sgemm \(threads) \(String(format: "%.1f", sgemmPeak())) \(BLAS.coreName)")
+print("fma \(threads) \(String(format: "%.1f", FMAPeak.measure(threads: threads))) \(FMAPeak.level)")
 print("kernels \(Kernels.level)")
 
 BLAS.threadCount = 1

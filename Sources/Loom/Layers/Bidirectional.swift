@@ -152,14 +152,14 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer, MaskAware
         let yf = forwardLayer.forward(x, mask: mask, batch: batch, training: training).output
         var yb = backwardLayer.forward(x, mask: mask, batch: batch, training: training).output
         if timesteps > 1 {
-            let flipped = reversedBackward.reserve(rows * U)
+            let flipped = reversedBackward.reserveDiscarding(rows * U)
             reverseTime(yb, into: flipped, batch: batch)
             yb = UnsafePointer(flipped)
         }
         forwardOutput = yf
         backwardOutput = yb
         let width = mergeMode == .concat ? 2 * U : U
-        let y = output.reserve(rows * width)
+        let y = output.reserveDiscarding(rows * width)
         for r in 0..<rows {
             let f = yf + r * U, b = yb + r * U, out = y + r * width
             switch mergeMode {
@@ -180,8 +180,8 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer, MaskAware
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let rows = batch * timesteps, U = units
         let width = mergeMode == .concat ? 2 * U : U
-        let dyf = forwardGradient.reserve(rows * U)
-        let dybMerged = mergedBackwardGradient.reserve(rows * U)
+        let dyf = forwardGradient.reserveDiscarding(rows * U)
+        let dybMerged = mergedBackwardGradient.reserveDiscarding(rows * U)
         let yf = forwardOutput!, yb = backwardOutput!
         for r in 0..<rows {
             let g = dy + r * width, gf = dyf + r * U, gb = dybMerged + r * U
@@ -194,13 +194,13 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer, MaskAware
                 }
             }
         }
-        let dyb = backwardGradient.reserve(rows * U)
+        let dyb = backwardGradient.reserveDiscarding(rows * U)
         if timesteps > 1 { reverseTime(dybMerged, into: dyb, batch: batch) } else { dyb.update(from: dybMerged, count: rows * U) }
         let dxf = forwardLayer.backward(dyf, batch: batch, needsInputGradient: needsInputGradient)
         let dxb = backwardLayer.backward(dyb, batch: batch, needsInputGradient: needsInputGradient)
         guard needsInputGradient, let dxf, let dxb else { return nil }
         let count = batch * inputWidth
-        let dx = inputGradient.reserve(count)
+        let dx = inputGradient.reserveDiscarding(count)
         for i in 0..<count { dx[i] = dxf[i] + dxb[i] }
         return dx
     }

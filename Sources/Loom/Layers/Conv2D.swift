@@ -95,10 +95,10 @@ public final class Conv2D: Layer {
     /// activation; returns `(batch, outH, outW, filters)`, channels last.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let g = geometry, rows = batch * positions
-        let cols = columns.reserve(rows * patch)
+        let cols = columns.reserveDiscarding(rows * patch)
         if padding == .same { cols.update(repeating: 0, count: rows * patch) }  // cells outside the image stay zero
         g.gatherWindows(x, into: cols, batch: batch)
-        let y = output.reserve(rows * filters)
+        let y = output.reserveDiscarding(rows * filters)
         parameters.forward(cols, rows: rows, depth: patch, width: filters, into: y)
         activation.apply(y, count: rows * filters)
         return UnsafePointer(y)
@@ -111,11 +111,11 @@ public final class Conv2D: Layer {
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let g = geometry, rows = batch * positions
         activation.backward(output: output.pointer, gradient: dy, rows: rows, width: filters)
-        let dcols = needsInputGradient ? columnGradient.reserve(rows * patch) : nil
+        let dcols = needsInputGradient ? columnGradient.reserveDiscarding(rows * patch) : nil
         parameters.backward(dy, input: columns.pointer, rows: rows, depth: patch, width: filters, inputGradient: dcols)
         guard let dcols else { return nil }
         let imageSize = g.height * g.width * g.channels
-        let dx = inputGradient.reserve(batch * imageSize)
+        let dx = inputGradient.reserveDiscarding(batch * imageSize)
         dx.update(repeating: 0, count: batch * imageSize)
         // col2im: every run of a window adds its cells' gradients back to the image.
         g.forEachWindowRun(batch: batch) { input, cell, count in

@@ -82,9 +82,9 @@ public final class Dense: ProbabilityOutputLayer, MaskPassingLayer {
     /// `x` (and the logits, while `receivesLogitGradient`) for `backward`.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let rows = batch * rowsPerSample
-        let y = output.reserve(rows * units)
+        let y = output.reserveDiscarding(rows * units)
         parameters.forward(x, rows: rows, depth: inputDim, width: units, into: y)
-        if receivesLogitGradient { logitValues.reserve(rows * units).update(from: y, count: rows * units) }
+        if receivesLogitGradient { logitValues.reserveDiscarding(rows * units).update(from: y, count: rows * units) }
         activation.apply(y, rows: rows, width: units)
         input = x
         return UnsafePointer(y)
@@ -102,7 +102,7 @@ public final class Dense: ProbabilityOutputLayer, MaskPassingLayer {
         if !receivesLogitGradient {
             activation.backward(output: output.pointer, gradient: dy, rows: rows, width: units)
         }
-        let dx = needsInputGradient ? inputGradient.reserve(rows * inputDim) : nil
+        let dx = needsInputGradient ? inputGradient.reserveDiscarding(rows * inputDim) : nil
         parameters.backward(dy, input: x, rows: rows, depth: inputDim, width: units, inputGradient: dx)
         return dx
     }

@@ -44,7 +44,7 @@ public final class Dropout: RandomizedLayer, MaskPassingLayer {
         maskActive = training && rate > 0
         guard maskActive else { return x }
         let count = batch * width
-        let m = mask.reserve(count), y = output.reserve(count)
+        let m = mask.reserveDiscarding(count), y = output.reserveDiscarding(count)
         let keep = 1 / (1 - rate)
         for i in 0..<count {
             m[i] = generator.uniform() < Double(rate) ? 0 : keep

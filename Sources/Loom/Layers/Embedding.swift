@@ -100,13 +100,13 @@ public final class Embedding: MaskAwareLayer {
         _ x: UnsafePointer<Float>, mask _: UnsafePointer<Float>?, batch: Int, training: Bool
     ) -> (output: UnsafePointer<Float>, mask: UnsafePointer<Float>?) {
         let table = table!, count = batch * width
-        let y = output.reserve(count * outputDim)
+        let y = output.reserveDiscarding(count * outputDim)
         for i in 0..<count {
             (y + i * outputDim).update(from: table + Int(x[i]) * outputDim, count: outputDim)
         }
         indices = x
         guard maskZero else { return (UnsafePointer(y), nil) }
-        let m = mask.reserve(count)
+        let m = mask.reserveDiscarding(count)
         for i in 0..<count { m[i] = x[i] == 0 ? 0 : 1 }
         return (UnsafePointer(y), UnsafePointer(m))
     }
@@ -119,7 +119,7 @@ public final class Embedding: MaskAwareLayer {
             for j in 0..<outputDim { row[j] += dyRow[j] }
         }
         guard needsInputGradient else { return nil }
-        let dx = inputGradient.reserve(batch * width)
+        let dx = inputGradient.reserveDiscarding(batch * width)
         dx.update(repeating: 0, count: batch * width)
         return dx
     }

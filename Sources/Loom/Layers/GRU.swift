@@ -140,7 +140,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
         let (T, B, U) = (sequence.timesteps, batch, units)
         sequence.setMask(mask, batch: B)
         let G = 3 * U
-        let xp = gates.reserve(T * B * G), hp = recurrentProjections.reserve(T * B * G)
+        let xp = gates.reserveDiscarding(T * B * G), hp = recurrentProjections.reserveDiscarding(T * B * G)
         _ = sequence.begin(x, batch: B)
         let h = sequence.hidden.pointer
         let states = dropoutMasks.begin(sequence, batch: B, units: U, training: training, maskedStates: maskedHidden) ?? h
@@ -184,7 +184,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 3 * U
-        let dxp = inputGateGradients.reserve(T * B * G), dhp = recurrentGateGradients.reserve(T * B * G)
+        let dxp = inputGateGradients.reserveDiscarding(T * B * G), dhp = recurrentGateGradients.reserveDiscarding(T * B * G)
         let (dh, transposed) = sequence.beginBackward(batch: B, weights: weights, width: G)
         let (g, hp, h) = (gates.pointer, recurrentProjections.pointer, sequence.hidden.pointer)
         sequence.zeroUnkeptOutputs(dy, batch: B)
@@ -219,7 +219,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
             weights.accumulateBiasGradient(inputGates: dxp + t * B * G, recurrentGates: dhp + t * B * G, rows: n, width: G)
             if t > 0, let stateMask = dropoutMasks.recurrentMask {
                 // dh_{t−1} += (dhp · Uᵀ) ⊙ m: the state reached the projection masked, the update whole.
-                let product = maskedStateGradient.reserve(n * U)
+                let product = maskedStateGradient.reserveDiscarding(n * U)
                 weights.recurrentGradient(
                     dhp + t * B * G, rows: n, units: U, width: G, transposed: transposed, into: product, accumulate: false)
                 for i in 0..<(n * U) { dh[i] += product[i] * stateMask[i] }

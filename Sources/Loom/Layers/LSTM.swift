@@ -184,9 +184,9 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 4 * U
         sequence.setMask(mask, batch: B)
-        let z = gates.reserve(T * B * G)
-        let c = cells.reserve((T + 1) * B * U)
-        let act = cellActivations.reserve(T * B * U)
+        let z = gates.reserveDiscarding(T * B * G)
+        let c = cells.reserveDiscarding((T + 1) * B * U)
+        let act = cellActivations.reserveDiscarding(T * B * U)
         let startsFromZero = sequence.begin(x, batch: B, cell: c)
         let h = sequence.hidden.pointer
         // The states the recurrent products read: h itself, or h ⊙ r under recurrent dropout.
@@ -223,7 +223,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         cellActivation: UnsafeMutablePointer<Float>, rows: Int
     ) {
         let U = units, blockRows = max(1, 4096 / (4 * U))
-        let scratch = candidates.reserve(min(rows, blockRows) * U)
+        let scratch = candidates.reserveDiscarding(min(rows, blockRows) * U)
         Kernels.table.lstmCellForward(
             z, weights.bias, previousCell, cell, hidden, cellActivation, scratch, rows, U,
             recurrentActivation.kernelKind, activation.kernelKind)
@@ -242,7 +242,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         // (in a buffer of their own, every write missed the caches: training ran ~5% slower).
         let dz = gates.pointer
         let (dh, transposed) = sequence.beginBackward(batch: B, weights: weights, width: G)
-        let dc = cellGradient.reserve(B * U)
+        let dc = cellGradient.reserveDiscarding(B * U)
         dc.update(repeating: 0, count: B * U)
         sequence.zeroUnkeptOutputs(dy, batch: B)
 

@@ -46,7 +46,7 @@ public final class Masking: MaskAwareLayer {
         _ x: UnsafePointer<Float>, mask _: UnsafePointer<Float>?, batch: Int, training: Bool
     ) -> (output: UnsafePointer<Float>, mask: UnsafePointer<Float>?) {
         let (steps, F) = (batch * timesteps, features)
-        let y = output.reserve(steps * F), m = mask.reserve(steps)
+        let y = output.reserveDiscarding(steps * F), m = mask.reserveDiscarding(steps)
         for s in 0..<steps {
             let row = x + s * F
             var valid = false
@@ -64,7 +64,7 @@ public final class Masking: MaskAwareLayer {
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         guard needsInputGradient else { return nil }
         let (steps, F) = (batch * timesteps, features)
-        let dx = inputGradient.reserve(steps * F), m = mask.pointer
+        let dx = inputGradient.reserveDiscarding(steps * F), m = mask.pointer
         for s in 0..<steps {
             if m[s] != 0 { (dx + s * F).update(from: dy + s * F, count: F) } else { (dx + s * F).update(repeating: 0, count: F) }
         }

@@ -56,7 +56,7 @@ public final class MaxPooling2D: Layer {
         let g = geometry, C = g.channels
         let pixelsPerImage = g.outputHeight * g.outputWidth, count = batch * pixelsPerImage * C
         let windowCells = g.windowHeight * g.windowWidth
-        let y = output.reserve(count)
+        let y = output.reserveDiscarding(count)
         if winners.count < count { winners = Array(repeating: 0, count: count) }
         if cellOffsets.count < windowCells { cellOffsets = Array(repeating: 0, count: windowCells) }
         let kernels = Kernels.table
@@ -81,7 +81,7 @@ public final class MaxPooling2D: Layer {
         guard needsInputGradient else { return nil }
         let g = geometry
         let inputCount = batch * g.height * g.width * g.channels
-        let dx = inputGradient.reserve(inputCount)
+        let dx = inputGradient.reserveDiscarding(inputCount)
         dx.update(repeating: 0, count: inputCount)
         let count = batch * g.outputHeight * g.outputWidth * g.channels
         for k in 0..<count { dx[winners[k]] += dy[k] }

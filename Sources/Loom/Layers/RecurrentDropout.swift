@@ -60,7 +60,7 @@ final class RecurrentDropout {
         if let m = inputMask {
             RecurrentDropout.apply(m, to: sequence.inputByTime.pointer, steps: sequence.timesteps, rows: batch, width: sequence.features)
         }
-        return recurrentMask == nil ? nil : maskedStates.reserve(sequence.timesteps * batch * units)
+        return recurrentMask == nil ? nil : maskedStates.reserveDiscarding(sequence.timesteps * batch * units)
     }
 
     /// Writes step `t`'s states fed to the recurrent product, h_{t−1} ⊙ r, for its `rows`
@@ -77,14 +77,14 @@ final class RecurrentDropout {
     func reorder(_ order: [Int], features: Int, units: Int) {
         for (mask, buffer, width) in [(inputMask, inputMaskBuffer, features), (recurrentMask, recurrentMaskBuffer, units)] where mask != nil
         {
-            let copy = scratch.reserve(order.count * width)
+            let copy = scratch.reserveDiscarding(order.count * width)
             copy.update(from: buffer.pointer, count: order.count * width)
             for (i, b) in order.enumerated() { (buffer.pointer + i * width).update(from: copy + b * width, count: width) }
         }
     }
 
     private func draw(_ buffer: FloatBuffer, count: Int, rate: Float) -> UnsafePointer<Float> {
-        let mask = buffer.reserve(count)
+        let mask = buffer.reserveDiscarding(count)
         let keep = 1 / (1 - rate)
         for i in 0..<count { mask[i] = generator.uniform() < Double(rate) ? 0 : keep }
         return UnsafePointer(mask)

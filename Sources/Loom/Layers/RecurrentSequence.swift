@@ -85,7 +85,7 @@ final class RecurrentSequence {
     /// from zeros (then the first step's recurrent product can be skipped).
     func begin(_ x: UnsafePointer<Float>, batch: Int, cell: UnsafeMutablePointer<Float>? = nil) -> Bool {
         let (T, B, F, U) = (timesteps, batch, features, units)
-        let xT = inputByTime.reserve(T * B * F), h = hidden.reserve((T + 1) * B * U)
+        let xT = inputByTime.reserveDiscarding(T * B * F), h = hidden.reserveDiscarding((T + 1) * B * U)
         TimeMajor.transpose(x, into: xT, batch: B, steps: T, width: F, reversed: goBackwards, order: rowOrder)
         if carriesState, stateStore.load(hidden: h, cell: cell, rows: shardRows ?? ShardRows(offset: 0, batchSize: B), batch: B, units: U) {
             if let order = rowOrder {
@@ -121,7 +121,7 @@ final class RecurrentSequence {
     /// A state `(B, U)` between the batch's order and the pass's: row `i` from row `order[i]`
     /// (`gathering`), or back.
     private func reorder(_ state: UnsafeMutablePointer<Float>, batch: Int, order: [Int], gathering: Bool) {
-        let U = units, scratch = stateScratch.reserve(batch * U)
+        let U = units, scratch = stateScratch.reserveDiscarding(batch * U)
         scratch.update(from: state, count: batch * U)
         for (i, b) in order.enumerated() {
             if gathering {
@@ -149,14 +149,14 @@ final class RecurrentSequence {
         if PaddingOrder.isEnabled, padding.plan(mask: mask, batch: B, steps: T, reversed: goBackwards) {
             stepMask = nil
             skipsPadding = true
-            let kept = outputKept.reserve(T * B)
+            let kept = outputKept.reserveDiscarding(T * B)
             for i in 0..<B {
                 let (start, end) = (padding.starts[i], padding.ends[i])
                 for t in 0..<T { kept[t * B + i] = (start <= t && t < end) || (start < end && t >= end && !zeroOutputForMask) ? 1 : 0 }
             }
             return
         }
-        let m = stepMaskBuffer.reserve(T * B)
+        let m = stepMaskBuffer.reserveDiscarding(T * B)
         for b in 0..<B {
             for t in 0..<T { m[(goBackwards ? T - 1 - t : t) * B + b] = mask[b * T + t] }
         }
@@ -193,7 +193,7 @@ final class RecurrentSequence {
         of source: UnsafePointer<Float>, width: Int, batch: Int, into buffer: FloatBuffer
     ) -> (rows: UnsafePointer<Float>, count: Int) {
         guard skipsPadding else { return (source, timesteps * batch) }
-        let packed = buffer.reserve(padding.activeTotal * width)
+        let packed = buffer.reserveDiscarding(padding.activeTotal * width)
         var offset = 0
         for t in 0..<timesteps {
             let count = padding.active[t] * width
@@ -208,7 +208,7 @@ final class RecurrentSequence {
     func keepMaskedGradients(step t: Int, batch: Int, hidden dh: UnsafePointer<Float>, cell dc: UnsafePointer<Float>? = nil) {
         guard let mask = stepMask else { return }
         let (B, U) = (batch, units)
-        let keptH = keptHiddenGradient.reserve(B * U), keptC = keptCellGradient.reserve(B * U)
+        let keptH = keptHiddenGradient.reserveDiscarding(B * U), keptC = keptCellGradient.reserveDiscarding(B * U)
         for b in 0..<B where mask[t * B + b] == 0 {
             (keptH + b * U).update(from: dh + b * U, count: U)
             if let dc { (keptC + b * U).update(from: dc + b * U, count: U) }
@@ -260,11 +260,11 @@ final class RecurrentSequence {
     func end(batch: Int, cell: UnsafePointer<Float>? = nil) -> UnsafePointer<Float> {
         let (T, B, U) = (timesteps, batch, units)
         let h = hidden.pointer
-        let y = output.reserve(B * (returnSequences ? T : 1) * U)
+        let y = output.reserveDiscarding(B * (returnSequences ? T : 1) * U)
         TimeMajor.output(hidden: h, into: y, batch: B, steps: T, units: U, sequences: returnSequences, order: rowOrder)
         if skipsPadding { zeroUnkeptOutputs(y, batch: B) }
         if let mask = stepMask {
-            let kept = outputKept.reserve(T * B)
+            let kept = outputKept.reserveDiscarding(T * B)
             for b in 0..<B {
                 var seenValid = false
                 for t in 0..<T {
@@ -294,9 +294,9 @@ final class RecurrentSequence {
 
     /// Starts a backward pass: dL/dh zeroed, returned, and recurrent_kernelᵀ `(width, units)`.
     func beginBackward(batch: Int, weights: RecurrentWeights, width: Int) -> (UnsafeMutablePointer<Float>, UnsafePointer<Float>) {
-        let dh = hiddenGradient.reserve(batch * units)
+        let dh = hiddenGradient.reserveDiscarding(batch * units)
         dh.update(repeating: 0, count: batch * units)
-        let transposed = transposedRecurrent.reserve(width * units)
+        let transposed = transposedRecurrent.reserveDiscarding(width * units)
         weights.transposeRecurrent(units: units, width: width, into: transposed)
         return (dh, UnsafePointer(transposed))
     }
@@ -308,10 +308,10 @@ final class RecurrentSequence {
         inputMask: UnsafePointer<Float>? = nil
     ) -> UnsafeMutablePointer<Float> {
         let (T, B, F) = (timesteps, batch, features)
-        let dxT = inputGradientByTime.reserve(T * B * F)
+        let dxT = inputGradientByTime.reserveDiscarding(T * B * F)
         weights.inputGradient(dInput, rows: T * B, features: F, width: width, into: dxT)
         if let inputMask { RecurrentDropout.apply(inputMask, to: dxT, steps: T, rows: B, width: F) }
-        let dx = inputGradient.reserve(B * T * F)
+        let dx = inputGradient.reserveDiscarding(B * T * F)
         TimeMajor.untranspose(dxT, into: dx, batch: B, steps: T, width: F, reversed: goBackwards, order: rowOrder)
         return dx
     }

@@ -31,7 +31,7 @@ public final class RepeatVector: Layer {
 
     /// `y[b, t, :] = x[b, :]` for each of the `n` timesteps.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
-        let y = output.reserve(batch * n * features)
+        let y = output.reserveDiscarding(batch * n * features)
         for b in 0..<batch {
             for t in 0..<n { (y + (b * n + t) * features).update(from: x + b * features, count: features) }
         }
@@ -41,7 +41,7 @@ public final class RepeatVector: Layer {
     /// `dx[b, :] = Σ_t dy[b, t, :]`, or nil when not needed.
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         guard needsInputGradient else { return nil }
-        let dx = inputGradient.reserve(batch * features)
+        let dx = inputGradient.reserveDiscarding(batch * features)
         dx.update(repeating: 0, count: batch * features)
         for b in 0..<batch {
             for t in 0..<n {

@@ -142,7 +142,7 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer, RandomizedLaye
     /// returns dx `(batch, timesteps, features)`, or nil when not needed.
     public func backward(_ dy: UnsafeMutablePointer<Float>, batch: Int, needsInputGradient: Bool) -> UnsafeMutablePointer<Float>? {
         let (T, B, U) = (sequence.timesteps, batch, units)
-        let da = preactivationGradients.reserve(T * B * U)
+        let da = preactivationGradients.reserveDiscarding(T * B * U)
         let (dh, transposed) = sequence.beginBackward(batch: B, weights: weights, width: U)
         let h = sequence.hidden.pointer
         sequence.zeroUnkeptOutputs(dy, batch: B)

@@ -59,10 +59,10 @@ final class BatchWorkspace {
 
     /// Sizes the buffers for `count` rows (before workers load shards into them).
     func reserve(rows count: Int) {
-        inputs.reserve(count * inputCount)
-        targets.reserve(count * targetCount)
-        sampleWeights.reserve(count * weightsPerSample)
-        inputMask.reserve(count * maskSteps)
+        inputs.reserveDiscarding(count * inputCount)
+        targets.reserveDiscarding(count * targetCount)
+        sampleWeights.reserveDiscarding(count * weightsPerSample)
+        inputMask.reserveDiscarding(count * maskSteps)
     }
 
     /// The inputs' mask from row `offset` on, or nil without one.
@@ -112,7 +112,7 @@ final class BatchWorkspace {
         reserve(rows: rows)
         let padded = range.count < steps
         maskSteps = batch.maskSteps > 0 || padded ? steps : 0
-        inputMask.reserve(rows * maskSteps)
+        inputMask.reserveDiscarding(rows * maskSteps)
         func cut(
             _ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, sourceWidth: Int, fill: Float
         ) {

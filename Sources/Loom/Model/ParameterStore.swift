@@ -30,8 +30,8 @@ final class ParameterStore {
     /// Sizes the buffers for `layout`; their contents are undefined until written.
     func allocate(_ layout: ParameterLayout) {
         self.layout = layout
-        values.reserve(count)
-        gradients.reserve(count)
+        values.reserveDiscarding(count)
+        gradients.reserveDiscarding(count)
     }
 
     /// With a learning-rate schedule, sets the optimizer's rate to the schedule's after `step`

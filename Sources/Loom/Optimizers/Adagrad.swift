@@ -42,7 +42,7 @@ public final class Adagrad: Optimizer {
 
     /// Sizes the accumulators and fills them with `initialAccumulatorValue`.
     public func prepare(parameterCount: Int) {
-        accumulators.reserve(parameterCount).update(repeating: initialAccumulatorValue, count: parameterCount)
+        accumulators.reserveDiscarding(parameterCount).update(repeating: initialAccumulatorValue, count: parameterCount)
     }
 
     /// One Adagrad step on `parameters[range]`, in the kernels' `adagrad`.

@@ -53,8 +53,8 @@ public class Adam: Optimizer {
 
     /// Sizes both moments for `parameterCount` parameters and zeroes them.
     public func prepare(parameterCount: Int) {
-        firstMoments.reserve(parameterCount)
-        secondMoments.reserve(parameterCount)
+        firstMoments.reserveDiscarding(parameterCount)
+        secondMoments.reserveDiscarding(parameterCount)
         firstMoments.zero()
         secondMoments.zero()
     }

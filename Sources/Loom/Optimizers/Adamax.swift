@@ -47,8 +47,8 @@ public final class Adamax: Optimizer {
 
     /// Sizes m and u for `parameterCount` parameters and zeroes them.
     public func prepare(parameterCount: Int) {
-        moments.reserve(parameterCount)
-        norms.reserve(parameterCount)
+        moments.reserveDiscarding(parameterCount)
+        norms.reserveDiscarding(parameterCount)
         moments.zero()
         norms.zero()
     }

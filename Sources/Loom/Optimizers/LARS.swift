@@ -56,7 +56,7 @@ public final class LARS: LayerwiseOptimizer {
 
     /// Sizes the velocities for `parameterCount` parameters and zeroes them.
     public func prepare(parameterCount: Int) {
-        velocities.reserve(parameterCount)
+        velocities.reserveDiscarding(parameterCount)
         velocities.zero()
     }
 

@@ -54,9 +54,9 @@ public final class Lamb: LayerwiseOptimizer {
 
     /// Sizes the moments (zeroed) and the directions for `parameterCount` parameters.
     public func prepare(parameterCount: Int) {
-        firstMoments.reserve(parameterCount)
-        secondMoments.reserve(parameterCount)
-        directions.reserve(parameterCount)
+        firstMoments.reserveDiscarding(parameterCount)
+        secondMoments.reserveDiscarding(parameterCount)
+        directions.reserveDiscarding(parameterCount)
         firstMoments.zero()
         secondMoments.zero()
     }

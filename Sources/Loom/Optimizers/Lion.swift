@@ -45,7 +45,7 @@ public final class Lion: Optimizer {
 
     /// Sizes the momenta for `parameterCount` parameters and zeroes them.
     public func prepare(parameterCount: Int) {
-        momenta.reserve(parameterCount)
+        momenta.reserveDiscarding(parameterCount)
         momenta.zero()
     }
 

@@ -56,8 +56,8 @@ public final class Nadam: Optimizer {
 
     /// Sizes m and v for `parameterCount` parameters and zeroes them.
     public func prepare(parameterCount: Int) {
-        firstMoments.reserve(parameterCount)
-        secondMoments.reserve(parameterCount)
+        firstMoments.reserveDiscarding(parameterCount)
+        secondMoments.reserveDiscarding(parameterCount)
         firstMoments.zero()
         secondMoments.zero()
         product = (0, 1)

@@ -48,9 +48,9 @@ public final class RMSprop: Optimizer {
 
     /// Sizes the mean squares and momenta for `parameterCount` parameters and zeroes them.
     public func prepare(parameterCount: Int) {
-        meanSquares.reserve(parameterCount)
+        meanSquares.reserveDiscarding(parameterCount)
         meanSquares.zero()
-        momenta.reserve(parameterCount)
+        momenta.reserveDiscarding(parameterCount)
         momenta.zero()
     }
 

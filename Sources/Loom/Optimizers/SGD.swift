@@ -45,7 +45,7 @@ public final class SGD: Optimizer {
 
     /// Sizes the velocities for `parameterCount` parameters and zeroes them.
     public func prepare(parameterCount: Int) {
-        velocities.reserve(parameterCount)
+        velocities.reserveDiscarding(parameterCount)
         velocities.zero()
     }
 

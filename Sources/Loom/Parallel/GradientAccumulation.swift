@@ -39,7 +39,7 @@ final class GradientAccumulation {
     /// The pending nodes' floats, one buffer a slot (the parameters' layout).
     let slots: [UnsafeMutablePointer<Float>]
     private let slotBuffers: [FloatBuffer]
-    /// Each slot's `StepHeader` (resized for a metric count).
+    /// Each slot's `StepSummary` (resized for a metric count).
     private(set) var slotHeaders: [UnsafeMutablePointer<Double>] = []
     private var headerStorage = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
     /// Each local leaf's dropout streams: per randomized layer of a replica, its words.
@@ -79,7 +79,7 @@ final class GradientAccumulation {
         finalSlots = pending.map(\.slot)
         slotBuffers = (0..<slotCount).map { _ in FloatBuffer(count: parameterCount) }
         slots = slotBuffers.map(\.pointer)
-        makeHeaders(width: StepHeader.width(metrics: 0))
+        makeHeaders(width: StepSummary.width(metrics: 0))
     }
 
     deinit {
@@ -125,13 +125,13 @@ final class GradientAccumulation {
     /// their slots and merged, as `accumulate` does with the floats.
     func accumulate(step: Int, shardHeaders: [UnsafeMutablePointer<Double>], width: Int) {
         let reduction = microReductions[step]
-        reduction.add(headers: shardHeaders, count: width, maxima: StepHeader.flags)
+        reduction.add(headers: shardHeaders, count: width, maxima: StepSummary.flags)
         for (piece, slot) in zip(reduction.remaining, pieceSlots[step]) {
             slotHeaders[slot].update(from: shardHeaders[piece], count: width)
         }
         for (into, from) in merges[step] {
             let left = slotHeaders[into], right = slotHeaders[from]
-            for k in 0..<width { left[k] = k < StepHeader.flags ? max(left[k], right[k]) : left[k] + right[k] }
+            for k in 0..<width { left[k] = k < StepSummary.flags ? max(left[k], right[k]) : left[k] + right[k] }
         }
     }
 

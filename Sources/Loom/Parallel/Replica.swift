@@ -20,7 +20,7 @@ final class Replica {
     /// replica's rows, or over its valid loss rows when weighted).
     var loss = 0.0
     var metrics: [Double] = []
-    /// With a weighted loss, the last score's valid loss rows (its divisor, `StepHeader`).
+    /// With a weighted loss, the last score's valid loss rows (its divisor, `StepSummary`).
     var validRows = 0.0
     /// The output's mask `(rows, steps)` of the last forward pass, or nil (`MaskAwareLayer`).
     private(set) var outputMask: UnsafePointer<Float>?
@@ -137,7 +137,7 @@ final class Replica {
         let weights = weighRows(batch: batch, rowsPerSample: outputCount / width, weighting: weighting)
         loss = objective.loss.compute(
             predictions: predictions, targets: targets, logits: logits, count: count, width: width,
-            gradient: gradient ? outputGradient.reserve(count) : nil, weighting: weights.loss.map { ($0, validRows) })
+            gradient: gradient ? outputGradient.reserveDiscarding(count) : nil, weighting: weights.loss.map { ($0, validRows) })
         if metrics.count != objective.statisticCount { metrics = Array(repeating: 0, count: objective.statisticCount) }
         metrics.withUnsafeMutableBufferPointer { statistics in
             for (metric, range) in zip(objective.metrics, objective.statisticRanges) {
@@ -159,7 +159,7 @@ final class Replica {
     ) -> (loss: UnsafePointer<Float>?, metrics: UnsafePointer<Float>?) {
         guard outputMask != nil || weighting.sampleWeights != nil else { return (nil, nil) }
         let rows = batch * rowsPerSample
-        let m = maskWeights.reserve(rows)
+        let m = maskWeights.reserveDiscarding(rows)
         if let mask = outputMask {
             let maskRows = rowsPerSample / weighting.outputSteps
             for b in 0..<batch {
@@ -171,7 +171,7 @@ final class Replica {
         validRows = (0..<rows).reduce(0) { $0 + Double(m[$1]) }
         let metrics = outputMask == nil ? nil : UnsafePointer(m)
         guard let sampleWeights = weighting.sampleWeights else { return (UnsafePointer(m), metrics) }
-        let e = lossWeights.reserve(rows), weightRows = rowsPerSample / weighting.weightsPerSample
+        let e = lossWeights.reserveDiscarding(rows), weightRows = rowsPerSample / weighting.weightsPerSample
         for b in 0..<batch {
             for i in 0..<rowsPerSample {
                 e[b * rowsPerSample + i] = m[b * rowsPerSample + i] * sampleWeights[b * weighting.weightsPerSample + i / weightRows]

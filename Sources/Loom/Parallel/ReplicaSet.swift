@@ -39,7 +39,7 @@ final class ReplicaSet {
     let shardGradients: [UnsafeMutablePointer<Float>]
     /// The gradient buffers of this process's pieces (after `localReduction`).
     let pieceGradients: [UnsafeMutablePointer<Float>]
-    /// Each local shard's `StepHeader`, reduced in place; (re)made for a metric count.
+    /// Each local shard's `StepSummary`, reduced in place; (re)made for a metric count.
     private var headerStorage = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
     private var shardHeaders: [UnsafeMutablePointer<Double>] = []
     /// The pieces' headers (after `localReduction`); valid memory even before a first step
@@ -108,7 +108,7 @@ final class ReplicaSet {
         shardGradients = gradients
         pieceGradients = reduction.remaining.map { gradients[$0] }
         pool = try WorkerPool(count: workers, firstCPU: group.localRank * workers, sharers: group.localSize)
-        makeHeaders(width: StepHeader.width(metrics: 0))
+        makeHeaders(width: StepSummary.width(metrics: 0))
     }
 
     deinit {
@@ -250,18 +250,18 @@ final class ReplicaSet {
                 try group.sumShards(
                     ShardSum(
                         tree: tree, shardsPerRank: shardCount, pieceFloats: pieceGradients, pieceHeaders: pieceHeaders,
-                        floats: .init(start: nil, count: 0), header: totals, maxima: StepHeader.flags))
+                        floats: .init(start: nil, count: 0), header: totals, maxima: StepSummary.flags))
             } else {
                 for k in totals.indices { totals[k] = pieceHeaders[0][k] }
             }
         }
         if metricTotals.count != metricCount { metricTotals = Array(repeating: 0, count: metricCount) }
-        lastValidRows = weighted ? resultSums[StepHeader.validRows] : 1
-        let loss = resultSums.withUnsafeBufferPointer { StepHeader.results($0.baseAddress!, weighted: weighted, metrics: &metricTotals) }
+        lastValidRows = weighted ? resultSums[StepSummary.validRows] : 1
+        let loss = resultSums.withUnsafeBufferPointer { StepSummary.results($0.baseAddress!, weighted: weighted, metrics: &metricTotals) }
         return (loss, metricTotals)
     }
 
-    /// Writes each local shard's `StepHeader` (the flags given, its loss and metrics weighted
+    /// Writes each local shard's `StepSummary` (the flags given, its loss and metrics weighted
     /// by its share of the batch's rows; zeros for an empty shard) and reduces them in tree
     /// order into `pieceHeaders`. `resultSums` is sized for the totals.
     func reduceHeaders(
@@ -271,27 +271,27 @@ final class ReplicaSet {
         let headers = writeShardHeaders(
             ranges: ranges, batch: batch, metricCount: metricCount, weighted: weighted, failedRank: failedRank,
             nonFiniteRank: nonFiniteRank, stop: stop)
-        localReduction.add(headers: headers, count: StepHeader.width(metrics: metricCount), maxima: StepHeader.flags)
+        localReduction.add(headers: headers, count: StepSummary.width(metrics: metricCount), maxima: StepSummary.flags)
     }
 
-    /// Writes each local shard's `StepHeader` for the rows `ranges` (one a shard) of a
+    /// Writes each local shard's `StepSummary` for the rows `ranges` (one a shard) of a
     /// `batch`-row batch, and returns them, in shard order. `weighted`: each shard's loss and
-    /// metrics times its own divisors, which the header carries (`StepHeader`).
+    /// metrics times its own divisors, which the header carries (`StepSummary`).
     func writeShardHeaders(
         ranges: some Collection<Range<Int>>, batch: Int, metricCount: Int, weighted: Bool, failedRank: Double = 0,
         nonFiniteRank: Double = 0, stop: Double = 0
     ) -> [UnsafeMutablePointer<Double>] {
-        let width = StepHeader.width(metrics: metricCount)
+        let width = StepSummary.width(metrics: metricCount)
         if resultSums.count != width { makeHeaders(width: width) }
         for (header, (replica, rows)) in zip(shardHeaders, zip(replicas, ranges)) {
-            header[StepHeader.failedRank] = failedRank
-            header[StepHeader.nonFiniteRank] = nonFiniteRank
-            header[StepHeader.stop] = stop
+            header[StepSummary.failedRank] = failedRank
+            header[StepSummary.nonFiniteRank] = nonFiniteRank
+            header[StepSummary.stop] = stop
             let share = rows.isEmpty ? 0 : Double(rows.count) / Double(batch)
             let weight = rows.isEmpty ? 0 : weighted ? replica.validRows : share
-            header[StepHeader.validRows] = weight
-            header[StepHeader.loss] = rows.isEmpty ? 0 : weight * replica.loss
-            for i in 0..<metricCount { header[StepHeader.loss + 1 + i] = rows.isEmpty ? 0 : weight * replica.metrics[i] }
+            header[StepSummary.validRows] = weight
+            header[StepSummary.loss] = rows.isEmpty ? 0 : weight * replica.loss
+            for i in 0..<metricCount { header[StepSummary.loss + 1 + i] = rows.isEmpty ? 0 : weight * replica.metrics[i] }
         }
         return shardHeaders
     }

@@ -43,7 +43,7 @@ extension TrainingEngine {
             if worker == 0 {
                 let headers = replicas.writeShardHeaders(
                     ranges: plan.ranges[leaves], batch: batch, metricCount: metricCount, weighted: weighting.isWeighted)
-                accumulation.accumulate(step: micro, shardHeaders: headers, width: StepHeader.width(metrics: metricCount))
+                accumulation.accumulate(step: micro, shardHeaders: headers, width: StepSummary.width(metrics: metricCount))
             }
             let reduced = DispatchTime.now()
             // The next micro-batch's passes overwrite the replicas' gradients and losses.
@@ -60,15 +60,15 @@ extension TrainingEngine {
                 timeCommunication { try exchangeAccumulated(accumulation, metricCount: metricCount) }
             }
             barrier.wait()
-            let failed = exchangedHeader[StepHeader.failedRank] != 0 || exchangedHeader[StepHeader.nonFiniteRank] != 0
+            let failed = exchangedHeader[StepSummary.failedRank] != 0 || exchangedHeader[StepSummary.nonFiniteRank] != 0
             if failed || stepErrors.contains(where: { $0 != nil }) { return }
-            if weighting.isWeighted { divideGradients(slice, by: exchangedHeader[StepHeader.validRows]) }
+            if weighting.isWeighted { divideGradients(slice, by: exchangedHeader[StepSummary.validRows]) }
         } else {
             for index in 0..<workers where stepErrors[index] != nil { return }
             let root = accumulation.slots[accumulation.finalSlots[0]]
             (store.gradients.pointer + slice.lowerBound).update(from: root + slice.lowerBound, count: slice.count)
             if weighting.isWeighted {
-                divideGradients(slice, by: accumulation.slotHeaders[accumulation.finalSlots[0]][StepHeader.validRows])
+                divideGradients(slice, by: accumulation.slotHeaders[accumulation.finalSlots[0]][StepSummary.validRows])
             }
         }
         let updating = DispatchTime.now()
@@ -124,7 +124,7 @@ extension TrainingEngine {
             for (index, flag) in flags.enumerated() { accumulation.slotHeaders[slot][index] = flag }
         }
         let arrived = markArrival(in: accumulation.finalSlots.map { accumulation.slotHeaders[$0] })
-        let count = StepHeader.width(metrics: metricCount)
+        let count = StepSummary.width(metrics: metricCount)
         if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
         try exchangedHeader.withUnsafeMutableBufferPointer { header in
             try replicas.group.sumShards(
@@ -133,7 +133,7 @@ extension TrainingEngine {
                     pieceFloats: accumulation.finalSlots.map { accumulation.slots[$0] },
                     pieceHeaders: accumulation.finalSlots.map { accumulation.slotHeaders[$0] },
                     floats: UnsafeMutableBufferPointer(start: store.gradients.pointer, count: store.count), header: header,
-                    maxima: StepHeader.flags))
+                    maxima: StepSummary.flags))
         }
         recordRankWait(arrived: arrived)
     }

@@ -17,7 +17,7 @@ extension TrainingEngine {
             failedRank: failed ? rank : 0,
             nonFiniteRank: nonFinite ? rank : 0, stop: TrainingStop.isRequested ? 1 : 0)
         let arrived = markArrival(in: replicas.pieceHeaders)
-        let count = StepHeader.width(metrics: objective.statisticCount)
+        let count = StepSummary.width(metrics: objective.statisticCount)
         if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
         // Parameter averaging sends no gradients: the headers alone.
         let gradients = UnsafeMutableBufferPointer(
@@ -26,7 +26,7 @@ extension TrainingEngine {
             try replicas.group.sumShards(
                 ShardSum(
                     tree: replicas.tree, shardsPerRank: replicas.shardCount, pieceFloats: replicas.pieceGradients,
-                    pieceHeaders: replicas.pieceHeaders, floats: gradients, header: header, maxima: StepHeader.flags))
+                    pieceHeaders: replicas.pieceHeaders, floats: gradients, header: header, maxima: StepSummary.flags))
         }
         recordRankWait(arrived: arrived)
     }
@@ -35,25 +35,25 @@ extension TrainingEngine {
     /// keeps the slowest rank's) and returns them.
     func markArrival(in headers: [UnsafeMutablePointer<Double>]) -> Double {
         let arrived = DispatchTime.now().seconds(since: stepStart)
-        for header in headers { header[StepHeader.arrival] = arrived }
+        for header in headers { header[StepSummary.arrival] = arrived }
         return arrived
     }
 
     /// After an exchange: counts the time this rank, arrived `arrived` seconds into the step,
     /// waited for the slowest one (`StepProfile.rankWait`).
     func recordRankWait(arrived: Double) {
-        timings[0].pointee.rankWait += max(0, exchangedHeader[StepHeader.arrival] - arrived)
+        timings[0].pointee.rankWait += max(0, exchangedHeader[StepSummary.arrival] - arrived)
     }
 
     /// The error of a step another process could not take.
     func throwRemoteFailure(step: Int) throws {
-        if exchangedHeader[StepHeader.nonFiniteRank] != 0 {
+        if exchangedHeader[StepSummary.nonFiniteRank] != 0 {
             throw NonFiniteStep(
-                step: step, detail: "on rank \(Int(exchangedHeader[StepHeader.nonFiniteRank]) - 1), a loss or gradient is not finite")
+                step: step, detail: "on rank \(Int(exchangedHeader[StepSummary.nonFiniteRank]) - 1), a loss or gradient is not finite")
         }
-        if exchangedHeader[StepHeader.failedRank] != 0 {
+        if exchangedHeader[StepSummary.failedRank] != 0 {
             throw LoomError.invalidArgument(
-                "rank \(Int(exchangedHeader[StepHeader.failedRank]) - 1) could not take step \(step) (its own error says why)")
+                "rank \(Int(exchangedHeader[StepSummary.failedRank]) - 1) could not take step \(step) (its own error says why)")
         }
     }
 

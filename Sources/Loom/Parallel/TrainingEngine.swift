@@ -39,12 +39,12 @@ final class TrainingEngine {
     var lastStepFailed = false
     /// Whether the last step ended with a stop request (`TrainingStop`) on any process.
     private(set) var lastStepRequestedStop = false
-    /// With other processes, the totals' `StepHeader` of the last step.
+    /// With other processes, the totals' `StepSummary` of the last step.
     var exchangedHeader: [Double] = []
     /// The exchanged metrics of the last step, refilled in place (a step allocates nothing).
     private var exchangedMetrics: [Double] = []
     /// How much the last step's metrics weigh in the epoch's: its valid loss rows when
-    /// weighted (`StepHeader.validRows`), else 1 (the epoch weighs batches by rows).
+    /// weighted (`StepSummary.validRows`), else 1 (the epoch weighs batches by rows).
     private(set) var lastValidRows = 1.0
 
     var workers: Int { replicas.workers }
@@ -129,7 +129,7 @@ final class TrainingEngine {
         // struct: a struct of references copied on every core costs contended refcounting.
         if let accumulation {
             let metricCount = objective.statisticCount
-            accumulation.makeHeaders(width: StepHeader.width(metrics: metricCount))
+            accumulation.makeHeaders(width: StepSummary.width(metrics: metricCount))
             let leaves = accumulation.plan(batch: batch)
             replicas.pool.run { [self] worker in
                 runAccumulatedStep(
@@ -146,8 +146,9 @@ final class TrainingEngine {
         }
         lastStepFailed = stepErrors.contains { $0 != nil }
         if replicas.isMultiProcess {
-            lastStepFailed = lastStepFailed || exchangedHeader[StepHeader.failedRank] != 0 || exchangedHeader[StepHeader.nonFiniteRank] != 0
-            lastStepRequestedStop = exchangedHeader[StepHeader.stop] != 0
+            lastStepFailed =
+                lastStepFailed || exchangedHeader[StepSummary.failedRank] != 0 || exchangedHeader[StepSummary.nonFiniteRank] != 0
+            lastStepRequestedStop = exchangedHeader[StepSummary.stop] != 0
             for case let error? in stepErrors { throw error }
             try throwRemoteFailure(step: step)
         } else {
@@ -169,16 +170,16 @@ final class TrainingEngine {
         timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
         if exchangedMetrics.count != objective.statisticCount { exchangedMetrics = Array(repeating: 0, count: objective.statisticCount) }
         if replicas.isMultiProcess {
-            lastValidRows = weighting.isWeighted ? exchangedHeader[StepHeader.validRows] : 1
+            lastValidRows = weighting.isWeighted ? exchangedHeader[StepSummary.validRows] : 1
             let loss = exchangedHeader.withUnsafeBufferPointer {
-                StepHeader.results($0.baseAddress!, weighted: weighting.isWeighted, metrics: &exchangedMetrics)
+                StepSummary.results($0.baseAddress!, weighted: weighting.isWeighted, metrics: &exchangedMetrics)
             }
             return (loss, exchangedMetrics)
         }
         if let accumulation {
             let root = accumulation.slotHeaders[accumulation.finalSlots[0]]
-            lastValidRows = weighting.isWeighted ? root[StepHeader.validRows] : 1
-            return (StepHeader.results(root, weighted: weighting.isWeighted, metrics: &exchangedMetrics), exchangedMetrics)
+            lastValidRows = weighting.isWeighted ? root[StepSummary.validRows] : 1
+            return (StepSummary.results(root, weighted: weighting.isWeighted, metrics: &exchangedMetrics), exchangedMetrics)
         }
         let results = try replicas.weightedResults(
             ranges: plan.ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighting.isWeighted)
@@ -260,9 +261,9 @@ final class TrainingEngine {
             if worker == 0 { timeCommunication { try exchange(plan: plan, batch: batch, weighted: weighting.isWeighted) } }
             barrier.wait()
             if worker != 0 { waited += DispatchTime.now().seconds(since: ready) }
-            let failed = exchangedHeader[StepHeader.failedRank] != 0 || exchangedHeader[StepHeader.nonFiniteRank] != 0
+            let failed = exchangedHeader[StepSummary.failedRank] != 0 || exchangedHeader[StepSummary.nonFiniteRank] != 0
             if failed || averaging != .gradients || stepErrors.contains(where: { $0 != nil }) { return }
-            if weighting.isWeighted { divideGradients(slice, by: exchangedHeader[StepHeader.validRows]) }
+            if weighting.isWeighted { divideGradients(slice, by: exchangedHeader[StepSummary.validRows]) }
         } else {
             // A failed load anywhere skips the update everywhere: the step did not happen.
             for index in 0..<workers where stepErrors[index] != nil { return }

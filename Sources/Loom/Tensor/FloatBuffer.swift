@@ -1,10 +1,10 @@
 /// A 64-byte-aligned, growable array of `Float` that a layer owns as a workspace.
 ///
-/// Layers size their buffers once per batch size with `reserve(_:)`; a training step then
-/// reads and writes them through `pointer` with no allocation. Contents are not kept when the
-/// buffer grows.
+/// Layers size their buffers once per batch size with `reserveDiscarding(_:)`; a training step
+/// then reads and writes them through `pointer` with no allocation. Contents are not kept when
+/// the buffer grows (unlike an array's `reserveCapacity`).
 public final class FloatBuffer {
-    /// The start of the storage; valid until the next `reserve` that grows it.
+    /// The start of the storage; valid until the next `reserveDiscarding` that grows it.
     public private(set) var pointer: UnsafeMutablePointer<Float>
     /// How many floats `pointer` holds.
     public private(set) var capacity: Int
@@ -17,9 +17,10 @@ public final class FloatBuffer {
 
     deinit { FloatBuffer.release(pointer, capacity: capacity) }
 
-    /// Makes room for at least `count` floats; returns the (possibly new) storage.
+    /// Makes room for at least `count` floats, dropping the contents (zeros) when it must grow;
+    /// returns the (possibly new) storage.
     @discardableResult
-    public func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+    public func reserveDiscarding(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {
             FloatBuffer.release(pointer, capacity: capacity)
             (pointer, capacity) = FloatBuffer.allocate(count)

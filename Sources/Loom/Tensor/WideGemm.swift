@@ -60,7 +60,7 @@ public enum WideGemm {
             table.wideGemm(transposeA, m, n, k, a, lda, b, ldb, c, ldc, accumulate, scratch.panel.pointer)
             return
         }
-        let copy = scratch.untransposed.reserve(k * n)
+        let copy = scratch.untransposed.reserveDiscarding(k * n)
         BLAS.transpose(b, rows: n, columns: k, lda: ldb, into: copy)
         table.wideGemm(transposeA, m, n, k, a, lda, copy, n, c, ldc, accumulate, scratch.panel.pointer)
     }

@@ -136,6 +136,12 @@ typedef struct LoomKernelTable {
 
     /// w -= factor d.
     void (*subtractScaled)(float *w, const float *d, long count, float factor);
+
+    /// The peak loop: `iterations` rounds of 12 independent chains x = x m + a, each chain one
+    /// register of the level's widest vector (16 lanes at AVX-512, 8 below), so that the
+    /// fused multiply-add units never wait for a result. Writes the flops done (a multiply-add
+    /// counts 2) to *flops; returns the lanes' sum (so the loop is not optimized away).
+    float (*fmaPeakLoop)(long iterations, double *flops);
 } LoomKernelTable;
 
 /// The kernels in use: the CPU's highest level, capped by LOOM_KERNEL_LEVEL (baseline, avx2

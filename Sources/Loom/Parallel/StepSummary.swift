@@ -7,7 +7,7 @@
 /// output, or sample weights), it writes its count of valid loss rows, and its loss and
 /// metrics (means over those rows) times that count: the sums are divided once, at the end
 /// (`results`), whatever the split.
-enum StepHeader {
+enum StepSummary {
     /// 1 + the rank whose rows could not be read (0: none).
     static let failedRank = 0
     /// 1 + the rank whose loss or gradient is not finite (0: none).
