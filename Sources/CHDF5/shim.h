@@ -19,6 +19,17 @@ static inline hid_t loom_h5p_link_create(void) { return H5P_LINK_CREATE; }
 static inline hid_t loom_h5t_ieee_f32le(void) { return H5T_IEEE_F32LE; }
 static inline hid_t loom_h5t_ieee_f64le(void) { return H5T_IEEE_F64LE; }
 static inline haddr_t loom_haddr_undef(void) { return HADDR_UNDEF; }
+/* The POSIX descriptor HDF5 reads file `file` through, or -1 when its driver is not the default
+   sec2 (one descriptor, positional reads). */
+static inline int loom_h5f_descriptor(hid_t file) {
+    hid_t access = H5Fget_access_plist(file);
+    if (access < 0) return -1;
+    hid_t driver = H5Pget_driver(access);
+    H5Pclose(access);
+    void *handle = NULL;
+    if (driver != H5FD_SEC2 || H5Fget_vfd_handle(file, H5P_DEFAULT, &handle) < 0 || handle == NULL) return -1;
+    return *(int *)handle;
+}
 /* Turns off HDF5's printing of its error stack to stderr: Loom reports errors itself. */
 static inline void loom_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 static inline hid_t loom_h5t_native_int8(void) { return H5T_NATIVE_INT8; }

@@ -7,7 +7,6 @@ static inline MPI_Datatype loom_mpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype loom_mpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype loom_mpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Datatype loom_mpi_int(void) { return MPI_INT; }
-static inline MPI_Status *loom_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline MPI_Errhandler loom_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline int loom_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int loom_mpi_success(void) { return MPI_SUCCESS; }

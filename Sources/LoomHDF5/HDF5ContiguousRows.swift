@@ -8,8 +8,9 @@ import Foundation
 ///
 /// Only a dataset HDF5 stores as one contiguous, whole, in-file block qualifies: not chunked,
 /// compact, virtual or external, its storage allocated and inside the file's length, its type
-/// exactly IEEE float32 little-endian (any other type needs HDF5's conversion). Row `r` is the
-/// `rowBytes` bytes at `offset + r * rowBytes` (row-major, the samples axis first).
+/// exactly the machine's float (any other needs HDF5's conversion). Row `r` is the `rowBytes`
+/// bytes at `offset + r * rowBytes` (row-major, the samples axis first), read through the
+/// descriptor HDF5 itself reads the file with (`loom_h5f_descriptor`).
 struct HDF5ContiguousRows {
     /// The first value's byte offset from the start of the file (a user block included).
     let offset: Int
@@ -25,7 +26,7 @@ struct HDF5ContiguousRows {
         guard H5Pget_layout(creation) == H5D_CONTIGUOUS, H5Pget_external_count(creation) == 0 else { return nil }
         let type = H5Dget_type(dataset)
         defer { H5Tclose(type) }
-        guard H5Tequal(type, loom_h5t_ieee_f32le()) > 0 else { return nil }
+        guard H5Tequal(type, loom_h5t_native_float()) > 0 else { return nil }
         let offset = H5Dget_offset(dataset)
         guard offset != loom_haddr_undef(), let start = Int(exactly: offset) else { return nil }
         let rowBytes = 4 * shape.dropFirst().reduce(1, *)
@@ -34,10 +35,10 @@ struct HDF5ContiguousRows {
         return HDF5ContiguousRows(offset: start, rowBytes: rowBytes)
     }
 
-    /// Reads the rows of `ranges`, one after another, into `buffer` through `descriptor` (the
-    /// file opened read-only). Throws `failure` when the file ends early or a read fails.
+    /// Reads the rows of `ranges`, one after another, into `buffer` through `descriptor`.
+    /// Throws `failure(reason)` when the file ends early or a read fails.
     func read(
-        _ ranges: [Range<Int>], from descriptor: Int32, into buffer: UnsafeMutablePointer<Float>, failure: () -> Error
+        _ ranges: [Range<Int>], from descriptor: Int32, into buffer: UnsafeMutablePointer<Float>, failure: (String) -> Error
     ) throws {
         var destination = UnsafeMutableRawPointer(buffer)
         for range in ranges {
@@ -46,7 +47,9 @@ struct HDF5ContiguousRows {
             while remaining > 0 {
                 let count = pread(descriptor, destination, remaining, off_t(position))
                 if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { throw failure() }
+                guard count > 0 else {
+                    throw failure(count == 0 ? "the file ends early: it may be truncated or damaged" : String(cString: strerror(errno)))
+                }
                 destination += count
                 position += count
                 remaining -= count

@@ -19,8 +19,8 @@ import Loom
 ///   per run of consecutive rows (`HDF5File.read(_:sortedRows:into:)`).
 ///
 /// Thread safety (`@unchecked Sendable`): only the training thread calls `read` and
-/// `prefetch`. The background reads touch the file (under the HDF5 lock) and buffers the
-/// training thread reads only after waiting on that read's group.
+/// `prefetch`. The background reads touch the file (through HDF5 under its lock, or with
+/// `pread`) and buffers the training thread reads only after waiting on that read's group.
 public final class HDF5Dataset: Dataset, @unchecked Sendable {
     /// The open file the rows are read from.
     public let file: HDF5File

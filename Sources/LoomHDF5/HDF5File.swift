@@ -54,10 +54,9 @@ public final class HDF5File {
     private var chunkMaps: [String: HDF5ChunkMap] = [:]
     /// Whether the file was opened read only: only then are scattered rows read past HDF5.
     private let isReadOnly: Bool
-    /// Each dataset's contiguous placement, nil where it has none, once looked up; and the
-    /// file opened read only for `pread` (-1 until first needed). Both under the HDF5 lock.
+    /// Each dataset's contiguous placement, nil where it has none, once looked up (under the
+    /// HDF5 lock).
     private var contiguousRows: [String: HDF5ContiguousRows?] = [:]
-    private var rawDescriptor: Int32 = -1
 
     /// Opens or creates the file at `path`; throws `HDF5Error` when it is missing, not HDF5,
     /// damaged or locked. `followsOtherFiles` allows datasets that read other files.
@@ -87,12 +86,7 @@ public final class HDF5File {
 
     /// Closes the file unless `close` did (a file only read needs nothing more; one written
     /// is whole only once `close` returned).
-    deinit {
-        HDF5Library.locked {
-            if H5Iis_valid(id) > 0 { _ = H5Fclose(id) }
-            if rawDescriptor >= 0 { Foundation.close(rawDescriptor) }
-        }
-    }
+    deinit { HDF5Library.locked { if H5Iis_valid(id) > 0 { _ = H5Fclose(id) } } }
 
     /// Writes what HDF5 still holds in its caches and closes the file, throwing when that
     /// fails (a full disk): a file written through HDF5 is whole only once this returned (a
@@ -100,8 +94,7 @@ public final class HDF5File {
     /// afterwards throw.
     public func close() throws {
         try HDF5Library.locked {
-            if rawDescriptor >= 0 { Foundation.close(rawDescriptor) }
-            (rawDescriptor, contiguousRows) = (-1, [:])
+            contiguousRows = [:]
             guard H5Iis_valid(id) > 0 else { return }
             guard H5Fflush(id, H5F_SCOPE_LOCAL) >= 0, H5Fclose(id) >= 0 else {
                 throw HDF5Error(file: path, "its last changes could not be written; is the disk full?")
@@ -258,8 +251,8 @@ public final class HDF5File {
             }
         }
         if let (placement, descriptor) = try contiguousPlacement(name, shape: shape) {
-            try placement.read(ranges, from: descriptor, into: buffer) {
-                HDF5Error(file: path, dataset: name, "reading \(rows.count) rows failed: the file may be truncated or damaged")
+            try placement.read(ranges, from: descriptor, into: buffer) { reason in
+                HDF5Error(file: path, dataset: name, "reading \(rows.count) rows failed: \(reason)")
             }
             return
         }
@@ -287,26 +280,25 @@ public final class HDF5File {
         }
     }
 
-    /// Where `name`'s rows lie in the file and the descriptor to `pread` them through, when
-    /// the file is open read only and the dataset is stored contiguously as float32
-    /// (`HDF5ContiguousRows`); nil otherwise. Looked up once a dataset.
-    private func contiguousPlacement(_ name: String, shape: [Int]) throws -> (HDF5ContiguousRows, Int32)? {
-        guard isReadOnly else { return nil }
+    /// Where `name`'s rows lie in the file and the descriptor HDF5 reads the file through, when
+    /// the file is open read only, its datasets are its own (`followsOtherFiles` off: a link
+    /// into another file would place the rows there) and the dataset is stored contiguously as
+    /// float32 (`HDF5ContiguousRows`); nil otherwise. Looked up once a dataset; the descriptor
+    /// is HDF5's, valid while the file is open (reads after `close` fail in `readableInfo`).
+    func contiguousPlacement(_ name: String, shape: [Int]) throws -> (HDF5ContiguousRows, Int32)? {
+        guard isReadOnly, !followsOtherFiles else { return nil }
+        let descriptor = HDF5Library.locked { loom_h5f_descriptor(id) }
+        guard descriptor >= 0 else { return nil }
         let placement: HDF5ContiguousRows?
         if let known = HDF5Library.locked({ contiguousRows[name] }) {
             placement = known
         } else {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            let fileBytes = (attributes?[.size] as? Int) ?? 0
+            var status = stat()
+            let fileBytes = fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
             placement = try withDataset(name) { HDF5ContiguousRows.locate($0, shape: shape, fileBytes: fileBytes) }
             HDF5Library.locked { contiguousRows[name] = .some(placement) }
         }
-        guard let placement else { return nil }
-        let descriptor = HDF5Library.locked {
-            if rawDescriptor < 0 { rawDescriptor = open(path, O_RDONLY | O_CLOEXEC) }
-            return rawDescriptor
-        }
-        return descriptor >= 0 ? (placement, descriptor) : nil
+        return placement.map { ($0, descriptor) }
     }
 
     /// The chunks of rows one scattered read may span (see `read(_:sortedRows:into:)`).

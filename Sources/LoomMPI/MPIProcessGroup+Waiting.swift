@@ -25,7 +25,9 @@ extension MPIProcessGroup {
 
     /// Polls `requests` until all complete, for at most `waitLimit`; then throws
     /// `MPIRankTimeout` naming the ranks that no longer answer. `what` names the wait in
-    /// that error. A short spin first, then sleeps of 50 µs between polls.
+    /// that error. A short spin first, then sleeps of 50 µs between polls. After a throw the
+    /// requests stay pending (MPI cannot cancel a collective), their buffers possibly still
+    /// read or written: the job must end (`abort`), as the command line does.
     func complete(_ requests: inout [MPI_Request?], _ what: String) throws {
         let start = DispatchTime.now(), limit = waitLimit
         var done: Int32 = 0, polls = 0
@@ -37,7 +39,7 @@ extension MPIProcessGroup {
             polls += 1
             guard polls % 1024 != 0 || Self.seconds(from: start, to: .now()) < limit else {
                 throw MPIRankTimeout(
-                    rank: rank, silentRanks: silentRanks(), seconds: limit, wait: what, updatesFinished: updatesFinished)
+                    silentRanks: silentRanks(), seconds: limit, wait: what, updatesFinished: updatesFinished)
             }
             if polls > 20_000 { usleep(50) }
         }
@@ -45,7 +47,8 @@ extension MPIProcessGroup {
 
     /// The ranks that do not answer: this rank's notice goes to every other rank, and theirs
     /// are collected for a grace period long enough for every running rank to reach its own
-    /// limit (2 s, or two of the longest steps, at most 8 s).
+    /// limit, which comes within about a step of this one's: two of the longest steps, at
+    /// least 2 s, at most a quarter of the limit (past 2 s).
     private func silentRanks() -> [Int] {
         notices[0] = Int64(updatesFinished)
         var sent = [MPI_Request?](repeating: loom_mpi_request_null(), count: size)
@@ -53,7 +56,7 @@ extension MPIProcessGroup {
             _ = MPI_Isend(notices, 1, loom_mpi_int64(), Int32(peer), Self.noticeTag, world, &sent[peer])
         }
         var heard: Set<Int> = [rank]
-        let start = DispatchTime.now(), grace = min(8, max(2, 2 * longestStep))
+        let start = DispatchTime.now(), grace = max(2, min(2 * longestStep, waitLimit / 4))
         var receiving: MPI_Request? = loom_mpi_request_null()
         guard MPI_Irecv(notices + 1, 1, loom_mpi_int64(), loom_mpi_any_source(), Self.noticeTag, world, &receiving) == loom_mpi_success()
         else { return (0..<size).filter { $0 != rank } }

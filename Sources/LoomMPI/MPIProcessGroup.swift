@@ -253,13 +253,15 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     private func sendReceive(send: UnsafeRawBufferPointer, receive: UnsafeMutableRawBufferPointer, type: MPI_Datatype, partner: Int)
         throws
     {
-        let size = type == loom_mpi_float() ? 4 : 1
+        let elementBytes = type == loom_mpi_float() ? 4 : 1
         var requests = [MPI_Request?](repeating: loom_mpi_request_null(), count: 2)
         try Self.check(
-            MPI_Irecv(receive.baseAddress, Int32(receive.count / size), type, Int32(partner), Self.tag, world, &requests[0]),
+            MPI_Irecv(
+                receive.baseAddress, Int32(receive.count / elementBytes), type, Int32(partner), Self.tag, world, &requests[0]),
             "MPI_Irecv")
         try Self.check(
-            MPI_Isend(send.baseAddress, Int32(send.count / size), type, Int32(partner), Self.tag, world, &requests[1]), "MPI_Isend")
+            MPI_Isend(send.baseAddress, Int32(send.count / elementBytes), type, Int32(partner), Self.tag, world, &requests[1]),
+            "MPI_Isend")
         try complete(&requests, "the exchange with rank \(partner)")
     }
 
@@ -300,7 +302,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
                 try Self.check(
                     MPI_Iallgather(own.baseAddress, 1, loom_mpi_int(), all.baseAddress, 1, loom_mpi_int(), world, &request[0]),
                     "MPI_Iallgather")
-                try complete(&request, "the gathering of every rank's settings")
+                try complete(&request, "the gathering of every rank's bytes (start-up checks, checkpoint states)")
             }
         }
         var offsets = [Int32](repeating: 0, count: size)
@@ -315,7 +317,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
                             own.baseAddress, length[0], loom_mpi_byte(), gathered.baseAddress, lengths, offsets, loom_mpi_byte(),
                             world, &request[0]),
                         "MPI_Iallgatherv")
-                    try complete(&request, "the gathering of every rank's settings")
+                    try complete(&request, "the gathering of every rank's bytes (start-up checks, checkpoint states)")
                 }
             }
         }

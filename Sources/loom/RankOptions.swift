@@ -11,8 +11,8 @@ struct RankOptions: ParsableArguments {
     var rankTimeout: Double?
 
     func validate() throws {
-        if let rankTimeout, !(rankTimeout.isFinite && rankTimeout > 0) {
-            throw ValidationError("--rank-timeout must be a positive number of seconds, got \(rankTimeout)")
+        if let rankTimeout, !(rankTimeout.isFinite && rankTimeout >= 0.1) {
+            throw ValidationError("--rank-timeout must be a number of seconds, at least 0.1, got \(rankTimeout)")
         }
     }
 }

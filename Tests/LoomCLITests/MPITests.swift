@@ -12,15 +12,7 @@ extension CLITests {
     /// Runs `mpirun` (as root where that applies, more ranks than cores allowed, threads not
     /// bound) with `arguments`; returns its status and its stdout and stderr together.
     func mpirun(_ arguments: [String], timeout: TimeInterval = 120) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: "/usr/bin/mpirun"), "make deps installs Open MPI")
-        process.arguments = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none"] + arguments
-        process.currentDirectoryURL = folder.url
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
+        let (process, pipe) = try startMPIRun(arguments)
         let pid = process.processIdentifier
         let watchdog = DispatchWorkItem { kill(pid, SIGTERM) }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
@@ -31,6 +23,21 @@ extension CLITests {
             watchdog.isCancelled == false && process.terminationReason == .uncaughtSignal,
             "mpirun \(arguments.joined(separator: " ")) ran past \(timeout) s")
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Starts `mpirun` as `mpirun(_:timeout:)` does, without waiting: its stdout and stderr
+    /// together in the pipe returned.
+    func startMPIRun(_ arguments: [String]) throws -> (process: Process, output: Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "/usr/bin/mpirun"), "make deps installs Open MPI")
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none"] + arguments
+        process.currentDirectoryURL = folder.url
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        return (process, pipe)
     }
 
     func testRanksGiveTheBitsOfOneProcessWithFixedShards() throws {
@@ -159,16 +166,9 @@ extension CLITests {
     /// and no rank is left running.
     func testAKilledRankEndsTheJob() throws {
         let data = try importedData()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        process.arguments = [
-            "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "2", executable.path, "train",
-            "--data", data, "--units", "5", "--epochs", "500", "--quiet",
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
+        let (process, pipe) = try startMPIRun([
+            "-np", "2", executable.path, "train", "--data", data, "--units", "5", "--epochs", "500", "--quiet",
+        ])
         var ranks: [Int32] = []
         for _ in 0..<200 where ranks.count < 2 {
             usleep(50_000)

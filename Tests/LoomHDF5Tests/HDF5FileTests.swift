@@ -1,9 +1,10 @@
 import CHDF5
 import Foundation
 import Loom
-import LoomHDF5
 import TestSupport
 import XCTest
+
+@testable import LoomHDF5
 
 final class HDF5FileTests: XCTestCase {
     let folder = TemporaryFolder()
@@ -96,6 +97,8 @@ final class HDF5FileTests: XCTestCase {
         let expected = rows.flatMap { r in (0..<3).flatMap { i in (0..<2).map { j in Float(100 * r + 10 * i + j) } } }
         for mode in [HDF5File.Mode.read, .readWrite] {
             let file = try HDF5File(path: path, mode: mode)
+            XCTAssertEqual(try file.contiguousPlacement("le", shape: [37, 3, 2]) != nil, mode == .read, "\(mode)")
+            for name in ["be", "f64", "chunked", "compact"] { XCTAssertNil(try file.contiguousPlacement(name, shape: [37, 3, 2]), name) }
             for name in ["le", "be", "f64", "chunked", "compact"] {
                 for _ in 0..<2 {
                     var values = [Float](repeating: -1, count: rows.count * 6)
@@ -112,6 +115,9 @@ final class HDF5FileTests: XCTestCase {
             let closed = message { try two.withUnsafeMutableBufferPointer { try file.read("le", sortedRows: [1], into: $0.baseAddress!) } }
             XCTAssertTrue(closed.hasPrefix(path), closed)
         }
+        // Datasets that may lie in other files (links) are read through HDF5.
+        let following = try HDF5File(path: path, followsOtherFiles: true)
+        XCTAssertNil(try following.contiguousPlacement("le", shape: [37, 3, 2]))
     }
 
     func testAContiguousDatasetCutWhileOpenIsAnErrorNotACrash() throws {

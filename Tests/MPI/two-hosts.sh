@@ -3,8 +3,8 @@
 # loom-host-b, joined by a veth pair (10.77.0.1 and 10.77.0.2). mpirun runs in host a and
 # starts the rank of host b through a launch agent that enters b's namespace instead of
 # ssh; MPI's TCP transport only. The namespaces and links are removed on any exit.
-# With LOOM_CUT_LINK_AFTER=SECONDS, the link between the hosts goes down that long after the
-# start (a network partition), while the job runs. mpirun's daemons probe an idle link
+# With LOOM_CUT_LINK_WHEN=FILE, the link between the hosts goes down once FILE exists (a
+# network partition while the job runs; "two-hosts.sh: link cut after S s" on stderr). mpirun's daemons probe an idle link
 # after 10 s (keepalives 1 s apart, 3 missed), so mpirun itself ends once a host is gone:
 # by default Open MPI waits 300 s before the first probe.
 # Needs root (ip netns); exits 77 when namespaces cannot be made here.
@@ -34,7 +34,8 @@ remove_hosts() {
 }
 remove_hosts
 work=$(mktemp -d)
-trap 'remove_hosts; rm -rf "$work"' EXIT
+cutter=
+trap '{ [ -z "$cutter" ] || kill "$cutter" 2>/dev/null || true; }; remove_hosts; rm -rf "$work"' EXIT
 ip netns add "$a" 2>/dev/null || { echo "cannot create network namespaces here (root needed)" >&2; exit 77; }
 ip netns add "$b"
 ip link add loom-veth-a type veth peer name loom-veth-b
@@ -57,14 +58,34 @@ exec ip netns exec "\$ns" /bin/sh -c "\$*"
 AGENT
 chmod +x "$work/agent"
 
-if [ -n "${LOOM_CUT_LINK_AFTER:-}" ]; then
-    (sleep "$LOOM_CUT_LINK_AFTER" && ip -n "$b" link set loom-veth-b down) &
-fi
-
 ip netns exec "$a" mpirun --allow-run-as-root --oversubscribe --bind-to none \
     --host 10.77.0.1:1,10.77.0.2:1 -np 2 \
     --mca plm_rsh_agent "$work/agent" \
     --mca pml ob1 --mca btl tcp,self \
     --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 \
     --mca oob_tcp_keepalive_time 10 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3 \
-    "$@"
+    "$@" &
+mpirun_pid=$!
+# A TERM (a caller's watchdog) ends mpirun and runs the EXIT trap, which removes the hosts.
+trap 'kill "$mpirun_pid" 2>/dev/null || true; exit 143' TERM
+
+# The cut: once the ranks have ended on their own, mpirun may still wait for the daemon
+# behind the cut (Open MPI's keepalive does not probe a link with unsent data); it is ended
+# 2 s later, as a cluster manager would end a job whose host is gone.
+if [ -n "${LOOM_CUT_LINK_WHEN:-}" ]; then
+    (
+        while [ ! -e "$LOOM_CUT_LINK_WHEN" ]; do sleep 0.1; done
+        ip -n "$b" link set loom-veth-b down && echo "two-hosts.sh: link cut after $SECONDS s" >&2
+        while [ -n "$(ranks_left)" ]; do sleep 0.2; done
+        sleep 2
+        if kill -0 "$mpirun_pid" 2>/dev/null; then
+            echo "two-hosts.sh: mpirun still waits for the host behind the cut; ended" >&2
+            kill -9 "$mpirun_pid"
+        fi
+    ) &
+    cutter=$!
+fi
+
+status=0
+wait "$mpirun_pid" || status=$?
+exit "$status"

@@ -119,9 +119,11 @@ extension TrainingEngine {
         let rank = Double(replicas.group.rank + 1)
         let nonFinite = stepErrors.contains { $0 is NonFiniteStep }
         let failed = !nonFinite && stepErrors.contains { $0 != nil }
-        let flags = [failed ? rank : 0, nonFinite ? rank : 0, TrainingStop.isRequested ? 1 : 0]
         for slot in accumulation.finalSlots {
-            for (index, flag) in flags.enumerated() { accumulation.slotHeaders[slot][index] = flag }
+            let header = accumulation.slotHeaders[slot]
+            header[StepSummary.failedRank] = failed ? rank : 0
+            header[StepSummary.nonFiniteRank] = nonFinite ? rank : 0
+            header[StepSummary.stop] = TrainingStop.isRequested ? 1 : 0
         }
         let arrived = markArrival(in: accumulation.finalSlots.map { accumulation.slotHeaders[$0] })
         let count = StepSummary.width(metrics: metricCount)
