@@ -23,18 +23,16 @@ extension MPIProcessGroup {
         updatesFinished = count
     }
 
-    /// Polls `requests` until all complete, for at most `waitLimit`; then throws
+    /// Polls the first `count` of `requests` until all complete, for at most `waitLimit`; then throws
     /// `MPIRankTimeout` naming the ranks that no longer answer. `what` names the wait in
     /// that error. A short spin first, then sleeps of 50 µs between polls. After a throw the
     /// requests stay pending (MPI cannot cancel a collective), their buffers possibly still
     /// read or written: the job must end (`abort`), as the command line does.
-    func complete(_ requests: inout [MPI_Request?], _ what: String) throws {
+    func complete(_ count: Int, _ what: String) throws {
         let start = DispatchTime.now(), limit = waitLimit
         var done: Int32 = 0, polls = 0
         while true {
-            try requests.withUnsafeMutableBufferPointer { requests in
-                try Self.check(MPI_Testall(Int32(requests.count), requests.baseAddress, &done, loom_mpi_statuses_ignore()), "MPI_Testall")
-            }
+            try Self.check(MPI_Testall(Int32(count), requests, &done, loom_mpi_statuses_ignore()), "MPI_Testall")
             if done != 0 { return }
             polls += 1
             guard polls % 1024 != 0 || Self.seconds(from: start, to: .now()) < limit else {

@@ -37,6 +37,9 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// messages `silentRanks` starts, never freed (a notice may still be in flight when the
     /// rank ends).
     let notices = UnsafeMutablePointer<Int64>.allocate(capacity: 2)
+    /// The requests of the exchange in flight (two at most), reused by every exchange; never
+    /// freed either (requests stay pending after a timeout; MPI allows one group a process).
+    let requests = UnsafeMutablePointer<MPI_Request?>.allocate(capacity: 2)
 
     /// Whether `mpirun` (Open MPI) started this process: its environment names the job's size.
     public static var launchedByMPIRun: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
@@ -179,13 +182,12 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         try outgoing.withUnsafeBufferPointer { send in
             try incoming.withUnsafeMutableBufferPointer { receive in
                 try withStable(sent, sentOffsets, received, receivedOffsets) { sent, sentOffsets, received, receivedOffsets in
-                    var request: [MPI_Request?] = [loom_mpi_request_null()]
                     try Self.check(
                         MPI_Ialltoallv(
                             send.baseAddress, sent, sentOffsets, loom_mpi_byte(), receive.baseAddress, received, receivedOffsets,
-                            loom_mpi_byte(), world, &request[0]),
+                            loom_mpi_byte(), world, requests),
                         "MPI_Ialltoallv")
-                    try complete(&request, "the exchange of every rank's pieces")
+                    try complete(1, "the exchange of every rank's pieces")
                 }
             }
         }
@@ -254,15 +256,13 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         throws
     {
         let elementBytes = type == loom_mpi_float() ? 4 : 1
-        var requests = [MPI_Request?](repeating: loom_mpi_request_null(), count: 2)
         try Self.check(
-            MPI_Irecv(
-                receive.baseAddress, Int32(receive.count / elementBytes), type, Int32(partner), Self.tag, world, &requests[0]),
+            MPI_Irecv(receive.baseAddress, Int32(receive.count / elementBytes), type, Int32(partner), Self.tag, world, requests),
             "MPI_Irecv")
         try Self.check(
-            MPI_Isend(send.baseAddress, Int32(send.count / elementBytes), type, Int32(partner), Self.tag, world, &requests[1]),
+            MPI_Isend(send.baseAddress, Int32(send.count / elementBytes), type, Int32(partner), Self.tag, world, requests + 1),
             "MPI_Isend")
-        try complete(&requests, "the exchange with rank \(partner)")
+        try complete(2, "the exchange with rank \(partner)")
     }
 
     /// The messages of a sum being sent and received, kept between calls.
@@ -272,13 +272,12 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     public func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {
         let counts = parts.map { Int32($0.count) }, offsets = parts.map { Int32($0.lowerBound) }
         try withStable(counts, offsets, [], []) { counts, offsets, _, _ in
-            var request: [MPI_Request?] = [loom_mpi_request_null()]
             try Self.check(
                 MPI_Iallgatherv(
                     loom_mpi_in_place(), 0, loom_mpi_float(), values.baseAddress, counts, offsets, loom_mpi_float(), world,
-                    &request[0]),
+                    requests),
                 "MPI_Iallgatherv")
-            try complete(&request, "the gathering of every rank's slice")
+            try complete(1, "the gathering of every rank's slice")
         }
     }
 
@@ -298,11 +297,10 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         var lengths = [Int32](repeating: 0, count: size)
         try length.withUnsafeBufferPointer { own in
             try lengths.withUnsafeMutableBufferPointer { all in
-                var request: [MPI_Request?] = [loom_mpi_request_null()]
                 try Self.check(
-                    MPI_Iallgather(own.baseAddress, 1, loom_mpi_int(), all.baseAddress, 1, loom_mpi_int(), world, &request[0]),
+                    MPI_Iallgather(own.baseAddress, 1, loom_mpi_int(), all.baseAddress, 1, loom_mpi_int(), world, requests),
                     "MPI_Iallgather")
-                try complete(&request, "the gathering of every rank's bytes (start-up checks, checkpoint states)")
+                try complete(1, "the gathering of every rank's bytes (start-up checks, checkpoint states)")
             }
         }
         var offsets = [Int32](repeating: 0, count: size)
@@ -311,13 +309,12 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         try bytes.withUnsafeBufferPointer { own in
             try all.withUnsafeMutableBufferPointer { gathered in
                 try withStable(lengths, offsets, [], []) { lengths, offsets, _, _ in
-                    var request: [MPI_Request?] = [loom_mpi_request_null()]
                     try Self.check(
                         MPI_Iallgatherv(
                             own.baseAddress, length[0], loom_mpi_byte(), gathered.baseAddress, lengths, offsets, loom_mpi_byte(),
-                            world, &request[0]),
+                            world, requests),
                         "MPI_Iallgatherv")
-                    try complete(&request, "the gathering of every rank's bytes (start-up checks, checkpoint states)")
+                    try complete(1, "the gathering of every rank's bytes (start-up checks, checkpoint states)")
                 }
             }
         }
