@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
-import Loom
+@_spi(Kernels) import Loom
 
 /// Training samples streamed from an HDF5 file, never loading the whole file.
 ///

@@ -1,6 +1,6 @@
 import CMPI
 import Foundation
-import Loom
+@_spi(Ranks) import Loom
 
 /// Bounded waits: every message between ranks is started nonblocking and polled here until it
 /// completes or `waitLimit` passes. Then this rank tells every other rank it still answers and
@@ -16,7 +16,7 @@ extension MPIProcessGroup {
 
     /// Notes that `count` updates are finished and a step begins (the step's length is
     /// measured from here to the next call).
-    public func noteUpdatesFinished(_ count: Int) {
+    @_spi(Ranks) public func noteUpdatesFinished(_ count: Int) {
         let now = DispatchTime.now()
         if let stepStart { longestStep = max(longestStep, Self.seconds(from: stepStart, to: now)) }
         stepStart = now

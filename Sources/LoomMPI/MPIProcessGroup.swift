@@ -1,7 +1,7 @@
 import CMPI
 import Foundation
 import Logging
-import Loom
+@_spi(Ranks) import Loom
 
 /// The ranks `mpirun` started, as a `ProcessGroup` for `fit`, `evaluate` and `predict`: every
 /// byte between processes goes through Open MPI's point-to-point and collective calls on
@@ -96,7 +96,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// lower rank's sums the left operand), then recursive doubling back. Otherwise every rank
     /// sends each rank its pieces' part of that rank's slice (`MPI_Alltoallv`) and gathers
     /// the slices (`MPI_Allgatherv`).
-    public func sumShards(_ sum: ShardSum) throws {
+    @_spi(Ranks) public func sumShards(_ sum: ShardSum) throws {
         // Counts and offsets of MPI messages are 32-bit: a rank's whole message must fit.
         let bytes = sum.pieceFloats.count * (8 * sum.header.count + 4 * sum.floats.count)
         guard bytes <= Int(Int32.max) else {
@@ -269,7 +269,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     private var outgoing: [UInt8] = [], incoming: [UInt8] = []
 
     /// Fills `values` with every rank's part (`MPI_Allgatherv` in place).
-    public func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {
+    @_spi(Ranks) public func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {
         let counts = parts.map { Int32($0.count) }, offsets = parts.map { Int32($0.lowerBound) }
         try withStable(counts, offsets, [], []) { counts, offsets, _, _ in
             try Self.check(
@@ -292,7 +292,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     private static let tag: Int32 = 7
 
     /// Every rank's bytes, in rank order (`MPI_Allgather` of the lengths, then `MPI_Allgatherv`).
-    public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
+    @_spi(Ranks) public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
         let length = [Int32(bytes.count)]
         var lengths = [Int32](repeating: 0, count: size)
         try length.withUnsafeBufferPointer { own in

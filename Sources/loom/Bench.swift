@@ -1,7 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import Loom
+@_spi(Kernels) @_spi(Ranks) import Loom
 import LoomMPI
 import ReferenceModels
 
@@ -137,7 +137,7 @@ struct Bench: ParsableCommand {
         guard !counts.isEmpty else { throw ValidationError("--workers takes positive counts such as 1,2,4") }
         guard Set(counts).count == counts.count else { throw ValidationError("--workers names a count twice: \(workers)") }
         // Outputs are checked before the first round: a typo costs a second, not the run.
-        let outputs = try Job.together("check --csv and --plot") {
+        let outputs = try Job.failingTogether("check --csv and --plot") {
             guard Job.writesOutput else { return (OutputFile?.none, OutputFile?.none) }
             let outputs = (try csv.map { try OutputFile($0, role: "--csv") }, try plot.map { try OutputFile($0, role: "--plot") })
             try OutputFile.checkDistinct([outputs.0, outputs.1].compactMap { $0 })

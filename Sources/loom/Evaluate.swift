@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Loom
+@_spi(Kernels) import Loom
 import LoomHDF5
 import LoomKeras
 

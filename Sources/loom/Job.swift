@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Loom
+@_spi(Ranks) import Loom
 import LoomMPI
 
 /// The processes this `loom` belongs to: under `mpirun`, Open MPI's ranks (joined before the
@@ -16,10 +16,10 @@ enum Job {
     static var writesOutput: Bool { rank == 0 }
 
     /// `body`'s result; under `mpirun`, every rank learns whether any rank's `body` threw and
-    /// all throw then, naming the rank (see `ProcessGroup.together`).
-    static func together<T>(_ what: String, _ body: () throws -> T) throws -> T {
+    /// all throw then, naming the rank (see `ProcessGroup.failingTogether`).
+    static func failingTogether<T>(_ what: String, _ body: () throws -> T) throws -> T {
         guard let group else { return try body() }
-        return try group.together(what, body)
+        return try group.failingTogether(what, body)
     }
 
     /// Runs the command line as a rank of an `mpirun` job: the ranks first agree that they

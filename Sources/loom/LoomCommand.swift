@@ -1,6 +1,6 @@
 import ArgumentParser
 @preconcurrency import Glibc
-import Loom
+@_spi(Kernels) import Loom
 import LoomMPI
 
 /// `loom`: trains, evaluates and runs Loom models on HDF5 data from the shell.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Loom
+@_spi(Kernels) import Loom
 import LoomHDF5
 import LoomKeras
 import ReferenceModels
@@ -51,7 +51,7 @@ struct DataOptions: ParsableArguments {
     }
 
     /// Opens the data at `path` (the `--data` file), with its targets when `targets`; under
-    /// `mpirun` every rank learns whether any could not (`Job.together`).
+    /// `mpirun` every rank learns whether any could not (`Job.failingTogether`).
     func open(_ path: String, targets: Bool = true) throws -> HDF5Dataset {
         if padding != nil && lengths == nil { throw ValidationError("--padding says the side of --lengths's padding: give --lengths") }
         let side = try padding.map { side in
@@ -60,7 +60,7 @@ struct DataOptions: ParsableArguments {
             }
             return padding
         }
-        return try Job.together("open --data \(path)") {
+        return try Job.failingTogether("open --data \(path)") {
             try HDF5Dataset(
                 path: path, x: inputName, y: targets ? targetName : nil, followsOtherFiles: allowExternalData,
                 lengths: lengths, padding: side, sampleWeights: targets ? sampleWeights : nil)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Loom
+@_spi(Kernels) import Loom
 import LoomHDF5
 import LoomKeras
 
@@ -26,14 +26,14 @@ struct Predict: ParsableCommand {
         BLAS.threadCount = 1
         let data = try dataOptions.path()
         // Rank 0 writes; an unwritable --out stops every rank before any work.
-        let output = try Job.together("check --out") {
+        let output = try Job.failingTogether("check --out") {
             Job.writesOutput ? try OutputFile(out, role: "--out", inputs: [data] + kerasOptions.inputPaths) : nil
         }
         let model = try kerasOptions.loadRequired()
         let dataset = try dataOptions.open(data, targets: false)
         try model.build(inputShape: dataset.inputShape)
         let shape = [dataset.sampleCount] + model.outputShape!
-        let scaling = try unscale ? Job.together("read --data's scaling") { try ColumnScaling.read(from: data) } : nil
+        let scaling = try unscale ? Job.failingTogether("read --data's scaling") { try ColumnScaling.read(from: data) } : nil
         if let scaling, scaling.targets.count != 1, scaling.targets.count != shape.last! {
             throw ValidationError(
                 "--unscale: \(data) scaled \(scaling.targets.count) targets (\(scaling.targets.joined(separator: ","))), "

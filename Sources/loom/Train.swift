@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Loom
+@_spi(Kernels) @_spi(Ranks) import Loom
 import LoomHDF5
 import LoomKeras
 import LoomTensorBoard
@@ -254,7 +254,7 @@ struct Train: ParsableCommand {
         // Outputs are checked before the first step: a typo costs a second, not the run. Only
         // rank 0 writes; an error there stops every rank.
         let inputs = [path] + kerasOptions.inputPaths + [validationData].compactMap { $0 }
-        let (saveTarget, historyTarget, plotTarget, board) = try Job.together("check its output paths") {
+        let (saveTarget, historyTarget, plotTarget, board) = try Job.failingTogether("check its output paths") {
             guard Job.writesOutput else { return (OutputFile?.none, OutputFile?.none, OutputFile?.none, TensorBoard?.none) }
             let targets = (
                 try save.map { try OutputFile($0, role: "--save", inputs: inputs) },
@@ -401,7 +401,7 @@ struct Train: ParsableCommand {
             backupDirectory: folder, saveFrequency: checkpointEvery.map { .steps($0) } ?? .epoch, deleteCheckpoint: false,
             keep: keep, settings: settings, reshard: reshard)
         // Rank 0 takes the folder and looks; every rank learns what it found.
-        let found = try Job.together("look into --checkpoint-dir \(folder)") {
+        let found = try Job.failingTogether("look into --checkpoint-dir \(folder)") {
             guard Job.writesOutput else { return String?.none }
             try backup.claim()
             return try backup.folder.latestPath()

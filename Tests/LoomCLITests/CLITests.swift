@@ -1,5 +1,5 @@
 import Foundation
-import Loom
+@_spi(Kernels) import Loom
 import LoomHDF5
 import Synchronization
 import TestSupport

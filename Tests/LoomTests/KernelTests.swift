@@ -2,7 +2,7 @@ import Foundation
 import LoomKernels
 import XCTest
 
-@testable import Loom
+@_spi(Kernels) @testable import Loom
 
 /// The C kernels at every level this CPU has, against libm and plain Swift written from the
 /// formulas (one value at a time, no vectors), with counts that end in partial vectors.

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import Loom
+@_spi(Kernels) @testable import Loom
 
 /// Learning-rate schedules and optimizer updates against Keras 3 itself (LARS against the
 /// fixture script's NumPy reference of the paper's update), from `Fixtures/Optimizers/optimizers.json`

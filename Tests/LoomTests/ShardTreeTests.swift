@@ -1,6 +1,6 @@
 import XCTest
 
-@testable import Loom
+@_spi(Ranks) @testable import Loom
 
 /// The canonical order of sums over shards: the same expression for every split of the
 /// shards between processes, and the left-complete tree it promises.

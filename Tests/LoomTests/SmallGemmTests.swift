@@ -1,7 +1,7 @@
 import LoomKernels
 import XCTest
 
-@testable import Loom
+@_spi(Kernels) @testable import Loom
 
 /// The small-product kernels against OpenBLAS itself, at every kernel level this CPU has.
 final class SmallGemmTests: XCTestCase {

@@ -1,7 +1,7 @@
 import LoomKernels
 import XCTest
 
-@testable import Loom
+@_spi(Kernels) @testable import Loom
 
 /// Loom's 16-lane product kernel against OpenBLAS itself, at every kernel level this CPU has,
 /// over whole tiles, every edge, depths across a block boundary, strides, packed and in-place

@@ -1,6 +1,6 @@
 import XCTest
 
-@testable import Loom
+@_spi(Kernels) @testable import Loom
 
 /// The reuse of freed workspace memory: which blocks a request may take, the pool's bound,
 /// and that a `FloatBuffer` built on reused memory still starts at zero.

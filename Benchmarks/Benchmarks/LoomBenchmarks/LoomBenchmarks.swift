@@ -2,7 +2,7 @@
 // reference model, and the kernels on their own, so a regression shows where it comes from.
 //   cd Benchmarks && swift package benchmark
 import Benchmark
-import Loom
+@_spi(Kernels) import Loom
 import ReferenceModels
 
 let benchmarks: @Sendable () -> Void = {

@@ -9,7 +9,7 @@
 // Every command prints its peak resident memory (getrusage) last.
 import Dispatch
 import Foundation
-import Loom
+@_spi(Kernels) import Loom
 import LoomHDF5
 import ReferenceModels
 

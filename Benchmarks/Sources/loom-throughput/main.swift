@@ -12,7 +12,7 @@
 // Loom's own kernels (`kernels LEVEL`).
 import Dispatch
 import Foundation
-import Loom
+@_spi(Kernels) import Loom
 import ReferenceModels
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {

@@ -1,6 +1,6 @@
 import Foundation
 import FuzzInput
-import Loom
+@_spi(Kernels) import Loom
 import LoomHDF5
 import LoomKeras
 

@@ -1,41 +1,41 @@
 /// The names of what a `TrainingSnapshot` holds (its schema; see `TrainingSnapshot` for the
 /// meaning of each), written once for saving and restoring, in one process and across ranks.
-public enum SnapshotKey {
+package enum SnapshotKey {
     /// `floats`: the store's parameters.
-    public static let parameters = "parameters"
+    package static let parameters = "parameters"
     /// `floats`: optimizer state buffer `index`.
-    public static func optimizerState(_ index: Int) -> String { "optimizer.\(index)" }
+    package static func optimizerState(_ index: Int) -> String { "optimizer.\(index)" }
     /// The prefix of carried recurrent state in `floats`.
-    public static let carriedStatePrefix = "state."
+    package static let carriedStatePrefix = "state."
     /// `floats`: the prefix of layer `layer`'s state store `store`, followed by
     /// `<batch size>.<component>`.
-    public static func carriedState(layer: Int, store: Int) -> String { "state.\(layer).\(store)." }
+    package static func carriedState(layer: Int, store: Int) -> String { "state.\(layer).\(store)." }
     /// `words`: a model layer's dropout generators.
-    public static func layerRandom(_ layer: Int) -> String { "random.\(layer)" }
+    package static func layerRandom(_ layer: Int) -> String { "random.\(layer)" }
     /// The prefix of every key a data-parallel copy (global shard `s`) owns.
-    public static let replicaPrefix = "replica."
+    package static let replicaPrefix = "replica."
     /// `words`: global shard `shard`'s copy of layer `layer`'s dropout generators.
-    public static func replicaRandom(shard: Int, layer: Int) -> String { "replica.\(shard).random.\(layer)" }
+    package static func replicaRandom(shard: Int, layer: Int) -> String { "replica.\(shard).random.\(layer)" }
     /// `floats`: global shard `shard`'s own parameters (parameter averaging).
-    public static func replicaParameters(shard: Int) -> String { "replica.\(shard).parameters" }
+    package static func replicaParameters(shard: Int) -> String { "replica.\(shard).parameters" }
     /// `floats`: global shard `shard`'s optimizer state buffer `index` (parameter averaging).
-    public static func replicaOptimizerState(shard: Int, index: Int) -> String { "replica.\(shard).optimizer.\(index)" }
+    package static func replicaOptimizerState(shard: Int, index: Int) -> String { "replica.\(shard).optimizer.\(index)" }
     /// The prefix of every key of an accumulated update's leaves.
-    public static let leafPrefix = "leaf."
+    package static let leafPrefix = "leaf."
     /// `words`: leaf `leaf`'s dropout generators of randomized layer `index` (gradient accumulation).
-    public static func leafRandom(leaf: Int, index: Int) -> String { "leaf.\(leaf).random.\(index)" }
+    package static func leafRandom(leaf: Int, index: Int) -> String { "leaf.\(leaf).random.\(index)" }
     /// `words`: [next epoch, next batch of that epoch, optimizer steps, local steps].
-    public static let position = "position"
+    package static let position = "position"
     /// `words`: the model's generator as it was when the epoch's order was drawn.
-    public static let generator = "generator"
+    package static let generator = "generator"
     /// `reals`: the learning rate.
-    public static let learningRate = "learning_rate"
+    package static let learningRate = "learning_rate"
     /// `reals`: the epoch's running sums and sample count.
-    public static let totals = "totals"
+    package static let totals = "totals"
     /// The prefix of the history's keys in `reals`.
-    public static let historyPrefix = "history."
+    package static let historyPrefix = "history."
     /// The prefix of the callbacks' states in `reals`.
-    public static let callbackPrefix = "callback."
+    package static let callbackPrefix = "callback."
     /// The prefix of the settings in `texts`.
-    public static let settingPrefix = "setting."
+    package static let settingPrefix = "setting."
 }

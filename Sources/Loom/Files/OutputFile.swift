@@ -13,19 +13,19 @@ import Foundation
 /// disk leaves the previous file as it was. Temporary files that a killed run left behind
 /// are removed by the next write into the same folder (those of a live process on this host
 /// are spared).
-public struct OutputFile: Sendable {
+package struct OutputFile: Sendable {
     /// The target, as given.
-    public let path: String
+    package let path: String
     /// What the file is, for messages ("--save", "the predictions").
-    public let role: String
+    package let role: String
     /// The file replaced: `path` with its symbolic links followed.
-    public let resolvedPath: String
+    package let resolvedPath: String
 
     private var url: URL { URL(fileURLWithPath: resolvedPath) }
     private var folder: URL { url.deletingLastPathComponent() }
 
     /// Checks that `path` can be written and is none of `inputs` (paths that may not exist).
-    public init(_ path: String, role: String, inputs: [String] = []) throws {
+    package init(_ path: String, role: String, inputs: [String] = []) throws {
         self.path = path
         self.role = role
         guard !path.isEmpty, !path.hasSuffix("/") else {
@@ -51,7 +51,7 @@ public struct OutputFile: Sendable {
 
     /// Refuses, before any work, a file of `bytes` that the disk holding its folder has no
     /// room for (the space free to this user, as `df` shows it).
-    public func checkSpace(forBytes bytes: Double) throws {
+    package func checkSpace(forBytes bytes: Double) throws {
         var info = statvfs()
         guard statvfs(folder.path, &info) == 0 else { return }
         let free = Double(info.f_bavail) * Double(info.f_frsize)
@@ -63,7 +63,7 @@ public struct OutputFile: Sendable {
     }
 
     /// The file as one name whatever its spelling: its folder's real path and its name.
-    public var canonicalPath: String {
+    package var canonicalPath: String {
         let folderPath = folder.path
         guard let real = realpath(folderPath, nil) else { return url.standardizedFileURL.path }
         defer { free(real) }
@@ -73,7 +73,7 @@ public struct OutputFile: Sendable {
     /// Refuses two outputs of one run that name the same file (by canonical path, so a file
     /// that does not exist yet is caught too, and by device and inode): the later write
     /// would replace the earlier.
-    public static func checkDistinct(_ outputs: [OutputFile]) throws {
+    package static func checkDistinct(_ outputs: [OutputFile]) throws {
         for (index, output) in outputs.enumerated() {
             for earlier in outputs[..<index] {
                 let sameFile = OutputFile.identity(of: output.resolvedPath).map { $0 == OutputFile.identity(of: earlier.resolvedPath) }
@@ -89,7 +89,7 @@ public struct OutputFile: Sendable {
     /// then the file is flushed and renamed over the target. If `body` throws, the target is
     /// untouched and the temporary file removed; an error that names the temporary file (a
     /// full disk) is rethrown naming the target.
-    public func write(_ body: (URL) throws -> Void) throws {
+    package func write(_ body: (URL) throws -> Void) throws {
         OutputFile.removeStaleTemporaries(in: folder)
         let temporary = folder.appendingPathComponent(
             ".\(url.lastPathComponent).\(OutputFile.temporaryMarker)\(getpid())-\(OutputFile.hostName)")
@@ -117,7 +117,7 @@ public struct OutputFile: Sendable {
     }
 
     /// Writes `data` as the whole file.
-    public func write(_ data: Data) throws {
+    package func write(_ data: Data) throws {
         try write { temporary in
             do {
                 try data.write(to: temporary)
@@ -130,7 +130,7 @@ public struct OutputFile: Sendable {
     /// A path in `folder` for a temporary file or folder of this process named after `base`
     /// (unique within the process when `base` is), which a later run removes if this process
     /// dies before it does; first removes those of dead processes (`removeStaleTemporaries`).
-    public static func temporaryURL(in folder: URL, for base: String) -> URL {
+    package static func temporaryURL(in folder: URL, for base: String) -> URL {
         removeStaleTemporaries(in: folder)
         return folder.appendingPathComponent(".\(base).\(temporaryMarker)\(getpid())-\(hostName)")
     }
@@ -200,7 +200,7 @@ public struct OutputFile: Sendable {
     }
 
     /// Removes `.NAME.loom-tmp-PID-HOST` files (and folders) of this host whose process is gone.
-    public static func removeStaleTemporaries(in folder: URL) {
+    package static func removeStaleTemporaries(in folder: URL) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
         for name in names where name.hasPrefix(".") {
             guard let marker = name.range(of: temporaryMarker, options: .backwards) else { continue }

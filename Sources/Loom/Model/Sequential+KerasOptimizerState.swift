@@ -1,18 +1,18 @@
 /// A compiled model's optimizer state as Keras 3 keeps it in its variables, for `.keras`
 /// files: the update count, the rate (for a constant one), then the optimizer's slots in
 /// `Optimizer.kerasState`'s order, each of a weight's shape.
-public struct KerasOptimizerVariables {
+package struct KerasOptimizerVariables {
     /// Updates taken (Keras's `iteration`).
-    public var iterations: Int
+    package var iterations: Int
     /// The constant rate (Keras's `learning_rate` variable); nil with a schedule.
-    public var learningRate: Float?
+    package var learningRate: Float?
     /// The slots, each of its weight's shape, in Keras's order.
-    public var slots: [Tensor]
+    package var slots: [Tensor]
     /// Scalar state after the slots (Nadam's running product).
-    public var scalars: [Float]
+    package var scalars: [Float]
 
     /// Variables as a file holds them.
-    public init(iterations: Int, learningRate: Float?, slots: [Tensor], scalars: [Float]) {
+    package init(iterations: Int, learningRate: Float?, slots: [Tensor], scalars: [Float]) {
         self.iterations = iterations
         self.learningRate = learningRate
         self.slots = slots
@@ -32,7 +32,7 @@ extension Sequential {
 
     /// The optimizer's state as Keras 3's variables; nil when the model is not compiled or its
     /// optimizer is not one of Keras's (LARS).
-    public func kerasOptimizerVariables() -> KerasOptimizerVariables? {
+    package func kerasOptimizerVariables() -> KerasOptimizerVariables? {
         guard isBuilt, let optimizer = parameterStore.optimizer, optimizer.kerasClassName != nil else { return nil }
         let state = optimizer.kerasState(afterSteps: parameterStore.step)
         let buffers = optimizer.stateBuffers
@@ -45,7 +45,7 @@ extension Sequential {
     /// Continues from a Keras optimizer's variables: the update count, the rate and the
     /// slots; refused unless they are those of this model's optimizer (the count and every
     /// shape), before anything changes.
-    public func restoreKerasOptimizerVariables(_ variables: KerasOptimizerVariables) throws {
+    package func restoreKerasOptimizerVariables(_ variables: KerasOptimizerVariables) throws {
         guard isBuilt, let optimizer = parameterStore.optimizer, let className = optimizer.kerasClassName else {
             throw LoomError.notReady("model '\(name)' has no Keras optimizer to restore (compile it first)")
         }

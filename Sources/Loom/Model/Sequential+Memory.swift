@@ -45,7 +45,7 @@ extension Sequential {
     /// their gradients; all of it times the `processesOnHost` ranks sharing this machine.
     /// `fit` calls it; call it before `compile` to refuse before the optimizer's state is
     /// allocated. The model must be built.
-    public func checkTrainingMemory(
+    package func checkTrainingMemory(
         batchSize: Int, workers: Int = 1, averaging: Averaging = .gradients, optimizerStates: Int,
         processes: Int = 1, processesOnHost: Int = 1
     ) throws {

@@ -217,7 +217,7 @@ public final class Sequential {
 
     /// Keras's `to_snake_case`: "LSTM" → "lstm", "MaxPooling2D" → "max_pooling2d",
     /// "SimpleRNN" → "simple_rnn" (the same two regular-expression passes).
-    public static func snakeCase(_ name: String) -> String {
+    package static func snakeCase(_ name: String) -> String {
         var text = name
         for (pattern, template) in [("(.)([A-Z][a-z]+)", "$1_$2"), ("([a-z])([A-Z])", "$1_$2")] {
             let expression = try! NSRegularExpression(pattern: pattern)

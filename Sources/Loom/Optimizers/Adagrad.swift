@@ -31,7 +31,7 @@ public final class Adagrad: Optimizer {
     }
 
     /// The accumulated squared gradients, one per parameter.
-    public var stateBuffers: [FloatBuffer] { [accumulators] }
+    @_spi(Kernels) public var stateBuffers: [FloatBuffer] { [accumulators] }
 
     /// An Adagrad with the same settings and fresh accumulators.
     public func makeCopy() -> any Optimizer {

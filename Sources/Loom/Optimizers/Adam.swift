@@ -42,7 +42,7 @@ public class Adam: Optimizer {
     }
 
     /// The first and second moments m and v, one value per parameter each.
-    public var stateBuffers: [FloatBuffer] { [firstMoments, secondMoments] }
+    @_spi(Kernels) public var stateBuffers: [FloatBuffer] { [firstMoments, secondMoments] }
 
     /// An Adam with the same settings and fresh moments.
     public func makeCopy() -> any Optimizer {

@@ -36,7 +36,7 @@ public final class Adamax: Optimizer {
     }
 
     /// The moments m and the infinity norms u, one value per parameter each.
-    public var stateBuffers: [FloatBuffer] { [moments, norms] }
+    @_spi(Kernels) public var stateBuffers: [FloatBuffer] { [moments, norms] }
 
     /// An Adamax with the same settings and fresh state.
     public func makeCopy() -> any Optimizer {

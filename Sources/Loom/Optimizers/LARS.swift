@@ -45,7 +45,7 @@ public final class LARS: LayerwiseOptimizer {
     }
 
     /// The velocities v, one per parameter.
-    public var stateBuffers: [FloatBuffer] { [velocities] }
+    @_spi(Kernels) public var stateBuffers: [FloatBuffer] { [velocities] }
 
     /// A LARS with the same settings and fresh velocities.
     public func makeCopy() -> any Optimizer {

@@ -43,7 +43,7 @@ public final class Lamb: LayerwiseOptimizer {
     }
 
     /// The moments m and v, one value per parameter each.
-    public var stateBuffers: [FloatBuffer] { [firstMoments, secondMoments] }
+    @_spi(Kernels) public var stateBuffers: [FloatBuffer] { [firstMoments, secondMoments] }
 
     /// A Lamb with the same settings and fresh moments.
     public func makeCopy() -> any Optimizer {

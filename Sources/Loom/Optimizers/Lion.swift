@@ -34,7 +34,7 @@ public final class Lion: Optimizer {
     }
 
     /// The momenta m, one per parameter.
-    public var stateBuffers: [FloatBuffer] { [momenta] }
+    @_spi(Kernels) public var stateBuffers: [FloatBuffer] { [momenta] }
 
     /// A Lion with the same settings and fresh momenta.
     public func makeCopy() -> any Optimizer {

@@ -45,7 +45,7 @@ public final class Nadam: Optimizer {
     }
 
     /// The moments m and v, one value per parameter each.
-    public var stateBuffers: [FloatBuffer] { [firstMoments, secondMoments] }
+    @_spi(Kernels) public var stateBuffers: [FloatBuffer] { [firstMoments, secondMoments] }
 
     /// A Nadam with the same settings and fresh state.
     public func makeCopy() -> any Optimizer {

@@ -31,8 +31,9 @@ public protocol Optimizer: AnyObject {
     func update(
         parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, range: Range<Int>, step: Int, rate: Float)
     /// The state buffers, each with the parameters' layout (averaged across replicas when
-    /// averaging parameters, saved in checkpoints).
-    var stateBuffers: [FloatBuffer] { get }
+    /// averaging parameters, saved in checkpoints). An optimizer written outside Loom
+    /// implements it under `@_spi(Kernels) import Loom`.
+    @_spi(Kernels) var stateBuffers: [FloatBuffer] { get }
     /// An optimizer with the same settings and fresh state.
     func makeCopy() -> any Optimizer
     /// Refuses settings Keras refuses (a negative rate, β outside [0, 1), …), before training.

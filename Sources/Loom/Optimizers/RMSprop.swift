@@ -37,7 +37,7 @@ public final class RMSprop: Optimizer {
     }
 
     /// The mean squares s and the momenta u (the momenta untouched while `momentum` is 0).
-    public var stateBuffers: [FloatBuffer] { [meanSquares, momenta] }
+    @_spi(Kernels) public var stateBuffers: [FloatBuffer] { [meanSquares, momenta] }
 
     /// An RMSprop with the same settings and fresh state.
     public func makeCopy() -> any Optimizer {

@@ -34,7 +34,7 @@ public final class SGD: Optimizer {
     }
 
     /// The velocities, one per parameter (untouched while `momentum` is 0).
-    public var stateBuffers: [FloatBuffer] { [velocities] }
+    @_spi(Kernels) public var stateBuffers: [FloatBuffer] { [velocities] }
 
     /// An SGD with the same settings and fresh velocities.
     public func makeCopy() -> any Optimizer {

@@ -19,26 +19,26 @@ public protocol ProcessGroup: AnyObject {
     /// The number of processes on this host.
     var localSize: Int { get }
     /// Completes `sum`'s tree across the ranks: every rank gets the totals.
-    func sumShards(_ sum: ShardSum) throws
+    @_spi(Ranks) func sumShards(_ sum: ShardSum) throws
     /// Fills `values` with every rank's part: rank r's own values are at `parts[r]` in its
     /// buffer, the parts contiguous and in rank order.
-    func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws
+    @_spi(Ranks) func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws
     /// Every rank's `bytes`, in rank order (start-up checks, checksums).
-    func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
+    @_spi(Ranks) func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
     /// Called as each training step begins, with the updates finished so far: a group that
     /// bounds its waits measures steps and names the update in its errors (by default
     /// nothing).
-    func noteUpdatesFinished(_ count: Int)
+    @_spi(Ranks) func noteUpdatesFinished(_ count: Int)
 }
 
 extension ProcessGroup {
     /// Nothing: a group whose waits are not bounded needs no step count.
-    public func noteUpdatesFinished(_ count: Int) {}
+    @_spi(Ranks) public func noteUpdatesFinished(_ count: Int) {}
 
     /// Throws on every rank, naming the rank and the value, unless every rank gave the same
     /// `value` for `name` (an option, a data shape): called at the same point on every rank,
     /// so a mismatch stops all of them instead of leaving some waiting.
-    public func checkSame(_ name: String, _ value: String) throws {
+    package func checkSame(_ name: String, _ value: String) throws {
         let values = try allGather(Array(value.utf8)).map { String(decoding: $0, as: UTF8.self) }
         guard let differing = values.indices.first(where: { values[$0] != values[0] }) else { return }
         throw LoomError.invalidArgument(
@@ -47,7 +47,7 @@ extension ProcessGroup {
     }
 
     /// `checkSame` for each of `settings` at once (one exchange), naming the first that differs.
-    public func checkSame(settings: [String: String]) throws {
+    package func checkSame(settings: [String: String]) throws {
         let encoded = settings.sorted { $0.key < $1.key }.map { "\($0.key)\u{1F}\($0.value)" }.joined(separator: "\u{1E}")
         let all = try allGather(Array(encoded.utf8)).map { bytes in
             Dictionary(
@@ -69,7 +69,7 @@ extension ProcessGroup {
     /// called at the same point on every rank, so that no rank is left waiting for one that
     /// failed (a missing file on one host).
     /// One process alone throws its own error as it is.
-    public func together<T>(_ what: String, _ body: () throws -> T) throws -> T {
+    package func failingTogether<T>(_ what: String, _ body: () throws -> T) throws -> T {
         guard size > 1 else { return try body() }
         var result: Result<T, Error>
         do { result = .success(try body()) } catch { result = .failure(error) }

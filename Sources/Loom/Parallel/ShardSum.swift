@@ -5,7 +5,7 @@
 /// A node is `floats.count` floats and `header.count` doubles: the first `maxima` doubles of
 /// a header are flags combined by maximum (a failed rank, a stop request); the other doubles
 /// (loss, metrics) and the floats (gradients, parameters) are added, left node + right node.
-public struct ShardSum {
+@_spi(Ranks) public struct ShardSum {
     /// The canonical order.
     public let tree: ShardTree
     /// The shards of each rank: rank r has r·shardsPerRank ..< (r+1)·shardsPerRank.

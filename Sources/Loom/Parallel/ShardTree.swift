@@ -7,7 +7,7 @@
 /// ((s0 + s1) + (s2 + s3)) + (s4 + s5). Every aligned run of 2ᵏ shards is a subtree, so
 /// with shards per process a power of two each process's run is one subtree; any run of
 /// shards is a few (`reduction(of:)`'s `pieces`), which other processes complete.
-public struct ShardTree: Sendable, Equatable {
+@_spi(Ranks) public struct ShardTree: Sendable, Equatable {
     /// The number of leaves (the job's shards).
     public let shardCount: Int
 

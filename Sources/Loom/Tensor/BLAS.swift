@@ -4,7 +4,7 @@ import CBLAS
 /// settings. Every matrix is described by a pointer, its shape and
 /// its leading dimension (the distance between two rows, in elements), so a strided view of
 /// a larger buffer (one timestep of a `(batch, time, 4·units)` block) needs no copy.
-public enum BLAS {
+@_spi(Kernels) public enum BLAS {
     /// `C = alpha · op(A) · op(B) + beta · C`, all row-major. Where `WideGemm` is enabled,
     /// products that `WideGemm.suits` go to it, narrow ones to `SmallGemm` (`suitsNarrow`,
     /// `suitsNarrowTransposedA`), the rest to OpenBLAS.

@@ -5,7 +5,7 @@ import Dispatch
 /// Loom's own kernels to (OpenBLAS still runs its best products), on `threads` threads at
 /// once: the yardstick a model's GFLOP/s is a fraction of. All threads run together, since
 /// two vCPUs may share one core's FMA units.
-public enum FMAPeak {
+@_spi(Kernels) public enum FMAPeak {
     /// GFLOP/s of `threads` threads together: each runs the loop for about `seconds`, and the
     /// flops of all over the wall time of all count (more threads than cores share them); the
     /// best of `rounds` rounds.

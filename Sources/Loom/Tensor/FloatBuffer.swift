@@ -3,7 +3,7 @@
 /// Layers size their buffers once per batch size with `reserveDiscarding(_:)`; a training step
 /// then reads and writes them through `pointer` with no allocation. Contents are not kept when
 /// the buffer grows (unlike an array's `reserveCapacity`).
-public final class FloatBuffer {
+@_spi(Kernels) public final class FloatBuffer {
     /// The start of the storage; valid until the next `reserveDiscarding` that grows it.
     public private(set) var pointer: UnsafeMutablePointer<Float>
     /// How many floats `pointer` holds.

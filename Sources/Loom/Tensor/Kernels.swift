@@ -9,7 +9,7 @@ import LoomKernels
 /// The environment variable `LOOM_KERNEL_LEVEL` (`baseline`, `avx2`, `avx512`) caps the level:
 /// levels differ in the last bits (fused multiply-adds), so capping reproduces one machine's
 /// results on another, and the tests run at every level the machine has.
-public enum Kernels {
+@_spi(Kernels) public enum Kernels {
     /// An instruction-set level of the kernels, lowest first.
     public enum Level: Int, Comparable, CaseIterable, Sendable, CustomStringConvertible {
         /// SSE2 on x86-64 (portable C elsewhere): no fused multiply-add.

@@ -16,7 +16,7 @@ import LoomKernels
 /// slices of `depthBlock`, the rows in blocks of 256, B's 32-column panels copied into the
 /// thread's `GemmScratch` for products of 64 rows or more, tiles of 4 rows × 32 columns. The
 /// sums of a product come out in the same order on every call, so results are reproducible.
-public enum WideGemm {
+@_spi(Kernels) public enum WideGemm {
     /// The depth of one slice, as in the kernel: the packed panel holds `depthBlock × 32` floats.
     static let depthBlock = 256
     /// Products with B stored transposed need at least this many rows: B is first copied

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Loom
+@_spi(Ranks) import Loom
 
 /// Keras's `BackupAndRestore`: checkpoints the whole run into `backupDirectory` and, when
 /// `fit` starts with a checkpoint there, continues from it: a resumed run ends with the same
@@ -71,7 +71,7 @@ public final class BackupAndRestore: Callback {
     /// Claims the folder (rank 0) and adds `settings` to the run's.
     public func onTrainBegin(_ run: TrainingRun) throws {
         let group = run.processGroup
-        try group.together("claim --checkpoint-dir \(folder.path)") { if group.rank == 0 { try claim() } }
+        try group.failingTogether("claim --checkpoint-dir \(folder.path)") { if group.rank == 0 { try claim() } }
         run.settings.merge(settings) { _, own in own }
         run.allowsResharding = reshard
         resumedFromStep = nil
@@ -84,7 +84,7 @@ public final class BackupAndRestore: Callback {
         let group = run.processGroup
         let found: TrainingSnapshot?
         if group.size > 1 {
-            let bytes = try group.together("read the checkpoint in \(folder.path)") {
+            let bytes = try group.failingTogether("read the checkpoint in \(folder.path)") {
                 group.rank == 0 ? (try folder.latest()?.encoded() ?? []) : []
             }
             let sent = try group.allGather(bytes)[0]
@@ -128,7 +128,7 @@ public final class BackupAndRestore: Callback {
         let start = DispatchTime.now().uptimeNanoseconds
         let snapshot = try run.snapshot()
         let group = run.processGroup
-        try group.together("write a checkpoint into \(folder.path)") {
+        try group.failingTogether("write a checkpoint into \(folder.path)") {
             if group.rank == 0 { try folder.save(snapshot, step: run.step) }
         }
         lastSavedStep = run.step

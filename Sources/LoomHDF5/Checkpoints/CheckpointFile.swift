@@ -15,7 +15,7 @@ public enum CheckpointFile {
     static let format = "loom-checkpoint"
 
     /// Writes `snapshot` to `output` (through its temporary name, flush and rename).
-    public static func write(_ snapshot: TrainingSnapshot, to output: OutputFile) throws {
+    package static func write(_ snapshot: TrainingSnapshot, to output: OutputFile) throws {
         try output.write { url in
             let file = try HDF5File(path: url.path, mode: .create)
             for (name, values) in snapshot.floats {

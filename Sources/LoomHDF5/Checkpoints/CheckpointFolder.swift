@@ -55,7 +55,7 @@ public struct CheckpointFolder: Sendable {
 
     /// Refuses an output of the run (`--save`, `--history`) that would replace one of the
     /// files Loom keeps in the checkpoint folder at `folder` (`isReserved`).
-    public static func checkOutsideTheFolder(_ folder: String, _ outputs: [OutputFile]) throws {
+    package static func checkOutsideTheFolder(_ folder: String, _ outputs: [OutputFile]) throws {
         guard let real = realpath(folder, nil) else { return }
         defer { free(real) }
         let folderPath = String(cString: real)
