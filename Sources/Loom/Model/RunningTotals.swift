@@ -38,7 +38,7 @@ struct RunningTotals {
     var values: [Double] { [loss] + metricSums + [Double(samples)] + (validRows.map { [$0] } ?? []) }
 
     /// Adds a batch of `count` rows and its metric statistics; `valid`, for a weighted batch,
-    /// is its valid loss rows (`StepSummary.validRows`).
+    /// is its valid loss rows (`StepTotals.validRows`).
     mutating func add(loss batchLoss: Double, metrics values: [Double], samples count: Int, validRows valid: Double? = nil) {
         loss += batchLoss * Double(count)
         let metricScale = valid ?? Double(count)

@@ -184,7 +184,7 @@ extension Sequential {
         defer {
             engine.finish(completed: completed)
             BLAS.threadCount = blasThreads
-            lastFitProfile = engine.profile
+            lastFitProfile = engine.timings.profile(workers: engine.workers)
         }
         let optimizer: any Optimizer = parameterStore.optimizer!
         let schedule: String = optimizer.schedule?.description ?? "none"

@@ -39,8 +39,11 @@ final class GradientAccumulation {
     /// The pending nodes' floats, one buffer a slot (the parameters' layout).
     let slots: [UnsafeMutablePointer<Float>]
     private let slotBuffers: [FloatBuffer]
-    /// Each slot's `StepSummary` (resized for a metric count).
+    /// Each slot's `StepSummary` (resized for a metric count): the flags an exchange with
+    /// other processes sets, then the slot's totals.
     private(set) var slotHeaders: [UnsafeMutablePointer<Double>] = []
+    /// Each slot's `StepTotals` (the totals part of its header).
+    private(set) var slotTotals: [UnsafeMutablePointer<Double>] = []
     private var headerStorage = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
     /// Each local leaf's dropout streams: per randomized layer of a replica, its words.
     var leafStreams: [[[UInt64]]]
@@ -82,6 +85,26 @@ final class GradientAccumulation {
         makeHeaders(width: StepSummary.width(metrics: 0))
     }
 
+    /// The plan for `steps` micro-batches an update on `replicas`, whose model's `randomized`
+    /// layers' generators held `modelStreams` before the replicas were made: checks the
+    /// update's `batch` against the job's leaves; each leaf's streams are those of the big
+    /// batch's replica of that leaf, and the model's generators end where making every leaf's
+    /// replica leaves them.
+    convenience init(
+        steps: Int, replicas: ReplicaSet, randomized: [any RandomizedLayer], modelStreams: [[UInt64]], batch: Int,
+        stateful: Bool, parameterCount: Int
+    ) throws {
+        let group = replicas.group
+        let leaves = replicas.shardCount * steps, first = leaves * group.rank
+        try ReplicaSet.check(batch: batch, shardCount: leaves * group.size, stateful: stateful)
+        let streams = GradientAccumulation.streams(of: modelStreams, leaves: first..<(first + leaves))
+        for (layer, state) in zip(randomized, modelStreams) { layer.randomState = state }
+        ReplicaSet.skipDraws(leaves * group.size, of: randomized)
+        self.init(
+            steps: steps, shardsPerStep: replicas.shardCount, rank: group.rank, ranks: group.size,
+            parameterCount: parameterCount, leafStreams: streams)
+    }
+
     deinit {
         headerStorage.deallocate()
     }
@@ -93,6 +116,7 @@ final class GradientAccumulation {
         headerStorage = .allocate(capacity: width * slots.count)
         headerStorage.initialize(repeating: 0)
         slotHeaders = (0..<slots.count).map { headerStorage.baseAddress! + $0 * width }
+        slotTotals = slotHeaders.map { $0 + StepSummary.totals }
     }
 
     /// The rows of each local leaf of an update of `batch` rows (contiguous, sizes differing
@@ -121,17 +145,17 @@ final class GradientAccumulation {
         }
     }
 
-    /// Micro-batch `step`'s headers (`shardHeaders`, already weighted) reduced, copied into
-    /// their slots and merged, as `accumulate` does with the floats.
-    func accumulate(step: Int, shardHeaders: [UnsafeMutablePointer<Double>], width: Int) {
+    /// Micro-batch `step`'s `StepTotals` (`shardTotals`, already weighted, `width` doubles)
+    /// reduced, copied into their slots and merged, as `accumulate` does with the floats.
+    func accumulate(step: Int, shardTotals: [UnsafeMutablePointer<Double>], width: Int) {
         let reduction = microReductions[step]
-        reduction.add(headers: shardHeaders, count: width, maxima: StepSummary.flags)
+        reduction.add(headers: shardTotals, count: width, maxima: 0)
         for (piece, slot) in zip(reduction.remaining, pieceSlots[step]) {
-            slotHeaders[slot].update(from: shardHeaders[piece], count: width)
+            slotTotals[slot].update(from: shardTotals[piece], count: width)
         }
         for (into, from) in merges[step] {
-            let left = slotHeaders[into], right = slotHeaders[from]
-            for k in 0..<width { left[k] = k < StepSummary.flags ? max(left[k], right[k]) : left[k] + right[k] }
+            let left = slotTotals[into], right = slotTotals[from]
+            for k in 0..<width { left[k] += right[k] }
         }
     }
 

@@ -39,14 +39,18 @@ final class ReplicaSet {
     let shardGradients: [UnsafeMutablePointer<Float>]
     /// The gradient buffers of this process's pieces (after `localReduction`).
     let pieceGradients: [UnsafeMutablePointer<Float>]
-    /// Each local shard's `StepSummary`, reduced in place; (re)made for a metric count.
+    /// Each local shard's `StepSummary` (flags, then totals), reduced in place; (re)made for
+    /// a metric count.
     private var headerStorage = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
-    private var shardHeaders: [UnsafeMutablePointer<Double>] = []
-    /// The pieces' headers (after `localReduction`); valid memory even before a first step
-    /// (sums without a header pass them).
+    /// Each local shard's `StepTotals`: the totals part of its header.
+    private var shardTotals: [UnsafeMutablePointer<Double>] = []
+    /// The pieces' headers (after `localReduction`), what an exchange with other processes
+    /// sends; valid memory even before a first step (sums without a header pass them).
     private(set) var pieceHeaders: [UnsafeMutablePointer<Double>] = []
-    /// The totals' header of the last batch, reused (see `weightedResults`).
-    private var resultSums: [Double] = []
+    /// The pieces' totals (one piece, the whole batch's, in one process).
+    private(set) var pieceTotals: [UnsafeMutablePointer<Double>] = []
+    /// The exchanged header of the last batch across processes, reused (see `weightedResults`).
+    private var exchangedSums: [Double] = []
     private var metricTotals: [Double] = []
     /// Shard rows and weights per batch size, computed once each.
     private var plans: [Int: ShardPlan] = [:]
@@ -244,65 +248,62 @@ final class ReplicaSet {
     /// process's shards, summed in tree order. The metrics array is the set's, refilled in
     /// place each batch (the caller has let go of the last one by then).
     func weightedResults(ranges: [Range<Int>], batch: Int, metricCount: Int, weighted: Bool) throws -> (Double, [Double]) {
-        reduceHeaders(ranges: ranges, batch: batch, metricCount: metricCount, weighted: weighted)
-        try resultSums.withUnsafeMutableBufferPointer { totals in
-            if isMultiProcess {
-                try group.sumShards(
-                    ShardSum(
-                        tree: tree, shardsPerRank: shardCount, pieceFloats: pieceGradients, pieceHeaders: pieceHeaders,
-                        floats: .init(start: nil, count: 0), header: totals, maxima: StepSummary.flags))
-            } else {
-                for k in totals.indices { totals[k] = pieceHeaders[0][k] }
-            }
+        sumTotals(ranges: ranges, batch: batch, metricCount: metricCount, weighted: weighted)
+        guard isMultiProcess else { return results(of: pieceTotals[0], metricCount: metricCount, weighted: weighted) }
+        StepSummary.setFlags(in: pieceHeaders, rank: group.rank, failed: false, nonFinite: false, stop: false)
+        for header in pieceHeaders { header[StepSummary.arrival] = 0 }
+        try exchangedSums.withUnsafeMutableBufferPointer { header in
+            try group.sumShards(
+                ShardSum(
+                    tree: tree, shardsPerRank: shardCount, pieceFloats: pieceGradients, pieceHeaders: pieceHeaders,
+                    floats: .init(start: nil, count: 0), header: header, maxima: StepSummary.flags))
         }
+        return exchangedSums.withUnsafeBufferPointer {
+            results(of: $0.baseAddress! + StepSummary.totals, metricCount: metricCount, weighted: weighted)
+        }
+    }
+
+    /// The loss and metrics of the summed `totals` (`StepTotals.results`), noting their valid rows.
+    private func results(of totals: UnsafePointer<Double>, metricCount: Int, weighted: Bool) -> (Double, [Double]) {
         if metricTotals.count != metricCount { metricTotals = Array(repeating: 0, count: metricCount) }
-        lastValidRows = weighted ? resultSums[StepSummary.validRows] : 1
-        let loss = resultSums.withUnsafeBufferPointer { StepSummary.results($0.baseAddress!, weighted: weighted, metrics: &metricTotals) }
-        return (loss, metricTotals)
+        lastValidRows = weighted ? totals[StepTotals.validRows] : 1
+        return (StepTotals.results(totals, weighted: weighted, metrics: &metricTotals), metricTotals)
     }
 
-    /// Writes each local shard's `StepSummary` (the flags given, its loss and metrics weighted
-    /// by its share of the batch's rows; zeros for an empty shard) and reduces them in tree
-    /// order into `pieceHeaders`. `resultSums` is sized for the totals.
-    func reduceHeaders(
-        ranges: [Range<Int>], batch: Int, metricCount: Int, weighted: Bool, failedRank: Double = 0,
-        nonFiniteRank: Double = 0, stop: Double = 0
-    ) {
-        let headers = writeShardHeaders(
-            ranges: ranges, batch: batch, metricCount: metricCount, weighted: weighted, failedRank: failedRank,
-            nonFiniteRank: nonFiniteRank, stop: stop)
-        localReduction.add(headers: headers, count: StepSummary.width(metrics: metricCount), maxima: StepSummary.flags)
+    /// Writes each local shard's `StepTotals` and adds them in tree order into `pieceTotals`.
+    func sumTotals(ranges: [Range<Int>], batch: Int, metricCount: Int, weighted: Bool) {
+        let totals = writeShardTotals(ranges: ranges, batch: batch, metricCount: metricCount, weighted: weighted)
+        localReduction.add(headers: totals, count: StepTotals.width(metrics: metricCount), maxima: 0)
     }
 
-    /// Writes each local shard's `StepSummary` for the rows `ranges` (one a shard) of a
-    /// `batch`-row batch, and returns them, in shard order. `weighted`: each shard's loss and
-    /// metrics times its own divisors, which the header carries (`StepSummary`).
-    func writeShardHeaders(
-        ranges: some Collection<Range<Int>>, batch: Int, metricCount: Int, weighted: Bool, failedRank: Double = 0,
-        nonFiniteRank: Double = 0, stop: Double = 0
+    /// Writes each local shard's `StepTotals` for the rows `ranges` (one a shard) of a
+    /// `batch`-row batch (its loss and metrics weighted by its share of the rows, or,
+    /// `weighted`, by its valid loss rows; zeros for an empty shard), and returns them, in
+    /// shard order.
+    func writeShardTotals(
+        ranges: some Collection<Range<Int>>, batch: Int, metricCount: Int, weighted: Bool
     ) -> [UnsafeMutablePointer<Double>] {
         let width = StepSummary.width(metrics: metricCount)
-        if resultSums.count != width { makeHeaders(width: width) }
-        for (header, (replica, rows)) in zip(shardHeaders, zip(replicas, ranges)) {
-            header[StepSummary.failedRank] = failedRank
-            header[StepSummary.nonFiniteRank] = nonFiniteRank
-            header[StepSummary.stop] = stop
+        if exchangedSums.count != width { makeHeaders(width: width) }
+        for (totals, (replica, rows)) in zip(shardTotals, zip(replicas, ranges)) {
             let share = rows.isEmpty ? 0 : Double(rows.count) / Double(batch)
             let weight = rows.isEmpty ? 0 : weighted ? replica.validRows : share
-            header[StepSummary.validRows] = weight
-            header[StepSummary.loss] = rows.isEmpty ? 0 : weight * replica.loss
-            for i in 0..<metricCount { header[StepSummary.loss + 1 + i] = rows.isEmpty ? 0 : weight * replica.metrics[i] }
+            totals[StepTotals.validRows] = weight
+            totals[StepTotals.loss] = rows.isEmpty ? 0 : weight * replica.loss
+            for i in 0..<metricCount { totals[StepTotals.loss + 1 + i] = rows.isEmpty ? 0 : weight * replica.metrics[i] }
         }
-        return shardHeaders
+        return shardTotals
     }
 
-    /// Makes the shards' headers and the totals `width` doubles.
+    /// Makes the shards' headers and the exchanged header `width` doubles.
     private func makeHeaders(width: Int) {
-        resultSums = Array(repeating: 0, count: width)
+        exchangedSums = Array(repeating: 0, count: width)
         headerStorage.deallocate()
         headerStorage = .allocate(capacity: width * shardCount)
-        let base = headerStorage.baseAddress!
-        shardHeaders = (0..<shardCount).map { base + $0 * width }
-        pieceHeaders = localReduction.remaining.map { shardHeaders[$0] }
+        headerStorage.initialize(repeating: 0)
+        let headers = (0..<shardCount).map { headerStorage.baseAddress! + $0 * width }
+        shardTotals = headers.map { $0 + StepSummary.totals }
+        pieceHeaders = localReduction.remaining.map { headers[$0] }
+        pieceTotals = localReduction.remaining.map { shardTotals[$0] }
     }
 }

@@ -41,9 +41,9 @@ extension TrainingEngine {
             let weights = shardWeights(Array(plan.weights[leaves]), ranges: plan.ranges[leaves], weighting: weighting)
             accumulation.accumulate(step: micro, shardGradients: replicas.shardGradients, weights: weights, range: slice)
             if worker == 0 {
-                let headers = replicas.writeShardHeaders(
+                let totals = replicas.writeShardTotals(
                     ranges: plan.ranges[leaves], batch: batch, metricCount: metricCount, weighted: weighting.isWeighted)
-                accumulation.accumulate(step: micro, shardHeaders: headers, width: StepSummary.width(metrics: metricCount))
+                accumulation.accumulate(step: micro, shardTotals: totals, width: StepTotals.width(metrics: metricCount))
             }
             let reduced = DispatchTime.now()
             // The next micro-batch's passes overwrite the replicas' gradients and losses.
@@ -68,7 +68,7 @@ extension TrainingEngine {
             let root = accumulation.slots[accumulation.finalSlots[0]]
             (store.gradients.pointer + slice.lowerBound).update(from: root + slice.lowerBound, count: slice.count)
             if weighting.isWeighted {
-                divideGradients(slice, by: accumulation.slotHeaders[accumulation.finalSlots[0]][StepSummary.validRows])
+                divideGradients(slice, by: accumulation.slotTotals[accumulation.finalSlots[0]][StepTotals.validRows])
             }
         }
         let updating = DispatchTime.now()
@@ -116,16 +116,8 @@ extension TrainingEngine {
     /// With other processes, worker 0's exchange of an accumulated update: this process's
     /// pieces (the pending slots) and their headers, flags set, completed with the other ranks'.
     private func exchangeAccumulated(_ accumulation: GradientAccumulation, metricCount: Int) throws {
-        let rank = Double(replicas.group.rank + 1)
-        let nonFinite = stepErrors.contains { $0 is NonFiniteStep }
-        let failed = !nonFinite && stepErrors.contains { $0 != nil }
-        for slot in accumulation.finalSlots {
-            let header = accumulation.slotHeaders[slot]
-            header[StepSummary.failedRank] = failed ? rank : 0
-            header[StepSummary.nonFiniteRank] = nonFinite ? rank : 0
-            header[StepSummary.stop] = TrainingStop.isRequested ? 1 : 0
-        }
-        let arrived = markArrival(in: accumulation.finalSlots.map { accumulation.slotHeaders[$0] })
+        let headers = accumulation.finalSlots.map { accumulation.slotHeaders[$0] }
+        let arrived = setFlags(in: headers)
         let count = StepSummary.width(metrics: metricCount)
         if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
         try exchangedHeader.withUnsafeMutableBufferPointer { header in
@@ -133,7 +125,7 @@ extension TrainingEngine {
                 ShardSum(
                     tree: accumulation.tree, shardsPerRank: accumulation.steps * accumulation.shardsPerStep,
                     pieceFloats: accumulation.finalSlots.map { accumulation.slots[$0] },
-                    pieceHeaders: accumulation.finalSlots.map { accumulation.slotHeaders[$0] },
+                    pieceHeaders: headers,
                     floats: UnsafeMutableBufferPointer(start: store.gradients.pointer, count: store.count), header: header,
                     maxima: StepSummary.flags))
         }

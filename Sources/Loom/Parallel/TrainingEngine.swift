@@ -8,10 +8,11 @@ import Dispatch
 /// the order of the `ShardTree` (so the result never depends on thread timing or on how the
 /// shards are split), and updates that slice.
 /// With one shard the model's own layers write the store's gradients and the sum is skipped.
-/// With parameter averaging each replica steps its own copy, and the copies are averaged
-/// every k steps (`TrainingEngine+Averaging.swift`). With other processes, worker 0 completes
-/// the sums with theirs between two barriers (`TrainingEngine+Exchange.swift`); a snapshot's
-/// engine part is in `TrainingEngine+Snapshot.swift`.
+/// This file is the step in one process. Beside it: the exchange with other processes that
+/// completes the sums (`TrainingEngine+Exchange.swift`), parameter averaging
+/// (`TrainingEngine+Averaging.swift`), gradient accumulation and one shard's passes
+/// (`TrainingEngine+Accumulation.swift`), the engine's part of a snapshot
+/// (`TrainingEngine+Snapshot.swift`) and the step's timing (`StepProfile`).
 ///
 /// The engine holds the model's `ParameterStore`, not the model: it is the only writer of
 /// the store's values, gradients and step count while it trains.
@@ -38,14 +39,14 @@ final class TrainingEngine {
     let accumulation: GradientAccumulation?
     var lastStepFailed = false
     /// Whether the last step ended with a stop request (`TrainingStop`) on any process.
-    private(set) var lastStepRequestedStop = false
-    /// With other processes, the totals' `StepSummary` of the last step.
+    var lastStepRequestedStop = false
+    /// With other processes, the summed `StepSummary` of the last step.
     var exchangedHeader: [Double] = []
-    /// The exchanged metrics of the last step, refilled in place (a step allocates nothing).
-    private var exchangedMetrics: [Double] = []
+    /// The metrics of the last step, refilled in place (a step allocates nothing).
+    var stepMetrics: [Double] = []
     /// How much the last step's metrics weigh in the epoch's: its valid loss rows when
-    /// weighted (`StepSummary.validRows`), else 1 (the epoch weighs batches by rows).
-    private(set) var lastValidRows = 1.0
+    /// weighted (`StepTotals.validRows`), else 1 (the epoch weighs batches by rows).
+    var lastValidRows = 1.0
 
     var workers: Int { replicas.workers }
 
@@ -68,20 +69,12 @@ final class TrainingEngine {
         replicas = try ReplicaSet(
             model: model, workers: workers, fixedShards: fixedShards, ownParameters: averaging != .gradients, batch: batch,
             training: true, copies: accumulationSteps > 1, group: group)
-        if accumulationSteps > 1 {
-            let leaves = replicas.shardCount * accumulationSteps, first = leaves * group.rank
-            try ReplicaSet.check(batch: batch, shardCount: leaves * group.size, stateful: model.isStateful)
-            // Each leaf's streams are those of the big batch's replica of that leaf; the model's
-            // generators end where making every leaf's replica leaves them.
-            let streams = GradientAccumulation.streams(of: modelStreams, leaves: first..<(first + leaves))
-            for (layer, state) in zip(randomized, modelStreams) { layer.randomState = state }
-            ReplicaSet.skipDraws(leaves * group.size, of: randomized)
-            accumulation = GradientAccumulation(
-                steps: accumulationSteps, shardsPerStep: replicas.shardCount, rank: group.rank, ranks: group.size,
-                parameterCount: store.count, leafStreams: streams)
-        } else {
-            accumulation = nil
-        }
+        accumulation =
+            accumulationSteps > 1
+            ? try GradientAccumulation(
+                steps: accumulationSteps, replicas: replicas, randomized: randomized, modelStreams: modelStreams, batch: batch,
+                stateful: model.isStateful, parameterCount: store.count)
+            : nil
         parameterUpdate = ParameterUpdate(layout: store.layout, workers: workers)
         slices = parameterUpdate.slices.map(\.range)
         timings = WorkerTimings(workers: workers)
@@ -146,11 +139,7 @@ final class TrainingEngine {
         }
         lastStepFailed = stepErrors.contains { $0 != nil }
         if replicas.isMultiProcess {
-            lastStepFailed =
-                lastStepFailed || exchangedHeader[StepSummary.failedRank] != 0 || exchangedHeader[StepSummary.nonFiniteRank] != 0
-            lastStepRequestedStop = exchangedHeader[StepSummary.stop] != 0
-            for case let error? in stepErrors { throw error }
-            try throwRemoteFailure(step: step)
+            try takeExchangedOutcome(step: step)
         } else {
             lastStepRequestedStop = TrainingStop.isRequested
         }
@@ -168,18 +157,12 @@ final class TrainingEngine {
         }
         timings[0].pointee.steps += 1
         timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
-        if exchangedMetrics.count != objective.statisticCount { exchangedMetrics = Array(repeating: 0, count: objective.statisticCount) }
-        if replicas.isMultiProcess {
-            lastValidRows = weighting.isWeighted ? exchangedHeader[StepSummary.validRows] : 1
-            let loss = exchangedHeader.withUnsafeBufferPointer {
-                StepSummary.results($0.baseAddress!, weighted: weighting.isWeighted, metrics: &exchangedMetrics)
-            }
-            return (loss, exchangedMetrics)
-        }
+        if replicas.isMultiProcess { return exchangedResults(weighted: weighting.isWeighted) }
         if let accumulation {
-            let root = accumulation.slotHeaders[accumulation.finalSlots[0]]
-            lastValidRows = weighting.isWeighted ? root[StepSummary.validRows] : 1
-            return (StepSummary.results(root, weighted: weighting.isWeighted, metrics: &exchangedMetrics), exchangedMetrics)
+            let totals = accumulation.slotTotals[accumulation.finalSlots[0]]
+            if stepMetrics.count != objective.statisticCount { stepMetrics = Array(repeating: 0, count: objective.statisticCount) }
+            lastValidRows = weighting.isWeighted ? totals[StepTotals.validRows] : 1
+            return (StepTotals.results(totals, weighted: weighting.isWeighted, metrics: &stepMetrics), stepMetrics)
         }
         let results = try replicas.weightedResults(
             ranges: plan.ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighting.isWeighted)
@@ -239,46 +222,32 @@ final class TrainingEngine {
         }
         let computed = DispatchTime.now()
         timings[worker].pointee.compute += computed.seconds(since: start)
-        let multiProcess = replicas.isMultiProcess
-        guard averaging == .gradients || multiProcess else { return }
-        let barrier = replicas.pool.barrier
-        barrier.wait()
+        if replicas.isMultiProcess {
+            finishAcrossProcesses(
+                worker: worker, computed: computed, batch: batch, plan: plan, weighting: weighting, step: step, rate: rate)
+            return
+        }
+        guard averaging == .gradients else { return }
+        replicas.pool.barrier.wait()
         let arrived = DispatchTime.now()
-        var waited = arrived.seconds(since: computed)
         let slice = slices[worker]
-        // Each worker reduces its slice of this process's shards' weighted gradients in tree
-        // order: to the total with one process, to this process's pieces with several.
-        if averaging == .gradients && (replicas.shardCount > 1 || multiProcess) {
+        // Each worker sums its slice of the shards' weighted gradients in tree order, to the
+        // root's buffer. One shard: its backward passes wrote the store's gradients.
+        if replicas.shardCount > 1 {
             let weights = shardWeights(plan.weights, ranges: plan.ranges[...], weighting: weighting)
             replicas.localReduction.add(replicas.shardGradients, range: slice, weights: weights)
         }
-        var reduced = DispatchTime.now()
-        if multiProcess {
-            // Worker 0 completes the sums with the other processes; the others wait for it.
-            barrier.wait()
-            let ready = DispatchTime.now()
-            waited += ready.seconds(since: reduced)
-            if worker == 0 { timeCommunication { try exchange(plan: plan, batch: batch, weighted: weighting.isWeighted) } }
-            barrier.wait()
-            if worker != 0 { waited += DispatchTime.now().seconds(since: ready) }
-            let failed = exchangedHeader[StepSummary.failedRank] != 0 || exchangedHeader[StepSummary.nonFiniteRank] != 0
-            if failed || averaging != .gradients || stepErrors.contains(where: { $0 != nil }) { return }
-            if weighting.isWeighted { divideGradients(slice, by: exchangedHeader[StepSummary.validRows]) }
-        } else {
-            // A failed load anywhere skips the update everywhere: the step did not happen.
-            for index in 0..<workers where stepErrors[index] != nil { return }
-            // One shard: its backward passes wrote the store's gradients. Several: the root's sums.
-            if replicas.shardCount > 1 {
-                let gradients = store.gradients.pointer, root = replicas.pieceGradients[0]
-                for k in slice { gradients[k] = root[k] }
-                if weighting.isWeighted { divideGradients(slice, by: localValidRows(ranges: plan.ranges[...])) }
-            }
+        // A failed load anywhere skips the update everywhere: the step did not happen.
+        for index in 0..<workers where stepErrors[index] != nil { return }
+        if replicas.shardCount > 1 {
+            let gradients = store.gradients.pointer, root = replicas.pieceGradients[0]
+            for k in slice { gradients[k] = root[k] }
+            if weighting.isWeighted { divideGradients(slice, by: localValidRows(ranges: plan.ranges[...])) }
         }
         let updating = DispatchTime.now()
-        if !multiProcess { reduced = updating }
         if let step { updateSlice(worker: worker, step: step, rate: rate) }
-        timings[worker].pointee.wait += waited
-        timings[worker].pointee.reduce += reduced.seconds(since: arrived)
+        timings[worker].pointee.wait += arrived.seconds(since: computed)
+        timings[worker].pointee.reduce += updating.seconds(since: arrived)
         timings[worker].pointee.optimizer += DispatchTime.now().seconds(since: updating)
     }
 
@@ -288,23 +257,5 @@ final class TrainingEngine {
         parameterUpdate.apply(
             worker: worker, values: store.values.pointer, gradients: store.gradients.pointer, optimizer: store.optimizer!,
             step: step, rate: rate, barrier: workers > 1 ? replicas.pool.barrier : nil)
-    }
-
-    /// Seconds per step of the training so far, averaged over the workers.
-    var profile: StepProfile {
-        var result = StepProfile()
-        let steps = Double(max(timings[0].pointee.steps, 1))
-        result.steps = timings[0].pointee.steps
-        for worker in 0..<workers {
-            let timing = timings[worker].pointee
-            result.compute += timing.compute / steps / Double(workers)
-            result.wait += timing.wait / steps / Double(workers)
-            result.reduce += timing.reduce / steps / Double(workers)
-            result.optimizer += timing.optimizer / steps / Double(workers)
-        }
-        result.total = timings[0].pointee.total / steps
-        result.communicate = timings[0].pointee.communicate / steps
-        result.rankWait = timings[0].pointee.rankWait / steps
-        return result
     }
 }

@@ -18,4 +18,23 @@ final class WorkerTimings: @unchecked Sendable {
     }
 
     subscript(worker: Int) -> UnsafeMutablePointer<StepProfile> { slots + worker * WorkerTimings.spacing }
+
+    /// Seconds per step of the steps so far, averaged over the `workers`; worker 0's slot
+    /// counts the steps, their whole time and the exchanges with other processes.
+    func profile(workers: Int) -> StepProfile {
+        var result = StepProfile()
+        let first = self[0].pointee, steps = Double(max(first.steps, 1))
+        result.steps = first.steps
+        for worker in 0..<workers {
+            let timing = self[worker].pointee
+            result.compute += timing.compute / steps / Double(workers)
+            result.wait += timing.wait / steps / Double(workers)
+            result.reduce += timing.reduce / steps / Double(workers)
+            result.optimizer += timing.optimizer / steps / Double(workers)
+        }
+        result.total = first.total / steps
+        result.communicate = first.communicate / steps
+        result.rankWait = first.rankWait / steps
+        return result
+    }
 }
