@@ -67,7 +67,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Helpers shared by the test targets (temporary folders, error messages).
+        // Helpers shared by the test targets (temporary folders, error messages, gradient checks).
         .target(name: "TestSupport", dependencies: ["Loom"], path: "Tests/TestSupport"),
         .testTarget(
             name: "LoomHDF5Tests",
@@ -86,7 +86,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoomTests",
-            dependencies: ["Loom", "LoomTensorBoard", "TestSupport"],
+            dependencies: ["Loom", "LoomKeras", "LoomTensorBoard", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -24,92 +24,9 @@ enum KerasLayerEncoder {
     static func json(_ dimension: Int?) -> Any { dimension.map { $0 as Any } ?? NSNull() }
 
     private static func config(of layer: any Layer, keras2: Bool) throws -> [String: Any] {
+        guard let layer = layer as? any KerasLayer else { throw noKerasEquivalent(layer) }
         var config: [String: Any] = ["name": layer.name, "trainable": true, "dtype": "float32"]
-        func initializers(_ pairs: [(String, Initializer)]) throws {
-            for (key, value) in pairs { config[key] = try initializer(value, layer: layer) }
-        }
-        switch layer {
-        case let dense as Dense:
-            config["units"] = dense.units
-            config["activation"] = try activation(dense.activation, layer: layer, keras2: keras2)
-            config["use_bias"] = dense.useBias
-            try initializers([("kernel_initializer", dense.kernelInitializer), ("bias_initializer", dense.biasInitializer)])
-        case let lstm as LSTM:
-            config.merge(recurrentOptions(lstm), uniquingKeysWith: { $1 })
-            config["activation"] = try activation(lstm.activation, layer: layer, keras2: keras2)
-            config["recurrent_activation"] = try activation(lstm.recurrentActivation, layer: layer, keras2: keras2)
-            config["use_bias"] = lstm.useBias
-            config["unit_forget_bias"] = lstm.unitForgetBias
-            config["return_state"] = lstm.returnState
-            config["dropout"] = decimal(lstm.dropout)
-            config["recurrent_dropout"] = decimal(lstm.recurrentDropout)
-            try initializers([
-                ("kernel_initializer", lstm.kernelInitializer), ("recurrent_initializer", lstm.recurrentInitializer),
-                ("bias_initializer", lstm.biasInitializer),
-            ])
-        case let gru as GRU:
-            config.merge(recurrentOptions(gru), uniquingKeysWith: { $1 })
-            config["activation"] = try activation(gru.activation, layer: layer, keras2: keras2)
-            config["recurrent_activation"] = try activation(gru.recurrentActivation, layer: layer, keras2: keras2)
-            config["use_bias"] = gru.useBias
-            config["reset_after"] = true
-            config["dropout"] = decimal(gru.dropout)
-            config["recurrent_dropout"] = decimal(gru.recurrentDropout)
-            try initializers([
-                ("kernel_initializer", gru.kernelInitializer), ("recurrent_initializer", gru.recurrentInitializer),
-                ("bias_initializer", gru.biasInitializer),
-            ])
-        case let rnn as SimpleRNN:
-            config.merge(recurrentOptions(rnn), uniquingKeysWith: { $1 })
-            config["activation"] = try activation(rnn.activation, layer: layer, keras2: keras2)
-            config["use_bias"] = rnn.useBias
-            config["dropout"] = decimal(rnn.dropout)
-            config["recurrent_dropout"] = decimal(rnn.recurrentDropout)
-            try initializers([
-                ("kernel_initializer", rnn.kernelInitializer), ("recurrent_initializer", rnn.recurrentInitializer),
-                ("bias_initializer", rnn.biasInitializer),
-            ])
-        case let wrapper as Bidirectional:
-            // Keras derives the backward layer from this one, as Loom does.
-            let forward = try serialize(wrapper.forwardLayer, keras2: keras2)
-            config["layer"] = forward
-            config["merge_mode"] = wrapper.mergeMode.rawValue
-        case let wrapper as TimeDistributed:
-            config["layer"] = try serialize(wrapper.layer, keras2: keras2)
-        case let repeatVector as RepeatVector:
-            config["n"] = repeatVector.n
-        case is Flatten:
-            config["data_format"] = "channels_last"
-        case let dropout as Dropout:
-            config["rate"] = decimal(dropout.rate)
-            config["noise_shape"] = NSNull()
-            config["seed"] = NSNull()
-        case let embedding as Embedding:
-            config["input_dim"] = embedding.inputDim
-            config["output_dim"] = embedding.outputDim
-            config["mask_zero"] = embedding.maskZero
-            try initializers([("embeddings_initializer", embedding.embeddingsInitializer)])
-        case let conv as Conv2D:
-            config["filters"] = conv.filters
-            config["kernel_size"] = [conv.kernelSize.0, conv.kernelSize.1]
-            config["strides"] = [conv.strides.0, conv.strides.1]
-            config["padding"] = conv.padding.rawValue
-            config["data_format"] = "channels_last"
-            config["dilation_rate"] = [1, 1]
-            config["groups"] = 1
-            config["activation"] = try activation(conv.activation, layer: layer, keras2: keras2)
-            config["use_bias"] = conv.useBias
-            try initializers([("kernel_initializer", conv.kernelInitializer), ("bias_initializer", conv.biasInitializer)])
-        case let pool as MaxPooling2D:
-            config["pool_size"] = [pool.poolSize.0, pool.poolSize.1]
-            config["strides"] = [pool.strides.0, pool.strides.1]
-            config["padding"] = pool.padding.rawValue
-            config["data_format"] = "channels_last"
-        case let masking as Masking:
-            config["mask_value"] = decimal(masking.maskValue)
-        default:
-            throw noKerasEquivalent(layer)
-        }
+        try layer.encode(into: &config, keras2: keras2)
         return config
     }
 
@@ -117,14 +34,20 @@ enum KerasLayerEncoder {
         KerasConfigProblem(message: "\(layer.typeName) '\(layer.name)' has no Keras equivalent Loom can write")
     }
 
-    private static func recurrentOptions(_ layer: any RecurrentLayer) -> [String: Any] {
-        [
-            "units": layer.units, "return_sequences": layer.returnSequences, "go_backwards": layer.goBackwards,
-            "stateful": layer.stateful, "unroll": false, "zero_output_for_mask": layer.zeroOutputForMask,
-        ]
+    /// The options of a layer with a kernel and a bias (Dense, Conv2D): its activation,
+    /// `use_bias` and both initializers.
+    static func kernelAndBias(
+        of layer: any Layer, activation: Activation, useBias: Bool, kernelInitializer: Initializer,
+        biasInitializer: Initializer, into config: inout [String: Any], keras2: Bool
+    ) throws {
+        config["activation"] = try self.activation(activation, layer: layer, keras2: keras2)
+        config["use_bias"] = useBias
+        config["kernel_initializer"] = try initializer(kernelInitializer, layer: layer)
+        config["bias_initializer"] = try initializer(biasInitializer, layer: layer)
     }
 
-    private static func activation(_ activation: Activation, layer: any Layer, keras2: Bool) throws -> String {
+    /// An activation's Keras name; `keras2`: as a Keras 2 `.h5` file names it.
+    static func activation(_ activation: Activation, layer: any Layer, keras2: Bool) throws -> String {
         switch (activation, keras2) {
         case (.hardSigmoidKeras2, false):
             throw KerasConfigProblem(
@@ -139,7 +62,8 @@ enum KerasLayerEncoder {
         }
     }
 
-    private static func initializer(_ initializer: Initializer, layer: any Layer) throws -> [String: Any] {
+    /// An initializer as Keras 3 serializes it.
+    static func initializer(_ initializer: Initializer, layer: any Layer) throws -> [String: Any] {
         let (className, config): (String, [String: Any])
         switch initializer {
         case .glorotUniform: (className, config) = ("GlorotUniform", ["seed": NSNull()])

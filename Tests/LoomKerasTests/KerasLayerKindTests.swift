@@ -1,9 +1,9 @@
 import Foundation
-import Loom
 import LoomHDF5
 import TestSupport
 import XCTest
 
+@testable import Loom
 @testable import LoomKeras
 
 /// Every layer kind of `KerasLayerKind` through Keras interchange: its config encoded, decoded
@@ -12,63 +12,8 @@ import XCTest
 final class KerasLayerKindTests: XCTestCase {
     private let folder = TemporaryFolder()
 
-    /// A small model holding `kind` (exhaustive: a new kind needs its example here).
-    private func example(_ kind: KerasLayerKind) -> Sequential {
-        switch kind {
-        case .dense:
-            return Sequential(seed: 1) {
-                Input(shape: [4]); Dense(3, activation: .tanh)
-            }
-        case .lstm:
-            return Sequential(seed: 1) {
-                Input(shape: [5, 3]); LSTM(4, returnSequences: true, goBackwards: true)
-            }
-        case .gru:
-            return Sequential(seed: 1) {
-                Input(shape: [5, 3]); GRU(4)
-            }
-        case .simpleRNN:
-            return Sequential(seed: 1) {
-                Input(shape: [5, 3]); SimpleRNN(4, activation: .relu)
-            }
-        case .bidirectional:
-            return Sequential(seed: 1) {
-                Input(shape: [5, 3]); Bidirectional(LSTM(2), mergeMode: .ave)
-            }
-        case .timeDistributed:
-            return Sequential(seed: 1) {
-                Input(shape: [5, 3]); TimeDistributed(Dense(2))
-            }
-        case .repeatVector:
-            return Sequential(seed: 1) {
-                Input(shape: [3]); RepeatVector(4); LSTM(2)
-            }
-        case .flatten:
-            return Sequential(seed: 1) {
-                Input(shape: [3, 4]); Flatten(); Dense(1)
-            }
-        case .dropout:
-            return Sequential(seed: 1) {
-                Input(shape: [5, 3]); LSTM(3); Dropout(0.25); Dense(1)
-            }
-        case .embedding:
-            return Sequential(seed: 1) {
-                Input(shape: [5]); Embedding(inputDim: 7, outputDim: 3); LSTM(2)
-            }
-        case .conv2D:
-            return Sequential(seed: 1) {
-                Input(shape: [6, 6, 2]); Conv2D(3, kernelSize: (3, 3), strides: (2, 2), padding: .same)
-            }
-        case .masking:
-            return Sequential(seed: 1) {
-                Input(shape: [5, 3]); Masking(maskValue: -1); LSTM(2, returnSequences: true); Dense(1)
-            }
-        case .maxPooling2D:
-            return Sequential(seed: 1) {
-                Input(shape: [6, 6, 2]); MaxPooling2D(poolSize: (2, 2)); Flatten()
-            }
-        }
-    }
+    /// A small model holding `kind` (its layer's `KerasLayer.kerasExample`).
+    private func example(_ kind: KerasLayerKind) -> Sequential { kind.layerType.kerasExample }
 
     func testEveryKindSurvivesEncodingDecodingAndWeights() throws {
         for kind in KerasLayerKind.allCases {
@@ -96,6 +41,30 @@ final class KerasLayerKindTests: XCTestCase {
                 shape: [2] + (model.inputShape ?? []),
                 scalars: (0..<(2 * Shape.count(model.inputShape ?? []))).map { Float($0 % 3) })
             XCTAssertEqual(try decoded.predict(x).scalars, try model.predict(x).scalars, "\(kind): predictions")
+        }
+    }
+
+    /// Every kind's example against finite differences (`checkGradients`): the loss in
+    /// training mode, the dropout masks reseeded before each evaluation, class indices for an
+    /// embedding. A layer wired into the list gets its gradient check with its example.
+    func testEveryKindsExampleHasTheGradientsOfFiniteDifferences() throws {
+        for kind in KerasLayerKind.allCases {
+            let model = example(kind)
+            try model.build()
+            try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+            XCTAssertGreaterThan(model.parameterCount, 0, "\(kind): an example without weights checks no gradient")
+            let inputShape = [2] + (model.inputShape ?? [])
+            // Inputs that put no pooling window's two largest values and no relu's input within
+            // the check's ε of a tie or of 0 (most seeds; 1 and 3 do not): no finite difference
+            // can follow a change of maximum or of the relu's side.
+            var x = randomTensor(inputShape, seed: 2)
+            if let embedding = model.layers.first as? Embedding {
+                x = try Tensor(
+                    shape: inputShape, scalars: (0..<Shape.count(inputShape)).map { Float($0 * 5 % embedding.inputDim) })
+            }
+            let y = randomTensor([2] + (model.outputShape ?? []), seed: 2)
+            let randomized = model.layers.compactMap { $0 as? any RandomizedLayer }
+            try checkGradients(model, x: x, y: y, lossInTraining: true) { for layer in randomized { layer.seed(99) } }
         }
     }
 

@@ -1,3 +1,4 @@
+import LoomKeras
 import XCTest
 
 @testable import Loom
@@ -5,110 +6,15 @@ import XCTest
 /// Forward outputs, losses, gradients and optimizer steps against Keras 3 itself, from the
 /// same weights (fixtures by `Fixtures/make_keras_fixtures.py`), to 1e-5 relative.
 final class KerasParityTests: XCTestCase {
-    /// The Loom model matching each fixture's Keras model, line by line.
-    static func model(for name: String) -> Sequential {
-        switch name {
-        case "vanilla":
-            return Sequential {
-                Input(shape: [10, 25]); LSTM(10); Dense(1)
-            }
-        case "return_sequences":
-            return Sequential {
-                Input(shape: [6, 3]); LSTM(5, returnSequences: true); Dense(2)
-            }
-        case "go_backwards":
-            return Sequential {
-                Input(shape: [7, 2])
-                LSTM(4, returnSequences: true, goBackwards: true)
-                LSTM(3, goBackwards: true)
-                Dense(1)
-            }
-        case "categorical":
-            return Sequential {
-                Input(shape: [5, 4]); LSTM(6); Dense(3, activation: .softmax)
-            }
-        case "binary":
-            return Sequential {
-                Input(shape: [5, 4]); LSTM(6); Dense(1, activation: .sigmoid)
-            }
-        case "stateful":
-            return Sequential {
-                Input(shape: [5, 3], batchSize: 2); LSTM(4, stateful: true); Dense(1)
-            }
-        case "one_to_one":
-            return Sequential {
-                Input(shape: [1, 4]); LSTM(5); Dense(1)
-            }
-        case "many_to_many":
-            return Sequential {
-                Input(shape: [6, 3]); LSTM(5, returnSequences: true); TimeDistributed(Dense(1))
-            }
-        case "encoder_decoder":
-            return Sequential {
-                Input(shape: [7, 2])
-                LSTM(6)
-                RepeatVector(3)
-                LSTM(4, returnSequences: true)
-                TimeDistributed(Dense(1, activation: .sigmoid))
-            }
-        case "stacked":
-            return Sequential {
-                Input(shape: [5, 2])
-                LSTM(4, returnSequences: true)
-                LSTM(4, returnSequences: true)
-                LSTM(4, returnSequences: true)
-                LSTM(4)
-                Dense(1)
-            }
-        case "cnn_lstm":
-            return Sequential {
-                Input(shape: [4, 8, 8, 1])
-                TimeDistributed(Conv2D(3, kernelSize: (3, 3), activation: .relu))
-                TimeDistributed(MaxPooling2D(poolSize: (2, 2)))
-                TimeDistributed(Flatten())
-                LSTM(5)
-                Dense(1)
-            }
-        case "one_to_many":
-            return Sequential {
-                Input(shape: [8, 8, 1])
-                Conv2D(2, kernelSize: (3, 3), activation: .relu)
-                MaxPooling2D(poolSize: (2, 2))
-                Flatten()
-                RepeatVector(4)
-                LSTM(5, returnSequences: true)
-                TimeDistributed(Dense(1))
-            }
-        case "conv_same_strided":
-            return Sequential {
-                Input(shape: [7, 7, 2])
-                Conv2D(3, kernelSize: (3, 3), strides: (2, 2), padding: .same, activation: .tanh)
-                MaxPooling2D(poolSize: (2, 2), padding: .same)
-                Flatten()
-                Dense(1)
-            }
-        case "gru":
-            return Sequential {
-                Input(shape: [6, 3]); GRU(4, returnSequences: true); GRU(3, goBackwards: true); Dense(1)
-            }
-        case "simple_rnn":
-            return Sequential {
-                Input(shape: [6, 3]); SimpleRNN(4, returnSequences: true, goBackwards: true); SimpleRNN(3); Dense(1)
-            }
-        case "bidirectional_concat", "bidirectional_sum", "bidirectional_mul", "bidirectional_ave":
-            let mode = Bidirectional.MergeMode(rawValue: String(name.dropFirst("bidirectional_".count)))!
-            return Sequential {
-                Input(shape: [6, 3])
-                Bidirectional(LSTM(4, returnSequences: mode == .concat || mode == .mul), mergeMode: mode)
-                Dense(1)
-            }
-        default:
-            fatalError("fixture \(name) has no Loom twin: add one to KerasParityTests.model(for:)")
-        }
+    /// The Loom model of a fixture, built from the fixture's own Keras config
+    /// (`Fixtures/Configs/NAME.json`, Keras's `model.to_json()`) through LoomKeras's decoder.
+    static func model(for name: String) throws -> Sequential {
+        let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+        return try Sequential(kerasModel: folder.appendingPathComponent("Configs/\(name).json"), compile: false)
     }
 
-    /// Every fixture `make_keras_fixtures.py` wrote (each `.json` in Fixtures): one without a
-    /// Loom twin in `model(for:)` stops the tests, so a new fixture cannot go unchecked.
+    /// Every fixture `make_keras_fixtures.py` wrote (each `.json` in Fixtures, its config in
+    /// `Configs`).
     static let names: [String] = {
         let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
@@ -116,7 +22,7 @@ final class KerasParityTests: XCTestCase {
     }()
 
     private func prepared(_ fixture: KerasFixture, optimizer: any Optimizer = SGD()) throws -> Sequential {
-        let model = Self.model(for: fixture.name)
+        let model = try Self.model(for: fixture.name)
         try model.compile(optimizer: optimizer, loss: Loss(kerasName: fixture.loss))
         try model.setWeights(fixture.weights.map(\.tensor))
         return model
@@ -190,7 +96,7 @@ final class KerasParityTests: XCTestCase {
     func testSummaryShapesAndParameterCountsMatchKeras() throws {
         for name in Self.names {
             let fixture = try KerasFixture.load(name)
-            let model = Self.model(for: name)
+            let model = try Self.model(for: name)
             try model.build()
             if name == "vanilla" {
                 // Keras numbers layers per Python session, so only the first model's names are plain.

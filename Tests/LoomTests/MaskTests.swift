@@ -1,4 +1,6 @@
 import Foundation
+import LoomKeras
+import TestSupport
 import XCTest
 
 @testable import Loom
@@ -44,57 +46,15 @@ final class MaskTests: XCTestCase {
         }
     }
 
-    /// The Loom twin of each case in `make_mask_fixtures.py`.
-    static func model(for name: String) -> Sequential {
-        switch name {
-        case "masking_lstm_sequences":
-            return Sequential {
-                Input(shape: [6, 3]); Masking(); LSTM(4, returnSequences: true); Dense(2)
-            }
-        case "masking_lstm_last":
-            return Sequential {
-                Input(shape: [6, 3]); Masking(maskValue: -1); LSTM(4); Dense(1)
-            }
-        case "masking_gru_stacked":
-            return Sequential {
-                Input(shape: [6, 2]); Masking(); GRU(3, returnSequences: true); Dropout(0)
-                SimpleRNN(3, returnSequences: true, goBackwards: true); TimeDistributed(Dense(1))
-            }
-        case "embedding_bidirectional_sequences":
-            return Sequential {
-                Input(shape: [6]); Embedding(inputDim: 9, outputDim: 3, maskZero: true)
-                Bidirectional(LSTM(3, returnSequences: true)); Dense(4, activation: .softmax)
-            }
-        case "embedding_bidirectional_last":
-            return Sequential {
-                Input(shape: [6]); Embedding(inputDim: 9, outputDim: 3, maskZero: true)
-                Bidirectional(GRU(3), mergeMode: .sum); Dense(1, activation: .sigmoid)
-            }
-        case "embedding_sparse_sequences":
-            return Sequential {
-                Input(shape: [6]); Embedding(inputDim: 9, outputDim: 3, maskZero: true)
-                LSTM(4, returnSequences: true); Dense(4, activation: .softmax)
-            }
-        case "sparse_labels":
-            return Sequential {
-                Input(shape: [5, 2]); LSTM(3); Dense(3, activation: .softmax)
-            }
-        case "sample_weights", "class_weights":
-            return Sequential {
-                Input(shape: [5, 2]); LSTM(3);
-                Dense(name == "class_weights" ? 3 : 1, activation: name == "class_weights" ? .softmax : .linear)
-            }
-        case "timestep_weights":
-            return Sequential {
-                Input(shape: [5, 2]); Masking(); LSTM(3, returnSequences: true); Dense(1)
-            }
-        default:
-            fatalError("no Loom twin for \(name)")
-        }
+    /// The Loom model of a case of `make_mask_fixtures.py`, built from the case's own Keras
+    /// config (`Fixtures/Masks/Configs/NAME.json`) through LoomKeras's decoder.
+    static func model(for name: String) throws -> Sequential {
+        let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+        return try Sequential(kerasModel: folder.appendingPathComponent("Masks/Configs/\(name).json"), compile: false)
     }
 
     private func prepared(_ fixture: Fixture) throws -> Sequential {
-        let model = Self.model(for: fixture.name)
+        let model = try Self.model(for: fixture.name)
         try model.compile(
             optimizer: SGD(learningRate: 0.1), loss: Loss(kerasName: fixture.loss), metrics: [Metric(kerasName: fixture.metric)])
         try model.setWeights(fixture.weights.map(\.tensor))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @_spi(Kernels) @testable import Loom

@@ -19,7 +19,7 @@ final class ParallelTests: XCTestCase {
             let samples = fixture.x.shape[0]
             var reference: ([Tensor], [Tensor])?
             for workers in [1, 2, 3] where samples >= workers && (name != "stateful" || samples % workers == 0) {
-                let model = KerasParityTests.model(for: name)
+                let model = try KerasParityTests.model(for: name)
                 try model.compile(optimizer: SGD(learningRate: 0.1, momentum: 0.9), loss: Loss(kerasName: fixture.loss))
                 try model.setWeights(fixture.weights.map(\.tensor))
                 try model.fit(

@@ -10,10 +10,15 @@ the JSON file holds the inputs, targets, weights (Keras `get_weights()` order), 
 output, the loss, the gradients, and the weights after two Adam, two SGD (momentum 0.9,
 Nesterov) and two RMSprop steps on that batch, plus each layer's output shape and parameter
 count as Keras's summary reports them. Float32 values are written with 9 significant digits,
-which round-trips them exactly.
+which round-trips them exactly. Configs/<name>.json holds the model's Keras config
+(`model.to_json()`), from which the Swift tests build the Loom model through LoomKeras's
+decoder. `--configs-only` writes the configs alone (the data files stay as they are);
+`--only NAME[,NAME...]` writes those fixtures alone (the others' models are still built, so
+that Keras numbers every layer as a full run does).
 """
 import json
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
@@ -21,6 +26,8 @@ import keras
 import tensorflow as tf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+CONFIGS_ONLY = "--configs-only" in sys.argv[1:]
+ONLY = set(sys.argv[sys.argv.index("--only") + 1].split(",")) if "--only" in sys.argv[1:] else None
 
 
 def flat(array):
@@ -63,8 +70,26 @@ def reset(model):
             layer.reset_state()
 
 
+def write_config(name, model):
+    os.makedirs(os.path.join(HERE, "Configs"), exist_ok=True)
+    with open(os.path.join(HERE, "Configs", name + ".json"), "w") as f:
+        f.write(model.to_json())
+
+
 def fixture(name, build, x, y, loss, seed, extra=None):
     model = build()
+    if ONLY is not None and name not in ONLY:
+        # The models a full run builds for this fixture (three optimizers', and the extra's),
+        # so that Keras numbers the next models' layers as it did then.
+        for _ in range(4 if extra else 3):
+            build()
+        return
+    write_config(name, model)
+    if CONFIGS_ONLY:
+        for _ in range(3):
+            build()
+        print("wrote the config of", name)
+        return
     set_fixed_weights(model, seed)
     weights = model.get_weights()
     loss_fn = make_loss(loss)
@@ -253,6 +278,15 @@ def main():
     targets = [rng.normal(size=(2, 1)).astype(np.float32) for _ in range(3)]
     fixture("stateful", stateful, batches[0], targets[0], "mse", seed=6,
             extra=stateful_extra(stateful, batches, targets))
+
+    def activation_layers():
+        return keras.Sequential([keras.Input((6, 3)), keras.layers.LSTM(5, return_sequences=True),
+                                 keras.layers.Activation("relu"), keras.layers.Dense(3),
+                                 keras.layers.Activation("softmax")])
+
+    labels = np.eye(3, dtype=np.float32)[rng.integers(0, 3, size=(4, 6))]
+    fixture("activation_layers", activation_layers, rng.normal(size=(4, 6, 3)).astype(np.float32), labels,
+            "categorical_crossentropy", seed=20)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ weights, the forward output, the loss, the gradients (Keras's compiled loss unde
 GradientTape, mask and weights applied as `fit` applies them), the metric (mae, or accuracy
 with class-index targets) as `evaluate` reports it, and the weights and history after one
 epoch of `fit` (SGD 0.1, batch 2, no shuffle). Float32 values are written with 9 significant digits, which round-trips them.
+Configs/<name>.json holds the model's Keras config (`model.to_json()`), from which the Swift
+tests build the Loom model through LoomKeras's decoder. `--configs-only` writes the configs
+alone (the data files stay as they are).
 """
 import json
 import os
@@ -25,6 +28,7 @@ from keras import layers
 from keras.src.trainers.data_adapters import data_adapter_utils
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+CONFIGS_ONLY = "--configs-only" in sys.argv[1:]
 sys.path.insert(0, os.path.dirname(HERE))
 from make_keras_fixtures import tensor  # noqa: E402  (the parity fixtures' float and tensor format)
 
@@ -50,6 +54,16 @@ def compiled(build, weights, loss, metric):
 
 def fixture(name, build, x, y, loss, seed, sample_weight=None, class_weight=None, metric="mae"):
     model = build()
+    os.makedirs(os.path.join(HERE, "Configs"), exist_ok=True)
+    with open(os.path.join(HERE, "Configs", name + ".json"), "w") as f:
+        f.write(model.to_json())
+    if CONFIGS_ONLY:
+        # The two models the full run compiles, so that Keras numbers the next models' layers
+        # as it did then.
+        for _ in range(2):
+            build()
+        print("wrote the config of", name)
+        return
     rng = np.random.default_rng(seed)
     weights = [rng.uniform(-0.5, 0.5, w.shape).astype(np.float32) for w in model.get_weights()]
     model = compiled(build, weights, loss, metric)

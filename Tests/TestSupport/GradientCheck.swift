@@ -1,6 +1,5 @@
+import Loom
 import XCTest
-
-@testable import Loom
 
 /// Finite-difference check of every parameter gradient of a compiled model.
 ///
@@ -14,7 +13,7 @@ import XCTest
 /// stateful test uses it to rebuild the carried state, a dropout test to reseed its masks).
 /// With `lossInTraining` the numeric loss comes from a training-mode pass (dropout on);
 /// `sampleWeight` weighs the loss in both.
-func checkGradients(
+public func checkGradients(
     _ model: Sequential, x: Tensor, y: Tensor, sampleWeight: Tensor? = nil, lossInTraining: Bool = false,
     prepare: () throws -> Void = {}, file: StaticString = #filePath, line: UInt = #line
 ) throws {
@@ -56,7 +55,7 @@ private func reshape(_ flat: [Float], like tensors: [Tensor]) throws -> [Tensor]
 }
 
 /// Sine waves from random phases: x `(samples, timesteps, 1)`, and y the wave's next value.
-func sineData(samples: Int, timesteps: Int, seed: UInt64) -> (Tensor, Tensor) {
+public func sineData(samples: Int, timesteps: Int, seed: UInt64) -> (Tensor, Tensor) {
     var generator = SeededGenerator(seed: seed)
     var x = Tensor(shape: [samples, timesteps, 1]), y = Tensor(shape: [samples, 1])
     for s in 0..<samples {
@@ -68,13 +67,13 @@ func sineData(samples: Int, timesteps: Int, seed: UInt64) -> (Tensor, Tensor) {
 }
 
 /// A tensor of normal values from a fixed seed.
-func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
+public func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
     var generator = SeededGenerator(seed: seed)
     return try! Tensor(shape: shape, scalars: (0..<Shape.count(shape)).map { _ in Float(generator.normal()) * scale })
 }
 
 /// One-hot rows of `classes` columns from a fixed seed.
-func oneHot(samples: Int, classes: Int, seed: UInt64) -> Tensor {
+public func oneHot(samples: Int, classes: Int, seed: UInt64) -> Tensor {
     var generator = SeededGenerator(seed: seed)
     var tensor = Tensor(shape: [samples, classes])
     for s in 0..<samples { tensor[s, Int(generator.next() % UInt64(classes))] = 1 }
@@ -82,7 +81,7 @@ func oneHot(samples: Int, classes: Int, seed: UInt64) -> Tensor {
 }
 
 /// 0/1 values from a fixed seed.
-func binaryTargets(_ shape: [Int], seed: UInt64) -> Tensor {
+public func binaryTargets(_ shape: [Int], seed: UInt64) -> Tensor {
     var generator = SeededGenerator(seed: seed)
     return try! Tensor(shape: shape, scalars: (0..<Shape.count(shape)).map { _ in Float(generator.next() % 2) })
 }
