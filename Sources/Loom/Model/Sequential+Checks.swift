@@ -16,7 +16,8 @@ extension Sequential {
         case streamedPrediction
     }
 
-    /// Every check of a run's data against the model, made once before any work: builds the
+    /// The checks of a run's data against the model, made once before any work (by `FitPlan`,
+    /// and first thing by evaluate, predict and the one-batch steps): builds the
     /// model for the data's shape, checks data in memory whole (the first layer's rules), the
     /// targets against the output, that kept outputs fit in memory,
     /// the batch size, and for a stateful model that each of `parts` (a description and a

@@ -86,66 +86,20 @@ extension Sequential {
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
         processGroup: (any ProcessGroup)? = nil, classWeight: [Int: Float]? = nil, truncatedBPTT: Int? = nil
     ) throws -> History {
-        guard self.objective != nil else { throw notCompiled("fit") }
-        let accumulation = gradientAccumulationSteps
-        guard accumulation >= 1 else {
-            throw LoomError.invalidArgument("fit: gradientAccumulationSteps must be at least 1, got \(accumulation)")
-        }
-        if accumulation > 1 && isStateful {
-            throw LoomError.invalidArgument(
-                "fit: gradient accumulation is refused with a stateful model: row i of each micro-batch continues row i of "
-                    + "the last, which no single batch of all the rows would do")
-        }
-        if accumulation > 1 && averaging != .gradients {
-            throw LoomError.invalidArgument("fit: gradient accumulation needs averaging: .gradients")
-        }
         let group = processGroup ?? SingleProcess()
-        guard epochs >= 0 else { throw LoomError.invalidArgument("fit: epochs must be >= 0, got \(epochs)") }
-        guard (0..<1).contains(validationSplit) else {
-            throw LoomError.invalidArgument("fit: validationSplit must be in [0, 1), got \(validationSplit)")
-        }
-        if validationData != nil && validationSplit > 0 {
-            throw LoomError.invalidArgument(
-                "fit: validationData and validationSplit \(validationSplit) both name validation samples; give one of them")
-        }
-        let splitAt = Sequential.trainingSamples(of: dataset.sampleCount, validationSplit: validationSplit)
-        let trainingRows = 0..<splitAt
-        let validationSet = validationData ?? dataset
-        let validationRows = validationData.map { 0..<$0.sampleCount } ?? splitAt..<dataset.sampleCount
-        if isStateful && shuffle && !allowStatefulShuffle {
-            throw LoomError.statefulBatch(
-                "a stateful model needs shuffle: false so row i of each batch continues row i of the last "
-                    + "(pass allowStatefulShuffle: true to shuffle anyway)")
-        }
-        let batch = try checkRun(
-            dataset, batchSize: batchSize, context: "fit", use: .training,
-            parts: [("training samples", trainingRows.count)]
-                + (validationData == nil ? [("validation samples", validationRows.count)] : []))
-        if let validationData {
-            try checkValidationData(validationData, of: dataset)
-            _ = try checkRun(
-                validationData, batchSize: batch, context: "fit: validationData", use: .training,
-                parts: [("validation samples", validationRows.count)])
-        }
-        guard !trainingRows.isEmpty else {
-            throw LoomError.invalidArgument("fit: no training samples left after validationSplit \(validationSplit)")
-        }
-        // Built now: the objective sized for the output.
+        let plan = try FitPlan(
+            model: self, dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: shuffle,
+            validationSplit: validationSplit, validationData: validationData, allowStatefulShuffle: allowStatefulShuffle,
+            workers: workers, averaging: averaging, fixedShards: fixedShards,
+            gradientAccumulationSteps: gradientAccumulationSteps, group: group, classWeight: classWeight,
+            truncatedBPTT: truncatedBPTT)
+        let (batch, updateRows, truncation) = (plan.batch, plan.updateRows, plan.truncation)
+        let (trainingRows, validationSet, validationRows) = (plan.trainingRows, plan.validationSet, plan.validationRows)
         let objective = self.objective!
-        let workspace = try makeWorkspace(dataset, weighted: true, classWeights: classWeight)
-        // Class weights weigh training only, as in Keras.
+        let workspace = makeWorkspace(dataset, weightsPerSample: plan.trainingWeightsPerSample, classWeights: classWeight)
         let validationWorkspace =
-            classWeight == nil && validationData == nil ? workspace : try makeWorkspace(validationSet, weighted: true)
-        let truncation = try truncatedBPTT.map { try self.truncatedBPTT(length: $0) }
-        if truncation != nil, let validationData, validationData.sampleWeightShape != dataset.sampleWeightShape {
-            throw LoomError.invalidArgument(
-                "fit: with truncated BPTT the validation data's sample weights must be shaped as the training data's "
-                    + "(\(validationData.sampleWeightShape.map { Shape.describe($0) } ?? "none") against "
-                    + "\(dataset.sampleWeightShape.map { Shape.describe($0) } ?? "none"))")
-        }
-        if truncation != nil && accumulation > 1 {
-            throw LoomError.invalidArgument("fit: truncated BPTT and gradient accumulation cannot be combined (an update is a chunk)")
-        }
+            classWeight == nil && validationData == nil
+            ? workspace : makeWorkspace(validationSet, weightsPerSample: plan.validationWeightsPerSample)
         let chunkWorkspace = truncation.map { plan in
             BatchWorkspace(
                 firstLayer: layers[0], inputCount: workspace.inputCount / plan.timesteps * plan.length,
@@ -158,18 +112,15 @@ extension Sequential {
             if let truncation { try? rebuild(timesteps: truncation.timesteps, carryingState: false) }
         }
         if let truncation { try rebuild(timesteps: truncation.length, carryingState: true) }
-
-        let (updateRows, overflow) = batch.multipliedReportingOverflow(by: accumulation)
-        guard !overflow else {
-            throw LoomError.invalidArgument("fit: \(accumulation) micro-batches of \(batch) rows make too large an update")
-        }
-        try checkTrainingMemory(
-            batchSize: min(batch, trainingRows.count), workers: fixedShards ?? workers, averaging: averaging,
-            optimizerStates: parameterStore.optimizer!.stateBuffers.count, processes: group.size,
-            processesOnHost: group.localSize)
         let engine = try TrainingEngine(
-            model: self, workers: workers, fixedShards: fixedShards, averaging: averaging, batch: updateRows,
-            guardNonFinite: guardNonFinite, accumulationSteps: accumulation, group: group)
+            model: self, layout: plan.layout, averaging: averaging, guardNonFinite: guardNonFinite,
+            accumulationSteps: plan.accumulationSteps, group: group)
+        // Each worker reads its own shard's rows where the dataset allows it (not for chunks,
+        // which are cut from the whole batch).
+        let loader = BatchLoader(
+            dataset: dataset, workspace: workspace, targets: true,
+            localRows: group.size > 1 ? engine.localRows(batch:) : nil,
+            shardReads: group.size == 1 && engine.workers > 1 && dataset.supportsConcurrentReads && truncation == nil)
         let productThreads = engine.replicas.isParallel || engine.accumulation != nil ? 1 : BLAS.threadCount
         Logger.loom.debug(
             """
@@ -199,7 +150,7 @@ extension Sequential {
             "validation samples": validationSamples,
             "shuffle": "\(shuffle)", "optimizer": optimizer.name, "loss": objective.loss.rawValue, "schedule": schedule,
             "clipping": optimizer.clipping.description, "weight decay": weightDecay,
-            "accumulation": String(accumulation), "truncated bptt": truncation.map { String($0.length) } ?? "none",
+            "accumulation": String(plan.accumulationSteps), "truncated bptt": truncation.map { String($0.length) } ?? "none",
             "x shape": Shape.describe(dataset.inputShape), "y shape": Shape.describe(dataset.targetShape ?? []),
         ].filter { TrainingRun.unrecordedDefaults[$0.key] != $0.value }
         if group.size > 1 {
@@ -241,11 +192,10 @@ extension Sequential {
                 do {
                     if let truncation, let chunkWorkspace {
                         (loss, metricStatistics) = try trainInChunks(
-                            engine, plan: truncation, workspace: workspace, chunk: chunkWorkspace, dataset: dataset, rows: rows)
+                            engine, plan: truncation, loader: loader, chunk: chunkWorkspace, rows: rows)
                     } else {
-                        (loss, metricStatistics) = try loadAndTrain(
-                            engine, workspace: workspace, dataset: dataset, rows: rows,
-                            next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
+                        let loadShard = try loader.prepare(rows, next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
+                        (loss, metricStatistics) = try engine.trainStep(workspace, batch: rows.count, loadShard: loadShard)
                     }
                 } catch let failure as NonFiniteStep {
                     throw LoomError.diverged(epoch: epoch, batch: k, step: failure.step, detail: failure.detail)
@@ -312,31 +262,6 @@ extension Sequential {
         try group.checkSame("the weights at the \(when) of fit (their CRC-32)", String(snapshot.checksum))
     }
 
-    /// Reads the batch `rows` and trains one step on it. With several workers and a dataset
-    /// that allows concurrent reads, each worker reads its own shard's rows; otherwise the
-    /// batch is read here and `next` (the following batch's rows) prefetched.
-    private func loadAndTrain(
-        _ engine: TrainingEngine, workspace: BatchWorkspace, dataset: any Dataset, rows: ArraySlice<Int>,
-        next: ArraySlice<Int>?
-    ) throws -> (Double, [Double]) {
-        if engine.replicas.isMultiProcess {
-            // Only this process's shards' rows are read.
-            try workspace.load(dataset, rows: rows, own: engine.localRows(batch: rows.count))
-            return try engine.trainStep(workspace, batch: rows.count)
-        }
-        if engine.workers > 1, dataset.supportsConcurrentReads {
-            workspace.reserve(rows: rows.count)
-            return try engine.trainStep(workspace, batch: rows.count) { shard in
-                try workspace.load(
-                    dataset, rows: rows[(rows.startIndex + shard.lowerBound)...].prefix(shard.count),
-                    at: shard.lowerBound)
-            }
-        }
-        try workspace.load(dataset, rows: rows)
-        if let next { dataset.prefetch(rows: next, targets: true) }
-        return try engine.trainStep(workspace, batch: rows.count)
-    }
-
     /// One optimizer step on one batch, as Keras's `train_on_batch`; returns the loss before
     /// the step. Stateful layers carry their state as in `fit`.
     @discardableResult
@@ -355,9 +280,10 @@ extension Sequential {
         guard isCompiled else { throw notCompiled(context) }
         let dataset = try InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight)
         let batch = try checkRun(dataset, batchSize: x.sampleCount, context: context, use: .training, parts: [])
-        let workspace = try makeWorkspace(dataset, weighted: true)
+        let layout = try ShardLayout(workers: 1, fixedShards: nil, group: SingleProcess(), batch: batch, stateful: isStateful)
+        let workspace = makeWorkspace(dataset, weightsPerSample: try lossWeightsPerSample(of: dataset))
         try workspace.load(dataset, rows: Array(0..<batch)[...])
-        let engine = try TrainingEngine(model: self, workers: 1, fixedShards: nil, averaging: .gradients, batch: batch)
+        let engine = try TrainingEngine(model: self, layout: layout, averaging: .gradients)
         defer { engine.finish(completed: true) }
         return try engine.trainStep(workspace, batch: batch, update: update).0
     }
@@ -385,15 +311,16 @@ extension Sequential {
         guard self.objective != nil else { throw notCompiled("evaluate") }
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "evaluate", use: .evaluation, parts: [("samples", dataset.sampleCount)])
+        let group = processGroup ?? SingleProcess()
+        let layout = try ShardLayout(workers: workers, fixedShards: nil, group: group, batch: batch, stateful: isStateful)
+        let workspace = makeWorkspace(dataset, weightsPerSample: try lossWeightsPerSample(of: dataset))
         // Built now: the objective sized for the output.
         let objective = self.objective!
-        let replicas = try ReplicaSet(
-            model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
-            training: false, group: processGroup ?? SingleProcess())
+        let replicas = try ReplicaSet(model: self, layout: layout, ownParameters: false, training: false, group: group)
         defer { replicas.finish() }
         let totals = try evaluate(
-            dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: makeWorkspace(dataset, weighted: true),
-            replicas: replicas, objective: objective)
+            dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: workspace, replicas: replicas,
+            objective: objective)
         return Dictionary(uniqueKeysWithValues: totals.logs(prefix: ""))
     }
 
@@ -403,8 +330,8 @@ extension Sequential {
         objective: Objective
     ) throws -> RunningTotals {
         var totals = RunningTotals(objective: objective)
-        try forEachBatch(of: dataset, rows: rows, batchSize: batchSize, into: workspace, targets: true, replicas: replicas) {
-            _, count in
+        let loader = BatchLoader(forwardPassesOf: dataset, into: workspace, targets: true, replicas: replicas)
+        try loader.forEachBatch(of: rows, batchSize: batchSize) { _, count in
             let (loss, metrics) = try replicas.forward(workspace, batch: count, objective: objective, output: nil)
             let weighted = replicas.weighting(workspace).isWeighted
             totals.add(loss: loss, metrics: metrics, samples: count, validRows: weighted ? replicas.lastValidRows : nil)
@@ -463,11 +390,9 @@ extension Sequential {
         _ body: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void
     ) throws {
         let outputCount = Shape.count(outputShape!)
-        let replicas = try ReplicaSet(
-            model: self, workers: workers, fixedShards: nil, ownParameters: false, batch: batch,
-            training: false, group: processGroup ?? SingleProcess())
-        defer { replicas.finish() }
-        let workspace = try makeWorkspace(dataset, weighted: false)
+        let group = processGroup ?? SingleProcess()
+        let layout = try ShardLayout(workers: workers, fixedShards: nil, group: group, batch: batch, stateful: isStateful)
+        _ = try lossWeightsPerSample(of: dataset)
         // One batch of outputs; a batch larger than the data is the whole data.
         let (outputValues, overflow) = min(batch, dataset.sampleCount).multipliedReportingOverflow(by: outputCount)
         guard !overflow, UInt64(outputValues) * 4 <= ProcessInfo.processInfo.physicalMemory else {
@@ -475,10 +400,12 @@ extension Sequential {
                 "predict: a batch of \(min(batch, dataset.sampleCount)) outputs of \(outputCount) values does not fit in memory; "
                     + "use a smaller batchSize")
         }
+        let replicas = try ReplicaSet(model: self, layout: layout, ownParameters: false, training: false, group: group)
+        defer { replicas.finish() }
+        let workspace = makeWorkspace(dataset, weightsPerSample: 0)
         let outputs = FloatBuffer(count: outputValues)
-        try forEachBatch(
-            of: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, into: workspace, targets: false, replicas: replicas
-        ) { start, count in
+        let loader = BatchLoader(forwardPassesOf: dataset, into: workspace, targets: false, replicas: replicas)
+        try loader.forEachBatch(of: 0..<dataset.sampleCount, batchSize: batch) { start, count in
             _ = try replicas.forward(workspace, batch: count, objective: nil, output: outputs.pointer)
             try body(start..<(start + count), UnsafeBufferPointer(start: outputs.pointer, count: count * outputCount))
         }
@@ -486,9 +413,21 @@ extension Sequential {
 
     // MARK: data
 
-    /// The buffers of one batch of `dataset` for this model, with its sample weights (or those
-    /// `classWeights` make) when `weighted`; throws for weights that do not fit the output.
-    private func makeWorkspace(_ dataset: any Dataset, weighted: Bool, classWeights: [Int: Float]? = nil) throws -> BatchWorkspace {
+    /// The buffers of one batch of `dataset` for this model, with `weightsPerSample` loss
+    /// weights a sample (`lossWeightsPerSample`; 0: unweighted), those of `classWeights` if given.
+    func makeWorkspace(_ dataset: any Dataset, weightsPerSample: Int, classWeights: [Int: Float]? = nil) -> BatchWorkspace {
+        let output = outputShape!
+        return BatchWorkspace(
+            firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(output),
+            checksBatches: dataset.withAllInputs { _ in () } == nil, weightsPerSample: weightsPerSample,
+            classWeights: classWeights, lengths: dataset.sequenceLengths,
+            classes: objective?.loss.takesClassIndices == true ? output.last : nil)
+    }
+
+    /// The loss weights a sample of `dataset` carries, checked against the output: its sample
+    /// weights' (1 a sample, or 1 a step of a sequence output), 1 with `classWeights`, 0 for
+    /// none; and its sequence lengths checked against its inputs.
+    func lossWeightsPerSample(of dataset: any Dataset, classWeights: [Int: Float]? = nil) throws -> Int {
         let output = outputShape!
         var weightsPerSample = 0
         if let classWeights {
@@ -522,38 +461,6 @@ extension Sequential {
                     found: [lengths.lengths.count, lengths.timesteps])
             }
         }
-        return BatchWorkspace(
-            firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(output),
-            checksBatches: dataset.withAllInputs { _ in () } == nil, weightsPerSample: weighted ? weightsPerSample : 0,
-            classWeights: classWeights, lengths: dataset.sequenceLengths,
-            classes: objective?.loss.takesClassIndices == true ? output.last : nil)
-    }
-
-    /// Reads `rows` of `dataset` into `workspace` a batch at a time, prefetching the next
-    /// batch, and calls `body` with each batch's first row (counted from `rows`'s start) and
-    /// its row count. With other processes only this one's shards' rows are read.
-    func forEachBatch(
-        of dataset: any Dataset, rows: Range<Int>, batchSize: Int, into workspace: BatchWorkspace, targets: Bool,
-        replicas: ReplicaSet, _ body: (Int, Int) throws -> Void
-    ) throws {
-        var start = 0
-        let count = rows.count
-        /// The rows `from ..< to` of the run, counted from its start.
-        func part(_ from: Int, _ to: Int) -> ArraySlice<Int> { ArraySlice((rows.lowerBound + from)..<(rows.lowerBound + to)) }
-        while start < count {
-            let end = BatchOrder.end(from: start, batch: batchSize, limit: count)
-            if replicas.isMultiProcess {
-                try workspace.load(dataset, rows: part(start, end), own: replicas.localRows(batch: end - start), targets: targets)
-                try body(start, end - start)
-                start = end
-                continue
-            }
-            try workspace.load(dataset, rows: part(start, end), targets: targets)
-            if end < count {
-                dataset.prefetch(rows: part(end, BatchOrder.end(from: end, batch: batchSize, limit: count)), targets: targets)
-            }
-            try body(start, end - start)
-            start = end
-        }
+        return weightsPerSample
     }
 }

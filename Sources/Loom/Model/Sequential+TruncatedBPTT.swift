@@ -67,13 +67,13 @@ extension Sequential {
         outputShapes = shapes
     }
 
-    /// Reads the batch `rows` whole (this process's rows of it, under `mpirun`) and trains it
-    /// chunk by chunk; returns the batch's loss and metrics.
+    /// Reads the batch `rows` whole (this process's rows of it, under `mpirun`) with `loader`
+    /// and trains it chunk by chunk; returns the batch's loss and metrics.
     func trainInChunks(
-        _ engine: TrainingEngine, plan: TruncatedBPTTPlan, workspace: BatchWorkspace, chunk: BatchWorkspace,
-        dataset: any Dataset, rows: ArraySlice<Int>
+        _ engine: TrainingEngine, plan: TruncatedBPTTPlan, loader: BatchLoader, chunk: BatchWorkspace, rows: ArraySlice<Int>
     ) throws -> (Double, [Double]) {
-        try workspace.load(dataset, rows: rows, own: engine.replicas.isMultiProcess ? engine.localRows(batch: rows.count) : nil)
+        _ = try loader.prepare(rows, next: nil)
+        let workspace = loader.workspace, dataset = loader.dataset
         if !isStateful { resetStates() }
         var means = ChunkMeans(metrics: objective!.statisticCount)
         for steps in plan.chunks where Sequential.hasValidSteps(dataset.sequenceLengths, rows: rows, steps: steps) {
@@ -95,8 +95,8 @@ extension Sequential {
         chunk: BatchWorkspace, replicas: ReplicaSet, objective: Objective
     ) throws -> RunningTotals {
         var totals = RunningTotals(objective: objective)
-        try forEachBatch(of: dataset, rows: rows, batchSize: batchSize, into: workspace, targets: true, replicas: replicas) {
-            _, count in
+        let loader = BatchLoader(forwardPassesOf: dataset, into: workspace, targets: true, replicas: replicas)
+        try loader.forEachBatch(of: rows, batchSize: batchSize) { _, count in
             if !isStateful { resetStates() }
             var means = ChunkMeans(metrics: objective.statisticCount)
             for steps in plan.chunks {

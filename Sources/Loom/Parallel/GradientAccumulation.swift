@@ -86,17 +86,15 @@ final class GradientAccumulation {
     }
 
     /// The plan for `steps` micro-batches an update on `replicas`, whose model's `randomized`
-    /// layers' generators held `modelStreams` before the replicas were made: checks the
-    /// update's `batch` against the job's leaves; each leaf's streams are those of the big
-    /// batch's replica of that leaf, and the model's generators end where making every leaf's
-    /// replica leaves them.
+    /// layers' generators held `modelStreams` before the replicas were made (the run's plan
+    /// checked an update against the job's leaves, `FitPlan`): each leaf's streams are those
+    /// of the big batch's replica of that leaf, and the model's generators end where making
+    /// every leaf's replica leaves them.
     convenience init(
-        steps: Int, replicas: ReplicaSet, randomized: [any RandomizedLayer], modelStreams: [[UInt64]], batch: Int,
-        stateful: Bool, parameterCount: Int
-    ) throws {
+        steps: Int, replicas: ReplicaSet, randomized: [any RandomizedLayer], modelStreams: [[UInt64]], parameterCount: Int
+    ) {
         let group = replicas.group
         let leaves = replicas.shardCount * steps, first = leaves * group.rank
-        try ReplicaSet.check(batch: batch, shardCount: leaves * group.size, stateful: stateful)
         let streams = GradientAccumulation.streams(of: modelStreams, leaves: first..<(first + leaves))
         for (layer, state) in zip(randomized, modelStreams) { layer.randomState = state }
         ReplicaSet.skipDraws(leaves * group.size, of: randomized)

@@ -1,15 +1,10 @@
-/// The workers a model runs on, one replica per shard, and how a batch is cut into shards:
-/// what training, evaluation and prediction share.
+/// The workers a model runs on, one replica per shard, and how a batch is cut into shards
+/// (`ShardLayout`): what training, evaluation and prediction share.
 ///
-/// A batch is cut into `globalShardCount` contiguous row ranges, sizes differing by at most
-/// one; shard `s` always covers the same rows. This process runs `shardCount` of them,
-/// global shards `firstShard ..< firstShard + shardCount` (all of them without other
-/// processes, see `ProcessGroup`), and worker `w` runs local shards `w, w + workers, ...`.
-/// With one shard the replica is the model's own layers and the only worker the calling
-/// thread (no thread is started); with more, each shard has a copy of the layers.
-/// `shardCount` is the worker count, or a fixed number (`fixedShards`) that makes the result
-/// bitwise identical whatever the worker count, at the price of smaller products per shard
-/// and one replica's memory per shard.
+/// Shard `s` always covers the same rows of a batch: contiguous ranges, sizes differing by at
+/// most one. With one shard the replica is the model's own layers and the only worker the
+/// calling thread (no thread is started); with more, each shard has a copy of the layers (one
+/// replica's memory per shard).
 final class ReplicaSet {
     let workers: Int
     /// The shards this process runs.
@@ -62,11 +57,10 @@ final class ReplicaSet {
         let weights: [Float]
     }
 
-    /// Checks the worker and shard counts against `batch` (before any thread starts), then
-    /// makes the replicas and starts the workers. With `ownParameters` (parameter
-    /// averaging) every shard gets a copy of the layers, the parameters and the optimizer;
-    /// with `copies`, a single shard too (gradient accumulation: the big batch it stands for
-    /// runs on copies, whose last bits can differ from the model's own layers').
+    /// Makes the replicas of `layout`'s shards and starts its workers. With `ownParameters`
+    /// (parameter averaging) every shard gets a copy of the layers, the parameters and the
+    /// optimizer; with `copies`, a single shard too (gradient accumulation: the big batch it
+    /// stands for runs on copies, whose last bits can differ from the model's own layers').
     /// Copies for inference (`training` false) leave the model's dropout generators as they
     /// were: a parallel predict or evaluate between two fits changes no training mask.
     ///
@@ -75,18 +69,12 @@ final class ReplicaSet {
     /// same global shard: each replica takes one draw from every generator of the model's
     /// layers, so this process skips the draws of the shards before its own and after them.
     init(
-        model: Sequential, workers: Int, fixedShards: Int?, ownParameters: Bool, batch: Int, training: Bool,
-        copies: Bool = false, group: any ProcessGroup = SingleProcess()
+        model: Sequential, layout: ShardLayout, ownParameters: Bool, training: Bool, copies: Bool = false,
+        group: any ProcessGroup = SingleProcess()
     ) throws {
-        guard workers >= 1 else { throw LoomError.invalidArgument("workers must be at least 1, got \(workers)") }
-        if let fixedShards, fixedShards < workers {
-            throw LoomError.invalidArgument("fixedShards (\(fixedShards)) must be at least the worker count (\(workers))")
-        }
-        let shardCount = fixedShards ?? workers
-        globalShardCount = shardCount * group.size
-        firstShard = shardCount * group.rank
-        // The batch size asked for must fill every shard; a short last batch may leave some empty.
-        try ReplicaSet.check(batch: batch, shardCount: globalShardCount, stateful: model.isStateful)
+        let workers = layout.workers, shardCount = layout.shardCount
+        globalShardCount = layout.globalShardCount
+        firstShard = layout.firstShard
         self.workers = workers
         self.shardCount = shardCount
         self.group = group
@@ -137,20 +125,6 @@ final class ReplicaSet {
 
     /// Whether other processes run shards of the same batches.
     var isMultiProcess: Bool { group.size > 1 }
-
-    /// Checks a batch size against the shards: none empty, and equal for a stateful model.
-    static func check(batch: Int, shardCount: Int, stateful: Bool) throws {
-        guard batch >= shardCount else {
-            throw LoomError.invalidArgument(
-                "a batch of \(batch) cannot be cut into \(shardCount) shards (one per worker) without empty ones; "
-                    + "use at most \(batch) workers or a larger batch")
-        }
-        if stateful, batch % shardCount != 0 {
-            throw LoomError.statefulBatch(
-                "a stateful model's batch (\(batch)) must split evenly over the \(shardCount) shards, so that every "
-                    + "replica carries the same number of rows' state")
-        }
-    }
 
     /// Whether work runs on more than the model's own layers on the calling thread.
     var isParallel: Bool { workers > 1 || replicas.count > 1 || isMultiProcess }

@@ -50,16 +50,13 @@ final class TrainingEngine {
 
     var workers: Int { replicas.workers }
 
-    /// Checks the settings and the batch size against the shards (before any thread starts),
-    /// then makes the replicas and starts the workers. The model must be compiled and built.
-    /// With `accumulationSteps` n > 1, `batch` is an update's rows (n micro-batches).
+    /// Makes the replicas of `layout` and starts the workers, for a run whose plan checked
+    /// the settings (`FitPlan`). The model must be compiled and built. With
+    /// `accumulationSteps` n > 1, a batch is an update's rows (n micro-batches).
     init(
-        model: Sequential, workers: Int, fixedShards: Int?, averaging: Averaging, batch: Int, guardNonFinite: Bool = true,
-        accumulationSteps: Int = 1, group: any ProcessGroup = SingleProcess()
+        model: Sequential, layout: ShardLayout, averaging: Averaging, guardNonFinite: Bool = true, accumulationSteps: Int = 1,
+        group: any ProcessGroup = SingleProcess()
     ) throws {
-        if case let .parameters(every) = averaging, every < 1 {
-            throw LoomError.invalidArgument("parameter averaging needs every >= 1, got \(every)")
-        }
         let randomized = model.layers.compactMap { $0 as? any RandomizedLayer }
         let modelStreams = randomized.map(\.randomState)
         store = model.parameterStore
@@ -67,18 +64,18 @@ final class TrainingEngine {
         self.guardNonFinite = guardNonFinite
         self.averaging = averaging
         replicas = try ReplicaSet(
-            model: model, workers: workers, fixedShards: fixedShards, ownParameters: averaging != .gradients, batch: batch,
-            training: true, copies: accumulationSteps > 1, group: group)
+            model: model, layout: layout, ownParameters: averaging != .gradients, training: true,
+            copies: accumulationSteps > 1, group: group)
         accumulation =
             accumulationSteps > 1
-            ? try GradientAccumulation(
-                steps: accumulationSteps, replicas: replicas, randomized: randomized, modelStreams: modelStreams, batch: batch,
-                stateful: model.isStateful, parameterCount: store.count)
+            ? GradientAccumulation(
+                steps: accumulationSteps, replicas: replicas, randomized: randomized, modelStreams: modelStreams,
+                parameterCount: store.count)
             : nil
-        parameterUpdate = ParameterUpdate(layout: store.layout, workers: workers)
+        parameterUpdate = ParameterUpdate(layout: store.layout, workers: layout.workers)
         slices = parameterUpdate.slices.map(\.range)
-        timings = WorkerTimings(workers: workers)
-        stepErrors = .allocate(capacity: workers)
+        timings = WorkerTimings(workers: layout.workers)
+        stepErrors = .allocate(capacity: layout.workers)
         stepErrors.initialize(repeating: nil)
     }
 
