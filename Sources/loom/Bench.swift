@@ -20,6 +20,10 @@ import ReferenceModels
 /// where other is the step's remaining time (batch loading on the calling thread). Speedup(p)
 /// = T(1) / T(p), with T(1) measured. It ignores memory bandwidth, so it is an upper bound.
 ///
+/// `--profile` adds a table of each layer's forward and backward passes in a step at one
+/// worker (`Sequential.profileLayers`): milliseconds, share of the layers' time, GFLOP/s and %
+/// of one thread's FMA peak (the backward pass counting the weights' and the input's gradients).
+///
 /// Under `mpirun` (R ranks) each configuration is R × workers, and the split gains the time
 /// worker 0 spends in messages, in two parts: waiting for the slowest rank to reach the
 /// exchange (`slowest rank`: its time from the step's start to the exchange less this
@@ -75,6 +79,9 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Write an SVG plot of speedup against workers here.")
     var plot: String?
+
+    @Flag(help: "Also time each layer's forward and backward passes at one worker, with GFLOP/s and % of the FMA peak.")
+    var profile = false
 
     @Option(help: "Under mpirun: the network latency α of the projection, in microseconds.")
     var latencyMicroseconds = 30.0
@@ -147,6 +154,9 @@ struct Bench: ParsableCommand {
         BLAS.threadCount = 1
         let workload = try reference.map(referenceWorkload) ?? presetWorkload()
         let ranks = Job.group?.size ?? 1
+        if profile && ranks > 1 {
+            throw ValidationError("--profile times one process's layers; run it without mpirun")
+        }
         if Job.writesOutput {
             print(
                 "loom bench: \(workload.title), batch \(workload.batchSize), \(workload.steps) steps x \(rounds) rounds, "
@@ -177,6 +187,7 @@ struct Bench: ParsableCommand {
         }
         report(rows, batchSize: workload.batchSize)
         reportPeak(rows, forwardFlopsPerSample: workload.forwardFlopsPerSample)
+        if profile { try reportLayers(workload) }
         if let csv = outputs.0 { try writeCSV(rows, to: csv) }
         if let plot = outputs.1 { try writePlot(rows, to: plot, title: workload.title, batchSize: workload.batchSize) }
     }
@@ -295,6 +306,42 @@ struct Bench: ParsableCommand {
         }
         print("FMA peak (the CPU's \(FMAPeak.level) loop, the threads at once): " + peaks.joined(separator: ", "))
         if !shares.isEmpty { print("training (3 x forward FLOPs a sample): " + shares.joined(separator: ", ")) }
+    }
+
+    /// Each layer's passes in a step at one worker (`--profile`): the median round's
+    /// milliseconds, share of the layers' time, GFLOP/s and % of one thread's FMA peak.
+    private func reportLayers(_ workload: Workload) throws {
+        var rounds: [[LayerProfile]] = []
+        for _ in 0..<self.rounds {
+            let model = try workload.makeModel()
+            rounds.append(
+                try model.profileLayers(x: workload.x, y: workload.y, batchSize: workload.batchSize, steps: workload.steps))
+        }
+        func total(_ layers: [LayerProfile]) -> Double { layers.reduce(0) { $0 + $1.forwardSeconds + $1.backwardSeconds } }
+        let layers = rounds.sorted { total($0) < total($1) }[rounds.count / 2]
+        let peak = FMAPeak.measure(threads: 1)
+        print(
+            String(
+                format: "per layer (1 worker, %d steps of %d, the median of %d rounds; %% of the FMA peak of 1 thread, %.1f GFLOP/s):",
+                workload.steps, workload.batchSize, rounds.count, peak))
+        print(
+            "layer".padding(toLength: 36, withPad: " ", startingAt: 0)
+                + " forward ms  backward ms  share  forward GFLOP/s (peak)  backward GFLOP/s (peak)")
+        let all = max(total(layers), 1e-12)
+        for layer in layers {
+            let label = "\(layer.name) (\(layer.typeName))"
+            let work =
+                layer.forwardFlops > 0
+                ? String(
+                    format: "  %15.1f (%3.0f%%)  %16.1f (%3.0f%%)", layer.forwardGFLOPs, 100 * layer.forwardGFLOPs / peak,
+                    layer.backwardGFLOPs, 100 * layer.backwardGFLOPs / peak)
+                : "                 -                        -"
+            print(
+                label.padding(toLength: max(36, label.count), withPad: " ", startingAt: 0)
+                    + String(
+                        format: " %10.3f  %11.3f  %4.0f%%", layer.forwardSeconds * 1e3, layer.backwardSeconds * 1e3,
+                        100 * (layer.forwardSeconds + layer.backwardSeconds) / all) + work)
+        }
     }
 
     /// The table of an `mpirun` launch (R × workers) and the α-β projection to more hosts.

@@ -154,6 +154,11 @@ final class CLITests: XCTestCase {
             reference.out.contains("FMA peak (the CPU's \(Kernels.supportedLevel) loop, the threads at once): 1 thread "), reference.out)
         XCTAssertTrue(reference.out.contains("training (3 x forward FLOPs a sample): 1 worker "), reference.out)
         XCTAssertTrue(reference.out.contains("% of the peak), 2 workers "), reference.out)
+        let profiled = try loom(["bench", "--reference", "B3", "--workers", "1", "--steps", "2", "--rounds", "1", "--profile"])
+        XCTAssertTrue(profiled.out.contains("per layer (1 worker, 2 steps of 128, the median of 1 rounds; "), profiled.out)
+        for layer in ["lstm (LSTM) ", "lstm_3 (LSTM) ", "dense (Dense) "] {
+            XCTAssertTrue(profiled.out.contains("\n" + layer), "\(layer): \(profiled.out)")
+        }
         let unknown = try loom(["bench", "--reference", "B9"], expect: 64)
         XCTAssertTrue(unknown.err.contains("--reference takes B1 ... B8 or vanilla, lstm128, stacked"), unknown.err)
     }

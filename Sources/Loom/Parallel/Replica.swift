@@ -1,3 +1,5 @@
+import Dispatch
+
 /// One copy of a model's layers with its workspaces and a gradient buffer: the model's own
 /// layers (one shard), or one shard's copy in data-parallel work.
 ///
@@ -30,6 +32,9 @@ final class Replica {
     /// its mask value times its sample weight for the loss, its mask value for the metrics.
     private let lossWeights = FloatBuffer()
     private let maskWeights = FloatBuffer()
+    /// While a per-layer profile runs (`Sequential.profileLayers`), where each layer's passes'
+    /// seconds add up; nil otherwise, and nothing is timed.
+    var layerSeconds: LayerSeconds?
 
     /// The model's own layers, already bound to `store` by the model.
     init(modelLayers layers: [any Layer], store: ParameterStore) {
@@ -94,13 +99,15 @@ final class Replica {
     ) -> UnsafePointer<Float> {
         var current = x
         var mask = inputMask
-        for (layer, aware) in zip(layers, maskAware) {
+        for (index, (layer, aware)) in zip(layers, maskAware).enumerated() {
+            let start = layerSeconds == nil ? nil : DispatchTime.now()
             if let aware {
                 (current, mask) = aware.forward(current, mask: mask, batch: batch, training: training)
             } else {
                 current = layer.forward(current, batch: batch, training: training)
                 mask = nil
             }
+            if let start, let layerSeconds { layerSeconds.forward[index] += DispatchTime.now().seconds(since: start) }
         }
         outputMask = mask
         return current
@@ -120,7 +127,10 @@ final class Replica {
             weighting: weighting, gradient: true)
         var gradient = outputGradient.pointer
         for (index, layer) in layers.enumerated().reversed() {
-            guard let next = layer.backward(gradient, batch: batch, needsInputGradient: index > 0) else { break }
+            let start = layerSeconds == nil ? nil : DispatchTime.now()
+            let next = layer.backward(gradient, batch: batch, needsInputGradient: index > 0)
+            if let start, let layerSeconds { layerSeconds.backward[index] += DispatchTime.now().seconds(since: start) }
+            guard let next else { break }
             gradient = next
         }
     }
