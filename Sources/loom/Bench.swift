@@ -152,11 +152,11 @@ struct Bench: ParsableCommand {
         }
         // Speedups are against one thread: OpenBLAS gets one per product at every worker count.
         BLAS.threadCount = 1
-        let workload = try reference.map(referenceWorkload) ?? presetWorkload()
         let ranks = Job.group?.size ?? 1
         if profile && ranks > 1 {
             throw ValidationError("--profile times one process's layers; run it without mpirun")
         }
+        let workload = try reference.map(referenceWorkload) ?? presetWorkload()
         if Job.writesOutput {
             print(
                 "loom bench: \(workload.title), batch \(workload.batchSize), \(workload.steps) steps x \(rounds) rounds, "

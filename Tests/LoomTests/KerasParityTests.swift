@@ -8,10 +8,7 @@ import XCTest
 final class KerasParityTests: XCTestCase {
     /// The Loom model of a fixture, built from the fixture's own Keras config
     /// (`Fixtures/Configs/NAME.json`, Keras's `model.to_json()`) through LoomKeras's decoder.
-    static func model(for name: String) throws -> Sequential {
-        let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        return try Sequential(kerasModel: folder.appendingPathComponent("Configs/\(name).json"), compile: false)
-    }
+    static func model(for name: String) throws -> Sequential { try KerasFixture.model(config: "Configs/\(name).json") }
 
     /// Every fixture `make_keras_fixtures.py` wrote (each `.json` in Fixtures, its config in
     /// `Configs`).

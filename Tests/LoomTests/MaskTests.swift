@@ -48,10 +48,7 @@ final class MaskTests: XCTestCase {
 
     /// The Loom model of a case of `make_mask_fixtures.py`, built from the case's own Keras
     /// config (`Fixtures/Masks/Configs/NAME.json`) through LoomKeras's decoder.
-    static func model(for name: String) throws -> Sequential {
-        let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        return try Sequential(kerasModel: folder.appendingPathComponent("Masks/Configs/\(name).json"), compile: false)
-    }
+    static func model(for name: String) throws -> Sequential { try KerasFixture.model(config: "Masks/Configs/\(name).json") }
 
     private func prepared(_ fixture: Fixture) throws -> Sequential {
         let model = try Self.model(for: fixture.name)

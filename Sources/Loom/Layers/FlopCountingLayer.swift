@@ -1,6 +1,8 @@
-/// A layer with weights, which knows the floating-point work of its forward pass: the
-/// products of its weights, a multiply-add counting 2 (`LayerProfile`). Activations, masks
-/// and copies are left out; a layer without weights moves memory and does not conform.
+/// A layer whose work is products of its weights, which knows the floating-point work of its
+/// forward pass: those products, a multiply-add counting 2 (`LayerProfile`). Activations,
+/// masks and copies are left out; a layer whose work is moving memory (Embedding's lookup,
+/// pooling, Flatten, RepeatVector, Dropout) does not conform. A new layer with products
+/// conforms here, or `loom bench --profile` shows none for it.
 protocol FlopCountingLayer: Layer {
     /// The FLOPs of one sample's forward pass, from the per-sample `input` and `output`
     /// shapes the layer was built with.

@@ -51,6 +51,12 @@ struct BatchLoader {
         return { _ in }
     }
 
+    /// Reads the whole batch `rows` on the calling thread (this process's rows of it under
+    /// other processes), and alone prefetches `next`.
+    func load(_ rows: ArraySlice<Int>, next: ArraySlice<Int>?) throws {
+        try prepare(rows, next: next)(0..<rows.count)
+    }
+
     /// Reads `rows` a batch of at most `batchSize` at a time, and calls `body` with each
     /// batch's first row (counted from `rows`'s start) and its row count.
     func forEachBatch(of rows: Range<Int>, batchSize: Int, _ body: (Int, Int) throws -> Void) throws {
@@ -61,7 +67,7 @@ struct BatchLoader {
         while start < count {
             let end = BatchOrder.end(from: start, batch: batchSize, limit: count)
             let next = end < count ? part(end, BatchOrder.end(from: end, batch: batchSize, limit: count)) : nil
-            _ = try prepare(part(start, end), next: next)
+            try load(part(start, end), next: next)
             try body(start, end - start)
             start = end
         }

@@ -44,9 +44,6 @@ struct FitPlan {
         if accumulation > 1 && averaging != .gradients {
             throw LoomError.invalidArgument("fit: gradient accumulation needs averaging: .gradients")
         }
-        if case let .parameters(every) = averaging, every < 1 {
-            throw LoomError.invalidArgument("parameter averaging needs every >= 1, got \(every)")
-        }
         guard epochs >= 0 else { throw LoomError.invalidArgument("fit: epochs must be >= 0, got \(epochs)") }
         guard (0..<1).contains(validationSplit) else {
             throw LoomError.invalidArgument("fit: validationSplit must be in [0, 1), got \(validationSplit)")
@@ -102,7 +99,10 @@ struct FitPlan {
         try model.checkTrainingMemory(
             batchSize: min(batch, trainingRows.count), workers: fixedShards ?? workers, averaging: averaging,
             optimizerStates: model.parameterStore.optimizer!.stateBuffers.count, processes: group.size,
-            processesOnHost: group.localSize)
+            processesOnHost: group.localSize, chunkTimesteps: truncation?.length)
+        if case let .parameters(every) = averaging, every < 1 {
+            throw LoomError.invalidArgument("parameter averaging needs every >= 1, got \(every)")
+        }
         layout = try ShardLayout(
             workers: workers, fixedShards: fixedShards, group: group, batch: updateRows, stateful: model.isStateful)
         if accumulation > 1 {

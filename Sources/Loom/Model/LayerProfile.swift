@@ -10,12 +10,12 @@ public struct LayerProfile: Sendable, Equatable {
     /// Seconds per step of the backward pass.
     public let backwardSeconds: Double
     /// Floating-point operations of the forward pass on one step's batch (a multiply-add
-    /// counts 2): the products of the layer's weights; 0 for a layer without them (its work is
-    /// moving memory).
+    /// counts 2): the products of the layer's weights (`FlopCountingLayer`); 0 for a layer
+    /// whose work is moving memory (a lookup, pooling, a copy).
     public let forwardFlops: Double
-    /// Those of the backward pass: the weights' gradient and the input's (and a recurrent
-    /// layer's state's), each as many as the forward products; a model's first layer skips
-    /// the products of its input's gradient.
+    /// Those of the backward pass: twice the forward products (the weights' gradient repeats
+    /// them once, the input's and a recurrent layer's state's gradients together once more),
+    /// less the input's for a model's first layer.
     public let backwardFlops: Double
 
     /// GFLOP/s of the forward pass (0 without FLOPs or time).

@@ -2,8 +2,9 @@ extension Sequential {
     /// Times each layer's forward and backward passes over `steps` training steps of
     /// `batchSize` rows (the model's fixed batch, else 32) on one worker, the calling thread,
     /// after one step that is not timed; the batches run through `x`, `y` in order, wrapping
-    /// around. The model trains meanwhile (its weights and optimizer state move on). Returns
-    /// the layers' profiles in model order.
+    /// around. The model trains meanwhile (its weights and optimizer state move on). Products
+    /// run on OpenBLAS's threads as set (`loom bench` sets one, to compare with one thread's
+    /// FMA peak). Returns the layers' profiles in model order.
     public func profileLayers(x: Tensor, y: Tensor, batchSize: Int? = nil, steps: Int) throws -> [LayerProfile] {
         guard isCompiled else { throw notCompiled("profileLayers") }
         guard steps >= 1 else { throw LoomError.invalidArgument("profileLayers: steps must be at least 1, got \(steps)") }

@@ -42,18 +42,25 @@ extension Sequential {
     /// for it: the parameters, their gradients and `optimizerStates` arrays of optimizer
     /// state; per extra worker a gradient (and with parameter averaging its own parameters
     /// and optimizer state); an exchange buffer across processes; a batch's layer outputs and
-    /// their gradients; all of it times the `processesOnHost` ranks sharing this machine.
-    /// `fit` calls it; call it before `compile` to refuse before the optimizer's state is
-    /// allocated. The model must be built.
+    /// their gradients (with `chunkTimesteps`, truncated BPTT's chunk length, those of a chunk:
+    /// an output over the input's timesteps counts that many); all of it times the
+    /// `processesOnHost` ranks sharing this machine. `FitPlan` calls it; the CLI calls it
+    /// before `compile`, to refuse before the optimizer's state is allocated. The model must
+    /// be built.
     package func checkTrainingMemory(
         batchSize: Int, workers: Int = 1, averaging: Averaging = .gradients, optimizerStates: Int,
-        processes: Int = 1, processesOnHost: Int = 1
+        processes: Int = 1, processesOnHost: Int = 1, chunkTimesteps: Int? = nil
     ) throws {
         guard isBuilt else { throw LoomError.notReady("model '\(name)' is not built: give it an input shape first") }
         var arrays = 2 + optimizerStates + max(workers - 1, 0)
         if case .parameters = averaging { arrays += max(workers - 1, 0) * (1 + optimizerStates) }
         if processes > 1 { arrays += 1 }
-        let activations = outputShapes.reduce(0.0) { $0 + Double(Shape.checkedCount($1) ?? Int.max) } * 2 * Double(batchSize)
+        let timesteps = inputShape?.first
+        let outputs = outputShapes.map { shape in
+            guard let chunkTimesteps, let timesteps, shape.first == timesteps else { return shape }
+            return [chunkTimesteps] + shape.dropFirst()
+        }
+        let activations = outputs.reduce(0.0) { $0 + Double(Shape.checkedCount($1) ?? Int.max) } * 2 * Double(batchSize)
         let bytes = (Double(parameterCount) * Double(arrays) + activations) * 4 * Double(max(processesOnHost, 1))
         let ranks = processesOnHost > 1 ? ", for each of the \(processesOnHost) processes on this host" : ""
         try Sequential.checkMemory(

@@ -114,7 +114,7 @@ extension Sequential {
         if let truncation { try rebuild(timesteps: truncation.length, carryingState: true) }
         let engine = try TrainingEngine(
             model: self, layout: plan.layout, averaging: averaging, guardNonFinite: guardNonFinite,
-            accumulationSteps: plan.accumulationSteps, group: group)
+            accumulationSteps: plan.accumulationSteps)
         // Each worker reads its own shard's rows where the dataset allows it (not for chunks,
         // which are cut from the whole batch).
         let loader = BatchLoader(
@@ -316,7 +316,7 @@ extension Sequential {
         let workspace = makeWorkspace(dataset, weightsPerSample: try lossWeightsPerSample(of: dataset))
         // Built now: the objective sized for the output.
         let objective = self.objective!
-        let replicas = try ReplicaSet(model: self, layout: layout, ownParameters: false, training: false, group: group)
+        let replicas = try ReplicaSet(model: self, layout: layout, ownParameters: false, training: false)
         defer { replicas.finish() }
         let totals = try evaluate(
             dataset: dataset, rows: 0..<dataset.sampleCount, batchSize: batch, workspace: workspace, replicas: replicas,
@@ -392,6 +392,7 @@ extension Sequential {
         let outputCount = Shape.count(outputShape!)
         let group = processGroup ?? SingleProcess()
         let layout = try ShardLayout(workers: workers, fixedShards: nil, group: group, batch: batch, stateful: isStateful)
+        // Predictions weigh nothing, but the data's weights and lengths are still checked.
         _ = try lossWeightsPerSample(of: dataset)
         // One batch of outputs; a batch larger than the data is the whole data.
         let (outputValues, overflow) = min(batch, dataset.sampleCount).multipliedReportingOverflow(by: outputCount)
@@ -400,7 +401,7 @@ extension Sequential {
                 "predict: a batch of \(min(batch, dataset.sampleCount)) outputs of \(outputCount) values does not fit in memory; "
                     + "use a smaller batchSize")
         }
-        let replicas = try ReplicaSet(model: self, layout: layout, ownParameters: false, training: false, group: group)
+        let replicas = try ReplicaSet(model: self, layout: layout, ownParameters: false, training: false)
         defer { replicas.finish() }
         let workspace = makeWorkspace(dataset, weightsPerSample: 0)
         let outputs = FloatBuffer(count: outputValues)

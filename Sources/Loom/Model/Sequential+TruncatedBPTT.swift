@@ -72,7 +72,7 @@ extension Sequential {
     func trainInChunks(
         _ engine: TrainingEngine, plan: TruncatedBPTTPlan, loader: BatchLoader, chunk: BatchWorkspace, rows: ArraySlice<Int>
     ) throws -> (Double, [Double]) {
-        _ = try loader.prepare(rows, next: nil)
+        try loader.load(rows, next: nil)
         let workspace = loader.workspace, dataset = loader.dataset
         if !isStateful { resetStates() }
         var means = ChunkMeans(metrics: objective!.statisticCount)

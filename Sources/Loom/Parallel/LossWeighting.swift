@@ -11,7 +11,7 @@ struct LossWeighting {
     /// The output's first axis when it has two or more (the width of an output mask), else 1.
     var outputSteps: Int
     /// Whether the loss is weighted: the output carries a mask or there are sample weights.
-    /// The same on every shard and rank, so all divide alike (`StepSummary`).
+    /// The same on every shard and rank, so all divide alike (`StepTotals`).
     var isWeighted: Bool
 
     /// The same weighting from row `offset` on.

@@ -8,7 +8,9 @@
 /// ranks of L shards therefore give the bits of one process with R·L fixed shards.
 ///
 /// Every method is called by every rank in the same order, from the thread that started the
-/// job (the training engine's worker 0).
+/// job (the training engine's worker 0). Its exchanges are requirements behind
+/// `@_spi(Ranks)`: a group written outside Loom implements them under
+/// `@_spi(Ranks) import Loom`.
 public protocol ProcessGroup: AnyObject {
     /// This process's index.
     var rank: Int { get }

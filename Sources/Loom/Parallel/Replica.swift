@@ -22,7 +22,7 @@ final class Replica {
     /// replica's rows, or over its valid loss rows when weighted).
     var loss = 0.0
     var metrics: [Double] = []
-    /// With a weighted loss, the last score's valid loss rows (its divisor, `StepSummary`).
+    /// With a weighted loss, the last score's valid loss rows (its divisor, `StepTotals.validRows`).
     var validRows = 0.0
     /// The output's mask `(rows, steps)` of the last forward pass, or nil (`MaskAwareLayer`).
     private(set) var outputMask: UnsafePointer<Float>?

@@ -32,7 +32,10 @@ final class ReplicaSet {
     let localReduction: ShardTree.Reduction
     /// Each local shard's gradient buffer, in shard order.
     let shardGradients: [UnsafeMutablePointer<Float>]
-    /// The gradient buffers of this process's pieces (after `localReduction`).
+    /// The shard buffers that hold this process's pieces once `localReduction` has run: the
+    /// sums of the largest subtrees of the shard tree its own shards make up
+    /// (`ShardTree.Reduction.pieces`; one, the root of the whole tree, in one process), which
+    /// `ProcessGroup.sumShards` completes with the other processes' pieces.
     let pieceGradients: [UnsafeMutablePointer<Float>]
     /// Each local shard's `StepSummary` (flags, then totals), reduced in place; (re)made for
     /// a metric count.
@@ -68,11 +71,8 @@ final class ReplicaSet {
     /// process, and each copy's dropout streams are those that one process would give the
     /// same global shard: each replica takes one draw from every generator of the model's
     /// layers, so this process skips the draws of the shards before its own and after them.
-    init(
-        model: Sequential, layout: ShardLayout, ownParameters: Bool, training: Bool, copies: Bool = false,
-        group: any ProcessGroup = SingleProcess()
-    ) throws {
-        let workers = layout.workers, shardCount = layout.shardCount
+    init(model: Sequential, layout: ShardLayout, ownParameters: Bool, training: Bool, copies: Bool = false) throws {
+        let workers = layout.workers, shardCount = layout.shardCount, group = layout.group
         globalShardCount = layout.globalShardCount
         firstShard = layout.firstShard
         self.workers = workers

@@ -6,6 +6,8 @@
 /// `w` runs local shards `w, w + workers, ...`. `shardCount` is the worker count, or a fixed
 /// number (`fixedShards`) that makes the result bitwise identical whatever the worker count.
 struct ShardLayout {
+    /// The job's processes.
+    let group: any ProcessGroup
     let workers: Int
     /// The shards this process runs.
     let shardCount: Int
@@ -21,6 +23,7 @@ struct ShardLayout {
         if let fixedShards, fixedShards < workers {
             throw LoomError.invalidArgument("fixedShards (\(fixedShards)) must be at least the worker count (\(workers))")
         }
+        self.group = group
         self.workers = workers
         shardCount = fixedShards ?? workers
         globalShardCount = shardCount * group.size

@@ -92,7 +92,7 @@ extension TrainingEngine {
         }
         guard !rows.isEmpty, stepErrors[worker] == nil else {
             replica.gradients.update(repeating: 0, count: store.count)
-            // A failed shard's header is still written (the step is not taken).
+            // A failed shard's totals are still written (the step is not taken).
             if replica.metrics.count != objective.statisticCount { replica.metrics = Array(repeating: 0, count: objective.statisticCount) }
             return false
         }
@@ -117,7 +117,7 @@ extension TrainingEngine {
     /// pieces (the pending slots) and their headers, flags set, completed with the other ranks'.
     private func exchangeAccumulated(_ accumulation: GradientAccumulation, metricCount: Int) throws {
         let headers = accumulation.finalSlots.map { accumulation.slotHeaders[$0] }
-        let arrived = setFlags(in: headers)
+        let arrived = markFlagsAndArrival(in: headers)
         let count = StepSummary.width(metrics: metricCount)
         if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
         try exchangedHeader.withUnsafeMutableBufferPointer { header in

@@ -45,7 +45,7 @@ extension TrainingEngine {
     /// gradients) and `exchangedHeader`.
     func exchange(plan: ReplicaSet.ShardPlan, batch: Int, weighted: Bool) throws {
         replicas.sumTotals(ranges: plan.ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighted)
-        let arrived = setFlags(in: replicas.pieceHeaders)
+        let arrived = markFlagsAndArrival(in: replicas.pieceHeaders)
         let count = StepSummary.width(metrics: objective.statisticCount)
         if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
         // Parameter averaging sends no gradients: the headers alone.
@@ -62,7 +62,7 @@ extension TrainingEngine {
 
     /// Writes this process's flags (a failed load, a non-finite shard, a stop request) and
     /// its arrival (`markArrival`) into the pieces' `headers`; returns the arrival.
-    func setFlags(in headers: [UnsafeMutablePointer<Double>]) -> Double {
+    func markFlagsAndArrival(in headers: [UnsafeMutablePointer<Double>]) -> Double {
         let nonFinite = stepErrors.contains { $0 is NonFiniteStep }
         StepSummary.setFlags(
             in: headers, rank: replicas.group.rank, failed: !nonFinite && stepErrors.contains { $0 != nil },

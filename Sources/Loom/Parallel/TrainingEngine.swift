@@ -12,7 +12,7 @@ import Dispatch
 /// completes the sums (`TrainingEngine+Exchange.swift`), parameter averaging
 /// (`TrainingEngine+Averaging.swift`), gradient accumulation and one shard's passes
 /// (`TrainingEngine+Accumulation.swift`), the engine's part of a snapshot
-/// (`TrainingEngine+Snapshot.swift`) and the step's timing (`StepProfile`).
+/// (`TrainingEngine+Snapshot.swift`) and the step's timing (`WorkerTimings`).
 ///
 /// The engine holds the model's `ParameterStore`, not the model: it is the only writer of
 /// the store's values, gradients and step count while it trains.
@@ -54,8 +54,7 @@ final class TrainingEngine {
     /// the settings (`FitPlan`). The model must be compiled and built. With
     /// `accumulationSteps` n > 1, a batch is an update's rows (n micro-batches).
     init(
-        model: Sequential, layout: ShardLayout, averaging: Averaging, guardNonFinite: Bool = true, accumulationSteps: Int = 1,
-        group: any ProcessGroup = SingleProcess()
+        model: Sequential, layout: ShardLayout, averaging: Averaging, guardNonFinite: Bool = true, accumulationSteps: Int = 1
     ) throws {
         let randomized = model.layers.compactMap { $0 as? any RandomizedLayer }
         let modelStreams = randomized.map(\.randomState)
@@ -65,7 +64,7 @@ final class TrainingEngine {
         self.averaging = averaging
         replicas = try ReplicaSet(
             model: model, layout: layout, ownParameters: averaging != .gradients, training: true,
-            copies: accumulationSteps > 1, group: group)
+            copies: accumulationSteps > 1)
         accumulation =
             accumulationSteps > 1
             ? GradientAccumulation(

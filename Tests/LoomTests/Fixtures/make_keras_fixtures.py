@@ -27,7 +27,11 @@ import tensorflow as tf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS_ONLY = "--configs-only" in sys.argv[1:]
-ONLY = set(sys.argv[sys.argv.index("--only") + 1].split(",")) if "--only" in sys.argv[1:] else None
+ONLY = None
+if "--only" in sys.argv[1:]:
+    if sys.argv.index("--only") + 1 >= len(sys.argv):
+        sys.exit("--only takes fixture names: --only NAME[,NAME...]")
+    ONLY = set(sys.argv[sys.argv.index("--only") + 1].split(","))
 
 
 def flat(array):
@@ -86,7 +90,7 @@ def fixture(name, build, x, y, loss, seed, extra=None):
         return
     write_config(name, model)
     if CONFIGS_ONLY:
-        for _ in range(3):
+        for _ in range(4 if extra else 3):
             build()
         print("wrote the config of", name)
         return

@@ -1,4 +1,5 @@
 import Foundation
+import LoomKeras
 import XCTest
 
 @testable import Loom
@@ -37,6 +38,13 @@ struct KerasFixture: Decodable {
     let prediction_after_reset: Array?
     let stateful_sgd_losses: [Double]?
     let stateful_sgd_weights: [Array]?
+
+    /// The Loom model of a Keras config in Fixtures (`path` relative to it), built by
+    /// LoomKeras's decoder, uncompiled.
+    static func model(config path: String) throws -> Sequential {
+        let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+        return try Sequential(kerasModel: folder.appendingPathComponent(path), compile: false)
+    }
 
     static func load(_ name: String) throws -> KerasFixture {
         let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"))
