@@ -3,18 +3,23 @@
 /// otherwise the whole batch on the calling thread, the next one prefetched meanwhile, unless
 /// each worker of a training step reads its own shard's rows (`shardReads`: several workers
 /// on a dataset that allows concurrent reads).
-struct BatchLoader {
+///
+/// Who writes what: `prepare` (the calling thread) sets the batch's rows before a step; the
+/// workers only read them in `loadShard` during it.
+final class BatchLoader {
     let dataset: any Dataset
     let workspace: BatchWorkspace
     /// Whether targets (and sample weights) are read.
     let targets: Bool
     /// With other processes, this process's rows of a batch of n rows; nil alone.
     let localRows: ((Int) -> Range<Int>)?
-    /// Whether each worker of a step reads its own shard's rows (`prepare`'s result).
+    /// Whether each worker of a step reads its own shard's rows (`loadShard`).
     let shardReads: Bool
+    /// The rows of the batch `prepare` made ready, for `loadShard`.
+    private var batchRows: ArraySlice<Int> = []
 
     /// The loader of forward passes on `replicas` (evaluate, predict, validation).
-    init(forwardPassesOf dataset: any Dataset, into workspace: BatchWorkspace, targets: Bool, replicas: ReplicaSet) {
+    convenience init(forwardPassesOf dataset: any Dataset, into workspace: BatchWorkspace, targets: Bool, replicas: ReplicaSet) {
         self.init(
             dataset: dataset, workspace: workspace, targets: targets,
             localRows: replicas.isMultiProcess ? replicas.localRows(batch:) : nil, shardReads: false)
@@ -31,30 +36,34 @@ struct BatchLoader {
     }
 
     /// Makes the batch `rows` ready for a step, and alone prefetches `next` (the following
-    /// batch's rows) while it runs. Returns what each worker calls with its shard's rows of
-    /// the batch: their read with `shardReads`, else nothing (the batch is in place).
-    func prepare(_ rows: ArraySlice<Int>, next: ArraySlice<Int>?) throws -> (Range<Int>) throws -> Void {
+    /// batch's rows) while it runs: reads it here, unless `shardReads` leaves each shard's
+    /// rows to `loadShard`.
+    func prepare(_ rows: ArraySlice<Int>, next: ArraySlice<Int>?) throws {
+        batchRows = rows
         if let localRows {
             try workspace.load(dataset, rows: rows, own: localRows(rows.count), targets: targets)
-            return { _ in }
-        }
-        if shardReads {
+        } else if shardReads {
             workspace.reserve(rows: rows.count)
-            return { [dataset, workspace, targets] shard in
-                try workspace.load(
-                    dataset, rows: rows[(rows.startIndex + shard.lowerBound)...].prefix(shard.count), at: shard.lowerBound,
-                    targets: targets)
-            }
+        } else {
+            try workspace.load(dataset, rows: rows, targets: targets)
+            if let next { dataset.prefetch(rows: next, targets: targets) }
         }
-        try workspace.load(dataset, rows: rows, targets: targets)
-        if let next { dataset.prefetch(rows: next, targets: targets) }
-        return { _ in }
+    }
+
+    /// A worker's part of loading the prepared batch: with `shardReads`, the rows `shard` of
+    /// it (offsets in the batch); otherwise nothing (the batch is in place).
+    func loadShard(_ shard: Range<Int>) throws {
+        guard shardReads else { return }
+        try workspace.load(
+            dataset, rows: batchRows[(batchRows.startIndex + shard.lowerBound)...].prefix(shard.count), at: shard.lowerBound,
+            targets: targets)
     }
 
     /// Reads the whole batch `rows` on the calling thread (this process's rows of it under
     /// other processes), and alone prefetches `next`.
     func load(_ rows: ArraySlice<Int>, next: ArraySlice<Int>?) throws {
-        try prepare(rows, next: next)(0..<rows.count)
+        try prepare(rows, next: next)
+        try loadShard(0..<rows.count)
     }
 
     /// Reads `rows` a batch of at most `batchSize` at a time, and calls `body` with each

@@ -194,8 +194,8 @@ extension Sequential {
                         (loss, metricStatistics) = try trainInChunks(
                             engine, plan: truncation, loader: loader, chunk: chunkWorkspace, rows: rows)
                     } else {
-                        let loadShard = try loader.prepare(rows, next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
-                        (loss, metricStatistics) = try engine.trainStep(workspace, batch: rows.count, loadShard: loadShard)
+                        try loader.prepare(rows, next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
+                        (loss, metricStatistics) = try engine.trainStep(workspace, batch: rows.count) { try loader.loadShard($0) }
                     }
                 } catch let failure as NonFiniteStep {
                     throw LoomError.diverged(epoch: epoch, batch: k, step: failure.step, detail: failure.detail)

@@ -6,15 +6,17 @@
 /// calling thread (no thread is started); with more, each shard has a copy of the layers (one
 /// replica's memory per shard).
 final class ReplicaSet {
-    let workers: Int
+    /// How a batch is cut into shards over the workers and processes.
+    let layout: ShardLayout
+    var workers: Int { layout.workers }
     /// The shards this process runs.
-    let shardCount: Int
+    var shardCount: Int { layout.shardCount }
     /// The shards of every process.
-    let globalShardCount: Int
+    var globalShardCount: Int { layout.globalShardCount }
     /// The global index of this process's first shard.
-    let firstShard: Int
+    var firstShard: Int { layout.firstShard }
     /// The job's processes.
-    let group: any ProcessGroup
+    var group: any ProcessGroup { layout.group }
     let pool: WorkerPool
     /// One per local shard.
     let replicas: [Replica]
@@ -72,12 +74,9 @@ final class ReplicaSet {
     /// same global shard: each replica takes one draw from every generator of the model's
     /// layers, so this process skips the draws of the shards before its own and after them.
     init(model: Sequential, layout: ShardLayout, ownParameters: Bool, training: Bool, copies: Bool = false) throws {
-        let workers = layout.workers, shardCount = layout.shardCount, group = layout.group
-        globalShardCount = layout.globalShardCount
-        firstShard = layout.firstShard
-        self.workers = workers
-        self.shardCount = shardCount
-        self.group = group
+        self.layout = layout
+        let (workers, shardCount, group) = (layout.workers, layout.shardCount, layout.group)
+        let (globalShardCount, firstShard) = (layout.globalShardCount, layout.firstShard)
         outputWidth = model.outputShape!.last ?? 1
         outputSteps = model.outputShape!.count >= 2 ? model.outputShape![0] : 1
         masksOutput = (model.masksOutput(inputMasked: false), model.masksOutput(inputMasked: true))
@@ -123,8 +122,9 @@ final class ReplicaSet {
         }
     }
 
-    /// Whether other processes run shards of the same batches.
-    var isMultiProcess: Bool { group.size > 1 }
+    /// Whether other processes run shards of the same batches (each runs as many: the job has
+    /// more shards than this process).
+    var isMultiProcess: Bool { layout.globalShardCount > layout.shardCount }
 
     /// Whether work runs on more than the model's own layers on the calling thread.
     var isParallel: Bool { workers > 1 || replicas.count > 1 || isMultiProcess }

@@ -82,12 +82,7 @@ extension TrainingEngine {
 
     /// The loss and metrics of the last exchanged step (every rank's totals).
     func exchangedResults(weighted: Bool) -> (Double, [Double]) {
-        if stepMetrics.count != objective.statisticCount { stepMetrics = Array(repeating: 0, count: objective.statisticCount) }
-        lastValidRows = weighted ? exchangedHeader[StepSummary.validRows] : 1
-        let loss = exchangedHeader.withUnsafeBufferPointer {
-            StepTotals.results($0.baseAddress! + StepSummary.totals, weighted: weighted, metrics: &stepMetrics)
-        }
-        return (loss, stepMetrics)
+        exchangedHeader.withUnsafeBufferPointer { results(of: $0.baseAddress! + StepSummary.totals, weighted: weighted) }
     }
 
     /// Writes the seconds since the step began into `headers`' arrival (the sum across ranks

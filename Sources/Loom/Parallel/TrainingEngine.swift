@@ -43,10 +43,10 @@ final class TrainingEngine {
     /// With other processes, the summed `StepSummary` of the last step.
     var exchangedHeader: [Double] = []
     /// The metrics of the last step, refilled in place (a step allocates nothing).
-    var stepMetrics: [Double] = []
+    private var stepMetrics: [Double] = []
     /// How much the last step's metrics weigh in the epoch's: its valid loss rows when
     /// weighted (`StepTotals.validRows`), else 1 (the epoch weighs batches by rows).
-    var lastValidRows = 1.0
+    private(set) var lastValidRows = 1.0
 
     var workers: Int { replicas.workers }
 
@@ -155,15 +155,20 @@ final class TrainingEngine {
         timings[0].pointee.total += DispatchTime.now().seconds(since: stepStart)
         if replicas.isMultiProcess { return exchangedResults(weighted: weighting.isWeighted) }
         if let accumulation {
-            let totals = accumulation.slotTotals[accumulation.finalSlots[0]]
-            if stepMetrics.count != objective.statisticCount { stepMetrics = Array(repeating: 0, count: objective.statisticCount) }
-            lastValidRows = weighting.isWeighted ? totals[StepTotals.validRows] : 1
-            return (StepTotals.results(totals, weighted: weighting.isWeighted, metrics: &stepMetrics), stepMetrics)
+            return results(of: accumulation.slotTotals[accumulation.finalSlots[0]], weighted: weighting.isWeighted)
         }
         let results = try replicas.weightedResults(
             ranges: plan.ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighting.isWeighted)
         lastValidRows = replicas.lastValidRows
         return results
+    }
+
+    /// The loss and metrics of a step's summed `totals` (`StepTotals.results`), noting their
+    /// valid rows in `lastValidRows`; the metrics array is refilled in place.
+    func results(of totals: UnsafePointer<Double>, weighted: Bool) -> (Double, [Double]) {
+        if stepMetrics.count != objective.statisticCount { stepMetrics = Array(repeating: 0, count: objective.statisticCount) }
+        lastValidRows = weighted ? totals[StepTotals.validRows] : 1
+        return (StepTotals.results(totals, weighted: weighted, metrics: &stepMetrics), stepMetrics)
     }
 
     /// The weights of the shards' gradients in a step's sums: their shares of the rows, or,

@@ -11,8 +11,8 @@ extension GRU: KerasLayer {
             common.units, activation: common.activation,
             recurrentActivation: try decoder.activation(&config, "recurrent_activation", default: .sigmoid),
             useBias: common.useBias, returnSequences: common.returnSequences, goBackwards: common.goBackwards,
-            stateful: common.stateful, dropout: try config.float("dropout", default: 0),
-            recurrentDropout: try config.float("recurrent_dropout", default: 0), kernelInitializer: common.kernelInitializer,
+            stateful: common.stateful, dropout: common.dropout,
+            recurrentDropout: common.recurrentDropout, kernelInitializer: common.kernelInitializer,
             recurrentInitializer: common.recurrentInitializer, biasInitializer: common.biasInitializer, name: name)
         gru.zeroOutputForMask = common.zeroOutputForMask
         return gru

@@ -11,7 +11,7 @@ extension LSTM: KerasLayer {
             useBias: common.useBias, unitForgetBias: try config.bool("unit_forget_bias", default: true),
             returnSequences: common.returnSequences, returnState: try config.bool("return_state", default: false),
             goBackwards: common.goBackwards, stateful: common.stateful,
-            dropout: try config.float("dropout", default: 0), recurrentDropout: try config.float("recurrent_dropout", default: 0),
+            dropout: common.dropout, recurrentDropout: common.recurrentDropout,
             kernelInitializer: common.kernelInitializer, recurrentInitializer: common.recurrentInitializer,
             biasInitializer: common.biasInitializer, name: name)
         lstm.zeroOutputForMask = common.zeroOutputForMask

@@ -5,6 +5,7 @@ struct RecurrentOptions {
     let units: Int
     let activation: Activation
     let useBias, returnSequences, goBackwards, stateful, zeroOutputForMask: Bool
+    let dropout, recurrentDropout: Float
     let kernelInitializer, recurrentInitializer, biasInitializer: Initializer
 
     init(_ config: inout LayerConfig, decoder: KerasLayerDecoder) throws {
@@ -15,6 +16,8 @@ struct RecurrentOptions {
         goBackwards = try config.bool("go_backwards", default: false)
         stateful = try config.bool("stateful", default: false)
         zeroOutputForMask = try config.bool("zero_output_for_mask", default: false)
+        dropout = try config.float("dropout", default: 0)
+        recurrentDropout = try config.float("recurrent_dropout", default: 0)
         kernelInitializer = try decoder.initializer(&config, "kernel_initializer", default: .glorotUniform)
         recurrentInitializer = try decoder.initializer(&config, "recurrent_initializer", default: .orthogonal)
         biasInitializer = try decoder.initializer(&config, "bias_initializer", default: .zeros)

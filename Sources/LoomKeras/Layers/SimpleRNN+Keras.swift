@@ -9,7 +9,7 @@ extension SimpleRNN: KerasLayer {
         let rnn = SimpleRNN(
             common.units, activation: common.activation, useBias: common.useBias,
             returnSequences: common.returnSequences, goBackwards: common.goBackwards, stateful: common.stateful,
-            dropout: try config.float("dropout", default: 0), recurrentDropout: try config.float("recurrent_dropout", default: 0),
+            dropout: common.dropout, recurrentDropout: common.recurrentDropout,
             kernelInitializer: common.kernelInitializer, recurrentInitializer: common.recurrentInitializer,
             biasInitializer: common.biasInitializer, name: name)
         rnn.zeroOutputForMask = common.zeroOutputForMask
