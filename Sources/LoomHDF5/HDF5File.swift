@@ -52,8 +52,11 @@ public final class HDF5File {
     /// The chunked datasets `checkStorage` found partly written, by name: their reads check
     /// the chunks they touch (under the HDF5 lock).
     private var chunkMaps: [String: HDF5ChunkMap] = [:]
-    /// Whether the file was opened read only: only then are scattered rows read past HDF5.
-    private let isReadOnly: Bool
+    /// The descriptor HDF5 reads the file through, when rows may be read past HDF5: the file
+    /// opened read only, with its datasets its own (`followsOtherFiles` off: a link into
+    /// another file would place the rows there) and HDF5's default (sec2) driver; else nil.
+    /// Valid while the file is open (reads after `close` fail in `readableInfo`).
+    private let preadDescriptor: Int32?
     /// Each dataset's contiguous placement, nil where it has none, once looked up (under the
     /// HDF5 lock).
     private var contiguousRows: [String: HDF5ContiguousRows?] = [:]
@@ -63,9 +66,8 @@ public final class HDF5File {
     public init(path: String, mode: Mode = .read, followsOtherFiles: Bool = false) throws {
         self.path = path
         self.followsOtherFiles = followsOtherFiles
-        isReadOnly = mode == .read
         access = HDF5Library.locked { HDF5LinkAccess(followsOtherFiles: followsOtherFiles) }
-        id = try HDF5Library.locked {
+        let id = try HDF5Library.locked {
             if mode == .create {
                 let file = H5Fcreate(path, loom_h5f_acc_trunc(), loom_h5p_default(), loom_h5p_default())
                 guard file >= 0 else { throw HDF5Error(file: path, "cannot create the file (check the folder exists and is writable)") }
@@ -82,6 +84,9 @@ public final class HDF5File {
             }
             return file
         }
+        self.id = id
+        let descriptor = mode == .read && !followsOtherFiles ? HDF5Library.locked { loom_h5f_descriptor(id) } : -1
+        preadDescriptor = descriptor >= 0 ? descriptor : nil
     }
 
     /// Closes the file unless `close` did (a file only read needs nothing more; one written
@@ -280,15 +285,11 @@ public final class HDF5File {
         }
     }
 
-    /// Where `name`'s rows lie in the file and the descriptor HDF5 reads the file through, when
-    /// the file is open read only, its datasets are its own (`followsOtherFiles` off: a link
-    /// into another file would place the rows there) and the dataset is stored contiguously as
-    /// float32 (`HDF5ContiguousRows`); nil otherwise. Looked up once a dataset; the descriptor
-    /// is HDF5's, valid while the file is open (reads after `close` fail in `readableInfo`).
+    /// Where `name`'s rows lie in the file and the descriptor to read them with, when the file
+    /// has a `preadDescriptor` and the dataset is stored contiguously as float32
+    /// (`HDF5ContiguousRows`); nil otherwise. Looked up once a dataset.
     func contiguousPlacement(_ name: String, shape: [Int]) throws -> (HDF5ContiguousRows, Int32)? {
-        guard isReadOnly, !followsOtherFiles else { return nil }
-        let descriptor = HDF5Library.locked { loom_h5f_descriptor(id) }
-        guard descriptor >= 0 else { return nil }
+        guard let descriptor = preadDescriptor else { return nil }
         let placement: HDF5ContiguousRows?
         if let known = HDF5Library.locked({ contiguousRows[name] }) {
             placement = known

@@ -18,7 +18,7 @@ extension MPIProcessGroup {
     /// measured from here to the next call).
     @_spi(Ranks) public func noteUpdatesFinished(_ count: Int) {
         let now = DispatchTime.now()
-        if let stepStart { longestStep = max(longestStep, Self.seconds(from: stepStart, to: now)) }
+        if let stepStart { longestStep = max(longestStep, now.seconds(since: stepStart)) }
         stepStart = now
         updatesFinished = count
     }
@@ -28,16 +28,16 @@ extension MPIProcessGroup {
     /// that error. A short spin first, then sleeps of 50 µs between polls. After a throw the
     /// requests stay pending (MPI cannot cancel a collective), their buffers possibly still
     /// read or written: the job must end (`abort`), as the command line does.
-    func complete(_ count: Int, _ what: String) throws {
+    func complete(_ count: Int, _ what: @autoclosure () -> String) throws {
         let start = DispatchTime.now(), limit = waitLimit
         var done: Int32 = 0, polls = 0
         while true {
             try Self.check(MPI_Testall(Int32(count), requests, &done, loom_mpi_statuses_ignore()), "MPI_Testall")
             if done != 0 { return }
             polls += 1
-            guard polls % 1024 != 0 || Self.seconds(from: start, to: .now()) < limit else {
+            guard polls % 1024 != 0 || start.secondsElapsed < limit else {
                 throw MPIRankTimeout(
-                    silentRanks: silentRanks(), seconds: limit, wait: what, updatesFinished: updatesFinished)
+                    silentRanks: silentRanks(), seconds: limit, wait: what(), updatesFinished: updatesFinished)
             }
             if polls > 20_000 { usleep(50) }
         }
@@ -59,7 +59,7 @@ extension MPIProcessGroup {
         guard MPI_Irecv(notices + 1, 1, loom_mpi_int64(), loom_mpi_any_source(), Self.noticeTag, world, &receiving) == loom_mpi_success()
         else { return (0..<size).filter { $0 != rank } }
         var status = MPI_Status()
-        while heard.count < size && Self.seconds(from: start, to: .now()) < grace {
+        while heard.count < size && start.secondsElapsed < grace {
             var arrived: Int32 = 0
             guard MPI_Test(&receiving, &arrived, &status) == loom_mpi_success() else { break }
             if arrived != 0 {
@@ -73,10 +73,6 @@ extension MPIProcessGroup {
             }
         }
         return (0..<size).filter { !heard.contains($0) }
-    }
-
-    private static func seconds(from start: DispatchTime, to end: DispatchTime) -> Double {
-        Double(end.uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 
     /// The tag of the notices `silentRanks` exchanges (the sums use `tag`).

@@ -354,7 +354,7 @@ struct Bench: ParsableCommand {
                     format: "%7d x %-7d  %9.0f  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%  %11.1f%%  %7.1f%%",
                     ranks, row.workers, row.samplesPerSecond, p.total * 1e3, 100 * p.compute / step,
                     100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step, 100 * p.rankWait / step,
-                    100 * max(0, p.communicate - p.rankWait) / step))
+                    100 * p.exposedExchange / step))
         }
         let last = rows.last!, p = last.profile
         let bytes = 4.0 * Double(parameters), alpha = latencyMicroseconds * 1e-6
@@ -365,7 +365,7 @@ struct Bench: ParsableCommand {
                 format: "measured: %.3f ms a step without communication on %d cores; %.3f ms of exposed exchange for "
                     + "%.0f bytes (%d parameters), none hidden (the exchange starts after the backward pass); "
                     + "%.3f ms waiting for the slowest rank", (p.total - p.communicate) * 1e3, ranks * last.workers,
-                max(0, p.communicate - p.rankWait) * 1e3, bytes, parameters, p.rankWait * 1e3))
+                p.exposedExchange * 1e3, bytes, parameters, p.rankWait * 1e3))
         print(
             String(
                 format: "projection: comm(H) = 2(log2(H) a + (H-1)/H S/b), S = %.0f bytes, a = %.0f us; "

@@ -33,7 +33,7 @@ enum Job {
         let settings = options(CommandLine.arguments)
         // Bounds the first exchanges too (the option is checked again, and refused when
         // malformed, as the command line is parsed).
-        group.rankTimeout = settings["--rank-timeout"].flatMap(Double.init).flatMap { $0.isFinite && $0 >= 0.1 ? $0 : nil }
+        group.rankTimeout = settings["--rank-timeout"].flatMap(Double.init).flatMap { RankOptions.isValid($0) ? $0 : nil }
         do {
             try group.checkSame(settings: settings)
             var parsed = try command.parseAsRoot()

@@ -10,8 +10,11 @@ struct RankOptions: ParsableArguments {
             valueName: "seconds"))
     var rankTimeout: Double?
 
+    /// Whether `seconds` is a limit `--rank-timeout` takes: finite, at least 0.1.
+    static func isValid(_ seconds: Double) -> Bool { seconds.isFinite && seconds >= 0.1 }
+
     func validate() throws {
-        if let rankTimeout, !(rankTimeout.isFinite && rankTimeout >= 0.1) {
+        if let rankTimeout, !RankOptions.isValid(rankTimeout) {
             throw ValidationError("--rank-timeout must be a number of seconds, at least 0.1, got \(rankTimeout)")
         }
     }

@@ -2,10 +2,10 @@ import Dispatch
 
 extension DispatchTime {
     /// Seconds from `earlier` to this time.
-    func seconds(since earlier: DispatchTime) -> Double {
+    package func seconds(since earlier: DispatchTime) -> Double {
         Double(uptimeNanoseconds - earlier.uptimeNanoseconds) / 1e9
     }
 
     /// Seconds from this time to now.
-    var secondsElapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - uptimeNanoseconds) / 1e9 }
+    package var secondsElapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - uptimeNanoseconds) / 1e9 }
 }

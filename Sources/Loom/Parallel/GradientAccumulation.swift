@@ -44,6 +44,9 @@ final class GradientAccumulation {
     private(set) var slotHeaders: [UnsafeMutablePointer<Double>] = []
     /// Each slot's `StepTotals` (the totals part of its header).
     private(set) var slotTotals: [UnsafeMutablePointer<Double>] = []
+    /// The floats and headers of the `finalSlots`: this process's pieces of an update.
+    let finalFloats: [UnsafeMutablePointer<Float>]
+    private(set) var finalHeaders: [UnsafeMutablePointer<Double>] = []
     private var headerStorage = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
     /// Each local leaf's dropout streams: per randomized layer of a replica, its words.
     var leafStreams: [[[UInt64]]]
@@ -81,7 +84,9 @@ final class GradientAccumulation {
         }
         finalSlots = pending.map(\.slot)
         slotBuffers = (0..<slotCount).map { _ in FloatBuffer(count: parameterCount) }
-        slots = slotBuffers.map(\.pointer)
+        let slots = slotBuffers.map(\.pointer)
+        self.slots = slots
+        finalFloats = pending.map { slots[$0.slot] }
         makeHeaders(width: StepSummary.width(metrics: 0))
     }
 
@@ -115,6 +120,7 @@ final class GradientAccumulation {
         headerStorage.initialize(repeating: 0)
         slotHeaders = (0..<slots.count).map { headerStorage.baseAddress! + $0 * width }
         slotTotals = slotHeaders.map { $0 + StepSummary.totals }
+        finalHeaders = finalSlots.map { slotHeaders[$0] }
     }
 
     /// The rows of each local leaf of an update of `batch` rows (contiguous, sizes differing

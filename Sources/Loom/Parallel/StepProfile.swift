@@ -20,6 +20,9 @@ public struct StepProfile: Sendable, Equatable {
     /// The whole step as the calling thread saw it (data loading included).
     public var total = 0.0
 
+    /// The part of `communicate` not spent waiting for the slowest rank: the exchange itself.
+    public var exposedExchange: Double { max(0, communicate - rankWait) }
+
     /// A profile of no steps.
     public init() {}
 }

@@ -116,16 +116,14 @@ extension TrainingEngine {
     /// With other processes, worker 0's exchange of an accumulated update: this process's
     /// pieces (the pending slots) and their headers, flags set, completed with the other ranks'.
     private func exchangeAccumulated(_ accumulation: GradientAccumulation, metricCount: Int) throws {
-        let headers = accumulation.finalSlots.map { accumulation.slotHeaders[$0] }
-        let arrived = markFlagsAndArrival(in: headers)
+        let arrived = markFlagsAndArrival(in: accumulation.finalHeaders)
         let count = StepSummary.width(metrics: metricCount)
         if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
         try exchangedHeader.withUnsafeMutableBufferPointer { header in
             try replicas.group.sumShards(
                 ShardSum(
                     tree: accumulation.tree, shardsPerRank: accumulation.steps * accumulation.shardsPerStep,
-                    pieceFloats: accumulation.finalSlots.map { accumulation.slots[$0] },
-                    pieceHeaders: headers,
+                    pieceFloats: accumulation.finalFloats, pieceHeaders: accumulation.finalHeaders,
                     floats: UnsafeMutableBufferPointer(start: store.gradients.pointer, count: store.count), header: header,
                     maxima: StepSummary.flags))
         }

@@ -27,9 +27,9 @@ import Dispatch
             // Each thread writes its own slot only.
             nonisolated(unsafe) let flops = UnsafeMutableBufferPointer<Double>.allocate(capacity: threads)
             defer { flops.deallocate() }
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now()
             DispatchQueue.concurrentPerform(iterations: threads) { thread in flops[thread] = run(loops).flops }
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let elapsed = start.secondsElapsed
             best = max(best, flops.reduce(0, +) / max(elapsed, 1e-9) / 1e9)
         }
         return best
@@ -43,9 +43,9 @@ import Dispatch
     /// One run of the loop: its seconds and flops.
     private static func run(_ iterations: Int) -> (seconds: Double, flops: Double) {
         var flops = 0.0
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = DispatchTime.now()
         let sum = kernels.fmaPeakLoop(iterations, &flops)
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let elapsed = start.secondsElapsed
         // A sum that is never NaN keeps the loop's result alive without printing it.
         return (sum.isNaN ? .infinity : max(elapsed, 1e-9), flops)
     }
