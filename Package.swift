@@ -68,7 +68,7 @@ let package = Package(
             ]
         ),
         // Helpers shared by the test targets (temporary folders, error messages, gradient checks).
-        .target(name: "TestSupport", dependencies: ["Loom"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Loom"], path: "Tests/TestSupport", resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LoomHDF5Tests",
             dependencies: ["LoomHDF5", "CHDF5", "TestSupport"],
@@ -76,8 +76,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoomKerasTests",
-            dependencies: ["LoomKeras", "LoomHDF5", "TestSupport"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["LoomKeras", "LoomHDF5", "TestSupport"]
         ),
         .testTarget(name: "ReferenceModelsTests", dependencies: ["ReferenceModels"]),
         .testTarget(
@@ -86,8 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoomTests",
-            dependencies: ["Loom", "LoomKeras", "LoomTensorBoard", "TestSupport"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["Loom", "LoomKeras", "LoomTensorBoard", "TestSupport"]
         ),
     ]
 )

@@ -1,6 +1,6 @@
 """Writes the generated seeds of Fuzz/Corpus: .npy arrays of several dtypes and layouts, and
 recipes for fuzz-hdf5 (see its main.swift for the byte layout). The CSV, JSON and .keras
-seeds are copied by hand (the last two from Tests/LoomKerasTests/Fixtures); fuzz-checkpoint
+seeds are copied by hand (the last two from Tests/TestSupport/Fixtures/Files); fuzz-checkpoint
 writes its own (`fuzz-checkpoint --write-seeds Corpus/checkpoint`).
 
     python make_seeds.py   # needs numpy

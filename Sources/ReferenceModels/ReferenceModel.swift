@@ -141,7 +141,8 @@ public struct ReferenceModel: Sendable {
         let lengths = masked ? try sequenceLengths(samples: x.sampleCount) : nil
         try model.fit(
             dataset: InMemoryDataset(x: x, y: y, sequenceLengths: lengths), epochs: 1, batchSize: batchSize,
-            shuffle: !isStateful, verbose: 0, resetStatesEachEpoch: isStateful, workers: workers, processGroup: processGroup)
+            shuffle: !isStateful, verbose: 0, resetStatesEachEpoch: isStateful,
+            parallelism: Parallelism(workers: workers, processGroup: processGroup))
     }
 
     /// Training steps a benchmark times by default: fewer for the large batches, so each run
@@ -153,7 +154,8 @@ public struct ReferenceModel: Sendable {
         if isStateful { model.resetStates() }
         let lengths = masked ? try sequenceLengths(samples: x.sampleCount) : nil
         return try model.predict(
-            dataset: InMemoryDataset(x: x, sequenceLengths: lengths), batchSize: predictBatchSize, workers: workers)
+            dataset: InMemoryDataset(x: x, sequenceLengths: lengths), batchSize: predictBatchSize,
+            parallelism: Parallelism(workers: workers))
     }
 
     /// Forward flops of one sample (multiply-adds count 2): an LSTM over T steps of F

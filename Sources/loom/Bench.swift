@@ -245,8 +245,8 @@ struct Bench: ParsableCommand {
             },
             fit: { model, x, y, workers in
                 try model.fit(
-                    x: x, y: y, batchSize: batch, shuffle: !stateful, verbose: 0, workers: workers,
-                    processGroup: Job.group)
+                    x: x, y: y, batchSize: batch, shuffle: !stateful, verbose: 0,
+                    parallelism: Parallelism(workers: workers, processGroup: Job.group))
             })
     }
 

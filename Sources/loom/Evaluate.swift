@@ -31,7 +31,7 @@ struct Evaluate: ParsableCommand {
             optimizer: SGD(), loss: Loss(kerasName: loss),
             metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
         let results = try model.evaluate(
-            dataset: dataset, batchSize: inferenceOptions.batchSize, workers: inferenceOptions.workers, processGroup: Job.group)
+            dataset: dataset, batchSize: inferenceOptions.batchSize, parallelism: inferenceOptions.parallelism)
         guard Job.writesOutput else { return }
         for key in results.keys.sorted(by: { ($0 == "loss" ? 0 : 1, $0) < ($1 == "loss" ? 0 : 1, $1) }) {
             print(String(format: "%@: %.6f", key, results[key]!))

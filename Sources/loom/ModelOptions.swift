@@ -86,6 +86,9 @@ struct InferenceOptions: ParsableArguments {
             throw ValidationError("--workers must be in 1...\(InferenceOptions.mostWorkers), got \(workers)")
         }
     }
+
+    /// The workers, on each of the job's ranks under `mpirun`.
+    var parallelism: Parallelism { Parallelism(workers: workers, processGroup: Job.group) }
 }
 
 /// How the model is built: a preset and its size.

@@ -42,7 +42,7 @@ struct Predict: ParsableCommand {
         let unscaled = FloatBuffer()
         let predict = { (sink: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) in
             try model.predict(
-                dataset: dataset, batchSize: inferenceOptions.batchSize, workers: inferenceOptions.workers, processGroup: Job.group
+                dataset: dataset, batchSize: inferenceOptions.batchSize, parallelism: inferenceOptions.parallelism
             ) { rows, values in
                 guard let scaling else { return try sink(rows, values) }
                 let copy = UnsafeMutableBufferPointer(start: unscaled.reserveDiscarding(values.count), count: values.count)

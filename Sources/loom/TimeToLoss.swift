@@ -111,7 +111,8 @@ struct TimeToLoss: ParsableCommand {
                 let clock = Clock(target: targetLoss)
                 try model.fit(
                     dataset: dataset, epochs: epochs, batchSize: batch / accumulate, validationSplit: validationSplit,
-                    verbose: 0, workers: workerCount, callbacks: [clock], gradientAccumulationSteps: accumulate)
+                    verbose: 0, parallelism: Parallelism(workers: workerCount), callbacks: [clock],
+                    gradientAccumulationSteps: accumulate)
                 var outcome = Outcome(batch: batch, workers: workerCount)
                 outcome.epochs = clock.reached?.epoch
                 outcome.updates = clock.reached?.updates

@@ -342,8 +342,9 @@ struct Train: ParsableCommand {
             dataset: parts.training, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
             validationSplit: parts.validationSplit, validationData: parts.validation, verbose: speaking ? progressLevel : 0,
             resetStatesEachEpoch: statefulRun,
-            workers: workers, averaging: averagingMode, fixedShards: try shardsPerProcess(), callbacks: callbacks,
-            gradientAccumulationSteps: accumulate, processGroup: group, truncatedBPTT: tbptt)
+            parallelism: Parallelism(
+                workers: workers, fixedShards: try shardsPerProcess(), averaging: averagingMode, processGroup: group),
+            callbacks: callbacks, gradientAccumulationSteps: accumulate, truncatedBPTT: tbptt)
         if let historyWriter { try historyWriter.write(result) }
         let stopped = TrainingStop.isRequested
         // A run stopped with nothing to resume from still leaves what was asked: the model of

@@ -5,7 +5,7 @@ import TestSupport
 import XCTest
 
 /// EarlyStopping, ReduceLROnPlateau and ModelCheckpoint decide as Keras's do on the same
-/// scripted epoch values (`Fixtures/callbacks.json`, from `make_callback_fixtures.py` run
+/// scripted epoch values (`Fixtures/Files/callbacks.json`, from `make_callback_fixtures.py` run
 /// with Keras 3.15.1): the stop epoch and the weights left, the learning rate after every
 /// epoch, the epochs saved.
 final class CallbackParityTests: XCTestCase {

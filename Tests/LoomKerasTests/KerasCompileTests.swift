@@ -5,7 +5,7 @@ import XCTest
 
 @testable import LoomKeras
 
-/// Compiled Keras models (`Fixtures/Compiled`, from `make_compiled_models.py` with Keras
+/// Compiled Keras models (`Fixtures/Files/Compiled`, from `make_compiled_models.py` with Keras
 /// 3.15.1): Loom trains them as Keras compiled them, from the file alone, to Keras's weights
 /// after one epoch of `fit`; continues Keras's trained file, optimizer state included, to
 /// Keras's second epoch; and saves a compiled model with its state that it continues itself

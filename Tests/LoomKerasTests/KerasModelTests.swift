@@ -7,7 +7,7 @@ import XCTest
 @testable import LoomKeras
 
 /// Keras's own files, every architecture in every format, loaded and matched against Keras's
-/// predictions (fixtures from `Fixtures/make_keras_models.py`, Keras 3.15 and tf_keras 2).
+/// predictions (fixtures from `Fixtures/Files/make_keras_models.py`, Keras 3.15 and tf_keras 2).
 final class KerasModelTests: XCTestCase {
     static let models = [
         "vanilla", "lstm_options", "stateful", "encoder_decoder", "bidirectional", "bidirectional_sum_mul",

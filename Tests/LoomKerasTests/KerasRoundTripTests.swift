@@ -8,7 +8,7 @@ import ZIPFoundation
 @testable import LoomKeras
 
 /// Loom's own Keras files: written, read back by Loom with the layout Keras 3 reads (checked
-/// here by reading the files; `Fixtures/check_loom_saved.py` loads them in Keras itself).
+/// here by reading the files; `Fixtures/Files/check_loom_saved.py` loads them in Keras itself).
 final class KerasRoundTripTests: XCTestCase {
     private let folder = TemporaryFolder()
 
@@ -16,7 +16,7 @@ final class KerasRoundTripTests: XCTestCase {
 
     /// Every fixture model, saved in each format and read back, predicts exactly as before.
     /// With `LOOM_KERAS_EXPORT=DIR` the Keras 2 `.h5` files are also written to DIR, for
-    /// `Fixtures/check_loom_saved.py DIR/NAME.h5 Fixtures/NAME.expected.json --tf-keras` to
+    /// `Fixtures/Files/check_loom_saved.py DIR/NAME.h5 Fixtures/Files/NAME.expected.json --tf-keras` to
     /// load them in Keras 3 and tf.keras 2 (hard_sigmoid: `hard_sigmoid.tf2.expected.json`, in
     /// tf.keras 2 only, since Keras 3 reads `hard_sigmoid` as its own).
     func testEveryArchitectureSurvivesEveryFormat() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Loom
+import TestSupport
 import XCTest
 
 @testable import LoomKeras
@@ -17,8 +18,8 @@ final class KerasTrainingTests: XCTestCase {
 
     /// `train_NAME.data.json`: the epoch's samples and settings.
     struct Epoch: Decodable {
-        let x: ExpectedPredictions.Array
-        let y: ExpectedPredictions.Array
+        let x: FixtureArray
+        let y: FixtureArray
         let batchSize: Int
         let learningRate: Float
 
@@ -34,7 +35,7 @@ final class KerasTrainingTests: XCTestCase {
             let epoch = try JSONDecoder().decode(Epoch.self, from: Data(contentsOf: fixture("train_\(name).data.json")))
             let model = try Sequential(kerasModel: fixture("train_\(name).keras"))
             try model.compile(optimizer: SGD(learningRate: epoch.learningRate), loss: .meanSquaredError)
-            try model.fit(x: epoch.x.tensor(), y: epoch.y.tensor(), epochs: 1, batchSize: epoch.batchSize, shuffle: false, verbose: 0)
+            try model.fit(x: epoch.x.tensor, y: epoch.y.tensor, epochs: 1, batchSize: epoch.batchSize, shuffle: false, verbose: 0)
 
             let expected = try Sequential(
                 kerasModel: fixture("train_\(name).keras"),

@@ -91,7 +91,7 @@ final class KerasWeightPathTests: XCTestCase {
 
     /// Loom models with names of their own survive `.keras` and `.weights.h5`. With
     /// `LOOM_KERAS_EXPORT=DIR` the files and their predictions are also written to DIR, for
-    /// `Fixtures/check_loom_saved.py DIR/NAME.keras DIR/NAME.expected.json DIR/NAME.weights.h5`
+    /// `Fixtures/Files/check_loom_saved.py DIR/NAME.keras DIR/NAME.expected.json DIR/NAME.weights.h5`
     /// to load them in Keras 3.
     func testCustomNamedLoomModelsPredictTheSameAfterSaving() throws {
         let export = ProcessInfo.processInfo.environment["LOOM_KERAS_EXPORT"].map { URL(fileURLWithPath: $0) }

@@ -1,19 +1,21 @@
+import Loom
 import LoomKeras
+import TestSupport
 import XCTest
 
 @testable import Loom
 
 /// Forward outputs, losses, gradients and optimizer steps against Keras 3 itself, from the
-/// same weights (fixtures by `Fixtures/make_keras_fixtures.py`), to 1e-5 relative.
+/// same weights (fixtures by `Fixtures/Parity/make_keras_fixtures.py`), to 1e-5 relative.
 final class KerasParityTests: XCTestCase {
     /// The Loom model of a fixture, built from the fixture's own Keras config
-    /// (`Fixtures/Configs/NAME.json`, Keras's `model.to_json()`) through LoomKeras's decoder.
+    /// (`Fixtures/Parity/Configs/NAME.json`, Keras's `model.to_json()`) through LoomKeras's decoder.
     static func model(for name: String) throws -> Sequential { try KerasFixture.model(config: "Configs/\(name).json") }
 
-    /// Every fixture `make_keras_fixtures.py` wrote (each `.json` in Fixtures, its config in
+    /// Every fixture `make_keras_fixtures.py` wrote (each `.json` in Fixtures/Parity, its config in
     /// `Configs`).
     static let names: [String] = {
-        let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+        let folder = try! Fixtures.url("Parity")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(".json".count)) }.sorted()
     }()
@@ -44,7 +46,7 @@ final class KerasParityTests: XCTestCase {
     }
 
     func testOptimizerStepsMatchKeras() throws {
-        let optimizers: [(String, () -> any Optimizer, KeyPath<KerasFixture, [[KerasFixture.Array]]>)] = [
+        let optimizers: [(String, () -> any Optimizer, KeyPath<KerasFixture, [[FixtureArray]]>)] = [
             ("adam", { Adam(learningRate: 0.01) }, \.adam),
             ("sgd", { SGD(learningRate: 0.1, momentum: 0.9, nesterov: true) }, \.sgd),
             ("rmsprop", { RMSprop(learningRate: 0.01) }, \.rmsprop),

@@ -4,7 +4,7 @@ import XCTest
 
 @testable import Loom
 
-/// Huber and log-cosh against Keras 3 (`Fixtures/Losses/losses.json`, from
+/// Huber and log-cosh against Keras 3 (`Fixtures/Parity/Losses/losses.json`, from
 /// `make_loss_fixtures.py`): the value and every gradient to 1e-6, on errors on both sides of
 /// Huber's δ and far out for log-cosh; both train a model.
 final class LossParityTests: XCTestCase {
@@ -21,8 +21,7 @@ final class LossParityTests: XCTestCase {
     }
 
     func testHuberAndLogCoshMatchKeras() throws {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "losses", withExtension: "json", subdirectory: "Fixtures/Losses"))
-        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        let fixture = try Fixtures.decode(Fixture.self, "Parity/Losses/losses.json")
         XCTAssertEqual(fixture.cases.map(\.loss), ["huber", "log_cosh"])
         for item in fixture.cases {
             let loss = try Loss(kerasName: item.loss)

@@ -6,7 +6,7 @@ import XCTest
 @testable import Loom
 
 /// Masks (`Masking`, `Embedding(maskZero:)`) through the recurrent layers and wrappers, and
-/// sample, timestep and class weights: Keras's numbers (`Fixtures/Masks`, written by
+/// sample, timestep and class weights: Keras's numbers (`Fixtures/Parity/Masks`, written by
 /// `make_mask_fixtures.py`), finite differences, padding against rows at their own length,
 /// and the same bits for any split.
 final class MaskTests: XCTestCase {
@@ -14,19 +14,19 @@ final class MaskTests: XCTestCase {
     struct Fixture: Decodable {
         let name: String
         let loss: String
-        let x: KerasFixture.Array
-        let y: KerasFixture.Array
-        let weights: [KerasFixture.Array]
-        let output: KerasFixture.Array
+        let x: FixtureArray
+        let y: FixtureArray
+        let weights: [FixtureArray]
+        let output: FixtureArray
         let loss_value: Double
-        let gradients: [KerasFixture.Array]
+        let gradients: [FixtureArray]
         let metric: String
         let evaluate_loss: Double
         let evaluate_metric: Double
         let fit_loss: Double
         let fit_metric: Double
-        let fit_weights: [KerasFixture.Array]
-        let sample_weight: KerasFixture.Array?
+        let fit_weights: [FixtureArray]
+        let sample_weight: FixtureArray?
         let class_weight: [String: Float]?
 
         static let names = [
@@ -36,9 +36,7 @@ final class MaskTests: XCTestCase {
         ]
 
         static func load(_ name: String) throws -> Fixture {
-            let url = try XCTUnwrap(
-                Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures/Masks"), name)
-            return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+            try Fixtures.decode(Fixture.self, "Parity/Masks/\(name).json")
         }
 
         var classWeights: [Int: Float]? {
@@ -47,7 +45,7 @@ final class MaskTests: XCTestCase {
     }
 
     /// The Loom model of a case of `make_mask_fixtures.py`, built from the case's own Keras
-    /// config (`Fixtures/Masks/Configs/NAME.json`) through LoomKeras's decoder.
+    /// config (`Fixtures/Parity/Masks/Configs/NAME.json`) through LoomKeras's decoder.
     static func model(for name: String) throws -> Sequential { try KerasFixture.model(config: "Masks/Configs/\(name).json") }
 
     private func prepared(_ fixture: Fixture) throws -> Sequential {

@@ -4,7 +4,7 @@ import XCTest
 
 @testable import Loom
 
-/// RMSE, MAPE and R² against Keras 3's `evaluate` (`Fixtures/Metrics/metrics.json`, from
+/// RMSE, MAPE and R² against Keras 3's `evaluate` (`Fixtures/Parity/Metrics/metrics.json`, from
 /// `make_metric_fixtures.py`): whole-epoch statistics over batches of unequal size, the same
 /// for any worker count; fit logs them; R² is refused where Keras refuses it.
 final class MetricParityTests: XCTestCase {
@@ -26,8 +26,7 @@ final class MetricParityTests: XCTestCase {
     private let metrics: [Metric] = [.rootMeanSquaredError, .meanAbsolutePercentageError, .r2Score]
 
     private func fixture() throws -> Fixture {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "metrics", withExtension: "json", subdirectory: "Fixtures/Metrics"))
-        return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        try Fixtures.decode(Fixture.self, "Parity/Metrics/metrics.json")
     }
 
     /// The fixture's Dense model with `outputs` of its two columns.

@@ -5,7 +5,7 @@ import XCTest
 @_spi(Kernels) @testable import Loom
 
 /// Learning-rate schedules and optimizer updates against Keras 3 itself (LARS against the
-/// fixture script's NumPy reference of the paper's update), from `Fixtures/Optimizers/optimizers.json`
+/// fixture script's NumPy reference of the paper's update), from `Fixtures/Parity/Optimizers/optimizers.json`
 /// (written by `make_optimizer_fixtures.py`), to 1e-6 relative, 2e-6 for the third update of
 /// the Adam family: Keras computes 1 − β in float64 but βᵗ in float32, an inconsistency of
 /// 1.3e-5 in its own bias correction at β₂ = 0.999 that grows over updates (on the worst value,
@@ -37,9 +37,7 @@ final class OptimizerParityTests: XCTestCase {
     }
 
     private func fixture() throws -> Fixture {
-        let url = try XCTUnwrap(
-            Bundle.module.url(forResource: "optimizers", withExtension: "json", subdirectory: "Fixtures/Optimizers"))
-        return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        try Fixtures.decode(Fixture.self, "Parity/Optimizers/optimizers.json")
     }
 
     /// |actual − expected| ≤ tolerance · |expected| (absolute below 1).

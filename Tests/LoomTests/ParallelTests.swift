@@ -128,6 +128,30 @@ final class ParallelTests: XCTestCase {
         for workers in 2...4 { XCTAssertEqual(results[workers - 1], results[0], "\(workers) workers") }
     }
 
+    /// `Parallelism` and the settings one by one are the same run; with fixed shards,
+    /// evaluate and predict give the same bits for any worker count too.
+    func testParallelismValueEqualsItsSettingsOneByOne() throws {
+        let (x, y) = sineData(samples: 90, timesteps: 8, seed: 5)
+        let byValue = try sineModel(), oneByOne = try sineModel()
+        let parallelism = Parallelism(workers: 2, fixedShards: 3)
+        let history = try byValue.fit(x: x, y: y, epochs: 2, batchSize: 30, validationSplit: 0.2, verbose: 0, parallelism: parallelism)
+        let same = try oneByOne.fit(x: x, y: y, epochs: 2, batchSize: 30, validationSplit: 0.2, verbose: 0, workers: 2, fixedShards: 3)
+        XCTAssertEqual(try byValue.weights(), try oneByOne.weights())
+        XCTAssertEqual(history["val_loss"], same["val_loss"])
+        let losses = try (1...3).map { workers in
+            try byValue.evaluate(x: x, y: y, batchSize: 30, parallelism: Parallelism(workers: workers, fixedShards: 3))["loss"]!
+        }
+        XCTAssertEqual(Set(losses).count, 1, "\(losses)")
+        let predictions = try (1...3).map { workers in
+            try byValue.predict(x, batchSize: 30, parallelism: Parallelism(workers: workers, fixedShards: 3))
+        }
+        XCTAssertEqual(predictions[1], predictions[0])
+        XCTAssertEqual(predictions[2], predictions[0])
+        XCTAssertThrowsError(try byValue.predict(x, batchSize: 30, parallelism: Parallelism(workers: 4, fixedShards: 3))) { error in
+            XCTAssertTrue("\(error)".contains("fixedShards (3) must be at least the worker count (4)"), "\(error)")
+        }
+    }
+
     /// One and two workers differ only in the order of the shard sums: their validation
     /// losses agree epoch by epoch (to 1% of the loss), not just both end low.
     func testFullFitReachesTheSameValidationLoss() throws {

@@ -28,10 +28,10 @@ struct FitPlan {
     /// the first thing that would stop the run. Builds the model for the data's shape.
     init(
         model: Sequential, dataset: any Dataset, epochs: Int, batchSize: Int?, shuffle: Bool, validationSplit: Double,
-        validationData: (any Dataset)?, allowStatefulShuffle: Bool, workers: Int, averaging: Averaging, fixedShards: Int?,
-        gradientAccumulationSteps accumulation: Int, group: any ProcessGroup, classWeight: [Int: Float]?,
-        truncatedBPTT: Int?
+        validationData: (any Dataset)?, allowStatefulShuffle: Bool, parallelism: Parallelism,
+        gradientAccumulationSteps accumulation: Int, classWeight: [Int: Float]?, truncatedBPTT: Int?
     ) throws {
+        let (averaging, group) = (parallelism.averaging, parallelism.group)
         guard model.objective != nil else { throw model.notCompiled("fit") }
         guard accumulation >= 1 else {
             throw LoomError.invalidArgument("fit: gradientAccumulationSteps must be at least 1, got \(accumulation)")
@@ -97,14 +97,13 @@ struct FitPlan {
         self.updateRows = updateRows
         accumulationSteps = accumulation
         try model.checkTrainingMemory(
-            batchSize: min(batch, trainingRows.count), workers: fixedShards ?? workers, averaging: averaging,
+            batchSize: min(batch, trainingRows.count), workers: parallelism.fixedShards ?? parallelism.workers, averaging: averaging,
             optimizerStates: model.parameterStore.optimizer!.stateBuffers.count, processes: group.size,
             processesOnHost: group.localSize, chunkTimesteps: truncation?.length)
         if case let .parameters(every) = averaging, every < 1 {
             throw LoomError.invalidArgument("parameter averaging needs every >= 1, got \(every)")
         }
-        layout = try ShardLayout(
-            workers: workers, fixedShards: fixedShards, group: group, batch: updateRows, stateful: model.isStateful)
+        layout = try ShardLayout(parallelism, batch: updateRows, stateful: model.isStateful)
         if accumulation > 1 {
             // Every micro-batch's shards are leaves of the update's tree.
             try ShardLayout.check(

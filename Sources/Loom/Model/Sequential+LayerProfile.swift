@@ -11,7 +11,7 @@ extension Sequential {
         let dataset = try InMemoryDataset(x: x, y: y)
         let batch = try checkRun(dataset, batchSize: batchSize, context: "profileLayers", use: .training, parts: [])
         let rows = min(batch, dataset.sampleCount)
-        let layout = try ShardLayout(workers: 1, fixedShards: nil, group: SingleProcess(), batch: rows, stateful: isStateful)
+        let layout = try ShardLayout(Parallelism(), batch: rows, stateful: isStateful)
         let workspace = makeWorkspace(dataset, weightsPerSample: try lossWeightsPerSample(of: dataset))
         let engine = try TrainingEngine(model: self, layout: layout, averaging: .gradients)
         let replica = engine.replicas.replicas[0]

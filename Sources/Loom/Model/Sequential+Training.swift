@@ -22,13 +22,10 @@ extension Sequential {
     ///   - verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
     ///   - resetStatesEachEpoch: zero recurrent state before each epoch (Keras users do this
     ///     by hand in a loop of one-epoch fits).
-    ///   - workers: threads training data-parallel: each batch is cut into contiguous shards,
-    ///     one replica each, and their gradients averaged (see `TrainingEngine`). OpenBLAS
-    ///     runs one thread per product meanwhile.
-    ///   - averaging: `.gradients` (every step, the same model as the whole batch on one
-    ///     thread) or `.parameters(every: k)`.
-    ///   - fixedShards: cut every batch into this many shards whatever the worker count, so
-    ///     the result is bitwise identical for any `workers` up to it.
+    ///   - parallelism: the threads and processes each batch is cut over (`Parallelism`):
+    ///     workers, fixed shards, averaging of gradients (every step, the same model as the
+    ///     whole batch on one thread) or of parameters, and the job's processes. Default: one
+    ///     thread, this process alone.
     ///   - callbacks: called at the edges of training, epochs and batches (see `Callback`);
     ///     `BackupAndRestore` among them makes the run resumable.
     ///   - guardNonFinite: stop with `LoomError.diverged` at the first step whose loss or
@@ -38,11 +35,6 @@ extension Sequential {
     ///     of one batch of those rows cut into n × the shards (`GradientAccumulation`), with
     ///     the memory of a micro-batch's passes. Schedules, callbacks and checkpoints count
     ///     updates. Not with stateful models or parameter averaging.
-    ///   - processGroup: the processes of a job across processes or hosts (`LoomMPI`'s ranks):
-    ///     every rank calls `fit` with the same model, data and arguments; the batch is cut
-    ///     into ranks × shards, each rank reads and runs its own, and all end with the same
-    ///     weights, bitwise those of one process with `fixedShards` = ranks × shards. Only
-    ///     rank 0 prints progress. Nil: this process alone.
     ///   - sampleWeight: Keras's `sample_weight`: a loss weight a sample `(samples)`, or a
     ///     step `(samples, timesteps)` for a sequence output; finite, not negative. The loss
     ///     is Σ w·loss over the batch's valid rows divided by their count, the metrics the
@@ -60,19 +52,16 @@ extension Sequential {
     public func fit(
         x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
         validationSplit: Double = 0, validationData: (any Dataset)? = nil, verbose: Int = 1,
-        allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
-        workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
+        allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false, parallelism: Parallelism = Parallelism(),
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
-        processGroup: (any ProcessGroup)? = nil, sampleWeight: Tensor? = nil, classWeight: [Int: Float]? = nil,
-        truncatedBPTT: Int? = nil
+        sampleWeight: Tensor? = nil, classWeight: [Int: Float]? = nil, truncatedBPTT: Int? = nil
     ) throws -> History {
         try fit(
             dataset: InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight), epochs: epochs, batchSize: batchSize,
             shuffle: shuffle, validationSplit: validationSplit, validationData: validationData, verbose: verbose,
             allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
-            workers: workers, averaging: averaging, fixedShards: fixedShards, callbacks: callbacks,
-            guardNonFinite: guardNonFinite, gradientAccumulationSteps: gradientAccumulationSteps, processGroup: processGroup,
-            classWeight: classWeight, truncatedBPTT: truncatedBPTT)
+            parallelism: parallelism, callbacks: callbacks, guardNonFinite: guardNonFinite,
+            gradientAccumulationSteps: gradientAccumulationSteps, classWeight: classWeight, truncatedBPTT: truncatedBPTT)
     }
 
     /// Trains on any `Dataset` (in memory or streamed; its `sampleWeightShape` says whether it
@@ -81,17 +70,15 @@ extension Sequential {
     public func fit(
         dataset: any Dataset, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
         validationSplit: Double = 0, validationData: (any Dataset)? = nil, verbose: Int = 1,
-        allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
-        workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
+        allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false, parallelism: Parallelism = Parallelism(),
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
-        processGroup: (any ProcessGroup)? = nil, classWeight: [Int: Float]? = nil, truncatedBPTT: Int? = nil
+        classWeight: [Int: Float]? = nil, truncatedBPTT: Int? = nil
     ) throws -> History {
-        let group = processGroup ?? SingleProcess()
+        let (group, workers, averaging) = (parallelism.group, parallelism.workers, parallelism.averaging)
         let plan = try FitPlan(
             model: self, dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: shuffle,
             validationSplit: validationSplit, validationData: validationData, allowStatefulShuffle: allowStatefulShuffle,
-            workers: workers, averaging: averaging, fixedShards: fixedShards,
-            gradientAccumulationSteps: gradientAccumulationSteps, group: group, classWeight: classWeight,
+            parallelism: parallelism, gradientAccumulationSteps: gradientAccumulationSteps, classWeight: classWeight,
             truncatedBPTT: truncatedBPTT)
         let (batch, updateRows, truncation) = (plan.batch, plan.updateRows, plan.truncation)
         let (trainingRows, validationSet, validationRows) = (plan.trainingRows, plan.validationSet, plan.validationRows)
@@ -280,7 +267,7 @@ extension Sequential {
         guard isCompiled else { throw notCompiled(context) }
         let dataset = try InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight)
         let batch = try checkRun(dataset, batchSize: x.sampleCount, context: context, use: .training, parts: [])
-        let layout = try ShardLayout(workers: 1, fixedShards: nil, group: SingleProcess(), batch: batch, stateful: isStateful)
+        let layout = try ShardLayout(Parallelism(), batch: batch, stateful: isStateful)
         let workspace = makeWorkspace(dataset, weightsPerSample: try lossWeightsPerSample(of: dataset))
         try workspace.load(dataset, rows: Array(0..<batch)[...])
         let engine = try TrainingEngine(model: self, layout: layout, averaging: .gradients)
@@ -292,27 +279,24 @@ extension Sequential {
 
     /// The loss and metrics on `x`, `y` (Keras's `evaluate(..., return_dict=True)`), keyed
     /// "loss", "mae", ...
-    /// With `workers` > 1 the batches are sharded over that many threads, as in `fit`.
-    /// `sampleWeight` weighs the loss and metrics as in `fit`.
+    /// The batches are cut over `parallelism`'s threads and processes as in `fit` (under a
+    /// process group every rank gets the totals). `sampleWeight` weighs the loss and metrics
+    /// as in `fit`.
     public func evaluate(
-        x: Tensor, y: Tensor, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil,
-        sampleWeight: Tensor? = nil
+        x: Tensor, y: Tensor, batchSize: Int? = nil, parallelism: Parallelism = Parallelism(), sampleWeight: Tensor? = nil
     ) throws -> [String: Double] {
         try evaluate(
-            dataset: InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight), batchSize: batchSize, workers: workers,
-            processGroup: processGroup)
+            dataset: InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight), batchSize: batchSize, parallelism: parallelism)
     }
 
-    /// The loss and metrics on a dataset; see `evaluate(x:y:batchSize:workers:)`. With a
-    /// `processGroup`, every rank evaluates its shards of each batch and all get the totals.
+    /// The loss and metrics on a dataset; see `evaluate(x:y:batchSize:parallelism:sampleWeight:)`.
     public func evaluate(
-        dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil
+        dataset: any Dataset, batchSize: Int? = nil, parallelism: Parallelism = Parallelism()
     ) throws -> [String: Double] {
         guard self.objective != nil else { throw notCompiled("evaluate") }
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "evaluate", use: .evaluation, parts: [("samples", dataset.sampleCount)])
-        let group = processGroup ?? SingleProcess()
-        let layout = try ShardLayout(workers: workers, fixedShards: nil, group: group, batch: batch, stateful: isStateful)
+        let layout = try ShardLayout(parallelism, batch: batch, stateful: isStateful)
         let workspace = makeWorkspace(dataset, weightsPerSample: try lossWeightsPerSample(of: dataset))
         // Built now: the objective sized for the output.
         let objective = self.objective!
@@ -343,26 +327,24 @@ extension Sequential {
 
     /// The model's outputs for `x`, `(samples, ...output shape)`, computed `batchSize` samples
     /// at a time. A stateful model may predict with another batch size than it trains with:
-    /// that batch size keeps its own state (see `LSTM`). With `workers` > 1 the batches are
-    /// sharded over that many threads, as in `fit`.
-    public func predict(
-        _ x: Tensor, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil
-    ) throws -> Tensor {
-        try predict(dataset: InMemoryDataset(x: x), batchSize: batchSize, workers: workers, processGroup: processGroup)
+    /// that batch size keeps its own state (see `LSTM`). The batches are cut over
+    /// `parallelism`'s threads and processes as in `fit` (under a process group every rank
+    /// gets every row).
+    public func predict(_ x: Tensor, batchSize: Int? = nil, parallelism: Parallelism = Parallelism()) throws -> Tensor {
+        try predict(dataset: InMemoryDataset(x: x), batchSize: batchSize, parallelism: parallelism)
     }
 
-    /// The model's outputs for every sample of a dataset; see `predict(_:batchSize:workers:)`.
-    /// The batch size defaults to the model's fixed one (`Input(batchSize:)`), else 32. With a
-    /// `processGroup`, every rank predicts its shards of each batch and all get every row.
+    /// The model's outputs for every sample of a dataset; see `predict(_:batchSize:parallelism:)`.
+    /// The batch size defaults to the model's fixed one (`Input(batchSize:)`), else 32.
     public func predict(
-        dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil
+        dataset: any Dataset, batchSize: Int? = nil, parallelism: Parallelism = Parallelism()
     ) throws -> Tensor {
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "predict", use: .prediction, parts: [("samples", dataset.sampleCount)])
         let outputCount = Shape.count(outputShape!)
         var result = Tensor(shape: [dataset.sampleCount] + outputShape!)
         try result.scalars.withUnsafeMutableBufferPointer { buffer in
-            try streamPredictions(dataset, batch: batch, workers: workers, processGroup: processGroup) { rows, outputs in
+            try streamPredictions(dataset, batch: batch, parallelism: parallelism) { rows, outputs in
                 (buffer.baseAddress! + rows.lowerBound * outputCount).update(from: outputs.baseAddress!, count: outputs.count)
             }
         }
@@ -372,26 +354,25 @@ extension Sequential {
     /// The model's outputs for every sample of a dataset, handed to `body` a batch at a time:
     /// the batch's rows and their outputs `(rows, ...output shape)`, valid during the call.
     /// Memory holds one batch's outputs, whatever the sample count (`loom predict --out`
-    /// writes them to the file as they come). With a `processGroup`, every rank calls `body`
+    /// writes them to the file as they come). Under a process group every rank calls `body`
     /// with every row.
     public func predict(
-        dataset: any Dataset, batchSize: Int? = nil, workers: Int = 1, processGroup: (any ProcessGroup)? = nil,
+        dataset: any Dataset, batchSize: Int? = nil, parallelism: Parallelism = Parallelism(),
         each body: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void
     ) throws {
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "predict", use: .streamedPrediction,
             parts: [("samples", dataset.sampleCount)])
-        try streamPredictions(dataset, batch: batch, workers: workers, processGroup: processGroup, body)
+        try streamPredictions(dataset, batch: batch, parallelism: parallelism, body)
     }
 
     /// The streamed predictions of `dataset`, checked by the caller, in batches of `batch`.
     private func streamPredictions(
-        _ dataset: any Dataset, batch: Int, workers: Int, processGroup: (any ProcessGroup)?,
+        _ dataset: any Dataset, batch: Int, parallelism: Parallelism,
         _ body: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void
     ) throws {
         let outputCount = Shape.count(outputShape!)
-        let group = processGroup ?? SingleProcess()
-        let layout = try ShardLayout(workers: workers, fixedShards: nil, group: group, batch: batch, stateful: isStateful)
+        let layout = try ShardLayout(parallelism, batch: batch, stateful: isStateful)
         // Predictions weigh nothing, but the data's weights and lengths are still checked.
         _ = try lossWeightsPerSample(of: dataset)
         // One batch of outputs; a batch larger than the data is the whole data.

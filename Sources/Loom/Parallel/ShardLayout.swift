@@ -16,9 +16,10 @@ struct ShardLayout {
     /// The global index of this process's first shard.
     let firstShard: Int
 
-    /// The layout of `workers` (and `fixedShards`) on each of `group`'s processes, refused
-    /// unless a `batch`-row batch fills every shard (evenly for a `stateful` model).
-    init(workers: Int, fixedShards: Int?, group: any ProcessGroup, batch: Int, stateful: Bool) throws {
+    /// The layout of `parallelism`'s workers (and fixed shards) on each of its processes,
+    /// refused unless a `batch`-row batch fills every shard (evenly for a `stateful` model).
+    init(_ parallelism: Parallelism, batch: Int, stateful: Bool) throws {
+        let (workers, fixedShards, group) = (parallelism.workers, parallelism.fixedShards, parallelism.group)
         guard workers >= 1 else { throw LoomError.invalidArgument("workers must be at least 1, got \(workers)") }
         if let fixedShards, fixedShards < workers {
             throw LoomError.invalidArgument("fixedShards (\(fixedShards)) must be at least the worker count (\(workers))")

@@ -1,18 +1,13 @@
 import Foundation
 import LoomKeras
+import TestSupport
 import XCTest
 
 @testable import Loom
 
-/// One model's Keras reference numbers, read from `Fixtures/NAME.json`
-/// (written by `Fixtures/make_keras_fixtures.py`).
+/// One model's Keras reference numbers, read from `Fixtures/Parity/NAME.json`
+/// (written by `make_keras_fixtures.py` there).
 struct KerasFixture: Decodable {
-    struct Array: Decodable {
-        let shape: [Int]
-        let values: [Float]
-        var tensor: Tensor { try! Tensor(shape: shape, scalars: values) }
-    }
-
     struct LayerInfo: Decodable {
         let name: String
         let `class`: String
@@ -22,34 +17,30 @@ struct KerasFixture: Decodable {
 
     let name: String
     let loss: String
-    let x: Array
-    let y: Array
-    let weights: [Array]
-    let output: Array
+    let x: FixtureArray
+    let y: FixtureArray
+    let weights: [FixtureArray]
+    let output: FixtureArray
     let loss_value: Double
-    let gradients: [Array]
-    let adam: [[Array]]
-    let sgd: [[Array]]
-    let rmsprop: [[Array]]
+    let gradients: [FixtureArray]
+    let adam: [[FixtureArray]]
+    let sgd: [[FixtureArray]]
+    let rmsprop: [[FixtureArray]]
     let layers: [LayerInfo]
-    let batches: [Array]?
-    let batch_targets: [Array]?
-    let stateful_predictions: [Array]?
-    let prediction_after_reset: Array?
+    let batches: [FixtureArray]?
+    let batch_targets: [FixtureArray]?
+    let stateful_predictions: [FixtureArray]?
+    let prediction_after_reset: FixtureArray?
     let stateful_sgd_losses: [Double]?
-    let stateful_sgd_weights: [Array]?
+    let stateful_sgd_weights: [FixtureArray]?
 
-    /// The Loom model of a Keras config in Fixtures (`path` relative to it), built by
-    /// LoomKeras's decoder, uncompiled.
+    /// The Loom model of a Keras config in the parity fixtures (`path` relative to
+    /// `Fixtures/Parity`), built by LoomKeras's decoder, uncompiled.
     static func model(config path: String) throws -> Sequential {
-        let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        return try Sequential(kerasModel: folder.appendingPathComponent(path), compile: false)
+        try Sequential(kerasModel: Fixtures.url("Parity/\(path)"), compile: false)
     }
 
-    static func load(_ name: String) throws -> KerasFixture {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"))
-        return try JSONDecoder().decode(KerasFixture.self, from: Data(contentsOf: url))
-    }
+    static func load(_ name: String) throws -> KerasFixture { try Fixtures.decode(KerasFixture.self, "Parity/\(name).json") }
 }
 
 /// Asserts two tensors have the same shape and agree to `tolerance` relative to the larger

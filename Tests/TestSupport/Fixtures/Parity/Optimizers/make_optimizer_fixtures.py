@@ -4,7 +4,7 @@ OptimizerParityTests.
 Run from a virtual environment with Keras 3 on TensorFlow (outside CI; tested with Keras 3.15.1):
 
     python3 -m venv /tmp/keras-venv && /tmp/keras-venv/bin/pip install tensorflow-cpu
-    /tmp/keras-venv/bin/python Tests/LoomTests/Fixtures/Optimizers/make_optimizer_fixtures.py
+    /tmp/keras-venv/bin/python Tests/TestSupport/Fixtures/Parity/Optimizers/make_optimizer_fixtures.py
 
 Schedules: each schedule's rate at 20 update counts. Optimizers: two variables (a (5, 3)
 kernel and a (3,) bias) from fixed values, three fixed gradient sets; the variables after

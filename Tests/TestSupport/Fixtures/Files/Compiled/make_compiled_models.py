@@ -2,7 +2,7 @@
 
 Run with Keras 3 (tested with 3.15.1), outside CI:
 
-    /tmp/keras-venv/bin/python Tests/LoomKerasTests/Fixtures/Compiled/make_compiled_models.py
+    /tmp/keras-venv/bin/python Tests/TestSupport/Fixtures/Files/Compiled/make_compiled_models.py
 
 For each compiled model (optimizer with clipping and a schedule as a user writes them):
 NAME.keras, saved compiled before training; NAME.trained.keras, saved after one epoch of

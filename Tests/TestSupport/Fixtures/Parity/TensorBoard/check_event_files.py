@@ -4,7 +4,7 @@ tag with its steps and counts. Outside CI (needs `pip install tensorboard`):
 
     loom train --epochs 3 --tensorboard logs --checkpoint-dir ck
     loom train --epochs 5 --tensorboard logs --checkpoint-dir ck --resume
-    python Tests/LoomTests/Fixtures/TensorBoard/check_event_files.py logs --epochs 5
+    python Tests/TestSupport/Fixtures/Parity/TensorBoard/check_event_files.py logs --epochs 5
 
 With --epochs N it checks that `epoch_loss` holds steps 0...N-1 once each in both runs (a
 resumed run's two event files read as one curve, the killed run's extra events purged) and

@@ -3,7 +3,7 @@
 Run from a virtual environment with Keras 3 on TensorFlow (outside CI):
 
     python3 -m venv /tmp/keras-venv && /tmp/keras-venv/bin/pip install tensorflow-cpu h5py
-    /tmp/keras-venv/bin/python Tests/LoomTests/Fixtures/make_keras_fixtures.py
+    /tmp/keras-venv/bin/python Tests/TestSupport/Fixtures/Parity/make_keras_fixtures.py
 
 Each model gets fixed weights (uniform in ±0.5 from a fixed NumPy seed) and a fixed batch;
 the JSON file holds the inputs, targets, weights (Keras `get_weights()` order), the forward

@@ -2,7 +2,7 @@
 predictions and targets, for LossParityTests. Run with Keras 3 on TensorFlow (outside CI;
 tested with 3.15.1):
 
-    /tmp/keras-venv/bin/python Tests/LoomTests/Fixtures/Losses/make_loss_fixtures.py
+    /tmp/keras-venv/bin/python Tests/TestSupport/Fixtures/Parity/Losses/make_loss_fixtures.py
 
 Errors span both sides of Huber's δ = 1 and values where log-cosh's softplus is large.
 Float32 values are written with 9 significant digits.

@@ -61,7 +61,7 @@ What it writes (into the directory containing this script):
 How to run (from the repository root):
 
     python3 -m venv /tmp/v && /tmp/v/bin/pip install tensorflow-cpu h5py tf_keras \
-        && /tmp/v/bin/python Tests/LoomKerasTests/Fixtures/make_keras_models.py
+        && /tmp/v/bin/python Tests/TestSupport/Fixtures/Files/make_keras_models.py
 
 Add `--only NAME ...` to write those models' files alone (the other files keep
 their bytes). (`pip install tf_keras` pulls in the `tensorflow` wheel; if you already have

@@ -3,7 +3,7 @@ R2Score as `evaluate` reports them over several batches (the whole-epoch statist
 mean of batch values), for MetricParityTests. Run with Keras 3 on TensorFlow (outside CI;
 tested with 3.15.1):
 
-    /work/venv/bin/python Tests/LoomTests/Fixtures/Metrics/make_metric_fixtures.py
+    /work/venv/bin/python Tests/TestSupport/Fixtures/Parity/Metrics/make_metric_fixtures.py
 
 The model is one Dense layer with fixed weights on 10 samples of 3 features and 2 outputs;
 batches of 4 leave a short last batch. A target column near zero exercises MAPE's epsilon.

@@ -3,7 +3,7 @@
 Run from a virtual environment with Keras 3 on TensorFlow (outside CI):
 
     python3 -m venv /tmp/keras-venv && /tmp/keras-venv/bin/pip install tensorflow-cpu h5py
-    /tmp/keras-venv/bin/python Tests/LoomTests/Fixtures/Masks/make_mask_fixtures.py
+    /tmp/keras-venv/bin/python Tests/TestSupport/Fixtures/Parity/Masks/make_mask_fixtures.py
 
 Each case is a small model with fixed weights (uniform in ±0.5 from a fixed NumPy seed), a
 padded batch (right padding, left padding, a gap, a row that is all padding) and, for some,
