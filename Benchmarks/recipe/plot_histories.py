@@ -3,7 +3,8 @@ time, log scale, as one SVG (and a PNG beside it).
 
     python3 Benchmarks/recipe/plot_histories.py OUT.svg LABEL=DIR/batchB-workersW.csv ...
 
-The title names the training sequences: LOOM_RECIPE_SEQUENCES (default 59k).
+The title names the training sequences: LOOM_RECIPE_SEQUENCES (default 59k); the dotted line is
+the loss floor, the noise's variance: LOOM_RECIPE_FLOOR (default 1e-4, make_adding.py's noise 0.01).
 
 (needs matplotlib; outside CI.)
 """
@@ -17,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 out, runs = sys.argv[1], [argument.split("=", 1) for argument in sys.argv[2:]]
+floor = float(os.environ.get("LOOM_RECIPE_FLOOR", "1e-4"))
 figure, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(11, 4.2))
 for label, path in runs:
     rows = list(csv.DictReader(open(path)))
@@ -29,7 +31,7 @@ for axes, xlabel in [(by_epoch, "epoch"), (by_time, "wall seconds")]:
     axes.set_yscale("log")
     axes.set_xlabel(xlabel)
     axes.set_ylabel("validation MSE")
-    axes.axhline(1e-4, color="gray", linestyle=":", linewidth=1, label="loss floor (noise²)")
+    axes.axhline(floor, color="gray", linestyle=":", linewidth=1, label="loss floor (noise²)")
     axes.grid(True, which="both", linewidth=0.3)
 by_epoch.legend(fontsize=7)
 sequences = os.environ.get("LOOM_RECIPE_SEQUENCES", "59k")

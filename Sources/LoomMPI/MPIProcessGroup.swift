@@ -291,6 +291,13 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// The tag of the sums' messages.
     private static let tag: Int32 = 7
 
+    /// Returns when every rank has called it (`MPI_Ibarrier`), or throws `MPIRankTimeout`
+    /// naming those that did not within `rankTimeout`; `what` names the wait in that error.
+    package func barrier(_ what: @autoclosure () -> String) throws {
+        try Self.check(MPI_Ibarrier(world, requests), "MPI_Ibarrier")
+        try complete(1, what())
+    }
+
     /// Every rank's bytes, in rank order (`MPI_Allgather` of the lengths, then `MPI_Allgatherv`).
     @_spi(Ranks) public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
         let length = [Int32(bytes.count)]

@@ -38,28 +38,35 @@ enum Job {
             try group.checkSame(settings: settings)
             var parsed = try command.parseAsRoot()
             try parsed.run()
-            // Every rank reaches the end (a bounded wait) before MPI_Finalize, which waits unbounded.
-            _ = try group.allGather([])
-            group.finish()
-            exit(0)
+            end(group, status: 0)
         } catch {
             let status = ExitStatus.of(error, command: command).status
             let message = command.fullMessage(for: error)
             if [StopRequest.exitStatus, StopRequest.interruptedStatus].contains(status) {
                 // Every rank stopped in the same step (a signal reaches them all through the step).
                 if group.rank == 0 { print(message) }
-                group.finish()
-                exit(status)
+                end(group, status: status)
             }
             if !message.isEmpty {
                 FileHandle.standardError.write(Data("rank \(group.rank) of \(group.size): \(message)\n".utf8))
             }
-            if status == 0 {
-                group.finish()
-                exit(0)
-            }
+            if status == 0 { end(group, status: 0) }
             group.abort(status: status)
         }
+    }
+
+    /// Ends this rank with `status` once every rank has reached its end (a wait bounded by
+    /// `--rank-timeout`: `MPI_Finalize`, which follows, waits unbounded), or, when one has
+    /// not, says which and ends the job with the timeout's status.
+    private static func end(_ group: MPIProcessGroup, status: Int32) -> Never {
+        do {
+            try group.barrier("the end of the run (every rank's last step and writes)")
+        } catch {
+            FileHandle.standardError.write(Data("rank \(group.rank) of \(group.size): \(LoomCommand.fullMessage(for: error))\n".utf8))
+            group.abort(status: ExitStatus.of(error, command: LoomCommand.self).status)
+        }
+        group.finish()
+        exit(status)
     }
 
     /// A command line's options by name ("--data" → its value, a flag → "set"), and its

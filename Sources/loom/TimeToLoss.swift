@@ -65,6 +65,9 @@ struct TimeToLoss: ParsableCommand {
         return values.map { $0! }
     }
 
+    /// The file of one run's history in the `--histories` folder.
+    private static func historyName(batch: Int, workers: Int) -> String { "batch\(batch)-workers\(workers).csv" }
+
     /// The table's column widths.
     private static let widths = [5, 7, 6, 7, 17, 13, 7]
 
@@ -94,15 +97,27 @@ struct TimeToLoss: ParsableCommand {
         modelOptions.configureBLAS()
         let path = try dataOptions.path()
         let dataset = try dataOptions.open(path)
-        let outputs = [try csv.map { try OutputFile($0, role: "--csv", inputs: [path]) }].compactMap { $0 }
-        try OutputFile.checkDistinct(outputs)
+        let (batches, workerCounts) = (try counts(batchSizes, "--batch-sizes"), try counts(workers, "--workers"))
+        let table = try csv.map { try OutputFile($0, role: "--csv", inputs: [path]) }
+        // Every output is checked before the first run trains, not after it.
+        var historyFiles: [String: OutputFile] = [:]
+        if let histories {
+            for batch in batches {
+                for workerCount in workerCounts {
+                    let name = TimeToLoss.historyName(batch: batch, workers: workerCount)
+                    historyFiles[name] = try OutputFile(
+                        URL(fileURLWithPath: histories).appendingPathComponent(name).path, role: "--histories", inputs: [path])
+                }
+            }
+        }
+        try OutputFile.checkDistinct([table].compactMap { $0 } + historyFiles.values)
         let training = Sequential.trainingSamples(of: dataset.sampleCount, validationSplit: validationSplit)
         var results: [Outcome] = []
         let titles = ["batch", "workers", "epochs", "updates", "seconds to target", "best val_loss", "seconds"]
         print("Target validation loss \(targetLoss); columns to the target, then the best and the whole run's seconds")
         print(zip(titles, TimeToLoss.widths).map { String(repeating: " ", count: max(0, $1 - $0.count)) + $0 }.joined(separator: "  "))
-        for batch in try counts(batchSizes, "--batch-sizes") {
-            for workerCount in try counts(workers, "--workers") {
+        for batch in batches {
+            for workerCount in workerCounts {
                 let model = try modelOptions.makeModel(
                     inputShape: dataset.inputShape, targetShape: dataset.targetShape ?? [], batchSize: batch)
                 let steps = max(1, training / batch + (training % batch == 0 ? 0 : 1))
@@ -128,17 +143,14 @@ struct TimeToLoss: ParsableCommand {
                 print(
                     zip(columns, TimeToLoss.widths).map { String(repeating: " ", count: max(0, $1 - $0.count)) + $0 }.joined(
                         separator: "  "))
-                if let histories {
+                if let file = historyFiles[TimeToLoss.historyName(batch: batch, workers: workerCount)] {
                     let lines =
                         ["epoch,val_loss,learning_rate,seconds"] + clock.rows.map { "\($0.epoch),\($0.loss),\($0.rate),\($0.seconds)" }
-                    let file = try OutputFile(
-                        URL(fileURLWithPath: histories).appendingPathComponent("batch\(batch)-workers\(workerCount).csv").path,
-                        role: "--histories", inputs: [path])
                     try file.write(Data((lines.joined(separator: "\n") + "\n").utf8))
                 }
             }
         }
-        if let output = outputs.first {
+        if let output = table {
             let lines =
                 ["batch_size,workers,epochs_to_target,updates_to_target,seconds_to_target,best_val_loss,seconds"]
                 + results.map { r in

@@ -153,5 +153,18 @@ extension CLITests {
         )
         let refused = try loom(["time-to-loss", "--data", data, "--target-loss", "0"], expect: 64)
         XCTAssertTrue(refused.err.contains("--target-loss must be a positive number"), refused.err)
+        // A --histories folder that is not there is refused before the first run trains.
+        let missing = try loom(
+            ["time-to-loss", "--data", data, "--target-loss", "1", "--batch-sizes", "8", "--histories", folder.path("none")], expect: 1)
+        XCTAssertTrue(missing.err.contains("--histories: the folder \(folder.path("none")) does not exist"), missing.err)
+        XCTAssertFalse(missing.out.contains("seconds to target"), missing.out)
+        try FileManager.default.createDirectory(atPath: folder.path("histories"), withIntermediateDirectories: false)
+        try loom([
+            "time-to-loss", "--data", data, "--units", "4", "--epochs", "2", "--target-loss", "10", "--batch-sizes", "8",
+            "--histories", folder.path("histories"),
+        ])
+        let history = try String(contentsOfFile: folder.path("histories/batch8-workers1.csv"), encoding: .utf8)
+        XCTAssertTrue(history.hasPrefix("epoch,val_loss,learning_rate,seconds\n1,"), history)
+        XCTAssertEqual(history.split(separator: "\n").count, 3)
     }
 }
