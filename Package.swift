@@ -67,7 +67,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Helpers shared by the test targets (temporary folders, error messages, gradient checks).
+        // Helpers shared by the test targets (temporary folders, error messages, gradient checks) and the Keras fixtures.
         .target(name: "TestSupport", dependencies: ["Loom"], path: "Tests/TestSupport", resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LoomHDF5Tests",

@@ -3,8 +3,9 @@
 Each sequence has T steps of two features: a value uniform in [0, 1] and a marker, 1 at two
 steps (one in each half) and 0 elsewhere; the target is the sum of the two marked values plus
 Gaussian noise of standard deviation `noise`. The loss floor (MSE) is noise²; predicting the
-mean (1.0) scores var(u₁ + u₂) = 1/6 ≈ 0.167. An LSTM must carry the first marked value
-across half the sequence. Written as HDF5 with datasets X (samples, T, 2) and y (samples, 1).
+mean (1.0) scores var(u₁ + u₂) + noise² = 1/6 + noise² (0.167 at noise 0.01). An LSTM must
+carry the first marked value across half the sequence. Written as HDF5 with datasets X
+(samples, T, 2) and y (samples, 1).
 
     python3 datasets/make_adding.py --samples 74000 --timesteps 30 --noise 0.01 --out adding.h5
 
@@ -36,4 +37,5 @@ with h5py.File(args.out, "w") as f:
     f["X"] = np.stack([values, markers], axis=-1)
     f["y"] = target.astype(np.float32)[:, None]
     f.attrs["loss_floor"] = args.noise ** 2
-print(f"wrote {args.out}: {n} sequences of {t} steps; MSE floor {args.noise ** 2:.2e}, mean predictor 0.167")
+print(f"wrote {args.out}: {n} sequences of {t} steps; MSE floor {args.noise ** 2:.2e}, "
+      f"mean predictor {1 / 6 + args.noise ** 2:.3f}")

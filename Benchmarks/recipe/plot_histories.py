@@ -35,7 +35,7 @@ for axes, xlabel in [(by_epoch, "epoch"), (by_time, "wall seconds")]:
     axes.grid(True, which="both", linewidth=0.3)
 by_epoch.legend(fontsize=7)
 sequences = os.environ.get("LOOM_RECIPE_SEQUENCES", "59k")
-figure.suptitle(f"Adding problem (T = 30, {sequences} sequences), LSTM(32), 12 epochs")
+figure.suptitle(f"Adding problem (T = 30, {sequences} sequences, loss floor {floor:g}), LSTM(32), 12 epochs")
 figure.tight_layout()
 figure.savefig(out)
 figure.savefig(out.rsplit(".", 1)[0] + ".png", dpi=90)

@@ -170,7 +170,7 @@ struct Bench: ParsableCommand {
                 let warmUp = min(workload.x.sampleCount, workload.batchSize * 20)
                 try workload.fit(model, workload.x.samples(0..<warmUp), workload.y.samples(0..<warmUp), count)
                 // The ranks start each measured fit together.
-                _ = try Job.group?.allGather([])
+                try Job.group?.barrier("the start of a measured round")
                 let start = DispatchTime.now().uptimeNanoseconds
                 try workload.fit(model, workload.x, workload.y, count)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

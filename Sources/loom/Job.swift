@@ -38,19 +38,19 @@ enum Job {
             try group.checkSame(settings: settings)
             var parsed = try command.parseAsRoot()
             try parsed.run()
-            end(group, status: 0)
+            end(group, status: 0, command)
         } catch {
             let status = ExitStatus.of(error, command: command).status
             let message = command.fullMessage(for: error)
             if [StopRequest.exitStatus, StopRequest.interruptedStatus].contains(status) {
                 // Every rank stopped in the same step (a signal reaches them all through the step).
                 if group.rank == 0 { print(message) }
-                end(group, status: status)
+                end(group, status: status, command)
             }
             if !message.isEmpty {
                 FileHandle.standardError.write(Data("rank \(group.rank) of \(group.size): \(message)\n".utf8))
             }
-            if status == 0 { end(group, status: 0) }
+            if status == 0 { end(group, status: 0, command) }
             group.abort(status: status)
         }
     }
@@ -58,12 +58,12 @@ enum Job {
     /// Ends this rank with `status` once every rank has reached its end (a wait bounded by
     /// `--rank-timeout`: `MPI_Finalize`, which follows, waits unbounded), or, when one has
     /// not, says which and ends the job with the timeout's status.
-    private static func end(_ group: MPIProcessGroup, status: Int32) -> Never {
+    private static func end(_ group: MPIProcessGroup, status: Int32, _ command: LoomCommand.Type) -> Never {
         do {
-            try group.barrier("the end of the run (every rank's last step and writes)")
+            try group.barrier("the end of the run: every rank's last step and rank 0's last writes")
         } catch {
-            FileHandle.standardError.write(Data("rank \(group.rank) of \(group.size): \(LoomCommand.fullMessage(for: error))\n".utf8))
-            group.abort(status: ExitStatus.of(error, command: LoomCommand.self).status)
+            FileHandle.standardError.write(Data("rank \(group.rank) of \(group.size): \(command.fullMessage(for: error))\n".utf8))
+            group.abort(status: ExitStatus.of(error, command: command).status)
         }
         group.finish()
         exit(status)

@@ -62,6 +62,7 @@ struct TimeToLoss: ParsableCommand {
         guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= (1 << 24) }) else {
             throw ValidationError("\(name) takes positive whole numbers separated by commas, got \(text)")
         }
+        guard Set(values).count == values.count else { throw ValidationError("\(name) names a value twice: \(text)") }
         return values.map { $0! }
     }
 

@@ -153,6 +153,8 @@ extension CLITests {
         )
         let refused = try loom(["time-to-loss", "--data", data, "--target-loss", "0"], expect: 64)
         XCTAssertTrue(refused.err.contains("--target-loss must be a positive number"), refused.err)
+        let twice = try loom(["time-to-loss", "--data", data, "--target-loss", "1", "--batch-sizes", "8,8"], expect: 64)
+        XCTAssertTrue(twice.err.contains("--batch-sizes names a value twice: 8,8"), twice.err)
         // A --histories folder that is not there is refused before the first run trains.
         let missing = try loom(
             ["time-to-loss", "--data", data, "--target-loss", "1", "--batch-sizes", "8", "--histories", folder.path("none")], expect: 1)

@@ -280,6 +280,13 @@ final class ParallelTests: XCTestCase {
             message { try model.fit(x: x, y: y, batchSize: 3, verbose: 0, workers: 4) },
             "a batch of 3 cannot be cut into 4 shards (one per worker) without empty ones; use at most 3 workers or a larger batch")
         XCTAssertEqual(
+            message { try model.fit(x: x, y: y, batchSize: 3, verbose: 0, parallelism: Parallelism(fixedShards: 4)) },
+            "a batch of 3 cannot be cut into 4 shards (fixedShards 4) without empty ones; use at most 3 shards in all or a larger batch")
+        XCTAssertEqual(
+            message { try model.fit(x: x, y: y, batchSize: 2, verbose: 0, fixedShards: 3, gradientAccumulationSteps: 2) },
+            "a batch of 4 cannot be cut into 6 shards (3 for each of 2 micro-batches) without empty ones; "
+                + "use at most 4 shards in all or a larger batch")
+        XCTAssertEqual(
             message { try model.fit(x: x, y: y, verbose: 0, workers: 4, fixedShards: 2) },
             "fixedShards (2) must be at least the worker count (4)")
         XCTAssertEqual(

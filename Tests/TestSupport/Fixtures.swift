@@ -2,10 +2,11 @@ import Foundation
 import Loom
 import XCTest
 
-/// The tests' fixtures, one tree (`Tests/TestSupport/Fixtures`), each generator script beside
+/// The Keras fixtures, one tree (`Tests/TestSupport/Fixtures`), each generator script beside
 /// what it wrote:
 /// - `Parity/`: Keras's numbers for Loom to match — layer models (`make_keras_fixtures.py`,
-///   their Keras configs in `Configs/`), masks, losses, metrics, optimizers, TensorBoard.
+///   their Keras configs in `Configs/`), masks, losses, metrics, optimizers — and
+///   `TensorBoard/check_event_files.py`, which reads Loom's event files with TensorBoard.
 /// - `Files/`: files Keras saves in each of its formats, with its predictions
 ///   (`make_keras_models.py`), and compiled models with their training (`Compiled/`).
 public enum Fixtures {
@@ -20,8 +21,10 @@ public enum Fixtures {
     }
 
     /// The JSON fixture at `path`, decoded.
-    public static func decode<T: Decodable>(_ type: T.Type, _ path: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(contentsOf: url(path)))
+    public static func decode<T: Decodable>(
+        _ type: T.Type, _ path: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws -> T {
+        try JSONDecoder().decode(type, from: Data(contentsOf: url(path, file: file, line: line)))
     }
 }
 

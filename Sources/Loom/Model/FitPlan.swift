@@ -107,7 +107,8 @@ struct FitPlan {
         if accumulation > 1 {
             // Every micro-batch's shards are leaves of the update's tree.
             try ShardLayout.check(
-                batch: updateRows, shardCount: layout.globalShardCount * accumulation, stateful: model.isStateful)
+                batch: updateRows, shardCount: layout.globalShardCount * accumulation, stateful: model.isStateful,
+                cut: "\(layout.globalShardCount) for each of \(accumulation) micro-batches", fewer: "shards in all")
         }
     }
 }

@@ -11,8 +11,9 @@ public struct Parallelism {
     /// Threads running shards at once (at least 1). OpenBLAS runs one thread a product
     /// meanwhile.
     public var workers: Int
-    /// Shards each process cuts every batch into, whatever `workers` is (at least `workers`):
-    /// the result is then bitwise the same for any worker count up to it. Nil: one a worker.
+    /// Shards each process runs of every batch, whatever `workers` is (at least `workers`; a
+    /// batch is cut into this many times the processes): the result is then bitwise the same
+    /// for any worker count up to it. Nil: one a worker.
     public var fixedShards: Int?
     /// How training's replicas combine their work; `evaluate` and `predict` only combine
     /// outputs and do not read it.
@@ -20,7 +21,7 @@ public struct Parallelism {
     /// The processes of a job across processes or hosts (`LoomMPI`'s ranks): every rank calls
     /// with the same model, data and arguments, runs its own shards of each batch, and all end
     /// with the same results, bitwise those of one process with `fixedShards` = ranks ×
-    /// shards. Nil: this process alone.
+    /// shards. Only rank 0 prints progress. Nil: this process alone.
     public var processGroup: (any ProcessGroup)?
 
     /// One thread in this process alone by default; see each property.
