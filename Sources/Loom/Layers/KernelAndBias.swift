@@ -21,7 +21,12 @@ struct KernelAndBias {
 
     /// y (rows, width) = x (rows, depth) · kernel (depth, width) + bias.
     func forward(_ x: UnsafePointer<Float>, rows: Int, depth: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
-        if let bias { for r in 0..<rows { (y + r * width).update(from: bias, count: width) } }
+        if let bias {
+            for r in 0..<rows {
+                let row = y + r * width
+                for j in 0..<width { row[j] = bias[j] }
+            }
+        }
         BLAS.gemm(m: rows, n: width, k: depth, a: x, lda: depth, b: kernel, ldb: width, beta: bias == nil ? 0 : 1, c: y, ldc: width)
     }
 

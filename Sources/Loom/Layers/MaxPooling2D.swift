@@ -61,15 +61,20 @@ public final class MaxPooling2D: Layer {
         if cellOffsets.count < windowCells { cellOffsets = Array(repeating: 0, count: windowCells) }
         let kernels = Kernels.table
         // Each output pixel in the kernels' `maxPoolPixel`, from the offsets of its window's
-        // cells inside the image (row by row, as ties go to the first).
+        // cells inside the image (row by row, as ties go to the first), pixels in output order.
         winners.withUnsafeMutableBufferPointer { winners in
             cellOffsets.withUnsafeMutableBufferPointer { offsets in
-                for pixel in 0..<(batch * pixelsPerImage) {
-                    let (b, position) = pixel.quotientAndRemainder(dividingBy: pixelsPerImage)
-                    let (oh, ow) = position.quotientAndRemainder(dividingBy: g.outputWidth)
-                    let cells = g.cellOffsets(image: b * g.height * g.width * C, oh, ow, into: offsets.baseAddress!)
-                    let winner = training ? winners.baseAddress! + pixel * C : nil
-                    kernels.maxPoolPixel(x, offsets.baseAddress, cells, C, y + pixel * C, winner)
+                var pixel = 0
+                for b in 0..<batch {
+                    let image = b * g.height * g.width * C
+                    for oh in 0..<g.outputHeight {
+                        for ow in 0..<g.outputWidth {
+                            let cells = g.cellOffsets(image: image, oh, ow, into: offsets.baseAddress!)
+                            let winner = training ? winners.baseAddress! + pixel * C : nil
+                            kernels.maxPoolPixel(x, offsets.baseAddress, cells, C, y + pixel * C, winner)
+                            pixel += 1
+                        }
+                    }
                 }
             }
         }
@@ -84,7 +89,9 @@ public final class MaxPooling2D: Layer {
         let dx = inputGradient.reserveDiscarding(inputCount)
         dx.update(repeating: 0, count: inputCount)
         let count = batch * g.outputHeight * g.outputWidth * g.channels
-        for k in 0..<count { dx[winners[k]] += dy[k] }
+        winners.withUnsafeBufferPointer { winners in
+            for k in 0..<count { dx[winners[k]] += dy[k] }
+        }
         return dx
     }
 
