@@ -56,6 +56,8 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
     private let blockBuffers = [ReadBuffers(), ReadBuffers()]
     private let batchBuffers = ReadBuffers()
     private let staging = FloatBuffer()
+    /// Under a block shuffle (`readInBlocks`), the blocks its batches' rows are copied from.
+    private var blockCache: HDF5BlockCache?
 
     /// Where one background read lands.
     private final class ReadBuffers: @unchecked Sendable {
@@ -346,12 +348,33 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
 
     // MARK: scattered rows
 
+    /// Reads a block-shuffled epoch's batches from whole blocks (`HDF5BlockCache`), read as
+    /// consecutive rows, instead of row by row; nil goes back to reading rows. Waits for the
+    /// batch read ahead first.
+    public func readInBlocks(_ shuffle: BlockShuffle?) {
+        try? nextBatch?.wait()
+        nextBatch = nil
+        blockCache = shuffle.map { HDF5BlockCache($0, inputStride: inputStride, targetStride: targetStride) }
+    }
+
     /// Reads rows in any order: one scattered read per dataset of the sorted rows,
     /// then each row copied to its place in the batch. At most one runs at a time (callers
     /// wait for the batch read ahead first), so `staging` is shared.
     private func readScattered(_ rows: [Int], inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?) throws {
         for row in rows where !(0..<sampleCount).contains(row) {
             throw HDF5Error(file: file.path, dataset: inputName, "row \(row) outside its \(sampleCount) samples")
+        }
+        if let blockCache {
+            try blockCache.copy(rows, inputs: inputs, targets: targets, sampleCount: sampleCount) { block in
+                let rows = Array(block.rows)
+                try file.read(inputName, rows: block.rows, into: block.inputs.pointer)
+                try checkFinite(block.inputs.pointer, stride: inputStride, rows: rows, dataset: inputName)
+                if block.withTargets, let targetName {
+                    try file.read(targetName, rows: block.rows, into: block.targets.pointer)
+                    try checkFinite(block.targets.pointer, stride: targetStride, rows: rows, dataset: targetName)
+                }
+            }
+            return
         }
         let sorted = Array(Set(rows)).sorted()
         let position = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, $0) })

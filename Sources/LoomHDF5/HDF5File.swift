@@ -264,7 +264,7 @@ public final class HDF5File {
         // libhdf5 visits every chunk between a selection's first and last rows: in a chunked
         // dataset, rows far apart (a shuffled batch of a large file) are read in groups that
         // span at most `chunksPerRead` chunks' worth of rows, so a read costs what it reads, not the file's size.
-        let span = try withDataset(name) { HDF5File.chunkRows(of: $0) }.map { $0 * HDF5File.chunksPerRead } ?? Int.max
+        let span = try chunkRows(of: name).map { $0 * HDF5File.chunksPerRead } ?? Int.max
         let rowValues = Shape.count(Array(shape.dropFirst()))
         var start = 0, done = 0
         while start < ranges.count {
@@ -301,6 +301,9 @@ public final class HDF5File {
         }
         return placement.map { ($0, descriptor) }
     }
+
+    /// The rows of a chunk of dataset `name` (its first axis), or nil when it is not chunked.
+    public func chunkRows(of name: String) throws -> Int? { try withDataset(name) { HDF5File.chunkRows(of: $0) } }
 
     /// The chunks of rows one scattered read may span (see `read(_:sortedRows:into:)`).
     static let chunksPerRead = 64

@@ -49,6 +49,15 @@ struct Train: ParsableCommand {
     @Flag(help: "Keep batches in file order (stateful models always do).")
     var noShuffle = false
 
+    @Option(
+        help:
+            "Shuffle in blocks: permute blocks of --shuffle-block rows, then the rows within windows of this many blocks, so the file is read a block at a time."
+    )
+    var shuffleWindow: Int?
+
+    @Option(help: "With --shuffle-window: rows a block (default: the rows of a chunk of the inputs in --data, else 4096).")
+    var shuffleBlock: Int?
+
     @Option(help: "Micro-batches of --batch-size rows an update: one update on their rows' gradient (bitwise one batch of all of them).")
     var accumulate = 1
 
@@ -137,6 +146,14 @@ struct Train: ParsableCommand {
         guard batchSize ?? 1 > 0 else { throw ValidationError("--batch-size must be positive") }
         if modelOptions.maskValue != nil && dataOptions.lengths != nil {
             throw ValidationError("--mask-value makes the mask from the values and --lengths gives it: use one of them")
+        }
+        if let shuffleWindow {
+            guard shuffleWindow >= 1, shuffleBlock ?? 1 >= 1 else {
+                throw ValidationError("--shuffle-window and --shuffle-block must be at least 1")
+            }
+            if noShuffle { throw ValidationError("--shuffle-window orders a shuffled epoch; --no-shuffle keeps file order: give one") }
+        } else if shuffleBlock != nil {
+            throw ValidationError("--shuffle-block sizes the blocks of --shuffle-window: give --shuffle-window")
         }
         guard tbptt ?? 1 >= 1 else { throw ValidationError("--tbptt must be at least 1 (a chunk of steps), got \(tbptt!)") }
         guard (1...InferenceOptions.mostWorkers).contains(workers) else {
@@ -269,6 +286,9 @@ struct Train: ParsableCommand {
         }
         let dataset = try dataOptions.open(path)
         let validationFile = try validationData.map { try dataOptions.open($0) }
+        let blockShuffle = try shuffleWindow.map { window in
+            try BlockShuffle(blockRows: try shuffleBlock ?? dataset.file.chunkRows(of: dataset.inputName) ?? 4096, windowBlocks: window)
+        }
         let targetShape = dataset.targetShape ?? []
         let model =
             try kerasOptions.loadCompiled(
@@ -277,6 +297,9 @@ struct Train: ParsableCommand {
                 inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32,
                 loss: try loss.map { try Loss(kerasName: $0) })
         try model.build(inputShape: dataset.inputShape)
+        if model.isStateful && shuffleWindow != nil {
+            throw ValidationError("a stateful model trains in file order; --shuffle-window does not apply")
+        }
         let microRows = batchSize ?? model.batchSize ?? 32
         let (updateRows, overflow) = microRows.multipliedReportingOverflow(by: accumulate)
         guard !overflow else { throw ValidationError("--batch-size \(microRows) × --accumulate \(accumulate) is too large") }
@@ -340,6 +363,7 @@ struct Train: ParsableCommand {
         let statefulRun = model.isStateful
         let result = try model.fit(
             dataset: parts.training, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
+            blockShuffle: blockShuffle,
             validationSplit: parts.validationSplit, validationData: parts.validation, verbose: speaking ? progressLevel : 0,
             resetStatesEachEpoch: statefulRun,
             parallelism: Parallelism(

@@ -117,6 +117,28 @@ extension CLITests {
             try loom(longer + ["--resume", "--keep", "3", "--checkpoint-every", "7", "--history", folder.path("h.csv")]).err, "")
     }
 
+    /// `--shuffle-window` trains (the imported file is one chunk, so `--shuffle-block` sizes
+    /// the blocks); its bad values are refused in one line, and a resume with another block
+    /// shuffle than the checkpoint's is refused by name.
+    func testABlockShuffledRunAndItsRefusals() throws {
+        let data = try importedData()
+        let checkpoints = folder.path("checkpoints")
+        let run = checkpointedRun(data, checkpoints: checkpoints, extra: ["--shuffle-window", "3", "--shuffle-block", "32"])
+        XCTAssertEqual(try loom(run).err, "")
+        let other = checkpointedRun(data, checkpoints: checkpoints, extra: ["--shuffle-window", "4", "--shuffle-block", "32"])
+        let refused = try loom(other + ["--resume"], expect: 1).err
+        XCTAssertTrue(refused.contains("the checkpoint was taken with option --shuffle-window 3, this run has 4"), refused)
+        for (extra, message) in [
+            (["--shuffle-window", "0"], "--shuffle-window and --shuffle-block must be at least 1"),
+            (["--shuffle-window", "2", "--no-shuffle"], "--shuffle-window orders a shuffled epoch; --no-shuffle keeps file order"),
+            (["--shuffle-block", "8"], "--shuffle-block sizes the blocks of --shuffle-window: give --shuffle-window"),
+            (["--shuffle-window", "2", "--arch", "stateful"], "a stateful model trains in file order; --shuffle-window does not apply"),
+        ] {
+            let error = try loom(["train", "--data", data, "--epochs", "1", "--units", "4", "--quiet"] + extra, expect: 64).err
+            XCTAssertTrue(error.contains(message), "\(extra): \(error)")
+        }
+    }
+
     /// The checkpoint `latest` names in `checkpoints`.
     private func latestCheckpoint(_ checkpoints: String) throws -> String {
         let name = try String(contentsOfFile: checkpoints + "/latest", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

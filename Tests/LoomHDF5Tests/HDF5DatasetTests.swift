@@ -18,9 +18,12 @@ final class HDF5DatasetTests: XCTestCase {
     }
 
     /// Reads every batch of an epoch the way `fit` does (prefetching the next one).
-    private func epoch(_ dataset: any Dataset, shuffle: Bool, batch: Int, seed: UInt64) throws -> ([Float], [Float]) {
+    private func epoch(
+        _ dataset: any Dataset, shuffle: Bool, blocks: BlockShuffle? = nil, batch: Int, seed: UInt64
+    ) throws -> ([Float], [Float]) {
         var generator = SeededGenerator(seed: seed)
-        let order = BatchOrder(rows: 0..<dataset.sampleCount, batchSize: batch, shuffle: shuffle, generator: &generator)
+        let order = BatchOrder(
+            rows: 0..<dataset.sampleCount, batchSize: batch, shuffle: shuffle, blocks: blocks, generator: &generator)
         let inputStride = Shape.count(dataset.inputShape), targetStride = Shape.count(dataset.targetShape!)
         var inputs: [Float] = [], targets: [Float] = []
         for k in 0..<order.batchCount {
@@ -67,6 +70,43 @@ final class HDF5DatasetTests: XCTestCase {
         var row = [Float](repeating: 0, count: 12)
         try row.withUnsafeMutableBufferPointer { try streamed.read(rows: [40][...], inputs: $0.baseAddress!, targets: nil) }
         XCTAssertEqual(row, Array(x.scalars[(40 * 12)..<(41 * 12)]))
+    }
+
+    /// Block-shuffled epochs read through whole blocks (`readInBlocks`) give the rows the
+    /// in-memory dataset gives, with and without targets, and a fit the same history, bit
+    /// for bit.
+    func testBlockShuffledEpochsReadWholeBlocks() throws {
+        let (path, x, y) = try makeFile(samples: 53)
+        let blocks = try BlockShuffle(blockRows: 7, windowBlocks: 2)
+        let streamed = try HDF5Dataset(path: path)
+        let memory = try InMemoryDataset(x: x, y: y)
+        streamed.readInBlocks(blocks)
+        var row = [Float](repeating: 0, count: 24)
+        try row.withUnsafeMutableBufferPointer { try streamed.read(rows: [40, 3][...], inputs: $0.baseAddress!, targets: nil) }
+        XCTAssertEqual(row, Array(x.scalars[(40 * 12)..<(41 * 12)] + x.scalars[(3 * 12)..<(4 * 12)]))
+        for seed: UInt64 in [3, 4] {
+            let a = try epoch(streamed, shuffle: true, blocks: blocks, batch: 8, seed: seed)
+            let b = try epoch(memory, shuffle: true, blocks: blocks, batch: 8, seed: seed)
+            XCTAssertEqual(a.0, b.0, "inputs")
+            XCTAssertEqual(a.1, b.1, "targets")
+        }
+        streamed.readInBlocks(nil)
+        XCTAssertEqual(
+            try epoch(streamed, shuffle: true, blocks: blocks, batch: 8, seed: 3).0,
+            try epoch(memory, shuffle: true, blocks: blocks, batch: 8, seed: 3).0)
+        func model() throws -> Sequential {
+            let model = Sequential(seed: 4) {
+                Input(shape: [4, 3]); LSTM(5); Dense(2)
+            }
+            try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+            return model
+        }
+        let fromFile = try model().fit(
+            dataset: HDF5Dataset(path: path), epochs: 3, batchSize: 8, blockShuffle: blocks, validationSplit: 0.2, verbose: 0)
+        let fromMemory = try model().fit(x: x, y: y, epochs: 3, batchSize: 8, blockShuffle: blocks, validationSplit: 0.2, verbose: 0)
+        let rowShuffled = try model().fit(x: x, y: y, epochs: 3, batchSize: 8, validationSplit: 0.2, verbose: 0)
+        XCTAssertEqual(fromFile.history, fromMemory.history)
+        XCTAssertNotEqual(fromFile.history, rowShuffled.history)
     }
 
     func testTrainingFromTheFileEqualsTrainingFromMemory() throws {

@@ -39,6 +39,7 @@ final class ResumeTests: XCTestCase {
         var accumulation = 1
         /// Truncated BPTT's chunk length (the model then returns sequences).
         var truncation: Int? = nil
+        var blocks: BlockShuffle? = nil
     }
 
     private func model(_ setup: Setup) throws -> Sequential {
@@ -61,7 +62,8 @@ final class ResumeTests: XCTestCase {
         let (x, y) = try data(samples: 64, sequenceTargets: setup.truncation != nil)
         func fit(_ model: Sequential, _ callbacks: [any Callback]) throws -> History {
             try model.fit(
-                x: x, y: y, epochs: setup.epochs, batchSize: 8, shuffle: !setup.stateful, validationSplit: 0.25,
+                x: x, y: y, epochs: setup.epochs, batchSize: 8, shuffle: !setup.stateful, blockShuffle: setup.blocks,
+                validationSplit: 0.25,
                 verbose: 0, resetStatesEachEpoch: setup.stateful, workers: setup.workers,
                 averaging: setup.averaging, callbacks: callbacks, gradientAccumulationSteps: setup.accumulation,
                 truncatedBPTT: setup.truncation)
@@ -89,6 +91,10 @@ final class ResumeTests: XCTestCase {
         }
         XCTAssertEqual(expected.history, history.history, "\(setup)", file: file, line: line)
         XCTAssertEqual(expected.epoch, history.epoch, file: file, line: line)
+    }
+
+    func testBlockShuffleMidEpoch() throws {
+        try assertSameBits(Setup(workers: 2, blocks: try BlockShuffle(blockRows: 5, windowBlocks: 3)), interruptAt: 9)
     }
 
     func testOneWorkerMidEpochAndAtAnEpochEnd() throws {

@@ -277,7 +277,7 @@ public final class TrainingRun {
     /// writes the settings of earlier versions, and their checkpoints resume as such).
     static let unrecordedDefaults = [
         "schedule": "none", "clipping": "none", "weight decay": "none", "accumulation": "1", "truncated bptt": "none",
-        "validation samples": "split",
+        "validation samples": "split", "shuffle blocks": "none",
     ]
 
     /// The setting that records the global shard count (processes × shards per process).

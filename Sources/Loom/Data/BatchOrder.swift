@@ -3,22 +3,46 @@
 ///
 /// Without shuffle, batch k is rows `k·B ..< (k+1)·B` every epoch (the order stateful
 /// training needs). With shuffle, the epoch's rows are permuted by a pseudo-random
-/// permutation keyed by one draw of the model's seeded generator (`RowPermutation`), then cut
-/// the same way. The last batch may be short.
+/// permutation keyed by one draw of the model's seeded generator (`RowPermutation`, or
+/// `BlockPermutation` with a `BlockShuffle`), then cut the same way. The last batch may be
+/// short.
 public struct BatchOrder {
     /// The rows the epoch covers.
     public let rows: Range<Int>
     /// The rows per batch (the last batch may have fewer).
     public let batchSize: Int
     /// Position → row offset, when shuffled.
-    private let permutation: RowPermutation?
+    private let permutation: Permutation?
+
+    /// How a shuffled epoch's positions map to rows.
+    private enum Permutation {
+        case rows(RowPermutation)
+        case blocks(BlockPermutation)
+
+        subscript(position: Int) -> Int {
+            switch self {
+            case .rows(let permutation): permutation[position]
+            case .blocks(let permutation): permutation[position]
+            }
+        }
+    }
 
     /// The rows of `rows` in order, or shuffled by a permutation drawn from `generator` (which
-    /// advances by one draw) when `shuffle`.
-    public init(rows: Range<Int>, batchSize: Int, shuffle: Bool, generator: inout SeededGenerator) {
+    /// advances by one draw) when `shuffle`: row by row, or in `blocks` when given.
+    public init(rows: Range<Int>, batchSize: Int, shuffle: Bool, blocks: BlockShuffle? = nil, generator: inout SeededGenerator) {
         self.rows = rows
         self.batchSize = batchSize
-        permutation = shuffle ? RowPermutation(count: rows.count, key: generator.next()) : nil
+        guard shuffle else {
+            permutation = nil
+            return
+        }
+        let key = generator.next()
+        permutation =
+            if let blocks {
+                .blocks(BlockPermutation(count: rows.count, shuffle: blocks, key: key))
+            } else {
+                .rows(RowPermutation(count: rows.count, key: key))
+            }
     }
 
     /// The number of batches (a batch size past the sample count gives one batch of all).

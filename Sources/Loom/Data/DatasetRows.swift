@@ -43,6 +43,9 @@ public struct DatasetRows: Dataset {
     /// Passes the hint on for the base's rows.
     public func prefetch(rows: ArraySlice<Int>, targets: Bool) { base.prefetch(rows: baseRows(rows), targets: targets) }
 
+    /// Passes the hint on to the base (whose blocks then start at its own row 0).
+    public func readInBlocks(_ shuffle: BlockShuffle?) { base.readInBlocks(shuffle) }
+
     /// Reads the base's weights for `rows`.
     public func readSampleWeights(rows: ArraySlice<Int>, into weights: UnsafeMutablePointer<Float>) throws {
         try base.readSampleWeights(rows: baseRows(rows), into: weights)

@@ -39,8 +39,8 @@ struct RowPermutation {
         return left << halfBits | right
     }
 
-    /// SplitMix64's output function.
-    private static func mix(_ value: UInt64) -> UInt64 {
+    /// SplitMix64's output function (also how keys are derived from keys).
+    static func mix(_ value: UInt64) -> UInt64 {
         var z = value &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

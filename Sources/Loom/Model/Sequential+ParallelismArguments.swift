@@ -7,7 +7,7 @@ extension Sequential {
     @_disfavoredOverload
     @discardableResult
     public func fit(
-        x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
+        x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true, blockShuffle: BlockShuffle? = nil,
         validationSplit: Double = 0, validationData: (any Dataset)? = nil, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
@@ -16,7 +16,8 @@ extension Sequential {
         truncatedBPTT: Int? = nil
     ) throws -> History {
         try fit(
-            x: x, y: y, epochs: epochs, batchSize: batchSize, shuffle: shuffle, validationSplit: validationSplit,
+            x: x, y: y, epochs: epochs, batchSize: batchSize, shuffle: shuffle, blockShuffle: blockShuffle,
+            validationSplit: validationSplit,
             validationData: validationData, verbose: verbose, allowStatefulShuffle: allowStatefulShuffle,
             resetStatesEachEpoch: resetStatesEachEpoch,
             parallelism: Parallelism(workers: workers, fixedShards: fixedShards, averaging: averaging, processGroup: processGroup),
@@ -28,7 +29,7 @@ extension Sequential {
     @_disfavoredOverload
     @discardableResult
     public func fit(
-        dataset: any Dataset, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
+        dataset: any Dataset, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true, blockShuffle: BlockShuffle? = nil,
         validationSplit: Double = 0, validationData: (any Dataset)? = nil, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false,
         workers: Int = 1, averaging: Averaging = .gradients, fixedShards: Int? = nil,
@@ -36,7 +37,8 @@ extension Sequential {
         processGroup: (any ProcessGroup)? = nil, classWeight: [Int: Float]? = nil, truncatedBPTT: Int? = nil
     ) throws -> History {
         try fit(
-            dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: shuffle, validationSplit: validationSplit,
+            dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: shuffle, blockShuffle: blockShuffle,
+            validationSplit: validationSplit,
             validationData: validationData, verbose: verbose, allowStatefulShuffle: allowStatefulShuffle,
             resetStatesEachEpoch: resetStatesEachEpoch,
             parallelism: Parallelism(workers: workers, fixedShards: fixedShards, averaging: averaging, processGroup: processGroup),

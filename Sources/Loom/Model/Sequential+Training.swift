@@ -14,6 +14,9 @@ extension Sequential {
     ///   - shuffle: permute the training samples each epoch (default true). A stateful model
     ///     refuses it unless `allowStatefulShuffle` is set, since it would scramble the
     ///     row-to-row state.
+    ///   - blockShuffle: with `shuffle`, permute blocks of rows and the rows within windows of
+    ///     blocks instead of every row (`BlockShuffle`): a streamed file is then read in
+    ///     whole blocks, at about the speed of an epoch in file order. Nil: every row.
     ///   - validationSplit: the fraction of samples, taken from the end before any shuffle,
     ///     held out and evaluated after every epoch (Keras's rule).
     ///   - validationData: samples of their own evaluated after every epoch instead (Keras's
@@ -50,7 +53,7 @@ extension Sequential {
     ///     than the timesteps trains whole sequences. Not with gradient accumulation.
     @discardableResult
     public func fit(
-        x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
+        x: Tensor, y: Tensor, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true, blockShuffle: BlockShuffle? = nil,
         validationSplit: Double = 0, validationData: (any Dataset)? = nil, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false, parallelism: Parallelism = Parallelism(),
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
@@ -58,8 +61,8 @@ extension Sequential {
     ) throws -> History {
         try fit(
             dataset: InMemoryDataset(x: x, y: y, sampleWeight: sampleWeight), epochs: epochs, batchSize: batchSize,
-            shuffle: shuffle, validationSplit: validationSplit, validationData: validationData, verbose: verbose,
-            allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
+            shuffle: shuffle, blockShuffle: blockShuffle, validationSplit: validationSplit, validationData: validationData,
+            verbose: verbose, allowStatefulShuffle: allowStatefulShuffle, resetStatesEachEpoch: resetStatesEachEpoch,
             parallelism: parallelism, callbacks: callbacks, guardNonFinite: guardNonFinite,
             gradientAccumulationSteps: gradientAccumulationSteps, classWeight: classWeight, truncatedBPTT: truncatedBPTT)
     }
@@ -68,7 +71,7 @@ extension Sequential {
     /// weighs the loss); see `fit(x:y:...)`.
     @discardableResult
     public func fit(
-        dataset: any Dataset, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true,
+        dataset: any Dataset, epochs: Int = 1, batchSize: Int? = nil, shuffle: Bool = true, blockShuffle: BlockShuffle? = nil,
         validationSplit: Double = 0, validationData: (any Dataset)? = nil, verbose: Int = 1,
         allowStatefulShuffle: Bool = false, resetStatesEachEpoch: Bool = false, parallelism: Parallelism = Parallelism(),
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
@@ -76,7 +79,7 @@ extension Sequential {
     ) throws -> History {
         let (group, workers, averaging) = (parallelism.group, parallelism.workers, parallelism.averaging)
         let plan = try FitPlan(
-            model: self, dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: shuffle,
+            model: self, dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: shuffle, blockShuffle: blockShuffle,
             validationSplit: validationSplit, validationData: validationData, allowStatefulShuffle: allowStatefulShuffle,
             parallelism: parallelism, gradientAccumulationSteps: gradientAccumulationSteps, classWeight: classWeight,
             truncatedBPTT: truncatedBPTT)
@@ -118,8 +121,12 @@ extension Sequential {
         // Shards run one product each on one thread (bits independent of OpenBLAS's threads), as the
         // micro-batches of an accumulated update, whose big batch runs as shards.
         if engine.replicas.isParallel || engine.accumulation != nil { BLAS.threadCount = 1 }
+        // One process reads whole batches, so it may read them in blocks; ranks read only their own rows.
+        let readsInBlocks = shuffle && blockShuffle != nil && group.size == 1
+        if readsInBlocks { dataset.readInBlocks(blockShuffle) }
         var completed = false
         defer {
+            if readsInBlocks { dataset.readInBlocks(nil) }
             engine.finish(completed: completed)
             BLAS.threadCount = blasThreads
             lastFitProfile = engine.timings.profile(workers: engine.workers)
@@ -129,13 +136,15 @@ extension Sequential {
         let weightDecay: String = optimizer.weightDecay.map { "\($0)" } ?? "none"
         let layerShapes: String = layers.enumerated().map { "\($1.typeName)\(layerOutputShapes[$0])" }.joined(separator: ",")
         let validationSamples: String = validationData.map { String($0.sampleCount) } ?? "split"
+        let shuffleBlocks: String = blockShuffle.map(\.description) ?? "none"
         let settings: [String: String] = [
             "layers": layerShapes,
             "batch size": String(batch), "workers": String(workers), "shards": String(engine.replicas.shardCount),
             TrainingRun.globalShardsSetting: String(engine.replicas.globalShardCount),
             "averaging": "\(averaging)", "samples": String(dataset.sampleCount), "validation split": "\(validationSplit)",
             "validation samples": validationSamples,
-            "shuffle": "\(shuffle)", "optimizer": optimizer.name, "loss": objective.loss.rawValue, "schedule": schedule,
+            "shuffle": "\(shuffle)", "shuffle blocks": shuffleBlocks, "optimizer": optimizer.name, "loss": objective.loss.rawValue,
+            "schedule": schedule,
             "clipping": optimizer.clipping.description, "weight decay": weightDecay,
             "accumulation": String(plan.accumulationSteps), "truncated bptt": truncation.map { String($0.length) } ?? "none",
             "x shape": Shape.describe(dataset.inputShape), "y shape": Shape.describe(dataset.targetShape ?? []),
@@ -170,7 +179,8 @@ extension Sequential {
             for callback in callbacks { try callback.onEpochBegin(epoch, run: run) }
             reporter.epochStarted(epoch)
             let start = DispatchTime.now()
-            let order = BatchOrder(rows: trainingRows, batchSize: updateRows, shuffle: shuffle, generator: &generator)
+            let order = BatchOrder(
+                rows: trainingRows, batchSize: updateRows, shuffle: shuffle, blocks: blockShuffle, generator: &generator)
             while run.batch < order.batchCount && !run.stopTraining {
                 let k = run.batch
                 for callback in callbacks { try callback.onBatchBegin(k, run: run) }
