@@ -2,74 +2,89 @@
 
 /// Whole blocks of rows kept for a block-shuffled epoch's scattered reads
 /// (`HDF5Dataset.readInBlocks`): a batch's rows are copied out of the blocks that hold them,
-/// each block read whole, once, while its window lasts, through the reads of consecutive
-/// rows that in-order epochs use.
+/// each block read whole, once, while its window lasts, as consecutive rows (the reads
+/// in-order epochs use).
 ///
-/// Holds `capacity` blocks, least recently used evicted first: two windows' worth and one
-/// more, as a batch may straddle two windows and the next batch is read ahead. Used by one
-/// thread at a time (the dataset's scattered reads never overlap).
+/// Blocks are those of the shuffle's rows (`rows.lowerBound + k·blockRows`, clipped to
+/// `rows`). Reads follow the epoch's positions, so once a batch reaches the next window the
+/// last one's blocks are done: a window's blocks and one more are held, the least recently
+/// used evicted first. Used by one thread at a time (the dataset's scattered reads never
+/// overlap).
 final class HDF5BlockCache {
     /// One block: rows `rows` of the dataset, inputs `(rows, inputStride)` and, when
     /// `withTargets`, targets `(rows, targetStride)`.
     final class Block {
         var rows: Range<Int> = 0..<0
         var withTargets = false
+        var lastUse = 0
         let inputs = FloatBuffer()
         let targets = FloatBuffer()
     }
 
     let shuffle: BlockShuffle
+    /// The rows the shuffle orders, in the dataset's numbering.
+    let rows: Range<Int>
     private let capacity: Int
     private let inputStride: Int
     private let targetStride: Int
-    /// The blocks held, least recently used first.
-    private var held: [Block] = []
+    /// The blocks held, by their index in `rows`.
+    private var held: [Int: Block] = [:]
+    private var uses = 0
+    /// Blocks read so far (each block once a window, when nothing is evicted early).
+    private(set) var blocksRead = 0
 
-    init(_ shuffle: BlockShuffle, inputStride: Int, targetStride: Int) {
+    init(_ shuffle: BlockShuffle, rows: Range<Int>, inputStride: Int, targetStride: Int) {
         self.shuffle = shuffle
-        capacity = 2 * shuffle.windowBlocks + 1
+        self.rows = rows
+        let blocks = rows.isEmpty ? 0 : (rows.count - 1) / shuffle.blockRows + 1
+        capacity = min(shuffle.windowBlocks, blocks) + 1
         self.inputStride = inputStride
         self.targetStride = targetStride
     }
 
-    /// Copies the inputs (and targets, when `targets` is given) of `rows` into the buffers,
-    /// from the blocks holding them; a block not held is read by `read`, which fills its
-    /// `inputs` (and its `targets` when its `withTargets`) for its `rows`, of `sampleCount`.
+    /// Copies the inputs (and targets, when `targets` is given) of `rows` (all inside the
+    /// shuffle's rows) into the buffers, from the blocks holding them; a block not held is
+    /// read by `read`, which fills its `inputs` (and its `targets` when its `withTargets`) for
+    /// its `rows`.
     func copy(
-        _ rows: [Int], inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?, sampleCount: Int,
-        read: (Block) throws -> Void
+        _ rows: [Int], inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>?, read: (Block) throws -> Void
     ) throws {
-        var block: Block?
         for (k, row) in rows.enumerated() {
-            if block.map({ !$0.rows.contains(row) }) ?? true {
-                block = try self.block(holding: row, withTargets: targets != nil, sampleCount: sampleCount, read: read)
-            }
-            let source = block!, offset = row - source.rows.lowerBound
-            (inputs + k * inputStride).update(from: source.inputs.pointer + offset * inputStride, count: inputStride)
+            let block = try self.block(holding: row, withTargets: targets != nil, read: read)
+            let offset = row - block.rows.lowerBound
+            (inputs + k * inputStride).update(from: block.inputs.pointer + offset * inputStride, count: inputStride)
             if let targets {
-                (targets + k * targetStride).update(from: source.targets.pointer + offset * targetStride, count: targetStride)
+                (targets + k * targetStride).update(from: block.targets.pointer + offset * targetStride, count: targetStride)
             }
         }
     }
 
     /// The block holding `row`, read now unless held (with targets when `withTargets`).
-    private func block(holding row: Int, withTargets: Bool, sampleCount: Int, read: (Block) throws -> Void) throws -> Block {
-        let first = row / shuffle.blockRows * shuffle.blockRows
-        if let at = held.lastIndex(where: { $0.rows.lowerBound == first }) {
-            let block = held.remove(at: at)
-            if block.withTargets || !withTargets {
-                held.append(block)
-                return block
-            }
+    private func block(holding row: Int, withTargets: Bool, read: (Block) throws -> Void) throws -> Block {
+        let index = (row - rows.lowerBound) / shuffle.blockRows
+        uses += 1
+        if let block = held[index], block.withTargets || !withTargets {
+            block.lastUse = uses
+            return block
         }
         // A block joins the cache only once read without error, so a failed one is never served.
-        let block = held.count >= capacity ? held.removeFirst() : Block()
-        block.rows = first..<min(first + shuffle.blockRows, sampleCount)
+        let block: Block
+        if let same = held.removeValue(forKey: index) {
+            block = same
+        } else if held.count >= capacity, let oldest = held.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            block = held.removeValue(forKey: oldest.key)!
+        } else {
+            block = Block()
+        }
+        let first = rows.lowerBound + index * shuffle.blockRows
+        block.rows = first..<(first + min(shuffle.blockRows, rows.upperBound - first))
         block.withTargets = withTargets
+        block.lastUse = uses
         block.inputs.reserveDiscarding(block.rows.count * inputStride)
         if withTargets { block.targets.reserveDiscarding(block.rows.count * targetStride) }
         try read(block)
-        held.append(block)
+        blocksRead += 1
+        held[index] = block
         return block
     }
 }

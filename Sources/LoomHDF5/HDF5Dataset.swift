@@ -16,7 +16,9 @@ import Logging
 ///   ahead, so at most two blocks are in memory.
 /// - Shuffled batches are read one batch ahead, each with a single read per dataset through a
 ///   union of the batch's row hyperslabs, or for a contiguous float32 dataset with one `pread`
-///   per run of consecutive rows (`HDF5File.read(_:sortedRows:into:)`).
+///   per run of consecutive rows (`HDF5File.read(_:sortedRows:into:)`); under a block shuffle
+///   (`readInBlocks`), copied from whole blocks of rows read as consecutive rows
+///   (`HDF5BlockCache`).
 ///
 /// Thread safety (`@unchecked Sendable`): only the training thread calls `read` and
 /// `prefetch`. The background reads touch the file (through HDF5 under its lock, or with
@@ -348,14 +350,17 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
 
     // MARK: scattered rows
 
-    /// Reads a block-shuffled epoch's batches from whole blocks (`HDF5BlockCache`), read as
-    /// consecutive rows, instead of row by row; nil goes back to reading rows. Waits for the
-    /// batch read ahead first.
-    public func readInBlocks(_ shuffle: BlockShuffle?) {
+    /// Reads a block-shuffled epoch's batches of `rows` from whole blocks (`HDF5BlockCache`),
+    /// read as consecutive rows, instead of row by row; nil goes back to reading rows. Waits
+    /// for the batch read ahead first.
+    public func readInBlocks(_ shuffle: BlockShuffle?, rows: Range<Int>) {
         try? nextBatch?.wait()
         nextBatch = nil
-        blockCache = shuffle.map { HDF5BlockCache($0, inputStride: inputStride, targetStride: targetStride) }
+        blockCache = shuffle.map { HDF5BlockCache($0, rows: rows, inputStride: inputStride, targetStride: targetStride) }
     }
+
+    /// The blocks read whole since `readInBlocks` (0 without a block shuffle).
+    var blocksRead: Int { blockCache?.blocksRead ?? 0 }
 
     /// Reads rows in any order: one scattered read per dataset of the sorted rows,
     /// then each row copied to its place in the batch. At most one runs at a time (callers
@@ -364,8 +369,8 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         for row in rows where !(0..<sampleCount).contains(row) {
             throw HDF5Error(file: file.path, dataset: inputName, "row \(row) outside its \(sampleCount) samples")
         }
-        if let blockCache {
-            try blockCache.copy(rows, inputs: inputs, targets: targets, sampleCount: sampleCount) { block in
+        if let blockCache, rows.allSatisfy(blockCache.rows.contains) {
+            try blockCache.copy(rows, inputs: inputs, targets: targets) { block in
                 let rows = Array(block.rows)
                 try file.read(inputName, rows: block.rows, into: block.inputs.pointer)
                 try checkFinite(block.inputs.pointer, stride: inputStride, rows: rows, dataset: inputName)

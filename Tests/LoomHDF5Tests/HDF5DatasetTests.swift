@@ -1,8 +1,9 @@
 import Foundation
 @_spi(Kernels) import Loom
-import LoomHDF5
 import TestSupport
 import XCTest
+
+@testable import LoomHDF5
 
 final class HDF5DatasetTests: XCTestCase {
     let folder = TemporaryFolder()
@@ -80,17 +81,28 @@ final class HDF5DatasetTests: XCTestCase {
         let blocks = try BlockShuffle(blockRows: 7, windowBlocks: 2)
         let streamed = try HDF5Dataset(path: path)
         let memory = try InMemoryDataset(x: x, y: y)
-        streamed.readInBlocks(blocks)
+        streamed.readInBlocks(blocks, rows: 0..<53)
         var row = [Float](repeating: 0, count: 24)
         try row.withUnsafeMutableBufferPointer { try streamed.read(rows: [40, 3][...], inputs: $0.baseAddress!, targets: nil) }
         XCTAssertEqual(row, Array(x.scalars[(40 * 12)..<(41 * 12)] + x.scalars[(3 * 12)..<(4 * 12)]))
         for seed: UInt64 in [3, 4] {
+            let read = streamed.blocksRead
             let a = try epoch(streamed, shuffle: true, blocks: blocks, batch: 8, seed: seed)
             let b = try epoch(memory, shuffle: true, blocks: blocks, batch: 8, seed: seed)
             XCTAssertEqual(a.0, b.0, "inputs")
             XCTAssertEqual(a.1, b.1, "targets")
+            // Every block read once an epoch (the block left from the last epoch may be read again).
+            XCTAssertLessThanOrEqual(streamed.blocksRead - read, 8 + 1, "blocks read")
         }
-        streamed.readInBlocks(nil)
+        // Rows 10..<45 as a dataset of their own: its blocks start at its own first row.
+        let view = try DatasetRows(streamed, rows: 10..<45)
+        view.readInBlocks(blocks, rows: 0..<35)
+        let before = streamed.blocksRead
+        XCTAssertEqual(
+            try epoch(view, shuffle: true, blocks: blocks, batch: 8, seed: 5).0,
+            try epoch(DatasetRows(memory, rows: 10..<45), shuffle: true, blocks: blocks, batch: 8, seed: 5).0)
+        XCTAssertEqual(streamed.blocksRead - before, 5, "35 rows in 5 blocks of 7, each read once")
+        streamed.readInBlocks(nil, rows: 0..<53)
         XCTAssertEqual(
             try epoch(streamed, shuffle: true, blocks: blocks, batch: 8, seed: 3).0,
             try epoch(memory, shuffle: true, blocks: blocks, batch: 8, seed: 3).0)
@@ -290,6 +302,14 @@ final class HDF5DatasetTests: XCTestCase {
             message { try model.fit(dataset: HDF5Dataset(path: path), epochs: 1, batchSize: 4, verbose: 0) },
             "\(path), dataset 'X': holds NaN or Inf at sample 13")
         XCTAssertTrue(try model.weights().allSatisfy { $0.firstNonFiniteSample() == nil })
+        // Block-shuffled batches stop at the block holding it.
+        XCTAssertEqual(
+            message {
+                try model.fit(
+                    dataset: HDF5Dataset(path: path), epochs: 1, batchSize: 4,
+                    blockShuffle: try BlockShuffle(blockRows: 5, windowBlocks: 2), verbose: 0)
+            },
+            "\(path), dataset 'X': holds NaN or Inf at sample 13")
     }
 
     /// A chunked dataset written in part: rows in the chunks written read, rows in a chunk

@@ -2,13 +2,13 @@
 /// consecutive rows, then the rows within each window of `windowBlocks` blocks of that order.
 ///
 /// Every row comes once an epoch, in an order that differs from epoch to epoch and seed to
-/// seed, but a batch draws its rows from one window (or two, where windows meet): a
-/// streaming dataset reads whole blocks, `windowBlocks` of them at a time, instead of rows
-/// scattered over the file (`Dataset.readInBlocks`). What it gives up: rows of one block
-/// still meet in the same window every epoch, and rows of blocks far apart in the epoch's
-/// block order never share a batch; a window of W blocks of R rows mixes W·R rows, where a
-/// full shuffle mixes all of them. With blocks the size of the file's chunks and a window of
-/// 16 or more, a model trains as with a full shuffle on the tasks measured (README).
+/// seed, but a batch of at most `windowBlocks · blockRows` rows draws them from one window
+/// (or two, where windows meet): a streaming dataset reads whole blocks, a window's at a
+/// time, instead of rows scattered over the file (`Dataset.readInBlocks`). What it gives up:
+/// rows of one block always share a window, and rows of blocks in different windows of the
+/// epoch never share a batch; a window of W blocks of R rows mixes W·R rows, where a full
+/// shuffle mixes all of them. The losses it trained to against a full shuffle are in the
+/// README (windows of 4 blocks of 16 and of 1,024 rows).
 ///
 /// The order is computed batch by batch from one key (no per-row memory, only the block
 /// order), so a run resumed mid-epoch continues the same order.

@@ -16,10 +16,11 @@ public protocol Dataset {
     /// A hint that `rows` will be read next, so a streaming dataset can start reading them in
     /// the background while the current batch trains. In-memory datasets ignore it.
     func prefetch(rows: ArraySlice<Int>, targets: Bool)
-    /// A hint that the coming reads follow `shuffle`'s order (nil: they no longer do): a
-    /// streaming dataset may read the blocks whole and serve a batch's rows from them
-    /// (`HDF5Dataset` does). `fit` calls it before its first epoch and after its last.
-    func readInBlocks(_ shuffle: BlockShuffle?)
+    /// A hint that the coming reads follow `shuffle`'s order of `rows` (nil: they no longer
+    /// do): a streaming dataset may read the blocks of `rows` whole and serve a batch's rows
+    /// from them (`HDF5Dataset` does). `fit` in one process calls it with its training rows
+    /// before its first epoch, and with nil after its last.
+    func readInBlocks(_ shuffle: BlockShuffle?, rows: Range<Int>)
     /// Whether several threads may call `read` at once (on disjoint rows and buffers): then
     /// data-parallel workers each load their own shard of a batch.
     var supportsConcurrentReads: Bool { get }
@@ -44,7 +45,7 @@ extension Dataset {
     /// Does nothing: the default, for datasets with nothing to read ahead.
     public func prefetch(rows: ArraySlice<Int>, targets: Bool) {}
     /// Does nothing: the default, for datasets whose reads cost the same in any order.
-    public func readInBlocks(_ shuffle: BlockShuffle?) {}
+    public func readInBlocks(_ shuffle: BlockShuffle?, rows: Range<Int>) {}
     /// False: the default; `read` is then called from one thread at a time.
     public var supportsConcurrentReads: Bool { false }
     /// Nil: the default, for a dataset that streams its rows.

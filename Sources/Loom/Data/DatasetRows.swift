@@ -43,8 +43,10 @@ public struct DatasetRows: Dataset {
     /// Passes the hint on for the base's rows.
     public func prefetch(rows: ArraySlice<Int>, targets: Bool) { base.prefetch(rows: baseRows(rows), targets: targets) }
 
-    /// Passes the hint on to the base (whose blocks then start at its own row 0).
-    public func readInBlocks(_ shuffle: BlockShuffle?) { base.readInBlocks(shuffle) }
+    /// Passes the hint on to the base, for the base's rows.
+    public func readInBlocks(_ shuffle: BlockShuffle?, rows: Range<Int>) {
+        base.readInBlocks(shuffle, rows: (rows.lowerBound + range.lowerBound)..<(rows.upperBound + range.lowerBound))
+    }
 
     /// Reads the base's weights for `rows`.
     public func readSampleWeights(rows: ArraySlice<Int>, into weights: UnsafeMutablePointer<Float>) throws {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// What a `fit` will do, decided and checked once, before any thread starts or any file is
 /// written: the settings against each other, the data against the model (shapes, targets,
 /// sample and class weights, sequence lengths, the validation data), the batch against the
@@ -64,7 +62,9 @@ struct FitPlan {
                 "a stateful model needs shuffle: false so row i of each batch continues row i of the last "
                     + "(pass allowStatefulShuffle: true to shuffle anyway)")
         }
-        if let blockShuffle { try FitPlan.check(blockShuffle, shuffle: shuffle, rows: trainingRows.count, of: dataset) }
+        if let blockShuffle {
+            try FitPlan.check(blockShuffle, shuffle: shuffle, rows: trainingRows.count, of: dataset, processes: group.size)
+        }
         let batch = try model.checkRun(
             dataset, batchSize: batchSize, context: "fit", use: .training,
             parts: [("training samples", trainingRows.count)]
@@ -117,9 +117,12 @@ struct FitPlan {
     }
 
     /// A block shuffle's checks: with `shuffle`, at most 2²⁴ blocks of the `rows` (its order
-    /// keeps one entry a block), and, for a dataset that streams, the blocks it holds while
-    /// reading (two windows and one block) in half the memory.
-    private static func check(_ blocks: BlockShuffle, shuffle: Bool, rows: Int, of dataset: any Dataset) throws {
+    /// keeps one entry a block), and, for a dataset that streams in one process, the blocks
+    /// it may hold while reading (a window's and one more, `HDF5BlockCache`) in half of
+    /// `Sequential.memoryLimit`.
+    private static func check(
+        _ blocks: BlockShuffle, shuffle: Bool, rows: Int, of dataset: any Dataset, processes: Int
+    ) throws {
         guard shuffle else { throw LoomError.invalidArgument("fit: blockShuffle orders a shuffled epoch; it needs shuffle: true") }
         let count = rows == 0 ? 0 : (rows - 1) / blocks.blockRows + 1
         guard count <= 1 << 24 else {
@@ -127,14 +130,15 @@ struct FitPlan {
                 "fit: \(rows) rows make \(count) blocks of \(blocks.blockRows) rows; a block shuffle keeps one entry a block, "
                     + "at most 2^24: use blocks of at least \((rows - 1) / (1 << 24) + 1) rows")
         }
-        let streams = dataset.withAllInputs { _ in true } == nil
+        guard processes == 1, dataset.withAllInputs({ _ in true }) == nil else { return }
         let rowBytes = 4 * Double(Shape.count(dataset.inputShape) + (dataset.targetShape.map(Shape.count) ?? 0))
-        let held = Double(2 * blocks.windowBlocks + 1) * Double(min(blocks.blockRows, rows)) * rowBytes
-        let memory = Double(ProcessInfo.processInfo.physicalMemory)
-        if streams, held > memory / 2 {
+        let heldBlocks = min(blocks.windowBlocks, count) + 1
+        let held = Double(heldBlocks) * Double(min(blocks.blockRows, rows)) * rowBytes
+        let (limit, source) = Sequential.memoryLimit
+        if held > Double(limit) / 2 {
             throw LoomError.invalidArgument(
-                "fit: a block shuffle of \(blocks) holds \(2 * blocks.windowBlocks + 1) blocks (\(Int(held / 1e6)) MB) while it "
-                    + "reads, more than half of this machine's \(Int(memory / 1e9)) GB; use smaller blocks or windows")
+                "fit: a block shuffle of \(blocks) holds \(heldBlocks) blocks (\(Int(held / 1e6)) MB) while it reads, more "
+                    + "than half of the \(Int(Double(limit) / 1e9)) GB of \(source); use smaller blocks or windows")
         }
     }
 }

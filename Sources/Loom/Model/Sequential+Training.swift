@@ -123,10 +123,10 @@ extension Sequential {
         if engine.replicas.isParallel || engine.accumulation != nil { BLAS.threadCount = 1 }
         // One process reads whole batches, so it may read them in blocks; ranks read only their own rows.
         let readsInBlocks = shuffle && blockShuffle != nil && group.size == 1
-        if readsInBlocks { dataset.readInBlocks(blockShuffle) }
+        if readsInBlocks { dataset.readInBlocks(blockShuffle, rows: trainingRows) }
         var completed = false
         defer {
-            if readsInBlocks { dataset.readInBlocks(nil) }
+            if readsInBlocks { dataset.readInBlocks(nil, rows: trainingRows) }
             engine.finish(completed: completed)
             BLAS.threadCount = blasThreads
             lastFitProfile = engine.timings.profile(workers: engine.workers)
