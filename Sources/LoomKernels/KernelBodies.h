@@ -503,6 +503,182 @@ static void lstmCellBackward(const float *z, const float *previousCell, const fl
     }
 }
 
+// MARK: direct convolution
+
+enum { mostConvolutionCells = 64, convolutionCellBlock = 16 };
+
+/// How a direct convolution reads one output pixel's window: `values[indices[q]]` is cell q
+/// (row, column, channel order). Inside the image, the window's corner in the image and the
+/// cells' offsets from it; across its edge, the window gathered into `scratch` (0 outside)
+/// and the cells' own positions.
+typedef struct WindowReader {
+    const float *values;
+    const long *indices;
+} WindowReader;
+
+/// The reader of output pixel (oh, ow) of `image`: `offsets` are the cells' offsets from a
+/// corner, `positions` 0, 1, 2, ... (both `mostConvolutionCells + convolutionCellBlock`
+/// long, the tail naming cell 0 so a block may read past the last cell).
+INLINE WindowReader windowReader(const float *image, const LoomWindowGeometry *g, long oh, long ow, const long *offsets,
+                                 const long *positions, float *scratch) {
+    long top = oh * g->strideHeight - g->padTop, left = ow * g->strideWidth - g->padLeft;
+    if (top >= 0 && left >= 0 && top + g->windowHeight <= g->height && left + g->windowWidth <= g->width) {
+        return (WindowReader){image + (top * g->width + left) * g->channels, offsets};
+    }
+    long q = 0;
+    for (long i = 0; i < g->windowHeight; i++) {
+        long row = top + i;
+        for (long j = 0; j < g->windowWidth; j++) {
+            long column = left + j;
+            bool inside = row >= 0 && row < g->height && column >= 0 && column < g->width;
+            for (long c = 0; c < g->channels; c++) {
+                scratch[q++] = inside ? image[(row * g->width + column) * g->channels + c] : 0.0f;
+            }
+        }
+    }
+    return (WindowReader){scratch, positions};
+}
+
+/// The cells' offsets from a window's corner and their own positions (see `windowReader`).
+INLINE void windowIndices(const LoomWindowGeometry *g, long *offsets, long *positions) {
+    long q = 0;
+    for (long i = 0; i < g->windowHeight; i++) {
+        for (long j = 0; j < g->windowWidth; j++) {
+            for (long c = 0; c < g->channels; c++, q++) {
+                offsets[q] = (i * g->width + j) * g->channels + c;
+                positions[q] = q;
+            }
+        }
+    }
+    for (; q < mostConvolutionCells + convolutionCellBlock; q++) offsets[q] = positions[q] = 0;
+}
+
+/// Four pixels of an output row at a time (four independent sums a filter vector, as
+/// `smallGemm` takes four rows), each 8 filters from the bias (or 0) through the cells in
+/// order.
+static void convolve(const float *x, const float *kernel, const float *bias, float *y, long batch,
+                     const LoomWindowGeometry *g, long filters) {
+    long cellCount = g->windowHeight * g->windowWidth * g->channels, imageSize = g->height * g->width * g->channels;
+    long offsets[mostConvolutionCells + convolutionCellBlock], positions[mostConvolutionCells + convolutionCellBlock];
+    float scratch[4][mostConvolutionCells];
+    windowIndices(g, offsets, positions);
+    for (long b = 0; b < batch; b++) {
+        const float *image = x + b * imageSize;
+        for (long oh = 0; oh < g->outputHeight; oh++) {
+            float *row = y + (b * g->outputHeight + oh) * g->outputWidth * filters;
+            long ow = 0;
+            for (; ow + 4 <= g->outputWidth; ow += 4) {
+                WindowReader r0 = windowReader(image, g, oh, ow, offsets, positions, scratch[0]);
+                WindowReader r1 = windowReader(image, g, oh, ow + 1, offsets, positions, scratch[1]);
+                WindowReader r2 = windowReader(image, g, oh, ow + 2, offsets, positions, scratch[2]);
+                WindowReader r3 = windowReader(image, g, oh, ow + 3, offsets, positions, scratch[3]);
+                for (long f = 0; f < filters; f += 8) {
+                    F8 s0 = bias ? load8(bias + f) : splat8(0.0f), s1 = s0, s2 = s0, s3 = s0;
+                    for (long q = 0; q < cellCount; q++) {
+                        F8 k = load8(kernel + q * filters + f);
+                        s0 = splat8(r0.values[r0.indices[q]]) * k + s0;
+                        s1 = splat8(r1.values[r1.indices[q]]) * k + s1;
+                        s2 = splat8(r2.values[r2.indices[q]]) * k + s2;
+                        s3 = splat8(r3.values[r3.indices[q]]) * k + s3;
+                    }
+                    store8(row + ow * filters + f, s0);
+                    store8(row + (ow + 1) * filters + f, s1);
+                    store8(row + (ow + 2) * filters + f, s2);
+                    store8(row + (ow + 3) * filters + f, s3);
+                }
+            }
+            for (; ow < g->outputWidth; ow++) {
+                WindowReader r = windowReader(image, g, oh, ow, offsets, positions, scratch[0]);
+                for (long f = 0; f < filters; f += 8) {
+                    F8 sum = bias ? load8(bias + f) : splat8(0.0f);
+                    for (long q = 0; q < cellCount; q++) sum = splat8(r.values[r.indices[q]]) * load8(kernel + q * filters + f) + sum;
+                    store8(row + ow * filters + f, sum);
+                }
+            }
+        }
+    }
+}
+
+/// Sum `t` of a block of cells starting at `first` (rows `filters` apart): the gradient's
+/// value, or 0 past the block's `count` cells.
+INLINE F8 loadSum(const float *first, long t, long count, long filters) {
+    return t < count ? load8(first + t * filters) : splat8(0.0f);
+}
+
+/// Stores sum `t` of a block unless it lies past the block's `count` cells.
+INLINE void storeSum(float *first, long t, long count, long filters, F8 sum) {
+    if (t < count) store8(first + t * filters, sum);
+}
+
+/// For 8 filters and a block of `convolutionCellBlock` cells at a time (sixteen independent
+/// sums; a last block's cells past the window read cell 0 into sums never stored), each sum
+/// starts from the gradient there and adds the pixels' products in pixel order, as
+/// `smallGemm` adds over its depth (the pixels) for each row of its C (a cell).
+static void convolutionKernelGradient(const float *x, const float *dz, float *kernelGradient, long batch,
+                                      const LoomWindowGeometry *g, long filters) {
+    long cellCount = g->windowHeight * g->windowWidth * g->channels, imageSize = g->height * g->width * g->channels;
+    long offsets[mostConvolutionCells + convolutionCellBlock], positions[mostConvolutionCells + convolutionCellBlock];
+    float scratch[mostConvolutionCells + convolutionCellBlock] = {0};
+    windowIndices(g, offsets, positions);
+    for (long f = 0; f < filters; f += 8) {
+        for (long q0 = 0; q0 < cellCount; q0 += convolutionCellBlock) {
+            float *first = kernelGradient + q0 * filters + f;
+            long count = cellCount - q0;
+            F8 s0 = loadSum(first, 0, count, filters), s1 = loadSum(first, 1, count, filters);
+            F8 s2 = loadSum(first, 2, count, filters), s3 = loadSum(first, 3, count, filters);
+            F8 s4 = loadSum(first, 4, count, filters), s5 = loadSum(first, 5, count, filters);
+            F8 s6 = loadSum(first, 6, count, filters), s7 = loadSum(first, 7, count, filters);
+            F8 s8 = loadSum(first, 8, count, filters), s9 = loadSum(first, 9, count, filters);
+            F8 s10 = loadSum(first, 10, count, filters), s11 = loadSum(first, 11, count, filters);
+            F8 s12 = loadSum(first, 12, count, filters), s13 = loadSum(first, 13, count, filters);
+            F8 s14 = loadSum(first, 14, count, filters), s15 = loadSum(first, 15, count, filters);
+            const float *dzRow = dz + f;
+            for (long b = 0; b < batch; b++) {
+                const float *image = x + b * imageSize;
+                for (long oh = 0; oh < g->outputHeight; oh++) {
+                    for (long ow = 0; ow < g->outputWidth; ow++, dzRow += filters) {
+                        WindowReader r = windowReader(image, g, oh, ow, offsets, positions, scratch);
+                        const long *index = r.indices + q0;
+                        F8 d = load8(dzRow);
+                        s0 = splat8(r.values[index[0]]) * d + s0;
+                        s1 = splat8(r.values[index[1]]) * d + s1;
+                        s2 = splat8(r.values[index[2]]) * d + s2;
+                        s3 = splat8(r.values[index[3]]) * d + s3;
+                        s4 = splat8(r.values[index[4]]) * d + s4;
+                        s5 = splat8(r.values[index[5]]) * d + s5;
+                        s6 = splat8(r.values[index[6]]) * d + s6;
+                        s7 = splat8(r.values[index[7]]) * d + s7;
+                        s8 = splat8(r.values[index[8]]) * d + s8;
+                        s9 = splat8(r.values[index[9]]) * d + s9;
+                        s10 = splat8(r.values[index[10]]) * d + s10;
+                        s11 = splat8(r.values[index[11]]) * d + s11;
+                        s12 = splat8(r.values[index[12]]) * d + s12;
+                        s13 = splat8(r.values[index[13]]) * d + s13;
+                        s14 = splat8(r.values[index[14]]) * d + s14;
+                        s15 = splat8(r.values[index[15]]) * d + s15;
+                    }
+                }
+            }
+            storeSum(first, 0, count, filters, s0);
+            storeSum(first, 1, count, filters, s1);
+            storeSum(first, 2, count, filters, s2);
+            storeSum(first, 3, count, filters, s3);
+            storeSum(first, 4, count, filters, s4);
+            storeSum(first, 5, count, filters, s5);
+            storeSum(first, 6, count, filters, s6);
+            storeSum(first, 7, count, filters, s7);
+            storeSum(first, 8, count, filters, s8);
+            storeSum(first, 9, count, filters, s9);
+            storeSum(first, 10, count, filters, s10);
+            storeSum(first, 11, count, filters, s11);
+            storeSum(first, 12, count, filters, s12);
+            storeSum(first, 13, count, filters, s13);
+            storeSum(first, 14, count, filters, s14);
+            storeSum(first, 15, count, filters, s15);
+        }
+    }
+}
+
 // MARK: pooling
 
 typedef int32_t I8 __attribute__((vector_size(32)));
@@ -776,6 +952,8 @@ const LoomKernelTable LOOM_LEVEL_TABLE = {
     .lstmCellForward = lstmCellForward,
     .lstmCellBackward = lstmCellBackward,
     .maxPoolPixel = maxPoolPixel,
+    .convolve = convolve,
+    .convolutionKernelGradient = convolutionKernelGradient,
     .sgd = sgd,
     .adam = adam,
     .rmsprop = rmsprop,

@@ -219,6 +219,38 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The direct convolution and its kernel gradient against im2col (`gatherWindows`) and the
+    /// same level's `smallGemm`, bit for bit, at every level: valid and same padding, strides,
+    /// 1 to 3 channels, 8 to 24 filters, with and without a bias.
+    func testDirectConvolutionHasIm2colAndSmallGemmsBits() throws {
+        for (input, window, strides, padding, filters) in [
+            ([9, 7, 1], (3, 3), (1, 1), Padding.valid, 8), ([9, 7, 2], (3, 2), (2, 1), .same, 16),
+            ([6, 6, 3], (4, 4), (1, 2), .same, 24), ([5, 8, 1], (5, 1), (1, 3), .valid, 8),
+        ] {
+            let g = WindowGeometry(input: input, window: window, strides: strides, padding: padding)
+            let batch = 3, rows = batch * g.outputHeight * g.outputWidth, cells = window.0 * window.1 * input[2]
+            let x = values(batch * Shape.count(input), seed: 21), kernel = values(cells * filters, seed: 22)
+            let bias = values(filters, seed: 23), dz = values(rows * filters, seed: 24), start = values(cells * filters, seed: 25)
+            var columns = [Float](repeating: 0, count: rows * cells)
+            g.gatherWindows(x, into: &columns, batch: batch)
+            var window = g.kernelWindow
+            for (level, table) in try tables() {
+                for withBias in [true, false] {
+                    var expected = [Float](repeating: 0, count: rows * filters)
+                    if withBias { for r in 0..<rows { for f in 0..<filters { expected[r * filters + f] = bias[f] } } }
+                    table.smallGemm(false, rows, filters, cells, columns, cells, kernel, filters, &expected, filters)
+                    var y = [Float](repeating: .nan, count: rows * filters)
+                    table.convolve(x, kernel, withBias ? bias : nil, &y, batch, &window, filters)
+                    XCTAssertEqual(y.map(\.bitPattern), expected.map(\.bitPattern), "\(level) \(input) \(filters) bias \(withBias)")
+                }
+                var expected = start, gradient = start
+                table.smallGemm(true, cells, filters, rows, columns, cells, dz, filters, &expected, filters)
+                table.convolutionKernelGradient(x, dz, &gradient, batch, &window, filters)
+                XCTAssertEqual(gradient.map(\.bitPattern), expected.map(\.bitPattern), "\(level) \(input) \(filters) gradient")
+            }
+        }
+    }
+
     /// The cell's forward and backward against `ReferenceLSTMCell`, for unit counts with and
     /// without a partial 16-lane vector, with and without a bias, with the default and other
     /// activations, and enough rows for several blocks.

@@ -7,6 +7,12 @@
 /// `y = columns · kernel` (the kernel read as a `(kh·kw·channels, filters)` matrix) is already
 /// NHWC. Backward: `dkernel += columnsᵀ · dz`, `dcolumns = dz · kernelᵀ`, scattered back
 /// (col2im) into dx.
+///
+/// Where im2col's products would both go to `SmallGemm` (narrow filters on small windows, at
+/// the AVX-512 level: `runsDirect`), the layer skips im2col: the kernels' `convolve` and
+/// `convolutionKernelGradient` read the windows from the images themselves with
+/// `smallGemm`'s arithmetic, so the bits are the same, without the copy (which cost as much
+/// as the product). Elsewhere the direct kernels were no faster (measured at AVX2).
 public final class Conv2D: Layer {
     /// Empty until the model names it ("conv2d", "conv2d_1", ...), unless given to `init`.
     public var name: String
@@ -37,6 +43,16 @@ public final class Conv2D: Layer {
     private let output = FloatBuffer()
     private let columnGradient = FloatBuffer()
     private let inputGradient = FloatBuffer()
+    /// The last forward pass's input when it ran direct, which the backward pass then reads
+    /// (the layer before, or the batch, keeps it until then); nil after an im2col pass.
+    private var directInput: UnsafePointer<Float>?
+
+    /// Whether `rows` output positions run direct: where im2col's product and its kernel
+    /// gradient's would both go to `SmallGemm` (see the type's comment).
+    private func runsDirect(rows: Int) -> Bool {
+        WideGemm.isEnabled && SmallGemm.suitsNarrow(m: rows, n: filters)
+            && SmallGemm.suitsNarrowTransposedA(m: patch, n: filters, k: rows)
+    }
 
     /// - Parameters:
     ///   - filters: output channels.
@@ -95,6 +111,14 @@ public final class Conv2D: Layer {
     /// activation; returns `(batch, outH, outW, filters)`, channels last.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let g = geometry, rows = batch * positions
+        directInput = runsDirect(rows: rows) ? x : nil
+        if directInput != nil {
+            let y = output.reserveDiscarding(rows * filters)
+            var window = g.kernelWindow
+            Kernels.table.convolve(x, parameters.kernel, parameters.bias, y, batch, &window, filters)
+            activation.apply(y, count: rows * filters)
+            return UnsafePointer(y)
+        }
         let cols = columns.reserveDiscarding(rows * patch)
         if padding == .same { cols.update(repeating: 0, count: rows * patch) }  // cells outside the image stay zero
         g.gatherWindows(x, into: cols, batch: batch)
@@ -112,7 +136,13 @@ public final class Conv2D: Layer {
         let g = geometry, rows = batch * positions
         activation.backward(output: output.pointer, gradient: dy, rows: rows, width: filters)
         let dcols = needsInputGradient ? columnGradient.reserveDiscarding(rows * patch) : nil
-        parameters.backward(dy, input: columns.pointer, rows: rows, depth: patch, width: filters, inputGradient: dcols)
+        if let directInput {
+            var window = g.kernelWindow
+            Kernels.table.convolutionKernelGradient(directInput, dy, parameters.kernelGradient, batch, &window, filters)
+            parameters.backwardLeavingKernel(dy, rows: rows, depth: patch, width: filters, inputGradient: dcols)
+        } else {
+            parameters.backward(dy, input: columns.pointer, rows: rows, depth: patch, width: filters, inputGradient: dcols)
+        }
         guard let dcols else { return nil }
         let imageSize = g.height * g.width * g.channels
         let dx = inputGradient.reserveDiscarding(batch * imageSize)

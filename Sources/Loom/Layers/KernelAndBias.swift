@@ -38,6 +38,14 @@ struct KernelAndBias {
         BLAS.gemm(
             transposeA: true, m: depth, n: width, k: rows, a: x, lda: depth, b: dz, ldb: width,
             beta: 1, c: kernelGradient, ldc: width)
+        backwardLeavingKernel(dz, rows: rows, depth: depth, width: width, inputGradient: dx)
+    }
+
+    /// `backward` but for the kernel gradient, which the caller adds itself (a direct
+    /// convolution's, `Conv2D`).
+    func backwardLeavingKernel(
+        _ dz: UnsafePointer<Float>, rows: Int, depth: Int, width: Int, inputGradient dx: UnsafeMutablePointer<Float>?
+    ) {
         if let biasGradient { Kernels.table.addColumnSums(dz, rows, width, biasGradient) }
         if let dx {
             BLAS.gemm(transposeB: true, m: rows, n: depth, k: width, a: dz, lda: width, b: kernel, ldb: width, c: dx, ldc: depth)

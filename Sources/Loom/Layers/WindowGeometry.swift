@@ -1,3 +1,5 @@
+import LoomKernels
+
 /// The geometry of a 2-D window sliding over channels-last images `(height, width, channels)`.
 struct WindowGeometry: Equatable {
     var height = 0, width = 0, channels = 0
@@ -14,6 +16,14 @@ struct WindowGeometry: Equatable {
         (strideHeight, strideWidth) = strides
         (outputHeight, padTop) = padding.geometry(input: height, window: windowHeight, stride: strideHeight)
         (outputWidth, padLeft) = padding.geometry(input: width, window: windowWidth, stride: strideWidth)
+    }
+
+    /// The geometry as the kernels take it (`Kernels.table.convolve`).
+    var kernelWindow: LoomWindowGeometry {
+        LoomWindowGeometry(
+            height: height, width: width, channels: channels, windowHeight: windowHeight, windowWidth: windowWidth,
+            strideHeight: strideHeight, strideWidth: strideWidth, padTop: padTop, padLeft: padLeft,
+            outputHeight: outputHeight, outputWidth: outputWidth)
     }
 
     /// The input row and column of window cell (i, j) at output (oh, ow); may lie outside.

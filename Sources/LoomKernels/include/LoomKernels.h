@@ -21,6 +21,17 @@ typedef enum LoomKernelLevel {
     LoomKernelLevelAVX512 = 2,
 } LoomKernelLevel;
 
+/// A 2-D window sliding over channels-last images `(height, width, channels)` (Swift's
+/// `WindowGeometry`): the window's size and strides, the rows and columns of padding before
+/// the image, and the output's size.
+typedef struct LoomWindowGeometry {
+    long height, width, channels;
+    long windowHeight, windowWidth;
+    long strideHeight, strideWidth;
+    long padTop, padLeft;
+    long outputHeight, outputWidth;
+} LoomWindowGeometry;
+
 /// The elementwise activations, in the order of Swift's `Activation` cases (softmax, which
 /// needs whole rows, stays in Swift).
 typedef enum LoomActivationKind {
@@ -82,6 +93,21 @@ typedef struct LoomKernelTable {
     /// window order), for c < channels; when `winners` is not NULL, winners[c] = the offset
     /// of the first cell holding it. Offsets below 2^31 go 8 channels at a time.
     void (*maxPoolPixel)(const float *x, const long *cells, long cellCount, long channels, float *y, long *winners);
+
+    /// A direct convolution of the images x `(batch, height, width, channels)`, no im2col:
+    /// y `(batch·outputHeight·outputWidth, filters)` = bias (zero when NULL) + each window's
+    /// cells, in (row, column, channel) order and 0 outside the image, times kernel
+    /// `(cells, filters)`, summed in that order with `smallGemm`'s arithmetic (the bits of
+    /// im2col followed by `smallGemm`). `filters` a multiple of 8; at most 64 cells.
+    void (*convolve)(const float *x, const float *kernel, const float *bias, float *y, long batch,
+                     const LoomWindowGeometry *window, long filters);
+
+    /// kernelGradient `(cells, filters)` += the sum over the output pixels, in order, of each
+    /// window's cells (as `convolve` reads them) times dz `(pixels, filters)`: the bits of
+    /// `smallGemm` with im2col's rows as a transposed A. `filters` a multiple of 8; at most 64
+    /// cells.
+    void (*convolutionKernelGradient)(const float *x, const float *dz, float *kernelGradient, long batch,
+                                      const LoomWindowGeometry *window, long filters);
 
     /// w -= lr g, or with momentum v = mu v - lr g; w += v (Nesterov: w += mu v - lr g).
     /// `velocity` is NULL when mu is 0.
