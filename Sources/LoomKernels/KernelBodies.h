@@ -632,14 +632,14 @@ static void convolutionKernelGradient(const float *x, const float *dz, float *ke
             F8 s10 = loadSum(first, 10, count, filters), s11 = loadSum(first, 11, count, filters);
             F8 s12 = loadSum(first, 12, count, filters), s13 = loadSum(first, 13, count, filters);
             F8 s14 = loadSum(first, 14, count, filters), s15 = loadSum(first, 15, count, filters);
-            const float *dzRow = dz + f;
+            long pixel = 0;
             for (long b = 0; b < batch; b++) {
                 const float *image = x + b * imageSize;
                 for (long oh = 0; oh < g->outputHeight; oh++) {
-                    for (long ow = 0; ow < g->outputWidth; ow++, dzRow += filters) {
+                    for (long ow = 0; ow < g->outputWidth; ow++, pixel++) {
                         WindowReader r = windowReader(image, g, oh, ow, offsets, positions, scratch);
                         const long *index = r.indices + q0;
-                        F8 d = load8(dzRow);
+                        F8 d = load8(dz + pixel * filters + f);
                         s0 = splat8(r.values[index[0]]) * d + s0;
                         s1 = splat8(r.values[index[1]]) * d + s1;
                         s2 = splat8(r.values[index[2]]) * d + s2;

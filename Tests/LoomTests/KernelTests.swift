@@ -220,15 +220,17 @@ final class KernelTests: XCTestCase {
     }
 
     /// The direct convolution and its kernel gradient against im2col (`gatherWindows`) and the
-    /// same level's `smallGemm`, bit for bit, at every level: valid and same padding, strides,
-    /// 1 to 3 channels, 8 to 24 filters, with and without a bias.
+    /// same level's `smallGemm`, bit for bit, at every level: valid and same padding (an image
+    /// smaller than its window among them), strides, 1 to 3 channels, 8 to 24 filters, with and
+    /// without a bias, and more pixels than `smallGemm`'s depth chunk of 512.
     func testDirectConvolutionHasIm2colAndSmallGemmsBits() throws {
-        for (input, window, strides, padding, filters) in [
-            ([9, 7, 1], (3, 3), (1, 1), Padding.valid, 8), ([9, 7, 2], (3, 2), (2, 1), .same, 16),
-            ([6, 6, 3], (4, 4), (1, 2), .same, 24), ([5, 8, 1], (5, 1), (1, 3), .valid, 8),
+        for (input, window, strides, padding, filters, batch) in [
+            ([9, 7, 1], (3, 3), (1, 1), Padding.valid, 8, 3), ([9, 7, 2], (3, 2), (2, 1), .same, 16, 3),
+            ([6, 6, 3], (4, 4), (1, 2), .same, 24, 3), ([5, 8, 1], (5, 1), (1, 3), .valid, 8, 3),
+            ([9, 7, 1], (3, 3), (1, 1), .valid, 8, 16), ([2, 2, 1], (3, 3), (1, 1), .same, 8, 5),
         ] {
             let g = WindowGeometry(input: input, window: window, strides: strides, padding: padding)
-            let batch = 3, rows = batch * g.outputHeight * g.outputWidth, cells = window.0 * window.1 * input[2]
+            let rows = batch * g.outputHeight * g.outputWidth, cells = window.0 * window.1 * input[2]
             let x = values(batch * Shape.count(input), seed: 21), kernel = values(cells * filters, seed: 22)
             let bias = values(filters, seed: 23), dz = values(rows * filters, seed: 24), start = values(cells * filters, seed: 25)
             var columns = [Float](repeating: 0, count: rows * cells)

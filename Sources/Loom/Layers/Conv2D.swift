@@ -51,8 +51,11 @@ public final class Conv2D: Layer {
     /// gradient's would both go to `SmallGemm` (see the type's comment).
     private func runsDirect(rows: Int) -> Bool {
         WideGemm.isEnabled && SmallGemm.suitsNarrow(m: rows, n: filters)
-            && SmallGemm.suitsNarrowTransposedA(m: patch, n: filters, k: rows)
+            && SmallGemm.suitsNarrowTransposedA(m: patch, n: filters, k: rows) && patch <= Conv2D.mostDirectCells
     }
+
+    /// The most window cells the kernels' direct convolution takes (`mostConvolutionCells`).
+    private static let mostDirectCells = 64
 
     /// - Parameters:
     ///   - filters: output channels.
@@ -108,7 +111,8 @@ public final class Conv2D: Layer {
     // MARK: forward: columns (B·P, patch) = im2col(x); y (B·P, filters) = act(columns · kernel + bias)
 
     /// im2col into `columns (batch·outH·outW, kh·kw·channels)`, one GEMM with the kernel, the bias and the
-    /// activation; returns `(batch, outH, outW, filters)`, channels last.
+    /// activation (or, where `runsDirect`, the kernels' `convolve` on the images, the same sums);
+    /// returns `(batch, outH, outW, filters)`, channels last.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         let g = geometry, rows = batch * positions
         directInput = runsDirect(rows: rows) ? x : nil
@@ -128,7 +132,8 @@ public final class Conv2D: Layer {
         return UnsafePointer(y)
     }
 
-    // MARK: backward: dz = dy ⊙ f'(y); dkernel += colsᵀ·dz; dbias += Σ dz; dx = col2im(dz · kernelᵀ)
+    // MARK: backward: dz = dy ⊙ f'(y); dkernel += colsᵀ·dz (or the kernels' direct sums); dbias += Σ dz;
+    // dx = col2im(dz · kernelᵀ)
 
     /// Adds the kernel and bias gradients (overwriting `dy` with dL/dz) and returns dx
     /// `(batch, height, width, channels)`, scattered back by col2im, or nil when not needed.
