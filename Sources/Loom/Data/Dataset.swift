@@ -52,6 +52,9 @@ extension Dataset {
     public func withAllInputs<T>(_ body: (UnsafeBufferPointer<Float>) throws -> T) rethrows -> T? { nil }
     /// Nil: the default, for a dataset without sample weights.
     public var sampleWeightShape: [Int]? { nil }
+    /// Whether the dataset streams its rows (holds no `withAllInputs`): each batch is then
+    /// checked as it is read, and a block shuffle's blocks are held while read.
+    var streamsRows: Bool { withAllInputs { _ in () } == nil }
     /// Nil: the default, for inputs without a mask.
     public var sequenceLengths: SequenceLengths? { nil }
     /// Throws: the default, for a dataset without sample weights (never asked for them).

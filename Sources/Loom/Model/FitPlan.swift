@@ -8,6 +8,9 @@ struct FitPlan {
     let batch: Int
     /// Micro-batches an update (1 without gradient accumulation).
     let accumulationSteps: Int
+    /// The block shuffle whose blocks the dataset reads whole (`Dataset.readInBlocks`): one
+    /// process reads whole batches; ranks read only their own rows. Nil otherwise.
+    let blockReads: BlockShuffle?
     /// The rows of an update: `batch` × `accumulationSteps`.
     let updateRows: Int
     /// The rows of the data trained on.
@@ -62,9 +65,9 @@ struct FitPlan {
                 "a stateful model needs shuffle: false so row i of each batch continues row i of the last "
                     + "(pass allowStatefulShuffle: true to shuffle anyway)")
         }
-        if let blockShuffle {
-            try FitPlan.check(blockShuffle, shuffle: shuffle, rows: trainingRows.count, of: dataset, processes: group.size)
-        }
+        blockReads = group.size == 1 ? blockShuffle : nil
+        if let blockShuffle { try FitPlan.check(blockShuffle, shuffle: shuffle, rows: trainingRows.count) }
+        if let blockReads, dataset.streamsRows { try FitPlan.checkHeldBlocks(blockReads, rows: trainingRows.count, of: dataset) }
         let batch = try model.checkRun(
             dataset, batchSize: batchSize, context: "fit", use: .training,
             parts: [("training samples", trainingRows.count)]
@@ -116,21 +119,25 @@ struct FitPlan {
         }
     }
 
-    /// A block shuffle's checks: with `shuffle`, at most 2²⁴ blocks of the `rows` (its order
-    /// keeps one entry a block), and, for a dataset that streams in one process, the blocks
-    /// it may hold while reading (a window's and one more, `HDF5BlockCache`) in half of
-    /// `Sequential.memoryLimit`.
-    private static func check(
-        _ blocks: BlockShuffle, shuffle: Bool, rows: Int, of dataset: any Dataset, processes: Int
-    ) throws {
+    /// The blocks of a block shuffle of `rows`.
+    private static func blockCount(_ blocks: BlockShuffle, rows: Int) -> Int { rows == 0 ? 0 : (rows - 1) / blocks.blockRows + 1 }
+
+    /// A block shuffle needs `shuffle` and at most 2²⁴ blocks of the `rows` (its order keeps
+    /// one entry a block).
+    private static func check(_ blocks: BlockShuffle, shuffle: Bool, rows: Int) throws {
         guard shuffle else { throw LoomError.invalidArgument("fit: blockShuffle orders a shuffled epoch; it needs shuffle: true") }
-        let count = rows == 0 ? 0 : (rows - 1) / blocks.blockRows + 1
+        let count = blockCount(blocks, rows: rows)
         guard count <= 1 << 24 else {
             throw LoomError.invalidArgument(
                 "fit: \(rows) rows make \(count) blocks of \(blocks.blockRows) rows; a block shuffle keeps one entry a block, "
                     + "at most 2^24: use blocks of at least \((rows - 1) / (1 << 24) + 1) rows")
         }
-        guard processes == 1, dataset.withAllInputs({ _ in true }) == nil else { return }
+    }
+
+    /// The blocks a streaming dataset holds while it reads them (a window's and one more,
+    /// `HDF5BlockCache`) must fit in half of `Sequential.memoryLimit`.
+    private static func checkHeldBlocks(_ blocks: BlockShuffle, rows: Int, of dataset: any Dataset) throws {
+        let count = blockCount(blocks, rows: rows)
         let rowBytes = 4 * Double(Shape.count(dataset.inputShape) + (dataset.targetShape.map(Shape.count) ?? 0))
         let heldBlocks = min(blocks.windowBlocks, count) + 1
         let held = Double(heldBlocks) * Double(min(blocks.blockRows, rows)) * rowBytes

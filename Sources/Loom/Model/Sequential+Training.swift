@@ -121,12 +121,10 @@ extension Sequential {
         // Shards run one product each on one thread (bits independent of OpenBLAS's threads), as the
         // micro-batches of an accumulated update, whose big batch runs as shards.
         if engine.replicas.isParallel || engine.accumulation != nil { BLAS.threadCount = 1 }
-        // One process reads whole batches, so it may read them in blocks; ranks read only their own rows.
-        let readsInBlocks = shuffle && blockShuffle != nil && group.size == 1
-        if readsInBlocks { dataset.readInBlocks(blockShuffle, rows: trainingRows) }
+        if let blockReads = plan.blockReads { dataset.readInBlocks(blockReads, rows: trainingRows) }
         var completed = false
         defer {
-            if readsInBlocks { dataset.readInBlocks(nil, rows: trainingRows) }
+            if plan.blockReads != nil { dataset.readInBlocks(nil, rows: trainingRows) }
             engine.finish(completed: completed)
             BLAS.threadCount = blasThreads
             lastFitProfile = engine.timings.profile(workers: engine.workers)
@@ -411,7 +409,7 @@ extension Sequential {
         let output = outputShape!
         return BatchWorkspace(
             firstLayer: layers[0], inputCount: Shape.count(dataset.inputShape), outputCount: Shape.count(output),
-            checksBatches: dataset.withAllInputs { _ in () } == nil, weightsPerSample: weightsPerSample,
+            checksBatches: dataset.streamsRows, weightsPerSample: weightsPerSample,
             classWeights: classWeights, lengths: dataset.sequenceLengths,
             classes: objective?.loss.takesClassIndices == true ? output.last : nil)
     }

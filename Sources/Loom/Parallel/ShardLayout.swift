@@ -30,20 +30,22 @@ struct ShardLayout {
         globalShardCount = shardCount * group.size
         firstShard = shardCount * group.rank
         // The batch size asked for must fill every shard; a short last batch may leave some empty.
-        let perProcess = fixedShards.map { "fixedShards \($0)" } ?? "one per worker"
+        func perProcess() -> String { fixedShards.map { "fixedShards \($0)" } ?? "one per worker" }
         try ShardLayout.check(
             batch: batch, shardCount: globalShardCount, stateful: stateful,
-            cut: group.size > 1 ? "\(perProcess) on each of \(group.size) processes" : perProcess,
+            cut: group.size > 1 ? "\(perProcess()) on each of \(group.size) processes" : perProcess(),
             fewer: fixedShards == nil && group.size == 1 ? "workers" : "shards in all")
     }
 
     /// Checks a batch size against the shards: none empty, and equal for a stateful model.
     /// `cut` says how the shards were counted and `fewer` what to have fewer of, for the refusal.
-    static func check(batch: Int, shardCount: Int, stateful: Bool, cut: String, fewer: String) throws {
+    static func check(
+        batch: Int, shardCount: Int, stateful: Bool, cut: @autoclosure () -> String, fewer: @autoclosure () -> String
+    ) throws {
         guard batch >= shardCount else {
             throw LoomError.invalidArgument(
-                "a batch of \(batch) cannot be cut into \(shardCount) shards (\(cut)) without empty ones; "
-                    + "use at most \(batch) \(fewer) or a larger batch")
+                "a batch of \(batch) cannot be cut into \(shardCount) shards (\(cut())) without empty ones; "
+                    + "use at most \(batch) \(fewer()) or a larger batch")
         }
         if stateful, batch % shardCount != 0 {
             throw LoomError.statefulBatch(
