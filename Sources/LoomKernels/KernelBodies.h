@@ -9,6 +9,7 @@
 // call to libm's software fma).
 #include <stdint.h>
 #include <string.h>
+
 #include "LoomKernels.h"
 
 // The vector helpers below are inlined everywhere: no 16-lane value crosses a call, so the
@@ -442,6 +443,61 @@ static void lstmCellForward(float *z, const float *bias, const float *previousCe
                     LoomActivationSigmoid, LoomActivationTanh);
     } else {
         lstmForward(z, bias, previousCell, cell, hidden, cellActivation, candidates, rows, units, gate, candidate);
+    }
+}
+
+/// One group of 16 units of one row of `lstmInference`: `lstmForward`'s arithmetic lane by
+/// lane (the bias added before the activation, c = f c_prev + i g, h = o act(c)), with
+/// nothing stored but c and h.
+INLINE void lstmInferenceGroup(const float *row, const float *bias, const float *cPrev, float *cNew, float *hNew,
+                               long U, long j, LoomActivationKind gate, LoomActivationKind candidate) {
+    F16 i = load(row + j), f = load(row + U + j), g = load(row + 2 * U + j), o = load(row + 3 * U + j);
+    if (bias) {
+        i = i + load(bias + j);
+        f = f + load(bias + U + j);
+        g = g + load(bias + 2 * U + j);
+        o = o + load(bias + 3 * U + j);
+    }
+    i = activation(gate, i);
+    f = activation(gate, f);
+    g = activation(candidate, g);
+    o = activation(gate, o);
+    F16 value = f * load(cPrev + j) + i * g;
+    store(cNew + j, value);
+    store(hNew + j, o * activation(candidate, value));
+}
+
+/// With 16-unit groups, each group's gates, cell and state in one pass over the row.
+/// Otherwise `lstmForward`, a block of rows at a time with act(c) in `scratch`.
+INLINE void lstmInference(float *z, const float *bias, const float *previousCell, float *cell, float *hidden,
+                          float *scratch, long rows, long units, LoomActivationKind gate,
+                          LoomActivationKind candidate) {
+    long U = units, G = 4 * units;
+    if (U % 16 != 0) {
+        long blockRows = 4096 / G > 1 ? 4096 / G : 1;
+        if (blockRows > rows) blockRows = rows;
+        for (long r0 = 0; r0 < rows; r0 += blockRows) {
+            long count = rows - r0 < blockRows ? rows - r0 : blockRows;
+            lstmForward(z + r0 * G, bias, previousCell + r0 * U, cell + r0 * U, hidden + r0 * U, scratch,
+                        scratch + blockRows * U, count, U, gate, candidate);
+        }
+        return;
+    }
+    for (long r = 0; r < rows; r++) {
+        const float *row = z + r * G, *cPrev = previousCell + r * U;
+        float *cNew = cell + r * U, *hNew = hidden + r * U;
+        for (long j = 0; j < U; j += 16) lstmInferenceGroup(row, bias, cPrev, cNew, hNew, U, j, gate, candidate);
+    }
+}
+
+static void lstmCellInference(float *z, const float *bias, const float *previousCell, float *cell, float *hidden,
+                              float *scratch, long rows, long units, LoomActivationKind gate,
+                              LoomActivationKind candidate) {
+    if (gate == LoomActivationSigmoid && candidate == LoomActivationTanh) {
+        lstmInference(z, bias, previousCell, cell, hidden, scratch, rows, units, LoomActivationSigmoid,
+                      LoomActivationTanh);
+    } else {
+        lstmInference(z, bias, previousCell, cell, hidden, scratch, rows, units, gate, candidate);
     }
 }
 
@@ -950,6 +1006,7 @@ const LoomKernelTable LOOM_LEVEL_TABLE = {
     .smallGemm = smallGemm,
     .addColumnSums = addColumnSums,
     .lstmCellForward = lstmCellForward,
+    .lstmCellInference = lstmCellInference,
     .lstmCellBackward = lstmCellBackward,
     .maxPoolPixel = maxPoolPixel,
     .convolve = convolve,

@@ -255,11 +255,13 @@ final class KernelTests: XCTestCase {
 
     /// The cell's forward and backward against `ReferenceLSTMCell`, for unit counts with and
     /// without a partial 16-lane vector, with and without a bias, with the default and other
-    /// activations, and enough rows for several blocks.
+    /// activations, and enough rows for several blocks; the inference cell gives the forward's
+    /// bits.
     func testLSTMCellMatchesTheReferenceAlgebra() throws {
         let cases: [(units: Int, rows: Int, gate: Activation, candidate: Activation, bias: Bool)] = [
             (3, 5, .sigmoid, .tanh, true), (10, 130, .sigmoid, .tanh, true), (16, 70, .sigmoid, .tanh, false),
-            (35, 9, .hardSigmoid, .relu, true), (32, 4, .hardSigmoidKeras2, .tanh, true), (20, 3, .sigmoid, .linear, false),
+            (35, 9, .hardSigmoid, .relu, true), (24, 7, .sigmoid, .tanh, true), (32, 4, .hardSigmoidKeras2, .tanh, true),
+            (20, 3, .sigmoid, .linear, false),
         ]
         for (level, table) in try tables() {
             for test in cases {
@@ -278,6 +280,13 @@ final class KernelTests: XCTestCase {
                 assertClose(cell, expected.cell, what + " cell")
                 assertClose(hidden, expected.hidden, what + " hidden")
                 assertClose(activated, expected.cellActivation, what + " act(c)")
+                var inferredCell = [Float](repeating: .nan, count: B * U), inferredHidden = inferredCell
+                var inferredGates = z0, inferenceScratch = [Float](repeating: 0, count: 2 * B * U)
+                table.lstmCellInference(
+                    &inferredGates, bias, previous, &inferredCell, &inferredHidden, &inferenceScratch, B, U,
+                    test.gate.kernelKind, test.candidate.kernelKind)
+                XCTAssertEqual(inferredCell.map(\.bitPattern), cell.map(\.bitPattern), what + " inference cell")
+                XCTAssertEqual(inferredHidden.map(\.bitPattern), hidden.map(\.bitPattern), what + " inference hidden")
 
                 let dh = values(B * U, seed: 13), dc0 = values(B * U, seed: 14)
                 // The gradients replace the gate values in place, as in the layer.

@@ -186,7 +186,8 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         sequence.setMask(mask, batch: B)
         let z = gates.reserveDiscarding(T * B * G)
         let c = cells.reserveDiscarding((T + 1) * B * U)
-        let act = cellActivations.reserveDiscarding(T * B * U)
+        // At inference the activated gates and act(c) are not kept: nothing reads them.
+        let act = training ? cellActivations.reserveDiscarding(T * B * U) : nil
         let startsFromZero = sequence.begin(x, batch: B, cell: c)
         let h = sequence.hidden.pointer
         // The states the recurrent products read: h itself, or h ⊙ r under recurrent dropout.
@@ -205,7 +206,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
             }
             cellForward(
                 gates: zt, previousCell: c + t * B * U, cell: c + (t + 1) * B * U,
-                hidden: h + (t + 1) * B * U, cellActivation: act + t * B * U, rows: n)
+                hidden: h + (t + 1) * B * U, cellActivation: act.map { $0 + t * B * U }, rows: n)
             sequence.carrySkippedRows(step: t, batch: B, cell: c)
         }
         if returnState {
@@ -217,12 +218,20 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
     /// One timestep for `rows` rows: activates the gates of `gates (rows, 4U)` in place
     /// (adding the bias first) and writes c_t, act(c_t) and h_t, each `(rows, U)`, in the
     /// kernels' `lstmCellForward` (rows in blocks of about 4096 gate values, which stay in L1).
+    /// Without `cellActivation` (inference), writes c_t and h_t alone, the same bits, in
+    /// `lstmCellInference`.
     private func cellForward(
         gates z: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
         cell: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>,
-        cellActivation: UnsafeMutablePointer<Float>, rows: Int
+        cellActivation: UnsafeMutablePointer<Float>?, rows: Int
     ) {
         let U = units, blockRows = max(1, 4096 / (4 * U))
+        guard let cellActivation else {
+            Kernels.table.lstmCellInference(
+                z, weights.bias, previousCell, cell, hidden, candidates.reserveDiscarding(2 * min(rows, blockRows) * U),
+                rows, U, recurrentActivation.kernelKind, activation.kernelKind)
+            return
+        }
         let scratch = candidates.reserveDiscarding(min(rows, blockRows) * U)
         Kernels.table.lstmCellForward(
             z, weights.bias, previousCell, cell, hidden, cellActivation, scratch, rows, U,

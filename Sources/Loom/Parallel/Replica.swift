@@ -26,8 +26,18 @@ final class Replica {
     var validRows = 0.0
     /// The output's mask `(rows, steps)` of the last forward pass, or nil (`MaskAwareLayer`).
     private(set) var outputMask: UnsafePointer<Float>?
+    /// The last layer's logits `(rows, outputs)` of the last forward pass, or nil
+    /// (`ProbabilityOutputLayer.logits`).
+    private var outputLogits: UnsafePointer<Float>?
+    /// The predictions, output mask and logits of an inference pass's row blocks, put back
+    /// together (`infer`).
+    private let inferredPredictions = FloatBuffer()
+    private let inferredMask = FloatBuffer()
+    private let inferredLogits = FloatBuffer()
     /// The layers as `MaskAwareLayer`s, nil for the others (which end a mask).
     private let maskAware: [(any MaskAwareLayer)?]
+    /// The last layer, when it can keep logits (`ProbabilityOutputLayer`).
+    private let probabilityOutput: (any ProbabilityOutputLayer)?
     /// Each loss row's weight of the last score, `(rows · outputs / width)`, when weighted:
     /// its mask value times its sample weight for the loss, its mask value for the metrics.
     private let lossWeights = FloatBuffer()
@@ -40,6 +50,7 @@ final class Replica {
     init(modelLayers layers: [any Layer], store: ParameterStore) {
         self.layers = layers
         maskAware = layers.map { $0 as? any MaskAwareLayer }
+        probabilityOutput = layers.last as? any ProbabilityOutputLayer
         parameterCount = store.count
         gradients = store.gradients.pointer
         ownedGradients = nil
@@ -57,6 +68,7 @@ final class Replica {
         gradients = gradientBuffer.pointer
         self.layers = layers.map { $0.makeReplica() }
         maskAware = self.layers.map { $0 as? any MaskAwareLayer }
+        probabilityOutput = self.layers.last as? any ProbabilityOutputLayer
         var values = UnsafePointer(store.values.pointer)
         if ownsParameters, let storeOptimizer = store.optimizer {
             let copy = FloatBuffer(count: store.count)
@@ -110,7 +122,48 @@ final class Replica {
             if let start, let layerSeconds { layerSeconds.forward[index] += DispatchTime.now().seconds(since: start) }
         }
         outputMask = mask
+        outputLogits = probabilityOutput?.logits
         return current
+    }
+
+    /// Rows an inference pass runs through the layers at once: a recurrent layer's gate
+    /// values for a whole sequence of this many rows stay in the caches (at 1024 rows they
+    /// do not, and the pass waits on memory).
+    static let inferenceBlockRows = 128
+
+    /// The forward-only pass of the rows `rows` of the `batch`-row batch in `workspace`:
+    /// their predictions `(rows.count, outputs)`, run through the layers in blocks of
+    /// `inferenceBlockRows` rows (each row's outputs do not depend on the others' in a
+    /// forward pass, and each block names its own rows to a stateful layer). `outputMask`
+    /// (`(rows.count, maskSteps)`) and the logits `score` reads then cover all of `rows`.
+    func infer(rows: Range<Int>, batch: Int, workspace: BatchWorkspace, maskSteps: Int) -> UnsafePointer<Float> {
+        let blockRows = Self.inferenceBlockRows
+        func run(_ block: Range<Int>) -> UnsafePointer<Float> {
+            assign(rows: ShardRows(offset: block.lowerBound, batchSize: batch))
+            return forward(
+                workspace.inputs.pointer + block.lowerBound * workspace.inputCount,
+                inputMask: workspace.inputMask(fromRow: block.lowerBound), batch: block.count, training: false)
+        }
+        guard rows.count > blockRows else { return run(rows) }
+        let width = workspace.outputCount
+        let predictions = inferredPredictions.reserveDiscarding(rows.count * width)
+        var mask: UnsafeMutablePointer<Float>?
+        var logits: UnsafeMutablePointer<Float>?
+        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: blockRows) {
+            let block = start..<min(start + blockRows, rows.upperBound), row = start - rows.lowerBound
+            (predictions + row * width).update(from: run(block), count: block.count * width)
+            if let blockMask = outputMask {
+                if mask == nil { mask = inferredMask.reserveDiscarding(rows.count * maskSteps) }
+                (mask! + row * maskSteps).update(from: blockMask, count: block.count * maskSteps)
+            }
+            if let blockLogits = outputLogits {
+                if logits == nil { logits = inferredLogits.reserveDiscarding(rows.count * width) }
+                (logits! + row * width).update(from: blockLogits, count: block.count * width)
+            }
+        }
+        outputMask = mask.map { UnsafePointer($0) }
+        outputLogits = logits.map { UnsafePointer($0) }
+        return UnsafePointer(predictions)
     }
 
     /// Forward, loss and backward for `batch` rows: leaves dL/dparameters (a mean over these
@@ -143,7 +196,7 @@ final class Replica {
         width: Int, objective: Objective, weighting: LossWeighting, gradient: Bool
     ) {
         let count = batch * outputCount
-        let logits = (layers.last as? any ProbabilityOutputLayer)?.logits
+        let logits = outputLogits
         let weights = weighRows(batch: batch, rowsPerSample: outputCount / width, weighting: weighting)
         loss = objective.loss.compute(
             predictions: predictions, targets: targets, logits: logits, count: count, width: width,

@@ -161,10 +161,10 @@ final class ReplicaSet {
         return ranges.first!.lowerBound..<ranges.last!.upperBound
     }
 
-    /// Forward passes (inference) of the batch in `workspace` on the shards. With
-    /// `objective`, scores them and returns the row-weighted loss and metrics (over every
-    /// process's shards); with `output`, copies the predictions there, `(batch, outputs)`
-    /// (every process's rows).
+    /// Forward passes (inference, each shard in row blocks: `Replica.infer`) of the batch in
+    /// `workspace` on the shards. With `objective`, scores them and returns the row-weighted
+    /// loss and metrics (over every process's shards); with `output`, copies the predictions
+    /// there, `(batch, outputs)` (every process's rows).
     func forward(
         _ workspace: BatchWorkspace, batch: Int, objective: Objective?, output: UnsafeMutablePointer<Float>?
     ) throws -> (Double, [Double]) {
@@ -175,10 +175,7 @@ final class ReplicaSet {
                 let rows = ranges[shard], replica = replicas[shard]
                 defer { shard += workers }
                 guard !rows.isEmpty else { continue }
-                replica.assign(rows: ShardRows(offset: rows.lowerBound, batchSize: batch))
-                let predictions = replica.forward(
-                    workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
-                    inputMask: workspace.inputMask(fromRow: rows.lowerBound), batch: rows.count, training: false)
+                let predictions = replica.infer(rows: rows, batch: batch, workspace: workspace, maskSteps: outputSteps)
                 if let objective {
                     replica.score(
                         predictions, targets: workspace.targets.pointer + rows.lowerBound * workspace.targetCount,

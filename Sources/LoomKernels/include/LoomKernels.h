@@ -80,6 +80,14 @@ typedef struct LoomKernelTable {
                             float *cellActivation, float *candidates, long rows, long units,
                             LoomActivationKind gate, LoomActivationKind candidate);
 
+    /// `lstmCellForward` at inference, the same bits of cell and hidden without act(cell):
+    /// `z` is overwritten or not, and is not to be read after. `scratch` holds
+    /// 2 * min(rows, max(1, 4096 / (4 units))) * units floats (read only when `units` is
+    /// not a multiple of 16).
+    void (*lstmCellInference)(float *z, const float *bias, const float *previousCell, float *cell, float *hidden,
+                              float *scratch, long rows, long units, LoomActivationKind gate,
+                              LoomActivationKind candidate);
+
     /// The LSTM cell's backward for `rows` rows: from the activated gates `z` (rows, 4 units),
     /// c_{t-1}, act(c_t), dL/dh and dL/dc (rows, units), writes dL/dz (rows, 4 units) and
     /// replaces dc with dL/dc_{t-1}. `gateGradients` may be `z` itself: each group of units

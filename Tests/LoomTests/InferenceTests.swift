@@ -1,0 +1,119 @@
+import Foundation
+import TestSupport
+import XCTest
+
+@testable import Loom
+
+/// The inference pass (`predict`, `evaluate`): row blocks of `Replica.inferenceBlockRows` and
+/// the forward-only cell against the training pass's forward outputs, for every kind of layer,
+/// masks, logits and carried state.
+final class InferenceTests: XCTestCase {
+    /// More rows than two inference blocks, with a partial third.
+    private let rows = 2 * Replica.inferenceBlockRows + 44
+
+    /// The training pass's forward outputs of `x` on the model's own layers, in one batch.
+    private func trainingForward(_ model: Sequential, _ x: Tensor) throws -> Tensor {
+        try model.build()
+        let replica = model.primaryReplica
+        replica.assign(rows: ShardRows(offset: 0, batchSize: x.sampleCount))
+        let outputs = replica.forward(x.scalars, inputMask: nil, batch: x.sampleCount, training: true)
+        return Tensor(shape: [x.sampleCount] + model.outputShape!, copying: outputs)
+    }
+
+    /// x `(rows, timesteps, features)` with each row zero after a length of its own (1 or more).
+    private func paddedSequences(timesteps: Int, features: Int, seed: UInt64) -> Tensor {
+        var x = randomTensor([rows, timesteps, features], seed: seed)
+        for row in 0..<rows {
+            let length = 1 + row * 7 % timesteps
+            for step in length..<timesteps {
+                for feature in 0..<features { x.scalars[(row * timesteps + step) * features + feature] = 0 }
+            }
+        }
+        return x
+    }
+
+    func testPredictEqualsTheTrainingForwardPassForEveryKindOfLayer() throws {
+        let sequences = paddedSequences(timesteps: 7, features: 5, seed: 1)
+        let cases: [(String, Sequential, Tensor)] = [
+            (
+                "masked LSTM sequences, softmax head",
+                Sequential(seed: 1) {
+                    Input(shape: [7, 5]); Masking(); LSTM(32, returnSequences: true)
+                    TimeDistributed(Dense(3, activation: .softmax))
+                }, sequences
+            ),
+            (
+                "stacked LSTMs of 20 and 48 units",
+                Sequential(seed: 2) {
+                    Input(shape: [7, 5]); LSTM(20, returnSequences: true); LSTM(48); Dense(2)
+                },
+                sequences
+            ),
+            (
+                "bidirectional GRU and SimpleRNN",
+                Sequential(seed: 3) {
+                    Input(shape: [7, 5]); Masking(); Bidirectional(GRU(12, returnSequences: true)); SimpleRNN(9); Dense(1)
+                }, sequences
+            ),
+            (
+                "CNN-LSTM",
+                Sequential(seed: 4) {
+                    Input(shape: [3, 8, 8, 1])
+                    TimeDistributed(Conv2D(8, kernelSize: (3, 3), activation: .relu))
+                    TimeDistributed(MaxPooling2D(poolSize: (2, 2)))
+                    TimeDistributed(Flatten())
+                    LSTM(16)
+                    Dense(1)
+                }, randomTensor([rows, 3, 8, 8, 1], seed: 5)
+            ),
+            (
+                "encoder-decoder",
+                Sequential(seed: 6) {
+                    Input(shape: [7, 5]); LSTM(16); RepeatVector(4); LSTM(16, returnSequences: true)
+                    TimeDistributed(Dense(1, activation: .sigmoid))
+                }, sequences
+            ),
+        ]
+        for (what, model, x) in cases {
+            let expected = try trainingForward(model, x)
+            for batchSize in [rows, Replica.inferenceBlockRows + 1, 50] {
+                assertClose(try model.predict(x, batchSize: batchSize), expected, tolerance: 1e-6, "\(what), batch \(batchSize)")
+            }
+            assertClose(
+                try model.predict(x, batchSize: rows, parallelism: Parallelism(workers: 2)), expected, tolerance: 1e-6,
+                "\(what), 2 workers")
+        }
+    }
+
+    func testAStatefulModelCarriesEachRowsStateAcrossBlocks() throws {
+        let model = Sequential(seed: 7) {
+            Input(shape: [6, 3], batchSize: rows); LSTM(20, stateful: true); Dense(2)
+        }
+        let x = randomTensor([2 * rows, 6, 3], seed: 8)
+        let batches = [x.samples(0..<rows), x.samples(rows..<(2 * rows))]
+        model.resetStates()
+        let expected = try batches.map { try trainingForward(model, $0) }
+        model.resetStates()
+        let predicted = try model.predict(x, batchSize: rows)
+        for (index, batch) in expected.enumerated() {
+            assertClose(predicted.samples((index * rows)..<((index + 1) * rows)), batch, tolerance: 1e-6, "batch \(index)")
+        }
+    }
+
+    func testEvaluateScoresEveryBlockWithItsMaskAndLogits() throws {
+        let x = paddedSequences(timesteps: 7, features: 5, seed: 9)
+        var y = Tensor(shape: [rows, 7, 3])
+        for row in 0..<rows {
+            for step in 0..<7 { y.scalars[(row * 7 + step) * 3 + (row + step) % 3] = 1 }
+        }
+        let model = Sequential(seed: 10) {
+            Input(shape: [7, 5]); Masking(); LSTM(16, returnSequences: true); TimeDistributed(Dense(3, activation: .softmax))
+        }
+        try model.compile(optimizer: SGD(), loss: .categoricalCrossentropy, metrics: [.categoricalAccuracy])
+        // Batches of 50 run as one block each: the reference for one batch run in three blocks.
+        let blocks = try model.evaluate(x: x, y: y, batchSize: rows)
+        let single = try model.evaluate(x: x, y: y, batchSize: 50)
+        XCTAssertEqual(blocks["loss"]!, single["loss"]!, accuracy: 1e-6 * single["loss"]!)
+        XCTAssertEqual(blocks["categorical_accuracy"]!, single["categorical_accuracy"]!, accuracy: 1e-6)
+    }
+}
