@@ -609,20 +609,116 @@ INLINE void windowIndices(const LoomWindowGeometry *g, long *offsets, long *posi
     for (; q < mostConvolutionCells + convolutionCellBlock; q++) offsets[q] = positions[q] = 0;
 }
 
+/// Lanes 8h ..< 8h + 8 of `v`.
+INLINE F8 half8(F16 v, int h) {
+    return h == 0 ? __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)
+                  : __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+/// Sums `s` (s[i] lane p: filter i of pixel p) stored as pixels of 8 filters, pixel p at
+/// `y + p * filters`, for the first `n` pixels: a transpose in three rounds of two-vector
+/// shuffles (pairs of filters, then fours, then eights side by side).
+INLINE void storePixelsOfEightFilters(const F16 s[8], float *y, long filters, long n) {
+    F16 pairs[8], fours[8];
+    for (int i = 0; i < 8; i += 2) {
+        pairs[i] = __builtin_shufflevector(s[i], s[i + 1], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        pairs[i + 1] = __builtin_shufflevector(s[i], s[i + 1], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                               15, 31);
+    }
+    // pairs[2j + h]: pixels 8h ..< 8h + 8, filters 2j and 2j + 1 of each.
+    for (int h = 0; h < 2; h++) {
+        for (int j = 0; j < 4; j += 2) {
+            F16 a = pairs[2 * j + h], b = pairs[2 * j + 2 + h];
+            fours[4 * h + j] = __builtin_shufflevector(a, b, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+            fours[4 * h + j + 1] =
+                __builtin_shufflevector(a, b, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+        }
+    }
+    // fours[4h + 2g + k] (g = 0: filters 0-3, g = 1: filters 4-7): pixels 8h + 4k ..< 8h + 4k + 4.
+    for (int h = 0; h < 2; h++) {
+        for (int k = 0; k < 2; k++) {
+            F16 low = fours[4 * h + k], high = fours[4 * h + 2 + k];
+            F16 first = __builtin_shufflevector(low, high, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+            F16 second =
+                __builtin_shufflevector(low, high, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+            long p = 8 * h + 4 * k;
+            if (p < n) store8(y + p * filters, half8(first, 0));
+            if (p + 1 < n) store8(y + (p + 1) * filters, half8(first, 1));
+            if (p + 2 < n) store8(y + (p + 2) * filters, half8(second, 0));
+            if (p + 3 < n) store8(y + (p + 3) * filters, half8(second, 1));
+        }
+    }
+}
+
+/// Pixels ow ..< ow + n (n <= 16) of output row `oh` of a one-channel image, stride 1
+/// across, whose windows lie inside the image: each window row is one vector of the image's
+/// row, the pixels in its lanes, times each filter's kernel value. The same sums in the same
+/// order as `convolve`'s four-pixel path: from the bias (or 0) through the cells in order.
+/// Lanes past n read on into the image's next values (never stored), or zeros at its end.
+INLINE void convolveOneChannelRun(const float *image, const LoomWindowGeometry *g, const float *kernel,
+                                  const float *bias, float *y, long oh, long ow, long n, long filters) {
+    const float *corner = image + (oh * g->strideHeight - g->padTop) * g->width + ow - g->padLeft;
+    const float *end = image + g->height * g->width;
+    for (long f = 0; f < filters; f += 8) {
+        F16 s[8];
+        for (int i = 0; i < 8; i++) s[i] = splat(bias ? bias[f + i] : 0.0f);
+        const float *k = kernel + f;
+        for (long i = 0; i < g->windowHeight; i++) {
+            for (long j = 0; j < g->windowWidth; j++, k += filters) {
+                const float *values = corner + i * g->width + j;
+                F16 v = values + 16 <= end ? load(values) : loadPartial(values, n);
+                for (int t = 0; t < 8; t++) s[t] = v * splat(k[t]) + s[t];
+            }
+        }
+        storePixelsOfEightFilters(s, y + ow * filters + f, filters, n);
+    }
+}
+
+/// One output pixel's `filters` sums, 8 at a time, from the bias (or 0) through the cells in
+/// order.
+INLINE void convolvePixel(WindowReader r, const float *kernel, const float *bias, float *y, long cellCount,
+                          long filters) {
+    for (long f = 0; f < filters; f += 8) {
+        F8 sum = bias ? load8(bias + f) : splat8(0.0f);
+        for (long q = 0; q < cellCount; q++) {
+            sum = splat8(r.values[r.indices[q]]) * load8(kernel + q * filters + f) + sum;
+        }
+        store8(y + f, sum);
+    }
+}
+
 /// Four pixels of an output row at a time (four independent sums a filter vector, as
 /// `smallGemm` takes four rows), each 8 filters from the bias (or 0) through the cells in
-/// order.
+/// order. One channel at stride 1 across: the pixels whose windows lie inside the image in
+/// runs of 16 (`convolveOneChannelRun`), the others as above.
 static void convolve(const float *x, const float *kernel, const float *bias, float *y, long batch,
                      const LoomWindowGeometry *g, long filters) {
     long cellCount = g->windowHeight * g->windowWidth * g->channels, imageSize = g->height * g->width * g->channels;
     long offsets[mostConvolutionCells + convolutionCellBlock], positions[mostConvolutionCells + convolutionCellBlock];
     float scratch[4][mostConvolutionCells];
     windowIndices(g, offsets, positions);
+    // The output columns whose windows lie inside the image across, and whether runs apply.
+    long firstInside = g->padLeft, endInside = g->width - g->windowWidth + g->padLeft + 1;
+    if (endInside > g->outputWidth) endInside = g->outputWidth;
+    bool runs = g->channels == 1 && g->strideWidth == 1 && endInside > firstInside;
     for (long b = 0; b < batch; b++) {
         const float *image = x + b * imageSize;
         for (long oh = 0; oh < g->outputHeight; oh++) {
             float *row = y + (b * g->outputHeight + oh) * g->outputWidth * filters;
+            long top = oh * g->strideHeight - g->padTop;
             long ow = 0;
+            if (runs && top >= 0 && top + g->windowHeight <= g->height) {
+                for (long start = firstInside; start < endInside; start += 16) {
+                    long n = endInside - start < 16 ? endInside - start : 16;
+                    convolveOneChannelRun(image, g, kernel, bias, row, oh, start, n, filters);
+                }
+                for (long column = 0; column < g->outputWidth; column++) {
+                    if (column >= firstInside && column < endInside) continue;
+                    WindowReader r = windowReader(image, g, oh, column, offsets, positions, scratch[0]);
+                    convolvePixel(r, kernel, bias, row + column * filters, cellCount, filters);
+                }
+                continue;
+            }
             for (; ow + 4 <= g->outputWidth; ow += 4) {
                 WindowReader r0 = windowReader(image, g, oh, ow, offsets, positions, scratch[0]);
                 WindowReader r1 = windowReader(image, g, oh, ow + 1, offsets, positions, scratch[1]);
@@ -645,11 +741,7 @@ static void convolve(const float *x, const float *kernel, const float *bias, flo
             }
             for (; ow < g->outputWidth; ow++) {
                 WindowReader r = windowReader(image, g, oh, ow, offsets, positions, scratch[0]);
-                for (long f = 0; f < filters; f += 8) {
-                    F8 sum = bias ? load8(bias + f) : splat8(0.0f);
-                    for (long q = 0; q < cellCount; q++) sum = splat8(r.values[r.indices[q]]) * load8(kernel + q * filters + f) + sum;
-                    store8(row + ow * filters + f, sum);
-                }
+                convolvePixel(r, kernel, bias, row + ow * filters, cellCount, filters);
             }
         }
     }

@@ -222,12 +222,15 @@ final class KernelTests: XCTestCase {
     /// The direct convolution and its kernel gradient against im2col (`gatherWindows`) and the
     /// same level's `smallGemm`, bit for bit, at every level: valid and same padding (an image
     /// smaller than its window among them), strides, 1 to 3 channels, 8 to 24 filters, with and
-    /// without a bias, and more pixels than `smallGemm`'s depth chunk of 512.
+    /// without a bias, and more pixels than `smallGemm`'s depth chunk of 512; one-channel rows
+    /// of fewer than, exactly and more than 16 inside pixels (the runs of 16), with edges.
     func testDirectConvolutionHasIm2colAndSmallGemmsBits() throws {
         for (input, window, strides, padding, filters, batch) in [
             ([9, 7, 1], (3, 3), (1, 1), Padding.valid, 8, 3), ([9, 7, 2], (3, 2), (2, 1), .same, 16, 3),
             ([6, 6, 3], (4, 4), (1, 2), .same, 24, 3), ([5, 8, 1], (5, 1), (1, 3), .valid, 8, 3),
             ([9, 7, 1], (3, 3), (1, 1), .valid, 8, 16), ([2, 2, 1], (3, 3), (1, 1), .same, 8, 5),
+            ([16, 16, 1], (3, 3), (1, 1), .valid, 8, 2), ([7, 37, 1], (3, 3), (1, 1), .same, 16, 2),
+            ([6, 40, 1], (2, 5), (2, 1), .valid, 24, 2), ([5, 21, 1], (5, 4), (1, 1), .same, 8, 2),
         ] {
             let g = WindowGeometry(input: input, window: window, strides: strides, padding: padding)
             let rows = batch * g.outputHeight * g.outputWidth, cells = window.0 * window.1 * input[2]
