@@ -34,6 +34,8 @@ final class Replica {
     private let inferredPredictions = FloatBuffer()
     private let inferredMask = FloatBuffer()
     private let inferredLogits = FloatBuffer()
+    /// A training pass's metric statistics summed over its blocks, weighted (`backpropagate`).
+    private var blockMetricSums: [Double] = []
     /// The layers as `MaskAwareLayer`s, nil for the others (which end a mask).
     private let maskAware: [(any MaskAwareLayer)?]
     /// The last layer, when it can keep logits (`ProbabilityOutputLayer`).
@@ -126,18 +128,18 @@ final class Replica {
         return current
     }
 
-    /// Rows an inference pass runs through the layers at once: a recurrent layer's gate
-    /// values for a whole sequence of this many rows stay in the caches (at 1024 rows they
-    /// do not, and the pass waits on memory).
-    static let inferenceBlockRows = 128
+    /// Rows a pass (training or inference) runs through the layers at once: a recurrent
+    /// layer's gate values for a whole sequence of this many rows stay in the caches (at
+    /// 1024 rows they do not, and the pass waits on memory).
+    static let blockRows = 128
 
     /// The forward-only pass of the rows `rows` of the `batch`-row batch in `workspace`:
     /// their predictions `(rows.count, outputs)`, run through the layers in blocks of
-    /// `inferenceBlockRows` rows (each row's outputs do not depend on the others' in a
+    /// `blockRows` rows (each row's outputs do not depend on the others' in a
     /// forward pass, and each block names its own rows to a stateful layer). `outputMask`
     /// (`(rows.count, maskSteps)`) and the logits `score` reads then cover all of `rows`.
     func infer(rows: Range<Int>, batch: Int, workspace: BatchWorkspace, maskSteps: Int) -> UnsafePointer<Float> {
-        let blockRows = Self.inferenceBlockRows
+        let blockRows = Self.blockRows
         func run(_ block: Range<Int>) -> UnsafePointer<Float> {
             assign(rows: ShardRows(offset: block.lowerBound, batchSize: batch))
             return forward(
@@ -166,26 +168,66 @@ final class Replica {
         return UnsafePointer(predictions)
     }
 
-    /// Forward, loss and backward for `batch` rows: leaves dL/dparameters (a mean over these
-    /// rows, or over their valid loss rows when weighted) in `gradients` and the loss and
-    /// metrics in `loss` and `metrics`.
+    /// Forward, loss and backward for the rows `rows` of the `batch`-row batch in
+    /// `workspace`, run through the layers in blocks of `blockRows` rows (each block names its
+    /// own rows to stateful layers): leaves dL/dparameters (a mean over the rows, or over their
+    /// valid loss rows when `weighting` weighs them) in `gradients` and the loss and metrics
+    /// in `loss` and `metrics`. With several blocks, each block's output gradient is scaled by
+    /// its rows (or its valid loss rows) before its backward pass adds it in, and the sum is
+    /// divided by all of them at the end; its loss and metrics are weighed the same way.
     func backpropagate(
-        inputs: UnsafePointer<Float>, inputMask: UnsafePointer<Float>?, targets: UnsafePointer<Float>, batch: Int,
-        outputCount: Int, width: Int, objective: Objective, weighting: LossWeighting
+        rows: Range<Int>, batch: Int, workspace: BatchWorkspace, width: Int, objective: Objective, weighting: LossWeighting
     ) {
         gradients.update(repeating: 0, count: parameterCount)
-        let predictions = forward(inputs, inputMask: inputMask, batch: batch, training: true)
+        guard rows.count > Self.blockRows else {
+            backpropagateBlock(rows, batch: batch, workspace: workspace, width: width, objective: objective, weighting: weighting)
+            return
+        }
+        var total = 0.0, lossSum = 0.0
+        blockMetricSums.removeAll(keepingCapacity: true)
+        blockMetricSums.append(contentsOf: repeatElement(0, count: objective.statisticCount))
+        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: Self.blockRows) {
+            let block = start..<min(start + Self.blockRows, rows.upperBound)
+            let weight = backpropagateBlock(
+                block, batch: batch, workspace: workspace, width: width, objective: objective, weighting: weighting,
+                weighed: true)
+            total += weight
+            lossSum += loss * weight
+            for index in metrics.indices { blockMetricSums[index] += metrics[index] * weight }
+        }
+        Kernels.table.scaleValues(gradients, parameterCount, total > 0 ? Float(1 / total) : 0)
+        loss = total > 0 ? lossSum / total : 0
+        for index in metrics.indices { metrics[index] = total > 0 ? blockMetricSums[index] / total : 0 }
+        validRows = total
+    }
+
+    /// Forward, loss and backward of the block `rows`, adding its gradient into `gradients`
+    /// (a mean over its rows, or, `weighed`, that mean times its weight: its rows, or its valid
+    /// loss rows when `weighting` weighs them); returns the weight.
+    @discardableResult
+    private func backpropagateBlock(
+        _ rows: Range<Int>, batch: Int, workspace: BatchWorkspace, width: Int, objective: Objective,
+        weighting: LossWeighting, weighed: Bool = false
+    ) -> Double {
+        assign(rows: ShardRows(offset: rows.lowerBound, batchSize: batch))
+        let predictions = forward(
+            workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
+            inputMask: workspace.inputMask(fromRow: rows.lowerBound), batch: rows.count, training: true)
         score(
-            predictions, targets: targets, batch: batch, outputCount: outputCount, width: width, objective: objective,
-            weighting: weighting, gradient: true)
+            predictions, targets: workspace.targets.pointer + rows.lowerBound * workspace.targetCount, batch: rows.count,
+            outputCount: workspace.outputCount, width: width, objective: objective, weighting: weighting.fromRow(rows.lowerBound),
+            gradient: true)
+        let weight = weighting.isWeighted ? validRows : Double(rows.count)
+        if weighed { Kernels.table.scaleValues(outputGradient.pointer, rows.count * workspace.outputCount, Float(weight)) }
         var gradient = outputGradient.pointer
         for (index, layer) in layers.enumerated().reversed() {
             let start = layerSeconds == nil ? nil : DispatchTime.now()
-            let next = layer.backward(gradient, batch: batch, needsInputGradient: index > 0)
+            let next = layer.backward(gradient, batch: rows.count, needsInputGradient: index > 0)
             if let start, let layerSeconds { layerSeconds.backward[index] += DispatchTime.now().seconds(since: start) }
             guard let next else { break }
             gradient = next
         }
+        return weight
     }
 
     /// The loss and metrics of `predictions` against `targets`, weighted by the output's mask

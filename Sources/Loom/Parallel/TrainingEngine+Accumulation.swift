@@ -98,13 +98,9 @@ extension TrainingEngine {
         }
         let randomized = streams == nil ? [] : replica.layers.compactMap { $0 as? any RandomizedLayer }
         for (layer, words) in zip(randomized, streams ?? []) { layer.randomState = words }
-        replica.assign(rows: ShardRows(offset: rows.lowerBound, batchSize: batch))
         replica.backpropagate(
-            inputs: workspace.inputs.pointer + rows.lowerBound * workspace.inputCount,
-            inputMask: workspace.inputMask(fromRow: rows.lowerBound),
-            targets: workspace.targets.pointer + rows.lowerBound * workspace.targetCount,
-            batch: rows.count, outputCount: workspace.outputCount, width: replicas.outputWidth, objective: objective,
-            weighting: weighting.fromRow(rows.lowerBound))
+            rows: rows, batch: batch, workspace: workspace, width: replicas.outputWidth, objective: objective,
+            weighting: weighting)
         if streams != nil { streams = randomized.map(\.randomState) }
         if guardNonFinite, let failure = NonFiniteStep(replica, layout: store.layout, step: store.step + 1) {
             stepErrors[worker] = failure

@@ -4,12 +4,13 @@ import XCTest
 
 @testable import Loom
 
-/// The inference pass (`predict`, `evaluate`): row blocks of `Replica.inferenceBlockRows` and
-/// the forward-only cell against the training pass's forward outputs, for every kind of layer,
-/// masks, logits and carried state.
-final class InferenceTests: XCTestCase {
+/// Passes in row blocks of `Replica.blockRows`. Inference (`predict`, `evaluate`), with the
+/// forward-only LSTM cell, against the training pass's forward outputs for every kind of
+/// layer, masks, logits and carried state; training, a shard of several blocks against the
+/// same rows cut into fixed shards of one block each (the same mean, summed in another order).
+final class RowBlockTests: XCTestCase {
     /// More rows than two inference blocks, with a partial third.
-    private let rows = 2 * Replica.inferenceBlockRows + 44
+    private let rows = 2 * Replica.blockRows + 44
 
     /// The training pass's forward outputs of `x` on the model's own layers, in one batch.
     private func trainingForward(_ model: Sequential, _ x: Tensor) throws -> Tensor {
@@ -20,11 +21,12 @@ final class InferenceTests: XCTestCase {
         return Tensor(shape: [x.sampleCount] + model.outputShape!, copying: outputs)
     }
 
-    /// x `(rows, timesteps, features)` with each row zero after a length of its own (1 or more).
+    /// x `(rows, timesteps, features)` with each row zero after a length of its own (1 or more,
+    /// longer on average in later blocks).
     private func paddedSequences(timesteps: Int, features: Int, seed: UInt64) -> Tensor {
         var x = randomTensor([rows, timesteps, features], seed: seed)
         for row in 0..<rows {
-            let length = 1 + row * 7 % timesteps
+            let length = 1 + (row / 40 + row % 3) % timesteps
             for step in length..<timesteps {
                 for feature in 0..<features { x.scalars[(row * timesteps + step) * features + feature] = 0 }
             }
@@ -76,7 +78,7 @@ final class InferenceTests: XCTestCase {
         ]
         for (what, model, x) in cases {
             let expected = try trainingForward(model, x)
-            for batchSize in [rows, Replica.inferenceBlockRows + 1, 50] {
+            for batchSize in [rows, Replica.blockRows + 1, 50] {
                 assertClose(try model.predict(x, batchSize: batchSize), expected, tolerance: 1e-6, "\(what), batch \(batchSize)")
             }
             assertClose(
@@ -110,10 +112,72 @@ final class InferenceTests: XCTestCase {
             Input(shape: [7, 5]); Masking(); LSTM(16, returnSequences: true); TimeDistributed(Dense(3, activation: .softmax))
         }
         try model.compile(optimizer: SGD(), loss: .categoricalCrossentropy, metrics: [.categoricalAccuracy])
-        // Batches of 50 run as one block each: the reference for one batch run in three blocks.
+        // Three fixed shards of 100 rows run as one block each: the reference for one shard
+        // run in three blocks (both weigh their parts by their valid rows).
         let blocks = try model.evaluate(x: x, y: y, batchSize: rows)
-        let single = try model.evaluate(x: x, y: y, batchSize: 50)
+        let single = try model.evaluate(x: x, y: y, batchSize: rows, parallelism: Parallelism(fixedShards: 3))
         XCTAssertEqual(blocks["loss"]!, single["loss"]!, accuracy: 1e-6 * single["loss"]!)
         XCTAssertEqual(blocks["categorical_accuracy"]!, single["categorical_accuracy"]!, accuracy: 1e-6)
+    }
+
+    /// One shard of `rows` rows (three blocks) against three fixed shards of 100 rows (one block
+    /// each): the same weights after two updates and the same losses and metrics, to rounding.
+    private func assertBlocksTrainLikeShards(
+        _ what: String, model: () -> Sequential, loss: Loss, metrics: [Metric], x: Tensor, y: Tensor,
+        sampleWeight: Tensor? = nil, stateful: Bool = false
+    ) throws {
+        var runs: [(weights: [Tensor], history: History)] = []
+        for shards in [nil, 3] {
+            let m = model()
+            try m.compile(optimizer: SGD(learningRate: 0.1), loss: loss, metrics: metrics)
+            let history = try m.fit(
+                x: x, y: y, epochs: 1, batchSize: rows, shuffle: false, verbose: 0, allowStatefulShuffle: stateful,
+                parallelism: Parallelism(fixedShards: shards), sampleWeight: sampleWeight)
+            runs.append((try m.weights(), history))
+        }
+        for (blocks, shards) in zip(runs[0].weights, runs[1].weights) {
+            assertClose(blocks, shards, tolerance: 1e-5, "\(what): weights")
+        }
+        for name in ["loss"] + metrics.map(\.rawValue) {
+            let (blocks, shards) = (runs[0].history[name], runs[1].history[name])
+            XCTAssertEqual(blocks.count, 1, "\(what): \(name)")
+            XCTAssertEqual(blocks[0], shards[0], accuracy: 1e-5 * max(1, abs(shards[0])), "\(what): \(name)")
+        }
+    }
+
+    func testAShardOfSeveralBlocksTrainsLikeShardsOfOneBlock() throws {
+        let x = paddedSequences(timesteps: 7, features: 5, seed: 11)
+        var classes = Tensor(shape: [2 * rows, 7, 3])
+        for row in 0..<(2 * rows) {
+            for step in 0..<7 { classes.scalars[(row * 7 + step) * 3 + (row + 2 * step) % 3] = 1 }
+        }
+        let doubled = try Tensor(shape: [2 * rows, 7, 5], scalars: x.scalars + x.scalars.reversed())
+        let weights = try Tensor(shape: [2 * rows], scalars: (0..<(2 * rows)).map { Float(1 + $0 % 4) / 2 })
+        try assertBlocksTrainLikeShards(
+            "masked sequences, softmax, sample weights",
+            model: {
+                Sequential(seed: 12) {
+                    Input(shape: [7, 5]); Masking(); LSTM(16, returnSequences: true)
+                    TimeDistributed(Dense(3, activation: .softmax))
+                }
+            }, loss: .categoricalCrossentropy, metrics: [.categoricalAccuracy], x: doubled, y: classes,
+            sampleWeight: weights)
+        let targets = randomTensor([2 * rows, 2], seed: 13)
+        try assertBlocksTrainLikeShards(
+            "stacked LSTM and GRU, R²",
+            model: {
+                Sequential(seed: 14) {
+                    Input(shape: [7, 5]); LSTM(20, returnSequences: true); GRU(8); Dense(2)
+                }
+            },
+            loss: .meanSquaredError, metrics: [.mae, .r2Score], x: doubled, y: targets)
+        try assertBlocksTrainLikeShards(
+            "stateful LSTM",
+            model: {
+                Sequential(seed: 15) {
+                    Input(shape: [7, 5], batchSize: rows); LSTM(12, stateful: true); Dense(2)
+                }
+            },
+            loss: .meanSquaredError, metrics: [], x: doubled, y: targets, stateful: true)
     }
 }
