@@ -50,6 +50,22 @@ final class AccumulationTests: XCTestCase {
         }
     }
 
+    /// Leaves of more rows than a pass's block (`Replica.blockRows`): each runs in blocks, the
+    /// same way in a micro-batch and in the big batch.
+    func testMicroBatchesOfSeveralBlocksGiveTheBitsOfTheBigBatch() throws {
+        let (x, y) = try data(samples: 1400)
+        let b = 2 * Replica.blockRows + 44
+        let big = try model(dropout: true)
+        let expected = try big.fit(
+            x: x, y: y, epochs: 1, batchSize: 2 * b, validationSplit: 0.2, verbose: 0, workers: 2, fixedShards: 2)
+        let small = try model(dropout: true)
+        let history = try small.fit(
+            x: x, y: y, epochs: 1, batchSize: b, validationSplit: 0.2, verbose: 0, fixedShards: 1,
+            gradientAccumulationSteps: 2)
+        XCTAssertEqual(try small.weights(), try big.weights())
+        XCTAssertEqual(history.history["loss"], expected.history["loss"])
+    }
+
     func testWhatHasNoBigBatchIsRefused() throws {
         let (x, y) = try data(samples: 16)
         let stateful = Sequential(seed: 1) {

@@ -284,7 +284,9 @@ final class KernelTests: XCTestCase {
                 assertClose(hidden, expected.hidden, what + " hidden")
                 assertClose(activated, expected.cellActivation, what + " act(c)")
                 var inferredCell = [Float](repeating: .nan, count: B * U), inferredHidden = inferredCell
-                var inferredGates = z0, inferenceScratch = [Float](repeating: 0, count: 2 * B * U)
+                // The scratch the kernel asks for, no more: 2 · min(rows, max(1, 4096 / 4U)) · U.
+                var inferredGates = z0
+                var inferenceScratch = [Float](repeating: 0, count: 2 * min(B, max(1, 4096 / (4 * U))) * U)
                 table.lstmCellInference(
                     &inferredGates, bias, previous, &inferredCell, &inferredHidden, &inferenceScratch, B, U,
                     test.gate.kernelKind, test.candidate.kernelKind)

@@ -87,6 +87,54 @@ final class RowBlockTests: XCTestCase {
         }
     }
 
+    /// Dropout drawn block after block from each shard's stream: any worker count gives the
+    /// same bits for the same fixed shards of several blocks.
+    func testDropoutInBlocksDoesNotDependOnTheWorkers() throws {
+        let x = randomTensor([4 * rows, 7, 5], seed: 18), y = randomTensor([4 * rows, 1], seed: 19)
+        var weights: [[Tensor]] = []
+        for workers in [1, 2] {
+            let model = Sequential(seed: 20) {
+                Input(shape: [7, 5]); LSTM(16, dropout: 0.2, recurrentDropout: 0.2); Dropout(0.3); Dense(1)
+            }
+            try model.compile(optimizer: Adam(), loss: .meanSquaredError)
+            try model.fit(
+                x: x, y: y, epochs: 1, batchSize: 2 * rows, verbose: 0,
+                parallelism: Parallelism(workers: workers, fixedShards: 2))
+            weights.append(try model.weights())
+        }
+        XCTAssertEqual(weights[0], weights[1])
+    }
+
+    /// A block whose rows are all masked out weighs nothing: its rows' loss and gradient are
+    /// not there, as in a fixed shard of such rows.
+    func testABlockOfMaskedOutRowsWeighsNothing() throws {
+        var x = paddedSequences(timesteps: 7, features: 5, seed: 21)
+        for index in (Replica.blockRows * 35)..<(2 * Replica.blockRows * 35) { x.scalars[index] = 0 }
+        let doubled = try Tensor(shape: [2 * rows, 7, 5], scalars: x.scalars + x.scalars)
+        try assertBlocksTrainLikeShards(
+            "a masked-out block",
+            model: {
+                Sequential(seed: 22) {
+                    Input(shape: [7, 5]); Masking(); LSTM(8, returnSequences: true); TimeDistributed(Dense(1))
+                }
+            }, loss: .meanSquaredError, metrics: [.mae], x: doubled, y: randomTensor([2 * rows, 7, 1], seed: 23))
+    }
+
+    func testAKeptLastStateCoversTheWholeBatch() throws {
+        let lstm = LSTM(12, returnState: true)
+        let model = Sequential(seed: 16) {
+            Input(shape: [6, 3]); lstm; Dense(2)
+        }
+        let x = randomTensor([rows, 6, 3], seed: 17)
+        let expected = try trainingForward(model, x)
+        let (h, c) = try XCTUnwrap(lstm.lastState)
+        assertClose(try model.predict(x, batchSize: rows), expected, tolerance: 1e-6, "predictions")
+        let state = try XCTUnwrap(lstm.lastState)
+        XCTAssertEqual(state.h.shape, [rows, 12])
+        assertClose(state.h, h, tolerance: 1e-6, "h")
+        assertClose(state.c, c, tolerance: 1e-6, "c")
+    }
+
     func testAStatefulModelCarriesEachRowsStateAcrossBlocks() throws {
         let model = Sequential(seed: 7) {
             Input(shape: [6, 3], batchSize: rows); LSTM(20, stateful: true); Dense(2)

@@ -69,6 +69,9 @@ public struct ShardRows: Equatable, Sendable {
 /// output and input-gradient buffers (sized once per batch size) and returns pointers into
 /// them, valid until its next call. `backward` *adds* parameter gradients into the bound
 /// gradient buffer (the model zeroes it once per step) and may overwrite `outputGradient`.
+/// A pass may cover part of a batch: a shard's rows go through the layers in blocks of up to
+/// 128 rows, each block's forward followed by its backward, so a layer's rows must not depend
+/// on each other (no statistics over the batch).
 public protocol Layer: AnyObject {
     /// The layer's name in summaries and weight files ("lstm", "dense_1"); empty until the
     /// model names it.

@@ -16,15 +16,18 @@ final class Replica {
     let ownParameters: FloatBuffer?
     let optimizer: (any Optimizer)?
     private let ownUpdate: ParameterUpdate?
-    /// dL/dpredictions of the last step, `(rows, outputs)`.
+    /// dL/dpredictions of the last scored block, `(rows, outputs)` (after a pass of several
+    /// blocks, the last block's, scaled by its weight: scratch, not the shard's).
     let outputGradient = FloatBuffer()
     /// The last step's loss and metric statistics (`Objective.statisticRanges`; means over the
     /// replica's rows, or over its valid loss rows when weighted).
     var loss = 0.0
     var metrics: [Double] = []
-    /// With a weighted loss, the last score's valid loss rows (its divisor, `StepTotals.validRows`).
+    /// With a weighted loss, the last pass's valid loss rows (its divisor, `StepTotals.validRows`),
+    /// over all its blocks: what the engine weighs the shard's gradient by.
     var validRows = 0.0
-    /// The output's mask `(rows, steps)` of the last forward pass, or nil (`MaskAwareLayer`).
+    /// The output's mask `(rows, steps)` of the last forward pass, or nil (`MaskAwareLayer`):
+    /// of all the rows after `infer`, of the last block after a training pass of several.
     private(set) var outputMask: UnsafePointer<Float>?
     /// The last layer's logits `(rows, outputs)` of the last forward pass, or nil
     /// (`ProbabilityOutputLayer.logits`).
@@ -40,6 +43,8 @@ final class Replica {
     private let maskAware: [(any MaskAwareLayer)?]
     /// The last layer, when it can keep logits (`ProbabilityOutputLayer`).
     private let probabilityOutput: (any ProbabilityOutputLayer)?
+    /// The rows of a pass's blocks (`passBlockRows(_:)`).
+    private let passBlockRows: Int
     /// Each loss row's weight of the last score, `(rows · outputs / width)`, when weighted:
     /// its mask value times its sample weight for the loss, its mask value for the metrics.
     private let lossWeights = FloatBuffer()
@@ -53,6 +58,7 @@ final class Replica {
         self.layers = layers
         maskAware = layers.map { $0 as? any MaskAwareLayer }
         probabilityOutput = layers.last as? any ProbabilityOutputLayer
+        passBlockRows = Self.passBlockRows(layers)
         parameterCount = store.count
         gradients = store.gradients.pointer
         ownedGradients = nil
@@ -71,6 +77,7 @@ final class Replica {
         self.layers = layers.map { $0.makeReplica() }
         maskAware = self.layers.map { $0 as? any MaskAwareLayer }
         probabilityOutput = self.layers.last as? any ProbabilityOutputLayer
+        passBlockRows = Self.passBlockRows(self.layers)
         var values = UnsafePointer(store.values.pointer)
         if ownsParameters, let storeOptimizer = store.optimizer {
             let copy = FloatBuffer(count: store.count)
@@ -133,13 +140,27 @@ final class Replica {
     /// 1024 rows they do not, and the pass waits on memory).
     static let blockRows = 128
 
+    /// The rows of the blocks of passes through `layers`: `blockRows`, or all of them when a
+    /// layer keeps each pass's final state for the caller (`LSTM.lastState`, which must cover
+    /// the whole batch).
+    private static func passBlockRows(_ layers: [any Layer]) -> Int {
+        func keepsLastState(_ layer: any Layer) -> Bool {
+            if let lstm = layer as? LSTM { return lstm.returnState }
+            if let bidirectional = layer as? Bidirectional {
+                return keepsLastState(bidirectional.forwardLayer) || keepsLastState(bidirectional.backwardLayer)
+            }
+            return false
+        }
+        return layers.contains(where: keepsLastState) ? Int.max : blockRows
+    }
+
     /// The forward-only pass of the rows `rows` of the `batch`-row batch in `workspace`:
-    /// their predictions `(rows.count, outputs)`, run through the layers in blocks of
-    /// `blockRows` rows (each row's outputs do not depend on the others' in a
-    /// forward pass, and each block names its own rows to a stateful layer). `outputMask`
+    /// their predictions `(rows.count, outputs)`, run through the layers in blocks
+    /// (`passBlockRows(_:)`; each row's outputs do not depend on the others' in a forward
+    /// pass, and each block names its own rows to a stateful layer). `outputMask`
     /// (`(rows.count, maskSteps)`) and the logits `score` reads then cover all of `rows`.
     func infer(rows: Range<Int>, batch: Int, workspace: BatchWorkspace, maskSteps: Int) -> UnsafePointer<Float> {
-        let blockRows = Self.blockRows
+        let blockRows = passBlockRows
         func run(_ block: Range<Int>) -> UnsafePointer<Float> {
             assign(rows: ShardRows(offset: block.lowerBound, batchSize: batch))
             return forward(
@@ -169,8 +190,8 @@ final class Replica {
     }
 
     /// Forward, loss and backward for the rows `rows` of the `batch`-row batch in
-    /// `workspace`, run through the layers in blocks of `blockRows` rows (each block names its
-    /// own rows to stateful layers): leaves dL/dparameters (a mean over the rows, or over their
+    /// `workspace`, run through the layers in blocks (`passBlockRows(_:)`; each block names
+    /// its own rows to stateful layers): leaves dL/dparameters (a mean over the rows, or over their
     /// valid loss rows when `weighting` weighs them) in `gradients` and the loss and metrics
     /// in `loss` and `metrics`. With several blocks, each block's output gradient is scaled by
     /// its rows (or its valid loss rows) before its backward pass adds it in, and the sum is
@@ -179,15 +200,16 @@ final class Replica {
         rows: Range<Int>, batch: Int, workspace: BatchWorkspace, width: Int, objective: Objective, weighting: LossWeighting
     ) {
         gradients.update(repeating: 0, count: parameterCount)
-        guard rows.count > Self.blockRows else {
+        let blockRows = passBlockRows
+        guard rows.count > blockRows else {
             backpropagateBlock(rows, batch: batch, workspace: workspace, width: width, objective: objective, weighting: weighting)
             return
         }
         var total = 0.0, lossSum = 0.0
         blockMetricSums.removeAll(keepingCapacity: true)
         blockMetricSums.append(contentsOf: repeatElement(0, count: objective.statisticCount))
-        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: Self.blockRows) {
-            let block = start..<min(start + Self.blockRows, rows.upperBound)
+        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: blockRows) {
+            let block = start..<min(start + blockRows, rows.upperBound)
             let weight = backpropagateBlock(
                 block, batch: batch, workspace: workspace, width: width, objective: objective, weighting: weighting,
                 weighed: true)
