@@ -9,7 +9,6 @@
 // call to libm's software fma).
 #include <stdint.h>
 #include <string.h>
-
 #include "LoomKernels.h"
 
 // The vector helpers below are inlined everywhere: no 16-lane value crosses a call, so the
@@ -687,10 +686,27 @@ INLINE void convolvePixel(WindowReader r, const float *kernel, const float *bias
     }
 }
 
+/// Output row `oh` of a one-channel image at stride 1 across, whose window rows lie inside
+/// the image: columns firstInside ..< endInside (windows inside across) in runs of 16
+/// (`convolveOneChannelRun`), the columns at the edges one pixel at a time.
+INLINE void convolveRowInRuns(const float *image, const LoomWindowGeometry *g, const float *kernel, const float *bias,
+                              float *row, long oh, long firstInside, long endInside, long filters, long cellCount,
+                              const long *offsets, const long *positions, float *scratch) {
+    for (long start = firstInside; start < endInside; start += 16) {
+        long n = endInside - start < 16 ? endInside - start : 16;
+        convolveOneChannelRun(image, g, kernel, bias, row, oh, start, n, filters);
+    }
+    for (long column = 0; column < g->outputWidth; column++) {
+        if (column >= firstInside && column < endInside) continue;
+        WindowReader r = windowReader(image, g, oh, column, offsets, positions, scratch);
+        convolvePixel(r, kernel, bias, row + column * filters, cellCount, filters);
+    }
+}
+
 /// Four pixels of an output row at a time (four independent sums a filter vector, as
 /// `smallGemm` takes four rows), each 8 filters from the bias (or 0) through the cells in
-/// order. One channel at stride 1 across: the pixels whose windows lie inside the image in
-/// runs of 16 (`convolveOneChannelRun`), the others as above.
+/// order. One channel at stride 1 across: rows whose windows lie inside the image down in
+/// runs of 16 pixels (`convolveRowInRuns`).
 static void convolve(const float *x, const float *kernel, const float *bias, float *y, long batch,
                      const LoomWindowGeometry *g, long filters) {
     long cellCount = g->windowHeight * g->windowWidth * g->channels, imageSize = g->height * g->width * g->channels;
@@ -706,19 +722,12 @@ static void convolve(const float *x, const float *kernel, const float *bias, flo
         for (long oh = 0; oh < g->outputHeight; oh++) {
             float *row = y + (b * g->outputHeight + oh) * g->outputWidth * filters;
             long top = oh * g->strideHeight - g->padTop;
-            long ow = 0;
             if (runs && top >= 0 && top + g->windowHeight <= g->height) {
-                for (long start = firstInside; start < endInside; start += 16) {
-                    long n = endInside - start < 16 ? endInside - start : 16;
-                    convolveOneChannelRun(image, g, kernel, bias, row, oh, start, n, filters);
-                }
-                for (long column = 0; column < g->outputWidth; column++) {
-                    if (column >= firstInside && column < endInside) continue;
-                    WindowReader r = windowReader(image, g, oh, column, offsets, positions, scratch[0]);
-                    convolvePixel(r, kernel, bias, row + column * filters, cellCount, filters);
-                }
+                convolveRowInRuns(image, g, kernel, bias, row, oh, firstInside, endInside, filters, cellCount, offsets,
+                                  positions, scratch[0]);
                 continue;
             }
+            long ow = 0;
             for (; ow + 4 <= g->outputWidth; ow += 4) {
                 WindowReader r0 = windowReader(image, g, oh, ow, offsets, positions, scratch[0]);
                 WindowReader r1 = windowReader(image, g, oh, ow + 1, offsets, positions, scratch[1]);

@@ -117,6 +117,10 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer, MaskAware
         [forwardLayer, backwardLayer].flatMap { ($0 as? any StateCarryingLayer)?.stateStores ?? [] }
     }
 
+    var keepsLastState: Bool {
+        [forwardLayer, backwardLayer].contains { ($0 as? any StateCarryingLayer)?.keepsLastState == true }
+    }
+
     var carriesState: Bool {
         get { (forwardLayer as? any StateCarryingLayer)?.carriesState ?? false }
         set {

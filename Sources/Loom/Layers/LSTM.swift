@@ -167,6 +167,7 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         get { sequence.carriesState }
         set { sequence.carriesState = newValue }
     }
+    var keepsLastState: Bool { returnState }
 
     // MARK: forward
 

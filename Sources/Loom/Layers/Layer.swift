@@ -151,6 +151,14 @@ protocol StateCarryingLayer: Layer {
     /// Whether passes carry the state over (`RecurrentSequence.carriesState`): set while a
     /// truncated-BPTT fit runs, else the layer's `stateful`.
     var carriesState: Bool { get set }
+    /// Whether each pass's final state is kept for the caller (`LSTM.lastState`, with
+    /// `returnState`): such a pass must cover the whole batch, not a block of it.
+    var keepsLastState: Bool { get }
+}
+
+extension StateCarryingLayer {
+    /// None kept, by default.
+    var keepsLastState: Bool { false }
 }
 
 /// A layer whose output may be a probability (sigmoid or softmax) that a cross-entropy loss

@@ -141,17 +141,9 @@ final class Replica {
     static let blockRows = 128
 
     /// The rows of the blocks of passes through `layers`: `blockRows`, or all of them when a
-    /// layer keeps each pass's final state for the caller (`LSTM.lastState`, which must cover
-    /// the whole batch).
+    /// layer keeps each pass's final state for the caller (`StateCarryingLayer.keepsLastState`).
     private static func passBlockRows(_ layers: [any Layer]) -> Int {
-        func keepsLastState(_ layer: any Layer) -> Bool {
-            if let lstm = layer as? LSTM { return lstm.returnState }
-            if let bidirectional = layer as? Bidirectional {
-                return keepsLastState(bidirectional.forwardLayer) || keepsLastState(bidirectional.backwardLayer)
-            }
-            return false
-        }
-        return layers.contains(where: keepsLastState) ? Int.max : blockRows
+        layers.contains { ($0 as? any StateCarryingLayer)?.keepsLastState == true } ? Int.max : blockRows
     }
 
     /// The forward-only pass of the rows `rows` of the `batch`-row batch in `workspace`:
