@@ -23,17 +23,29 @@ extension MPIProcessGroup {
         updatesFinished = count
     }
 
-    /// Polls the first `count` of `requests` until all complete, for at most `waitLimit`; then throws
-    /// `MPIRankTimeout` naming the ranks that no longer answer. `what` names the wait in
-    /// that error. A short spin first, then sleeps of 50 µs between polls. After a throw the
+    /// Polls the first `count` of `requests` until all complete (`waitUntil`). A sum still in
+    /// flight (after a failed step) holds the same requests: an error, not a wait.
+    func complete(_ count: Int, _ what: @autoclosure () -> String) throws {
+        guard round == rounds.count && waitingSums.isEmpty else {
+            throw MPIError(call: "MPI_Testall", message: "\(what()) cannot start while a sum of the last step is in flight")
+        }
+        try waitUntil(what()) {
+            var done: Int32 = 0
+            try Self.check(MPI_Testall(Int32(count), requests, &done, loom_mpi_statuses_ignore()), "MPI_Testall")
+            return done != 0
+        }
+    }
+
+    /// Polls `done` until it returns true, for at most `waitLimit`; then throws
+    /// `MPIRankTimeout` naming the ranks that no longer answer. `what` names the wait in that
+    /// error. A short spin first, then sleeps of 50 µs between polls. After a throw the
     /// requests stay pending (MPI cannot cancel a collective), their buffers possibly still
     /// read or written: the job must end (`abort`), as the command line does.
-    func complete(_ count: Int, _ what: @autoclosure () -> String) throws {
+    func waitUntil(_ what: @autoclosure () -> String, _ done: () throws -> Bool) throws {
         let start = DispatchTime.now(), limit = waitLimit
-        var done: Int32 = 0, polls = 0
+        var polls = 0
         while true {
-            try Self.check(MPI_Testall(Int32(count), requests, &done, loom_mpi_statuses_ignore()), "MPI_Testall")
-            if done != 0 { return }
+            if try done() { return }
             polls += 1
             guard polls % 1024 != 0 || start.secondsElapsed < limit else {
                 throw MPIRankTimeout(

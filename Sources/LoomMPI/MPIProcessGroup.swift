@@ -8,8 +8,9 @@ import Logging
 /// `MPI_COMM_WORLD`.
 ///
 /// MPI is initialised with `MPI_THREAD_FUNNELED`: only the thread that called `join` (the
-/// training engine's worker 0, the caller of `fit`) makes MPI calls. Errors come back as
-/// values (`MPI_ERRORS_RETURN`) and are thrown as `MPIError`.
+/// training engine's worker 0, the caller of `fit`) makes MPI calls; sums begun during the
+/// backward pass move on when it polls them (see `MPIProcessGroup+Sums.swift`). Errors come
+/// back as values (`MPI_ERRORS_RETURN`) and are thrown as `MPIError`.
 ///
 /// Every wait for another rank is bounded: messages are started nonblocking and polled until
 /// they complete or `waitLimit` passes; then this rank finds which ranks still answer (see
@@ -40,6 +41,19 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// The requests of the exchange in flight (two at most), reused by every exchange; never
     /// freed either (requests stay pending after a timeout; MPI allows one group a process).
     let requests = UnsafeMutablePointer<MPI_Request?>.allocate(capacity: 2)
+    /// The counts and offsets of the nonblocking collective in flight (four arrays of `size`),
+    /// which MPI reads until it completes; never freed, as `requests`.
+    let collectiveCounts: UnsafeMutablePointer<Int32>
+    /// The bytes of the sum's messages in flight (`MPIProcessGroup+Sums.swift`).
+    let outgoing = MessageBuffer(), incoming = MessageBuffer()
+    /// The sums begun and not yet started (`beginSum`), in order.
+    var waitingSums: [ShardSum] = []
+    /// The rounds of the sum in progress and the index of the one in flight (`rounds.count`:
+    /// none in progress).
+    var rounds: [SumRound] = []
+    var round = 0
+    /// When each sum begun since the last `finishSums` was seen finished (`sumFinishTimes`).
+    var finishTimes: [DispatchTime] = []
 
     /// Whether `mpirun` (Open MPI) started this process: its environment names the job's size.
     public static var launchedByMPIRun: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
@@ -71,6 +85,8 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         self.size = size
         self.localRank = localRank
         self.localSize = localSize
+        collectiveCounts = .allocate(capacity: 4 * size)
+        collectiveCounts.initialize(repeating: 0, count: 4 * size)
     }
 
     /// Leaves the job normally (`MPI_Finalize`), after every rank's last call.
@@ -85,188 +101,11 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         exit(status)
     }
 
-    /// Completes `sum`'s tree across the ranks (see `ProcessGroup.sumShards`): a
-    /// reduce-scatter in tree order, so that rank o sums slice o of the floats (and every
-    /// header), then an all-gather of the summed slices. Messages carry data only; every
-    /// addition is made here, in the tree's order, whatever Open MPI's algorithms.
-    ///
-    /// With a power-of-two number of ranks, each holding one piece (shards per rank a power of
-    /// two), the tree above the pieces is the ranks' complete binary tree: recursive halving
-    /// (log₂ R exchanges with ranks 1, 2, 4, ... apart, each half the size of the last, the
-    /// lower rank's sums the left operand), then recursive doubling back. Otherwise every rank
-    /// sends each rank its pieces' part of that rank's slice (`MPI_Alltoallv`) and gathers
-    /// the slices (`MPI_Allgatherv`).
+    /// Completes `sum`'s tree across the ranks: `beginSum`, then `finishSums`.
     @_spi(Ranks) public func sumShards(_ sum: ShardSum) throws {
-        // Counts and offsets of MPI messages are 32-bit: a rank's whole message must fit.
-        let bytes = sum.pieceFloats.count * (8 * sum.header.count + 4 * sum.floats.count)
-        guard bytes <= Int(Int32.max) else {
-            throw MPIError(
-                call: "sumShards",
-                message: "a rank's gradients and pieces take \(bytes) bytes, more than one MPI message carries (2^31 - 1); "
-                    + "use fewer parameters, or shards per rank a power of two (one piece)")
-        }
-        if size.nonzeroBitCount == 1 && sum.pieceFloats.count == 1 && sum.shardsPerRank.nonzeroBitCount == 1 {
-            try sumByHalving(sum)
-        } else {
-            try sumDirectly(sum)
-        }
+        try beginSum(sum)
+        try finishSums()
     }
-
-    /// Recursive halving and doubling (see `sumShards`).
-    private func sumByHalving(_ sum: ShardSum) throws {
-        let values = sum.pieceFloats[0], header = sum.pieceHeaders[0], headerCount = sum.header.count
-        var portions: [Range<Int>] = []
-        var portion = 0..<sum.floats.count
-        var distance = 1
-        while distance < size {
-            let partner = rank ^ distance, lower = rank & distance == 0
-            let middle = portion.lowerBound + portion.count / 2
-            let kept = lower ? portion.lowerBound..<middle : middle..<portion.upperBound
-            let given = lower ? middle..<portion.upperBound : portion.lowerBound..<middle
-            outgoing.removeAll(keepingCapacity: true)
-            pack(headers: [header], headerCount: headerCount, floats: [values], range: given, into: &outgoing)
-            incoming.removeAll(keepingCapacity: true)
-            incoming.append(contentsOf: repeatElement(0, count: 8 * headerCount + 4 * kept.count))
-            try exchange(with: partner)
-            incoming.withUnsafeBytes { bytes in
-                for k in 0..<headerCount {
-                    let theirs = bytes.loadUnaligned(fromByteOffset: 8 * k, as: Double.self)
-                    let (left, right) = lower ? (header[k], theirs) : (theirs, header[k])
-                    header[k] = k < sum.maxima ? max(left, right) : left + right
-                }
-                let base = 8 * headerCount
-                for (index, k) in kept.enumerated() {
-                    let theirs = bytes.loadUnaligned(fromByteOffset: base + 4 * index, as: Float.self)
-                    values[k] = lower ? values[k] + theirs : theirs + values[k]
-                }
-            }
-            portions.append(portion)
-            portion = kept
-            distance *= 2
-        }
-        for k in portion { sum.floats[k] = values[k] }
-        for k in 0..<headerCount { sum.header[k] = header[k] }
-        // A sum of headers alone (the same on every rank) has no floats to gather.
-        guard let floats = sum.floats.baseAddress else { return }
-        for (round, whole) in portions.enumerated().reversed() {
-            let distance = 1 << round, partner = rank ^ distance, lower = rank & distance == 0
-            let middle = whole.lowerBound + whole.count / 2
-            let own = lower ? whole.lowerBound..<middle : middle..<whole.upperBound
-            let theirs = lower ? middle..<whole.upperBound : whole.lowerBound..<middle
-            try sendReceive(
-                send: UnsafeRawBufferPointer(start: floats + own.lowerBound, count: 4 * own.count),
-                receive: UnsafeMutableRawBufferPointer(start: floats + theirs.lowerBound, count: 4 * theirs.count),
-                type: loom_mpi_float(), partner: partner)
-        }
-    }
-
-    /// Every rank's pieces of each slice to the slice's rank, which completes the tree over it
-    /// (see `sumShards`), then the slices to every rank.
-    private func sumDirectly(_ sum: ShardSum) throws {
-        let count = sum.floats.count, headerCount = sum.header.count
-        let slices = (0..<size).map { ($0 * count / size)..<(($0 + 1) * count / size) }
-        let own = slices[rank]
-        let nodes = (0..<size).map { sum.pieces(ofRank: $0) }
-        outgoing.removeAll(keepingCapacity: true)
-        var sent: [Int32] = [], received: [Int32] = []
-        for slice in slices {
-            let start = outgoing.count
-            pack(headers: sum.pieceHeaders, headerCount: headerCount, floats: sum.pieceFloats, range: slice, into: &outgoing)
-            sent.append(Int32(outgoing.count - start))
-        }
-        for pieces in nodes { received.append(Int32(pieces.count * (8 * headerCount + 4 * own.count))) }
-        incoming.removeAll(keepingCapacity: true)
-        incoming.append(contentsOf: repeatElement(0, count: Int(received.reduce(0, +))))
-        let (sentOffsets, receivedOffsets) = (Self.offsets(sent), Self.offsets(received))
-        // A nonblocking collective reads its count and offset arrays until it completes.
-        try outgoing.withUnsafeBufferPointer { send in
-            try incoming.withUnsafeMutableBufferPointer { receive in
-                try withStable(sent, sentOffsets, received, receivedOffsets) { sent, sentOffsets, received, receivedOffsets in
-                    try Self.check(
-                        MPI_Ialltoallv(
-                            send.baseAddress, sent, sentOffsets, loom_mpi_byte(), receive.baseAddress, received, receivedOffsets,
-                            loom_mpi_byte(), world, requests),
-                        "MPI_Ialltoallv")
-                    try complete(1, "the exchange of every rank's pieces")
-                }
-            }
-        }
-        // Each rank's pieces came as their headers, then their floats over this rank's slice:
-        // unpacked into one buffer of nodes each, in shard order.
-        let total = nodes.reduce(0) { $0 + $1.count }
-        var nodeHeaders = [Double](repeating: 0, count: total * headerCount)
-        var nodeFloats = [Float](repeating: 0, count: total * own.count)
-        incoming.withUnsafeBytes { bytes in
-            var offset = 0, node = 0
-            for pieces in nodes {
-                for index in node..<(node + pieces.count) {
-                    for k in 0..<headerCount {
-                        nodeHeaders[index * headerCount + k] = bytes.loadUnaligned(fromByteOffset: offset, as: Double.self)
-                        offset += 8
-                    }
-                }
-                for index in node..<(node + pieces.count) {
-                    for k in 0..<own.count {
-                        nodeFloats[index * own.count + k] = bytes.loadUnaligned(fromByteOffset: offset, as: Float.self)
-                        offset += 4
-                    }
-                }
-                node += pieces.count
-            }
-        }
-        nodeFloats.withUnsafeMutableBufferPointer { floats in
-            nodeHeaders.withUnsafeMutableBufferPointer { headers in
-                sum.complete(
-                    sum.tree.reduction(of: nodes.flatMap { $0 }),
-                    floats: (0..<total).map { floats.baseAddress! + $0 * own.count },
-                    headers: (0..<total).map { headers.baseAddress! + $0 * headerCount }, count: own.count,
-                    into: own.lowerBound)
-            }
-        }
-        if count > 0 { try allGather(sum.floats, parts: slices) }
-    }
-
-    /// Appends the headers of `headers`' nodes, then their floats over `range`, to `bytes`.
-    private func pack(
-        headers: [UnsafeMutablePointer<Double>], headerCount: Int, floats: [UnsafeMutablePointer<Float>], range: Range<Int>,
-        into bytes: inout [UInt8]
-    ) {
-        for header in headers {
-            bytes += UnsafeRawBufferPointer(start: header, count: 8 * headerCount)
-        }
-        for node in floats {
-            bytes += UnsafeRawBufferPointer(start: node + range.lowerBound, count: 4 * range.count)
-        }
-    }
-
-    /// `outgoing` to `partner` while `incoming` (sized for it) comes from it.
-    private func exchange(with partner: Int) throws {
-        try outgoing.withUnsafeBufferPointer { send in
-            try incoming.withUnsafeMutableBufferPointer { receive in
-                try sendReceive(
-                    send: UnsafeRawBufferPointer(send), receive: UnsafeMutableRawBufferPointer(receive), type: loom_mpi_byte(),
-                    partner: partner)
-            }
-        }
-    }
-
-    /// `send` to `partner` while `receive` comes from it, both in elements of `type` (bytes of
-    /// the buffers / the type's size), waiting at most `waitLimit`.
-    private func sendReceive(send: UnsafeRawBufferPointer, receive: UnsafeMutableRawBufferPointer, type: MPI_Datatype, partner: Int)
-        throws
-    {
-        let elementBytes = type == loom_mpi_float() ? 4 : 1
-        try Self.check(
-            MPI_Irecv(receive.baseAddress, Int32(receive.count / elementBytes), type, Int32(partner), Self.tag, world, requests),
-            "MPI_Irecv")
-        try Self.check(
-            MPI_Isend(send.baseAddress, Int32(send.count / elementBytes), type, Int32(partner), Self.tag, world, requests + 1),
-            "MPI_Isend")
-        try complete(2, "the exchange with rank \(partner)")
-    }
-
-    /// The messages of a sum being sent and received, kept between calls.
-    private var outgoing: [UInt8] = [], incoming: [UInt8] = []
 
     /// Fills `values` with every rank's part (`MPI_Allgatherv` in place).
     @_spi(Ranks) public func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {
@@ -281,15 +120,8 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         }
     }
 
-    /// Where each part starts when `counts` are laid end to end.
-    private static func offsets(_ counts: [Int32]) -> [Int32] {
-        var offsets: [Int32] = [0]
-        for count in counts.dropLast() { offsets.append(offsets.last! + count) }
-        return offsets
-    }
-
     /// The tag of the sums' messages.
-    private static let tag: Int32 = 7
+    static let tag: Int32 = 7
 
     /// Returns when every rank has called it (`MPI_Ibarrier`), or throws `MPIRankTimeout`
     /// naming those that did not within `rankTimeout`; `what` names the wait in that error.

@@ -135,14 +135,16 @@ public struct ReferenceModel: Sendable {
     /// One training epoch over `x`, `y`, as the comparison scripts train: shuffled, except the
     /// stateful model (in order, state reset at the epoch's start).
     /// B8 trains on its lengths' mask unless `masked` is false (every row at full length).
+    /// Across processes, `exchangeBucketFloats` as `Parallelism`'s.
     public func fitEpoch(
-        _ model: Sequential, x: Tensor, y: Tensor, workers: Int, processGroup: (any ProcessGroup)? = nil, masked: Bool = true
+        _ model: Sequential, x: Tensor, y: Tensor, workers: Int, processGroup: (any ProcessGroup)? = nil, masked: Bool = true,
+        exchangeBucketFloats: Int = Parallelism.defaultExchangeBucketFloats
     ) throws {
         let lengths = masked ? try sequenceLengths(samples: x.sampleCount) : nil
         try model.fit(
             dataset: InMemoryDataset(x: x, y: y, sequenceLengths: lengths), epochs: 1, batchSize: batchSize,
             shuffle: !isStateful, verbose: 0, resetStatesEachEpoch: isStateful,
-            parallelism: Parallelism(workers: workers, processGroup: processGroup))
+            parallelism: Parallelism(workers: workers, processGroup: processGroup, exchangeBucketFloats: exchangeBucketFloats))
     }
 
     /// Training steps a benchmark times by default: fewer for the large batches, so each run

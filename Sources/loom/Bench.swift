@@ -25,24 +25,31 @@ import ReferenceModels
 /// of one thread's FMA peak (the backward pass counting the weights' and the input's gradients).
 ///
 /// Under `mpirun` (R ranks) each configuration is R × workers, and the split gains the time
-/// worker 0 spends in messages, in two parts: waiting for the slowest rank to reach the
-/// exchange (`slowest rank`: its time from the step's start to the exchange less this
-/// rank's) and the exposed exchange itself (`exchange`). The projection is then to H hosts (a power of two,
-/// one rank each) of `--cores` cores over Ethernet, from an α-β model of the exchange Loom
-/// makes there: recursive halving (log₂ H messages, of S/2, S/4, ... bytes) summing each
-/// host's slice of the gradients, then recursive doubling gathering the slices back:
+/// worker 0 spends in messages once the backward passes have ended, in two parts: waiting for
+/// the slowest rank to reach the exchange (`slowest rank`: its time from the step's start to
+/// the exchange less this rank's) and the exposed exchange itself (`exchange`); `hidden` is
+/// the time the exchange's buckets were in flight while the backward passes still ran
+/// (`--bucket-floats`). The projection is then to H hosts (a power of two, one rank each) of
+/// `--cores` cores over Ethernet, from an α-β model of the exchange Loom makes there:
+/// recursive halving (log₂ H messages, of S/2, S/4, ... bytes) summing each host's slice of a
+/// bucket's S bytes, then recursive doubling gathering the slices back:
 ///
-///     comm(H) = 2 · (log₂H · α + (H − 1)/H · S/β),   S = 4 · parameters
+///     comm(H, S) = 2 · (log₂H · α + (H − 1)/H · S/β)
 ///
 /// and a host's step without communication taken from the one measured, scaled to `--cores`
 /// cores (perfect scaling inside a host: an upper bound, as memory bandwidth and stragglers
-/// are ignored). Weak scaling keeps each host's batch (efficiency = step / (step + comm(H)));
-/// strong scaling divides one batch over the hosts (efficiency = (step/H) / (step/H + comm(H))).
+/// are ignored). The buckets go one after another, each when it was ready (its measured lead
+/// before the end of the backward passes, scaled the same way) and the one before it is done:
+/// the exposed exchange is the time from the end of the passes to the end of the last
+/// bucket (without overlap, comm(H, 4 · parameters)). Weak scaling keeps each host's batch
+/// (efficiency = step / (step + exposed)); strong scaling divides one batch over the hosts
+/// (step and leads / H).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure data-parallel scaling on synthetic data.")
 
     @OptionGroup var loggingOptions: LoggingOptions
     @OptionGroup var rankOptions: RankOptions
+    @OptionGroup var exchangeOptions: ExchangeOptions
 
     @Option(help: "Model preset.")
     var arch: ModelPreset = .vanilla
@@ -203,11 +210,13 @@ struct Bench: ParsableCommand {
         let steps = steps ?? reference.defaultSteps
         try checkSizes(batch: batch, steps: steps, sampleSize: Shape.count(model.inputShape))
         let (x, y) = try model.makeData(samples: batch * steps)
+        let bucketFloats = exchangeOptions.bucketFloats
         return Workload(
             title: "\(model.benchmark) \(model.id)", batchSize: batch, steps: steps, x: x, y: y,
             makeModel: reference.makeModel,
             fit: { model, x, y, workers in
-                try reference.fitEpoch(model, x: x, y: y, workers: workers, processGroup: Job.group)
+                try reference.fitEpoch(
+                    model, x: x, y: y, workers: workers, processGroup: Job.group, exchangeBucketFloats: bucketFloats)
             }, forwardFlopsPerSample: reference.forwardFlopsPerSample)
     }
 
@@ -246,7 +255,8 @@ struct Bench: ParsableCommand {
             fit: { model, x, y, workers in
                 try model.fit(
                     x: x, y: y, batchSize: batch, shuffle: !stateful, verbose: 0,
-                    parallelism: Parallelism(workers: workers, processGroup: Job.group))
+                    parallelism: Parallelism(
+                        workers: workers, processGroup: Job.group, exchangeBucketFloats: exchangeOptions.bucketFloats))
             })
     }
 
@@ -346,39 +356,64 @@ struct Bench: ParsableCommand {
 
     /// The table of an `mpirun` launch (R × workers) and the α-β projection to more hosts.
     private func reportAcrossRanks(_ rows: [Row], ranks: Int, parameters: Int) throws {
-        print("ranks x workers  samples/s  step ms  compute  wait  reduce  optimizer  slowest rank  exchange")
+        print("ranks x workers  samples/s  step ms  compute  wait  reduce  optimizer  slowest rank  exchange  hidden")
         for row in rows {
             let p = row.profile, step = max(p.total, 1e-12)
             print(
                 String(
-                    format: "%7d x %-7d  %9.0f  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%  %11.1f%%  %7.1f%%",
+                    format: "%7d x %-7d  %9.0f  %7.3f  %6.0f%%  %3.0f%%  %5.1f%%  %8.1f%%  %11.1f%%  %7.1f%%  %5.1f%%",
                     ranks, row.workers, row.samplesPerSecond, p.total * 1e3, 100 * p.compute / step,
                     100 * p.wait / step, 100 * p.reduce / step, 100 * p.optimizer / step, 100 * p.rankWait / step,
-                    100 * p.exposedExchange / step))
+                    100 * p.exposedExchange / step, 100 * p.hiddenExchange / step))
         }
         let last = rows.last!, p = last.profile
         let bytes = 4.0 * Double(parameters), alpha = latencyMicroseconds * 1e-6
         let measuredCores = Double(ranks * last.workers)
-        let hostStep = (p.total - p.communicate) * measuredCores / Double(cores)
+        let scale = measuredCores / Double(cores)
+        let hostStep = (p.total - p.communicate) * scale
+        let buckets =
+            p.exchangeBuckets.isEmpty
+            ? [ExchangeBucket(floats: parameters, lead: 0)]
+            : p.exchangeBuckets.map { ExchangeBucket(floats: $0.floats, lead: $0.lead * scale) }
         print(
             String(
                 format: "measured: %.3f ms a step without communication on %d cores; %.3f ms of exposed exchange for "
-                    + "%.0f bytes (%d parameters), none hidden (the exchange starts after the backward pass); "
-                    + "%.3f ms waiting for the slowest rank", (p.total - p.communicate) * 1e3, ranks * last.workers,
-                p.exposedExchange * 1e3, bytes, parameters, p.rankWait * 1e3))
+                    + "%.0f bytes (%d parameters), %.3f ms hidden behind the backward pass; %.3f ms waiting for the slowest rank",
+                (p.total - p.communicate) * 1e3, ranks * last.workers, p.exposedExchange * 1e3, bytes, parameters,
+                p.hiddenExchange * 1e3, p.rankWait * 1e3))
+        print(
+            "buckets (floats, ms ready before the end of the backward pass, on \(cores) cores): "
+                + buckets.map { String(format: "%d at %.3f", $0.floats, $0.lead * 1e3) }.joined(separator: ", "))
         print(
             String(
-                format: "projection: comm(H) = 2(log2(H) a + (H-1)/H S/b), S = %.0f bytes, a = %.0f us; "
-                    + "a host's step %.3f ms (%d cores, perfect scaling inside a host; an upper bound)",
-                bytes, latencyMicroseconds, hostStep * 1e3, cores))
+                format: "projection: comm(H, S) = 2(log2(H) a + (H-1)/H S/b) a bucket, one after another, a = %.0f us; "
+                    + "a host's step %.3f ms (%d cores, perfect scaling inside a host; an upper bound); "
+                    + "in brackets, the whole exchange after the backward pass (--bucket-floats 0)",
+                latencyMicroseconds, hostStep * 1e3, cores))
         let speeds = bandwidthsGbit.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let whole = [ExchangeBucket(floats: parameters, lead: 0)]
         for gbit in speeds {
             let beta = gbit * 1e9 / 8
             let cells = [8, 16, 32, 64].map { hosts -> String in
                 let h = Double(hosts)
-                let comm = 2 * (log2(h) * alpha + (h - 1) / h * bytes / beta)
-                let weak = hostStep / (hostStep + comm), strong = (hostStep / h) / (hostStep / h + comm)
-                return String(format: "%d hosts: weak %.0f%%, strong %.0f%%", hosts, 100 * weak, 100 * strong)
+                /// The time from the end of the backward pass to the end of the last bucket's sum.
+                func exposed(_ buckets: [ExchangeBucket], leadScale: Double) -> Double {
+                    var end = -Double.infinity
+                    for bucket in buckets {
+                        let comm = 2 * (log2(h) * alpha + (h - 1) / h * 4 * Double(bucket.floats) / beta)
+                        end = max(-bucket.lead * leadScale, end) + comm
+                    }
+                    return max(0, end)
+                }
+                func weak(_ buckets: [ExchangeBucket]) -> Double {
+                    100 * hostStep / (hostStep + exposed(buckets, leadScale: 1))
+                }
+                func strong(_ buckets: [ExchangeBucket]) -> Double {
+                    100 * (hostStep / h) / (hostStep / h + exposed(buckets, leadScale: 1 / h))
+                }
+                return String(
+                    format: "%d hosts: weak %.0f%% (%.0f%%), strong %.0f%% (%.0f%%)", hosts, weak(buckets), weak(whole),
+                    strong(buckets), strong(whole))
             }
             print(String(format: "  %.0f Gbit/s: ", gbit) + cells.joined(separator: "; "))
         }

@@ -12,6 +12,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup var loggingOptions: LoggingOptions
     @OptionGroup var rankOptions: RankOptions
+    @OptionGroup var exchangeOptions: ExchangeOptions
 
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var modelOptions: ModelOptions
@@ -367,7 +368,8 @@ struct Train: ParsableCommand {
             validationSplit: parts.validationSplit, validationData: parts.validation, verbose: speaking ? progressLevel : 0,
             resetStatesEachEpoch: statefulRun,
             parallelism: Parallelism(
-                workers: workers, fixedShards: try shardsPerProcess(), averaging: averagingMode, processGroup: group),
+                workers: workers, fixedShards: try shardsPerProcess(), averaging: averagingMode, processGroup: group,
+                exchangeBucketFloats: exchangeOptions.bucketFloats),
             callbacks: callbacks, gradientAccumulationSteps: accumulate, truncatedBPTT: tbptt)
         if let historyWriter { try historyWriter.write(result) }
         let stopped = TrainingStop.isRequested

@@ -72,6 +72,62 @@ extension CLITests {
         }
     }
 
+    /// The exchange overlapped with the backward pass (`--bucket-floats 1`: a bucket at every
+    /// layer and recurrent kernel, sent as the pass finishes it) gives the bits of the exchange
+    /// after the pass (`--bucket-floats 0`) and of one process with the same shards: recursive
+    /// halving (2 × 1, 4 × 1) and the direct exchange (3 × 2, 2 × 3), shards of several row
+    /// blocks (batch 600), dropout, a stateful model, masked and weighted sequences; a
+    /// diverging run names the same step, layer and weight; a negative bucket is refused.
+    func testTheOverlappedExchangeGivesTheBitsOfTheExchangeAfterTheBackwardPass() throws {
+        let data = try importedData(), sequences = try importedSequences(padding: "pre")
+        let masked = ["--arch", "many-to-many", "--lengths", "lengths", "--sample-weights", "w", "--batch-size", "10"]
+        // (Units 1: the top bucket, Dense's 2 floats, leaves some ranks no float of it.)
+        let cases: [(String, Int, Int, [String])] = [
+            (data, 2, 1, ["--arch", "stacked", "--batch-size", "600"]),
+            (data, 4, 1, ["--arch", "vanilla", "--batch-size", "600", "--dropout", "0.2"]),
+            (data, 3, 2, ["--arch", "stacked", "--batch-size", "36"]),
+            (data, 2, 3, ["--arch", "bidirectional", "--batch-size", "40"]),
+            (data, 2, 2, ["--arch", "stateful", "--batch-size", "36"]),
+            (data, 3, 1, ["--arch", "vanilla", "--batch-size", "36", "--units", "1"]),
+            (data, 4, 1, ["--arch", "vanilla", "--batch-size", "36", "--units", "1"]),
+            (sequences, 3, 1, masked),
+        ]
+        for (index, (file, ranks, workers, extra)) in cases.enumerated() {
+            let units = extra.contains("--units") ? [] : ["--units", "5"]
+            let common = ["train", "--data", file, "--epochs", "2", "--validation-split", "0", "--quiet"] + units + extra
+            var saved: [String] = []
+            for buckets in ["1", "0"] {
+                let path = folder.path("overlap-\(index)-\(buckets).weights.h5")
+                let run = try mpirun(
+                    ["-np", String(ranks), executable.path] + common + [
+                        "--workers", String(workers), "--bucket-floats", buckets, "--save", path,
+                    ])
+                XCTAssertEqual(run.status, 0, run.output)
+                saved.append(path)
+            }
+            let alone = folder.path("overlap-\(index)-alone.weights.h5")
+            try loom(common + ["--fixed-shards", String(ranks * workers), "--save", alone])
+            let what = "\(ranks) x \(workers) \(extra.joined(separator: " "))"
+            XCTAssertEqual(try weights(saved[0]), try weights(saved[1]), "overlapped and not, \(what)")
+            XCTAssertEqual(try weights(saved[0]), try weights(alone), "overlapped and one process, \(what)")
+        }
+        // A rate that makes the run diverge is named at the same step, layer and weight either way.
+        var messages: [String] = []
+        for buckets in ["1", "0"] {
+            let run = try mpirun([
+                "-np", "2", executable.path, "train", "--data", data, "--arch", "stacked", "--units", "4", "--epochs", "20",
+                "--lr", "1e30", "--batch-size", "40", "--quiet", "--bucket-floats", buckets,
+            ])
+            XCTAssertEqual(run.status, 1, run.output)
+            let line = run.output.split(separator: "\n").first { $0.hasPrefix("rank 0 of 2: Error: training diverged at epoch ") }
+            messages.append(String(try XCTUnwrap(line, run.output)))
+        }
+        XCTAssertEqual(messages[0], messages[1])
+        XCTAssertTrue(messages[0].contains("the gradient of layer 'lstm' (kernel) holds NaN"), messages[0])
+        let refused = try loom(["train", "--data", data, "--bucket-floats=-1"], expect: 64)
+        XCTAssertTrue(refused.err.contains("--bucket-floats must be at least 0"), refused.err)
+    }
+
     /// Gradient accumulation across ranks: each rank's micro-batches cover its own leaves and
     /// the ranks exchange once an update, to the bits of one process running the big batch
     /// (n · b rows) on ranks × n × workers fixed shards, shuffled.

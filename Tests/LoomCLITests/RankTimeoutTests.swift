@@ -65,16 +65,34 @@ extension CLITests {
     }
 
     /// `loom bench` under mpirun splits worker 0's time in messages into waiting for the
-    /// slowest rank and the exposed exchange.
+    /// slowest rank and the exposed exchange, reports the time the exchange's buckets were in
+    /// flight during the backward pass (none with `--bucket-floats 0`) and projects both ways.
     func testBenchUnderMPIRunSeparatesTheSlowestRankFromTheExchange() throws {
-        let run = try mpirun(
-            ["-np", "2", executable.path, "bench", "--workers", "1", "--steps", "4", "--rounds", "1", "--units", "4"], timeout: 60)
-        XCTAssertEqual(run.status, 0, run.output)
-        XCTAssertTrue(run.output.contains("compute  wait  reduce  optimizer  slowest rank  exchange"), run.output)
-        let measured = try XCTUnwrap(run.output.split(separator: "\n").first { $0.hasPrefix("measured: ") })
-        XCTAssertTrue(measured.contains("ms of exposed exchange for "), String(measured))
-        XCTAssertTrue(measured.contains("none hidden (the exchange starts after the backward pass)"), String(measured))
-        XCTAssertTrue(measured.hasSuffix("ms waiting for the slowest rank"), String(measured))
+        for buckets in ["1", "0"] {
+            let run = try mpirun(
+                [
+                    "-np", "2", executable.path, "bench", "--workers", "1", "--steps", "4", "--rounds", "1", "--units", "4",
+                    "--bucket-floats", buckets,
+                ], timeout: 60)
+            XCTAssertEqual(run.status, 0, run.output)
+            XCTAssertTrue(run.output.contains("compute  wait  reduce  optimizer  slowest rank  exchange  hidden"), run.output)
+            let lines = run.output.split(separator: "\n")
+            let measured = try XCTUnwrap(lines.first { $0.hasPrefix("measured: ") })
+            XCTAssertTrue(measured.contains("ms of exposed exchange for "), String(measured))
+            XCTAssertTrue(measured.contains("ms hidden behind the backward pass"), String(measured))
+            XCTAssertTrue(measured.hasSuffix("ms waiting for the slowest rank"), String(measured))
+            let bucketLine = try XCTUnwrap(lines.first { $0.hasPrefix("buckets (floats, ms ready before the end") })
+            // LSTM(4) on 25 features, then Dense(1): Dense's 5 floats, the LSTM's recurrent kernel and bias, its kernel.
+            if buckets == "0" {
+                XCTAssertTrue(bucketLine.hasSuffix(": 485 at 0.000"), String(bucketLine))
+            } else {
+                XCTAssertTrue(
+                    bucketLine.contains(": 5 at ") && bucketLine.contains(", 80 at ") && bucketLine.contains(", 400 at "),
+                    String(bucketLine))
+            }
+            if buckets == "0" { XCTAssertTrue(measured.contains("0.000 ms hidden"), String(measured)) }
+            XCTAssertTrue(run.output.contains("64 hosts: weak "), run.output)
+        }
     }
 
     /// Two namespace hosts (`Tests/MPI/two-hosts.sh`) whose link goes down once the first

@@ -78,9 +78,10 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer, MaskAware
     /// The forward layer's parameters, then the backward layer's.
     public var parameterSpecs: [ParameterSpec] { forwardLayer.parameterSpecs + backwardLayer.parameterSpecs }
 
-    /// Binds the forward layer at the offset and the backward layer right after the forward layer's parameters.
+    /// Binds the forward layer at the offset and the backward layer right after the forward layer's parameters
+    /// (neither tells a `GradientProgress`: the backward layer's gradients follow the forward layer's).
     public func bind(_ binding: ParameterBinding) {
-        forwardLayer.bind(binding)
+        forwardLayer.bind(ParameterBinding(values: binding.values, gradients: binding.gradients, offset: binding.offset))
         backwardLayer.bind(
             ParameterBinding(
                 values: binding.values, gradients: binding.gradients, offset: binding.offset + forwardLayer.parameterCount))

@@ -190,6 +190,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
         sequence.zeroUnkeptOutputs(dy, batch: B)
         let mask = sequence.stepMask
         for t in stride(from: T - 1, through: 0, by: -1) {
+            weights.pollProgress()
             sequence.addOutputGradient(dy, step: t, into: dh, batch: B)
             // Rows past the active ones skipped the step: dh passes through, the gates get nothing.
             let n = sequence.activeRows(t, batch: B)

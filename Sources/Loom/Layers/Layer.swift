@@ -31,12 +31,22 @@ public struct ParameterBinding {
     public let gradients: UnsafeMutablePointer<Float>
     /// The index of the layer's first scalar in both buffers.
     public let offset: Int
+    /// Where a layer bound directly by a replica may say, during its backward pass, that its
+    /// gradients from an index on are final (`GradientProgress`); nil for layers inside
+    /// another layer, whose gradients above theirs may still change.
+    let progress: GradientProgress?
 
     /// Binds a layer's parameters from `offset` on in `values` and `gradients`.
     public init(values: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, offset: Int) {
+        self.init(values: values, gradients: gradients, offset: offset, progress: nil)
+    }
+
+    /// A binding whose layer tells `progress` when part of its gradients is final.
+    init(values: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, offset: Int, progress: GradientProgress?) {
         self.values = values
         self.gradients = gradients
         self.offset = offset
+        self.progress = progress
     }
 
     /// The value and gradient pointers of the parameter `index` of `specs`.

@@ -15,6 +15,10 @@ struct RecurrentWeights {
     private(set) var biasGradient: UnsafeMutablePointer<Float>?
     /// Whether the bias has a second row for the recurrent projection (GRU's reset_after).
     private(set) var recurrentBias = false
+    /// Told when the recurrent kernel's and the bias's gradients are final
+    /// (`accumulateGradients`), and the recurrent kernel's index in the whole buffer.
+    private var progress: GradientProgress?
+    private var recurrentOffset = 0
     /// Whether small per-step products go through `SmallGemm` instead of OpenBLAS. Set on
     /// data-parallel replicas: several threads calling OpenBLAS at once collide on its
     /// allocation lock (two workers of a 10-unit LSTM trained 1.3x faster through SmallGemm),
@@ -36,6 +40,8 @@ struct RecurrentWeights {
     mutating func bind(_ binding: ParameterBinding, specs: [ParameterSpec]) {
         (kernel, kernelGradient) = binding.slot(0, of: specs)
         (recurrentKernel, recurrentGradient) = binding.slot(1, of: specs)
+        progress = binding.progress
+        recurrentOffset = binding.offset + specs[0].count
         if specs.count > 2 {
             (bias, biasGradient) = binding.slot(2, of: specs)
             recurrentBias = specs[2].shape.count == 2
@@ -99,19 +105,28 @@ struct RecurrentWeights {
         if recurrentBias { Kernels.table.addColumnSums(dRecurrent, rows, width, biasGradient + width) }
     }
 
+    /// Lets `progress` move an exchange on (`GradientProgress.poll`): called at each step of
+    /// the backward pass.
+    func pollProgress() {
+        progress?.poll()
+    }
+
     /// The kernel gradients over all T·B rows at once: dkernel += xTᵀ · dInput and
     /// drecurrent += h_{0..T−1}ᵀ · dRecurrent (the bias: `accumulateBiasGradient`, per step).
-    /// `dInput` and `dRecurrent` are the same buffer except for GRU (reset_after).
+    /// `dInput` and `dRecurrent` are the same buffer except for GRU (reset_after). The
+    /// recurrent kernel's product comes first: with it (and the bias, summed per step) final,
+    /// `progress` hears so while the kernel's product runs.
     func accumulateGradients(
         input xT: UnsafePointer<Float>, states h: UnsafePointer<Float>, inputGates dInput: UnsafePointer<Float>,
         recurrentGates dRecurrent: UnsafePointer<Float>, rows: Int, features: Int, units: Int, width: Int
     ) {
         BLAS.gemm(
-            transposeA: true, m: features, n: width, k: rows, a: xT, lda: features, b: dInput, ldb: width,
-            beta: 1, c: kernelGradient, ldc: width)
-        BLAS.gemm(
             transposeA: true, m: units, n: width, k: rows, a: h, lda: units, b: dRecurrent, ldb: width,
             beta: 1, c: recurrentGradient, ldc: width)
+        progress?.finished(from: recurrentOffset)
+        BLAS.gemm(
+            transposeA: true, m: features, n: width, k: rows, a: xT, lda: features, b: dInput, ldb: width,
+            beta: 1, c: kernelGradient, ldc: width)
     }
 
     /// dxT (rows, features) = dInput (rows, width) · kernelᵀ.

@@ -147,6 +147,7 @@ public final class SimpleRNN: RecurrentLayer, StateCarryingLayer, RandomizedLaye
         let h = sequence.hidden.pointer
         sequence.zeroUnkeptOutputs(dy, batch: B)
         for t in stride(from: T - 1, through: 0, by: -1) {
+            weights.pollProgress()
             sequence.addOutputGradient(dy, step: t, into: dh, batch: B)
             // A skipped row's step is the identity on h: its gradient passes through (rows past
             // the active ones are not touched; masked rows are kept and put back).

@@ -48,6 +48,10 @@ struct FitPlan {
         if accumulation > 1 && averaging != .gradients {
             throw LoomError.invalidArgument("fit: gradient accumulation needs averaging: .gradients")
         }
+        guard parallelism.exchangeBucketFloats >= 0 else {
+            throw LoomError.invalidArgument(
+                "fit: exchangeBucketFloats must be at least 0 (0: no overlap), got \(parallelism.exchangeBucketFloats)")
+        }
         guard epochs >= 0 else { throw LoomError.invalidArgument("fit: epochs must be >= 0, got \(epochs)") }
         guard (0..<1).contains(validationSplit) else {
             throw LoomError.invalidArgument("fit: validationSplit must be in [0, 1), got \(validationSplit)")

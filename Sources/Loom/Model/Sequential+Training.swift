@@ -104,7 +104,7 @@ extension Sequential {
         if let truncation { try rebuild(timesteps: truncation.length, carryingState: true) }
         let engine = try TrainingEngine(
             model: self, layout: plan.layout, averaging: averaging, guardNonFinite: guardNonFinite,
-            accumulationSteps: plan.accumulationSteps)
+            accumulationSteps: plan.accumulationSteps, bucketFloats: parallelism.exchangeBucketFloats)
         // Each worker reads its own shard's rows where the dataset allows it (not for chunks,
         // which are cut from the whole batch).
         let loader = BatchLoader(

@@ -14,9 +14,8 @@ struct NonFiniteStep: Error {
     }
 
     /// The failure of `replica`'s last backward pass (its buffers of `layout`), or nil when its loss and every
-    /// gradient are finite.
-    init?(_ replica: Replica, layout: ParameterLayout, step: Int) {
-        let firstBad = NonFiniteStep.firstNonFinite(replica.gradients, count: replica.parameterCount)
+    /// gradient are finite; `firstBad` is the first index of its gradients holding NaN or Inf, if any.
+    init?(_ replica: Replica, firstBad: Int?, layout: ParameterLayout, step: Int) {
         guard firstBad != nil || !replica.loss.isFinite else { return nil }
         self.step = step
         var parts: [String] = []

@@ -23,15 +23,28 @@ public struct Parallelism {
     /// with the same results, bitwise those of one process with `fixedShards` = ranks ×
     /// shards. Only rank 0 prints progress. Nil: this process alone.
     public var processGroup: (any ProcessGroup)?
+    /// With other processes, averaging gradients one batch an update: the gradients leave for
+    /// the exchange in buckets of at least this many floats as the backward pass finishes
+    /// them (the last layers first; a recurrent layer's recurrent kernel and bias before its
+    /// kernel), so that the exchange overlaps the rest of the pass; the bits are the same
+    /// either way. 0: the whole exchange follows the backward pass. Default
+    /// `defaultExchangeBucketFloats`.
+    public var exchangeBucketFloats: Int
+
+    /// The floats of a bucket by default: 32,768 (128 KB), a recurrent layer of 64 units or
+    /// more a bucket, smaller layers together.
+    public static let defaultExchangeBucketFloats = 32_768
 
     /// One thread in this process alone by default; see each property.
     public init(
-        workers: Int = 1, fixedShards: Int? = nil, averaging: Averaging = .gradients, processGroup: (any ProcessGroup)? = nil
+        workers: Int = 1, fixedShards: Int? = nil, averaging: Averaging = .gradients, processGroup: (any ProcessGroup)? = nil,
+        exchangeBucketFloats: Int = Parallelism.defaultExchangeBucketFloats
     ) {
         self.workers = workers
         self.fixedShards = fixedShards
         self.averaging = averaging
         self.processGroup = processGroup
+        self.exchangeBucketFloats = exchangeBucketFloats
     }
 
     /// The job's processes: `processGroup`, or this process alone.

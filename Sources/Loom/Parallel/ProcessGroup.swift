@@ -1,3 +1,5 @@
+import Dispatch
+
 /// The processes of one data-parallel job (ranks `0..<size`), as the training engine sees
 /// them: one process alone by default; `LoomMPI` provides the ranks `mpirun` started.
 ///
@@ -22,6 +24,19 @@ public protocol ProcessGroup: AnyObject {
     var localSize: Int { get }
     /// Completes `sum`'s tree across the ranks: every rank gets the totals.
     @_spi(Ranks) func sumShards(_ sum: ShardSum) throws
+    /// Starts `sum` (after the sums begun before it) without waiting for it: `progressSums`
+    /// moves it on, `finishSums` waits for all. The training engine begins one a bucket of
+    /// gradients while the backward pass goes on; until `finishSums` returns it makes no other
+    /// call. By default the sum is taken at once (`sumShards`).
+    @_spi(Ranks) func beginSum(_ sum: ShardSum) throws
+    /// Moves the sums begun on without waiting; returns how many have not finished (by
+    /// default none).
+    @_spi(Ranks) func progressSums() throws -> Int
+    /// Returns when every sum begun has finished (by default at once).
+    @_spi(Ranks) func finishSums() throws
+    /// When each sum begun since the last `finishSums` has finished, in the order begun, for
+    /// those that have (a step's profile; by default none is known).
+    @_spi(Ranks) var sumFinishTimes: [DispatchTime] { get }
     /// Fills `values` with every rank's part: rank r's own values are at `parts[r]` in its
     /// buffer, the parts contiguous and in rank order.
     @_spi(Ranks) func allGather(_ values: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws
@@ -36,6 +51,18 @@ public protocol ProcessGroup: AnyObject {
 extension ProcessGroup {
     /// Nothing: a group whose waits are not bounded needs no step count.
     @_spi(Ranks) public func noteUpdatesFinished(_ count: Int) {}
+
+    /// The whole sum at once.
+    @_spi(Ranks) public func beginSum(_ sum: ShardSum) throws { try sumShards(sum) }
+
+    /// None in flight: `beginSum` took each at once.
+    @_spi(Ranks) public func progressSums() throws -> Int { 0 }
+
+    /// Nothing to wait for.
+    @_spi(Ranks) public func finishSums() throws {}
+
+    /// None known.
+    @_spi(Ranks) public var sumFinishTimes: [DispatchTime] { [] }
 
     /// Throws on every rank, naming the rank and the value, unless every rank gave the same
     /// `value` for `name` (an option, a data shape): called at the same point on every rank,

@@ -52,6 +52,27 @@ final class Replica {
     /// While a per-layer profile runs (`Sequential.profileLayers`), where each layer's passes'
     /// seconds add up; nil otherwise, and nothing is timed.
     var layerSeconds: LayerSeconds?
+    /// Told, on the worker running this replica, each time a training pass's gradients from an
+    /// index to the end of the buffer are final (an exchange overlapped with the backward
+    /// pass): in the pass's last block, after each layer's backward pass and when a layer
+    /// says so from within its own (`GradientProgress`), the indices falling. Nil: nobody.
+    var gradientsFinished: ((Int) -> Void)?
+    /// Called, on the worker running this replica, at points of a training pass's backward
+    /// passes (each layer's end, a recurrent layer's steps; at most every 50 µs) where an
+    /// exchange in flight may be moved on. Nil: nothing called.
+    var exchangePoll: (() -> Void)? {
+        get { progress.pollAction }
+        set { progress.pollAction = newValue }
+    }
+    /// Each layer's first index in the buffers.
+    private let layerOffsets: [Int]
+    /// What the layers tell (copies only; the model's own layers are bound without it).
+    private let progress = GradientProgress()
+    /// In a pass's last block, the index from which the gradients are final so far.
+    private var finishedFrom = 0
+    /// In a pass of several blocks, what its last block scales each finished range by (1 /
+    /// the blocks' total weight); nil for a pass of one block.
+    private var finishingScale: Float?
 
     /// The model's own layers, already bound to `store` by the model.
     init(modelLayers layers: [any Layer], store: ParameterStore) {
@@ -60,6 +81,7 @@ final class Replica {
         probabilityOutput = layers.last as? any ProbabilityOutputLayer
         passBlockRows = Self.passBlockRows(layers)
         parameterCount = store.count
+        layerOffsets = store.layout.layerOffsets
         gradients = store.gradients.pointer
         ownedGradients = nil
         ownParameters = nil
@@ -71,6 +93,7 @@ final class Replica {
     /// of them and an optimizer like the store's with fresh state when `ownsParameters`.
     init(replicating layers: [any Layer], store: ParameterStore, ownsParameters: Bool) {
         parameterCount = store.count
+        layerOffsets = store.layout.layerOffsets
         let gradientBuffer = FloatBuffer(count: store.count)
         ownedGradients = gradientBuffer
         gradients = gradientBuffer.pointer
@@ -94,8 +117,9 @@ final class Replica {
             ownUpdate = nil
         }
         for (layer, offset) in zip(self.layers, store.layout.layerOffsets) {
-            layer.bind(ParameterBinding(values: values, gradients: gradients, offset: offset))
+            layer.bind(ParameterBinding(values: values, gradients: gradients, offset: offset, progress: progress))
         }
+        progress.report = { [unowned self] offset in finish(from: offset) }
     }
 
     /// Whether the layers are copies of the model's (not the model's own).
@@ -187,14 +211,17 @@ final class Replica {
     /// valid loss rows when `weighting` weighs them) in `gradients` and the loss and metrics
     /// in `loss` and `metrics`. With several blocks, each block's output gradient is scaled by
     /// its rows (or its valid loss rows) before its backward pass adds it in, and the sum is
-    /// divided by all of them at the end; its loss and metrics are weighed the same way.
+    /// divided by all of them as the last block finishes each range (`finish(from:)`); its
+    /// loss and metrics are weighed the same way.
     func backpropagate(
         rows: Range<Int>, batch: Int, workspace: BatchWorkspace, width: Int, objective: Objective, weighting: LossWeighting
     ) {
         gradients.update(repeating: 0, count: parameterCount)
         let blockRows = passBlockRows
         guard rows.count > blockRows else {
-            backpropagateBlock(rows, batch: batch, workspace: workspace, width: width, objective: objective, weighting: weighting)
+            backpropagateBlock(
+                rows, batch: batch, workspace: workspace, width: width, objective: objective, weighting: weighting,
+                earlierWeight: nil, isLast: true)
             return
         }
         var total = 0.0, lossSum = 0.0
@@ -204,24 +231,25 @@ final class Replica {
             let block = start..<min(start + blockRows, rows.upperBound)
             let weight = backpropagateBlock(
                 block, batch: batch, workspace: workspace, width: width, objective: objective, weighting: weighting,
-                weighed: true)
+                earlierWeight: total, isLast: block.upperBound == rows.upperBound)
             total += weight
             lossSum += loss * weight
             for index in metrics.indices { blockMetricSums[index] += metrics[index] * weight }
         }
-        Kernels.table.scaleValues(gradients, parameterCount, total > 0 ? Float(1 / total) : 0)
         loss = total > 0 ? lossSum / total : 0
         for index in metrics.indices { metrics[index] = total > 0 ? blockMetricSums[index] / total : 0 }
-        validRows = total
     }
 
     /// Forward, loss and backward of the block `rows`, adding its gradient into `gradients`
-    /// (a mean over its rows, or, `weighed`, that mean times its weight: its rows, or its valid
-    /// loss rows when `weighting` weighs them); returns the weight.
+    /// (a mean over its rows, or, in a pass of several blocks, where `earlierWeight` is the
+    /// weight of the blocks before it, that mean times its weight: its rows, or its valid loss
+    /// rows when `weighting` weighs them); returns the weight. The pass's last block
+    /// (`isLast`) finishes each range of the gradients as its layers' backward passes end
+    /// (`finish(from:)`) and leaves the pass's total weight in `validRows`.
     @discardableResult
     private func backpropagateBlock(
         _ rows: Range<Int>, batch: Int, workspace: BatchWorkspace, width: Int, objective: Objective,
-        weighting: LossWeighting, weighed: Bool = false
+        weighting: LossWeighting, earlierWeight: Double?, isLast: Bool
     ) -> Double {
         assign(rows: ShardRows(offset: rows.lowerBound, batchSize: batch))
         let predictions = forward(
@@ -232,16 +260,40 @@ final class Replica {
             outputCount: workspace.outputCount, width: width, objective: objective, weighting: weighting.fromRow(rows.lowerBound),
             gradient: true)
         let weight = weighting.isWeighted ? validRows : Double(rows.count)
-        if weighed { Kernels.table.scaleValues(outputGradient.pointer, rows.count * workspace.outputCount, Float(weight)) }
+        if let earlierWeight {
+            Kernels.table.scaleValues(outputGradient.pointer, rows.count * workspace.outputCount, Float(weight))
+            if isLast {
+                let total = earlierWeight + weight
+                finishingScale = total > 0 ? Float(1 / total) : 0
+                validRows = total
+            }
+        } else {
+            finishingScale = nil
+        }
+        finishedFrom = parameterCount
+        progress.isListening = isLast
+        defer { progress.isListening = false }
         var gradient = outputGradient.pointer
         for (index, layer) in layers.enumerated().reversed() {
             let start = layerSeconds == nil ? nil : DispatchTime.now()
             let next = layer.backward(gradient, batch: rows.count, needsInputGradient: index > 0)
             if let start, let layerSeconds { layerSeconds.backward[index] += DispatchTime.now().seconds(since: start) }
+            if isLast { finish(from: layerOffsets[index]) }
+            progress.poll()
             guard let next else { break }
             gradient = next
         }
+        if isLast { finish(from: 0) }
         return weight
+    }
+
+    /// In a pass's last block: the gradients from `offset` on are final. Scales the newly
+    /// final range (a pass of several blocks) and tells `gradientsFinished`.
+    private func finish(from offset: Int) {
+        guard offset < finishedFrom else { return }
+        if let finishingScale { Kernels.table.scaleValues(gradients + offset, finishedFrom - offset, finishingScale) }
+        finishedFrom = offset
+        gradientsFinished?(offset)
     }
 
     /// The loss and metrics of `predictions` against `targets`, weighted by the output's mask

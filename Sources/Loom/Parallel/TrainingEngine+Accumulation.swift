@@ -80,11 +80,15 @@ extension TrainingEngine {
     /// dropout `streams` given (taken on for the pass and kept after it; nil: the replica's
     /// own). A failed load or a non-finite result goes to the worker's error slot; an empty
     /// shard (a short last batch) adds nothing. Returns whether the shard's gradient is there.
+    /// With `buckets` (an overlapped exchange) the shard is local shard `shard` there, which
+    /// checked its gradients for NaN and Inf as they became final, and hears that all are.
     @discardableResult
     func runShard(
         _ replica: Replica, rows: Range<Int>, streams: inout [[UInt64]]?, worker: Int, workspace: BatchWorkspace,
-        batch: Int, weighting: LossWeighting, loadShard: (Range<Int>) throws -> Void
+        batch: Int, weighting: LossWeighting, buckets: (GradientBuckets, shard: Int)? = nil,
+        loadShard: (Range<Int>) throws -> Void
     ) -> Bool {
+        defer { buckets?.0.shard(buckets!.shard, finishedFrom: 0, gradients: replica.gradients, checking: false) }
         do {
             try loadShard(rows)
         } catch {
@@ -102,7 +106,13 @@ extension TrainingEngine {
             rows: rows, batch: batch, workspace: workspace, width: replicas.outputWidth, objective: objective,
             weighting: weighting)
         if streams != nil { streams = randomized.map(\.randomState) }
-        if guardNonFinite, let failure = NonFiniteStep(replica, layout: store.layout, step: store.step + 1) {
+        if guardNonFinite,
+            let failure = NonFiniteStep(
+                replica,
+                firstBad: buckets.map { $0.0.firstNonFinite(shard: $0.shard) }
+                    ?? NonFiniteStep.firstNonFinite(replica.gradients, count: replica.parameterCount),
+                layout: store.layout, step: store.step + 1)
+        {
             stepErrors[worker] = failure
             return false
         }

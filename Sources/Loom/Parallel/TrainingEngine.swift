@@ -9,7 +9,8 @@ import Dispatch
 /// shards are split), and updates that slice.
 /// With one shard the model's own layers write the store's gradients and the sum is skipped.
 /// This file is the step in one process. Beside it: the exchange with other processes that
-/// completes the sums (`TrainingEngine+Exchange.swift`), parameter averaging
+/// completes the sums (`TrainingEngine+Exchange.swift`), the same exchange overlapped with
+/// the backward passes (`TrainingEngine+Overlap.swift`), parameter averaging
 /// (`TrainingEngine+Averaging.swift`), gradient accumulation and one shard's passes
 /// (`TrainingEngine+Accumulation.swift`), the engine's part of a snapshot
 /// (`TrainingEngine+Snapshot.swift`) and the step's timing (`WorkerTimings`).
@@ -37,6 +38,10 @@ final class TrainingEngine {
     let guardNonFinite: Bool
     /// With gradient accumulation, its plan and pending sums; nil for one batch an update.
     let accumulation: GradientAccumulation?
+    /// With other processes, averaging gradients one batch an update: the buckets in which
+    /// the gradients leave for the exchange during the backward passes; nil when the exchange
+    /// follows them.
+    let buckets: GradientBuckets?
     var lastStepFailed = false
     /// Whether the last step ended with a stop request (`TrainingStop`) on any process.
     var lastStepRequestedStop = false
@@ -52,9 +57,12 @@ final class TrainingEngine {
 
     /// Makes the replicas of `layout` and starts the workers, for a run whose plan checked
     /// the settings (`FitPlan`). The model must be compiled and built. With
-    /// `accumulationSteps` n > 1, a batch is an update's rows (n micro-batches).
+    /// `accumulationSteps` n > 1, a batch is an update's rows (n micro-batches). With other
+    /// processes, `bucketFloats` > 0 overlaps the exchange with the backward passes
+    /// (`Parallelism.exchangeBucketFloats`).
     init(
-        model: Sequential, layout: ShardLayout, averaging: Averaging, guardNonFinite: Bool = true, accumulationSteps: Int = 1
+        model: Sequential, layout: ShardLayout, averaging: Averaging, guardNonFinite: Bool = true, accumulationSteps: Int = 1,
+        bucketFloats: Int = 0
     ) throws {
         let randomized = model.layers.compactMap { $0 as? any RandomizedLayer }
         let modelStreams = randomized.map(\.randomState)
@@ -71,11 +79,15 @@ final class TrainingEngine {
                 steps: accumulationSteps, replicas: replicas, randomized: randomized, modelStreams: modelStreams,
                 parameterCount: store.count)
             : nil
+        buckets =
+            replicas.isMultiProcess && averaging == .gradients && accumulationSteps == 1 && bucketFloats > 0
+            ? GradientBuckets(layout: store.layout, minimumFloats: bucketFloats, shardCount: replicas.shardCount) : nil
         parameterUpdate = ParameterUpdate(layout: store.layout, workers: layout.workers)
         slices = parameterUpdate.slices.map(\.range)
         timings = WorkerTimings(workers: layout.workers)
         stepErrors = .allocate(capacity: layout.workers)
         stepErrors.initialize(repeating: nil)
+        if buckets != nil { listenForFinishedGradients() }
     }
 
     deinit {
@@ -127,6 +139,7 @@ final class TrainingEngine {
                     loadShard: loadShard)
             }
         } else {
+            if let buckets { beginOverlappedStep(buckets, plan: plan, weighting: weighting) }
             replicas.pool.run { [self] worker in
                 runTrainingStep(
                     worker: worker, workspace: workspace, batch: batch, plan: plan, weighting: weighting,
@@ -217,12 +230,18 @@ final class TrainingEngine {
             guard
                 runShard(
                     replica, rows: plan.ranges[shard], streams: &streams, worker: worker, workspace: workspace, batch: batch,
-                    weighting: weighting, loadShard: loadShard)
+                    weighting: weighting, buckets: buckets.map { ($0, shard) }, loadShard: loadShard)
             else { continue }
             if averaging != .gradients, let step { replica.updateOwnParameters(step: step, rate: rate) }
         }
         let computed = DispatchTime.now()
         timings[worker].pointee.compute += computed.seconds(since: start)
+        if let buckets {
+            finishOverlapped(
+                buckets, worker: worker, computed: computed, batch: batch, plan: plan, weighting: weighting, step: step,
+                rate: rate)
+            return
+        }
         if replicas.isMultiProcess {
             finishAcrossProcesses(
                 worker: worker, computed: computed, batch: batch, plan: plan, weighting: weighting, step: step, rate: rate)

@@ -35,6 +35,8 @@ final class WorkerTimings: @unchecked Sendable {
         result.total = first.total / steps
         result.communicate = first.communicate / steps
         result.rankWait = first.rankWait / steps
+        result.hiddenExchange = first.hiddenExchange / steps
+        result.exchangeBuckets = first.exchangeBuckets.map { ExchangeBucket(floats: $0.floats, lead: $0.lead / steps) }
         return result
     }
 }

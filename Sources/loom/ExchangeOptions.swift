@@ -1,0 +1,18 @@
+import ArgumentParser
+import Loom
+
+/// `--bucket-floats`: how training under `mpirun` overlaps the exchange of gradients with the
+/// backward pass (`Parallelism.exchangeBucketFloats`).
+struct ExchangeOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Under mpirun: the gradients leave for the exchange in buckets of at least this many floats as the backward pass "
+                + "finishes them, overlapping the rest of the pass (the same bits either way); 0: the exchange follows the "
+                + "backward pass.",
+            valueName: "floats"))
+    var bucketFloats = Parallelism.defaultExchangeBucketFloats
+
+    func validate() throws {
+        guard bucketFloats >= 0 else { throw ValidationError("--bucket-floats must be at least 0 (0: no overlap), got \(bucketFloats)") }
+    }
+}
