@@ -18,7 +18,7 @@ import Dispatch
 /// A sum runs as rounds of messages (`SumRound`), each started once the one before it has
 /// finished; the sums begun run one after another, in the order begun, so every rank posts
 /// the same messages and collectives in the same order whatever its timing. Only
-/// `progressSums` and `finishSums` move them on, on the caller's thread: the training engine
+/// `beginSum`, `progressSums` and `finishSums` move them on, on the caller's thread: the training engine
 /// calls the first between its own work (at every layer and every few recurrent steps of the
 /// backward pass), so that a sum begun during the pass goes on while it computes, without a
 /// thread of its own to wake beside each worker (which slowed the workers more than the

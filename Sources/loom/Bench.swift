@@ -29,7 +29,7 @@ import ReferenceModels
 /// the slowest rank to reach the exchange (`slowest rank`: its time from the step's start to
 /// the exchange less this rank's) and the exposed exchange itself (`exchange`); `hidden` is
 /// the time the exchange's buckets were in flight while the backward passes still ran
-/// (`--bucket-floats`). The projection is then to H hosts (a power of two, one rank each) of
+/// (`--bucket-floats`; their sums over the local shards then fall in `compute`, not `reduce`). The projection is then to H hosts (a power of two, one rank each) of
 /// `--cores` cores over Ethernet, from an α-β model of the exchange Loom makes there:
 /// recursive halving (log₂ H messages, of S/2, S/4, ... bytes) summing each host's slice of a
 /// bucket's S bytes, then recursive doubling gathering the slices back:

@@ -19,11 +19,12 @@ final class OverlapTests: XCTestCase {
     }
 
     func testBucketsTileTheParametersFromTheTopAtLayersAndRecurrentKernels() throws {
-        let layout = try stacked().parameterStore.layout
+        let model = try stacked()
+        let layout = model.parameterStore.layout
         let offsets = layout.layerOffsets
         let recurrent = layout.variables.filter { $0.name == "recurrent_kernel" }.map(\.range.lowerBound)
         for minimum in [1, 40, 200, 100_000] {
-            let buckets = GradientBuckets(layout: layout, minimumFloats: minimum, shardCount: 2)
+            let buckets = GradientBuckets(layers: model.layers, layout: layout, minimumFloats: minimum, shardCount: 2)
             XCTAssertEqual(buckets.ranges.first?.upperBound, layout.count, "\(minimum)")
             XCTAssertEqual(buckets.ranges.last?.lowerBound, 0, "\(minimum)")
             for (upper, lower) in zip(buckets.ranges, buckets.ranges.dropFirst()) {
@@ -38,18 +39,33 @@ final class OverlapTests: XCTestCase {
         }
         // A bucket a layer and a recurrent kernel at 1 float: Dense, GRU's recurrent kernel and bias, its kernel,
         // the LSTM's recurrent kernel and bias, its kernel (Masking and Dropout have none).
-        XCTAssertEqual(GradientBuckets(layout: layout, minimumFloats: 1, shardCount: 1).ranges.count, 5)
+        XCTAssertEqual(GradientBuckets(layers: model.layers, layout: layout, minimumFloats: 1, shardCount: 1).ranges.count, 5)
         XCTAssertEqual(
-            GradientBuckets(layout: layout, minimumFloats: 100_000, shardCount: 1).ranges,
+            GradientBuckets(layers: model.layers, layout: layout, minimumFloats: 100_000, shardCount: 1).ranges,
             [recurrent.min()!..<layout.count, 0..<recurrent.min()!])
+        // A Bidirectional finishes its gradients as a whole: no cut at its inner layers' recurrent kernels.
+        let wrapped = Sequential(seed: 4) {
+            Input(shape: [6, 4]); Bidirectional(LSTM(6)); Dense(1)
+        }
+        try wrapped.compile(optimizer: Adam(), loss: .meanSquaredError)
+        try wrapped.build()
+        let wrappedLayout = wrapped.parameterStore.layout
+        XCTAssertEqual(
+            GradientBuckets(layers: wrapped.layers, layout: wrappedLayout, minimumFloats: 1, shardCount: 1).ranges,
+            [wrappedLayout.layerOffsets[1]..<wrappedLayout.count, 0..<wrappedLayout.layerOffsets[1]])
     }
 
     /// Every range a replica reports final holds, when reported, the values it has when the
     /// pass ends: in one block and in several (each range then scaled as it finishes), with
-    /// masks and sample weights, the LSTM's and GRU's recurrent kernels before their layers end.
+    /// masks and sample weights, the LSTM's and GRU's recurrent kernels before their layers end,
+    /// and nothing inside a Bidirectional before it ends.
     func testAReplicaReportsOnlyGradientsThatNoLaterPartOfThePassChanges() throws {
-        for rows in [40, 2 * Replica.blockRows + 30] {
-            let model = try stacked()
+        let wrapped = Sequential(seed: 7) {
+            Input(shape: [6, 4]); Masking(); Bidirectional(GRU(5, returnSequences: true)); LSTM(4); Dense(2)
+        }
+        try wrapped.compile(optimizer: Adam(), loss: .meanSquaredError)
+        try wrapped.build()
+        for (model, rows) in [(try stacked(), 40), (try stacked(), 2 * Replica.blockRows + 30), (wrapped, 40)] {
             var x = randomTensor([2 * rows, 6, 4], seed: 5)
             for row in 0..<(2 * rows) where row % 3 == 0 {
                 for index in (row * 24 + 12)..<(row * 24 + 24) { x.scalars[index] = 0 }
@@ -67,16 +83,18 @@ final class OverlapTests: XCTestCase {
                 reports.append((offset, Array(UnsafeBufferPointer(start: replica.gradients + offset, count: count - offset))))
             }
             _ = try engine.trainStep(workspace, batch: 2 * rows, update: false)
-            let offsets = reports.map(\.offset)
-            XCTAssertEqual(offsets, offsets.sorted(by: >), "\(rows) rows: the indices fall")
+            let offsets = reports.map(\.offset), what = "\(model.layers.map(\.typeName)), \(rows) rows"
+            XCTAssertEqual(offsets, offsets.sorted(by: >), "\(what): the indices fall")
             XCTAssertEqual(offsets.last, 0)
-            for kernel in model.parameterStore.layout.variables where kernel.name == "recurrent_kernel" {
-                XCTAssertTrue(offsets.contains(kernel.range.lowerBound), "\(rows) rows: \(kernel.layer)")
+            let store = model.parameterStore.layout
+            for kernel in store.variables where kernel.name == "recurrent_kernel" {
+                let wrapper = model.layers[kernel.layer] is Bidirectional
+                XCTAssertEqual(offsets.contains(kernel.range.lowerBound), !wrapper, "\(what): layer \(kernel.layer)")
             }
             let final = reports.last!.values
             for report in reports {
                 XCTAssertEqual(
-                    report.values.map(\.bitPattern), final[report.offset...].map(\.bitPattern), "\(rows) rows, from \(report.offset)")
+                    report.values.map(\.bitPattern), final[report.offset...].map(\.bitPattern), "\(what), from \(report.offset)")
             }
         }
     }

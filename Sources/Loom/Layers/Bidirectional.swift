@@ -79,12 +79,15 @@ public final class Bidirectional: RandomizedLayer, StateCarryingLayer, MaskAware
     public var parameterSpecs: [ParameterSpec] { forwardLayer.parameterSpecs + backwardLayer.parameterSpecs }
 
     /// Binds the forward layer at the offset and the backward layer right after the forward layer's parameters
-    /// (neither tells a `GradientProgress`: the backward layer's gradients follow the forward layer's).
+    /// (their `GradientProgress` only polls: neither layer's gradients are final before the wrapper's pass ends).
     public func bind(_ binding: ParameterBinding) {
-        forwardLayer.bind(ParameterBinding(values: binding.values, gradients: binding.gradients, offset: binding.offset))
+        let progress = binding.progress?.pollingOnly
+        forwardLayer.bind(
+            ParameterBinding(values: binding.values, gradients: binding.gradients, offset: binding.offset, progress: progress))
         backwardLayer.bind(
             ParameterBinding(
-                values: binding.values, gradients: binding.gradients, offset: binding.offset + forwardLayer.parameterCount))
+                values: binding.values, gradients: binding.gradients, offset: binding.offset + forwardLayer.parameterCount,
+                progress: progress))
     }
 
     /// Zeroes both directions' carried state.

@@ -31,9 +31,11 @@ public struct ParameterBinding {
     public let gradients: UnsafeMutablePointer<Float>
     /// The index of the layer's first scalar in both buffers.
     public let offset: Int
-    /// Where a layer bound directly by a replica may say, during its backward pass, that its
-    /// gradients from an index on are final (`GradientProgress`); nil for layers inside
-    /// another layer, whose gradients above theirs may still change.
+    /// Where a layer bound directly by a replica (or through a `TimeDistributed`, which passes
+    /// its binding on) may say, during its backward pass, that its gradients from an index on
+    /// are final (`GradientProgress`); one that only polls for the layers inside a
+    /// `Bidirectional`, whose gradients above theirs may still change; nil for the model's
+    /// own layers.
     let progress: GradientProgress?
 
     /// Binds a layer's parameters from `offset` on in `values` and `gradients`.
@@ -78,7 +80,10 @@ public struct ShardRows: Equatable, Sendable {
 /// `backward` work on contiguous row-major buffers of `batch` samples: the layer owns its
 /// output and input-gradient buffers (sized once per batch size) and returns pointers into
 /// them, valid until its next call. `backward` *adds* parameter gradients into the bound
-/// gradient buffer (the model zeroes it once per step) and may overwrite `outputGradient`.
+/// gradient buffer (the model zeroes it once per step), into the layer's own parameters'
+/// slots only, and those are final once it returns (across processes they leave for the
+/// exchange while the layers below run their backward passes); it may overwrite
+/// `outputGradient`.
 /// A pass may cover part of a batch: a shard's rows go through the layers in blocks of up to
 /// 128 rows, each block's forward followed by its backward, so a layer's rows must not depend
 /// on each other (no statistics over the batch).

@@ -148,7 +148,9 @@ extension Sequential {
             "x shape": Shape.describe(dataset.inputShape), "y shape": Shape.describe(dataset.targetShape ?? []),
         ].filter { TrainingRun.unrecordedDefaults[$0.key] != $0.value }
         if group.size > 1 {
-            try group.checkSame(settings: settings.merging(["epochs": String(epochs)]) { $1 })
+            // The buckets' sizes shape the messages (not the bits: a resume may change them).
+            let buckets = String(engine.buckets?.ranges.map(\.count).description ?? "none")
+            try group.checkSame(settings: settings.merging(["epochs": String(epochs), "exchange buckets": buckets]) { $1 })
             try checkSameWeights(group, when: "start")
         }
         let run = TrainingRun(model: self, epochs: epochs, engine: engine, callbacks: callbacks, settings: settings)

@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Buckets are ranges of the parameter buffers, from the top down (the backward pass finishes
 /// the last layers first), cut where the pass says its gradients are final (`Replica`'s
-/// `gradientsFinished`: layer boundaries and recurrent kernels), each at least `minimumFloats`
+/// `gradientsFinished`: layer boundaries, and the recurrent kernels of the recurrent layers
+/// of the model itself, not inside a `Bidirectional`), each at least `minimumFloats`
 /// where the parameters allow, except the last two: the last, the lowest piece between two
 /// cuts (the first layer's kernel, or the first layer), starts at 0 and carries the step's
 /// header, and the one above it takes what is left.
@@ -38,11 +39,14 @@ final class GradientBuckets: @unchecked Sendable {
     /// The sum of a bucket over the local shards, for the step being run (`begin`).
     private var reduce: (Range<Int>) -> Void = { _ in }
 
-    /// Buckets of at least `minimumFloats` (at least 1) over `layout`, cut at layer
-    /// boundaries and recurrent kernels, for `shardCount` local shards.
-    init(layout: ParameterLayout, minimumFloats: Int, shardCount: Int) {
+    /// Buckets of at least `minimumFloats` (at least 1) over `layout`, the layout of
+    /// `layers`, cut at layer boundaries and recurrent layers' recurrent kernels, for
+    /// `shardCount` local shards.
+    init(layers: [any Layer], layout: ParameterLayout, minimumFloats: Int, shardCount: Int) {
         var cuts = Set(layout.layerOffsets)
-        for variable in layout.variables where variable.name == "recurrent_kernel" { cuts.insert(variable.range.lowerBound) }
+        for variable in layout.variables where variable.name == "recurrent_kernel" && layers[variable.layer] is any RecurrentLayer {
+            cuts.insert(variable.range.lowerBound)
+        }
         var ranges: [Range<Int>] = []
         var top = layout.count
         let descending = cuts.filter { $0 < layout.count }.sorted(by: >)

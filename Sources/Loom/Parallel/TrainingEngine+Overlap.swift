@@ -101,24 +101,28 @@ extension TrainingEngine {
     private func beginBucket(_ bucket: Int, of buckets: GradientBuckets, header: UnsafeMutableBufferPointer<Double>?) throws {
         let range = buckets.ranges[bucket]
         buckets.beginTimes.append(DispatchTime.now())
+        // Counted as begun even when the call throws after queuing it: never queued twice.
+        buckets.begun += 1
         try replicas.group.beginSum(
             ShardSum(
                 tree: replicas.tree, shardsPerRank: replicas.shardCount,
                 pieceFloats: replicas.pieceGradients.map { $0 + range.lowerBound }, pieceHeaders: replicas.pieceHeaders,
                 floats: UnsafeMutableBufferPointer(start: store.gradients.pointer + range.lowerBound, count: range.count),
                 header: header ?? UnsafeMutableBufferPointer(start: nil, count: 0), maxima: header == nil ? 0 : StepSummary.flags))
-        buckets.begun += 1
     }
 
     /// Adds the step's hidden exchange (each sum's time in flight before the compute ended:
-    /// from its start to its end, or to the end of the compute) and each bucket's lead (how
-    /// long before the end it was ready) to worker 0's profile.
+    /// from its start, once it was begun and the sum before it had finished, to its end, or to
+    /// the end of the compute) and each bucket's lead (how long before the end it was ready)
+    /// to worker 0's profile.
     private func noteOverlap(_ buckets: GradientBuckets, computeEnded end: DispatchTime) {
         let finished = replicas.group.sumFinishTimes
         var hidden = 0.0
         for (index, began) in buckets.beginTimes.enumerated() {
+            let previous = index == 0 ? began : index - 1 < finished.count ? finished[index - 1] : end
+            let start = min(max(began, previous), end)
             let ended = index < finished.count ? min(finished[index], end) : end
-            hidden += max(ended, began).seconds(since: began)
+            hidden += max(ended, start).seconds(since: start)
         }
         timings[0].pointee.hiddenExchange += hidden
         let readyTimes = buckets.readyTimes

@@ -80,8 +80,9 @@ final class TrainingEngine {
                 parameterCount: store.count)
             : nil
         buckets =
-            replicas.isMultiProcess && averaging == .gradients && accumulationSteps == 1 && bucketFloats > 0
-            ? GradientBuckets(layout: store.layout, minimumFloats: bucketFloats, shardCount: replicas.shardCount) : nil
+            replicas.isMultiProcess && averaging == .gradients && accumulationSteps == 1 && bucketFloats > 0 && store.count > 0
+            ? GradientBuckets(
+                layers: model.layers, layout: store.layout, minimumFloats: bucketFloats, shardCount: replicas.shardCount) : nil
         parameterUpdate = ParameterUpdate(layout: store.layout, workers: layout.workers)
         slices = parameterUpdate.slices.map(\.range)
         timings = WorkerTimings(workers: layout.workers)
