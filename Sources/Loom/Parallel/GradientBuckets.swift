@@ -13,9 +13,10 @@ import Synchronization
 /// cuts (the first layer's kernel, or the first layer), starts at 0 and carries the step's
 /// header, and the one above it takes what is left.
 ///
-/// Thread safety: `shard(_:finishedFrom:)` is called by the worker running each shard; the
-/// counts are kept under a lock, and the bucket a call completes is summed over the shards by
-/// that worker, outside it. Worker 0 alone reads `isReduced` and `readyTimes` while the step runs.
+/// Thread safety: `shard(_:finishedFrom:gradients:checking:)` is called by the worker running
+/// each shard; the counts are kept under a lock, and the bucket a call completes is summed over
+/// the shards by that worker, outside it. Worker 0 alone reads `isReduced` and `readyTimes`
+/// while the step runs.
 final class GradientBuckets: @unchecked Sendable {
     /// The buckets' ranges, from the top of the buffers down.
     let ranges: [Range<Int>]
