@@ -44,19 +44,28 @@ extension TrainingEngine {
     /// the tree with the other processes' pieces, into the store's gradients (averaging
     /// gradients) and `exchangedHeader`.
     func exchange(plan: ReplicaSet.ShardPlan, batch: Int, weighted: Bool) throws {
-        replicas.sumTotals(ranges: plan.ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighted)
-        let arrived = markFlagsAndArrival(in: replicas.pieceHeaders)
-        let count = StepSummary.width(metrics: objective.statisticCount)
-        if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
         // Parameter averaging sends no gradients: the headers alone.
         let gradients = UnsafeMutableBufferPointer(
             start: averaging == .gradients ? store.gradients.pointer : nil, count: averaging == .gradients ? store.count : 0)
-        try exchangedHeader.withUnsafeMutableBufferPointer { header in
+        try exchangeHeader(plan: plan, batch: batch, weighted: weighted) { header in
             try replicas.group.sumShards(
                 ShardSum(
                     tree: replicas.tree, shardsPerRank: replicas.shardCount, pieceFloats: replicas.pieceGradients,
                     pieceHeaders: replicas.pieceHeaders, floats: gradients, header: header, maxima: StepSummary.flags))
         }
+    }
+
+    /// The pieces' totals and flags written and their arrival marked, `send` (the sums that
+    /// carry the pieces' headers into `header`, `exchangedHeader`'s), then this rank's wait for
+    /// the slowest noted.
+    func exchangeHeader(
+        plan: ReplicaSet.ShardPlan, batch: Int, weighted: Bool, send: (UnsafeMutableBufferPointer<Double>) throws -> Void
+    ) throws {
+        replicas.sumTotals(ranges: plan.ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighted)
+        let arrived = markFlagsAndArrival(in: replicas.pieceHeaders)
+        let count = StepSummary.width(metrics: objective.statisticCount)
+        if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
+        try exchangedHeader.withUnsafeMutableBufferPointer { try send($0) }
         recordRankWait(arrived: arrived)
     }
 

@@ -83,16 +83,11 @@ extension TrainingEngine {
     /// Worker 0, every shard done: the buckets not begun yet, the last with this process's
     /// totals and flags in the header (`exchange`'s), and the wait for every sum.
     private func exchangeLastBucket(_ buckets: GradientBuckets, plan: ReplicaSet.ShardPlan, batch: Int, weighted: Bool) throws {
-        replicas.sumTotals(ranges: plan.ranges, batch: batch, metricCount: objective.statisticCount, weighted: weighted)
-        let arrived = markFlagsAndArrival(in: replicas.pieceHeaders)
-        let count = StepSummary.width(metrics: objective.statisticCount)
-        if exchangedHeader.count != count { exchangedHeader = Array(repeating: 0, count: count) }
-        try exchangedHeader.withUnsafeMutableBufferPointer { header in
+        try exchangeHeader(plan: plan, batch: batch, weighted: weighted) { header in
             while buckets.begun < buckets.ranges.count - 1 { try beginBucket(buckets.begun, of: buckets, header: nil) }
             try beginBucket(buckets.begun, of: buckets, header: header)
             try replicas.group.finishSums()
         }
-        recordRankWait(arrived: arrived)
     }
 
     /// Begins the sum of bucket `bucket` (the next) with the other processes: this process's
