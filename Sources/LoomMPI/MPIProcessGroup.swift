@@ -89,9 +89,19 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         collectiveCounts.initialize(repeating: 0, count: 4 * size)
     }
 
-    /// Leaves the job normally (`MPI_Finalize`), after every rank's last call.
-    public func finish() {
+    /// Leaves the job normally (`MPI_Finalize`), after every rank's last call. `MPI_Finalize`
+    /// waits for every rank without a limit: a rank stopped after its part of the run's last
+    /// barrier (stopped while it waited there for rank 0's last writes) would hold this rank,
+    /// and `mpirun`, forever. So `stalled` runs, on another thread, when `MPI_Finalize` has not
+    /// returned within `waitLimit`. It must end the process without touching MPI or running
+    /// exit handlers (`_exit`: the main thread is still inside `MPI_Finalize`); `mpirun` then
+    /// ends the job, the stopped rank with it.
+    public func finish(orElse stalled: @escaping @Sendable (_ limit: Double) -> Never) {
+        let limit = waitLimit
+        let watchdog = DispatchWorkItem { stalled(limit) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: watchdog)
         MPI_Finalize()
+        watchdog.cancel()
     }
 
     /// Ends every rank of the job now (`MPI_Abort`), after an error on this one: no rank is

@@ -22,7 +22,8 @@ public struct MPIRankTimeout: Error, CustomStringConvertible {
             + "(waiting for \(wait)\(when)); the job ends (a checkpoint it wrote resumes with --resume)"
     }
 
-    private static func format(_ seconds: Double) -> String {
+    /// Seconds as a message gives them: whole, else to a tenth.
+    public static func format(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? String(Int(seconds)) : String(format: "%.1f", seconds)
     }
 }

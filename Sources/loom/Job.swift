@@ -56,8 +56,10 @@ enum Job {
     }
 
     /// Ends this rank with `status` once every rank has reached its end (a wait bounded by
-    /// `--rank-timeout`: `MPI_Finalize`, which follows, waits unbounded), or, when one has
-    /// not, says which and ends the job with the timeout's status.
+    /// `--rank-timeout`), or, when one has not, says which and ends the job with the timeout's
+    /// status. A rank stopped after its part of that last barrier holds the others in
+    /// `MPI_Finalize`: past the same limit they end with the timeout's status too, their
+    /// files already written.
     private static func end(_ group: MPIProcessGroup, status: Int32, _ command: LoomCommand.Type) -> Never {
         do {
             try group.barrier("the end of the run: every rank's last step and rank 0's last writes")
@@ -65,7 +67,15 @@ enum Job {
             FileHandle.standardError.write(Data("rank \(group.rank) of \(group.size): \(command.fullMessage(for: error))\n".utf8))
             group.abort(status: ExitStatus.of(error, command: command).status)
         }
-        group.finish()
+        fflush(nil)  // every C stream: what rank 0 printed must not be lost to `_exit` below
+        let rank = "rank \(group.rank) of \(group.size)"
+        group.finish { limit in
+            FileHandle.standardError.write(
+                Data(
+                    ("\(rank): Error: another rank did not end within \(MPIRankTimeout.format(limit)) s of the run's end (every rank had "
+                        + "reached it; MPI_Finalize waits for them all); the job ends, its files written\n").utf8))
+            _exit(ExitStatus.rankTimeout)
+        }
         exit(status)
     }
 

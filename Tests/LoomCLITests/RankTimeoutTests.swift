@@ -64,6 +64,48 @@ extension CLITests {
         XCTAssertEqual(try weights(resumed), try weights(straight))
     }
 
+    /// A rank stopped once it has sent its part of the run's last barrier (it waits there
+    /// while rank 0 writes the model) leaves rank 0 waiting in `MPI_Finalize`, which has no
+    /// limit of its own: past `--rank-timeout` rank 0 ends the job with the timeout's status,
+    /// its files written, and `mpirun` ends the stopped rank.
+    func testARankStoppedAtTheRunsEndDoesNotHoldTheJob() throws {
+        let data = try importedData()
+        let outputs = folder.path("end"), save = outputs + "/end.keras"
+        try FileManager.default.createDirectory(atPath: outputs, withIntermediateDirectories: false)
+        let (process, pipe) = try startMPIRun(
+            [
+                "-np", "2", executable.path, "train", "--data", data, "--units", "300", "--epochs", "1", "--batch-size", "36",
+                "--quiet", "--save", save, "--rank-timeout", "3",
+            ])
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+        defer { watchdog.cancel() }
+        // Rank 0 writes the parts of the .keras file once every rank has given it its state;
+        // rank 1 passes on to the last barrier and waits there while rank 0 compresses them.
+        func writing() -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: outputs)) ?? []).contains { $0.hasPrefix(".parts") }
+        }
+        while !writing(), process.isRunning { usleep(1_000) }
+        usleep(100_000)
+        let ranks = children(of: pid)
+        defer { for rank in ranks where isRunning(rank) && mpiRank(of: rank) != nil { kill(rank, SIGKILL) } }
+        XCTAssertEqual(ranks.count, 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: save), "rank 0 still writes the model")
+        let stopped = try XCTUnwrap(ranks.first { mpiRank(of: $0) == 1 }, "rank 1's process")
+        kill(stopped, SIGSTOP)
+        let start = Date()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3 + 10, "ended within the timeout and 10 s")
+        XCTAssertEqual(process.terminationStatus, 124, output)
+        XCTAssertTrue(
+            output.contains("rank 0 of 2: Error: another rank did not end within 3 s of the run's end (every rank had reached it"),
+            output)
+        for rank in ranks { XCTAssertFalse(isRunning(rank), "rank process \(rank) is gone") }
+        XCTAssertTrue(try loom(["summary", "--model", save]).out.contains("lstm"), "the model was written whole")
+    }
+
     /// `loom bench` under mpirun splits worker 0's time in messages into waiting for the
     /// slowest rank and the exposed exchange, reports the time the exchange's buckets were in
     /// flight during the backward pass (none with `--bucket-floats 0`) and projects both ways.
