@@ -58,6 +58,12 @@ final class RowBlockTests: XCTestCase {
                 }, sequences
             ),
             (
+                "stacked GRUs, unmasked",
+                Sequential(seed: 7) {
+                    Input(shape: [7, 5]); GRU(10, returnSequences: true); GRU(6); Dense(2)
+                }, randomTensor([rows, 7, 5], seed: 8)
+            ),
+            (
                 "CNN-LSTM",
                 Sequential(seed: 4) {
                     Input(shape: [3, 8, 8, 1])

@@ -59,7 +59,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
     private let maskedHidden = FloatBuffer()  // (T, B, U), h_{t-1} ⊙ m with recurrent dropout (m the state mask)
     private let maskedStateGradient = FloatBuffer()  // (B, U), dhp · Uᵀ before the state mask
     private let gates = FloatBuffer()  // (T, B, 3U): xp, then z, r, ĥ in place
-    private let recurrentProjections = FloatBuffer()  // (T, B, 3U): hp = h_{t−1}·U + b₁
+    private let recurrentProjections = FloatBuffer()  // (T, B, 3U): hp = h_{t−1}·U + b₁ (at inference (B, 3U))
     private let inputGateGradients = FloatBuffer()  // (T, B, 3U): dL/dxp
     private let recurrentGateGradients = FloatBuffer()  // (T, B, 3U): dL/dhp
     // The rows that computed, packed for the weight gradients, when a pass skips the padding.
@@ -140,7 +140,9 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
         let (T, B, U) = (sequence.timesteps, batch, units)
         sequence.setMask(mask, batch: B)
         let G = 3 * U
-        let xp = gates.reserveDiscarding(T * B * G), hp = recurrentProjections.reserveDiscarding(T * B * G)
+        // At inference nothing reads a step's recurrent projection after the step: one step's
+        // buffer serves every step (the backward pass reads all of them).
+        let xp = gates.reserveDiscarding(T * B * G), hp = recurrentProjections.reserveDiscarding((training ? T : 1) * B * G)
         _ = sequence.begin(x, batch: B)
         let h = sequence.hidden.pointer
         let states = dropoutMasks.begin(sequence, batch: B, units: U, training: training, maskedStates: maskedHidden) ?? h
@@ -149,7 +151,7 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
             sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: xp,
             addBias: true)
         for t in 0..<T {
-            let xpt = xp + t * B * G, hpt = hp + t * B * G, n = sequence.activeRows(t, batch: B)
+            let xpt = xp + t * B * G, hpt = hp + (training ? t : 0) * B * G, n = sequence.activeRows(t, batch: B)
             let hPrev = h + t * B * U, hNew = h + (t + 1) * B * U
             // hp_t (n, 3U) = h_{t−1} · U + b₁: one fused 3-gate GEMM.
             if let bias = weights.bias {
