@@ -24,18 +24,33 @@ public struct KerasCompileConfig {
         self.metrics = metrics
     }
 
-    /// The compile config of a `.keras` file (nil when the model was saved uncompiled), or
-    /// of a JSON config holding one.
+    /// The compile config of a `.keras` file (nil when the model was saved uncompiled), of a
+    /// JSON config holding one, or of a whole-model `.h5` file (its `training_config`).
     public static func read(from url: URL) throws -> KerasCompileConfig? {
-        let kind = try KerasModelFile.kind(of: url)
-        guard kind != .hdf5 else { return nil }
-        let config = try KerasModelFile.config(of: url, kind: kind)
+        let config = try KerasModelFile.config(of: url, kind: try KerasModelFile.kind(of: url))
         guard let raw = config.compileConfig else { return nil }
         return try KerasFileError.naming(url.path) { try KerasCompileConfig(json: raw) }
     }
 
+    /// The loss and metrics of a model file's compile config, as `read(from:)` finds it (nil
+    /// when saved uncompiled): what Keras's `evaluate` reports. Its optimizer is not read.
+    public static func readEvaluation(from url: URL) throws -> (loss: Loss, metrics: [Metric])? {
+        let config = try KerasModelFile.config(of: url, kind: try KerasModelFile.kind(of: url))
+        guard let raw = config.compileConfig else { return nil }
+        return try KerasFileError.naming(url.path) { try evaluation(json: raw) }
+    }
+
     /// Decodes a `compile_config` object.
     init(json: [String: Any]) throws {
+        (loss, metrics) = try Self.evaluation(json: json)
+        guard let optimizer = json["optimizer"], !KerasConfigReader.isNull(optimizer) else {
+            throw KerasConfigProblem(message: "compile_config has no optimizer")
+        }
+        self.optimizer = try KerasOptimizerConfig.optimizer(from: optimizer)
+    }
+
+    /// A `compile_config` object's loss and metrics, its other keys checked.
+    private static func evaluation(json: [String: Any]) throws -> (loss: Loss, metrics: [Metric]) {
         let known: Set = [
             "optimizer", "loss", "metrics", "loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution",
             "jit_compile", "auto_scale_loss",
@@ -44,16 +59,12 @@ public struct KerasCompileConfig {
         for key in ["loss_weights", "weighted_metrics"] where !KerasConfigReader.isNull(json[key]) {
             throw KerasConfigProblem(message: "compile_config: \(key) is not supported by Loom (compile without it)")
         }
-        guard let optimizer = json["optimizer"], !KerasConfigReader.isNull(optimizer) else {
-            throw KerasConfigProblem(message: "compile_config has no optimizer")
-        }
-        self.optimizer = try KerasOptimizerConfig.optimizer(from: optimizer)
-        loss = try KerasConfigReader.named(json["loss"], what: "loss") { try Loss(kerasName: $0) }
+        let loss = try KerasConfigReader.named(json["loss"], what: "loss") { try Loss(kerasName: $0) }
         let metrics = json["metrics"].flatMap { KerasConfigReader.isNull($0) ? nil : $0 } ?? [Any]()
         guard let list = metrics as? [Any] else {
             throw KerasConfigProblem(message: "compile_config: metrics must be a list (Loom trains one output)")
         }
-        self.metrics = try list.map { try KerasConfigReader.named($0, what: "metric") { try Metric(kerasName: $0) } }
+        return (loss, try list.map { try KerasConfigReader.named($0, what: "metric") { try Metric(kerasName: $0) } })
     }
 
     /// The `compile_config` Keras 3 writes; nil when the optimizer or its schedule is not

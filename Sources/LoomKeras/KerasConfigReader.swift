@@ -21,6 +21,11 @@ enum KerasConfigReader {
             throw KerasConfigProblem(
                 message: "compile_config: the \(what) \(value.map { "\($0)" } ?? "null") is not a name or a Keras object")
         }
+        // A function (a built-in loss given as `keras.losses.mse`, or the user's own) is
+        // serialized by its registered name: "mean_squared_error", "my_package>my_loss".
+        if className == "function", let function = object["config"] as? String {
+            return try refusing(what) { try make(function) }
+        }
         let config = object["config"] as? [String: Any] ?? [:]
         let harmless: [String: (Any) -> Bool] = [
             "name": { _ in true }, "dtype": { _ in true },

@@ -14,9 +14,10 @@ struct KerasModelConfig {
     /// Per sample, batch excluded.
     let inputShape: [Int]
     let batchSize: Int?
-    /// The `compile_config` of a compiled model's `config.json`; nil when saved uncompiled
+    /// The `compile_config` of a compiled model's `config.json` (or a whole-model `.h5`
+    /// file's `training_config`, `LegacyKerasFile.trainingConfig`); nil when saved uncompiled
     /// (Keras writes an empty one).
-    let compileConfig: [String: Any]?
+    var compileConfig: [String: Any]?
 
     /// Reads a config. `keras2` nil: decided from the config (`keras_version` 1.x or 2.x, or
     /// no `module` key, which Keras 3 always writes).

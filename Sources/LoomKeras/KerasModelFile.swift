@@ -41,7 +41,11 @@ enum KerasModelFile {
                         + ".keras or .json file and pass this file as its weights")
             }
             let keras2 = LegacyKerasFile.writtenByKeras2(file)
-            return try KerasFileError.naming(url.path) { try KerasModelConfig(json: json, keras2: keras2) }
+            return try KerasFileError.naming(url.path) {
+                var config = try KerasModelConfig(json: json, keras2: keras2)
+                config.compileConfig = try LegacyKerasFile.trainingConfig(in: file)
+                return config
+            }
         case .json:
             let data = try Data(contentsOf: url)
             return try KerasFileError.naming(url.path) { try KerasModelConfig(json: data) }

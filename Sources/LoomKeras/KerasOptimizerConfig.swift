@@ -27,6 +27,10 @@ enum KerasOptimizerConfig {
         }
         _ = config.raw("is_legacy_optimizer")
         _ = config.raw("jit_compile")
+        // tf.keras before 2.11 writes `decay`, a per-update inverse-time decay of the rate, 0 by default.
+        if let decay = try config.optionalFloat("decay"), decay != 0 {
+            throw config.error("decay=\(decay) (tf.keras's per-update decay) is not supported; use a learning-rate schedule")
+        }
         let weightDecay = try config.optionalFloat("weight_decay")
         let (clipnorm, globalClipnorm, clipvalue) = (
             try config.optionalFloat("clipnorm"), try config.optionalFloat("global_clipnorm"), try config.optionalFloat("clipvalue")

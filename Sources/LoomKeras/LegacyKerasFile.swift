@@ -17,6 +17,22 @@ enum LegacyKerasFile {
         try file.stringAttribute("model_config").map { Data($0.utf8) }
     }
 
+    /// The root attribute `training_config` of a model saved compiled, in the shape of a
+    /// `.keras` file's `compile_config` (`KerasCompileConfig`): the same keys, but the
+    /// optimizer under `optimizer_config` (and tf.keras's `sample_weight_mode`, which must be
+    /// null); nil when saved uncompiled.
+    static func trainingConfig(in file: HDF5File) throws -> [String: Any]? {
+        guard let text = try file.stringAttribute("training_config") else { return nil }
+        guard var config = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw KerasConfigProblem(message: "training_config is not a JSON object")
+        }
+        if let mode = config.removeValue(forKey: "sample_weight_mode"), !KerasConfigReader.isNull(mode) {
+            throw KerasConfigProblem(message: "training_config: sample_weight_mode '\(mode)' is not supported by Loom")
+        }
+        if let optimizer = config.removeValue(forKey: "optimizer_config") { config["optimizer"] = optimizer }
+        return config
+    }
+
     /// Whether the file says Keras 1 or 2 wrote it (`keras_version`), or carries no version.
     static func writtenByKeras2(_ file: HDF5File) -> Bool {
         guard let version = try? file.stringAttribute("keras_version") else { return true }

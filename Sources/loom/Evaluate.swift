@@ -14,11 +14,18 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var kerasOptions: KerasModelOptions
 
-    @Option(help: "mse, mae, binary_crossentropy or categorical_crossentropy.")
-    var loss = "mse"
+    @Option(
+        help: ArgumentHelp(
+            "mse, mae, binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy, huber or log_cosh "
+                + "(default: a compiled --model's, as Keras's evaluate, else mse)."))
+    var loss: String?
 
-    @Option(help: "Comma-separated metrics (mae, mse, accuracy).")
-    var metrics = "mae"
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated metrics: mae, mse, rmse, mape, r2_score, accuracy, binary_accuracy, categorical_accuracy, "
+                + "sparse_categorical_accuracy (default: a compiled --model's, else accuracy with a cross-entropy "
+                + "loss, mae with others)."))
+    var metrics: String?
 
     @OptionGroup var inferenceOptions: InferenceOptions
 
@@ -27,9 +34,15 @@ struct Evaluate: ParsableCommand {
         let model = try kerasOptions.loadRequired()
         let path = try dataOptions.path()
         let dataset = try dataOptions.open(path)
-        try model.compile(
-            optimizer: SGD(), loss: Loss(kerasName: loss),
-            metrics: metrics.split(separator: ",").map { try Metric(kerasName: String($0)) })
+        // Keras's evaluate reports the loss and metrics the model was compiled with.
+        let compiled =
+            try loss == nil || metrics == nil
+            ? kerasOptions.model.flatMap { try KerasCompileConfig.readEvaluation(from: URL(fileURLWithPath: $0)) } : nil
+        let lossKind = try loss.map { try Loss(kerasName: $0) } ?? compiled?.loss ?? .meanSquaredError
+        let metricKinds =
+            try metrics.map { try $0.split(separator: ",").map { try Metric(kerasName: String($0)) } }
+            ?? (loss == nil ? compiled?.metrics : nil) ?? [Metric.commandLineDefault(for: lossKind)]
+        try model.compile(optimizer: SGD(), loss: lossKind, metrics: metricKinds)
         let results = try model.evaluate(
             dataset: dataset, batchSize: inferenceOptions.batchSize, parallelism: inferenceOptions.parallelism)
         guard Job.writesOutput else { return }

@@ -33,7 +33,7 @@ struct Train: ParsableCommand {
 
     @Option(
         help:
-            "Comma-separated metrics to report: mae, mse, rmse, mape, r2_score, accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy (default: a compiled --model's, else mae)."
+            "Comma-separated metrics to report: mae, mse, rmse, mape, r2_score, accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy (default: a compiled --model's, else accuracy with a cross-entropy loss, mae with others)."
     )
     var metrics: String?
 
@@ -236,9 +236,13 @@ struct Train: ParsableCommand {
     /// --averaging and --every, as the library takes them.
     private var averagingMode: Averaging { averaging == "parameters" ? .parameters(every: every) : .gradients }
 
-    /// --metrics, parsed; a metric named twice (under any of its names) is refused.
-    private func metricList() throws -> [Metric] {
-        let metrics = try (self.metrics ?? "mae").split(separator: ",").map { try Metric(kerasName: String($0)) }
+    /// --metrics, parsed, else the default for `loss` (by default --loss's); a metric named
+    /// twice (under any of its names) is refused.
+    private func metricList(loss: Loss? = nil) throws -> [Metric] {
+        guard let given = self.metrics else {
+            return [Metric.commandLineDefault(for: try loss ?? self.loss.map { try Loss(kerasName: $0) })]
+        }
+        let metrics = try given.split(separator: ",").map { try Metric(kerasName: String($0)) }
         for (index, metric) in metrics.enumerated() where metrics[..<index].contains(metric) {
             throw ValidationError("--metrics names \(metric.rawValue) twice; name each metric once")
         }
@@ -326,7 +330,7 @@ struct Train: ParsableCommand {
             batchSize: min(microRows, dataset.sampleCount), workers: try shardsPerProcess() ?? workers, averaging: averagingMode,
             optimizerStates: optimizer.stateBuffers.count, processes: group?.size ?? 1, processesOnHost: group?.localSize ?? 1)
         let lossKind = try loss.map { try Loss(kerasName: $0) } ?? model.loss ?? .meanSquaredError
-        let metricKinds = metrics == nil && fileOptimizer != nil ? model.metrics : try metricList()
+        let metricKinds = metrics == nil && fileOptimizer != nil ? model.metrics : try metricList(loss: lossKind)
         if !keepsFileOptimizer || lossKind != model.loss || metricKinds != model.metrics {
             try model.compile(optimizer: optimizer, loss: lossKind, metrics: metricKinds)
             // Compiling starts the optimizer afresh: the file's state continues when it is the file's optimizer.

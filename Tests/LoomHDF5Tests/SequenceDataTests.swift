@@ -104,7 +104,9 @@ final class SequenceDataTests: XCTestCase {
         let before = try model.weights().map(\.scalars)
         XCTAssertTrue(
             refusal { try model.fit(dataset: wide, epochs: 1, verbose: 0) }
-                .contains("sample weights: expected shape (samples) or (samples, 5), a weight a timestep, found (6, 3)"))
+                .contains(
+                    "sample weights: expected shape (samples) or (samples, 1), a weight a sample, or (samples, 5), a weight a timestep, found (6, 3)"
+                ))
         XCTAssertEqual(try model.weights().map(\.scalars), before)
     }
 }

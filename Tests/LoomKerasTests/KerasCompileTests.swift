@@ -1,5 +1,6 @@
 import Foundation
 import Loom
+import LoomHDF5
 import TestSupport
 import XCTest
 
@@ -50,6 +51,44 @@ final class KerasCompileTests: XCTestCase {
             try assertWeights(model, expected.start, "\(name) before training")
             try model.fit(x: x, y: y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0)
             try assertWeights(model, expected.first, "\(name) after Keras's first epoch")
+        }
+    }
+
+    /// A whole model saved compiled as legacy HDF5 (`training_config`) trains as compiled:
+    /// its optimizer and loss, not Loom's defaults; its optimizer starts afresh, as Keras 3's.
+    func testACompiledLegacyH5ModelTrainsWithItsOptimizerAndLoss() throws {
+        let (expected, x, y) = try expected("sgd_momentum_mae")
+        let url = try fixture("Compiled/sgd_momentum_mae.h5")
+        let model = try Sequential(kerasModel: url)
+        XCTAssertEqual((model.optimizer as? SGD)?.momentum, 0.9)
+        XCTAssertEqual(model.loss, .meanAbsoluteError)
+        XCTAssertEqual(model.metrics, [])
+        XCTAssertEqual(try KerasCompileConfig.read(from: url)?.loss, .meanAbsoluteError)
+        try assertWeights(model, expected.start, "before training")
+        try model.fit(x: x, y: y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0)
+        try assertWeights(model, expected.first, "after Keras's epoch")
+        // tf.keras before 2.11 writes its optimizers' `decay`: 0 is no decay, anything else is refused.
+        var legacy: [String: Any] = [
+            "loss": "mse", "metrics": NSNull(), "loss_weights": NSNull(), "weighted_metrics": NSNull(), "sample_weight_mode": NSNull(),
+            "optimizer_config": ["class_name": "Adam", "config": ["name": "Adam", "learning_rate": 0.001, "decay": 0.0] as [String: Any]],
+        ]
+        let copy = URL(fileURLWithPath: folder.path("legacy.h5"))
+        try FileManager.default.copyItem(at: url, to: copy)
+        func written(_ config: [String: Any]) throws -> URL {
+            let file = try HDF5File(path: copy.path, mode: .readWrite)
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+            try file.setAttribute("training_config", variableLengthStrings: [text], scalar: true)
+            try file.close()
+            return copy
+        }
+        XCTAssertTrue(try Sequential(kerasModel: written(legacy)).optimizer is Adam)
+        legacy["optimizer_config"] = ["class_name": "Adam", "config": ["learning_rate": 0.001, "decay": 0.01] as [String: Any]]
+        XCTAssertThrowsError(try KerasCompileConfig.read(from: written(legacy))) {
+            XCTAssertTrue("\($0)".contains("decay=0.01 (tf.keras's per-update decay) is not supported"), "\($0)")
+        }
+        legacy["optimizer_config"] = ["class_name": "Ftrl", "config": ["learning_rate": 0.001] as [String: Any]]
+        XCTAssertThrowsError(try KerasCompileConfig.read(from: written(legacy))) {
+            XCTAssertTrue("\($0)".contains("the optimizer Ftrl is not supported"), "\($0)")
         }
     }
 
@@ -129,6 +168,12 @@ final class KerasCompileTests: XCTestCase {
             (config(["metrics": ["auc"]]), "unknown metric 'auc'"),
             (config(["loss": ["class_name": "BinaryCrossentropy", "config": ["from_logits": true]]]), "from_logits=true is not supported"),
             (config(["unknown_key": 1]), "'unknown_key' is not supported"),
+            (
+                config([
+                    "loss": ["module": "builtins", "class_name": "function", "config": "my_package>my_loss", "registered_name": "function"]
+                ]),
+                "unknown loss 'my_package>my_loss'"
+            ),
         ]
         for (raw, message) in cases {
             XCTAssertThrowsError(try KerasCompileConfig(json: raw), message) { error in
@@ -138,6 +183,12 @@ final class KerasCompileTests: XCTestCase {
         let loss = try KerasCompileConfig(
             json: config(["loss": ["class_name": "MeanSquaredError", "config": ["name": "mse", "reduction": "sum_over_batch_size"]]]))
         XCTAssertEqual(loss.loss, .meanSquaredError)
+        // A built-in loss given as a function (`loss=keras.losses.mean_absolute_error`).
+        let function = try KerasCompileConfig(
+            json: config([
+                "loss": ["module": "builtins", "class_name": "function", "config": "mean_absolute_error", "registered_name": "function"]
+            ]))
+        XCTAssertEqual(function.loss, .meanAbsoluteError)
         let sparse = try KerasCompileConfig(
             json: config([
                 "loss": [

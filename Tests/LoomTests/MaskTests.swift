@@ -338,6 +338,28 @@ final class MaskTests: XCTestCase {
         XCTAssertNotEqual(one, try train(workers: 1, truncation: 4))
     }
 
+    /// Sample weights shaped (samples, 1), as a user's column of weights often is, weigh each
+    /// sample as (samples) does (Keras squeezes them to the loss's shape), for one output a
+    /// sample and for a sequence of them.
+    func testAColumnOfSampleWeightsIsAWeightASample() throws {
+        let x = randomTensor([6, 5, 2], seed: 54)
+        let weights = try Tensor(shape: [6], scalars: [1, 0.5, 2, 0, 1.5, 1])
+        let column = try Tensor(shape: [6, 1], scalars: weights.scalars)
+        for sequences in [false, true] {
+            var trained: [[[Float]]] = []
+            for sampleWeight in [weights, column] {
+                let model = Sequential(seed: 55) {
+                    Input(shape: [5, 2]); LSTM(3, returnSequences: sequences); Dense(1)
+                }
+                try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+                let y = randomTensor(sequences ? [6, 5, 1] : [6, 1], seed: 56)
+                try model.fit(x: x, y: y, epochs: 2, batchSize: 4, shuffle: false, verbose: 0, sampleWeight: sampleWeight)
+                trained.append(try model.weights().map(\.scalars))
+            }
+            XCTAssertEqual(trained[0], trained[1], sequences ? "sequence outputs" : "one output a sample")
+        }
+    }
+
     func testBadWeightsAndMaskUsesAreRefusedByName() throws {
         let model = Sequential {
             Input(shape: [5, 2]); Masking(); LSTM(3, returnSequences: true); Dense(1)

@@ -436,10 +436,13 @@ extension Sequential {
             }
             weightsPerSample = 1
         } else if let shape = dataset.sampleWeightShape {
-            guard shape.isEmpty || (output.count >= 2 && shape == [output[0]]) else {
+            // (samples, 1) is a weight a sample too, as Keras squeezes it to the loss's shape.
+            guard shape.isEmpty || shape == [1] || (output.count >= 2 && shape == [output[0]]) else {
                 throw LoomError.shapeMismatch(
                     context: "sample weights",
-                    expected: output.count >= 2 ? "(samples) or (samples, \(output[0])), a weight a timestep" : "(samples)",
+                    expected: output.count >= 2
+                        ? "(samples) or (samples, 1), a weight a sample, or (samples, \(output[0])), a weight a timestep"
+                        : "(samples) or (samples, 1)",
                     found: [dataset.sampleCount] + shape)
             }
             weightsPerSample = shape.first ?? 1

@@ -10,7 +10,8 @@ NAME.keras, saved compiled before training; NAME.trained.keras, saved after one 
 after a second epoch continued from the trained file. accumulation_sgd.keras and .json:
 SGD at a constant rate with gradient_accumulation_steps=2 (where Keras's averaging of
 micro-batches and Loom's one batch of their rows agree), after one epoch of batch 4.
-`--check FILE NAME` loads a `.keras`
+sgd_momentum_mae.h5 and .json: a model saved compiled as legacy HDF5 (`--legacy-h5` makes
+only these). `--check FILE NAME` loads a `.keras`
 file Loom saved after one epoch, continues it one epoch in Keras and prints the largest
 difference from Keras's own second epoch.
 """
@@ -67,6 +68,31 @@ if len(sys.argv) == 4 and sys.argv[1] == "--check":
     print(f"{name}: largest difference from Keras's own second epoch {worst:.3g}")
     sys.exit(0 if worst < 1e-5 else 1)
 
+def legacy_h5():
+    """sgd_momentum_mae.h5: a whole model saved compiled in the legacy HDF5 format (its
+    optimizer and loss in the root attribute `training_config`), and its JSON with the weights
+    after one epoch of Keras's fit from the saved weights with that optimizer and loss, fresh
+    (Keras 3 does not continue an .h5 file's optimizer state)."""
+    x, y = data()
+    keras.utils.set_random_seed(5)
+    m = keras.Sequential([keras.Input((5, 3)), keras.layers.GRU(4, name="recurrent"), keras.layers.Dense(1, name="head")])
+    m.compile(optimizer=O.SGD(learning_rate=0.05, momentum=0.9), loss="mean_absolute_error")
+    m.save(os.path.join(HERE, "sgd_momentum_mae.h5"))
+    start = m.get_weights()
+    again = keras.models.load_model(os.path.join(HERE, "sgd_momentum_mae.h5"), compile=False)
+    again.compile(optimizer=O.SGD(learning_rate=0.05, momentum=0.9), loss="mean_absolute_error")
+    again.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    with open(os.path.join(HERE, "sgd_momentum_mae.json"), "w") as out:
+        json.dump({"keras": keras.__version__, "x": flat([x])[0], "y": flat([y])[0], "start": flat(start),
+                   "first": flat(again.get_weights()), "second": []}, out, separators=(",", ":"))
+        out.write("\n")
+
+
+if len(sys.argv) == 2 and sys.argv[1] == "--legacy-h5":
+    legacy_h5()
+    sys.exit(0)
+
+legacy_h5()
 x, y = data()
 for name, optimizer in optimizers().items():
     m = model(optimizer)
