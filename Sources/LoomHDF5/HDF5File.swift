@@ -884,6 +884,13 @@ public final class HDF5File {
         }
     }
 
+    /// The HDF5 library's version, "1.10.8".
+    static var libraryVersion: String {
+        var (major, minor, release): (UInt32, UInt32, UInt32) = (0, 0, 0)
+        H5get_libversion(&major, &minor, &release)
+        return "\(major).\(minor).\(release)"
+    }
+
     /// Runs `body` on dataset `name`, open; its links are checked first (`checkLinks`), so
     /// no link to another file is followed unless `followsOtherFiles`.
     private func withDataset<T>(_ name: String, _ body: (hid_t) throws -> T) throws -> T {
@@ -896,7 +903,15 @@ public final class HDF5File {
             let dataset = H5Dopen2(id, name, access.dataset)
             guard dataset >= 0 else {
                 if access.refusedExternal { throw HDF5Error(file: path, dataset: name, HDF5File.crossesToAnotherFile) }
-                throw HDF5Error(file: path, dataset: name, "is not a dataset, or cannot be opened")
+                let group = H5Gopen2(id, name, access.group)
+                if group >= 0 {
+                    H5Gclose(group)
+                    throw HDF5Error(file: path, dataset: name, "is a group, not a dataset")
+                }
+                throw HDF5Error(
+                    file: path, dataset: name,
+                    "cannot be opened by this HDF5 library (\(HDF5File.libraryVersion)): it may use a newer format than the "
+                        + "library reads (h5py's libver='latest'); write it with libver='v110' or older")
             }
             defer { H5Dclose(dataset) }
             return try body(dataset)

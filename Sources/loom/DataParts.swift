@@ -23,6 +23,11 @@ struct DataParts {
         if dropRemainder && !stateful {
             throw LoomError.invalidArgument("--drop-remainder keeps a stateful model's batches whole; this model is not stateful")
         }
+        if let validationFile, validationFile.inputShape != data.inputShape {
+            throw LoomError.invalidArgument(
+                "--validation-data \(validationFile.file.path): its samples are \(Shape.describe(validationFile.inputShape)), "
+                    + "--data's \(Shape.describe(data.inputShape))")
+        }
         guard stateful else {
             training = data
             if let validationFile {
@@ -33,6 +38,10 @@ struct DataParts {
                 validation = nil
                 self.validationSplit = validationSplit
                 let splitAt = Sequential.trainingSamples(of: data.sampleCount, validationSplit: validationSplit)
+                guard splitAt > 0 else {
+                    throw LoomError.invalidArgument(
+                        "--validation-split \(validationSplit) leaves none of the \(data.sampleCount) samples of --data to train on")
+                }
                 validationRows = splitAt < data.sampleCount ? (data, splitAt..<data.sampleCount) : nil
             }
             return

@@ -61,9 +61,17 @@ struct DataOptions: ParsableArguments {
             return padding
         }
         return try Job.failingTogether("open --data \(path)") {
-            try HDF5Dataset(
+            let dataset = try HDF5Dataset(
                 path: path, x: inputName, y: targets ? targetName : nil, followsOtherFiles: allowExternalData,
                 lengths: lengths, padding: side, sampleWeights: targets ? sampleWeights : nil)
+            guard dataset.sampleCount > 0 else {
+                throw LoomError.invalidArgument("\(path): dataset '\(inputName)' holds no samples (its first axis is 0)")
+            }
+            if let shape = dataset.targetShape, shape.contains(0) {
+                throw LoomError.invalidArgument(
+                    "\(path): dataset '\(targetName)' has shape \(Shape.describe([dataset.sampleCount] + shape)): no target values")
+            }
+            return dataset
         }
     }
 }

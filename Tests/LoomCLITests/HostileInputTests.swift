@@ -289,4 +289,36 @@ extension CLITests {
         try refused(["evaluate", "--model", config, "--data", data], status: 64, message: message)
         try refused(["predict", "--model", config, "--data", data, "--out", old], status: 64, message: message)
     }
+
+    /// Data that cannot train is refused naming the file, the dataset or the option: no
+    /// samples, no target values, a split that leaves nothing to train on, validation samples
+    /// of another shape.
+    func testCase14DataThatCannotTrainIsRefusedNamingWhere() throws {
+        let (data, model) = try dataAndModel()
+        let empty = folder.path("empty.h5"), noTargets = folder.path("no-targets.h5"), one = folder.path("one.h5")
+        let wide = folder.path("wide.h5")
+        for (path, x, y) in [
+            (empty, try Tensor(shape: [0, 8, 1], scalars: []), try Tensor(shape: [0, 1], scalars: [])),
+            (noTargets, Tensor(shape: [4, 8, 1]), Tensor(shape: [4, 0])), (one, Tensor(shape: [1, 8, 1]), Tensor(shape: [1, 1])),
+            (wide, Tensor(shape: [6, 8, 2]), Tensor(shape: [6, 1])),
+        ] {
+            let file = try HDF5File(path: path, mode: .create)
+            try file.write(x, as: "X")
+            try file.write(y, as: "y")
+            try file.close()
+        }
+        let noSamples = "\(empty): dataset 'X' holds no samples (its first axis is 0)"
+        try refused(["train", "--data", empty, "--epochs", "1"], status: 1, message: noSamples)
+        try refused(["evaluate", "--model", model, "--data", empty], status: 1, message: noSamples)
+        try refused(["train", "--data", data, "--validation-data", empty, "--epochs", "1"], status: 1, message: noSamples)
+        try refused(
+            ["train", "--data", noTargets, "--epochs", "1"], status: 1,
+            message: "\(noTargets): dataset 'y' has shape (4, 0): no target values")
+        try refused(
+            ["train", "--data", one, "--epochs", "1"], status: 1,
+            message: "--validation-split 0.2 leaves none of the 1 samples of --data to train on")
+        try refused(
+            ["train", "--data", data, "--validation-data", wide, "--epochs", "1"], status: 1,
+            message: "--validation-data \(wide): its samples are (8, 2), --data's (8, 1)")
+    }
 }

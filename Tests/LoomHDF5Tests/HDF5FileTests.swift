@@ -141,6 +141,8 @@ final class HDF5FileTests: XCTestCase {
         try file.write(ramp([2, 2]), as: "inputs")
         try file.write(ramp([2, 1]), as: "targets")
         XCTAssertEqual(message { _ = try file.read("X") }, "\(path), dataset 'X': no such dataset (the file has: inputs, targets)")
+        try file.write(ramp([2, 2]), as: "train/X")
+        XCTAssertEqual(message { _ = try file.read("train") }, "\(path), dataset 'train': is a group, not a dataset")
     }
 
     func testStringsAreRefused() throws {
