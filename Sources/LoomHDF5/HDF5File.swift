@@ -903,6 +903,9 @@ public final class HDF5File {
             let dataset = H5Dopen2(id, name, access.dataset)
             guard dataset >= 0 else {
                 if access.refusedExternal { throw HDF5Error(file: path, dataset: name, HDF5File.crossesToAnotherFile) }
+                guard H5Oexists_by_name(id, name, loom_h5p_default()) > 0 else {
+                    throw HDF5Error(file: path, dataset: name, "is a link to no object (nothing was written where it points)")
+                }
                 let group = H5Gopen2(id, name, access.group)
                 if group >= 0 {
                     H5Gclose(group)

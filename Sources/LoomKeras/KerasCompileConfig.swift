@@ -53,10 +53,10 @@ public struct KerasCompileConfig {
     private static func evaluation(json: [String: Any]) throws -> (loss: Loss, metrics: [Metric]) {
         let known: Set = [
             "optimizer", "loss", "metrics", "loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution",
-            "jit_compile", "auto_scale_loss",
+            "jit_compile", "auto_scale_loss", "sample_weight_mode",
         ]
         try KerasConfigReader.refuseUnknown(json, known: known, in: "compile_config")
-        for key in ["loss_weights", "weighted_metrics"] where !KerasConfigReader.isNull(json[key]) {
+        for key in ["loss_weights", "weighted_metrics", "sample_weight_mode"] where !KerasConfigReader.isNull(json[key]) {
             throw KerasConfigProblem(message: "compile_config: \(key) is not supported by Loom (compile without it)")
         }
         let loss = try KerasConfigReader.named(json["loss"], what: "loss") { try Loss(kerasName: $0) }

@@ -43,7 +43,8 @@ enum KerasModelFile {
             let keras2 = LegacyKerasFile.writtenByKeras2(file)
             return try KerasFileError.naming(url.path) {
                 var config = try KerasModelConfig(json: json, keras2: keras2)
-                config.compileConfig = try LegacyKerasFile.trainingConfig(in: file)
+                // A training_config that cannot be read leaves the model loading, uncompiled.
+                config.compileConfig = (try? LegacyKerasFile.trainingConfig(in: file)) ?? nil
                 return config
             }
         case .json:

@@ -18,19 +18,36 @@ enum LegacyKerasFile {
     }
 
     /// The root attribute `training_config` of a model saved compiled, in the shape of a
-    /// `.keras` file's `compile_config` (`KerasCompileConfig`): the same keys, but the
-    /// optimizer under `optimizer_config` (and tf.keras's `sample_weight_mode`, which must be
-    /// null); nil when saved uncompiled.
+    /// `.keras` file's `compile_config` (`KerasCompileConfig`): the optimizer under
+    /// `optimizer_config` (its class maybe `Custom>Adam`, tf.keras 2.11+), and tf.keras 2's
+    /// metrics as a list a model output of `MeanMetricWrapper`s naming their function; nil
+    /// when saved uncompiled or when the attribute is not JSON (the model still loads).
     static func trainingConfig(in file: HDF5File) throws -> [String: Any]? {
-        guard let text = try file.stringAttribute("training_config") else { return nil }
-        guard var config = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw KerasConfigProblem(message: "training_config is not a JSON object")
+        guard let text = try file.stringAttribute("training_config"),
+            var config = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+        else { return nil }
+        if var optimizer = config.removeValue(forKey: "optimizer_config") as? [String: Any] {
+            if let name = optimizer["class_name"] as? String, name.hasPrefix("Custom>") {
+                optimizer["class_name"] = String(name.dropFirst("Custom>".count))
+            }
+            config["optimizer"] = optimizer
         }
-        if let mode = config.removeValue(forKey: "sample_weight_mode"), !KerasConfigReader.isNull(mode) {
-            throw KerasConfigProblem(message: "training_config: sample_weight_mode '\(mode)' is not supported by Loom")
+        for key in ["metrics", "weighted_metrics"] {
+            guard var list = config[key] as? [Any] else { continue }
+            // One output: tf.keras 2 nests its metrics in a list of their own.
+            if list.count == 1, let only = list[0] as? [Any] { list = only }
+            config[key] = list.isEmpty && key == "weighted_metrics" ? NSNull() : list.map(unwrappedMetric)
         }
-        if let optimizer = config.removeValue(forKey: "optimizer_config") { config["optimizer"] = optimizer }
         return config
+    }
+
+    /// A metric as tf.keras 2 saves it, `MeanMetricWrapper` around a function: the function's
+    /// name ("binary_accuracy"); any other metric as it is.
+    private static func unwrappedMetric(_ metric: Any) -> Any {
+        guard let object = metric as? [String: Any], object["class_name"] as? String == "MeanMetricWrapper",
+            let config = object["config"] as? [String: Any]
+        else { return metric }
+        return config["fn"] as? String ?? config["name"] ?? metric
     }
 
     /// Whether the file says Keras 1 or 2 wrote it (`keras_version`), or carries no version.

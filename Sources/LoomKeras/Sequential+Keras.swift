@@ -9,7 +9,8 @@ extension Sequential {
     /// weights file (Keras 3 `.weights.h5`, a Keras 2 `.h5`, or another `.keras`) to load.
     ///
     /// With `compile` (Keras's default), a model saved compiled (`.keras` or JSON with a
-    /// `compile_config`) comes compiled as Keras compiled it (optimizer with its schedule and
+    /// `compile_config`, a whole-model `.h5` with a `training_config`, whose optimizer starts
+    /// afresh) comes compiled as Keras compiled it (optimizer with its schedule and
     /// clipping, loss, metrics; `KerasCompileConfig`), its optimizer continuing from the
     /// state in the file. A compile config Loom cannot train as Keras would (named on
     /// standard error) leaves the model uncompiled, for prediction; `KerasCompileConfig.read`

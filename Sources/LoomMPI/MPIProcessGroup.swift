@@ -2,6 +2,7 @@ import CMPI
 import Foundation
 import Logging
 @_spi(Ranks) import Loom
+import Synchronization
 
 /// The ranks `mpirun` started, as a `ProcessGroup` for `fit`, `evaluate` and `predict`: every
 /// byte between processes goes through Open MPI's point-to-point and collective calls on
@@ -93,16 +94,22 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// waits for every rank without a limit: a rank stopped after its part of the run's last
     /// barrier (stopped while it waited there for rank 0's last writes) would hold this rank,
     /// and `mpirun`, forever. So `stalled` runs, on another thread, when `MPI_Finalize` has not
-    /// returned within `waitLimit`. It must end the process without touching MPI or running
-    /// exit handlers (`_exit`: the main thread is still inside `MPI_Finalize`); `mpirun` then
-    /// ends the job, the stopped rank with it.
+    /// returned within `waitLimit` (at least `finishSeconds`, however short the rank timeout).
+    /// It must end the process without touching MPI or running exit handlers (`_exit`: the
+    /// main thread is still inside `MPI_Finalize`); `mpirun` then ends the job, the stopped
+    /// rank with it.
     public func finish(orElse stalled: @escaping @Sendable (_ limit: Double) -> Never) {
-        let limit = waitLimit
-        let watchdog = DispatchWorkItem { stalled(limit) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: watchdog)
+        let limit = max(waitLimit, Self.finishSeconds)
+        let finalized = FinalizeFlag()
+        DispatchQueue.global().asyncAfter(deadline: .now() + limit) {
+            if !finalized.done.load(ordering: .acquiring) { stalled(limit) }
+        }
         MPI_Finalize()
-        watchdog.cancel()
+        finalized.done.store(true, ordering: .releasing)
     }
+
+    /// The least time `finish` waits for `MPI_Finalize`, which takes well under a second.
+    public static let finishSeconds = 5.0
 
     /// Ends every rank of the job now (`MPI_Abort`), after an error on this one: no rank is
     /// left waiting for a message this one will never send.
@@ -188,4 +195,9 @@ public struct MPIError: Error, CustomStringConvertible {
     public let message: String
     /// "MPI_Send failed: ...".
     public var description: String { "\(call) failed: \(message)" }
+}
+
+/// Whether `MPI_Finalize` has returned, for `finish`'s watchdog.
+private final class FinalizeFlag: Sendable {
+    let done = Atomic<Bool>(false)
 }

@@ -35,9 +35,13 @@ struct Evaluate: ParsableCommand {
         let path = try dataOptions.path()
         let dataset = try dataOptions.open(path)
         // Keras's evaluate reports the loss and metrics the model was compiled with.
-        let compiled =
-            try loss == nil || metrics == nil
-            ? kerasOptions.model.flatMap { try KerasCompileConfig.readEvaluation(from: URL(fileURLWithPath: $0)) } : nil
+        let compiled: (loss: Loss, metrics: [Metric])?
+        do {
+            compiled =
+                try loss == nil ? kerasOptions.model.flatMap { try KerasCompileConfig.readEvaluation(from: URL(fileURLWithPath: $0)) } : nil
+        } catch {
+            throw LoomError.invalidArgument("\(error); give --loss (and --metrics) to evaluate it with others")
+        }
         let lossKind = try loss.map { try Loss(kerasName: $0) } ?? compiled?.loss ?? .meanSquaredError
         let metricKinds =
             try metrics.map { try $0.split(separator: ",").map { try Metric(kerasName: String($0)) } }

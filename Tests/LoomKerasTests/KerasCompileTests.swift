@@ -90,6 +90,25 @@ final class KerasCompileTests: XCTestCase {
         XCTAssertThrowsError(try KerasCompileConfig.read(from: written(legacy))) {
             XCTAssertTrue("\($0)".contains("the optimizer Ftrl is not supported"), "\($0)")
         }
+        // tf.keras 2.11+: `Custom>` optimizers, metrics a list an output of MeanMetricWrappers.
+        legacy["optimizer_config"] = ["class_name": "Custom>Adam", "config": ["learning_rate": 0.002] as [String: Any]]
+        legacy["metrics"] = [
+            [["class_name": "MeanMetricWrapper", "config": ["name": "mae", "dtype": "float32", "fn": "mean_absolute_error"]]]
+        ]
+        let tfKeras = try XCTUnwrap(try KerasCompileConfig.read(from: written(legacy)))
+        XCTAssertEqual(tfKeras.optimizer.learningRate, 0.002)
+        XCTAssertEqual(tfKeras.metrics, [.mae])
+        // What cannot be trained as compiled still loads, uncompiled, for prediction.
+        legacy["sample_weight_mode"] = "temporal"
+        XCTAssertThrowsError(try KerasCompileConfig.read(from: written(legacy))) {
+            XCTAssertTrue("\($0)".contains("sample_weight_mode is not supported"), "\($0)")
+        }
+        XCTAssertNil(try Sequential(kerasModel: copy).optimizer)
+        let file = try HDF5File(path: copy.path, mode: .readWrite)
+        try file.setAttribute("training_config", variableLengthStrings: ["{not json"], scalar: true)
+        try file.close()
+        XCTAssertNil(try Sequential(kerasModel: copy).optimizer)
+        XCTAssertNil(try KerasCompileConfig.read(from: copy))
     }
 
     func testKerassTrainedFileContinuesWithItsOptimizerState() throws {

@@ -347,7 +347,7 @@ final class MaskTests: XCTestCase {
         let column = try Tensor(shape: [6, 1], scalars: weights.scalars)
         for sequences in [false, true] {
             var trained: [[[Float]]] = []
-            for sampleWeight in [weights, column] {
+            for sampleWeight in [weights, column, nil] {
                 let model = Sequential(seed: 55) {
                     Input(shape: [5, 2]); LSTM(3, returnSequences: sequences); Dense(1)
                 }
@@ -357,6 +357,7 @@ final class MaskTests: XCTestCase {
                 trained.append(try model.weights().map(\.scalars))
             }
             XCTAssertEqual(trained[0], trained[1], sequences ? "sequence outputs" : "one output a sample")
+            XCTAssertNotEqual(trained[0], trained[2], "the weights weigh")
         }
     }
 
