@@ -27,17 +27,21 @@ public struct KerasCompileConfig {
     /// The compile config of a `.keras` file (nil when the model was saved uncompiled), of a
     /// JSON config holding one, or of a whole-model `.h5` file (its `training_config`).
     public static func read(from url: URL) throws -> KerasCompileConfig? {
-        let config = try KerasModelFile.config(of: url, kind: try KerasModelFile.kind(of: url))
-        guard let raw = config.compileConfig else { return nil }
-        return try KerasFileError.naming(url.path) { try KerasCompileConfig(json: raw) }
+        try decoded(from: url) { try KerasCompileConfig(json: $0) }
     }
 
     /// The loss and metrics of a model file's compile config, as `read(from:)` finds it (nil
     /// when saved uncompiled): what Keras's `evaluate` reports. Its optimizer is not read.
     public static func readEvaluation(from url: URL) throws -> (loss: Loss, metrics: [Metric])? {
+        try decoded(from: url) { try evaluation(json: $0) }
+    }
+
+    /// The model file's raw compile config, decoded by `decode` (its errors naming the file);
+    /// nil when there is none.
+    private static func decoded<T>(from url: URL, _ decode: ([String: Any]) throws -> T) throws -> T? {
         let config = try KerasModelFile.config(of: url, kind: try KerasModelFile.kind(of: url))
         guard let raw = config.compileConfig else { return nil }
-        return try KerasFileError.naming(url.path) { try evaluation(json: raw) }
+        return try KerasFileError.naming(url.path) { try decode(raw) }
     }
 
     /// Decodes a `compile_config` object.
