@@ -187,22 +187,9 @@ struct Train: ParsableCommand {
         }
         if let patience = earlyStopping, patience < 0 { throw ValidationError("--early-stopping must be 0 or more") }
         _ = try plateauRule()
-        _ = try metricList()
-        if saveBest || earlyStopping != nil || reduceLrOnPlateau != nil {
-            let logged = try loggedKeys()
-            guard logged.contains(monitor) else {
-                let users = [
-                    (saveBest, "--save-best"), (earlyStopping != nil, "--early-stopping"),
-                    (reduceLrOnPlateau != nil, "--reduce-lr-on-plateau"),
-                ]
-                .filter(\.0).map(\.1).joined(separator: ", ")
-                let why =
-                    monitor.hasPrefix("val_") && validationSplit == 0 && validationData == nil
-                    ? " (--validation-split 0 holds out no validation samples)" : ""
-                throw ValidationError(
-                    "--monitor \(monitor), watched by \(users), is never logged\(why); this run logs \(logged.joined(separator: ", "))")
-            }
-        }
+        let metricsGiven = try metricList()
+        // A model file's compiled metrics are known once it is read (run checks them there).
+        if kerasOptions.model == nil || metrics != nil { try checkMonitor(metrics: metricsGiven) }
         if saveBest {
             guard let save, save.hasSuffix(".keras") || save.hasSuffix(".weights.h5") else {
                 throw ValidationError("--save-best needs --save naming a .keras or .weights.h5 file")
@@ -249,12 +236,23 @@ struct Train: ParsableCommand {
         return metrics
     }
 
-    /// The keys the run's history logs: the loss and each metric, and with validation
-    /// samples the same with `val_`.
-    private func loggedKeys() throws -> [String] {
-        let training = ["loss"] + (try metricList()).map(\.rawValue)
+    /// Refuses a `--monitor` that the run's history never logs (the loss and each of
+    /// `metrics`, and with validation samples the same with `val_`) when a callback watches it.
+    private func checkMonitor(metrics: [Metric]) throws {
+        guard saveBest || earlyStopping != nil || reduceLrOnPlateau != nil else { return }
+        let training = ["loss"] + metrics.map(\.rawValue)
         let validates = validationSplit > 0 || validationData != nil
-        return training + (validates ? training.map { "val_" + $0 } : []) + ["learning_rate"]
+        let logged = training + (validates ? training.map { "val_" + $0 } : []) + ["learning_rate"]
+        guard !logged.contains(monitor) else { return }
+        let users = [
+            (saveBest, "--save-best"), (earlyStopping != nil, "--early-stopping"),
+            (reduceLrOnPlateau != nil, "--reduce-lr-on-plateau"),
+        ]
+        .filter(\.0).map(\.1).joined(separator: ", ")
+        let why =
+            monitor.hasPrefix("val_") && !validates ? " (--validation-split 0 holds out no validation samples)" : ""
+        throw ValidationError(
+            "--monitor \(monitor), watched by \(users), is never logged\(why); this run logs \(logged.joined(separator: ", "))")
     }
 
     /// --reduce-lr-on-plateau FACTOR,PATIENCE, parsed.
@@ -331,6 +329,7 @@ struct Train: ParsableCommand {
             optimizerStates: optimizer.stateBuffers.count, processes: group?.size ?? 1, processesOnHost: group?.localSize ?? 1)
         let lossKind = try loss.map { try Loss(kerasName: $0) } ?? model.loss ?? .meanSquaredError
         let metricKinds = metrics == nil && fileOptimizer != nil ? model.metrics : try metricList(loss: lossKind)
+        try checkMonitor(metrics: metricKinds)
         if !keepsFileOptimizer || lossKind != model.loss || metricKinds != model.metrics {
             try model.compile(optimizer: optimizer, loss: lossKind, metrics: metricKinds)
             // Compiling starts the optimizer afresh: the file's state continues when it is the file's optimizer.

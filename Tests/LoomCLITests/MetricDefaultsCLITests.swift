@@ -44,6 +44,24 @@ extension CLITests {
             Set(scores(try loom(["evaluate", "--model", huber, "--data", data, "--metrics", "mape"]).out).keys), ["loss", "mape"])
     }
 
+    func testAMonitorOfTheCompiledMetricsIsWatched() throws {
+        let data = try classesData(), huber = folder.path("huber.keras"), history = folder.path("continued.csv")
+        let common = ["--data", data, "--epochs", "2", "--batch-size", "8", "--quiet", "--validation-split", "0.25"]
+        try loom(["train", "--loss", "huber", "--metrics", "mse", "--units", "4", "--save", huber] + common)
+        // The file's metrics are logged, so --monitor may name them without --metrics.
+        let watched = try loom(
+            ["train", "--model", huber, "--monitor", "val_mse", "--early-stopping", "1", "--history", history] + common)
+        XCTAssertEqual(watched.err, "")
+        let header = try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n").first
+        XCTAssertEqual(header, "epoch,loss,mse,val_loss,val_mse,learning_rate")
+        let unlogged = try loom(["train", "--model", huber, "--monitor", "val_mae", "--early-stopping", "1"] + common, expect: 64)
+        XCTAssertTrue(
+            unlogged.err.contains(
+                "--monitor val_mae, watched by --early-stopping, is never logged; this run logs loss, mse, val_loss, val_mse, learning_rate"
+            ),
+            unlogged.err)
+    }
+
     func testACrossEntropyLossReportsAccuracyByDefault() throws {
         let data = try classesData(), classifier = folder.path("classifier.keras"), history = folder.path("classes.csv")
         let trained = try loom([
