@@ -248,8 +248,13 @@ struct KerasModelOptions: ParsableArguments {
         do {
             _ = try KerasCompileConfig.read(from: url)
         } catch {
-            guard replacesAll else { throw error }
-            return try load(seed: seed)
+            // A file that loads uncompiled failed on its compile config: say how to train it anyway.
+            let uncompiled = try load(seed: seed)
+            guard replacesAll else {
+                throw LoomError.invalidArgument(
+                    "\(error); give --optimizer, --loss and --metrics to train it with others")
+            }
+            return uncompiled
         }
         return try Sequential(kerasModel: url, weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: true)
     }

@@ -118,7 +118,9 @@ extension CLITests {
             try archive.addEntry(with: name, fileURL: parts.appendingPathComponent(name), compressionMethod: .deflate)
         }
         let refused = try loom(["train", "--data", data, "--model", poisson, "--epochs", "1", "--loss", "mse"], expect: 1)
-        XCTAssertTrue(refused.err.contains("compile_config: unknown loss 'poisson'"), refused.err)
+        XCTAssertTrue(
+            refused.err.contains("compile_config: unknown loss 'poisson'")
+                && refused.err.hasSuffix("; give --optimizer, --loss and --metrics to train it with others\n"), refused.err)
         try loom([
             "train", "--data", data, "--model", poisson, "--epochs", "1", "--optimizer", "adam", "--loss", "mse", "--metrics", "mae",
             "--quiet",
