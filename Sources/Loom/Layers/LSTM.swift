@@ -171,8 +171,9 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
 
     // MARK: forward
 
-    /// All steps' input projections in one GEMM, then per step one fused 4-gate recurrent GEMM and the cell
-    /// (with dropout masks while training); returns the states as the output sequence or the last state.
+    /// All steps' input projections in one GEMM (at inference, each step's at that step), then per step one
+    /// fused 4-gate recurrent GEMM and the cell (with dropout masks while training); returns the states as the
+    /// output sequence or the last state.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         forward(x, mask: nil, batch: batch, training: training).output
     }
@@ -185,21 +186,23 @@ public final class LSTM: RecurrentLayer, RandomizedLayer, StateCarryingLayer {
         let (T, B, U) = (sequence.timesteps, batch, units)
         let G = 4 * U
         sequence.setMask(mask, batch: B)
-        let z = gates.reserveDiscarding(T * B * G)
+        // Training keeps every step's gates for the backward pass; inference holds one step's,
+        // which stay in the caches between the products and the cell.
+        let z = gates.reserveDiscarding((training ? T : 1) * B * G)
         let c = cells.reserveDiscarding((T + 1) * B * U)
         // At inference the activated gates and act(c) are not kept: nothing reads them.
         let act = training ? cellActivations.reserveDiscarding(T * B * U) : nil
         let startsFromZero = sequence.begin(x, batch: B, cell: c)
         let h = sequence.hidden.pointer
+        let (xT, F) = (sequence.inputByTime.pointer, sequence.features)
         // The states the recurrent products read: h itself, or h ⊙ r under recurrent dropout.
         let states = dropoutMasks.begin(sequence, batch: B, units: U, training: training, maskedStates: maskedHidden) ?? h
-        // All input projections at once: z (T·B, 4U) = xT (T·B, F) · kernel (F, 4U); the
+        // Training projects all inputs at once: z (T·B, 4U) = xT (T·B, F) · kernel (F, 4U); the
         // bias is added in the cell.
-        weights.projectInputs(
-            sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: z,
-            addBias: false)
+        if training { weights.projectInputs(xT, rows: T * B, features: F, width: G, into: z, addBias: false) }
         for t in 0..<T {
-            let zt = z + t * B * G, n = sequence.activeRows(t, batch: B)
+            let zt = training ? z + t * B * G : z, n = sequence.activeRows(t, batch: B)
+            if !training { weights.projectInputs(xT + t * B * F, rows: n, features: F, width: G, into: zt, addBias: false) }
             dropoutMasks.maskStates(h, into: states, step: t, rows: n, batch: B, units: U)
             if t > 0 || !startsFromZero {
                 // z_t (n, 4U) += h_{t-1} (n, U) · recurrent_kernel (U, 4U): one fused 4-gate GEMM.
