@@ -126,8 +126,8 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
 
     // MARK: forward
 
-    /// All steps' input projections in one GEMM, then per step one fused 3-gate recurrent GEMM and the cell;
-    /// returns the states as the output sequence or the last state.
+    /// All steps' input projections in one GEMM (at inference, each step's at that step), then per step one
+    /// fused 3-gate recurrent GEMM and the cell; returns the states as the output sequence or the last state.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafePointer<Float> {
         forward(x, mask: nil, batch: batch, training: training).output
     }
@@ -140,18 +140,19 @@ public final class GRU: RecurrentLayer, StateCarryingLayer, RandomizedLayer {
         let (T, B, U) = (sequence.timesteps, batch, units)
         sequence.setMask(mask, batch: B)
         let G = 3 * U
-        // At inference nothing reads a step's recurrent projection after the step: one step's
-        // buffer serves every step (the backward pass reads all of them).
-        let xp = gates.reserveDiscarding(T * B * G), hp = recurrentProjections.reserveDiscarding((training ? T : 1) * B * G)
+        // At inference nothing reads a step's projections after the step: one step's buffers
+        // serve every step, and stay in the caches (the backward pass reads all of them).
+        let kept = training ? T : 1
+        let xp = gates.reserveDiscarding(kept * B * G), hp = recurrentProjections.reserveDiscarding(kept * B * G)
         _ = sequence.begin(x, batch: B)
         let h = sequence.hidden.pointer
+        let (xT, F) = (sequence.inputByTime.pointer, sequence.features)
         let states = dropoutMasks.begin(sequence, batch: B, units: U, training: training, maskedStates: maskedHidden) ?? h
-        // xp (T·B, 3U) = xT · W + b₀ for every step at once.
-        weights.projectInputs(
-            sequence.inputByTime.pointer, rows: T * B, features: sequence.features, width: G, into: xp,
-            addBias: true)
+        // Training: xp (T·B, 3U) = xT · W + b₀ for every step at once; inference: each step's at that step.
+        if training { weights.projectInputs(xT, rows: T * B, features: F, width: G, into: xp, addBias: true) }
         for t in 0..<T {
-            let xpt = xp + t * B * G, hpt = hp + (training ? t : 0) * B * G, n = sequence.activeRows(t, batch: B)
+            let xpt = xp + (training ? t : 0) * B * G, hpt = hp + (training ? t : 0) * B * G, n = sequence.activeRows(t, batch: B)
+            if !training { weights.projectInputs(xT + t * B * F, rows: n, features: F, width: G, into: xpt, addBias: true) }
             let hPrev = h + t * B * U, hNew = h + (t + 1) * B * U
             // hp_t (n, 3U) = h_{t−1} · U + b₁: one fused 3-gate GEMM.
             if let bias = weights.bias {
