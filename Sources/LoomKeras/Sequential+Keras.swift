@@ -54,6 +54,11 @@ extension Sequential {
         try KerasModelFile.write(self, to: url)
     }
 
+    /// Whether `save(to:)` writes the compile config (and the optimizer's state) into a
+    /// `.keras` file: the model is compiled with an optimizer and schedule Keras has (not
+    /// LARS, not a `LinearWarmup`); else Keras loads the file uncompiled.
+    public var savesCompileConfig: Bool { optimizer.map { KerasOptimizerConfig.json(of: $0) != nil } ?? false }
+
     /// Replaces the weights with those of a Keras file: Keras 3 `.weights.h5` or a `.keras`
     /// archive's (found where Keras 3 stores them, by the order of the layers' classes, not
     /// their names), or a Keras 2 `.h5` (model or weights, by layer order, as Keras 2 loads

@@ -175,7 +175,9 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    @Option(help: "Put a Masking layer first: a timestep whose every feature is this value is padding (saved models carry it).")
+    @Option(
+        parsing: .unconditional,
+        help: "Put a Masking layer first: a timestep whose every feature is this value is padding (saved models carry it).")
     var maskValue: Float?
 
     @Option(

@@ -83,6 +83,11 @@ struct OptimizerOptions: ParsableArguments {
             throw ValidationError("--legw needs --warmup-epochs and --base-batch-size")
         }
         if nesterov && momentum == nil { throw ValidationError("--nesterov needs --momentum") }
+    }
+
+    /// Refuses arguments the optimizer the options name does not take, or values it refuses
+    /// (with no `--optimizer`, Adam's: call it when no compiled model file may name another).
+    func checkArguments() throws {
         do {
             _ = try makeOptimizer(batchSize: baseBatchSize ?? 32, stepsPerEpoch: 1)
         } catch let error as LoomError {
@@ -100,25 +105,63 @@ struct OptimizerOptions: ParsableArguments {
         return values.contains { $0 != nil } || nesterov || legw || lrScaling != .none
     }
 
-    /// The optimizer for updates of `batchSize` rows, `stepsPerEpoch` of them an epoch.
-    func makeOptimizer(batchSize: Int, stepsPerEpoch: Int) throws -> any Optimizer {
-        var arguments = OptimizerArguments(
-            momentum: momentum, nesterov: nesterov ? true : nil, beta1: beta1, beta2: beta2, epsilon: epsilon,
-            weightDecay: weightDecay,
-            clipping: try GradientClipping(clipnorm: clipnorm, globalClipnorm: globalClipnorm, clipvalue: clipvalue))
-        let optimizer = self.optimizer ?? "adam"
-        let defaultRate = try Optimizers.named(optimizer).learningRate
-        let baseRate = lr ?? defaultRate
+    /// Whether an option sets the learning rate or its schedule.
+    var setsRate: Bool { lr != nil || schedule != nil || lrScaling != .none || warmupEpochs != nil }
+
+    /// What the options replace of a compiled model file's optimizer `base`, for the run's
+    /// notice: all of it when `--optimizer` names another, else the parts given.
+    func replacedParts(of base: any Optimizer) -> String {
+        let className = base.kerasClassName ?? base.name
+        if let optimizer, optimizer.lowercased() != className.lowercased() { return "optimizer (\(className))" }
+        let parts = [
+            (setsRate, "learning rate"), (momentum != nil, "momentum"), (nesterov, "nesterov"), (beta1 != nil, "beta_1"),
+            (beta2 != nil, "beta_2"), (epsilon != nil, "epsilon"), (weightDecay != nil, "weight decay"),
+            (clipnorm != nil || clipvalue != nil || globalClipnorm != nil, "clipping"),
+        ]
+        let named = parts.filter(\.0).map(\.1)
+        let list = named.count < 2 ? named.joined() : named.dropLast().joined(separator: ", ") + " and " + named.last!
+        return "\(className) optimizer's \(list)"
+    }
+
+    /// The optimizer for updates of `batchSize` rows, `stepsPerEpoch` of them an epoch. With
+    /// `base` (a compiled model file's optimizer) and no `--optimizer` naming another, the
+    /// options replace their parts of it and it keeps the rest (its rate or schedule, unless
+    /// an option sets the rate); otherwise every part not given is the optimizer's default.
+    func makeOptimizer(batchSize: Int, stepsPerEpoch: Int, replacingPartsOf base: (any Optimizer)? = nil) throws -> any Optimizer {
+        let baseName = base?.kerasClassName?.lowercased()
+        let optimizer = self.optimizer?.lowercased() ?? baseName ?? "adam"
+        let kept = baseName == optimizer ? base.map(Optimizers.arguments(of:)) : nil
+        var arguments = kept ?? OptimizerArguments()
+        arguments.momentum = momentum ?? arguments.momentum
+        arguments.nesterov = nesterov ? true : arguments.nesterov
+        arguments.beta1 = beta1 ?? arguments.beta1
+        arguments.beta2 = beta2 ?? arguments.beta2
+        arguments.epsilon = epsilon ?? arguments.epsilon
+        arguments.weightDecay = weightDecay ?? arguments.weightDecay
+        if clipnorm != nil || globalClipnorm != nil || clipvalue != nil {
+            arguments.clipping = try GradientClipping(clipnorm: clipnorm, globalClipnorm: globalClipnorm, clipvalue: clipvalue)
+        }
+        // The kept rate or schedule stays unless an option sets the rate.
+        guard kept == nil || setsRate else { return try Optimizers.named(optimizer, arguments) }
+        let baseRate = try lr ?? kept?.learningRate ?? Optimizers.named(optimizer).learningRate
         let decay = schedule.map { text in { (rate: Float) in try LearningRateSchedules.parse(text, initialLearningRate: rate) } }
+        arguments.learningRate = baseRate
+        arguments.schedule = nil
         if lrScaling != .none || warmupEpochs != nil {
             let recipe = try LargeBatchRecipe(
                 baseLearningRate: baseRate, baseBatchSize: baseBatchSize ?? batchSize, scaling: lrScaling,
                 warmupEpochs: warmupEpochs ?? 0, warmupGrowsWithBatch: legw)
-            arguments.schedule = try recipe.schedule(batchSize: batchSize, stepsPerEpoch: stepsPerEpoch, decay: decay)
+            if warmupEpochs == nil {
+                // Scaling alone: a constant rate (or the decay from it), which Keras's files can hold.
+                let rate = recipe.learningRate(batchSize: batchSize)
+                arguments.learningRate = rate
+                arguments.schedule = try decay?(rate)
+            } else {
+                arguments.schedule = try recipe.schedule(batchSize: batchSize, stepsPerEpoch: stepsPerEpoch, decay: decay)
+            }
         } else if let decay {
             arguments.schedule = try decay(baseRate)
         }
-        arguments.learningRate = baseRate
         return try Optimizers.named(optimizer, arguments)
     }
 }

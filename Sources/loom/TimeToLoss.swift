@@ -45,6 +45,7 @@ struct TimeToLoss: ParsableCommand {
     var histories: String?
 
     func validate() throws {
+        try optimizerOptions.checkArguments()
         guard targetLoss.isFinite, targetLoss > 0 else { throw ValidationError("--target-loss must be a positive number") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard (0..<1).contains(validationSplit), validationSplit > 0 else {

@@ -148,6 +148,16 @@ struct Train: ParsableCommand {
         if modelOptions.maskValue != nil && dataOptions.lengths != nil {
             throw ValidationError("--mask-value makes the mask from the values and --lengths gives it: use one of them")
         }
+        if kerasOptions.model != nil {
+            // A model file brings its own layers: the preset's options would be dropped.
+            let presetOptions = [
+                (modelOptions.maskValue != nil, "--mask-value"), (modelOptions.classes != nil, "--classes"),
+                (modelOptions.outputActivation != nil, "--output-activation"), (modelOptions.layers != nil, "--layers"),
+            ]
+            if let (_, option) = presetOptions.first(where: \.0) {
+                throw ValidationError("\(option) shapes a preset model; --model brings its own layers (change them in its file)")
+            }
+        }
         if let shuffleWindow {
             guard shuffleWindow >= 1, shuffleBlock ?? 1 >= 1 else {
                 throw ValidationError("--shuffle-window and --shuffle-block must be at least 1")
@@ -187,6 +197,8 @@ struct Train: ParsableCommand {
         }
         if let patience = earlyStopping, patience < 0 { throw ValidationError("--early-stopping must be 0 or more") }
         _ = try plateauRule()
+        // Options given with a compiled model file replace their parts of its optimizer (checked in run).
+        if kerasOptions.model == nil || optimizerOptions.optimizer != nil { try optimizerOptions.checkArguments() }
         let metricsGiven = try metricList()
         // A model file's compiled metrics are known once it is read (run checks them there).
         if kerasOptions.model == nil || metrics != nil { try checkMonitor(metrics: metricsGiven) }
@@ -314,16 +326,27 @@ struct Train: ParsableCommand {
         let stepsPerEpoch = max(1, trainingSamples / updateRows + (trainingSamples % updateRows == 0 ? 0 : 1))
         // A compiled Keras model trains as Keras compiled it; each option given replaces its part.
         let fileOptimizer = model.optimizer, fileState = model.kerasOptimizerVariables()
+        let keepsFileOptimizer = fileOptimizer != nil && !optimizerOptions.isGiven
+        let optimizer: any Optimizer
+        do {
+            optimizer =
+                try keepsFileOptimizer
+                ? fileOptimizer!
+                : optimizerOptions.makeOptimizer(batchSize: updateRows, stepsPerEpoch: stepsPerEpoch, replacingPartsOf: fileOptimizer)
+        } catch let error as LoomError {
+            throw ValidationError("\(error)")
+        }
+        // The file's optimizer state continues with an optimizer of its class and slots.
+        let continuedState = fileState.flatMap { state in
+            optimizer.kerasClassName == fileOptimizer?.kerasClassName ? state : nil
+        }
         if let fileOptimizer, Job.writesOutput, !silent {
             let replaced = [
-                optimizerOptions.isGiven ? "optimizer (\(fileOptimizer.kerasClassName ?? fileOptimizer.name))" : nil,
+                optimizerOptions.isGiven ? optimizerOptions.replacedParts(of: fileOptimizer) : nil,
                 loss == nil ? nil : "loss (\(model.loss!.rawValue))", metrics == nil ? nil : "metrics",
             ].compactMap { $0 }
-            if !replaced.isEmpty { print("The command line replaces the model file's \(replaced.joined(separator: ", "))") }
+            if !replaced.isEmpty { print("The command line replaces the model file's \(replaced.joined(separator: "; "))") }
         }
-        let keepsFileOptimizer = fileOptimizer != nil && !optimizerOptions.isGiven
-        let optimizer =
-            try keepsFileOptimizer ? fileOptimizer! : optimizerOptions.makeOptimizer(batchSize: updateRows, stepsPerEpoch: stepsPerEpoch)
         try model.checkTrainingMemory(
             batchSize: min(microRows, dataset.sampleCount), workers: try shardsPerProcess() ?? workers, averaging: averagingMode,
             optimizerStates: optimizer.stateBuffers.count, processes: group?.size ?? 1, processesOnHost: group?.localSize ?? 1)
@@ -332,8 +355,16 @@ struct Train: ParsableCommand {
         try checkMonitor(metrics: metricKinds)
         if !keepsFileOptimizer || lossKind != model.loss || metricKinds != model.metrics {
             try model.compile(optimizer: optimizer, loss: lossKind, metrics: metricKinds)
-            // Compiling starts the optimizer afresh: the file's state continues when it is the file's optimizer.
-            if keepsFileOptimizer, let fileState { try model.restoreKerasOptimizerVariables(fileState) }
+            // Compiling starts the optimizer afresh: the file's state continues (at the rate an
+            // option sets, if one does) unless an option changed its slots (SGD's momentum from 0).
+            if var state = continuedState {
+                if optimizerOptions.setsRate { state.learningRate = nil }
+                if model.kerasOptimizerVariables()?.slots.count == state.slots.count {
+                    try model.restoreKerasOptimizerVariables(state)
+                } else if Job.writesOutput, !silent {
+                    print("The model file's optimizer state does not fit the optimizer's new slots: it starts afresh")
+                }
+            }
         }
         let speaking = !silent && Job.writesOutput
         if speaking {
@@ -341,6 +372,10 @@ struct Train: ParsableCommand {
             let ranks = group.map { " on \($0.size) ranks x \(workers) workers" } ?? ""
             print("Training \(what) on \(path)\(ranks): X \(Shape.describe([dataset.sampleCount] + dataset.inputShape))")
             try model.summary()
+            if let save, save.hasSuffix(".keras"), !model.savesCompileConfig {
+                let what = optimizer.kerasClassName == nil ? "optimizer \(optimizer.name)" : "--warmup-epochs warmup"
+                print("\(save) is saved uncompiled (Keras has no \(what); it loads the model without an optimizer)")
+            }
         }
         var callbacks: [any Callback] = []
         let historyWriter =

@@ -1,5 +1,6 @@
 import Foundation
 import Loom
+import LoomKeras
 import XCTest
 import ZIPFoundation
 
@@ -101,7 +102,37 @@ extension CLITests {
         XCTAssertTrue(try String(contentsOfFile: history, encoding: .utf8).hasPrefix("epoch,loss,mae,val_loss,val_mae,learning_rate"))
         let replaced = try loom(["train", "--data", data, "--model", compiled, "--epochs", "1", "--lr", "0.01", "--loss", "mae"])
         XCTAssertTrue(
-            replaced.out.contains("The command line replaces the model file's optimizer (Lamb), loss (mean_squared_error)"), replaced.out)
+            replaced.out.contains("The command line replaces the model file's Lamb optimizer's learning rate; loss (mean_squared_error)"),
+            replaced.out)
+        let another = try loom(["train", "--data", data, "--model", compiled, "--epochs", "1", "--optimizer", "sgd"])
+        XCTAssertTrue(another.out.contains("The command line replaces the model file's optimizer (Lamb)\n"), another.out)
+
+        // An option replaces its part of the file's optimizer; the rest is kept, and saved.
+        let momentum = folder.path("momentum.keras"), faster = folder.path("faster.keras")
+        try loom([
+            "train", "--data", data, "--units", "4", "--epochs", "1", "--quiet", "--optimizer", "sgd", "--momentum", "0.9", "--save",
+            momentum,
+        ])
+        let rate = try loom([
+            "train", "--data", data, "--model", momentum, "--epochs", "1", "--lr", "0.02", "--clipnorm", "0.5", "--save", faster,
+        ])
+        XCTAssertTrue(rate.out.contains("replaces the model file's SGD optimizer's learning rate and clipping\n"), rate.out)
+        let kept = try XCTUnwrap(try KerasCompileConfig.read(from: URL(fileURLWithPath: faster))?.optimizer as? SGD)
+        XCTAssertEqual([kept.learningRate, kept.momentum], [0.02, 0.9])
+        XCTAssertEqual(kept.clipping, .norm(0.5))
+        // Scaling the rate alone keeps a Keras optimizer: the file stays compiled; a warmup has no Keras form.
+        let scaled = folder.path("scaled.keras")
+        try loom([
+            "train", "--data", data, "--model", momentum, "--epochs", "1", "--quiet", "--batch-size", "16", "--lr-scaling", "linear",
+            "--base-batch-size", "8", "--save", scaled,
+        ])
+        let scaledSGD = try XCTUnwrap(try KerasCompileConfig.read(from: URL(fileURLWithPath: scaled))?.optimizer as? SGD)
+        XCTAssertEqual([scaledSGD.learningRate, scaledSGD.momentum], [0.02, 0.9])
+        let warmed = try loom(["train", "--data", data, "--model", momentum, "--epochs", "1", "--warmup-epochs", "1", "--save", scaled])
+        XCTAssertTrue(warmed.out.contains("\(scaled) is saved uncompiled (Keras has no --warmup-epochs warmup"), warmed.out)
+        XCTAssertNil(try KerasCompileConfig.read(from: URL(fileURLWithPath: scaled)))
+        let beta = try loom(["train", "--data", data, "--model", momentum, "--epochs", "1", "--beta1", "0.5"], expect: 64)
+        XCTAssertTrue(beta.err.contains("optimizer 'sgd' takes no beta1"), beta.err)
 
         // A compile config Loom cannot train: refused unless the command line replaces all of it.
         let parts = folder.url.appendingPathComponent("parts"), poisson = folder.path("poisson.keras")

@@ -55,8 +55,13 @@ extension CLITests {
         let model = try Sequential(kerasModel: URL(fileURLWithPath: saved))
         XCTAssertTrue(model.layers.first is Masking)
         XCTAssertTrue(model.masksOutput)
+        // A negative mask value is a value, not an option.
+        try loom(common + ["--mask-value", "-1", "--save", saved])
+        XCTAssertEqual((try Sequential(kerasModel: URL(fileURLWithPath: saved)).layers.first as? Masking)?.maskValue, -1)
 
         for (arguments, message) in [
+            (["--model", saved, "--mask-value", "0"], "--mask-value shapes a preset model; --model brings its own layers"),
+            (["--model", saved, "--lengths", "lengths"], "but Masking 'masking' makes the model's mask from the values"),
             (["--lengths", "nothing"], "nothing"), (["--lengths", "X"], "holds float32 values; lengths must be integers"),
             (["--sample-weights", "X"], "has shape (40, 12, 2); expected (40) or (40, timesteps)"),
             (["--lengths", "lengths", "--padding", "middle"], "--padding must be pre or post"),

@@ -98,6 +98,33 @@ final class TruncatedBPTTTests: XCTestCase {
         XCTAssertNotEqual(statefulOne, one)
     }
 
+    /// Masked metrics weigh each batch by its valid steps across the epoch, chunked or not: a
+    /// chunk as long as the sequences logs the ordinary fit's metrics, training and validation.
+    func testMaskedMetricsAreTheOrdinaryFits() throws {
+        let (x, y) = data(samples: 12, steps: 6)
+        let lengths = try SequenceLengths(lengths: [6, 2, 1, 2, 4, 2, 2, 1, 2, 1, 2, 2], timesteps: 6, padding: .post)
+        let training = try InMemoryDataset(x: x, y: y, sequenceLengths: lengths)
+        let validation = try InMemoryDataset(
+            x: x, y: y,
+            sequenceLengths: try SequenceLengths(
+                lengths: [1, 6, 6, 2, 1, 5, 3, 6, 1, 1, 2, 4], timesteps: 6, padding: .pre))
+        func history(_ k: Int?) throws -> [String: [Double]] {
+            let m = model(steps: 6)
+            try m.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.mae])
+            return try m.fit(
+                dataset: training, epochs: 2, batchSize: 4, shuffle: false, validationData: validation, verbose: 0,
+                truncatedBPTT: k
+            ).history
+        }
+        let plain = try history(nil)
+        for k in [6, 9] {
+            let chunked = try history(k)
+            for key in ["loss", "mae", "val_loss", "val_mae"] {
+                for (a, b) in zip(chunked[key]!, plain[key]!) { XCTAssertEqual(a, b, accuracy: 1e-9 * abs(b), "\(key), k \(k)") }
+            }
+        }
+    }
+
     /// The batch's loss weighs each chunk by its loss rows: with a rate of 0 (the weights never
     /// move) it is the loss of the whole sequences, a short masked last chunk included; and a
     /// callback may not predict while the layers are built for chunks.

@@ -185,21 +185,20 @@ extension Sequential {
                 let k = run.batch
                 for callback in callbacks { try callback.onBatchBegin(k, run: run) }
                 let rows = order.batch(k)
-                let (loss, metricStatistics): (Double, [Double])
+                let (loss, metricStatistics, validRows): (Double, [Double], Double?)
                 do {
                     if let truncation, let chunkWorkspace {
-                        (loss, metricStatistics) = try trainInChunks(
+                        (loss, metricStatistics, validRows) = try trainInChunks(
                             engine, plan: truncation, loader: loader, chunk: chunkWorkspace, rows: rows)
                     } else {
                         try loader.prepare(rows, next: k + 1 < order.batchCount ? order.batch(k + 1) : nil)
                         (loss, metricStatistics) = try engine.trainStep(workspace, batch: rows.count) { try loader.loadShard($0) }
+                        validRows = weighted ? engine.lastValidRows : nil
                     }
                 } catch let failure as NonFiniteStep {
                     throw LoomError.diverged(epoch: epoch, batch: k, step: failure.step, detail: failure.detail)
                 }
-                run.totals.add(
-                    loss: loss, metrics: metricStatistics, samples: rows.count,
-                    validRows: weighted && truncation == nil ? engine.lastValidRows : nil)
+                run.totals.add(loss: loss, metrics: metricStatistics, samples: rows.count, validRows: validRows)
                 run.batch = k + 1
                 if engine.lastStepRequestedStop { run.interrupt() }
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed) { run.totals.logs(prefix: "") }
@@ -454,6 +453,12 @@ extension Sequential {
                     context: "sequence lengths",
                     expected: "\(dataset.sampleCount) lengths of the inputs' \(dataset.inputShape.first ?? 0) timesteps",
                     found: [lengths.lengths.count, lengths.timesteps])
+            }
+            // A layer that makes a mask of its own (Masking, Embedding's mask_zero) would replace the lengths' mask.
+            if let maker = layers.first(where: { ($0 as? any MaskAwareLayer)?.masksOutput(inputMasked: false) == true }) {
+                throw LoomError.invalidArgument(
+                    "the data gives sequence lengths (a mask), but \(type(of: maker)) '\(maker.name)' makes the model's mask "
+                        + "from the values: give the lengths or the layer, not both")
             }
         }
         return weightsPerSample

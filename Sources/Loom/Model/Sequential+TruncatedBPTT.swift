@@ -9,7 +9,8 @@
 /// chunk would; a chunk in which the dataset's lengths leave no valid step takes no step.
 /// The batch's loss and metrics are the means of its chunks', each weighing its loss rows
 /// (its valid ones, for a masked or weighted chunk), so they are the batch's means over its
-/// valid rows. Checkpoints fall between batches, so a run resumes from the first chunk of a
+/// valid rows; across batches the metrics of masked or weighted batches weigh their valid
+/// rows, as without truncation. Checkpoints fall between batches, so a run resumes from the first chunk of a
 /// batch, to the same bits. While such a fit runs, the model's layers are built for the chunks:
 /// `predict` and `evaluate` (from a callback) are refused until it ends.
 extension Sequential {
@@ -68,10 +69,11 @@ extension Sequential {
     }
 
     /// Reads the batch `rows` whole (this process's rows of it, under `mpirun`) with `loader`
-    /// and trains it chunk by chunk; returns the batch's loss and metrics.
+    /// and trains it chunk by chunk; returns the batch's loss and metrics, and its valid loss
+    /// rows when weighted (`ChunkMeans.validRows`).
     func trainInChunks(
         _ engine: TrainingEngine, plan: TruncatedBPTTPlan, loader: BatchLoader, chunk: BatchWorkspace, rows: ArraySlice<Int>
-    ) throws -> (Double, [Double]) {
+    ) throws -> (loss: Double, metrics: [Double], validRows: Double?) {
         try loader.load(rows, next: nil)
         let workspace = loader.workspace, dataset = loader.dataset
         if !isStateful { resetStates() }
@@ -83,9 +85,10 @@ extension Sequential {
             let weighted = engine.replicas.weighting(chunk).isWeighted
             means.add(
                 loss: loss, metrics: metrics,
-                weight: weighted ? engine.lastValidRows : lossRows(chunk, plan: plan, rows: rows.count, steps: steps.count))
+                weight: weighted ? engine.lastValidRows : lossRows(chunk, plan: plan, rows: rows.count, steps: steps.count),
+                isWeighted: weighted)
         }
-        return means.results
+        return (means.results.0, means.results.1, means.validRows)
     }
 
     /// The loss and metrics of `rows` of `dataset`, by chunked forward passes on `replicas`
@@ -105,10 +108,11 @@ extension Sequential {
                 let weighted = replicas.weighting(chunk).isWeighted
                 means.add(
                     loss: loss, metrics: metrics,
-                    weight: weighted ? replicas.lastValidRows : lossRows(chunk, plan: plan, rows: count, steps: steps.count))
+                    weight: weighted ? replicas.lastValidRows : lossRows(chunk, plan: plan, rows: count, steps: steps.count),
+                    isWeighted: weighted)
             }
             let (loss, metrics) = means.results
-            totals.add(loss: loss, metrics: metrics, samples: count)
+            totals.add(loss: loss, metrics: metrics, samples: count, validRows: means.validRows)
         }
         return totals
     }

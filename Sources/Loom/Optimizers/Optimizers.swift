@@ -13,6 +13,10 @@ public struct OptimizerArguments: Sendable {
     public var beta2: Float?
     /// The optimizer's ε.
     public var epsilon: Float?
+    /// RMSprop's decay of its mean squares ρ (no command-line option: a model file's).
+    public var rho: Float?
+    /// Adagrad's initial accumulator value (no command-line option: a model file's).
+    public var initialAccumulatorValue: Float?
     /// Keras's decoupled `weight_decay`; for LARS, the paper's coupled β.
     public var weightDecay: Float?
     /// Gradient clipping before the update (Keras's clipnorm, global_clipnorm or clipvalue).
@@ -23,8 +27,8 @@ public struct OptimizerArguments: Sendable {
     /// Arguments, every one the optimizer's default unless given.
     public init(
         learningRate: Float? = nil, momentum: Float? = nil, nesterov: Bool? = nil, beta1: Float? = nil,
-        beta2: Float? = nil, epsilon: Float? = nil, weightDecay: Float? = nil, clipping: GradientClipping = .none,
-        schedule: (any LearningRateSchedule)? = nil
+        beta2: Float? = nil, epsilon: Float? = nil, rho: Float? = nil, initialAccumulatorValue: Float? = nil,
+        weightDecay: Float? = nil, clipping: GradientClipping = .none, schedule: (any LearningRateSchedule)? = nil
     ) {
         self.learningRate = learningRate
         self.momentum = momentum
@@ -32,6 +36,8 @@ public struct OptimizerArguments: Sendable {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
+        self.rho = rho
+        self.initialAccumulatorValue = initialAccumulatorValue
         self.weightDecay = weightDecay
         self.clipping = clipping
         self.schedule = schedule
@@ -54,6 +60,20 @@ public enum Optimizers {
     /// Parses Keras's name and learning rate into an optimizer with Keras's other defaults.
     public static func named(_ name: String, learningRate: Float? = nil) throws -> any Optimizer {
         try named(name, OptimizerArguments(learningRate: learningRate))
+    }
+
+    /// The arguments a Keras optimizer holds, every one it takes set: `named` with its Keras
+    /// class name and these makes the same optimizer (its state aside). The rate is its
+    /// current one (with a schedule, the schedule sets it).
+    public static func arguments(of optimizer: any Optimizer) -> OptimizerArguments {
+        let keras = optimizer.kerasArguments
+        func number(_ key: String) -> Float? { if case .number(let x)? = keras[key] { Float(x) } else { nil } }
+        let nesterov: Bool? = if case .flag(let on)? = keras["nesterov"] { on } else { nil }
+        return OptimizerArguments(
+            learningRate: optimizer.learningRate, momentum: number("momentum"), nesterov: nesterov, beta1: number("beta_1"),
+            beta2: number("beta_2"), epsilon: number("epsilon"), rho: number("rho"),
+            initialAccumulatorValue: number("initial_accumulator_value"), weightDecay: optimizer.weightDecay,
+            clipping: optimizer.clipping, schedule: optimizer.schedule)
     }
 
     /// The optimizer `name` with `arguments` (each absent one at Keras's default); an argument
@@ -81,13 +101,13 @@ public enum Optimizers {
         case "rmsprop":
             takes = ["momentum", "epsilon", "weight-decay"]
             optimizer = RMSprop(
-                learningRate: a.learningRate ?? 0.001, momentum: a.momentum ?? 0, epsilon: a.epsilon ?? 1e-7,
+                learningRate: a.learningRate ?? 0.001, rho: a.rho ?? 0.9, momentum: a.momentum ?? 0, epsilon: a.epsilon ?? 1e-7,
                 weightDecay: a.weightDecay, clipping: a.clipping, schedule: a.schedule)
         case "adagrad":
             takes = ["epsilon", "weight-decay"]
             optimizer = Adagrad(
-                learningRate: a.learningRate ?? 0.001, epsilon: a.epsilon ?? 1e-7, weightDecay: a.weightDecay,
-                clipping: a.clipping, schedule: a.schedule)
+                learningRate: a.learningRate ?? 0.001, initialAccumulatorValue: a.initialAccumulatorValue ?? 0.1,
+                epsilon: a.epsilon ?? 1e-7, weightDecay: a.weightDecay, clipping: a.clipping, schedule: a.schedule)
         case "adamax":
             takes = ["beta1", "beta2", "epsilon", "weight-decay"]
             optimizer = Adamax(
