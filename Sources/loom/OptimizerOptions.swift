@@ -83,6 +83,14 @@ struct OptimizerOptions: ParsableArguments {
             throw ValidationError("--legw needs --warmup-epochs and --base-batch-size")
         }
         if nesterov && momentum == nil { throw ValidationError("--nesterov needs --momentum") }
+        let namesInitial =
+            schedule?.split(separator: ":", maxSplits: 1).last?.split(separator: ",").contains {
+                $0.split(separator: "=").first == "initial"
+            } ?? false
+        if namesInitial, lr != nil || lrScaling != .none || warmupEpochs != nil {
+            throw ValidationError(
+                "--schedule's initial= sets the starting rate that --lr, --lr-scaling and --warmup-epochs set: give one of them")
+        }
     }
 
     /// Refuses arguments the optimizer the options name does not take, or values it refuses

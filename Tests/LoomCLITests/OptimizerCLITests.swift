@@ -73,6 +73,10 @@ extension CLITests {
             (["--legw", "--base-batch-size", "8"], "--legw needs --warmup-epochs"),
             (["--nesterov", "--optimizer", "sgd"], "--nesterov needs --momentum"),
             (["--accumulate", "0"], "--accumulate must be in 1...1048576"),
+            (
+                ["--lr", "0.1", "--schedule", "exponential:initial=0.1,decay-steps=5,decay-rate=0.5"],
+                "--schedule's initial= sets the starting rate that --lr"
+            ),
         ] {
             let refused = try loom(train + arguments, expect: 64)
             XCTAssertTrue(refused.err.hasPrefix("Error: ") && refused.err.contains(message), "\(arguments): \(refused.err)")

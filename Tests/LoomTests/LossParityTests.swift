@@ -36,6 +36,17 @@ final class LossParityTests: XCTestCase {
         }
     }
 
+    /// Keras takes a loss by its function's name, a short form or its class's name.
+    func testEveryKerasSpellingOfALoss() throws {
+        let spellings: [(String, Loss)] = [
+            ("MeanSquaredError", .meanSquaredError), ("mean_squared_error", .meanSquaredError), ("mse", .meanSquaredError),
+            ("MeanAbsoluteError", .meanAbsoluteError), ("BinaryCrossentropy", .binaryCrossentropy),
+            ("CategoricalCrossentropy", .categoricalCrossentropy),
+            ("SparseCategoricalCrossentropy", .sparseCategoricalCrossentropy), ("Huber", .huber), ("LogCosh", .logCosh),
+        ]
+        for (name, loss) in spellings { XCTAssertEqual(try Loss(kerasName: name), loss, name) }
+    }
+
     func testAModelTrainsWithEachLoss() throws {
         let (x, y) = sineData(samples: 16, timesteps: 4, seed: 8)
         for loss in [Loss.huber, .logCosh] {

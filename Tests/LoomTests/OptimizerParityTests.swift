@@ -179,6 +179,26 @@ final class OptimizerParityTests: XCTestCase {
         XCTAssertEqual(model.parameterStore.step, 9, "a refused fit takes no step")
     }
 
+    /// A schedule whose rate goes negative or NaN at an update the fit would take (arguments
+    /// Keras takes) is refused before the first update, naming the update.
+    func testAScheduleThatGoesBadIsRefusedBeforeTheFirstUpdate() throws {
+        let (x, y) = sineData(samples: 12, timesteps: 4, seed: 2)
+        for (text, update) in [("exponential:decay-steps=3,decay-rate=-1", 2), ("inverse-time:decay-steps=4,decay-rate=-0.5", 9)] {
+            let model = Sequential(seed: 1) {
+                Input(shape: [4, 1]); LSTM(3); Dense(1)
+            }
+            let schedule = try LearningRateSchedules.parse(text, initialLearningRate: 0.01)
+            try model.compile(optimizer: SGD(schedule: schedule), loss: .meanSquaredError)
+            let before = try model.weights().map(\.scalars)
+            // 3 updates an epoch: the bad rate comes in the second or third epoch.
+            XCTAssertThrowsError(try model.fit(x: x, y: y, epochs: 3, batchSize: 4, verbose: 0)) { error in
+                XCTAssertTrue("\(error)".contains("gives update \(update) the rate"), "\(error)")
+            }
+            XCTAssertEqual(try model.weights().map(\.scalars), before, text)
+            XCTAssertEqual(model.parameterStore.step, 0)
+        }
+    }
+
     /// An optimizer written outside Loom: its name, rate, update and state only.
     private final class HalfStep: Optimizer {
         var name: String { "half_step" }

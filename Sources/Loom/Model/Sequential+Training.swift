@@ -155,15 +155,22 @@ extension Sequential {
         }
         let run = TrainingRun(model: self, epochs: epochs, engine: engine, callbacks: callbacks, settings: settings)
         for callback in callbacks { try callback.onTrainBegin(run) }
+        let batches = trainingRows.count / updateRows + (trainingRows.count % updateRows == 0 ? 0 : 1)
         for callback in callbacks {
             guard let snapshot = try callback.snapshotToRestore(run) else { continue }
             try run.restore(snapshot)
-            let batches = trainingRows.count / updateRows + (trainingRows.count % updateRows == 0 ? 0 : 1)
             guard run.batch <= batches else {
                 throw LoomError.invalidArgument(
                     "the checkpoint's position is batch \(run.batch) of an epoch of \(batches) batches; it is malformed")
             }
             break
+        }
+        if let schedule = optimizer.schedule {
+            // The run's updates at most (a chunk each with truncated BPTT), the first ten million.
+            let (perBatch, start) = (truncation?.chunks.count ?? 1, parameterStore.step)
+            let left = max(0, Double(epochs - run.epoch) * Double(batches) - Double(run.batch)) * Double(perBatch)
+            let updates = Int(min(left, 1e7))
+            try schedule.checkRates(after: start..<(start + updates))
         }
 
         var reporter = ProgressReporter(verbose: group.rank == 0 ? verbose : 0, epochs: epochs)

@@ -25,6 +25,20 @@ extension LearningRateSchedule {
 
     /// `step` as Keras casts `optimizer.iterations` to the rate's type.
     func float(_ step: Int) -> Float { Float(step) }
+
+    /// Refuses a rate that is not a finite number >= 0 after any of `steps` (arguments that
+    /// Keras takes but that go negative or NaN, such as a negative decay rate): a fit checks
+    /// the updates it will take before the first.
+    func checkRates(after steps: Range<Int>) throws {
+        for step in steps {
+            let rate = rate(afterSteps: step)
+            guard rate.isFinite, rate >= 0 else {
+                throw LoomError.invalidArgument(
+                    "the learning-rate schedule \(description) gives update \(step + 1) the rate \(rate); "
+                        + "a rate must be a finite number >= 0 (checked before the first update)")
+            }
+        }
+    }
 }
 
 /// Checks shared by the schedules.

@@ -28,14 +28,15 @@ public enum Loss: String, Sendable, CaseIterable {
 
     /// Parses a Keras name or alias ("mse", "mean_squared_error", "bce", ...).
     public init(kerasName: String) throws {
+        // Keras's function names, their short forms, and its class names ("MeanSquaredError"), which it takes too.
         switch kerasName.lowercased() {
-        case "mse", "mean_squared_error": self = .meanSquaredError
-        case "mae", "mean_absolute_error": self = .meanAbsoluteError
-        case "bce", "binary_crossentropy": self = .binaryCrossentropy
-        case "cce", "categorical_crossentropy": self = .categoricalCrossentropy
+        case "mse", "mean_squared_error", "meansquarederror": self = .meanSquaredError
+        case "mae", "mean_absolute_error", "meanabsoluteerror": self = .meanAbsoluteError
+        case "bce", "binary_crossentropy", "binarycrossentropy": self = .binaryCrossentropy
+        case "cce", "categorical_crossentropy", "categoricalcrossentropy": self = .categoricalCrossentropy
         case "huber", "huber_loss": self = .huber
         case "log_cosh", "logcosh": self = .logCosh
-        case "sparse_categorical_crossentropy", "scce": self = .sparseCategoricalCrossentropy
+        case "sparse_categorical_crossentropy", "scce", "sparsecategoricalcrossentropy": self = .sparseCategoricalCrossentropy
         default:
             throw LoomError.invalidArgument(
                 "unknown loss '\(kerasName)'; expected mse, mae, binary_crossentropy, categorical_crossentropy, "
