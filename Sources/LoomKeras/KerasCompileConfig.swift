@@ -16,12 +16,16 @@ public struct KerasCompileConfig {
     public let loss: Loss
     /// The metrics reported.
     public let metrics: [Metric]
+    /// The name each metric is logged under, in order: as the file names it ("mae",
+    /// "mean_absolute_error", a metric object's `name`), as Keras logs it.
+    public let metricNames: [String]
 
-    /// The config of a compiled model.
-    public init(optimizer: any Optimizer, loss: Loss, metrics: [Metric]) {
+    /// The config of a compiled model (the metrics named by `metricNames`, else their own names).
+    public init(optimizer: any Optimizer, loss: Loss, metrics: [Metric], metricNames: [String]? = nil) {
         self.optimizer = optimizer
         self.loss = loss
         self.metrics = metrics
+        self.metricNames = metricNames ?? metrics.map(\.rawValue)
     }
 
     /// The compile config of a `.keras` file (nil when the model was saved uncompiled), of a
@@ -32,7 +36,7 @@ public struct KerasCompileConfig {
 
     /// The loss and metrics of a model file's compile config, as `read(from:)` finds it (nil
     /// when saved uncompiled): what Keras's `evaluate` reports. Its optimizer is not read.
-    public static func readEvaluation(from url: URL) throws -> (loss: Loss, metrics: [Metric])? {
+    public static func readEvaluation(from url: URL) throws -> (loss: Loss, metrics: [Metric], metricNames: [String])? {
         try decoded(from: url) { try evaluation(json: $0) }
     }
 
@@ -46,7 +50,7 @@ public struct KerasCompileConfig {
 
     /// Decodes a `compile_config` object.
     init(json: [String: Any]) throws {
-        (loss, metrics) = try Self.evaluation(json: json)
+        (loss, metrics, metricNames) = try Self.evaluation(json: json)
         guard let optimizer = json["optimizer"], !KerasConfigReader.isNull(optimizer) else {
             throw KerasConfigProblem(message: "compile_config has no optimizer")
         }
@@ -54,7 +58,7 @@ public struct KerasCompileConfig {
     }
 
     /// A `compile_config` object's loss and metrics, its other keys checked.
-    private static func evaluation(json: [String: Any]) throws -> (loss: Loss, metrics: [Metric]) {
+    private static func evaluation(json: [String: Any]) throws -> (loss: Loss, metrics: [Metric], metricNames: [String]) {
         let known: Set = [
             "optimizer", "loss", "metrics", "loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution",
             "jit_compile", "auto_scale_loss", "sample_weight_mode",
@@ -68,7 +72,29 @@ public struct KerasCompileConfig {
         guard let list = metrics as? [Any] else {
             throw KerasConfigProblem(message: "compile_config: metrics must be a list (Loom trains one output)")
         }
-        return (loss, try list.map { try KerasConfigReader.named($0, what: "metric") { try Metric(kerasName: $0) } })
+        let kinds = try list.map { try KerasConfigReader.named($0, what: "metric") { try Metric(kerasName: $0) } }
+        return (loss, kinds, list.map(KerasConfigReader.loggedName))
+    }
+
+    /// Keras's class of each metric (`.accuracy`, which the loss resolves, has none: it is
+    /// always written by name).
+    private static let metricClassNames: [Metric: String] = [
+        .mae: "MeanAbsoluteError", .mse: "MeanSquaredError", .binaryAccuracy: "BinaryAccuracy",
+        .categoricalAccuracy: "CategoricalAccuracy", .sparseCategoricalAccuracy: "SparseCategoricalAccuracy",
+        .rootMeanSquaredError: "RootMeanSquaredError", .meanAbsolutePercentageError: "MeanAbsolutePercentageError",
+        .r2Score: "R2Score",
+    ]
+
+    /// A metric as the config lists it: by name when Keras resolves that name to the metric
+    /// and logs it so, else as a metric object carrying the name.
+    private static func json(of metric: Metric, named name: String) -> Any {
+        guard let className = metricClassNames[metric],
+            ![metric.rawValue, className, Sequential.snakeCase(className)].contains(name)
+        else { return name }
+        return [
+            "module": "keras.metrics", "class_name": className, "config": ["name": name, "dtype": "float32"],
+            "registered_name": NSNull(),
+        ] as [String: Any]
     }
 
     /// The `compile_config` Keras 3 writes; nil when the optimizer or its schedule is not
@@ -76,7 +102,8 @@ public struct KerasCompileConfig {
     func json() -> [String: Any]? {
         guard let optimizer = KerasOptimizerConfig.json(of: optimizer) else { return nil }
         return [
-            "optimizer": optimizer, "loss": loss.rawValue, "loss_weights": NSNull(), "metrics": metrics.map(\.rawValue),
+            "optimizer": optimizer, "loss": loss.rawValue, "loss_weights": NSNull(),
+            "metrics": zip(metrics, metricNames).map { Self.json(of: $0, named: $1) },
             "weighted_metrics": NSNull(), "run_eagerly": false, "steps_per_execution": 1, "jit_compile": false,
         ]
     }

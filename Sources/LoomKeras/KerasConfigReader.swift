@@ -41,6 +41,16 @@ enum KerasConfigReader {
         return try refusing(what) { try make(Sequential.snakeCase(className)) }
     }
 
+    /// The name Keras logs a metric under: a name as given ("mae", "mean_absolute_error"), an
+    /// object's `name` (else its class's snake case), a function's name.
+    static func loggedName(_ value: Any) -> String {
+        if let name = value as? String { return name }
+        let object = value as? [String: Any] ?? [:]
+        let className = object["class_name"] as? String ?? ""
+        if className == "function", let function = object["config"] as? String { return function }
+        return (object["config"] as? [String: Any])?["name"] as? String ?? Sequential.snakeCase(className)
+    }
+
     /// `body`, its error made a config problem about `what`.
     private static func refusing<T>(_ what: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch { throw KerasConfigProblem(message: "compile_config: \(error)") }

@@ -125,7 +125,8 @@ struct KerasModelConfig {
             "build_config": ["input_shape": [KerasLayerEncoder.json(batch)] + input] as [String: Any],
         ]
         if compiled, let optimizer = model.optimizer, let loss = model.loss,
-            let compile = KerasCompileConfig(optimizer: optimizer, loss: loss, metrics: model.metrics).json()
+            let compile = KerasCompileConfig(optimizer: optimizer, loss: loss, metrics: model.metrics, metricNames: model.metricNames)
+                .json()
         {
             top["compile_config"] = compile
         }

@@ -35,7 +35,7 @@ struct Evaluate: ParsableCommand {
         let path = try dataOptions.path()
         let dataset = try dataOptions.open(path)
         // Keras's evaluate reports the loss and metrics the model was compiled with.
-        let compiled: (loss: Loss, metrics: [Metric])?
+        let compiled: (loss: Loss, metrics: [Metric], metricNames: [String])?
         do {
             compiled =
                 try loss == nil ? kerasOptions.model.flatMap { try KerasCompileConfig.readEvaluation(from: URL(fileURLWithPath: $0)) } : nil
@@ -43,10 +43,13 @@ struct Evaluate: ParsableCommand {
             throw LoomError.invalidArgument("\(error); give --loss (and --metrics) to evaluate it with others")
         }
         let lossKind = try loss.map { try Loss(kerasName: $0) } ?? compiled?.loss ?? .meanSquaredError
+        // Each metric is reported under its name as given (Keras's), or as the file names it.
+        let given = metrics.map { $0.split(separator: ",").map(String.init) }
         let metricKinds =
-            try metrics.map { try $0.split(separator: ",").map { try Metric(kerasName: String($0)) } }
+            try given.map { try $0.map { try Metric(kerasName: $0) } }
             ?? (loss == nil ? compiled?.metrics : nil) ?? [Metric.commandLineDefault(for: lossKind)]
-        try model.compile(optimizer: SGD(), loss: lossKind, metrics: metricKinds)
+        let metricNames = given ?? (loss == nil ? compiled?.metricNames : nil)
+        try model.compile(optimizer: SGD(), loss: lossKind, metrics: metricKinds, metricNames: metricNames)
         let results = try model.evaluate(
             dataset: dataset, batchSize: inferenceOptions.batchSize, parallelism: inferenceOptions.parallelism)
         guard Job.writesOutput else { return }

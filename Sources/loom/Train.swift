@@ -201,7 +201,7 @@ struct Train: ParsableCommand {
         if kerasOptions.model == nil || optimizerOptions.optimizer != nil { try optimizerOptions.checkArguments() }
         let metricsGiven = try metricList()
         // A model file's compiled metrics are known once it is read (run checks them there).
-        if kerasOptions.model == nil || metrics != nil { try checkMonitor(metrics: metricsGiven) }
+        if kerasOptions.model == nil || metrics != nil { try checkMonitor(names: metricNamesGiven ?? metricsGiven.map(\.rawValue)) }
         if saveBest {
             guard let save, save.hasSuffix(".keras") || save.hasSuffix(".weights.h5") else {
                 throw ValidationError("--save-best needs --save naming a .keras or .weights.h5 file")
@@ -248,11 +248,15 @@ struct Train: ParsableCommand {
         return metrics
     }
 
-    /// Refuses a `--monitor` that the run's history never logs (the loss and each of
-    /// `metrics`, and with validation samples the same with `val_`) when a callback watches it.
-    private func checkMonitor(metrics: [Metric]) throws {
+    /// `--metrics`'s names as given, which the history logs (as Keras logs a metric under the
+    /// name it was given).
+    private var metricNamesGiven: [String]? { metrics.map { $0.split(separator: ",").map(String.init) } }
+
+    /// Refuses a `--monitor` that the run's history never logs (the loss and the metrics
+    /// `names`, and with validation samples the same with `val_`) when a callback watches it.
+    private func checkMonitor(names: [String]) throws {
         guard saveBest || earlyStopping != nil || reduceLrOnPlateau != nil else { return }
-        let training = ["loss"] + metrics.map(\.rawValue)
+        let training = ["loss"] + names
         let validates = validationSplit > 0 || validationData != nil
         let logged = training + (validates ? training.map { "val_" + $0 } : []) + ["learning_rate"]
         guard !logged.contains(monitor) else { return }
@@ -351,10 +355,12 @@ struct Train: ParsableCommand {
             batchSize: min(microRows, dataset.sampleCount), workers: try shardsPerProcess() ?? workers, averaging: averagingMode,
             optimizerStates: optimizer.stateBuffers.count, processes: group?.size ?? 1, processesOnHost: group?.localSize ?? 1)
         let lossKind = try loss.map { try Loss(kerasName: $0) } ?? model.loss ?? .meanSquaredError
-        let metricKinds = metrics == nil && fileOptimizer != nil ? model.metrics : try metricList(loss: lossKind)
-        try checkMonitor(metrics: metricKinds)
-        if !keepsFileOptimizer || lossKind != model.loss || metricKinds != model.metrics {
-            try model.compile(optimizer: optimizer, loss: lossKind, metrics: metricKinds)
+        let keepsFileMetrics = metrics == nil && fileOptimizer != nil
+        let metricKinds = keepsFileMetrics ? model.metrics : try metricList(loss: lossKind)
+        let metricNames = keepsFileMetrics ? model.metricNames : metricNamesGiven ?? metricKinds.map(\.rawValue)
+        try checkMonitor(names: metricNames)
+        if !keepsFileOptimizer || lossKind != model.loss || metricKinds != model.metrics || metricNames != model.metricNames {
+            try model.compile(optimizer: optimizer, loss: lossKind, metrics: metricKinds, metricNames: metricNames)
             // Compiling starts the optimizer afresh: the file's state continues (at the rate an
             // option sets, if one does) unless an option changed its slots (SGD's momentum from 0).
             if var state = continuedState {

@@ -54,6 +54,49 @@ final class KerasCompileTests: XCTestCase {
         }
     }
 
+    /// Metrics named as users name them (`named_metrics.keras`) are logged under Keras's keys,
+    /// to Keras's values after an epoch, and saved under those names.
+    func testMetricsKeepTheNamesKerasLogsThemUnder() throws {
+        struct Named: Decodable {
+            let x: [Float]
+            let y: [Float]
+            let history: [String: [Double]]
+        }
+        let expected = try JSONDecoder().decode(Named.self, from: Data(contentsOf: try fixture("Compiled/named_metrics.json")))
+        let (x, y) = (try Tensor(shape: [32, 5, 3], scalars: expected.x), try Tensor(shape: [32, 1], scalars: expected.y))
+        let model = try Sequential(kerasModel: try fixture("Compiled/named_metrics.keras"))
+        XCTAssertEqual(model.metrics, [.mae, .mse, .rootMeanSquaredError, .r2Score])
+        XCTAssertEqual(model.metricNames, ["my_mae", "mean_squared_error", "root_mean_squared_error", "fit"])
+        let history = try model.fit(x: x, y: y, epochs: 1, batchSize: 8, shuffle: false, verbose: 0)
+        XCTAssertEqual(Set(history.history.keys), Set(expected.history.keys).union(["learning_rate"]))
+        for (key, values) in expected.history { XCTAssertEqual(history[key].first ?? .nan, values[0], accuracy: 1e-5, key) }
+
+        // Saved and read again: the names stay; one Keras would not give the metric travels in a metric object.
+        let saved = folder.url.appendingPathComponent("named.keras")
+        try model.save(to: saved)
+        XCTAssertEqual(try KerasCompileConfig.read(from: saved)?.metricNames, model.metricNames)
+        let listed = try XCTUnwrap(try KerasModelFile.config(of: saved, kind: .zip).compileConfig?["metrics"] as? [Any])
+        XCTAssertEqual(listed.map(KerasConfigReader.loggedName), model.metricNames)
+        XCTAssertEqual(listed[1] as? String, "mean_squared_error")
+        XCTAssertEqual(listed[2] as? String, "root_mean_squared_error")
+        XCTAssertEqual((listed[0] as? [String: Any])?["class_name"] as? String, "MeanAbsoluteError")
+        XCTAssertEqual((listed[3] as? [String: Any])?["class_name"] as? String, "R2Score")
+
+        // A model compiled in Loom names its metrics too; accuracy keeps Keras's names for it.
+        try model.compile(optimizer: SGD(), loss: .meanSquaredError, metrics: [.mae], metricNames: ["error"])
+        XCTAssertEqual(
+            try model.fit(x: x, y: y, epochs: 1, batchSize: 8, verbose: 0).history.keys.sorted(), ["error", "learning_rate", "loss"])
+        for (metrics, names, refusal) in [
+            ([Metric.mae], ["val_error"], "starts with 'val_'"), ([.mae, .mse], ["e", "e"], "repeated"),
+            ([.accuracy], ["hits"], "accuracy (resolved by the loss) is named accuracy or acc"),
+            ([.mae], ["a", "b"], "2 metric names for 1"),
+        ] {
+            XCTAssertThrowsError(try model.compile(optimizer: SGD(), loss: .meanSquaredError, metrics: metrics, metricNames: names)) {
+                XCTAssertTrue("\($0)".contains(refusal), "\($0)")
+            }
+        }
+    }
+
     /// A whole model saved compiled as legacy HDF5 (`training_config`) trains as compiled:
     /// its optimizer and loss, not Loom's defaults; its optimizer starts afresh, as Keras 3's.
     func testACompiledLegacyH5ModelTrainsWithItsOptimizerAndLoss() throws {

@@ -3,6 +3,8 @@
 struct Objective {
     let loss: Loss
     let metrics: [Metric]
+    /// The key each metric is logged under, in metric order (Keras's metric `name`).
+    let metricNames: [String]
     /// The output's last axis, whose columns R²'s statistics are per (1 until the model is
     /// built).
     let outputWidth: Int
@@ -11,9 +13,10 @@ struct Objective {
     /// The statistics a step carries for all the metrics.
     var statisticCount: Int { statisticRanges.last?.upperBound ?? 0 }
 
-    init(loss: Loss, metrics: [Metric], outputWidth: Int = 1) {
+    init(loss: Loss, metrics: [Metric], metricNames: [String]? = nil, outputWidth: Int = 1) {
         self.loss = loss
         self.metrics = metrics
+        self.metricNames = metricNames ?? metrics.map(\.rawValue)
         self.outputWidth = outputWidth
         var ranges: [Range<Int>] = []
         for metric in metrics {
@@ -24,7 +27,9 @@ struct Objective {
     }
 
     /// The same objective for an output of `width` columns.
-    func sized(outputWidth width: Int) -> Objective { Objective(loss: loss, metrics: metrics, outputWidth: width) }
+    func sized(outputWidth width: Int) -> Objective {
+        Objective(loss: loss, metrics: metrics, metricNames: metricNames, outputWidth: width)
+    }
 
     /// The metrics' values from their statistics' means over the rows seen.
     func metricValues(_ statistics: [Double]) -> [Double] {

@@ -51,6 +51,6 @@ struct RunningTotals {
         let n = Double(max(samples, 1))
         let metricDivisor = validRows ?? n
         let means = metricSums.map { metricDivisor > 0 ? $0 / metricDivisor : 0 }
-        return [(prefix + "loss", loss / n)] + zip(objective.metrics, objective.metricValues(means)).map { (prefix + $0.rawValue, $1) }
+        return [(prefix + "loss", loss / n)] + zip(objective.metricNames, objective.metricValues(means)).map { (prefix + $0, $1) }
     }
 }

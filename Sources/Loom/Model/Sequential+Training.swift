@@ -211,7 +211,7 @@ extension Sequential {
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed) { run.totals.logs(prefix: "") }
                 if !callbacks.isEmpty {
                     let metricValues = objective.metricValues(metricStatistics)
-                    let logs = [("loss", loss)] + zip(objective.metrics, metricValues).map { ($0.rawValue, $1) }
+                    let logs = [("loss", loss)] + Array(zip(objective.metricNames, metricValues))
                     let values = Dictionary(uniqueKeysWithValues: logs)
                     for callback in callbacks { try callback.onBatchEnd(k, logs: values, run: run) }
                 }

@@ -51,6 +51,8 @@ public final class Sequential {
 
     /// The metrics `compile` was given ([] until compiled).
     public var metrics: [Metric] { objective?.metrics ?? [] }
+    /// The keys the compiled metrics are logged under, in order (`compile`'s `metricNames`).
+    public var metricNames: [String] { objective?.metricNames ?? [] }
 
     /// Whether `compile` was called since the layers last changed.
     var isCompiled: Bool { objective != nil }
@@ -251,12 +253,30 @@ public final class Sequential {
         return replica
     }
 
-    /// Prepares the model for training: the optimizer, the loss and the metrics to report.
+    /// Prepares the model for training: the optimizer, the loss and the metrics to report,
+    /// each logged under its name in `metricNames` (Keras's metric `name`: "my_mae" for
+    /// `MeanAbsoluteError(name="my_mae")`; default, the metric's own, "mae").
     /// A model with no declared input is built, and the optimizer sized, on the first data.
-    public func compile(optimizer: any Optimizer, loss: Loss, metrics: [Metric] = []) throws {
+    public func compile(optimizer: any Optimizer, loss: Loss, metrics: [Metric] = [], metricNames: [String]? = nil) throws {
         guard !layers.isEmpty else { throw LoomError.notReady("model '\(name)' has no layers") }
         for (index, metric) in metrics.enumerated() where metrics[..<index].contains(metric) {
             throw LoomError.invalidArgument("compile: metric '\(metric.rawValue)' is listed twice; list each metric once")
+        }
+        let names = metricNames ?? metrics.map(\.rawValue)
+        guard names.count == metrics.count else {
+            throw LoomError.invalidArgument("compile: \(names.count) metric names for \(metrics.count) metrics")
+        }
+        for (index, name) in names.enumerated() {
+            guard !name.isEmpty, name != "loss", name != "learning_rate", !name.hasPrefix("val_"), !names[..<index].contains(name) else {
+                throw LoomError.invalidArgument(
+                    "compile: metric name '\(name)' is empty, repeated, 'loss', 'learning_rate' or starts with 'val_' "
+                        + "(the history's other keys)")
+            }
+            if metrics[index] == .accuracy, !["accuracy", "acc"].contains(name) {
+                throw LoomError.invalidArgument(
+                    "compile: accuracy (resolved by the loss) is named accuracy or acc, as in Keras; got '\(name)' "
+                        + "(name binary_accuracy, categorical_accuracy or sparse_categorical_accuracy instead)")
+            }
         }
         try optimizer.check()
         for metric in metrics where metric != .accuracy && metric.takesClassIndices != loss.takesClassIndices {
@@ -266,7 +286,7 @@ public final class Sequential {
                         ? "compares targets shaped like the output, but \(loss.rawValue) takes class indices"
                         : "takes class indices, which only sparse_categorical_crossentropy's targets are"))
         }
-        let objective = Objective(loss: loss, metrics: metrics)
+        let objective = Objective(loss: loss, metrics: metrics, metricNames: names)
         self.objective = objective
         parameterStore.optimizer = optimizer
         parameterStore.step = 0

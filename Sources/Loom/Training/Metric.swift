@@ -24,16 +24,17 @@ public enum Metric: String, Sendable, CaseIterable {
 
     /// Parses a Keras name ("mae", "mean_absolute_error", "accuracy", "acc", ...).
     public init(kerasName: String) throws {
+        // Keras's names, its short forms and its class names ("MeanAbsoluteError"), which it takes too.
         switch kerasName.lowercased() {
-        case "mae", "mean_absolute_error": self = .mae
-        case "mse", "mean_squared_error": self = .mse
+        case "mae", "mean_absolute_error", "meanabsoluteerror": self = .mae
+        case "mse", "mean_squared_error", "meansquarederror": self = .mse
         case "accuracy", "acc": self = .accuracy
-        case "binary_accuracy": self = .binaryAccuracy
-        case "categorical_accuracy": self = .categoricalAccuracy
-        case "sparse_categorical_accuracy": self = .sparseCategoricalAccuracy
-        case "rmse", "root_mean_squared_error": self = .rootMeanSquaredError
-        case "mape", "mean_absolute_percentage_error": self = .meanAbsolutePercentageError
-        case "r2", "r2_score": self = .r2Score
+        case "binary_accuracy", "binaryaccuracy": self = .binaryAccuracy
+        case "categorical_accuracy", "categoricalaccuracy": self = .categoricalAccuracy
+        case "sparse_categorical_accuracy", "sparsecategoricalaccuracy": self = .sparseCategoricalAccuracy
+        case "rmse", "root_mean_squared_error", "rootmeansquarederror": self = .rootMeanSquaredError
+        case "mape", "mean_absolute_percentage_error", "meanabsolutepercentageerror": self = .meanAbsolutePercentageError
+        case "r2", "r2_score", "r2score": self = .r2Score
         default:
             throw LoomError.invalidArgument(
                 "unknown metric '\(kerasName)'; expected one of " + Metric.allCases.map(\.rawValue).joined(separator: ", "))

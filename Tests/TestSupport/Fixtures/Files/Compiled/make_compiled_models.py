@@ -11,7 +11,8 @@ after a second epoch continued from the trained file. accumulation_sgd.keras and
 SGD at a constant rate with gradient_accumulation_steps=2 (where Keras's averaging of
 micro-batches and Loom's one batch of their rows agree), after one epoch of batch 4.
 sgd_momentum_mae.h5 and .json: a model saved compiled as legacy HDF5 (`--legacy-h5` makes
-only these). `--check FILE NAME` loads a `.keras`
+only these). named_metrics.keras and .json: metrics named as users name them, and the keys
+and values of Keras's history (`--named-metrics` makes only these). `--check FILE NAME` loads a `.keras`
 file Loom saved after one epoch, continues it one epoch in Keras and prints the largest
 difference from Keras's own second epoch.
 """
@@ -88,11 +89,34 @@ def legacy_h5():
         out.write("\n")
 
 
+def named_metrics():
+    """named_metrics.keras: metrics as a user names them (an object with its own name, a
+    function's long name, an object of its default name, a renamed R2Score), saved compiled
+    before training; named_metrics.json: the history of one epoch of Keras's fit, keyed as
+    Keras logs them."""
+    x, y = data()
+    keras.utils.set_random_seed(5)
+    m = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4), keras.layers.Dense(1)])
+    metrics = [keras.metrics.MeanAbsoluteError(name="my_mae"), "mean_squared_error", keras.metrics.RootMeanSquaredError(),
+               keras.metrics.R2Score(name="fit")]
+    m.compile(optimizer=O.SGD(learning_rate=0.05), loss="mse", metrics=metrics)
+    m.save(os.path.join(HERE, "named_metrics.keras"))
+    history = m.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0).history
+    with open(os.path.join(HERE, "named_metrics.json"), "w") as out:
+        json.dump({"keras": keras.__version__, "x": flat([x])[0], "y": flat([y])[0],
+                   "history": {key: [float(v) for v in values] for key, values in history.items()}}, out, separators=(",", ":"))
+        out.write("\n")
+
+
 if len(sys.argv) == 2 and sys.argv[1] == "--legacy-h5":
     legacy_h5()
     sys.exit(0)
+if len(sys.argv) == 2 and sys.argv[1] == "--named-metrics":
+    named_metrics()
+    sys.exit(0)
 
 legacy_h5()
+named_metrics()
 x, y = data()
 for name, optimizer in optimizers().items():
     m = model(optimizer)
