@@ -24,7 +24,11 @@ public final class ModelCheckpoint: Callback {
     public private(set) var best: Double
     /// The files written by the last `fit`, in order.
     public private(set) var saved: [String] = []
-    private let initialBest: Double
+    private let initialValueThreshold: Double?
+    /// Whether the monitored value improves by rising: by the name until a fit tells the model's metric.
+    private var prefersHigher: Bool
+    /// Whether `best` holds a value seen (or restored), not the starting bound.
+    private var hasBest = false
 
     /// A checkpoint with Keras's arguments and defaults; checks the name's ending and folder now.
     public init(
@@ -42,14 +46,17 @@ public final class ModelCheckpoint: Callback {
         self.saveBestOnly = saveBestOnly
         self.saveWeightsOnly = saveWeightsOnly
         self.mode = mode
-        initialBest =
-            initialValueThreshold
-            ?? (mode == .max || (mode == .auto && (monitor.contains("acc") || monitor.contains("auc")))
-                ? -.infinity : .infinity)
-        best = initialBest
+        self.initialValueThreshold = initialValueThreshold
+        prefersHigher = mode.prefersHigher(monitor, in: nil)
+        best = initialValueThreshold ?? (prefersHigher ? -.infinity : .infinity)
     }
 
-    private var prefersHigher: Bool { initialBest == -.infinity || mode == .max }
+    /// Learns from the fit's model whether the monitored metric improves by rising (Keras asks
+    /// the metric); until a value is seen, the bound to beat follows.
+    public func onTrainBegin(_ run: TrainingRun) throws {
+        prefersHigher = mode.prefersHigher(monitor, in: run.model)
+        if !hasBest { best = initialValueThreshold ?? (prefersHigher ? -.infinity : .infinity) }
+    }
 
     /// Saves after the epoch: always, or when `monitor` beat the best.
     public func onEpochEnd(_ epoch: Int, logs: [String: Double], run: TrainingRun) throws {
@@ -57,6 +64,7 @@ public final class ModelCheckpoint: Callback {
             guard let current = logs[monitor] else { return MissingMonitor.warn("ModelCheckpoint", monitor: monitor, logs: logs) }
             guard prefersHigher ? current > best : current < best else { return }
             best = current
+            hasBest = true
         }
         let path = try ModelCheckpoint.format(filepath, epoch: epoch, logs: logs)
         try run.model.save(to: URL(fileURLWithPath: path))
@@ -66,7 +74,9 @@ public final class ModelCheckpoint: Callback {
     /// [best].
     public var checkpointState: [Double] {
         get { [best] }
-        set { if newValue.count == 1 { best = newValue[0] } }
+        set {
+            if newValue.count == 1 { (best, hasBest) = (newValue[0], true) }
+        }
     }
 
     /// `pattern` with `{epoch}`, `{epoch:0Nd}`, `{key}` and `{key:.Nf}` filled from `epoch`

@@ -50,12 +50,14 @@ final class CallbackParityTests: XCTestCase {
 
     /// Fits a one-weight model for as many epochs as `values`, with `callback` scripted;
     /// returns the model, the epochs run and the learning rate after each.
-    private func drive(_ callback: any Callback, monitor: String, values: [Double]) throws -> (Sequential, Int, [Double]) {
+    private func drive(
+        _ callback: any Callback, monitor: String, values: [Double], metrics: [Metric] = [], metricNames: [String]? = nil
+    ) throws -> (Sequential, Int, [Double]) {
         let model = Sequential(seed: 1) {
             Input(shape: [1])
             Dense(1)
         }
-        try model.compile(optimizer: SGD(learningRate: 1), loss: .meanSquaredError)
+        try model.compile(optimizer: SGD(learningRate: 1), loss: .meanSquaredError, metrics: metrics, metricNames: metricNames)
         let x = try Tensor(shape: [4, 1], scalars: [0, 0, 0, 0]), y = Tensor(shape: [4, 1])
         let history = try model.fit(
             x: x, y: y, epochs: values.count, batchSize: 4, verbose: 0,
@@ -107,6 +109,29 @@ final class CallbackParityTests: XCTestCase {
             let expected = test.saved!.map { folder.path(String(format: "\(test.sequence)-%02d.weights.h5", $0 + 1)) }
             XCTAssertEqual(callback.saved, expected, "\(test.sequence) \(a)")
         }
+    }
+
+    /// `auto` asks the compiled metric logged under the monitored name, as Keras does: R²
+    /// named "fit" rises, an error named "my_acc" falls; a threshold keeps the direction.
+    func testAutoModeFollowsTheMonitoredMetric() throws {
+        let model = Sequential {
+            Input(shape: [1])
+            Dense(1)
+        }
+        try model.compile(
+            optimizer: SGD(), loss: .meanSquaredError, metrics: [.r2Score, .mae, .binaryAccuracy], metricNames: ["fit", "my_acc", "hits"])
+        for (monitor, rises) in [("val_fit", true), ("my_acc", false), ("val_hits", true), ("val_loss", false), ("val_auc_2", true)] {
+            XCTAssertEqual(MonitorMode.auto.prefersHigher(monitor, in: model), rises, monitor)
+        }
+        let stopping = EarlyStopping(monitor: "fit", patience: 1)
+        let (_, epochs, _) = try drive(
+            stopping, monitor: "fit", values: [0.1, 0.2, 0.3, 0.25, 0.2], metrics: [.r2Score], metricNames: ["fit"])
+        XCTAssertEqual(epochs, 4, "rising to 0.3, then one epoch without improvement")
+        let checkpoint = try ModelCheckpoint(
+            filepath: folder.path("threshold-{epoch:02d}.weights.h5"), monitor: "val_accuracy", saveBestOnly: true,
+            saveWeightsOnly: true, initialValueThreshold: 0.5)
+        _ = try drive(checkpoint, monitor: "val_accuracy", values: [0.4, 0.6, 0.55, 0.7])
+        XCTAssertEqual(checkpoint.saved, [2, 4].map { folder.path(String(format: "threshold-%02d.weights.h5", $0)) })
     }
 
     func testModelCheckpointRefusesAWrongEndingOrAnUnknownKey() throws {

@@ -61,11 +61,12 @@ public final class EarlyStopping: Callback {
             bestEpoch = epoch
         }
         wait += 1
-        if isImprovement(current, over: best) {
+        let rises = mode.prefersHigher(monitor, in: run.model)
+        if isImprovement(current, over: best, rises: rises) {
             best = current
             bestEpoch = epoch
             if restoreBestWeights { bestWeights = try run.model.weights() }
-            if baseline == nil || isImprovement(current, over: baseline) { wait = 0 }
+            if baseline == nil || isImprovement(current, over: baseline, rises: rises) { wait = 0 }
             return
         }
         if wait >= patience && epoch > 0 {
@@ -80,9 +81,9 @@ public final class EarlyStopping: Callback {
         if restoreBestWeights, !run.interrupted, let bestWeights { try run.model.setWeights(bestWeights) }
     }
 
-    private func isImprovement(_ value: Double, over reference: Double?) -> Bool {
+    private func isImprovement(_ value: Double, over reference: Double?, rises: Bool) -> Bool {
         guard let reference else { return true }
-        return mode.prefersHigher(monitor) ? value - minDelta > reference : value + minDelta < reference
+        return rises ? value - minDelta > reference : value + minDelta < reference
     }
 
     /// [wait, stopped epoch, best epoch, has best, best, then the kept weights: their count,

@@ -43,12 +43,14 @@ public final class ReduceLROnPlateau: Callback {
         self.minLR = minLR
     }
 
-    private var prefersHigher: Bool { mode.prefersHigher(monitor) }
+    /// Whether the monitored value improves by rising, as `onTrainBegin` found it for the fit's model.
+    private var prefersHigher = false
 
     /// Resets the best value, the wait and the cooldown; refused with an optimizer whose rate
     /// follows a schedule (Keras refuses it when it first sets the rate: here before training).
     public func onTrainBegin(_ run: TrainingRun) throws {
         try run.checkLearningRateIsSettable(by: "ReduceLROnPlateau")
+        prefersHigher = mode.prefersHigher(monitor, in: run.model)
         best = prefersHigher ? -.infinity : .infinity
         wait = 0
         cooldownCounter = 0

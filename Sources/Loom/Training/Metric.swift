@@ -50,6 +50,14 @@ public enum Metric: String, Sendable, CaseIterable {
     /// Whether the metric reads a class index a row (not a target row like the output).
     var takesClassIndices: Bool { self == .sparseCategoricalAccuracy }
 
+    /// Whether a higher value is better (Keras's metric `_direction` "up"): the accuracies and R².
+    public var risesWhenBetter: Bool {
+        switch self {
+        case .accuracy, .binaryAccuracy, .categoricalAccuracy, .sparseCategoricalAccuracy, .r2Score: true
+        case .mae, .mse, .rootMeanSquaredError, .meanAbsolutePercentageError: false
+        }
+    }
+
     /// How many statistics a batch's metric carries through a step's sums: 1, the metric's
     /// mean over the rows, but for R², which carries the means of y, y² and (y − p)² of each
     /// of the output's `width` columns (whole-epoch sums in Keras: their means over the same
