@@ -201,15 +201,17 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
         }
     }
 
-    /// The sample weights dataset `name`: `(samples)` or `(samples, timesteps)`, finite, not negative.
+    /// The sample weights dataset `name`: `(samples)` or `(samples, timesteps)` (or `(samples,
+    /// timesteps, 1)`, as Keras takes it, read as the former), finite, not negative.
     private static func weights(file: HDF5File, name: String, samples: Int) throws -> Tensor {
         let info = try file.readableInfo(name)
-        guard (1...2).contains(info.shape.count), info.shape[0] == samples else {
+        guard (1...2).contains(info.shape.count) || (info.shape.count == 3 && info.shape[2] == 1), info.shape[0] == samples else {
             throw HDF5Error(
                 file: file.path, dataset: name,
                 "has shape \(Shape.describe(info.shape)); expected (\(samples)) or (\(samples), timesteps), a weight a sample or step")
         }
-        let weights = try file.read(name)
+        var weights = try file.read(name)
+        if weights.shape.count == 3 { weights = try Tensor(shape: Array(weights.shape.prefix(2)), scalars: weights.scalars) }
         try weights.scalars.withUnsafeBufferPointer { values in
             do {
                 try SampleWeights.check(values.baseAddress!, rows: ArraySlice(0..<samples), perSample: Shape.count(weights.sampleShape))

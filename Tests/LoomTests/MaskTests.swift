@@ -361,6 +361,24 @@ final class MaskTests: XCTestCase {
         }
     }
 
+    /// Weights a step shaped (samples, timesteps, 1), as Keras takes them, weigh each step as
+    /// (samples, timesteps) does.
+    func testStepWeightsWithATrailingOneAreWeightsAStep() throws {
+        let x = randomTensor([6, 5, 2], seed: 57), y = randomTensor([6, 5, 1], seed: 58)
+        let steps = randomTensor([6, 5], seed: 59).scalars.map { abs($0) }
+        var trained: [[[Float]]] = []
+        for shape in [[6, 5], [6, 5, 1]] {
+            let model = Sequential(seed: 60) {
+                Input(shape: [5, 2]); LSTM(3, returnSequences: true); Dense(1)
+            }
+            try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+            let sampleWeight = try Tensor(shape: shape, scalars: steps)
+            try model.fit(x: x, y: y, epochs: 2, batchSize: 4, shuffle: false, verbose: 0, sampleWeight: sampleWeight)
+            trained.append(try model.weights().map(\.scalars))
+        }
+        XCTAssertEqual(trained[0], trained[1])
+    }
+
     func testBadWeightsAndMaskUsesAreRefusedByName() throws {
         let model = Sequential {
             Input(shape: [5, 2]); Masking(); LSTM(3, returnSequences: true); Dense(1)

@@ -91,7 +91,9 @@ public struct InMemoryDataset: Dataset {
             if let bad = y.firstNonFiniteSample() { throw LoomError.nonFinite(name: "y", sample: bad) }
         }
         if let sampleWeight {
-            guard (1...2).contains(sampleWeight.rank), sampleWeight.sampleCount == x.sampleCount else {
+            guard (1...2).contains(sampleWeight.rank) || (sampleWeight.rank == 3 && sampleWeight.shape[2] == 1),
+                sampleWeight.sampleCount == x.sampleCount
+            else {
                 throw LoomError.shapeMismatch(
                     context: "sampleWeight", expected: "(\(x.sampleCount)) or (\(x.sampleCount), timesteps)",
                     found: sampleWeight.shape)

@@ -442,8 +442,9 @@ extension Sequential {
             }
             weightsPerSample = 1
         } else if let shape = dataset.sampleWeightShape {
-            // (samples, 1) is a weight a sample too, as Keras squeezes it to the loss's shape.
-            guard shape.isEmpty || shape == [1] || (output.count >= 2 && shape == [output[0]]) else {
+            // (samples, 1) is a weight a sample too, and (samples, timesteps, 1) a weight a step, as
+            // Keras squeezes them to the loss's shape.
+            guard shape.isEmpty || shape == [1] || (output.count >= 2 && (shape == [output[0]] || shape == [output[0], 1])) else {
                 throw LoomError.shapeMismatch(
                     context: "sample weights",
                     expected: output.count >= 2
