@@ -191,7 +191,7 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
             let values = try file.read(name).scalars.enumerated().map { sample, value in
                 guard let length = Int(exactly: value) else {
                     throw HDF5Error(
-                        file: file.path, dataset: name, "holds \(value) at sample \(sample); a length must be in 1...\(inputShape[0])")
+                        file: file.path, dataset: name, "holds \(value) at sample \(sample); a length must be in 0...\(inputShape[0])")
                 }
                 return length
             }

@@ -79,6 +79,7 @@ final class SequenceDataTests: XCTestCase {
             } catch { return "\(error)" }
         }
         writeRaw(path: path, name: "zero", shape: [6], values: [5, 2, 0, 1, 3, 5], type: loom_h5t_native_int32())
+        writeRaw(path: path, name: "minus", shape: [6], values: [5, 2, -1, 1, 3, 5], type: loom_h5t_native_int32())
         writeRaw(path: path, name: "long", shape: [6], values: [5, 2, 6, 1, 3, 5], type: loom_h5t_native_int64())
         writeRaw(path: path, name: "short", shape: [5], values: [5, 2, 4, 1, 3], type: loom_h5t_native_int32())
         writeRaw(path: path, name: "real", shape: [6], values: [5, 2, 4, 1, 3, 5], type: loom_h5t_native_float())
@@ -87,14 +88,16 @@ final class SequenceDataTests: XCTestCase {
         writeRaw(path: path, name: "wide", shape: [6, 3], values: Array(repeating: 1, count: 18), type: loom_h5t_native_float())
         writeRaw(path: path, name: "huge", shape: [6], values: [1.8e19, 2, 3, 1, 3, 5], type: loom_h5t_native_uint64())
         let cases: [(String, () throws -> Void)] = [
-            ("'zero' in \(path) holds 0 at sample 2; a length must be in 1...5", { _ = try HDF5Dataset(path: path, lengths: "zero") }),
-            ("holds 6 at sample 2; a length must be in 1...5", { _ = try HDF5Dataset(path: path, lengths: "long") }),
+            ("'minus' in \(path) holds -1 at sample 2; a length must be in 0...5", { _ = try HDF5Dataset(path: path, lengths: "minus") }),
+            ("holds 6 at sample 2; a length must be in 0...5", { _ = try HDF5Dataset(path: path, lengths: "long") }),
             ("has shape (5); expected (6), a length a sample", { _ = try HDF5Dataset(path: path, lengths: "short") }),
             ("holds float32 values; lengths must be integers", { _ = try HDF5Dataset(path: path, lengths: "real") }),
-            ("at sample 0; a length must be in 1...5", { _ = try HDF5Dataset(path: path, lengths: "huge") }),
+            ("at sample 0; a length must be in 0...5", { _ = try HDF5Dataset(path: path, lengths: "huge") }),
             ("sample weight -1.0 at sample 2", { _ = try HDF5Dataset(path: path, sampleWeights: "negative") }),
             ("sample weight nan at sample 3", { _ = try HDF5Dataset(path: path, sampleWeights: "nan") }),
         ]
+        // A length of 0 is a row of padding only, as a Masking layer masks such a row whole.
+        XCTAssertEqual(try HDF5Dataset(path: path, lengths: "zero").sequenceLengths?.lengths, [5, 2, 0, 1, 3, 5])
         for (message, open) in cases {
             let error = refusal(open)
             XCTAssertTrue(error.contains(message), "expected '\(message)', got '\(error)'")

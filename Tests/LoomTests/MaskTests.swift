@@ -361,6 +361,34 @@ final class MaskTests: XCTestCase {
         }
     }
 
+    /// A length of 0 (a row of padding only) trains as a Masking layer trains the same row of
+    /// mask values: to the same bits, one output a sample or a sequence.
+    func testARowOfPaddingOnlyIsMaskedAsMaskingMasksIt() throws {
+        let lengths = [5, 0, 3, 0, 1, 2]
+        var x = randomTensor([6, 5, 2], seed: 61)
+        for (row, length) in lengths.enumerated() {
+            for t in length..<5 { for f in 0..<2 { x[row, t, f] = 0 } }
+        }
+        for sequences in [false, true] {
+            let y = randomTensor(sequences ? [6, 5, 1] : [6, 1], seed: 62)
+            var trained: [[[Float]]] = []
+            for masking in [true, false] {
+                let model = Sequential(seed: 63) {
+                    Input(shape: [5, 2])
+                    if masking { Masking() }
+                    LSTM(3, returnSequences: sequences)
+                    Dense(1)
+                }
+                try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+                let steps = try SequenceLengths(lengths: lengths, timesteps: 5, padding: .post)
+                let dataset = try InMemoryDataset(x: x, y: y, sequenceLengths: masking ? nil : steps)
+                try model.fit(dataset: dataset, epochs: 2, batchSize: 4, shuffle: false, verbose: 0)
+                trained.append(try model.weights().map(\.scalars))
+            }
+            XCTAssertEqual(trained[0], trained[1], sequences ? "sequence outputs" : "one output a sample")
+        }
+    }
+
     /// Weights a step shaped (samples, timesteps, 1), as Keras takes them, weigh each step as
     /// (samples, timesteps) does.
     func testStepWeightsWithATrailingOneAreWeightsAStep() throws {

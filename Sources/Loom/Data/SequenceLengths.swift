@@ -13,19 +13,20 @@ public struct SequenceLengths: Sendable, Equatable {
         case post
     }
 
-    /// Each sample's valid steps, in 1...`timesteps`.
+    /// Each sample's valid steps, in 0...`timesteps` (0: all padding, as a row a `Masking`
+    /// layer masks whole).
     public let lengths: [Int]
     /// The padded length of every sample.
     public let timesteps: Int
     /// Which side of the sequences the padding is on.
     public let padding: Padding
 
-    /// Checks that every length is in 1...`timesteps`; `name` names the lengths in the error
+    /// Checks that every length is in 0...`timesteps`; `name` names the lengths in the error
     /// (a dataset's name), which gives the first bad sample.
     public init(lengths: [Int], timesteps: Int, padding: Padding = .pre, name: String = "lengths") throws {
-        for (sample, length) in lengths.enumerated() where !(1...max(timesteps, 1)).contains(length) {
+        for (sample, length) in lengths.enumerated() where !(0...timesteps).contains(length) {
             throw LoomError.invalidArgument(
-                "\(name) holds \(length) at sample \(sample); a length must be in 1...\(timesteps) (the timesteps)")
+                "\(name) holds \(length) at sample \(sample); a length must be in 0...\(timesteps) (the timesteps)")
         }
         self.lengths = lengths
         self.timesteps = timesteps
