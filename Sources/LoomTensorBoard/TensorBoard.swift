@@ -7,10 +7,11 @@ import Loom
 /// step = the epoch (from 0), as Keras 3 writes them; with `updateFrequency` n, also
 /// `batch_loss` (and metrics) every n updates in `train`; with `histogramFrequency` n, every
 /// n epochs a histogram of each weight (`<layer>/<weight>/histogram`, as Keras's
-/// `histogram_freq`). A resumed run (`BackupAndRestore`) starts new event files with a
-/// session start at the epoch it resumes, so TensorBoard drops what the killed run wrote
-/// after its checkpoint. `tensorboard --logdir <logDir>` shows both runs' curves while
-/// training goes on.
+/// `histogram_freq`). Each run's event files start with a session start at the epoch it
+/// starts from, so after a resumed run (`BackupAndRestore`) TensorBoard drops what the killed
+/// run wrote after its checkpoint (its Python loader purges only at a start that follows
+/// another). The validation folder is made with the first validation values, as Keras's.
+/// `tensorboard --logdir <logDir>` shows both runs' curves while training goes on.
 public final class TensorBoard: Callback {
     /// The folder of the runs (created when missing).
     public let logDir: URL
@@ -20,7 +21,8 @@ public final class TensorBoard: Callback {
     public let histogramFrequency: Int
     private var train: EventFileWriter?
     private var validation: EventFileWriter?
-    private var sessionStarted = false
+    /// The epoch this fit starts from, once its first epoch begins (the session's start).
+    private var startEpoch: Int?
 
     /// A callback writing under `logDir` (refused now when it is a file; made when training
     /// begins).
@@ -40,20 +42,18 @@ public final class TensorBoard: Callback {
         self.updateFrequency = updateFrequency
     }
 
-    /// Opens a new event file in each run's folder.
+    /// Opens a new event file in the training run's folder.
     public func onTrainBegin(_ run: TrainingRun) throws {
         train = try EventFileWriter(folder: logDir.appendingPathComponent("train"))
-        validation = try EventFileWriter(folder: logDir.appendingPathComponent("validation"))
-        sessionStarted = false
+        validation = nil
+        startEpoch = nil
     }
 
-    /// Marks a resumed run's start (known once the checkpoint is restored, before its first epoch).
+    /// Marks the session's start (known once a checkpoint is restored, before the first epoch).
     public func onEpochBegin(_ epoch: Int, run: TrainingRun) throws {
-        guard !sessionStarted else { return }
-        sessionStarted = true
-        guard run.epoch > 0 || run.batch > 0 else { return }
+        guard startEpoch == nil else { return }
+        startEpoch = run.epoch
         try train?.writeSessionStart(step: run.epoch)
-        try validation?.writeSessionStart(step: run.epoch)
     }
 
     /// Every `updateFrequency` updates, the batch's loss and metrics.
@@ -68,7 +68,14 @@ public final class TensorBoard: Callback {
         try train?.write(
             scalars: sorted.filter { !$0.key.hasPrefix("val_") }.map { ("epoch_" + $0.key, $0.value) }, step: epoch)
         let validated = sorted.filter { $0.key.hasPrefix("val_") }.map { ("epoch_" + $0.key.dropFirst(4), $0.value) }
-        if !validated.isEmpty { try validation?.write(scalars: validated, step: epoch) }
+        if !validated.isEmpty, train != nil {
+            if validation == nil {
+                let writer = try EventFileWriter(folder: logDir.appendingPathComponent("validation"))
+                try writer.writeSessionStart(step: startEpoch ?? epoch)
+                validation = writer
+            }
+            try validation?.write(scalars: validated, step: epoch)
+        }
         if histogramFrequency > 0, epoch % histogramFrequency == 0 {
             let specs = run.model.layers.flatMap { layer in layer.parameterSpecs.map { "\(layer.name)/\($0.name)/histogram" } }
             try train?.write(histograms: zip(specs, try run.model.weights()).map { ($0, $1.scalars) }, step: epoch)

@@ -43,9 +43,10 @@ struct LineChart {
         return svg + "</svg>\n"
     }
 
-    /// Whether values this spread read better on a logarithmic axis.
+    /// Whether values this spread (the finite ones) read better on a logarithmic axis.
     static func wantsLogarithmic(_ values: [Double]) -> Bool {
-        guard let low = values.min(), let high = values.max(), low > 0 else { return false }
+        let finite = values.filter(\.isFinite)
+        guard let low = finite.min(), let high = finite.max(), low > 0 else { return false }
         return high / low > 100
     }
 
@@ -86,11 +87,15 @@ struct LineChart {
             svg += text(x0 - 8, py(tick) + 4, LineChart.label(tick), anchor: "end")
         }
         for (index, series) in self.series.enumerated() {
-            let points = series.points.filter { $0.y.isFinite && (!logarithmic || $0.y > 0) }
+            let drawable = { (point: (x: Double, y: Double)) in point.y.isFinite && (!logarithmic || point.y > 0) }
+            let points = series.points.filter(drawable)
             let dash = series.dashed ? " stroke-dasharray=\"5 4\"" : ""
-            svg +=
-                "<polyline points=\"" + points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-                + "\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"2\"\(dash)/>\n"
+            // A value that cannot be drawn (NaN, inf, missing) breaks the line: no segment bridges it.
+            for segment in series.points.split(whereSeparator: { !drawable($0) }) {
+                svg +=
+                    "<polyline points=\"" + segment.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
+                    + "\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"2\"\(dash)/>\n"
+            }
             if series.marked {
                 for (k, point) in points.enumerated() {
                     svg += "<circle cx=\"\(f(px(point.x)))\" cy=\"\(f(py(point.y)))\" r=\"3\" fill=\"\(series.color)\"/>\n"
@@ -103,7 +108,9 @@ struct LineChart {
             let (lx, ly) = (x0 + 170 * Double(index), 36.0)
             svg +=
                 "<line x1=\"\(f(lx))\" y1=\"\(f(ly))\" x2=\"\(f(lx + 24))\" y2=\"\(f(ly))\" stroke=\"\(series.color)\" stroke-width=\"2\"\(dash)/>\n"
-            svg += text(lx + 30, ly + 4, series.name, anchor: "start")
+            let undrawn = series.points.count - points.count
+            let what = logarithmic ? "not positive, NaN, inf or missing" : "NaN, inf or missing"
+            svg += text(lx + 30, ly + 4, series.name + (undrawn > 0 ? " (\(undrawn) \(what), not drawn)" : ""), anchor: "start")
         }
         return svg
     }

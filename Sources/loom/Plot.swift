@@ -32,7 +32,9 @@ struct Plot: ParsableCommand {
     }
 
     /// The epochs (the `epoch` column, else 1, 2, ...) and every other column of a history
-    /// CSV; a row of another length or a value that is not a number is refused by line.
+    /// CSV, a value left empty or written NA (Keras's CSVLogger, when validation skipped the
+    /// epoch) read as missing (NaN, drawn as a gap); a row of another length or a value that
+    /// is not a number is refused by line.
     static func read(_ path: String) throws -> (epochs: [Double], columns: [String: [Double]]) {
         guard FileManager.default.fileExists(atPath: path) else { throw LoomError.invalidArgument("\(path): no such file") }
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -56,7 +58,13 @@ struct Plot: ParsableCommand {
                 throw LoomError.invalidArgument("\(path) line \(number): \(fields.count) values for the header's \(header.count) columns")
             }
             for (column, field) in fields.enumerated() {
-                guard let value = Double(field.trimmingCharacters(in: .whitespaces)) else {
+                let text = field.trimmingCharacters(in: .whitespaces)
+                // A value not logged that epoch (CSVLogger writes NA when validation did not run): a gap.
+                if text.isEmpty || text == "NA" {
+                    columns[column].append(.nan)
+                    continue
+                }
+                guard let value = Double(text) else {
                     throw LoomError.invalidArgument("\(path) line \(number): '\(field)' in column \(header[column]) is not a number")
                 }
                 columns[column].append(value)

@@ -68,6 +68,11 @@ extension CLITests {
             XCTAssertEqual(files.count, 1, run)
             XCTAssertTrue(files[0].hasPrefix("events.out.tfevents.") && files[0].hasSuffix(".v2"), files[0])
         }
+        // Without validation there is no validation run, as with Keras.
+        let unvalidated = folder.path("unvalidated")
+        try loom(
+            ["train", "--data", data, "--units", "4", "--epochs", "1", "--quiet", "--validation-split", "0", "--tensorboard", unvalidated])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: unvalidated), ["train"])
         let refused = try loom(["train", "--data", data, "--epochs", "1", "--tensorboard", data], expect: 1)
         XCTAssertTrue(refused.err.contains("TensorBoard: '\(data)' exists and is not a folder"), refused.err)
         XCTAssertEqual(refused.out, "")
@@ -75,7 +80,8 @@ extension CLITests {
 
     /// A resumed run starts a second event file in each run's folder whose events begin with
     /// a session start at the epoch it resumes (TensorBoard then drops what the first run
-    /// wrote after its checkpoint).
+    /// wrote after its checkpoint); the first run's starts at epoch 0, so that TensorBoard's
+    /// Python loader, which purges only at a start after another, drops it too.
     func testAResumedRunStartsANewTensorBoardSession() throws {
         let data = folder.path("series.h5"), logs = folder.path("logs"), checkpoints = folder.path("checkpoints")
         try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
@@ -90,8 +96,8 @@ extension CLITests {
         func holds(_ bytes: [UInt8], _ part: [UInt8]) -> Bool {
             bytes.count >= part.count && (0...(bytes.count - part.count)).contains { Array(bytes[$0..<($0 + part.count)]) == part }
         }
-        XCTAssertFalse(contents.contains { holds($0, [0x3A, 0x02, 0x08, 0x01]) && !holds($0, sessionStart) })
-        XCTAssertEqual(contents.map { holds($0, sessionStart) }.filter { $0 }.count, 1, "only the resumed run's file")
+        XCTAssertEqual(contents.map { holds($0, [0x3A, 0x02, 0x08, 0x01]) }, [true, true], "a session start in each")
+        XCTAssertEqual(contents.map { holds($0, sessionStart) }.filter { $0 }.count, 1, "at epoch 2 in the resumed run's file")
     }
 
     /// `loom bench --workers 2,1`: speedups are against the fewest workers, however listed, and
@@ -152,6 +158,18 @@ extension CLITests {
         try "epoch,loss\n1,nan?\n".write(toFile: ragged, atomically: true, encoding: .utf8)
         XCTAssertTrue(try loom(["plot", ragged, "--out", again], expect: 1).err.contains("line 2: 'nan?' in column loss is not a number"))
         XCTAssertTrue(try loom(["plot", folder.path("absent.csv"), "--out", again], expect: 1).err.contains("no such file"))
+
+        // Keras's CSVLogger writes NA where validation skipped an epoch; a value may be empty, or
+        // not finite: each is a gap in its line, and the legend counts them.
+        let gaps = folder.path("gaps.csv")
+        try "epoch,loss,val_loss\n0,0.5,NA\n1,0.4,0.45\n2,inf,NA\n3,0.3,0.35\n4,0.2,\n".write(
+            toFile: gaps, atomically: true, encoding: .utf8)
+        try loom(["plot", gaps, "--out", again])
+        XCTAssertEqual(try markers(again), ["#1f77b4": 4, "#ff7f0e": 2])
+        let gapped = try String(contentsOfFile: again, encoding: .utf8)
+        XCTAssertEqual(gapped.components(separatedBy: "<polyline").count - 1, 4, "two segments a line")
+        XCTAssertTrue(gapped.contains("training (1 NaN, inf or missing, not drawn)"), gapped)
+        XCTAssertTrue(gapped.contains("validation (3 NaN, inf or missing, not drawn)"), gapped)
     }
 }
 

@@ -64,13 +64,16 @@ final class TensorBoardTests: XCTestCase {
         return result
     }
 
-    /// Each event's step and its scalars (tag → value), after the first (version) event.
+    /// Each event's step and its scalars (tag → value), after the first (version) event and
+    /// the second, the session's start at step 0 (field 7, `session_log`, status 1).
     private func scalars(in run: URL) throws -> [(step: Int, values: [String: Float])] {
         let files = try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix("events.out.tfevents.") }
         XCTAssertEqual(files.count, 1)
         let events = try records(run.appendingPathComponent(files[0])).map(fields)
         XCTAssertEqual(events.first?.first { $0.0 == 3 }.map { String(decoding: $0.1 as! [UInt8], as: UTF8.self) }, "brain.Event:2")
-        return events.dropFirst().map { event in
+        XCTAssertEqual(events.dropFirst().first?.first { $0.0 == 7 }?.1 as? [UInt8], [0x08, 0x01], "a session start")
+        XCTAssertNil(events.dropFirst().first?.first { $0.0 == 2 }, "at step 0")
+        return events.dropFirst(2).map { event in
             let step = Int(event.first { $0.0 == 2 }?.1 as? UInt64 ?? 0)
             var values: [String: Float] = [:]
             for case (5, let summary as [UInt8]) in event {
