@@ -427,11 +427,10 @@ struct Bench: ParsableCommand {
         for row in rows {
             let speedup = row.samplesPerSecond / base.samplesPerSecond * Double(base.workers)
             let p = row.profile
-            lines.append(
-                [
-                    Double(row.workers), row.samplesPerSecond, speedup, speedup / Double(row.workers),
-                    p.total, p.compute, p.wait, p.reduce, p.optimizer,
-                ].map { String($0) }.joined(separator: ","))
+            let measured = [
+                row.samplesPerSecond, speedup, speedup / Double(row.workers), p.total, p.compute, p.wait, p.reduce, p.optimizer,
+            ]
+            lines.append(([String(row.workers)] + measured.map { String($0) }).joined(separator: ","))
         }
         try output.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }

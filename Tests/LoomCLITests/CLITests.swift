@@ -145,6 +145,7 @@ final class CLITests: XCTestCase {
         let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 3)
         XCTAssertTrue(lines[0].hasPrefix("workers,samples_per_second,speedup,efficiency"))
+        XCTAssertEqual(lines.dropFirst().map { $0.split(separator: ",")[0] }, ["1", "2"], "worker counts as integers")
         XCTAssertTrue(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg"))
         let bad = try loom(["bench", "--workers", "0"], expect: 64)
         XCTAssertTrue(bad.err.contains("--workers takes positive counts"), bad.err)
