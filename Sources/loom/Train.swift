@@ -427,7 +427,7 @@ struct Train: ParsableCommand {
                     backup.folder.path, 1e3 * backup.writing.seconds / Double(backup.writing.count)))
         }
         if stopped {
-            let position = "Stopped by a signal after epoch \(result.epoch.count) and a step of the next"
+            let position = "Stopped by a signal after epoch \(result.epoch.count) and part of the next"
             guard let checkpointDir else {
                 let saved = [saveBest ? nil : save, history, plot].compactMap { $0 }.joined(separator: " and ")
                 if Job.writesOutput { print(position + (saved.isEmpty ? "" : ": wrote \(saved) as of the last finished step")) }
