@@ -191,6 +191,19 @@ final class SequentialTests: XCTestCase {
              Non-trainable params: 0 (0.00 B)
             """
         XCTAssertEqual(try model.summaryText(), expected)
+        // A name too long for its column wraps at a space, as Keras's table; a word too long is cut.
+        let wide = Sequential {
+            Input(shape: [4, 2]); LSTM(3, returnSequences: true); TimeDistributed(Dense(1, name: "a_very_long_dense_head_name_indeed"))
+        }
+        let lines = try wide.summaryText().split(separator: "\n").map(String.init)
+        XCTAssertEqual(
+            Array(lines[6...7]),
+            [
+                "│ time_distributed                │ (None, 4, 1)           │             4 │",
+                "│ (TimeDistributed)               │                        │               │",
+            ])
+        XCTAssertEqual(
+            Sequential.wrapped("a_very_long_dense_head_name_indeed (Dense)", width: 31), ["a_very_long_dense_head_name_ind", "eed (Dense)"])
     }
 
     func testKerasLayerNames() {

@@ -6,13 +6,18 @@ extension Sequential {
     public func summaryText() throws -> String {
         try build()
         let widths = [33, 24, 15]
-        func row(_ cells: [String], _ edge: String, _ separator: String, alignLastRight: Bool = true) -> String {
-            var parts: [String] = []
-            for (i, cell) in cells.enumerated() {
-                let padding = String(repeating: " ", count: max(0, widths[i] - 2 - cell.count))
-                parts.append(" " + (i == cells.count - 1 && alignLastRight ? padding + cell : cell + padding) + " ")
-            }
-            return edge + parts.joined(separator: separator) + edge
+        // A cell too long for its column wraps onto more lines, at spaces where it can, as Keras's table.
+        func row(_ cells: [String], _ edge: String, _ separator: String) -> String {
+            let wrapped = cells.enumerated().map { Sequential.wrapped($1, width: widths[$0] - 2) }
+            let height = wrapped.map(\.count).max() ?? 1
+            return (0..<height).map { line in
+                let parts = wrapped.enumerated().map { i, lines -> String in
+                    let cell = line < lines.count ? lines[line] : ""
+                    let padding = String(repeating: " ", count: max(0, widths[i] - 2 - cell.count))
+                    return " " + (i == cells.count - 1 ? padding + cell : cell + padding) + " "
+                }
+                return edge + parts.joined(separator: separator) + edge
+            }.joined(separator: "\n")
         }
         func rule(_ left: String, _ fill: String, _ middle: String, _ right: String) -> String {
             left + widths.map { String(repeating: fill, count: $0) }.joined(separator: middle) + right
@@ -37,6 +42,19 @@ extension Sequential {
         lines.append(" Trainable params: \(Sequential.grouped(parameterCount)) (\(bytes))")
         lines.append(" Non-trainable params: 0 (0.00 B)")
         return lines.joined(separator: "\n")
+    }
+
+    /// `text` in lines of at most `width` characters, broken after the last space that fits
+    /// (a word longer than a line is cut).
+    static func wrapped(_ text: String, width: Int) -> [String] {
+        var lines: [String] = [], rest = Substring(text)
+        while rest.count > width {
+            let head = rest.prefix(width + 1)
+            let cut = head.lastIndex(of: " ").map { head.distance(from: head.startIndex, to: $0) } ?? width
+            lines.append(String(rest.prefix(max(cut, 1))).trimmingCharacters(in: .whitespaces))
+            rest = rest.dropFirst(max(cut, 1)).drop { $0 == " " }
+        }
+        return lines + [String(rest)]
     }
 
     /// Prints `summaryText()`, as Keras's `model.summary()`.
