@@ -49,6 +49,11 @@ final class ImporterTests: XCTestCase {
         XCTAssertEqual(
             message { try CSVImporter(window: 1, columns: ["a", "b"]).run(csv: csv, output: out) },
             "\(csv): line 3, column 'b': 'x' is not a finite number")
+        // The first bad field by line, whatever its column.
+        let gaps = try writeCSV("a,b\n1,2\n3,\nNA,6\n", "gaps.csv")
+        XCTAssertEqual(
+            message { try CSVImporter(window: 1, columns: ["a", "b"]).run(csv: gaps, output: out) },
+            "\(gaps): line 3, column 'b': '' is not a finite number")
         XCTAssertEqual(
             message { try CSVImporter(window: 1, columns: ["c"]).run(csv: csv, output: out) },
             "\(csv): has no column 'c' (columns: a, b)")

@@ -71,11 +71,11 @@ struct CSVTable {
     }
 
     /// The values of `columns`, refusing a field that is not a finite number or lies beyond
-    /// Float32's range (it would be stored as Inf).
+    /// Float32's range (it would be stored as Inf): the first such field by line, then column.
     func numbers(columns: [Int], file: String) throws -> [Int: [Double]] {
-        var result: [Int: [Double]] = [:]
-        for column in columns {
-            result[column] = try rows.indices.map { row in
+        var result = Dictionary(uniqueKeysWithValues: columns.map { ($0, [Double]()) })
+        for row in rows.indices {
+            for column in columns {
                 guard let value = Double(rows[row][column]), value.isFinite else {
                     throw HDF5Error(
                         file: file,
@@ -88,7 +88,7 @@ struct CSVTable {
                         "line \(lineNumbers[row]), column '\(name(of: column))': "
                             + "\(rows[row][column]) is beyond float32's range (±3.4e38); Loom stores float32")
                 }
-                return value
+                result[column]!.append(value)
             }
         }
         return result
