@@ -59,6 +59,21 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// Whether `mpirun` (Open MPI) started this process: its environment names the job's size.
     public static var launchedByMPIRun: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
 
+    /// `join()`, bounded: Open MPI's start-up waits for every rank without a limit, so a rank
+    /// stopped or lost before the job began would hold this one, and `mpirun`, for ever.
+    /// `stalled` runs on another thread when `MPI_Init_thread` has not returned within
+    /// `limit` seconds; it must end the process without MPI (`_exit`).
+    public static func join(within limit: Double, orElse stalled: @escaping @Sendable (_ limit: Double) -> Never) throws
+        -> MPIProcessGroup
+    {
+        let joined = CompletionFlag()
+        DispatchQueue.global().asyncAfter(deadline: .now() + limit) {
+            if !joined.done.load(ordering: .acquiring) { stalled(limit) }
+        }
+        defer { joined.done.store(true, ordering: .releasing) }
+        return try join()
+    }
+
     /// Joins the job `mpirun` started (`MPI_Init_thread`, funneled); call once, on the thread
     /// that will train.
     public static func join() throws -> MPIProcessGroup {
@@ -100,7 +115,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// rank with it.
     public func finish(orElse stalled: @escaping @Sendable (_ limit: Double) -> Never) {
         let limit = max(waitLimit, Self.finishSeconds)
-        let finalized = FinalizeFlag()
+        let finalized = CompletionFlag()
         DispatchQueue.global().asyncAfter(deadline: .now() + limit) {
             if !finalized.done.load(ordering: .acquiring) { stalled(limit) }
         }
@@ -110,6 +125,31 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
 
     /// The least time `finish` waits for `MPI_Finalize`, which takes well under a second.
     public static let finishSeconds = 5.0
+
+    /// For the lowest rank on each host, the other ranks on it (rank, process id), found by
+    /// host name; empty for the other ranks. A collective: every rank calls it.
+    public func hostPeers() throws -> [(rank: Int, process: Int32)] {
+        let own = "\(ProcessInfo.processInfo.hostName)\n\(getpid())"
+        let all = try allGather(Array(own.utf8)).map { String(decoding: $0, as: UTF8.self).split(separator: "\n") }
+        let host = all[rank].first
+        let sameHost = all.indices.filter { all[$0].first == host }
+        guard sameHost.first == rank else { return [] }
+        return sameHost.dropFirst().compactMap { peer in all[peer].last.flatMap { Int32($0) }.map { (peer, $0) } }
+    }
+
+    /// Waits, once `finish` has returned, until `peers` (`hostPeers()`) have exited, for at
+    /// most `finish`'s limit; returns those still running. `MPI_Finalize` may return while a
+    /// rank of this host, stopped after its own part of it, has not exited: `mpirun` would
+    /// wait for it for ever, unless a rank that ends with an error makes it end the job.
+    public func awaitExit(of peers: [(rank: Int, process: Int32)]) -> [(rank: Int, process: Int32)] {
+        let start = DispatchTime.now(), limit = max(waitLimit, Self.finishSeconds)
+        var left = peers
+        while true {
+            left = left.filter { kill($0.process, 0) == 0 || errno != ESRCH }
+            if left.isEmpty || Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 >= limit { return left }
+            usleep(10_000)
+        }
+    }
 
     /// Ends every rank of the job now (`MPI_Abort`), after an error on this one: no rank is
     /// left waiting for a message this one will never send.
@@ -197,7 +237,7 @@ public struct MPIError: Error, CustomStringConvertible {
     public var description: String { "\(call) failed: \(message)" }
 }
 
-/// Whether `MPI_Finalize` has returned, for `finish`'s watchdog.
-private final class FinalizeFlag: Sendable {
+/// Whether a call a watchdog bounds (`MPI_Init_thread`, `MPI_Finalize`) has returned.
+private final class CompletionFlag: Sendable {
     let done = Atomic<Bool>(false)
 }

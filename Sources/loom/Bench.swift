@@ -163,6 +163,9 @@ struct Bench: ParsableCommand {
         if profile && ranks > 1 {
             throw ValidationError("--profile times one process's layers; run it without mpirun")
         }
+        if (csv != nil || plot != nil) && ranks > 1 {
+            throw ValidationError("--csv and --plot write one process's scaling by workers; under mpirun bench prints the ranks' table")
+        }
         let workload = try reference.map(referenceWorkload) ?? presetWorkload()
         if Job.writesOutput {
             print(

@@ -12,6 +12,10 @@ enum Job {
     /// This process's rank (0 alone).
     static var rank: Int { group?.rank ?? 0 }
 
+    /// For the lowest rank on each host, the other ranks on it (`MPIProcessGroup.hostPeers`),
+    /// found at start-up: it waits for them to exit at the end.
+    nonisolated(unsafe) private static var hostPeers: [(rank: Int, process: Int32)] = []
+
     /// Whether this process writes files and prints (rank 0 does; the others stay silent).
     static var writesOutput: Bool { rank == 0 }
 
@@ -27,15 +31,27 @@ enum Job {
     /// on every rank); an error on any rank prints its message, prefixed with the rank, and
     /// ends every rank (`MPI_Abort`) so that none is left waiting.
     static func runUnderMPIRun(_ command: LoomCommand.Type) -> Never {
-        let group: MPIProcessGroup
-        do { group = try MPIProcessGroup.join() } catch { command.exit(withError: error) }
-        Job.group = group
         let settings = options(CommandLine.arguments)
-        // Bounds the first exchanges too (the option is checked again, and refused when
-        // malformed, as the command line is parsed).
-        group.rankTimeout = settings["--rank-timeout"].flatMap(Double.init).flatMap { RankOptions.isValid($0) ? $0 : nil }
+        // Bounds the start-up and the first exchanges too (the option is checked again, and
+        // refused when malformed, as the command line is parsed).
+        let rankTimeout = settings["--rank-timeout"].flatMap(Double.init).flatMap { RankOptions.isValid($0) ? $0 : nil }
+        let group: MPIProcessGroup
+        do {
+            group = try MPIProcessGroup.join(within: max(rankTimeout ?? 60, MPIProcessGroup.finishSeconds)) { limit in
+                let environment = ProcessInfo.processInfo.environment
+                let rank = "rank \(environment["OMPI_COMM_WORLD_RANK"] ?? "?") of \(environment["OMPI_COMM_WORLD_SIZE"] ?? "?")"
+                FileHandle.standardError.write(
+                    Data(
+                        ("\(rank): Error: the job's start-up (MPI_Init) did not end within \(MPIRankTimeout.format(limit)) s: a rank "
+                            + "did not join (stopped or lost before the job began); the job ends\n").utf8))
+                _exit(ExitStatus.rankTimeout)
+            }
+        } catch { command.exit(withError: error) }
+        Job.group = group
+        group.rankTimeout = rankTimeout
         do {
             try group.checkSame(settings: settings)
+            hostPeers = try group.hostPeers()
             var parsed = try command.parseAsRoot()
             try parsed.run()
             end(group, status: 0, command)
@@ -59,7 +75,8 @@ enum Job {
     /// `--rank-timeout`), or, when one has not, says which and ends the job with the timeout's
     /// status. A rank stopped after its part of that last barrier holds the others in
     /// `MPI_Finalize`: past the same limit they end with the timeout's status too, their
-    /// files already written.
+    /// files already written; so does a host's lowest rank when, after `MPI_Finalize`, one of
+    /// its host's ranks has not exited (stopped after its own part of it).
     private static func end(_ group: MPIProcessGroup, status: Int32, _ command: LoomCommand.Type) -> Never {
         do {
             try group.barrier("the end of the run: every rank's last step and rank 0's last writes")
@@ -74,6 +91,17 @@ enum Job {
                 Data(
                     ("\(rank): Error: another rank did not end within \(MPIRankTimeout.format(limit)) s of the run's end (every rank had "
                         + "reached it; MPI_Finalize waits for them all); the job ends, its files written\n").utf8))
+            _exit(ExitStatus.rankTimeout)
+        }
+        // A rank of this host stopped after its part of MPI_Finalize would hold mpirun for ever;
+        // this rank's error status makes mpirun end it.
+        let left = group.awaitExit(of: hostPeers)
+        if !left.isEmpty {
+            let named = left.map { "rank \($0.rank) (process \($0.process))" }.joined(separator: ", ")
+            FileHandle.standardError.write(
+                Data(
+                    ("\(rank): Error: \(named) did not exit within \(MPIRankTimeout.format(max(group.waitLimit, MPIProcessGroup.finishSeconds))) s "
+                        + "of the run's end; the job ends, its files written\n").utf8))
             _exit(ExitStatus.rankTimeout)
         }
         exit(status)

@@ -452,7 +452,7 @@ struct Train: ParsableCommand {
         "--checkpoint-every", "--keep",
         "--data",
         "--blas-threads", "--allow-external-data", "--tensorboard", "--histogram-frequency", "--workers", "--fixed-shards",
-        "--global-shards", "--reshard", "--rank-timeout",
+        "--global-shards", "--reshard", "--rank-timeout", "--bucket-floats",
     ]
 
     /// The --checkpoint-dir callback: takes the folder (rank 0), refuses one holding an

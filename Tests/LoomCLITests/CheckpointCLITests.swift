@@ -92,14 +92,14 @@ extension CLITests {
         XCTAssertEqual(
             changed.err,
             "Error: cannot resume: the checkpoint was taken with batch size 16, this run has 32 "
-                + "(only the number of epochs may change between a run and its resumption)\n")
+                + "(a resume may change only the epochs, the outputs, the logging and the placement)\n")
         let copy = folder.path("copy.h5")
         try FileManager.default.copyItem(atPath: data, toPath: copy)
         let otherData = try loom(arguments.map { $0 == data ? copy : $0 } + ["--resume"], expect: 1)
         XCTAssertEqual(
             otherData.err,
             "Error: cannot resume: the checkpoint was taken with --data \(data), this run has \(copy) "
-                + "(only the number of epochs may change between a run and its resumption)\n")
+                + "(a resume may change only the epochs, the outputs, the logging and the placement)\n")
         var longer = arguments
         longer[longer.firstIndex(of: "--epochs")! + 1] = "8"
         XCTAssertEqual(try loom(longer + ["--resume"]).err, "")

@@ -110,7 +110,7 @@ extension CLITests {
             XCTAssertEqual(
                 try loom(run + extra + ["--resume"], expect: 1).err,
                 "Error: cannot resume: the checkpoint was taken with option \(name) \(saved), this run has \(now) "
-                    + "(only the number of epochs may change between a run and its resumption)\n")
+                    + "(a resume may change only the epochs, the outputs, the logging and the placement)\n")
         }
         let longer = checkpointedRun(data, checkpoints: checkpoints, epochs: 5, extra: ["--arch", "bidirectional", "--merge-mode", "ave"])
         XCTAssertEqual(
@@ -226,7 +226,8 @@ extension CLITests {
         XCTAssertEqual(
             alone.err,
             "Error: cannot resume: the checkpoint was taken with 2 global shards (processes × shards a process), this run has 1; "
-                + "resume on any processes × shards that make 2 (loom train --global-shards 2)\n")
+                + "resume on any processes × shards that make 2 (loom train --global-shards 2), or continue on 1 with --reshard (the bits then differ from an uninterrupted run's)\n"
+        )
         XCTAssertEqual(try loom(run.map { $0 == "2" ? "3" : $0 } + ["--workers", "2", "--resume"]).err, "")
         // --reshard continues on another count, and says the bits differ.
         let resharded = try loom(run.map { $0 == "2" ? "4" : $0 } + ["--resume", "--reshard"])

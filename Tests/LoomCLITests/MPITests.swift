@@ -284,17 +284,36 @@ extension CLITests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: checkpoints + "/checkpoint-0000000100.h5"), process.isRunning,
-            Date() < deadline
-        {
-            usleep(5_000)
-        }
-        let ranks = children(of: process.processIdentifier)
+        let ranks = self.ranks(of: process, onceWritten: checkpoints + "/checkpoint-0000000100.h5")
         XCTAssertEqual(ranks.count, 2)
         if let rank = ranks.last { kill(rank, SIGKILL) }
         process.waitUntilExit()
         XCTAssertNotEqual(process.terminationStatus, 0)
+        let again = try mpirun(arguments + ["--resume"])
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertEqual(try weights(resumed), try weights(straight))
+    }
+
+    /// SIGTERM to one rank alone (not rank 0) stops every rank as stopped, not finished: rank
+    /// 0 says so, writes no `--save` (the checkpoint holds the run) and ends with 75; the
+    /// checkpoint resumes to the bits of the uninterrupted run.
+    func testATermSignalToOneRankStopsTheJobAsStopped() throws {
+        let data = try importedData()
+        let common = [
+            "train", "--data", data, "--units", "4", "--epochs", "40", "--batch-size", "36", "--verbose", "2",
+            "--checkpoint-every", "5",
+        ]
+        let (arguments, straight, resumed, checkpoints) = try interruptibleRun(common)
+        let (process, pipe) = try startMPIRun(arguments)
+        let ranks = self.ranks(of: process, onceWritten: checkpoints + "/checkpoint-0000000100.h5")
+        XCTAssertEqual(ranks.count, 2)
+        if let rank = ranks.last { kill(rank, SIGTERM) }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 75, output)
+        XCTAssertTrue(output.contains("Stopped by a signal after epoch"), output)
+        XCTAssertFalse(output.contains("Validation loss:"), output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: resumed), "no --save of a stopped run with a checkpoint")
         let again = try mpirun(arguments + ["--resume"])
         XCTAssertEqual(again.status, 0, again.output)
         XCTAssertEqual(try weights(resumed), try weights(straight))
@@ -335,6 +354,30 @@ extension CLITests {
     }
 
     /// The processes whose parent is `parent` (from /proc).
+    /// Runs `common` under `mpirun -np 2` to its end, its model saved in `straight`; returns
+    /// the same run's arguments saving to `resumed`, checkpoints in `checkpoints`, for a run
+    /// to interrupt and resume to `straight`'s bits.
+    func interruptibleRun(_ common: [String]) throws -> (
+        arguments: [String], straight: String, resumed: String, checkpoints: String
+    ) {
+        let straight = folder.path("straight.weights.h5"), resumed = folder.path("resumed.weights.h5")
+        let reference = try mpirun(
+            ["-np", "2", executable.path] + common + ["--save", straight, "--checkpoint-dir", folder.path("straight-checkpoints")])
+        XCTAssertEqual(reference.status, 0, reference.output)
+        let checkpoints = folder.path("checkpoints")
+        return (
+            ["-np", "2", executable.path] + common + ["--save", resumed, "--checkpoint-dir", checkpoints], straight, resumed, checkpoints
+        )
+    }
+
+    /// The rank processes of the running `mpirun` `process` once `file` exists (or the job
+    /// ended, or two minutes passed).
+    func ranks(of process: Process, onceWritten file: String) -> [Int32] {
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: file), process.isRunning, Date() < deadline { usleep(5_000) }
+        return children(of: process.processIdentifier)
+    }
+
     func children(of parent: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in

@@ -1,5 +1,6 @@
 import Foundation
 import Loom
+import Synchronization
 import TestSupport
 import XCTest
 
@@ -31,22 +32,13 @@ extension CLITests {
         let common = [
             "train", "--data", data, "--units", "5", "--epochs", "60", "--batch-size", "36", "--quiet", "--checkpoint-every", "5",
         ]
-        let straight = folder.path("unstopped.weights.h5"), resumed = folder.path("stopped.weights.h5")
-        let reference = try mpirun(
-            ["-np", "2", executable.path] + common + ["--save", straight, "--checkpoint-dir", folder.path("unstopped-checkpoints")])
-        XCTAssertEqual(reference.status, 0, reference.output)
-        let checkpoints = folder.path("stopped-checkpoints")
-        let arguments = ["-np", "2", executable.path] + common + ["--save", resumed, "--checkpoint-dir", checkpoints]
+        let (arguments, straight, resumed, checkpoints) = try interruptibleRun(common)
         let (process, pipe) = try startMPIRun(arguments + ["--rank-timeout", "3"])
         let pid = process.processIdentifier
         let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
         DispatchQueue.global().asyncAfter(deadline: .now() + 180, execute: watchdog)
         defer { watchdog.cancel() }
-        let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: checkpoints + "/checkpoint-0000000100.h5"), process.isRunning, Date() < deadline {
-            usleep(5_000)
-        }
-        let ranks = children(of: process.processIdentifier)
+        let ranks = self.ranks(of: process, onceWritten: checkpoints + "/checkpoint-0000000100.h5")
         XCTAssertEqual(ranks.count, 2)
         let start = Date()
         let stopped = try XCTUnwrap(ranks.first { mpiRank(of: $0) == 1 }, "rank 1's process")
@@ -62,6 +54,49 @@ extension CLITests {
         let again = try mpirun(arguments + ["--resume"])
         XCTAssertEqual(again.status, 0, again.output)
         XCTAssertEqual(try weights(resumed), try weights(straight))
+    }
+
+    /// A rank stopped as the job starts (inside Open MPI's start-up, or at the first exchange)
+    /// does not hold the job: it ends within the limit (5 s at least) and 10 s, status 124,
+    /// no process left; and a rank stopped at the run's very end (after its part of
+    /// `MPI_Finalize`, while rank 0 prints its last line) neither: rank 0 waits past Finalize
+    /// for its host's ranks to exit, and ends the job when one has not.
+    func testARankStoppedAtStartUpOrAtTheVeryEndDoesNotHoldTheJob() throws {
+        let data = try importedData()
+        let run = [
+            "-np", "2", executable.path, "train", "--data", data, "--units", "4", "--epochs", "2", "--batch-size", "36",
+            "--verbose", "2", "--rank-timeout", "3",
+        ]
+        for moment in ["start-up", "end"] {
+            let (process, pipe) = try startMPIRun(run)
+            let pid = process.processIdentifier
+            let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 90, execute: watchdog)
+            defer { watchdog.cancel() }
+            let printed = Atomic<Bool>(false)
+            pipe.fileHandleForReading.readabilityHandler = { handle in
+                if String(decoding: handle.availableData, as: UTF8.self).contains("Validation loss") {
+                    printed.store(true, ordering: .relaxed)
+                }
+            }
+            var ranks: [Int32] = []
+            while process.isRunning, ranks.count < 2 || ranks.contains(where: { mpiRank(of: $0) == nil }) {
+                ranks = children(of: pid)
+                usleep(500)
+            }
+            if moment == "end" { while process.isRunning, !printed.load(ordering: .relaxed) { usleep(500) } }
+            let start = Date()
+            if let stopped = ranks.first(where: { mpiRank(of: $0) == 1 }) { kill(stopped, SIGSTOP) }
+            defer { for rank in ranks where isRunning(rank) && mpiRank(of: rank) != nil { kill(rank, SIGKILL) } }
+            process.waitUntilExit()
+            pipe.fileHandleForReading.readabilityHandler = nil
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5 + 10, "\(moment): ended within the limit and 10 s")
+            // At the end the stopped rank may already have exited whole: then the job ends well.
+            XCTAssertTrue(
+                process.terminationStatus == 124 || (moment == "end" && process.terminationStatus == 0),
+                "\(moment): status \(process.terminationStatus)")
+            for rank in ranks { XCTAssertFalse(isRunning(rank), "\(moment): rank process \(rank) is gone") }
+        }
     }
 
     /// A rank stopped once it has sent its part of the run's last barrier (it waits there

@@ -191,7 +191,7 @@ final class ResumeTests: XCTestCase {
             XCTAssertEqual(
                 "\(error)",
                 "cannot resume: the checkpoint was taken with batch size 8, this run has 16 "
-                    + "(only the number of epochs may change between a run and its resumption)")
+                    + "(a resume may change only the epochs, the outputs, the logging and the placement)")
         }
         XCTAssertEqual(try other.weights().map(\.scalars), before.map(\.scalars), "nothing changed")
         let longer = try other.fit(

@@ -33,6 +33,9 @@ final class OutputFileTests: XCTestCase {
             "--out: '\(folder.url.path)' is a folder; give a file name")
         let input = folder.path("data.h5")
         try Data("data".utf8).write(to: URL(fileURLWithPath: input))
+        XCTAssertEqual(
+            message { _ = try OutputFile(input + "/m.keras", role: "--save") },
+            "--save: \(input) is a file, not a folder to write \(input)/m.keras in")
         try FileManager.default.createSymbolicLink(atPath: folder.path("alias.h5"), withDestinationPath: input)
         XCTAssertEqual(
             message { _ = try OutputFile(self.folder.path("alias.h5"), role: "--out", inputs: [input]) },

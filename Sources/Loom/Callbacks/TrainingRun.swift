@@ -248,25 +248,28 @@ public final class TrainingRun {
                     throw LoomError.invalidArgument(
                         "cannot reshard a checkpoint of parameter averaging: each of its \(saved) shards keeps weights of its own")
                 }
-                Logger.loom.warning(
-                    """
-                    resharding: the checkpoint's \(saved) global shards become \(value); the run continues, but no longer has \
-                    the bits of an uninterrupted run (each shard's dropout streams start afresh)
-                    """)
+                if processGroup.rank == 0 {
+                    Logger.loom.warning(
+                        """
+                        resharding: the checkpoint's \(saved) global shards become \(value); the run continues, but no longer \
+                        has the bits of an uninterrupted run (each shard's dropout streams start afresh)
+                        """)
+                }
                 resharded = true
                 continue
             }
             if name == TrainingRun.globalShardsSetting, let saved, saved != value {
                 throw LoomError.invalidArgument(
                     "cannot resume: the checkpoint was taken with \(saved) global shards (processes × shards a process), this run "
-                        + "has \(value); resume on any processes × shards that make \(saved) (loom train --global-shards \(saved))")
+                        + "has \(value); resume on any processes × shards that make \(saved) (loom train --global-shards \(saved)), "
+                        + "or continue on \(value) with --reshard (the bits then differ from an uninterrupted run's)")
             }
             guard saved == value else {
                 let taken = [saved ?? "unset", value].contains { $0.count > 100 } ? "another \(name)" : "\(name) \(saved ?? "unset")"
                 let now = taken.hasPrefix("another ") ? "" : ", this run has \(value)"
                 throw LoomError.invalidArgument(
                     ("cannot resume: the checkpoint was taken with \(taken)\(now) "
-                        + "(only the number of epochs may change between a run and its resumption)")
+                        + "(a resume may change only the epochs, the outputs, the logging and the placement)")
                         .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r"))
             }
         }

@@ -36,7 +36,10 @@ package struct OutputFile: Sendable {
         var isFolder: ObjCBool = false
         let folderPath = folder.path
         guard FileManager.default.fileExists(atPath: folderPath, isDirectory: &isFolder), isFolder.boolValue else {
-            throw LoomError.invalidArgument("\(role): the folder \(folderPath) does not exist (Loom creates no folders)")
+            guard FileManager.default.fileExists(atPath: folderPath) else {
+                throw LoomError.invalidArgument("\(role): the folder \(folderPath) does not exist (Loom creates no folders)")
+            }
+            throw LoomError.invalidArgument("\(role): \(folderPath) is a file, not a folder to write \(path) in")
         }
         guard access(folderPath, W_OK | X_OK) == 0 else {
             throw LoomError.invalidArgument("\(role): cannot write in \(folderPath) (\(String(cString: strerror(errno))))")

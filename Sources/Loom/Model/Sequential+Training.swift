@@ -207,7 +207,12 @@ extension Sequential {
                 }
                 run.totals.add(loss: loss, metrics: metricStatistics, samples: rows.count, validRows: validRows)
                 run.batch = k + 1
-                if engine.lastStepRequestedStop { run.interrupt() }
+                if engine.lastStepRequestedStop {
+                    // Another rank's request is this process's too: it stops as if signalled (its
+                    // caller reads `TrainingStop.isRequested` to say so and exit as stopped).
+                    TrainingStop.request()
+                    run.interrupt()
+                }
                 reporter.batchEnded(k + 1, of: order.batchCount, seconds: start.secondsElapsed) { run.totals.logs(prefix: "") }
                 if !callbacks.isEmpty {
                     let metricValues = objective.metricValues(metricStatistics)
