@@ -105,7 +105,7 @@ struct Train: ParsableCommand {
 
     @Option(
         help:
-            "0: nothing while training; 1: a progress bar (with the running loss and time left on a terminal); 2: one line an epoch (default: 1 on a terminal, else 2)."
+            "0: nothing while training; 1: a progress bar (with the running loss and time left on a terminal); 2: one line an epoch (default: 1 on a terminal, else 2, and 2 under mpirun)."
     )
     var verbose: Int?
 
@@ -216,8 +216,10 @@ struct Train: ParsableCommand {
     /// `--quiet` or `--verbose 0`: nothing printed but errors.
     private var silent: Bool { quiet || verbose == 0 }
 
-    /// `--verbose`, else a progress bar on a terminal and a line an epoch in a log.
-    private var progressLevel: Int { verbose ?? (isatty(STDOUT_FILENO) != 0 ? 1 : 2) }
+    /// `--verbose`, else a progress bar on a terminal and a line an epoch in a log; under
+    /// `mpirun` a line an epoch (Open MPI may hand the ranks a terminal whatever `mpirun`'s
+    /// own output is, so a job's log would get the bar's redraws).
+    private var progressLevel: Int { verbose ?? (isatty(STDOUT_FILENO) != 0 && Job.group == nil ? 1 : 2) }
 
     /// The shards of each process: `--fixed-shards`, or `--global-shards` over the ranks
     /// (which must divide it into at least `--workers` each).

@@ -65,7 +65,7 @@ extension CLITests {
         let data = try importedData()
         let run = [
             "-np", "2", executable.path, "train", "--data", data, "--units", "4", "--epochs", "2", "--batch-size", "36",
-            "--verbose", "2", "--rank-timeout", "3",
+            "--rank-timeout", "3",
         ]
         for moment in ["start-up", "end"] {
             let (process, pipe) = try startMPIRun(run)
@@ -73,11 +73,11 @@ extension CLITests {
             let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
             DispatchQueue.global().asyncAfter(deadline: .now() + 90, execute: watchdog)
             defer { watchdog.cancel() }
-            let printed = Atomic<Bool>(false)
+            let printed = Atomic<Bool>(false), redrawn = Atomic<Bool>(false)
             pipe.fileHandleForReading.readabilityHandler = { handle in
-                if String(decoding: handle.availableData, as: UTF8.self).contains("Validation loss") {
-                    printed.store(true, ordering: .relaxed)
-                }
+                let text = String(decoding: handle.availableData, as: UTF8.self)
+                if text.contains("Validation loss") { printed.store(true, ordering: .relaxed) }
+                if text.contains("\r") { redrawn.store(true, ordering: .relaxed) }
             }
             var ranks: [Int32] = []
             while process.isRunning, ranks.count < 2 || ranks.contains(where: { mpiRank(of: $0) == nil }) {
@@ -96,6 +96,7 @@ extension CLITests {
                 process.terminationStatus == 124 || (moment == "end" && process.terminationStatus == 0),
                 "\(moment): status \(process.terminationStatus)")
             for rank in ranks { XCTAssertFalse(isRunning(rank), "\(moment): rank process \(rank) is gone") }
+            XCTAssertFalse(redrawn.load(ordering: .relaxed), "under mpirun a line an epoch, never the bar's redraws")
         }
     }
 
