@@ -44,11 +44,9 @@ struct Evaluate: ParsableCommand {
         }
         let lossKind = try loss.map { try Loss(kerasName: $0) } ?? compiled?.loss ?? .meanSquaredError
         // Each metric is reported under its name as given (Keras's), or as the file names it.
-        let given = metrics.map { $0.split(separator: ",").map(String.init) }
-        let metricKinds =
-            try given.map { try $0.map { try Metric(kerasName: $0) } }
-            ?? (loss == nil ? compiled?.metrics : nil) ?? [Metric.commandLineDefault(for: lossKind)]
-        let metricNames = given ?? (loss == nil ? compiled?.metricNames : nil)
+        let given = try metrics.map { try MetricList(parsing: $0) }
+        let metricKinds = given?.metrics ?? (loss == nil ? compiled?.metrics : nil) ?? [Metric.commandLineDefault(for: lossKind)]
+        let metricNames = given?.names ?? (loss == nil ? compiled?.metricNames : nil)
         try model.compile(optimizer: SGD(), loss: lossKind, metrics: metricKinds, metricNames: metricNames)
         let results = try model.evaluate(
             dataset: dataset, batchSize: inferenceOptions.batchSize, parallelism: inferenceOptions.parallelism)

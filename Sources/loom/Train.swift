@@ -199,9 +199,11 @@ struct Train: ParsableCommand {
         _ = try plateauRule()
         // Options given with a compiled model file replace their parts of its optimizer (checked in run).
         if kerasOptions.model == nil || optimizerOptions.optimizer != nil { try optimizerOptions.checkArguments() }
-        let metricsGiven = try metricList()
+        let given = try metricListGiven()
         // A model file's compiled metrics are known once it is read (run checks them there).
-        if kerasOptions.model == nil || metrics != nil { try checkMonitor(names: metricNamesGiven ?? metricsGiven.map(\.rawValue)) }
+        if kerasOptions.model == nil || given != nil {
+            try checkMonitor(names: given?.names ?? [Metric.commandLineDefault(for: try loss.map { try Loss(kerasName: $0) }).rawValue])
+        }
         if saveBest {
             guard let save, save.hasSuffix(".keras") || save.hasSuffix(".weights.h5") else {
                 throw ValidationError("--save-best needs --save naming a .keras or .weights.h5 file")
@@ -237,22 +239,8 @@ struct Train: ParsableCommand {
     /// --averaging and --every, as the library takes them.
     private var averagingMode: Averaging { averaging == "parameters" ? .parameters(every: every) : .gradients }
 
-    /// --metrics, parsed, else the default for `loss` (by default --loss's); a metric named
-    /// twice (under any of its names) is refused.
-    private func metricList(loss: Loss? = nil) throws -> [Metric] {
-        guard let given = self.metrics else {
-            return [Metric.commandLineDefault(for: try loss ?? self.loss.map { try Loss(kerasName: $0) })]
-        }
-        let metrics = try given.split(separator: ",").map { try Metric(kerasName: String($0)) }
-        for (index, metric) in metrics.enumerated() where metrics[..<index].contains(metric) {
-            throw ValidationError("--metrics names \(metric.rawValue) twice; name each metric once")
-        }
-        return metrics
-    }
-
-    /// `--metrics`'s names as given, which the history logs (as Keras logs a metric under the
-    /// name it was given).
-    private var metricNamesGiven: [String]? { metrics.map { $0.split(separator: ",").map(String.init) } }
+    /// --metrics, parsed (`nil` when not given).
+    private func metricListGiven() throws -> MetricList? { try metrics.map { try MetricList(parsing: $0) } }
 
     /// Refuses a `--monitor` that the run's history never logs (the loss and the metrics
     /// `names`, and with validation samples the same with `val_`) when a callback watches it.
@@ -358,8 +346,9 @@ struct Train: ParsableCommand {
             optimizerStates: optimizer.stateBuffers.count, processes: group?.size ?? 1, processesOnHost: group?.localSize ?? 1)
         let lossKind = try loss.map { try Loss(kerasName: $0) } ?? model.loss ?? .meanSquaredError
         let keepsFileMetrics = metrics == nil && fileOptimizer != nil
-        let metricKinds = keepsFileMetrics ? model.metrics : try metricList(loss: lossKind)
-        let metricNames = keepsFileMetrics ? model.metricNames : metricNamesGiven ?? metricKinds.map(\.rawValue)
+        let given = try metricListGiven()
+        let metricKinds = keepsFileMetrics ? model.metrics : given?.metrics ?? [Metric.commandLineDefault(for: lossKind)]
+        let metricNames = keepsFileMetrics ? model.metricNames : given?.names ?? metricKinds.map(\.rawValue)
         try checkMonitor(names: metricNames)
         if !keepsFileOptimizer || lossKind != model.loss || metricKinds != model.metrics || metricNames != model.metricNames {
             try model.compile(optimizer: optimizer, loss: lossKind, metrics: metricKinds, metricNames: metricNames)

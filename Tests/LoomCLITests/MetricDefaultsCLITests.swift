@@ -42,6 +42,12 @@ extension CLITests {
         XCTAssertNotEqual(squared["loss"], compiled["loss"])
         XCTAssertEqual(
             Set(scores(try loom(["evaluate", "--model", huber, "--data", data, "--metrics", "mape"]).out).keys), ["loss", "mape"])
+        // train and evaluate read --metrics alike: spaces after the commas, a metric named twice refused.
+        let spaced = scores(try loom(["evaluate", "--model", huber, "--data", data, "--metrics", "mape, mse"]).out)
+        XCTAssertEqual(Set(spaced.keys), ["loss", "mape", "mse"])
+        XCTAssertEqual(spaced["mse"], compiled["mse"])
+        let repeated = try loom(["evaluate", "--model", huber, "--data", data, "--metrics", "mse,mean_squared_error"], expect: 64)
+        XCTAssertTrue(repeated.err.contains("--metrics names mse twice; name each metric once"), repeated.err)
     }
 
     func testAMonitorOfTheCompiledMetricsIsWatched() throws {
