@@ -126,15 +126,25 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// The least time `finish` waits for `MPI_Finalize`, which takes well under a second.
     public static let finishSeconds = 5.0
 
-    /// For the lowest rank on each host, the other ranks on it (rank, process id), found by
-    /// host name; empty for the other ranks. A collective: every rank calls it.
+    /// For the lowest rank on each host, the other ranks on it (rank, process id); empty for
+    /// the other ranks. A collective: every rank calls it. Ranks share a host when they run on
+    /// one booted kernel in one process-id namespace (`kill` reaches each other's ids there),
+    /// whatever their host names: hosts of one name, or containers of one machine, stay apart.
     public func hostPeers() throws -> [(rank: Int, process: Int32)] {
-        let own = "\(ProcessInfo.processInfo.hostName)\n\(getpid())"
+        let own = "\(Self.processIdentitySpace)\n\(getpid())"
         let all = try allGather(Array(own.utf8)).map { String(decoding: $0, as: UTF8.self).split(separator: "\n") }
         let host = all[rank].first
         let sameHost = all.indices.filter { all[$0].first == host }
         guard sameHost.first == rank else { return [] }
         return sameHost.dropFirst().compactMap { peer in all[peer].last.flatMap { Int32($0) }.map { (peer, $0) } }
+    }
+
+    /// The kernel's boot id and the process-id namespace, or the host name where either is unknown.
+    private static var processIdentitySpace: String {
+        let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)
+        let namespace = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")
+        guard let boot, let namespace else { return ProcessInfo.processInfo.hostName }
+        return boot.trimmingCharacters(in: .whitespacesAndNewlines) + " " + namespace
     }
 
     /// Waits, once `finish` has returned, until `peers` (`hostPeers()`) have exited, for at
