@@ -197,6 +197,12 @@ struct Train: ParsableCommand {
         }
         if let patience = earlyStopping, patience < 0 { throw ValidationError("--early-stopping must be 0 or more") }
         _ = try plateauRule()
+        if reduceLrOnPlateau != nil,
+            let scheduled = optimizerOptions.schedule != nil ? "--schedule" : optimizerOptions.warmupEpochs != nil ? "--warmup-epochs" : nil
+        {
+            throw ValidationError(
+                "--reduce-lr-on-plateau sets the learning rate, which \(scheduled) makes follow a schedule; give one or the other")
+        }
         // Options given with a compiled model file replace their parts of its optimizer (checked in run).
         if kerasOptions.model == nil || optimizerOptions.optimizer != nil { try optimizerOptions.checkArguments() }
         let given = try metricListGiven()
