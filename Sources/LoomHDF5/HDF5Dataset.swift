@@ -178,7 +178,10 @@ public final class HDF5Dataset: Dataset, @unchecked Sendable {
                 file: file.path, dataset: name, "has shape \(Shape.describe(info.shape)); expected (\(samples)), a length a sample")
         }
         guard inputShape.count >= 2 else {
-            throw HDF5Error(file: file.path, dataset: name, "gives lengths to inputs without timesteps")
+            throw HDF5Error(
+                file: file.path, dataset: name,
+                "gives lengths to inputs of shape \(Shape.describe([samples] + inputShape)); lengths mask (samples, timesteps, "
+                    + "features) inputs (token ids for an Embedding: pad them with 0 and give it mask_zero=True instead)")
         }
         var side = padding
         if side == nil, let attribute = try file.stringAttribute("padding", on: name) {

@@ -87,12 +87,18 @@ final class SequenceDataTests: XCTestCase {
         writeRaw(path: path, name: "nan", shape: [6], values: [1, 1, 1, .nan, 1, 1], type: loom_h5t_native_float())
         writeRaw(path: path, name: "wide", shape: [6, 3], values: Array(repeating: 1, count: 18), type: loom_h5t_native_float())
         writeRaw(path: path, name: "huge", shape: [6], values: [1.8e19, 2, 3, 1, 3, 5], type: loom_h5t_native_uint64())
+        writeRaw(path: path, name: "tokens", shape: [6, 5], values: Array(repeating: 1, count: 30), type: loom_h5t_native_float())
         let cases: [(String, () throws -> Void)] = [
             ("'minus' in \(path) holds -1 at sample 2; a length must be in 0...5", { _ = try HDF5Dataset(path: path, lengths: "minus") }),
             ("holds 6 at sample 2; a length must be in 0...5", { _ = try HDF5Dataset(path: path, lengths: "long") }),
             ("has shape (5); expected (6), a length a sample", { _ = try HDF5Dataset(path: path, lengths: "short") }),
             ("holds float32 values; lengths must be integers", { _ = try HDF5Dataset(path: path, lengths: "real") }),
             ("at sample 0; a length must be in 0...5", { _ = try HDF5Dataset(path: path, lengths: "huge") }),
+            (
+                "gives lengths to inputs of shape (6, 5); lengths mask (samples, timesteps, features) inputs (token ids for an "
+                    + "Embedding: pad them with 0 and give it mask_zero=True instead)",
+                { _ = try HDF5Dataset(path: path, x: "tokens", lengths: "zero") }
+            ),
             ("sample weight -1.0 at sample 2", { _ = try HDF5Dataset(path: path, sampleWeights: "negative") }),
             ("sample weight nan at sample 3", { _ = try HDF5Dataset(path: path, sampleWeights: "nan") }),
         ]
