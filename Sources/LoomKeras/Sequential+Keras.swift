@@ -34,6 +34,7 @@ extension Sequential {
                 let compiled = try KerasFileError.naming(url.path) { try KerasCompileConfig(json: raw) }
                 try self.compile(
                     optimizer: compiled.optimizer, loss: compiled.loss, metrics: compiled.metrics, metricNames: compiled.metricNames)
+                markOptimizerLoaded()
             } catch {
                 // The model still predicts; training asks for `compile` (`KerasCompileConfig.read` refuses).
                 Logger.loomKeras.warning("\(error); the model is loaded uncompiled (compile it before training)")

@@ -24,7 +24,8 @@ struct Summary: ParsableCommand {
     }
 
     func run() throws {
-        if let model = try kerasOptions.load() {
+        // Compiled as the file says, so the optimizer's variables are counted as Keras's summary counts them.
+        if let model = try kerasOptions.loadCompiled(seed: 0, replacesAll: true) {
             try model.summary()
             return
         }

@@ -54,6 +54,27 @@ final class KerasCompileTests: XCTestCase {
         }
     }
 
+    /// A compiled file's summary counts the optimizer's variables, as Keras 3.15.1's
+    /// `load_model(file).summary()` does ("Optimizer params", then in the total), trained or not;
+    /// loaded without compiling, it counts the weights alone.
+    func testTheSummaryOfACompiledFileCountsItsOptimizerAsKeras() throws {
+        let kerasCounts = [
+            "sgd_momentum_clipnorm": 135, "adam_cosine_warmup_global_clipnorm": 267, "adamw_clipvalue": 268, "lamb": 268,
+            "nadam_exponential": 268, "rmsprop_momentum": 268,
+        ]
+        for (name, count) in kerasCounts {
+            for file in ["\(name).keras", "\(name).trained.keras"] {
+                let summary = try Sequential(kerasModel: try fixture("Compiled/\(file)")).summaryText()
+                XCTAssertTrue(summary.contains(" Optimizer params: \(count) ("), "\(file): \(summary)")
+                XCTAssertTrue(summary.contains(" Total params: \(133 + count) ("), "\(file): \(summary)")
+            }
+        }
+        let named = try Sequential(kerasModel: try fixture("Compiled/named_metrics.keras")).summaryText()
+        XCTAssertTrue(named.hasSuffix(" Optimizer params: 2 (12.00 B)"), named)
+        let uncompiled = try Sequential(kerasModel: try fixture("Compiled/lamb.trained.keras"), compile: false).summaryText()
+        XCTAssertTrue(uncompiled.hasSuffix(" Non-trainable params: 0 (0.00 B)"), uncompiled)
+    }
+
     /// Metrics named as users name them (`named_metrics.keras`) are logged under Keras's keys,
     /// to Keras's values after an epoch, and saved under those names.
     func testMetricsKeepTheNamesKerasLogsThemUnder() throws {

@@ -206,6 +206,36 @@ final class SequentialTests: XCTestCase {
             Sequential.wrapped("a_very_long_dense_head_name_indeed (Dense)", width: 31), ["a_very_long_dense_head_name_ind", "eed (Dense)"])
     }
 
+    /// A compiled model's summary ends as Keras 3.15's of the same model once its optimizer is
+    /// built (after `fit`, or loaded from a compiled file): the optimizer's variables counted,
+    /// and in the total.
+    func testSummaryCountsTheOptimizersVariablesAsKeras() throws {
+        func tail(_ optimizer: any Optimizer) throws -> [String] {
+            let model = Sequential {
+                Input(shape: [8, 3]); LSTM(5); Dense(1)
+            }
+            try model.compile(optimizer: optimizer, loss: .meanSquaredError)
+            // As Keras's, before the first update the optimizer has no variables to count.
+            XCTAssertFalse(try model.summaryText().contains("Optimizer params"))
+            let x = try Tensor(shape: [2, 8, 3], scalars: (0..<48).map { Float($0 % 5) / 5 })
+            try model.fit(x: x, y: try Tensor(shape: [2, 1], scalars: [0.5, -0.5]), epochs: 1, verbose: 0)
+            return Array(try model.summaryText().split(separator: "\n").map(String.init).suffix(4))
+        }
+        XCTAssertEqual(
+            try tail(SGD(learningRate: 0.01, momentum: 0.9)),
+            [
+                " Total params: 374 (1.46 KB)", " Trainable params: 186 (744.00 B)", " Non-trainable params: 0 (0.00 B)",
+                " Optimizer params: 188 (756.00 B)",
+            ])
+        let decay = ExponentialDecay(initialLearningRate: 0.1, decaySteps: 10, decayRate: 0.5)
+        XCTAssertEqual(
+            try tail(Adam(schedule: decay)),
+            [
+                " Total params: 559 (2.19 KB)", " Trainable params: 186 (744.00 B)", " Non-trainable params: 0 (0.00 B)",
+                " Optimizer params: 373 (1.46 KB)",
+            ])
+    }
+
     func testKerasLayerNames() {
         XCTAssertEqual(Sequential.snakeCase("LSTM"), "lstm")
         XCTAssertEqual(Sequential.snakeCase("MaxPooling2D"), "max_pooling2d")

@@ -24,6 +24,10 @@ final class ParameterStore {
         didSet { refreshLearningRate() }
     }
 
+    /// Whether a compiled model file set the optimizer (Keras's loading builds an optimizer's
+    /// variables, which its summary then counts, before any update); `compile` clears it.
+    var optimizerLoaded = false
+
     /// The number of scalars in all parameters.
     var count: Int { layout.count }
 

@@ -42,6 +42,22 @@ extension Sequential {
             scalars: state.scalars)
     }
 
+    /// Marks the optimizer as set by a compiled model file, whose variables Keras's summary
+    /// counts from then on (Keras's loading builds them).
+    package func markOptimizerLoaded() { parameterStore.optimizerLoaded = parameterStore.optimizer != nil }
+
+    /// How many values Keras's summary counts as the optimizer's ("Optimizer params") once it is
+    /// built (after an update, or loaded from a compiled file): the update count, the rate (for
+    /// a constant one), the slots and the scalar state; nil before, or when
+    /// `kerasOptimizerVariables()` is.
+    var kerasOptimizerParameterCount: Int? {
+        guard isBuilt, parameterStore.step > 0 || parameterStore.optimizerLoaded else { return nil }
+        guard let optimizer = parameterStore.optimizer, optimizer.kerasClassName != nil else { return nil }
+        let state = optimizer.kerasState(afterSteps: parameterStore.step)
+        let slots = kerasSlots(state).reduce(0) { $0 + $1.variable.shape.reduce(1, *) }
+        return 1 + (optimizer.schedule == nil ? 1 : 0) + slots + state.scalars.count
+    }
+
     /// Continues from a Keras optimizer's variables: the update count, the rate and the
     /// slots; refused unless they are those of this model's optimizer (the count and every
     /// shape), before anything changes.

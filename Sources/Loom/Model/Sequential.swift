@@ -97,6 +97,7 @@ public final class Sequential {
         objective = nil
         parameterStore.optimizer = nil
         parameterStore.step = 0
+        parameterStore.optimizerLoaded = false
     }
 
     /// Whether shapes are checked and parameters allocated.
@@ -290,6 +291,7 @@ public final class Sequential {
         self.objective = objective
         parameterStore.optimizer = optimizer
         parameterStore.step = 0
+        parameterStore.optimizerLoaded = false
         // Building prepares the optimizer; a model already built is prepared here.
         if isBuilt {
             prepare(objective)

@@ -37,10 +37,17 @@ extension Sequential {
                     ], "│", "│"))
         }
         lines.append(rule("└", "─", "┴", "┘"))
-        let bytes = Sequential.byteText(parameterCount * 4)
-        lines.append(" Total params: \(Sequential.grouped(parameterCount)) (\(bytes))")
-        lines.append(" Trainable params: \(Sequential.grouped(parameterCount)) (\(bytes))")
+        let bytes = parameterCount * 4
+        // Keras counts a built optimizer's variables in the total: float32, but the update count int64.
+        let optimizerCount = kerasOptimizerParameterCount
+        let optimizerBytes = optimizerCount.map { 4 * $0 + 4 } ?? 0
+        lines.append(
+            " Total params: \(Sequential.grouped(parameterCount + (optimizerCount ?? 0))) (\(Sequential.byteText(bytes + optimizerBytes)))")
+        lines.append(" Trainable params: \(Sequential.grouped(parameterCount)) (\(Sequential.byteText(bytes)))")
         lines.append(" Non-trainable params: 0 (0.00 B)")
+        if let optimizerCount {
+            lines.append(" Optimizer params: \(Sequential.grouped(optimizerCount)) (\(Sequential.byteText(optimizerBytes)))")
+        }
         return lines.joined(separator: "\n")
     }
 
