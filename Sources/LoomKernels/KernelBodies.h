@@ -32,8 +32,35 @@ INLINE F16 load(const float *p) {
     return v;
 }
 INLINE void store(float *p, F16 v) { memcpy(p, &v, sizeof v); }
-/// The first `n` (< 16) floats of `p`, the other lanes zero: through a buffer on the stack
-/// (inserting lane by lane costs several times more below AVX-512).
+/// The first `n` (< 16) floats of `p`, the other lanes zero, and their store: masked loads
+/// and stores where the level has them (the lanes past `n` are not touched, so they may lie
+/// past the buffer's end), else through a buffer on the stack (inserting lane by lane costs
+/// several times more). Rows of a few units (an LSTM(10)'s) take this path in every kernel.
+/// LOOM_MASKED_AVX512 and LOOM_MASKED_AVX2 are set by the level's file (Clang's builtins
+/// behind `_mm512_maskz_loadu_ps` and `_mm256_maskload_ps`: <immintrin.h> would bring in
+/// <sys/select.h>'s `select`).
+#if defined(LOOM_MASKED_AVX512)
+INLINE F16 loadPartial(const float *p, long n) {
+    return __builtin_ia32_loadups512_mask(p, splat(0.0f), (unsigned short)((1u << n) - 1));
+}
+INLINE void storePartial(float *p, F16 v, long n) { __builtin_ia32_storeups512_mask(p, v, (unsigned short)((1u << n) - 1)); }
+#elif defined(LOOM_MASKED_AVX2)
+typedef int32_t I8 __attribute__((vector_size(32)));
+/// All ones in the lanes below `n` of 8.
+INLINE I8 laneMask8(long n) {
+    int32_t count = (int32_t)n;
+    return (I8){count, count, count, count, count, count, count, count} > (I8){0, 1, 2, 3, 4, 5, 6, 7};
+}
+INLINE F16 loadPartial(const float *p, long n) {
+    F8 low = __builtin_ia32_maskloadps256((const F8 *)p, laneMask8(n));
+    F8 high = __builtin_ia32_maskloadps256((const F8 *)(p + 8), laneMask8(n - 8));
+    return __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+INLINE void storePartial(float *p, F16 v, long n) {
+    __builtin_ia32_maskstoreps256((F8 *)p, laneMask8(n), __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7));
+    __builtin_ia32_maskstoreps256((F8 *)(p + 8), laneMask8(n - 8), __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
+}
+#else
 INLINE F16 loadPartial(const float *p, long n) {
     float lanes[16] = {0};
     memcpy(lanes, p, (size_t)n * sizeof(float));
@@ -43,6 +70,18 @@ INLINE void storePartial(float *p, F16 v, long n) {
     float lanes[16];
     store(lanes, v);
     memcpy(p, lanes, (size_t)n * sizeof(float));
+}
+#endif
+/// Copies `n` floats (not overlapping): in whole vectors and a masked tail where the level
+/// masks (a call to `memcpy` costs more than a short row), else by `memcpy`.
+INLINE void copyFloats(float *to, const float *from, long n) {
+#if defined(LOOM_MASKED_AVX512) || defined(LOOM_MASKED_AVX2)
+    long j = 0;
+    for (; j + 16 <= n; j += 16) store(to + j, load(from + j));
+    if (j < n) storePartial(to + j, loadPartial(from + j, n - j), n - j);
+#else
+    memcpy(to, from, (size_t)n * sizeof(float));
+#endif
 }
 /// The first `n` (<= 16) floats of `p`: a whole vector, or a partial one.
 INLINE F16 loadUpTo(const float *p, long n) { return n == 16 ? load(p) : loadPartial(p, n); }
@@ -400,7 +439,7 @@ INLINE void lstmForward(float *z, const float *bias, const float *previousCell, 
                 activateValues(candidate, row + 2 * U, U);
                 activateValues(gate, row + 3 * U, U);
             } else {
-                memcpy(candidates + r * U, row + 2 * U, U * sizeof(float));
+                copyFloats(candidates + r * U, row + 2 * U, U);
             }
         }
         if (!wholeVectors) {
@@ -409,7 +448,7 @@ INLINE void lstmForward(float *z, const float *bias, const float *previousCell, 
         }
         for (long r = 0; r < count; r++) {
             float *row = block + r * G;
-            if (!wholeVectors) memcpy(row + 2 * U, candidates + r * U, U * sizeof(float));
+            if (!wholeVectors) copyFloats(row + 2 * U, candidates + r * U, U);
             const float *cPrev = previousCell + (r0 + r) * U;
             float *cNew = c + r * U, *aRow = act + r * U;
             long j = 0;

@@ -10,7 +10,7 @@ enum TimeMajor {
         reversed: Bool, order: [Int]? = nil
     ) {
         forEachRow(batch: B, steps: T, width: F, reversed: reversed, order: order) { batchMajor, timeMajor in
-            (xT + timeMajor).update(from: x + batchMajor, count: F)
+            copyRow(x + batchMajor, to: xT + timeMajor, count: F)
         }
     }
 
@@ -20,7 +20,32 @@ enum TimeMajor {
         reversed: Bool, order: [Int]? = nil
     ) {
         forEachRow(batch: B, steps: T, width: F, reversed: reversed, order: order) { batchMajor, timeMajor in
-            (x + batchMajor).update(from: xT + timeMajor, count: F)
+            copyRow(xT + timeMajor, to: x + batchMajor, count: F)
+        }
+    }
+
+    /// Copies a row of `count` floats. The rows are short (a step's features or units): below
+    /// 32 floats a call to `memmove` for each costs more than the copy, so they move in
+    /// (baseline-width) vector registers here; longer ones go to `memmove`, which uses the
+    /// CPU's widest.
+    @inline(__always)
+    static func copyRow(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+        guard count < 32 else { return target.update(from: source, count: count) }
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)
+        var j = 0
+        while j + 16 <= count {
+            let lanes = from.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self)
+            to.storeBytes(of: lanes, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+            j += 16
+        }
+        while j + 4 <= count {
+            let lanes = from.loadUnaligned(fromByteOffset: 4 * j, as: SIMD4<Float>.self)
+            to.storeBytes(of: lanes, toByteOffset: 4 * j, as: SIMD4<Float>.self)
+            j += 4
+        }
+        while j < count {
+            target[j] = source[j]
+            j += 1
         }
     }
 
