@@ -73,7 +73,7 @@ public final class HDF5File {
                 guard file >= 0 else { throw HDF5Error(file: path, "cannot create the file (check the folder exists and is writable)") }
                 return file
             }
-            guard FileManager.default.fileExists(atPath: path) else { throw HDF5Error(file: path, "no such file") }
+            if let problem = InputFile.problem(at: path) { throw HDF5Error(file: path, problem) }
             guard H5Fis_hdf5(path) > 0 else { throw HDF5Error(file: path, "not an HDF5 file (no HDF5 signature)") }
             let file = H5Fopen(path, mode == .read ? loom_h5f_acc_rdonly() : loom_h5f_acc_rdwr(), loom_h5p_default())
             guard file >= 0 else {
@@ -277,7 +277,7 @@ public final class HDF5File {
                     H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer + done * rowValues)
                         >= 0
                 else {
-                    throw HDF5Error(file: path, dataset: name, "reading \(rows.count) rows failed: the file may be truncated or damaged")
+                    throw readFailure(name, dataset, "reading \(rows.count) rows failed")
                 }
             }
             done += count
@@ -485,13 +485,33 @@ public final class HDF5File {
             "rows \(unwritten) lie in a chunk that was never written: they would read as the fill value")
     }
 
+    /// Why a read of `dataset` failed: a filter its chunks were written with that this HDF5
+    /// library does not have (zstd, lz4, bitshuffle: plugins that h5py users install with
+    /// hdf5plugin), named; else a file truncated or damaged.
+    private func readFailure(_ name: String, _ dataset: hid_t, _ what: String) -> HDF5Error {
+        let creation = H5Dget_create_plist(dataset)
+        defer { if creation >= 0 { H5Pclose(creation) } }
+        for index in 0..<max(0, creation >= 0 ? H5Pget_nfilters(creation) : 0) {
+            var flags: UInt32 = 0, valueCount = 0, configuration: UInt32 = 0
+            var filterName = [CChar](repeating: 0, count: 64)
+            let filter = H5Pget_filter2(creation, UInt32(index), &flags, &valueCount, nil, filterName.count, &filterName, &configuration)
+            guard filter >= 0, H5Zfilter_avail(filter) <= 0 else { continue }
+            let named = String(decoding: filterName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return HDF5Error(
+                file: path, dataset: name,
+                "\(what): its chunks are compressed with HDF5 filter \(filter)\(named.isEmpty ? "" : " (\(named))"), which this "
+                    + "HDF5 library does not have; install the filter's plugin and set HDF5_PLUGIN_PATH to its folder, or "
+                    + "rewrite the dataset with gzip or no compression")
+        }
+        return HDF5Error(file: path, dataset: name, "\(what): the file may be truncated or damaged")
+    }
+
     private func readRows(_ name: String, shape: [Int], start: Int, count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
         guard count > 0 else { return }
         try withRows(name, shape: shape, [start..<(start + count)]) { dataset, memorySpace, fileSpace in
             try checkChunks(name, [start..<(start + count)], in: dataset)
             guard H5Dread(dataset, loom_h5t_native_float(), memorySpace, fileSpace, loom_h5p_default(), buffer) >= 0 else {
-                throw HDF5Error(
-                    file: path, dataset: name, "reading rows \(start)..<\(start + count) failed: the file may be truncated or damaged")
+                throw readFailure(name, dataset, "reading rows \(start)..<\(start + count) failed")
             }
         }
     }
@@ -718,7 +738,7 @@ public final class HDF5File {
             let status = values.withUnsafeMutableBytes {
                 H5Dread(dataset, memoryType, loom_h5s_all(), loom_h5s_all(), loom_h5p_default(), $0.baseAddress)
             }
-            guard status >= 0 else { throw HDF5Error(file: path, dataset: name, "cannot be read: the file may be truncated or damaged") }
+            guard status >= 0 else { throw readFailure(name, dataset, "cannot be read") }
         }
     }
 

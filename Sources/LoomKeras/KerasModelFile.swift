@@ -15,7 +15,7 @@ enum KerasModelFile {
 
     /// What `url` holds, by its first bytes.
     static func kind(of url: URL) throws -> Kind {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw KerasFileError(file: url.path, "no such file") }
+        if let problem = InputFile.problem(at: url.path) { throw KerasFileError(file: url.path, problem) }
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
         let head = [UInt8](try handle.read(upToCount: 8) ?? Data())

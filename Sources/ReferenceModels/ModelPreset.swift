@@ -64,9 +64,13 @@ public enum ModelPreset: String, CaseIterable, Sendable {
         }
         let sequenceTargets = [.manyToMany, .encoderDecoder, .oneToMany].contains(self)
         guard sequenceTargets ? targetShape.count == 2 : targetShape.count <= 1 else {
-            throw LoomError.shapeMismatch(
+            let mismatch = LoomError.shapeMismatch(
                 context: "--arch \(rawValue): y", expected: sequenceTargets ? "(samples, steps, outputs)" : "(samples, outputs)",
                 found: [-1] + targetShape)
+            guard !sequenceTargets, targetShape.count == 2 else { throw mismatch }
+            throw LoomError.invalidArgument(
+                "\(mismatch); y holds a sequence of targets a sample: train it with --arch encoder-decoder (or many-to-many "
+                    + "when y has X's timesteps)")
         }
         if self == .oneToOne, inputShape[0] != 1 {
             throw LoomError.shapeMismatch(context: "--arch one-to-one: X", expected: "(samples, 1, features)", found: [-1] + inputShape)

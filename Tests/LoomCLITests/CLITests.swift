@@ -191,6 +191,8 @@ final class CLITests: XCTestCase {
         try loom(["train", "--arch", "bidirectional", "--merge-mode", "sum", "--y", "y1", "--save", saved] + common)
         let summary = try loom(["summary", "--model", saved])
         XCTAssertTrue(summary.out.contains("bidirectional (Bidirectional)"), summary.out)
+        let sequenceTargets = try loom(["train", "--y", "y3"] + common, expect: 1)
+        XCTAssertTrue(sequenceTargets.err.contains("; y holds a sequence of targets a sample: train it with --arch encoder-decoder"))
         let wrong = try loom(["train", "--arch", "many-to-many", "--y", "y1"] + common, expect: 1)
         XCTAssertEqual(wrong.err, "Error: --arch many-to-many: y: expected shape (samples, steps, outputs), found (None, 1)\n")
     }
@@ -280,6 +282,11 @@ final class CLITests: XCTestCase {
     func testUserErrorsExitNonZeroWithOneLine() throws {
         let missing = try loom(["train", "--data", "absent.h5"], expect: 1)
         XCTAssertEqual(missing.err, "Error: absent.h5: no such file\n")
+        XCTAssertEqual(
+            try loom(["train", "--data", folder.url.path], expect: 1).err, "Error: \(folder.url.path): is a folder, not a file\n")
+        XCTAssertEqual(
+            try loom(["import", "npy", folder.url.path, "--out", folder.path("n.h5")], expect: 1).err,
+            "Error: \(folder.url.path): is a folder, not a file\n")
         let data = folder.path("series.h5")
         try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
         let stateful = try loom(["train", "--data", data, "--arch", "stateful", "--batch-size", "32", "--quiet"], expect: 1)

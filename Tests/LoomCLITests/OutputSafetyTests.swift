@@ -70,7 +70,7 @@ extension CLITests {
         try "t,s\n0,1\n1,2\n2,1e39\n3,4\n4,5\n".write(toFile: csv, atomically: true, encoding: .utf8)
         try refused(
             ["import", "csv", csv, "--window", "2", "--columns", "s", "--out", folder.path("big.h5")], status: 1,
-            message: "\(csv): line 4, column 's': 1e39 is beyond float32's range (±3.4e38); Loom stores float32")
+            message: "\(csv): line 4, column 's': '1e39' is beyond float32's range (±3.4e38); Loom stores float32")
         let npy = folder.path("x.npy")
         try npyFloat32([1, 2, .nan, 4, 5, 6], shape: [3, 2]).write(to: URL(fileURLWithPath: npy))
         try refused(

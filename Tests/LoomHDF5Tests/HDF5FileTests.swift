@@ -72,6 +72,25 @@ final class HDF5FileTests: XCTestCase {
         XCTAssertEqual(message { _ = try HDF5File(path: path) }, "\(path): not an HDF5 file (no HDF5 signature)")
     }
 
+    /// A folder, or a dataset compressed with a filter this libhdf5 lacks (zstd.h5, from
+    /// make_zstd.py with hdf5plugin), is named for what it is, not called a damaged file.
+    func testAFolderAndAMissingFilterAreNamed() throws {
+        let inside = folder.path("data.h5")
+        try FileManager.default.createDirectory(atPath: inside, withIntermediateDirectories: false)
+        XCTAssertEqual(message { _ = try HDF5File(path: inside) }, "\(inside): is a folder, not a file")
+        let fixture = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/zstd.h5", withExtension: nil))
+        let text = message { _ = try HDF5File(path: fixture.path).read("X") }
+        XCTAssertTrue(text.contains("dataset 'X': reading rows 0..<40 failed: its chunks are compressed with HDF5 filter 32015"), text)
+        XCTAssertTrue(text.contains("set HDF5_PLUGIN_PATH to its folder"), text)
+        let rows = message {
+            let dataset = try HDF5Dataset(path: fixture.path)
+            let inputs = UnsafeMutablePointer<Float>.allocate(capacity: 8 * 18)
+            defer { inputs.deallocate() }
+            try dataset.read(rows: [0, 1], inputs: inputs, targets: nil)
+        }
+        XCTAssertTrue(rows.contains("failed: its chunks are compressed with HDF5 filter 32015"), rows)
+    }
+
     func testTruncatedFileGivesAnErrorNotACrash() throws {
         let path = folder.path("whole.h5"), cut = folder.path("cut.h5")
         try HDF5File(path: path, mode: .create).write(ramp([2000, 10, 4]), as: "X")

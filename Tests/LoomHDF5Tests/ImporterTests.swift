@@ -68,6 +68,43 @@ final class ImporterTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no output file after a refused import")
     }
 
+    /// The columns imported by default are those with a number in any row, not in the first
+    /// alone: a missing value on the first line is refused by line, not its column dropped
+    /// (which changed the default target unseen); a column of text is left out. A field quoted
+    /// in an error is cut short (a quote left open runs to the end of the file).
+    func testCSVDefaultColumnsAndLongFieldsInErrors() throws {
+        let out = folder.path("out.h5")
+        let missingFirst = try writeCSV("a,b\n1,NA\n3,4\n5,6\n", "missing.csv")
+        XCTAssertEqual(
+            message { try CSVImporter(window: 1).run(csv: missingFirst, output: out) },
+            "\(missingFirst): line 2, column 'b': 'NA' is not a finite number")
+        let text = try writeCSV("day,a,b\nmon,1,2\ntue,3,4\nwed,5,6\n", "text.csv")
+        XCTAssertEqual(try CSVImporter(window: 1).run(csv: text, output: out).featureColumns, ["a", "b"])
+        let field = String(repeating: "7", count: 100_000)
+        let long = try writeCSV("a,b\n1,2\n3,x\(field)\n5,6\n", "long.csv")
+        let refusal = message { try CSVImporter(window: 1).run(csv: long, output: out) }
+        XCTAssertLessThan(refusal.count, 300, refusal)
+        XCTAssertEqual(refusal, "\(long): line 3, column 'b': 'x\(field.prefix(39))…' (100001 characters) is not a finite number")
+        let unclosed = try writeCSV("a,b\n1,2\n3,\"4\n5,6\n7,8\n", "unclosed.csv")
+        let open = message { try CSVImporter(window: 1, columns: ["a"], targets: ["b"]).run(csv: unclosed, output: out) }
+        XCTAssertLessThan(open.count, 300, open)
+        XCTAssertTrue(open.contains("is a quote left open?"), open)
+    }
+
+    /// Sequences padded to a length no memory holds are refused before anything is allocated.
+    func testSequenceImportRefusesAPaddedLengthBeyondMemory() throws {
+        let csv = try writeCSV("id,v\n1,0.5\n1,0.25\n2,1\n", "long.csv")
+        let out = folder.path("long.h5")
+        for length in [1 << 62, Int(Sequential.memoryLimit.bytes / 4)] {
+            let refusal = message {
+                try CSVSequenceImporter(groupBy: "id", maxLength: length, columns: ["v"], targets: ["v"]).run(csv: csv, output: out)
+            }
+            XCTAssertTrue(refusal.contains("2 sequences padded to \(length) steps would need "), refusal)
+            XCTAssertTrue(refusal.hasSuffix("give a smaller --max-length"), refusal)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
     /// RFC 4180 as spreadsheets write it: a byte-order mark, CRLF line ends, quoted fields with
     /// the delimiter, a doubled quote and a line break inside, blank lines; a ragged row after a
     /// quoted line break is refused by the line it starts on.

@@ -103,6 +103,8 @@ final class KerasModelTests: XCTestCase {
                     + ".keras or .json file and pass this file as its weights"))
         let absent = message { _ = try Sequential(kerasModel: URL(fileURLWithPath: "/nonexistent/m.keras")) }
         XCTAssertEqual(absent, "/nonexistent/m.keras: no such file")
+        let folderModel = message { _ = try Sequential(kerasModel: FileManager.default.temporaryDirectory) }
+        XCTAssertEqual(folderModel, "\(FileManager.default.temporaryDirectory.path): is a folder, not a file")
 
         let model = try Sequential(kerasModel: fixture("vanilla.keras"))
         let before = try model.weights()

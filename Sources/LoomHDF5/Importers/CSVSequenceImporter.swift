@@ -84,6 +84,7 @@ public struct CSVSequenceImporter {
         guard steps > 0 else { throw HDF5Error(file: csv, "--max-length must be positive, got \(steps)") }
 
         let (features, targetCount) = (featureIndices.count, targetIndices.count)
+        try Self.checkMemory(sequences: order.count, steps: steps, values: features + (lastTarget ? 0 : targetCount), file: csv)
         var x = Tensor(shape: [order.count, steps, features])
         var y = Tensor(shape: lastTarget ? [order.count, targetCount] : [order.count, steps, targetCount])
         var lengths: [UInt64] = []
@@ -118,5 +119,20 @@ public struct CSVSequenceImporter {
         return CSVImporter.Summary(
             samples: order.count, featureColumns: featureNames, targetColumns: targetNames, inputShape: x.shape,
             targetShape: y.shape)
+    }
+
+    /// Refuses padded sequences that would not fit in this process's memory (twice: the
+    /// arrays and their compressed copies) before any is allocated: `--max-length` may be
+    /// any number.
+    private static func checkMemory(sequences: Int, steps: Int, values: Int, file: String) throws {
+        let (perSequence, overflow) = steps.multipliedReportingOverflow(by: values * 4)
+        let (bytes, overflowTotal) = sequences.multipliedReportingOverflow(by: perSequence)
+        let limit = Sequential.memoryLimit
+        guard overflow || overflowTotal || UInt64(bytes) > limit.bytes / 2 else { return }
+        throw HDF5Error(
+            file: file,
+            "\(sequences) sequences padded to \(steps) steps would need "
+                + (overflow || overflowTotal ? "more than 2^63 bytes" : "\(bytes >> 20) MiB")
+                + ", more than half of \(limit.source) (\(limit.bytes >> 20) MiB); give a smaller --max-length")
     }
 }

@@ -13,7 +13,7 @@ struct CSVTable {
     let lineNumbers: [Int]
 
     init(path: String, format: CSVFormat = CSVFormat()) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw HDF5Error(file: path, "no such file") }
+        if let problem = InputFile.problem(at: path) { throw HDF5Error(file: path, problem) }
         guard let stream = InputStream(fileAtPath: path) else { throw HDF5Error(file: path, "cannot be opened") }
         let reader: CSVReader
         do {
@@ -64,10 +64,22 @@ struct CSVTable {
         throw HDF5Error(file: file, "has no column '\(name)' (\(known))")
     }
 
-    /// Columns whose first data row is a number.
+    /// Columns with a number in any data row: the columns imported by default. A column of
+    /// text (an id, a date) is left out; one with a number in some rows and a missing or
+    /// unreadable value in others is kept, so that `numbers` refuses that value by line
+    /// rather than the column being dropped unseen.
     var numericColumns: [Int] {
-        guard let first = rows.first else { return [] }
-        return first.indices.filter { Double(first[$0]) != nil }
+        (0..<columnCount).filter { column in rows.contains { Double($0[column]) != nil } }
+    }
+
+    /// A field as an error message quotes it: whole when short, else its start (a field
+    /// runs to the end of the file after a quote left open).
+    static func quoted(_ field: String) -> String {
+        let lines = field.split(separator: "\n", omittingEmptySubsequences: false).count
+        guard field.count > 40 || lines > 1 else { return "'\(field)'" }
+        let start = field.prefix(40).replacingOccurrences(of: "\n", with: "\\n")
+        return "'\(start)…' (\(field.count) characters"
+            + (lines > 1 ? " over \(lines) lines: is a quote left open?)" : ")")
     }
 
     /// The values of `columns`, refusing a field that is not a finite number or lies beyond
@@ -80,13 +92,13 @@ struct CSVTable {
                     throw HDF5Error(
                         file: file,
                         "line \(lineNumbers[row]), column '\(name(of: column))': "
-                            + "'\(rows[row][column])' is not a finite number")
+                            + "\(Self.quoted(rows[row][column])) is not a finite number")
                 }
                 guard Float(value).isFinite else {
                     throw HDF5Error(
                         file: file,
                         "line \(lineNumbers[row]), column '\(name(of: column))': "
-                            + "\(rows[row][column]) is beyond float32's range (±3.4e38); Loom stores float32")
+                            + "\(Self.quoted(rows[row][column])) is beyond float32's range (±3.4e38); Loom stores float32")
                 }
                 result[column]!.append(value)
             }

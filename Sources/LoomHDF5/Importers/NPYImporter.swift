@@ -6,7 +6,8 @@ import Loom
 public enum NPYImporter {
     /// Parses one `.npy` file into a tensor of its shape.
     public static func read(_ path: String) throws -> Tensor {
-        guard let data = FileManager.default.contents(atPath: path) else { throw HDF5Error(file: path, "no such file") }
+        if let problem = InputFile.problem(at: path) { throw HDF5Error(file: path, problem) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw HDF5Error(file: path, "cannot be read") }
         let bytes = [UInt8](data)
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
             throw HDF5Error(file: path, "not a NumPy .npy file (no \\x93NUMPY magic)")
