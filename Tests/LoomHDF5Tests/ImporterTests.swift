@@ -80,6 +80,12 @@ final class ImporterTests: XCTestCase {
             "\(missingFirst): line 2, column 'b': 'NA' is not a finite number")
         let text = try writeCSV("day,a,b\nmon,1,2\ntue,3,4\nwed,5,6\n", "text.csv")
         XCTAssertEqual(try CSVImporter(window: 1).run(csv: text, output: out).featureColumns, ["a", "b"])
+        XCTAssertEqual(
+            message { try CSVImporter(window: 1, columns: ["a", "2", "b"]).run(csv: text, output: out) },
+            "\(text): the feature columns name column 'b' twice")
+        XCTAssertEqual(
+            message { try CSVSequenceImporter(groupBy: "day", targets: ["a", "a"]).run(csv: text, output: out) },
+            "\(text): the target columns name column 'a' twice")
         let field = String(repeating: "7", count: 100_000)
         let long = try writeCSV("a,b\n1,2\n3,x\(field)\n5,6\n", "long.csv")
         let refusal = message { try CSVImporter(window: 1).run(csv: long, output: out) }

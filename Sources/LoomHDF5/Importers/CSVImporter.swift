@@ -68,9 +68,9 @@ public struct CSVImporter {
             throw HDF5Error(file: csv, "window and horizon must be positive (got \(window) and \(horizon))")
         }
         let table = try CSVTable(path: csv, format: format)
-        let featureIndices = try resolve(columns, in: table, file: csv) ?? table.numericColumns
+        let featureIndices = try columns.map { try table.columns(named: $0, file: csv, role: "feature columns") } ?? table.numericColumns
         guard !featureIndices.isEmpty else { throw HDF5Error(file: csv, "has no numeric column to use as a feature") }
-        let targetIndices = try resolve(targets, in: table, file: csv) ?? [featureIndices.last!]
+        let targetIndices = try targets.map { try table.columns(named: $0, file: csv, role: "target columns") } ?? [featureIndices.last!]
         var values = try table.numbers(columns: Array(Set(featureIndices + targetIndices)).sorted(), file: csv)
         let rows = table.rows.count
         let samples = window < rows && horizon < rows ? rows - window - horizon + 1 : 0
@@ -140,9 +140,5 @@ public struct CSVImporter {
             let variance = series.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(series.count)
             return (mean, variance > 0 ? variance.squareRoot() : 1)
         }
-    }
-
-    private func resolve(_ names: [String]?, in table: CSVTable, file: String) throws -> [Int]? {
-        try names?.map { try table.column(named: $0, file: file) }
     }
 }

@@ -60,10 +60,10 @@ public struct CSVSequenceImporter {
         let table = try CSVTable(path: csv, format: format)
         let group = try table.column(named: groupBy, file: csv)
         let numeric = table.numericColumns.filter { $0 != group }
-        let targetIndices = try targets.map { try $0.map { try table.column(named: $0, file: csv) } } ?? numeric.suffix(1)
+        let targetIndices = try targets.map { try table.columns(named: $0, file: csv, role: "target columns") } ?? numeric.suffix(1)
         guard !targetIndices.isEmpty else { throw HDF5Error(file: csv, "has no numeric column to use as a target") }
         let featureIndices =
-            try columns.map { try $0.map { try table.column(named: $0, file: csv) } }
+            try columns.map { try table.columns(named: $0, file: csv, role: "feature columns") }
             ?? numeric.filter { !targetIndices.contains($0) }
         guard !featureIndices.isEmpty else { throw HDF5Error(file: csv, "has no numeric column to use as a feature") }
         var values = try table.numbers(columns: Array(Set(featureIndices + targetIndices)).sorted(), file: csv)

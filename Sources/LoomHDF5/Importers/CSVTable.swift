@@ -64,6 +64,16 @@ struct CSVTable {
         throw HDF5Error(file: file, "has no column '\(name)' (\(known))")
     }
 
+    /// The indices of the columns `names` (as `column(named:file:)`), refusing one named twice
+    /// (by name or index) among the `role` ("feature columns", "target columns").
+    func columns(named names: [String], file: String, role: String) throws -> [Int] {
+        let indices = try names.map { try column(named: $0, file: file) }
+        for (index, column) in indices.enumerated() where indices[..<index].contains(column) {
+            throw HDF5Error(file: file, "the \(role) name column '\(name(of: column))' twice")
+        }
+        return indices
+    }
+
     /// Columns with a number in any data row: the columns imported by default. A column of
     /// text (an id, a date) is left out; one with a number in some rows and a missing or
     /// unreadable value in others is kept, so that `numbers` refuses that value by line
