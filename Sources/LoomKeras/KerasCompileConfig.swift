@@ -36,8 +36,43 @@ public struct KerasCompileConfig {
 
     /// The loss and metrics of a model file's compile config, as `read(from:)` finds it (nil
     /// when saved uncompiled): what Keras's `evaluate` reports. Its optimizer is not read.
-    public static func readEvaluation(from url: URL) throws -> (loss: Loss, metrics: [Metric], metricNames: [String])? {
-        try decoded(from: url) { try evaluation(json: $0) }
+    /// Without `readsMetrics` (a command line replaces them), the metrics are not read and
+    /// come back empty.
+    public static func readEvaluation(
+        from url: URL, readsMetrics: Bool = true
+    ) throws -> (loss: Loss, metrics: [Metric], metricNames: [String])? {
+        try decoded(from: url) { json in
+            let read = try evaluation(json: json, readsMetrics: readsMetrics)
+            return (read.loss!, read.metrics, read.metricNames)
+        }
+    }
+
+    /// The parts of a model file's compile config that a command line keeps, when the whole
+    /// cannot be trained: those it replaces are not read (an optimizer, loss or metric Loom
+    /// does not have is then no obstacle), and an absent optimizer (Keras 3's `to_json()`
+    /// writes none) is nil. Nil when the file was saved uncompiled.
+    public static func readKept(
+        from url: URL, optimizer readsOptimizer: Bool, loss readsLoss: Bool, metrics readsMetrics: Bool
+    ) throws -> KeptParts? {
+        try decoded(from: url) { json in
+            let evaluation = try evaluation(json: json, readsLoss: readsLoss, readsMetrics: readsMetrics)
+            let optimizer = try json["optimizer"].flatMap { raw in
+                try readsOptimizer && !KerasConfigReader.isNull(raw) ? KerasOptimizerConfig.optimizer(from: raw) : nil
+            }
+            return KeptParts(
+                optimizer: optimizer, loss: readsLoss ? evaluation.loss : nil,
+                metrics: readsMetrics ? (evaluation.metrics, evaluation.metricNames) : nil)
+        }
+    }
+
+    /// What `readKept` read of a compile config: each part nil where it was not read.
+    public struct KeptParts {
+        /// The optimizer, with its schedule and clipping; nil when replaced or absent.
+        public let optimizer: (any Optimizer)?
+        /// The loss; nil when replaced.
+        public let loss: Loss?
+        /// The metrics and the names they are logged under; nil when replaced.
+        public let metrics: (kinds: [Metric], names: [String])?
     }
 
     /// The model file's raw compile config, decoded by `decode` (its errors naming the file);
@@ -50,15 +85,19 @@ public struct KerasCompileConfig {
 
     /// Decodes a `compile_config` object.
     init(json: [String: Any]) throws {
-        (loss, metrics, metricNames) = try Self.evaluation(json: json)
+        let read = try Self.evaluation(json: json)
+        (loss, metrics, metricNames) = (read.loss!, read.metrics, read.metricNames)
         guard let optimizer = json["optimizer"], !KerasConfigReader.isNull(optimizer) else {
             throw KerasConfigProblem(message: "compile_config has no optimizer")
         }
         self.optimizer = try KerasOptimizerConfig.optimizer(from: optimizer)
     }
 
-    /// A `compile_config` object's loss and metrics, its other keys checked.
-    private static func evaluation(json: [String: Any]) throws -> (loss: Loss, metrics: [Metric], metricNames: [String]) {
+    /// A `compile_config` object's loss and metrics, its other keys checked; the loss nil and
+    /// the metrics empty where they are not read.
+    private static func evaluation(
+        json: [String: Any], readsLoss: Bool = true, readsMetrics: Bool = true
+    ) throws -> (loss: Loss?, metrics: [Metric], metricNames: [String]) {
         let known: Set = [
             "optimizer", "loss", "metrics", "loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution",
             "jit_compile", "auto_scale_loss", "sample_weight_mode",
@@ -67,7 +106,8 @@ public struct KerasCompileConfig {
         for key in ["loss_weights", "weighted_metrics", "sample_weight_mode"] where !KerasConfigReader.isNull(json[key]) {
             throw KerasConfigProblem(message: "compile_config: \(key) is not supported by Loom (compile without it)")
         }
-        let loss = try KerasConfigReader.named(json["loss"], what: "loss") { try Loss(kerasName: $0) }
+        let loss = try readsLoss ? KerasConfigReader.named(json["loss"], what: "loss") { try Loss(kerasName: $0) } : nil
+        guard readsMetrics else { return (loss, [], []) }
         let metrics = json["metrics"].flatMap { KerasConfigReader.isNull($0) ? nil : $0 } ?? [Any]()
         guard let list = metrics as? [Any] else {
             throw KerasConfigProblem(message: "compile_config: metrics must be a list (Loom trains one output)")

@@ -26,6 +26,8 @@ enum KerasConfigReader {
         if className == "function", let function = object["config"] as? String {
             return try refusing(what) { try make(function) }
         }
+        // The class first: an option of a class Loom does not have would be the wrong thing to name.
+        let made = try refusing(what) { try make(Sequential.snakeCase(className)) }
         let config = object["config"] as? [String: Any] ?? [:]
         let harmless: [String: (Any) -> Bool] = [
             "name": { _ in true }, "dtype": { _ in true },
@@ -36,9 +38,18 @@ enum KerasConfigReader {
             "class_aggregation": { $0 as? String == "uniform_average" }, "num_regressors": { ($0 as? NSNumber)?.intValue == 0 },
         ]
         for (key, value) in config.sorted(by: { $0.key < $1.key }) where !(harmless[key]?(value) ?? false) {
-            throw KerasConfigProblem(message: "compile_config: the \(what) \(className)'s \(key)=\(value) is not supported by Loom")
+            throw KerasConfigProblem(
+                message: "compile_config: the \(what) \(className)'s \(key)=\(describe(value)) is not supported by Loom")
         }
-        return try refusing(what) { try make(Sequential.snakeCase(className)) }
+        return made
+    }
+
+    /// A JSON value as Keras's config writes it: true and false (which JSON parsing hands over
+    /// as the numbers 1 and 0), null, or the value.
+    static func describe(_ value: Any) -> String {
+        if value is NSNull { return "null" }
+        if let number = value as? NSNumber, String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }
+        return "\(value)"
     }
 
     /// The name Keras logs a metric under: a name as given ("mae", "mean_absolute_error"), an

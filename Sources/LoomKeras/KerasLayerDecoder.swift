@@ -44,7 +44,8 @@ struct KerasLayerDecoder {
     private func make(_ className: String, _ config: inout LayerConfig, name: String) throws -> any Layer {
         guard let kind = KerasLayerKind(className: className) else {
             throw KerasConfigProblem(
-                message: "layer '\(name)' is a \(className), which Loom does not have (it has \(KerasLayerKind.classNames))")
+                message: "layer '\(name)' is \("AEIOU".contains(className.first ?? " ") ? "an" : "a") \(className), "
+                    + "which Loom does not have (it has \(KerasLayerKind.classNames))")
         }
         return try kind.layerType.decode(&config, name: name, decoder: self)
     }

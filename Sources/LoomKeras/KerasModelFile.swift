@@ -138,12 +138,8 @@ enum KerasModelFile {
     /// in a temporary folder there), flushed and renamed into place, so a failure or a kill
     /// leaves any file already there as it was, and the next save cleans up after a kill.
     static func write(_ model: Sequential, to url: URL) throws {
-        guard let format = KerasFileName(url) else {
-            throw KerasFileError(
-                file: url.path,
-                "cannot tell the format: name it .keras (model), .weights.h5 (weights), .h5 (Keras 2 model) or .json (config)")
-        }
-        try KerasFileError.naming(url.path) { try KerasModelConfig.checkNames(of: model) }
+        try model.checkSavable(to: url)
+        guard let format = KerasFileName(url) else { return }
         let output: OutputFile
         do { output = try OutputFile(url.path, role: "the model file") } catch {
             // A folder that is there and writable: the target itself is refused (a device, a folder).

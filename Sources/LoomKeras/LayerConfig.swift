@@ -103,7 +103,7 @@ struct LayerConfig {
     mutating func require<T: Equatable>(_ key: String, is expected: T, explaining why: String) throws {
         guard let value = raw(key) else { return }
         guard let typed = value as? T, typed == expected else {
-            throw error("option '\(key)' = \(value) is not supported (\(why))")
+            throw error("option '\(key)' = \(KerasConfigReader.describe(value)) is not supported (\(why))")
         }
     }
 

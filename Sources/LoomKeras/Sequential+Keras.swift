@@ -77,6 +77,27 @@ extension Sequential {
         try KerasModelFile.kind(of: url) != .json
     }
 
+    /// Refuses, writing nothing, what `save(to:)` would refuse of this model's layers in the
+    /// format `url`'s name asks for (a Keras 3 `hard_sigmoid` in a Keras 2 `.h5`, a layer name
+    /// Keras cannot load): a training run checks its output before its first step, not after
+    /// its last. What only the trained weights decide (NaN or Inf) is left to `save(to:)`.
+    public func checkSavable(to url: URL) throws {
+        try build()
+        guard let format = KerasFileName(url) else {
+            throw KerasFileError(
+                file: url.path,
+                "cannot tell the format: name it .keras (model), .weights.h5 (weights), .h5 (Keras 2 model) or .json (config)")
+        }
+        try KerasFileError.naming(url.path) {
+            try KerasModelConfig.checkNames(of: self)
+            switch format {
+            case .json, .keras: _ = try KerasModelConfig.json(of: self)
+            case .legacyH5: _ = try LegacyKerasFile.modelConfig(of: self)
+            case .weights: break
+            }
+        }
+    }
+
     /// The Keras 3 config of the model as JSON text, as `model.to_json()` gives it.
     public func kerasJSON() throws -> String {
         try build()

@@ -37,8 +37,12 @@ struct Evaluate: ParsableCommand {
         // Keras's evaluate reports the loss and metrics the model was compiled with.
         let compiled: (loss: Loss, metrics: [Metric], metricNames: [String])?
         do {
+            // --metrics replaces the file's: one Loom does not have is then no obstacle.
             compiled =
-                try loss == nil ? kerasOptions.model.flatMap { try KerasCompileConfig.readEvaluation(from: URL(fileURLWithPath: $0)) } : nil
+                try loss == nil
+                ? kerasOptions.model.flatMap {
+                    try KerasCompileConfig.readEvaluation(from: URL(fileURLWithPath: $0), readsMetrics: metrics == nil)
+                } : nil
         } catch {
             throw LoomError.invalidArgument("\(error); give --loss (and --metrics) to evaluate it with others")
         }

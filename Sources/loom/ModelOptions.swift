@@ -242,23 +242,27 @@ struct KerasModelOptions: ParsableArguments {
     }
 
     /// The model compiled as its file says (optimizer state included), for training. A
-    /// compile config Loom cannot train is refused by name, unless `replacesAll` (the command
-    /// line gives the optimizer, the loss and the metrics): the model then comes uncompiled.
-    func loadCompiled(seed: UInt64, replacesAll: Bool) throws -> Sequential? {
-        guard let model else { return try load(seed: seed) }
+    /// compile config Loom cannot train whole comes uncompiled, with the parts of it that the
+    /// command line does not replace (`replacing`: the optimizer, the loss, the metrics),
+    /// read alone; a part that is kept and cannot be trained is refused by name.
+    func loadCompiled(
+        seed: UInt64, replacing: (optimizer: Bool, loss: Bool, metrics: Bool)
+    ) throws -> (model: Sequential, kept: KerasCompileConfig.KeptParts?)? {
+        guard let model else { return try load(seed: seed).map { ($0, nil) } }
         let url = URL(fileURLWithPath: model)
         do {
             _ = try KerasCompileConfig.read(from: url)
         } catch {
-            // A file that loads uncompiled failed on its compile config: say how to train it anyway.
-            let uncompiled = try load(seed: seed)
-            guard replacesAll else {
-                throw LoomError.invalidArgument(
-                    "\(error); give --optimizer, --loss and --metrics to train it with others")
+            let uncompiled = try load(seed: seed)!
+            do {
+                let kept = try KerasCompileConfig.readKept(
+                    from: url, optimizer: !replacing.optimizer, loss: !replacing.loss, metrics: !replacing.metrics)
+                return (uncompiled, kept)
+            } catch {
+                throw LoomError.invalidArgument("\(error); give --optimizer, --loss or --metrics for the part Loom cannot train")
             }
-            return uncompiled
         }
-        return try Sequential(kerasModel: url, weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: true)
+        return (try Sequential(kerasModel: url, weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: true), nil)
     }
 
     /// The model the options name; `--model` is required, and so are weights: a config alone

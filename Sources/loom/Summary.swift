@@ -25,7 +25,7 @@ struct Summary: ParsableCommand {
 
     func run() throws {
         // Compiled as the file says, so the optimizer's variables are counted as Keras's summary counts them.
-        if let model = try kerasOptions.loadCompiled(seed: 0, replacesAll: true) {
+        if let model = try kerasOptions.loadCompiled(seed: 0, replacing: (true, true, true))?.model {
             try model.summary()
             return
         }

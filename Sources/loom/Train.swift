@@ -51,6 +51,12 @@ struct Train: ParsableCommand {
     var noShuffle = false
 
     @Option(
+        help: ArgumentHelp(
+            "A stateful model's state between epochs: reset (zeroed before each; the default of --arch stateful) or keep "
+                + "(carried into the next, as Keras's fit carries it; the default for a --model file)."))
+    var statesBetweenEpochs: String?
+
+    @Option(
         help:
             "Shuffle in blocks: permute blocks of --shuffle-block rows, then the rows within windows of this many blocks, so the file is read a block at a time."
     )
@@ -196,6 +202,9 @@ struct Train: ParsableCommand {
             }
         }
         if let patience = earlyStopping, patience < 0 { throw ValidationError("--early-stopping must be 0 or more") }
+        if let statesBetweenEpochs, !["reset", "keep"].contains(statesBetweenEpochs) {
+            throw ValidationError("--states-between-epochs must be reset or keep, got \(statesBetweenEpochs)")
+        }
         _ = try plateauRule()
         if reduceLrOnPlateau != nil,
             let scheduled = optimizerOptions.schedule != nil ? "--schedule" : optimizerOptions.warmupEpochs != nil ? "--warmup-epochs" : nil
@@ -305,13 +314,16 @@ struct Train: ParsableCommand {
             try BlockShuffle(blockRows: try shuffleBlock ?? dataset.file.chunkRows(of: dataset.inputName) ?? 4096, windowBlocks: window)
         }
         let targetShape = dataset.targetShape ?? []
+        let loaded = try kerasOptions.loadCompiled(
+            seed: modelOptions.seed, replacing: (optimizerOptions.optimizer != nil, loss != nil, metrics != nil))
         let model =
-            try kerasOptions.loadCompiled(
-                seed: modelOptions.seed, replacesAll: optimizerOptions.isGiven && loss != nil && metrics != nil)
+            try loaded?.model
             ?? modelOptions.makeModel(
                 inputShape: dataset.inputShape, targetShape: targetShape, batchSize: batchSize ?? 32,
                 loss: try loss.map { try Loss(kerasName: $0) })
         try model.build(inputShape: dataset.inputShape)
+        // What --save's format cannot hold is refused now, not once the run is over.
+        if let saveTarget { try model.checkSavable(to: URL(fileURLWithPath: saveTarget.path)) }
         if model.isStateful && shuffleWindow != nil {
             throw ValidationError("a stateful model trains in file order; --shuffle-window does not apply")
         }
@@ -324,8 +336,12 @@ struct Train: ParsableCommand {
         if let choice = parts.choice, !silent, Job.writesOutput { print(choice) }
         let trainingSamples = parts.training.sampleCount
         let stepsPerEpoch = max(1, trainingSamples / updateRows + (trainingSamples % updateRows == 0 ? 0 : 1))
-        // A compiled Keras model trains as Keras compiled it; each option given replaces its part.
-        let fileOptimizer = model.optimizer, fileState = model.kerasOptimizerVariables()
+        // A compiled Keras model trains as Keras compiled it; each option given replaces its part
+        // (of a compile config Loom cannot train whole, the parts kept were read alone).
+        let kept = loaded?.kept
+        let fileOptimizer = model.optimizer ?? kept?.optimizer, fileState = model.kerasOptimizerVariables()
+        let fileLoss = model.loss ?? kept?.loss
+        let fileMetrics = model.optimizer != nil ? (kinds: model.metrics, names: model.metricNames) : kept?.metrics
         let keepsFileOptimizer = fileOptimizer != nil && !optimizerOptions.isGiven
         let optimizer: any Optimizer
         do {
@@ -340,21 +356,21 @@ struct Train: ParsableCommand {
         let continuedState = fileState.flatMap { state in
             optimizer.kerasClassName == fileOptimizer?.kerasClassName ? state : nil
         }
-        if let fileOptimizer, Job.writesOutput, !silent {
+        if fileOptimizer != nil || kept != nil, Job.writesOutput, !silent {
             let replaced = [
-                optimizerOptions.isGiven ? optimizerOptions.replacedParts(of: fileOptimizer) : nil,
-                loss == nil ? nil : "loss (\(model.loss!.rawValue))", metrics == nil ? nil : "metrics",
+                optimizerOptions.isGiven ? fileOptimizer.map(optimizerOptions.replacedParts(of:)) ?? "optimizer" : nil,
+                loss == nil ? nil : fileLoss.map { "loss (\($0.rawValue))" } ?? "loss", metrics == nil ? nil : "metrics",
             ].compactMap { $0 }
             if !replaced.isEmpty { print("The command line replaces the model file's \(replaced.joined(separator: "; "))") }
         }
         try model.checkTrainingMemory(
             batchSize: min(microRows, dataset.sampleCount), workers: try shardsPerProcess() ?? workers, averaging: averagingMode,
             optimizerStates: optimizer.stateBuffers.count, processes: group?.size ?? 1, processesOnHost: group?.localSize ?? 1)
-        let lossKind = try loss.map { try Loss(kerasName: $0) } ?? model.loss ?? .meanSquaredError
-        let keepsFileMetrics = metrics == nil && fileOptimizer != nil
+        let lossKind = try loss.map { try Loss(kerasName: $0) } ?? fileLoss ?? .meanSquaredError
+        let keptMetrics = metrics == nil ? fileMetrics : nil
         let given = try metricListGiven()
-        let metricKinds = keepsFileMetrics ? model.metrics : given?.metrics ?? [Metric.commandLineDefault(for: lossKind)]
-        let metricNames = keepsFileMetrics ? model.metricNames : given?.names ?? metricKinds.map(\.rawValue)
+        let metricKinds = keptMetrics?.kinds ?? given?.metrics ?? [Metric.commandLineDefault(for: lossKind)]
+        let metricNames = keptMetrics?.names ?? given?.names ?? metricKinds.map(\.rawValue)
         try checkMonitor(names: metricNames)
         if !keepsFileOptimizer || lossKind != model.loss || metricKinds != model.metrics || metricNames != model.metricNames {
             try model.compile(optimizer: optimizer, loss: lossKind, metrics: metricKinds, metricNames: metricNames)
@@ -403,11 +419,16 @@ struct Train: ParsableCommand {
         }
         StopRequest.install()
         let statefulRun = model.isStateful
+        if statesBetweenEpochs != nil && !statefulRun {
+            throw ValidationError("--states-between-epochs applies to stateful models; this model has no stateful layer")
+        }
+        // The preset resets as Keras tutorials do by hand; a Keras model trains on as Keras's fit.
+        let resetsStates = statefulRun && (statesBetweenEpochs ?? (kerasOptions.model == nil ? "reset" : "keep")) == "reset"
         let result = try model.fit(
             dataset: parts.training, epochs: epochs, batchSize: batchSize, shuffle: !(noShuffle || statefulRun),
             blockShuffle: blockShuffle,
             validationSplit: parts.validationSplit, validationData: parts.validation, verbose: speaking ? progressLevel : 0,
-            resetStatesEachEpoch: statefulRun,
+            resetStatesEachEpoch: resetsStates,
             parallelism: Parallelism(
                 workers: workers, fixedShards: try shardsPerProcess(), averaging: averagingMode, processGroup: group,
                 exchangeBucketFloats: exchangeOptions.bucketFloats),

@@ -279,6 +279,20 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try folderContents(), before, "the data and the model are unchanged, nothing is left behind")
     }
 
+    /// A model --save's format cannot hold (a Keras 3 hard_sigmoid in a Keras 2 .h5) is
+    /// refused before the first step, not after the last.
+    func testASaveTheFormatCannotHoldIsRefusedBeforeTraining() throws {
+        let model = try Fixtures.url("Files/hard_sigmoid.keras").path, data = folder.path("d.h5")
+        let file = try HDF5File(path: data, mode: .create)
+        try file.write(try Tensor(shape: [16, 4, 3], scalars: (0..<192).map { Float($0 % 7) / 7 }), as: "X")
+        try file.write(try Tensor(shape: [16, 1], scalars: (0..<16).map { Float($0 % 3) / 3 }), as: "y")
+        try file.close()
+        let refused = try loom(["train", "--model", model, "--data", data, "--epochs", "1", "--save", folder.path("m.h5")], expect: 1)
+        XCTAssertTrue(refused.err.contains("uses Keras 3's hard_sigmoid"), refused.err)
+        XCTAssertFalse(refused.out.contains("Epoch"), refused.out)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.path("m.h5")))
+    }
+
     func testUserErrorsExitNonZeroWithOneLine() throws {
         let missing = try loom(["train", "--data", "absent.h5"], expect: 1)
         XCTAssertEqual(missing.err, "Error: absent.h5: no such file\n")

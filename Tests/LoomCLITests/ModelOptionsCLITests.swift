@@ -103,6 +103,31 @@ extension CLITests {
         XCTAssertTrue(notStateful.err.contains("--drop-remainder keeps a stateful model's batches whole"), notStateful.err)
     }
 
+    /// Between epochs the stateful preset zeroes its state, while a stateful model file keeps
+    /// it, as Keras's `fit` does; `--states-between-epochs` chooses.
+    func testAStatefulModelFileKeepsItsStateBetweenEpochs() throws {
+        let data = try importSeries(), start = folder.path("start.keras")
+        let common = ["--data", data, "--batch-size", "16", "--quiet"]
+        func trained(_ arguments: [String], _ name: String) throws -> [[Float]] {
+            let weights = folder.path(name + ".weights.h5")
+            try loom(["train", "--epochs", "2", "--save", weights] + common + arguments)
+            let file = try HDF5File(path: weights)
+            return try file.datasetNames(under: "layers").sorted().map { try file.read($0).scalars }
+        }
+        let preset = ["--arch", "stateful", "--units", "4", "--seed", "3"]
+        XCTAssertEqual(try trained(preset, "preset"), try trained(preset + ["--states-between-epochs", "reset"], "presetReset"))
+        XCTAssertNotEqual(try trained(preset, "preset"), try trained(preset + ["--states-between-epochs", "keep"], "presetKeep"))
+        try loom(["train", "--epochs", "1", "--save", start] + common + preset)
+        let file = ["--model", start]
+        let kept = try trained(file, "kept")
+        XCTAssertEqual(kept, try trained(file + ["--states-between-epochs", "keep"], "keptAgain"))
+        XCTAssertNotEqual(kept, try trained(file + ["--states-between-epochs", "reset"], "reset"))
+        let notStateful = try loom(["train", "--epochs", "1", "--states-between-epochs", "keep"] + common, expect: 64)
+        XCTAssertTrue(notStateful.err.contains("--states-between-epochs applies to stateful models"), notStateful.err)
+        let unknown = try loom(["train", "--epochs", "1", "--states-between-epochs", "carry"] + common, expect: 64)
+        XCTAssertTrue(unknown.err.contains("--states-between-epochs must be reset or keep, got carry"), unknown.err)
+    }
+
     /// Redirected, a run prints one line an epoch (Keras's verbose=2, the epoch in front);
     /// `--verbose 1` the progress bar's lines, `--verbose 0` nothing.
     func testVerboseLevels() throws {

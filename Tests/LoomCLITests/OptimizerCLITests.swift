@@ -139,24 +139,44 @@ extension CLITests {
         let beta = try loom(["train", "--data", data, "--model", momentum, "--epochs", "1", "--beta1", "0.5"], expect: 64)
         XCTAssertTrue(beta.err.contains("optimizer 'sgd' takes no beta1"), beta.err)
 
-        // A compile config Loom cannot train: refused unless the command line replaces all of it.
-        let parts = folder.url.appendingPathComponent("parts"), poisson = folder.path("poisson.keras")
-        try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: true)
-        let source = try Archive(url: URL(fileURLWithPath: compiled), accessMode: .read, pathEncoding: nil)
-        for entry in source { _ = try source.extract(entry, to: parts.appendingPathComponent(entry.path)) }
-        let config = parts.appendingPathComponent("config.json")
-        try String(contentsOf: config, encoding: .utf8).replacingOccurrences(
-            of: "\"loss\":\"mean_squared_error\"", with: "\"loss\":\"poisson\""
-        )
-        .write(to: config, atomically: true, encoding: .utf8)
-        let archive = try Archive(url: URL(fileURLWithPath: poisson), accessMode: .create, pathEncoding: nil)
-        for name in ["config.json", "metadata.json", "model.weights.h5"] {
-            try archive.addEntry(with: name, fileURL: parts.appendingPathComponent(name), compressionMethod: .deflate)
+        // A compile config Loom cannot train whole: the part it cannot train must be replaced;
+        // the parts the command line does not replace are kept.
+        func rewritten(_ change: (from: String, to: String), as name: String) throws -> String {
+            let parts = folder.url.appendingPathComponent("parts-" + name), target = folder.path(name)
+            try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: true)
+            let source = try Archive(url: URL(fileURLWithPath: compiled), accessMode: .read, pathEncoding: nil)
+            for entry in source { _ = try source.extract(entry, to: parts.appendingPathComponent(entry.path)) }
+            let config = parts.appendingPathComponent("config.json")
+            let text = try String(contentsOf: config, encoding: .utf8)
+            XCTAssertTrue(text.contains(change.from), text)
+            try text.replacingOccurrences(of: change.from, with: change.to).write(to: config, atomically: true, encoding: .utf8)
+            let archive = try Archive(url: URL(fileURLWithPath: target), accessMode: .create, pathEncoding: nil)
+            for name in ["config.json", "metadata.json", "model.weights.h5"] {
+                try archive.addEntry(with: name, fileURL: parts.appendingPathComponent(name), compressionMethod: .deflate)
+            }
+            return target
         }
-        let refused = try loom(["train", "--data", data, "--model", poisson, "--epochs", "1", "--loss", "mse"], expect: 1)
+        let poisson = try rewritten(("\"loss\":\"mean_squared_error\"", "\"loss\":\"poisson\""), as: "poisson.keras")
+        let refused = try loom(["train", "--data", data, "--model", poisson, "--epochs", "1", "--metrics", "mse"], expect: 1)
         XCTAssertTrue(
             refused.err.contains("compile_config: unknown loss 'poisson'")
-                && refused.err.hasSuffix("; give --optimizer, --loss and --metrics to train it with others\n"), refused.err)
+                && refused.err.hasSuffix("; give --optimizer, --loss or --metrics for the part Loom cannot train\n"), refused.err)
+        let lossOnly = try loom(["train", "--data", data, "--model", poisson, "--epochs", "1", "--loss", "mse", "--history", history])
+        XCTAssertTrue(lossOnly.out.contains("The command line replaces the model file's loss\n"), lossOnly.out)
+        XCTAssertTrue(try String(contentsOfFile: history, encoding: .utf8).hasPrefix("epoch,loss,mae,val_loss,val_mae,learning_rate"))
+        let amsgrad = try rewritten(("\"epsilon\":1e-07", "\"epsilon\":1e-07,\"amsgrad\":true"), as: "amsgrad.keras")
+        let optimizerRefused = try loom(["train", "--data", data, "--model", amsgrad, "--epochs", "1", "--lr", "0.1"], expect: 1)
+        XCTAssertTrue(optimizerRefused.err.contains("option 'amsgrad' is not supported"), optimizerRefused.err)
+        let sgd = try loom(["train", "--data", data, "--model", amsgrad, "--epochs", "1", "--optimizer", "sgd", "--history", history])
+        XCTAssertTrue(sgd.out.contains("The command line replaces the model file's optimizer\n"), sgd.out)
+        XCTAssertTrue(try String(contentsOfFile: history, encoding: .utf8).hasPrefix("epoch,loss,mae,val_loss,val_mae,learning_rate"))
+        let precision = try rewritten(
+            ("\"metrics\":[\"mae\"]", "\"metrics\":[{\"class_name\":\"Precision\",\"config\":{\"name\":\"precision\"}}]"),
+            as: "precision.keras")
+        let scored = try loom(["evaluate", "--model", precision, "--data", data, "--metrics", "mse"]).out
+        XCTAssertTrue(scored.hasPrefix("loss: ") && scored.contains("\nmse: "), scored)
+        XCTAssertTrue(
+            try loom(["evaluate", "--model", precision, "--data", data], expect: 1).err.contains("unknown metric 'precision'"))
         try loom([
             "train", "--data", data, "--model", poisson, "--epochs", "1", "--optimizer", "adam", "--loss", "mse", "--metrics", "mae",
             "--quiet",

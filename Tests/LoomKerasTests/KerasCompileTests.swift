@@ -289,5 +289,17 @@ final class KerasCompileTests: XCTestCase {
             try KerasCompileConfig(
                 json: config(["loss": ["class_name": "SparseCategoricalCrossentropy", "config": ["ignore_class": 0]]]))
         ) { XCTAssertTrue("\($0)".contains("ignore_class=0 is not supported"), "\($0)") }
+        // A class Loom does not have is named as such, not by one of its options.
+        XCTAssertThrowsError(
+            try KerasCompileConfig(
+                json: config(["metrics": [["class_name": "Precision", "config": ["class_id": NSNull(), "top_k": NSNull()]]]]))
+        ) {
+            XCTAssertTrue("\($0)".contains("unknown metric 'precision'"), "\($0)")
+            XCTAssertFalse("\($0)".contains("class_id"), "\($0)")
+        }
+        XCTAssertThrowsError(
+            try KerasCompileConfig(
+                json: config(["loss": ["class_name": "MeanSquaredError", "config": ["name": "mse", "from_logits": true]]]))
+        ) { XCTAssertTrue("\($0)".contains("MeanSquaredError's from_logits=true is not supported"), "\($0)") }
     }
 }

@@ -131,7 +131,7 @@ final class KerasModelTests: XCTestCase {
         }
         XCTAssertEqual(
             refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "time_major": true}}"#),
-            "LSTM 'l': option 'time_major' = 1 is not supported (Loom's sequences are batch first)")
+            "LSTM 'l': option 'time_major' = true is not supported (Loom's sequences are batch first)")
         XCTAssertEqual(
             refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "kernel_regularizer": {"class_name": "L2"}}}"#),
             "LSTM 'l': option 'kernel_regularizer' is not supported (only null)")
@@ -140,7 +140,10 @@ final class KerasModelTests: XCTestCase {
             "LSTM 'l': activation 'elu' in 'activation' is not supported (linear, relu, sigmoid, tanh, hard_sigmoid, softmax)")
         XCTAssertEqual(
             refusal(#"{"class_name": "GRU", "config": {"name": "g", "units": 2, "reset_after": false}}"#),
-            "GRU 'g': option 'reset_after' = 0 is not supported (Loom's GRU is Keras's reset_after=True form)")
+            "GRU 'g': option 'reset_after' = false is not supported (Loom's GRU is Keras's reset_after=True form)")
+        XCTAssertTrue(
+            refusal(#"{"class_name": "AveragePooling2D", "config": {"name": "p"}}"#).contains(
+                "layer 'p' is an AveragePooling2D, which Loom does not have"))
         XCTAssertEqual(
             refusal(#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "frobnicate": 3}}"#),
             "LSTM 'l': option 'frobnicate' is not supported")
@@ -170,6 +173,6 @@ final class KerasModelTests: XCTestCase {
         )
         XCTAssertEqual(
             refusal(#"{"class_name": "Dense", "config": {"name": "d", "units": 2, "trainable": false}}"#),
-            "Dense 'd': option 'trainable' = 0 is not supported (Loom trains every layer; unfreeze it in Keras first)")
+            "Dense 'd': option 'trainable' = false is not supported (Loom trains every layer; unfreeze it in Keras first)")
     }
 }
