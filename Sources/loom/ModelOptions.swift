@@ -254,6 +254,8 @@ struct KerasModelOptions: ParsableArguments {
             _ = try KerasCompileConfig.read(from: url)
         } catch {
             let uncompiled = try load(seed: seed)!
+            // Replaced whole, the compile config is not read at all (as Keras's `compile` replaces it).
+            if replacing.optimizer && replacing.loss && replacing.metrics { return (uncompiled, nil) }
             do {
                 let kept = try KerasCompileConfig.readKept(
                     from: url, optimizer: !replacing.optimizer, loss: !replacing.loss, metrics: !replacing.metrics)

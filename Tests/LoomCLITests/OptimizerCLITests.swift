@@ -181,6 +181,20 @@ extension CLITests {
             "train", "--data", data, "--model", poisson, "--epochs", "1", "--optimizer", "adam", "--loss", "mse", "--metrics", "mae",
             "--quiet",
         ])
+        // What no part replaces (weighted_metrics) is refused, unless all of it is replaced; a
+        // summary reads the file as uncompiled then.
+        let weighted = try rewritten(
+            ("\"weighted_metrics\":null", "\"weighted_metrics\":[\"mae\"]"),
+            as: "weighted.keras")
+        XCTAssertTrue(
+            try loom(["train", "--data", data, "--model", weighted, "--epochs", "1", "--loss", "mse"], expect: 1).err.contains(
+                "weighted_metrics is not supported by Loom"))
+        try loom([
+            "train", "--data", data, "--model", weighted, "--epochs", "1", "--optimizer", "adam", "--loss", "mse", "--metrics", "mae",
+            "--quiet",
+        ])
+        let summary = try loom(["summary", "--model", weighted]).out
+        XCTAssertTrue(summary.hasSuffix(" Non-trainable params: 0 (0.00 B)\n"), summary)
         let converted = try loom(["convert", poisson, folder.path("converted.keras")])
         XCTAssertTrue(converted.out.contains("not compiled: its compile config is not carried over"), converted.out)
         XCTAssertTrue(try loom(["convert", compiled, folder.path("carried.keras")]).out.hasSuffix("parameters\n"))
