@@ -78,7 +78,8 @@ public struct KerasCompileConfig {
     /// The model file's raw compile config, decoded by `decode` (its errors naming the file);
     /// nil when there is none.
     private static func decoded<T>(from url: URL, _ decode: ([String: Any]) throws -> T) throws -> T? {
-        let config = try KerasModelFile.config(of: url, kind: try KerasModelFile.kind(of: url))
+        // The layers' training-only settings are the model's business, not the compile config's.
+        let config = try KerasModelFile.config(of: url, kind: try KerasModelFile.kind(of: url), forPrediction: true)
         guard let raw = config.compileConfig else { return nil }
         return try KerasFileError.naming(url.path) { try decode(raw) }
     }

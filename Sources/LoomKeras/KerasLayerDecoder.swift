@@ -11,6 +11,8 @@ import Loom
 struct KerasLayerDecoder {
     /// Whether the config comes from Keras 2 (tf.keras, legacy .h5).
     let keras2: Bool
+    /// Where a model read for prediction collects its training-only settings; nil: refused.
+    var trainingOnly: TrainingOnlySettings? = nil
 
     /// The Loom layer, and the batch input shape the layer declares, if any
     /// (`batch_input_shape`, `batch_shape` or `input_shape`, batch first, nil for None).
@@ -20,7 +22,7 @@ struct KerasLayerDecoder {
         }
         let values = object["config"] as? [String: Any] ?? [:]
         let name = values["name"] as? String ?? ""
-        var config = LayerConfig(values, layer: "\(className) '\(name)'")
+        var config = LayerConfig(values, layer: "\(className) '\(name)'", trainingOnly: trainingOnly)
         let inputShape = KerasLayerDecoder.batchInputShape(values)
         let layer = try make(className, &config, name: name)
         try config.finish()

@@ -18,10 +18,16 @@ struct KerasModelConfig {
     /// file's `training_config`, `LegacyKerasFile.trainingConfig`); nil when saved uncompiled
     /// (Keras writes an empty one).
     var compileConfig: [String: Any]?
+    /// What was accepted of training-only settings when read `forPrediction` (empty otherwise:
+    /// such settings are refused).
+    let trainingOnlySettings: [String]
+    /// The layers frozen (`trainable=false`), when read `forPrediction`.
+    let frozenLayers: Set<String>
 
     /// Reads a config. `keras2` nil: decided from the config (`keras_version` 1.x or 2.x, or
-    /// no `module` key, which Keras 3 always writes).
-    init(json data: Data, keras2 hint: Bool? = nil) throws {
+    /// no `module` key, which Keras 3 always writes). `forPrediction` accepts the settings
+    /// that change training alone (`TrainingOnlySettings`).
+    init(json data: Data, keras2 hint: Bool? = nil, forPrediction: Bool = false) throws {
         let parsed: Any
         do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
             throw KerasConfigProblem(message: "the model config is not valid JSON (\(error.localizedDescription))")
@@ -40,7 +46,8 @@ struct KerasModelConfig {
         guard let entries = (config?["layers"] ?? top["config"]) as? [Any] else {
             throw KerasConfigProblem(message: "the Sequential config has no list of layers")
         }
-        let decoder = KerasLayerDecoder(keras2: keras2)
+        let trainingOnly = forPrediction ? TrainingOnlySettings() : nil
+        let decoder = KerasLayerDecoder(keras2: keras2, trainingOnly: trainingOnly)
         var layers: [any Layer] = []
         var batchInputShape: [Int?]?
         for entry in entries {
@@ -75,6 +82,8 @@ struct KerasModelConfig {
         }
         name = config?["name"] as? String ?? "sequential"
         self.layers = layers
+        trainingOnlySettings = trainingOnly?.names ?? []
+        frozenLayers = trainingOnly?.frozenLayers ?? []
         inputShape = sample
         batchSize = shape[0]
         // Keras writes `{}` (or null) for a model saved uncompiled.

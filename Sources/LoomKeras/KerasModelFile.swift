@@ -26,12 +26,12 @@ enum KerasModelFile {
     }
 
     /// The model config a file holds.
-    static func config(of url: URL, kind: Kind) throws -> KerasModelConfig {
+    static func config(of url: URL, kind: Kind, forPrediction: Bool = false) throws -> KerasModelConfig {
         switch kind {
         case .zip:
             var data = Data()
             try unpack("config.json", of: url, limit: maximumConfigBytes) { data.append($0) }
-            return try KerasFileError.naming(url.path) { try KerasModelConfig(json: data) }
+            return try KerasFileError.naming(url.path) { try KerasModelConfig(json: data, forPrediction: forPrediction) }
         case .hdf5:
             let file = try HDF5File(path: url.path)
             guard let json = try LegacyKerasFile.modelConfig(in: file) else {
@@ -42,14 +42,14 @@ enum KerasModelFile {
             }
             let keras2 = LegacyKerasFile.writtenByKeras2(file)
             return try KerasFileError.naming(url.path) {
-                var config = try KerasModelConfig(json: json, keras2: keras2)
+                var config = try KerasModelConfig(json: json, keras2: keras2, forPrediction: forPrediction)
                 // A training_config that cannot be read leaves the model loading, uncompiled.
                 config.compileConfig = (try? LegacyKerasFile.trainingConfig(in: file)) ?? nil
                 return config
             }
         case .json:
             let data = try Data(contentsOf: url)
-            return try KerasFileError.naming(url.path) { try KerasModelConfig(json: data) }
+            return try KerasFileError.naming(url.path) { try KerasModelConfig(json: data, forPrediction: forPrediction) }
         }
     }
 

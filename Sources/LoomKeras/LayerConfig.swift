@@ -5,17 +5,24 @@ import Foundation
 /// Every read marks its key used; `finish()` then refuses any key left over that Loom does
 /// not implement, so no option is silently dropped. Keys that change no number Loom
 /// computes (`trainable`, `seed`, `implementation`, `unroll`, ...) are accepted by name, and
-/// the regularizer, constraint and LoRA keys only when they are null (they do not change
-/// predictions, but training would differ).
+/// the regularizer, constraint and LoRA keys only when they are null (regularizers and
+/// constraints do not change predictions, but training would differ: a model read for
+/// prediction accepts them, and `trainable=false`, into `TrainingOnlySettings`).
 struct LayerConfig {
     /// "LSTM 'lstm'", for messages.
     let layer: String
     private let values: [String: Any]
     private var used: Set<String> = []
 
-    init(_ values: [String: Any], layer: String) {
+    /// Settings that change training alone (a regularizer, a constraint, a frozen layer),
+    /// accepted and collected here instead of refused, when the model is read for prediction;
+    /// nil: refused.
+    private let trainingOnly: TrainingOnlySettings?
+
+    init(_ values: [String: Any], layer: String, trainingOnly: TrainingOnlySettings? = nil) {
         self.values = values
         self.layer = layer
+        self.trainingOnly = trainingOnly
     }
 
     /// Keys every layer may carry that change nothing Loom computes.
@@ -110,7 +117,12 @@ struct LayerConfig {
     /// Throws for any key not read and not harmless, and for a regularizer, constraint or LoRA
     /// setting that is not null.
     mutating func finish() throws {
-        try require("trainable", is: true, explaining: "Loom trains every layer; unfreeze it in Keras first")
+        if let trainingOnly, let frozen = raw("trainable") as? Bool, !frozen {
+            trainingOnly.names.append("\(layer): trainable=false")
+            if let name = raw("name") as? String { trainingOnly.frozenLayers.insert(name) }
+        } else {
+            try require("trainable", is: true, explaining: "Loom trains every layer; unfreeze it in Keras first")
+        }
         try require("time_major", is: false, explaining: "Loom's sequences are batch first")
         try require("data_format", is: "channels_last", explaining: "Loom's images are channels last")
         // "float32", or a dtype policy {"class_name": "DTypePolicy", "config": {"name": "float32"}}.
@@ -123,6 +135,10 @@ struct LayerConfig {
                 key.hasSuffix("_regularizer") || key.hasSuffix("_constraint") || key == "lora_rank"
                 || key == "quantization_config"
             if nullOnly {
+                if let trainingOnly, key.hasSuffix("_regularizer") || key.hasSuffix("_constraint"), !(values[key] is NSNull) {
+                    trainingOnly.names.append("\(layer): \(key)")
+                    continue
+                }
                 guard values[key] is NSNull else { throw error("option '\(key)' is not supported (only null)") }
             } else if !LayerConfig.harmless.contains(key) {
                 throw error("option '\(key)' is not supported")

@@ -19,11 +19,20 @@ extension Sequential {
     /// An unsupported layer or option, a functional model, a damaged file or weights that do
     /// not fit the architecture are thrown as errors that name the file, the layer and the
     /// option or the shapes (`KerasFileError`, or `HDF5Error` for the HDF5 files themselves).
-    public convenience init(kerasModel url: URL, weights: URL? = nil, seed: UInt64 = 0, compile: Bool = true) throws {
+    ///
+    /// `forPrediction` accepts what changes training alone (a layer's regularizers and
+    /// constraints, `trainable=False`) instead of refusing it: the model then predicts as
+    /// Keras's does, and refuses to train, to evaluate with a regularizer's penalty, or to save
+    /// a config without them.
+    public convenience init(
+        kerasModel url: URL, weights: URL? = nil, seed: UInt64 = 0, compile: Bool = true, forPrediction: Bool = false
+    ) throws {
         let kind = try KerasModelFile.kind(of: url)
-        let config = try KerasModelFile.config(of: url, kind: kind)
+        let config = try KerasModelFile.config(of: url, kind: kind, forPrediction: forPrediction)
         self.init(name: config.name, seed: seed, inputShape: config.inputShape, batchSize: config.batchSize)
         for layer in config.layers { add(layer) }
+        trainingOnlySettings = config.trainingOnlySettings
+        frozenLayers = config.frozenLayers
         do {
             try build()
         } catch {
@@ -87,6 +96,12 @@ extension Sequential {
             throw KerasFileError(
                 file: url.path,
                 "cannot tell the format: name it .keras (model), .weights.h5 (weights), .h5 (Keras 2 model) or .json (config)")
+        }
+        if format != .weights, !trainingOnlySettings.isEmpty {
+            throw KerasFileError(
+                file: url.path,
+                "the model was read for prediction: its config would be written without "
+                    + trainingOnlySettings.joined(separator: ", ") + " (save .weights.h5)")
         }
         try KerasFileError.naming(url.path) {
             try KerasModelConfig.checkNames(of: self)

@@ -31,7 +31,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         BLAS.threadCount = 1
-        let model = try kerasOptions.loadRequired()
+        let model = try kerasOptions.loadRequired(forPrediction: true)
         let path = try dataOptions.path()
         let dataset = try dataOptions.open(path)
         // Keras's evaluate reports the loss and metrics the model was compiled with.

@@ -231,14 +231,16 @@ struct KerasModelOptions: ParsableArguments {
     var inputPaths: [String] { [model, weights].compactMap { $0 } }
 
     /// The model the options name, or nil when there is no `--model`; its compile config is
-    /// not read.
-    func load(seed: UInt64 = 0) throws -> Sequential? {
+    /// not read. `forPrediction` accepts settings that change training alone (regularizers,
+    /// constraints, frozen layers: `Sequential(kerasModel:forPrediction:)`).
+    func load(seed: UInt64 = 0, forPrediction: Bool = false) throws -> Sequential? {
         guard let model else {
             if weights != nil { throw ValidationError("--weights needs --model (the architecture to load them into)") }
             return nil
         }
         return try Sequential(
-            kerasModel: URL(fileURLWithPath: model), weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: false)
+            kerasModel: URL(fileURLWithPath: model), weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: false,
+            forPrediction: forPrediction)
     }
 
     /// The model compiled as its file says (optimizer state included), for training. A
@@ -246,14 +248,14 @@ struct KerasModelOptions: ParsableArguments {
     /// command line does not replace (`replacing`: the optimizer, the loss, the metrics),
     /// read alone; a part that is kept and cannot be trained is refused by name.
     func loadCompiled(
-        seed: UInt64, replacing: (optimizer: Bool, loss: Bool, metrics: Bool)
+        seed: UInt64, replacing: (optimizer: Bool, loss: Bool, metrics: Bool), forPrediction: Bool = false
     ) throws -> (model: Sequential, kept: KerasCompileConfig.KeptParts?)? {
-        guard let model else { return try load(seed: seed).map { ($0, nil) } }
+        guard let model else { return try load(seed: seed, forPrediction: forPrediction).map { ($0, nil) } }
         let url = URL(fileURLWithPath: model)
         do {
             _ = try KerasCompileConfig.read(from: url)
         } catch {
-            let uncompiled = try load(seed: seed)!
+            let uncompiled = try load(seed: seed, forPrediction: forPrediction)!
             // Replaced whole, the compile config is not read at all (as Keras's `compile` replaces it).
             if replacing.optimizer && replacing.loss && replacing.metrics { return (uncompiled, nil) }
             do {
@@ -264,18 +266,23 @@ struct KerasModelOptions: ParsableArguments {
                 throw LoomError.invalidArgument("\(error); give --optimizer, --loss or --metrics for the part Loom cannot train")
             }
         }
-        return (try Sequential(kerasModel: url, weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: true), nil)
+        let compiled = try Sequential(
+            kerasModel: url, weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed, compile: true, forPrediction: forPrediction)
+        return (compiled, nil)
     }
 
     /// The model the options name; `--model` is required, and so are weights: a config alone
     /// (JSON) without `--weights` would be scored or run on fresh random weights.
-    func loadRequired() throws -> Sequential {
+    /// `forPrediction` as `load`'s.
+    func loadRequired(forPrediction: Bool) throws -> Sequential {
         if let model, weights == nil, try !Sequential.kerasFileHoldsWeights(URL(fileURLWithPath: model)) {
             throw ValidationError(
                 "--model \(model) is a config without weights; pass them with --weights "
                     + "(a .weights.h5, Keras 2 .h5 or .keras file)")
         }
-        guard let model = try load() else { throw ValidationError("--model is required (a .keras, .h5 or .json file)") }
+        guard let model = try load(forPrediction: forPrediction) else {
+            throw ValidationError("--model is required (a .keras, .h5 or .json file)")
+        }
         return model
     }
 }

@@ -29,7 +29,7 @@ struct Predict: ParsableCommand {
         let output = try Job.failingTogether("check --out") {
             Job.writesOutput ? try OutputFile(out, role: "--out", inputs: [data] + kerasOptions.inputPaths) : nil
         }
-        let model = try kerasOptions.loadRequired()
+        let model = try kerasOptions.loadRequired(forPrediction: true)
         let dataset = try dataOptions.open(data, targets: false)
         try model.build(inputShape: dataset.inputShape)
         let shape = [dataset.sampleCount] + model.outputShape!

@@ -24,8 +24,10 @@ struct Summary: ParsableCommand {
     }
 
     func run() throws {
-        // Compiled as the file says, so the optimizer's variables are counted as Keras's summary counts them.
-        if let model = try kerasOptions.loadCompiled(seed: 0, replacing: (true, true, true))?.model {
+        // Compiled as the file says, so the optimizer's variables are counted as Keras's summary
+        // counts them; else (an optimizer state of frozen layers' model) uncompiled.
+        let compiled = try? kerasOptions.loadCompiled(seed: 0, replacing: (true, true, true), forPrediction: true)?.model
+        if let model = try compiled ?? kerasOptions.load(forPrediction: true) {
             try model.summary()
             return
         }

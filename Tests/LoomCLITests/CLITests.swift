@@ -279,6 +279,31 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try folderContents(), before, "the data and the model are unchanged, nothing is left behind")
     }
 
+    /// A Keras model with a regularizer predicts and summarizes as without it; training and
+    /// evaluating it (Keras adds the penalty to the loss) are refused by name.
+    func testARegularizedModelPredictsButDoesNotTrain() throws {
+        let data = folder.path("series.h5"), model = folder.path("m.keras"), config = folder.path("m.json")
+        let weights = folder.path("m.weights.h5"), regularized = folder.path("regularized.json")
+        try loom(["import", "csv", try writeSeries(), "--window", "8", "--columns", "s", "--out", data])
+        try loom(["train", "--data", data, "--epochs", "1", "--units", "3", "--quiet", "--save", model])
+        try loom(["convert", model, config])
+        try loom(["convert", model, weights])
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"name\":\"lstm\","), text)
+        try text.replacingOccurrences(
+            of: "\"name\":\"lstm\",", with: "\"name\":\"lstm\",\"kernel_regularizer\":{\"class_name\":\"L2\",\"config\":{\"l2\":0.01}},"
+        ).write(toFile: regularized, atomically: true, encoding: .utf8)
+        let plain = folder.path("plain.h5"), read = folder.path("read.h5")
+        try loom(["predict", "--model", model, "--data", data, "--out", plain])
+        try loom(["predict", "--model", regularized, "--weights", weights, "--data", data, "--out", read])
+        XCTAssertEqual(try HDF5File(path: read).read("predictions"), try HDF5File(path: plain).read("predictions"))
+        XCTAssertTrue(try loom(["summary", "--model", regularized]).out.contains("Trainable params: "))
+        let trained = try loom(["train", "--model", regularized, "--weights", weights, "--data", data, "--epochs", "1"], expect: 1)
+        XCTAssertTrue(trained.err.contains("option 'kernel_regularizer' is not supported (only null)"), trained.err)
+        let evaluated = try loom(["evaluate", "--model", regularized, "--weights", weights, "--data", data], expect: 1)
+        XCTAssertTrue(evaluated.err.contains("Keras adds the penalties of LSTM 'lstm': kernel_regularizer"), evaluated.err)
+    }
+
     /// A model --save's format cannot hold (a Keras 3 hard_sigmoid in a Keras 2 .h5) is
     /// refused before the first step, not after the last.
     func testASaveTheFormatCannotHoldIsRefusedBeforeTraining() throws {

@@ -117,6 +117,48 @@ final class KerasModelTests: XCTestCase {
         XCTAssertEqual(try model.weights(), before)
     }
 
+    /// Read for prediction, a model's regularizers, constraints and frozen layers are accepted
+    /// (they change training alone): it predicts as the same model without them, and refuses
+    /// to train, to evaluate with a penalty Keras would add, and to save a config without them.
+    func testRegularizersConstraintsAndFrozenLayersAreAcceptedForPrediction() throws {
+        let folder = TemporaryFolder()
+        func model(_ lstmOptions: String, _ denseOptions: String, forPrediction: Bool) throws -> Sequential {
+            let json =
+                #"{"class_name": "Sequential", "module": "keras", "config": {"name": "s", "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 4, 3]}}, "#
+                + #"{"class_name": "LSTM", "config": {"name": "l", "units": 2"# + lstmOptions + "}}, "
+                + #"{"class_name": "Dense", "config": {"name": "d", "units": 1"# + denseOptions + "}}]}}"
+            let url = folder.url.appendingPathComponent("m\(lstmOptions.count).json")
+            try Data(json.utf8).write(to: url)
+            return try Sequential(kerasModel: url, seed: 7, forPrediction: forPrediction)
+        }
+        let regularized =
+            #", "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}"#
+            + #", "recurrent_constraint": {"class_name": "MaxNorm", "config": {"max_value": 2}}"#
+        let frozen = #", "trainable": false"#
+        XCTAssertTrue(
+            message { _ = try model(regularized, "", forPrediction: false) }.contains("option 'kernel_regularizer' is not supported"))
+        let read = try model(regularized, frozen, forPrediction: true)
+        XCTAssertEqual(
+            read.trainingOnlySettings, ["LSTM 'l': kernel_regularizer", "LSTM 'l': recurrent_constraint", "Dense 'd': trainable=false"])
+        XCTAssertTrue(try read.summaryText().hasSuffix(" Trainable params: 48 (192.00 B)\n Non-trainable params: 3 (12.00 B)"))
+        let plain = try model("", "", forPrediction: false)
+        let x = try Tensor(shape: [5, 4, 3], scalars: (0..<60).map { Float($0 % 9) / 9 })
+        XCTAssertEqual(try read.predict(x).scalars, try plain.predict(x).scalars)
+        try read.compile(optimizer: Adam(), loss: .meanSquaredError)
+        let y = try Tensor(shape: [5, 1], scalars: [0, 1, 0, 1, 0])
+        let before = try read.weights()
+        XCTAssertTrue(
+            message { try read.fit(x: x, y: y, verbose: 0) }.contains(
+                "the model was read for prediction: Loom would train it without LSTM 'l': kernel_regularizer"))
+        XCTAssertEqual(try read.weights(), before)
+        XCTAssertTrue(message { _ = try read.evaluate(x: x, y: y) }.contains("Keras adds the penalties of LSTM 'l': kernel_regularizer"))
+        XCTAssertTrue(message { try read.save(to: folder.url.appendingPathComponent("m.keras")) }.contains("(save .weights.h5)"))
+        try read.save(to: folder.url.appendingPathComponent("m.weights.h5"))
+        let constrained = try model(#", "kernel_constraint": {"class_name": "NonNeg", "config": {}}"#, "", forPrediction: true)
+        try constrained.compile(optimizer: Adam(), loss: .meanSquaredError)
+        XCTAssertNoThrow(try constrained.evaluate(x: x, y: y), "a constraint changes no loss Keras evaluates")
+    }
+
     func testUnsupportedOptionsAreNamed() throws {
         func refusal(_ layer: String) -> String {
             let json =

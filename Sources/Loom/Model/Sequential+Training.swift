@@ -77,6 +77,11 @@ extension Sequential {
         callbacks: [any Callback] = [], guardNonFinite: Bool = true, gradientAccumulationSteps: Int = 1,
         classWeight: [Int: Float]? = nil, truncatedBPTT: Int? = nil
     ) throws -> History {
+        if !trainingOnlySettings.isEmpty {
+            throw LoomError.invalidArgument(
+                "the model was read for prediction: Loom would train it without "
+                    + trainingOnlySettings.joined(separator: ", ") + " (remove them in Keras to train it here)")
+        }
         let (group, workers, averaging) = (parallelism.group, parallelism.workers, parallelism.averaging)
         let plan = try FitPlan(
             model: self, dataset: dataset, epochs: epochs, batchSize: batchSize, shuffle: shuffle, blockShuffle: blockShuffle,
@@ -315,6 +320,12 @@ extension Sequential {
         dataset: any Dataset, batchSize: Int? = nil, parallelism: Parallelism = Parallelism()
     ) throws -> [String: Double] {
         guard self.objective != nil else { throw notCompiled("evaluate") }
+        let penalties = trainingOnlySettings.filter { $0.hasSuffix("_regularizer") }
+        if !penalties.isEmpty {
+            throw LoomError.invalidArgument(
+                "the model was read for prediction: Keras adds the penalties of " + penalties.joined(separator: ", ")
+                    + " to the loss it evaluates, which Loom does not")
+        }
         let batch = try checkRun(
             dataset, batchSize: batchSize, context: "evaluate", use: .evaluation, parts: [("samples", dataset.sampleCount)])
         let layout = try ShardLayout(parallelism, batch: batch, stateful: isStateful)

@@ -39,6 +39,14 @@ public final class Sequential {
     var chunkLength: Int?
     /// Where the time of the last `fit`'s steps went.
     public internal(set) var lastFitProfile: StepProfile?
+    /// The settings of the Keras model this was read from that change training alone
+    /// ("LSTM 'lstm': kernel_regularizer", a frozen layer), accepted when it was read for
+    /// prediction; empty otherwise. `fit` refuses while any is set, and so do `evaluate` with
+    /// a regularizer (Keras adds its penalty to the loss) and saving the model's config.
+    package var trainingOnlySettings: [String] = []
+    /// The layers the Keras model froze (`trainable=false`), read for prediction: the summary
+    /// counts their parameters as non-trainable, as Keras's does.
+    package var frozenLayers: Set<String> = []
 
     /// The number of scalars in all parameters.
     public var parameterCount: Int { parameterStore.count }

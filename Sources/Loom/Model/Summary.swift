@@ -38,13 +38,15 @@ extension Sequential {
         }
         lines.append(rule("└", "─", "┴", "┘"))
         let bytes = parameterCount * 4
+        let frozen = layers.filter { frozenLayers.contains($0.name) }.reduce(0) { $0 + $1.parameterCount }
         // Keras counts a built optimizer's variables in the total: float32, but the update count int64.
         let optimizerCount = kerasOptimizerParameterCount
         let optimizerBytes = optimizerCount.map { 4 * $0 + 4 } ?? 0
         lines.append(
             " Total params: \(Sequential.grouped(parameterCount + (optimizerCount ?? 0))) (\(Sequential.byteText(bytes + optimizerBytes)))")
-        lines.append(" Trainable params: \(Sequential.grouped(parameterCount)) (\(Sequential.byteText(bytes)))")
-        lines.append(" Non-trainable params: 0 (0.00 B)")
+        lines.append(
+            " Trainable params: \(Sequential.grouped(parameterCount - frozen)) (\(Sequential.byteText(bytes - 4 * frozen)))")
+        lines.append(" Non-trainable params: \(Sequential.grouped(frozen)) (\(Sequential.byteText(4 * frozen)))")
         if let optimizerCount {
             lines.append(" Optimizer params: \(Sequential.grouped(optimizerCount)) (\(Sequential.byteText(optimizerBytes)))")
         }
