@@ -41,9 +41,8 @@ public struct KerasCompileConfig {
     public static func readEvaluation(
         from url: URL, readsMetrics: Bool = true
     ) throws -> (loss: Loss, metrics: [Metric], metricNames: [String])? {
-        try decoded(from: url) { json in
-            let read = try evaluation(json: json, readsMetrics: readsMetrics)
-            return (read.loss!, read.metrics, read.metricNames)
+        try readKept(from: url, optimizer: false, loss: true, metrics: readsMetrics).map { kept in
+            (kept.loss!, kept.metrics?.kinds ?? [], kept.metrics?.names ?? [])
         }
     }
 

@@ -36,7 +36,7 @@ struct Plot: ParsableCommand {
     /// epoch) read as missing (NaN, drawn as a gap); a row of another length or a value that
     /// is not a number is refused by line.
     static func read(_ path: String) throws -> (epochs: [Double], columns: [String: [Double]]) {
-        guard FileManager.default.fileExists(atPath: path) else { throw LoomError.invalidArgument("\(path): no such file") }
+        if let problem = InputFile.problem(at: path) { throw LoomError.invalidArgument("\(path): \(problem)") }
         let text = try String(contentsOfFile: path, encoding: .utf8)
         // (line number, text) of each line that is not blank.
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
